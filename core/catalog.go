@@ -1,0 +1,93 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// BackupFilter selects backups; zero fields match everything.
+type BackupFilter struct {
+	Service     string
+	Destination string
+	Kind        BackupKind
+	Status      BackupStatus
+	// Limit caps the number returned (newest first); 0 means no cap.
+	Limit int
+	// BeforeID pages backwards: only backups with a smaller id.
+	BeforeID int64
+}
+
+// Catalog remembers destinations, services, their configurations, templates
+// and every backup. The console, the daemon and the command line may use the
+// same catalog at the same time from different processes.
+//
+// The catalog itself enforces the rules of the product, whoever calls it:
+//   - names are unique per kind and valid (ValidateName);
+//   - a destination appears at most once per service (and per template);
+//   - a service (or template) that has any configuration has exactly one
+//     primary; the first configuration added becomes primary, setting
+//     Primary on another moves the flag, and removing the primary's
+//     configuration while others remain is refused with ErrInvalid;
+//   - a destination or service still referenced cannot be removed.
+//
+// Lookups of unknown names or ids return errors wrapping ErrNotFound with a
+// message that names what was looked for; duplicates wrap ErrExists; rule
+// violations wrap ErrInvalid and say what to do instead.
+type Catalog interface {
+	AddDestination(ctx context.Context, d *Destination) error // sets d.ID and d.CreatedAt
+	UpdateDestination(ctx context.Context, d Destination) error
+	Destination(ctx context.Context, name string) (Destination, error)
+	DestinationByID(ctx context.Context, id int64) (Destination, error)
+	Destinations(ctx context.Context) ([]Destination, error)
+	// RemoveDestination refuses (ErrInvalid) while a service or template has a
+	// configuration on it, or while backups that are not rotated or deleted
+	// are recorded on it unless forgetBackups is set, in which case those
+	// backup rows are removed from the catalog (the objects are not touched).
+	RemoveDestination(ctx context.Context, name string, forgetBackups bool) error
+
+	// AddService creates the service and, if template is not empty, gives it
+	// exactly that template's configurations, in one transaction.
+	AddService(ctx context.Context, s *Service, template string) error
+	UpdateService(ctx context.Context, s Service) error
+	Service(ctx context.Context, name string) (Service, error)
+	ServiceByID(ctx context.Context, id int64) (Service, error)
+	Services(ctx context.Context) ([]Service, error)
+	// RemoveService removes the service and its configurations; its backups
+	// stay in the history.
+	RemoveService(ctx context.Context, name string) error
+
+	// SetConfiguration creates or updates the configuration of c.Service on
+	// c.Destination (names; ids are filled in). Primary=true moves the flag
+	// here; Primary=false on the current primary is refused while the flag has
+	// nowhere to go. The first configuration of a service becomes primary.
+	SetConfiguration(ctx context.Context, c Configuration) error
+	RemoveConfiguration(ctx context.Context, service, destination string) error
+	Configurations(ctx context.Context, service string) ([]Configuration, error)
+	AllConfigurations(ctx context.Context) ([]Configuration, error)
+	// Primary returns the primary configuration; a service without
+	// configurations wraps ErrNotFound.
+	Primary(ctx context.Context, service string) (Configuration, error)
+
+	AddTemplate(ctx context.Context, t *Template) error
+	SetTemplateConfiguration(ctx context.Context, template string, c TemplateConfiguration) error
+	RemoveTemplateConfiguration(ctx context.Context, template, destination string) error
+	Template(ctx context.Context, name string) (Template, error)
+	Templates(ctx context.Context) ([]Template, error)
+	RemoveTemplate(ctx context.Context, name string) error
+
+	// CreateBackup records a new backup (normally status running); sets b.ID.
+	CreateBackup(ctx context.Context, b *Backup) error
+	// UpdateBackup stores every mutable field of b (status, size, sha256,
+	// finished_at, error, key, versions, phase, bytes).
+	UpdateBackup(ctx context.Context, b Backup) error
+	// UpdateProgress stores the live phase and byte count of a running backup.
+	UpdateProgress(ctx context.Context, id int64, phase string, bytes int64) error
+	Backup(ctx context.Context, id int64) (Backup, error)
+	// Backups lists newest first, with Orphaned derived.
+	Backups(ctx context.Context, f BackupFilter) ([]Backup, error)
+
+	Close() error
+}
+
+// Clock gives the time; tests pass a fixed or fake one.
+type Clock func() time.Time

@@ -1,0 +1,228 @@
+package core
+
+import (
+	"fmt"
+	"time"
+)
+
+// DestinationKind says how a destination stores objects.
+type DestinationKind string
+
+const (
+	DestinationS3    DestinationKind = "s3"
+	DestinationLocal DestinationKind = "local"
+)
+
+// Destination is where backups are stored. It is created once and used by
+// many services.
+type Destination struct {
+	ID   int64           `json:"id"`
+	Name string          `json:"name"`
+	Kind DestinationKind `json:"kind"`
+
+	// Local directory destinations.
+	Dir string `json:"dir,omitempty"`
+
+	// S3-compatible destinations.
+	Endpoint  string `json:"endpoint,omitempty"` // host:port, no scheme
+	Region    string `json:"region,omitempty"`
+	Bucket    string `json:"bucket,omitempty"`
+	Prefix    string `json:"prefix,omitempty"` // key prefix, without leading or trailing '/'
+	AccessKey string `json:"access_key,omitempty"`
+	SecretKey Secret `json:"-"`
+	NoTLS     bool   `json:"no_tls,omitempty"`
+	// SSE is the server-side encryption asked of the bucket: "" or "SSE-S3".
+	SSE string `json:"sse,omitempty"`
+
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Describe is a short human description: the directory, or endpoint/bucket/prefix.
+func (d Destination) Describe() string {
+	if d.Kind == DestinationLocal {
+		return d.Dir
+	}
+	s := d.Endpoint + "/" + d.Bucket
+	if d.Prefix != "" {
+		s += "/" + d.Prefix
+	}
+	return s
+}
+
+// DBConn is how to reach one PostgreSQL database.
+type DBConn struct {
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	User     string `json:"user"`
+	Password Secret `json:"-"`
+	Database string `json:"database"`
+}
+
+// Address is host:port for messages.
+func (c DBConn) Address() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }
+
+// Service is one Odoo instance to protect: a database and its filestore.
+type Service struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	DB   DBConn `json:"db"`
+	// FilestoreDir is the database's own filestore: <data_dir>/filestore/<db>.
+	FilestoreDir string `json:"filestore"`
+	// OdooConf is the odoo.conf the service was read from, if any.
+	OdooConf string `json:"odoo_conf,omitempty"`
+	// Placeholder marks a service created by a catalog rebuild from backups
+	// whose service was unknown; it has no usable connection yet.
+	Placeholder bool      `json:"placeholder,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Frequency is how often a configuration runs on its own. The zero value
+// means manual only.
+type Frequency string
+
+const (
+	Manual  Frequency = ""
+	Hourly  Frequency = "hourly"
+	Daily   Frequency = "daily"
+	Weekly  Frequency = "weekly"
+	Monthly Frequency = "monthly"
+)
+
+// ParseFrequency accepts the command line's spellings.
+func ParseFrequency(s string) (Frequency, error) {
+	switch s {
+	case "", "manual", "none":
+		return Manual, nil
+	case "hourly", "daily", "weekly", "monthly":
+		return Frequency(s), nil
+	}
+	return "", fmt.Errorf("%w: frequency %q is not one of hourly, daily, weekly, monthly, manual", ErrInvalid, s)
+}
+
+// Period is the nominal time between two runs; zero for manual.
+func (f Frequency) Period() time.Duration {
+	switch f {
+	case Hourly:
+		return time.Hour
+	case Daily:
+		return 24 * time.Hour
+	case Weekly:
+		return 7 * 24 * time.Hour
+	case Monthly:
+		return 31 * 24 * time.Hour
+	}
+	return 0
+}
+
+func (f Frequency) String() string {
+	if f == Manual {
+		return "manual only"
+	}
+	return string(f)
+}
+
+// Schedule says when in its period a configuration runs, in local time.
+// Hourly uses Minute; daily uses Hour:Minute; weekly adds Weekday; monthly
+// adds MonthDay.
+type Schedule struct {
+	Minute   int          `json:"minute"`
+	Hour     int          `json:"hour"`
+	Weekday  time.Weekday `json:"weekday"`
+	MonthDay int          `json:"month_day"`
+}
+
+// DefaultSchedule is 01:00 local, on Sunday for weekly, on the 1st for monthly.
+var DefaultSchedule = Schedule{Minute: 0, Hour: 1, Weekday: time.Sunday, MonthDay: 1}
+
+// Configuration links a service to a destination with a frequency, a
+// retention and the primary flag.
+type Configuration struct {
+	ServiceID     int64     `json:"-"`
+	Service       string    `json:"service"`
+	DestinationID int64     `json:"-"`
+	Destination   string    `json:"destination"`
+	Frequency     Frequency `json:"frequency"`
+	Schedule      Schedule  `json:"schedule"`
+	Retention     Retention `json:"retention"`
+	Primary       bool      `json:"primary"`
+}
+
+// TemplateConfiguration is one configuration of a template.
+type TemplateConfiguration struct {
+	Destination string    `json:"destination"`
+	Frequency   Frequency `json:"frequency"`
+	Schedule    Schedule  `json:"schedule"`
+	Retention   Retention `json:"retention"`
+	Primary     bool      `json:"primary"`
+}
+
+// Template is a named set of configurations; a service made from it starts
+// with exactly that set.
+type Template struct {
+	ID             int64                   `json:"id"`
+	Name           string                  `json:"name"`
+	Configurations []TemplateConfiguration `json:"configurations"`
+}
+
+// BackupKind says why a backup was taken.
+type BackupKind string
+
+const (
+	KindScheduled BackupKind = "scheduled"
+	KindManual    BackupKind = "manual"
+	KindSafety    BackupKind = "safety"
+	KindUpload    BackupKind = "upload"
+	KindCopy      BackupKind = "copy"
+)
+
+// BackupStatus is where a backup is in its life.
+type BackupStatus string
+
+const (
+	StatusRunning   BackupStatus = "running"
+	StatusSucceeded BackupStatus = "succeeded"
+	StatusFailed    BackupStatus = "failed"
+	StatusRotated   BackupStatus = "rotated"
+	StatusDeleted   BackupStatus = "deleted"
+)
+
+// FormatOdooZip is the Odoo database manager's zip: dump.sql, manifest.json, filestore/.
+const FormatOdooZip = "odoo-zip"
+
+// Backup is one archive of one service on one destination.
+type Backup struct {
+	ID            int64        `json:"id"`
+	ServiceID     int64        `json:"-"`
+	Service       string       `json:"service"`
+	DestinationID int64        `json:"-"`
+	Destination   string       `json:"destination"`
+	Kind          BackupKind   `json:"kind"`
+	Status        BackupStatus `json:"status"`
+	Size          int64        `json:"size"`
+	SHA256        string       `json:"sha256"`
+	StartedAt     time.Time    `json:"started_at"`
+	FinishedAt    *time.Time   `json:"finished_at"`
+	Error         string       `json:"error"`
+
+	Key         string `json:"key"`
+	Database    string `json:"database"`
+	Format      string `json:"format"`
+	OdooVersion string `json:"odoo_version"`
+	PGVersion   string `json:"pg_version"`
+	// Orphaned: the service no longer has a configuration on this destination.
+	// Derived by the catalog when listing; never stored.
+	Orphaned bool `json:"orphaned"`
+
+	// Phase and Bytes are the live progress of a running backup, updated by
+	// whichever process runs it so every console can show it.
+	Phase string `json:"phase,omitempty"`
+	Bytes int64  `json:"bytes,omitempty"`
+}
+
+// Duration is how long a finished backup took.
+func (b Backup) Duration() time.Duration {
+	if b.FinishedAt == nil {
+		return 0
+	}
+	return b.FinishedAt.Sub(b.StartedAt)
+}
