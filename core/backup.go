@@ -1,0 +1,549 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/odoo-backup/odoo-backup/core/odoozip"
+)
+
+// BackupRequest asks for one backup of a service, written once and sent to
+// one or more destinations.
+type BackupRequest struct {
+	Service string
+	// Destinations are destination names configured for the service; empty
+	// means the service's primary.
+	Destinations []string
+	// Kind defaults to manual.
+	Kind     BackupKind
+	Progress ProgressFunc
+}
+
+// target is one destination receiving the archive stream.
+type target struct {
+	dest   Destination
+	store  ObjectStore
+	backup Backup
+	pw     *io.PipeWriter
+	done   chan error
+	err    error
+}
+
+// Backup dumps the service's database and filestore once into an
+// Odoo-compatible zip and streams it to every requested destination at the
+// same time. Each destination gets its own backup row and object; one that
+// fails does not fail the others. Nothing is written to local disk on the
+// way. It returns every backup it recorded, and an error if any failed.
+func (e *Engine) Backup(ctx context.Context, req BackupRequest) ([]Backup, error) {
+	if req.Kind == "" {
+		req.Kind = KindManual
+	}
+	svc, err := e.Catalog.Service(ctx, req.Service)
+	if err != nil {
+		return nil, err
+	}
+	if svc.Placeholder {
+		return nil, Userf(ErrInvalid, "service %q was recreated from backups and has no database connection yet; set one with odoo-backup service add before backing it up", svc.Name)
+	}
+	dests, err := e.backupDestinations(ctx, svc, req.Destinations)
+	if err != nil {
+		return nil, err
+	}
+
+	started := e.now().UTC().Truncate(1e6)
+	targets := make([]*target, 0, len(dests))
+	for _, d := range dests {
+		t := &target{dest: d, backup: Backup{
+			ServiceID: svc.ID, Service: svc.Name, DestinationID: d.ID, Destination: d.Name,
+			Kind: req.Kind, Status: StatusRunning, StartedAt: started,
+			Database: svc.DB.Database, Format: FormatOdooZip, Phase: PhaseConnect,
+		}}
+		st, err := e.OpenStore(ctx, d)
+		if err == nil {
+			t.store = st
+			t.backup.Key, err = freeKey(ctx, st, svc.Name, started, req.Kind)
+		}
+		t.err = err
+		if err := e.Catalog.CreateBackup(ctx, &t.backup); err != nil {
+			return nil, fmt.Errorf("record backup of %s on %s: %w", svc.Name, d.Name, err)
+		}
+		targets = append(targets, t)
+	}
+	ids := make([]int64, len(targets))
+	for i, t := range targets {
+		ids[i] = t.backup.ID
+	}
+	rep := e.reporter(req.Progress, ids...)
+	e.log().Info("backup started", "service", svc.Name, "kind", req.Kind, "destinations", len(targets))
+
+	info, produceErr := e.produce(ctx, svc, targets, started, rep)
+
+	finished := e.now().UTC()
+	saveCtx := context.WithoutCancel(ctx)
+	var failures []error
+	out := make([]Backup, 0, len(targets))
+	for _, t := range targets {
+		b := &t.backup
+		b.FinishedAt = &finished
+		b.Phase, b.Bytes = "", 0
+		err := t.err
+		if err == nil && produceErr != nil {
+			err = produceErr
+		}
+		if err == nil {
+			b.Size, b.SHA256 = info.size, info.sha256
+			b.OdooVersion, b.PGVersion = info.odooVersion, info.pgVersion
+			err = e.writeMetadata(saveCtx, t.store, *b, info)
+		}
+		if err != nil && t.store != nil && b.Key != "" {
+			// A failed backup leaves nothing behind: Put is atomic, and an
+			// archive whose metadata could not be written is removed.
+			_ = t.store.Delete(saveCtx, b.Key)
+		}
+		if err != nil {
+			b.Status, b.Error = StatusFailed, describe(ctx, err)
+			b.Size, b.SHA256 = 0, ""
+			failures = append(failures, fmt.Errorf("%s: %s", t.dest.Name, b.Error))
+			e.log().Error("backup failed", "service", svc.Name, "destination", t.dest.Name, "backup", b.ID, "error", b.Error)
+		} else {
+			b.Status = StatusSucceeded
+			e.log().Info("backup succeeded", "service", svc.Name, "destination", t.dest.Name, "backup", b.ID,
+				"size", b.Size, "sha256", b.SHA256, "took", b.Duration().String())
+		}
+		if err := e.Catalog.UpdateBackup(saveCtx, *b); err != nil {
+			failures = append(failures, fmt.Errorf("record backup %d: %w", b.ID, err))
+		}
+		out = append(out, *b)
+	}
+	if len(failures) == 1 && len(targets) == 1 {
+		return out, Userf(failures[0], "%s", out[0].Error)
+	}
+	return out, errors.Join(failures...)
+}
+
+// backupDestinations resolves the requested destination names, which must be
+// configured for the service (manual-only ones included); none means the
+// primary.
+func (e *Engine) backupDestinations(ctx context.Context, svc Service, names []string) ([]Destination, error) {
+	configs, err := e.Catalog.Configurations(ctx, svc.Name)
+	if err != nil {
+		return nil, err
+	}
+	if len(configs) == 0 {
+		return nil, Userf(ErrInvalid, "service %q has no destination yet; add one with: odoo-backup config set %s DESTINATION", svc.Name, svc.Name)
+	}
+	if len(names) == 0 {
+		for _, c := range configs {
+			if c.Primary {
+				names = []string{c.Destination}
+			}
+		}
+	}
+	var out []Destination
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		ok := false
+		var known []string
+		for _, c := range configs {
+			known = append(known, c.Destination)
+			ok = ok || c.Destination == n
+		}
+		if !ok {
+			return nil, Userf(ErrInvalid, "destination %q is not configured for service %q; pick one of %s, or add it with: odoo-backup config set %s %s",
+				n, svc.Name, strings.Join(known, ", "), svc.Name, n)
+		}
+		d, err := e.Catalog.Destination(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// freeKey picks the archive key, adding a counter if a backup of the same
+// service and kind already exists for that second.
+func freeKey(ctx context.Context, st ObjectStore, service string, started time.Time, kind BackupKind) (string, error) {
+	for n := 1; ; n++ {
+		key := backupKey(service, started.UTC(), kind, n)
+		_, err := st.Stat(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			return key, nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+}
+
+type dumpInfo struct {
+	size           int64
+	sha256         string
+	odooVersion    string
+	pgVersion      string
+	modules        int
+	filestoreFiles int
+	missingFiles   []string
+}
+
+// produce writes the archive once, fanned out to every target's store.
+func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, started time.Time, rep *progressReporter) (dumpInfo, error) {
+	var info dumpInfo
+	live := 0
+	for _, t := range targets {
+		if t.err == nil {
+			live++
+		}
+	}
+	if live == 0 {
+		return info, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	rep.set(PhaseConnect, 0)
+	conn, err := ConnectDB(ctx, svc.DB)
+	if err != nil {
+		return info, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+
+	// One REPEATABLE READ snapshot is shared by pg_dump and the filestore
+	// query, so the archive holds exactly the files of the dumped rows.
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return info, classifyPGError(svc.DB, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var snapshot, versionNum string
+	if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot(), current_setting('server_version_num')").Scan(&snapshot, &versionNum); err != nil {
+		return info, fmt.Errorf("export snapshot of %s: %w", svc.DB.Database, err)
+	}
+	serverNum, _ := strconv.Atoi(versionNum)
+	info.pgVersion = fmt.Sprintf("%d", serverNum/10000)
+
+	modules, attachments, err := odooFacts(ctx, tx, svc.DB.Database)
+	if err != nil {
+		return info, err
+	}
+	manifest := odoozip.NewManifest(svc.DB.Database, modules, serverNum)
+	info.odooVersion = manifest.Version
+	info.modules = len(modules)
+	if attachments > 0 {
+		if fi, err := os.Stat(svc.FilestoreDir); err != nil || !fi.IsDir() {
+			return info, Userf(ErrNotFound, "the filestore directory %s of service %q does not exist but the database has %d attachment files; fix the service's filestore path (odoo.conf data_dir)", svc.FilestoreDir, svc.Name, attachments)
+		}
+	}
+	pgDump, err := e.Tools.Find("pg_dump", serverNum/10000)
+	if err != nil {
+		return info, err
+	}
+
+	// Start one Put per destination, each reading its own pipe.
+	var writers []*fanoutWriter
+	for _, t := range targets {
+		if t.err != nil {
+			continue
+		}
+		pr, pw := io.Pipe()
+		t.pw, t.done = pw, make(chan error, 1)
+		go func(t *target) {
+			err := t.store.Put(ctx, t.backup.Key, pr)
+			if err == nil {
+				err = errPutReturned
+			}
+			pr.CloseWithError(err)
+			if err == errPutReturned {
+				err = nil
+			}
+			t.done <- err
+		}(t)
+		writers = append(writers, &fanoutWriter{t: t})
+	}
+	fan := &fanout{writers: writers}
+	hash := sha256.New()
+	var size sizeCounter
+	zw := odoozip.NewWriter(io.MultiWriter(hash, &size, countingWriter{rep}, fan), started.Local())
+
+	writeErr := e.writeArchive(ctx, svc, tx, zw, manifest, snapshot, pgDump, rep, &info)
+	if writeErr == nil {
+		writeErr = zw.Close()
+	}
+	if writeErr != nil {
+		// Abort every Put: none of them may publish an archive.
+		for _, w := range writers {
+			w.t.pw.CloseWithError(writeErr)
+		}
+		cancel()
+	} else {
+		rep.set(PhaseFinish, size.n)
+		for _, w := range writers {
+			w.t.pw.Close()
+		}
+	}
+	for _, w := range writers {
+		putErr := <-w.t.done
+		if writeErr != nil && w.err == nil {
+			// Still alive when the archive failed: the archive's error
+			// explains this destination's abort.
+			continue
+		}
+		if putErr != nil {
+			w.t.err = putErr
+		} else if w.err != nil {
+			w.t.err = w.err
+		}
+	}
+	if writeErr != nil {
+		if fan.allDead() {
+			// Every destination failed first; their errors say why.
+			return info, nil
+		}
+		return info, writeErr
+	}
+	info.size = size.n
+	info.sha256 = hex.EncodeToString(hash.Sum(nil))
+	return info, nil
+}
+
+var errPutReturned = errors.New("destination stopped reading")
+
+// odooFacts reads what the manifest needs, and checks this is an Odoo
+// database at all.
+func odooFacts(ctx context.Context, tx pgx.Tx, db string) (map[string]string, int64, error) {
+	var hasModules, hasAttachments bool
+	if err := tx.QueryRow(ctx, "SELECT to_regclass('public.ir_module_module') IS NOT NULL, to_regclass('public.ir_attachment') IS NOT NULL").Scan(&hasModules, &hasAttachments); err != nil {
+		return nil, 0, fmt.Errorf("inspect %s: %w", db, err)
+	}
+	if !hasModules || !hasAttachments {
+		return nil, 0, Userf(ErrInvalid, "database %q is not an Odoo database (it has no ir_module_module or ir_attachment table); check the service's database name", db)
+	}
+	rows, err := tx.Query(ctx, "SELECT name, COALESCE(latest_version, '') FROM ir_module_module WHERE state = 'installed'")
+	if err != nil {
+		return nil, 0, fmt.Errorf("read installed modules of %s: %w", db, err)
+	}
+	modules := map[string]string{}
+	for rows.Next() {
+		var name, version string
+		if err := rows.Scan(&name, &version); err != nil {
+			return nil, 0, err
+		}
+		modules[name] = version
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("read installed modules of %s: %w", db, err)
+	}
+	var attachments int64
+	if err := tx.QueryRow(ctx, "SELECT count(DISTINCT store_fname) FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> ''").Scan(&attachments); err != nil {
+		return nil, 0, fmt.Errorf("count attachment files of %s: %w", db, err)
+	}
+	return modules, attachments, nil
+}
+
+// writeArchive writes manifest.json, dump.sql from pg_dump, and the live
+// filestore files.
+func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *odoozip.Writer, m odoozip.Manifest, snapshot string, pgDump Tool, rep *progressReporter, info *dumpInfo) error {
+	if err := zw.WriteManifest(m); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	rep.set(PhaseDump, rep.bytes)
+	dumpW, err := zw.CreateDump()
+	if err != nil {
+		return fmt.Errorf("start dump.sql: %w", err)
+	}
+	args := append([]string{"--no-owner", "--format=plain", "--snapshot=" + snapshot}, pgArgs(svc.DB, svc.DB.Database)...)
+	cmd := exec.CommandContext(ctx, pgDump.Path, args...)
+	cmd.Env = pgEnv(svc.DB)
+	stderr := &tailBuffer{max: 8 << 10}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", pgDump.Path, err)
+	}
+	_, copyErr := io.Copy(dumpW, stdout)
+	if copyErr != nil {
+		_ = cmd.Process.Kill()
+	}
+	waitErr := cmd.Wait()
+	if copyErr != nil {
+		return fmt.Errorf("write dump.sql: %w", copyErr)
+	}
+	if waitErr != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return Userf(waitErr, "pg_dump of database %q failed: %s", svc.DB.Database, stderr.lastLine(waitErr.Error()))
+	}
+
+	rep.set(PhaseFilestore, rep.bytes)
+	rows, err := tx.Query(ctx, "SELECT DISTINCT store_fname FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
+	if err != nil {
+		return fmt.Errorf("list attachment files: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fname string
+		if err := rows.Scan(&fname); err != nil {
+			return err
+		}
+		if err := odoozip.CheckStoreFname(fname); err != nil {
+			return Userf(ErrInvalid, "the database lists an attachment file with an unsafe name (%v); it was not backed up: fix that ir_attachment row", err)
+		}
+		f, err := os.Open(filepath.Join(svc.FilestoreDir, filepath.FromSlash(fname)))
+		if errors.Is(err, fs.ErrNotExist) {
+			// The database points at a file the filestore lost; the backup
+			// still saves everything else, and says so.
+			info.missingFiles = append(info.missingFiles, fname)
+			continue
+		}
+		if err != nil {
+			return Userf(err, "cannot read the filestore file %s: %v; check the permissions of %s", fname, errors.Unwrap(err), svc.FilestoreDir)
+		}
+		_, err = zw.AddFilestoreFile(fname, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("write filestore file %s: %w", fname, err)
+		}
+		info.filestoreFiles++
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list attachment files: %w", err)
+	}
+	if n := len(info.missingFiles); n > 0 {
+		e.log().Warn("attachment files missing from the filestore", "service", svc.Name, "count", n, "first", info.missingFiles[0])
+	}
+	return nil
+}
+
+func (e *Engine) writeMetadata(ctx context.Context, st ObjectStore, b Backup, info dumpInfo) error {
+	m := BackupMetadata{
+		MetadataVersion: MetadataVersion, Tool: "odoo-backup", Archive: b.Key,
+		Service: b.Service, Database: b.Database, Kind: b.Kind, Format: b.Format,
+		StartedAt: b.StartedAt, FinishedAt: *b.FinishedAt, Size: b.Size, SHA256: b.SHA256,
+		OdooVersion: b.OdooVersion, PGVersion: b.PGVersion,
+		Modules: info.modules, FilestoreFiles: info.filestoreFiles, MissingFiles: len(info.missingFiles),
+	}
+	data, err := m.marshal()
+	if err != nil {
+		return err
+	}
+	if err := st.Put(ctx, MetadataKey(b.Key), bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("write the metadata object next to %s: %w", b.Key, err)
+	}
+	return nil
+}
+
+// fanout writes to every destination still alive; a destination that fails
+// drops out without stopping the others.
+type fanout struct {
+	writers []*fanoutWriter
+}
+
+type fanoutWriter struct {
+	t   *target
+	err error
+}
+
+func (f *fanout) Write(p []byte) (int, error) {
+	alive := 0
+	var last error
+	for _, w := range f.writers {
+		if w.err != nil {
+			continue
+		}
+		if _, err := w.t.pw.Write(p); err != nil {
+			w.err = err
+			last = err
+			continue
+		}
+		alive++
+	}
+	if alive == 0 {
+		if last == nil {
+			last = errors.New("no destination is accepting data")
+		}
+		return 0, last
+	}
+	return len(p), nil
+}
+
+func (f *fanout) allDead() bool {
+	for _, w := range f.writers {
+		if w.err == nil {
+			return false
+		}
+	}
+	return true
+}
+
+type sizeCounter struct{ n int64 }
+
+func (s *sizeCounter) Write(p []byte) (int, error) { s.n += int64(len(p)); return len(p), nil }
+
+// tailBuffer keeps the last max bytes written, for error messages from tools.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = t.b[len(t.b)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
+
+// lastLine is the last non-empty line written, or fallback.
+func (t *tailBuffer) lastLine(fallback string) string {
+	lines := strings.Split(strings.TrimSpace(t.String()), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return l
+		}
+	}
+	return fallback
+}
+
+// describe turns an error into the one sentence stored in the history.
+func describe(ctx context.Context, err error) string {
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ctx.Err())) {
+		return "interrupted before it finished; run it again"
+	}
+	var ue *UserError
+	if errors.As(err, &ue) {
+		return ue.Msg
+	}
+	return err.Error()
+}

@@ -1,0 +1,61 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Download copies a backup's archive to a local file, verifying its checksum
+// on the way. The file appears only when complete and verified; an existing
+// file is never overwritten.
+func (e *Engine) Download(ctx context.Context, id int64, out string, progress ProgressFunc) (Backup, error) {
+	if _, err := os.Lstat(out); err == nil {
+		return Backup{}, Userf(ErrExists, "%s already exists; choose another file name or remove it first", out)
+	}
+	rb, err := e.openBackup(ctx, id)
+	if err != nil {
+		return Backup{}, err
+	}
+	dir := filepath.Dir(out)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(out)+".part-*")
+	if err != nil {
+		return Backup{}, Userf(err, "cannot write in %s: %v; choose a directory you can write to", dir, errors.Unwrap(err))
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	rep := e.reporter(progress)
+	rep.total = rb.b.Size
+	rep.set(PhaseDownload, 0)
+	if err := e.checksum(ctx, rb, tmp, rep); err != nil {
+		if errors.Is(err, syscall.ENOSPC) {
+			return Backup{}, Userf(fmt.Errorf("%w: %w", ErrNoSpace, err), "the disk holding %s is full; free %d bytes or download elsewhere", dir, rb.b.Size)
+		}
+		return Backup{}, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return Backup{}, fmt.Errorf("write %s: %w", out, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return Backup{}, fmt.Errorf("write %s: %w", out, err)
+	}
+	// Link rather than rename so a file created meanwhile is not replaced.
+	if err := os.Link(tmp.Name(), out); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return Backup{}, Userf(ErrExists, "%s already exists; choose another file name or remove it first", out)
+		}
+		return Backup{}, fmt.Errorf("write %s: %w", out, err)
+	}
+	os.Remove(tmp.Name())
+	committed = true
+	return rb.b, nil
+}

@@ -1,0 +1,151 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Engine runs backups, restores, verifications and downloads. It knows
+// nothing about consoles: long work reports through the Progress callback of
+// each request.
+type Engine struct {
+	Catalog   Catalog
+	OpenStore StoreOpener
+	Tools     PGTools
+	Log       *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now Clock
+	// ProgressInterval is how often live progress is written to the catalog
+	// (so other processes can show it); 0 means one second.
+	ProgressInterval time.Duration
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Phases of long work, as reported in Progress.Phase.
+const (
+	PhaseConnect   = "connect"
+	PhaseDump      = "dump"
+	PhaseFilestore = "filestore"
+	PhaseFinish    = "finish"
+	PhaseVerify    = "verify"
+	PhaseRestoreDB = "restore database"
+	PhaseRestoreFS = "restore filestore"
+	PhaseCheck     = "check"
+	PhaseSwap      = "swap"
+	PhaseDownload  = "download"
+)
+
+// Progress is a snapshot of long work. Bytes counts archive bytes written (a
+// backup) or read (a restore, verify or download); Total is known for reads.
+type Progress struct {
+	BackupID int64
+	Phase    string
+	Bytes    int64
+	Total    int64
+}
+
+// ProgressFunc receives progress; it must return quickly.
+type ProgressFunc func(Progress)
+
+// progressReporter throttles progress to the caller and to the catalog.
+type progressReporter struct {
+	mu       sync.Mutex
+	e        *Engine
+	fn       ProgressFunc
+	ids      []int64
+	phase    string
+	bytes    int64
+	total    int64
+	lastCall time.Time
+	lastSave time.Time
+}
+
+func (e *Engine) reporter(fn ProgressFunc, ids ...int64) *progressReporter {
+	return &progressReporter{e: e, fn: fn, ids: ids}
+}
+
+// set records the phase and the absolute byte count.
+func (p *progressReporter) set(phase string, bytes int64) {
+	p.mu.Lock()
+	changed := phase != p.phase
+	p.phase, p.bytes = phase, bytes
+	now := time.Now()
+	callNow := changed || now.Sub(p.lastCall) >= 100*time.Millisecond
+	interval := p.e.ProgressInterval
+	if interval == 0 {
+		interval = time.Second
+	}
+	saveNow := changed || now.Sub(p.lastSave) >= interval
+	if callNow {
+		p.lastCall = now
+	}
+	if saveNow {
+		p.lastSave = now
+	}
+	snap := Progress{Phase: phase, Bytes: bytes, Total: p.total}
+	p.mu.Unlock()
+	if callNow && p.fn != nil {
+		for _, id := range p.ids {
+			s := snap
+			s.BackupID = id
+			p.fn(s)
+		}
+		if len(p.ids) == 0 {
+			p.fn(snap)
+		}
+	}
+	if saveNow && p.e.Catalog != nil {
+		for _, id := range p.ids {
+			// Progress is advisory: a busy catalog must not fail the work.
+			_ = p.e.Catalog.UpdateProgress(context.Background(), id, phase, bytes)
+		}
+	}
+}
+
+func (p *progressReporter) add(n int64) {
+	p.mu.Lock()
+	b := p.bytes + n
+	ph := p.phase
+	p.mu.Unlock()
+	p.set(ph, b)
+}
+
+// countingWriter reports every write to a progress reporter.
+type countingWriter struct {
+	p *progressReporter
+}
+
+func (c countingWriter) Write(b []byte) (int, error) {
+	c.p.add(int64(len(b)))
+	return len(b), nil
+}
+
+// backupKey is where an archive lives on its destination, readable by a
+// person browsing the bucket: <service>/<YYYY>/<MM>/<service>_<stamp>_<kind>.zip.
+func backupKey(service string, started time.Time, kind BackupKind, n int) string {
+	t := started.UTC()
+	suffix := ""
+	if n > 1 {
+		suffix = fmt.Sprintf("-%d", n)
+	}
+	return fmt.Sprintf("%s/%04d/%02d/%s_%s_%s%s.zip", service, t.Year(), int(t.Month()), service, t.Format("20060102-150405"), kind, suffix)
+}
+
+// MetadataKey is the key of a backup's metadata object.
+func MetadataKey(archiveKey string) string { return archiveKey + ".json" }

@@ -1,0 +1,46 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// MetadataVersion is the version of the metadata object's layout.
+const MetadataVersion = 1
+
+// BackupMetadata is the small JSON object stored next to every archive, so
+// that a destination describes its own backups and the catalog can be rebuilt
+// from the destinations alone. It never holds a secret.
+type BackupMetadata struct {
+	MetadataVersion int        `json:"metadata_version"`
+	Tool            string     `json:"tool"`
+	Archive         string     `json:"archive"`
+	Service         string     `json:"service"`
+	Database        string     `json:"database"`
+	Kind            BackupKind `json:"kind"`
+	Format          string     `json:"format"`
+	StartedAt       time.Time  `json:"started_at"`
+	FinishedAt      time.Time  `json:"finished_at"`
+	Size            int64      `json:"size"`
+	SHA256          string     `json:"sha256"`
+	OdooVersion     string     `json:"odoo_version"`
+	PGVersion       string     `json:"pg_version"`
+	Modules         int        `json:"modules"`
+	FilestoreFiles  int        `json:"filestore_files"`
+	MissingFiles    int        `json:"missing_files,omitempty"`
+}
+
+func (m BackupMetadata) marshal() ([]byte, error) { return json.MarshalIndent(m, "", "  ") }
+
+// ParseMetadata reads a metadata object.
+func ParseMetadata(b []byte) (BackupMetadata, error) {
+	var m BackupMetadata
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("%w: metadata object is not valid JSON: %v", ErrCorrupt, err)
+	}
+	if m.MetadataVersion < 1 || m.Archive == "" || m.SHA256 == "" {
+		return m, fmt.Errorf("%w: metadata object lacks its version, archive or checksum", ErrCorrupt)
+	}
+	return m, nil
+}

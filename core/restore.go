@@ -1,0 +1,571 @@
+package core
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/odoo-backup/odoo-backup/core/odoozip"
+)
+
+// RestoreRequest restores a backup into a database that does not exist yet.
+type RestoreRequest struct {
+	BackupID int64
+	// NewDB is the database to create, on the PostgreSQL server of the
+	// backup's service.
+	NewDB string
+	// FilestoreDir is the new database's filestore; empty means
+	// <data_dir>/filestore/<NewDB> beside the service's own.
+	FilestoreDir string
+	Progress     ProgressFunc
+}
+
+// RestoreResult says what a restore produced and what it noticed.
+type RestoreResult struct {
+	Backup         Backup   `json:"backup"`
+	Database       string   `json:"database"`
+	FilestoreDir   string   `json:"filestore"`
+	FilestoreFiles int      `json:"filestore_files"`
+	SQLErrorCount  int      `json:"sql_error_count"`
+	SQLErrors      []string `json:"sql_errors,omitempty"`
+	MissingFiles   []string `json:"missing_files,omitempty"`
+	MissingCount   int      `json:"missing_count"`
+}
+
+// maintenanceDB is where CREATE/ALTER/DROP DATABASE run, as Odoo does.
+const maintenanceDB = "postgres"
+
+// RestoreNewDB restores a backup into a new database and filestore. The
+// checksum is verified before anything is created, the archive's entries are
+// validated before anything is extracted, and the database and filestore are
+// built under temporary names and appear under their real names only once
+// both are complete; any failure removes everything it created.
+func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
+	var res RestoreResult
+	if err := ValidateDatabaseName(req.NewDB); err != nil {
+		return res, err
+	}
+	rb, err := e.openBackup(ctx, req.BackupID)
+	if err != nil {
+		return res, err
+	}
+	res.Backup = rb.b
+	svc, err := e.Catalog.Service(ctx, rb.b.Service)
+	if err != nil {
+		return res, Userf(err, "backup %d belongs to service %q, which no longer exists, so there is no PostgreSQL server to restore it to; add the service again first", rb.b.ID, rb.b.Service)
+	}
+	if svc.Placeholder {
+		return res, Userf(ErrInvalid, "service %q has no database connection yet; set one with odoo-backup service add before restoring", svc.Name)
+	}
+	fsDir := req.FilestoreDir
+	if fsDir == "" {
+		fsDir = filepath.Join(filepath.Dir(svc.FilestoreDir), req.NewDB)
+	}
+	if fsDir, err = filepath.Abs(fsDir); err != nil {
+		return res, err
+	}
+	if entries, err := os.ReadDir(fsDir); err == nil && len(entries) > 0 {
+		return res, Userf(ErrExists, "the filestore directory %s already exists and is not empty; choose another --filestore or another database name", fsDir)
+	}
+	server := svc.DB
+	server.Database = maintenanceDB
+	admin, err := ConnectDB(ctx, server)
+	if err != nil {
+		return res, err
+	}
+	var exists bool
+	err = admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", req.NewDB).Scan(&exists)
+	admin.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return res, fmt.Errorf("look up database %s: %w", req.NewDB, err)
+	}
+	if exists {
+		return res, Userf(ErrExists, "database %q already exists on %s; choose another name, or restore onto its service with --service", req.NewDB, server.Address())
+	}
+
+	rep := e.reporter(req.Progress)
+	rep.total = rb.b.Size
+	rep.set(PhaseVerify, 0)
+	if err := e.checksum(ctx, rb, nil, rep); err != nil {
+		return res, err
+	}
+	st, err := e.stageRestore(ctx, rb, server, req.NewDB, fsDir, rep)
+	if err != nil {
+		return res, err
+	}
+	rep.set(PhaseSwap, rb.b.Size)
+	if err := st.publishNew(ctx); err != nil {
+		st.discard(context.WithoutCancel(ctx))
+		return res, err
+	}
+	res.Database, res.FilestoreDir = req.NewDB, fsDir
+	res.FilestoreFiles = st.files
+	res.SQLErrorCount, res.SQLErrors = st.sqlErrors.count, st.sqlErrors.first
+	res.MissingFiles, res.MissingCount = st.missing, st.missingCount
+	e.log().Info("restore finished", "backup", rb.b.ID, "database", req.NewDB, "filestore", fsDir,
+		"sql_errors", res.SQLErrorCount, "missing_files", res.MissingCount)
+	return res, nil
+}
+
+// staged is a restore built beside its target under temporary names.
+type staged struct {
+	e       *Engine
+	server  DBConn // on the maintenance database
+	tmpDB   string
+	tmpFS   string
+	finalDB string
+	finalFS string
+
+	files        int
+	sqlErrors    *errorLines
+	missing      []string
+	missingCount int
+}
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// stageRestore loads the archive into a new temporary database and a
+// temporary filestore directory next to finalFS. On error it has removed
+// both.
+func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBConn, finalDB, finalFS string, rep *progressReporter) (st *staged, err error) {
+	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
+	defer ra.Close()
+	a, err := openArchive(ra, rb.b)
+	if err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(finalFS)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, Userf(err, "cannot create %s: %v; check its permissions", parent, errors.Unwrap(err))
+	}
+	if err := checkFreeSpace(parent, a.FilestoreSize); err != nil {
+		return nil, err
+	}
+
+	base := finalDB
+	if len(base) > 40 {
+		base = base[:40]
+	}
+	suffix := randomSuffix()
+	st = &staged{
+		e: e, server: server, finalDB: finalDB, finalFS: finalFS,
+		tmpDB:     base + "_restoring_" + suffix,
+		tmpFS:     filepath.Join(parent, "."+filepath.Base(finalFS)+".restoring-"+suffix),
+		sqlErrors: &errorLines{max: 20},
+	}
+	defer func() {
+		if err != nil {
+			st.discard(context.WithoutCancel(ctx))
+			st = nil
+		}
+	}()
+
+	admin, err := ConnectDB(ctx, server)
+	if err != nil {
+		return st, err
+	}
+	var versionNum int
+	err = admin.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&versionNum)
+	if err == nil {
+		// As Odoo's _create_empty_database does.
+		_, err = admin.Exec(ctx, "CREATE DATABASE "+quoteIdent(st.tmpDB)+" ENCODING 'unicode' LC_COLLATE 'C' TEMPLATE template0")
+	}
+	admin.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return st, Userf(err, "cannot create a database on %s: %v; the service's user needs the CREATEDB right", server.Address(), err)
+	}
+	psql, err := e.Tools.Find("psql", versionNum/10000)
+	if err != nil {
+		return st, err
+	}
+
+	rep.set(PhaseRestoreDB, rep.bytes)
+	ra.onRead = func(n int64) { rep.add(n) }
+	rep.set(PhaseRestoreDB, 0)
+	if err := st.loadDump(ctx, a.Dump, psql); err != nil {
+		return st, err
+	}
+	rep.set(PhaseRestoreFS, rep.bytes)
+	if err := st.extractFilestore(a.Filestore); err != nil {
+		return st, err
+	}
+	rep.set(PhaseCheck, rep.bytes)
+	if err := st.checkAttachments(ctx); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// loadDump runs dump.sql through psql the way Odoo restores a zip: errors
+// are collected and reported but do not stop the load; psql itself failing
+// does.
+func (st *staged) loadDump(ctx context.Context, dump interface {
+	Open() (io.ReadCloser, error)
+}, psql Tool) error {
+	rc, err := dump.Open()
+	if err != nil {
+		return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "cannot read dump.sql from the backup: %v", err)
+	}
+	defer rc.Close()
+	var in io.Reader = rc
+	if !psql.SupportsRestrict() {
+		in = newRestrictFilter(rc)
+	}
+	conn := st.server
+	args := append([]string{"--quiet", "--no-psqlrc", "--set", "ON_ERROR_STOP=0", "--file", "-"}, pgArgs(conn, st.tmpDB)...)
+	cmd := exec.CommandContext(ctx, psql.Path, args...)
+	cmd.Env = pgEnv(conn)
+	cmd.Stdout = io.Discard
+	cmd.Stderr = st.sqlErrors
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", psql.Path, err)
+	}
+	_, copyErr := io.Copy(stdin, in)
+	stdin.Close()
+	waitErr := cmd.Wait()
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case waitErr != nil:
+		return Userf(waitErr, "psql stopped while loading dump.sql (%v): %s; the restore was undone", waitErr, st.sqlErrors.lastLine())
+	case copyErr != nil && !errors.Is(copyErr, syscall.EPIPE):
+		if errors.Is(copyErr, odoozipErrChecksum) || errors.Is(copyErr, ErrCorrupt) {
+			return Userf(fmt.Errorf("%w: %w", ErrCorrupt, copyErr), "dump.sql in the backup is damaged (%v); the restore was undone, pick another backup", copyErr)
+		}
+		return fmt.Errorf("feed dump.sql to psql: %w", copyErr)
+	}
+	return nil
+}
+
+// extractFilestore writes every filestore entry into the temporary directory.
+func (st *staged) extractFilestore(files []*zipFile) error {
+	if err := os.Mkdir(st.tmpFS, 0o700); err != nil {
+		return Userf(err, "cannot create the filestore directory %s: %v; check the permissions of %s", st.tmpFS, errors.Unwrap(err), filepath.Dir(st.tmpFS))
+	}
+	owner := ownerOf(filepath.Dir(st.tmpFS))
+	owner.apply(st.tmpFS)
+	made := map[string]bool{st.tmpFS: true}
+	for _, f := range files {
+		name := odoozip.StoreFname(f)
+		if err := odoozip.CheckStoreFname(name); err != nil {
+			return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "the backup holds an unsafe filestore entry: %v", err)
+		}
+		path := filepath.Join(st.tmpFS, filepath.FromSlash(name))
+		dir := filepath.Dir(path)
+		if !made[dir] {
+			if err := mkdirAllOwned(st.tmpFS, dir, owner); err != nil {
+				return st.fsError(err)
+			}
+			made[dir] = true
+		}
+		if err := writeEntry(f, path); err != nil {
+			return st.fsError(err)
+		}
+		owner.apply(path)
+		st.files++
+	}
+	return nil
+}
+
+func (st *staged) fsError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		return Userf(fmt.Errorf("%w: %w", ErrNoSpace, err), "the disk holding %s is full; free space and restore again (nothing was changed)", filepath.Dir(st.tmpFS))
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return Userf(fmt.Errorf("%w: %w", ErrAccessDenied, err), "cannot write the filestore under %s (permission denied); check that directory's owner and mode", filepath.Dir(st.tmpFS))
+	}
+	if errors.Is(err, ErrCorrupt) {
+		return Userf(err, "the backup's filestore is damaged (%v); the restore was undone, pick another backup", err)
+	}
+	return err
+}
+
+func writeEntry(f *zipFile, path string) error {
+	rc, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrCorrupt, f.Name, err)
+	}
+	defer rc.Close()
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, rc)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, fs.ErrPermission) {
+		var pe *fs.PathError
+		if !errors.As(err, &pe) {
+			err = fmt.Errorf("%w: %s: %w", ErrCorrupt, f.Name, err)
+		}
+	}
+	return err
+}
+
+// checkAttachments reports every attachment file the restored database
+// refers to that the restored filestore lacks.
+func (st *staged) checkAttachments(ctx context.Context) error {
+	c := st.server
+	c.Database = st.tmpDB
+	conn, err := ConnectDB(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var has bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('public.ir_attachment') IS NOT NULL").Scan(&has); err != nil || !has {
+		return err
+	}
+	rows, err := conn.Query(ctx, "SELECT DISTINCT store_fname FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
+	if err != nil {
+		return fmt.Errorf("list attachment files of the restored database: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fname string
+		if err := rows.Scan(&fname); err != nil {
+			return err
+		}
+		if odoozip.CheckStoreFname(fname) != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(st.tmpFS, filepath.FromSlash(fname))); err != nil {
+			st.missingCount++
+			if len(st.missing) < 20 {
+				st.missing = append(st.missing, fname)
+			}
+		}
+	}
+	return rows.Err()
+}
+
+// publishNew gives the staged database and filestore their real names.
+func (st *staged) publishNew(ctx context.Context) error {
+	if err := os.Rename(st.tmpFS, st.finalFS); err != nil {
+		// An empty directory left where the filestore goes is replaced.
+		if rmErr := os.Remove(st.finalFS); rmErr != nil || os.Rename(st.tmpFS, st.finalFS) != nil {
+			return Userf(err, "cannot move the restored filestore into %s: %v", st.finalFS, errors.Unwrap(err))
+		}
+	}
+	admin, err := ConnectDB(ctx, st.server)
+	if err == nil {
+		_, err = admin.Exec(ctx, "ALTER DATABASE "+quoteIdent(st.tmpDB)+" RENAME TO "+quoteIdent(st.finalDB))
+		admin.Close(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		if rerr := os.Rename(st.finalFS, st.tmpFS); rerr != nil {
+			return fmt.Errorf("rename database %s to %s: %w (and moving the filestore back failed: %v)", st.tmpDB, st.finalDB, err, rerr)
+		}
+		return Userf(err, "cannot rename the restored database to %q: %v; nothing was changed", st.finalDB, err)
+	}
+	st.tmpDB, st.tmpFS = "", ""
+	return nil
+}
+
+// discard removes whatever the staged restore created.
+func (st *staged) discard(ctx context.Context) {
+	if st.tmpFS != "" {
+		if err := os.RemoveAll(st.tmpFS); err != nil {
+			st.e.log().Error("cannot remove the temporary filestore", "dir", st.tmpFS, "error", err)
+		}
+	}
+	if st.tmpDB != "" {
+		if err := dropDatabase(ctx, st.server, st.tmpDB); err != nil {
+			st.e.log().Error("cannot drop the temporary database", "database", st.tmpDB, "error", err)
+		}
+	}
+}
+
+// dropDatabase ends the database's connections and drops it, on any server
+// version.
+func dropDatabase(ctx context.Context, server DBConn, name string) error {
+	admin, err := ConnectDB(ctx, server)
+	if err != nil {
+		return err
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name); err != nil {
+		return err
+	}
+	_, err = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(name))
+	return err
+}
+
+// checkFreeSpace refuses a restore whose filestore cannot fit.
+func checkFreeSpace(dir string, need uint64) error {
+	var s syscall.Statfs_t
+	if err := syscall.Statfs(dir, &s); err != nil {
+		return nil
+	}
+	avail := s.Bavail * uint64(s.Bsize)
+	if need+need/20 > avail {
+		return Userf(ErrNoSpace, "the filestore needs %d bytes but only %d are free under %s; free space first (nothing was changed)", need, avail, dir)
+	}
+	return nil
+}
+
+// fileOwner is who a restored filestore should belong to: when run as root,
+// the owner of the directory it goes into, so the Odoo user can use it.
+type fileOwner struct {
+	uid, gid int
+	set      bool
+}
+
+func ownerOf(dir string) fileOwner {
+	if os.Geteuid() != 0 {
+		return fileOwner{}
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fileOwner{}
+	}
+	sys, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || sys.Uid == 0 {
+		return fileOwner{}
+	}
+	return fileOwner{uid: int(sys.Uid), gid: int(sys.Gid), set: true}
+}
+
+func (o fileOwner) apply(path string) {
+	if o.set {
+		_ = os.Lchown(path, o.uid, o.gid)
+	}
+}
+
+func mkdirAllOwned(root, dir string, o fileOwner) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("%w: %s escapes %s", ErrCorrupt, dir, root)
+	}
+	cur := root
+	for _, seg := range strings.Split(rel, string(filepath.Separator)) {
+		cur = filepath.Join(cur, seg)
+		if err := os.Mkdir(cur, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		fi, err := os.Lstat(cur)
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%w: %s is not a directory", ErrCorrupt, cur)
+		}
+		o.apply(cur)
+	}
+	return nil
+}
+
+// errorLines collects psql's error output: how many errors, the first few,
+// and the last line, in bounded memory.
+type errorLines struct {
+	mu      sync.Mutex
+	max     int
+	count   int
+	first   []string
+	partial []byte
+	last    string
+}
+
+func (e *errorLines) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	data := append(e.partial, p...)
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			break
+		}
+		e.line(string(data[:i]))
+		data = data[i+1:]
+	}
+	if len(data) > 4096 {
+		data = data[:4096]
+	}
+	e.partial = append(e.partial[:0], data...)
+	return len(p), nil
+}
+
+func (e *errorLines) line(l string) {
+	l = strings.TrimSpace(l)
+	if l == "" {
+		return
+	}
+	if len(l) > 500 {
+		l = l[:500] + "…"
+	}
+	e.last = l
+	if strings.Contains(l, "ERROR:") || strings.Contains(l, "FATAL:") {
+		e.count++
+		if len(e.first) < e.max {
+			e.first = append(e.first, l)
+		}
+	}
+}
+
+func (e *errorLines) lastLine() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.partial) > 0 {
+		return strings.TrimSpace(string(e.partial))
+	}
+	return e.last
+}
+
+// restrictFilter drops pg_dump's \restrict and \unrestrict lines for a psql
+// too old to know them, streaming and in bounded memory.
+type restrictFilter struct {
+	r   *bufio.Reader
+	out []byte
+	err error
+	bol bool // at the beginning of a line
+}
+
+func newRestrictFilter(r io.Reader) *restrictFilter {
+	return &restrictFilter{r: bufio.NewReaderSize(r, 64<<10), bol: true}
+}
+
+func (f *restrictFilter) Read(p []byte) (int, error) {
+	for len(f.out) == 0 {
+		if f.err != nil {
+			return 0, f.err
+		}
+		chunk, err := f.r.ReadSlice('\n')
+		if err != nil && err != bufio.ErrBufferFull {
+			f.err = err
+		}
+		if f.bol && (bytes.HasPrefix(chunk, []byte(`\restrict `)) || bytes.HasPrefix(chunk, []byte(`\unrestrict `))) && err == nil {
+			continue
+		}
+		f.bol = err == nil
+		f.out = append(f.out[:0], chunk...)
+	}
+	n := copy(p, f.out)
+	f.out = f.out[n:]
+	return n, nil
+}
+
+type zipFile = zip.File
+
+var odoozipErrChecksum = zip.ErrChecksum

@@ -1,0 +1,149 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/odoo-backup/odoo-backup/core/odoozip"
+)
+
+// readableBackup is a succeeded backup whose archive is where the catalog says.
+type readableBackup struct {
+	b     Backup
+	dest  Destination
+	store ObjectStore
+}
+
+func (e *Engine) openBackup(ctx context.Context, id int64) (readableBackup, error) {
+	b, err := e.Catalog.Backup(ctx, id)
+	if err != nil {
+		return readableBackup{}, err
+	}
+	switch b.Status {
+	case StatusSucceeded:
+	case StatusRunning:
+		return readableBackup{}, Userf(ErrInvalid, "backup %d is still running; wait for it to finish", id)
+	case StatusFailed:
+		return readableBackup{}, Userf(ErrInvalid, "backup %d failed and has no archive; pick a succeeded backup from: odoo-backup backups %s", id, b.Service)
+	default:
+		return readableBackup{}, Userf(ErrNotFound, "backup %d was %s and its archive is gone; pick another from: odoo-backup backups %s", id, b.Status, b.Service)
+	}
+	d, err := e.Catalog.Destination(ctx, b.Destination)
+	if err != nil {
+		return readableBackup{}, err
+	}
+	st, err := e.OpenStore(ctx, d)
+	if err != nil {
+		return readableBackup{}, err
+	}
+	info, err := st.Stat(ctx, b.Key)
+	if errors.Is(err, ErrNotFound) {
+		return readableBackup{}, Userf(err, "the archive of backup %d (%s) is missing from destination %q; it was removed outside odoo-backup, so pick another backup", id, b.Key, d.Name)
+	}
+	if err != nil {
+		return readableBackup{}, err
+	}
+	if info.Size != b.Size {
+		return readableBackup{}, Userf(ErrCorrupt, "backup %d is corrupt: its archive on %q holds %d bytes but %d were written; do not use it, pick another backup", id, d.Name, info.Size, b.Size)
+	}
+	return readableBackup{b: b, dest: d, store: st}, nil
+}
+
+// checksum reads the whole archive and compares it with what was recorded
+// when it was written, before anything trusts its content.
+func (e *Engine) checksum(ctx context.Context, rb readableBackup, w io.Writer, rep *progressReporter) error {
+	body, err := rb.store.Get(ctx, rb.b.Key, 0, -1)
+	if err != nil {
+		return fmt.Errorf("read backup %d from %s: %w", rb.b.ID, rb.dest.Name, err)
+	}
+	defer body.Close()
+	h := sha256.New()
+	dst := io.MultiWriter(h, countingWriter{rep})
+	if w != nil {
+		dst = io.MultiWriter(h, countingWriter{rep}, w)
+	}
+	n, err := io.Copy(dst, body)
+	if err != nil {
+		return fmt.Errorf("read backup %d from %s: %w", rb.b.ID, rb.dest.Name, err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if n != rb.b.Size || sum != rb.b.SHA256 {
+		return Userf(ErrCorrupt, "backup %d is corrupt: its archive on %q does not match the checksum recorded when it was taken (sha256 %s…, expected %s…); do not use it, pick another backup",
+			rb.b.ID, rb.dest.Name, short(sum), short(rb.b.SHA256))
+	}
+	return nil
+}
+
+func short(sum string) string {
+	if len(sum) > 12 {
+		return sum[:12]
+	}
+	return sum
+}
+
+// VerifyResult says what a verified archive holds.
+type VerifyResult struct {
+	Backup         Backup            `json:"backup"`
+	Manifest       odoozip.Manifest `json:"manifest"`
+	DumpBytes      uint64            `json:"dump_bytes"`
+	FilestoreFiles int               `json:"filestore_files"`
+	FilestoreBytes uint64            `json:"filestore_bytes"`
+}
+
+// Verify checks a backup end to end without restoring it: the checksum of the
+// stored bytes, the zip structure and every entry's CRC, the manifest, and
+// that dump.sql is a pg_dump plain dump.
+func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc) (VerifyResult, error) {
+	rb, err := e.openBackup(ctx, id)
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	rep := e.reporter(progress)
+	rep.total = rb.b.Size
+	rep.set(PhaseVerify, 0)
+	if err := e.checksum(ctx, rb, nil, rep); err != nil {
+		return VerifyResult{}, err
+	}
+	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
+	defer ra.Close()
+	a, err := openArchive(ra, rb.b)
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	res := VerifyResult{Backup: rb.b, DumpBytes: a.Dump.UncompressedSize64, FilestoreFiles: len(a.Filestore), FilestoreBytes: a.FilestoreSize}
+	if a.Manifest == nil {
+		return res, Userf(ErrCorrupt, "backup %d has no manifest.json; it is not a complete Odoo backup", id)
+	}
+	res.Manifest = *a.Manifest
+	if err := odoozip.CheckDumpHeader(a.Dump); err != nil {
+		return res, Userf(err, "backup %d is not a usable Odoo backup: %v", id, err)
+	}
+	for _, f := range append(a.Filestore, a.Dump) {
+		rc, err := f.Open()
+		if err == nil {
+			_, err = io.Copy(io.Discard, rc)
+			rc.Close()
+		}
+		if err != nil {
+			return res, Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "backup %d is corrupt: entry %s cannot be read back (%v); pick another backup", id, f.Name, err)
+		}
+	}
+	return res, nil
+}
+
+// openArchive validates the zip of a backup.
+func openArchive(ra io.ReaderAt, b Backup) (*odoozip.Archive, error) {
+	a, err := odoozip.Open(ra, b.Size, odoozip.DefaultLimits)
+	if err != nil {
+		cause := err
+		if errors.Is(err, odoozip.ErrHostile) || errors.Is(err, odoozip.ErrNotOdooArchive) {
+			cause = fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		return nil, Userf(cause, "backup %d cannot be used: %v", b.ID, err)
+	}
+	return a, nil
+}
