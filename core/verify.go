@@ -87,11 +87,11 @@ func short(sum string) string {
 
 // VerifyResult says what a verified archive holds.
 type VerifyResult struct {
-	Backup         Backup            `json:"backup"`
+	Backup         Backup           `json:"backup"`
 	Manifest       odoozip.Manifest `json:"manifest"`
-	DumpBytes      uint64            `json:"dump_bytes"`
-	FilestoreFiles int               `json:"filestore_files"`
-	FilestoreBytes uint64            `json:"filestore_bytes"`
+	DumpBytes      uint64           `json:"dump_bytes"`
+	FilestoreFiles int              `json:"filestore_files"`
+	FilestoreBytes uint64           `json:"filestore_bytes"`
 }
 
 // Verify checks a backup end to end without restoring it: the checksum of the
