@@ -34,7 +34,10 @@ type BackupFilter struct {
 // message that names what was looked for; duplicates wrap ErrExists; rule
 // violations wrap ErrInvalid and say what to do instead.
 type Catalog interface {
-	AddDestination(ctx context.Context, d *Destination) error // sets d.ID and d.CreatedAt
+	// Add* set the ID, and CreatedAt unless given (a rebuild keeps it);
+	// Update* find the row by ID, or by name when the ID is 0, and allow
+	// renames, the backup history following the new name.
+	AddDestination(ctx context.Context, d *Destination) error
 	UpdateDestination(ctx context.Context, d Destination) error
 	Destination(ctx context.Context, name string) (Destination, error)
 	DestinationByID(ctx context.Context, id int64) (Destination, error)
@@ -58,8 +61,9 @@ type Catalog interface {
 
 	// SetConfiguration creates or updates the configuration of c.Service on
 	// c.Destination (names; ids are filled in). Primary=true moves the flag
-	// here; Primary=false on the current primary is refused while the flag has
-	// nowhere to go. The first configuration of a service becomes primary.
+	// here; Primary=false leaves the flag where it is, so updating the primary
+	// keeps it primary: the flag leaves a configuration only when another one
+	// takes it. The first configuration of a service becomes primary.
 	SetConfiguration(ctx context.Context, c Configuration) error
 	RemoveConfiguration(ctx context.Context, service, destination string) error
 	Configurations(ctx context.Context, service string) ([]Configuration, error)
@@ -75,7 +79,9 @@ type Catalog interface {
 	Templates(ctx context.Context) ([]Template, error)
 	RemoveTemplate(ctx context.Context, name string) error
 
-	// CreateBackup records a new backup (normally status running); sets b.ID.
+	// CreateBackup records a new backup, its service and destination given by
+	// id or name; an empty status means running and a zero StartedAt now.
+	// It sets b.ID.
 	CreateBackup(ctx context.Context, b *Backup) error
 	// UpdateBackup stores every mutable field of b (status, size, sha256,
 	// finished_at, error, key, versions, phase, bytes).

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"fmt"
 	"regexp"
 )
 
@@ -14,7 +13,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 // ValidateName checks a service, destination or template name.
 func ValidateName(what, name string) error {
 	if !nameRE.MatchString(name) {
-		return fmt.Errorf("%w: %s name %q is not allowed; use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", ErrInvalid, what, name)
+		return Userf(ErrInvalid, "%s name %q is not allowed; use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", what, name)
 	}
 	return nil
 }
@@ -26,7 +25,7 @@ var dbNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$`)
 // ValidateDatabaseName checks a PostgreSQL database name.
 func ValidateDatabaseName(name string) error {
 	if !dbNameRE.MatchString(name) {
-		return fmt.Errorf("%w: database name %q is not allowed; use 1 to 63 letters, digits, '.', '_' or '-'", ErrInvalid, name)
+		return Userf(ErrInvalid, "database name %q is not allowed; use 1 to 63 letters, digits, '.', '_' or '-'", name)
 	}
 	return nil
 }

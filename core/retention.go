@@ -57,7 +57,7 @@ func (g GFS) String() string {
 func ParseGFS(s string) (GFS, error) {
 	var g GFS
 	bad := func(why string) (GFS, error) {
-		return GFS{}, fmt.Errorf("%w: retention rule %q %s; write counts with a unit, e.g. 24h,7d,4w,12m,1y", ErrInvalid, s, why)
+		return GFS{}, Userf(ErrInvalid, "retention rule %q %s; write counts with a unit, e.g. 24h,7d,4w,12m,1y", s, why)
 	}
 	if strings.TrimSpace(s) == "" {
 		return bad("is empty")

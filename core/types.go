@@ -96,7 +96,7 @@ func ParseFrequency(s string) (Frequency, error) {
 	case "hourly", "daily", "weekly", "monthly":
 		return Frequency(s), nil
 	}
-	return "", fmt.Errorf("%w: frequency %q is not one of hourly, daily, weekly, monthly, manual", ErrInvalid, s)
+	return "", Userf(ErrInvalid, "frequency %q is not one of hourly, daily, weekly, monthly, manual", s)
 }
 
 // Period is the nominal time between two runs; zero for manual.

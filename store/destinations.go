@@ -1,0 +1,259 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+const destinationCols = `id, name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at`
+
+func scanDestination(row interface{ Scan(...any) error }) (core.Destination, error) {
+	var (
+		d       core.Destination
+		secret  string
+		created int64
+	)
+	err := row.Scan(&d.ID, &d.Name, &d.Kind, &d.Dir, &d.Endpoint, &d.Region, &d.Bucket, &d.Prefix,
+		&d.AccessKey, &secret, &d.NoTLS, &d.SSE, &created)
+	d.SecretKey = core.Secret(secret)
+	d.CreatedAt = fromNanos(created)
+	return d, err
+}
+
+func validateDestination(d core.Destination) error {
+	if err := core.ValidateName("destination", d.Name); err != nil {
+		return err
+	}
+	switch d.Kind {
+	case core.DestinationLocal:
+		if d.Dir == "" {
+			return core.Userf(core.ErrInvalid, "destination %q has no directory; give one with --dir", d.Name)
+		}
+	case core.DestinationS3:
+		if d.Endpoint == "" || d.Bucket == "" {
+			return core.Userf(core.ErrInvalid, "destination %q needs an endpoint and a bucket; give them with --endpoint and --bucket", d.Name)
+		}
+	default:
+		return core.Userf(core.ErrInvalid, "destination %q has kind %q; use %q or %q", d.Name, d.Kind, core.DestinationS3, core.DestinationLocal)
+	}
+	return nil
+}
+
+func destinationNotFound(name string) error {
+	return core.Userf(core.ErrNotFound, "destination %q does not exist; list destinations with: odoo-backup destination list", name)
+}
+
+func destinationExists(name string) error {
+	return core.Userf(core.ErrExists, "a destination named %q already exists; choose another name", name)
+}
+
+// destinationID resolves a name inside a transaction.
+func destinationID(ctx context.Context, q queryer, name string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM destinations WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, destinationNotFound(name)
+	}
+	return id, err
+}
+
+// AddDestination records d and sets d.ID, and d.CreatedAt unless the caller
+// already gave one (a catalog rebuild keeps the original time).
+func (c *Catalog) AddDestination(ctx context.Context, d *core.Destination) error {
+	if err := validateDestination(*d); err != nil {
+		return err
+	}
+	created := d.CreatedAt
+	if created.IsZero() {
+		created = c.now()
+	}
+	if err := checkTime("creation time", created); err != nil {
+		return err
+	}
+	var id int64
+	err := c.write(ctx, fmt.Sprintf("add destination %q", d.Name), func(tx *sql.Tx) error {
+		if _, err := destinationID(ctx, tx, d.Name); err == nil {
+			return destinationExists(d.Name)
+		} else if !errors.Is(err, core.ErrNotFound) {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO destinations
+			(name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			d.Name, d.Kind, d.Dir, d.Endpoint, d.Region, d.Bucket, d.Prefix, d.AccessKey, d.SecretKey.Reveal(),
+			d.NoTLS, d.SSE, toNanos(created)).Scan(&id)
+	})
+	if err != nil {
+		return err
+	}
+	d.ID = id
+	d.CreatedAt = fromNanos(toNanos(created))
+	return nil
+}
+
+// UpdateDestination stores every field of d but CreatedAt. The row is the one
+// with d.ID, or named d.Name when d.ID is 0; giving an id and a new name
+// renames the destination, and its backup history follows the new name.
+func (c *Catalog) UpdateDestination(ctx context.Context, d core.Destination) error {
+	if err := validateDestination(d); err != nil {
+		return err
+	}
+	return c.write(ctx, fmt.Sprintf("update destination %q", d.Name), func(tx *sql.Tx) error {
+		id := d.ID
+		if id == 0 {
+			var err error
+			if id, err = destinationID(ctx, tx, d.Name); err != nil {
+				return err
+			}
+		}
+		var oldName string
+		err := tx.QueryRowContext(ctx, `SELECT name FROM destinations WHERE id = ?`, id).Scan(&oldName)
+		if errors.Is(err, sql.ErrNoRows) {
+			return core.Userf(core.ErrNotFound, "destination %d does not exist; list destinations with: odoo-backup destination list", id)
+		}
+		if err != nil {
+			return err
+		}
+		if oldName != d.Name {
+			if _, err := destinationID(ctx, tx, d.Name); err == nil {
+				return destinationExists(d.Name)
+			} else if !errors.Is(err, core.ErrNotFound) {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE backups SET destination_name = ? WHERE destination_id = ?`, d.Name, id); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE destinations SET name = ?, kind = ?, dir = ?, endpoint = ?, region = ?,
+			bucket = ?, prefix = ?, access_key = ?, secret_key = ?, no_tls = ?, sse = ? WHERE id = ?`,
+			d.Name, d.Kind, d.Dir, d.Endpoint, d.Region, d.Bucket, d.Prefix, d.AccessKey, d.SecretKey.Reveal(),
+			d.NoTLS, d.SSE, id)
+		return err
+	})
+}
+
+// Destination returns the destination named name.
+func (c *Catalog) Destination(ctx context.Context, name string) (core.Destination, error) {
+	d, err := scanDestination(c.db.QueryRowContext(ctx, `SELECT `+destinationCols+` FROM destinations WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return core.Destination{}, destinationNotFound(name)
+	}
+	if err != nil {
+		return core.Destination{}, dbError(fmt.Sprintf("read destination %q", name), err)
+	}
+	return d, nil
+}
+
+// DestinationByID returns the destination with that id.
+func (c *Catalog) DestinationByID(ctx context.Context, id int64) (core.Destination, error) {
+	d, err := scanDestination(c.db.QueryRowContext(ctx, `SELECT `+destinationCols+` FROM destinations WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return core.Destination{}, core.Userf(core.ErrNotFound, "destination %d does not exist; list destinations with: odoo-backup destination list", id)
+	}
+	if err != nil {
+		return core.Destination{}, dbError(fmt.Sprintf("read destination %d", id), err)
+	}
+	return d, nil
+}
+
+// Destinations lists every destination by name.
+func (c *Catalog) Destinations(ctx context.Context) ([]core.Destination, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT `+destinationCols+` FROM destinations ORDER BY name`)
+	if err != nil {
+		return nil, dbError("list destinations", err)
+	}
+	defer rows.Close()
+	var out []core.Destination
+	for rows.Next() {
+		d, err := scanDestination(rows)
+		if err != nil {
+			return nil, dbError("list destinations", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError("list destinations", err)
+	}
+	return out, nil
+}
+
+// RemoveDestination removes the destination once nothing depends on it; see
+// core.Catalog. Backups that were rotated or deleted stay in the history
+// with their destination's name. A running backup always blocks the removal,
+// since its process would go on writing to a destination that is gone.
+func (c *Catalog) RemoveDestination(ctx context.Context, name string, forgetBackups bool) error {
+	return c.write(ctx, fmt.Sprintf("remove destination %q", name), func(tx *sql.Tx) error {
+		id, err := destinationID(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		users, example, err := destinationUsers(ctx, tx, id, name)
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return core.Userf(core.ErrInvalid, "destination %q is still used by %s; remove those configurations first, e.g. with: %s", name, joinList(users), example)
+		}
+		var running, live int
+		if err := tx.QueryRowContext(ctx, `SELECT
+				COALESCE(SUM(status = 'running'), 0),
+				COALESCE(SUM(status NOT IN ('rotated', 'deleted')), 0)
+			FROM backups WHERE destination_id = ?`, id).Scan(&running, &live); err != nil {
+			return err
+		}
+		if running > 0 {
+			return core.Userf(core.ErrInvalid, "a backup is running on destination %q; wait for it to finish, then remove the destination", name)
+		}
+		if live > 0 && !forgetBackups {
+			return core.Userf(core.ErrInvalid, "destination %q still has %d %s in the catalog; to remove it anyway and forget them (their files stay where they are), run: odoo-backup destination remove %s --forget-backups", name, live, plural(live, "backup", "backups"), name)
+		}
+		if live > 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM backups WHERE destination_id = ? AND status NOT IN ('rotated', 'deleted')`, id); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM destinations WHERE id = ?`, id)
+		return err
+	})
+}
+
+// destinationUsers names the services and templates with a configuration on
+// the destination, and the command that removes the first of them, for the
+// message that refuses its removal.
+func destinationUsers(ctx context.Context, q queryer, id int64, destination string) (users []string, example string, err error) {
+	rows, err := q.QueryContext(ctx, `
+		SELECT 'service', s.name FROM configurations c JOIN services s ON s.id = c.service_id WHERE c.destination_id = ?
+		UNION ALL
+		SELECT 'template', t.name FROM template_configurations c JOIN templates t ON t.id = c.template_id WHERE c.destination_id = ?
+		ORDER BY 1, 2`, id, id)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, name string
+		if err := rows.Scan(&kind, &name); err != nil {
+			return nil, "", err
+		}
+		if example == "" {
+			if kind == "service" {
+				example = fmt.Sprintf("odoo-backup config remove %s %s", name, destination)
+			} else {
+				example = fmt.Sprintf("odoo-backup template unset %s %s", name, destination)
+			}
+		}
+		users = append(users, fmt.Sprintf("%s %q", kind, name))
+	}
+	return users, example, rows.Err()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

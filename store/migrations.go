@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// migrations are the schema's history: migrations[i] brings a catalog from
+// version i to i+1. A released step is never edited, only followed by a new
+// one, because catalogs in the field already ran it.
+var migrations = []string{
+	// 1: the initial schema.
+	`
+CREATE TABLE destinations (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT    NOT NULL UNIQUE,
+	kind       TEXT    NOT NULL CHECK (kind IN ('s3', 'local')),
+	dir        TEXT    NOT NULL DEFAULT '',
+	endpoint   TEXT    NOT NULL DEFAULT '',
+	region     TEXT    NOT NULL DEFAULT '',
+	bucket     TEXT    NOT NULL DEFAULT '',
+	prefix     TEXT    NOT NULL DEFAULT '',
+	access_key TEXT    NOT NULL DEFAULT '',
+	secret_key TEXT    NOT NULL DEFAULT '',
+	no_tls     INTEGER NOT NULL DEFAULT 0 CHECK (no_tls IN (0, 1)),
+	sse        TEXT    NOT NULL DEFAULT '',
+	created_at INTEGER NOT NULL
+);
+
+CREATE TABLE services (
+	id            INTEGER PRIMARY KEY,
+	name          TEXT    NOT NULL UNIQUE,
+	db_host       TEXT    NOT NULL DEFAULT '',
+	db_port       INTEGER NOT NULL DEFAULT 0 CHECK (db_port BETWEEN 0 AND 65535),
+	db_user       TEXT    NOT NULL DEFAULT '',
+	db_password   TEXT    NOT NULL DEFAULT '',
+	db_name       TEXT    NOT NULL DEFAULT '',
+	filestore_dir TEXT    NOT NULL DEFAULT '',
+	odoo_conf     TEXT    NOT NULL DEFAULT '',
+	placeholder   INTEGER NOT NULL DEFAULT 0 CHECK (placeholder IN (0, 1)),
+	created_at    INTEGER NOT NULL
+);
+
+-- NULL gfs_* columns mean no GFS rule; all five are NULL or none is.
+CREATE TABLE configurations (
+	id             INTEGER PRIMARY KEY,
+	service_id     INTEGER NOT NULL REFERENCES services(id) ON DELETE CASCADE,
+	destination_id INTEGER NOT NULL REFERENCES destinations(id) ON DELETE RESTRICT,
+	frequency      TEXT    NOT NULL DEFAULT '' CHECK (frequency IN ('', 'hourly', 'daily', 'weekly', 'monthly')),
+	minute         INTEGER NOT NULL DEFAULT 0 CHECK (minute BETWEEN 0 AND 59),
+	hour           INTEGER NOT NULL DEFAULT 0 CHECK (hour BETWEEN 0 AND 23),
+	weekday        INTEGER NOT NULL DEFAULT 0 CHECK (weekday BETWEEN 0 AND 6),
+	month_day      INTEGER NOT NULL DEFAULT 0 CHECK (month_day BETWEEN 0 AND 31),
+	keep_last      INTEGER NOT NULL DEFAULT 0 CHECK (keep_last >= 0),
+	gfs_hourly     INTEGER CHECK (gfs_hourly >= 0),
+	gfs_daily      INTEGER CHECK (gfs_daily >= 0),
+	gfs_weekly     INTEGER CHECK (gfs_weekly >= 0),
+	gfs_monthly    INTEGER CHECK (gfs_monthly >= 0),
+	gfs_yearly     INTEGER CHECK (gfs_yearly >= 0),
+	is_primary     INTEGER NOT NULL DEFAULT 0 CHECK (is_primary IN (0, 1)),
+	UNIQUE (service_id, destination_id),
+	CHECK ((gfs_hourly IS NULL) = (gfs_daily IS NULL) AND (gfs_daily IS NULL) = (gfs_weekly IS NULL)
+		AND (gfs_weekly IS NULL) = (gfs_monthly IS NULL) AND (gfs_monthly IS NULL) = (gfs_yearly IS NULL))
+);
+CREATE UNIQUE INDEX configurations_one_primary ON configurations(service_id) WHERE is_primary;
+CREATE INDEX configurations_destination ON configurations(destination_id);
+
+-- The primary cannot go while others remain, whoever deletes. A cascade from
+-- removing the service itself finds the service already gone and passes.
+CREATE TRIGGER configurations_keep_primary
+BEFORE DELETE ON configurations
+WHEN OLD.is_primary
+	AND EXISTS (SELECT 1 FROM services WHERE id = OLD.service_id)
+	AND EXISTS (SELECT 1 FROM configurations WHERE service_id = OLD.service_id AND id <> OLD.id)
+BEGIN
+	SELECT RAISE(ABORT, 'cannot remove the primary configuration of a service while it has others; make another one primary first');
+END;
+
+CREATE TABLE templates (
+	id   INTEGER PRIMARY KEY,
+	name TEXT    NOT NULL UNIQUE
+);
+
+CREATE TABLE template_configurations (
+	id             INTEGER PRIMARY KEY,
+	template_id    INTEGER NOT NULL REFERENCES templates(id) ON DELETE CASCADE,
+	destination_id INTEGER NOT NULL REFERENCES destinations(id) ON DELETE RESTRICT,
+	frequency      TEXT    NOT NULL DEFAULT '' CHECK (frequency IN ('', 'hourly', 'daily', 'weekly', 'monthly')),
+	minute         INTEGER NOT NULL DEFAULT 0 CHECK (minute BETWEEN 0 AND 59),
+	hour           INTEGER NOT NULL DEFAULT 0 CHECK (hour BETWEEN 0 AND 23),
+	weekday        INTEGER NOT NULL DEFAULT 0 CHECK (weekday BETWEEN 0 AND 6),
+	month_day      INTEGER NOT NULL DEFAULT 0 CHECK (month_day BETWEEN 0 AND 31),
+	keep_last      INTEGER NOT NULL DEFAULT 0 CHECK (keep_last >= 0),
+	gfs_hourly     INTEGER CHECK (gfs_hourly >= 0),
+	gfs_daily      INTEGER CHECK (gfs_daily >= 0),
+	gfs_weekly     INTEGER CHECK (gfs_weekly >= 0),
+	gfs_monthly    INTEGER CHECK (gfs_monthly >= 0),
+	gfs_yearly     INTEGER CHECK (gfs_yearly >= 0),
+	is_primary     INTEGER NOT NULL DEFAULT 0 CHECK (is_primary IN (0, 1)),
+	UNIQUE (template_id, destination_id),
+	CHECK ((gfs_hourly IS NULL) = (gfs_daily IS NULL) AND (gfs_daily IS NULL) = (gfs_weekly IS NULL)
+		AND (gfs_weekly IS NULL) = (gfs_monthly IS NULL) AND (gfs_monthly IS NULL) = (gfs_yearly IS NULL))
+);
+CREATE UNIQUE INDEX template_configurations_one_primary ON template_configurations(template_id) WHERE is_primary;
+CREATE INDEX template_configurations_destination ON template_configurations(destination_id);
+
+CREATE TRIGGER template_configurations_keep_primary
+BEFORE DELETE ON template_configurations
+WHEN OLD.is_primary
+	AND EXISTS (SELECT 1 FROM templates WHERE id = OLD.template_id)
+	AND EXISTS (SELECT 1 FROM template_configurations WHERE template_id = OLD.template_id AND id <> OLD.id)
+BEGIN
+	SELECT RAISE(ABORT, 'cannot remove the primary configuration of a template while it has others; make another one primary first');
+END;
+
+-- AUTOINCREMENT so a backup id, once shown to a user or written in a
+-- script, never names another backup. The names are kept beside the ids so
+-- the history still reads after its service or destination is removed.
+CREATE TABLE backups (
+	id               INTEGER PRIMARY KEY AUTOINCREMENT,
+	service_id       INTEGER REFERENCES services(id) ON DELETE SET NULL,
+	service_name     TEXT    NOT NULL,
+	destination_id   INTEGER REFERENCES destinations(id) ON DELETE SET NULL,
+	destination_name TEXT    NOT NULL,
+	kind             TEXT    NOT NULL CHECK (kind IN ('scheduled', 'manual', 'safety', 'upload', 'copy')),
+	status           TEXT    NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'rotated', 'deleted')),
+	key              TEXT    NOT NULL DEFAULT '',
+	size             INTEGER NOT NULL DEFAULT 0,
+	sha256           TEXT    NOT NULL DEFAULT '',
+	started_at       INTEGER NOT NULL,
+	finished_at      INTEGER,
+	error            TEXT    NOT NULL DEFAULT '',
+	database         TEXT    NOT NULL DEFAULT '',
+	format           TEXT    NOT NULL DEFAULT '',
+	odoo_version     TEXT    NOT NULL DEFAULT '',
+	pg_version       TEXT    NOT NULL DEFAULT '',
+	phase            TEXT    NOT NULL DEFAULT '',
+	bytes            INTEGER NOT NULL DEFAULT 0
+);
+-- Listings page newest first by id, usually within one service or destination.
+CREATE INDEX backups_service_name ON backups(service_name, id);
+CREATE INDEX backups_destination_name ON backups(destination_name, id);
+-- Rotation reads one service on one destination; without this the planner
+-- may walk a destination every service shares.
+CREATE INDEX backups_service_destination_name ON backups(service_name, destination_name, id);
+CREATE INDEX backups_status ON backups(status, id);
+-- For the ON DELETE SET NULL actions and the checks before a removal.
+CREATE INDEX backups_service ON backups(service_id, destination_id);
+CREATE INDEX backups_destination ON backups(destination_id, status);
+`,
+}
+
+// migrate applies the steps this catalog has not run yet, all in one
+// IMMEDIATE transaction, so two processes opening a new catalog at once
+// cannot both apply a step.
+func (c *Catalog) migrate(ctx context.Context) error {
+	return c.write(ctx, "update catalog schema of "+c.path, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			applied_at INTEGER NOT NULL
+		)`); err != nil {
+			return err
+		}
+		var current int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return err
+		}
+		if current > len(migrations) {
+			return core.Userf(core.ErrInvalid, "catalog %s was written by a newer odoo-backup (schema version %d, this one knows %d); upgrade odoo-backup", c.path, current, len(migrations))
+		}
+		for v := current + 1; v <= len(migrations); v++ {
+			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, toNanos(c.now())); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

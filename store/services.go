@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+const serviceCols = `id, name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at`
+
+func scanService(row interface{ Scan(...any) error }) (core.Service, error) {
+	var (
+		s        core.Service
+		password string
+		created  int64
+	)
+	err := row.Scan(&s.ID, &s.Name, &s.DB.Host, &s.DB.Port, &s.DB.User, &password, &s.DB.Database,
+		&s.FilestoreDir, &s.OdooConf, &s.Placeholder, &created)
+	s.DB.Password = core.Secret(password)
+	s.CreatedAt = fromNanos(created)
+	return s, err
+}
+
+// validateService lets a placeholder (made by a catalog rebuild) go without
+// a database, since it has no usable connection yet anyway.
+func validateService(s core.Service) error {
+	if err := core.ValidateName("service", s.Name); err != nil {
+		return err
+	}
+	if s.DB.Database == "" && !s.Placeholder {
+		return core.Userf(core.ErrInvalid, "service %q has no database; give its name with --db", s.Name)
+	}
+	if s.DB.Database != "" {
+		if err := core.ValidateDatabaseName(s.DB.Database); err != nil {
+			return err
+		}
+	}
+	if s.DB.Port < 0 || s.DB.Port > 65535 {
+		return core.Userf(core.ErrInvalid, "service %q has PostgreSQL port %d; give a port between 1 and 65535, or none for the default", s.Name, s.DB.Port)
+	}
+	return nil
+}
+
+func serviceNotFound(name string) error {
+	return core.Userf(core.ErrNotFound, "service %q does not exist; list services with: odoo-backup service list", name)
+}
+
+func serviceExists(name string) error {
+	return core.Userf(core.ErrExists, "a service named %q already exists; choose another name", name)
+}
+
+func serviceID(ctx context.Context, q queryer, name string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM services WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, serviceNotFound(name)
+	}
+	return id, err
+}
+
+// AddService records s, sets s.ID and (unless given) s.CreatedAt, and copies
+// the template's configurations, primary flag included.
+func (c *Catalog) AddService(ctx context.Context, s *core.Service, template string) error {
+	if err := validateService(*s); err != nil {
+		return err
+	}
+	created := s.CreatedAt
+	if created.IsZero() {
+		created = c.now()
+	}
+	if err := checkTime("creation time", created); err != nil {
+		return err
+	}
+	var id int64
+	err := c.write(ctx, fmt.Sprintf("add service %q", s.Name), func(tx *sql.Tx) error {
+		if _, err := serviceID(ctx, tx, s.Name); err == nil {
+			return serviceExists(s.Name)
+		} else if !errors.Is(err, core.ErrNotFound) {
+			return err
+		}
+		var templateID int64
+		if template != "" {
+			var err error
+			if templateID, err = templateIDByName(ctx, tx, template); err != nil {
+				return err
+			}
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO services
+			(name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			s.Name, s.DB.Host, s.DB.Port, s.DB.User, s.DB.Password.Reveal(), s.DB.Database,
+			s.FilestoreDir, s.OdooConf, s.Placeholder, toNanos(created)).Scan(&id)
+		if err != nil {
+			return err
+		}
+		if template == "" {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO configurations (service_id, destination_id, `+settingsCols+`)
+			SELECT ?, destination_id, `+settingsCols+` FROM template_configurations WHERE template_id = ?`,
+			id, templateID); err != nil {
+			return err
+		}
+		return checkPrimaries(ctx, tx)
+	})
+	if err != nil {
+		return err
+	}
+	s.ID = id
+	s.CreatedAt = fromNanos(toNanos(created))
+	return nil
+}
+
+// UpdateService stores every field of s but CreatedAt. The row is the one
+// with s.ID, or named s.Name when s.ID is 0; giving an id and a new name
+// renames the service, and its backup history follows the new name.
+func (c *Catalog) UpdateService(ctx context.Context, s core.Service) error {
+	if err := validateService(s); err != nil {
+		return err
+	}
+	return c.write(ctx, fmt.Sprintf("update service %q", s.Name), func(tx *sql.Tx) error {
+		id := s.ID
+		if id == 0 {
+			var err error
+			if id, err = serviceID(ctx, tx, s.Name); err != nil {
+				return err
+			}
+		}
+		var oldName string
+		err := tx.QueryRowContext(ctx, `SELECT name FROM services WHERE id = ?`, id).Scan(&oldName)
+		if errors.Is(err, sql.ErrNoRows) {
+			return core.Userf(core.ErrNotFound, "service %d does not exist; list services with: odoo-backup service list", id)
+		}
+		if err != nil {
+			return err
+		}
+		if oldName != s.Name {
+			if _, err := serviceID(ctx, tx, s.Name); err == nil {
+				return serviceExists(s.Name)
+			} else if !errors.Is(err, core.ErrNotFound) {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE backups SET service_name = ? WHERE service_id = ?`, s.Name, id); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE services SET name = ?, db_host = ?, db_port = ?, db_user = ?,
+			db_password = ?, db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = ? WHERE id = ?`,
+			s.Name, s.DB.Host, s.DB.Port, s.DB.User, s.DB.Password.Reveal(), s.DB.Database,
+			s.FilestoreDir, s.OdooConf, s.Placeholder, id)
+		return err
+	})
+}
+
+// Service returns the service named name.
+func (c *Catalog) Service(ctx context.Context, name string) (core.Service, error) {
+	s, err := scanService(c.db.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return core.Service{}, serviceNotFound(name)
+	}
+	if err != nil {
+		return core.Service{}, dbError(fmt.Sprintf("read service %q", name), err)
+	}
+	return s, nil
+}
+
+// ServiceByID returns the service with that id.
+func (c *Catalog) ServiceByID(ctx context.Context, id int64) (core.Service, error) {
+	s, err := scanService(c.db.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return core.Service{}, core.Userf(core.ErrNotFound, "service %d does not exist; list services with: odoo-backup service list", id)
+	}
+	if err != nil {
+		return core.Service{}, dbError(fmt.Sprintf("read service %d", id), err)
+	}
+	return s, nil
+}
+
+// Services lists every service by name.
+func (c *Catalog) Services(ctx context.Context) ([]core.Service, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT `+serviceCols+` FROM services ORDER BY name`)
+	if err != nil {
+		return nil, dbError("list services", err)
+	}
+	defer rows.Close()
+	var out []core.Service
+	for rows.Next() {
+		s, err := scanService(rows)
+		if err != nil {
+			return nil, dbError("list services", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError("list services", err)
+	}
+	return out, nil
+}
+
+// RemoveService removes the service and its configurations; its backups stay
+// in the history under its name. A running backup blocks the removal, since
+// its process would go on recording a backup of a service that is gone.
+func (c *Catalog) RemoveService(ctx context.Context, name string) error {
+	return c.write(ctx, fmt.Sprintf("remove service %q", name), func(tx *sql.Tx) error {
+		id, err := serviceID(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		var running int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM backups WHERE service_id = ? AND status = 'running'`, id).Scan(&running); err != nil {
+			return err
+		}
+		if running > 0 {
+			return core.Userf(core.ErrInvalid, "a backup of service %q is running; wait for it to finish, then remove the service", name)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM services WHERE id = ?`, id); err != nil {
+			return err
+		}
+		return checkPrimaries(ctx, tx)
+	})
+}
