@@ -15,8 +15,11 @@ type ObjectInfo struct {
 
 // ObjectStore is one destination's storage: an S3 bucket (under an optional
 // key prefix) or a local directory. Keys are '/'-separated relative paths
-// such as "prod/2026/11/prod_20261122-120000_manual.zip"; a store never
-// exposes its prefix or directory in them.
+// such as "prod/2026/11/prod_20261122-120000_manual.zip": not empty, at most
+// 1024 bytes, no leading or trailing '/', no empty, "." or ".." segment, no
+// backslash or control character; other keys fail with ErrInvalid. A key
+// cannot also be the directory of another ("a" and "a/b"): a local directory
+// cannot hold both. A store never exposes its prefix or directory in them.
 //
 // Errors wrap ErrNotFound, ErrAccessDenied, ErrUnreachable, ErrTransient or
 // ErrNoSpace where the cause is known; ErrTransient and ErrUnreachable are
@@ -27,19 +30,22 @@ type ObjectStore interface {
 	// object appears only once r returned io.EOF and every byte is stored; if
 	// r returns an error, ctx is cancelled or storing fails, nothing is
 	// visible under key (a previous object under key is left as it was).
-	// Putting an existing key replaces it.
+	// Putting an existing key replaces it. If r fails, Put returns r's error
+	// unchanged; if ctx ends first, the error wraps ctx.Err().
 	Put(ctx context.Context, key string, r io.Reader) error
 
 	// Get streams the object from offset on; length < 0 means to the end.
 	// A missing key returns an error wrapping ErrNotFound, either from Get or
-	// from the first Read.
+	// from the first Read. An offset at or past the end gives an empty stream.
 	Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
 
 	// Stat describes the object; a missing key wraps ErrNotFound.
 	Stat(ctx context.Context, key string) (ObjectInfo, error)
 
 	// List returns every complete object whose key starts with prefix, at any
-	// depth, sorted by key. Objects being written by Put are not listed.
+	// depth, sorted by key. Objects being written by Put are not listed. A
+	// store that cannot be reached (a local directory that is gone) returns an
+	// error, never an empty list.
 	List(ctx context.Context, prefix string) ([]ObjectInfo, error)
 
 	// Delete removes the object. It is idempotent: deleting a missing key

@@ -1,0 +1,403 @@
+package testbed
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// MinIOVersion is the pinned github.com/minio/minio module version the test
+// bed runs; EnsureMinIO builds exactly this one.
+const MinIOVersion = "v0.0.0-20260212201848-7aac2a2c5b7c"
+
+// minioStartTimeout bounds how long a starting server may take to answer its
+// health check; it normally takes under a second.
+const minioStartTimeout = 60 * time.Second
+
+// EnsureMinIO returns the path of the minio server binary: $ODOO_BACKUP_MINIO
+// if set, else <user cache dir>/odoo-backup/minio-<MinIOVersion>/minio, which
+// it builds with `go install` the first time (a few minutes). Concurrent
+// callers, in this process or in other test binaries, build it only once.
+func EnsureMinIO(ctx context.Context) (string, error) {
+	if p := os.Getenv("ODOO_BACKUP_MINIO"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("ODOO_BACKUP_MINIO names %s, which cannot be used (%v); unset it or point it at a minio binary", p, err)
+		}
+		return p, nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory to keep the minio binary in (%v); set ODOO_BACKUP_MINIO to a minio binary", err)
+	}
+	dir := filepath.Join(cache, "odoo-backup", "minio-"+MinIOVersion)
+	bin := filepath.Join(dir, "minio")
+	if minioIsExecutable(bin) {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("cannot create %s for the minio binary: %w", dir, err)
+	}
+
+	// Test binaries of several packages run in parallel; the first one
+	// builds while the others wait on the lock, then find the binary.
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("cannot open the minio build lock: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("cannot lock the minio build directory %s: %w", dir, err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing the file unlocks anyway
+	if minioIsExecutable(bin) {
+		return bin, nil
+	}
+
+	// go install may copy the binary into GOBIN rather than rename it, so it
+	// builds into a scratch directory and the result is renamed into place:
+	// an interrupted build never leaves a truncated binary behind.
+	scratch, err := os.MkdirTemp(dir, "build-")
+	if err != nil {
+		return "", fmt.Errorf("cannot create a build directory for minio: %w", err)
+	}
+	defer os.RemoveAll(scratch)
+	fmt.Fprintf(os.Stderr, "testbed: building minio %s into %s (takes a few minutes the first time)\n", MinIOVersion, dir)
+	cmd := exec.CommandContext(ctx, "go", "install", "github.com/minio/minio@"+MinIOVersion)
+	cmd.Env = append(os.Environ(), "GOBIN="+scratch, "CGO_ENABLED=0")
+	cmd.Dir = scratch // outside any module, so the project's go.mod plays no part
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("building minio %s failed (%v); set ODOO_BACKUP_MINIO to a prebuilt minio binary or check network access to the Go module proxy: %s", MinIOVersion, err, minioTail(out, 2000))
+	}
+	if err := os.Rename(filepath.Join(scratch, "minio"), bin); err != nil {
+		return "", fmt.Errorf("cannot move the built minio binary into place: %w", err)
+	}
+	return bin, nil
+}
+
+func minioIsExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// MinIO is a MinIO server run by a test: one data directory on 127.0.0.1,
+// with random root credentials.
+type MinIO struct {
+	Endpoint  string // host:port of the S3 API
+	AccessKey string
+	SecretKey string
+
+	kmsKey  string // static KMS key, so SSE-S3 works
+	bin     string
+	dataDir string
+	logPath string
+	ownsDir bool
+	console string
+
+	mu   sync.Mutex
+	proc *minioProcess
+}
+
+// minioProcess is one run of the server.
+type minioProcess struct {
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed once Wait returned
+	waitErr error
+}
+
+// StartMinIO starts a MinIO server for the test and stops it (and removes its
+// data) when the test ends. It skips the test in -short mode, since the first
+// run may need to build minio.
+func StartMinIO(tb testing.TB) *MinIO {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs a MinIO server; skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	m, err := NewMinIO(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			tb.Errorf("stop MinIO: %v", err)
+		}
+	})
+	return m
+}
+
+// NewMinIO starts a MinIO server in a fresh temporary directory; Close stops
+// it and removes the directory.
+func NewMinIO(ctx context.Context) (*MinIO, error) {
+	bin, err := EnsureMinIO(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "odoo-backup-minio-")
+	if err != nil {
+		return nil, fmt.Errorf("cannot create a directory for MinIO: %w", err)
+	}
+	m := &MinIO{
+		AccessKey: "test-" + minioRandomHex(6),
+		SecretKey: minioRandomHex(16),
+		kmsKey:    "odoo-backup-test:" + base64.StdEncoding.EncodeToString([]byte(minioRandomHex(16))),
+		bin:       bin,
+		dataDir:   filepath.Join(dir, "data"),
+		logPath:   filepath.Join(dir, "minio.log"),
+		ownsDir:   true,
+	}
+	// A free port found by listening on :0 can be taken by someone else
+	// before minio binds it; a few fresh ports make that harmless.
+	for attempt := 0; ; attempt++ {
+		ports, err := minioFreePorts(2)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		m.Endpoint = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+		m.console = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
+		err = m.start(ctx)
+		if err == nil {
+			return m, nil
+		}
+		if attempt < 3 && strings.Contains(err.Error(), "already in use") {
+			continue
+		}
+		os.RemoveAll(dir)
+		return nil, err
+	}
+}
+
+// Start restarts a stopped server on the same port and data directory, as
+// an endpoint coming back after an outage.
+func (m *MinIO) Start() error {
+	ctx, cancel := context.WithTimeout(context.Background(), minioStartTimeout)
+	defer cancel()
+	return m.start(ctx)
+}
+
+func (m *MinIO) start(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proc != nil {
+		return fmt.Errorf("MinIO on %s is already running", m.Endpoint)
+	}
+	logFile, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot open the MinIO log: %w", err)
+	}
+	defer logFile.Close() // the child holds its own descriptor
+	var logStart int64
+	if fi, err := logFile.Stat(); err == nil {
+		logStart = fi.Size()
+	}
+
+	cmd := exec.Command(m.bin, "server", m.dataDir,
+		"--address", m.Endpoint, "--console-address", m.console, "--quiet", "--anonymous")
+	cmd.Env = append(os.Environ(),
+		"MINIO_ROOT_USER="+m.AccessKey,
+		"MINIO_ROOT_PASSWORD="+m.SecretKey,
+		"MINIO_BROWSER=off",
+		"MINIO_UPDATE=off",
+		"MINIO_CI_CD=on", // no root-drive checks, no waiting on other nodes
+	)
+	if m.kmsKey != "" {
+		cmd.Env = append(cmd.Env, "MINIO_KMS_SECRET_KEY="+m.kmsKey)
+	}
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	// Should the test binary die without running its cleanups (a -timeout
+	// panic), the kernel takes the server down with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("cannot run %s: %w", m.bin, err)
+	}
+	p := &minioProcess{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	m.proc = p
+
+	if err := m.awaitReady(ctx, p); err != nil {
+		m.proc = nil
+		_ = cmd.Process.Kill()
+		<-p.exited
+		return fmt.Errorf("MinIO did not start on %s: %v; its output: %s", m.Endpoint, err, m.logTail(logStart))
+	}
+	return nil
+}
+
+// awaitReady polls the liveness endpoint until the server answers 200
+// without marking itself offline (it does so until its object layer is up).
+func (m *MinIO) awaitReady(ctx context.Context, p *minioProcess) error {
+	ctx, cancel := context.WithTimeout(ctx, minioStartTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	url := "http://" + m.Endpoint + "/minio/health/live"
+	delay := 5 * time.Millisecond
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && resp.Header.Get("X-Minio-Server-Status") != "offline" {
+				return nil
+			}
+		}
+		select {
+		case <-p.exited:
+			return fmt.Errorf("the server exited (%v)", p.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("no healthy answer from %s before the deadline", url)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 200*time.Millisecond)
+	}
+}
+
+// Stop shuts the server down gracefully, keeping its data and port for Start.
+func (m *MinIO) Stop() error { return m.halt(syscall.SIGTERM) }
+
+// Kill ends the server abruptly (SIGKILL), as a crash would.
+func (m *MinIO) Kill() error { return m.halt(syscall.SIGKILL) }
+
+func (m *MinIO) halt(sig syscall.Signal) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.proc
+	if p == nil {
+		return nil
+	}
+	m.proc = nil
+	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("cannot signal MinIO: %w", err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		return fmt.Errorf("MinIO on %s ignored %v for 15s and was killed", m.Endpoint, sig)
+	}
+	return nil
+}
+
+// Close kills the server and, for a server made by NewMinIO, removes its
+// data directory.
+func (m *MinIO) Close() error {
+	err := m.Kill()
+	if m.ownsDir {
+		if rerr := os.RemoveAll(filepath.Dir(m.dataDir)); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// Client returns a minio-go client logged in as the root user, for tests
+// that look behind a store (multipart uploads, raw keys).
+func (m *MinIO) Client() (*minio.Client, error) {
+	return minio.New(m.Endpoint, &minio.Options{
+		Creds:  credentials.NewStaticV4(m.AccessKey, m.SecretKey, ""),
+		Secure: false,
+	})
+}
+
+// CreateBucket creates a bucket.
+func (m *MinIO) CreateBucket(ctx context.Context, name string) error {
+	c, err := m.Client()
+	if err != nil {
+		return err
+	}
+	if err := c.MakeBucket(ctx, name, minio.MakeBucketOptions{}); err != nil {
+		return fmt.Errorf("create bucket %q on %s: %w", name, m.Endpoint, err)
+	}
+	return nil
+}
+
+var minioBucketSeq atomic.Int64
+
+// NewBucket creates a bucket with a unique name for the test and returns
+// the name.
+func (m *MinIO) NewBucket(tb testing.TB) string {
+	tb.Helper()
+	name := fmt.Sprintf("test-%d-%s", minioBucketSeq.Add(1), minioRandomHex(4))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.CreateBucket(ctx, name); err != nil {
+		tb.Fatal(err)
+	}
+	return name
+}
+
+// logTail is the end of what the server wrote since offset.
+func (m *MinIO) logTail(offset int64) string {
+	b, err := os.ReadFile(m.logPath)
+	if err != nil {
+		return fmt.Sprintf("(log unreadable: %v)", err)
+	}
+	if offset <= int64(len(b)) {
+		b = b[offset:]
+	}
+	return minioTail(b, 2000)
+}
+
+func minioTail(b []byte, n int) string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return "(nothing)"
+	}
+	if len(b) > n {
+		b = append([]byte("..."), b[len(b)-n:]...)
+	}
+	return string(b)
+}
+
+func minioFreePorts(n int) ([]int, error) {
+	var ports []int
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("no free port on 127.0.0.1: %w", err)
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func minioRandomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,403 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
+	"github.com/minio/minio-go/v7/pkg/s3utils"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// Part sizes of multipart uploads. S3 allows at most 10,000 parts, so the
+// part size bounds the object size: 16 MiB parts allow 156 GiB.
+const (
+	DefaultPartSize = 16 << 20
+	MinPartSize     = 5 << 20 // S3's minimum for every part but the last
+	MaxPartSize     = 5 << 30
+)
+
+// Defaults of the tuning knobs in Config.
+const (
+	DefaultConcurrency = 2
+	DefaultMaxRetries  = 4
+)
+
+// Network timeouts. They bound how long an unreachable or silent endpoint
+// can stall a request; streams themselves have no overall deadline, since a
+// backup upload may rightly take hours.
+const (
+	dialTimeout           = 5 * time.Second
+	tlsHandshakeTimeout   = 10 * time.Second
+	responseHeaderTimeout = time.Minute
+)
+
+// SSES3 is the Config.SSE value asking the bucket to encrypt objects with
+// keys it manages (SSE-S3).
+const SSES3 = "SSE-S3"
+
+// Config says how to reach one S3-compatible bucket.
+type Config struct {
+	Endpoint  string // host:port, without scheme
+	Region    string // "" lets the client discover it
+	Bucket    string
+	Prefix    string // key prefix; leading and trailing '/' are ignored
+	AccessKey string
+	SecretKey core.Secret
+	NoTLS     bool   // plain HTTP; TLS is the default
+	SSE       string // "" or SSES3
+
+	// PartSize is the size of multipart upload parts, DefaultPartSize if 0.
+	PartSize int64
+	// Concurrency is how many parts of one Put are in flight at once (the
+	// next part is read while the previous ones upload); default
+	// DefaultConcurrency. A Put holds Concurrency+1 part buffers.
+	Concurrency int
+	// MaxRetries is how many times a failed request is tried, with
+	// exponential backoff; default DefaultMaxRetries.
+	MaxRetries int
+}
+
+// S3 is an object store in an S3-compatible bucket, under an optional key
+// prefix that its keys never show. It is safe for concurrent use.
+type S3 struct {
+	cfg         Config
+	prefix      string // "" or "<prefix>/"
+	partSize    int64
+	concurrency int
+	sse         encrypt.ServerSide
+
+	client *minio.Client
+}
+
+// singlePutLimit is the largest stream Put stores with one PUT request;
+// longer ones become multipart uploads. Only this much is read ahead to
+// tell the two apart: backup archives are large, while the small objects
+// (metadata, probes) are well below it.
+const singlePutLimit = 1 << 20
+
+// headBufs holds the read-ahead buffers of Put.
+var headBufs = sync.Pool{New: func() any {
+	b := make([]byte, singlePutLimit)
+	return &b
+}}
+
+var _ core.ObjectStore = (*S3)(nil)
+
+// NewS3 checks cfg and builds the client. It does not contact the server;
+// Probe does.
+func NewS3(cfg Config) (*S3, error) {
+	ep := cfg.Endpoint
+	switch {
+	case ep == "":
+		return nil, userErr(core.ErrInvalid, nil, "no S3 endpoint given; pass --endpoint HOST:PORT")
+	case strings.Contains(ep, "://"):
+		return nil, userErr(core.ErrInvalid, nil,
+			"S3 endpoint %q must be HOST:PORT without a scheme; drop the scheme (TLS is the default, --no-tls turns it off)", ep)
+	case strings.ContainsAny(ep, "/?#@ "):
+		return nil, userErr(core.ErrInvalid, nil, "S3 endpoint %q is not HOST:PORT; pass only the host name and port", ep)
+	}
+	if cfg.Bucket == "" {
+		return nil, userErr(core.ErrInvalid, nil, "no bucket given for S3 endpoint %s; pass --bucket", ep)
+	}
+	if err := s3utils.CheckValidBucketName(cfg.Bucket); err != nil {
+		return nil, userErr(core.ErrInvalid, err,
+			"bucket name %q is not valid (%v); use 3 to 63 lowercase letters, digits, '.' and '-'", cfg.Bucket, err)
+	}
+	cfg.Prefix = strings.Trim(cfg.Prefix, "/")
+	if cfg.Prefix != "" {
+		if why := keyProblem(cfg.Prefix); why != "" {
+			return nil, userErr(core.ErrInvalid, nil,
+				"key prefix %q is not allowed (%s); use '/'-separated names such as odoo/backups", cfg.Prefix, why)
+		}
+	}
+	s := &S3{cfg: cfg, partSize: cfg.PartSize, concurrency: cfg.Concurrency}
+	if cfg.Prefix != "" {
+		s.prefix = cfg.Prefix + "/"
+	}
+	switch strings.ToUpper(cfg.SSE) {
+	case "":
+	case SSES3:
+		s.sse = encrypt.NewSSE()
+	default:
+		return nil, userErr(core.ErrInvalid, nil, "server-side encryption %q is not supported; use %s or none", cfg.SSE, SSES3)
+	}
+	if s.partSize == 0 {
+		s.partSize = DefaultPartSize
+	}
+	if s.partSize < MinPartSize || s.partSize > MaxPartSize {
+		return nil, userErr(core.ErrInvalid, nil,
+			"part size %d is out of range; use between %d (5 MiB) and %d (5 GiB) bytes", s.partSize, MinPartSize, int64(MaxPartSize))
+	}
+	if s.concurrency <= 0 {
+		s.concurrency = DefaultConcurrency
+	}
+	retries := cfg.MaxRetries
+	if retries <= 0 {
+		retries = DefaultMaxRetries
+	}
+	tr, err := minio.DefaultTransport(!cfg.NoTLS)
+	if err != nil {
+		return nil, fmt.Errorf("set up HTTP transport: %w", err)
+	}
+	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = tlsHandshakeTimeout
+	tr.ResponseHeaderTimeout = responseHeaderTimeout
+
+	s.client, err = minio.New(ep, &minio.Options{
+		Creds:      credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey.Reveal(), ""),
+		Secure:     !cfg.NoTLS,
+		Region:     cfg.Region,
+		Transport:  tr,
+		MaxRetries: retries,
+	})
+	if err != nil {
+		return nil, userErr(core.ErrInvalid, err, "S3 endpoint %q is not usable (%v); pass --endpoint HOST:PORT", ep, err)
+	}
+	return s, nil
+}
+
+// String is s3://endpoint/bucket[/prefix].
+func (s *S3) String() string {
+	return "s3://" + s.cfg.Endpoint + "/" + s.cfg.Bucket + strings.TrimSuffix("/"+s.prefix, "/")
+}
+
+// PartSize is the size of the parts of multipart uploads.
+func (s *S3) PartSize() int64 { return s.partSize }
+
+// Client is the underlying minio-go client, for callers that need
+// bucket-level operations; object keys there include the prefix.
+func (s *S3) Client() *minio.Client { return s.client }
+
+// Put reads up to 1 MiB ahead. A stream that ends within it is stored
+// with a single PUT; a longer one becomes a multipart upload that minio-go
+// completes only after the last part, and aborts on any error or
+// cancellation, so a failed Put leaves neither an object nor stray parts.
+// Memory stays at Concurrency part buffers (plus the 1 MiB) whatever the
+// object's size. An error of r is returned unchanged.
+func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
+	if err := validateKey(key); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return cancelled(ctx, key, s.String())
+	}
+	src := &sourceReader{ctx: ctx, r: r}
+	bp := headBufs.Get().(*[]byte)
+	defer headBufs.Put(bp)
+	head := *bp
+	n, rerr := io.ReadFull(src, head)
+	if src.err != nil {
+		return src.failure(key, s.String())
+	}
+	opts := minio.PutObjectOptions{
+		PartSize:             uint64(s.partSize),
+		ServerSideEncryption: s.sse,
+		ContentType:          "application/octet-stream",
+	}
+	var err error
+	if rerr != nil { // io.EOF or io.ErrUnexpectedEOF: the whole object is in head
+		_, err = s.client.PutObject(ctx, s.cfg.Bucket, s.prefix+key, bytes.NewReader(head[:n]), int64(n), opts)
+	} else {
+		// Size -1 with an explicit part size: minio-go's default for an
+		// unknown length is a part size of over 500 MiB, per buffer.
+		opts.ConcurrentStreamParts = s.concurrency > 1
+		opts.NumThreads = uint(s.concurrency)
+		_, err = s.client.PutObject(ctx, s.cfg.Bucket, s.prefix+key, io.MultiReader(bytes.NewReader(head), src), -1, opts)
+	}
+	if err != nil {
+		if src.err != nil {
+			return src.failure(key, s.String())
+		}
+		if ctx.Err() != nil {
+			return cancelled(ctx, key, s.String())
+		}
+		return s.classify("uploading "+key, err)
+	}
+	if src.err != nil {
+		// minio-go drops a read error that comes with the last byte of a
+		// part. sourceReader repeats it, so minio-go sees it on its next
+		// read and aborts; should some path still complete the upload, an
+		// object built from a failed source must not stay.
+		_ = s.client.RemoveObject(context.WithoutCancel(ctx), s.cfg.Bucket, s.prefix+key, minio.RemoveObjectOptions{})
+		return src.failure(key, s.String())
+	}
+	return nil
+}
+
+// Get asks for the range it needs. An offset at or past the end gives an
+// empty stream, as a file would.
+func (s *S3) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	if err := validateKey(key); err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, userErr(core.ErrInvalid, nil, "cannot read %s from offset %d; offsets start at 0", key, offset)
+	}
+	if length == 0 {
+		// No range can ask for zero bytes; still report a missing key.
+		if _, err := s.Stat(ctx, key); err != nil {
+			return nil, err
+		}
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	var opts minio.GetObjectOptions
+	switch {
+	case length > 0:
+		err := opts.SetRange(offset, offset+length-1)
+		if err != nil {
+			return nil, userErr(core.ErrInvalid, err, "cannot read %d bytes of %s from offset %d (%v)", length, key, offset, err)
+		}
+	case offset > 0:
+		_ = opts.SetRange(offset, 0) // bytes=offset-
+	}
+	body, _, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.cfg.Bucket, s.prefix+key, opts)
+	if err != nil {
+		var resp minio.ErrorResponse
+		if errors.As(err, &resp) && resp.Code == "InvalidRange" {
+			return io.NopCloser(strings.NewReader("")), nil
+		}
+		return nil, s.fail(ctx, "downloading "+key, err)
+	}
+	return &s3Reader{ctx: ctx, body: body, s: s, key: key}, nil
+}
+
+// s3Reader classifies the errors of a download as they come.
+type s3Reader struct {
+	ctx  context.Context
+	body io.ReadCloser
+	s    *S3
+	key  string
+}
+
+func (r *s3Reader) Read(p []byte) (int, error) {
+	n, err := r.body.Read(p)
+	if err != nil && err != io.EOF {
+		err = r.s.fail(r.ctx, "downloading "+r.key, err)
+	}
+	return n, err
+}
+
+func (r *s3Reader) Close() error { return r.body.Close() }
+
+// Stat asks for the object's headers.
+func (s *S3) Stat(ctx context.Context, key string) (core.ObjectInfo, error) {
+	if err := validateKey(key); err != nil {
+		return core.ObjectInfo{}, err
+	}
+	info, err := s.client.StatObject(ctx, s.cfg.Bucket, s.prefix+key, minio.StatObjectOptions{})
+	if err != nil {
+		return core.ObjectInfo{}, s.fail(ctx, "looking up "+key, err)
+	}
+	return core.ObjectInfo{Key: key, Size: info.Size, ModTime: info.LastModified}, nil
+}
+
+// List lists the bucket under the prefix. Keys that no store could hold
+// (folder markers ending in '/', say, made by a bucket browser) are skipped.
+func (s *S3) List(ctx context.Context, prefix string) ([]core.ObjectInfo, error) {
+	if err := validatePrefix(prefix); err != nil {
+		return nil, err
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops minio-go's lister if we return early
+	// MinIO refuses a prefix whose partial last segment is "." or ".."
+	// (though ".hidden" keys are fine), so such a prefix is listed from
+	// its directory and filtered here.
+	listPrefix := prefix
+	if i := strings.LastIndexByte(prefix, '/'); segmentProblem(prefix[i+1:]) != "" {
+		listPrefix = prefix[:i+1]
+	}
+	objs := []core.ObjectInfo{}
+	for obj := range s.client.ListObjectsIter(lctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: s.prefix + listPrefix, Recursive: true}) {
+		if obj.Err != nil {
+			return nil, s.fail(ctx, fmt.Sprintf("listing prefix %q", prefix), obj.Err)
+		}
+		key, ok := strings.CutPrefix(obj.Key, s.prefix)
+		if !ok || !strings.HasPrefix(key, prefix) || keyProblem(key) != "" {
+			continue
+		}
+		objs = append(objs, core.ObjectInfo{Key: key, Size: obj.Size, ModTime: obj.LastModified})
+	}
+	// S3 lists in UTF-8 byte order already; some compatible servers do not.
+	slices.SortFunc(objs, func(a, b core.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	return objs, nil
+}
+
+// Delete removes the object; S3 answers a delete of a missing key with
+// success, which is the contract.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	if err := validateKey(key); err != nil {
+		return err
+	}
+	if err := s.client.RemoveObject(ctx, s.cfg.Bucket, s.prefix+key, minio.RemoveObjectOptions{}); err != nil {
+		return s.fail(ctx, "deleting "+key, err)
+	}
+	return nil
+}
+
+// Incomplete lists the keys of multipart uploads under prefix that were
+// neither completed nor aborted: those in progress, and those a process
+// that died mid-upload left behind (they hold storage until aborted, or
+// until a bucket lifecycle rule expires them).
+func (s *S3) Incomplete(ctx context.Context, prefix string) ([]string, error) {
+	if err := validatePrefix(prefix); err != nil {
+		return nil, err
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var keys []string
+	var firstErr error
+	// MinIO lists uploads only for an exact key or the whole bucket, not
+	// under a partial prefix, so the filtering is done here.
+	for up := range s.client.ListIncompleteUploads(lctx, s.cfg.Bucket, "", true) {
+		if up.Err != nil {
+			if firstErr == nil {
+				firstErr = up.Err
+				cancel()
+			}
+			continue // drain, so minio-go's lister can finish
+		}
+		if key, ok := strings.CutPrefix(up.Key, s.prefix); ok && firstErr == nil && strings.HasPrefix(key, prefix) {
+			keys = append(keys, key)
+		}
+	}
+	if firstErr != nil {
+		return nil, s.fail(ctx, fmt.Sprintf("listing unfinished uploads under %q", prefix), firstErr)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// fail is the error of an operation other than Put: a cancellation as
+// such, anything else classified.
+func (s *S3) fail(ctx context.Context, doing string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s on %s was cancelled: %w", doing, s, ctx.Err())
+	}
+	return s.classify(doing, err)
+}
+
+var _ core.IncompleteCleaner = (*S3)(nil)
+
+// CleanupIncomplete aborts the multipart uploads of key that a process that
+// died mid-upload left behind.
+func (s *S3) CleanupIncomplete(ctx context.Context, key string) error {
+	if err := validateKey(key); err != nil {
+		return err
+	}
+	if err := s.client.RemoveIncompleteUpload(ctx, s.cfg.Bucket, s.prefix+key); err != nil {
+		return s.fail(ctx, fmt.Sprintf("aborting unfinished uploads of %q", key), err)
+	}
+	return nil
+}
