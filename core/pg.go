@@ -201,7 +201,12 @@ func (t PGTools) Find(name string, serverMajor int) (Tool, error) {
 			return tool, nil
 		}
 	}
-	newest := found[len(found)-1]
+	newest := found[0]
+	for _, tool := range found {
+		if tool.Major > newest.Major || (tool.Major == newest.Major && tool.Minor > newest.Minor) {
+			newest = tool
+		}
+	}
 	return Tool{}, Userf(ErrNotFound,
 		"the server runs PostgreSQL %d but the newest %s here is version %s, which cannot handle it; install the PostgreSQL %d client (e.g. apt-get install postgresql-client-%d)",
 		serverMajor, name, newest.Version, serverMajor, serverMajor)

@@ -555,7 +555,8 @@ func (f *restrictFilter) Read(p []byte) (int, error) {
 		if err != nil && err != bufio.ErrBufferFull {
 			f.err = err
 		}
-		if f.bol && (bytes.HasPrefix(chunk, []byte(`\restrict `)) || bytes.HasPrefix(chunk, []byte(`\unrestrict `))) && err == nil {
+		whole := err == nil || err == io.EOF // a complete line, or the last one
+		if f.bol && whole && (bytes.HasPrefix(chunk, []byte(`\restrict `)) || bytes.HasPrefix(chunk, []byte(`\unrestrict `))) {
 			continue
 		}
 		f.bol = err == nil

@@ -1,6 +1,10 @@
 package core
 
-import "log/slog"
+import (
+	"fmt"
+	"io"
+	"log/slog"
+)
 
 // Secret holds a password or key. It prints, logs and marshals as
 // "**redacted**" so it cannot leak through fmt, slog or encoding/json by
@@ -30,3 +34,13 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() +
 
 // LogValue keeps slog from printing the value.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Format covers every verb, including the wrong ones for which fmt would
+// otherwise print the raw value ("%!d(core.Secret=...)").
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		io.WriteString(f, s.GoString())
+		return
+	}
+	io.WriteString(f, s.String())
+}

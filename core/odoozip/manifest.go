@@ -32,7 +32,7 @@ func NewManifest(db string, modules map[string]string, serverVersionNum int) Man
 		DBName:       db,
 		Version:      major,
 		MajorVersion: major,
-		PGVersion:    fmt.Sprintf("%d.0", serverVersionNum/10000),
+		PGVersion:    pgVersion(serverVersionNum),
 		Modules:      modules,
 	}
 	if m.Modules == nil {
@@ -52,10 +52,18 @@ func OdooSeries(moduleVersion string) string {
 	return parts[0] + "." + parts[1]
 }
 
-// versionInfo mirrors odoo.release.version_info, e.g. [17, 0, 0, "final", 0, ""].
+// pgVersion is the server's major version as Odoo writes it:
+// "%d.%d" % divmod(server_version / 100, 100), so "15.0" for 150018 and
+// "9.6" for 90624.
+func pgVersion(num int) string {
+	return fmt.Sprintf("%d.%d", num/10000, (num/100)%100)
+}
+
+// versionInfo mirrors odoo.release.version_info: [17, 0, 0, "final", 0, ""],
+// or ["saas~17", 2, 0, "final", 0, ""] for a saas release.
 func versionInfo(series string) []any {
-	s := strings.TrimPrefix(series, "saas~")
-	major, minor, ok := strings.Cut(s, ".")
+	saas := strings.HasPrefix(series, "saas~")
+	major, minor, ok := strings.Cut(strings.TrimPrefix(series, "saas~"), ".")
 	if !ok {
 		return []any{}
 	}
@@ -63,6 +71,9 @@ func versionInfo(series string) []any {
 	mi, err2 := strconv.Atoi(minor)
 	if err1 != nil || err2 != nil {
 		return []any{}
+	}
+	if saas {
+		return []any{"saas~" + major, mi, 0, "final", 0, ""}
 	}
 	return []any{ma, mi, 0, "final", 0, ""}
 }
@@ -78,6 +89,9 @@ func ParseManifest(b []byte) (Manifest, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return Manifest{}, fmt.Errorf("manifest.json is not valid JSON: %v", err)
+	}
+	if raw == nil {
+		return Manifest{}, fmt.Errorf("manifest.json is not a JSON object")
 	}
 	var m Manifest
 	// Odoo versions disagree on types (odoo_dump as string or number), so

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 )
@@ -62,10 +63,17 @@ type Archive struct {
 // within bounds. It reads manifest.json if present.
 func Open(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
 	zr, err := zip.NewReader(r, size)
+	if errors.Is(err, zip.ErrInsecurePath) && zr != nil {
+		// GODEBUG=zipinsecurepath=0: the checks below name the entry.
+		err = nil
+	}
 	if err != nil {
 		if errors.Is(err, zip.ErrFormat) {
 			return nil, fmt.Errorf("%w: the file is not a zip archive or is truncated (%v)", ErrNotOdooArchive, err)
 		}
+		return nil, err
+	}
+	if err := checkDirectoryAtEnd(r, size); err != nil {
 		return nil, err
 	}
 	if len(zr.File) > lim.MaxEntries {
@@ -73,6 +81,8 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
 	}
 	a := &Archive{zr: zr}
 	seen := make(map[string]bool, len(zr.File))
+	files := make(map[string]bool, len(zr.File))
+	dirs := map[string]bool{}
 	var total uint64
 	var manifest *zip.File
 	for _, f := range zr.File {
@@ -88,6 +98,18 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
 			return nil, fmt.Errorf("%w: entry %q appears twice", ErrHostile, name)
 		}
 		seen[name] = true
+		// A file and a folder of the same name cannot both be extracted
+		// (only the filestore is extracted).
+		for dir := path.Dir(name); strings.HasPrefix(name, FilestoreDir) && dir != "."; dir = path.Dir(dir) {
+			if files[dir] {
+				return nil, fmt.Errorf("%w: entry %q lies under %q, which is a file", ErrHostile, name, dir)
+			}
+			dirs[dir] = true
+		}
+		if dirs[name] && strings.HasPrefix(name, FilestoreDir) {
+			return nil, fmt.Errorf("%w: entry %q is a file but other entries use it as a folder", ErrHostile, name)
+		}
+		files[name] = true
 		if !f.Mode().IsRegular() && f.Mode()&fs.ModeType != 0 {
 			return nil, fmt.Errorf("%w: entry %q is a %s, not a regular file", ErrHostile, name, kindOf(f.Mode()))
 		}
@@ -122,10 +144,10 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
 	if a.Dump == nil {
 		return nil, fmt.Errorf("%w: the zip has no dump.sql", ErrNotOdooArchive)
 	}
+	// The central directory gives each entry's header offset, and headers
+	// come in file order: sorting by it needs no read of the archive.
 	sort.SliceStable(a.Filestore, func(i, j int) bool {
-		oi, _ := a.Filestore[i].DataOffset()
-		oj, _ := a.Filestore[j].DataOffset()
-		return oi < oj
+		return headerOffset(a.Filestore[i]) < headerOffset(a.Filestore[j])
 	})
 	if manifest != nil {
 		if manifest.UncompressedSize64 > lim.MaxManifestSize {

@@ -29,16 +29,30 @@ type Writer struct {
 	mtime  time.Time
 }
 
-// NewWriter starts an archive on w. Deflate runs at a fast level: a backup
-// spends its time compressing, and the dump compresses well at any level.
+// NewWriter starts an archive on w.
 func NewWriter(w io.Writer, mtime time.Time) *Writer {
 	buf := bufio.NewWriterSize(w, bufferSize)
 	zw := zip.NewWriter(buf)
+	// A compressor costs about a megabyte to make and a filestore has many
+	// small files: one is made per archive and reset onto each entry.
+	var fw *flate.Writer
 	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(out, 2)
+		if fw == nil {
+			var err error
+			if fw, err = flate.NewWriter(out, deflateLevel); err != nil {
+				return nil, err
+			}
+		} else {
+			fw.Reset(out)
+		}
+		return fw, nil
 	})
 	return &Writer{buf: buf, zw: zw, sample: make([]byte, sampleSize), mtime: mtime}
 }
+
+// deflateLevel trades size for speed; a backup spends its time compressing
+// and dumps compress well at any level.
+const deflateLevel = 2
 
 func (w *Writer) header(name string, method uint16) *zip.FileHeader {
 	h := &zip.FileHeader{Name: name, Method: method, Modified: w.mtime}
