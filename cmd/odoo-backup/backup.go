@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+func parseBackupID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usageError{fmt.Errorf("%q is not a backup id; ids are the numbers in the first column of: odoo-backup backups", s)}
+	}
+	return id, nil
+}
+
+func (a *app) backupCommand() *cobra.Command {
+	var dests []string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "backup SERVICE [--destination D]",
+		Short: "Back up a service now (to its primary destination unless told otherwise)",
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			progress, done := progressPrinter(a.stderr)
+			backups, err := a.engine.Backup(ctx, core.BackupRequest{Service: args[0], Destinations: dests, Kind: core.KindManual, Progress: progress})
+			done()
+			if asJSON && len(backups) > 0 {
+				if jerr := writeJSON(a.stdout, backups); jerr != nil {
+					return jerr
+				}
+			} else {
+				for _, b := range backups {
+					if b.Status == core.StatusSucceeded {
+						fmt.Fprintf(a.stdout, "Backup %d of %s on %s succeeded: %s in %s, sha256 %s\n", b.ID, b.Service, b.Destination, humanSize(b.Size), b.Duration().Round(1e7), b.SHA256)
+					}
+				}
+			}
+			return err
+		}),
+	}
+	cmd.Flags().StringSliceVar(&dests, "destination", nil, "configured destination(s) to back up to (default the primary)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the backups as JSON")
+	return cmd
+}
+
+func (a *app) backupsCommand() *cobra.Command {
+	var f core.BackupFilter
+	var kind, status string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "backups [SERVICE]",
+		Short: "List backups, newest first",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if len(args) == 1 {
+				f.Service = args[0]
+				if _, err := a.cat.Service(ctx, f.Service); err != nil {
+					// History outlives services: only complain when nothing is known.
+					if bs, _ := a.cat.Backups(ctx, core.BackupFilter{Service: f.Service, Limit: 1}); len(bs) == 0 {
+						return err
+					}
+				}
+			}
+			f.Kind, f.Status = core.BackupKind(kind), core.BackupStatus(status)
+			backups, err := a.cat.Backups(ctx, f)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if backups == nil {
+					backups = []core.Backup{}
+				}
+				return writeJSON(a.stdout, backups)
+			}
+			tw := table(a.stdout)
+			fmt.Fprintln(tw, "ID\tSTARTED\tSERVICE\tKIND\tDESTINATION\tSIZE\tTOOK\tSTATUS")
+			for _, b := range backups {
+				st := string(b.Status)
+				if b.Orphaned {
+					st += " (orphaned)"
+				}
+				if b.Status == core.StatusFailed {
+					st += ": " + b.Error
+				}
+				size := "—"
+				if b.Size > 0 {
+					size = humanSize(b.Size)
+				}
+				took := "—"
+				if b.FinishedAt != nil {
+					took = b.Duration().Round(1e9).String()
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, localTime(b.StartedAt), b.Service, b.Kind, b.Destination, size, took, st)
+			}
+			return tw.Flush()
+		}),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&f.Destination, "destination", "", "only backups on this destination")
+	cmd.Flags().StringVar(&kind, "kind", "", "only backups of this kind")
+	cmd.Flags().StringVar(&status, "status", "", "only backups with this status")
+	cmd.Flags().IntVar(&f.Limit, "limit", 0, "show at most this many")
+	return cmd
+}
+
+func (a *app) restoreCommand() *cobra.Command {
+	var req core.RestoreRequest
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "restore BACKUP_ID --new-db NAME [--filestore DIR]",
+		Short: "Restore a backup into a new database",
+		Long: `Restore a backup into a new database on the PostgreSQL server of the backup's
+service. The archive's checksum is verified before anything is created, and the
+database and filestore appear under their names only once both are complete.`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			id, err := parseBackupID(args[0])
+			if err != nil {
+				return err
+			}
+			if req.NewDB == "" {
+				return usageError{fmt.Errorf("say where to restore with --new-db NAME")}
+			}
+			req.BackupID = id
+			progress, done := progressPrinter(a.stderr)
+			req.Progress = progress
+			res, err := a.engine.RestoreNewDB(ctx, req)
+			done()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, res)
+			}
+			fmt.Fprintf(a.stdout, "Backup %d restored into database %s, filestore %s (%d files).\n", id, res.Database, res.FilestoreDir, res.FilestoreFiles)
+			if res.SQLErrorCount > 0 {
+				fmt.Fprintf(a.stdout, "psql reported %d error(s) while loading dump.sql, as Odoo tolerates; the first:\n", res.SQLErrorCount)
+				for _, l := range res.SQLErrors {
+					fmt.Fprintln(a.stdout, "  "+l)
+				}
+			}
+			if res.MissingCount > 0 {
+				fmt.Fprintf(a.stdout, "Warning: %d attachment file(s) the database refers to are not in the backup, e.g. %s\n", res.MissingCount, res.MissingFiles[0])
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&req.NewDB, "new-db", "", "name of the database to create")
+	cmd.Flags().StringVar(&req.FilestoreDir, "filestore", "", "filestore directory of the new database (default beside the service's)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func (a *app) downloadCommand() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "download BACKUP_ID -o FILE",
+		Short: "Download a backup to a local file, checksum verified",
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			id, err := parseBackupID(args[0])
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				return usageError{fmt.Errorf("say where to write the file with -o FILE")}
+			}
+			progress, done := progressPrinter(a.stderr)
+			b, err := a.engine.Download(ctx, id, out, progress)
+			done()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Backup %d written to %s (%s, sha256 %s verified).\n", id, out, humanSize(b.Size), b.SHA256)
+			return nil
+		}),
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write")
+	return cmd
+}
+
+func (a *app) verifyCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "verify BACKUP_ID",
+		Short: "Check a backup without restoring it: checksum, zip structure, manifest, dump",
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			id, err := parseBackupID(args[0])
+			if err != nil {
+				return err
+			}
+			progress, done := progressPrinter(a.stderr)
+			res, err := a.engine.Verify(ctx, id, progress)
+			done()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, res)
+			}
+			fmt.Fprintf(a.stdout, "Backup %d is sound: sha256 %s matches; Odoo %s, PostgreSQL %s, %d modules; dump.sql %s; %d filestore files (%s).\n",
+				id, res.Backup.SHA256, orDash(res.Manifest.Version), orDash(res.Manifest.PGVersion), len(res.Manifest.Modules),
+				humanSize(int64(res.DumpBytes)), res.FilestoreFiles, humanSize(int64(res.FilestoreBytes)))
+			return nil
+		}),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// configFlags are the settings of a configuration, shared by services and
+// templates; only the flags given change an existing configuration.
+type configFlags struct {
+	frequency string
+	keep      int
+	keepGFS   string
+	primary   bool
+	fs        *pflag.FlagSet
+}
+
+func (c *configFlags) register(fs *pflag.FlagSet) {
+	c.fs = fs
+	fs.StringVar(&c.frequency, "frequency", "", "hourly, daily, weekly, monthly, or manual (no schedule)")
+	fs.IntVar(&c.keep, "keep", 0, "keep the last N scheduled backups")
+	fs.StringVar(&c.keepGFS, "keep-gfs", "", "keep scheduled backups by a GFS rule such as 24h,7d,4w,12m,1y (7d,4w,2m is a sensible start)")
+	fs.BoolVar(&c.primary, "primary", false, "make this destination the service's primary")
+}
+
+// apply changes freq/schedule/retention/primary from the flags given.
+func (c *configFlags) apply(freq *core.Frequency, ret *core.Retention, primary *bool) error {
+	if c.fs.Changed("keep") && c.fs.Changed("keep-gfs") {
+		return usageError{errors.New("give either --keep or --keep-gfs, not both")}
+	}
+	if c.fs.Changed("frequency") {
+		f, err := core.ParseFrequency(c.frequency)
+		if err != nil {
+			return err
+		}
+		*freq = f
+	}
+	if c.fs.Changed("keep") {
+		if c.keep < 1 {
+			return usageError{errors.New("--keep needs a number of backups of at least 1")}
+		}
+		*ret = core.Retention{KeepLast: c.keep}
+	}
+	if c.fs.Changed("keep-gfs") {
+		g, err := core.ParseGFS(c.keepGFS)
+		if err != nil {
+			return err
+		}
+		*ret = core.Retention{GFS: &g}
+	}
+	*primary = c.primary
+	return nil
+}
+
+func (a *app) configCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Link services to destinations, with a schedule, a retention and the primary flag"}
+	cmd.AddCommand(a.configSetCommand(), a.configRemoveCommand(), a.configListCommand())
+	return cmd
+}
+
+func (a *app) configSetCommand() *cobra.Command {
+	var flags configFlags
+	cmd := &cobra.Command{
+		Use:   "set SERVICE DESTINATION",
+		Short: "Create or change the configuration of a service on a destination",
+		Example: `  odoo-backup config set production s3-eu --frequency hourly --keep 24 --primary
+  odoo-backup config set production own-bucket --frequency daily --keep-gfs 7d,4w,2m
+  odoo-backup config set production local --frequency manual`,
+		Args: cobra.ExactArgs(2),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			c := core.Configuration{Service: args[0], Destination: args[1], Schedule: core.DefaultSchedule}
+			existing, err := a.cat.Configurations(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			for _, e := range existing {
+				if e.Destination == args[1] {
+					c = e
+				}
+			}
+			if err := flags.apply(&c.Frequency, &c.Retention, &c.Primary); err != nil {
+				return err
+			}
+			if err := a.cat.SetConfiguration(ctx, c); err != nil {
+				return err
+			}
+			saved, err := a.cat.Configurations(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			for _, s := range saved {
+				if s.Destination == args[1] {
+					fmt.Fprintf(a.stdout, "%s → %s: %s, %s%s\n", s.Service, s.Destination, s.Frequency, s.Retention, primaryMark(s.Primary))
+				}
+			}
+			return nil
+		}),
+	}
+	flags.register(cmd.Flags())
+	return cmd
+}
+
+func primaryMark(p bool) string {
+	if p {
+		return ", primary"
+	}
+	return ""
+}
+
+func (a *app) configRemoveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove SERVICE DESTINATION",
+		Short: "Remove a configuration (its backups stay, marked orphaned)",
+		Args:  cobra.ExactArgs(2),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if err := a.cat.RemoveConfiguration(ctx, args[0], args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s no longer backs up to %s; its backups there stay in the history, marked orphaned.\n", args[0], args[1])
+			return nil
+		}),
+	}
+}
+
+func (a *app) configListCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list [SERVICE]",
+		Short: "List configurations",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			var configs []core.Configuration
+			var err error
+			if len(args) == 1 {
+				configs, err = a.cat.Configurations(ctx, args[0])
+			} else {
+				configs, err = a.cat.AllConfigurations(ctx)
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if configs == nil {
+					configs = []core.Configuration{}
+				}
+				return writeJSON(a.stdout, configs)
+			}
+			tw := table(a.stdout)
+			fmt.Fprintln(tw, "SERVICE\tDESTINATION\tFREQUENCY\tRETENTION\tPRIMARY")
+			for _, c := range configs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Service, c.Destination, c.Frequency, c.Retention, map[bool]string{true: "★", false: ""}[c.Primary])
+			}
+			return tw.Flush()
+		}),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/s3"
+)
+
+func (a *app) destinationCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "destination", Short: "Manage storage destinations (S3 buckets, local directories)"}
+	cmd.AddCommand(a.destinationAddCommand(), a.destinationListCommand(), a.destinationRemoveCommand())
+	return cmd
+}
+
+func (a *app) destinationAddCommand() *cobra.Command {
+	var d core.Destination
+	var secretEnv, sse string
+	cmd := &cobra.Command{
+		Use:   "add NAME (--dir PATH | --endpoint HOST:PORT --bucket B)",
+		Short: "Add a destination, after checking that it can be written, read and deleted",
+		Example: `  odoo-backup destination add local --dir /var/backups/odoo
+  S3_SECRET=... odoo-backup destination add s3-eu --endpoint s3.eu-west-1.amazonaws.com:443 \
+      --bucket acme-odoo --region eu-west-1 --prefix prod --access-key AKIA... --secret-key-env S3_SECRET`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			d.Name = args[0]
+			switch {
+			case d.Dir != "" && d.Endpoint != "":
+				return usageError{fmt.Errorf("give either --dir or --endpoint, not both")}
+			case d.Dir != "":
+				abs, err := filepath.Abs(d.Dir)
+				if err != nil {
+					return err
+				}
+				d.Kind, d.Dir = core.DestinationLocal, abs
+				// Created now, when asked for; later a missing directory is
+				// an error (an unmounted disk must not fill the root one).
+				if err := os.MkdirAll(abs, 0o700); err != nil {
+					return core.Userf(err, "cannot create %s: %v; check the parent directory's permissions", abs, errors.Unwrap(err))
+				}
+			case d.Endpoint != "":
+				if d.Bucket == "" {
+					return usageError{fmt.Errorf("an S3 destination needs --bucket")}
+				}
+				d.Kind = core.DestinationS3
+				if strings.Contains(d.Endpoint, "://") {
+					return usageError{fmt.Errorf("--endpoint takes HOST:PORT without a scheme; use --no-tls for plain HTTP")}
+				}
+				d.Prefix = strings.Trim(d.Prefix, "/")
+				if secretEnv != "" {
+					v, ok := os.LookupEnv(secretEnv)
+					if !ok || v == "" {
+						return usageError{fmt.Errorf("the environment variable %s named by --secret-key-env is not set", secretEnv)}
+					}
+					d.SecretKey = core.Secret(v)
+				}
+				switch strings.ToLower(sse) {
+				case "":
+				case "s3", "sse-s3":
+					d.SSE = "SSE-S3"
+				default:
+					return usageError{fmt.Errorf("--sse %q is not supported; use --sse s3", sse)}
+				}
+			default:
+				return usageError{fmt.Errorf("give --dir PATH for a local directory or --endpoint HOST:PORT --bucket B for S3")}
+			}
+			if err := core.ValidateName("destination", d.Name); err != nil {
+				return err
+			}
+			if _, err := a.cat.Destination(ctx, d.Name); err == nil {
+				return core.Userf(core.ErrExists, "destination %q already exists; choose another name", d.Name)
+			}
+			st, err := s3.Open(ctx, d)
+			if err != nil {
+				return err
+			}
+			if err := s3.Probe(ctx, st); err != nil {
+				return core.Userf(err, "destination %q does not work, so it was not saved: %s", d.Name, message(err))
+			}
+			if err := a.cat.AddDestination(ctx, &d); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Destination %s added (%s %s); it was written, read and deleted successfully.\n", d.Name, d.Kind, d.Describe())
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&d.Dir, "dir", "", "local directory holding the backups")
+	f.StringVar(&d.Endpoint, "endpoint", "", "S3 endpoint as HOST:PORT")
+	f.StringVar(&d.Bucket, "bucket", "", "S3 bucket")
+	f.StringVar(&d.Region, "region", "", "S3 region")
+	f.StringVar(&d.Prefix, "prefix", "", "key prefix inside the bucket")
+	f.StringVar(&d.AccessKey, "access-key", "", "S3 access key")
+	f.StringVar(&secretEnv, "secret-key-env", "", "name of the environment variable holding the S3 secret key")
+	f.BoolVar(&d.NoTLS, "no-tls", false, "talk plain HTTP to the endpoint (TLS is the default)")
+	f.StringVar(&sse, "sse", "", `server-side encryption: "s3" for SSE-S3`)
+	return cmd
+}
+
+func (a *app) destinationListCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List destinations",
+		Args:  cobra.NoArgs,
+		RunE: a.withCatalog(func(ctx context.Context, _ []string) error {
+			dests, err := a.cat.Destinations(ctx)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if dests == nil {
+					dests = []core.Destination{}
+				}
+				return writeJSON(a.stdout, dests)
+			}
+			tw := table(a.stdout)
+			fmt.Fprintln(tw, "NAME\tKIND\tWHERE\tTLS\tSSE")
+			for _, d := range dests {
+				tls := "—"
+				if d.Kind == core.DestinationS3 {
+					tls = map[bool]string{true: "off", false: "on"}[d.NoTLS]
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), tls, orDash(d.SSE))
+			}
+			return tw.Flush()
+		}),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) destinationRemoveCommand() *cobra.Command {
+	var forget bool
+	cmd := &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Remove a destination that no service uses",
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if err := a.cat.RemoveDestination(ctx, args[0], forget); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Destination %s removed; the objects it holds were not touched.\n", args[0])
+			return nil
+		}),
+	}
+	cmd.Flags().BoolVar(&forget, "forget-backups", false, "also forget the backups recorded on it (their objects stay on the destination)")
+	return cmd
+}

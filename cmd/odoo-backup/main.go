@@ -1,0 +1,170 @@
+// Command odoo-backup backs up Odoo services (a PostgreSQL database and its
+// filestore) to S3-compatible buckets and local directories, and restores them.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/s3"
+	"github.com/odoo-backup/odoo-backup/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// app is what every command shares: where the catalog is, and the engine
+// wired to the real catalog and stores once a command needs them.
+type app struct {
+	catalogPath string
+	stdout      io.Writer
+	stderr      io.Writer
+	cat         *store.Catalog
+	engine      *core.Engine
+}
+
+// usageError marks errors in how the command was called (exit code 2).
+type usageError struct{ error }
+
+// run executes one command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if a.cat != nil {
+		a.cat.Close()
+	}
+	if err == nil {
+		return 0
+	}
+	var exit exitCode
+	if errors.As(err, &exit) {
+		return int(exit)
+	}
+	fmt.Fprintln(stderr, "odoo-backup: "+message(err))
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// exitCode ends a command with a code and no message (the command already
+// printed what it had to say).
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// message is the one sentence shown for an error.
+func message(err error) string {
+	var ue *core.UserError
+	if errors.As(err, &ue) {
+		return ue.Msg
+	}
+	return err.Error()
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "odoo-backup",
+		Short: "Back up and restore Odoo services to S3-compatible buckets and local directories",
+		Long: `odoo-backup backs up Odoo services (a PostgreSQL database and its filestore)
+to several destinations, each with its own schedule and retention, and restores
+them safely. Run it without a command to see the status of every service.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.home(cmd.Context())
+		},
+	}
+	root.PersistentFlags().StringVar(&a.catalogPath, "catalog", "", "catalog file (default $ODOO_BACKUP_CATALOG or $XDG_DATA_HOME/odoo-backup/catalog.db)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		a.destinationCommand(),
+		a.serviceCommand(),
+		a.configCommand(),
+		a.templateCommand(),
+		a.backupCommand(),
+		a.backupsCommand(),
+		a.restoreCommand(),
+		a.downloadCommand(),
+		a.verifyCommand(),
+		a.statusCommand(),
+	)
+	return root
+}
+
+// dataDir is where odoo-backup keeps its own files by default.
+func dataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "odoo-backup")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "odoo-backup")
+	}
+	return filepath.Join(home, ".local", "share", "odoo-backup")
+}
+
+func (a *app) resolveCatalogPath() string {
+	switch {
+	case a.catalogPath != "":
+		return a.catalogPath
+	case os.Getenv("ODOO_BACKUP_CATALOG") != "":
+		return os.Getenv("ODOO_BACKUP_CATALOG")
+	}
+	return filepath.Join(dataDir(), "catalog.db")
+}
+
+// open opens the catalog and wires the engine.
+func (a *app) open(ctx context.Context) error {
+	if a.cat != nil {
+		return nil
+	}
+	cat, err := store.Open(ctx, a.resolveCatalogPath())
+	if err != nil {
+		return err
+	}
+	a.cat = cat
+	a.engine = &core.Engine{
+		Catalog:   cat,
+		OpenStore: s3.Open,
+		// Commands print their own outcome; of the engine's log only the
+		// warnings (such as missing attachment files) add something.
+		Log: slog.New(warningsOnly{slog.NewTextHandler(a.stderr, nil)}),
+	}
+	return nil
+}
+
+// withCatalog wraps a command body that needs the catalog.
+func (a *app) withCatalog(fn func(ctx context.Context, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := a.open(cmd.Context()); err != nil {
+			return err
+		}
+		return fn(cmd.Context(), args)
+	}
+}
+
+// warningsOnly passes warnings and drops every other level.
+type warningsOnly struct{ slog.Handler }
+
+func (w warningsOnly) Enabled(_ context.Context, l slog.Level) bool { return l == slog.LevelWarn }

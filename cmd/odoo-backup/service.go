@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+func (a *app) serviceCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "service", Short: "Manage the Odoo services to protect"}
+	cmd.AddCommand(a.serviceAddCommand(), a.serviceListCommand(), a.serviceRemoveCommand())
+	return cmd
+}
+
+func (a *app) serviceAddCommand() *cobra.Command {
+	var (
+		db, host, pgUser, passwordEnv, filestore, template, odooConf string
+		port                                                         int
+		noCheck                                                      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "add NAME --db DB",
+		Short: "Add an Odoo service: its database connection and filestore",
+		Example: `  odoo-backup service add production --from-odoo-conf /etc/odoo/odoo.conf --db prod
+  PGPASSWORD_PROD=... odoo-backup service add production --db prod --pg-host 127.0.0.1 \
+      --pg-user odoo --pg-password-env PGPASSWORD_PROD --filestore /var/lib/odoo/filestore/prod --template standard`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			s := core.Service{Name: args[0]}
+			var conf core.OdooConf
+			if odooConf != "" {
+				var err error
+				if conf, err = core.ReadOdooConf(odooConf); err != nil {
+					return err
+				}
+				s.OdooConf, _ = filepath.Abs(odooConf)
+			}
+			s.DB = core.DBConn{Host: "localhost", Port: 5432, Database: db}
+			if u, err := user.Current(); err == nil {
+				s.DB.User = u.Username
+			}
+			// odoo.conf first, then explicit flags win.
+			if conf.DBHost != "" {
+				s.DB.Host = conf.DBHost
+			}
+			if conf.DBPort != 0 {
+				s.DB.Port = conf.DBPort
+			}
+			if conf.DBUser != "" {
+				s.DB.User = conf.DBUser
+			}
+			s.DB.Password = conf.DBPassword
+			if s.DB.Database == "" {
+				s.DB.Database = conf.DBName
+			}
+			if host != "" {
+				s.DB.Host = host
+			}
+			if port != 0 {
+				s.DB.Port = port
+			}
+			if pgUser != "" {
+				s.DB.User = pgUser
+			}
+			if passwordEnv != "" {
+				v, ok := os.LookupEnv(passwordEnv)
+				if !ok {
+					return usageError{fmt.Errorf("the environment variable %s named by --pg-password-env is not set", passwordEnv)}
+				}
+				s.DB.Password = core.Secret(v)
+			}
+			if s.DB.Database == "" {
+				return usageError{fmt.Errorf("give the database with --db (odoo.conf names none)")}
+			}
+			if err := core.ValidateDatabaseName(s.DB.Database); err != nil {
+				return err
+			}
+			s.FilestoreDir = filestore
+			if s.FilestoreDir == "" {
+				s.FilestoreDir = core.FilestoreFor(conf.DataDir, s.DB.Database)
+			}
+			abs, err := filepath.Abs(s.FilestoreDir)
+			if err != nil {
+				return err
+			}
+			s.FilestoreDir = abs
+			if !noCheck {
+				conn, err := core.ConnectDB(ctx, s.DB)
+				if err != nil {
+					return core.Userf(err, "%s (the service was not added; use --no-check to add it anyway)", message(err))
+				}
+				conn.Close(ctx)
+			}
+			if err := a.cat.AddService(ctx, &s, template); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Service %s added: database %s on %s as %s, filestore %s.\n", s.Name, s.DB.Database, s.DB.Address(), s.DB.User, s.FilestoreDir)
+			if _, err := os.Stat(s.FilestoreDir); err != nil {
+				fmt.Fprintf(a.stdout, "Note: %s does not exist yet; backups fail if the database has attachment files.\n", s.FilestoreDir)
+			}
+			if template == "" {
+				fmt.Fprintf(a.stdout, "Next: give it a destination with: odoo-backup config set %s DESTINATION --frequency daily --keep 7\n", s.Name)
+			}
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&db, "db", "", "PostgreSQL database of the service")
+	f.StringVar(&host, "pg-host", "", "PostgreSQL host (default localhost, or db_host of odoo.conf)")
+	f.IntVar(&port, "pg-port", 0, "PostgreSQL port (default 5432, or db_port of odoo.conf)")
+	f.StringVar(&pgUser, "pg-user", "", "PostgreSQL user (default the current user, or db_user of odoo.conf)")
+	f.StringVar(&passwordEnv, "pg-password-env", "", "name of the environment variable holding the PostgreSQL password")
+	f.StringVar(&filestore, "filestore", "", "the database's filestore directory (default <data_dir>/filestore/<db>)")
+	f.StringVar(&template, "template", "", "give the service the configurations of this template")
+	f.StringVar(&odooConf, "from-odoo-conf", "", "read db_host, db_port, db_user, db_password, db_name and data_dir from this odoo.conf")
+	f.BoolVar(&noCheck, "no-check", false, "add the service without checking that its database answers")
+	return cmd
+}
+
+func (a *app) serviceListCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List services",
+		Args:  cobra.NoArgs,
+		RunE: a.withCatalog(func(ctx context.Context, _ []string) error {
+			svcs, err := a.cat.Services(ctx)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if svcs == nil {
+					svcs = []core.Service{}
+				}
+				return writeJSON(a.stdout, svcs)
+			}
+			tw := table(a.stdout)
+			fmt.Fprintln(tw, "NAME\tDATABASE\tSERVER\tUSER\tFILESTORE")
+			for _, s := range svcs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.DB.Database, s.DB.Address(), s.DB.User, s.FilestoreDir)
+			}
+			return tw.Flush()
+		}),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) serviceRemoveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Stop protecting a service (its backups stay in the history)",
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if err := a.cat.RemoveService(ctx, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Service %s removed; its backups stay in the history.\n", args[0])
+			return nil
+		}),
+	}
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/s3"
+)
+
+// serviceStatus is one service in `status`.
+type serviceStatus struct {
+	Name           string              `json:"name"`
+	Database       string              `json:"database"`
+	Health         string              `json:"health"`
+	Configurations []core.ConfigHealth `json:"configurations"`
+}
+
+type statusReport struct {
+	Catalog  string          `json:"catalog"`
+	Healthy  bool            `json:"healthy"`
+	Services []serviceStatus `json:"services"`
+}
+
+// worst orders health states for a service's summary.
+var healthRank = map[string]int{core.HealthOK: 0, core.HealthManual: 0, core.HealthRunning: 1, core.HealthStale: 2, core.HealthFailed: 3}
+
+func (a *app) status(ctx context.Context) (statusReport, error) {
+	rep := statusReport{Catalog: a.resolveCatalogPath(), Healthy: true, Services: []serviceStatus{}}
+	svcs, err := a.cat.Services(ctx)
+	if err != nil {
+		return rep, err
+	}
+	now := time.Now()
+	for _, s := range svcs {
+		ss := serviceStatus{Name: s.Name, Database: s.DB.Database, Health: "none", Configurations: []core.ConfigHealth{}}
+		configs, err := a.cat.Configurations(ctx, s.Name)
+		if err != nil {
+			return rep, err
+		}
+		for _, c := range configs {
+			f := core.BackupFilter{Service: s.Name, Destination: c.Destination, Limit: 50}
+			if c.Frequency != core.Manual {
+				f.Kind = core.KindScheduled
+			}
+			backups, err := a.cat.Backups(ctx, f)
+			if err != nil {
+				return rep, err
+			}
+			h := core.EvaluateHealth(c, backups, now)
+			if h.Unhealthy() {
+				rep.Healthy = false
+			}
+			if ss.Health == "none" || healthRank[h.State] > healthRank[ss.Health] {
+				ss.Health = h.State
+			}
+			ss.Configurations = append(ss.Configurations, h)
+		}
+		if ss.Health == core.HealthManual {
+			ss.Health = core.HealthOK
+		}
+		rep.Services = append(rep.Services, ss)
+	}
+	return rep, nil
+}
+
+func (a *app) printStatus(rep statusReport) {
+	if len(rep.Services) == 0 {
+		fmt.Fprintln(a.stdout, "No service yet.")
+		return
+	}
+	tw := table(a.stdout)
+	fmt.Fprintln(tw, "SERVICE\tDESTINATION\tFREQUENCY\tLAST SUCCESS\tSTATE")
+	for _, s := range rep.Services {
+		if len(s.Configurations) == 0 {
+			fmt.Fprintf(tw, "%s\t—\t\t\tnone: add a destination with odoo-backup config set %s DESTINATION\n", s.Name, s.Name)
+		}
+		for _, c := range s.Configurations {
+			last := "never"
+			if c.LastSuccess != nil {
+				last = localTime(*c.LastSuccess)
+			}
+			state := c.State
+			if c.Reason != "" {
+				state += ": " + c.Reason
+			}
+			dest := c.Destination
+			if c.Primary {
+				dest = "★ " + dest
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, dest, c.Frequency, last, state)
+		}
+	}
+	tw.Flush()
+}
+
+func (a *app) statusCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the health of every configuration; exits 1 when any is failed or stale",
+		Args:  cobra.NoArgs,
+		RunE: a.withCatalog(func(ctx context.Context, _ []string) error {
+			rep, err := a.status(ctx)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if err := writeJSON(a.stdout, rep); err != nil {
+					return err
+				}
+			} else {
+				a.printStatus(rep)
+			}
+			if !rep.Healthy {
+				return exitCode(1)
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// home is what `odoo-backup` alone shows: on a fresh machine it creates the
+// catalog and a local destination, then shows the status and what to do next.
+func (a *app) home(ctx context.Context) error {
+	if err := a.open(ctx); err != nil {
+		return err
+	}
+	dests, err := a.cat.Destinations(ctx)
+	if err != nil {
+		return err
+	}
+	if len(dests) == 0 {
+		d := core.Destination{Name: "local", Kind: core.DestinationLocal, Dir: filepath.Join(dataDir(), "backups")}
+		err := os.MkdirAll(d.Dir, 0o700)
+		var st core.ObjectStore
+		if err == nil {
+			st, err = s3.Open(ctx, d)
+		}
+		if err == nil {
+			err = s3.Probe(ctx, st)
+		}
+		if err != nil {
+			return core.Userf(err, "cannot set up the default local destination in %s: %s", d.Dir, message(err))
+		}
+		if err := a.cat.AddDestination(ctx, &d); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "Created the catalog %s and a local destination \"local\" in %s.\n\n", a.resolveCatalogPath(), d.Dir)
+	}
+	rep, err := a.status(ctx)
+	if err != nil {
+		return err
+	}
+	a.printStatus(rep)
+	if len(rep.Services) == 0 {
+		fmt.Fprint(a.stdout, `
+Next: add an Odoo service and back it up:
+  odoo-backup service add production --from-odoo-conf /etc/odoo/odoo.conf --db prod
+  odoo-backup config set production local --frequency daily --keep 7
+  odoo-backup backup production
+`)
+	}
+	return nil
+}

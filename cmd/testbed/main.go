@@ -1,0 +1,36 @@
+// Command testbed installs what the test suite needs: the pinned MinIO
+// server (built with go install, cached) and, where its binaries are
+// missing, PostgreSQL (apt-get, as root).
+//
+//	go run ./cmd/testbed setup
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/odoo-backup/odoo-backup/core/testbed"
+)
+
+func main() {
+	if len(os.Args) != 2 || os.Args[1] != "setup" {
+		fmt.Fprintln(os.Stderr, "usage: go run ./cmd/testbed setup")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	pgBin, err := testbed.EnsurePostgres(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testbed: PostgreSQL:", err)
+		os.Exit(1)
+	}
+	fmt.Println("PostgreSQL server binaries:", pgBin)
+	minio, err := testbed.EnsureMinIO(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testbed: MinIO:", err)
+		os.Exit(1)
+	}
+	fmt.Println("MinIO server:", minio, "("+testbed.MinIOVersion+")")
+}
