@@ -66,12 +66,14 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) ([]Backup, error
 	}
 
 	started := e.now().UTC().Truncate(1e6)
+	host, _ := os.Hostname()
 	targets := make([]*target, 0, len(dests))
 	for _, d := range dests {
 		t := &target{dest: d, backup: Backup{
 			ServiceID: svc.ID, Service: svc.Name, DestinationID: d.ID, Destination: d.Name,
 			Kind: req.Kind, Status: StatusRunning, StartedAt: started,
 			Database: svc.DB.Database, Format: FormatOdooZip, Phase: PhaseConnect,
+			Host: host, PID: os.Getpid(),
 		}}
 		st, err := e.OpenStore(ctx, d)
 		if err == nil {
@@ -91,7 +93,9 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) ([]Backup, error
 	rep := e.reporter(req.Progress, ids...)
 	e.log().Info("backup started", "service", svc.Name, "kind", req.Kind, "destinations", len(targets))
 
+	stopBeat := rep.heartbeat(e.heartbeatInterval())
 	info, produceErr := e.produce(ctx, svc, targets, started, rep)
+	stopBeat()
 
 	finished := e.now().UTC()
 	saveCtx := context.WithoutCancel(ctx)
@@ -118,7 +122,11 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) ([]Backup, error
 		if err != nil {
 			b.Status, b.Error = StatusFailed, describe(ctx, err)
 			b.Size, b.SHA256 = 0, ""
-			failures = append(failures, fmt.Errorf("%s: %s", t.dest.Name, b.Error))
+			if len(targets) == 1 {
+				failures = append(failures, &UserError{Msg: b.Error, Cause: err})
+			} else {
+				failures = append(failures, &UserError{Msg: t.dest.Name + ": " + b.Error, Cause: err})
+			}
 			e.log().Error("backup failed", "service", svc.Name, "destination", t.dest.Name, "backup", b.ID, "error", b.Error)
 		} else {
 			b.Status = StatusSucceeded
@@ -130,8 +138,8 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) ([]Backup, error
 		}
 		out = append(out, *b)
 	}
-	if len(failures) == 1 && len(targets) == 1 {
-		return out, Userf(failures[0], "%s", out[0].Error)
+	if len(failures) == 1 {
+		return out, failures[0]
 	}
 	return out, errors.Join(failures...)
 }

@@ -92,8 +92,48 @@ type Catalog interface {
 	// Backups lists newest first, with Orphaned derived.
 	Backups(ctx context.Context, f BackupFilter) ([]Backup, error)
 
+	// AcquireLease takes the lease l.Name for l's holder when nobody holds
+	// it, when l's holder (same Holder, PID and Host) already does, or when
+	// takeOver, called inside the transaction with the current lease, says
+	// the current holder is gone. It returns the lease as it now stands and
+	// whether l's holder has it. Two processes racing for it cannot both win.
+	// takeOver runs while the catalog is locked for writing: it must not use
+	// the catalog.
+	AcquireLease(ctx context.Context, l Lease, takeOver func(current Lease) bool) (Lease, bool, error)
+	// RenewLease moves the heartbeat of a lease l's holder has to
+	// l.Heartbeat; it wraps ErrNotFound when the lease was taken over or is
+	// held by nobody (the caller must acquire it again).
+	RenewLease(ctx context.Context, l Lease) error
+	// ReleaseLease gives the lease up if l's holder has it; otherwise it does
+	// nothing.
+	ReleaseLease(ctx context.Context, l Lease) error
+	// CurrentLease returns the lease; nobody holding it wraps ErrNotFound.
+	CurrentLease(ctx context.Context, name string) (Lease, error)
+	// ScheduleVersion changes (from any process) whenever a service,
+	// destination, configuration or template changes, so a running
+	// scheduler can notice cheaply that it must reload.
+	ScheduleVersion(ctx context.Context) (int64, error)
+
 	Close() error
 }
+
+// Lease says who runs the schedules of a catalog: one process at a time.
+type Lease struct {
+	Name       string    `json:"name"`
+	Holder     string    `json:"holder"` // "daemon" or "console"
+	PID        int       `json:"pid"`
+	Host       string    `json:"host"`
+	AcquiredAt time.Time `json:"acquired_at"`
+	Heartbeat  time.Time `json:"heartbeat"`
+}
+
+// SameHolder reports whether two leases name the same process.
+func (l Lease) SameHolder(o Lease) bool {
+	return l.Holder == o.Holder && l.PID == o.PID && l.Host == o.Host
+}
+
+// SchedulerLease is the name of the lease that guards the schedules.
+const SchedulerLease = "scheduler"
 
 // Clock gives the time; tests pass a fixed or fake one.
 type Clock func() time.Time

@@ -126,6 +126,38 @@ func (p *progressReporter) add(n int64) {
 	p.set(ph, b)
 }
 
+// HeartbeatInterval is how often a running backup shows a sign of life in
+// the catalog even when no byte moves (pg_dump waiting on a lock, a slow
+// destination), so other processes do not take it for dead.
+const HeartbeatInterval = 15 * time.Second
+
+func (e *Engine) heartbeatInterval() time.Duration { return HeartbeatInterval }
+
+// heartbeat saves the current progress every interval until stopped.
+func (p *progressReporter) heartbeat(interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				p.mu.Lock()
+				phase, bytes := p.phase, p.bytes
+				p.mu.Unlock()
+				for _, id := range p.ids {
+					_ = p.e.Catalog.UpdateProgress(context.Background(), id, phase, bytes)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
 // countingWriter reports every write to a progress reporter.
 type countingWriter struct {
 	p *progressReporter

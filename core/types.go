@@ -217,6 +217,14 @@ type Backup struct {
 	// whichever process runs it so every console can show it.
 	Phase string `json:"phase,omitempty"`
 	Bytes int64  `json:"bytes,omitempty"`
+
+	// Host and PID name the process that runs (or ran) the backup, and
+	// UpdatedAt is its last sign of life (set by the catalog on every
+	// write), so a backup left running by a crash can be told from one still
+	// running in another process.
+	Host      string    `json:"host,omitempty"`
+	PID       int       `json:"pid,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Duration is how long a finished backup took.

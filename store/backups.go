@@ -15,7 +15,7 @@ import (
 // NOT EXISTS probe uses the configurations' UNIQUE(service_id, destination_id).
 const backupSelect = `SELECT b.id, COALESCE(b.service_id, 0), b.service_name, COALESCE(b.destination_id, 0), b.destination_name,
 	b.kind, b.status, b.size, b.sha256, b.started_at, b.finished_at, b.error,
-	b.key, b.database, b.format, b.odoo_version, b.pg_version, b.phase, b.bytes,
+	b.key, b.database, b.format, b.odoo_version, b.pg_version, b.phase, b.bytes, b.host, b.pid, b.updated_at,
 	(b.service_id IS NULL OR b.destination_id IS NULL OR NOT EXISTS (
 		SELECT 1 FROM configurations c WHERE c.service_id = b.service_id AND c.destination_id = b.destination_id))
 	FROM backups b`
@@ -25,11 +25,13 @@ func scanBackup(row interface{ Scan(...any) error }) (core.Backup, error) {
 		b        core.Backup
 		started  int64
 		finished sql.NullInt64
+		updated  int64
 	)
 	err := row.Scan(&b.ID, &b.ServiceID, &b.Service, &b.DestinationID, &b.Destination,
 		&b.Kind, &b.Status, &b.Size, &b.SHA256, &started, &finished, &b.Error,
-		&b.Key, &b.Database, &b.Format, &b.OdooVersion, &b.PGVersion, &b.Phase, &b.Bytes, &b.Orphaned)
+		&b.Key, &b.Database, &b.Format, &b.OdooVersion, &b.PGVersion, &b.Phase, &b.Bytes, &b.Host, &b.PID, &updated, &b.Orphaned)
 	b.StartedAt = fromNanos(started)
+	b.UpdatedAt = fromNanos(updated)
 	b.FinishedAt = timePtr(finished)
 	return b, err
 }
@@ -110,13 +112,16 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *core.Backup) error {
 		if err != nil {
 			return err
 		}
+		nb.UpdatedAt = c.now()
 		return tx.QueryRowContext(ctx, `INSERT INTO backups (service_id, service_name, destination_id, destination_name,
-			kind, status, key, size, sha256, started_at, finished_at, error, database, format, odoo_version, pg_version, phase, bytes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			kind, status, key, size, sha256, started_at, finished_at, error, database, format, odoo_version, pg_version, phase, bytes,
+			host, pid, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING id, NOT EXISTS (SELECT 1 FROM configurations c WHERE c.service_id = ? AND c.destination_id = ?)`,
 			nb.ServiceID, nb.Service, nb.DestinationID, nb.Destination,
 			nb.Kind, nb.Status, nb.Key, nb.Size, nb.SHA256, toNanos(nb.StartedAt), nullNanos(nb.FinishedAt), nb.Error,
 			nb.Database, nb.Format, nb.OdooVersion, nb.PGVersion, nb.Phase, nb.Bytes,
+			nb.Host, nb.PID, toNanos(nb.UpdatedAt),
 			nb.ServiceID, nb.DestinationID).Scan(&nb.ID, &nb.Orphaned)
 	})
 	if err != nil {
@@ -136,15 +141,15 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b core.Backup) error {
 		return err
 	}
 	res, err := c.db.ExecContext(ctx, `UPDATE backups SET status = ?, size = ?, sha256 = ?, finished_at = ?, error = ?,
-		key = ?, database = ?, format = ?, odoo_version = ?, pg_version = ?, phase = ?, bytes = ? WHERE id = ?`,
+		key = ?, database = ?, format = ?, odoo_version = ?, pg_version = ?, phase = ?, bytes = ?, updated_at = ? WHERE id = ?`,
 		b.Status, b.Size, b.SHA256, nullNanos(b.FinishedAt), b.Error,
-		b.Key, b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes, b.ID)
+		b.Key, b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes, toNanos(c.now()), b.ID)
 	return updated(res, err, fmt.Sprintf("update backup %d", b.ID), b.ID)
 }
 
 // UpdateProgress is one UPDATE, cheap enough to call every second.
 func (c *Catalog) UpdateProgress(ctx context.Context, id int64, phase string, bytes int64) error {
-	res, err := c.db.ExecContext(ctx, `UPDATE backups SET phase = ?, bytes = ? WHERE id = ?`, phase, bytes, id)
+	res, err := c.db.ExecContext(ctx, `UPDATE backups SET phase = ?, bytes = ?, updated_at = ? WHERE id = ?`, phase, bytes, toNanos(c.now()), id)
 	return updated(res, err, fmt.Sprintf("update progress of backup %d", id), id)
 }
 

@@ -151,6 +151,67 @@ CREATE INDEX backups_status ON backups(status, id);
 CREATE INDEX backups_service ON backups(service_id, destination_id);
 CREATE INDEX backups_destination ON backups(destination_id, status);
 `,
+	// 2: the scheduler lease, and the version a running scheduler polls to
+	// notice that what it schedules changed.
+	`
+-- One row per lease while someone holds it; releasing deletes the row.
+CREATE TABLE leases (
+	name        TEXT    PRIMARY KEY,
+	holder      TEXT    NOT NULL,
+	pid         INTEGER NOT NULL,
+	host        TEXT    NOT NULL,
+	acquired_at INTEGER NOT NULL,
+	heartbeat   INTEGER NOT NULL
+);
+
+-- Exactly one row. Triggers bump it on every change to what schedules are
+-- made of, whichever process makes it, so a scheduler only has to read one
+-- integer to know it must reload. Backups and leases do not bump it: a
+-- scheduler must not wake up for the backups it runs itself.
+CREATE TABLE schedule_version (
+	id      INTEGER PRIMARY KEY CHECK (id = 1),
+	version INTEGER NOT NULL
+);
+INSERT INTO schedule_version (id, version) VALUES (1, 0);
+
+CREATE TRIGGER services_insert_bumps_schedule_version AFTER INSERT ON services
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER services_update_bumps_schedule_version AFTER UPDATE ON services
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER services_delete_bumps_schedule_version AFTER DELETE ON services
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER destinations_insert_bumps_schedule_version AFTER INSERT ON destinations
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER destinations_update_bumps_schedule_version AFTER UPDATE ON destinations
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER destinations_delete_bumps_schedule_version AFTER DELETE ON destinations
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER configurations_insert_bumps_schedule_version AFTER INSERT ON configurations
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER configurations_update_bumps_schedule_version AFTER UPDATE ON configurations
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER configurations_delete_bumps_schedule_version AFTER DELETE ON configurations
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER templates_insert_bumps_schedule_version AFTER INSERT ON templates
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER templates_update_bumps_schedule_version AFTER UPDATE ON templates
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER templates_delete_bumps_schedule_version AFTER DELETE ON templates
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER template_configurations_insert_bumps_schedule_version AFTER INSERT ON template_configurations
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER template_configurations_update_bumps_schedule_version AFTER UPDATE ON template_configurations
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+CREATE TRIGGER template_configurations_delete_bumps_schedule_version AFTER DELETE ON template_configurations
+BEGIN UPDATE schedule_version SET version = version + 1; END;
+`,
+	// 3: who runs a backup and its last sign of life, so a backup left
+	// running by a crashed process can be told from one running elsewhere.
+	`
+ALTER TABLE backups ADD COLUMN host TEXT NOT NULL DEFAULT '';
+ALTER TABLE backups ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE backups ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one

@@ -1,0 +1,570 @@
+// Package scheduler runs every backup configuration on its own schedule with
+// gocron: one job per configuration, one dump for configurations of a service
+// that fall due together, rotation after each success, catch-up after
+// downtime, and a lease so only one process per catalog runs the schedules.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// Runner does the work the scheduler decides on; *core.Engine is one.
+type Runner interface {
+	Backup(ctx context.Context, req core.BackupRequest) ([]core.Backup, error)
+	Rotate(ctx context.Context, service, destination string, dryRun bool) ([]core.RetentionDecision, error)
+	RecoverInterrupted(ctx context.Context, staleAfter time.Duration) ([]core.Backup, error)
+}
+
+// Options configure a Scheduler; zero values get the defaults.
+type Options struct {
+	Catalog core.Catalog
+	Runner  Runner
+	// Holder names this process in the lease: "daemon" or "console".
+	Holder string
+	// Clock drives every timer; tests pass a clockwork.FakeClock.
+	Clock clockwork.Clock
+	// Location is where schedules are read (default time.Local).
+	Location *time.Location
+	// MaxConcurrent caps the backups running at once, host-wide (default 2).
+	MaxConcurrent int
+	// PollInterval is how often the catalog is checked for changed
+	// configurations and the lease renewed (default 2s).
+	PollInterval time.Duration
+	// LeaseTTL is how long a lease without heartbeat stays its holder's
+	// (default 30s).
+	LeaseTTL time.Duration
+	// StaleRunning is how long a running backup may show no sign of life
+	// before it is taken for dead (default 2m).
+	StaleRunning time.Duration
+	// ShutdownTimeout is how long running backups may finish after the
+	// context ends before they are aborted (default 10m).
+	ShutdownTimeout time.Duration
+	Log             *slog.Logger
+	// OnRun, if set, is told about every finished run.
+	OnRun func(Run)
+}
+
+// Run is one scheduled (or catch-up) backup of a service to one or more
+// destinations, with its outcome.
+type Run struct {
+	Service      string
+	Destinations []string
+	Slot         time.Time
+	CatchUp      bool
+	Backups      []core.Backup
+	Err          error
+	Rotated      []core.Backup
+}
+
+// Scheduler runs the schedules of one catalog.
+type Scheduler struct {
+	o    Options
+	host string
+
+	lease core.Lease
+
+	mu       sync.Mutex
+	sched    gocron.Scheduler
+	jobs     map[configKey]jobEntry
+	configs  map[configKey]core.Configuration
+	lastSlot map[configKey]time.Time
+	svcLocks map[string]*sync.Mutex
+	version  int64
+	running  int
+	stopping bool
+	idle     *sync.Cond
+
+	workCtx    context.Context
+	cancelWork context.CancelFunc
+
+	// afterPoll lets tests await a look at the catalog.
+	afterPoll func()
+}
+
+type configKey struct{ service, destination string }
+
+type jobEntry struct {
+	id        uuid.UUID
+	signature string
+}
+
+// New checks the options and fills in the defaults.
+func New(o Options) (*Scheduler, error) {
+	if o.Catalog == nil || o.Runner == nil {
+		return nil, errors.New("scheduler: a catalog and a runner are required")
+	}
+	if o.Holder == "" {
+		o.Holder = "daemon"
+	}
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = 2
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 2 * time.Second
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 30 * time.Second
+	}
+	if o.StaleRunning <= 0 {
+		o.StaleRunning = 2 * time.Minute
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 10 * time.Minute
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	host, _ := os.Hostname()
+	s := &Scheduler{
+		o: o, host: host,
+		jobs: map[configKey]jobEntry{}, configs: map[configKey]core.Configuration{},
+		lastSlot: map[configKey]time.Time{}, svcLocks: map[string]*sync.Mutex{},
+	}
+	s.idle = sync.NewCond(&s.mu)
+	return s, nil
+}
+
+// Run holds the lease (waiting for it while another live process has it),
+// recovers backups interrupted by a crash, catches up on missed slots, and
+// runs every schedule until ctx ends. Then it stops starting work, lets
+// running backups finish within ShutdownTimeout, aborts the rest cleanly and
+// releases the lease. It returns nil after a clean stop, or an error if the
+// lease was taken over.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if err := s.acquire(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer func() { _ = s.o.Catalog.ReleaseLease(context.WithoutCancel(ctx), s.lease) }()
+
+	s.workCtx, s.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
+	defer s.cancelWork()
+
+	recovered, err := s.o.Runner.RecoverInterrupted(ctx, s.o.StaleRunning)
+	if err != nil {
+		s.o.Log.Error("cleaning up after interrupted backups failed", "error", err)
+	}
+	for _, b := range recovered {
+		s.o.Log.Warn("backup interrupted by a crash recorded as failed", "backup", b.ID, "service", b.Service, "destination", b.Destination)
+	}
+
+	sched, err := gocron.NewScheduler(
+		gocron.WithClock(s.o.Clock),
+		gocron.WithLocation(s.o.Location),
+		gocron.WithLimitConcurrentJobs(uint(s.o.MaxConcurrent), gocron.LimitModeWait),
+		gocron.WithStopTimeout(time.Second),
+	)
+	if err != nil {
+		return fmt.Errorf("start the scheduler: %w", err)
+	}
+	s.sched = sched
+	if err := s.reload(ctx); err != nil {
+		_ = sched.Shutdown()
+		return err
+	}
+	sched.Start()
+	s.catchUp(ctx)
+	for _, n := range s.NextRuns() {
+		s.o.Log.Info("scheduled", "service", n.Service, "destination", n.Destination, "schedule", n.Schedule, "next_run", n.Next.Format(time.RFC3339))
+	}
+
+	err = s.watch(ctx)
+	s.shutdown()
+	return err
+}
+
+// watch renews the lease and reloads changed configurations until ctx ends.
+func (s *Scheduler) watch(ctx context.Context) error {
+	t := s.o.Clock.NewTicker(s.o.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.Chan():
+		}
+		s.lease.Heartbeat = s.o.Clock.Now()
+		if err := s.o.Catalog.RenewLease(ctx, s.lease); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, core.ErrNotFound) {
+				return err
+			}
+			s.o.Log.Error("renewing the scheduler lease failed", "error", err)
+			continue
+		}
+		if err := s.reload(ctx); err != nil && ctx.Err() == nil {
+			s.o.Log.Error("reloading the configurations failed", "error", err)
+		}
+		if s.afterPoll != nil {
+			s.afterPoll()
+		}
+	}
+}
+
+// acquire takes the lease, waiting while a live process holds it.
+func (s *Scheduler) acquire(ctx context.Context) error {
+	now := s.o.Clock.Now()
+	s.lease = core.Lease{Name: core.SchedulerLease, Holder: s.o.Holder, PID: os.Getpid(), Host: s.host, AcquiredAt: now, Heartbeat: now}
+	logged := false
+	for {
+		s.lease.Heartbeat = s.o.Clock.Now()
+		cur, ok, err := s.o.Catalog.AcquireLease(ctx, s.lease, s.holderGone)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.lease = cur
+			s.o.Log.Info("running the schedules", "holder", cur.Holder, "pid", cur.PID, "host", cur.Host)
+			return nil
+		}
+		if !logged {
+			s.o.Log.Info("another process runs the schedules; waiting for it to stop", "holder", cur.Holder, "pid", cur.PID, "host", cur.Host)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.o.Clock.After(s.o.PollInterval):
+		}
+	}
+}
+
+// holderGone says whether the current lease holder is dead: no heartbeat
+// for LeaseTTL, or a process of this host that no longer exists.
+func (s *Scheduler) holderGone(cur core.Lease) bool {
+	if s.o.Clock.Now().Sub(cur.Heartbeat) > s.o.LeaseTTL {
+		return true
+	}
+	return cur.Host == s.host && cur.PID != os.Getpid() && !core.ProcessAlive(cur.PID)
+}
+
+// reload brings the jobs in line with the catalog's configurations when the
+// catalog changed since the last look.
+func (s *Scheduler) reload(ctx context.Context) error {
+	v, err := s.o.Catalog.ScheduleVersion(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.version == v && len(s.jobs) > 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	configs, err := s.o.Catalog.AllConfigurations(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version = v
+	want := map[configKey]core.Configuration{}
+	for _, c := range configs {
+		if c.Frequency != core.Manual {
+			want[configKey{c.Service, c.Destination}] = c
+		}
+	}
+	for k, j := range s.jobs {
+		c, ok := want[k]
+		if !ok || signature(c) != j.signature {
+			if err := s.sched.RemoveJob(j.id); err != nil {
+				s.o.Log.Error("removing a job failed", "service", k.service, "destination", k.destination, "error", err)
+			}
+			delete(s.jobs, k)
+			s.o.Log.Info("schedule removed", "service", k.service, "destination", k.destination)
+		}
+	}
+	for k, c := range want {
+		if _, ok := s.jobs[k]; ok {
+			continue
+		}
+		job, err := s.sched.NewJob(gocron.CronJob(cronSpec(c), false),
+			gocron.NewTask(s.fire, k),
+			gocron.WithName(k.service+"→"+k.destination),
+		)
+		if err != nil {
+			return fmt.Errorf("schedule %s on %s: %w", k.service, k.destination, err)
+		}
+		s.jobs[k] = jobEntry{id: job.ID(), signature: signature(c)}
+		s.o.Log.Info("schedule added", "service", k.service, "destination", k.destination, "schedule", c.Schedule.Describe(c.Frequency))
+	}
+	s.configs = want
+	return nil
+}
+
+func signature(c core.Configuration) string { return cronSpec(c) }
+
+// cronSpec turns a configuration's schedule into a crontab line.
+func cronSpec(c core.Configuration) string {
+	s := c.Schedule
+	switch c.Frequency {
+	case core.Hourly:
+		return fmt.Sprintf("%d * * * *", s.Minute)
+	case core.Daily:
+		return fmt.Sprintf("%d %d * * *", s.Minute, s.Hour)
+	case core.Weekly:
+		return fmt.Sprintf("%d %d * * %d", s.Minute, s.Hour, int(s.Weekday))
+	case core.Monthly:
+		return fmt.Sprintf("%d %d %d * *", s.Minute, s.Hour, s.MonthDay)
+	}
+	return ""
+}
+
+// fire is the job of one configuration. Configurations of the same service
+// that fall due in the same slot are backed up together, one dump for all:
+// whichever job runs first takes its siblings along, and theirs find the
+// slot already done.
+func (s *Scheduler) fire(k configKey) {
+	if !s.begin() {
+		return
+	}
+	defer s.end()
+	now := s.o.Clock.Now().In(s.o.Location)
+	// A service's backups never overlap. A job that finds its service busy
+	// gives its slot up, unless the backup in progress takes it along: that
+	// one claims every configuration due in its slot once it holds the lock.
+	lock := s.serviceLock(k.service)
+	if !lock.TryLock() {
+		s.o.Log.Debug("service busy; this slot is covered by the backup in progress or skipped", "service", k.service, "destination", k.destination)
+		return
+	}
+	run, ok := s.claimSlot(k, now)
+	if ok {
+		run = s.runBackup(run)
+	}
+	lock.Unlock()
+	if ok && s.o.OnRun != nil {
+		s.o.OnRun(run)
+	}
+}
+
+// claimSlot marks the slot of k done, and that of every configuration of the
+// same service due at the same time, and returns the run that covers them.
+func (s *Scheduler) claimSlot(k configKey, now time.Time) (Run, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.configs[k]
+	if !ok {
+		return Run{}, false
+	}
+	slot, _ := core.PreviousRun(c.Frequency, c.Schedule, now)
+	if !s.lastSlot[k].Before(slot) {
+		return Run{}, false
+	}
+	var dests []string
+	for ok, oc := range s.configs {
+		if ok.service != k.service || !s.lastSlot[ok].Before(slot) {
+			continue
+		}
+		if prev, _ := core.PreviousRun(oc.Frequency, oc.Schedule, now); prev.Equal(slot) {
+			dests = append(dests, ok.destination)
+			s.lastSlot[ok] = slot
+		}
+	}
+	sort.Strings(dests)
+	return Run{Service: k.service, Destinations: dests, Slot: slot}, true
+}
+
+// catchUp runs, once, every configuration whose last slot passed without a
+// successful scheduled backup (after downtime, or for a new configuration),
+// one dump per service.
+func (s *Scheduler) catchUp(ctx context.Context) {
+	now := s.o.Clock.Now().In(s.o.Location)
+	s.mu.Lock()
+	configs := make([]core.Configuration, 0, len(s.configs))
+	for _, c := range s.configs {
+		configs = append(configs, c)
+	}
+	s.mu.Unlock()
+	due := map[string][]string{}
+	for _, c := range configs {
+		prev, ok := core.PreviousRun(c.Frequency, c.Schedule, now)
+		if !ok {
+			continue
+		}
+		// Ids follow time except after a catalog rebuild: look at a few.
+		recent, err := s.o.Catalog.Backups(ctx, core.BackupFilter{Service: c.Service, Destination: c.Destination, Kind: core.KindScheduled, Status: core.StatusSucceeded, Limit: 10})
+		if err != nil {
+			s.o.Log.Error("reading the last backup failed", "service", c.Service, "destination", c.Destination, "error", err)
+			continue
+		}
+		covered := false
+		for _, b := range recent {
+			covered = covered || !b.StartedAt.Before(prev)
+		}
+		if covered {
+			continue
+		}
+		s.mu.Lock()
+		s.lastSlot[configKey{c.Service, c.Destination}] = prev
+		s.mu.Unlock()
+		due[c.Service] = append(due[c.Service], c.Destination)
+	}
+	services := make([]string, 0, len(due))
+	for svc := range due {
+		services = append(services, svc)
+	}
+	sort.Strings(services)
+	for _, svc := range services {
+		dests := due[svc]
+		sort.Strings(dests)
+		s.o.Log.Info("catching up on a missed backup", "service", svc, "destinations", strings.Join(dests, ","))
+		run := Run{Service: svc, Destinations: dests, Slot: now, CatchUp: true}
+		_, err := s.sched.NewJob(gocron.OneTimeJob(gocron.OneTimeJobStartImmediately()),
+			gocron.NewTask(func() {
+				if !s.begin() {
+					return
+				}
+				defer s.end()
+				lock := s.serviceLock(svc)
+				lock.Lock()
+				done := s.runBackup(run)
+				lock.Unlock()
+				if s.o.OnRun != nil {
+					s.o.OnRun(done)
+				}
+			}),
+			gocron.WithName("catch-up "+svc))
+		if err != nil {
+			s.o.Log.Error("scheduling a catch-up failed", "service", svc, "error", err)
+		}
+	}
+}
+
+// runBackup takes one scheduled backup and, for each destination where it
+// succeeded, applies that configuration's retention.
+func (s *Scheduler) runBackup(run Run) Run {
+	s.o.Log.Info("scheduled backup starting", "service", run.Service, "destinations", strings.Join(run.Destinations, ","), "catch_up", run.CatchUp)
+	run.Backups, run.Err = s.o.Runner.Backup(s.workCtx, core.BackupRequest{Service: run.Service, Destinations: run.Destinations, Kind: core.KindScheduled})
+	for _, b := range run.Backups {
+		if b.Status != core.StatusSucceeded {
+			s.o.Log.Error("scheduled backup failed", "service", b.Service, "destination", b.Destination, "backup", b.ID, "error", b.Error)
+			continue
+		}
+		s.o.Log.Info("scheduled backup succeeded", "service", b.Service, "destination", b.Destination, "backup", b.ID, "size", b.Size)
+		decisions, err := s.o.Runner.Rotate(s.workCtx, b.Service, b.Destination, false)
+		if err != nil {
+			s.o.Log.Error("rotation failed", "service", b.Service, "destination", b.Destination, "error", err)
+		}
+		for _, d := range decisions {
+			if !d.Keep {
+				run.Rotated = append(run.Rotated, d.Backup)
+			}
+		}
+	}
+	if run.Err != nil && len(run.Backups) == 0 {
+		s.o.Log.Error("scheduled backup failed", "service", run.Service, "error", run.Err)
+	}
+	return run
+}
+
+// begin counts a running job, unless the scheduler is stopping.
+func (s *Scheduler) begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.running++
+	return true
+}
+
+func (s *Scheduler) end() {
+	s.mu.Lock()
+	s.running--
+	s.idle.Broadcast()
+	s.mu.Unlock()
+}
+
+func (s *Scheduler) serviceLock(service string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.svcLocks[service]
+	if !ok {
+		l = &sync.Mutex{}
+		s.svcLocks[service] = l
+	}
+	return l
+}
+
+// shutdown starts no new job, gives running ones ShutdownTimeout to finish,
+// then cancels them (their backups fail cleanly, leaving nothing behind).
+func (s *Scheduler) shutdown() {
+	s.mu.Lock()
+	s.stopping = true
+	running := s.running
+	s.mu.Unlock()
+	if running > 0 {
+		s.o.Log.Info("waiting for running backups to finish", "running", running, "timeout", s.o.ShutdownTimeout.String())
+	}
+	done := make(chan struct{})
+	go func() {
+		s.mu.Lock()
+		for s.running > 0 {
+			s.idle.Wait()
+		}
+		s.mu.Unlock()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-s.o.Clock.After(s.o.ShutdownTimeout):
+		s.o.Log.Warn("running backups did not finish in time; aborting them", "timeout", s.o.ShutdownTimeout.String())
+		s.cancelWork()
+		<-done
+	}
+	if err := s.sched.Shutdown(); err != nil {
+		s.o.Log.Error("stopping the scheduler", "error", err)
+	}
+}
+
+// NextRun is when a configuration runs next.
+type NextRun struct {
+	Service     string    `json:"service"`
+	Destination string    `json:"destination"`
+	Schedule    string    `json:"schedule"`
+	Next        time.Time `json:"next_run"`
+}
+
+// NextRuns lists the next run of every scheduled configuration.
+func (s *Scheduler) NextRuns() []NextRun {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.o.Clock.Now().In(s.o.Location)
+	var out []NextRun
+	for k, c := range s.configs {
+		next, _ := core.NextRun(c.Frequency, c.Schedule, now)
+		out = append(out, NextRun{Service: k.service, Destination: k.destination, Schedule: c.Schedule.Describe(c.Frequency), Next: next})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Next.Equal(out[j].Next) {
+			return out[i].Next.Before(out[j].Next)
+		}
+		return out[i].Service+out[i].Destination < out[j].Service+out[j].Destination
+	})
+	return out
+}

@@ -1,0 +1,416 @@
+package scheduler
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/store"
+)
+
+// memStore is an in-memory ObjectStore for scheduling tests.
+type memStore struct {
+	mu   sync.Mutex
+	objs map[string][]byte
+}
+
+func (m *memStore) Put(_ context.Context, key string, r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.objs[key] = b
+	return nil
+}
+
+func (m *memStore) Get(_ context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.objs[key]
+	if !ok {
+		return nil, core.ErrNotFound
+	}
+	return io.NopCloser(bytes.NewReader(b[off:])), nil
+}
+
+func (m *memStore) Stat(_ context.Context, key string) (core.ObjectInfo, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.objs[key]
+	if !ok {
+		return core.ObjectInfo{}, core.ErrNotFound
+	}
+	return core.ObjectInfo{Key: key, Size: int64(len(b))}, nil
+}
+
+func (m *memStore) List(_ context.Context, prefix string) ([]core.ObjectInfo, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []core.ObjectInfo
+	for k, b := range m.objs {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, core.ObjectInfo{Key: k, Size: int64(len(b))})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+func (m *memStore) Delete(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.objs, key)
+	return nil
+}
+
+func (m *memStore) String() string { return "mem" }
+
+// fakeRunner records backups instead of dumping a database, and writes
+// them to the catalog and the in-memory stores as the engine would; rotation
+// and recovery are the real engine's.
+type fakeRunner struct {
+	*core.Engine
+	clock  clockwork.Clock
+	stores map[string]*memStore
+	mu     sync.Mutex
+	calls  []core.BackupRequest
+	fail   map[string]bool // destinations whose backups fail
+}
+
+func (f *fakeRunner) Backup(ctx context.Context, req core.BackupRequest) ([]core.Backup, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, req)
+	f.mu.Unlock()
+	var out []core.Backup
+	var errs []error
+	for _, d := range req.Destinations {
+		now := f.clock.Now().UTC()
+		b := core.Backup{Service: req.Service, Destination: d, Kind: req.Kind, Status: core.StatusSucceeded, StartedAt: now, FinishedAt: &now,
+			Key: fmt.Sprintf("%s/%s_%s.zip", req.Service, now.Format("20060102-150405"), d), Size: 10, SHA256: "x"}
+		if f.fail[d] {
+			b.Status, b.Error, b.Key, b.Size = core.StatusFailed, "destination down", "", 0
+			errs = append(errs, errors.New(b.Error))
+		} else {
+			f.stores[d].Put(ctx, b.Key, strings.NewReader("zip"))
+			f.stores[d].Put(ctx, core.MetadataKey(b.Key), strings.NewReader("{}"))
+		}
+		if err := f.Catalog.CreateBackup(ctx, &b); err != nil {
+			return out, err
+		}
+		out = append(out, b)
+	}
+	return out, errors.Join(errs...)
+}
+
+type world struct {
+	t      *testing.T
+	ctx    context.Context
+	cancel context.CancelFunc
+	clock  *clockwork.FakeClock
+	cat    *store.Catalog
+	runner *fakeRunner
+	runs   chan Run
+	done   chan error
+}
+
+var start = time.Date(2026, 11, 22, 0, 30, 0, 0, time.UTC)
+
+func newWorld(t *testing.T, configs ...core.Configuration) *world {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	cat, err := store.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	clock := clockwork.NewFakeClockAt(start)
+	stores := map[string]*memStore{}
+	svc := core.Service{Name: "prod", DB: core.DBConn{Host: "h", Port: 5432, User: "u", Database: "prod"}, FilestoreDir: "/x"}
+	if err := cat.AddService(ctx, &svc, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range configs {
+		if _, ok := stores[c.Destination]; !ok {
+			stores[c.Destination] = &memStore{objs: map[string][]byte{}}
+			d := core.Destination{Name: c.Destination, Kind: core.DestinationLocal, Dir: "/" + c.Destination}
+			if err := cat.AddDestination(ctx, &d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Service = "prod"
+		if c.Schedule == (core.Schedule{}) {
+			c.Schedule = core.DefaultSchedule
+		}
+		if err := cat.SetConfiguration(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	engine := &core.Engine{Catalog: cat, Now: clock.Now, OpenStore: func(_ context.Context, d core.Destination) (core.ObjectStore, error) {
+		return stores[d.Name], nil
+	}}
+	w := &world{t: t, ctx: ctx, cancel: cancel, clock: clock, cat: cat,
+		runner: &fakeRunner{Engine: engine, clock: clock, stores: stores, fail: map[string]bool{}},
+		runs:   make(chan Run, 16), done: make(chan error, 1)}
+	return w
+}
+
+// seed records a succeeded scheduled backup, so no catch-up runs for it.
+func (w *world) seed(dest string, at time.Time) {
+	w.t.Helper()
+	b := core.Backup{Service: "prod", Destination: dest, Kind: core.KindScheduled, Status: core.StatusSucceeded, StartedAt: at, FinishedAt: &at,
+		Key: fmt.Sprintf("prod/seed_%s_%d.zip", dest, at.Unix()), Size: 1, SHA256: "s"}
+	if err := w.cat.CreateBackup(w.ctx, &b); err != nil {
+		w.t.Fatal(err)
+	}
+	w.runner.stores[dest].Put(w.ctx, b.Key, strings.NewReader("zip"))
+}
+
+// start runs the scheduler and waits until it has armed its timers.
+func (w *world) start(waiters int) {
+	w.t.Helper()
+	s, err := New(Options{Catalog: w.cat, Runner: w.runner, Clock: w.clock, Location: time.UTC, PollInterval: 7 * 24 * time.Hour, Log: testLog(w.t),
+		OnRun: func(r Run) { w.runs <- r }})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	go func() { w.done <- s.Run(w.ctx) }()
+	w.t.Cleanup(func() {
+		w.cancel()
+		if err := <-w.done; err != nil {
+			w.t.Errorf("scheduler stopped with %v", err)
+		}
+	})
+	w.block(waiters)
+}
+
+func (w *world) block(waiters int) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(w.ctx, 30*time.Second)
+	defer cancel()
+	if err := w.clock.BlockUntilContext(ctx, waiters); err != nil {
+		w.t.Fatalf("the scheduler never armed %d timers: %v", waiters, err)
+	}
+}
+
+// next waits for the next finished run.
+func (w *world) next() Run {
+	w.t.Helper()
+	select {
+	case r := <-w.runs:
+		return r
+	case <-time.After(30 * time.Second):
+		w.t.Fatal("no run happened")
+	}
+	return Run{}
+}
+
+func (w *world) noRun() {
+	w.t.Helper()
+	select {
+	case r := <-w.runs:
+		w.t.Fatalf("unexpected run %+v", r)
+	default:
+	}
+}
+
+// advanceTo moves the fake clock to t and waits for the scheduler to arm
+// its timers again.
+func (w *world) advanceTo(t time.Time, waiters int) {
+	w.t.Helper()
+	w.clock.Advance(t.Sub(w.clock.Now()))
+}
+
+func (w *world) backups(dest string, status core.BackupStatus) []core.Backup {
+	w.t.Helper()
+	bs, err := w.cat.Backups(w.ctx, core.BackupFilter{Service: "prod", Destination: dest, Status: status})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return bs
+}
+
+func at(h, m int) time.Time { return time.Date(2026, 11, 22, h, m, 0, 0, time.UTC) }
+
+// An hourly configuration on one destination and a daily one on another get
+// their own backups at their own times; when both fall due at 01:00 the
+// database is dumped once for both; a manual-only configuration never gets a
+// scheduled backup; each retention removes only its own destination's
+// scheduled backups.
+func TestIndependentSchedules(t *testing.T) {
+	w := newWorld(t,
+		core.Configuration{Destination: "s3", Frequency: core.Hourly, Retention: core.Retention{KeepLast: 2}},
+		core.Configuration{Destination: "nas", Frequency: core.Daily, Schedule: core.Schedule{Hour: 1, MonthDay: 1}, Retention: core.Retention{KeepLast: 1}},
+		core.Configuration{Destination: "local", Frequency: core.Manual},
+	)
+	w.seed("s3", at(0, 0))
+	w.seed("nas", at(1, 0).Add(-24*time.Hour))
+	w.seed("nas", at(1, 0).Add(-48*time.Hour))
+	manual := core.Backup{Service: "prod", Destination: "s3", Kind: core.KindManual, Status: core.StatusSucceeded, StartedAt: at(0, 10), Key: "prod/manual.zip"}
+	if err := w.cat.CreateBackup(w.ctx, &manual); err != nil {
+		t.Fatal(err)
+	}
+	w.start(3)
+
+	w.advanceTo(at(1, 0), 3)
+	r := w.next()
+	if r.Service != "prod" || strings.Join(r.Destinations, ",") != "nas,s3" || r.Err != nil {
+		t.Fatalf("01:00: got run %+v, want one dump for nas and s3", r)
+	}
+	if len(r.Backups) != 2 {
+		t.Fatalf("01:00: got %d backups, want one per destination", len(r.Backups))
+	}
+	w.noRun()
+
+	for _, h := range []int{2, 3} {
+		w.block(3)
+		w.advanceTo(at(h, 0), 3)
+		r = w.next()
+		if strings.Join(r.Destinations, ",") != "s3" {
+			t.Fatalf("%02d:00: got %v, want only the hourly s3", h, r.Destinations)
+		}
+	}
+	w.block(3)
+	w.noRun()
+
+	// s3 keeps its last 2 scheduled backups; the manual one is untouched.
+	s3 := w.backups("s3", core.StatusSucceeded)
+	var times []string
+	for _, b := range s3 {
+		times = append(times, fmt.Sprintf("%s@%s", b.Kind, b.StartedAt.Format("15:04")))
+	}
+	if got := strings.Join(times, " "); got != "scheduled@03:00 scheduled@02:00 manual@00:10" {
+		t.Errorf("s3 holds %s; want the last two scheduled and the manual one", got)
+	}
+	if n := len(w.backups("s3", core.StatusRotated)); n != 2 {
+		t.Errorf("s3 rotated %d backups, want 2 (00:00 and 01:00)", n)
+	}
+	// nas keeps 1: its two older ones were rotated at 01:00, none since.
+	if nas := w.backups("nas", core.StatusSucceeded); len(nas) != 1 || !nas[0].StartedAt.Equal(at(1, 0)) {
+		t.Errorf("nas holds %+v, want only 01:00", nas)
+	}
+	if n := len(w.backups("nas", core.StatusRotated)); n != 2 {
+		t.Errorf("nas rotated %d, want 2", n)
+	}
+	// The manual-only destination never got anything.
+	if n := len(w.backups("local", "")); n != 0 {
+		t.Errorf("manual-only destination got %d backups", n)
+	}
+	if objs, _ := w.runner.stores["s3"].List(w.ctx, "prod/seed"); len(objs) != 0 {
+		t.Errorf("rotated archives are still stored: %v", objs)
+	}
+	for _, c := range w.runner.calls {
+		if c.Kind != core.KindScheduled {
+			t.Errorf("scheduled run asked for kind %s", c.Kind)
+		}
+	}
+}
+
+// After downtime a configuration whose last slot passed without a
+// successful backup runs once at start-up, not once per missed slot.
+func TestCatchUpOnceAfterDowntime(t *testing.T) {
+	w := newWorld(t,
+		core.Configuration{Destination: "s3", Frequency: core.Hourly},
+		core.Configuration{Destination: "nas", Frequency: core.Daily, Schedule: core.Schedule{Hour: 0, Minute: 15, MonthDay: 1}},
+		core.Configuration{Destination: "ok", Frequency: core.Daily},
+	)
+	// s3 last ran 5 hours ago (5 slots missed); nas yesterday (today's 00:15
+	// missed); ok ran at yesterday's 01:00, its latest slot.
+	w.seed("s3", at(0, 0).Add(-5*time.Hour))
+	w.seed("nas", at(0, 15).Add(-24*time.Hour))
+	w.seed("ok", at(1, 0).Add(-24*time.Hour))
+	w.start(3)
+	r := w.next()
+	if !r.CatchUp || strings.Join(r.Destinations, ",") != "nas,s3" {
+		t.Fatalf("got %+v, want one catch-up run of nas and s3", r)
+	}
+	w.block(3)
+	w.noRun()
+	if len(w.runner.calls) != 1 {
+		t.Errorf("got %d backups runs, want exactly 1", len(w.runner.calls))
+	}
+}
+
+// A failed scheduled backup rotates nothing, and the other destination of
+// the same dump still gets its backup.
+func TestFailureRotatesNothing(t *testing.T) {
+	w := newWorld(t,
+		core.Configuration{Destination: "s3", Frequency: core.Hourly, Retention: core.Retention{KeepLast: 1}},
+		core.Configuration{Destination: "nas", Frequency: core.Hourly, Retention: core.Retention{KeepLast: 1}},
+	)
+	w.seed("s3", at(0, 0))
+	w.seed("nas", at(0, 0))
+	w.runner.fail["s3"] = true
+	w.start(3)
+	w.advanceTo(at(1, 0), 3)
+	r := w.next()
+	if r.Err == nil || len(r.Backups) != 2 {
+		t.Fatalf("got %+v, want a run with one failure", r)
+	}
+	if got := w.backups("s3", core.StatusSucceeded); len(got) != 1 || !got[0].StartedAt.Equal(at(0, 0)) {
+		t.Errorf("s3 after a failure holds %+v; want the 00:00 backup kept", got)
+	}
+	if got := w.backups("nas", core.StatusSucceeded); len(got) != 1 || !got[0].StartedAt.Equal(at(1, 0)) {
+		t.Errorf("nas holds %+v, want its new backup only", got)
+	}
+}
+
+// A change made in the catalog reaches a running scheduler without restart.
+func TestReloadOnChange(t *testing.T) {
+	w := newWorld(t, core.Configuration{Destination: "s3", Frequency: core.Daily})
+	w.seed("s3", at(1, 0).Add(-24*time.Hour))
+	s, err := New(Options{Catalog: w.cat, Runner: w.runner, Clock: w.clock, Location: time.UTC, PollInterval: time.Minute,
+		OnRun: func(r Run) { w.runs <- r }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	polled := make(chan struct{}, 1)
+	s.afterPoll = func() {
+		select {
+		case polled <- struct{}{}:
+		default:
+		}
+	}
+	go func() { w.done <- s.Run(w.ctx) }()
+	t.Cleanup(func() { w.cancel(); <-w.done })
+	w.block(2)
+	if err := w.cat.SetConfiguration(w.ctx, core.Configuration{Service: "prod", Destination: "s3", Frequency: core.Hourly, Schedule: core.Schedule{Minute: 45, MonthDay: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	w.advanceTo(at(0, 31), 2) // the poll notices the change
+	<-polled
+	w.block(2)
+	if got := s.NextRuns(); len(got) != 1 || !got[0].Next.Equal(at(0, 45)) {
+		t.Fatalf("after the change the next run is %+v, want 00:45", got)
+	}
+	w.advanceTo(at(0, 45), 2)
+	if r := w.next(); strings.Join(r.Destinations, ",") != "s3" {
+		t.Errorf("got %+v", r)
+	}
+}
+
+// testLog sends the scheduler's log to the test's log.
+func testLog(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
