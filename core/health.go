@@ -16,10 +16,12 @@ type ConfigHealth struct {
 	Service     string     `json:"service"`
 	Destination string     `json:"destination"`
 	Frequency   string     `json:"frequency"`
+	Schedule    string     `json:"schedule"`
 	Primary     bool       `json:"primary"`
 	State       string     `json:"state"`
 	Reason      string     `json:"reason,omitempty"`
 	LastSuccess *time.Time `json:"last_success"`
+	NextRun     *time.Time `json:"next_run"`
 	LastBackup  *Backup    `json:"last_backup,omitempty"`
 }
 
@@ -32,7 +34,11 @@ func (h ConfigHealth) Unhealthy() bool { return h.State == HealthFailed || h.Sta
 // last finished run failed, stale when it has had no success within twice
 // its period, and never calls time.Now.
 func EvaluateHealth(c Configuration, backups []Backup, now time.Time) ConfigHealth {
-	h := ConfigHealth{Service: c.Service, Destination: c.Destination, Frequency: c.Frequency.String(), Primary: c.Primary}
+	h := ConfigHealth{Service: c.Service, Destination: c.Destination, Frequency: c.Frequency.String(),
+		Schedule: c.Schedule.Describe(c.Frequency), Primary: c.Primary}
+	if next, ok := NextRun(c.Frequency, c.Schedule, now); ok {
+		h.NextRun = &next
+	}
 	var lastFinished *Backup
 	running := false
 	for i := range backups {

@@ -91,8 +91,10 @@ type Scheduler struct {
 	workCtx    context.Context
 	cancelWork context.CancelFunc
 
-	// afterPoll lets tests await a look at the catalog.
-	afterPoll func()
+	// afterPoll lets tests await a look at the catalog, shutdownWaiting the
+	// start of the shutdown timeout.
+	afterPoll       func()
+	shutdownWaiting func()
 }
 
 type configKey struct{ service, destination string }
@@ -424,6 +426,9 @@ func (s *Scheduler) catchUp(ctx context.Context) {
 		s.mu.Unlock()
 		due[c.Service] = append(due[c.Service], c.Destination)
 	}
+	if len(due) == 0 {
+		s.o.Log.Info("no missed backup to catch up on")
+	}
 	services := make([]string, 0, len(due))
 	for svc := range due {
 		services = append(services, svc)
@@ -479,6 +484,7 @@ func (s *Scheduler) runBackup(run Run) Run {
 	if run.Err != nil && len(run.Backups) == 0 {
 		s.o.Log.Error("scheduled backup failed", "service", run.Service, "error", run.Err)
 	}
+	s.o.Log.Info("scheduled run finished", "service", run.Service, "backups", len(run.Backups), "rotated", len(run.Rotated))
 	return run
 }
 
@@ -530,9 +536,14 @@ func (s *Scheduler) shutdown() {
 		s.mu.Unlock()
 		close(done)
 	}()
+	timer := s.o.Clock.NewTimer(s.o.ShutdownTimeout)
+	defer timer.Stop()
+	if s.shutdownWaiting != nil {
+		s.shutdownWaiting()
+	}
 	select {
 	case <-done:
-	case <-s.o.Clock.After(s.o.ShutdownTimeout):
+	case <-timer.Chan():
 		s.o.Log.Warn("running backups did not finish in time; aborting them", "timeout", s.o.ShutdownTimeout.String())
 		s.cancelWork()
 		<-done

@@ -414,3 +414,93 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// blockingRunner's backups run until their context ends.
+type blockingRunner struct {
+	*fakeRunner
+	started chan struct{}
+}
+
+func (b *blockingRunner) Backup(ctx context.Context, req core.BackupRequest) ([]core.Backup, error) {
+	b.started <- struct{}{}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// On shutdown a running backup gets ShutdownTimeout to finish, then its
+// context is cancelled, and Run returns.
+func TestShutdownAbortsAfterTimeout(t *testing.T) {
+	w := newWorld(t, core.Configuration{Destination: "s3", Frequency: core.Hourly})
+	runner := &blockingRunner{fakeRunner: w.runner, started: make(chan struct{}, 1)}
+	s, err := New(Options{Catalog: w.cat, Runner: runner, Clock: w.clock, Location: time.UTC, PollInterval: 7 * 24 * time.Hour,
+		ShutdownTimeout: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{})
+	s.shutdownWaiting = func() { close(waiting) }
+	done := make(chan error, 1)
+	go func() { done <- s.Run(w.ctx) }()
+	<-runner.started // the catch-up backup is running
+	w.cancel()
+	<-waiting // the scheduler now waits on its shutdown timer
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned %v before the shutdown timeout", err)
+	default:
+	}
+	w.clock.Advance(10 * time.Minute)
+	if err := <-done; err != nil {
+		t.Errorf("Run returned %v after aborting, want nil", err)
+	}
+	if _, err := w.cat.CurrentLease(context.Background(), core.SchedulerLease); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("lease after shutdown: %v, want released", err)
+	}
+}
+
+// Only one scheduler runs a catalog's schedules; another waits, and takes
+// over when the holder stops or stops heartbeating.
+func TestLease(t *testing.T) {
+	w := newWorld(t, core.Configuration{Destination: "s3", Frequency: core.Daily})
+	w.seed("s3", at(1, 0).Add(-24*time.Hour))
+	ctxA, stopA := context.WithCancel(w.ctx)
+	a, _ := New(Options{Catalog: w.cat, Runner: w.runner, Clock: w.clock, Location: time.UTC, PollInterval: time.Minute, Holder: "daemon"})
+	doneA := make(chan error, 1)
+	go func() { doneA <- a.Run(ctxA) }()
+	w.block(2) // A holds the lease: its job and its poll ticker wait
+
+	b, _ := New(Options{Catalog: w.cat, Runner: w.runner, Clock: w.clock, Location: time.UTC, PollInterval: time.Minute, Holder: "console"})
+	doneB := make(chan error, 1)
+	go func() { doneB <- b.Run(w.ctx) }()
+	w.block(3) // B waits to retry
+	if l, err := w.cat.CurrentLease(w.ctx, core.SchedulerLease); err != nil || l.Holder != "daemon" {
+		t.Fatalf("lease %+v, %v; want the daemon's", l, err)
+	}
+	stopA()
+	if err := <-doneA; err != nil {
+		t.Fatal(err)
+	}
+	// B retries after its poll interval and gets the free lease.
+	w.block(1)
+	w.clock.Advance(time.Minute)
+	w.block(2)
+	if l, err := w.cat.CurrentLease(w.ctx, core.SchedulerLease); err != nil || l.Holder != "console" {
+		t.Errorf("after the daemon stopped the lease is %+v, %v; want the console's", l, err)
+	}
+	w.cancel()
+	<-doneB
+
+	// A holder that stopped heartbeating is taken over after LeaseTTL.
+	stale := core.Lease{Name: core.SchedulerLease, Holder: "daemon", PID: 1, Host: "elsewhere", AcquiredAt: w.clock.Now(), Heartbeat: w.clock.Now()}
+	if _, ok, err := w.cat.AcquireLease(context.Background(), stale, nil); err != nil || !ok {
+		t.Fatalf("seed stale lease: %v %v", ok, err)
+	}
+	s := &Scheduler{o: Options{Clock: w.clock, LeaseTTL: 30 * time.Second}}
+	if s.holderGone(stale) {
+		t.Error("a fresh lease of another host was taken for gone")
+	}
+	w.clock.Advance(31 * time.Second)
+	if !s.holderGone(stale) {
+		t.Error("a lease silent for longer than its TTL was not taken for gone")
+	}
+}

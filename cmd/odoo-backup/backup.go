@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,12 +21,28 @@ func parseBackupID(s string) (int64, error) {
 
 func (a *app) backupCommand() *cobra.Command {
 	var dests []string
-	var asJSON bool
+	var asJSON, all bool
 	cmd := &cobra.Command{
-		Use:   "backup SERVICE [--destination D]",
+		Use:   "backup SERVICE [--destination D | --all-destinations]",
 		Short: "Back up a service now (to its primary destination unless told otherwise)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Back up a service now, as a manual backup: to its primary destination, to
+the configured destinations named with --destination, or to all of them with
+--all-destinations. The database is dumped once and streamed to every
+destination at the same time; one that fails does not fail the others.`,
+		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if all {
+				if len(dests) > 0 {
+					return usageError{fmt.Errorf("give either --destination or --all-destinations, not both")}
+				}
+				configs, err := a.cat.Configurations(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				for _, c := range configs {
+					dests = append(dests, c.Destination)
+				}
+			}
 			progress, done := progressPrinter(a.stderr)
 			backups, err := a.engine.Backup(ctx, core.BackupRequest{Service: args[0], Destinations: dests, Kind: core.KindManual, Progress: progress})
 			done()
@@ -44,6 +61,7 @@ func (a *app) backupCommand() *cobra.Command {
 		}),
 	}
 	cmd.Flags().StringSliceVar(&dests, "destination", nil, "configured destination(s) to back up to (default the primary)")
+	cmd.Flags().BoolVar(&all, "all-destinations", false, "back up to every configured destination, one dump for all")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the backups as JSON")
 	return cmd
 }
@@ -211,5 +229,60 @@ func (a *app) verifyCommand() *cobra.Command {
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func (a *app) rotateCommand() *cobra.Command {
+	var dryRun, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "rotate [SERVICE] [--dry-run]",
+		Short: "Apply each configuration's retention now (the daemon does it after every scheduled backup)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			var configs []core.Configuration
+			var err error
+			if len(args) == 1 {
+				configs, err = a.cat.Configurations(ctx, args[0])
+			} else {
+				configs, err = a.cat.AllConfigurations(ctx)
+			}
+			if err != nil {
+				return err
+			}
+			type rotation struct {
+				Service     string                   `json:"service"`
+				Destination string                   `json:"destination"`
+				Retention   string                   `json:"retention"`
+				Decisions   []core.RetentionDecision `json:"decisions"`
+			}
+			out := []rotation{}
+			tw := table(a.stdout)
+			if !asJSON {
+				fmt.Fprintln(tw, "ID\tSERVICE\tDESTINATION\tSTARTED\tACTION\tWHY")
+			}
+			for _, c := range configs {
+				decisions, err := a.engine.Rotate(ctx, c.Service, c.Destination, dryRun)
+				if err != nil {
+					return err
+				}
+				out = append(out, rotation{c.Service, c.Destination, c.Retention.String(), decisions})
+				for _, d := range decisions {
+					action := "keep"
+					if !d.Keep {
+						action = map[bool]string{true: "would remove", false: "removed"}[dryRun]
+					}
+					if !asJSON {
+						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", d.Backup.ID, c.Service, c.Destination, localTime(d.Backup.StartedAt), action, strings.Join(d.Reasons, "; "))
+					}
+				}
+			}
+			if asJSON {
+				return writeJSON(a.stdout, out)
+			}
+			return tw.Flush()
+		}),
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only show what would be removed, and why")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

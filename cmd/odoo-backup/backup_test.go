@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/s3"
+	"github.com/odoo-backup/odoo-backup/store"
 )
 
 type backupJSON struct {
@@ -102,3 +106,62 @@ func TestBackupCommands(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// backup --all-destinations takes one dump to every configured destination;
+// rotate --dry-run says what would go and why, and rotate removes it.
+func TestAllDestinationsAndRotate(t *testing.T) {
+	c := newCLI(t)
+	odoo := generate(t, "cli_rotate")
+	c.ok("destination", "add", "a", "--dir", filepath.Join(c.dir, "a"))
+	c.ok("destination", "add", "b", "--dir", filepath.Join(c.dir, "b"))
+	c.addService("prod", odoo)
+	c.ok("config", "set", "prod", "a", "--frequency", "hourly", "--minute", "15", "--keep", "1")
+	c.ok("config", "set", "prod", "b", "--frequency", "weekly", "--weekday", "mon", "--at", "02:30")
+	if out := c.ok("config", "list", "prod"); !strings.Contains(out, "hourly :15") || !strings.Contains(out, "weekly Mon 02:30") {
+		t.Errorf("config list does not show the schedules:\n%s", out)
+	}
+	c.fails(1, "not between 1 and 28", "config", "set", "prod", "b", "--frequency", "monthly", "--day", "31")
+	c.fails(1, "HH:MM", "config", "set", "prod", "b", "--at", "25:00")
+	c.fails(1, "weekday", "config", "set", "prod", "b", "--weekday", "someday")
+
+	out := c.ok("backup", "prod", "--all-destinations", "--json")
+	var bs []backupJSON
+	if err := json.Unmarshal([]byte(out), &bs); err != nil || len(bs) != 2 || bs[0].SHA256 != bs[1].SHA256 {
+		t.Fatalf("--all-destinations gave %s (%v), want two identical archives", out, err)
+	}
+	// Manual backups are never rotated.
+	if out := c.ok("rotate", "prod", "--dry-run"); strings.Contains(out, "would remove") {
+		t.Errorf("rotate --dry-run with only manual backups:\n%s", out)
+	}
+	// Scheduled ones, made by the engine as the daemon would, are.
+	cat, err := store.Open(t.Context(), c.catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &core.Engine{Catalog: cat, OpenStore: s3.Open}
+	var ids []int64
+	for i := 0; i < 3; i++ {
+		e.Now = func() time.Time { return time.Now().Add(time.Duration(i-3) * time.Hour) }
+		got, err := e.Backup(t.Context(), core.BackupRequest{Service: "prod", Destinations: []string{"a"}, Kind: core.KindScheduled})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got[0].ID)
+	}
+	cat.Close()
+	out = c.ok("rotate", "prod", "--dry-run")
+	if strings.Count(out, "would remove") != 2 || !strings.Contains(out, "beyond the retention keep 1") {
+		t.Errorf("rotate --dry-run:\n%s\nwant the two older scheduled backups to go", out)
+	}
+	if got := c.backupsWhere("rotated"); len(got) != 0 {
+		t.Errorf("--dry-run rotated %d backups", len(got))
+	}
+	c.ok("rotate", "prod")
+	rotated := c.backupsWhere("rotated")
+	if len(rotated) != 2 || rotated[0].ID != ids[1] || rotated[1].ID != ids[0] {
+		t.Errorf("rotated %+v, want backups %d and %d", rotated, ids[1], ids[0])
+	}
+	if entries, _ := filepath.Glob(filepath.Join(c.dir, "a", "prod", "*", "*", "*_scheduled*")); len(entries) != 2 {
+		t.Errorf("destination a holds %v, want the newest scheduled archive and its metadata", entries)
+	}
+}

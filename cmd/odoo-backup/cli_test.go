@@ -19,6 +19,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The test binary doubles as odoo-backup, so tests can run the daemon
+	// as a process of its own and kill it.
+	if os.Getenv("ODOO_BACKUP_TEST_AS_MAIN") == "1" {
+		main()
+	}
 	ctx := context.Background()
 	var err error
 	if pg, err = testbed.NewPostgres(ctx); err != nil {

@@ -18,6 +18,10 @@ type configFlags struct {
 	keep      int
 	keepGFS   string
 	primary   bool
+	at        string
+	minute    int
+	weekday   string
+	day       int
 	fs        *pflag.FlagSet
 }
 
@@ -27,10 +31,37 @@ func (c *configFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.keep, "keep", 0, "keep the last N scheduled backups")
 	fs.StringVar(&c.keepGFS, "keep-gfs", "", "keep scheduled backups by a GFS rule such as 24h,7d,4w,12m,1y (7d,4w,2m is a sensible start)")
 	fs.BoolVar(&c.primary, "primary", false, "make this destination the service's primary")
+	fs.StringVar(&c.at, "at", "", "time of day HH:MM for daily, weekly and monthly runs (default 01:00, local time)")
+	fs.IntVar(&c.minute, "minute", 0, "minute past the hour for hourly runs (default 0)")
+	fs.StringVar(&c.weekday, "weekday", "", "day of the week for weekly runs: sun, mon, ... (default sun)")
+	fs.IntVar(&c.day, "day", 0, "day of the month for monthly runs, 1 to 28 (default 1)")
 }
 
 // apply changes freq/schedule/retention/primary from the flags given.
-func (c *configFlags) apply(freq *core.Frequency, ret *core.Retention, primary *bool) error {
+func (c *configFlags) apply(freq *core.Frequency, sched *core.Schedule, ret *core.Retention, primary *bool) error {
+	if c.fs.Changed("at") {
+		h, m, err := core.ParseTimeOfDay(c.at)
+		if err != nil {
+			return err
+		}
+		sched.Hour, sched.Minute = h, m
+	}
+	if c.fs.Changed("minute") {
+		sched.Minute = c.minute
+	}
+	if c.fs.Changed("weekday") {
+		d, err := core.ParseWeekday(c.weekday)
+		if err != nil {
+			return err
+		}
+		sched.Weekday = d
+	}
+	if c.fs.Changed("day") {
+		sched.MonthDay = c.day
+	}
+	if err := sched.Validate(); err != nil {
+		return err
+	}
 	if c.fs.Changed("keep") && c.fs.Changed("keep-gfs") {
 		return usageError{errors.New("give either --keep or --keep-gfs, not both")}
 	}
@@ -70,7 +101,8 @@ func (a *app) configSetCommand() *cobra.Command {
 		Use:   "set SERVICE DESTINATION",
 		Short: "Create or change the configuration of a service on a destination",
 		Example: `  odoo-backup config set production s3-eu --frequency hourly --keep 24 --primary
-  odoo-backup config set production own-bucket --frequency daily --keep-gfs 7d,4w,2m
+  odoo-backup config set production own-bucket --frequency daily --at 02:30 --keep-gfs 7d,4w,2m
+  odoo-backup config set production archive --frequency monthly --day 1 --at 03:00 --keep-gfs 12m
   odoo-backup config set production local --frequency manual`,
 		Args: cobra.ExactArgs(2),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
@@ -84,7 +116,7 @@ func (a *app) configSetCommand() *cobra.Command {
 					c = e
 				}
 			}
-			if err := flags.apply(&c.Frequency, &c.Retention, &c.Primary); err != nil {
+			if err := flags.apply(&c.Frequency, &c.Schedule, &c.Retention, &c.Primary); err != nil {
 				return err
 			}
 			if err := a.cat.SetConfiguration(ctx, c); err != nil {
@@ -96,7 +128,7 @@ func (a *app) configSetCommand() *cobra.Command {
 			}
 			for _, s := range saved {
 				if s.Destination == args[1] {
-					fmt.Fprintf(a.stdout, "%s → %s: %s, %s%s\n", s.Service, s.Destination, s.Frequency, s.Retention, primaryMark(s.Primary))
+					fmt.Fprintf(a.stdout, "%s → %s: %s, %s%s\n", s.Service, s.Destination, s.Schedule.Describe(s.Frequency), s.Retention, primaryMark(s.Primary))
 				}
 			}
 			return nil
@@ -152,9 +184,9 @@ func (a *app) configListCommand() *cobra.Command {
 				return writeJSON(a.stdout, configs)
 			}
 			tw := table(a.stdout)
-			fmt.Fprintln(tw, "SERVICE\tDESTINATION\tFREQUENCY\tRETENTION\tPRIMARY")
+			fmt.Fprintln(tw, "SERVICE\tDESTINATION\tSCHEDULE\tRETENTION\tPRIMARY")
 			for _, c := range configs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Service, c.Destination, c.Frequency, c.Retention, map[bool]string{true: "★", false: ""}[c.Primary])
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Service, c.Destination, c.Schedule.Describe(c.Frequency), c.Retention, map[bool]string{true: "★", false: ""}[c.Primary])
 			}
 			return tw.Flush()
 		}),

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +32,7 @@ func main() {
 // wired to the real catalog and stores once a command needs them.
 type app struct {
 	catalogPath string
+	daemonFlags daemonFlags
 	stdout      io.Writer
 	stderr      io.Writer
 	cat         *store.Catalog
@@ -92,10 +94,19 @@ them safely. Run it without a command to see the status of every service.`,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.daemonFlags.enabled {
+				return a.daemon(cmd.Context())
+			}
 			return a.home(cmd.Context())
 		},
 	}
 	root.PersistentFlags().StringVar(&a.catalogPath, "catalog", "", "catalog file (default $ODOO_BACKUP_CATALOG or $XDG_DATA_HOME/odoo-backup/catalog.db)")
+	f := root.Flags()
+	f.BoolVar(&a.daemonFlags.enabled, "daemon", false, "run the schedules headless (for systemd)")
+	f.StringVar(&a.daemonFlags.logFormat, "log-format", "text", "daemon log format: text or json")
+	f.DurationVar(&a.daemonFlags.shutdownTimeout, "shutdown-timeout", 10*time.Minute, "on SIGTERM, how long running backups may finish before they are aborted")
+	f.IntVar(&a.daemonFlags.maxConcurrent, "max-concurrent", 2, "most backups the daemon runs at once, across all services")
+	f.StringVar(&a.daemonFlags.notifyWebhook, "notify-webhook", "", "post a JSON message (Slack-compatible \"text\") here when a configuration fails and when it recovers")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		a.destinationCommand(),
@@ -108,6 +119,7 @@ them safely. Run it without a command to see the status of every service.`,
 		a.downloadCommand(),
 		a.verifyCommand(),
 		a.statusCommand(),
+		a.rotateCommand(),
 	)
 	return root
 }

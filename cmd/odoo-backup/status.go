@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,10 +23,22 @@ type serviceStatus struct {
 }
 
 type statusReport struct {
-	Catalog  string          `json:"catalog"`
-	Healthy  bool            `json:"healthy"`
-	Services []serviceStatus `json:"services"`
+	Catalog string `json:"catalog"`
+	Healthy bool   `json:"healthy"`
+	// Scheduler is who runs the schedules; null when nobody does.
+	Scheduler *schedulerStatus `json:"scheduler"`
+	Services  []serviceStatus  `json:"services"`
 }
+
+type schedulerStatus struct {
+	core.Lease
+	// Alive is false when the holder stopped heartbeating: it died without
+	// releasing the lease, and the next daemon or console takes it over.
+	Alive bool `json:"alive"`
+}
+
+// leaseTTL matches the scheduler's default: a holder silent for longer is gone.
+const leaseTTL = 30 * time.Second
 
 // worst orders health states for a service's summary.
 var healthRank = map[string]int{core.HealthOK: 0, core.HealthManual: 0, core.HealthRunning: 1, core.HealthStale: 2, core.HealthFailed: 3}
@@ -37,6 +50,15 @@ func (a *app) status(ctx context.Context) (statusReport, error) {
 		return rep, err
 	}
 	now := time.Now()
+	if l, err := a.cat.CurrentLease(ctx, core.SchedulerLease); err == nil {
+		alive := now.Sub(l.Heartbeat) <= leaseTTL
+		if host, _ := os.Hostname(); l.Host == host {
+			alive = alive && core.ProcessAlive(l.PID)
+		}
+		rep.Scheduler = &schedulerStatus{Lease: l, Alive: alive}
+	} else if !errors.Is(err, core.ErrNotFound) {
+		return rep, err
+	}
 	for _, s := range svcs {
 		ss := serviceStatus{Name: s.Name, Database: s.DB.Database, Health: "none", Configurations: []core.ConfigHealth{}}
 		configs, err := a.cat.Configurations(ctx, s.Name)
@@ -70,15 +92,24 @@ func (a *app) status(ctx context.Context) (statusReport, error) {
 }
 
 func (a *app) printStatus(rep statusReport) {
+	switch {
+	case rep.Scheduler == nil:
+		fmt.Fprintln(a.stdout, "Scheduler: none running; start one with odoo-backup --daemon (or open the console).")
+	case !rep.Scheduler.Alive:
+		fmt.Fprintf(a.stdout, "Scheduler: %s pid %d on %s stopped answering at %s; the next daemon takes over.\n",
+			rep.Scheduler.Holder, rep.Scheduler.PID, rep.Scheduler.Host, localTime(rep.Scheduler.Heartbeat))
+	default:
+		fmt.Fprintf(a.stdout, "Scheduler: %s pid %d on %s, since %s.\n", rep.Scheduler.Holder, rep.Scheduler.PID, rep.Scheduler.Host, localTime(rep.Scheduler.AcquiredAt))
+	}
 	if len(rep.Services) == 0 {
 		fmt.Fprintln(a.stdout, "No service yet.")
 		return
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "SERVICE\tDESTINATION\tFREQUENCY\tLAST SUCCESS\tSTATE")
+	fmt.Fprintln(tw, "SERVICE\tDESTINATION\tSCHEDULE\tLAST SUCCESS\tNEXT RUN\tSTATE")
 	for _, s := range rep.Services {
 		if len(s.Configurations) == 0 {
-			fmt.Fprintf(tw, "%s\t—\t\t\tnone: add a destination with odoo-backup config set %s DESTINATION\n", s.Name, s.Name)
+			fmt.Fprintf(tw, "%s\t—\t\t\t\tnone: add a destination with odoo-backup config set %s DESTINATION\n", s.Name, s.Name)
 		}
 		for _, c := range s.Configurations {
 			last := "never"
@@ -93,7 +124,11 @@ func (a *app) printStatus(rep statusReport) {
 			if c.Primary {
 				dest = "★ " + dest
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, dest, c.Frequency, last, state)
+			next := "—"
+			if c.NextRun != nil {
+				next = localTime(*c.NextRun)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, dest, c.Schedule, last, next, state)
 		}
 	}
 	tw.Flush()

@@ -65,13 +65,13 @@ func (a *app) templateSetCommand() *cobra.Command {
 					c = e
 				}
 			}
-			if err := flags.apply(&c.Frequency, &c.Retention, &c.Primary); err != nil {
+			if err := flags.apply(&c.Frequency, &c.Schedule, &c.Retention, &c.Primary); err != nil {
 				return err
 			}
 			if err := a.cat.SetTemplateConfiguration(ctx, args[0], c); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Template %s → %s: %s, %s%s\n", args[0], args[1], c.Frequency, c.Retention, primaryMark(c.Primary))
+			fmt.Fprintf(a.stdout, "Template %s → %s: %s, %s%s\n", args[0], args[1], c.Schedule.Describe(c.Frequency), c.Retention, primaryMark(c.Primary))
 			return nil
 		}),
 	}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/scheduler"
+)
+
+// daemonFlags are the options of odoo-backup --daemon.
+type daemonFlags struct {
+	enabled         bool
+	logFormat       string
+	shutdownTimeout time.Duration
+	maxConcurrent   int
+	notifyWebhook   string
+}
+
+// daemon runs the schedules headless until ctx ends (SIGTERM or SIGINT).
+func (a *app) daemon(ctx context.Context) error {
+	var handler slog.Handler
+	switch a.daemonFlags.logFormat {
+	case "text":
+		handler = slog.NewTextHandler(a.stderr, nil)
+	case "json":
+		handler = slog.NewJSONHandler(a.stderr, nil)
+	default:
+		return usageError{fmt.Errorf("--log-format %q is not text or json", a.daemonFlags.logFormat)}
+	}
+	log := slog.New(handler)
+	if err := a.open(ctx); err != nil {
+		return err
+	}
+	a.engine.Log = log
+	n := &notifier{url: a.daemonFlags.notifyWebhook, log: log, client: &http.Client{Timeout: 10 * time.Second}, failed: map[string]bool{}}
+	if n.url != "" {
+		if err := n.load(ctx, a.cat); err != nil {
+			return err
+		}
+	}
+	s, err := scheduler.New(scheduler.Options{
+		Catalog: a.cat, Runner: a.engine, Holder: "daemon", Log: log,
+		MaxConcurrent: a.daemonFlags.maxConcurrent, ShutdownTimeout: a.daemonFlags.shutdownTimeout,
+		OnRun: n.observe,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("odoo-backup daemon starting", "catalog", a.resolveCatalogPath(), "pid", os.Getpid(),
+		"max_concurrent", a.daemonFlags.maxConcurrent, "shutdown_timeout", a.daemonFlags.shutdownTimeout.String())
+	err = s.Run(ctx)
+	if err != nil {
+		log.Error("daemon stopped", "error", err)
+		return err
+	}
+	log.Info("odoo-backup daemon stopped")
+	return nil
+}
+
+// notifier posts to a Slack-compatible webhook when a configuration starts
+// failing and when it recovers, not on every run.
+type notifier struct {
+	url    string
+	log    *slog.Logger
+	client *http.Client
+	mu     sync.Mutex
+	failed map[string]bool // service/destination → last scheduled run failed
+}
+
+// load starts from what the catalog says, so a failure from before a
+// restart still gets its recovery message.
+func (n *notifier) load(ctx context.Context, cat core.Catalog) error {
+	configs, err := cat.AllConfigurations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range configs {
+		last, err := cat.Backups(ctx, core.BackupFilter{Service: c.Service, Destination: c.Destination, Kind: core.KindScheduled, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(last) == 1 && last[0].Status == core.StatusFailed {
+			n.failed[c.Service+"/"+c.Destination] = true
+		}
+	}
+	return nil
+}
+
+func (n *notifier) observe(run scheduler.Run) {
+	if n.url == "" {
+		return
+	}
+	for _, b := range run.Backups {
+		key := b.Service + "/" + b.Destination
+		n.mu.Lock()
+		was := n.failed[key]
+		now := b.Status == core.StatusFailed
+		n.failed[key] = now
+		n.mu.Unlock()
+		switch {
+		case now && !was:
+			n.post(fmt.Sprintf("odoo-backup: the scheduled backup of %s to %s failed: %s", b.Service, b.Destination, b.Error))
+		case !now && was:
+			n.post(fmt.Sprintf("odoo-backup: the scheduled backup of %s to %s works again (backup %d, %s).", b.Service, b.Destination, b.ID, humanSize(b.Size)))
+		}
+	}
+}
+
+func (n *notifier) post(text string) {
+	body, _ := json.Marshal(map[string]string{"text": text})
+	resp, err := n.client.Post(n.url, "application/json", bytes.NewReader(body))
+	if err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			err = errors.New(resp.Status)
+		}
+	}
+	if err != nil {
+		n.log.Error("posting to the webhook failed", "error", err)
+		return
+	}
+	n.log.Info("webhook notified", "text", text)
+}
