@@ -29,23 +29,7 @@ var (
 	minio *testbed.MinIO
 )
 
-func TestMain(m *testing.M) {
-	ctx := context.Background()
-	var err error
-	if pg, err = testbed.NewPostgres(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "start PostgreSQL:", err)
-		os.Exit(1)
-	}
-	if minio, err = testbed.NewMinIO(ctx); err != nil {
-		pg.Close()
-		fmt.Fprintln(os.Stderr, "start MinIO:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	minio.Close()
-	pg.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbed.Main(m, &pg, &minio) }
 
 // env is one test's world: a catalog, an engine, an Odoo database, and a
 // local and an S3 destination both configured for the service "prod".

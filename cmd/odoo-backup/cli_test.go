@@ -24,21 +24,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("ODOO_BACKUP_TEST_AS_MAIN") == "1" {
 		main()
 	}
-	ctx := context.Background()
-	var err error
-	if pg, err = testbed.NewPostgres(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "start PostgreSQL:", err)
-		os.Exit(1)
-	}
-	if minio, err = testbed.NewMinIO(ctx); err != nil {
-		pg.Close()
-		fmt.Fprintln(os.Stderr, "start MinIO:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	minio.Close()
-	pg.Close()
-	os.Exit(code)
+	testbed.Main(m, &pg, &minio)
 }
 
 // cli runs commands against one catalog, the way a person types them.
