@@ -49,7 +49,9 @@ type Catalog interface {
 	RemoveDestination(ctx context.Context, name string, forgetBackups bool) error
 
 	// AddService creates the service and, if template is not empty, gives it
-	// exactly that template's configurations, in one transaction.
+	// exactly that template's configurations, in one transaction. Adding a
+	// (non-placeholder) service under the name of a placeholder made by a
+	// catalog rebuild turns the placeholder into it, keeping its id.
 	AddService(ctx context.Context, s *Service, template string) error
 	UpdateService(ctx context.Context, s Service) error
 	Service(ctx context.Context, name string) (Service, error)

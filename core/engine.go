@@ -39,16 +39,18 @@ func (e *Engine) log() *slog.Logger {
 
 // Phases of long work, as reported in Progress.Phase.
 const (
-	PhaseConnect   = "connect"
-	PhaseDump      = "dump"
-	PhaseFilestore = "filestore"
-	PhaseFinish    = "finish"
-	PhaseVerify    = "verify"
-	PhaseRestoreDB = "restore database"
-	PhaseRestoreFS = "restore filestore"
-	PhaseCheck     = "check"
-	PhaseSwap      = "swap"
-	PhaseDownload  = "download"
+	PhaseSafety     = "safety backup"
+	PhaseConnect    = "connect"
+	PhaseDump       = "dump"
+	PhaseFilestore  = "filestore"
+	PhaseFinish     = "finish"
+	PhaseVerify     = "verify"
+	PhaseRestoreDB  = "restore database"
+	PhaseRestoreFS  = "restore filestore"
+	PhaseCheck      = "check"
+	PhaseNeutralize = "neutralize"
+	PhaseSwap       = "swap"
+	PhaseDownload   = "download"
 )
 
 // Progress is a snapshot of long work. Bytes counts archive bytes written (a

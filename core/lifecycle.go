@@ -21,7 +21,9 @@ type IncompleteCleaner interface {
 // destination to its backups: the archives and metadata objects of the
 // backups it does not keep are deleted, then the backups are recorded as
 // rotated. With dryRun nothing changes. It returns every decision, newest
-// first.
+// first. Orphaned backups (their configuration was removed) are never
+// rotated; setting the configuration again adopts them: they are its
+// scheduled backups once more and its retention applies to them.
 func (e *Engine) Rotate(ctx context.Context, service, destination string, dryRun bool) ([]RetentionDecision, error) {
 	configs, err := e.Catalog.Configurations(ctx, service)
 	if err != nil {

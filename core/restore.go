@@ -30,7 +30,10 @@ type RestoreRequest struct {
 	// FilestoreDir is the new database's filestore; empty means
 	// <data_dir>/filestore/<NewDB> beside the service's own.
 	FilestoreDir string
-	Progress     ProgressFunc
+	// Neutralize makes the copy safe to run beside production (see
+	// Neutralize) before it appears under its name.
+	Neutralize bool
+	Progress   ProgressFunc
 }
 
 // RestoreResult says what a restore produced and what it noticed.
@@ -43,6 +46,14 @@ type RestoreResult struct {
 	SQLErrors      []string `json:"sql_errors,omitempty"`
 	MissingFiles   []string `json:"missing_files,omitempty"`
 	MissingCount   int      `json:"missing_count"`
+	// SafetyBackupID is the backup of the target taken before a restore
+	// onto an existing service replaced its data.
+	SafetyBackupID int64 `json:"safety_backup_id,omitempty"`
+	// Neutralized lists what neutralization did, when it was asked for.
+	Neutralized []string `json:"neutralized,omitempty"`
+	// Warnings are problems after the restore was in place (an old
+	// database or filestore that could not be removed).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // maintenanceDB is where CREATE/ALTER/DROP DATABASE run, as Odoo does.
@@ -105,6 +116,13 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (RestoreR
 	st, err := e.stageRestore(ctx, rb, server, req.NewDB, fsDir, rep)
 	if err != nil {
 		return res, err
+	}
+	if req.Neutralize {
+		rep.set(PhaseNeutralize, rb.b.Size)
+		if res.Neutralized, err = st.neutralize(ctx); err != nil {
+			st.discard(context.WithoutCancel(ctx))
+			return res, err
+		}
 	}
 	rep.set(PhaseSwap, rb.b.Size)
 	if err := st.publishNew(ctx); err != nil {
@@ -359,6 +377,13 @@ func (st *staged) checkAttachments(ctx context.Context) error {
 		}
 	}
 	return rows.Err()
+}
+
+// neutralize neutralizes the staged database.
+func (st *staged) neutralize(ctx context.Context) ([]string, error) {
+	c := st.server
+	c.Database = st.tmpDB
+	return Neutralize(ctx, c)
 }
 
 // publishNew gives the staged database and filestore their real names.

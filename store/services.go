@@ -62,7 +62,9 @@ func serviceID(ctx context.Context, q queryer, name string) (int64, error) {
 }
 
 // AddService records s, sets s.ID and (unless given) s.CreatedAt, and copies
-// the template's configurations, primary flag included.
+// the template's configurations, primary flag included. Adding a service
+// whose name is a placeholder (made by a catalog rebuild) turns the
+// placeholder into s, keeping its id and creation time.
 func (c *Catalog) AddService(ctx context.Context, s *core.Service, template string) error {
 	if err := validateService(*s); err != nil {
 		return err
@@ -76,9 +78,16 @@ func (c *Catalog) AddService(ctx context.Context, s *core.Service, template stri
 	}
 	var id int64
 	err := c.write(ctx, fmt.Sprintf("add service %q", s.Name), func(tx *sql.Tx) error {
-		if _, err := serviceID(ctx, tx, s.Name); err == nil {
-			return serviceExists(s.Name)
-		} else if !errors.Is(err, core.ErrNotFound) {
+		adopt := false
+		if existing, err := scanService(tx.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE name = ?`, s.Name)); err == nil {
+			// A placeholder left by a catalog rebuild is the same service
+			// coming back: adding it for real gives it its connection and
+			// keeps its id, so its rebuilt backups are its own again.
+			if !existing.Placeholder || s.Placeholder {
+				return serviceExists(s.Name)
+			}
+			adopt, id, created = true, existing.ID, existing.CreatedAt
+		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		var templateID int64
@@ -88,12 +97,25 @@ func (c *Catalog) AddService(ctx context.Context, s *core.Service, template stri
 				return err
 			}
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO services
+		if adopt {
+			var configs int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM configurations WHERE service_id = ?`, id).Scan(&configs); err != nil {
+				return err
+			}
+			if template != "" && configs > 0 {
+				return core.Userf(core.ErrInvalid, "service %q (recreated from backups) already has %d %s, so template %q cannot be applied; add it without --template", s.Name, configs, plural(configs, "configuration", "configurations"), template)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE services SET db_host = ?, db_port = ?, db_user = ?,
+				db_password = ?, db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = 0 WHERE id = ?`,
+				s.DB.Host, s.DB.Port, s.DB.User, s.DB.Password.Reveal(), s.DB.Database,
+				s.FilestoreDir, s.OdooConf, id); err != nil {
+				return err
+			}
+		} else if err := tx.QueryRowContext(ctx, `INSERT INTO services
 			(name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.Name, s.DB.Host, s.DB.Port, s.DB.User, s.DB.Password.Reveal(), s.DB.Database,
-			s.FilestoreDir, s.OdooConf, s.Placeholder, toNanos(created)).Scan(&id)
-		if err != nil {
+			s.FilestoreDir, s.OdooConf, s.Placeholder, toNanos(created)).Scan(&id); err != nil {
 			return err
 		}
 		if template == "" {

@@ -126,54 +126,6 @@ func (a *app) backupsCommand() *cobra.Command {
 	return cmd
 }
 
-func (a *app) restoreCommand() *cobra.Command {
-	var req core.RestoreRequest
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "restore BACKUP_ID --new-db NAME [--filestore DIR]",
-		Short: "Restore a backup into a new database",
-		Long: `Restore a backup into a new database on the PostgreSQL server of the backup's
-service. The archive's checksum is verified before anything is created, and the
-database and filestore appear under their names only once both are complete.`,
-		Args: cobra.ExactArgs(1),
-		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
-			id, err := parseBackupID(args[0])
-			if err != nil {
-				return err
-			}
-			if req.NewDB == "" {
-				return usageError{fmt.Errorf("say where to restore with --new-db NAME")}
-			}
-			req.BackupID = id
-			progress, done := progressPrinter(a.stderr)
-			req.Progress = progress
-			res, err := a.engine.RestoreNewDB(ctx, req)
-			done()
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(a.stdout, res)
-			}
-			fmt.Fprintf(a.stdout, "Backup %d restored into database %s, filestore %s (%d files).\n", id, res.Database, res.FilestoreDir, res.FilestoreFiles)
-			if res.SQLErrorCount > 0 {
-				fmt.Fprintf(a.stdout, "psql reported %d error(s) while loading dump.sql, as Odoo tolerates; the first:\n", res.SQLErrorCount)
-				for _, l := range res.SQLErrors {
-					fmt.Fprintln(a.stdout, "  "+l)
-				}
-			}
-			if res.MissingCount > 0 {
-				fmt.Fprintf(a.stdout, "Warning: %d attachment file(s) the database refers to are not in the backup, e.g. %s\n", res.MissingCount, res.MissingFiles[0])
-			}
-			return nil
-		}),
-	}
-	cmd.Flags().StringVar(&req.NewDB, "new-db", "", "name of the database to create")
-	cmd.Flags().StringVar(&req.FilestoreDir, "filestore", "", "filestore directory of the new database (default beside the service's)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
-	return cmd
-}
-
 func (a *app) downloadCommand() *cobra.Command {
 	var out string
 	cmd := &cobra.Command{

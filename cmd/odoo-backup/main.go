@@ -120,6 +120,8 @@ them safely. Run it without a command to see the status of every service.`,
 		a.verifyCommand(),
 		a.statusCommand(),
 		a.rotateCommand(),
+		a.deleteCommand(),
+		a.catalogCommand(),
 	)
 	return root
 }

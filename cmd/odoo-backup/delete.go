@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+func (a *app) deleteCommand() *cobra.Command {
+	var yes, force, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "delete BACKUP_ID --yes [--force]",
+		Short: "Delete a backup: its archive and metadata on the destination (the history keeps it as deleted)",
+		Long: `Delete one backup by hand: its archive and its metadata object are removed from
+the destination, and the backup stays in the history as deleted. It needs --yes.
+The last successful backup of a service (on any destination) is kept unless
+--force is given too, since without it there is nothing left to restore.`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			id, err := parseBackupID(args[0])
+			if err != nil {
+				return err
+			}
+			if !yes {
+				b, err := a.cat.Backup(ctx, id)
+				if err != nil {
+					return err
+				}
+				if b.Status == core.StatusSucceeded || b.Status == core.StatusFailed {
+					return usageError{fmt.Errorf("this would delete %s; run it again with --yes to delete it", describeBackup(b))}
+				}
+			}
+			b, err := a.engine.DeleteBackup(ctx, id, force)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, b)
+			}
+			fmt.Fprintf(a.stdout, "Deleted %s.\n", describeBackup(b))
+			return nil
+		}),
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "really delete it")
+	cmd.Flags().BoolVar(&force, "force", false, "delete it even if it is the service's last successful backup")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the deleted backup as JSON")
+	return cmd
+}
+
+// describeBackup names a backup the way a person recognises it.
+func describeBackup(b core.Backup) string {
+	what := humanSize(b.Size)
+	if b.Status != core.StatusSucceeded {
+		what = string(b.Status) + ", nothing stored"
+	}
+	return fmt.Sprintf("backup %d of service %s on destination %s, taken %s (%s)", b.ID, b.Service, b.Destination, localTime(b.StartedAt), what)
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+func (a *app) restoreCommand() *cobra.Command {
+	var newDB, filestore, service string
+	var neutralize, yes, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "restore BACKUP_ID (--service S | --new-db NAME [--filestore DIR]) [--neutralize] --yes",
+		Short: "Restore a backup onto a service, or into a new database",
+		Long: `Restore a backup onto an existing service (--service), replacing all its data,
+or into a new database on the PostgreSQL server of the backup's service
+(--new-db). The backup may come from any service: restore production into
+staging with --service staging --neutralize.
+
+Onto a service, a safety backup of it goes to its primary destination first;
+if that fails nothing is restored. The archive's checksum is verified, the
+database and filestore are built under temporary names beside the target's,
+and only once both are complete are they swapped in (the target's sessions
+are ended). A failure at any step before the swap leaves the target as it was.
+
+--neutralize turns mail servers and scheduled actions off (the auto-vacuum job
+excepted), disables live payment providers, sets database.is_neutralized and
+gives the copy a new database.uuid and database.secret, as Odoo does.`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			id, err := parseBackupID(args[0])
+			if err != nil {
+				return err
+			}
+			switch {
+			case service != "" && newDB != "":
+				return usageError{fmt.Errorf("give either --service (replace a service's data) or --new-db (create a database), not both")}
+			case service == "" && newDB == "":
+				return usageError{fmt.Errorf("say where to restore: --service SERVICE to replace a service's data, or --new-db NAME for a new database")}
+			case service != "" && filestore != "":
+				return usageError{fmt.Errorf("--filestore only goes with --new-db; a restore onto %s uses its own filestore directory", service)}
+			case service != "" && !yes:
+				return usageError{fmt.Errorf("restoring onto %s replaces all of its data (a safety backup of it goes to its primary destination first); add --yes to go ahead", service)}
+			}
+			progress, done := progressPrinter(a.stderr)
+			var res core.RestoreResult
+			if service != "" {
+				res, err = a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: id, Service: service, Neutralize: neutralize, Progress: progress})
+			} else {
+				res, err = a.engine.RestoreNewDB(ctx, core.RestoreRequest{BackupID: id, NewDB: newDB, FilestoreDir: filestore, Neutralize: neutralize, Progress: progress})
+			}
+			done()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, res)
+			}
+			a.printRestore(id, service, res)
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&service, "service", "", "replace the data of this service (needs --yes)")
+	f.StringVar(&newDB, "new-db", "", "name of the database to create")
+	f.StringVar(&filestore, "filestore", "", "filestore directory of the new database (default beside the service's)")
+	f.BoolVar(&neutralize, "neutralize", false, "make the copy safe beside production: mail, crons and payments off, new uuid and secret")
+	f.BoolVar(&yes, "yes", false, "confirm that the service's data is replaced")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func (a *app) printRestore(id int64, service string, res core.RestoreResult) {
+	w := a.stdout
+	if service != "" {
+		fmt.Fprintf(w, "Safety backup %d of %s taken first; restore it with: odoo-backup restore %d --service %s --yes\n", res.SafetyBackupID, service, res.SafetyBackupID, service)
+		fmt.Fprintf(w, "Backup %d restored onto %s: database %s, filestore %s (%d files).\n", id, service, res.Database, res.FilestoreDir, res.FilestoreFiles)
+	} else {
+		fmt.Fprintf(w, "Backup %d restored into database %s, filestore %s (%d files).\n", id, res.Database, res.FilestoreDir, res.FilestoreFiles)
+	}
+	if len(res.Neutralized) > 0 {
+		fmt.Fprintln(w, "Neutralized:")
+		for _, l := range res.Neutralized {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
+	if res.SQLErrorCount > 0 {
+		fmt.Fprintf(w, "psql reported %d error(s) while loading dump.sql, as Odoo tolerates; the first:\n", res.SQLErrorCount)
+		for _, l := range res.SQLErrors {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
+	if res.MissingCount > 0 {
+		fmt.Fprintf(w, "Warning: %d attachment file(s) the database refers to are not in the backup, e.g. %s\n", res.MissingCount, res.MissingFiles[0])
+	}
+	for _, l := range res.Warnings {
+		fmt.Fprintln(w, "Warning: "+l)
+	}
+}

@@ -1,0 +1,255 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// ServiceRestoreRequest restores a backup onto an existing service, replacing
+// its database and filestore. The backup may belong to any service:
+// production restored into staging is the common case.
+type ServiceRestoreRequest struct {
+	BackupID int64
+	// Service is the target whose data is replaced.
+	Service string
+	// Neutralize makes the restored database safe to run beside the one it
+	// came from (see Neutralize) before it replaces the target's.
+	Neutralize bool
+	Progress   ProgressFunc
+}
+
+// RestoreToService restores a backup onto an existing service without ever
+// losing what the service held (SPEC rule 7):
+//
+//  1. the backup, the target and the target's primary destination are checked;
+//  2. a safety backup of the target goes to its primary destination; if it
+//     fails, nothing else happens;
+//  3. the archive's checksum is verified, then the database and filestore are
+//     built under temporary names beside the target's and checked (and
+//     neutralized if asked);
+//  4. only then are they swapped in: the target's connections are ended,
+//     the databases renamed and the filestore directories renamed, each step
+//     undone if a later one fails;
+//  5. the old database and filestore are removed; a failure there is a
+//     warning in the result, since the new data is already in place.
+//
+// Any failure before the swap completes leaves the target exactly as it was.
+func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest) (RestoreResult, error) {
+	var res RestoreResult
+	rb, err := e.openBackup(ctx, req.BackupID)
+	if err != nil {
+		return res, err
+	}
+	res.Backup = rb.b
+	svc, err := e.Catalog.Service(ctx, req.Service)
+	if err != nil {
+		return res, err
+	}
+	if svc.Placeholder {
+		return res, Userf(ErrInvalid, "service %q has no database connection yet; set one with odoo-backup service add before restoring onto it", svc.Name)
+	}
+	primary, err := e.Catalog.Primary(ctx, svc.Name)
+	if err != nil {
+		return res, Userf(fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination for the safety backup taken before a restore; add one with: odoo-backup config set %s DESTINATION --primary", svc.Name, svc.Name)
+	}
+	if svc.FilestoreDir == "" {
+		return res, Userf(ErrInvalid, "service %q has no filestore directory; set it with odoo-backup service add --filestore before restoring onto it", svc.Name)
+	}
+	finalFS, err := filepath.Abs(svc.FilestoreDir)
+	if err != nil {
+		return res, err
+	}
+
+	rep := e.reporter(req.Progress)
+	rep.set(PhaseSafety, 0)
+	var safetyProgress ProgressFunc
+	if req.Progress != nil {
+		safetyProgress = func(p Progress) { p.Phase = PhaseSafety; req.Progress(p) }
+	}
+	safety, err := e.Backup(ctx, BackupRequest{Service: svc.Name, Destinations: []string{primary.Destination}, Kind: KindSafety, Progress: safetyProgress})
+	if err != nil {
+		return res, Userf(err, "the safety backup of %q to %q failed, so nothing was restored and %q is unchanged: %s", svc.Name, primary.Destination, svc.Name, message(err))
+	}
+	if len(safety) != 1 {
+		return res, fmt.Errorf("safety backup of %s gave %d backups, want 1", svc.Name, len(safety))
+	}
+	res.SafetyBackupID = safety[0].ID
+	e.log().Info("safety backup taken", "service", svc.Name, "backup", res.SafetyBackupID, "destination", primary.Destination)
+
+	rep.total = rb.b.Size
+	rep.set(PhaseVerify, 0)
+	if err := e.checksum(ctx, rb, nil, rep); err != nil {
+		return res, err
+	}
+	server := svc.DB
+	server.Database = maintenanceDB
+	st, err := e.stageRestore(ctx, rb, server, svc.DB.Database, finalFS, rep)
+	if err != nil {
+		return res, err
+	}
+	if req.Neutralize {
+		rep.set(PhaseNeutralize, rb.b.Size)
+		if res.Neutralized, err = st.neutralize(ctx); err != nil {
+			st.discard(context.WithoutCancel(ctx))
+			return res, err
+		}
+	}
+	rep.set(PhaseSwap, rb.b.Size)
+	old, err := st.swap(ctx)
+	if err != nil {
+		st.discard(context.WithoutCancel(ctx))
+		return res, err
+	}
+	res.Warnings = old.remove(context.WithoutCancel(ctx), e)
+	res.Database, res.FilestoreDir = svc.DB.Database, finalFS
+	res.FilestoreFiles = st.files
+	res.SQLErrorCount, res.SQLErrors = st.sqlErrors.count, st.sqlErrors.first
+	res.MissingFiles, res.MissingCount = st.missing, st.missingCount
+	e.log().Info("restore onto service finished", "backup", rb.b.ID, "service", svc.Name, "safety_backup", res.SafetyBackupID,
+		"neutralized", req.Neutralize, "sql_errors", res.SQLErrorCount, "missing_files", res.MissingCount, "warnings", len(res.Warnings))
+	return res, nil
+}
+
+// message is the sentence of an error, without the layers' prefixes.
+func message(err error) string {
+	var ue *UserError
+	if errors.As(err, &ue) {
+		return ue.Msg
+	}
+	return err.Error()
+}
+
+// replaced is what a swap moved aside: the target's previous database and
+// filestore, under their temporary names.
+type replaced struct {
+	server DBConn
+	db     string
+	fs     string // empty when the target had no filestore directory
+}
+
+// remove drops the old database and filestore, and returns what it could
+// not remove.
+func (r replaced) remove(ctx context.Context, e *Engine) []string {
+	var warnings []string
+	if err := dropDatabase(ctx, r.server, r.db); err != nil {
+		e.log().Warn("cannot drop the replaced database", "database", r.db, "error", err)
+		warnings = append(warnings, fmt.Sprintf("the previous database is still there as %q (%v); drop it by hand once you are satisfied", r.db, err))
+	}
+	if r.fs != "" {
+		if err := os.RemoveAll(r.fs); err != nil {
+			e.log().Warn("cannot remove the replaced filestore", "dir", r.fs, "error", err)
+			warnings = append(warnings, fmt.Sprintf("the previous filestore is still there in %s (%v); remove it by hand", r.fs, err))
+		}
+	}
+	return warnings
+}
+
+// swapAttempts bounds how often the swap ends the target's sessions and
+// retries the rename when a client reconnects in between (an Odoo worker
+// does within milliseconds).
+const swapAttempts = 50
+
+// swap replaces the target database and filestore with the staged ones.
+// On error everything is as before: the target under its name, the staged
+// restore under its temporary names (for discard).
+func (st *staged) swap(ctx context.Context) (replaced, error) {
+	suffix := randomSuffix()
+	base := st.finalDB
+	if len(base) > 45 {
+		base = base[:45]
+	}
+	old := replaced{server: st.server, db: base + "_old_" + suffix}
+	admin, err := ConnectDB(ctx, st.server)
+	if err != nil {
+		return old, err
+	}
+	defer admin.Close(context.WithoutCancel(ctx))
+	undo := context.WithoutCancel(ctx)
+
+	if err := renameInUse(ctx, admin, st.finalDB, old.db); err != nil {
+		return old, Userf(err, "cannot move database %q aside to swap in the restored one (%v); nothing was changed", st.finalDB, err)
+	}
+	if err := renameDB(ctx, admin, st.tmpDB, st.finalDB); err != nil {
+		if uerr := renameInUse(undo, admin, old.db, st.finalDB); uerr != nil {
+			return old, fmt.Errorf("rename %s to %s: %w; and moving the original back failed (%v): it is now named %s", st.tmpDB, st.finalDB, err, uerr, old.db)
+		}
+		return old, Userf(err, "cannot rename the restored database to %q (%v); nothing was changed", st.finalDB, err)
+	}
+	// The databases are swapped; undoDB puts them back.
+	undoDB := func() error {
+		if err := renameInUse(undo, admin, st.finalDB, st.tmpDB); err != nil {
+			return err
+		}
+		return renameInUse(undo, admin, old.db, st.finalDB)
+	}
+
+	fsFailed := func(err error, what string) (replaced, error) {
+		if uerr := undoDB(); uerr != nil {
+			return old, fmt.Errorf("%s: %w; and swapping the databases back failed (%v): the original database is named %s", what, err, uerr, old.db)
+		}
+		why := err
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			why = le.Err
+		}
+		return old, Userf(err, "cannot %s (%v); nothing was changed", what, why)
+	}
+	if _, err := os.Lstat(st.finalFS); err == nil {
+		old.fs = filepath.Join(filepath.Dir(st.finalFS), "."+filepath.Base(st.finalFS)+".old-"+suffix)
+		if err := os.Rename(st.finalFS, old.fs); err != nil {
+			old.fs = ""
+			return fsFailed(err, "move the filestore "+st.finalFS+" aside")
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fsFailed(err, "look at the filestore "+st.finalFS)
+	}
+	if err := os.Rename(st.tmpFS, st.finalFS); err != nil {
+		if old.fs != "" {
+			if rerr := os.Rename(old.fs, st.finalFS); rerr != nil {
+				return old, fmt.Errorf("move the restored filestore to %s: %w; and moving the original back failed (%v): it is in %s", st.finalFS, err, rerr, old.fs)
+			}
+		}
+		old.fs = ""
+		return fsFailed(err, "move the restored filestore to "+st.finalFS)
+	}
+	st.tmpDB, st.tmpFS = "", ""
+	return old, nil
+}
+
+func renameDB(ctx context.Context, admin *pgx.Conn, from, to string) error {
+	_, err := admin.Exec(ctx, "ALTER DATABASE "+quoteIdent(from)+" RENAME TO "+quoteIdent(to))
+	return err
+}
+
+// renameInUse ends the sessions on a database and renames it, retrying while
+// sessions come back or are still ending (PostgreSQL refuses to rename a
+// database anyone is connected to).
+func renameInUse(ctx context.Context, admin *pgx.Conn, from, to string) error {
+	var err error
+	for range swapAttempts {
+		if _, err = admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", from); err != nil {
+			return err
+		}
+		if err = renameDB(ctx, admin, from, to); err == nil {
+			return nil
+		}
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "55006" { // object_in_use
+			return err
+		}
+		// A terminated backend takes a moment to exit.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return err
+}
