@@ -94,6 +94,15 @@ type Catalog interface {
 	// Backups lists newest first, with Orphaned derived.
 	Backups(ctx context.Context, f BackupFilter) ([]Backup, error)
 
+	// AddDrill records a drill (running unless Status is set) and sets its
+	// ID; the service is given by id or name. UpdateDrill stores its status,
+	// finished_at, details and error. Drills lists a service's drills (every
+	// service's when service is empty), newest first, at most limit (0: no
+	// cap). A drill stays in the history after its service is removed.
+	AddDrill(ctx context.Context, d *Drill) error
+	UpdateDrill(ctx context.Context, d Drill) error
+	Drills(ctx context.Context, service string, limit int) ([]Drill, error)
+
 	// AcquireLease takes the lease l.Name for l's holder when nobody holds
 	// it, when l's holder (same Holder, PID and Host) already does, or when
 	// takeOver, called inside the transaction with the current lease, says

@@ -29,6 +29,9 @@ type BackupMetadata struct {
 	Modules         int        `json:"modules"`
 	FilestoreFiles  int        `json:"filestore_files"`
 	MissingFiles    int        `json:"missing_files,omitempty"`
+	// Tables holds the exact row counts of the key tables (KeyTables) in the
+	// dumped snapshot; a table too large to count cheaply is left out.
+	Tables map[string]int64 `json:"tables,omitempty"`
 }
 
 func (m BackupMetadata) marshal() ([]byte, error) { return json.MarshalIndent(m, "", "  ") }

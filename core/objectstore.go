@@ -60,3 +60,13 @@ type ObjectStore interface {
 // StoreOpener opens the object store of a destination. The s3 package
 // provides the real one; cmd wires it into the engine.
 type StoreOpener func(ctx context.Context, d Destination) (ObjectStore, error)
+
+// ServerSideCopier is an ObjectStore that can copy an object from another
+// store without the bytes passing through this process (S3 CopyObject on the
+// same endpoint). CopyFrom returns false and no error when it cannot copy
+// from src that way (another endpoint, other credentials, a local
+// directory): the caller then streams. Like Put, a copy is atomic: on error
+// nothing is visible under dstKey.
+type ServerSideCopier interface {
+	CopyFrom(ctx context.Context, src ObjectStore, srcKey, dstKey string) (bool, error)
+}

@@ -33,7 +33,10 @@ type RestoreRequest struct {
 	// Neutralize makes the copy safe to run beside production (see
 	// Neutralize) before it appears under its name.
 	Neutralize bool
-	Progress   ProgressFunc
+	// NewIdentity gives the new database a fresh database.uuid and
+	// database.secret, as Odoo does when it duplicates a database.
+	NewIdentity bool
+	Progress    ProgressFunc
 }
 
 // RestoreResult says what a restore produced and what it noticed.
@@ -124,6 +127,14 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (RestoreR
 			return res, err
 		}
 	}
+	if req.NewIdentity {
+		c := st.server
+		c.Database = st.tmpDB
+		if err := ResetDatabaseIdentity(ctx, c); err != nil {
+			st.discard(context.WithoutCancel(ctx))
+			return res, err
+		}
+	}
 	rep.set(PhaseSwap, rb.b.Size)
 	if err := st.publishNew(ctx); err != nil {
 		st.discard(context.WithoutCancel(ctx))
@@ -162,12 +173,26 @@ func randomSuffix() string {
 // stageRestore loads the archive into a new temporary database and a
 // temporary filestore directory next to finalFS. On error it has removed
 // both.
+//
+// An Odoo zip gives the database (dump.sql through psql) and the filestore.
+// The database-only formats of uploaded backups (plain or gzipped SQL through
+// psql, custom format through pg_restore) give an empty filestore directory:
+// the restored service then has exactly what the backup held, and the
+// attachments it lacks are reported as missing files.
 func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBConn, finalDB, finalFS string, rep *progressReporter) (st *staged, err error) {
 	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
 	defer ra.Close()
-	a, err := openArchive(ra, rb.b)
-	if err != nil {
-		return nil, err
+	var a *odoozip.Archive
+	zipped := rb.b.Format == "" || rb.b.Format == FormatOdooZip
+	switch {
+	case zipped:
+		if a, err = openArchive(ra, rb.b); err != nil {
+			return nil, err
+		}
+	case rb.b.Format == FormatPlainSQL || rb.b.Format == FormatSQLGz || rb.b.Format == FormatPGCustom:
+		a = &odoozip.Archive{}
+	default:
+		return nil, Userf(ErrInvalid, "backup %d has format %q, which this version of odoo-backup cannot restore", rb.b.ID, rb.b.Format)
 	}
 	parent := filepath.Dir(finalFS)
 	if err := os.MkdirAll(parent, 0o700); err != nil {
@@ -209,15 +234,18 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 	if err != nil {
 		return st, Userf(err, "cannot create a database on %s: %v; the service's user needs the CREATEDB right", server.Address(), err)
 	}
-	psql, err := e.Tools.Find("psql", versionNum/10000)
-	if err != nil {
-		return st, err
-	}
-
 	rep.set(PhaseRestoreDB, rep.bytes)
 	ra.onRead = func(n int64) { rep.add(n) }
 	rep.set(PhaseRestoreDB, 0)
-	if err := st.loadDump(ctx, a.Dump, psql); err != nil {
+	if zipped {
+		psql, err := e.Tools.Find("psql", versionNum/10000)
+		if err != nil {
+			return st, err
+		}
+		if err := st.loadDump(ctx, a.Dump, psql); err != nil {
+			return st, err
+		}
+	} else if err := st.loadStream(ctx, rb, versionNum/10000, rep); err != nil {
 		return st, err
 	}
 	rep.set(PhaseRestoreFS, rep.bytes)

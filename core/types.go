@@ -145,6 +145,10 @@ type Configuration struct {
 	Schedule      Schedule  `json:"schedule"`
 	Retention     Retention `json:"retention"`
 	Primary       bool      `json:"primary"`
+	// Drill is how often a restore drill of this configuration's latest
+	// backup runs, at the configuration's schedule time; manual means never
+	// on its own.
+	Drill Frequency `json:"drill"`
 }
 
 // TemplateConfiguration is one configuration of a template.
@@ -154,6 +158,7 @@ type TemplateConfiguration struct {
 	Schedule    Schedule  `json:"schedule"`
 	Retention   Retention `json:"retention"`
 	Primary     bool      `json:"primary"`
+	Drill       Frequency `json:"drill"`
 }
 
 // Template is a named set of configurations; a service made from it starts
@@ -188,6 +193,16 @@ const (
 
 // FormatOdooZip is the Odoo database manager's zip: dump.sql, manifest.json, filestore/.
 const FormatOdooZip = "odoo-zip"
+
+// Formats of uploaded backups that hold only the database (no filestore).
+const (
+	// FormatPlainSQL is a plain pg_dump: SQL text loaded with psql.
+	FormatPlainSQL = "sql"
+	// FormatSQLGz is a plain pg_dump compressed with gzip.
+	FormatSQLGz = "sql-gz"
+	// FormatPGCustom is a pg_dump custom-format archive (pg_dump -Fc).
+	FormatPGCustom = "pg-custom"
+)
 
 // Backup is one archive of one service on one destination.
 type Backup struct {
@@ -233,4 +248,41 @@ func (b Backup) Duration() time.Duration {
 		return 0
 	}
 	return b.FinishedAt.Sub(b.StartedAt)
+}
+
+// DrillStatus is the outcome of a restore drill.
+type DrillStatus string
+
+const (
+	DrillRunning DrillStatus = "running"
+	DrillOK      DrillStatus = "ok"
+	DrillFailed  DrillStatus = "failed"
+)
+
+// Drill is one restore drill: a backup restored into a scratch database and
+// directory, checked, and removed again.
+type Drill struct {
+	ID          int64        `json:"id"`
+	ServiceID   int64        `json:"-"`
+	Service     string       `json:"service"`
+	BackupID    int64        `json:"backup_id"`
+	Destination string       `json:"destination"`
+	Status      DrillStatus  `json:"status"`
+	StartedAt   time.Time    `json:"started_at"`
+	FinishedAt  *time.Time   `json:"finished_at"`
+	Details     DrillDetails `json:"details"`
+	Error       string       `json:"error"`
+}
+
+// DrillDetails is what a drill found.
+type DrillDetails struct {
+	// Tables maps each key table to its row count in the restored database;
+	// Expected holds the counts recorded at backup time.
+	Tables         map[string]int64 `json:"tables,omitempty"`
+	Expected       map[string]int64 `json:"expected,omitempty"`
+	FilestoreFiles int              `json:"filestore_files"`
+	MissingFiles   int              `json:"missing_files"`
+	SQLErrors      int              `json:"sql_errors"`
+	// Problems lists every check that failed, one sentence each.
+	Problems []string `json:"problems,omitempty"`
 }

@@ -108,6 +108,13 @@ func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc) (V
 	if err := e.checksum(ctx, rb, nil, rep); err != nil {
 		return VerifyResult{}, err
 	}
+	if rb.b.Format != "" && rb.b.Format != FormatOdooZip {
+		res := VerifyResult{Backup: rb.b}
+		if err := e.verifyStream(ctx, rb); err != nil {
+			return res, Userf(err, "backup %d is not usable: %s", id, message(err))
+		}
+		return res, nil
+	}
 	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
 	defer ra.Close()
 	a, err := openArchive(ra, rb.b)

@@ -27,6 +27,7 @@ type Runner interface {
 	Backup(ctx context.Context, req core.BackupRequest) ([]core.Backup, error)
 	Rotate(ctx context.Context, service, destination string, dryRun bool) ([]core.RetentionDecision, error)
 	RecoverInterrupted(ctx context.Context, staleAfter time.Duration) ([]core.Backup, error)
+	Drill(ctx context.Context, req core.DrillRequest) (core.DrillResult, error)
 }
 
 // Options configure a Scheduler; zero values get the defaults.
@@ -56,6 +57,8 @@ type Options struct {
 	Log             *slog.Logger
 	// OnRun, if set, is told about every finished run.
 	OnRun func(Run)
+	// OnDrill, if set, is told about every finished scheduled drill.
+	OnDrill func(core.DrillResult, error)
 }
 
 // Run is one scheduled (or catch-up) backup of a service to one or more
@@ -80,6 +83,7 @@ type Scheduler struct {
 	mu       sync.Mutex
 	sched    gocron.Scheduler
 	jobs     map[configKey]jobEntry
+	drills   map[configKey]jobEntry
 	configs  map[configKey]core.Configuration
 	lastSlot map[configKey]time.Time
 	svcLocks map[string]*sync.Mutex
@@ -139,7 +143,7 @@ func New(o Options) (*Scheduler, error) {
 	host, _ := os.Hostname()
 	s := &Scheduler{
 		o: o, host: host,
-		jobs: map[configKey]jobEntry{}, configs: map[configKey]core.Configuration{},
+		jobs: map[configKey]jobEntry{}, drills: map[configKey]jobEntry{}, configs: map[configKey]core.Configuration{},
 		lastSlot: map[configKey]time.Time{}, svcLocks: map[string]*sync.Mutex{},
 	}
 	s.idle = sync.NewCond(&s.mu)
@@ -272,7 +276,7 @@ func (s *Scheduler) reload(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	if s.version == v && len(s.jobs) > 0 {
+	if s.version == v && len(s.jobs)+len(s.drills) > 0 {
 		s.mu.Unlock()
 		return nil
 	}
@@ -315,7 +319,74 @@ func (s *Scheduler) reload(ctx context.Context) error {
 		s.o.Log.Info("schedule added", "service", k.service, "destination", k.destination, "schedule", c.Schedule.Describe(c.Frequency))
 	}
 	s.configs = want
+	return s.reloadDrills(configs)
+}
+
+// reloadDrills brings the drill jobs in line with the configurations' drill
+// frequencies. Called with s.mu held.
+func (s *Scheduler) reloadDrills(configs []core.Configuration) error {
+	want := map[configKey]core.Configuration{}
+	for _, c := range configs {
+		if c.Drill != core.Manual {
+			want[configKey{c.Service, c.Destination}] = c
+		}
+	}
+	for k, j := range s.drills {
+		c, ok := want[k]
+		if !ok || drillSpec(c) != j.signature {
+			if err := s.sched.RemoveJob(j.id); err != nil {
+				s.o.Log.Error("removing a drill job failed", "service", k.service, "destination", k.destination, "error", err)
+			}
+			delete(s.drills, k)
+			s.o.Log.Info("drill schedule removed", "service", k.service, "destination", k.destination)
+		}
+	}
+	for k, c := range want {
+		if _, ok := s.drills[k]; ok {
+			continue
+		}
+		job, err := s.sched.NewJob(gocron.CronJob(drillSpec(c), false),
+			gocron.NewTask(s.fireDrill, k),
+			gocron.WithName("drill "+k.service+"→"+k.destination),
+		)
+		if err != nil {
+			return fmt.Errorf("schedule the drill of %s on %s: %w", k.service, k.destination, err)
+		}
+		s.drills[k] = jobEntry{id: job.ID(), signature: drillSpec(c)}
+		s.o.Log.Info("drill schedule added", "service", k.service, "destination", k.destination, "schedule", c.Schedule.Describe(c.Drill))
+	}
 	return nil
+}
+
+// drillSpec is the crontab line of a configuration's drill: its drill
+// frequency at the configuration's schedule time (weekly on its weekday,
+// monthly on its day).
+func drillSpec(c core.Configuration) string {
+	return cronSpec(core.Configuration{Frequency: c.Drill, Schedule: c.Schedule})
+}
+
+// fireDrill runs the restore drill of one configuration on the backups of
+// its destination. It waits for a backup of the service in progress, so a
+// drill due at the same time as a backup drills that backup. Missed drills
+// are not caught up: the next slot comes soon enough.
+func (s *Scheduler) fireDrill(k configKey) {
+	if !s.begin() {
+		return
+	}
+	defer s.end()
+	lock := s.serviceLock(k.service)
+	lock.Lock()
+	s.o.Log.Info("scheduled drill starting", "service", k.service, "destination", k.destination)
+	res, err := s.o.Runner.Drill(s.workCtx, core.DrillRequest{Service: k.service, Destination: k.destination})
+	lock.Unlock()
+	if err != nil {
+		s.o.Log.Error("scheduled drill failed", "service", k.service, "destination", k.destination, "drill", res.Drill.ID, "error", err)
+	} else {
+		s.o.Log.Info("scheduled drill succeeded", "service", k.service, "destination", k.destination, "drill", res.Drill.ID, "backup", res.Drill.BackupID)
+	}
+	if s.o.OnDrill != nil {
+		s.o.OnDrill(res, err)
+	}
 }
 
 func signature(c core.Configuration) string { return cronSpec(c) }

@@ -88,7 +88,19 @@ type fakeRunner struct {
 	stores map[string]*memStore
 	mu     sync.Mutex
 	calls  []core.BackupRequest
+	drills []core.DrillRequest
 	fail   map[string]bool // destinations whose backups fail
+}
+
+// Drill records the request and the drill, as ok, in the catalog.
+func (f *fakeRunner) Drill(ctx context.Context, req core.DrillRequest) (core.DrillResult, error) {
+	f.mu.Lock()
+	f.drills = append(f.drills, req)
+	f.mu.Unlock()
+	now := f.clock.Now().UTC()
+	d := core.Drill{Service: req.Service, Destination: req.Destination, Status: core.DrillOK, StartedAt: now, FinishedAt: &now}
+	err := f.Catalog.AddDrill(ctx, &d)
+	return core.DrillResult{Drill: d}, err
 }
 
 func (f *fakeRunner) Backup(ctx context.Context, req core.BackupRequest) ([]core.Backup, error) {

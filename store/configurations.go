@@ -17,10 +17,11 @@ type settings struct {
 	Schedule  core.Schedule
 	Retention core.Retention
 	Primary   bool
+	Drill     core.Frequency
 }
 
 var settingsColumns = []string{"frequency", "minute", "hour", "weekday", "month_day", "keep_last",
-	"gfs_hourly", "gfs_daily", "gfs_weekly", "gfs_monthly", "gfs_yearly", "is_primary"}
+	"gfs_hourly", "gfs_daily", "gfs_weekly", "gfs_monthly", "gfs_yearly", "is_primary", "drill"}
 
 func columns(prefix string) string {
 	cols := make([]string, len(settingsColumns))
@@ -41,20 +42,22 @@ func (s settings) args() []any {
 	} else {
 		a = append(a, nil, nil, nil, nil, nil)
 	}
-	return append(a, s.Primary)
+	return append(a, s.Primary, string(s.Drill))
 }
 
 // dests returns scan targets in settingsColumns order; call finish after Scan.
 func (s *settings) dests() (targets []any, finish func()) {
 	var (
 		freq    string
+		drill   string
 		weekday int
 		gfs     [5]sql.NullInt64
 	)
 	targets = []any{&freq, &s.Schedule.Minute, &s.Schedule.Hour, &weekday, &s.Schedule.MonthDay, &s.Retention.KeepLast,
-		&gfs[0], &gfs[1], &gfs[2], &gfs[3], &gfs[4], &s.Primary}
+		&gfs[0], &gfs[1], &gfs[2], &gfs[3], &gfs[4], &s.Primary, &drill}
 	return targets, func() {
 		s.Frequency = core.Frequency(freq)
+		s.Drill = core.Frequency(drill)
 		s.Schedule.Weekday = time.Weekday(weekday)
 		if gfs[0].Valid {
 			s.Retention.GFS = &core.GFS{Hourly: int(gfs[0].Int64), Daily: int(gfs[1].Int64),
@@ -69,6 +72,11 @@ func validateSettings(owner, destination string, s settings) error {
 	case core.Manual, core.Hourly, core.Daily, core.Weekly, core.Monthly:
 	default:
 		return core.Userf(core.ErrInvalid, "%s has frequency %q; use hourly, daily, weekly, monthly or manual", where, s.Frequency)
+	}
+	switch s.Drill {
+	case core.Manual, core.Hourly, core.Daily, core.Weekly, core.Monthly:
+	default:
+		return core.Userf(core.ErrInvalid, "%s has drill frequency %q; use hourly, daily, weekly, monthly or manual", where, s.Drill)
 	}
 	sc := s.Schedule
 	switch {
@@ -226,7 +234,7 @@ func checkPrimaries(ctx context.Context, tx *sql.Tx) error {
 // leaves the flag where it is, so a primary stays primary until another
 // configuration takes the flag. The first configuration becomes primary.
 func (c *Catalog) SetConfiguration(ctx context.Context, cfg core.Configuration) error {
-	s := settings{Frequency: cfg.Frequency, Schedule: cfg.Schedule, Retention: cfg.Retention, Primary: cfg.Primary}
+	s := settings{Frequency: cfg.Frequency, Schedule: cfg.Schedule, Retention: cfg.Retention, Primary: cfg.Primary, Drill: cfg.Drill}
 	if err := validateSettings(fmt.Sprintf("service %q", cfg.Service), cfg.Destination, s); err != nil {
 		return err
 	}
@@ -279,7 +287,7 @@ func scanConfigurations(rows *sql.Rows) ([]core.Configuration, error) {
 			return nil, err
 		}
 		finish()
-		cfg.Frequency, cfg.Schedule, cfg.Retention, cfg.Primary = s.Frequency, s.Schedule, s.Retention, s.Primary
+		cfg.Frequency, cfg.Schedule, cfg.Retention, cfg.Primary, cfg.Drill = s.Frequency, s.Schedule, s.Retention, s.Primary, s.Drill
 		out = append(out, cfg)
 	}
 	return out, rows.Err()

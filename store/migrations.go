@@ -212,6 +212,35 @@ ALTER TABLE backups ADD COLUMN host TEXT NOT NULL DEFAULT '';
 ALTER TABLE backups ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE backups ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
 `,
+	// 4: restore drills: how often a configuration drills, and the history
+	// of drills. A drill keeps its service's name so the history outlives the
+	// service, as backups do.
+	`
+ALTER TABLE configurations ADD COLUMN drill TEXT NOT NULL DEFAULT '' CHECK (drill IN ('', 'hourly', 'daily', 'weekly', 'monthly'));
+ALTER TABLE template_configurations ADD COLUMN drill TEXT NOT NULL DEFAULT '' CHECK (drill IN ('', 'hourly', 'daily', 'weekly', 'monthly'));
+
+CREATE TABLE drills (
+	id           INTEGER PRIMARY KEY,
+	service_id   INTEGER NOT NULL,
+	service_name TEXT    NOT NULL,
+	backup_id    INTEGER NOT NULL DEFAULT 0,
+	destination  TEXT    NOT NULL DEFAULT '',
+	status       TEXT    NOT NULL CHECK (status IN ('running', 'ok', 'failed')),
+	started_at   INTEGER NOT NULL,
+	finished_at  INTEGER,
+	details      TEXT    NOT NULL DEFAULT '{}',
+	error        TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX drills_service ON drills(service_id, id);
+
+-- The name follows a rename; a removed service's drills keep its last name
+-- and lose its id, so a service that later gets the same id does not
+-- inherit them.
+CREATE TRIGGER services_rename_renames_drills AFTER UPDATE OF name ON services
+BEGIN UPDATE drills SET service_name = NEW.name WHERE service_id = NEW.id; END;
+CREATE TRIGGER services_delete_detaches_drills AFTER DELETE ON services
+BEGIN UPDATE drills SET service_id = 0 WHERE service_id = OLD.id; END;
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one

@@ -23,7 +23,7 @@ func templateIDByName(ctx context.Context, q queryer, name string) (int64, error
 }
 
 func templateSettings(tc core.TemplateConfiguration) settings {
-	return settings{Frequency: tc.Frequency, Schedule: tc.Schedule, Retention: tc.Retention, Primary: tc.Primary}
+	return settings{Frequency: tc.Frequency, Schedule: tc.Schedule, Retention: tc.Retention, Primary: tc.Primary, Drill: tc.Drill}
 }
 
 // AddTemplate records t with its configurations and sets t.ID. At most one
@@ -139,7 +139,7 @@ func templateConfigurations(ctx context.Context, q queryer, where string, args .
 		}
 		finish()
 		out[tid] = append(out[tid], core.TemplateConfiguration{Destination: dest, Frequency: s.Frequency,
-			Schedule: s.Schedule, Retention: s.Retention, Primary: s.Primary})
+			Schedule: s.Schedule, Retention: s.Retention, Primary: s.Primary, Drill: s.Drill})
 	}
 	return out, rows.Err()
 }

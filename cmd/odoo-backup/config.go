@@ -97,13 +97,15 @@ func (a *app) configCommand() *cobra.Command {
 
 func (a *app) configSetCommand() *cobra.Command {
 	var flags configFlags
+	var drill string
 	cmd := &cobra.Command{
 		Use:   "set SERVICE DESTINATION",
 		Short: "Create or change the configuration of a service on a destination",
 		Example: `  odoo-backup config set production s3-eu --frequency hourly --keep 24 --primary
   odoo-backup config set production own-bucket --frequency daily --at 02:30 --keep-gfs 7d,4w,2m
   odoo-backup config set production archive --frequency monthly --day 1 --at 03:00 --keep-gfs 12m
-  odoo-backup config set production local --frequency manual`,
+  odoo-backup config set production local --frequency manual
+  odoo-backup config set production s3-eu --drill weekly --weekday sun --at 04:00`,
 		Args: cobra.ExactArgs(2),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			c := core.Configuration{Service: args[0], Destination: args[1], Schedule: core.DefaultSchedule}
@@ -119,6 +121,11 @@ func (a *app) configSetCommand() *cobra.Command {
 			if err := flags.apply(&c.Frequency, &c.Schedule, &c.Retention, &c.Primary); err != nil {
 				return err
 			}
+			if flags.fs.Changed("drill") {
+				if c.Drill, err = core.ParseFrequency(drill); err != nil {
+					return core.Userf(core.ErrInvalid, "--drill %q is not one of hourly, daily, weekly, monthly, manual", drill)
+				}
+			}
 			if err := a.cat.SetConfiguration(ctx, c); err != nil {
 				return err
 			}
@@ -128,14 +135,22 @@ func (a *app) configSetCommand() *cobra.Command {
 			}
 			for _, s := range saved {
 				if s.Destination == args[1] {
-					fmt.Fprintf(a.stdout, "%s → %s: %s, %s%s\n", s.Service, s.Destination, s.Schedule.Describe(s.Frequency), s.Retention, primaryMark(s.Primary))
+					fmt.Fprintf(a.stdout, "%s → %s: %s, %s%s%s\n", s.Service, s.Destination, s.Schedule.Describe(s.Frequency), s.Retention, primaryMark(s.Primary), drillMark(s))
 				}
 			}
 			return nil
 		}),
 	}
 	flags.register(cmd.Flags())
+	cmd.Flags().StringVar(&drill, "drill", "", "run a restore drill of this destination's latest backup hourly, daily, weekly or monthly, at the schedule's time (manual: never)")
 	return cmd
+}
+
+func drillMark(c core.Configuration) string {
+	if c.Drill == core.Manual {
+		return ""
+	}
+	return ", restore drill " + c.Schedule.Describe(c.Drill)
 }
 
 func primaryMark(p bool) string {

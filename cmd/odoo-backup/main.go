@@ -115,13 +115,15 @@ them safely. Run it without a command to see the status of every service.`,
 		a.templateCommand(),
 		a.backupCommand(),
 		a.backupsCommand(),
-		a.restoreCommand(),
+		a.restoreCommand(), a.uploadCommand(),
 		a.downloadCommand(),
 		a.verifyCommand(),
 		a.statusCommand(),
 		a.rotateCommand(),
 		a.deleteCommand(),
 		a.catalogCommand(),
+		a.copyCommand(),
+		a.drillCommand(), a.drillsCommand(),
 	)
 	return root
 }

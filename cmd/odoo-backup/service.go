@@ -14,7 +14,7 @@ import (
 
 func (a *app) serviceCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "service", Short: "Manage the Odoo services to protect"}
-	cmd.AddCommand(a.serviceAddCommand(), a.serviceListCommand(), a.serviceRemoveCommand())
+	cmd.AddCommand(a.serviceAddCommand(), a.serviceListCommand(), a.serviceRemoveCommand(), a.serviceCopyCommand())
 	return cmd
 }
 

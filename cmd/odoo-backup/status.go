@@ -20,6 +20,9 @@ type serviceStatus struct {
 	Database       string              `json:"database"`
 	Health         string              `json:"health"`
 	Configurations []core.ConfigHealth `json:"configurations"`
+	// LastDrill is the service's last finished restore drill, if any; a
+	// failed one makes the service failed.
+	LastDrill *core.Drill `json:"last_drill"`
 }
 
 type statusReport struct {
@@ -86,6 +89,22 @@ func (a *app) status(ctx context.Context) (statusReport, error) {
 		if ss.Health == core.HealthManual {
 			ss.Health = core.HealthOK
 		}
+		drills, err := a.cat.Drills(ctx, s.Name, 5)
+		if err != nil {
+			return rep, err
+		}
+		for _, d := range drills {
+			if d.Status == core.DrillRunning {
+				continue
+			}
+			d := d
+			ss.LastDrill = &d
+			if d.Status == core.DrillFailed {
+				ss.Health = core.HealthFailed
+				rep.Healthy = false
+			}
+			break
+		}
 		rep.Services = append(rep.Services, ss)
 	}
 	return rep, nil
@@ -129,6 +148,13 @@ func (a *app) printStatus(rep statusReport) {
 				next = localTime(*c.NextRun)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, dest, c.Schedule, last, next, state)
+		}
+		if d := s.LastDrill; d != nil {
+			state := "ok"
+			if d.Status == core.DrillFailed {
+				state = "failed: " + d.Error
+			}
+			fmt.Fprintf(tw, "%s\t%s\trestore drill\t%s\t\t%s\n", s.Name, orDash(d.Destination), localTime(d.StartedAt), state)
 		}
 	}
 	tw.Flush()

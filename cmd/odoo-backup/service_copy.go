@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+func (a *app) serviceCopyCommand() *cobra.Command {
+	var db, filestore string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "copy SOURCE NEW --db NEWDB [--filestore DIR]",
+		Short: "Copy a service into a new database and register it as a new service",
+		Long: `Copy a service as Odoo's "duplicate database" does: a fresh backup of SOURCE
+goes to its primary destination (kind copy), is restored into the new database
+NEWDB on the same PostgreSQL server and a new filestore, which get a new
+database.uuid and database.secret, and NEW is registered with the same
+connection and the same backup configurations as SOURCE. SOURCE is not changed.`,
+		Args: cobra.ExactArgs(2),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if db == "" {
+				return usageError{fmt.Errorf("give the new database's name with --db")}
+			}
+			progress, done := progressPrinter(a.stderr)
+			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, Progress: progress})
+			done()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, res)
+			}
+			fmt.Fprintf(a.stdout, "Backup %d of %s taken to %s.\n", res.Backup.ID, args[0], res.Backup.Destination)
+			fmt.Fprintf(a.stdout, "Service %s created: database %s, filestore %s (%d files), new database.uuid and database.secret, %d configuration(s) as %s.\n",
+				res.Service.Name, res.Restore.Database, res.Restore.FilestoreDir, res.Restore.FilestoreFiles, len(res.Configurations), args[0])
+			if res.Restore.MissingCount > 0 {
+				fmt.Fprintf(a.stdout, "Warning: %d attachment file(s) the database refers to were not in the source's filestore, e.g. %s\n", res.Restore.MissingCount, res.Restore.MissingFiles[0])
+			}
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&db, "db", "", "the new database, on the source's PostgreSQL server")
+	f.StringVar(&filestore, "filestore", "", "the new filestore directory (default beside the source's)")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}

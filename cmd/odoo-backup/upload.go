@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// uploadResult is what upload --json prints.
+type uploadResult struct {
+	Found   core.UploadInfo     `json:"found"`
+	Backup  core.Backup         `json:"backup"`
+	Restore *core.RestoreResult `json:"restore,omitempty"`
+}
+
+func (a *app) uploadCommand() *cobra.Command {
+	var service string
+	var restore, yes, neutralize, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "upload FILE --service S [--restore --yes] [--neutralize]",
+		Short: "Upload a backup file from elsewhere to a service's primary destination, and restore it",
+		Long: `Upload a backup made elsewhere — an Odoo database manager zip (with or without
+filestore), an odoo.sh export, a plain .sql or .sql.gz pg_dump, or a pg_dump
+custom-format file — to the service's primary destination as an "upload"
+backup. The format is recognised by content. The file is validated completely
+first: a hostile or broken file is refused before anything is uploaded.
+
+With --restore --yes it is then restored onto the service as restore --service
+does (safety backup first, then a swap). A backup without filestore leaves
+the service with an empty filestore directory.`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			switch {
+			case service == "":
+				return usageError{fmt.Errorf("say which service the backup is for with --service")}
+			case restore && !yes:
+				return usageError{fmt.Errorf("restoring onto %s replaces all of its data (a safety backup of it goes to its primary destination first); add --yes to go ahead", service)}
+			case neutralize && !restore:
+				return usageError{fmt.Errorf("--neutralize only goes with --restore")}
+			}
+			info, err := a.engine.InspectUpload(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if !asJSON {
+				a.printFound(info)
+			}
+			progress, done := progressPrinter(a.stderr)
+			b, _, err := a.engine.Upload(ctx, core.UploadRequest{Path: args[0], Service: service, Progress: progress})
+			done()
+			if err != nil {
+				return err
+			}
+			out := uploadResult{Found: info, Backup: b}
+			if !asJSON {
+				fmt.Fprintf(a.stdout, "Uploaded as backup %d to %s (%s).\n", b.ID, b.Destination, b.Key)
+			}
+			if restore {
+				progress, done := progressPrinter(a.stderr)
+				res, err := a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: service, Neutralize: neutralize, Progress: progress})
+				done()
+				if err != nil {
+					return err
+				}
+				out.Restore = &res
+				if !asJSON {
+					a.printRestore(b.ID, service, res)
+				}
+			} else if !asJSON {
+				fmt.Fprintf(a.stdout, "Restore it with: odoo-backup restore %d --service %s --yes\n", b.ID, service)
+			}
+			if asJSON {
+				return writeJSON(a.stdout, out)
+			}
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&service, "service", "", "the service the backup is for; it goes to its primary destination")
+	f.BoolVar(&restore, "restore", false, "restore it onto the service once uploaded (needs --yes)")
+	f.BoolVar(&yes, "yes", false, "confirm that the service's data is replaced")
+	f.BoolVar(&neutralize, "neutralize", false, "neutralize the restored database: mail, crons and payments off, new uuid and secret")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func (a *app) printFound(info core.UploadInfo) {
+	w := a.stdout
+	fmt.Fprintf(w, "Found: %s, %s\n", formatName(info.Format), humanSize(info.Size))
+	fmt.Fprintf(w, "  database:     %s\n", orDash(info.Database))
+	fmt.Fprintf(w, "  Odoo version: %s\n", orDash(info.OdooVersion))
+	if info.Modules >= 0 {
+		fmt.Fprintf(w, "  modules:      %d\n", info.Modules)
+	} else {
+		fmt.Fprintln(w, "  modules:      -")
+	}
+	if info.WithFilestore {
+		fmt.Fprintf(w, "  filestore:    %d files, %s\n", info.FilestoreFiles, humanSize(int64(info.FilestoreBytes)))
+	} else {
+		fmt.Fprintln(w, "  filestore:    none (the database only)")
+	}
+}
+
+func formatName(f string) string {
+	switch f {
+	case core.FormatOdooZip:
+		return "Odoo backup zip"
+	case core.FormatPlainSQL:
+		return "plain SQL dump"
+	case core.FormatSQLGz:
+		return "gzip-compressed SQL dump"
+	case core.FormatPGCustom:
+		return "pg_dump custom-format dump"
+	}
+	return f
+}

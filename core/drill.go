@@ -1,0 +1,267 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// PhaseDrillCheck is the phase of a drill checking the restored copy.
+const PhaseDrillCheck = "drill check"
+
+// DrillRequest asks for one restore drill of a service.
+type DrillRequest struct {
+	Service string
+	// Destination limits the drill to the backups on that destination (a
+	// scheduled drill uses its configuration's); empty means the newest
+	// succeeded backup anywhere, the primary's when several are as new.
+	Destination string
+	// ScratchDir is where the scratch filestore is built; empty means
+	// os.TempDir(). It needs room for the whole filestore.
+	ScratchDir string
+	Progress   ProgressFunc
+}
+
+// DrillResult is a finished drill and where it restored to (both gone by
+// the time Drill returns).
+type DrillResult struct {
+	Drill      Drill  `json:"drill"`
+	Backup     Backup `json:"backup"`
+	ScratchDB  string `json:"scratch_database"`
+	ScratchDir string `json:"scratch_dir"`
+}
+
+// requiredTables must exist in any restored Odoo database.
+var requiredTables = []string{"ir_attachment", "ir_module_module", "res_partner", "res_users"}
+
+// Drill answers "is this service's latest backup restorable?": it verifies
+// the backup's checksum, restores it into a scratch database on the
+// service's PostgreSQL server (named <db>_drill_<random>, built under a
+// temporary name) and a scratch filestore directory, checks that dump.sql
+// loaded without an SQL error, that the key tables exist with the row counts
+// recorded at backup time (BackupMetadata.Tables), and that every attachment
+// file is present, then removes the scratch copy whatever happened. The drill
+// is recorded in the history; a failed drill returns an error that says why.
+func (e *Engine) Drill(ctx context.Context, req DrillRequest) (DrillResult, error) {
+	var res DrillResult
+	svc, err := e.Catalog.Service(ctx, req.Service)
+	if err != nil {
+		return res, err
+	}
+	if svc.Placeholder {
+		return res, Userf(ErrInvalid, "service %q has no database connection yet; set one with odoo-backup service add before drilling it", svc.Name)
+	}
+	d := Drill{ServiceID: svc.ID, Service: svc.Name, Status: DrillRunning, StartedAt: e.now().UTC().Truncate(1e6)}
+	b, pickErr := e.drillBackup(ctx, svc, req.Destination)
+	if pickErr == nil {
+		d.BackupID, d.Destination = b.ID, b.Destination
+		res.Backup = b
+	} else if errors.Is(pickErr, ErrInvalid) || !errors.Is(pickErr, ErrNotFound) {
+		return res, pickErr
+	}
+	if err := e.Catalog.AddDrill(ctx, &d); err != nil {
+		return res, fmt.Errorf("record the drill of %s: %w", svc.Name, err)
+	}
+	e.log().Info("drill started", "service", svc.Name, "backup", d.BackupID)
+
+	var runErr error
+	if pickErr != nil {
+		runErr = pickErr
+	} else {
+		runErr = e.runDrill(ctx, svc, b, req, &d, &res)
+	}
+	saveCtx := context.WithoutCancel(ctx)
+	finished := e.now().UTC()
+	d.FinishedAt = &finished
+	if runErr == nil && len(d.Details.Problems) > 0 {
+		runErr = Userf(ErrCorrupt, "the restore drill of %s failed on backup %d: %s", svc.Name, d.BackupID, strings.Join(d.Details.Problems, "; "))
+	}
+	if runErr != nil {
+		d.Status, d.Error = DrillFailed, describe(ctx, runErr)
+		e.log().Error("drill failed", "service", svc.Name, "backup", d.BackupID, "error", d.Error)
+	} else {
+		d.Status = DrillOK
+		e.log().Info("drill succeeded", "service", svc.Name, "backup", d.BackupID, "tables", len(d.Details.Tables), "files", d.Details.FilestoreFiles)
+	}
+	if err := e.Catalog.UpdateDrill(saveCtx, d); err != nil && runErr == nil {
+		runErr = fmt.Errorf("record drill %d: %w", d.ID, err)
+	}
+	res.Drill = d
+	if runErr != nil {
+		var ue *UserError
+		if !errors.As(runErr, &ue) {
+			runErr = &UserError{Msg: d.Error, Cause: runErr}
+		}
+	}
+	return res, runErr
+}
+
+// drillBackup is the newest succeeded backup of the service (on dest when
+// given), the primary's when several are as new.
+func (e *Engine) drillBackup(ctx context.Context, svc Service, dest string) (Backup, error) {
+	if dest != "" {
+		if _, err := e.Catalog.Destination(ctx, dest); err != nil {
+			return Backup{}, Userf(ErrInvalid, "destination %q does not exist; list destinations with: odoo-backup destination list", dest)
+		}
+	}
+	bs, err := e.Catalog.Backups(ctx, BackupFilter{Service: svc.Name, Destination: dest, Status: StatusSucceeded, Limit: 50})
+	if err != nil {
+		return Backup{}, err
+	}
+	primary := ""
+	if p, err := e.Catalog.Primary(ctx, svc.Name); err == nil {
+		primary = p.Destination
+	}
+	var best Backup
+	for _, b := range bs {
+		newer := best.ID == 0 || b.StartedAt.After(best.StartedAt)
+		tie := best.ID != 0 && b.StartedAt.Equal(best.StartedAt) && b.Destination == primary && best.Destination != primary
+		if newer || tie {
+			best = b
+		}
+	}
+	if best.ID == 0 {
+		where := ""
+		if dest != "" {
+			where = " on destination " + dest
+		}
+		return Backup{}, Userf(ErrNotFound, "service %q has no succeeded backup%s to drill; take one with: odoo-backup backup %s", svc.Name, where, svc.Name)
+	}
+	return best, nil
+}
+
+// runDrill restores b into the scratch copy, checks it, and removes it.
+// Check failures go to d.Details.Problems; an error means the drill could
+// not get that far.
+func (e *Engine) runDrill(ctx context.Context, svc Service, b Backup, req DrillRequest, d *Drill, res *DrillResult) error {
+	rb, err := e.openBackup(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	rep := e.reporter(req.Progress)
+	rep.total = rb.b.Size
+	rep.set(PhaseVerify, 0)
+	if err := e.checksum(ctx, rb, nil, rep); err != nil {
+		return err
+	}
+	meta, metaErr := e.readMetadata(ctx, rb.store, rb.b.Key)
+	if metaErr != nil {
+		d.Details.Problems = append(d.Details.Problems, fmt.Sprintf("the metadata object next to the archive is unreadable (%v), so the row counts cannot be checked", metaErr))
+	}
+	d.Details.Expected = meta.Tables
+
+	parent := req.ScratchDir
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	scratch, err := os.MkdirTemp(parent, "odoo-backup-drill-")
+	if err != nil {
+		return Userf(err, "cannot create a scratch directory under %s: %v; check its permissions", parent, errors.Unwrap(err))
+	}
+	defer func() {
+		if err := os.RemoveAll(scratch); err != nil {
+			e.log().Error("cannot remove the drill's scratch directory", "dir", scratch, "error", err)
+		}
+	}()
+	res.ScratchDir = scratch
+	base := svc.DB.Database
+	if len(base) > 25 {
+		base = base[:25]
+	}
+	scratchDB := base + "_drill_" + randomSuffix()
+	server := svc.DB
+	server.Database = maintenanceDB
+	st, err := e.stageRestore(ctx, rb, server, scratchDB, filepath.Join(scratch, scratchDB), rep)
+	if err != nil {
+		return err
+	}
+	res.ScratchDB = st.tmpDB
+	defer st.discard(context.WithoutCancel(ctx))
+
+	rep.set(PhaseDrillCheck, rb.b.Size)
+	det := &d.Details
+	det.FilestoreFiles, det.MissingFiles, det.SQLErrors = st.files, st.missingCount, st.sqlErrors.count
+	if st.sqlErrors.count > 0 {
+		det.Problems = append(det.Problems, fmt.Sprintf("dump.sql loaded with %d SQL errors (first: %s)", st.sqlErrors.count, firstOr(st.sqlErrors.first, "?")))
+	}
+	if st.missingCount > 0 {
+		det.Problems = append(det.Problems, fmt.Sprintf("%d attachment files are missing from the restored filestore (first: %s)", st.missingCount, firstOr(st.missing, "?")))
+	}
+	if metaErr == nil && meta.FilestoreFiles != st.files {
+		det.Problems = append(det.Problems, fmt.Sprintf("the archive holds %d filestore files but %d were backed up", st.files, meta.FilestoreFiles))
+	}
+	conn := server
+	conn.Database = st.tmpDB
+	det.Tables, err = countRestored(ctx, conn)
+	if err != nil {
+		return err
+	}
+	for _, t := range requiredTables {
+		if _, ok := det.Tables[t]; !ok {
+			det.Problems = append(det.Problems, fmt.Sprintf("table %s is missing from the restored database", t))
+		}
+	}
+	names := make([]string, 0, len(meta.Tables))
+	for t := range meta.Tables {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	for _, t := range names {
+		want := meta.Tables[t]
+		got, ok := det.Tables[t]
+		switch {
+		case !ok:
+			if !contains(requiredTables, t) {
+				det.Problems = append(det.Problems, fmt.Sprintf("table %s is missing from the restored database", t))
+			}
+		case got != want:
+			det.Problems = append(det.Problems, fmt.Sprintf("table %s has %d rows but %d were backed up", t, got, want))
+		}
+	}
+	return nil
+}
+
+// countRestored counts the rows of the key tables present in a database.
+func countRestored(ctx context.Context, c DBConn) (map[string]int64, error) {
+	conn, err := ConnectDB(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	out := map[string]int64{}
+	for _, t := range KeyTables {
+		var exists bool
+		if err := conn.QueryRow(ctx, "SELECT to_regclass('public.' || $1) IS NOT NULL", t).Scan(&exists); err != nil {
+			return nil, fmt.Errorf("inspect the restored database: %w", err)
+		}
+		if !exists {
+			continue
+		}
+		var n int64
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM public."+quoteIdent(t)).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count the rows of %s in the restored database: %w", t, err)
+		}
+		out[t] = n
+	}
+	return out, nil
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return def
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

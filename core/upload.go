@@ -1,0 +1,452 @@
+package core
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/odoo-backup/odoo-backup/core/odoozip"
+)
+
+// UploadInfo is what a backup file from elsewhere holds, as far as it says.
+type UploadInfo struct {
+	Path   string `json:"path"`
+	Format string `json:"format"`
+	Size   int64  `json:"size"`
+	// Database is the name of the database it was dumped from, where the
+	// file says (a zip's manifest, a custom dump's header); else empty.
+	Database    string `json:"database,omitempty"`
+	OdooVersion string `json:"odoo_version,omitempty"`
+	PGVersion   string `json:"pg_version,omitempty"`
+	// Modules is the number of installed modules the manifest lists; -1
+	// when unknown.
+	Modules        int    `json:"modules"`
+	WithFilestore  bool   `json:"with_filestore"`
+	FilestoreFiles int    `json:"filestore_files"`
+	FilestoreBytes uint64 `json:"filestore_bytes"`
+}
+
+// UploadRequest uploads a backup file to a service's primary destination.
+type UploadRequest struct {
+	Path     string
+	Service  string
+	Progress ProgressFunc
+}
+
+// Gzip bounds: a plain SQL dump compresses perhaps 5 to 20 times; past
+// maxGzipRatio (once gzipFreeBytes are out) it is a bomb, not a dump.
+var (
+	maxGzipRatio  int64 = 200
+	gzipFreeBytes int64 = 64 << 20
+	maxGzipTotal  int64 = 4 << 40
+)
+
+var (
+	zipMagic    = []byte("PK\x03\x04")
+	gzipMagic   = []byte{0x1f, 0x8b}
+	customMagic = []byte("PGDMP")
+)
+
+// dumpComplete is the comment pg_dump writes at the end of a plain dump; a
+// dump without it was cut short.
+const dumpComplete = "-- PostgreSQL database dump complete"
+
+// InspectUpload validates a backup file completely, deciding its format by
+// its content rather than its name: an Odoo database manager zip (with or
+// without filestore), a plain pg_dump (.sql), a gzip-compressed one
+// (.sql.gz), or a pg_dump custom-format archive. A file that is hostile
+// (paths leaving the archive, links, absurd expansion), broken (truncated,
+// bad checksums) or not a backup at all is refused with ErrCorrupt or
+// ErrInvalid.
+func (e *Engine) InspectUpload(ctx context.Context, path string) (UploadInfo, error) {
+	info := UploadInfo{Path: path, Modules: -1}
+	f, err := os.Open(path)
+	if err != nil {
+		return info, Userf(err, "cannot open %s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return info, err
+	}
+	if !fi.Mode().IsRegular() {
+		return info, Userf(ErrInvalid, "%s is not a regular file; give a backup file", path)
+	}
+	info.Size = fi.Size()
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, zipMagic):
+		info.Format = FormatOdooZip
+		err = inspectZip(f, &info)
+	case bytes.HasPrefix(head, gzipMagic):
+		info.Format = FormatSQLGz
+		err = inspectGzip(f, &info)
+	case bytes.HasPrefix(head, customMagic):
+		info.Format = FormatPGCustom
+		err = e.inspectCustom(ctx, path, &info)
+	case bytes.HasPrefix(head, []byte(odoozip.DumpHeader)):
+		info.Format = FormatPlainSQL
+		err = checkPlainDump(io.NewSectionReader(f, 0, info.Size), &info)
+	default:
+		return info, Userf(ErrInvalid, "%s is not a backup: it is neither an Odoo backup zip, a plain or gzip-compressed pg_dump, nor a pg_dump custom-format file", path)
+	}
+	if err != nil {
+		return info, Userf(err, "%s; nothing was uploaded", strings.TrimSuffix(message(err), "."))
+	}
+	return info, nil
+}
+
+func inspectZip(f *os.File, info *UploadInfo) error {
+	a, err := odoozip.Open(f, info.Size, odoozip.DefaultLimits)
+	if err != nil {
+		return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s cannot be used: %v", info.Path, err)
+	}
+	if err := odoozip.CheckDumpHeader(a.Dump); err != nil {
+		return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s cannot be used: %v", info.Path, err)
+	}
+	// Every entry is read back, so a damaged one is found now rather than
+	// halfway through a restore.
+	for _, zf := range append(a.Filestore, a.Dump) {
+		if strings.HasPrefix(zf.Name, odoozip.FilestoreDir) {
+			if err := odoozip.CheckStoreFname(odoozip.StoreFname(zf)); err != nil {
+				return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s holds an unsafe filestore entry (%v)", info.Path, err)
+			}
+		}
+		rc, err := zf.Open()
+		if err == nil {
+			_, err = io.Copy(io.Discard, rc)
+			rc.Close()
+		}
+		if err != nil {
+			return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s is damaged: entry %s cannot be read (%v)", info.Path, zf.Name, err)
+		}
+	}
+	if m := a.Manifest; m != nil {
+		info.Database, info.OdooVersion, info.PGVersion = m.DBName, m.Version, strings.TrimSuffix(m.PGVersion, ".0")
+		if m.Modules != nil {
+			info.Modules = len(m.Modules)
+		}
+	}
+	info.WithFilestore = len(a.Filestore) > 0
+	info.FilestoreFiles, info.FilestoreBytes = len(a.Filestore), a.FilestoreSize
+	return nil
+}
+
+// boundedGzip fails once the decompressed stream outgrows what a real dump
+// could be for its compressed size.
+type boundedGzip struct {
+	r          io.Reader
+	compressed *countingReader
+	n          int64
+}
+
+func (b *boundedGzip) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.n > maxGzipTotal || (b.n > gzipFreeBytes && b.n > maxGzipRatio*max(b.compressed.n, 1)) {
+		return n, fmt.Errorf("%w: %w: it expands %d compressed bytes into more than %d", ErrCorrupt, odoozip.ErrHostile, b.compressed.n, b.n)
+	}
+	return n, err
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// gunzipBounded decompresses r with the expansion bounds.
+func gunzipBounded(r io.Reader) (io.Reader, error) {
+	cr := &countingReader{r: r}
+	zr, err := gzip.NewReader(bufio.NewReader(cr))
+	if err != nil {
+		return nil, err
+	}
+	return &boundedGzip{r: zr, compressed: cr}, nil
+}
+
+func inspectGzip(f *os.File, info *UploadInfo) error {
+	zr, err := gunzipBounded(io.NewSectionReader(f, 0, info.Size))
+	if err != nil {
+		return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s is not a readable gzip file (%v)", info.Path, err)
+	}
+	return checkPlainDump(zr, info)
+}
+
+// checkPlainDump reads a whole plain dump: it must start with pg_dump's
+// header and end with its closing comment (a truncated dump does not).
+func checkPlainDump(r io.Reader, info *UploadInfo) error {
+	head := make([]byte, len(odoozip.DumpHeader))
+	if _, err := io.ReadFull(r, head); err != nil || string(head) != odoozip.DumpHeader {
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s cannot be read (%v)", info.Path, err)
+		}
+		return Userf(ErrInvalid, "%s does not hold a pg_dump plain dump", info.Path)
+	}
+	tail := &tailBuffer{max: 4096}
+	if _, err := io.Copy(tail, r); err != nil {
+		return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s is damaged (%v)", info.Path, err)
+	}
+	if !strings.Contains(tail.String(), dumpComplete) {
+		return Userf(ErrCorrupt, "%s is a truncated pg_dump: it lacks the closing %q line", info.Path, dumpComplete)
+	}
+	return nil
+}
+
+// inspectCustom validates a custom-format archive's table of contents with
+// pg_restore --list and reads the database name from it.
+func (e *Engine) inspectCustom(ctx context.Context, path string, info *UploadInfo) error {
+	pgRestore, err := e.Tools.Find("pg_restore", 0)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, pgRestore.Path, "--list", path)
+	stderr := &tailBuffer{max: 8 << 10}
+	cmd.Stderr = stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s is not a usable pg_dump custom-format file: %s", info.Path, stderr.lastLine(err.Error()))
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		l = strings.TrimSpace(strings.TrimPrefix(l, ";"))
+		if v, ok := strings.CutPrefix(l, "dbname:"); ok && info.Database == "" {
+			info.Database = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(l, "Dumped from database version:"); ok && info.PGVersion == "" {
+			info.PGVersion, _, _ = strings.Cut(strings.TrimSpace(v), ".")
+		}
+	}
+	return nil
+}
+
+// uploadExtension is the archive key's extension for a format.
+func uploadExtension(format string) string {
+	switch format {
+	case FormatPlainSQL:
+		return ".sql"
+	case FormatSQLGz:
+		return ".sql.gz"
+	case FormatPGCustom:
+		return ".dump"
+	}
+	return ".zip"
+}
+
+// Upload validates a backup file completely, then stores it unchanged on the
+// service's primary destination as an `upload` backup (SPEC rule 9), with its
+// metadata object and catalog row. Nothing is uploaded when the file is
+// refused. Restore it with RestoreToService or RestoreNewDB.
+func (e *Engine) Upload(ctx context.Context, req UploadRequest) (Backup, UploadInfo, error) {
+	svc, err := e.Catalog.Service(ctx, req.Service)
+	if err != nil {
+		return Backup{}, UploadInfo{}, err
+	}
+	primary, err := e.Catalog.Primary(ctx, svc.Name)
+	if err != nil {
+		return Backup{}, UploadInfo{}, Userf(fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination to upload to; add one with: odoo-backup config set %s DESTINATION --primary", svc.Name, svc.Name)
+	}
+	info, err := e.InspectUpload(ctx, req.Path)
+	if err != nil {
+		return Backup{}, info, err
+	}
+	d, err := e.Catalog.Destination(ctx, primary.Destination)
+	if err != nil {
+		return Backup{}, info, err
+	}
+	st, err := e.OpenStore(ctx, d)
+	if err != nil {
+		return Backup{}, info, err
+	}
+	started := e.now().UTC().Truncate(time.Millisecond)
+	key, err := freeUploadKey(ctx, st, svc.Name, started, info.Format)
+	if err != nil {
+		return Backup{}, info, err
+	}
+	host, _ := os.Hostname()
+	db := info.Database
+	if db == "" {
+		db = svc.DB.Database
+	}
+	b := Backup{
+		ServiceID: svc.ID, Service: svc.Name, DestinationID: d.ID, Destination: d.Name,
+		Kind: KindUpload, Status: StatusRunning, StartedAt: started, Key: key,
+		Database: db, Format: info.Format, OdooVersion: info.OdooVersion, PGVersion: info.PGVersion,
+		Phase: PhaseUpload, Host: host, PID: os.Getpid(),
+	}
+	if err := e.Catalog.CreateBackup(ctx, &b); err != nil {
+		return b, info, fmt.Errorf("record upload to %s: %w", d.Name, err)
+	}
+	rep := e.reporter(req.Progress, b.ID)
+	rep.total = info.Size
+	rep.set(PhaseUpload, 0)
+	sum, size, err := putFile(ctx, st, key, req.Path, rep)
+	saveCtx := context.WithoutCancel(ctx)
+	finished := e.now().UTC()
+	b.FinishedAt = &finished
+	b.Phase, b.Bytes = "", 0
+	if err == nil && size != info.Size {
+		err = Userf(ErrCorrupt, "%s changed while it was uploaded (%d bytes read, %d validated); upload it again once nothing writes to it", req.Path, size, info.Size)
+	}
+	if err == nil {
+		b.Size, b.SHA256 = size, sum
+		di := dumpInfo{modules: max(info.Modules, 0), filestoreFiles: info.FilestoreFiles}
+		err = e.writeMetadata(saveCtx, st, b, di)
+	}
+	if err != nil {
+		_ = st.Delete(saveCtx, key)
+		b.Status, b.Error = StatusFailed, describe(ctx, err)
+		b.Size, b.SHA256 = 0, ""
+	} else {
+		b.Status = StatusSucceeded
+	}
+	if uerr := e.Catalog.UpdateBackup(saveCtx, b); uerr != nil && err == nil {
+		err = fmt.Errorf("record upload %d: %w", b.ID, uerr)
+	}
+	if err != nil {
+		return b, info, Userf(err, "uploading %s to %q failed: %s", req.Path, d.Name, message(err))
+	}
+	e.log().Info("upload succeeded", "service", svc.Name, "destination", d.Name, "backup", b.ID, "format", b.Format, "size", b.Size)
+	return b, info, nil
+}
+
+// PhaseUpload is the phase of an upload sending its file.
+const PhaseUpload = "upload"
+
+func putFile(ctx context.Context, st ObjectStore, key, path string, rep *progressReporter) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	var size sizeCounter
+	r := io.TeeReader(f, io.MultiWriter(h, &size, countingWriter{rep}))
+	if err := st.Put(ctx, key, r); err != nil {
+		return "", 0, fmt.Errorf("upload %s to %s: %w", path, key, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), size.n, nil
+}
+
+// freeUploadKey is freeKey with the extension of the upload's format.
+func freeUploadKey(ctx context.Context, st ObjectStore, service string, started time.Time, format string) (string, error) {
+	for n := 1; ; n++ {
+		key := strings.TrimSuffix(backupKey(service, started, KindUpload, n), ".zip") + uploadExtension(format)
+		_, err := st.Stat(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			return key, nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+}
+
+// loadStream loads a database-only backup (plain SQL, gzipped SQL or a
+// custom-format dump) into the staged database, streaming it from its
+// destination; the checksum was verified before.
+func (st *staged) loadStream(ctx context.Context, rb readableBackup, serverMajor int, rep *progressReporter) error {
+	body, err := rb.store.Get(ctx, rb.b.Key, 0, -1)
+	if err != nil {
+		return fmt.Errorf("read backup %d from %s: %w", rb.b.ID, rb.dest.Name, err)
+	}
+	defer body.Close()
+	var in io.Reader = io.TeeReader(body, countingWriter{rep})
+	switch rb.b.Format {
+	case FormatPGCustom:
+		pgRestore, err := st.e.Tools.Find("pg_restore", serverMajor)
+		if err != nil {
+			return err
+		}
+		return st.pgRestore(ctx, in, pgRestore)
+	case FormatSQLGz:
+		if in, err = gunzipBounded(in); err != nil {
+			return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "backup %d is not a readable gzip file (%v); pick another backup", rb.b.ID, err)
+		}
+	}
+	psql, err := st.e.Tools.Find("psql", serverMajor)
+	if err != nil {
+		return err
+	}
+	return st.loadDump(ctx, readerOpener{in}, psql)
+}
+
+type readerOpener struct{ r io.Reader }
+
+func (o readerOpener) Open() (io.ReadCloser, error) { return io.NopCloser(o.r), nil }
+
+// pgRestore feeds a custom-format dump to pg_restore the way Odoo restores
+// anything that is not a zip: --no-owner, errors reported but tolerated.
+func (st *staged) pgRestore(ctx context.Context, in io.Reader, tool Tool) error {
+	args := append([]string{"--no-owner"}, pgArgs(st.server, st.tmpDB)...)
+	cmd := exec.CommandContext(ctx, tool.Path, args...)
+	cmd.Env = pgEnv(st.server)
+	cmd.Stdin = in
+	cmd.Stdout = io.Discard
+	stderr := &tailBuffer{max: 8 << 10}
+	cmd.Stderr = io.MultiWriter(st.sqlErrors, stderr)
+	err := cmd.Run()
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil && st.sqlErrors.count > 0 && strings.Contains(stderr.String(), "errors ignored on restore"):
+		// Like psql without ON_ERROR_STOP: the errors are in the result.
+		return nil
+	case err != nil:
+		return Userf(err, "pg_restore stopped while loading the backup (%v): %s; the restore was undone", err, stderr.lastLine(err.Error()))
+	}
+	return nil
+}
+
+// verifyStream checks a database-only backup on its destination as
+// InspectUpload checked the file: a complete plain dump, or a custom-format
+// dump whose table of contents pg_restore reads.
+func (e *Engine) verifyStream(ctx context.Context, rb readableBackup) error {
+	body, err := rb.store.Get(ctx, rb.b.Key, 0, -1)
+	if err != nil {
+		return fmt.Errorf("read backup %d from %s: %w", rb.b.ID, rb.dest.Name, err)
+	}
+	defer body.Close()
+	info := &UploadInfo{Path: rb.b.Key}
+	switch rb.b.Format {
+	case FormatPlainSQL:
+		return checkPlainDump(body, info)
+	case FormatSQLGz:
+		zr, err := gunzipBounded(body)
+		if err != nil {
+			return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s is not a readable gzip file (%v)", rb.b.Key, err)
+		}
+		return checkPlainDump(zr, info)
+	case FormatPGCustom:
+		pgRestore, err := e.Tools.Find("pg_restore", 0)
+		if err != nil {
+			return err
+		}
+		cmd := exec.CommandContext(ctx, pgRestore.Path, "--list")
+		cmd.Stdin = body
+		cmd.Stdout = io.Discard
+		stderr := &tailBuffer{max: 8 << 10}
+		cmd.Stderr = stderr
+		if err := cmd.Run(); err != nil {
+			return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s is not a usable pg_dump custom-format file: %s", rb.b.Key, stderr.lastLine(err.Error()))
+		}
+		return nil
+	}
+	return Userf(ErrInvalid, "backup %d has format %q, which this version of odoo-backup cannot read", rb.b.ID, rb.b.Format)
+}
