@@ -22,6 +22,7 @@ type configFlags struct {
 	minute    int
 	weekday   string
 	day       int
+	drill     string
 	fs        *pflag.FlagSet
 }
 
@@ -35,10 +36,18 @@ func (c *configFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.minute, "minute", 0, "minute past the hour for hourly runs (default 0)")
 	fs.StringVar(&c.weekday, "weekday", "", "day of the week for weekly runs: sun, mon, ... (default sun)")
 	fs.IntVar(&c.day, "day", 0, "day of the month for monthly runs, 1 to 28 (default 1)")
+	fs.StringVar(&c.drill, "drill", "", "run a restore drill of this destination's latest backup hourly, daily, weekly or monthly, at the schedule's time (manual: never)")
 }
 
 // apply changes freq/schedule/retention/primary from the flags given.
-func (c *configFlags) apply(freq *core.Frequency, sched *core.Schedule, ret *core.Retention, primary *bool) error {
+func (c *configFlags) apply(freq *core.Frequency, sched *core.Schedule, ret *core.Retention, primary *bool, drill *core.Frequency) error {
+	if c.fs.Changed("drill") {
+		d, err := core.ParseFrequency(c.drill)
+		if err != nil {
+			return core.Userf(core.ErrInvalid, "--drill %q is not one of hourly, daily, weekly, monthly, manual", c.drill)
+		}
+		*drill = d
+	}
 	if c.fs.Changed("at") {
 		h, m, err := core.ParseTimeOfDay(c.at)
 		if err != nil {
@@ -97,7 +106,6 @@ func (a *app) configCommand() *cobra.Command {
 
 func (a *app) configSetCommand() *cobra.Command {
 	var flags configFlags
-	var drill string
 	cmd := &cobra.Command{
 		Use:   "set SERVICE DESTINATION",
 		Short: "Create or change the configuration of a service on a destination",
@@ -118,13 +126,8 @@ func (a *app) configSetCommand() *cobra.Command {
 					c = e
 				}
 			}
-			if err := flags.apply(&c.Frequency, &c.Schedule, &c.Retention, &c.Primary); err != nil {
+			if err := flags.apply(&c.Frequency, &c.Schedule, &c.Retention, &c.Primary, &c.Drill); err != nil {
 				return err
-			}
-			if flags.fs.Changed("drill") {
-				if c.Drill, err = core.ParseFrequency(drill); err != nil {
-					return core.Userf(core.ErrInvalid, "--drill %q is not one of hourly, daily, weekly, monthly, manual", drill)
-				}
 			}
 			if err := a.cat.SetConfiguration(ctx, c); err != nil {
 				return err
@@ -142,7 +145,6 @@ func (a *app) configSetCommand() *cobra.Command {
 		}),
 	}
 	flags.register(cmd.Flags())
-	cmd.Flags().StringVar(&drill, "drill", "", "run a restore drill of this destination's latest backup hourly, daily, weekly or monthly, at the schedule's time (manual: never)")
 	return cmd
 }
 

@@ -33,7 +33,7 @@ func (a *app) templateAddCommand() *cobra.Command {
 				}
 				for _, c := range configs {
 					t.Configurations = append(t.Configurations, core.TemplateConfiguration{
-						Destination: c.Destination, Frequency: c.Frequency, Schedule: c.Schedule, Retention: c.Retention, Primary: c.Primary,
+						Destination: c.Destination, Frequency: c.Frequency, Schedule: c.Schedule, Retention: c.Retention, Primary: c.Primary, Drill: c.Drill,
 					})
 				}
 			}
@@ -65,7 +65,7 @@ func (a *app) templateSetCommand() *cobra.Command {
 					c = e
 				}
 			}
-			if err := flags.apply(&c.Frequency, &c.Schedule, &c.Retention, &c.Primary); err != nil {
+			if err := flags.apply(&c.Frequency, &c.Schedule, &c.Retention, &c.Primary, &c.Drill); err != nil {
 				return err
 			}
 			if err := a.cat.SetTemplateConfiguration(ctx, args[0], c); err != nil {
