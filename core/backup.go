@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -339,6 +338,10 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 
 var errPutReturned = errors.New("destination stopped reading")
 
+// liveFilesQuery lists the filestore files a database refers to: what a
+// backup archives and what a restore must find.
+const liveFilesQuery = "SELECT DISTINCT store_fname FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1"
+
 // odooFacts reads what the manifest needs, and checks this is an Odoo
 // database at all.
 func odooFacts(ctx context.Context, tx pgx.Tx, db string) (map[string]string, int64, error) {
@@ -444,7 +447,7 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *o
 	}
 
 	rep.set(PhaseFilestore, rep.bytes)
-	rows, err := tx.Query(ctx, "SELECT DISTINCT store_fname FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
+	rows, err := tx.Query(ctx, liveFilesQuery)
 	if err != nil {
 		return fmt.Errorf("list attachment files: %w", err)
 	}
@@ -492,14 +495,7 @@ func (e *Engine) writeMetadata(ctx context.Context, st ObjectStore, b Backup, in
 		Modules: info.modules, FilestoreFiles: info.filestoreFiles, MissingFiles: len(info.missingFiles),
 		Tables: info.tables,
 	}
-	data, err := m.marshal()
-	if err != nil {
-		return err
-	}
-	if err := st.Put(ctx, MetadataKey(b.Key), bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("write the metadata object next to %s: %w", b.Key, err)
-	}
-	return nil
+	return putMetadata(ctx, st, m)
 }
 
 // fanout writes to every destination still alive; a destination that fails

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -214,14 +213,7 @@ func (e *Engine) copyMetadata(ctx context.Context, rb readableBackup, dst Object
 	m.Archive, m.Kind = nb.Key, KindCopy
 	m.StartedAt, m.FinishedAt = nb.StartedAt, e.now().UTC()
 	m.Size, m.SHA256 = rb.b.Size, rb.b.SHA256
-	data, err := m.marshal()
-	if err != nil {
-		return err
-	}
-	if err := dst.Put(ctx, MetadataKey(nb.Key), bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("write the metadata object next to %s: %w", nb.Key, err)
-	}
-	return nil
+	return putMetadata(ctx, dst, m)
 }
 
 // readMetadata reads and parses the metadata object of an archive.

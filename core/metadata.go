@@ -1,6 +1,8 @@
 package core
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -35,6 +37,18 @@ type BackupMetadata struct {
 }
 
 func (m BackupMetadata) marshal() ([]byte, error) { return json.MarshalIndent(m, "", "  ") }
+
+// putMetadata writes m next to its archive.
+func putMetadata(ctx context.Context, st ObjectStore, m BackupMetadata) error {
+	data, err := m.marshal()
+	if err != nil {
+		return err
+	}
+	if err := st.Put(ctx, MetadataKey(m.Archive), bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("write the metadata object next to %s: %w", m.Archive, err)
+	}
+	return nil
+}
 
 // ParseMetadata reads a metadata object.
 func ParseMetadata(b []byte) (BackupMetadata, error) {

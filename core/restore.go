@@ -384,7 +384,7 @@ func (st *staged) checkAttachments(ctx context.Context) error {
 	if err := conn.QueryRow(ctx, "SELECT to_regclass('public.ir_attachment') IS NOT NULL").Scan(&has); err != nil || !has {
 		return err
 	}
-	rows, err := conn.Query(ctx, "SELECT DISTINCT store_fname FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
+	rows, err := conn.Query(ctx, liveFilesQuery)
 	if err != nil {
 		return fmt.Errorf("list attachment files of the restored database: %w", err)
 	}

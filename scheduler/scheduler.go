@@ -288,81 +288,54 @@ func (s *Scheduler) reload(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.version = v
+	backups := func(c core.Configuration) core.Frequency { return c.Frequency }
+	drills := func(c core.Configuration) core.Frequency { return c.Drill }
+	var err1, err2 error
+	s.configs, err1 = s.reconcile("schedule", s.jobs, configs, backups, s.fire)
+	_, err2 = s.reconcile("drill schedule", s.drills, configs, drills, s.fireDrill)
+	return errors.Join(err1, err2)
+}
+
+// reconcile brings one kind of jobs (backups or drills) in line with the
+// configurations: a job whose configuration is gone or whose schedule
+// changed is removed, a missing one is added. It returns the configurations
+// that have such a job. Called with s.mu held.
+func (s *Scheduler) reconcile(what string, jobs map[configKey]jobEntry, configs []core.Configuration,
+	freq func(core.Configuration) core.Frequency, task func(configKey)) (map[configKey]core.Configuration, error) {
+	spec := func(c core.Configuration) string {
+		return cronSpec(core.Configuration{Frequency: freq(c), Schedule: c.Schedule})
+	}
 	want := map[configKey]core.Configuration{}
 	for _, c := range configs {
-		if c.Frequency != core.Manual {
+		if freq(c) != core.Manual {
 			want[configKey{c.Service, c.Destination}] = c
 		}
 	}
-	for k, j := range s.jobs {
-		c, ok := want[k]
-		if !ok || signature(c) != j.signature {
-			if err := s.sched.RemoveJob(j.id); err != nil {
-				s.o.Log.Error("removing a job failed", "service", k.service, "destination", k.destination, "error", err)
-			}
-			delete(s.jobs, k)
-			s.o.Log.Info("schedule removed", "service", k.service, "destination", k.destination)
-		}
-	}
-	for k, c := range want {
-		if _, ok := s.jobs[k]; ok {
+	for k, j := range jobs {
+		if c, ok := want[k]; ok && spec(c) == j.signature {
 			continue
 		}
-		job, err := s.sched.NewJob(gocron.CronJob(cronSpec(c), false),
-			gocron.NewTask(s.fire, k),
-			gocron.WithName(k.service+"→"+k.destination),
-		)
-		if err != nil {
-			return fmt.Errorf("schedule %s on %s: %w", k.service, k.destination, err)
+		if err := s.sched.RemoveJob(j.id); err != nil {
+			s.o.Log.Error("removing a job failed", "what", what, "service", k.service, "destination", k.destination, "error", err)
 		}
-		s.jobs[k] = jobEntry{id: job.ID(), signature: signature(c)}
-		s.o.Log.Info("schedule added", "service", k.service, "destination", k.destination, "schedule", c.Schedule.Describe(c.Frequency))
-	}
-	s.configs = want
-	return s.reloadDrills(configs)
-}
-
-// reloadDrills brings the drill jobs in line with the configurations' drill
-// frequencies. Called with s.mu held.
-func (s *Scheduler) reloadDrills(configs []core.Configuration) error {
-	want := map[configKey]core.Configuration{}
-	for _, c := range configs {
-		if c.Drill != core.Manual {
-			want[configKey{c.Service, c.Destination}] = c
-		}
-	}
-	for k, j := range s.drills {
-		c, ok := want[k]
-		if !ok || drillSpec(c) != j.signature {
-			if err := s.sched.RemoveJob(j.id); err != nil {
-				s.o.Log.Error("removing a drill job failed", "service", k.service, "destination", k.destination, "error", err)
-			}
-			delete(s.drills, k)
-			s.o.Log.Info("drill schedule removed", "service", k.service, "destination", k.destination)
-		}
+		delete(jobs, k)
+		s.o.Log.Info(what+" removed", "service", k.service, "destination", k.destination)
 	}
 	for k, c := range want {
-		if _, ok := s.drills[k]; ok {
+		if _, ok := jobs[k]; ok {
 			continue
 		}
-		job, err := s.sched.NewJob(gocron.CronJob(drillSpec(c), false),
-			gocron.NewTask(s.fireDrill, k),
-			gocron.WithName("drill "+k.service+"→"+k.destination),
+		job, err := s.sched.NewJob(gocron.CronJob(spec(c), false),
+			gocron.NewTask(task, k),
+			gocron.WithName(what+" "+k.service+"→"+k.destination),
 		)
 		if err != nil {
-			return fmt.Errorf("schedule the drill of %s on %s: %w", k.service, k.destination, err)
+			return want, fmt.Errorf("%s of %s on %s: %w", what, k.service, k.destination, err)
 		}
-		s.drills[k] = jobEntry{id: job.ID(), signature: drillSpec(c)}
-		s.o.Log.Info("drill schedule added", "service", k.service, "destination", k.destination, "schedule", c.Schedule.Describe(c.Drill))
+		jobs[k] = jobEntry{id: job.ID(), signature: spec(c)}
+		s.o.Log.Info(what+" added", "service", k.service, "destination", k.destination, "schedule", c.Schedule.Describe(freq(c)))
 	}
-	return nil
-}
-
-// drillSpec is the crontab line of a configuration's drill: its drill
-// frequency at the configuration's schedule time (weekly on its weekday,
-// monthly on its day).
-func drillSpec(c core.Configuration) string {
-	return cronSpec(core.Configuration{Frequency: c.Drill, Schedule: c.Schedule})
+	return want, nil
 }
 
 // fireDrill runs the restore drill of one configuration on the backups of
@@ -388,8 +361,6 @@ func (s *Scheduler) fireDrill(k configKey) {
 		s.o.OnDrill(res, err)
 	}
 }
-
-func signature(c core.Configuration) string { return cronSpec(c) }
 
 // cronSpec turns a configuration's schedule into a crontab line.
 func cronSpec(c core.Configuration) string {
