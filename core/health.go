@@ -1,6 +1,10 @@
 package core
 
-import "time"
+import (
+	"context"
+	"os"
+	"time"
+)
 
 // Health states of a configuration, from best to worst.
 const (
@@ -83,4 +87,83 @@ func EvaluateHealth(c Configuration, backups []Backup, now time.Time) ConfigHeal
 		h.State = HealthOK
 	}
 	return h
+}
+
+// HealthNone is the state of a service without any configuration yet.
+const HealthNone = "none"
+
+// healthRank orders health states for a service's summary.
+var healthRank = map[string]int{HealthOK: 0, HealthManual: 0, HealthRunning: 1, HealthStale: 2, HealthFailed: 3}
+
+// ServiceHealth is how a service is doing: the worst of its configurations,
+// and failed when its last finished restore drill failed.
+type ServiceHealth struct {
+	Service        Service
+	State          string
+	Configurations []ConfigHealth
+	// LastDrill is the service's last finished restore drill, if any.
+	LastDrill *Drill
+	// Unhealthy is true when a monitoring check should fail on the service.
+	Unhealthy bool
+}
+
+// EvaluateService judges a service the way `odoo-backup status` and the
+// console show it: each configuration by EvaluateHealth on its recent
+// backups, then the last finished restore drill.
+func EvaluateService(ctx context.Context, cat Catalog, s Service, now time.Time) (ServiceHealth, error) {
+	sh := ServiceHealth{Service: s, State: HealthNone, Configurations: []ConfigHealth{}}
+	configs, err := cat.Configurations(ctx, s.Name)
+	if err != nil {
+		return sh, err
+	}
+	for _, c := range configs {
+		f := BackupFilter{Service: s.Name, Destination: c.Destination, Limit: 50}
+		if c.Frequency != Manual {
+			f.Kind = KindScheduled
+		}
+		backups, err := cat.Backups(ctx, f)
+		if err != nil {
+			return sh, err
+		}
+		h := EvaluateHealth(c, backups, now)
+		if h.Unhealthy() {
+			sh.Unhealthy = true
+		}
+		if sh.State == HealthNone || healthRank[h.State] > healthRank[sh.State] {
+			sh.State = h.State
+		}
+		sh.Configurations = append(sh.Configurations, h)
+	}
+	if sh.State == HealthManual {
+		sh.State = HealthOK
+	}
+	drills, err := cat.Drills(ctx, s.Name, 5)
+	if err != nil {
+		return sh, err
+	}
+	for _, d := range drills {
+		if d.Status == DrillRunning {
+			continue
+		}
+		sh.LastDrill = &d
+		if d.Status == DrillFailed {
+			sh.State = HealthFailed
+			sh.Unhealthy = true
+		}
+		break
+	}
+	return sh, nil
+}
+
+// LeaseTTL matches the scheduler's default: a holder silent for longer is gone.
+const LeaseTTL = 30 * time.Second
+
+// LeaseAlive reports whether the holder of l still runs: it heartbeat within
+// LeaseTTL and, when it is on this host, its process exists.
+func LeaseAlive(l Lease, now time.Time) bool {
+	alive := now.Sub(l.Heartbeat) <= LeaseTTL
+	if host, _ := os.Hostname(); l.Host == host {
+		alive = alive && ProcessAlive(l.PID)
+	}
+	return alive
 }

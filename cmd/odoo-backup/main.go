@@ -33,10 +33,12 @@ func main() {
 type app struct {
 	catalogPath string
 	daemonFlags daemonFlags
-	stdout      io.Writer
-	stderr      io.Writer
-	cat         *store.Catalog
-	engine      *core.Engine
+	// readOnly opens the console without backup, restore, delete or edit.
+	readOnly bool
+	stdout   io.Writer
+	stderr   io.Writer
+	cat      *store.Catalog
+	engine   *core.Engine
 }
 
 // usageError marks errors in how the command was called (exit code 2).
@@ -102,6 +104,7 @@ them safely. Run it without a command to see the status of every service.`,
 	}
 	root.PersistentFlags().StringVar(&a.catalogPath, "catalog", "", "catalog file (default $ODOO_BACKUP_CATALOG or $XDG_DATA_HOME/odoo-backup/catalog.db)")
 	f := root.Flags()
+	f.BoolVar(&a.readOnly, "read-only", false, "open the console showing everything but offering no backup, restore, delete or edit")
 	f.BoolVar(&a.daemonFlags.enabled, "daemon", false, "run the schedules headless (for systemd)")
 	f.StringVar(&a.daemonFlags.logFormat, "log-format", "text", "daemon log format: text or json")
 	f.DurationVar(&a.daemonFlags.shutdownTimeout, "shutdown-timeout", 10*time.Minute, "on SIGTERM, how long running backups may finish before they are aborted")

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/s3"
+	"github.com/odoo-backup/odoo-backup/tui"
 )
 
 // serviceStatus is one service in `status`.
@@ -40,12 +43,6 @@ type schedulerStatus struct {
 	Alive bool `json:"alive"`
 }
 
-// leaseTTL matches the scheduler's default: a holder silent for longer is gone.
-const leaseTTL = 30 * time.Second
-
-// worst orders health states for a service's summary.
-var healthRank = map[string]int{core.HealthOK: 0, core.HealthManual: 0, core.HealthRunning: 1, core.HealthStale: 2, core.HealthFailed: 3}
-
 func (a *app) status(ctx context.Context) (statusReport, error) {
 	rep := statusReport{Catalog: a.resolveCatalogPath(), Healthy: true, Services: []serviceStatus{}}
 	svcs, err := a.cat.Services(ctx)
@@ -54,58 +51,20 @@ func (a *app) status(ctx context.Context) (statusReport, error) {
 	}
 	now := time.Now()
 	if l, err := a.cat.CurrentLease(ctx, core.SchedulerLease); err == nil {
-		alive := now.Sub(l.Heartbeat) <= leaseTTL
-		if host, _ := os.Hostname(); l.Host == host {
-			alive = alive && core.ProcessAlive(l.PID)
-		}
-		rep.Scheduler = &schedulerStatus{Lease: l, Alive: alive}
+		rep.Scheduler = &schedulerStatus{Lease: l, Alive: core.LeaseAlive(l, now)}
 	} else if !errors.Is(err, core.ErrNotFound) {
 		return rep, err
 	}
 	for _, s := range svcs {
-		ss := serviceStatus{Name: s.Name, Database: s.DB.Database, Health: "none", Configurations: []core.ConfigHealth{}}
-		configs, err := a.cat.Configurations(ctx, s.Name)
+		sh, err := core.EvaluateService(ctx, a.cat, s, now)
 		if err != nil {
 			return rep, err
 		}
-		for _, c := range configs {
-			f := core.BackupFilter{Service: s.Name, Destination: c.Destination, Limit: 50}
-			if c.Frequency != core.Manual {
-				f.Kind = core.KindScheduled
-			}
-			backups, err := a.cat.Backups(ctx, f)
-			if err != nil {
-				return rep, err
-			}
-			h := core.EvaluateHealth(c, backups, now)
-			if h.Unhealthy() {
-				rep.Healthy = false
-			}
-			if ss.Health == "none" || healthRank[h.State] > healthRank[ss.Health] {
-				ss.Health = h.State
-			}
-			ss.Configurations = append(ss.Configurations, h)
+		if sh.Unhealthy {
+			rep.Healthy = false
 		}
-		if ss.Health == core.HealthManual {
-			ss.Health = core.HealthOK
-		}
-		drills, err := a.cat.Drills(ctx, s.Name, 5)
-		if err != nil {
-			return rep, err
-		}
-		for _, d := range drills {
-			if d.Status == core.DrillRunning {
-				continue
-			}
-			d := d
-			ss.LastDrill = &d
-			if d.Status == core.DrillFailed {
-				ss.Health = core.HealthFailed
-				rep.Healthy = false
-			}
-			break
-		}
-		rep.Services = append(rep.Services, ss)
+		rep.Services = append(rep.Services, serviceStatus{Name: s.Name, Database: s.DB.Database, Health: sh.State,
+			Configurations: sh.Configurations, LastDrill: sh.LastDrill})
 	}
 	return rep, nil
 }
@@ -215,6 +174,10 @@ func (a *app) home(ctx context.Context) error {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "Created the catalog %s and a local destination \"local\" in %s.\n\n", a.resolveCatalogPath(), d.Dir)
+	}
+	if a.stdout == io.Writer(os.Stdout) && isatty.IsTerminal(os.Stdin.Fd()) && isatty.IsTerminal(os.Stdout.Fd()) {
+		return tui.Run(tui.Options{Catalog: a.cat, Engine: a.engine, ReadOnly: a.readOnly,
+			NoColor: os.Getenv("NO_COLOR") != "", Context: ctx})
 	}
 	rep, err := a.status(ctx)
 	if err != nil {

@@ -1,0 +1,202 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// ServiceRow is one service on the home screen.
+type ServiceRow struct {
+	Health core.ServiceHealth
+	// Running are its backups running now, in any process.
+	Running []core.Backup
+	// Last is its newest finished backup.
+	Last *core.Backup
+	// Next is its earliest coming scheduled run, and NextSchedule that
+	// configuration's schedule.
+	Next         *time.Time
+	NextSchedule string
+}
+
+// ServicesLoadedMsg carries the home screen's data.
+type ServicesLoadedMsg struct {
+	Rows      []ServiceRow
+	Scheduler string
+	Err       error
+}
+
+// ServiceLoadedMsg carries a service's configurations and the newest page
+// of its history.
+type ServiceLoadedMsg struct {
+	Service string
+	Health  core.ServiceHealth
+	Configs []core.Configuration
+	History []core.Backup
+	Err     error
+}
+
+// HistoryPageMsg carries an older page of a service's history.
+type HistoryPageMsg struct {
+	Service  string
+	BeforeID int64
+	Rows     []core.Backup
+	Err      error
+}
+
+// TickMsg asks the visible screen to reload, so work done by other processes
+// (the daemon's backups, their phase and bytes) shows.
+type TickMsg time.Time
+
+// BackupStartedMsg says a backup job runs; its updates arrive on Updates.
+type BackupStartedMsg struct {
+	Service string
+	Updates <-chan tea.Msg
+	Cancel  context.CancelFunc
+}
+
+// BackupProgressMsg is live progress of this console's backup job.
+type BackupProgressMsg struct{ Progress core.Progress }
+
+// BackupDoneMsg ends this console's backup job.
+type BackupDoneMsg struct {
+	Service string
+	Backups []core.Backup
+	Err     error
+}
+
+func tick(every time.Duration) tea.Cmd {
+	return tea.Tick(every, func(t time.Time) tea.Msg { return TickMsg(t) })
+}
+
+func loadServices(ctx *Context) tea.Cmd {
+	cat, now := ctx.Catalog, ctx.now()
+	return func() tea.Msg {
+		c := context.Background()
+		msg := ServicesLoadedMsg{Scheduler: "none"}
+		if l, err := cat.CurrentLease(c, core.SchedulerLease); err == nil {
+			msg.Scheduler = fmt.Sprintf("%s (pid %d)", l.Holder, l.PID)
+			if !core.LeaseAlive(l, now) {
+				msg.Scheduler += " not answering"
+			}
+		} else if !errors.Is(err, core.ErrNotFound) {
+			msg.Err = err
+			return msg
+		}
+		svcs, err := cat.Services(c)
+		if err != nil {
+			msg.Err = err
+			return msg
+		}
+		for _, s := range svcs {
+			sh, err := core.EvaluateService(c, cat, s, now)
+			if err != nil {
+				msg.Err = err
+				return msg
+			}
+			row := ServiceRow{Health: sh}
+			for _, h := range sh.Configurations {
+				if h.NextRun != nil && (row.Next == nil || h.NextRun.Before(*row.Next)) {
+					row.Next, row.NextSchedule = h.NextRun, h.Frequency
+				}
+			}
+			recent, err := cat.Backups(c, core.BackupFilter{Service: s.Name, Limit: 20})
+			if err != nil {
+				msg.Err = err
+				return msg
+			}
+			for i := range recent {
+				b := recent[i]
+				switch {
+				case b.Status == core.StatusRunning:
+					row.Running = append(row.Running, b)
+				case row.Last == nil && b.Status != core.StatusDeleted:
+					row.Last = &b
+				}
+			}
+			msg.Rows = append(msg.Rows, row)
+		}
+		return msg
+	}
+}
+
+func loadService(ctx *Context, name string) tea.Cmd {
+	cat, now, limit := ctx.Catalog, ctx.now(), ctx.PageSize
+	return func() tea.Msg {
+		c := context.Background()
+		msg := ServiceLoadedMsg{Service: name}
+		svc, err := cat.Service(c, name)
+		if err == nil {
+			msg.Health, err = core.EvaluateService(c, cat, svc, now)
+		}
+		if err == nil {
+			msg.Configs, err = cat.Configurations(c, name)
+		}
+		if err == nil {
+			msg.History, err = cat.Backups(c, core.BackupFilter{Service: name, Limit: limit})
+		}
+		msg.Err = err
+		return msg
+	}
+}
+
+func loadHistoryPage(ctx *Context, name string, beforeID int64) tea.Cmd {
+	cat, limit := ctx.Catalog, ctx.PageSize
+	return func() tea.Msg {
+		rows, err := cat.Backups(context.Background(), core.BackupFilter{Service: name, Limit: limit, BeforeID: beforeID})
+		return HistoryPageMsg{Service: name, BeforeID: beforeID, Rows: rows, Err: err}
+	}
+}
+
+// startBackup runs the backup in its own goroutine; progress and the outcome
+// come back through a channel that waitForJob reads, one message at a time.
+func startBackup(ctx *Context, service string, dests []string) tea.Cmd {
+	eng, base := ctx.Engine, ctx.Base
+	return func() tea.Msg {
+		jobCtx, cancel := context.WithCancel(base)
+		updates := make(chan tea.Msg, 16)
+		go func() {
+			defer close(updates)
+			req := core.BackupRequest{Service: service, Destinations: dests, Kind: core.KindManual,
+				Progress: func(p core.Progress) {
+					select { // progress may be dropped when the console lags; the outcome never is
+					case updates <- BackupProgressMsg{Progress: p}:
+					default:
+					}
+				}}
+			bs, err := eng.Backup(jobCtx, req)
+			updates <- BackupDoneMsg{Service: service, Backups: bs, Err: err}
+		}()
+		return BackupStartedMsg{Service: service, Updates: updates, Cancel: cancel}
+	}
+}
+
+func waitForJob(updates <-chan tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		msg, ok := <-updates
+		if !ok {
+			return nil
+		}
+		return msg
+	}
+}
+
+// BackupDialogMsg carries what the back-up-now dialog offers.
+type BackupDialogMsg struct {
+	Service string
+	Configs []core.Configuration
+	Err     error
+}
+
+func loadBackupDialog(ctx *Context, name string) tea.Cmd {
+	cat := ctx.Catalog
+	return func() tea.Msg {
+		configs, err := cat.Configurations(context.Background(), name)
+		return BackupDialogMsg{Service: name, Configs: configs, Err: err}
+	}
+}

@@ -1,0 +1,44 @@
+// Package tui is the console: a keyboard-driven terminal interface over the
+// catalog and the engine, built with bubbletea, bubbles and lipgloss.
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// Engine is what the console needs from core.Engine; tests fake it.
+type Engine interface {
+	Backup(ctx context.Context, req core.BackupRequest) ([]core.Backup, error)
+}
+
+// Context is shared by every screen: the terminal size, the theme, the one
+// keymap, the clock and the data sources. Screens read it; only the root
+// model changes it.
+type Context struct {
+	Width, Height int
+	Theme         Theme
+	Keys          KeyMap
+	Now           core.Clock
+	ReadOnly      bool
+	Catalog       core.Catalog
+	Engine        Engine
+	// PageSize is how many history rows one catalog query loads.
+	PageSize int
+	// Base is cancelled when the console ends; jobs run under it.
+	Base context.Context
+}
+
+// bodyHeight is the room left for a screen between the header and the
+// status and help lines.
+func (c *Context) bodyHeight() int {
+	h := c.Height - 4
+	if h < 5 {
+		h = 5
+	}
+	return h
+}
+
+func (c *Context) now() time.Time { return c.Now() }

@@ -1,0 +1,106 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// age says how long ago t was, in the largest whole unit.
+func age(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+}
+
+// size renders bytes in SI units, e.g. "1.2 GB".
+func size(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+// took renders a duration as m:ss or h:mm:ss.
+func took(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// when renders a coming time compactly relative to now.
+func when(now, t time.Time) string {
+	t = t.In(now.Location())
+	y1, m1, d1 := now.Date()
+	y2, m2, d2 := t.Date()
+	switch {
+	case y1 == y2 && m1 == m2 && d1 == d2:
+		return t.Format("15:04")
+	case t.Sub(now) < 6*24*time.Hour:
+		return t.Format("Mon 15:04")
+	}
+	return t.Format("Jan 02 15:04")
+}
+
+// pad fits s into exactly w cells, cutting with an ellipsis when too long.
+func pad(s string, w int) string {
+	n := lipgloss.Width(s)
+	if n > w {
+		r := []rune(s)
+		for len(r) > 0 && lipgloss.Width(string(r))+1 > w {
+			r = r[:len(r)-1]
+		}
+		return string(r) + "…"
+	}
+	return s + strings.Repeat(" ", w-n)
+}
+
+// statusMark renders a backup's status with its mark.
+func statusMark(b core.Backup) string {
+	switch b.Status {
+	case core.StatusSucceeded:
+		return "✓ succeeded"
+	case core.StatusFailed:
+		return "✗ failed"
+	case core.StatusRotated:
+		return "– rotated"
+	case core.StatusDeleted:
+		return "– deleted"
+	}
+	return "◐ " + string(b.Status)
+}
+
+// progressText renders live progress: a bar when the total is known.
+func progressText(phase string, bytes, total int64) string {
+	if total > 0 {
+		pct := int(bytes * 100 / total)
+		if pct > 100 {
+			pct = 100
+		}
+		filled := pct / 10
+		return fmt.Sprintf("%s%s %d%% %s", strings.Repeat("▓", filled), strings.Repeat("░", 10-filled), pct, phase)
+	}
+	if phase == "" {
+		phase = "starting"
+	}
+	return fmt.Sprintf("%s %s", phase, size(bytes))
+}

@@ -1,0 +1,255 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+const (
+	paneConfigs = iota
+	paneHistory
+)
+
+// serviceScreen shows one service: its configurations and its history,
+// loaded a page at a time so a long history costs nothing until scrolled to.
+type serviceScreen struct {
+	ctx     *Context
+	name    string
+	health  core.ServiceHealth
+	configs []core.Configuration
+	history []core.Backup
+	loaded  bool
+	err     error
+	pane    int
+	cfgCur  int
+	histCur int
+	offset  int
+	// more is false once a page came back short: the history's end.
+	more, loadingMore bool
+	// live is this console's job progress, by backup id.
+	live map[int64]core.Progress
+}
+
+func newServiceScreen(ctx *Context, name string) *serviceScreen {
+	return &serviceScreen{ctx: ctx, name: name, pane: paneConfigs, live: map[int64]core.Progress{}}
+}
+
+func (s *serviceScreen) historyRows() int {
+	n := s.ctx.bodyHeight() - 2 - (len(s.configs) + 1) - 2 - 2 - 2
+	return max(n, 3)
+}
+
+func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
+	k := s.ctx.Keys
+	switch msg := msg.(type) {
+	case ServiceLoadedMsg:
+		if msg.Service != s.name {
+			return nil
+		}
+		s.loaded, s.err = true, msg.Err
+		if msg.Err != nil {
+			return nil
+		}
+		s.health, s.configs = msg.Health, msg.Configs
+		s.mergeNewest(msg.History)
+		s.cfgCur = min(s.cfgCur, max(len(s.configs)-1, 0))
+	case HistoryPageMsg:
+		if msg.Service != s.name {
+			return nil
+		}
+		s.loadingMore = false
+		if msg.Err != nil {
+			s.err = msg.Err
+			return nil
+		}
+		if n := len(s.history); n > 0 && s.history[n-1].ID == msg.BeforeID {
+			s.history = append(s.history, msg.Rows...)
+			s.more = len(msg.Rows) == s.ctx.PageSize
+		}
+	case BackupProgressMsg:
+		s.live[msg.Progress.BackupID] = msg.Progress
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, k.Tab):
+			s.pane = 1 - s.pane
+		case key.Matches(msg, k.Up):
+			s.move(-1)
+		case key.Matches(msg, k.Down):
+			s.move(1)
+		case key.Matches(msg, k.PageUp):
+			s.move(-s.historyRows())
+		case key.Matches(msg, k.PageDown):
+			s.move(s.historyRows())
+		case key.Matches(msg, k.Top):
+			s.move(-1 << 30)
+		case key.Matches(msg, k.Bottom):
+			s.move(len(s.history))
+		}
+		return s.maybeLoadMore()
+	}
+	return nil
+}
+
+// mergeNewest puts a fresh newest page in front of the older rows already
+// loaded, so a refresh does not reload pages the user scrolled through.
+func (s *serviceScreen) mergeNewest(page []core.Backup) {
+	if len(page) == 0 {
+		s.history, s.more = nil, false
+		return
+	}
+	oldest := page[len(page)-1].ID
+	merged := page
+	for _, b := range s.history {
+		if b.ID < oldest {
+			merged = append(merged, b)
+		}
+	}
+	if len(merged) == len(page) {
+		s.more = len(page) == s.ctx.PageSize
+	}
+	s.history = merged
+	s.histCur = min(s.histCur, max(len(s.history)-1, 0))
+}
+
+func (s *serviceScreen) move(d int) {
+	if s.pane == paneConfigs {
+		s.cfgCur = max(0, min(s.cfgCur+d, len(s.configs)-1))
+		return
+	}
+	s.histCur = max(0, min(s.histCur+d, len(s.history)-1))
+	rows := s.historyRows()
+	if s.histCur < s.offset {
+		s.offset = s.histCur
+	}
+	if s.histCur >= s.offset+rows {
+		s.offset = s.histCur - rows + 1
+	}
+}
+
+func (s *serviceScreen) maybeLoadMore() tea.Cmd {
+	if !s.more || s.loadingMore || len(s.history) == 0 || s.histCur < len(s.history)-s.historyRows() {
+		return nil
+	}
+	s.loadingMore = true
+	return loadHistoryPage(s.ctx, s.name, s.history[len(s.history)-1].ID)
+}
+
+func (s *serviceScreen) View() string {
+	t, now := s.ctx.Theme, s.ctx.now()
+	w := s.ctx.Width - 2
+	if s.err != nil {
+		return t.Box.Width(w).Render(t.Error.Render("cannot read " + s.name + ": " + s.err.Error()))
+	}
+	if !s.loaded {
+		return t.Box.Width(w).Render(t.Muted.Render("loading " + s.name + "…"))
+	}
+	svc := s.health.Service
+	var b strings.Builder
+	b.WriteString(fmt.Sprintf("%s @ %s · filestore %s · %s\n", svc.DB.Database, svc.DB.Address(), svc.FilestoreDir, t.health(s.health.State)))
+
+	var cfg strings.Builder
+	cfg.WriteString(s.paneTitle("Destinations", paneConfigs) + "\n")
+	if len(s.configs) == 0 {
+		cfg.WriteString("No destination yet: odoo-backup config set " + s.name + " DESTINATION --frequency daily")
+	}
+	for i, c := range s.configs {
+		mark := "  "
+		if c.Primary {
+			mark = t.Primary.Render("★ ")
+		}
+		h := s.healthOf(c.Destination)
+		last := "last never"
+		if h.LastBackup != nil {
+			last = "last " + age(now, h.LastBackup.StartedAt) + " " + statusMark(*h.LastBackup)[:len("✓")]
+		}
+		next := "—"
+		if h.NextRun != nil {
+			next = "next " + when(now, *h.NextRun)
+		}
+		line := pad(c.Destination, 14) + " " + pad(c.Schedule.Describe(c.Frequency), 18) + " " + pad(c.Retention.String(), 14) + " " +
+			pad(last, 16) + " " + pad(next, 12) + " "
+		b := s.cursorMark(paneConfigs, i == s.cfgCur) + mark
+		if s.pane == paneConfigs && i == s.cfgCur {
+			line = t.Selected.Render(line)
+		}
+		cfg.WriteString(b + line + t.health(h.State) + "\n")
+	}
+	b.WriteString(t.Box.Width(w).Render(strings.TrimRight(cfg.String(), "\n")) + "\n")
+
+	var hist strings.Builder
+	title := fmt.Sprintf("History %d", len(s.history))
+	if s.more {
+		title += "+"
+	}
+	hist.WriteString(s.paneTitle(title, paneHistory) + "\n")
+	hist.WriteString(t.Muted.Render("  "+pad("STARTED", 17)+" "+pad("KIND", 10)+" "+pad("DESTINATION", 14)+" "+pad("SIZE", 9)+" "+pad("TOOK", 7)+" STATUS") + "\n")
+	rows := s.historyRows()
+	if len(s.history) == 0 {
+		hist.WriteString("  no backup yet: press b to back up now\n")
+	}
+	for i := s.offset; i < len(s.history) && i < s.offset+rows; i++ {
+		bk := s.history[i]
+		status := statusMark(bk)
+		sz, dur := size(bk.Size), took(bk.Duration())
+		if bk.Status == core.StatusRunning {
+			p, ok := s.live[bk.ID]
+			if !ok {
+				p = core.Progress{Phase: bk.Phase, Bytes: bk.Bytes}
+			}
+			status = "◐ " + progressText(p.Phase, p.Bytes, p.Total)
+			sz, dur = "", ""
+		}
+		if bk.Orphaned {
+			status += "  orphaned"
+		}
+		line := pad(bk.StartedAt.In(now.Location()).Format("2006-01-02 15:04"), 17) + " " + pad(string(bk.Kind), 10) + " " +
+			pad(bk.Destination, 14) + " " + pad(sz, 9) + " " + pad(dur, 7) + " " + status
+		if s.pane == paneHistory && i == s.histCur {
+			line = t.Selected.Render(line)
+		}
+		hist.WriteString(s.cursorMark(paneHistory, i == s.histCur) + line + "\n")
+	}
+	if s.loadingMore {
+		hist.WriteString(t.Muted.Render("  loading older backups…") + "\n")
+	}
+	b.WriteString(t.Box.Width(w).Render(strings.TrimRight(hist.String(), "\n")))
+	return b.String()
+}
+
+func (s *serviceScreen) paneTitle(title string, pane int) string {
+	if s.pane == pane {
+		return s.ctx.Theme.Title.Render("[" + title + "]")
+	}
+	return s.ctx.Theme.Muted.Render(" " + title + " ")
+}
+
+func (s *serviceScreen) cursorMark(pane int, at bool) string {
+	if at && s.pane == pane {
+		return "▸ "
+	}
+	return "  "
+}
+
+func (s *serviceScreen) healthOf(dest string) core.ConfigHealth {
+	for _, h := range s.health.Configurations {
+		if h.Destination == dest {
+			return h
+		}
+	}
+	return core.ConfigHealth{State: core.HealthNone}
+}
+
+func (s *serviceScreen) ShortHelp() []key.Binding {
+	k := s.ctx.Keys
+	return []key.Binding{k.Tab, k.Backup, k.Back, k.Help, k.Quit}
+}
+
+func (s *serviceScreen) FullHelp() [][]key.Binding {
+	k := s.ctx.Keys
+	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Tab, k.Backup, k.Back}, {k.Services, k.Help, k.Quit}}
+}

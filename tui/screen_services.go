@@ -1,0 +1,123 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// servicesScreen is the home screen: every service and its health.
+type servicesScreen struct {
+	ctx    *Context
+	rows   []ServiceRow
+	cursor int
+	loaded bool
+	err    error
+	// scheduler says who runs the schedules, from the catalog's lease.
+	scheduler string
+}
+
+func newServicesScreen(ctx *Context) *servicesScreen { return &servicesScreen{ctx: ctx} }
+
+func (s *servicesScreen) selected() (ServiceRow, bool) {
+	if s.cursor < 0 || s.cursor >= len(s.rows) {
+		return ServiceRow{}, false
+	}
+	return s.rows[s.cursor], true
+}
+
+func (s *servicesScreen) running() int {
+	n := 0
+	for _, r := range s.rows {
+		n += len(r.Running)
+	}
+	return n
+}
+
+func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
+	k := s.ctx.Keys
+	switch msg := msg.(type) {
+	case ServicesLoadedMsg:
+		s.loaded, s.err = true, msg.Err
+		if msg.Err == nil {
+			s.rows, s.scheduler = msg.Rows, msg.Scheduler
+		}
+		s.cursor = min(s.cursor, max(len(s.rows)-1, 0))
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, k.Up):
+			s.cursor = max(s.cursor-1, 0)
+		case key.Matches(msg, k.Down):
+			s.cursor = min(s.cursor+1, max(len(s.rows)-1, 0))
+		case key.Matches(msg, k.Top):
+			s.cursor = 0
+		case key.Matches(msg, k.Bottom):
+			s.cursor = max(len(s.rows)-1, 0)
+		}
+	}
+	return nil
+}
+
+const servicesHeader = "  %s %s %s %s %s %s"
+
+func (s *servicesScreen) View() string {
+	t, now := s.ctx.Theme, s.ctx.now()
+	w := s.ctx.Width - 2
+	var b strings.Builder
+	b.WriteString(t.Title.Render("Services") + "\n")
+	switch {
+	case s.err != nil:
+		b.WriteString(t.Error.Render("cannot read the catalog: "+s.err.Error()) + "\n")
+	case !s.loaded:
+		b.WriteString(t.Muted.Render("loading…") + "\n")
+	case len(s.rows) == 0:
+		b.WriteString("No service yet. Add one with:\n  odoo-backup service add NAME --from-odoo-conf /etc/odoo/odoo.conf --db DATABASE\n")
+	default:
+		b.WriteString(t.Muted.Render(fmt.Sprintf(servicesHeader, pad("SERVICE", 14), pad("DATABASE", 14), pad("DEST", 4),
+			pad("LAST BACKUP", 28), pad("NEXT", 18), "HEALTH")) + "\n")
+		for i, r := range s.rows {
+			cursor := "  "
+			if i == s.cursor {
+				cursor = "▸ "
+			}
+			last := "never"
+			switch {
+			case len(r.Running) > 0:
+				rb := r.Running[0]
+				last = "running " + progressText(rb.Phase, rb.Bytes, 0)
+			case r.Last != nil:
+				last = age(now, r.Last.StartedAt) + "  " + statusMark(*r.Last)
+				if r.Last.Size > 0 {
+					last += "  " + size(r.Last.Size)
+				}
+			}
+			next := "—"
+			if r.Next != nil {
+				next = when(now, *r.Next) + " " + r.NextSchedule
+			}
+			state := r.Health.State
+			if len(r.Running) > 0 && state != "failed" {
+				state = "running"
+			}
+			line := cursor + pad(r.Health.Service.Name, 14) + " " + pad(r.Health.Service.DB.Database, 14) + " " +
+				fmt.Sprintf("%4d", len(r.Health.Configurations)) + " " + pad(last, 28) + " " + pad(next, 18) + " "
+			if i == s.cursor {
+				line = t.Selected.Render(line)
+			}
+			b.WriteString(line + t.health(state) + "\n")
+		}
+	}
+	return t.Box.Width(w).Height(s.ctx.bodyHeight() - 2).Render(strings.TrimRight(b.String(), "\n"))
+}
+
+func (s *servicesScreen) ShortHelp() []key.Binding {
+	k := s.ctx.Keys
+	return []key.Binding{k.Open, k.Backup, k.Help, k.Quit}
+}
+
+func (s *servicesScreen) FullHelp() [][]key.Binding {
+	k := s.ctx.Keys
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Open, k.Backup}, {k.Services, k.Help, k.Quit}}
+}

@@ -1,0 +1,278 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/store"
+)
+
+func init() { lipgloss.SetColorProfile(termenv.Ascii) }
+
+// clock is the fixed now of every test: ages and times in goldens depend on it.
+var clock = time.Date(2026, 11, 22, 12, 30, 0, 0, time.UTC)
+
+func fixedNow() time.Time { return clock }
+
+// seed makes a catalog with three services in three states: production
+// healthy on two destinations, staging failed, demo without configuration.
+func seed(t *testing.T) *store.Catalog {
+	t.Helper()
+	ctx := context.Background()
+	cat, err := store.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{"s3-eu", "local"} {
+		must(cat.AddDestination(ctx, &core.Destination{Name: d, Kind: core.DestinationLocal, Dir: t.TempDir()}))
+	}
+	for _, s := range []string{"production", "staging", "demo"} {
+		must(cat.AddService(ctx, &core.Service{Name: s, DB: core.DBConn{Host: "127.0.0.1", Port: 5432, User: "odoo", Database: s + "_db"},
+			FilestoreDir: "/var/lib/odoo/filestore/" + s + "_db"}, ""))
+	}
+	must(cat.SetConfiguration(ctx, core.Configuration{Service: "production", Destination: "s3-eu", Frequency: core.Hourly,
+		Retention: core.Retention{KeepLast: 24}}))
+	must(cat.SetConfiguration(ctx, core.Configuration{Service: "production", Destination: "local", Frequency: core.Manual}))
+	must(cat.SetConfiguration(ctx, core.Configuration{Service: "staging", Destination: "local", Frequency: core.Daily,
+		Schedule: core.DefaultSchedule, Retention: core.Retention{KeepLast: 7}}))
+	add := func(svc, dest string, kind core.BackupKind, status core.BackupStatus, startedAgo time.Duration, size int64, msg string) {
+		t.Helper()
+		started := clock.Add(-startedAgo)
+		finished := started.Add(41 * time.Second)
+		b := core.Backup{Service: svc, Destination: dest, Kind: kind, Status: core.StatusRunning, StartedAt: started}
+		must(cat.CreateBackup(ctx, &b))
+		b.Status, b.Size, b.FinishedAt, b.Error = status, size, &finished, msg
+		must(cat.UpdateBackup(ctx, b))
+	}
+	add("production", "local", core.KindManual, core.StatusSucceeded, 50*time.Hour, 1_100_000_000, "")
+	add("production", "s3-eu", core.KindScheduled, core.StatusSucceeded, 90*time.Minute, 1_180_000_000, "")
+	add("production", "s3-eu", core.KindScheduled, core.StatusSucceeded, 30*time.Minute, 1_200_000_000, "")
+	add("staging", "local", core.KindScheduled, core.StatusFailed, 35*time.Hour, 0, "connect: connection refused")
+	// A daemon on another host holds the schedules.
+	_, ok, err := cat.AcquireLease(ctx, core.Lease{Name: core.SchedulerLease, Holder: "daemon", PID: 4121, Host: "backup-host",
+		AcquiredAt: clock.Add(-time.Hour), Heartbeat: clock}, nil)
+	must(err)
+	if !ok {
+		t.Fatal("lease not acquired")
+	}
+	return cat
+}
+
+func start(t *testing.T, o Options) *teatest.TestModel {
+	t.Helper()
+	o.Now, o.NoColor = fixedNow, true
+	if o.RefreshEvery == 0 {
+		o.RefreshEvery = time.Hour
+	}
+	return teatest.NewTestModel(t, snapModel{New(o)}, teatest.WithInitialTermSize(100, 30))
+}
+
+// snapModel lets a test read the frame at any point: it answers snapshotMsg
+// from inside the program's loop, after every message sent before it.
+type snapModel struct{ *Model }
+
+func (s snapModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if m, ok := msg.(snapshotMsg); ok {
+		m.reply <- s.View()
+		return s, nil
+	}
+	_, cmd := s.Model.Update(msg)
+	return s, cmd
+}
+
+func waitFor(t *testing.T, tm *teatest.TestModel, want ...string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(out []byte) bool {
+		for _, w := range want {
+			if !bytes.Contains(out, []byte(w)) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+}
+
+func press(tm *teatest.TestModel, keys ...string) {
+	for _, k := range keys {
+		switch k {
+		case "enter":
+			tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+		case "esc":
+			tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+		case "tab":
+			tm.Send(tea.KeyMsg{Type: tea.KeyTab})
+		case "down":
+			tm.Send(tea.KeyMsg{Type: tea.KeyDown})
+		case "space":
+			tm.Send(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune(" ")})
+		default:
+			tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)})
+		}
+	}
+}
+
+// finalView quits and compares the last frame with the golden file.
+func finalView(t *testing.T, tm *teatest.TestModel) {
+	t.Helper()
+	press(tm, "q")
+	m := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(snapModel)
+	golden.RequireEqual(t, []byte(m.View()))
+}
+
+func TestHomeScreen(t *testing.T) {
+	tm := start(t, Options{Catalog: seed(t)})
+	waitFor(t, tm, "production", "staging", "demo", "scheduler: daemon (pid 4121)")
+	finalView(t, tm)
+}
+
+func TestOpenServiceTabAndBack(t *testing.T) {
+	tm := start(t, Options{Catalog: seed(t)})
+	waitFor(t, tm, "production")
+	press(tm, "down", "enter")
+	waitFor(t, tm, "odoo-backup › production", "keep 24", "1.2 GB")
+	press(tm, "tab", "down")
+	finalViewAfter(t, tm, "esc")
+}
+
+// finalViewAfter checks the service screen with the history pane focused,
+// then goes back and checks the home screen came back.
+func finalViewAfter(t *testing.T, tm *teatest.TestModel, back string) {
+	t.Helper()
+	waitFor(t, tm, "[History 3]")
+	m := snapshot(t, tm)
+	golden.RequireEqual(t, []byte(m))
+	press(tm, back)
+	waitFor(t, tm, "Services")
+	press(tm, "q")
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(snapModel)
+	if final.service != nil {
+		t.Errorf("after esc the screen is %q, want the services screen", final.service.name)
+	}
+}
+
+// snapshotMsg asks the test's model wrapper for its current frame.
+type snapshotMsg struct{ reply chan string }
+
+func snapshot(t *testing.T, tm *teatest.TestModel) string {
+	t.Helper()
+	reply := make(chan string, 1)
+	tm.Send(snapshotMsg{reply: reply})
+	select {
+	case v := <-reply:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatal("no snapshot")
+	}
+	return ""
+}
+
+// fakeEngine records a backup the way the engine does, and holds it at the
+// dump phase until released so the test can see the live progress.
+type fakeEngine struct {
+	cat     core.Catalog
+	release chan struct{}
+	mu      sync.Mutex
+	reqs    []core.BackupRequest
+}
+
+func (f *fakeEngine) Backup(ctx context.Context, req core.BackupRequest) ([]core.Backup, error) {
+	f.mu.Lock()
+	f.reqs = append(f.reqs, req)
+	f.mu.Unlock()
+	var out []core.Backup
+	for _, d := range req.Destinations {
+		b := core.Backup{Service: req.Service, Destination: d, Kind: req.Kind, Status: core.StatusRunning, StartedAt: clock,
+			Phase: core.PhaseDump}
+		if err := f.cat.CreateBackup(ctx, &b); err != nil {
+			return out, err
+		}
+		req.Progress(core.Progress{BackupID: b.ID, Phase: core.PhaseDump, Bytes: 12_300_000})
+		select {
+		case <-f.release:
+		case <-ctx.Done():
+			return out, ctx.Err()
+		}
+		done := clock.Add(72 * time.Second)
+		b.Status, b.Size, b.FinishedAt, b.Phase = core.StatusSucceeded, 1_250_000_000, &done, ""
+		if err := f.cat.UpdateBackup(ctx, b); err != nil {
+			return out, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func TestBackupNow(t *testing.T) {
+	cat := seed(t)
+	eng := &fakeEngine{cat: cat, release: make(chan struct{})}
+	tm := start(t, Options{Catalog: cat, Engine: eng})
+	waitFor(t, tm, "production")
+	press(tm, "down", "enter")
+	waitFor(t, tm, "odoo-backup › production")
+	press(tm, "b")
+	waitFor(t, tm, "Back up production now", "[x] ★ s3-eu", "[ ]   local")
+	dialog := snapshot(t, tm)
+	t.Run("dialog", func(t *testing.T) { golden.RequireEqual(t, []byte(dialog)) })
+	press(tm, "enter")
+	waitFor(t, tm, "backing up production → s3-eu: dump 12.3 MB")
+	close(eng.release)
+	// The new row finished (took 1:12) shows once the history reloaded.
+	waitFor(t, tm, "backup of production succeeded: s3-eu (1.2 GB)", "1:12    ✓ succeeded")
+	finalView(t, tm)
+	if len(eng.reqs) != 1 || len(eng.reqs[0].Destinations) != 1 || eng.reqs[0].Destinations[0] != "s3-eu" {
+		t.Errorf("engine got %+v, want one backup to the primary s3-eu", eng.reqs)
+	}
+}
+
+func TestReadOnlyRefusesBackup(t *testing.T) {
+	tm := start(t, Options{Catalog: seed(t), ReadOnly: true, Engine: &fakeEngine{}})
+	waitFor(t, tm, "production", "back up: off (--read-only)")
+	press(tm, "b")
+	waitFor(t, tm, "read-only: backing up is off")
+	finalView(t, tm)
+}
+
+func TestHelpOverlay(t *testing.T) {
+	tm := start(t, Options{Catalog: seed(t)})
+	waitFor(t, tm, "production")
+	press(tm, "?")
+	waitFor(t, tm, "? or esc closes")
+	finalView(t, tm)
+}
+
+// TestLiveRefresh shows a backup another process runs, with its phase and
+// bytes, once the periodic refresh reads it.
+func TestLiveRefresh(t *testing.T) {
+	cat := seed(t)
+	tm := start(t, Options{Catalog: cat, RefreshEvery: 20 * time.Millisecond})
+	waitFor(t, tm, "production")
+	ctx := context.Background()
+	b := core.Backup{Service: "staging", Destination: "local", Kind: core.KindScheduled, StartedAt: clock}
+	if err := cat.CreateBackup(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.UpdateProgress(ctx, b.ID, core.PhaseFilestore, 48_000_000); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tm, "running filestore 48.0 MB", "1 running")
+	press(tm, "q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
