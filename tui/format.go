@@ -24,19 +24,8 @@ func age(now, t time.Time) string {
 	return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
 }
 
-// size renders bytes in SI units, e.g. "1.2 GB".
-func size(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}
+// size renders bytes as everywhere in the product.
+func size(n int64) string { return core.FormatSize(n) }
 
 // took renders a duration as m:ss or h:mm:ss.
 func took(d time.Duration) string {

@@ -191,13 +191,7 @@ func (a *app) rotateCommand() *cobra.Command {
 		Short: "Apply each configuration's retention now (the daemon does it after every scheduled backup)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
-			var configs []core.Configuration
-			var err error
-			if len(args) == 1 {
-				configs, err = a.cat.Configurations(ctx, args[0])
-			} else {
-				configs, err = a.cat.AllConfigurations(ctx)
-			}
+			configs, err := a.configurations(ctx, args)
 			if err != nil {
 				return err
 			}

@@ -184,13 +184,7 @@ func (a *app) configListCommand() *cobra.Command {
 		Short: "List configurations",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
-			var configs []core.Configuration
-			var err error
-			if len(args) == 1 {
-				configs, err = a.cat.Configurations(ctx, args[0])
-			} else {
-				configs, err = a.cat.AllConfigurations(ctx)
-			}
+			configs, err := a.configurations(ctx, args)
 			if err != nil {
 				return err
 			}
@@ -210,4 +204,12 @@ func (a *app) configListCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// configurations are those of the service named in args, or all of them.
+func (a *app) configurations(ctx context.Context, args []string) ([]core.Configuration, error) {
+	if len(args) == 1 {
+		return a.cat.Configurations(ctx, args[0])
+	}
+	return a.cat.AllConfigurations(ctx)
 }

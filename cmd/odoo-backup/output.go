@@ -20,19 +20,8 @@ func writeJSON(w io.Writer, v any) error {
 
 func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
 
-// humanSize renders bytes the way people read them.
-func humanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// humanSize renders bytes as everywhere in the product.
+func humanSize(n int64) string { return core.FormatSize(n) }
 
 func localTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") }
 
