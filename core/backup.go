@@ -338,9 +338,30 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 
 var errPutReturned = errors.New("destination stopped reading")
 
-// liveFilesQuery lists the filestore files a database refers to: what a
-// backup archives and what a restore must find.
-const liveFilesQuery = "SELECT DISTINCT store_fname FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1"
+// eachLiveFile calls fn, in name order, with every filestore file the
+// database refers to: what a backup archives and what a restore must find.
+func eachLiveFile(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, fn func(storeFname string) error) error {
+	rows, err := q.Query(ctx, "SELECT DISTINCT store_fname FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
+	if err != nil {
+		return fmt.Errorf("list attachment files: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fname string
+		if err := rows.Scan(&fname); err != nil {
+			return err
+		}
+		if err := fn(fname); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list attachment files: %w", err)
+	}
+	return nil
+}
 
 // odooFacts reads what the manifest needs, and checks this is an Odoo
 // database at all.
@@ -447,16 +468,7 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *o
 	}
 
 	rep.set(PhaseFilestore, rep.bytes)
-	rows, err := tx.Query(ctx, liveFilesQuery)
-	if err != nil {
-		return fmt.Errorf("list attachment files: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var fname string
-		if err := rows.Scan(&fname); err != nil {
-			return err
-		}
+	err = eachLiveFile(ctx, tx, func(fname string) error {
 		if err := odoozip.CheckStoreFname(fname); err != nil {
 			return Userf(ErrInvalid, "the database lists an attachment file with an unsafe name (%v); it was not backed up: fix that ir_attachment row", err)
 		}
@@ -465,7 +477,7 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *o
 			// The database points at a file the filestore lost; the backup
 			// still saves everything else, and says so.
 			info.missingFiles = append(info.missingFiles, fname)
-			continue
+			return nil
 		}
 		if err != nil {
 			return Userf(err, "cannot read the filestore file %s: %v; check the permissions of %s", fname, errors.Unwrap(err), svc.FilestoreDir)
@@ -476,9 +488,10 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *o
 			return fmt.Errorf("write filestore file %s: %w", fname, err)
 		}
 		info.filestoreFiles++
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list attachment files: %w", err)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if n := len(info.missingFiles); n > 0 {
 		e.log().Warn("attachment files missing from the filestore", "service", svc.Name, "count", n, "first", info.missingFiles[0])

@@ -384,18 +384,9 @@ func (st *staged) checkAttachments(ctx context.Context) error {
 	if err := conn.QueryRow(ctx, "SELECT to_regclass('public.ir_attachment') IS NOT NULL").Scan(&has); err != nil || !has {
 		return err
 	}
-	rows, err := conn.Query(ctx, liveFilesQuery)
-	if err != nil {
-		return fmt.Errorf("list attachment files of the restored database: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var fname string
-		if err := rows.Scan(&fname); err != nil {
-			return err
-		}
+	return eachLiveFile(ctx, conn, func(fname string) error {
 		if odoozip.CheckStoreFname(fname) != nil {
-			continue
+			return nil
 		}
 		if _, err := os.Stat(filepath.Join(st.tmpFS, filepath.FromSlash(fname))); err != nil {
 			st.missingCount++
@@ -403,8 +394,8 @@ func (st *staged) checkAttachments(ctx context.Context) error {
 				st.missing = append(st.missing, fname)
 			}
 		}
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // neutralize neutralizes the staged database.

@@ -139,3 +139,17 @@ func exec(t testing.TB, db *sql.DB, q string, args ...any) error {
 	_, err := db.Exec(q, args...)
 	return err
 }
+
+// openTwoHandles opens one catalog file twice, as the console and the daemon
+// would from two processes: separate pools, shared only through SQLite locks.
+func openTwoHandles(t *testing.T) (*Catalog, *Catalog) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	first, err := Open(context.Background(), path)
+	must(t, err)
+	t.Cleanup(func() { first.Close() })
+	second, err := Open(context.Background(), path)
+	must(t, err)
+	t.Cleanup(func() { second.Close() })
+	return first, second
+}

@@ -307,13 +307,7 @@ func TestAcquireLeaseRefusesIncompleteLease(t *testing.T) {
 // exactly one of them may end up holding it.
 func TestRacingAcquireHasOneWinner(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "catalog.db")
-	first, err := Open(ctx, path)
-	must(t, err)
-	defer first.Close()
-	second, err := Open(ctx, path)
-	must(t, err)
-	defer second.Close()
+	first, second := openTwoHandles(t)
 
 	const (
 		rounds    = 60

@@ -119,24 +119,17 @@ func (c *Catalog) now() time.Time { return fromNanos(c.clock().UnixNano()) }
 // write runs fn in one IMMEDIATE transaction. Errors that already are the
 // user's sentence pass through; anything else is prefixed with op.
 func (c *Catalog) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := c.db.BeginTx(ctx, nil)
-	if err != nil {
-		return dbError(op, err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return dbError(op, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return dbError(op, err)
-	}
-	return nil
+	return c.inTx(ctx, op, nil, fn)
 }
 
 // read runs fn in a deferred read transaction, so multi-query reads see one
 // snapshot without taking the write lock.
 func (c *Catalog) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	return c.inTx(ctx, op, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func (c *Catalog) inTx(ctx context.Context, op string, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := c.db.BeginTx(ctx, opts)
 	if err != nil {
 		return dbError(op, err)
 	}

@@ -146,13 +146,7 @@ func TestOpenRefusesNewerCatalog(t *testing.T) {
 // processes: separate connection pools, shared only through SQLite locks.
 func TestTwoHandlesWriteConcurrently(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "catalog.db")
-	first, err := Open(ctx, path)
-	must(t, err)
-	defer first.Close()
-	second, err := Open(ctx, path)
-	must(t, err)
-	defer second.Close()
+	first, second := openTwoHandles(t)
 	addLocal(t, first, "local")
 	addService(t, first, "prod")
 	setConfig(t, first, "prod", "local", false)
