@@ -31,8 +31,22 @@ type Destination struct {
 	AccessKey string `json:"access_key,omitempty"`
 	SecretKey Secret `json:"-"`
 	NoTLS     bool   `json:"no_tls,omitempty"`
-	// SSE is the server-side encryption asked of the bucket: "" or "SSE-S3".
-	SSE string `json:"sse,omitempty"`
+	// SSE is the server-side encryption asked of the bucket: "", "SSE-S3"
+	// or "SSE-KMS" (with SSEKMSKeyID).
+	SSE         string `json:"sse,omitempty"`
+	SSEKMSKeyID string `json:"sse_kms_key_id,omitempty"`
+	// CAFile is a PEM file of the certificate authorities trusted for a
+	// private endpoint, in addition to the system's.
+	CAFile string `json:"ca_file,omitempty"`
+
+	// Client-side encryption (age). EncryptRecipient is the age recipient
+	// archives are encrypted to; EncryptKeyFile, when set, is the identity
+	// file on this host that decrypts them (its recipient is
+	// EncryptRecipient). EncryptPassphrase encrypts with a passphrase
+	// instead. All empty: archives are stored as they are.
+	EncryptRecipient  string `json:"encrypt_recipient,omitempty"`
+	EncryptKeyFile    string `json:"encrypt_key_file,omitempty"`
+	EncryptPassphrase Secret `json:"-"`
 
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -224,6 +238,9 @@ type Backup struct {
 	Format      string `json:"format"`
 	OdooVersion string `json:"odoo_version"`
 	PGVersion   string `json:"pg_version"`
+	// Encryption says how the stored archive is encrypted: "" (not),
+	// "age:<recipient>" or "age:passphrase". Never a key.
+	Encryption string `json:"encryption,omitempty"`
 	// Orphaned: the service no longer has a configuration on this destination.
 	// Derived by the catalog when listing; never stored.
 	Orphaned bool `json:"orphaned"`

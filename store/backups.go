@@ -15,7 +15,7 @@ import (
 // NOT EXISTS probe uses the configurations' UNIQUE(service_id, destination_id).
 const backupSelect = `SELECT b.id, COALESCE(b.service_id, 0), b.service_name, COALESCE(b.destination_id, 0), b.destination_name,
 	b.kind, b.status, b.size, b.sha256, b.started_at, b.finished_at, b.error,
-	b.key, b.database, b.format, b.odoo_version, b.pg_version, b.phase, b.bytes, b.host, b.pid, b.updated_at,
+	b.key, b.database, b.format, b.odoo_version, b.pg_version, b.phase, b.bytes, b.host, b.pid, b.updated_at, b.encryption,
 	(b.service_id IS NULL OR b.destination_id IS NULL OR NOT EXISTS (
 		SELECT 1 FROM configurations c WHERE c.service_id = b.service_id AND c.destination_id = b.destination_id))
 	FROM backups b`
@@ -29,7 +29,7 @@ func scanBackup(row interface{ Scan(...any) error }) (core.Backup, error) {
 	)
 	err := row.Scan(&b.ID, &b.ServiceID, &b.Service, &b.DestinationID, &b.Destination,
 		&b.Kind, &b.Status, &b.Size, &b.SHA256, &started, &finished, &b.Error,
-		&b.Key, &b.Database, &b.Format, &b.OdooVersion, &b.PGVersion, &b.Phase, &b.Bytes, &b.Host, &b.PID, &updated, &b.Orphaned)
+		&b.Key, &b.Database, &b.Format, &b.OdooVersion, &b.PGVersion, &b.Phase, &b.Bytes, &b.Host, &b.PID, &updated, &b.Encryption, &b.Orphaned)
 	b.StartedAt = fromNanos(started)
 	b.UpdatedAt = fromNanos(updated)
 	b.FinishedAt = timePtr(finished)
@@ -115,13 +115,13 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *core.Backup) error {
 		nb.UpdatedAt = c.now()
 		return tx.QueryRowContext(ctx, `INSERT INTO backups (service_id, service_name, destination_id, destination_name,
 			kind, status, key, size, sha256, started_at, finished_at, error, database, format, odoo_version, pg_version, phase, bytes,
-			host, pid, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			host, pid, updated_at, encryption)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING id, NOT EXISTS (SELECT 1 FROM configurations c WHERE c.service_id = ? AND c.destination_id = ?)`,
 			nb.ServiceID, nb.Service, nb.DestinationID, nb.Destination,
 			nb.Kind, nb.Status, nb.Key, nb.Size, nb.SHA256, toNanos(nb.StartedAt), nullNanos(nb.FinishedAt), nb.Error,
 			nb.Database, nb.Format, nb.OdooVersion, nb.PGVersion, nb.Phase, nb.Bytes,
-			nb.Host, nb.PID, toNanos(nb.UpdatedAt),
+			nb.Host, nb.PID, toNanos(nb.UpdatedAt), nb.Encryption,
 			nb.ServiceID, nb.DestinationID).Scan(&nb.ID, &nb.Orphaned)
 	})
 	if err != nil {
@@ -141,9 +141,9 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b core.Backup) error {
 		return err
 	}
 	res, err := c.db.ExecContext(ctx, `UPDATE backups SET status = ?, size = ?, sha256 = ?, finished_at = ?, error = ?,
-		key = ?, database = ?, format = ?, odoo_version = ?, pg_version = ?, phase = ?, bytes = ?, updated_at = ? WHERE id = ?`,
+		key = ?, database = ?, format = ?, odoo_version = ?, pg_version = ?, phase = ?, bytes = ?, encryption = ?, updated_at = ? WHERE id = ?`,
 		b.Status, b.Size, b.SHA256, nullNanos(b.FinishedAt), b.Error,
-		b.Key, b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes, toNanos(c.now()), b.ID)
+		b.Key, b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes, b.Encryption, toNanos(c.now()), b.ID)
 	return updated(res, err, fmt.Sprintf("update backup %d", b.ID), b.ID)
 }
 

@@ -9,17 +9,21 @@ import (
 	"github.com/odoo-backup/odoo-backup/core"
 )
 
-const destinationCols = `id, name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at`
+const destinationCols = `id, name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at,
+	sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase`
 
 func scanDestination(row interface{ Scan(...any) error }) (core.Destination, error) {
 	var (
-		d       core.Destination
-		secret  string
-		created int64
+		d          core.Destination
+		secret     string
+		passphrase string
+		created    int64
 	)
 	err := row.Scan(&d.ID, &d.Name, &d.Kind, &d.Dir, &d.Endpoint, &d.Region, &d.Bucket, &d.Prefix,
-		&d.AccessKey, &secret, &d.NoTLS, &d.SSE, &created)
+		&d.AccessKey, &secret, &d.NoTLS, &d.SSE, &created,
+		&d.SSEKMSKeyID, &d.CAFile, &d.EncryptRecipient, &d.EncryptKeyFile, &passphrase)
 	d.SecretKey = core.Secret(secret)
+	d.EncryptPassphrase = core.Secret(passphrase)
 	d.CreatedAt = fromNanos(created)
 	return d, err
 }
@@ -82,10 +86,12 @@ func (c *Catalog) AddDestination(ctx context.Context, d *core.Destination) error
 			return err
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO destinations
-			(name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			(name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at,
+			sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			d.Name, d.Kind, d.Dir, d.Endpoint, d.Region, d.Bucket, d.Prefix, d.AccessKey, d.SecretKey.Reveal(),
-			d.NoTLS, d.SSE, toNanos(created)).Scan(&id)
+			d.NoTLS, d.SSE, toNanos(created),
+			d.SSEKMSKeyID, d.CAFile, d.EncryptRecipient, d.EncryptKeyFile, d.EncryptPassphrase.Reveal()).Scan(&id)
 	})
 	if err != nil {
 		return err
@@ -129,9 +135,10 @@ func (c *Catalog) UpdateDestination(ctx context.Context, d core.Destination) err
 			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE destinations SET name = ?, kind = ?, dir = ?, endpoint = ?, region = ?,
-			bucket = ?, prefix = ?, access_key = ?, secret_key = ?, no_tls = ?, sse = ? WHERE id = ?`,
+			bucket = ?, prefix = ?, access_key = ?, secret_key = ?, no_tls = ?, sse = ?,
+			sse_kms_key_id = ?, ca_file = ?, encrypt_recipient = ?, encrypt_key_file = ?, encrypt_passphrase = ? WHERE id = ?`,
 			d.Name, d.Kind, d.Dir, d.Endpoint, d.Region, d.Bucket, d.Prefix, d.AccessKey, d.SecretKey.Reveal(),
-			d.NoTLS, d.SSE, id)
+			d.NoTLS, d.SSE, d.SSEKMSKeyID, d.CAFile, d.EncryptRecipient, d.EncryptKeyFile, d.EncryptPassphrase.Reveal(), id)
 		return err
 	})
 }

@@ -241,6 +241,28 @@ BEGIN UPDATE drills SET service_name = NEW.name WHERE service_id = NEW.id; END;
 CREATE TRIGGER services_delete_detaches_drills AFTER DELETE ON services
 BEGIN UPDATE drills SET service_id = 0 WHERE service_id = OLD.id; END;
 `,
+	// 5: security: server-side encryption with KMS, a private CA, client-side
+	// encryption per destination and on each backup, and the audit trail.
+	`
+ALTER TABLE destinations ADD COLUMN sse_kms_key_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE destinations ADD COLUMN ca_file TEXT NOT NULL DEFAULT '';
+ALTER TABLE destinations ADD COLUMN encrypt_recipient TEXT NOT NULL DEFAULT '';
+ALTER TABLE destinations ADD COLUMN encrypt_key_file TEXT NOT NULL DEFAULT '';
+ALTER TABLE destinations ADD COLUMN encrypt_passphrase TEXT NOT NULL DEFAULT '';
+ALTER TABLE backups ADD COLUMN encryption TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE audit (
+	id         INTEGER PRIMARY KEY,
+	at         INTEGER NOT NULL,
+	os_user    TEXT    NOT NULL DEFAULT '',
+	ssh_client TEXT    NOT NULL DEFAULT '',
+	action     TEXT    NOT NULL,
+	target     TEXT    NOT NULL DEFAULT '',
+	detail     TEXT    NOT NULL DEFAULT '',
+	outcome    TEXT    NOT NULL DEFAULT 'ok' CHECK (outcome IN ('ok', 'failed')),
+	error      TEXT    NOT NULL DEFAULT ''
+);
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one

@@ -228,10 +228,15 @@ func TestScheduleVersionAfterUpgrade(t *testing.T) {
 		migrations = saved
 		t.Fatal(err)
 	}
-	addLocal(t, c, "local")
+	// Written as a version-1 catalog would: the code of today knows newer columns.
+	_, err = c.db.ExecContext(ctx, `INSERT INTO destinations (name, kind, dir, created_at) VALUES ('local', 'local', ?, 1)`, t.TempDir())
+	must(t, err)
+	migrations = saved
+	must(t, c.Close())
+	c, err = Open(ctx, path)
+	must(t, err)
 	addService(t, c, "prod")
 	must(t, c.Close())
-	migrations = saved
 
 	c, err = Open(ctx, path)
 	must(t, err)
