@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -52,23 +53,6 @@ type HistoryPageMsg struct {
 // TickMsg asks the visible screen to reload, so work done by other processes
 // (the daemon's backups, their phase and bytes) shows.
 type TickMsg time.Time
-
-// BackupStartedMsg says a backup job runs; its updates arrive on Updates.
-type BackupStartedMsg struct {
-	Service string
-	Updates <-chan tea.Msg
-	Cancel  context.CancelFunc
-}
-
-// BackupProgressMsg is live progress of this console's backup job.
-type BackupProgressMsg struct{ Progress core.Progress }
-
-// BackupDoneMsg ends this console's backup job.
-type BackupDoneMsg struct {
-	Service string
-	Backups []core.Backup
-	Err     error
-}
 
 func tick(every time.Duration) tea.Cmd {
 	return tea.Tick(every, func(t time.Time) tea.Msg { return TickMsg(t) })
@@ -153,50 +137,37 @@ func loadHistoryPage(ctx *Context, name string, beforeID int64) tea.Cmd {
 	}
 }
 
-// startBackup runs the backup in its own goroutine; progress and the outcome
-// come back through a channel that waitForJob reads, one message at a time.
-func startBackup(ctx *Context, service string, dests []string) tea.Cmd {
-	eng, base := ctx.Engine, ctx.Base
-	return func() tea.Msg {
-		jobCtx, cancel := context.WithCancel(base)
-		updates := make(chan tea.Msg, 16)
-		go func() {
-			defer close(updates)
-			req := core.BackupRequest{Service: service, Destinations: dests, Kind: core.KindManual,
-				Progress: func(p core.Progress) {
-					select { // progress may be dropped when the console lags; the outcome never is
-					case updates <- BackupProgressMsg{Progress: p}:
-					default:
-					}
-				}}
-			bs, err := eng.Backup(jobCtx, req)
-			updates <- BackupDoneMsg{Service: service, Backups: bs, Err: err}
-		}()
-		return BackupStartedMsg{Service: service, Updates: updates, Cancel: cancel}
+// backupNow opens the back-up-now dialog of a service.
+func backupNow(ctx *Context, name string) tea.Cmd {
+	if ctx.ReadOnly {
+		return setStatus(true, "read-only: backing up is off (the console was started with --read-only)")
 	}
-}
-
-func waitForJob(updates <-chan tea.Msg) tea.Cmd {
-	return func() tea.Msg {
-		msg, ok := <-updates
-		if !ok {
-			return nil
-		}
-		return msg
-	}
-}
-
-// BackupDialogMsg carries what the back-up-now dialog offers.
-type BackupDialogMsg struct {
-	Service string
-	Configs []core.Configuration
-	Err     error
-}
-
-func loadBackupDialog(ctx *Context, name string) tea.Cmd {
 	cat := ctx.Catalog
 	return func() tea.Msg {
 		configs, err := cat.Configurations(context.Background(), name)
-		return BackupDialogMsg{Service: name, Configs: configs, Err: err}
+		if err != nil {
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read %s: %v", name, err)}
+		}
+		return openMsg{newBackupDialog(ctx, name, configs)}
+	}
+}
+
+// backupJob is a manual backup of service to dests, as a job of this console.
+func backupJob(ctx *Context, service string, dests []string) JobSpec {
+	eng := ctx.Engine
+	return JobSpec{
+		Label:   fmt.Sprintf("backing up %s → %s", service, strings.Join(dests, ", ")),
+		Changes: true,
+		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
+			bs, err := eng.Backup(jctx, core.BackupRequest{Service: service, Destinations: dests, Kind: core.KindManual, Progress: progress})
+			if err != nil {
+				return "", err
+			}
+			var parts []string
+			for _, b := range bs {
+				parts = append(parts, fmt.Sprintf("%s (%s)", b.Destination, size(b.Size)))
+			}
+			return fmt.Sprintf("backup of %s succeeded: %s", service, strings.Join(parts, ", ")), nil
+		},
 	}
 }

@@ -29,7 +29,15 @@ type Context struct {
 	PageSize int
 	// Base is cancelled when the console ends; jobs run under it.
 	Base context.Context
+	// Animate turns the spinner; off, it shows one still frame (tests).
+	Animate bool
+	frame   int
 }
+
+var spinnerFrames = []string{"◐", "◓", "◑", "◒"}
+
+// spin is the spinner's current frame, shown wherever something runs or loads.
+func (c *Context) spin() string { return spinnerFrames[c.frame%len(spinnerFrames)] }
 
 // bodyHeight is the room left for a screen between the header and the
 // status and help lines.

@@ -49,7 +49,21 @@ func (d *backupDialog) destinations() []string {
 	return out
 }
 
-func (d *backupDialog) Update(msg tea.KeyMsg) dialogResult {
+func (d *backupDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
+	km, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return false, nil
+	}
+	switch d.key(km) {
+	case dialogCancelled:
+		return true, nil
+	case dialogConfirmed:
+		return true, startJob(backupJob(d.ctx, d.service, d.destinations()))
+	}
+	return false, nil
+}
+
+func (d *backupDialog) key(msg tea.KeyMsg) dialogResult {
 	k := d.ctx.Keys
 	switch {
 	case key.Matches(msg, k.Back):

@@ -80,16 +80,43 @@ func statusMark(b core.Backup) string {
 
 // progressText renders live progress: a bar when the total is known.
 func progressText(phase string, bytes, total int64) string {
-	if total > 0 {
-		pct := int(bytes * 100 / total)
-		if pct > 100 {
-			pct = 100
-		}
-		filled := pct / 10
-		return fmt.Sprintf("%s%s %d%% %s", strings.Repeat("▓", filled), strings.Repeat("░", 10-filled), pct, phase)
-	}
 	if phase == "" {
 		phase = "starting"
 	}
+	if total > 0 {
+		return bar(bytes, total, 10) + " " + phase
+	}
 	return fmt.Sprintf("%s %s", phase, size(bytes))
+}
+
+// bar is a w-cell progress bar with the percentage.
+func bar(n, total int64, w int) string {
+	pct := int(n * 100 / total)
+	pct = max(0, min(pct, 100))
+	filled := pct * w / 100
+	return fmt.Sprintf("%s%s %d%%", strings.Repeat("▓", filled), strings.Repeat("░", w-filled), pct)
+}
+
+// jobProgress renders this console's job: phase, a bar and percentage when
+// the total is known, bytes, throughput and elapsed time, in width cells.
+func jobProgress(j *job, width int) string {
+	p := j.progress
+	phase := p.Phase
+	if phase == "" {
+		phase = "starting"
+	}
+	parts := []string{phase}
+	if p.Total > 0 {
+		parts = append(parts, bar(p.Bytes, p.Total, 16), size(p.Bytes)+" of "+size(p.Total))
+	} else {
+		parts = append(parts, size(p.Bytes))
+	}
+	if j.rate > 0 {
+		parts = append(parts, size(int64(j.rate))+"/s")
+	}
+	out := strings.Join(parts, " · ")
+	if lipgloss.Width(out) > width && width > 0 {
+		out = pad(out, width)
+	}
+	return out
 }

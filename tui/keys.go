@@ -8,6 +8,7 @@ type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	Open, Back, Tab, Toggle, Confirm        key.Binding
 	Backup, Services, Help, Quit            key.Binding
+	Destinations, Templates, Activity       key.Binding
 	Yes, No                                 key.Binding
 }
 
@@ -15,23 +16,26 @@ type KeyMap struct {
 // says in its help why it does nothing.
 func NewKeyMap(readOnly bool) KeyMap {
 	k := KeyMap{
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
-		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
-		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
-		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
-		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-		Tab:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
-		Toggle:   key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "select")),
-		Confirm:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "back up")),
-		Backup:   key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "back up")),
-		Services: key.NewBinding(key.WithKeys("1"), key.WithHelp("1", "services")),
-		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Yes:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
-		No:       key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "no")),
+		Up:           key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:         key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:       key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:     key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Top:          key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
+		Bottom:       key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		Open:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Back:         key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Tab:          key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		Toggle:       key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "select")),
+		Confirm:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "back up")),
+		Backup:       key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "back up")),
+		Services:     key.NewBinding(key.WithKeys("1"), key.WithHelp("1", "services")),
+		Destinations: key.NewBinding(key.WithKeys("2"), key.WithHelp("2", "destinations")),
+		Templates:    key.NewBinding(key.WithKeys("3"), key.WithHelp("3", "templates")),
+		Activity:     key.NewBinding(key.WithKeys("4"), key.WithHelp("4", "activity")),
+		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Yes:          key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
+		No:           key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "no")),
 	}
 	if readOnly {
 		k.Backup.SetHelp("b", "back up: off (--read-only)")

@@ -39,6 +39,9 @@ func newServiceScreen(ctx *Context, name string) *serviceScreen {
 	return &serviceScreen{ctx: ctx, name: name, pane: paneConfigs, live: map[int64]core.Progress{}}
 }
 
+func (s *serviceScreen) Title() string   { return s.name }
+func (s *serviceScreen) Reload() tea.Cmd { return loadService(s.ctx, s.name) }
+
 func (s *serviceScreen) historyRows() int {
 	n := s.ctx.bodyHeight() - 2 - (len(s.configs) + 1) - 2 - 2 - 2
 	return max(n, 3)
@@ -71,7 +74,7 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 			s.history = append(s.history, msg.Rows...)
 			s.more = len(msg.Rows) == s.ctx.PageSize
 		}
-	case BackupProgressMsg:
+	case JobProgressMsg:
 		s.live[msg.Progress.BackupID] = msg.Progress
 	case tea.KeyMsg:
 		switch {
@@ -89,6 +92,8 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 			s.move(-1 << 30)
 		case key.Matches(msg, k.Bottom):
 			s.move(len(s.history))
+		case key.Matches(msg, k.Backup):
+			return backupNow(s.ctx, s.name)
 		}
 		return s.maybeLoadMore()
 	}
@@ -251,5 +256,5 @@ func (s *serviceScreen) ShortHelp() []key.Binding {
 
 func (s *serviceScreen) FullHelp() [][]key.Binding {
 	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Tab, k.Backup, k.Back}, {k.Services, k.Help, k.Quit}}
+	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Tab, k.Backup, k.Back}}
 }

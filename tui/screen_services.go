@@ -21,6 +21,9 @@ type servicesScreen struct {
 
 func newServicesScreen(ctx *Context) *servicesScreen { return &servicesScreen{ctx: ctx} }
 
+func (s *servicesScreen) Title() string   { return "Services" }
+func (s *servicesScreen) Reload() tea.Cmd { return loadServices(s.ctx) }
+
 func (s *servicesScreen) selected() (ServiceRow, bool) {
 	if s.cursor < 0 || s.cursor >= len(s.rows) {
 		return ServiceRow{}, false
@@ -55,6 +58,14 @@ func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
 			s.cursor = 0
 		case key.Matches(msg, k.Bottom):
 			s.cursor = max(len(s.rows)-1, 0)
+		case key.Matches(msg, k.Open):
+			if row, ok := s.selected(); ok {
+				return push(newServiceScreen(s.ctx, row.Health.Service.Name))
+			}
+		case key.Matches(msg, k.Backup):
+			if row, ok := s.selected(); ok {
+				return backupNow(s.ctx, row.Health.Service.Name)
+			}
 		}
 	}
 	return nil
@@ -119,5 +130,5 @@ func (s *servicesScreen) ShortHelp() []key.Binding {
 
 func (s *servicesScreen) FullHelp() [][]key.Binding {
 	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Open, k.Backup}, {k.Services, k.Help, k.Quit}}
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Open, k.Backup}}
 }

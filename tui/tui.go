@@ -31,28 +31,26 @@ type Options struct {
 	PageSize int
 	// Context ends running jobs when cancelled; nil means Background.
 	Context context.Context
+	// Animate turns the spinners; Run sets it. Off, they show one still
+	// frame, which keeps test frames stable.
+	Animate bool
 }
 
-// job is the backup this console runs.
-type job struct {
-	service  string
-	dests    []string
-	progress core.Progress
-	updates  <-chan tea.Msg
-	cancel   context.CancelFunc
-}
-
-// Model is the console's root: it owns the shared context, routes messages
-// to the visible screen and draws the header, status and help lines.
+// Model is the console's root: it owns the shared context, the stack of
+// screens, the open dialog and this console's job, routes messages, and
+// draws the header, status and help lines.
 type Model struct {
-	ctx         *Context
-	services    *servicesScreen
-	service     *serviceScreen
-	dialog      *backupDialog
+	ctx *Context
+	// home is the services screen; it stays loaded whatever is shown, for
+	// the header's scheduler state and running count.
+	home        *servicesScreen
+	stack       []screen
+	dialog      dialog
 	help        help.Model
 	showHelp    bool
 	confirmQuit bool
 	job         *job
+	jobSeq      int
 	status      string
 	statusErr   bool
 	refresh     time.Duration
@@ -73,12 +71,13 @@ func New(o Options) *Model {
 		o.Context = context.Background()
 	}
 	ctx := &Context{Width: 100, Height: 30, Theme: NewTheme(o.NoColor), Keys: NewKeyMap(o.ReadOnly), Now: o.Now,
-		ReadOnly: o.ReadOnly, Catalog: o.Catalog, Engine: o.Engine, PageSize: o.PageSize, Base: o.Context}
+		ReadOnly: o.ReadOnly, Catalog: o.Catalog, Engine: o.Engine, PageSize: o.PageSize, Base: o.Context, Animate: o.Animate}
 	h := help.New()
 	t := ctx.Theme
 	h.Styles = help.Styles{ShortKey: t.Header, ShortDesc: t.Muted, ShortSeparator: t.Muted, Ellipsis: t.Muted,
 		FullKey: t.Header, FullDesc: t.Muted, FullSeparator: t.Muted}
-	return &Model{ctx: ctx, services: newServicesScreen(ctx), help: h, refresh: o.RefreshEvery}
+	home := newServicesScreen(ctx)
+	return &Model{ctx: ctx, home: home, stack: []screen{home}, help: h, refresh: o.RefreshEvery}
 }
 
 // Run opens the console on the terminal until the user quits.
@@ -86,6 +85,7 @@ func Run(o Options) error {
 	if o.NoColor {
 		lipgloss.SetColorProfile(termenv.Ascii)
 	}
+	o.Animate = true
 	var opts []tea.ProgramOption
 	opts = append(opts, tea.WithAltScreen())
 	if o.Context != nil {
@@ -96,20 +96,61 @@ func Run(o Options) error {
 }
 
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(loadServices(m.ctx), tick(m.refresh))
+	return tea.Batch(m.home.Reload(), tick(m.refresh), m.spinTick())
 }
 
-func (m *Model) reload() tea.Cmd {
-	if m.service != nil {
-		// In order, so a screen that shows the service's new state also
-		// shows the header's (running count) from the same moment or later.
-		return tea.Sequence(loadServices(m.ctx), loadService(m.ctx, m.service.name))
+// spinMsg turns the spinners one frame.
+type spinMsg struct{}
+
+func (m *Model) spinTick() tea.Cmd {
+	if !m.ctx.Animate {
+		return nil
 	}
-	return loadServices(m.ctx)
+	return tea.Tick(150*time.Millisecond, func(time.Time) tea.Msg { return spinMsg{} })
+}
+
+func (m *Model) top() screen { return m.stack[len(m.stack)-1] }
+
+func (m *Model) reload() tea.Cmd {
+	if top := m.top(); top != screen(m.home) {
+		// In order, so a screen that shows a service's new state also shows
+		// the header's (running count) from the same moment or later.
+		return tea.Sequence(m.home.Reload(), top.Reload())
+	}
+	return m.home.Reload()
 }
 
 func (m *Model) setStatus(err bool, format string, args ...any) {
 	m.status, m.statusErr = fmt.Sprintf(format, args...), err
+}
+
+// broadcast gives a data message to the dialog and every screen: each
+// takes what is its own.
+func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+	var cmds []tea.Cmd
+	if m.dialog != nil {
+		done, cmd := m.dialog.Update(msg)
+		if done {
+			m.dialog = nil
+		}
+		cmds = append(cmds, cmd)
+	}
+	for _, s := range m.stack {
+		cmds = append(cmds, s.Update(msg))
+	}
+	if m.top() != screen(m.home) && !m.inStack(m.home) {
+		cmds = append(cmds, m.home.Update(msg))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) inStack(s screen) bool {
+	for _, x := range m.stack {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -120,54 +161,90 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case TickMsg:
 		return m, tea.Batch(m.reload(), tick(m.refresh))
-	case ServicesLoadedMsg:
-		return m, m.services.Update(msg)
-	case ServiceLoadedMsg, HistoryPageMsg:
-		if m.service != nil {
-			return m, m.service.Update(msg)
-		}
+	case spinMsg:
+		m.ctx.frame++
+		return m, m.spinTick()
+	case pushMsg:
+		m.stack = append(m.stack, msg.s)
+		return m, msg.s.Reload()
+	case popMsg:
+		return m, m.back()
+	case openMsg:
+		m.dialog = msg.d
 		return m, nil
-	case BackupDialogMsg:
-		if msg.Err != nil {
-			m.setStatus(true, "cannot read %s: %v", msg.Service, msg.Err)
-			return m, nil
-		}
-		m.dialog = newBackupDialog(m.ctx, msg.Service, msg.Configs)
+	case statusMsg:
+		m.setStatus(msg.err, "%s", msg.text)
 		return m, nil
-	case BackupStartedMsg:
-		if m.job != nil {
+	case startJobMsg:
+		return m, m.startJob(msg.job)
+	case JobStartedMsg:
+		if m.job != nil && m.job.id == msg.ID {
 			m.job.updates, m.job.cancel = msg.Updates, msg.Cancel
 		}
-		return m, tea.Batch(waitForJob(msg.Updates), m.reload())
-	case BackupProgressMsg:
-		if m.job == nil {
+		return m, tea.Batch(waitForJob(msg.Updates), m.reload(), m.broadcast(msg))
+	case JobProgressMsg:
+		if m.job == nil || m.job.id != msg.ID {
 			return m, nil
 		}
-		m.job.progress = msg.Progress
-		if m.service != nil {
-			m.service.Update(msg)
+		m.job.observe(msg.Progress, time.Now())
+		return m, tea.Batch(waitForJob(m.job.updates), m.broadcast(msg))
+	case JobDoneMsg:
+		if m.job != nil && m.job.id == msg.ID {
+			m.job = nil
 		}
-		return m, waitForJob(m.job.updates)
-	case BackupDoneMsg:
-		m.job = nil
-		m.backupOutcome(msg)
-		return m, m.reload()
+		if msg.Err != nil {
+			m.setStatus(true, "✗ %s failed: %v", msg.Label, msg.Err)
+		} else {
+			m.setStatus(false, "✓ %s", msg.Summary)
+		}
+		return m, tea.Batch(m.reload(), m.broadcast(msg))
 	case tea.KeyMsg:
 		return m, m.handleKey(msg)
 	}
-	return m, nil
+	return m, m.broadcast(msg)
 }
 
-func (m *Model) backupOutcome(msg BackupDoneMsg) {
-	if msg.Err != nil {
-		m.setStatus(true, "✗ backup of %s failed: %v", msg.Service, msg.Err)
-		return
+func (m *Model) startJob(j JobSpec) tea.Cmd {
+	switch {
+	case j.Changes && m.ctx.ReadOnly:
+		m.setStatus(true, "read-only: %s is off (the console was started with --read-only)", j.Label)
+		return nil
+	case m.job != nil:
+		m.setStatus(true, "%s is already running in this console; wait for it to end", m.job.label)
+		return nil
 	}
-	var parts []string
-	for _, b := range msg.Backups {
-		parts = append(parts, fmt.Sprintf("%s (%s)", b.Destination, size(b.Size)))
+	m.jobSeq++
+	now := time.Now()
+	m.job = &job{id: m.jobSeq, label: j.Label, started: now, phaseStart: now}
+	m.setStatus(false, "")
+	return runJob(m.ctx.Base, m.jobSeq, j)
+}
+
+// back closes the top screen; the home screen stays.
+func (m *Model) back() tea.Cmd {
+	if len(m.stack) == 1 {
+		if m.top() == screen(m.home) {
+			return nil
+		}
+		m.stack = []screen{m.home}
+		return m.home.Reload()
 	}
-	m.setStatus(false, "✓ backup of %s succeeded: %s", msg.Service, strings.Join(parts, ", "))
+	m.stack = m.stack[:len(m.stack)-1]
+	return m.top().Reload()
+}
+
+// switchTo shows a top-level screen (keys 1 to 4) with nothing under it.
+func (m *Model) switchTo(s screen) tea.Cmd {
+	m.stack = []screen{s}
+	if s == screen(m.home) {
+		return m.home.Reload()
+	}
+	return tea.Batch(m.home.Reload(), s.Reload())
+}
+
+func takesText(x any) bool {
+	t, ok := x.(textTaker)
+	return ok && t.TakesText()
 }
 
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
@@ -184,7 +261,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
-	if key.Matches(msg, k.Quit) && (m.dialog == nil || msg.String() == "ctrl+c") {
+	typing := takesText(m.dialog) || (m.dialog == nil && takesText(m.top()))
+	if msg.String() == "ctrl+c" || (key.Matches(msg, k.Quit) && m.dialog == nil && !typing) {
 		if m.job != nil {
 			m.confirmQuit = true
 			return nil
@@ -198,81 +276,51 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	if m.dialog != nil {
-		switch m.dialog.Update(msg) {
-		case dialogCancelled:
+		done, cmd := m.dialog.Update(msg)
+		if done {
 			m.dialog = nil
-		case dialogConfirmed:
-			d := m.dialog
-			m.dialog = nil
-			m.job = &job{service: d.service, dests: d.destinations()}
-			m.setStatus(false, "")
-			return startBackup(m.ctx, d.service, m.job.dests)
 		}
-		return nil
+		return cmd
+	}
+	if typing {
+		return m.top().Update(msg)
 	}
 	switch {
 	case key.Matches(msg, k.Help):
 		m.showHelp = true
 		return nil
 	case key.Matches(msg, k.Services):
-		m.service = nil
-		return loadServices(m.ctx)
+		return m.switchTo(m.home)
+	case key.Matches(msg, k.Destinations):
+		return m.switchTo(newDestinationsScreen(m.ctx))
+	case key.Matches(msg, k.Templates):
+		return m.switchTo(newTemplatesScreen(m.ctx))
+	case key.Matches(msg, k.Activity):
+		return m.switchTo(newActivityScreen(m.ctx))
 	case key.Matches(msg, k.Back):
-		if m.service != nil {
-			m.service = nil
-			return loadServices(m.ctx)
-		}
-		return nil
-	case key.Matches(msg, k.Backup):
-		return m.backupNow()
-	case m.service == nil && key.Matches(msg, k.Open):
-		row, ok := m.services.selected()
-		if !ok {
-			return nil
-		}
-		m.service = newServiceScreen(m.ctx, row.Health.Service.Name)
-		return loadService(m.ctx, m.service.name)
+		return m.back()
 	}
-	if m.service != nil {
-		return m.service.Update(msg)
-	}
-	return m.services.Update(msg)
-}
-
-func (m *Model) backupNow() tea.Cmd {
-	if m.ctx.ReadOnly {
-		m.setStatus(true, "read-only: backing up is off (the console was started with --read-only)")
-		return nil
-	}
-	if m.job != nil {
-		m.setStatus(true, "a backup of %s is already running in this console", m.job.service)
-		return nil
-	}
-	name := ""
-	if m.service != nil {
-		name = m.service.name
-	} else if row, ok := m.services.selected(); ok {
-		name = row.Health.Service.Name
-	}
-	if name == "" {
-		return nil
-	}
-	return loadBackupDialog(m.ctx, name)
+	return m.top().Update(msg)
 }
 
 func (m *Model) View() string {
 	t := m.ctx.Theme
 	title := " odoo-backup"
-	if m.service != nil {
-		title += " › " + m.service.name
+	for _, s := range m.stack {
+		if s != screen(m.home) {
+			title += " › " + s.Title()
+		}
 	}
-	info := fmt.Sprintf("%d services · scheduler: %s", len(m.services.rows), m.schedulerState())
-	if n := m.services.running(); n > 0 {
+	info := fmt.Sprintf("%d services · scheduler: %s", len(m.home.rows), m.schedulerState())
+	if n := m.home.running(); n > 0 {
 		info += fmt.Sprintf(" · %d running", n)
 	}
 	right := "? help "
 	gap := max(m.ctx.Width-lipgloss.Width(title)-lipgloss.Width(info)-lipgloss.Width(right)-4, 1)
 	header := t.Header.Render(title) + "  " + info + strings.Repeat(" ", gap) + right
+	if lipgloss.Width(header) > m.ctx.Width {
+		header = t.Header.Render(title) + "  " + info
+	}
 
 	var body string
 	switch {
@@ -281,49 +329,43 @@ func (m *Model) View() string {
 			t.Dialog.Render(t.Title.Render("Keys")+"\n\n"+m.help.FullHelpView(m.fullHelp())+"\n\n"+t.Muted.Render("? or esc closes")))
 	case m.dialog != nil:
 		body = lipgloss.Place(m.ctx.Width, m.ctx.bodyHeight(), lipgloss.Center, lipgloss.Center, m.dialog.View())
-	case m.service != nil:
-		body = m.service.View()
 	default:
-		body = m.services.View()
+		body = m.top().View()
 	}
 	body = lipgloss.PlaceVertical(m.ctx.bodyHeight(), lipgloss.Top, body)
 
 	status := ""
 	switch {
 	case m.confirmQuit:
-		status = t.Error.Render(fmt.Sprintf(" A backup of %s runs in this console: quit and abort it? y / n", m.job.service))
+		status = t.Error.Render(fmt.Sprintf(" %s runs in this console: quit and abort it? y / n", m.job.label))
 	case m.job != nil:
-		p := m.job.progress
-		status = t.Status.Render(fmt.Sprintf(" ◐ backing up %s → %s: %s", m.job.service, strings.Join(m.job.dests, ", "),
-			progressText(p.Phase, p.Bytes, p.Total)))
+		status = t.Status.Render(" " + m.ctx.spin() + " " + m.job.label + ": " + jobProgress(m.job, m.ctx.Width-lipgloss.Width(m.job.label)-6))
 	case m.status != "" && m.statusErr:
 		status = t.Error.Render(" " + m.status)
 	case m.status != "":
 		status = t.Status.Render(" " + m.status)
 	}
+	if lipgloss.Width(status) > m.ctx.Width {
+		status = pad(status, m.ctx.Width)
+	}
 	return header + "\n" + body + "\n" + status + "\n " + m.help.ShortHelpView(m.shortHelp())
 }
 
 func (m *Model) schedulerState() string {
-	if !m.services.loaded {
+	if !m.home.loaded {
 		return "…"
 	}
-	return m.services.scheduler
+	return m.home.scheduler
 }
 
 func (m *Model) shortHelp() []key.Binding {
-	switch {
-	case m.dialog != nil:
+	if m.dialog != nil {
 		return m.dialog.ShortHelp()
-	case m.service != nil:
-		return m.service.ShortHelp()
 	}
-	return m.services.ShortHelp()
+	return m.top().ShortHelp()
 }
 
 func (m *Model) fullHelp() [][]key.Binding {
-	if m.service != nil {
-		return m.service.FullHelp()
-	}
-	return m.services.FullHelp()
+	k := m.ctx.Keys
+	return append(m.top().FullHelp(), []key.Binding{k.Services, k.Destinations, k.Templates, k.Activity, k.Help, k.Quit})
 }

@@ -163,8 +163,8 @@ func finalViewAfter(t *testing.T, tm *teatest.TestModel, back string) {
 	waitFor(t, tm, "Services")
 	press(tm, "q")
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(snapModel)
-	if final.service != nil {
-		t.Errorf("after esc the screen is %q, want the services screen", final.service.name)
+	if top := final.top(); top != screen(final.home) {
+		t.Errorf("after esc the screen is %q, want the services screen", top.Title())
 	}
 }
 
@@ -232,7 +232,7 @@ func TestBackupNow(t *testing.T) {
 	dialog := snapshot(t, tm)
 	t.Run("dialog", func(t *testing.T) { golden.RequireEqual(t, []byte(dialog)) })
 	press(tm, "enter")
-	waitFor(t, tm, "backing up production → s3-eu: dump 12.3 MB")
+	waitFor(t, tm, "backing up production → s3-eu: dump · 12.3 MB")
 	close(eng.release)
 	// The new row finished (took 1:12) shows once the history reloaded.
 	waitFor(t, tm, "backup of production succeeded: s3-eu (1.2 GB)", "1:12    ✓ succeeded")
