@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"filippo.io/age"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/odoo-backup/odoo-backup/core/odoozip"
@@ -41,6 +42,12 @@ type target struct {
 	pw     *io.PipeWriter
 	done   chan error
 	err    error
+	// recipients is set when the destination encrypts: then seal encrypts
+	// this branch of the stream, and out is where the archive is written
+	// (seal, or pw itself).
+	recipients []age.Recipient
+	seal       *sealer
+	out        io.Writer
 }
 
 // Backup dumps the service's database and filestore once into an
@@ -48,7 +55,8 @@ type target struct {
 // same time. Each destination gets its own backup row and object; one that
 // fails does not fail the others. Nothing is written to local disk on the
 // way. It returns every backup it recorded, and an error if any failed.
-func (e *Engine) Backup(ctx context.Context, req BackupRequest) ([]Backup, error) {
+func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, err error) {
+	defer func() { e.audit(ctx, auditBackup(req, out), err) }()
 	if req.Kind == "" {
 		req.Kind = KindManual
 	}
@@ -72,12 +80,15 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) ([]Backup, error
 			ServiceID: svc.ID, Service: svc.Name, DestinationID: d.ID, Destination: d.Name,
 			Kind: req.Kind, Status: StatusRunning, StartedAt: started,
 			Database: svc.DB.Database, Format: FormatOdooZip, Phase: PhaseConnect,
-			Host: host, PID: os.Getpid(),
+			Host: host, PID: os.Getpid(), Encryption: d.Encryption(),
 		}}
 		st, err := e.OpenStore(ctx, d)
 		if err == nil {
 			t.store = st
 			t.backup.Key, err = freeKey(ctx, st, svc.Name, started, req.Kind)
+		}
+		if err == nil {
+			t.recipients, err = destinationRecipients(d)
 		}
 		t.err = err
 		if err := e.Catalog.CreateBackup(ctx, &t.backup); err != nil {
@@ -99,7 +110,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) ([]Backup, error
 	finished := e.now().UTC()
 	saveCtx := context.WithoutCancel(ctx)
 	var failures []error
-	out := make([]Backup, 0, len(targets))
+	out = make([]Backup, 0, len(targets))
 	for _, t := range targets {
 		b := &t.backup
 		b.FinishedAt = &finished
@@ -110,6 +121,11 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) ([]Backup, error
 		}
 		if err == nil {
 			b.Size, b.SHA256 = info.size, info.sha256
+			if t.seal != nil {
+				// An encrypted backup's size and checksum are those of the
+				// stored ciphertext (see encrypt.go).
+				b.Size, b.SHA256 = t.seal.size.n, t.seal.sum()
+			}
 			b.OdooVersion, b.PGVersion = info.odooVersion, info.pgVersion
 			err = e.writeMetadata(saveCtx, t.store, *b, info)
 		}
@@ -131,6 +147,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) ([]Backup, error
 			b.Status = StatusSucceeded
 			e.log().Info("backup succeeded", "service", svc.Name, "destination", t.dest.Name, "backup", b.ID,
 				"size", b.Size, "sha256", b.SHA256, "took", b.Duration().String())
+			e.cleanFailedLeftovers(saveCtx, t.store, *b)
 		}
 		if err := e.Catalog.UpdateBackup(saveCtx, *b); err != nil {
 			failures = append(failures, fmt.Errorf("record backup %d: %w", b.ID, err))
@@ -288,7 +305,16 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 			}
 			t.done <- err
 		}(t)
-		writers = append(writers, &fanoutWriter{t: t})
+		fw := &fanoutWriter{t: t}
+		t.out = pw
+		if t.recipients != nil {
+			if t.seal, fw.err = newSealer(pw, t.recipients); fw.err != nil {
+				pw.CloseWithError(fw.err)
+			} else {
+				t.out = t.seal
+			}
+		}
+		writers = append(writers, fw)
 	}
 	fan := &fanout{writers: writers}
 	hash := sha256.New()
@@ -308,6 +334,12 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 	} else {
 		rep.set(PhaseFinish, size.n)
 		for _, w := range writers {
+			if w.t.seal != nil && w.err == nil {
+				if w.err = w.t.seal.Close(); w.err != nil {
+					w.t.pw.CloseWithError(w.err)
+					continue
+				}
+			}
 			w.t.pw.Close()
 		}
 	}
@@ -506,7 +538,7 @@ func (e *Engine) writeMetadata(ctx context.Context, st ObjectStore, b Backup, in
 		StartedAt: b.StartedAt, FinishedAt: *b.FinishedAt, Size: b.Size, SHA256: b.SHA256,
 		OdooVersion: b.OdooVersion, PGVersion: b.PGVersion,
 		Modules: info.modules, FilestoreFiles: info.filestoreFiles, MissingFiles: len(info.missingFiles),
-		Tables: info.tables,
+		Tables: info.tables, Encryption: b.Encryption,
 	}
 	return putMetadata(ctx, st, m)
 }
@@ -529,7 +561,7 @@ func (f *fanout) Write(p []byte) (int, error) {
 		if w.err != nil {
 			continue
 		}
-		if _, err := w.t.pw.Write(p); err != nil {
+		if _, err := w.t.out.Write(p); err != nil {
 			w.err = err
 			last = err
 			continue
@@ -581,9 +613,24 @@ func (t *tailBuffer) String() string {
 	return string(t.b)
 }
 
-// lastLine is the last non-empty line written, or fallback.
+// lastLine is what a PostgreSQL tool last said of its failure: its last
+// "error:" line, with the server's own message when a "detail:" line gives
+// one (the "Command was: ..." detail that may follow says nothing to a
+// person); without an error line, the last non-empty line; or fallback.
 func (t *tailBuffer) lastLine(fallback string) string {
 	lines := strings.Split(strings.TrimSpace(t.String()), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if !strings.Contains(l, ": error: ") {
+			continue
+		}
+		for _, d := range lines[i+1:] {
+			if msg, ok := strings.CutPrefix(strings.TrimSpace(d[strings.Index(d, ":")+1:]), "detail: Error message from server: "); ok && !strings.Contains(l, msg) {
+				return strings.TrimSuffix(l, ".") + " (" + strings.TrimSpace(msg) + ")"
+			}
+		}
+		return l
+	}
 	for i := len(lines) - 1; i >= 0; i-- {
 		if l := strings.TrimSpace(lines[i]); l != "" {
 			return l

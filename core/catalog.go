@@ -103,6 +103,15 @@ type Catalog interface {
 	UpdateDrill(ctx context.Context, d Drill) error
 	Drills(ctx context.Context, service string, limit int) ([]Drill, error)
 
+	// AddAudit appends e to the audit trail and sets its ID; a zero At
+	// means now, and an empty User the actor of ctx (ActorFrom). Changes to
+	// destinations, services, configurations and templates are recorded by
+	// the catalog itself, in the transaction that makes them, with the actor
+	// of ctx; the engine records its operations with AddAudit. Audit lists
+	// entries newest first.
+	AddAudit(ctx context.Context, e *AuditEntry) error
+	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
 	// AcquireLease takes the lease l.Name for l's holder when nobody holds
 	// it, when l's holder (same Holder, PID and Host) already does, or when
 	// takeOver, called inside the transaction with the current lease, says

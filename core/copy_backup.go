@@ -36,8 +36,15 @@ type CopyResult struct {
 // way the copy is read back and hashed before it is recorded as succeeded; a
 // copy that does not match is deleted and the copy fails, as does one whose
 // source does not match its recorded checksum.
-func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progress ProgressFunc) (CopyResult, error) {
+//
+// The copy is stored the way the target destination stores archives: when
+// it encrypts differently from the source's (or one of them does not
+// encrypt), the archive is streamed through decryption (the source's key,
+// or WithIdentity) and encryption for the target; otherwise its bytes are
+// copied as they are, no key needed.
+func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progress ProgressFunc, opts ...ReadOption) (_ CopyResult, err error) {
 	var res CopyResult
+	defer func() { e.audit(ctx, e.auditCopyBackup(ctx, id, toDest, res), err) }()
 	rb, err := e.openBackup(ctx, id)
 	if err != nil {
 		return res, err
@@ -54,6 +61,15 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 	if err != nil {
 		return res, err
 	}
+	reseal := !sameEncryption(rb.b.Encryption, rb.dest, d)
+	if reseal {
+		if rb, err = e.unlock(ctx, rb, identityOption(opts)); err != nil {
+			return res, err
+		}
+		if _, err := destinationRecipients(d); err != nil {
+			return res, err
+		}
+	}
 	svcID := rb.b.ServiceID
 	started := e.now().UTC().Truncate(1e6)
 	host, _ := os.Hostname()
@@ -61,7 +77,10 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 		ServiceID: svcID, Service: rb.b.Service, DestinationID: d.ID, Destination: d.Name,
 		Kind: KindCopy, Status: StatusRunning, StartedAt: started,
 		Database: rb.b.Database, Format: rb.b.Format, OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion,
-		Phase: PhaseCopy, Host: host, PID: os.Getpid(),
+		Phase: PhaseCopy, Host: host, PID: os.Getpid(), Encryption: rb.b.Encryption,
+	}
+	if reseal {
+		nb.Encryption = d.Encryption()
 	}
 	// The key keeps the time the source was taken: that is what its content is.
 	if nb.Key, err = freeKey(ctx, dst, rb.b.Service, rb.b.StartedAt, KindCopy); err != nil {
@@ -75,7 +94,14 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 	e.log().Info("copy started", "backup", id, "from", rb.dest.Name, "to", d.Name, "copy", nb.ID)
 
 	stopBeat := rep.heartbeat(e.heartbeatInterval())
-	serverSide, copyErr := e.copyArchive(ctx, rb, dst, nb.Key, rep)
+	var serverSide bool
+	var copyErr error
+	nb.Size, nb.SHA256 = rb.b.Size, rb.b.SHA256
+	if reseal {
+		nb.Size, nb.SHA256, copyErr = e.resealArchive(ctx, rb, dst, d, nb.Key, rep)
+	} else {
+		serverSide, copyErr = e.copyArchive(ctx, rb, dst, nb.Key, rep)
+	}
 	stopBeat()
 	res.ServerSide = serverSide
 
@@ -90,9 +116,10 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 		_ = dst.Delete(saveCtx, nb.Key)
 		_ = dst.Delete(saveCtx, MetadataKey(nb.Key))
 		nb.Status, nb.Error = StatusFailed, describe(ctx, copyErr)
+		nb.Size, nb.SHA256 = 0, ""
 		e.log().Error("copy failed", "backup", id, "to", d.Name, "copy", nb.ID, "error", nb.Error)
 	} else {
-		nb.Status, nb.Size, nb.SHA256 = StatusSucceeded, rb.b.Size, rb.b.SHA256
+		nb.Status = StatusSucceeded
 		e.log().Info("copy succeeded", "backup", id, "to", d.Name, "copy", nb.ID, "server_side", serverSide)
 	}
 	if err := e.Catalog.UpdateBackup(saveCtx, nb); err != nil && copyErr == nil {
@@ -212,7 +239,7 @@ func (e *Engine) copyMetadata(ctx context.Context, rb readableBackup, dst Object
 	}
 	m.Archive, m.Kind = nb.Key, KindCopy
 	m.StartedAt, m.FinishedAt = nb.StartedAt, e.now().UTC()
-	m.Size, m.SHA256 = rb.b.Size, rb.b.SHA256
+	m.Size, m.SHA256, m.Encryption = nb.Size, nb.SHA256, nb.Encryption
 	return putMetadata(ctx, dst, m)
 }
 

@@ -40,8 +40,9 @@ type CopyServiceResult struct {
 // primary). The source is never changed. If the registration fails after the
 // restore, the restored database and filestore are left in place and the
 // error says where.
-func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (CopyServiceResult, error) {
+func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ CopyServiceResult, err error) {
 	var res CopyServiceResult
+	defer func() { e.audit(ctx, auditCopyService(req, res), err) }()
 	if err := ValidateName("service", req.NewName); err != nil {
 		return res, err
 	}

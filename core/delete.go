@@ -12,7 +12,8 @@ import (
 // deleted. The last succeeded backup of a service, counted across all its
 // destinations, is refused unless force is set: deleting it leaves nothing to
 // restore. Running, rotated and deleted backups are refused.
-func (e *Engine) DeleteBackup(ctx context.Context, id int64, force bool) (Backup, error) {
+func (e *Engine) DeleteBackup(ctx context.Context, id int64, force bool) (_ Backup, err error) {
+	defer func() { e.audit(ctx, e.auditDelete(ctx, id, force), err) }()
 	b, err := e.Catalog.Backup(ctx, id)
 	if err != nil {
 		return Backup{}, err

@@ -12,12 +12,14 @@ import (
 
 // Download copies a backup's archive to a local file, verifying its checksum
 // on the way. The file appears only when complete and verified; an existing
-// file is never overwritten.
-func (e *Engine) Download(ctx context.Context, id int64, out string, progress ProgressFunc) (Backup, error) {
+// file is never overwritten. An encrypted backup is decrypted on the way (the
+// file is the plain archive), with its destination's key or WithIdentity.
+func (e *Engine) Download(ctx context.Context, id int64, out string, progress ProgressFunc, opts ...ReadOption) (_ Backup, err error) {
+	defer func() { e.audit(ctx, e.auditBackupID(ctx, ActionDownload, id, "to "+out), err) }()
 	if _, err := os.Lstat(out); err == nil {
 		return Backup{}, Userf(ErrExists, "%s already exists; choose another file name or remove it first", out)
 	}
-	rb, err := e.openBackup(ctx, id)
+	rb, err := e.openReadable(ctx, id, identityOption(opts))
 	if err != nil {
 		return Backup{}, err
 	}

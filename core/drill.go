@@ -23,7 +23,10 @@ type DrillRequest struct {
 	// ScratchDir is where the scratch filestore is built; empty means
 	// os.TempDir(). It needs room for the whole filestore.
 	ScratchDir string
-	Progress   ProgressFunc
+	// IdentityFile is an age identity file that decrypts an encrypted
+	// backup whose destination keeps no key on this host.
+	IdentityFile string
+	Progress     ProgressFunc
 }
 
 // DrillResult is a finished drill and where it restored to (both gone by
@@ -46,8 +49,9 @@ var requiredTables = []string{"ir_attachment", "ir_module_module", "res_partner"
 // recorded at backup time (BackupMetadata.Tables), and that every attachment
 // file is present, then removes the scratch copy whatever happened. The drill
 // is recorded in the history; a failed drill returns an error that says why.
-func (e *Engine) Drill(ctx context.Context, req DrillRequest) (DrillResult, error) {
+func (e *Engine) Drill(ctx context.Context, req DrillRequest) (_ DrillResult, err error) {
 	var res DrillResult
+	defer func() { e.audit(ctx, auditDrill(req, res), err) }()
 	svc, err := e.Catalog.Service(ctx, req.Service)
 	if err != nil {
 		return res, err
@@ -138,7 +142,7 @@ func (e *Engine) drillBackup(ctx context.Context, svc Service, dest string) (Bac
 // Check failures go to d.Details.Problems; an error means the drill could
 // not get that far.
 func (e *Engine) runDrill(ctx context.Context, svc Service, b Backup, req DrillRequest, d *Drill, res *DrillResult) error {
-	rb, err := e.openBackup(ctx, b.ID)
+	rb, err := e.openReadable(ctx, b.ID, req.IdentityFile)
 	if err != nil {
 		return err
 	}

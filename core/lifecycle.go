@@ -24,7 +24,8 @@ type IncompleteCleaner interface {
 // first. Orphaned backups (their configuration was removed) are never
 // rotated; setting the configuration again adopts them: they are its
 // scheduled backups once more and its retention applies to them.
-func (e *Engine) Rotate(ctx context.Context, service, destination string, dryRun bool) ([]RetentionDecision, error) {
+func (e *Engine) Rotate(ctx context.Context, service, destination string, dryRun bool) (decisions []RetentionDecision, err error) {
+	defer func() { e.auditRotate(ctx, service, destination, dryRun, decisions, err) }()
 	configs, err := e.Catalog.Configurations(ctx, service)
 	if err != nil {
 		return nil, err
@@ -42,7 +43,7 @@ func (e *Engine) Rotate(ctx context.Context, service, destination string, dryRun
 	if err != nil {
 		return nil, err
 	}
-	decisions := ApplyRetention(service, destination, backups, cfg.Retention, time.Local)
+	decisions = ApplyRetention(service, destination, backups, cfg.Retention, time.Local)
 	if dryRun {
 		return decisions, nil
 	}

@@ -34,6 +34,10 @@ type BackupMetadata struct {
 	// Tables holds the exact row counts of the key tables (KeyTables) in the
 	// dumped snapshot; a table too large to count cheaply is left out.
 	Tables map[string]int64 `json:"tables,omitempty"`
+	// Encryption says how the archive is stored: "" (as it is),
+	// "age:<recipient>" or "age:passphrase". Never a key. Size and SHA256
+	// are always those of the stored bytes, the ciphertext if encrypted.
+	Encryption string `json:"encryption,omitempty"`
 }
 
 func (m BackupMetadata) marshal() ([]byte, error) { return json.MarshalIndent(m, "", "  ") }

@@ -29,7 +29,11 @@ func connConfig(c DBConn) (*pgx.ConnConfig, error) {
 	cfg.Host = c.Host
 	cfg.Port = uint16(c.Port)
 	cfg.User = c.User
-	cfg.Password = c.Password.Reveal()
+	pw, err := c.Password.Resolve(fmt.Sprintf("the PostgreSQL password of user %q at %s", c.User, c.Address()))
+	if err != nil {
+		return nil, err
+	}
+	cfg.Password = pw.Reveal()
 	cfg.Database = c.Database
 	cfg.ConnectTimeout = 15 * time.Second
 	cfg.RuntimeParams["application_name"] = "odoo-backup"
@@ -104,8 +108,10 @@ func pgEnv(c DBConn) []string {
 		out = append(out, e)
 	}
 	out = append(out, "PGAPPNAME=odoo-backup", "PGCONNECT_TIMEOUT=15")
-	if c.Password.IsSet() {
-		out = append(out, "PGPASSWORD="+c.Password.Reveal())
+	// A reference that does not resolve already failed the connection made
+	// before any tool runs, with the sentence that says why.
+	if pw, err := c.Password.Resolve("the PostgreSQL password"); err == nil && pw.IsSet() {
+		out = append(out, "PGPASSWORD="+pw.Reveal())
 	}
 	return out
 }

@@ -223,7 +223,7 @@ func (e *Engine) scanDestination(ctx context.Context, d Destination, dr *Destina
 			Kind: m.Kind, Status: StatusSucceeded, Size: m.Size, SHA256: m.SHA256,
 			StartedAt: m.StartedAt.UTC(), FinishedAt: &fin,
 			Key: key, Database: m.Database, Format: m.Format,
-			OdooVersion: m.OdooVersion, PGVersion: m.PGVersion,
+			OdooVersion: m.OdooVersion, PGVersion: m.PGVersion, Encryption: m.Encryption,
 		})
 		knownKeys[key] = true
 	}

@@ -36,7 +36,10 @@ type RestoreRequest struct {
 	// NewIdentity gives the new database a fresh database.uuid and
 	// database.secret, as Odoo does when it duplicates a database.
 	NewIdentity bool
-	Progress    ProgressFunc
+	// IdentityFile is an age identity file that decrypts an encrypted
+	// backup whose destination keeps no key on this host.
+	IdentityFile string
+	Progress     ProgressFunc
 }
 
 // RestoreResult says what a restore produced and what it noticed.
@@ -67,12 +70,13 @@ const maintenanceDB = "postgres"
 // validated before anything is extracted, and the database and filestore are
 // built under temporary names and appear under their real names only once
 // both are complete; any failure removes everything it created.
-func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
+func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ RestoreResult, err error) {
 	var res RestoreResult
+	defer func() { e.audit(ctx, e.auditRestoreNewDB(ctx, req, res), err) }()
 	if err := ValidateDatabaseName(req.NewDB); err != nil {
 		return res, err
 	}
-	rb, err := e.openBackup(ctx, req.BackupID)
+	rb, err := e.openReadable(ctx, req.BackupID, req.IdentityFile)
 	if err != nil {
 		return res, err
 	}
@@ -186,7 +190,11 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 	zipped := rb.b.Format == "" || rb.b.Format == FormatOdooZip
 	switch {
 	case zipped:
-		if a, err = openArchive(ra, rb.b); err != nil {
+		pra, size, err := rb.plainReaderAt(ra)
+		if err != nil {
+			return nil, err
+		}
+		if a, err = openArchive(pra, size, rb.b); err != nil {
 			return nil, err
 		}
 	case rb.b.Format == FormatPlainSQL || rb.b.Format == FormatSQLGz || rb.b.Format == FormatPGCustom:

@@ -22,7 +22,10 @@ type ServiceRestoreRequest struct {
 	// Neutralize makes the restored database safe to run beside the one it
 	// came from (see Neutralize) before it replaces the target's.
 	Neutralize bool
-	Progress   ProgressFunc
+	// IdentityFile is an age identity file that decrypts an encrypted
+	// backup whose destination keeps no key on this host.
+	IdentityFile string
+	Progress     ProgressFunc
 }
 
 // RestoreToService restores a backup onto an existing service without ever
@@ -41,9 +44,10 @@ type ServiceRestoreRequest struct {
 //     warning in the result, since the new data is already in place.
 //
 // Any failure before the swap completes leaves the target exactly as it was.
-func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest) (RestoreResult, error) {
+func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest) (_ RestoreResult, err error) {
 	var res RestoreResult
-	rb, err := e.openBackup(ctx, req.BackupID)
+	defer func() { e.audit(ctx, e.auditRestoreToService(ctx, req, res), err) }()
+	rb, err := e.openReadable(ctx, req.BackupID, req.IdentityFile)
 	if err != nil {
 		return res, err
 	}

@@ -253,7 +253,8 @@ func uploadExtension(format string) string {
 // service's primary destination as an `upload` backup (SPEC rule 9), with its
 // metadata object and catalog row. Nothing is uploaded when the file is
 // refused. Restore it with RestoreToService or RestoreNewDB.
-func (e *Engine) Upload(ctx context.Context, req UploadRequest) (Backup, UploadInfo, error) {
+func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ UploadInfo, err error) {
+	defer func() { e.audit(ctx, auditUpload(req, out), err) }()
 	svc, err := e.Catalog.Service(ctx, req.Service)
 	if err != nil {
 		return Backup{}, UploadInfo{}, err
@@ -288,7 +289,7 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (Backup, UploadI
 		ServiceID: svc.ID, Service: svc.Name, DestinationID: d.ID, Destination: d.Name,
 		Kind: KindUpload, Status: StatusRunning, StartedAt: started, Key: key,
 		Database: db, Format: info.Format, OdooVersion: info.OdooVersion, PGVersion: info.PGVersion,
-		Phase: PhaseUpload, Host: host, PID: os.Getpid(),
+		Phase: PhaseUpload, Host: host, PID: os.Getpid(), Encryption: d.Encryption(),
 	}
 	if err := e.Catalog.CreateBackup(ctx, &b); err != nil {
 		return b, info, fmt.Errorf("record upload to %s: %w", d.Name, err)
@@ -296,7 +297,7 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (Backup, UploadI
 	rep := e.reporter(req.Progress, b.ID)
 	rep.total = info.Size
 	rep.set(PhaseUpload, 0)
-	sum, size, err := putFile(ctx, st, key, req.Path, rep)
+	sum, stored, size, err := putFile(ctx, st, key, req.Path, d, rep)
 	saveCtx := context.WithoutCancel(ctx)
 	finished := e.now().UTC()
 	b.FinishedAt = &finished
@@ -305,7 +306,7 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (Backup, UploadI
 		err = Userf(ErrCorrupt, "%s changed while it was uploaded (%d bytes read, %d validated); upload it again once nothing writes to it", req.Path, size, info.Size)
 	}
 	if err == nil {
-		b.Size, b.SHA256 = size, sum
+		b.Size, b.SHA256 = stored, sum
 		di := dumpInfo{modules: max(info.Modules, 0), filestoreFiles: info.FilestoreFiles}
 		err = e.writeMetadata(saveCtx, st, b, di)
 	}
@@ -329,19 +330,26 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (Backup, UploadI
 // PhaseUpload is the phase of an upload sending its file.
 const PhaseUpload = "upload"
 
-func putFile(ctx context.Context, st ObjectStore, key, path string, rep *progressReporter) (string, int64, error) {
+// putFile stores the file under key, encrypted when the destination d
+// encrypts. It returns the sha256 and size of what was stored, and the
+// number of bytes read from the file.
+func putFile(ctx context.Context, st ObjectStore, key, path string, d Destination, rep *progressReporter) (string, int64, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, err
+		return "", 0, 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	var size sizeCounter
-	r := io.TeeReader(f, io.MultiWriter(h, &size, countingWriter{rep}))
-	if err := st.Put(ctx, key, r); err != nil {
-		return "", 0, fmt.Errorf("upload %s to %s: %w", path, key, err)
+	var size, stored sizeCounter
+	r, err := sealReader(io.TeeReader(f, io.MultiWriter(&size, countingWriter{rep})), d)
+	if err != nil {
+		return "", 0, 0, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), size.n, nil
+	r = io.TeeReader(r, io.MultiWriter(h, &stored))
+	if err := st.Put(ctx, key, r); err != nil {
+		return "", 0, 0, fmt.Errorf("upload %s to %s: %w", path, key, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), stored.n, size.n, nil
 }
 
 // freeUploadKey is freeKey with the extension of the upload's format.
@@ -368,6 +376,9 @@ func (st *staged) loadStream(ctx context.Context, rb readableBackup, serverMajor
 	}
 	defer body.Close()
 	var in io.Reader = io.TeeReader(body, countingWriter{rep})
+	if in, err = rb.plainStream(in); err != nil {
+		return err
+	}
 	switch rb.b.Format {
 	case FormatPGCustom:
 		pgRestore, err := st.e.Tools.Find("pg_restore", serverMajor)
@@ -423,12 +434,16 @@ func (e *Engine) verifyStream(ctx context.Context, rb readableBackup) error {
 		return fmt.Errorf("read backup %d from %s: %w", rb.b.ID, rb.dest.Name, err)
 	}
 	defer body.Close()
+	plain, err := rb.plainStream(body)
+	if err != nil {
+		return err
+	}
 	info := &UploadInfo{Path: rb.b.Key}
 	switch rb.b.Format {
 	case FormatPlainSQL:
-		return checkPlainDump(body, info)
+		return checkPlainDump(plain, info)
 	case FormatSQLGz:
-		zr, err := gunzipBounded(body)
+		zr, err := gunzipBounded(plain)
 		if err != nil {
 			return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s is not a readable gzip file (%v)", rb.b.Key, err)
 		}
@@ -439,7 +454,7 @@ func (e *Engine) verifyStream(ctx context.Context, rb readableBackup) error {
 			return err
 		}
 		cmd := exec.CommandContext(ctx, pgRestore.Path, "--list")
-		cmd.Stdin = body
+		cmd.Stdin = plain
 		cmd.Stdout = io.Discard
 		stderr := &tailBuffer{max: 8 << 10}
 		cmd.Stderr = stderr

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 
+	"filippo.io/age"
+
 	"github.com/odoo-backup/odoo-backup/core/odoozip"
 )
 
@@ -16,6 +18,8 @@ type readableBackup struct {
 	b     Backup
 	dest  Destination
 	store ObjectStore
+	// keys decrypt an encrypted backup (see openReadable).
+	keys []age.Identity
 }
 
 func (e *Engine) openBackup(ctx context.Context, id int64) (readableBackup, error) {
@@ -66,11 +70,23 @@ func (e *Engine) checksum(ctx context.Context, rb readableBackup, w io.Writer, r
 	if w != nil {
 		dst = io.MultiWriter(h, countingWriter{rep}, w)
 	}
-	n, err := io.Copy(dst, body)
+	var n int64
+	var decErr error
+	if w != nil && rb.b.Encryption != "" {
+		// The recorded checksum is of the stored ciphertext; w gets the plaintext.
+		var size sizeCounter
+		err, decErr = rb.decryptCopy(w, body, io.MultiWriter(h, &size, countingWriter{rep}))
+		n = size.n
+	} else {
+		n, err = io.Copy(dst, body)
+	}
 	if err != nil {
 		return fmt.Errorf("read backup %d from %s: %w", rb.b.ID, rb.dest.Name, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
+	if decErr != nil && n == rb.b.Size && sum == rb.b.SHA256 {
+		return decErr
+	}
 	if n != rb.b.Size || sum != rb.b.SHA256 {
 		return Userf(ErrCorrupt, "backup %d is corrupt: its archive on %q does not match the checksum recorded when it was taken (sha256 %s…, expected %s…); do not use it, pick another backup",
 			rb.b.ID, rb.dest.Name, short(sum), short(rb.b.SHA256))
@@ -96,9 +112,10 @@ type VerifyResult struct {
 
 // Verify checks a backup end to end without restoring it: the checksum of the
 // stored bytes, the zip structure and every entry's CRC, the manifest, and
-// that dump.sql is a pg_dump plain dump.
-func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc) (VerifyResult, error) {
-	rb, err := e.openBackup(ctx, id)
+// that dump.sql is a pg_dump plain dump. An encrypted backup is decrypted on
+// the way, so its key is needed (WithIdentity when this host keeps none).
+func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc, opts ...ReadOption) (VerifyResult, error) {
+	rb, err := e.openReadable(ctx, id, identityOption(opts))
 	if err != nil {
 		return VerifyResult{}, err
 	}
@@ -117,7 +134,11 @@ func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc) (V
 	}
 	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
 	defer ra.Close()
-	a, err := openArchive(ra, rb.b)
+	pra, size, err := rb.plainReaderAt(ra)
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	a, err := openArchive(pra, size, rb.b)
 	if err != nil {
 		return VerifyResult{}, err
 	}
@@ -143,8 +164,8 @@ func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc) (V
 }
 
 // openArchive validates the zip of a backup.
-func openArchive(ra io.ReaderAt, b Backup) (*odoozip.Archive, error) {
-	a, err := odoozip.Open(ra, b.Size, odoozip.DefaultLimits)
+func openArchive(ra io.ReaderAt, size int64, b Backup) (*odoozip.Archive, error) {
+	a, err := odoozip.Open(ra, size, odoozip.DefaultLimits)
 	if err != nil {
 		cause := err
 		if errors.Is(err, odoozip.ErrHostile) || errors.Is(err, odoozip.ErrNotOdooArchive) {

@@ -69,6 +69,12 @@ func (s *S3) classify(doing string, err error) error {
 			"XMinioServerNotInitialized", "XMinioReadQuorum", "XMinioWriteQuorum":
 			return userErr(core.ErrTransient, err, "%s failed while %s (%s); try again later", ep, doing, detail)
 		}
+		// MinIO's KMS errors are "kms:KeyNotFound" and the like, AWS's
+		// "KMS.NotFoundException", "KMS.DisabledException", ...
+		if strings.HasPrefix(resp.Code, "kms:") || strings.HasPrefix(resp.Code, "KMS.") {
+			return userErr(core.ErrInvalid, err,
+				"%s refused the KMS key %q while %s (%s); check --sse-kms-key-id and that the key exists, is enabled and may be used by access key %q", ep, s.cfg.SSEKMSKeyID, doing, detail, key)
+		}
 		// minio-go names non-XML answers by their HTTP status ("400 Bad Request").
 		if strings.Contains(resp.Message, "HTTP request to an HTTPS server") {
 			return userErr(core.ErrUnreachable, err, "%s expects TLS, but the destination is set to plain HTTP; drop --no-tls", ep)
@@ -106,7 +112,7 @@ func (s *S3) classify(doing string, err error) error {
 		return userErr(core.ErrUnreachable, err, "cannot reach %s (DNS lookup of %q failed: %v); check the endpoint's host name and the DNS servers", ep, dnsErr.Name, dnsErr.Err)
 	case errors.As(err, &verifErr), errors.As(err, &authErr), errors.As(err, &hostErr), errors.As(err, &certErr):
 		return userErr(core.ErrUnreachable, err,
-			"cannot trust the TLS certificate of %s (%s); add its CA certificate to the system (or SSL_CERT_FILE), or fix the endpoint's host name", ep, tlsReason(err))
+			"cannot trust the TLS certificate of %s (%s); %s", ep, tlsReason(err), s.tlsAdvice(err))
 	case errors.As(err, &recErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return userErr(core.ErrUnreachable, err, "%s does not answer with TLS; pass --no-tls if it serves plain HTTP, or check the port", ep)
 	case errors.As(err, &alertErr):
@@ -128,6 +134,18 @@ func (s *S3) classify(doing string, err error) error {
 		return userErr(core.ErrUnreachable, err, "cannot reach %s (%v); check the endpoint and the network", ep, opErr.Err)
 	}
 	return core.Userf(err, "%s failed on %s (%v)", doing, s, err)
+}
+
+// tlsAdvice says what fixes an untrusted certificate.
+func (s *S3) tlsAdvice(err error) string {
+	var hostErr x509.HostnameError
+	switch {
+	case errors.As(err, &hostErr):
+		return "fix the endpoint's host name to one the certificate names"
+	case s.cfg.CAFile != "":
+		return fmt.Sprintf("check that %s holds the certificate of the authority that signed it", s.cfg.CAFile)
+	}
+	return "pass --ca-file with the certificate of the authority that signed it, or add that certificate to the system's trusted ones"
 }
 
 func tlsReason(err error) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -19,15 +20,22 @@ func Open(_ context.Context, d core.Destination) (core.ObjectStore, error) {
 	case core.DestinationLocal:
 		return NewLocal(d.Dir)
 	case core.DestinationS3:
+		// A secret kept by reference is read now, at each use.
+		secretKey, err := d.SecretKey.Resolve(fmt.Sprintf("the secret key of destination %q", d.Name))
+		if err != nil {
+			return nil, err
+		}
 		return NewS3(Config{
-			Endpoint:  d.Endpoint,
-			Region:    d.Region,
-			Bucket:    d.Bucket,
-			Prefix:    d.Prefix,
-			AccessKey: d.AccessKey,
-			SecretKey: d.SecretKey,
-			NoTLS:     d.NoTLS,
-			SSE:       d.SSE,
+			Endpoint:    d.Endpoint,
+			Region:      d.Region,
+			Bucket:      d.Bucket,
+			Prefix:      d.Prefix,
+			AccessKey:   d.AccessKey,
+			SecretKey:   secretKey,
+			NoTLS:       d.NoTLS,
+			SSE:         d.SSE,
+			SSEKMSKeyID: d.SSEKMSKeyID,
+			CAFile:      d.CAFile,
 		})
 	}
 	return nil, userErr(core.ErrInvalid, nil, "destination %q has unknown kind %q; it must be %q or %q", d.Name, d.Kind, core.DestinationS3, core.DestinationLocal)

@@ -3,10 +3,12 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -43,9 +45,13 @@ const (
 	responseHeaderTimeout = time.Minute
 )
 
-// SSES3 is the Config.SSE value asking the bucket to encrypt objects with
-// keys it manages (SSE-S3).
-const SSES3 = "SSE-S3"
+// Config.SSE values: SSES3 asks the bucket to encrypt objects with keys it
+// manages; SSEKMS asks it to encrypt them with a key of its key management
+// service, Config.SSEKMSKeyID (or the service's default key when empty).
+const (
+	SSES3  = "SSE-S3"
+	SSEKMS = "SSE-KMS"
+)
 
 // Config says how to reach one S3-compatible bucket.
 type Config struct {
@@ -56,7 +62,12 @@ type Config struct {
 	AccessKey string
 	SecretKey core.Secret
 	NoTLS     bool   // plain HTTP; TLS is the default
-	SSE       string // "" or SSES3
+	SSE       string // "", SSES3 or SSEKMS
+	// SSEKMSKeyID is the KMS key of SSEKMS; only with SSEKMS.
+	SSEKMSKeyID string
+	// CAFile is a PEM file of certificate authorities trusted besides the
+	// system's, for endpoints with a private CA; only with TLS.
+	CAFile string
 
 	// PartSize is the size of multipart upload parts, DefaultPartSize if 0.
 	PartSize int64
@@ -130,8 +141,16 @@ func NewS3(cfg Config) (*S3, error) {
 	case "":
 	case SSES3:
 		s.sse = encrypt.NewSSE()
+	case SSEKMS:
+		if strings.ContainsAny(cfg.SSEKMSKeyID, "\x00\r\n") {
+			return nil, userErr(core.ErrInvalid, nil, "KMS key id %q has a control character; pass the key's id or ARN as the KMS shows it", cfg.SSEKMSKeyID)
+		}
+		s.sse, _ = encrypt.NewSSEKMS(cfg.SSEKMSKeyID, nil) // fails only on an encryption context, which there is none of
 	default:
-		return nil, userErr(core.ErrInvalid, nil, "server-side encryption %q is not supported; use %s or none", cfg.SSE, SSES3)
+		return nil, userErr(core.ErrInvalid, nil, "server-side encryption %q is not supported; use %s, %s or none", cfg.SSE, SSES3, SSEKMS)
+	}
+	if cfg.SSEKMSKeyID != "" && !strings.EqualFold(cfg.SSE, SSEKMS) {
+		return nil, userErr(core.ErrInvalid, nil, "a KMS key id is given but server-side encryption is %q; use --sse kms with --sse-kms-key-id", cfg.SSE)
 	}
 	if s.partSize == 0 {
 		s.partSize = DefaultPartSize
@@ -152,6 +171,16 @@ func NewS3(cfg Config) (*S3, error) {
 		return nil, fmt.Errorf("set up HTTP transport: %w", err)
 	}
 	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	if cfg.CAFile != "" {
+		if cfg.NoTLS {
+			return nil, userErr(core.ErrInvalid, nil, "a CA file (%s) is given for %s, which is set to plain HTTP; drop --ca-file or --no-tls", cfg.CAFile, ep)
+		}
+		pool, err := caPool(cfg.CAFile, tr.TLSClientConfig.RootCAs)
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
 	tr.TLSHandshakeTimeout = tlsHandshakeTimeout
 	tr.ResponseHeaderTimeout = responseHeaderTimeout
 
@@ -166,6 +195,25 @@ func NewS3(cfg Config) (*S3, error) {
 		return nil, userErr(core.ErrInvalid, err, "S3 endpoint %q is not usable (%v); pass --endpoint HOST:PORT", ep, err)
 	}
 	return s, nil
+}
+
+// caPool is base (the system's trusted certificates if nil) plus the
+// certificates of the PEM file caFile.
+func caPool(caFile string, base *x509.CertPool) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, userErr(core.ErrInvalid, err, "cannot read the CA file %s (%v); pass --ca-file with a readable PEM file", caFile, syscallReason(err))
+	}
+	pool := base
+	if pool == nil {
+		if pool, err = x509.SystemCertPool(); err != nil {
+			pool = x509.NewCertPool()
+		}
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, userErr(core.ErrInvalid, nil, "the CA file %s holds no PEM certificate; pass --ca-file with the PEM (-----BEGIN CERTIFICATE-----) file of the endpoint's certificate authority", caFile)
+	}
+	return pool, nil
 }
 
 // String is s3://endpoint/bucket[/prefix].
@@ -359,7 +407,10 @@ func (s *S3) Incomplete(ctx context.Context, prefix string) ([]string, error) {
 	var keys []string
 	var firstErr error
 	// MinIO lists uploads only for an exact key or the whole bucket, not
-	// under a partial prefix, so the filtering is done here.
+	// under a partial prefix, so the filtering is done here. (A restarted
+	// MinIO lists the whole bucket's as empty: uploads left from before
+	// the restart show only for their exact key, which CleanupIncomplete
+	// uses.)
 	for up := range s.client.ListIncompleteUploads(lctx, s.cfg.Bucket, "", true) {
 		if up.Err != nil {
 			if firstErr == nil {

@@ -282,7 +282,16 @@ func TestNewS3InvalidConfig(t *testing.T) {
 		{func(c *Config) { c.Bucket = "b" },
 			`bucket name "b" is not valid (Bucket name cannot be shorter than 3 characters); use 3 to 63 lowercase letters, digits, '.' and '-'`},
 		{func(c *Config) { c.Prefix = "a/../b" }, `key prefix "a/../b" is not allowed (it has a ".." segment); use '/'-separated names such as odoo/backups`},
-		{func(c *Config) { c.SSE = "SSE-KMS" }, `server-side encryption "SSE-KMS" is not supported; use SSE-S3 or none`},
+		{func(c *Config) { c.SSE = "SSE-C" }, `server-side encryption "SSE-C" is not supported; use SSE-S3, SSE-KMS or none`},
+		{func(c *Config) { c.SSEKMSKeyID = "k1" }, `a KMS key id is given but server-side encryption is ""; use --sse kms with --sse-kms-key-id`},
+		{func(c *Config) { c.SSE, c.SSEKMSKeyID = "SSE-S3", "k1" }, `a KMS key id is given but server-side encryption is "SSE-S3"; use --sse kms with --sse-kms-key-id`},
+		{func(c *Config) { c.SSE, c.SSEKMSKeyID = "SSE-KMS", "k1\nx" }, `KMS key id "k1\nx" has a control character; pass the key's id or ARN as the KMS shows it`},
+		{func(c *Config) { c.NoTLS, c.CAFile = true, "/etc/ca.pem" },
+			`a CA file (/etc/ca.pem) is given for s3.example.com:443, which is set to plain HTTP; drop --ca-file or --no-tls`},
+		{func(c *Config) { c.CAFile = "/nonexistent/ca.pem" },
+			`cannot read the CA file /nonexistent/ca.pem (no such file or directory); pass --ca-file with a readable PEM file`},
+		{func(c *Config) { c.CAFile = "s3_test.go" },
+			`the CA file s3_test.go holds no PEM certificate; pass --ca-file with the PEM (-----BEGIN CERTIFICATE-----) file of the endpoint's certificate authority`},
 		{func(c *Config) { c.PartSize = 1 << 20 }, "part size 1048576 is out of range; use between 5242880 (5 MiB) and 5368709120 (5 GiB) bytes"},
 	}
 	for _, tc := range tests {

@@ -170,6 +170,41 @@ func (cs configSet) set(ctx context.Context, tx *sql.Tx, destID int64, destinati
 	return checkPrimaries(ctx, tx)
 }
 
+// primary names the destination of the set's primary, "" when it has no
+// configuration.
+func (cs configSet) primary(ctx context.Context, tx *sql.Tx) (string, error) {
+	var name string
+	err := tx.QueryRowContext(ctx, `SELECT d.name FROM `+cs.table+` c JOIN destinations d ON d.id = c.destination_id
+		WHERE c.`+cs.owner+` = ? AND c.is_primary`, cs.id).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return name, err
+}
+
+// describeSettings is a configuration's audit detail.
+func describeSettings(s settings) string {
+	freq := string(s.Frequency)
+	if freq == "" {
+		freq = "manual"
+	}
+	d := "frequency " + freq
+	switch {
+	case s.Retention.GFS != nil:
+		g := s.Retention.GFS
+		d += fmt.Sprintf(", keep GFS %dh,%dd,%dw,%dm,%dy", g.Hourly, g.Daily, g.Weekly, g.Monthly, g.Yearly)
+	case s.Retention.KeepLast > 0:
+		d += fmt.Sprintf(", keep %d", s.Retention.KeepLast)
+	}
+	if s.Drill != core.Manual {
+		d += ", drill " + string(s.Drill)
+	}
+	if s.Primary {
+		d += ", primary"
+	}
+	return d
+}
+
 // remove deletes the configuration on one destination; the primary goes only
 // when it is the last one, so the flag never has nowhere to be.
 func (cs configSet) remove(ctx context.Context, tx *sql.Tx, destID int64, destination, hint string) error {
@@ -238,7 +273,9 @@ func (c *Catalog) SetConfiguration(ctx context.Context, cfg core.Configuration) 
 	if err := validateSettings(fmt.Sprintf("service %q", cfg.Service), cfg.Destination, s); err != nil {
 		return err
 	}
-	return c.write(ctx, fmt.Sprintf("configure service %q on destination %q", cfg.Service, cfg.Destination), func(tx *sql.Tx) error {
+	a := &core.AuditEntry{Action: core.ActionConfigSet, Service: cfg.Service,
+		Target: fmt.Sprintf("service %s on destination %s", cfg.Service, cfg.Destination), Detail: describeSettings(s)}
+	return c.change(ctx, fmt.Sprintf("configure service %q on destination %q", cfg.Service, cfg.Destination), a, func(tx *sql.Tx) error {
 		sid, err := serviceID(ctx, tx, cfg.Service)
 		if err != nil {
 			return err
@@ -247,14 +284,28 @@ func (c *Catalog) SetConfiguration(ctx context.Context, cfg core.Configuration) 
 		if err != nil {
 			return err
 		}
-		return serviceSet(cfg.Service, sid).set(ctx, tx, did, cfg.Destination, s)
+		set := serviceSet(cfg.Service, sid)
+		before, err := set.primary(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := set.set(ctx, tx, did, cfg.Destination, s); err != nil {
+			return err
+		}
+		if before != "" && before != cfg.Destination && s.Primary {
+			a.Action = core.ActionPrimaryMove
+			a.Detail = fmt.Sprintf("primary moved from %s to %s; %s", before, cfg.Destination, a.Detail)
+		}
+		return nil
 	})
 }
 
 // RemoveConfiguration removes the configuration of service on destination;
 // the backups it made stay in the history, as orphans.
 func (c *Catalog) RemoveConfiguration(ctx context.Context, service, destination string) error {
-	return c.write(ctx, fmt.Sprintf("remove configuration of service %q on destination %q", service, destination), func(tx *sql.Tx) error {
+	a := &core.AuditEntry{Action: core.ActionConfigRemove, Service: service,
+		Target: fmt.Sprintf("service %s on destination %s", service, destination)}
+	return c.change(ctx, fmt.Sprintf("remove configuration of service %q on destination %q", service, destination), a, func(tx *sql.Tx) error {
 		sid, err := serviceID(ctx, tx, service)
 		if err != nil {
 			return err

@@ -12,7 +12,8 @@ import (
 const destinationCols = `id, name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at,
 	sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase`
 
-func scanDestination(row interface{ Scan(...any) error }) (core.Destination, error) {
+// scanDestination reads a row and decrypts its secrets.
+func (c *Catalog) scanDestination(row interface{ Scan(...any) error }) (core.Destination, error) {
 	var (
 		d          core.Destination
 		secret     string
@@ -22,10 +23,57 @@ func scanDestination(row interface{ Scan(...any) error }) (core.Destination, err
 	err := row.Scan(&d.ID, &d.Name, &d.Kind, &d.Dir, &d.Endpoint, &d.Region, &d.Bucket, &d.Prefix,
 		&d.AccessKey, &secret, &d.NoTLS, &d.SSE, &created,
 		&d.SSEKMSKeyID, &d.CAFile, &d.EncryptRecipient, &d.EncryptKeyFile, &passphrase)
-	d.SecretKey = core.Secret(secret)
-	d.EncryptPassphrase = core.Secret(passphrase)
+	if err != nil {
+		return d, err
+	}
+	d.SecretKey = c.open(destinationSecret(d.Name), secret)
+	d.EncryptPassphrase = c.open(destinationPassphrase(d.Name), passphrase)
 	d.CreatedAt = fromNanos(created)
-	return d, err
+	return d, nil
+}
+
+// sealDestination is what d's secrets are stored as; a nil one (a secret
+// that could not be read when loaded) leaves the stored value alone.
+func (c *Catalog) sealDestination(d core.Destination) (secret, passphrase any, err error) {
+	s, keep, err := c.seal(destinationSecret(d.Name), d.SecretKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !keep {
+		secret = s
+	}
+	p, keep, err := c.seal(destinationPassphrase(d.Name), d.EncryptPassphrase)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !keep {
+		passphrase = p
+	}
+	return secret, passphrase, nil
+}
+
+// describeDestination is the audit detail of a destination: where it is
+// and how it is protected, never its secrets.
+func describeDestination(d core.Destination) string {
+	s := string(d.Kind) + " " + d.Describe()
+	if d.Kind == core.DestinationS3 {
+		if d.AccessKey != "" {
+			s += ", access key " + d.AccessKey
+		}
+		if ref := d.SecretKey.Ref(); ref != "" {
+			s += ", secret key from " + ref
+		}
+		if d.NoTLS {
+			s += ", no TLS"
+		}
+		if d.SSE != "" {
+			s += ", " + d.SSE
+		}
+	}
+	if d.EncryptRecipient != "" || d.EncryptPassphrase.IsSet() {
+		s += ", client-side encryption"
+	}
+	return s
 }
 
 func validateDestination(d core.Destination) error {
@@ -78,8 +126,13 @@ func (c *Catalog) AddDestination(ctx context.Context, d *core.Destination) error
 	if err := checkTime("creation time", created); err != nil {
 		return err
 	}
+	secret, passphrase, err := c.sealDestination(*d)
+	if err != nil {
+		return err
+	}
 	var id int64
-	err := c.write(ctx, fmt.Sprintf("add destination %q", d.Name), func(tx *sql.Tx) error {
+	a := &core.AuditEntry{Action: core.ActionDestinationAdd, Target: "destination " + d.Name, Detail: describeDestination(*d)}
+	err = c.change(ctx, fmt.Sprintf("add destination %q", d.Name), a, func(tx *sql.Tx) error {
 		if _, err := destinationID(ctx, tx, d.Name); err == nil {
 			return destinationExists(d.Name)
 		} else if !errors.Is(err, core.ErrNotFound) {
@@ -89,9 +142,9 @@ func (c *Catalog) AddDestination(ctx context.Context, d *core.Destination) error
 			(name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at,
 			sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			d.Name, d.Kind, d.Dir, d.Endpoint, d.Region, d.Bucket, d.Prefix, d.AccessKey, d.SecretKey.Reveal(),
+			d.Name, d.Kind, d.Dir, d.Endpoint, d.Region, d.Bucket, d.Prefix, d.AccessKey, orEmpty(secret),
 			d.NoTLS, d.SSE, toNanos(created),
-			d.SSEKMSKeyID, d.CAFile, d.EncryptRecipient, d.EncryptKeyFile, d.EncryptPassphrase.Reveal()).Scan(&id)
+			d.SSEKMSKeyID, d.CAFile, d.EncryptRecipient, d.EncryptKeyFile, orEmpty(passphrase)).Scan(&id)
 	})
 	if err != nil {
 		return err
@@ -108,7 +161,12 @@ func (c *Catalog) UpdateDestination(ctx context.Context, d core.Destination) err
 	if err := validateDestination(d); err != nil {
 		return err
 	}
-	return c.write(ctx, fmt.Sprintf("update destination %q", d.Name), func(tx *sql.Tx) error {
+	secret, passphrase, err := c.sealDestination(d)
+	if err != nil {
+		return err
+	}
+	a := &core.AuditEntry{Action: core.ActionDestinationUpdate, Target: "destination " + d.Name, Detail: describeDestination(d)}
+	return c.change(ctx, fmt.Sprintf("update destination %q", d.Name), a, func(tx *sql.Tx) error {
 		id := d.ID
 		if id == 0 {
 			var err error
@@ -133,19 +191,21 @@ func (c *Catalog) UpdateDestination(ctx context.Context, d core.Destination) err
 			if _, err := tx.ExecContext(ctx, `UPDATE backups SET destination_name = ? WHERE destination_id = ?`, d.Name, id); err != nil {
 				return err
 			}
+			a.Detail = "renamed from " + oldName + ", " + a.Detail
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE destinations SET name = ?, kind = ?, dir = ?, endpoint = ?, region = ?,
-			bucket = ?, prefix = ?, access_key = ?, secret_key = ?, no_tls = ?, sse = ?,
-			sse_kms_key_id = ?, ca_file = ?, encrypt_recipient = ?, encrypt_key_file = ?, encrypt_passphrase = ? WHERE id = ?`,
-			d.Name, d.Kind, d.Dir, d.Endpoint, d.Region, d.Bucket, d.Prefix, d.AccessKey, d.SecretKey.Reveal(),
-			d.NoTLS, d.SSE, d.SSEKMSKeyID, d.CAFile, d.EncryptRecipient, d.EncryptKeyFile, d.EncryptPassphrase.Reveal(), id)
+			bucket = ?, prefix = ?, access_key = ?, secret_key = COALESCE(?, secret_key), no_tls = ?, sse = ?,
+			sse_kms_key_id = ?, ca_file = ?, encrypt_recipient = ?, encrypt_key_file = ?,
+			encrypt_passphrase = COALESCE(?, encrypt_passphrase) WHERE id = ?`,
+			d.Name, d.Kind, d.Dir, d.Endpoint, d.Region, d.Bucket, d.Prefix, d.AccessKey, secret,
+			d.NoTLS, d.SSE, d.SSEKMSKeyID, d.CAFile, d.EncryptRecipient, d.EncryptKeyFile, passphrase, id)
 		return err
 	})
 }
 
 // Destination returns the destination named name.
 func (c *Catalog) Destination(ctx context.Context, name string) (core.Destination, error) {
-	d, err := scanDestination(c.db.QueryRowContext(ctx, `SELECT `+destinationCols+` FROM destinations WHERE name = ?`, name))
+	d, err := c.scanDestination(c.db.QueryRowContext(ctx, `SELECT `+destinationCols+` FROM destinations WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.Destination{}, destinationNotFound(name)
 	}
@@ -157,7 +217,7 @@ func (c *Catalog) Destination(ctx context.Context, name string) (core.Destinatio
 
 // DestinationByID returns the destination with that id.
 func (c *Catalog) DestinationByID(ctx context.Context, id int64) (core.Destination, error) {
-	d, err := scanDestination(c.db.QueryRowContext(ctx, `SELECT `+destinationCols+` FROM destinations WHERE id = ?`, id))
+	d, err := c.scanDestination(c.db.QueryRowContext(ctx, `SELECT `+destinationCols+` FROM destinations WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.Destination{}, core.Userf(core.ErrNotFound, "destination %d does not exist; list destinations with: odoo-backup destination list", id)
 	}
@@ -176,7 +236,7 @@ func (c *Catalog) Destinations(ctx context.Context) ([]core.Destination, error) 
 	defer rows.Close()
 	var out []core.Destination
 	for rows.Next() {
-		d, err := scanDestination(rows)
+		d, err := c.scanDestination(rows)
 		if err != nil {
 			return nil, dbError("list destinations", err)
 		}
@@ -193,7 +253,11 @@ func (c *Catalog) Destinations(ctx context.Context) ([]core.Destination, error) 
 // with their destination's name. A running backup always blocks the removal,
 // since its process would go on writing to a destination that is gone.
 func (c *Catalog) RemoveDestination(ctx context.Context, name string, forgetBackups bool) error {
-	return c.write(ctx, fmt.Sprintf("remove destination %q", name), func(tx *sql.Tx) error {
+	a := &core.AuditEntry{Action: core.ActionDestinationRemove, Target: "destination " + name}
+	if forgetBackups {
+		a.Detail = "forgetting its backups"
+	}
+	return c.change(ctx, fmt.Sprintf("remove destination %q", name), a, func(tx *sql.Tx) error {
 		id, err := destinationID(ctx, tx, name)
 		if err != nil {
 			return err
@@ -263,4 +327,12 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// orEmpty stores a secret kept as it is (nil) on a new row as no secret.
+func orEmpty(v any) any {
+	if v == nil {
+		return ""
+	}
+	return v
 }

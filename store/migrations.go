@@ -263,6 +263,12 @@ CREATE TABLE audit (
 	error      TEXT    NOT NULL DEFAULT ''
 );
 `,
+	// 6: the service an audit entry concerns, so the trail of one service
+	// can be listed without parsing targets.
+	`
+ALTER TABLE audit ADD COLUMN service TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_service ON audit(service, id);
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one

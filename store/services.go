@@ -11,7 +11,8 @@ import (
 
 const serviceCols = `id, name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at`
 
-func scanService(row interface{ Scan(...any) error }) (core.Service, error) {
+// scanService reads a row and decrypts its password.
+func (c *Catalog) scanService(row interface{ Scan(...any) error }) (core.Service, error) {
 	var (
 		s        core.Service
 		password string
@@ -19,9 +20,24 @@ func scanService(row interface{ Scan(...any) error }) (core.Service, error) {
 	)
 	err := row.Scan(&s.ID, &s.Name, &s.DB.Host, &s.DB.Port, &s.DB.User, &password, &s.DB.Database,
 		&s.FilestoreDir, &s.OdooConf, &s.Placeholder, &created)
-	s.DB.Password = core.Secret(password)
+	if err != nil {
+		return s, err
+	}
+	s.DB.Password = c.open(servicePassword(s.Name), password)
 	s.CreatedAt = fromNanos(created)
-	return s, err
+	return s, nil
+}
+
+// describeService is the audit detail of a service, without its password.
+func describeService(s core.Service) string {
+	d := fmt.Sprintf("database %s on %s as %s, filestore %s", s.DB.Database, s.DB.Address(), s.DB.User, s.FilestoreDir)
+	if ref := s.DB.Password.Ref(); ref != "" {
+		d += ", password from " + ref
+	}
+	if s.Placeholder {
+		d = "recreated from backups"
+	}
+	return d
 }
 
 // validateService lets a placeholder (made by a catalog rebuild) go without
@@ -76,10 +92,21 @@ func (c *Catalog) AddService(ctx context.Context, s *core.Service, template stri
 	if err := checkTime("creation time", created); err != nil {
 		return err
 	}
+	password, keep, err := c.seal(servicePassword(s.Name), s.DB.Password)
+	if err != nil {
+		return err
+	}
+	if keep {
+		password = ""
+	}
 	var id int64
-	err := c.write(ctx, fmt.Sprintf("add service %q", s.Name), func(tx *sql.Tx) error {
+	a := &core.AuditEntry{Action: core.ActionServiceAdd, Service: s.Name, Target: "service " + s.Name, Detail: describeService(*s)}
+	if template != "" {
+		a.Detail += ", from template " + template
+	}
+	err = c.change(ctx, fmt.Sprintf("add service %q", s.Name), a, func(tx *sql.Tx) error {
 		adopt := false
-		if existing, err := scanService(tx.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE name = ?`, s.Name)); err == nil {
+		if existing, err := c.scanService(tx.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE name = ?`, s.Name)); err == nil {
 			// A placeholder left by a catalog rebuild is the same service
 			// coming back: adding it for real gives it its connection and
 			// keeps its id, so its rebuilt backups are its own again.
@@ -107,14 +134,14 @@ func (c *Catalog) AddService(ctx context.Context, s *core.Service, template stri
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE services SET db_host = ?, db_port = ?, db_user = ?,
 				db_password = ?, db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = 0 WHERE id = ?`,
-				s.DB.Host, s.DB.Port, s.DB.User, s.DB.Password.Reveal(), s.DB.Database,
+				s.DB.Host, s.DB.Port, s.DB.User, password, s.DB.Database,
 				s.FilestoreDir, s.OdooConf, id); err != nil {
 				return err
 			}
 		} else if err := tx.QueryRowContext(ctx, `INSERT INTO services
 			(name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			s.Name, s.DB.Host, s.DB.Port, s.DB.User, s.DB.Password.Reveal(), s.DB.Database,
+			s.Name, s.DB.Host, s.DB.Port, s.DB.User, password, s.DB.Database,
 			s.FilestoreDir, s.OdooConf, s.Placeholder, toNanos(created)).Scan(&id); err != nil {
 			return err
 		}
@@ -143,7 +170,16 @@ func (c *Catalog) UpdateService(ctx context.Context, s core.Service) error {
 	if err := validateService(s); err != nil {
 		return err
 	}
-	return c.write(ctx, fmt.Sprintf("update service %q", s.Name), func(tx *sql.Tx) error {
+	sealed, keep, err := c.seal(servicePassword(s.Name), s.DB.Password)
+	if err != nil {
+		return err
+	}
+	var password any = sealed
+	if keep {
+		password = nil
+	}
+	a := &core.AuditEntry{Action: core.ActionServiceUpdate, Service: s.Name, Target: "service " + s.Name, Detail: describeService(s)}
+	return c.change(ctx, fmt.Sprintf("update service %q", s.Name), a, func(tx *sql.Tx) error {
 		id := s.ID
 		if id == 0 {
 			var err error
@@ -168,10 +204,11 @@ func (c *Catalog) UpdateService(ctx context.Context, s core.Service) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE backups SET service_name = ? WHERE service_id = ?`, s.Name, id); err != nil {
 				return err
 			}
+			a.Detail = "renamed from " + oldName + ", " + a.Detail
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE services SET name = ?, db_host = ?, db_port = ?, db_user = ?,
-			db_password = ?, db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = ? WHERE id = ?`,
-			s.Name, s.DB.Host, s.DB.Port, s.DB.User, s.DB.Password.Reveal(), s.DB.Database,
+			db_password = COALESCE(?, db_password), db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = ? WHERE id = ?`,
+			s.Name, s.DB.Host, s.DB.Port, s.DB.User, password, s.DB.Database,
 			s.FilestoreDir, s.OdooConf, s.Placeholder, id)
 		return err
 	})
@@ -179,7 +216,7 @@ func (c *Catalog) UpdateService(ctx context.Context, s core.Service) error {
 
 // Service returns the service named name.
 func (c *Catalog) Service(ctx context.Context, name string) (core.Service, error) {
-	s, err := scanService(c.db.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE name = ?`, name))
+	s, err := c.scanService(c.db.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.Service{}, serviceNotFound(name)
 	}
@@ -191,7 +228,7 @@ func (c *Catalog) Service(ctx context.Context, name string) (core.Service, error
 
 // ServiceByID returns the service with that id.
 func (c *Catalog) ServiceByID(ctx context.Context, id int64) (core.Service, error) {
-	s, err := scanService(c.db.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
+	s, err := c.scanService(c.db.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.Service{}, core.Userf(core.ErrNotFound, "service %d does not exist; list services with: odoo-backup service list", id)
 	}
@@ -210,7 +247,7 @@ func (c *Catalog) Services(ctx context.Context) ([]core.Service, error) {
 	defer rows.Close()
 	var out []core.Service
 	for rows.Next() {
-		s, err := scanService(rows)
+		s, err := c.scanService(rows)
 		if err != nil {
 			return nil, dbError("list services", err)
 		}
@@ -226,7 +263,8 @@ func (c *Catalog) Services(ctx context.Context) ([]core.Service, error) {
 // in the history under its name. A running backup blocks the removal, since
 // its process would go on recording a backup of a service that is gone.
 func (c *Catalog) RemoveService(ctx context.Context, name string) error {
-	return c.write(ctx, fmt.Sprintf("remove service %q", name), func(tx *sql.Tx) error {
+	a := &core.AuditEntry{Action: core.ActionServiceRemove, Service: name, Target: "service " + name}
+	return c.change(ctx, fmt.Sprintf("remove service %q", name), a, func(tx *sql.Tx) error {
 		id, err := serviceID(ctx, tx, name)
 		if err != nil {
 			return err

@@ -27,6 +27,7 @@ type Catalog struct {
 	db    *sql.DB
 	path  string
 	clock core.Clock
+	keys  keyring
 }
 
 // Option changes how Open sets up a Catalog.
@@ -45,17 +46,29 @@ func WithClock(clock core.Clock) Option {
 // SQLITE_BUSY at once when the other process wrote meanwhile. NORMAL
 // synchronous is safe in WAL mode; at worst the last commits before a power
 // loss are lost, which a catalog rebuild from the destinations recovers.
+// secure_delete zeroes what a change frees, so a secret once stored in plain
+// text by an older version does not linger in the file after it is encrypted.
 const dsnParams = "_pragma=busy_timeout(10000)" +
+	"&_pragma=secure_delete(1)" +
 	"&_pragma=journal_mode(WAL)" +
 	"&_pragma=synchronous(NORMAL)" +
 	"&_pragma=foreign_keys(1)" +
 	"&_txlock=immediate"
 
 // Open opens the catalog at path, creating it (and its directory) if needed,
-// and brings its schema up to date.
+// and brings its schema up to date. The secrets it stores are encrypted with
+// the key in KeyPath(path) (see WithKeyFile), created when first needed; a
+// key file that group or others can read is refused.
 func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, core.Userf(core.ErrInvalid, "catalog path %q is not usable; give a file path without '?' or '#'", path)
+	}
+	c := &Catalog{path: path, clock: time.Now, keys: keyring{path: KeyPath(path)}}
+	for _, o := range opts {
+		o(c)
+	}
+	if err := checkKeyFile(c.keys.path); err != nil {
+		return nil, err
 	}
 	if err := prepareFile(path); err != nil {
 		return nil, err
@@ -64,16 +77,20 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
-	c := &Catalog{db: db, path: path, clock: time.Now}
-	for _, o := range opts {
-		o(c)
-	}
+	c.db = db
 	if err := c.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := c.encryptPlaintext(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return c, nil
 }
+
+// KeyFile is the file holding the key that encrypts the catalog's secrets.
+func (c *Catalog) KeyFile() string { return c.keys.path }
 
 // prepareFile makes sure the catalog, which holds credentials, is readable by
 // its owner only before SQLite ever writes to it.

@@ -50,7 +50,15 @@ func (c *Catalog) AddTemplate(ctx context.Context, t *core.Template) error {
 		return core.Userf(core.ErrInvalid, "template %q marks %d destinations as primary; mark exactly one", t.Name, primaries)
 	}
 	var id int64
-	err := c.write(ctx, fmt.Sprintf("add template %q", t.Name), func(tx *sql.Tx) error {
+	dests := make([]string, len(t.Configurations))
+	for i, tc := range t.Configurations {
+		dests[i] = tc.Destination
+	}
+	a := &core.AuditEntry{Action: core.ActionTemplateAdd, Target: "template " + t.Name}
+	if len(dests) > 0 {
+		a.Detail = "destinations " + joinList(dests)
+	}
+	err := c.change(ctx, fmt.Sprintf("add template %q", t.Name), a, func(tx *sql.Tx) error {
 		if _, err := templateIDByName(ctx, tx, t.Name); err == nil {
 			return core.Userf(core.ErrExists, "a template named %q already exists; choose another name", t.Name)
 		} else if !errors.Is(err, core.ErrNotFound) {
@@ -85,7 +93,9 @@ func (c *Catalog) SetTemplateConfiguration(ctx context.Context, template string,
 	if err := validateSettings(fmt.Sprintf("template %q", template), tc.Destination, s); err != nil {
 		return err
 	}
-	return c.write(ctx, fmt.Sprintf("configure template %q on destination %q", template, tc.Destination), func(tx *sql.Tx) error {
+	a := &core.AuditEntry{Action: core.ActionTemplateSet,
+		Target: fmt.Sprintf("template %s on destination %s", template, tc.Destination), Detail: describeSettings(s)}
+	return c.change(ctx, fmt.Sprintf("configure template %q on destination %q", template, tc.Destination), a, func(tx *sql.Tx) error {
 		tid, err := templateIDByName(ctx, tx, template)
 		if err != nil {
 			return err
@@ -102,7 +112,8 @@ func (c *Catalog) SetTemplateConfiguration(ctx context.Context, template string,
 // destination, with the same primary rule as RemoveConfiguration. Services
 // made from the template keep theirs.
 func (c *Catalog) RemoveTemplateConfiguration(ctx context.Context, template, destination string) error {
-	return c.write(ctx, fmt.Sprintf("remove configuration of template %q on destination %q", template, destination), func(tx *sql.Tx) error {
+	a := &core.AuditEntry{Action: core.ActionTemplateUnset, Target: fmt.Sprintf("template %s on destination %s", template, destination)}
+	return c.change(ctx, fmt.Sprintf("remove configuration of template %q on destination %q", template, destination), a, func(tx *sql.Tx) error {
 		tid, err := templateIDByName(ctx, tx, template)
 		if err != nil {
 			return err
@@ -196,7 +207,8 @@ func (c *Catalog) Templates(ctx context.Context) ([]core.Template, error) {
 // RemoveTemplate removes the template and its configurations; services made
 // from it are not linked to it and keep theirs.
 func (c *Catalog) RemoveTemplate(ctx context.Context, name string) error {
-	return c.write(ctx, fmt.Sprintf("remove template %q", name), func(tx *sql.Tx) error {
+	a := &core.AuditEntry{Action: core.ActionTemplateRemove, Target: "template " + name}
+	return c.change(ctx, fmt.Sprintf("remove template %q", name), a, func(tx *sql.Tx) error {
 		id, err := templateIDByName(ctx, tx, name)
 		if err != nil {
 			return err

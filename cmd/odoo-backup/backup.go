@@ -127,7 +127,7 @@ func (a *app) backupsCommand() *cobra.Command {
 }
 
 func (a *app) downloadCommand() *cobra.Command {
-	var out string
+	var out, identity string
 	cmd := &cobra.Command{
 		Use:   "download BACKUP_ID -o FILE",
 		Short: "Download a backup to a local file, checksum verified",
@@ -141,21 +141,27 @@ func (a *app) downloadCommand() *cobra.Command {
 				return usageError{fmt.Errorf("say where to write the file with -o FILE")}
 			}
 			progress, done := progressPrinter(a.stderr)
-			b, err := a.engine.Download(ctx, id, out, progress)
+			b, err := a.engine.Download(ctx, id, out, progress, core.WithIdentity(identity))
 			done()
 			if err != nil {
 				return err
+			}
+			if b.Encryption != "" {
+				fmt.Fprintf(a.stdout, "Backup %d decrypted and written to %s (stored %s, sha256 %s verified; age authenticated every byte).\n", id, out, humanSize(b.Size), b.SHA256)
+				return nil
 			}
 			fmt.Fprintf(a.stdout, "Backup %d written to %s (%s, sha256 %s verified).\n", id, out, humanSize(b.Size), b.SHA256)
 			return nil
 		}),
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write")
+	cmd.Flags().StringVar(&identity, "identity", "", "age identity file that decrypts the backup, when its destination keeps no key on this host")
 	return cmd
 }
 
 func (a *app) verifyCommand() *cobra.Command {
 	var asJSON bool
+	var identity string
 	cmd := &cobra.Command{
 		Use:   "verify BACKUP_ID",
 		Short: "Check a backup without restoring it: checksum, zip structure, manifest, dump",
@@ -166,7 +172,7 @@ func (a *app) verifyCommand() *cobra.Command {
 				return err
 			}
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.Verify(ctx, id, progress)
+			res, err := a.engine.Verify(ctx, id, progress, core.WithIdentity(identity))
 			done()
 			if err != nil {
 				return err
@@ -181,6 +187,7 @@ func (a *app) verifyCommand() *cobra.Command {
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().StringVar(&identity, "identity", "", "age identity file that decrypts the backup, when its destination keeps no key on this host")
 	return cmd
 }
 

@@ -5,10 +5,12 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/odoo-backup/odoo-backup/core"
 )
 
 func (a *app) copyCommand() *cobra.Command {
-	var to string
+	var to, identity string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "copy BACKUP_ID --to DESTINATION",
@@ -29,7 +31,7 @@ configured for is an orphan: kept, restorable, never rotated.`,
 				return usageError{fmt.Errorf("say where to copy the backup with --to DESTINATION")}
 			}
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.CopyBackup(ctx, id, to, progress)
+			res, err := a.engine.CopyBackup(ctx, id, to, progress, core.WithIdentity(identity))
 			done()
 			if err != nil {
 				return err
@@ -52,5 +54,6 @@ configured for is an orphan: kept, restorable, never rotated.`,
 	}
 	cmd.Flags().StringVar(&to, "to", "", "destination to copy to")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the new backup as JSON")
+	cmd.Flags().StringVar(&identity, "identity", "", "age identity file that decrypts the backup, when its destination keeps no key on this host")
 	return cmd
 }

@@ -38,6 +38,8 @@ func (a *app) daemon(ctx context.Context) error {
 		return usageError{fmt.Errorf("--log-format %q is not text or json", a.daemonFlags.logFormat)}
 	}
 	log := slog.New(handler)
+	// What the schedules do is the daemon's doing, whoever started it.
+	ctx = core.WithActor(ctx, core.Actor{User: "daemon:" + core.CurrentActor().User})
 	if err := a.open(ctx); err != nil {
 		return err
 	}

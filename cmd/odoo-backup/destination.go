@@ -16,13 +16,14 @@ import (
 
 func (a *app) destinationCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "destination", Short: "Manage storage destinations (S3 buckets, local directories)"}
-	cmd.AddCommand(a.destinationAddCommand(), a.destinationListCommand(), a.destinationRemoveCommand())
+	cmd.AddCommand(a.destinationAddCommand(), a.destinationListCommand(), a.destinationRemoveCommand(), a.destinationUpdateCommand())
 	return cmd
 }
 
 func (a *app) destinationAddCommand() *cobra.Command {
 	var d core.Destination
-	var secretEnv, sse string
+	var secretEnv, secretRef, sse string
+	var encryptKey, encryptRecipient, encryptPassphraseEnv string
 	cmd := &cobra.Command{
 		Use:   "add NAME (--dir PATH | --endpoint HOST:PORT --bucket B)",
 		Short: "Add a destination, after checking that it can be written, read and deleted",
@@ -36,6 +37,9 @@ func (a *app) destinationAddCommand() *cobra.Command {
 			case d.Dir != "" && d.Endpoint != "":
 				return usageError{fmt.Errorf("give either --dir or --endpoint, not both")}
 			case d.Dir != "":
+				if sse != "" || d.SSEKMSKeyID != "" || d.CAFile != "" || d.NoTLS {
+					return usageError{fmt.Errorf("--sse, --sse-kms-key-id, --ca-file and --no-tls are for S3 destinations; drop them with --dir")}
+				}
 				abs, err := filepath.Abs(d.Dir)
 				if err != nil {
 					return err
@@ -55,19 +59,30 @@ func (a *app) destinationAddCommand() *cobra.Command {
 					return usageError{fmt.Errorf("--endpoint takes HOST:PORT without a scheme; use --no-tls for plain HTTP")}
 				}
 				d.Prefix = strings.Trim(d.Prefix, "/")
-				if secretEnv != "" {
-					v, ok := os.LookupEnv(secretEnv)
-					if !ok || v == "" {
-						return usageError{fmt.Errorf("the environment variable %s named by --secret-key-env is not set", secretEnv)}
-					}
-					d.SecretKey = core.Secret(v)
+				if secret, ok, err := secretFromFlags("secret-key-env", secretEnv, "secret-key-ref", secretRef); err != nil {
+					return err
+				} else if ok {
+					d.SecretKey = secret
 				}
 				switch strings.ToLower(sse) {
 				case "":
 				case "s3", "sse-s3":
-					d.SSE = "SSE-S3"
+					d.SSE = s3.SSES3
+				case "kms", "sse-kms":
+					d.SSE = s3.SSEKMS
 				default:
-					return usageError{fmt.Errorf("--sse %q is not supported; use --sse s3", sse)}
+					return usageError{fmt.Errorf("--sse %q is not supported; use --sse s3 or --sse kms", sse)}
+				}
+				if d.SSEKMSKeyID != "" && d.SSE != s3.SSEKMS {
+					return usageError{fmt.Errorf("--sse-kms-key-id needs --sse kms")}
+				}
+				if d.CAFile != "" {
+					// The daemon may run from another directory.
+					abs, err := filepath.Abs(d.CAFile)
+					if err != nil {
+						return err
+					}
+					d.CAFile = abs
 				}
 			default:
 				return usageError{fmt.Errorf("give --dir PATH for a local directory or --endpoint HOST:PORT --bucket B for S3")}
@@ -77,6 +92,9 @@ func (a *app) destinationAddCommand() *cobra.Command {
 			}
 			if _, err := a.cat.Destination(ctx, d.Name); err == nil {
 				return core.Userf(core.ErrExists, "destination %q already exists; choose another name", d.Name)
+			}
+			if err := destinationEncryption(&d, encryptKey, encryptRecipient, encryptPassphraseEnv); err != nil {
+				return err
 			}
 			st, err := s3.Open(ctx, d)
 			if err != nil {
@@ -89,6 +107,9 @@ func (a *app) destinationAddCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Destination %s added (%s %s); it was written, read and deleted successfully.\n", d.Name, d.Kind, d.Describe())
+			if d.Encrypted() {
+				fmt.Fprintln(a.stderr, encryptionWarning(d))
+			}
 			return nil
 		}),
 	}
@@ -99,9 +120,15 @@ func (a *app) destinationAddCommand() *cobra.Command {
 	f.StringVar(&d.Region, "region", "", "S3 region")
 	f.StringVar(&d.Prefix, "prefix", "", "key prefix inside the bucket")
 	f.StringVar(&d.AccessKey, "access-key", "", "S3 access key")
-	f.StringVar(&secretEnv, "secret-key-env", "", "name of the environment variable holding the S3 secret key")
+	f.StringVar(&secretEnv, "secret-key-env", "", "name of the environment variable holding the S3 secret key (read now, stored encrypted)")
+	f.StringVar(&secretRef, "secret-key-ref", "", "where the S3 secret key is kept, read at each use instead of stored: env:VARIABLE or file:PATH (owner-only)")
 	f.BoolVar(&d.NoTLS, "no-tls", false, "talk plain HTTP to the endpoint (TLS is the default)")
-	f.StringVar(&sse, "sse", "", `server-side encryption: "s3" for SSE-S3`)
+	f.StringVar(&sse, "sse", "", `server-side encryption: "s3" for SSE-S3, "kms" for SSE-KMS`)
+	f.StringVar(&d.SSEKMSKeyID, "sse-kms-key-id", "", "KMS key (id, ARN or alias) of --sse kms; default: the storage's default key")
+	f.StringVar(&encryptKey, "encrypt-key", "", "encrypt backups with age to the identity in this file (from odoo-backup key generate), which decrypts them")
+	f.StringVar(&encryptRecipient, "encrypt-recipient", "", "encrypt backups with age to this recipient (age1...), whose identity is kept off this host")
+	f.StringVar(&encryptPassphraseEnv, "encrypt-passphrase-env", "", "encrypt backups with age and the passphrase in this environment variable")
+	f.StringVar(&d.CAFile, "ca-file", "", "PEM file of the certificate authority of the endpoint's certificate, trusted besides the system's")
 	return cmd
 }
 
@@ -123,13 +150,13 @@ func (a *app) destinationListCommand() *cobra.Command {
 				return writeJSON(a.stdout, dests)
 			}
 			tw := table(a.stdout)
-			fmt.Fprintln(tw, "NAME\tKIND\tWHERE\tTLS\tSSE")
+			fmt.Fprintln(tw, "NAME\tKIND\tWHERE\tTLS\tSSE\tENCRYPTION")
 			for _, d := range dests {
 				tls := "—"
 				if d.Kind == core.DestinationS3 {
 					tls = map[bool]string{true: "off", false: "on"}[d.NoTLS]
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), tls, orDash(d.SSE))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), tls, orDash(d.SSE), encryptionText(d))
 			}
 			return tw.Flush()
 		}),
@@ -153,5 +180,57 @@ func (a *app) destinationRemoveCommand() *cobra.Command {
 		}),
 	}
 	cmd.Flags().BoolVar(&forget, "forget-backups", false, "also forget the backups recorded on it (their objects stay on the destination)")
+	return cmd
+}
+
+// destinationUpdateCommand enters a destination's credentials again, e.g.
+// after a key rotation or when the catalog's key file was lost.
+func (a *app) destinationUpdateCommand() *cobra.Command {
+	var accessKey, secretEnv, secretRef string
+	cmd := &cobra.Command{
+		Use:   "update NAME [--access-key K] (--secret-key-env VAR | --secret-key-ref REF)",
+		Short: "Enter the credentials of an S3 destination again, after checking that they work",
+		Example: `  S3_SECRET=... odoo-backup destination update s3-eu --secret-key-env S3_SECRET
+  odoo-backup destination update s3-eu --access-key AKIA... --secret-key-ref file:/etc/odoo-backup/s3-eu.secret`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			d, err := a.cat.Destination(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if d.Kind != core.DestinationS3 {
+				return usageError{fmt.Errorf("destination %s is a local directory and has no credentials to update", d.Name)}
+			}
+			secret, ok, err := secretFromFlags("secret-key-env", secretEnv, "secret-key-ref", secretRef)
+			if err != nil {
+				return err
+			}
+			if !ok && accessKey == "" {
+				return usageError{fmt.Errorf("give the new credentials with --secret-key-env VAR or --secret-key-ref REF (and --access-key K)")}
+			}
+			if ok {
+				d.SecretKey = secret
+			}
+			if accessKey != "" {
+				d.AccessKey = accessKey
+			}
+			st, err := s3.Open(ctx, d)
+			if err != nil {
+				return err
+			}
+			if err := s3.Probe(ctx, st); err != nil {
+				return core.Userf(err, "destination %q does not work with these credentials, so they were not saved: %s", d.Name, message(err))
+			}
+			if err := a.cat.UpdateDestination(ctx, d); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Destination %s updated; it was written, read and deleted successfully.\n", d.Name)
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&accessKey, "access-key", "", "new S3 access key")
+	f.StringVar(&secretEnv, "secret-key-env", "", "name of the environment variable holding the S3 secret key (read now, stored encrypted)")
+	f.StringVar(&secretRef, "secret-key-ref", "", "where the S3 secret key is kept, read at each use: env:VARIABLE or file:PATH (owner-only)")
 	return cmd
 }

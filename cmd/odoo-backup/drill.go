@@ -12,7 +12,7 @@ import (
 )
 
 func (a *app) drillCommand() *cobra.Command {
-	var dest string
+	var dest, identity string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "drill SERVICE [--destination D]",
@@ -26,7 +26,7 @@ the history (odoo-backup drills) and a failed drill makes status unhealthy.`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.Drill(ctx, core.DrillRequest{Service: args[0], Destination: dest, Progress: progress})
+			res, err := a.engine.Drill(ctx, core.DrillRequest{Service: args[0], Destination: dest, IdentityFile: identity, Progress: progress})
 			done()
 			if asJSON && res.Drill.ID != 0 {
 				if jerr := writeJSON(a.stdout, res.Drill); jerr != nil {
@@ -41,6 +41,7 @@ the history (odoo-backup drills) and a failed drill makes status unhealthy.`,
 	}
 	cmd.Flags().StringVar(&dest, "destination", "", "drill the latest backup on this destination (default the latest anywhere)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the drill as JSON")
+	cmd.Flags().StringVar(&identity, "identity", "", "age identity file that decrypts the backup, when its destination keeps no key on this host")
 	return cmd
 }
 

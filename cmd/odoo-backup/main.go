@@ -47,6 +47,8 @@ type usageError struct{ error }
 // run executes one command line and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr}
+	// Everything this command changes is recorded as done by this user.
+	ctx = core.WithActor(ctx, core.CurrentActor())
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -113,6 +115,7 @@ them safely. Run it without a command to see the status of every service.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		a.destinationCommand(),
+		a.keyCommand(),
 		a.serviceCommand(),
 		a.configCommand(),
 		a.templateCommand(),
@@ -127,6 +130,7 @@ them safely. Run it without a command to see the status of every service.`,
 		a.catalogCommand(),
 		a.copyCommand(),
 		a.drillCommand(), a.drillsCommand(),
+		a.auditCommand(),
 	)
 	return root
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func (a *app) restoreCommand() *cobra.Command {
-	var newDB, filestore, service string
+	var newDB, filestore, service, identity string
 	var neutralize, yes, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "restore BACKUP_ID (--service S | --new-db NAME [--filestore DIR]) [--neutralize] --yes",
@@ -48,9 +48,9 @@ gives the copy a new database.uuid and database.secret, as Odoo does.`,
 			progress, done := progressPrinter(a.stderr)
 			var res core.RestoreResult
 			if service != "" {
-				res, err = a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: id, Service: service, Neutralize: neutralize, Progress: progress})
+				res, err = a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: id, Service: service, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
 			} else {
-				res, err = a.engine.RestoreNewDB(ctx, core.RestoreRequest{BackupID: id, NewDB: newDB, FilestoreDir: filestore, Neutralize: neutralize, Progress: progress})
+				res, err = a.engine.RestoreNewDB(ctx, core.RestoreRequest{BackupID: id, NewDB: newDB, FilestoreDir: filestore, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
 			}
 			done()
 			if err != nil {
@@ -69,6 +69,7 @@ gives the copy a new database.uuid and database.secret, as Odoo does.`,
 	f.StringVar(&filestore, "filestore", "", "filestore directory of the new database (default beside the service's)")
 	f.BoolVar(&neutralize, "neutralize", false, "make the copy safe beside production: mail, crons and payments off, new uuid and secret")
 	f.BoolVar(&yes, "yes", false, "confirm that the service's data is replaced")
+	f.StringVar(&identity, "identity", "", "age identity file that decrypts the backup, when its destination keeps no key on this host")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,15 +15,15 @@ import (
 
 func (a *app) serviceCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "service", Short: "Manage the Odoo services to protect"}
-	cmd.AddCommand(a.serviceAddCommand(), a.serviceListCommand(), a.serviceRemoveCommand(), a.serviceCopyCommand())
+	cmd.AddCommand(a.serviceAddCommand(), a.serviceUpdateCommand(), a.serviceListCommand(), a.serviceRemoveCommand(), a.serviceCopyCommand())
 	return cmd
 }
 
 func (a *app) serviceAddCommand() *cobra.Command {
 	var (
-		db, host, pgUser, passwordEnv, filestore, template, odooConf string
-		port                                                         int
-		noCheck                                                      bool
+		db, host, pgUser, passwordEnv, passwordRef, filestore, template, odooConf string
+		port                                                                      int
+		noCheck                                                                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "add NAME --db DB",
@@ -68,12 +69,10 @@ func (a *app) serviceAddCommand() *cobra.Command {
 			if pgUser != "" {
 				s.DB.User = pgUser
 			}
-			if passwordEnv != "" {
-				v, ok := os.LookupEnv(passwordEnv)
-				if !ok {
-					return usageError{fmt.Errorf("the environment variable %s named by --pg-password-env is not set", passwordEnv)}
-				}
-				s.DB.Password = core.Secret(v)
+			if pw, ok, err := secretFromFlags("pg-password-env", passwordEnv, "pg-password-ref", passwordRef); err != nil {
+				return err
+			} else if ok {
+				s.DB.Password = pw
 			}
 			if s.DB.Database == "" {
 				return usageError{fmt.Errorf("give the database with --db (odoo.conf names none)")}
@@ -115,7 +114,8 @@ func (a *app) serviceAddCommand() *cobra.Command {
 	f.StringVar(&host, "pg-host", "", "PostgreSQL host (default localhost, or db_host of odoo.conf)")
 	f.IntVar(&port, "pg-port", 0, "PostgreSQL port (default 5432, or db_port of odoo.conf)")
 	f.StringVar(&pgUser, "pg-user", "", "PostgreSQL user (default the current user, or db_user of odoo.conf)")
-	f.StringVar(&passwordEnv, "pg-password-env", "", "name of the environment variable holding the PostgreSQL password")
+	f.StringVar(&passwordEnv, "pg-password-env", "", "name of the environment variable holding the PostgreSQL password (read now, stored encrypted)")
+	f.StringVar(&passwordRef, "pg-password-ref", "", "where the PostgreSQL password is kept, read at each use instead of stored: env:VARIABLE or file:PATH (owner-only)")
 	f.StringVar(&filestore, "filestore", "", "the database's filestore directory (default <data_dir>/filestore/<db>)")
 	f.StringVar(&template, "template", "", "give the service the configurations of this template")
 	f.StringVar(&odooConf, "from-odoo-conf", "", "read db_host, db_port, db_user, db_password, db_name and data_dir from this odoo.conf")
@@ -165,4 +165,101 @@ func (a *app) serviceRemoveCommand() *cobra.Command {
 			return nil
 		}),
 	}
+}
+
+// serviceUpdateCommand changes how a service's database is reached: its
+// server, user and password (entered again, e.g. after the catalog's key
+// file was lost).
+func (a *app) serviceUpdateCommand() *cobra.Command {
+	var (
+		host, pgUser, passwordEnv, passwordRef string
+		port                                   int
+		noCheck                                bool
+	)
+	cmd := &cobra.Command{
+		Use:   "update NAME [--pg-host H] [--pg-port P] [--pg-user U] [--pg-password-env VAR | --pg-password-ref REF]",
+		Short: "Change a service's PostgreSQL connection or password, after checking that it works",
+		Example: `  PGPASSWORD_PROD=... odoo-backup service update production --pg-password-env PGPASSWORD_PROD
+  odoo-backup service update production --pg-password-ref file:/etc/odoo-backup/production.pgpass`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			s, err := a.cat.Service(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			pw, havePW, err := secretFromFlags("pg-password-env", passwordEnv, "pg-password-ref", passwordRef)
+			if err != nil {
+				return err
+			}
+			if !havePW && host == "" && port == 0 && pgUser == "" {
+				return usageError{fmt.Errorf("say what to change with --pg-host, --pg-port, --pg-user, --pg-password-env or --pg-password-ref")}
+			}
+			if havePW {
+				s.DB.Password = pw
+			}
+			if host != "" {
+				s.DB.Host = host
+			}
+			if port != 0 {
+				s.DB.Port = port
+			}
+			if pgUser != "" {
+				s.DB.User = pgUser
+			}
+			if !noCheck {
+				conn, err := core.ConnectDB(ctx, s.DB)
+				if err != nil {
+					return core.Userf(err, "%s (the service was not changed; use --no-check to change it anyway)", message(err))
+				}
+				conn.Close(ctx)
+			}
+			if err := a.cat.UpdateService(ctx, s); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Service %s updated: database %s on %s as %s.\n", s.Name, s.DB.Database, s.DB.Address(), s.DB.User)
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&host, "pg-host", "", "new PostgreSQL host")
+	f.IntVar(&port, "pg-port", 0, "new PostgreSQL port")
+	f.StringVar(&pgUser, "pg-user", "", "new PostgreSQL user")
+	f.StringVar(&passwordEnv, "pg-password-env", "", "name of the environment variable holding the PostgreSQL password (read now, stored encrypted)")
+	f.StringVar(&passwordRef, "pg-password-ref", "", "where the PostgreSQL password is kept, read at each use instead of stored: env:VARIABLE or file:PATH (owner-only)")
+	f.BoolVar(&noCheck, "no-check", false, "change the service without checking that its database answers")
+	return cmd
+}
+
+// secretFromFlags reads a secret given by value through an environment
+// variable (--X-env: read now, stored encrypted in the catalog) or by
+// reference (--X-ref env:VAR or file:PATH: only the reference is stored, and
+// the secret is read each time it is used). ok is false when neither flag
+// was given.
+func secretFromFlags(envFlag, envVar, refFlag, ref string) (s core.Secret, ok bool, err error) {
+	switch {
+	case envVar != "" && ref != "":
+		return "", false, usageError{fmt.Errorf("give either --%s or --%s, not both", envFlag, refFlag)}
+	case envVar != "":
+		v, set := os.LookupEnv(envVar)
+		if !set || v == "" {
+			return "", false, usageError{fmt.Errorf("the environment variable %s named by --%s is not set", envVar, envFlag)}
+		}
+		return core.Secret(v), true, nil
+	case ref != "":
+		// A relative file means the same file to the daemon, which runs
+		// from another directory.
+		if path, isFile := strings.CutPrefix(ref, "file:"); isFile && path != "" {
+			abs, err := filepath.Abs(path)
+			if err != nil {
+				return "", false, err
+			}
+			ref = "file:" + abs
+		}
+		s, err := core.SecretRef(ref)
+		if err != nil {
+			return "", false, usageError{fmt.Errorf("--%s: %s", refFlag, message(err))}
+		}
+		return s, true, nil
+	}
+	return "", false, nil
 }

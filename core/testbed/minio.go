@@ -3,11 +3,18 @@ package testbed
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -105,8 +112,12 @@ type MinIO struct {
 	Endpoint  string // host:port of the S3 API
 	AccessKey string
 	SecretKey string
+	// CAFile is, for a server from NewMinIOTLS, the PEM file of its
+	// self-signed certificate, which clients must trust; "" for plain HTTP.
+	CAFile string
 
-	kmsKey  string // static KMS key, so SSE-S3 works
+	kmsKey  string // static KMS key, so SSE-S3 and SSE-KMS work
+	certs   string // --certs-dir of a TLS server
 	bin     string
 	dataDir string
 	logPath string
@@ -148,7 +159,18 @@ func StartMinIO(tb testing.TB) *MinIO {
 
 // NewMinIO starts a MinIO server in a fresh temporary directory; Close stops
 // it and removes the directory.
-func NewMinIO(ctx context.Context) (*MinIO, error) {
+func NewMinIO(ctx context.Context) (*MinIO, error) { return newMinIO(ctx, false) }
+
+// NewMinIOTLS starts a MinIO server as NewMinIO does, but serving HTTPS
+// only, with a self-signed certificate for 127.0.0.1 and localhost made for
+// it (its PEM file is CAFile).
+func NewMinIOTLS(ctx context.Context) (*MinIO, error) { return newMinIO(ctx, true) }
+
+// KMSKeyName is the name of the static KMS key the servers run with, the key
+// id of SSE-KMS requests.
+const KMSKeyName = "odoo-backup-test"
+
+func newMinIO(ctx context.Context, withTLS bool) (*MinIO, error) {
 	bin, err := EnsureMinIO(ctx)
 	if err != nil {
 		return nil, err
@@ -160,11 +182,18 @@ func NewMinIO(ctx context.Context) (*MinIO, error) {
 	m := &MinIO{
 		AccessKey: "test-" + minioRandomHex(6),
 		SecretKey: minioRandomHex(16),
-		kmsKey:    "odoo-backup-test:" + base64.StdEncoding.EncodeToString([]byte(minioRandomHex(16))),
+		kmsKey:    KMSKeyName + ":" + base64.StdEncoding.EncodeToString([]byte(minioRandomHex(16))),
 		bin:       bin,
 		dataDir:   filepath.Join(dir, "data"),
 		logPath:   filepath.Join(dir, "minio.log"),
 		ownsDir:   true,
+	}
+	if withTLS {
+		m.certs = filepath.Join(dir, "certs")
+		if m.CAFile, err = writeSelfSignedCert(m.certs); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
 	}
 	// A free port found by listening on :0 can be taken by someone else
 	// before minio binds it; a few fresh ports make that harmless.
@@ -214,6 +243,9 @@ func (m *MinIO) start(ctx context.Context) error {
 
 	cmd := exec.Command(m.bin, "server", m.dataDir,
 		"--address", m.Endpoint, "--console-address", m.console, "--quiet", "--anonymous")
+	if m.certs != "" {
+		cmd.Args = append(cmd.Args, "--certs-dir", m.certs)
+	}
 	cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+m.AccessKey,
 		"MINIO_ROOT_PASSWORD="+m.SecretKey,
@@ -253,8 +285,12 @@ func (m *MinIO) start(ctx context.Context) error {
 func (m *MinIO) awaitReady(ctx context.Context, p *minioProcess) error {
 	ctx, cancel := context.WithTimeout(ctx, minioStartTimeout)
 	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
-	url := "http://" + m.Endpoint + "/minio/health/live"
+	tr, err := m.transport()
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: tr}
+	url := m.scheme() + "://" + m.Endpoint + "/minio/health/live"
 	delay := 5 * time.Millisecond
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -321,10 +357,83 @@ func (m *MinIO) Close() error {
 // Client returns a minio-go client logged in as the root user, for tests
 // that look behind a store (multipart uploads, raw keys).
 func (m *MinIO) Client() (*minio.Client, error) {
+	tr, err := m.transport()
+	if err != nil {
+		return nil, err
+	}
 	return minio.New(m.Endpoint, &minio.Options{
-		Creds:  credentials.NewStaticV4(m.AccessKey, m.SecretKey, ""),
-		Secure: false,
+		Creds:     credentials.NewStaticV4(m.AccessKey, m.SecretKey, ""),
+		Secure:    m.CAFile != "",
+		Transport: tr,
 	})
+}
+
+func (m *MinIO) scheme() string {
+	if m.CAFile != "" {
+		return "https"
+	}
+	return "http"
+}
+
+// transport trusts the server's own certificate, if it has one.
+func (m *MinIO) transport() (*http.Transport, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if m.CAFile != "" {
+		crt, err := os.ReadFile(m.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(crt)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return tr, nil
+}
+
+// writeSelfSignedCert writes a fresh self-signed certificate for 127.0.0.1
+// and localhost, and its key, as dir/public.crt and dir/private.key (the
+// names MinIO's --certs-dir expects), and returns the certificate's path.
+func writeSelfSignedCert(dir string) (string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "odoo-backup test MinIO"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("cannot create MinIO's certificate directory: %w", err)
+	}
+	crt := filepath.Join(dir, "public.crt")
+	if err := os.WriteFile(crt, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "private.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return "", err
+	}
+	return crt, nil
 }
 
 // CreateBucket creates a bucket.
