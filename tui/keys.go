@@ -10,6 +10,11 @@ type KeyMap struct {
 	Backup, Services, Help, Quit            key.Binding
 	Destinations, Templates, Activity       key.Binding
 	Yes, No                                 key.Binding
+	// A backup in the history: its details, restore, verify, delete; and
+	// upload & restore on a service.
+	Details, Restore, Verify, Delete, Force, Upload key.Binding
+	PrevStep, Next, Cancel, Close, DoRestore        key.Binding
+	Complete, DoUpload                              key.Binding
 }
 
 // NewKeyMap builds the keymap; read-only keeps the back-up key visible but
@@ -37,7 +42,23 @@ func NewKeyMap(readOnly bool) KeyMap {
 		Yes:          key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 		No:           key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "no")),
 	}
+	k.Details = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details"))
+	k.Restore = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restore"))
+	k.Verify = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify"))
+	k.Delete = key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "delete"))
+	k.Force = key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "delete anyway"))
+	k.Upload = key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "upload & restore"))
+	k.PrevStep = key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous step"))
+	k.Next = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next"))
+	k.Close = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close"))
+	k.DoRestore = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "restore"))
+	k.Complete = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete the path"))
+	k.DoUpload = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "upload"))
+	k.Cancel = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel: nothing happens"))
 	if readOnly {
+		k.Restore.SetHelp("r", "restore: off (--read-only)")
+		k.Delete.SetHelp("x", "delete: off (--read-only)")
+		k.Upload.SetHelp("u", "upload & restore: off (--read-only)")
 		k.Backup.SetHelp("b", "back up: off (--read-only)")
 	}
 	return k

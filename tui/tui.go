@@ -208,10 +208,10 @@ func (m *Model) startJob(j JobSpec) tea.Cmd {
 	switch {
 	case j.Changes && m.ctx.ReadOnly:
 		m.setStatus(true, "read-only: %s is off (the console was started with --read-only)", j.Label)
-		return nil
+		return m.broadcast(JobRefusedMsg{Label: j.Label, Reason: m.status})
 	case m.job != nil:
 		m.setStatus(true, "%s is already running in this console; wait for it to end", m.job.label)
-		return nil
+		return m.broadcast(JobRefusedMsg{Label: j.Label, Reason: m.status})
 	}
 	m.jobSeq++
 	now := time.Now()
