@@ -274,6 +274,9 @@ func (d *detailsDialog) ShortHelp() []key.Binding {
 // verify, delete.
 func (s *serviceScreen) onBackup(msg tea.KeyMsg) tea.Cmd {
 	k := s.ctx.Keys
+	if !s.loaded {
+		return nil
+	}
 	if s.histCur >= len(s.history) {
 		return setStatus(true, "no backup to act on yet: press b to back up now")
 	}

@@ -393,7 +393,9 @@ func (d *restoreDialog) viewSummary(cw int) string {
 func (d *restoreDialog) viewOutcome(cw int) string {
 	t := d.ctx.Theme
 	var b strings.Builder
-	line := func(prefix, format string, args ...any) { b.WriteString(hang(prefix, fmt.Sprintf(format, args...), cw)) }
+	line := func(prefix, format string, args ...any) {
+		b.WriteString(hang(prefix, fmt.Sprintf(format, args...), cw))
+	}
 	res := d.res
 	if d.job.err != nil {
 		b.WriteString(t.Error.Render(strings.TrimSuffix(hang("✗ ", "restore failed: "+d.job.err.Error(), cw), "\n")) + "\n")
