@@ -94,6 +94,12 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 			s.move(len(s.history))
 		case key.Matches(msg, k.Backup):
 			return backupNow(s.ctx, s.name)
+		case key.Matches(msg, k.EditService):
+			return editService(s.ctx, s.name)
+		case key.Matches(msg, k.Add):
+			return addConfig(s.ctx, configOwner{name: s.name})
+		case key.Matches(msg, k.Edit, k.Remove, k.MakePrimary):
+			return s.configKey(msg)
 		}
 		return s.maybeLoadMore()
 	}
@@ -251,10 +257,11 @@ func (s *serviceScreen) healthOf(dest string) core.ConfigHealth {
 
 func (s *serviceScreen) ShortHelp() []key.Binding {
 	k := s.ctx.Keys
-	return []key.Binding{k.Tab, k.Backup, k.Back, k.Help, k.Quit}
+	return []key.Binding{k.Tab, k.Backup, k.Add, k.Edit, k.EditService, k.Back, k.Help}
 }
 
 func (s *serviceScreen) FullHelp() [][]key.Binding {
 	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Tab, k.Backup, k.Back}}
+	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Tab, k.Backup, k.Back},
+		{k.Add, k.Edit, k.Remove, k.MakePrimary, k.EditService}}
 }
