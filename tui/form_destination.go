@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -57,6 +58,8 @@ func testDestination(ctx *Context, name string) tea.Cmd {
 	return startJob(JobSpec{
 		Label: testLabel(name),
 		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
+			jctx, cancel := context.WithTimeout(jctx, checkTimeout)
+			defer cancel()
 			d, err := cat.Destination(jctx, name)
 			if err != nil {
 				return "", err
@@ -69,6 +72,10 @@ func testDestination(ctx *Context, name string) tea.Cmd {
 		},
 	})
 }
+
+// checkTimeout bounds the checks a form runs before saving (a database
+// connection, a destination probe).
+const checkTimeout = 30 * time.Second
 
 func testLabel(name string) string { return "testing " + name }
 
@@ -170,7 +177,8 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 	f.busy = "testing " + d.Describe() + " (write, read back, delete a test object)…"
 	cat := ctx.Catalog
 	return func() tea.Msg {
-		c := context.Background()
+		c, cancel := context.WithTimeout(context.Background(), checkTimeout)
+		defer cancel()
 		res := formResultMsg{form: f}
 		if existing == nil {
 			if _, err := cat.Destination(c, d.Name); err == nil {

@@ -154,7 +154,9 @@ func submitService(ctx *Context, f *form, existing *core.Service) tea.Cmd {
 	}
 	cat := ctx.Catalog
 	return func() tea.Msg {
-		c := context.Background()
+		// A host that drops packets must not keep the form waiting for ever.
+		c, cancel := context.WithTimeout(context.Background(), checkTimeout)
+		defer cancel()
 		res := formResultMsg{form: f}
 		if check {
 			conn, err := core.ConnectDB(c, s.DB)
