@@ -20,10 +20,6 @@ type restoreTarget struct {
 	noPrimary string
 }
 
-func readOnlyRefusal(what string) tea.Cmd {
-	return setStatus(true, "read-only: "+what+" is off (the console was started with --read-only)")
-}
-
 // restorable says why a backup cannot be restored, or "".
 func restorable(b core.Backup) string {
 	switch b.Status {
@@ -41,7 +37,7 @@ func restorable(b core.Backup) string {
 // flow for backup b.
 func openRestore(ctx *Context, b core.Backup) tea.Cmd {
 	if ctx.ReadOnly {
-		return readOnlyRefusal("restoring")
+		return readOnlyRefusal(ctx, "restoring")
 	}
 	if why := restorable(b); why != "" {
 		return setStatus(true, why)
@@ -175,7 +171,7 @@ func deleteJob(ctx *Context, b core.Backup, force bool) JobSpec {
 // the upload goes) is known.
 func openUpload(ctx *Context, service string) tea.Cmd {
 	if ctx.ReadOnly {
-		return readOnlyRefusal("upload & restore")
+		return readOnlyRefusal(ctx, "upload & restore")
 	}
 	cat := ctx.Catalog
 	return func() tea.Msg {

@@ -25,9 +25,9 @@ type restoreDialog struct {
 	// (others[cursor-1]), n+1 a new database.
 	cursor     int
 	others     []restoreTarget
-	newDB      textField
+	newDB      lineInput
 	neutralize bool
-	confirm    textField
+	confirm    lineInput
 	err        string
 	job        flowJob
 	result     chan core.RestoreResult

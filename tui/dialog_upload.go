@@ -21,7 +21,7 @@ type uploadDialog struct {
 	service string
 	primary string
 	step    uploadStep
-	path    textField
+	path    lineInput
 	// choices are the names tab completion found, when more than one.
 	choices []string
 	info    core.UploadInfo

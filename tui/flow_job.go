@@ -137,15 +137,15 @@ func (f *flowJob) phasesDone() string {
 	return strings.Join(parts, " · ")
 }
 
-// textField is a one-line text input whose cursor stays visible without
+// lineInput is a one-line text input whose cursor stays visible without
 // colour (NO_COLOR): the value, a bar for the cursor, in brackets.
-type textField struct {
+type lineInput struct {
 	value []rune
 	width int
 }
 
 // update edits the value with a key; it says whether the key was taken.
-func (f *textField) update(msg tea.KeyMsg) bool {
+func (f *lineInput) update(msg tea.KeyMsg) bool {
 	switch msg.Type {
 	case tea.KeyRunes, tea.KeySpace:
 		f.value = append(f.value, msg.Runes...)
@@ -168,12 +168,12 @@ func (f *textField) update(msg tea.KeyMsg) bool {
 	return true
 }
 
-func (f *textField) String() string { return string(f.value) }
+func (f *lineInput) String() string { return string(f.value) }
 
-func (f *textField) set(s string) { f.value = []rune(s) }
+func (f *lineInput) set(s string) { f.value = []rune(s) }
 
 // view shows the field; the tail is kept when the value is wider.
-func (f *textField) view() string {
+func (f *lineInput) view() string {
 	w := max(f.width, 8)
 	v := f.value
 	if len(v) > w-1 {

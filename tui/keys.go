@@ -15,6 +15,10 @@ type KeyMap struct {
 	Details, Restore, Verify, Delete, Force, Upload key.Binding
 	PrevStep, Next, Cancel, Close, DoRestore        key.Binding
 	Complete, DoUpload                              key.Binding
+	// Editing the catalog: services, configurations, destinations, templates.
+	Filter, Add, Edit, Remove, MakePrimary, TestDest, NewService, AddConfig, EditService key.Binding
+	// Forms.
+	NextField, PrevField, Save key.Binding
 }
 
 // NewKeyMap builds the keymap; read-only keeps the back-up key visible but
@@ -41,6 +45,18 @@ func NewKeyMap(readOnly bool) KeyMap {
 		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Yes:          key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 		No:           key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "no")),
+		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Add:          key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add")),
+		Edit:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+		Remove:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "remove")),
+		MakePrimary:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "make primary")),
+		TestDest:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test connection")),
+		NewService:   key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new service from template")),
+		AddConfig:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "add configuration")),
+		EditService:  key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "edit service")),
+		NextField:    key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
+		PrevField:    key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous field")),
+		Save:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
 	}
 	k.Details = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details"))
 	k.Restore = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restore"))
@@ -54,12 +70,15 @@ func NewKeyMap(readOnly bool) KeyMap {
 	k.DoRestore = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "restore"))
 	k.Complete = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete the path"))
 	k.DoUpload = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "upload"))
-	k.Cancel = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel: nothing happens"))
+	k.Cancel = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
 	if readOnly {
 		k.Restore.SetHelp("r", "restore: off (--read-only)")
 		k.Delete.SetHelp("x", "delete: off (--read-only)")
 		k.Upload.SetHelp("u", "upload & restore: off (--read-only)")
 		k.Backup.SetHelp("b", "back up: off (--read-only)")
+		for _, b := range []*key.Binding{&k.Add, &k.Edit, &k.Remove, &k.MakePrimary, &k.NewService, &k.AddConfig, &k.EditService} {
+			b.SetHelp(b.Help().Key, b.Help().Desc+": off (--read-only)")
+		}
 	}
 	return k
 }

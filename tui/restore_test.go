@@ -178,12 +178,6 @@ func snap(t *testing.T, tm *teatest.TestModel, name string, want ...string) {
 	t.Run(name, func(t *testing.T) { golden.RequireEqual(t, []byte(frame)) })
 }
 
-func quit(t *testing.T, tm *teatest.TestModel) {
-	t.Helper()
-	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
-	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
-}
-
 func clearField(tm *teatest.TestModel) { tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU}) }
 
 func TestBackupDetails(t *testing.T) {

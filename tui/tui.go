@@ -348,7 +348,12 @@ func (m *Model) View() string {
 	if lipgloss.Width(status) > m.ctx.Width {
 		status = pad(status, m.ctx.Width)
 	}
-	return header + "\n" + body + "\n" + status + "\n " + m.help.ShortHelpView(m.shortHelp())
+	helpLine := m.help.ShortHelpView(m.shortHelp())
+	if lipgloss.Width(helpLine) > m.ctx.Width-1 {
+		// help.Model lets the last key overflow when its ellipsis does not fit.
+		helpLine = pad(helpLine, m.ctx.Width-1)
+	}
+	return header + "\n" + body + "\n" + status + "\n " + helpLine
 }
 
 func (m *Model) schedulerState() string {
