@@ -12,7 +12,15 @@ import (
 // Engine is what the console needs from core.Engine; tests fake it.
 type Engine interface {
 	Backup(ctx context.Context, req core.BackupRequest) ([]core.Backup, error)
+	RestoreToService(ctx context.Context, req core.ServiceRestoreRequest) (core.RestoreResult, error)
+	RestoreNewDB(ctx context.Context, req core.RestoreRequest) (core.RestoreResult, error)
+	Verify(ctx context.Context, id int64, progress core.ProgressFunc, opts ...core.ReadOption) (core.VerifyResult, error)
+	DeleteBackup(ctx context.Context, id int64, force bool) (core.Backup, error)
+	InspectUpload(ctx context.Context, path string) (core.UploadInfo, error)
+	Upload(ctx context.Context, req core.UploadRequest) (core.Backup, core.UploadInfo, error)
 }
+
+var _ Engine = (*core.Engine)(nil)
 
 // Context is shared by every screen: the terminal size, the theme, the one
 // keymap, the clock and the data sources. Screens read it; only the root

@@ -10,6 +10,15 @@ type KeyMap struct {
 	Backup, Services, Help, Quit            key.Binding
 	Destinations, Templates, Activity       key.Binding
 	Yes, No                                 key.Binding
+	// A backup in the history: its details, restore, verify, delete; and
+	// upload & restore on a service.
+	Details, Restore, Verify, Delete, Force, Upload key.Binding
+	PrevStep, Next, Cancel, Close, DoRestore        key.Binding
+	Complete, DoUpload                              key.Binding
+	// Editing the catalog: services, configurations, destinations, templates.
+	Filter, Add, Edit, Remove, MakePrimary, TestDest, NewService, AddConfig, EditService key.Binding
+	// Forms.
+	NextField, PrevField, Save key.Binding
 }
 
 // NewKeyMap builds the keymap; read-only keeps the back-up key visible but
@@ -36,9 +45,40 @@ func NewKeyMap(readOnly bool) KeyMap {
 		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Yes:          key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 		No:           key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "no")),
+		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Add:          key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add")),
+		Edit:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+		Remove:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "remove")),
+		MakePrimary:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "make primary")),
+		TestDest:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test connection")),
+		NewService:   key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new service from template")),
+		AddConfig:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "add configuration")),
+		EditService:  key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "edit service")),
+		NextField:    key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
+		PrevField:    key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous field")),
+		Save:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
 	}
+	k.Details = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details"))
+	k.Restore = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restore"))
+	k.Verify = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify"))
+	k.Delete = key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "delete"))
+	k.Force = key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "delete anyway"))
+	k.Upload = key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "upload & restore"))
+	k.PrevStep = key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous step"))
+	k.Next = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next"))
+	k.Close = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close"))
+	k.DoRestore = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "restore"))
+	k.Complete = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete the path"))
+	k.DoUpload = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "upload"))
+	k.Cancel = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
 	if readOnly {
+		k.Restore.SetHelp("r", "restore: off (--read-only)")
+		k.Delete.SetHelp("x", "delete: off (--read-only)")
+		k.Upload.SetHelp("u", "upload & restore: off (--read-only)")
 		k.Backup.SetHelp("b", "back up: off (--read-only)")
+		for _, b := range []*key.Binding{&k.Add, &k.Edit, &k.Remove, &k.MakePrimary, &k.NewService, &k.AddConfig, &k.EditService} {
+			b.SetHelp(b.Help().Key, b.Help().Desc+": off (--read-only)")
+		}
 	}
 	return k
 }

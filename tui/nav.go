@@ -51,8 +51,8 @@ type (
 	}
 )
 
-func push(s screen) tea.Cmd   { return func() tea.Msg { return pushMsg{s} } }
-func pop() tea.Cmd            { return func() tea.Msg { return popMsg{} } }
+func push(s screen) tea.Cmd       { return func() tea.Msg { return pushMsg{s} } }
+func pop() tea.Cmd                { return func() tea.Msg { return popMsg{} } }
 func openDialog(d dialog) tea.Cmd { return func() tea.Msg { return openMsg{d} } }
 
 func setStatus(err bool, text string) tea.Cmd {

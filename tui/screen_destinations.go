@@ -26,14 +26,25 @@ type destinationsScreen struct {
 	cursor int
 	loaded bool
 	err    error
+	// test is the connection test of this screen: which destination, its
+	// job, and its outcome once done.
+	test struct {
+		name   string
+		job    int
+		done   bool
+		result string
+		failed bool
+	}
 }
 
 func newDestinationsScreen(ctx *Context) *destinationsScreen { return &destinationsScreen{ctx: ctx} }
 
 func (s *destinationsScreen) Title() string { return "Destinations" }
 
-func (s *destinationsScreen) Reload() tea.Cmd {
-	cat := s.ctx.Catalog
+func (s *destinationsScreen) Reload() tea.Cmd { return loadDestinations(s.ctx) }
+
+func loadDestinations(ctx *Context) tea.Cmd {
+	cat := ctx.Catalog
 	return func() tea.Msg {
 		c := context.Background()
 		msg := DestinationsLoadedMsg{Users: map[string][]string{}}
@@ -69,6 +80,17 @@ func (s *destinationsScreen) Update(msg tea.Msg) tea.Cmd {
 			s.rows, s.users = msg.Destinations, msg.Users
 		}
 		s.cursor = min(s.cursor, max(len(s.rows)-1, 0))
+	case JobStartedMsg:
+		if s.test.name != "" && msg.Label == testLabel(s.test.name) {
+			s.test.job = msg.ID
+		}
+	case JobDoneMsg:
+		if s.test.job == msg.ID && s.test.name != "" {
+			s.test.done, s.test.failed, s.test.result = true, msg.Err != nil, msg.Summary
+			if msg.Err != nil {
+				s.test.result = userMessage(msg.Err)
+			}
+		}
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, k.Up):
@@ -79,9 +101,29 @@ func (s *destinationsScreen) Update(msg tea.Msg) tea.Cmd {
 			s.cursor = 0
 		case key.Matches(msg, k.Bottom):
 			s.cursor = max(len(s.rows)-1, 0)
+		case key.Matches(msg, k.Add):
+			return addDestination(s.ctx)
+		}
+		if d, ok := s.selected(); ok {
+			switch {
+			case key.Matches(msg, k.Edit):
+				return editDestination(s.ctx, d.Name)
+			case key.Matches(msg, k.TestDest):
+				s.test.name, s.test.job, s.test.done, s.test.result = d.Name, 0, false, ""
+				return testDestination(s.ctx, d.Name)
+			case key.Matches(msg, k.Remove):
+				return removeDestination(s.ctx, d.Name)
+			}
 		}
 	}
 	return nil
+}
+
+func (s *destinationsScreen) selected() (core.Destination, bool) {
+	if !s.loaded || s.cursor < 0 || s.cursor >= len(s.rows) {
+		return core.Destination{}, false
+	}
+	return s.rows[s.cursor], true
 }
 
 func (s *destinationsScreen) View() string {
@@ -94,7 +136,7 @@ func (s *destinationsScreen) View() string {
 	case !s.loaded:
 		b.WriteString(t.Muted.Render(s.ctx.spin()+" loading…") + "\n")
 	case len(s.rows) == 0:
-		b.WriteString("No destination yet.\n")
+		b.WriteString("No destination yet: press a to add one.\n")
 	default:
 		b.WriteString(t.Muted.Render("  "+pad("NAME", 14)+" "+pad("KIND", 6)+" "+pad("WHERE", 36)+" USED BY") + "\n")
 		for i, d := range s.rows {
@@ -110,15 +152,32 @@ func (s *destinationsScreen) View() string {
 			b.WriteString(cur + line + "\n")
 		}
 	}
+	if s.test.name != "" {
+		b.WriteString("\n" + s.testView() + "\n")
+	}
 	return t.Box.Width(s.ctx.Width - 2).Height(s.ctx.bodyHeight() - 2).Render(strings.TrimRight(b.String(), "\n"))
 }
 
 func (s *destinationsScreen) ShortHelp() []key.Binding {
 	k := s.ctx.Keys
-	return []key.Binding{k.Services, k.Back, k.Help, k.Quit}
+	return []key.Binding{k.Add, k.Edit, k.TestDest, k.Remove, k.Back, k.Help, k.Quit}
 }
 
 func (s *destinationsScreen) FullHelp() [][]key.Binding {
 	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Back}}
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Add, k.Edit, k.TestDest, k.Remove, k.Back}}
+}
+
+// testView is the outcome of the last connection test, whole (the status
+// line may cut a long one).
+func (s *destinationsScreen) testView() string {
+	t := s.ctx.Theme
+	w := s.ctx.Width - 6
+	switch {
+	case !s.test.done:
+		return t.Status.Render(s.ctx.spin() + " testing " + s.test.name + ": writing, reading back and deleting a test object…")
+	case s.test.failed:
+		return t.Error.Width(w).Render("✗ test of " + s.test.name + " failed: " + s.test.result)
+	}
+	return t.Status.Width(w).Render("✓ " + s.test.result)
 }

@@ -94,6 +94,18 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 			s.move(len(s.history))
 		case key.Matches(msg, k.Backup):
 			return backupNow(s.ctx, s.name)
+		case key.Matches(msg, k.Upload):
+			return openUpload(s.ctx, s.name)
+		case s.pane == paneHistory && key.Matches(msg, k.Details, k.Restore, k.Verify, k.Delete):
+			return s.onBackup(msg)
+		case key.Matches(msg, k.Restore, k.Verify):
+			return setStatus(true, "pick a backup in the history first (tab moves to it)")
+		case key.Matches(msg, k.EditService):
+			return editService(s.ctx, s.name)
+		case key.Matches(msg, k.Add):
+			return addConfig(s.ctx, configOwner{name: s.name})
+		case s.pane == paneConfigs && key.Matches(msg, k.Edit, k.Remove, k.MakePrimary):
+			return s.configKey(msg)
 		}
 		return s.maybeLoadMore()
 	}
@@ -251,10 +263,14 @@ func (s *serviceScreen) healthOf(dest string) core.ConfigHealth {
 
 func (s *serviceScreen) ShortHelp() []key.Binding {
 	k := s.ctx.Keys
-	return []key.Binding{k.Tab, k.Backup, k.Back, k.Help, k.Quit}
+	if s.pane == paneHistory {
+		return []key.Binding{k.Details, k.Restore, k.Verify, k.Delete, k.Tab, k.Backup, k.Upload, k.Back}
+	}
+	return []key.Binding{k.Tab, k.Backup, k.Add, k.Edit, k.EditService, k.Upload, k.Back}
 }
 
 func (s *serviceScreen) FullHelp() [][]key.Binding {
 	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Tab, k.Backup, k.Back}}
+	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Tab, k.Backup, k.Upload, k.Back},
+		{k.Details, k.Restore, k.Verify, k.Delete}, {k.Add, k.Edit, k.Remove, k.MakePrimary, k.EditService}}
 }

@@ -17,6 +17,8 @@ type servicesScreen struct {
 	err    error
 	// scheduler says who runs the schedules, from the catalog's lease.
 	scheduler string
+	// filter narrows the list by name or database (/).
+	filter listFilter
 }
 
 func newServicesScreen(ctx *Context) *servicesScreen { return &servicesScreen{ctx: ctx} }
@@ -25,11 +27,26 @@ func (s *servicesScreen) Title() string   { return "Services" }
 func (s *servicesScreen) Reload() tea.Cmd { return loadServices(s.ctx) }
 
 func (s *servicesScreen) selected() (ServiceRow, bool) {
-	if s.cursor < 0 || s.cursor >= len(s.rows) {
+	rows := s.visible()
+	if s.cursor < 0 || s.cursor >= len(rows) {
 		return ServiceRow{}, false
 	}
-	return s.rows[s.cursor], true
+	return rows[s.cursor], true
 }
+
+// visible are the rows the filter lets through.
+func (s *servicesScreen) visible() []ServiceRow {
+	var out []ServiceRow
+	for _, r := range s.rows {
+		if s.filter.match(r.Health.Service.Name, r.Health.Service.DB.Database) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TakesText while the filter is typed.
+func (s *servicesScreen) TakesText() bool { return s.filter.typing }
 
 func (s *servicesScreen) running() int {
 	n := 0
@@ -47,17 +64,26 @@ func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
 		if msg.Err == nil {
 			s.rows, s.scheduler = msg.Rows, msg.Scheduler
 		}
-		s.cursor = min(s.cursor, max(len(s.rows)-1, 0))
+		s.cursor = min(s.cursor, max(len(s.visible())-1, 0))
 	case tea.KeyMsg:
+		if s.filter.typing {
+			s.filter.key(msg)
+			s.cursor = min(s.cursor, max(len(s.visible())-1, 0))
+			return nil
+		}
 		switch {
+		case key.Matches(msg, k.Filter):
+			s.filter.start()
+		case key.Matches(msg, k.Add):
+			return addService(s.ctx, "")
 		case key.Matches(msg, k.Up):
 			s.cursor = max(s.cursor-1, 0)
 		case key.Matches(msg, k.Down):
-			s.cursor = min(s.cursor+1, max(len(s.rows)-1, 0))
+			s.cursor = min(s.cursor+1, max(len(s.visible())-1, 0))
 		case key.Matches(msg, k.Top):
 			s.cursor = 0
 		case key.Matches(msg, k.Bottom):
-			s.cursor = max(len(s.rows)-1, 0)
+			s.cursor = max(len(s.visible())-1, 0)
 		case key.Matches(msg, k.Open):
 			if row, ok := s.selected(); ok {
 				return push(newServiceScreen(s.ctx, row.Health.Service.Name))
@@ -77,18 +103,22 @@ func (s *servicesScreen) View() string {
 	t, now := s.ctx.Theme, s.ctx.now()
 	w := s.ctx.Width - 2
 	var b strings.Builder
-	b.WriteString(t.Title.Render("Services") + "\n")
+	b.WriteString(t.Title.Render("Services") + s.filter.title(t) + "\n")
 	switch {
 	case s.err != nil:
 		b.WriteString(t.Error.Render("cannot read the catalog: "+s.err.Error()) + "\n")
 	case !s.loaded:
 		b.WriteString(t.Muted.Render("loading…") + "\n")
 	case len(s.rows) == 0:
-		b.WriteString("No service yet. Add one with:\n  odoo-backup service add NAME --from-odoo-conf /etc/odoo/odoo.conf --db DATABASE\n")
+		b.WriteString("No service yet: press a to add one, or run:\n  odoo-backup service add NAME --from-odoo-conf /etc/odoo/odoo.conf --db DATABASE\n")
 	default:
 		b.WriteString(t.Muted.Render(fmt.Sprintf(servicesHeader, pad("SERVICE", 14), pad("DATABASE", 14), pad("DEST", 4),
 			pad("LAST BACKUP", 28), pad("NEXT", 18), "HEALTH")) + "\n")
-		for i, r := range s.rows {
+		visible := s.visible()
+		if len(visible) == 0 {
+			b.WriteString("  no service matches " + s.filter.text() + "\n")
+		}
+		for i, r := range visible {
 			cursor := "  "
 			if i == s.cursor {
 				cursor = "▸ "
@@ -125,10 +155,10 @@ func (s *servicesScreen) View() string {
 
 func (s *servicesScreen) ShortHelp() []key.Binding {
 	k := s.ctx.Keys
-	return []key.Binding{k.Open, k.Backup, k.Help, k.Quit}
+	return []key.Binding{k.Open, k.Backup, k.Filter, k.Add, k.Help, k.Quit}
 }
 
 func (s *servicesScreen) FullHelp() [][]key.Binding {
 	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Open, k.Backup}}
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Open, k.Backup, k.Filter, k.Add}}
 }

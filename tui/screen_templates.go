@@ -2,6 +2,8 @@ package tui
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -16,11 +18,19 @@ type TemplatesLoadedMsg struct {
 	Err       error
 }
 
+// templateRow is one line of the templates screen: a template, or one of
+// its configurations (config >= 0).
+type templateRow struct {
+	template int
+	config   int
+}
+
 // templatesScreen lists the templates (key 3): named sets of configurations
-// a new service can start from.
+// a new service can start from, each with its configurations under it.
 type templatesScreen struct {
 	ctx    *Context
 	rows   []core.Template
+	lines  []templateRow
 	cursor int
 	loaded bool
 	err    error
@@ -28,14 +38,29 @@ type templatesScreen struct {
 
 func newTemplatesScreen(ctx *Context) *templatesScreen { return &templatesScreen{ctx: ctx} }
 
-func (s *templatesScreen) Title() string { return "Templates" }
+func (s *templatesScreen) Title() string   { return "Templates" }
+func (s *templatesScreen) Reload() tea.Cmd { return loadTemplates(s.ctx) }
 
-func (s *templatesScreen) Reload() tea.Cmd {
-	cat := s.ctx.Catalog
+func loadTemplates(ctx *Context) tea.Cmd {
+	cat := ctx.Catalog
 	return func() tea.Msg {
 		ts, err := cat.Templates(context.Background())
 		return TemplatesLoadedMsg{Templates: ts, Err: err}
 	}
+}
+
+// selected is the template under the cursor and, on a configuration line,
+// that configuration.
+func (s *templatesScreen) selected() (core.Template, *core.TemplateConfiguration, bool) {
+	if s.cursor < 0 || s.cursor >= len(s.lines) {
+		return core.Template{}, nil, false
+	}
+	l := s.lines[s.cursor]
+	t := s.rows[l.template]
+	if l.config < 0 {
+		return t, nil, true
+	}
+	return t, &t.Configurations[l.config], true
 }
 
 func (s *templatesScreen) Update(msg tea.Msg) tea.Cmd {
@@ -44,15 +69,53 @@ func (s *templatesScreen) Update(msg tea.Msg) tea.Cmd {
 	case TemplatesLoadedMsg:
 		s.loaded, s.err = true, msg.Err
 		if msg.Err == nil {
-			s.rows = msg.Templates
+			s.rows, s.lines = msg.Templates, nil
+			for i, t := range s.rows {
+				s.lines = append(s.lines, templateRow{template: i, config: -1})
+				for j := range t.Configurations {
+					s.lines = append(s.lines, templateRow{template: i, config: j})
+				}
+			}
 		}
-		s.cursor = min(s.cursor, max(len(s.rows)-1, 0))
+		s.cursor = min(s.cursor, max(len(s.lines)-1, 0))
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, k.Up):
 			s.cursor = max(s.cursor-1, 0)
 		case key.Matches(msg, k.Down):
-			s.cursor = min(s.cursor+1, max(len(s.rows)-1, 0))
+			s.cursor = min(s.cursor+1, max(len(s.lines)-1, 0))
+		case key.Matches(msg, k.Top):
+			s.cursor = 0
+		case key.Matches(msg, k.Bottom):
+			s.cursor = max(len(s.lines)-1, 0)
+		case key.Matches(msg, k.Add):
+			return addTemplate(s.ctx)
+		}
+		t, c, ok := s.selected()
+		if !ok {
+			return nil
+		}
+		o := configOwner{template: true, name: t.Name}
+		switch {
+		case key.Matches(msg, k.NewService):
+			return addService(s.ctx, t.Name)
+		case key.Matches(msg, k.AddConfig):
+			return addConfig(s.ctx, o)
+		case key.Matches(msg, k.Edit):
+			if c == nil {
+				return setStatus(true, "select one of "+t.Name+"'s configurations to edit it, or press c to add one")
+			}
+			return editConfig(s.ctx, o, c.Destination)
+		case key.Matches(msg, k.MakePrimary):
+			if c == nil {
+				return setStatus(true, "select one of "+t.Name+"'s configurations to make it the primary")
+			}
+			return makePrimary(s.ctx, o, c.Destination)
+		case key.Matches(msg, k.Remove):
+			if c == nil {
+				return removeTemplate(s.ctx, t.Name)
+			}
+			return removeConfig(s.ctx, o, c.Destination)
 		}
 	}
 	return nil
@@ -68,32 +131,88 @@ func (s *templatesScreen) View() string {
 	case !s.loaded:
 		b.WriteString(t.Muted.Render(s.ctx.spin()+" loading…") + "\n")
 	case len(s.rows) == 0:
-		b.WriteString("No template yet.\n")
+		b.WriteString("No template yet: press a to create one.\n")
 	}
-	for i, tp := range s.rows {
+	for i, l := range s.lines {
 		cur := "  "
-		name := tp.Name
 		if i == s.cursor {
-			cur, name = "▸ ", t.Selected.Render(name)
+			cur = "▸ "
 		}
-		b.WriteString(cur + name + "\n")
-		for _, c := range tp.Configurations {
-			star := "  "
-			if c.Primary {
-				star = t.Primary.Render("★ ")
+		tp := s.rows[l.template]
+		if l.config < 0 {
+			line := tp.Name
+			if len(tp.Configurations) == 0 {
+				line += t.Muted.Render("  no configuration yet: press c to add one")
 			}
-			b.WriteString("    " + star + pad(c.Destination, 14) + " " + pad(c.Schedule.Describe(c.Frequency), 18) + " " + c.Retention.String() + "\n")
+			if i == s.cursor {
+				line = t.Selected.Render(tp.Name) + strings.TrimPrefix(line, tp.Name)
+			}
+			b.WriteString(cur + line + "\n")
+			continue
 		}
+		c := tp.Configurations[l.config]
+		star := "  "
+		if c.Primary {
+			star = t.Primary.Render("★ ")
+		}
+		line := pad(c.Destination, 14) + " " + pad(c.Schedule.Describe(c.Frequency), 18) + " " + c.Retention.String()
+		if i == s.cursor {
+			line = t.Selected.Render(line)
+		}
+		b.WriteString("  " + cur + star + line + "\n")
 	}
 	return t.Box.Width(s.ctx.Width - 2).Height(s.ctx.bodyHeight() - 2).Render(strings.TrimRight(b.String(), "\n"))
 }
 
 func (s *templatesScreen) ShortHelp() []key.Binding {
 	k := s.ctx.Keys
-	return []key.Binding{k.Services, k.Back, k.Help, k.Quit}
+	return []key.Binding{k.Add, k.AddConfig, k.Edit, k.MakePrimary, k.Remove, k.NewService, k.Help}
 }
 
 func (s *templatesScreen) FullHelp() [][]key.Binding {
 	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down}, {k.Back}}
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Add, k.AddConfig, k.Edit, k.MakePrimary, k.Remove, k.NewService, k.Back}}
+}
+
+// addTemplate opens the form that creates an empty template; its
+// configurations are added on the templates screen (c).
+func addTemplate(ctx *Context) tea.Cmd {
+	if r := readOnlyRefusal(ctx, "creating a template"); r != nil {
+		return r
+	}
+	f := newForm(ctx, "Create a template",
+		newTextField("name", "Name", "", "The template's name: letters, digits, '.', '_' or '-'."))
+	f.note = "A template is a named set of configurations; a service made from it starts with exactly that set."
+	cat := ctx.Catalog
+	f.submit = func(f *form) tea.Cmd {
+		tp := core.Template{Name: f.value("name")}
+		if err := core.ValidateName("template", tp.Name); err != nil {
+			return f.fail("name", err)
+		}
+		return func() tea.Msg {
+			res := formResultMsg{form: f, Err: cat.AddTemplate(context.Background(), &tp)}
+			if res.Err != nil {
+				if errors.Is(res.Err, core.ErrExists) || errors.Is(res.Err, core.ErrInvalid) {
+					res.Field = "name"
+				}
+				return res
+			}
+			res.Status = fmt.Sprintf("✓ template %s created; add its configurations with c", tp.Name)
+			res.After = loadTemplates(ctx)
+			return res
+		}
+	}
+	return openDialog(f)
+}
+
+// removeTemplate asks, then removes a template; services made from it keep
+// their configurations.
+func removeTemplate(ctx *Context, name string) tea.Cmd {
+	if r := readOnlyRefusal(ctx, "removing a template"); r != nil {
+		return r
+	}
+	cat := ctx.Catalog
+	return confirm(ctx, "Remove template "+name+"?", "Services made from it keep their configurations.",
+		func(c context.Context) error { return cat.RemoveTemplate(c, name) },
+		"✓ template "+name+" removed", loadTemplates(ctx))
 }

@@ -208,10 +208,10 @@ func (m *Model) startJob(j JobSpec) tea.Cmd {
 	switch {
 	case j.Changes && m.ctx.ReadOnly:
 		m.setStatus(true, "read-only: %s is off (the console was started with --read-only)", j.Label)
-		return nil
+		return m.broadcast(JobRefusedMsg{Label: j.Label, Reason: m.status})
 	case m.job != nil:
 		m.setStatus(true, "%s is already running in this console; wait for it to end", m.job.label)
-		return nil
+		return m.broadcast(JobRefusedMsg{Label: j.Label, Reason: m.status})
 	}
 	m.jobSeq++
 	now := time.Now()
@@ -348,7 +348,12 @@ func (m *Model) View() string {
 	if lipgloss.Width(status) > m.ctx.Width {
 		status = pad(status, m.ctx.Width)
 	}
-	return header + "\n" + body + "\n" + status + "\n " + m.help.ShortHelpView(m.shortHelp())
+	helpLine := m.help.ShortHelpView(m.shortHelp())
+	if lipgloss.Width(helpLine) > m.ctx.Width-1 {
+		// help.Model lets the last key overflow when its ellipsis does not fit.
+		helpLine = pad(helpLine, m.ctx.Width-1)
+	}
+	return header + "\n" + body + "\n" + status + "\n " + helpLine
 }
 
 func (m *Model) schedulerState() string {

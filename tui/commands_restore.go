@@ -1,0 +1,242 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// restoreTarget is a service a backup can be restored onto, with the
+// primary destination its safety backup goes to ("" when it has none, and
+// why in noPrimary).
+type restoreTarget struct {
+	svc       core.Service
+	primary   string
+	noPrimary string
+}
+
+// restorable says why a backup cannot be restored, or "".
+func restorable(b core.Backup) string {
+	switch b.Status {
+	case core.StatusSucceeded:
+		return ""
+	case core.StatusRunning:
+		return fmt.Sprintf("backup %d is still running; wait for it to finish before restoring it", b.ID)
+	case core.StatusFailed:
+		return fmt.Sprintf("backup %d failed and has no archive; pick a succeeded backup to restore", b.ID)
+	}
+	return fmt.Sprintf("backup %d was %s and its archive is gone; pick a succeeded backup to restore", b.ID, b.Status)
+}
+
+// openRestore loads every service and its primary, then opens the restore
+// flow for backup b.
+func openRestore(ctx *Context, b core.Backup) tea.Cmd {
+	if ctx.ReadOnly {
+		return readOnlyRefusal(ctx, "restoring")
+	}
+	if why := restorable(b); why != "" {
+		return setStatus(true, why)
+	}
+	cat := ctx.Catalog
+	return func() tea.Msg {
+		targets, err := loadTargets(context.Background(), cat)
+		if err != nil {
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read the services: %v", err)}
+		}
+		return openMsg{newRestoreDialog(ctx, b, targets)}
+	}
+}
+
+func loadTargets(c context.Context, cat core.Catalog) ([]restoreTarget, error) {
+	svcs, err := cat.Services(c)
+	if err != nil {
+		return nil, err
+	}
+	var out []restoreTarget
+	for _, s := range svcs {
+		t := restoreTarget{svc: s}
+		p, err := cat.Primary(c, s.Name)
+		switch {
+		case err == nil:
+			t.primary = p.Destination
+		case errors.Is(err, core.ErrNotFound):
+			t.noPrimary = fmt.Sprintf("service %q has no primary destination for the safety backup taken before a restore; add one with: odoo-backup config set %s DESTINATION --primary", s.Name, s.Name)
+		default:
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// newDBFilestore is where a restore into a new database puts its
+// filestore: beside the backup's service's, as the engine does.
+func newDBFilestore(svc core.Service, db string) string {
+	if svc.FilestoreDir == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(svc.FilestoreDir), db)
+}
+
+// restoreJob restores backup b onto service target, or into the new
+// database newDB when target is "". The result goes to out (buffered) before
+// the job ends, for the dialog to show.
+func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize bool, out chan<- core.RestoreResult) JobSpec {
+	eng := ctx.Engine
+	label := fmt.Sprintf("restoring backup %d onto %s", b.ID, target)
+	if target == "" {
+		label = fmt.Sprintf("restoring backup %d into new database %s", b.ID, newDB)
+	}
+	return JobSpec{
+		Label:   label,
+		Changes: true,
+		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
+			var res core.RestoreResult
+			var err error
+			if target != "" {
+				res, err = eng.RestoreToService(jctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: target, Neutralize: neutralize, Progress: progress})
+			} else {
+				res, err = eng.RestoreNewDB(jctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, Neutralize: neutralize, Progress: progress})
+			}
+			out <- res
+			if err != nil {
+				return "", err
+			}
+			if target == "" {
+				return fmt.Sprintf("backup %d restored into new database %s", b.ID, res.Database), nil
+			}
+			return fmt.Sprintf("backup %d restored onto %s; to put the old data back: %s", b.ID, target, undoCommand(res.SafetyBackupID, target)), nil
+		},
+	}
+}
+
+// undoCommand is the command that restores the safety backup, as the CLI
+// prints it.
+func undoCommand(safetyID int64, service string) string {
+	return fmt.Sprintf("odoo-backup restore %d --service %s --yes", safetyID, service)
+}
+
+// verifyJob verifies a backup end to end; it changes nothing.
+func verifyJob(ctx *Context, b core.Backup) JobSpec {
+	eng := ctx.Engine
+	return JobSpec{
+		Label: fmt.Sprintf("verifying backup %d", b.ID),
+		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
+			res, err := eng.Verify(jctx, b.ID, progress)
+			if err != nil {
+				return "", err
+			}
+			if res.FilestoreFiles > 0 {
+				return fmt.Sprintf("backup %d is sound: checksum matches, %s of dump and %d filestore files read back", b.ID, size(int64(res.DumpBytes)), res.FilestoreFiles), nil
+			}
+			return fmt.Sprintf("backup %d is sound: checksum matches and the archive reads back", b.ID), nil
+		},
+	}
+}
+
+// startVerify starts verifying a backup from the history.
+func startVerify(ctx *Context, b core.Backup) tea.Cmd {
+	if why := restorable(b); why != "" {
+		return setStatus(true, "nothing to verify: "+why)
+	}
+	return startJob(verifyJob(ctx, b))
+}
+
+// deleteJob deletes a backup; force deletes a service's last good one.
+func deleteJob(ctx *Context, b core.Backup, force bool) JobSpec {
+	eng := ctx.Engine
+	label := fmt.Sprintf("deleting backup %d", b.ID)
+	if force {
+		label = fmt.Sprintf("deleting backup %d (forced)", b.ID)
+	}
+	return JobSpec{
+		Label:   label,
+		Changes: true,
+		Run: func(jctx context.Context, _ core.ProgressFunc) (string, error) {
+			d, err := eng.DeleteBackup(jctx, b.ID, force)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("backup %d of %s deleted from %s", d.ID, d.Service, d.Destination), nil
+		},
+	}
+}
+
+// openUpload opens upload & restore for a service, once its primary (where
+// the upload goes) is known.
+func openUpload(ctx *Context, service string) tea.Cmd {
+	if ctx.ReadOnly {
+		return readOnlyRefusal(ctx, "upload & restore")
+	}
+	cat := ctx.Catalog
+	return func() tea.Msg {
+		p, err := cat.Primary(context.Background(), service)
+		if errors.Is(err, core.ErrNotFound) {
+			return statusMsg{err: true, text: fmt.Sprintf("service %q has no primary destination to upload to; add one with: odoo-backup config set %s DESTINATION --primary", service, service)}
+		}
+		if err != nil {
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read %s: %v", service, err)}
+		}
+		return openMsg{newUploadDialog(ctx, service, p.Destination)}
+	}
+}
+
+// InspectedMsg carries what a file to upload is, or why it is refused.
+type InspectedMsg struct {
+	Path string
+	Info core.UploadInfo
+	Err  error
+}
+
+func inspectUpload(ctx *Context, path string) tea.Cmd {
+	eng, base := ctx.Engine, ctx.Base
+	return func() tea.Msg {
+		info, err := eng.InspectUpload(base, path)
+		return InspectedMsg{Path: path, Info: info, Err: err}
+	}
+}
+
+// uploadJob stores a file on the service's primary as an upload backup;
+// the new backup goes to out before the job ends.
+func uploadJob(ctx *Context, service, primary, path string, out chan<- core.Backup) JobSpec {
+	eng := ctx.Engine
+	return JobSpec{
+		Label:   fmt.Sprintf("uploading %s to %s", filepath.Base(path), primary),
+		Changes: true,
+		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
+			b, _, err := eng.Upload(jctx, core.UploadRequest{Path: path, Service: service, Progress: progress})
+			if err != nil {
+				return "", err
+			}
+			out <- b
+			return fmt.Sprintf("uploaded as backup %d to %s", b.ID, b.Destination), nil
+		},
+	}
+}
+
+// formatName says what a backup format is, as the CLI does.
+func formatName(f string) string {
+	switch f {
+	case core.FormatOdooZip, "":
+		return "Odoo backup zip"
+	case core.FormatPlainSQL:
+		return "plain SQL dump"
+	case core.FormatSQLGz:
+		return "gzip-compressed SQL dump"
+	case core.FormatPGCustom:
+		return "pg_dump custom-format dump"
+	}
+	return f
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}

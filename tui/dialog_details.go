@@ -1,0 +1,293 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// detailsDialog shows everything the catalog knows of one backup, and acts
+// on it: restore, verify, delete. Deleting asks first; the engine's rule
+// that a service's last good backup needs force is shown as the engine
+// says it, and force is offered only as its own explicit key.
+type detailsDialog struct {
+	ctx *Context
+	b   core.Backup
+	ask detailsQuestion
+	// lastGood is the engine's refusal to delete the service's last good
+	// backup; while set, F offers to delete it anyway.
+	lastGood string
+	note     string
+	job      flowJob
+	jobForce bool
+}
+
+type detailsQuestion int
+
+const (
+	askNothing detailsQuestion = iota
+	askDelete
+	askForce
+)
+
+func newDetailsDialog(ctx *Context, b core.Backup) *detailsDialog {
+	return &detailsDialog{ctx: ctx, b: b}
+}
+
+// openDetails opens a backup's details; askDelete opens them with the
+// delete question asked (x on a history row).
+func openDetails(ctx *Context, b core.Backup, askDelete bool) tea.Cmd {
+	d := newDetailsDialog(ctx, b)
+	if askDelete {
+		if cmd := d.askToDelete(); d.ask == askNothing {
+			return cmd
+		}
+	}
+	return openDialog(d)
+}
+
+// askToDelete asks the delete question, or says why there is none.
+func (d *detailsDialog) askToDelete() tea.Cmd {
+	switch {
+	case d.ctx.ReadOnly:
+		d.note = "read-only: deleting is off (the console was started with --read-only)"
+	case d.b.Status == core.StatusRunning:
+		d.note = fmt.Sprintf("backup %d is still running; wait for it to finish before deleting it", d.b.ID)
+	case d.b.Status == core.StatusDeleted || d.b.Status == core.StatusRotated:
+		d.note = fmt.Sprintf("backup %d was already %s; there is nothing left to delete", d.b.ID, d.b.Status)
+	default:
+		d.ask, d.note = askDelete, ""
+		return nil
+	}
+	return setStatus(true, d.note)
+}
+
+func (d *detailsDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
+	if km, ok := msg.(tea.KeyMsg); ok {
+		return d.key(km)
+	}
+	before := d.job.state
+	d.job.update(msg)
+	if before != jobDone && d.job.done() && strings.HasPrefix(d.job.label, "deleting") {
+		d.deleted()
+	}
+	return false, nil
+}
+
+// deleted takes the outcome of a delete job.
+func (d *detailsDialog) deleted() {
+	err := d.job.err
+	switch {
+	case err == nil:
+		d.b.Status = core.StatusDeleted
+		d.lastGood = ""
+	case !d.jobForce && d.b.Status == core.StatusSucceeded && errors.Is(err, core.ErrInvalid):
+		// The one refusal of a succeeded backup: the service's last good one.
+		d.lastGood = err.Error()
+	}
+}
+
+func (d *detailsDialog) key(msg tea.KeyMsg) (bool, tea.Cmd) {
+	k := d.ctx.Keys
+	if d.ask != askNothing {
+		switch {
+		case key.Matches(msg, k.Yes):
+			force := d.ask == askForce
+			d.ask, d.jobForce, d.lastGood = askNothing, force, ""
+			return false, d.job.start(deleteJob(d.ctx, d.b, force), "delete")
+		case key.Matches(msg, k.No):
+			d.ask = askNothing
+		}
+		return false, nil
+	}
+	d.note = ""
+	switch {
+	case key.Matches(msg, k.Back):
+		return true, nil
+	case key.Matches(msg, k.Restore):
+		if d.ctx.ReadOnly {
+			d.note = "read-only: restoring is off (the console was started with --read-only)"
+			return false, nil
+		}
+		if why := restorable(d.b); why != "" {
+			d.note = why
+			return false, nil
+		}
+		return true, openRestore(d.ctx, d.b)
+	case key.Matches(msg, k.Verify):
+		if d.job.running() {
+			d.note = d.job.label + " is running; wait for it to end"
+			return false, nil
+		}
+		if why := restorable(d.b); why != "" {
+			d.note = "nothing to verify: " + why
+			return false, nil
+		}
+		return false, d.job.start(verifyJob(d.ctx, d.b), core.PhaseVerify)
+	case key.Matches(msg, k.Delete):
+		if d.job.running() {
+			d.note = d.job.label + " is running; wait for it to end"
+			return false, nil
+		}
+		d.askToDelete()
+	case key.Matches(msg, k.Force) && d.lastGood != "":
+		d.ask = askForce
+	}
+	return false, nil
+}
+
+// width leaves a sha256 on one line at 80 columns.
+func (d *detailsDialog) width() int { return min(d.ctx.Width-2, 90) }
+
+func (d *detailsDialog) View() string {
+	t, now := d.ctx.Theme, d.ctx.now()
+	b := d.b
+	w := d.width()
+	cw := w - 2
+	var lines []string
+	field := func(label, value string) {
+		wrapped := strings.Split(ansi.Wrap(value, cw-12, " /"), "\n")
+		for i, l := range wrapped {
+			if i == 0 {
+				lines = append(lines, t.Muted.Render(pad(label, 11))+" "+l)
+			} else {
+				lines = append(lines, strings.Repeat(" ", 12)+l)
+			}
+		}
+	}
+	stamp := func(at time.Time) string { return at.In(now.Location()).Format("2006-01-02 15:04:05 MST") }
+	field("service", b.Service+" (database "+orDash(b.Database)+")")
+	dest := b.Destination
+	if b.Orphaned {
+		dest += " · orphaned: the service no longer backs up to it"
+	}
+	field("destination", dest)
+	field("kind", string(b.Kind))
+	status := statusMark(b)
+	if b.Status == core.StatusRunning {
+		status += " · " + progressText(b.Phase, b.Bytes, 0)
+	}
+	field("status", status)
+	field("started", stamp(b.StartedAt))
+	fin := "—"
+	if b.FinishedAt != nil {
+		fin = stamp(*b.FinishedAt) + " · took " + took(b.Duration())
+	}
+	field("finished", fin)
+	sz := "—"
+	if b.Size > 0 {
+		sz = size(b.Size)
+	}
+	if b.Size >= 1000 {
+		sz += fmt.Sprintf(" (%d bytes)", b.Size)
+	}
+	field("size", sz)
+	field("sha256", orDash(b.SHA256))
+	field("key", orDash(b.Key))
+	format := "—"
+	if b.Key != "" {
+		format = formatName(b.Format)
+	}
+	if b.Encryption != "" {
+		format += " · encrypted (" + b.Encryption + ")"
+	}
+	field("format", format)
+	field("versions", "Odoo "+orDash(b.OdooVersion)+" · PostgreSQL "+orDash(b.PGVersion))
+	errLines := len(lines)
+	field("error", orDash(b.Error))
+	if b.Error != "" {
+		// The full error, as far as the screen lets it.
+		room := max(d.ctx.bodyHeight()-2-2-errLines-d.footLines(), 1)
+		if len(lines)-errLines > room {
+			lines = append(lines[:errLines+room-1], lines[errLines+room-1]+"…")
+		}
+		for i := errLines; i < len(lines); i++ {
+			lines[i] = t.Error.Render(lines[i])
+		}
+	}
+
+	var foot []string
+	switch {
+	case d.ask == askDelete:
+		foot = append(foot, t.Error.Render(fmt.Sprintf("Delete backup %d? Its archive is removed from %s; the history keeps the row.", b.ID, b.Destination)),
+			"y delete · n keep it")
+	case d.ask == askForce:
+		foot = append(foot, t.Error.Render(fmt.Sprintf("Delete backup %d anyway? It is the last good backup of %s: nothing will be left to restore.", b.ID, b.Service)),
+			"y delete it anyway · n keep it")
+	case d.job.running():
+		foot = append(foot, strings.Split(d.job.phases(d.ctx), "\n")...)
+	case d.job.failed():
+		foot = append(foot, t.Error.Render("✗ "+d.job.err.Error()))
+		if d.lastGood != "" {
+			foot = append(foot, "F delete it anyway · esc keep it")
+		}
+	case d.job.done():
+		foot = append(foot, "✓ "+d.job.summary)
+	}
+	if d.note != "" {
+		foot = append(foot, t.Error.Render(d.note))
+	}
+	body := t.Title.Render(fmt.Sprintf("Backup %d", b.ID)) + "\n\n" + strings.Join(lines, "\n")
+	if len(foot) > 0 {
+		body += "\n\n" + strings.Join(foot, "\n")
+	}
+	return t.Dialog.Width(w).Render(body)
+}
+
+// footLines is the room the question, job or note below the fields takes.
+func (d *detailsDialog) footLines() int {
+	n := 0
+	switch {
+	case d.ask != askNothing:
+		n = 3
+	case d.job.running():
+		n = 2
+	case d.job.done():
+		n = 3
+	}
+	if d.note != "" {
+		n += 2
+	}
+	return n
+}
+
+func (d *detailsDialog) ShortHelp() []key.Binding {
+	k := d.ctx.Keys
+	if d.ask != askNothing {
+		return []key.Binding{k.Yes, k.No}
+	}
+	out := []key.Binding{k.Restore, k.Verify, k.Delete}
+	if d.lastGood != "" {
+		out = append(out, k.Force)
+	}
+	return append(out, k.Back)
+}
+
+// onBackup acts on the history row under the cursor: details, restore,
+// verify, delete.
+func (s *serviceScreen) onBackup(msg tea.KeyMsg) tea.Cmd {
+	k := s.ctx.Keys
+	if !s.loaded {
+		return nil
+	}
+	if s.histCur >= len(s.history) {
+		return setStatus(true, "no backup to act on yet: press b to back up now")
+	}
+	b := s.history[s.histCur]
+	switch {
+	case key.Matches(msg, k.Details):
+		return openDetails(s.ctx, b, false)
+	case key.Matches(msg, k.Restore):
+		return openRestore(s.ctx, b)
+	case key.Matches(msg, k.Verify):
+		return startVerify(s.ctx, b)
+	}
+	return openDetails(s.ctx, b, true)
+}

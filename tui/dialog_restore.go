@@ -1,0 +1,446 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// restoreDialog walks through a restore: the target, the options, a summary
+// of what is replaced, the target's name typed to confirm, then the job with
+// every phase and the outcome. Nothing happens before the name is typed;
+// esc cancels at any step.
+type restoreDialog struct {
+	ctx     *Context
+	b       core.Backup
+	targets []restoreTarget
+	// own is the backup's own service among the targets, if it still exists.
+	own  *restoreTarget
+	step restoreStep
+	// cursor is on one of the choices: 0 this service, 1..n another service
+	// (others[cursor-1]), n+1 a new database.
+	cursor     int
+	others     []restoreTarget
+	newDB      lineInput
+	neutralize bool
+	confirm    lineInput
+	err        string
+	job        flowJob
+	result     chan core.RestoreResult
+	res        *core.RestoreResult
+}
+
+type restoreStep int
+
+const (
+	stepTarget restoreStep = iota
+	stepOptions
+	stepSummary
+	stepConfirm
+	stepRun
+)
+
+// maxListed is how many other services the target step lists at once.
+const maxListed = 6
+
+func newRestoreDialog(ctx *Context, b core.Backup, targets []restoreTarget) *restoreDialog {
+	d := &restoreDialog{ctx: ctx, b: b, targets: targets, result: make(chan core.RestoreResult, 1)}
+	for i := range targets {
+		if targets[i].svc.Name == b.Service {
+			d.own = &targets[i]
+		} else {
+			d.others = append(d.others, targets[i])
+		}
+	}
+	if d.own == nil {
+		d.cursor = 1
+	}
+	return d
+}
+
+func (d *restoreDialog) newDBChoice() int { return len(d.others) + 1 }
+
+// target is the chosen service, or nil for a new database.
+func (d *restoreDialog) target() *restoreTarget {
+	switch {
+	case d.cursor == 0:
+		return d.own
+	case d.cursor <= len(d.others):
+		return &d.others[d.cursor-1]
+	}
+	return nil
+}
+
+// targetName is what the user types to confirm: the service, or the new
+// database.
+func (d *restoreDialog) targetName() string {
+	if t := d.target(); t != nil {
+		return t.svc.Name
+	}
+	return d.newDB.String()
+}
+
+func (d *restoreDialog) TakesText() bool {
+	return (d.step == stepTarget && d.cursor == d.newDBChoice()) || d.step == stepConfirm
+}
+
+func (d *restoreDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
+	km, ok := msg.(tea.KeyMsg)
+	if !ok {
+		before := d.job.state
+		d.job.update(msg)
+		if before != jobDone && d.job.done() {
+			select {
+			case r := <-d.result:
+				d.res = &r
+			default:
+			}
+		}
+		return false, nil
+	}
+	k := d.ctx.Keys
+	if d.step == stepRun {
+		// The job goes on when the dialog closes; its outcome shows in the
+		// status line too.
+		if key.Matches(km, k.Back) || (d.job.done() && key.Matches(km, k.Open)) {
+			return true, nil
+		}
+		return false, nil
+	}
+	if km.Type == tea.KeyEsc {
+		return true, nil
+	}
+	if key.Matches(km, k.PrevStep) {
+		if d.step > stepTarget {
+			d.step--
+		}
+		d.err = ""
+		return false, nil
+	}
+	switch d.step {
+	case stepTarget:
+		return false, d.keyTarget(km)
+	case stepOptions:
+		switch {
+		case key.Matches(km, k.Toggle):
+			d.neutralize = !d.neutralize
+		case km.Type == tea.KeyEnter:
+			d.step = stepSummary
+		}
+	case stepSummary:
+		if km.Type == tea.KeyEnter {
+			d.step, d.err = stepConfirm, ""
+			d.confirm.set("")
+		}
+	case stepConfirm:
+		if km.Type == tea.KeyEnter {
+			return false, d.start()
+		}
+		if d.confirm.update(km) {
+			d.err = ""
+		}
+	}
+	return false, nil
+}
+
+func (d *restoreDialog) keyTarget(km tea.KeyMsg) tea.Cmd {
+	typing := d.cursor == d.newDBChoice()
+	switch {
+	case km.Type == tea.KeyUp || (!typing && key.Matches(km, d.ctx.Keys.Up)):
+		d.cursor--
+		if d.cursor == 0 && d.own == nil {
+			d.cursor = 1
+		}
+		d.cursor = max(d.cursor, 0)
+		d.err = ""
+	case km.Type == tea.KeyDown || km.Type == tea.KeyTab || (!typing && key.Matches(km, d.ctx.Keys.Down)):
+		d.cursor = min(d.cursor+1, d.newDBChoice())
+		d.err = ""
+	case km.Type == tea.KeyEnter:
+		d.err = d.targetProblem()
+		if d.err == "" {
+			// Anything but the backup's own service is not where the data
+			// came from: neutralize unless told otherwise.
+			d.neutralize = d.target() == nil || d.target().svc.Name != d.b.Service
+			d.step = stepOptions
+		}
+	case typing:
+		if d.newDB.update(km) {
+			d.err = ""
+		}
+	}
+	return nil
+}
+
+// targetProblem says why the chosen target cannot take the restore, in the
+// engine's words, or "".
+func (d *restoreDialog) targetProblem() string {
+	t := d.target()
+	if t == nil {
+		name := d.newDB.String()
+		if name == "" {
+			return "type the name of the new database"
+		}
+		if err := core.ValidateDatabaseName(name); err != nil {
+			return err.Error()
+		}
+		for _, o := range d.targets {
+			if o.svc.DB.Database == name && o.svc.DB.Address() == d.server() {
+				return fmt.Sprintf("database %q is service %s's; choose another name, or restore onto %s", name, o.svc.Name, o.svc.Name)
+			}
+		}
+		if d.own == nil {
+			return fmt.Sprintf("backup %d belongs to service %q, which no longer exists, so there is no PostgreSQL server to restore it to; restore it onto another service", d.b.ID, d.b.Service)
+		}
+		return ""
+	}
+	switch {
+	case t.svc.Placeholder:
+		return fmt.Sprintf("service %q has no database connection yet; set one with odoo-backup service add before restoring onto it", t.svc.Name)
+	case t.noPrimary != "":
+		return t.noPrimary
+	case t.svc.FilestoreDir == "":
+		return fmt.Sprintf("service %q has no filestore directory; set it with odoo-backup service add --filestore before restoring onto it", t.svc.Name)
+	}
+	return ""
+}
+
+// server is the PostgreSQL server a new database goes to: the backup's
+// service's.
+func (d *restoreDialog) server() string {
+	if d.own == nil {
+		return ""
+	}
+	return d.own.svc.DB.Address()
+}
+
+func (d *restoreDialog) start() tea.Cmd {
+	want := d.targetName()
+	if got := d.confirm.String(); got != want {
+		if got == "" {
+			d.err = fmt.Sprintf("type %s to confirm, or esc to cancel", want)
+		} else {
+			d.err = fmt.Sprintf("%q is not %q: type it exactly, or esc to cancel", got, want)
+		}
+		return nil
+	}
+	d.step = stepRun
+	target := ""
+	plan := []string{core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS}
+	if t := d.target(); t != nil {
+		target = t.svc.Name
+		plan = append([]string{core.PhaseSafety}, plan...)
+	}
+	if d.neutralize {
+		plan = append(plan, core.PhaseNeutralize)
+	}
+	plan = append(plan, core.PhaseSwap)
+	return d.job.start(restoreJob(d.ctx, d.b, target, d.newDB.String(), d.neutralize, d.result), plan...)
+}
+
+func (d *restoreDialog) width() int { return min(d.ctx.Width-2, 96) }
+
+func (d *restoreDialog) View() string {
+	t := d.ctx.Theme
+	cw := d.width() - 2
+	var b strings.Builder
+	b.WriteString(t.Title.Render(fmt.Sprintf("Restore backup %d", d.b.ID)) + "  " + t.Muted.Render(d.stepsLine()) + "\n\n")
+	b.WriteString(hang("backup   ", d.backupLine(), cw))
+	if d.step > stepTarget {
+		b.WriteString(hang("onto     ", d.ontoLine(), cw))
+	}
+	b.WriteString("\n")
+	switch d.step {
+	case stepTarget:
+		b.WriteString(d.viewTarget(cw))
+	case stepOptions:
+		box := "[ ]"
+		if d.neutralize {
+			box = "[x]"
+		}
+		b.WriteString(hang("▸ "+box+" ", "neutralize: mail servers and scheduled actions off, live payment providers disabled, database.is_neutralized set, a new database uuid and secret", cw))
+		if d.neutralize && d.target() != nil && d.target().svc.Name == d.b.Service {
+			b.WriteString(t.Muted.Render("  this is the backup's own service: neutralizing it turns its mail and crons off") + "\n")
+		}
+	case stepSummary, stepConfirm:
+		b.WriteString(d.viewSummary(cw))
+		if d.step == stepConfirm {
+			d.confirm.width = min(cw-30, 40)
+			b.WriteString("\nType " + t.Header.Render(d.targetName()) + " to confirm: " + d.confirm.view() + "\n")
+		}
+	case stepRun:
+		if d.job.done() {
+			b.WriteString(hang("", d.job.phasesDone(), cw) + "\n" + d.viewOutcome(cw))
+		} else {
+			b.WriteString(d.job.phases(d.ctx) + "\n")
+		}
+	}
+	if d.err != "" {
+		b.WriteString("\n" + t.Error.Render(d.err) + "\n")
+	}
+	if d.step == stepRun && !d.job.done() {
+		b.WriteString("\n" + t.Muted.Render("esc closes this; the restore goes on and its outcome shows in the status line"))
+	}
+	return t.Dialog.Width(d.width()).Render(strings.TrimRight(b.String(), "\n"))
+}
+
+func (d *restoreDialog) stepsLine() string {
+	names := []string{"target", "options", "summary", "confirm", "restore"}
+	return fmt.Sprintf("step %d of 5: %s", int(d.step)+1, names[d.step])
+}
+
+func (d *restoreDialog) backupLine() string {
+	b := d.b
+	sum := ""
+	if len(b.SHA256) >= 8 {
+		sum = " · sha256 " + b.SHA256[:4] + "…" + b.SHA256[len(b.SHA256)-4:]
+	}
+	return fmt.Sprintf("%s · %s · %s · %s · %s%s", b.Service, b.StartedAt.In(d.ctx.now().Location()).Format("2006-01-02 15:04"),
+		b.Kind, b.Destination, size(b.Size), sum)
+}
+
+func (d *restoreDialog) ontoLine() string {
+	if t := d.target(); t != nil {
+		return fmt.Sprintf("%s (database %s, filestore %s)", t.svc.Name, t.svc.DB.Database, t.svc.FilestoreDir)
+	}
+	return fmt.Sprintf("new database %s on %s (filestore %s)", d.newDB.String(), d.server(), newDBFilestore(d.own.svc, d.newDB.String()))
+}
+
+func (d *restoreDialog) viewTarget(cw int) string {
+	t := d.ctx.Theme
+	var b strings.Builder
+	radio := func(i int) string {
+		cur, mark := "  ", "( )"
+		if i == d.cursor {
+			cur, mark = "▸ ", "(•)"
+		}
+		return cur + mark + " "
+	}
+	b.WriteString("Restore onto\n")
+	if d.own != nil {
+		b.WriteString(radio(0) + "this service: " + d.own.svc.Name + "\n")
+	} else {
+		b.WriteString(t.Muted.Render(fmt.Sprintf("  ( ) this service: %s no longer exists", d.b.Service)) + "\n")
+	}
+	b.WriteString("  another service:\n")
+	if len(d.others) == 0 {
+		b.WriteString(t.Muted.Render("      none: add one with odoo-backup service add") + "\n")
+	}
+	from := 0
+	if d.cursor > maxListed {
+		from = min(d.cursor-maxListed, len(d.others)-maxListed)
+	}
+	if from > 0 {
+		b.WriteString(t.Muted.Render(fmt.Sprintf("      … %d more above", from)) + "\n")
+	}
+	for i := from; i < len(d.others) && i < from+maxListed; i++ {
+		o := d.others[i]
+		note := "database " + o.svc.DB.Database
+		switch {
+		case o.svc.Placeholder:
+			note = "no database connection yet"
+		case o.noPrimary != "":
+			note += " · no primary destination"
+		default:
+			note += " · safety backup to " + o.primary
+		}
+		b.WriteString("  " + radio(i+1) + pad(o.svc.Name, 16) + " " + t.Muted.Render(note) + "\n")
+	}
+	if n := len(d.others) - from - maxListed; n > 0 {
+		b.WriteString(t.Muted.Render(fmt.Sprintf("      … %d more below", n)) + "\n")
+	}
+	d.newDB.width = min(cw-24, 40)
+	b.WriteString(radio(d.newDBChoice()) + "a new database: " + d.newDB.view() + "\n")
+	if d.cursor == d.newDBChoice() && d.own != nil {
+		fs := newDBFilestore(d.own.svc, orDash(d.newDB.String()))
+		b.WriteString(t.Muted.Render("      on "+d.server()+", filestore "+fs) + "\n")
+	}
+	return b.String()
+}
+
+func (d *restoreDialog) viewSummary(cw int) string {
+	t := d.ctx.Theme
+	var b strings.Builder
+	tg := d.target()
+	if tg == nil {
+		db := d.newDB.String()
+		b.WriteString(hang("", fmt.Sprintf("This creates database %q on %s and the filestore %s.", db, d.server(), newDBFilestore(d.own.svc, db)), cw))
+		b.WriteString("Nothing is replaced, so no safety backup is taken.\n")
+		b.WriteString("  1. the backup's checksum is verified;\n")
+		b.WriteString("  2. it is restored under a temporary name;\n")
+		b.WriteString(hang("  3. ", "only once complete does it appear as "+db+".", cw))
+	} else {
+		s := tg.svc
+		warn := hang("", fmt.Sprintf("This replaces ALL data of %s: database %q and filestore %s.", s.Name, s.DB.Database, s.FilestoreDir), cw)
+		b.WriteString(t.Error.Render(strings.TrimSuffix(warn, "\n")) + "\n")
+		b.WriteString(hang("  1. ", fmt.Sprintf("a safety backup of %s goes first to its primary, %q;", s.Name, tg.primary), cw))
+		b.WriteString("  2. the backup's checksum is verified;\n")
+		b.WriteString(hang("  3. ", fmt.Sprintf("it is restored beside %s, untouched until that succeeds;", s.Name), cw))
+		b.WriteString(hang("  4. ", fmt.Sprintf("then the two are swapped and the old %s data is dropped.", s.Name), cw))
+	}
+	if d.neutralize {
+		b.WriteString("Neutralized: mail servers and crons off, new database uuid and secret.\n")
+	} else {
+		b.WriteString("Not neutralized: the restored database sends mail and runs crons as the original did.\n")
+	}
+	return b.String()
+}
+
+func (d *restoreDialog) viewOutcome(cw int) string {
+	t := d.ctx.Theme
+	var b strings.Builder
+	line := func(prefix, format string, args ...any) {
+		b.WriteString(hang(prefix, fmt.Sprintf(format, args...), cw))
+	}
+	res := d.res
+	if d.job.err != nil {
+		b.WriteString(t.Error.Render(strings.TrimSuffix(hang("✗ ", "restore failed: "+d.job.err.Error(), cw), "\n")) + "\n")
+		if res != nil && res.SafetyBackupID != 0 {
+			line("", "Safety backup %d of %s was taken first.", res.SafetyBackupID, d.targetName())
+		}
+		return b.String()
+	}
+	if res == nil {
+		line("✓ ", "%s", d.job.summary)
+		return b.String()
+	}
+	if tg := d.target(); tg != nil {
+		line("✓ ", "Backup %d restored onto %s: database %s, filestore %s (%d files).", d.b.ID, tg.svc.Name, res.Database, res.FilestoreDir, res.FilestoreFiles)
+		line("", "Safety backup %d of %s was taken first; to put the old data back:", res.SafetyBackupID, tg.svc.Name)
+		line("  ", "%s", undoCommand(res.SafetyBackupID, tg.svc.Name))
+	} else {
+		line("✓ ", "Backup %d restored into new database %s, filestore %s (%d files).", d.b.ID, res.Database, res.FilestoreDir, res.FilestoreFiles)
+	}
+	if len(res.Neutralized) > 0 {
+		line("Neutralized: ", "%s", strings.Join(res.Neutralized, "; "))
+	}
+	if res.SQLErrorCount > 0 {
+		line("", "psql reported %d error(s) while loading the dump, as Odoo tolerates; the first: %s", res.SQLErrorCount, strings.Join(res.SQLErrors, " "))
+	}
+	if res.MissingCount > 0 {
+		line("Warning: ", "%d attachment file(s) the database refers to are not in the backup, e.g. %s", res.MissingCount, res.MissingFiles[0])
+	}
+	for _, w := range res.Warnings {
+		line("Warning: ", "%s", w)
+	}
+	return b.String()
+}
+
+func (d *restoreDialog) ShortHelp() []key.Binding {
+	k := d.ctx.Keys
+	switch d.step {
+	case stepTarget:
+		return []key.Binding{k.Up, k.Down, k.Next, k.Cancel}
+	case stepOptions:
+		return []key.Binding{k.Toggle, k.Next, k.Cancel, k.PrevStep}
+	case stepSummary:
+		return []key.Binding{k.Next, k.Cancel, k.PrevStep}
+	case stepConfirm:
+		return []key.Binding{k.DoRestore, k.Cancel, k.PrevStep}
+	}
+	return []key.Binding{k.Close}
+}
