@@ -70,6 +70,10 @@ func (s *templatesScreen) View() string {
 	case len(s.rows) == 0:
 		b.WriteString("No template yet.\n")
 	}
+	tbl := newTable(s.ctx.innerWidth()-6,
+		column{title: "DESTINATION", min: 10, max: 20},
+		column{title: "SCHEDULE", min: 11, max: 24},
+		column{title: "RETENTION", min: 8})
 	for i, tp := range s.rows {
 		cur := "  "
 		name := tp.Name
@@ -82,7 +86,7 @@ func (s *templatesScreen) View() string {
 			if c.Primary {
 				star = t.Primary.Render("★ ")
 			}
-			b.WriteString("    " + star + pad(c.Destination, 14) + " " + pad(c.Schedule.Describe(c.Frequency), 18) + " " + c.Retention.String() + "\n")
+			b.WriteString("    " + star + tbl.row(c.Destination, c.Schedule.Describe(c.Frequency), c.Retention.String()) + "\n")
 		}
 	}
 	return t.Box.Width(s.ctx.Width - 2).Height(s.ctx.bodyHeight() - 2).Render(strings.TrimRight(b.String(), "\n"))
