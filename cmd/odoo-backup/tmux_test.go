@@ -5,9 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
 
 // terminal is a real terminal: a detached tmux session of a fixed size on a
@@ -134,23 +138,25 @@ func (term *terminal) checkFrame(rows []string) {
 	}
 }
 
-// consoleSetup creates, in the catalog the console runs on, a local
-// destination and a service configured on it.
-type consoleSetup func(t *testing.T, c *cli, term *terminal, service string)
+// consoleSetup creates, while the console runs on the catalog, a local
+// destination "disk" and the service of the Odoo database odoo, configured
+// on it daily, keeping 7; it ends with the console's services screen open.
+type consoleSetup func(t *testing.T, c *cli, term *terminal, service string, odoo *testbed.OdooDB)
 
-// setupWithCLI adds the destination and the service with the command line
-// before the console opens.
+// setupWithCLI adds the destination and the service with the command line,
+// as another process; the open console shows them at its next refresh.
 //
 // The console's own forms (key a on the Destinations screen and on the
-// Services screen) are to replace it with a setup that types them into the
-// open console; the rest of TestConsoleInRealTerminal stays as it is.
-func setupWithCLI(t *testing.T, c *cli, _ *terminal, service string) {
+// Services screen) are to replace it with a setup that types them into term;
+// the rest of TestConsoleInRealTerminal stays as it is.
+func setupWithCLI(t *testing.T, c *cli, _ *terminal, service string, odoo *testbed.OdooDB) {
 	t.Helper()
-	odoo := generate(t, service+"_db")
 	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
 	c.addService(service, odoo)
 	c.ok("config", "set", service, "disk", "--frequency", "daily", "--keep", "7")
 }
+
+var consoleRuns int
 
 // TestConsoleInRealTerminal drives the console in a real terminal (tmux) at
 // 100x30 and at 80x24 against the real PostgreSQL: open the service, back
@@ -161,9 +167,8 @@ func TestConsoleInRealTerminal(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
 			c := newCLI(t)
 			service := fmt.Sprintf("tmux%d", size.w)
-			setup := consoleSetup(setupWithCLI)
-			setup(t, c, nil, service)
-
+			consoleRuns++ // -count=N runs on the same PostgreSQL
+			odoo := generate(t, fmt.Sprintf("%s_%d", service, consoleRuns))
 			exe, err := os.Executable()
 			if err != nil {
 				t.Fatal(err)
@@ -171,8 +176,11 @@ func TestConsoleInRealTerminal(t *testing.T) {
 			term := newTerminal(t, size.w, size.h, "ODOO_BACKUP_TEST_AS_MAIN=1", "NO_COLOR=1",
 				"XDG_DATA_HOME="+os.Getenv("XDG_DATA_HOME"), "TEST_PG_PASSWORD="+pg.Password)
 			term.typeLine(fmt.Sprintf("%s --catalog %s", exe, c.catalog))
+			term.checkFrame(term.waitFor(time.Minute, "0 services", "No service yet"))
 
-			rows := term.waitFor(time.Minute, "1 services", service, "scheduler:")
+			setup := consoleSetup(setupWithCLI)
+			setup(t, c, term, service, odoo)
+			rows := term.waitFor(time.Minute, "1 services", service, "! stale")
 			if term.display("#{alternate_on}") != "1" {
 				t.Error("the console should draw on the alternate screen")
 			}
@@ -239,4 +247,46 @@ func lastNonEmpty(rows []string) string {
 		}
 	}
 	return ""
+}
+
+// sgrColour finds an SGR escape that sets a colour (30–38, 40–48, 90–97,
+// 100–107) in text captured with its escapes.
+var sgrColour = regexp.MustCompile(`\x1b\[([0-9;:]*)m`)
+
+func hasColour(s string) bool {
+	for _, m := range sgrColour.FindAllStringSubmatch(s, -1) {
+		for _, p := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ';' || r == ':' }) {
+			n, err := strconv.Atoi(p)
+			if err == nil && (n >= 30 && n <= 38 || n >= 40 && n <= 48 || n >= 90 && n <= 97 || n >= 100 && n <= 107) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestConsoleNoColor: the console draws in colour in a colour terminal, and
+// with NO_COLOR set it draws none, marks and words only.
+func TestConsoleNoColor(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, noColor := range []string{"", "1"} {
+		t.Run("NO_COLOR="+noColor, func(t *testing.T) {
+			c := newCLI(t)
+			term := newTerminal(t, 80, 24, "ODOO_BACKUP_TEST_AS_MAIN=1", "NO_COLOR="+noColor, "XDG_DATA_HOME="+os.Getenv("XDG_DATA_HOME"))
+			term.typeLine(fmt.Sprintf("%s --catalog %s", exe, c.catalog))
+			term.waitFor(time.Minute, "0 services", "No service yet")
+			styled := term.tmux("capture-pane", "-p", "-e", "-t", term.target)
+			switch {
+			case noColor == "" && !hasColour(styled):
+				t.Errorf("without NO_COLOR the console should use colours; it drew:\n%q", styled)
+			case noColor != "" && hasColour(styled):
+				t.Errorf("with NO_COLOR=1 the console drew colours:\n%q", styled)
+			}
+			term.keys("q")
+			term.waitUntil(30*time.Second, "the shell after the console", func([]string) bool { return term.display("#{alternate_on}") == "0" })
+		})
+	}
 }
