@@ -202,3 +202,59 @@ func TestTableLayout(t *testing.T) {
 		t.Errorf("wrap: %q", got)
 	}
 }
+
+// TestLongHistoryAt80x24: a service with a history of many pages fits at
+// 80x24 wherever the cursor is, the pages loading as it goes down.
+func TestLongHistoryAt80x24(t *testing.T) {
+	cat := seed(t)
+	ctx := context.Background()
+	for i := range 250 {
+		started := clock.Add(-time.Duration(300-i) * time.Hour)
+		finished := started.Add(time.Minute)
+		b := core.Backup{Service: "staging", Destination: "local", Kind: core.KindScheduled, Status: core.StatusSucceeded,
+			StartedAt: started, FinishedAt: &finished, Size: int64(i) * 1_000_000}
+		if err := cat.CreateBackup(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tm := startSized(t, Options{Catalog: cat, PageSize: 100}, 80, 24)
+	waitFor(t, tm, "staging")
+	press(tm, "G", "enter")
+	waitFor(t, tm, "odoo-backup › staging", "History 100+")
+	press(tm, "tab")
+	waitFor(t, tm, "[History 100+]")
+	checkFits(t, snapshot(t, tm), 80, 24)
+	press(tm, "G")
+	waitFor(t, tm, "[History 200+]")
+	press(tm, "G")
+	waitFor(t, tm, "[History 251]")
+	press(tm, "G")
+	waitFor(t, tm, "2026-11-21 01:30") // the oldest: the failed one of seed
+	frame := snapshot(t, tm)
+	checkFits(t, frame, 80, 24)
+	if !strings.Contains(frame, "▸ 2026-11-21 01:30") {
+		t.Errorf("the cursor should be on the oldest backup:\n%s", frame)
+	}
+}
+
+// TestActivityKeepsSelection: a refresh that brings new rows keeps the
+// cursor, and the error under the list, on the backup the user reads.
+func TestActivityKeepsSelection(t *testing.T) {
+	cat := seedMore(t)
+	tm := startSized(t, Options{Catalog: cat, RefreshEvery: 20 * time.Millisecond}, 80, 24)
+	waitFor(t, tm, "production")
+	press(tm, "4")
+	waitFor(t, tm, "1 running · 2 failed")
+	press(tm, "down")
+	waitFor(t, tm, "password authentication")
+	b := core.Backup{Service: "demo", Destination: "local", Kind: core.KindManual, StartedAt: clock}
+	if err := cat.CreateBackup(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tm, "2 running · 2 failed")
+	frame := snapshot(t, tm)
+	checkFits(t, frame, 80, 24)
+	if !strings.Contains(frame, "▸ 2026-11-22 09:30 staging") || !strings.Contains(frame, "within 30 seconds") {
+		t.Errorf("after the refresh the failed backup should stay selected with its error:\n%s", frame)
+	}
+}
