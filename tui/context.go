@@ -50,7 +50,7 @@ func (c *Context) spin() string { return spinnerFrames[c.frame%len(spinnerFrames
 // bodyHeight is the room left for a screen between the header and the
 // status and help lines.
 func (c *Context) bodyHeight() int {
-	h := c.Height - 4
+	h := c.Height - 3
 	if h < 5 {
 		h = 5
 	}

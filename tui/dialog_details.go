@@ -201,8 +201,8 @@ func (d *detailsDialog) View() string {
 	field("format", format)
 	field("versions", "Odoo "+orDash(b.OdooVersion)+" · PostgreSQL "+orDash(b.PGVersion))
 	errLines := len(lines)
-	field("error", orDash(b.Error))
 	if b.Error != "" {
+		field("error", b.Error)
 		// The full error, as far as the screen lets it.
 		room := max(d.ctx.bodyHeight()-2-2-errLines-d.footLines(), 1)
 		if len(lines)-errLines > room {

@@ -51,16 +51,10 @@ func when(now, t time.Time) string {
 }
 
 // pad fits s into exactly w cells, cutting with an ellipsis when too long.
+// Styled text keeps its styles (see fit).
 func pad(s string, w int) string {
-	n := lipgloss.Width(s)
-	if n > w {
-		r := []rune(s)
-		for len(r) > 0 && lipgloss.Width(string(r))+1 > w {
-			r = r[:len(r)-1]
-		}
-		return string(r) + "…"
-	}
-	return s + strings.Repeat(" ", w-n)
+	s = fit(s, w)
+	return s + strings.Repeat(" ", max(w-lipgloss.Width(s), 0))
 }
 
 // statusMark renders a backup's status with its mark.

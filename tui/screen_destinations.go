@@ -138,13 +138,18 @@ func (s *destinationsScreen) View() string {
 	case len(s.rows) == 0:
 		b.WriteString("No destination yet: press a to add one.\n")
 	default:
-		b.WriteString(t.Muted.Render("  "+pad("NAME", 14)+" "+pad("KIND", 6)+" "+pad("WHERE", 36)+" USED BY") + "\n")
+		tbl := newTable(s.ctx.innerWidth()-2,
+			column{title: "NAME", min: 10, max: 16},
+			column{title: "KIND", min: 5, max: 5},
+			column{title: "WHERE", min: 24, max: 44},
+			column{title: "USED BY", min: 12})
+		b.WriteString(t.Muted.Render("  "+tbl.header()) + "\n")
 		for i, d := range s.rows {
 			used := strings.Join(s.users[d.Name], ", ")
 			if used == "" {
 				used = "—"
 			}
-			line := pad(d.Name, 14) + " " + pad(string(d.Kind), 6) + " " + pad(d.Describe(), 36) + " " + used
+			line := tbl.row(d.Name, string(d.Kind), d.Describe(), used)
 			cur := "  "
 			if i == s.cursor {
 				cur, line = "▸ ", t.Selected.Render(line)

@@ -167,7 +167,9 @@ func (s *serviceScreen) View() string {
 	}
 	svc := s.health.Service
 	var b strings.Builder
-	b.WriteString(fmt.Sprintf("%s @ %s · filestore %s · %s\n", svc.DB.Database, svc.DB.Address(), svc.FilestoreDir, t.health(s.health.State)))
+	state := " · " + t.health(s.health.State)
+	b.WriteString(fit(fmt.Sprintf("%s @ %s · filestore %s", svc.DB.Database, svc.DB.Address(), svc.FilestoreDir), s.ctx.Width-lipglossWidth(state)) + state + "\n")
+	cfgTbl, histTbl := s.tables()
 
 	var cfg strings.Builder
 	cfg.WriteString(s.paneTitle("Destinations", paneConfigs) + "\n")
@@ -188,8 +190,7 @@ func (s *serviceScreen) View() string {
 		if h.NextRun != nil {
 			next = "next " + when(now, *h.NextRun)
 		}
-		line := pad(c.Destination, 14) + " " + pad(c.Schedule.Describe(c.Frequency), 18) + " " + pad(c.Retention.String(), 14) + " " +
-			pad(last, 16) + " " + pad(next, 12) + " "
+		line := cfgTbl.row(c.Destination, c.Schedule.Describe(c.Frequency), c.Retention.String(), last, next, "")
 		b := s.cursorMark(paneConfigs, i == s.cfgCur) + mark
 		if s.pane == paneConfigs && i == s.cfgCur {
 			line = t.Selected.Render(line)
@@ -204,7 +205,7 @@ func (s *serviceScreen) View() string {
 		title += "+"
 	}
 	hist.WriteString(s.paneTitle(title, paneHistory) + "\n")
-	hist.WriteString(t.Muted.Render("  "+pad("STARTED", 17)+" "+pad("KIND", 10)+" "+pad("DESTINATION", 14)+" "+pad("SIZE", 9)+" "+pad("TOOK", 7)+" STATUS") + "\n")
+	hist.WriteString(t.Muted.Render("  "+histTbl.header()) + "\n")
 	rows := s.historyRows()
 	if len(s.history) == 0 {
 		hist.WriteString("  no backup yet: press b to back up now\n")
@@ -224,8 +225,7 @@ func (s *serviceScreen) View() string {
 		if bk.Orphaned {
 			status += "  orphaned"
 		}
-		line := pad(bk.StartedAt.In(now.Location()).Format("2006-01-02 15:04"), 17) + " " + pad(string(bk.Kind), 10) + " " +
-			pad(bk.Destination, 14) + " " + pad(sz, 9) + " " + pad(dur, 7) + " " + status
+		line := histTbl.row(bk.StartedAt.In(now.Location()).Format("2006-01-02 15:04"), string(bk.Kind), bk.Destination, sz, dur, status)
 		if s.pane == paneHistory && i == s.histCur {
 			line = t.Selected.Render(line)
 		}

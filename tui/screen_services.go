@@ -13,6 +13,8 @@ type servicesScreen struct {
 	ctx    *Context
 	rows   []ServiceRow
 	cursor int
+	// offset is the first row shown when the list is taller than the screen.
+	offset int
 	loaded bool
 	err    error
 	// scheduler says who runs the schedules, from the catalog's lease.
@@ -65,7 +67,9 @@ func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
 			s.rows, s.scheduler = msg.Rows, msg.Scheduler
 		}
 		s.cursor = min(s.cursor, max(len(s.visible())-1, 0))
+		s.scroll()
 	case tea.KeyMsg:
+		defer s.scroll()
 		if s.filter.typing {
 			s.filter.key(msg)
 			s.cursor = min(s.cursor, max(len(s.visible())-1, 0))
@@ -97,11 +101,34 @@ func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-const servicesHeader = "  %s %s %s %s %s %s"
+// visibleRows is how many services fit under the title and column titles.
+func (s *servicesScreen) visibleRows() int { return max(s.ctx.bodyHeight()-4, 1) }
+
+// scroll keeps the cursor's row in view.
+func (s *servicesScreen) scroll() {
+	n := s.visibleRows()
+	s.offset = max(0, min(s.offset, s.cursor, len(s.visible())-n))
+	if s.cursor >= s.offset+n {
+		s.offset = s.cursor - n + 1
+	}
+}
+
+// servicesTable lays the services out for the width: the destination
+// count, then the database, give way first (the service screen shows both).
+func (s *servicesScreen) servicesTable() table {
+	return newTable(s.ctx.innerWidth()-2,
+		column{title: "SERVICE", min: 12, max: 24},
+		column{title: "DATABASE", min: 12, max: 24, drop: 1},
+		column{title: "DEST", min: 4, max: 4, drop: 2},
+		column{title: "LAST BACKUP", min: 27, max: 34},
+		column{title: "NEXT", min: 15, max: 20},
+		column{title: "HEALTH", min: 9})
+}
 
 func (s *servicesScreen) View() string {
 	t, now := s.ctx.Theme, s.ctx.now()
 	w := s.ctx.Width - 2
+	tbl := s.servicesTable()
 	var b strings.Builder
 	b.WriteString(t.Title.Render("Services") + s.filter.title(t) + "\n")
 	switch {
@@ -112,13 +139,13 @@ func (s *servicesScreen) View() string {
 	case len(s.rows) == 0:
 		b.WriteString("No service yet: press a to add one, or run:\n  odoo-backup service add NAME --from-odoo-conf /etc/odoo/odoo.conf --db DATABASE\n")
 	default:
-		b.WriteString(t.Muted.Render(fmt.Sprintf(servicesHeader, pad("SERVICE", 14), pad("DATABASE", 14), pad("DEST", 4),
-			pad("LAST BACKUP", 28), pad("NEXT", 18), "HEALTH")) + "\n")
+		b.WriteString(t.Muted.Render("  "+tbl.header()) + "\n")
 		visible := s.visible()
 		if len(visible) == 0 {
 			b.WriteString("  no service matches " + s.filter.text() + "\n")
 		}
-		for i, r := range visible {
+		for i := s.offset; i < len(visible) && i < s.offset+s.visibleRows(); i++ {
+			r := visible[i]
 			cursor := "  "
 			if i == s.cursor {
 				cursor = "▸ "
@@ -142,8 +169,8 @@ func (s *servicesScreen) View() string {
 			if len(r.Running) > 0 && state != "failed" {
 				state = "running"
 			}
-			line := cursor + pad(r.Health.Service.Name, 14) + " " + pad(r.Health.Service.DB.Database, 14) + " " +
-				fmt.Sprintf("%4d", len(r.Health.Configurations)) + " " + pad(last, 28) + " " + pad(next, 18) + " "
+			line := cursor + tbl.row(r.Health.Service.Name, r.Health.Service.DB.Database,
+				fmt.Sprintf("%4d", len(r.Health.Configurations)), last, next, "")
 			if i == s.cursor {
 				line = t.Selected.Render(line)
 			}

@@ -133,6 +133,10 @@ func (s *templatesScreen) View() string {
 	case len(s.rows) == 0:
 		b.WriteString("No template yet: press a to create one.\n")
 	}
+	tbl := newTable(s.ctx.innerWidth()-6,
+		column{title: "DESTINATION", min: 10, max: 20},
+		column{title: "SCHEDULE", min: 11, max: 24},
+		column{title: "RETENTION", min: 8})
 	for i, l := range s.lines {
 		cur := "  "
 		if i == s.cursor {
@@ -155,7 +159,7 @@ func (s *templatesScreen) View() string {
 		if c.Primary {
 			star = t.Primary.Render("★ ")
 		}
-		line := pad(c.Destination, 14) + " " + pad(c.Schedule.Describe(c.Frequency), 18) + " " + c.Retention.String()
+		line := tbl.row(c.Destination, c.Schedule.Describe(c.Frequency), c.Retention.String())
 		if i == s.cursor {
 			line = t.Selected.Render(line)
 		}

@@ -319,7 +319,7 @@ func (m *Model) View() string {
 	gap := max(m.ctx.Width-lipgloss.Width(title)-lipgloss.Width(info)-lipgloss.Width(right)-4, 1)
 	header := t.Header.Render(title) + "  " + info + strings.Repeat(" ", gap) + right
 	if lipgloss.Width(header) > m.ctx.Width {
-		header = t.Header.Render(title) + "  " + info
+		header = fit(t.Header.Render(title)+"  "+info, m.ctx.Width)
 	}
 
 	var body string
@@ -333,6 +333,10 @@ func (m *Model) View() string {
 		body = m.top().View()
 	}
 	body = lipgloss.PlaceVertical(m.ctx.bodyHeight(), lipgloss.Top, body)
+	if lines := strings.Split(body, "\n"); len(lines) > m.ctx.bodyHeight() {
+		// A screen taller than the terminal would push the header out.
+		body = strings.Join(lines[:m.ctx.bodyHeight()], "\n")
+	}
 
 	status := ""
 	switch {
