@@ -30,6 +30,9 @@ type ServicesLoadedMsg struct {
 	Rows      []ServiceRow
 	Scheduler string
 	Err       error
+	// Seq orders loads: a screen drops a load older than one it applied,
+	// so a slow read cannot put stale rows back after a newer one.
+	Seq uint64
 }
 
 // ServiceLoadedMsg carries a service's configurations and the newest page
@@ -40,6 +43,7 @@ type ServiceLoadedMsg struct {
 	Configs []core.Configuration
 	History []core.Backup
 	Err     error
+	Seq     uint64
 }
 
 // HistoryPageMsg carries an older page of a service's history.
@@ -59,10 +63,10 @@ func tick(every time.Duration) tea.Cmd {
 }
 
 func loadServices(ctx *Context) tea.Cmd {
-	cat, now := ctx.Catalog, ctx.now()
+	cat, now, seq := ctx.Catalog, ctx.now(), ctx.nextSeq()
 	return func() tea.Msg {
 		c := context.Background()
-		msg := ServicesLoadedMsg{Scheduler: "none"}
+		msg := ServicesLoadedMsg{Scheduler: "none", Seq: seq}
 		if l, err := cat.CurrentLease(c, core.SchedulerLease); err == nil {
 			msg.Scheduler = fmt.Sprintf("%s (pid %d)", l.Holder, l.PID)
 			if !core.LeaseAlive(l, now) {
@@ -110,10 +114,10 @@ func loadServices(ctx *Context) tea.Cmd {
 }
 
 func loadService(ctx *Context, name string) tea.Cmd {
-	cat, now, limit := ctx.Catalog, ctx.now(), ctx.PageSize
+	cat, now, limit, seq := ctx.Catalog, ctx.now(), ctx.PageSize, ctx.nextSeq()
 	return func() tea.Msg {
 		c := context.Background()
-		msg := ServiceLoadedMsg{Service: name}
+		msg := ServiceLoadedMsg{Service: name, Seq: seq}
 		svc, err := cat.Service(c, name)
 		if err == nil {
 			msg.Health, err = core.EvaluateService(c, cat, svc, now)

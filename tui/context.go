@@ -40,6 +40,14 @@ type Context struct {
 	// Animate turns the spinner; off, it shows one still frame (tests).
 	Animate bool
 	frame   int
+	seq     uint64
+}
+
+// nextSeq numbers a load when its command is made (always in Update, in
+// order), so its result can be told from an older one that arrives later.
+func (c *Context) nextSeq() uint64 {
+	c.seq++
+	return c.seq
 }
 
 var spinnerFrames = []string{"◐", "◓", "◑", "◒"}

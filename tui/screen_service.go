@@ -31,6 +31,8 @@ type serviceScreen struct {
 	offset  int
 	// more is false once a page came back short: the history's end.
 	more, loadingMore bool
+	// seq is the newest load applied.
+	seq uint64
 	// live is this console's job progress, by backup id.
 	live map[int64]core.Progress
 }
@@ -51,9 +53,10 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 	k := s.ctx.Keys
 	switch msg := msg.(type) {
 	case ServiceLoadedMsg:
-		if msg.Service != s.name {
+		if msg.Service != s.name || msg.Seq < s.seq {
 			return nil
 		}
+		s.seq = msg.Seq
 		s.loaded, s.err = true, msg.Err
 		if msg.Err != nil {
 			return nil

@@ -19,6 +19,8 @@ type servicesScreen struct {
 	err    error
 	// scheduler says who runs the schedules, from the catalog's lease.
 	scheduler string
+	// seq is the newest load applied.
+	seq uint64
 	// filter narrows the list by name or database (/).
 	filter listFilter
 }
@@ -62,6 +64,10 @@ func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
 	k := s.ctx.Keys
 	switch msg := msg.(type) {
 	case ServicesLoadedMsg:
+		if msg.Seq < s.seq {
+			return nil
+		}
+		s.seq = msg.Seq
 		s.loaded, s.err = true, msg.Err
 		if msg.Err == nil {
 			s.rows, s.scheduler = msg.Rows, msg.Scheduler
