@@ -13,7 +13,7 @@ import (
 // restoreDialog walks through a restore: the target, the options, a summary
 // of what is replaced, the target's name typed to confirm, then the job with
 // every phase and the outcome. Nothing happens before the name is typed;
-// esc cancels at any step.
+// esc goes back a step, and closes the flow from the first.
 type restoreDialog struct {
 	ctx     *Context
 	b       core.Backup
@@ -111,10 +111,10 @@ func (d *restoreDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 		}
 		return false, nil
 	}
-	if km.Type == tea.KeyEsc {
+	if d.step == stepTarget && key.Matches(km, k.Cancel) {
 		return true, nil
 	}
-	if key.Matches(km, k.PrevStep) {
+	if key.Matches(km, k.StepBack) {
 		if d.step > stepTarget {
 			d.step--
 		}
@@ -222,9 +222,9 @@ func (d *restoreDialog) start() tea.Cmd {
 	want := d.targetName()
 	if got := d.confirm.String(); got != want {
 		if got == "" {
-			d.err = fmt.Sprintf("type %s to confirm, or esc to cancel", want)
+			d.err = fmt.Sprintf("type %s to confirm, or esc to go back", want)
 		} else {
-			d.err = fmt.Sprintf("%q is not %q: type it exactly, or esc to cancel", got, want)
+			d.err = fmt.Sprintf("%q is not %q: type it exactly, or esc to go back", got, want)
 		}
 		return nil
 	}
@@ -436,11 +436,11 @@ func (d *restoreDialog) ShortHelp() []key.Binding {
 	case stepTarget:
 		return []key.Binding{k.Up, k.Down, k.Next, k.Cancel}
 	case stepOptions:
-		return []key.Binding{k.Toggle, k.Next, k.Cancel, k.PrevStep}
+		return []key.Binding{k.Toggle, k.Next, k.StepBack}
 	case stepSummary:
-		return []key.Binding{k.Next, k.Cancel, k.PrevStep}
+		return []key.Binding{k.Next, k.StepBack}
 	case stepConfirm:
-		return []key.Binding{k.DoRestore, k.Cancel, k.PrevStep}
+		return []key.Binding{k.DoRestore, k.StepBack}
 	}
 	return []key.Binding{k.Close}
 }

@@ -13,7 +13,7 @@ type KeyMap struct {
 	// A backup in the history: its details, restore, verify, delete; and
 	// upload & restore on a service.
 	Details, Restore, Verify, Delete, Force, Upload key.Binding
-	PrevStep, Next, Cancel, Close, DoRestore        key.Binding
+	PrevStep, StepBack, Next, Cancel, Close, DoRestore key.Binding
 	Complete, DoUpload                              key.Binding
 	// Editing the catalog: services, configurations, destinations, templates.
 	Filter, Add, Edit, Remove, MakePrimary, TestDest, NewService, AddConfig, EditService key.Binding
@@ -65,6 +65,7 @@ func NewKeyMap(readOnly bool) KeyMap {
 	k.Force = key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "delete anyway"))
 	k.Upload = key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "upload & restore"))
 	k.PrevStep = key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous step"))
+	k.StepBack = key.NewBinding(key.WithKeys("esc", "shift+tab"), key.WithHelp("esc", "back a step"))
 	k.Next = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next"))
 	k.Close = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close"))
 	k.DoRestore = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "restore"))

@@ -164,7 +164,7 @@ func TestRealRestoreCancelledAtConfirmation(t *testing.T) {
 	e.toStagingConfirm(tm)
 	press(tm, "stag", "enter")
 	waitView(t, tm, `"stag" is not "staging": type it exactly`)
-	press(tm, "esc")
+	press(tm, "esc", "esc", "esc", "esc")
 	waitView(t, tm, "[History 1]")
 	quit(t, tm)
 	if diff := before.Diff(full()); len(diff) > 0 {

@@ -232,7 +232,7 @@ func TestRestoreFlowOntoAnotherService(t *testing.T) {
 	press(tm, "enter")
 	waitView(t, tm, "Type staging to confirm")
 	press(tm, "enter")
-	waitView(t, tm, "type staging to confirm, or esc to cancel")
+	waitView(t, tm, "type staging to confirm, or esc to go back")
 	press(tm, "stagin", "enter")
 	snap(t, tm, "wrong-name", `"stagin" is not "staging"`)
 	eng.mu.Lock()
@@ -265,6 +265,8 @@ func TestRestoreFlowOwnServiceAndNewDatabase(t *testing.T) {
 	press(tm, "enter")
 	waitView(t, tm, "▸ [ ] neutralize", "onto     production")
 	press(tm, "esc")
+	waitView(t, tm, "step 1 of 5")
+	press(tm, "esc")
 	waitView(t, tm, "[History 3]")
 
 	// A service without a primary is refused at the target step.
@@ -295,7 +297,8 @@ func TestRestoreFlowOwnServiceAndNewDatabase(t *testing.T) {
 	}
 }
 
-// esc at every step closes the flow and nothing is asked of the engine.
+// esc goes back a step at a time and closes the flow from the first; nothing
+// is asked of the engine.
 func TestRestoreCancelAtEveryStep(t *testing.T) {
 	cat := seed(t)
 	eng := newFlowEngine(cat)
@@ -311,7 +314,11 @@ func TestRestoreCancelAtEveryStep(t *testing.T) {
 		if steps == 3 {
 			press(tm, "staging")
 		}
-		waitView(t, tm, fmt.Sprintf("step %d of 5", steps+1), "esc cancel")
+		waitView(t, tm, fmt.Sprintf("step %d of 5", steps+1))
+		for back := steps; back > 0; back-- {
+			press(tm, "esc")
+			waitView(t, tm, fmt.Sprintf("step %d of 5", back))
+		}
 		press(tm, "esc")
 		waitView(t, tm, "[History 3]")
 		if frame := snapshot(t, tm); strings.Contains(frame, "Restore backup") {
