@@ -12,9 +12,9 @@ type KeyMap struct {
 	Yes, No                                 key.Binding
 	// A backup in the history: its details, restore, verify, delete; and
 	// upload & restore on a service.
-	Details, Restore, Verify, Delete, Force, Upload key.Binding
+	Details, Restore, Verify, Delete, Force, Upload    key.Binding
 	PrevStep, StepBack, Next, Cancel, Close, DoRestore key.Binding
-	Complete, DoUpload                              key.Binding
+	Complete, DoUpload                                 key.Binding
 	// Editing the catalog: services, configurations, destinations, templates.
 	Filter, Add, Edit, Remove, MakePrimary, TestDest, NewService, AddConfig, EditService key.Binding
 	// Forms.
