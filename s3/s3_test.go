@@ -21,37 +21,52 @@ import (
 	"github.com/odoo-backup/odoo-backup/s3/storetest"
 )
 
-// One MinIO serves the package's tests, each in buckets of its own; it
-// starts with the first test that needs it.
-var (
-	minioOnce   sync.Once
-	minioServer *testbed.MinIO
-	minioErr    error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if minioServer != nil {
-		minioServer.Close()
-	}
-	os.Exit(code)
+// lazyMinIO is a MinIO server the package's tests share, each in buckets of
+// its own; it starts with the first test that needs it.
+type lazyMinIO struct {
+	start  func(context.Context) (*testbed.MinIO, error)
+	once   sync.Once
+	server *testbed.MinIO
+	err    error
 }
 
-func sharedMinIO(t testing.TB) *testbed.MinIO {
+func (l *lazyMinIO) get(t testing.TB) *testbed.MinIO {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs a MinIO server; skipped in -short mode")
 	}
-	minioOnce.Do(func() {
+	l.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 		defer cancel()
-		minioServer, minioErr = testbed.NewMinIO(ctx)
+		l.server, l.err = l.start(ctx)
 	})
-	if minioErr != nil {
-		t.Fatal(minioErr)
+	if l.err != nil {
+		t.Fatal(l.err)
 	}
-	return minioServer
+	return l.server
 }
+
+func (l *lazyMinIO) close() {
+	if l.server != nil {
+		l.server.Close()
+	}
+}
+
+var (
+	plainMinIO = &lazyMinIO{start: testbed.NewMinIO}
+	// tlsMinIO serves HTTPS with a self-signed certificate, as a private
+	// endpoint with its own CA would.
+	tlsMinIO = &lazyMinIO{start: testbed.NewMinIOTLS}
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	plainMinIO.close()
+	tlsMinIO.close()
+	os.Exit(code)
+}
+
+func sharedMinIO(t testing.TB) *testbed.MinIO { return plainMinIO.get(t) }
 
 // testConfig is a Config for a fresh bucket of the shared server, with the
 // smallest part size so multipart uploads stay quick to test.

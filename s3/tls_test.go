@@ -2,13 +2,10 @@ package s3
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -17,29 +14,7 @@ import (
 	"github.com/odoo-backup/odoo-backup/s3/storetest"
 )
 
-// One MinIO serving HTTPS with a self-signed certificate, as a private
-// endpoint with its own CA would; it starts with the first test that needs it.
-var (
-	tlsMinIOOnce   sync.Once
-	tlsMinIOServer *testbed.MinIO
-	tlsMinIOErr    error
-)
-
-func sharedTLSMinIO(t testing.TB) *testbed.MinIO {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs a MinIO server; skipped in -short mode")
-	}
-	tlsMinIOOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-		defer cancel()
-		tlsMinIOServer, tlsMinIOErr = testbed.NewMinIOTLS(ctx)
-	})
-	if tlsMinIOErr != nil {
-		t.Fatal(tlsMinIOErr)
-	}
-	return tlsMinIOServer
-}
+func sharedTLSMinIO(t testing.TB) *testbed.MinIO { return tlsMinIO.get(t) }
 
 // tlsConfig is a Config for a fresh bucket of the TLS server, trusting its
 // certificate through CAFile.
