@@ -146,28 +146,10 @@ func openHistory(t *testing.T, tm *teatest.TestModel) {
 	waitView(t, tm, "[History 3]")
 }
 
-// waitView waits until the current frame shows every want: unlike the
-// output stream, the frame holds lines drawn before the wait began.
+// waitView waits until the current frame shows every want (see view).
 func waitView(t *testing.T, tm *teatest.TestModel, want ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		frame := snapshot(t, tm)
-		missing := ""
-		for _, w := range want {
-			if !strings.Contains(frame, w) {
-				missing = w
-				break
-			}
-		}
-		if missing == "" {
-			return frame
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the frame does not show %q after 5s:\n%s", missing, frame)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return view(t, tm, want...)
 }
 
 // snap compares the current frame, once it shows want, with a golden file
