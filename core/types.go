@@ -218,6 +218,21 @@ const (
 	FormatPGCustom = "pg-custom"
 )
 
+// DescribeFormat says what a backup format is, for people.
+func DescribeFormat(f string) string {
+	switch f {
+	case FormatOdooZip, "":
+		return "Odoo backup zip"
+	case FormatPlainSQL:
+		return "plain SQL dump"
+	case FormatSQLGz:
+		return "gzip-compressed SQL dump"
+	case FormatPGCustom:
+		return "pg_dump custom-format dump"
+	}
+	return f
+}
+
 // Backup is one archive of one service on one destination.
 type Backup struct {
 	ID            int64        `json:"id"`

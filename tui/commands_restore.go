@@ -219,20 +219,6 @@ func uploadJob(ctx *Context, service, primary, path string, out chan<- core.Back
 	}
 }
 
-// formatName says what a backup format is, as the CLI does.
-func formatName(f string) string {
-	switch f {
-	case core.FormatOdooZip, "":
-		return "Odoo backup zip"
-	case core.FormatPlainSQL:
-		return "plain SQL dump"
-	case core.FormatSQLGz:
-		return "gzip-compressed SQL dump"
-	case core.FormatPGCustom:
-		return "pg_dump custom-format dump"
-	}
-	return f
-}
 
 func orDash(s string) string {
 	if s == "" {

@@ -193,7 +193,7 @@ func (d *detailsDialog) View() string {
 	field("key", orDash(b.Key))
 	format := "—"
 	if b.Key != "" {
-		format = formatName(b.Format)
+		format = core.DescribeFormat(b.Format)
 	}
 	if b.Encryption != "" {
 		format += " · encrypted (" + b.Encryption + ")"

@@ -233,7 +233,7 @@ func (d *uploadDialog) View() string {
 // foundLine is what the file is, in one line.
 func (d *uploadDialog) foundLine() string {
 	i := d.info
-	parts := []string{formatName(i.Format), size(i.Size)}
+	parts := []string{core.DescribeFormat(i.Format), size(i.Size)}
 	if i.Database != "" {
 		parts = append(parts, "database "+i.Database)
 	}
@@ -250,7 +250,7 @@ func (d *uploadDialog) foundLine() string {
 func (d *uploadDialog) found() string {
 	i := d.info
 	var b strings.Builder
-	b.WriteString(fmt.Sprintf("Found: %s, %s\n", formatName(i.Format), size(i.Size)))
+	b.WriteString(fmt.Sprintf("Found: %s, %s\n", core.DescribeFormat(i.Format), size(i.Size)))
 	b.WriteString("  database:     " + orDash(i.Database) + "\n")
 	b.WriteString("  Odoo version: " + orDash(i.OdooVersion) + "\n")
 	if i.Modules >= 0 {

@@ -60,15 +60,7 @@ func (a *app) serviceAddCommand() *cobra.Command {
 			if s.DB.Database == "" {
 				s.DB.Database = conf.DBName
 			}
-			if host != "" {
-				s.DB.Host = host
-			}
-			if port != 0 {
-				s.DB.Port = port
-			}
-			if pgUser != "" {
-				s.DB.User = pgUser
-			}
+			overrideConn(&s.DB, host, port, pgUser)
 			if pw, ok, err := secretFromFlags("pg-password-env", passwordEnv, "pg-password-ref", passwordRef); err != nil {
 				return err
 			} else if ok {
@@ -197,15 +189,7 @@ func (a *app) serviceUpdateCommand() *cobra.Command {
 			if havePW {
 				s.DB.Password = pw
 			}
-			if host != "" {
-				s.DB.Host = host
-			}
-			if port != 0 {
-				s.DB.Port = port
-			}
-			if pgUser != "" {
-				s.DB.User = pgUser
-			}
+			overrideConn(&s.DB, host, port, pgUser)
 			if !noCheck {
 				conn, err := core.ConnectDB(ctx, s.DB)
 				if err != nil {
@@ -262,4 +246,18 @@ func secretFromFlags(envFlag, envVar, refFlag, ref string) (s core.Secret, ok bo
 		return s, true, nil
 	}
 	return "", false, nil
+}
+
+// overrideConn applies the connection flags that were given over what
+// odoo.conf or the catalog said.
+func overrideConn(c *core.DBConn, host string, port int, user string) {
+	if host != "" {
+		c.Host = host
+	}
+	if port != 0 {
+		c.Port = port
+	}
+	if user != "" {
+		c.User = user
+	}
 }

@@ -89,7 +89,7 @@ the service with an empty filestore directory.`,
 
 func (a *app) printFound(info core.UploadInfo) {
 	w := a.stdout
-	fmt.Fprintf(w, "Found: %s, %s\n", formatName(info.Format), humanSize(info.Size))
+	fmt.Fprintf(w, "Found: %s, %s\n", core.DescribeFormat(info.Format), humanSize(info.Size))
 	fmt.Fprintf(w, "  database:     %s\n", orDash(info.Database))
 	fmt.Fprintf(w, "  Odoo version: %s\n", orDash(info.OdooVersion))
 	if info.Modules >= 0 {
@@ -104,16 +104,3 @@ func (a *app) printFound(info core.UploadInfo) {
 	}
 }
 
-func formatName(f string) string {
-	switch f {
-	case core.FormatOdooZip:
-		return "Odoo backup zip"
-	case core.FormatPlainSQL:
-		return "plain SQL dump"
-	case core.FormatSQLGz:
-		return "gzip-compressed SQL dump"
-	case core.FormatPGCustom:
-		return "pg_dump custom-format dump"
-	}
-	return f
-}
