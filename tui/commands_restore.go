@@ -33,6 +33,28 @@ func restorable(b core.Backup) string {
 	return fmt.Sprintf("backup %d was %s and its archive is gone; pick a succeeded backup to restore", b.ID, b.Status)
 }
 
+// restoreNewest opens the restore flow for a service's newest succeeded
+// backup, on any destination (the home screen's r).
+func restoreNewest(ctx *Context, service string) tea.Cmd {
+	if ctx.ReadOnly {
+		return readOnlyRefusal(ctx, "restoring")
+	}
+	cat := ctx.Catalog
+	return func() tea.Msg {
+		bs, err := cat.Backups(context.Background(), core.BackupFilter{Service: service, Status: core.StatusSucceeded, Limit: 1})
+		switch {
+		case err != nil:
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read the backups of %s: %v", service, err)}
+		case len(bs) == 0:
+			return statusMsg{err: true, text: fmt.Sprintf("%s has no succeeded backup to restore; press b to back it up", service)}
+		}
+		if open := openRestore(ctx, bs[0]); open != nil {
+			return open()
+		}
+		return nil
+	}
+}
+
 // openRestore loads every service and its primary, then opens the restore
 // flow for backup b.
 func openRestore(ctx *Context, b core.Backup) tea.Cmd {

@@ -428,3 +428,27 @@ func TestUploadFlow(t *testing.T) {
 		t.Errorf("restores %+v, want backup 5 onto production, not neutralized", eng.restores)
 	}
 }
+
+// From the home screen, r restores the selected service's newest succeeded
+// backup and u uploads onto it; a service without one says what to do.
+func TestRestoreAndUploadFromHome(t *testing.T) {
+	cat := seed(t)
+	eng := newFlowEngine(cat)
+	tm := start80(t, Options{Catalog: cat, Engine: eng})
+	waitView(t, tm, "production", "staging")
+	// demo (the first row) has none.
+	press(tm, "r")
+	waitView(t, tm, "demo has no succeeded backup to restore; press b to back it up")
+	// production's newest succeeded backup is backup 3, on s3-eu.
+	press(tm, "down", "r")
+	waitView(t, tm, "Restore backup 3", "step 1 of 5")
+	press(tm, "esc")
+	waitView(t, tm, "r restore")
+	press(tm, "u")
+	waitView(t, tm, "Upload & restore onto production")
+	press(tm, "esc")
+	quit(t, tm)
+	if len(eng.restores)+len(eng.newDBs) != 0 {
+		t.Errorf("the engine restored: %+v %+v", eng.restores, eng.newDBs)
+	}
+}

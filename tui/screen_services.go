@@ -102,6 +102,14 @@ func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
 			if row, ok := s.selected(); ok {
 				return backupNow(s.ctx, row.Health.Service.Name)
 			}
+		case key.Matches(msg, k.Restore):
+			if row, ok := s.selected(); ok {
+				return restoreNewest(s.ctx, row.Health.Service.Name)
+			}
+		case key.Matches(msg, k.Upload):
+			if row, ok := s.selected(); ok {
+				return openUpload(s.ctx, row.Health.Service.Name)
+			}
 		}
 	}
 	return nil
@@ -188,10 +196,10 @@ func (s *servicesScreen) View() string {
 
 func (s *servicesScreen) ShortHelp() []key.Binding {
 	k := s.ctx.Keys
-	return []key.Binding{k.Open, k.Backup, k.Filter, k.Add, k.Help, k.Quit}
+	return []key.Binding{k.Open, k.Backup, k.Restore, k.Upload, k.Filter, k.Add, k.Quit}
 }
 
 func (s *servicesScreen) FullHelp() [][]key.Binding {
 	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Open, k.Backup, k.Filter, k.Add}}
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Open, k.Backup, k.Restore, k.Upload, k.Filter, k.Add}}
 }
