@@ -241,7 +241,6 @@ func uploadJob(ctx *Context, service, primary, path string, out chan<- core.Back
 	}
 }
 
-
 func orDash(s string) string {
 	if s == "" {
 		return "—"

@@ -512,8 +512,10 @@ func TestTemplates(t *testing.T) {
 func TestReadOnlyRefusesEdits(t *testing.T) {
 	cat := seed(t)
 	tm := start(t, Options{Catalog: cat, ReadOnly: true})
-	view(t, tm, "production", "a add: off (--read-only)")
-	keys(tm, "a")
+	view(t, tm, "production", "b back up: off (--read-only)")
+	keys(tm, "?")
+	view(t, tm, "a add: off (--read-only)", "r restore: off (--read-only)", "u upload & restore: off (--read-only)")
+	keys(tm, "esc", "a")
 	view(t, tm, "read-only: adding a service is off")
 	keys(tm, "down", "enter")
 	view(t, tm, "odoo-backup › production", "keep 24")
