@@ -15,8 +15,10 @@ import (
 // ServiceRow is one service on the home screen.
 type ServiceRow struct {
 	Health core.ServiceHealth
-	// Running are its backups running now, in any process.
-	Running []core.Backup
+	// Running are its backups running now, in any process, and Expected
+	// the probable size of each (by id), from its previous backup.
+	Running  []core.Backup
+	Expected map[int64]int64
 	// Last is its newest finished backup.
 	Last *core.Backup
 	// Next is its earliest coming scheduled run, and NextSchedule that
@@ -103,6 +105,10 @@ func loadServices(ctx *Context) tea.Cmd {
 				switch {
 				case b.Status == core.StatusRunning:
 					row.Running = append(row.Running, b)
+					if row.Expected == nil {
+						row.Expected = map[int64]int64{}
+					}
+					row.Expected[b.ID] = expectedSize(b, recent[i+1:])
 				case row.Last == nil && b.Status != core.StatusDeleted:
 					row.Last = &b
 				}

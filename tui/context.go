@@ -41,6 +41,8 @@ type Context struct {
 	Animate bool
 	frame   int
 	seq     uint64
+	// progress remembers the running backups' byte counts for throughput.
+	progress progressTracker
 }
 
 // nextSeq numbers a load when its command is made (always in Update, in

@@ -166,7 +166,7 @@ func (s *serviceScreen) tables() (configs, history table) {
 	history = newTable(w-2,
 		column{title: "STARTED", min: 16, max: 16},
 		column{title: "KIND", min: 9, max: 9, drop: 2},
-		column{title: "DESTINATION", short: "DEST", min: 8, max: 16},
+		column{title: "DESTINATION", short: "DEST", min: 8, max: 14},
 		column{title: "SIZE", min: 8, max: 9},
 		column{title: "TOOK", min: 7, max: 7, drop: 1},
 		column{title: "STATUS", min: 19})

@@ -63,6 +63,13 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 		}
 		s.health, s.configs = msg.Health, msg.Configs
 		s.mergeNewest(msg.History)
+		for _, b := range msg.History {
+			if b.Status == core.StatusRunning {
+				if _, mine := s.live[b.ID]; !mine {
+					s.ctx.progress.observe(b.ID, b.Bytes, s.ctx.now())
+				}
+			}
+		}
 		s.cfgCur = min(s.cfgCur, max(len(s.configs)-1, 0))
 	case HistoryPageMsg:
 		if msg.Service != s.name {
@@ -79,6 +86,7 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 		}
 	case JobProgressMsg:
 		s.live[msg.Progress.BackupID] = msg.Progress
+		s.ctx.progress.observe(msg.Progress.BackupID, msg.Progress.Bytes, s.ctx.now())
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, k.Tab):
@@ -222,8 +230,8 @@ func (s *serviceScreen) View() string {
 			if !ok {
 				p = core.Progress{Phase: bk.Phase, Bytes: bk.Bytes}
 			}
-			status = "◐ " + progressText(p.Phase, p.Bytes, p.Total)
-			sz, dur = "", ""
+			status = s.ctx.spin() + " " + runningText(p, expectedSize(bk, s.history[i+1:]), s.ctx.progress.rate(bk.ID), false)
+			sz, dur = size(p.Bytes), took(now.Sub(bk.StartedAt))
 		}
 		if bk.Orphaned {
 			status += "  orphaned"

@@ -6,6 +6,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/odoo-backup/odoo-backup/core"
 )
 
 // servicesScreen is the home screen: every service and its health.
@@ -71,6 +73,11 @@ func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
 		s.loaded, s.err = true, msg.Err
 		if msg.Err == nil {
 			s.rows, s.scheduler = msg.Rows, msg.Scheduler
+			for _, r := range s.rows {
+				for _, b := range r.Running {
+					s.ctx.progress.observe(b.ID, b.Bytes, s.ctx.now())
+				}
+			}
 		}
 		s.cursor = min(s.cursor, max(len(s.visible())-1, 0))
 		s.scroll()
@@ -168,7 +175,7 @@ func (s *servicesScreen) View() string {
 			switch {
 			case len(r.Running) > 0:
 				rb := r.Running[0]
-				last = "running " + progressText(rb.Phase, rb.Bytes, 0)
+				last = s.ctx.spin() + " " + runningText(core.Progress{Phase: rb.Phase, Bytes: rb.Bytes}, r.Expected[rb.ID], s.ctx.progress.rate(rb.ID), true)
 			case r.Last != nil:
 				last = age(now, r.Last.StartedAt) + "  " + statusMark(*r.Last)
 				if r.Last.Size > 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -258,21 +259,35 @@ func TestHelpOverlay(t *testing.T) {
 	finalView(t, tm)
 }
 
-// TestLiveRefresh shows a backup another process runs, with its phase and
-// bytes, once the periodic refresh reads it.
+// TestLiveRefresh shows a backup another process runs, with its phase,
+// bytes, throughput and a bar estimated from the previous backup's size,
+// once the periodic refresh reads it.
 func TestLiveRefresh(t *testing.T) {
 	cat := seed(t)
-	tm := start(t, Options{Catalog: cat, RefreshEvery: 20 * time.Millisecond})
+	var now atomic.Int64
+	now.Store(clock.UnixNano())
+	tm := teatest.NewTestModel(t, snapModel{New(Options{Catalog: cat, NoColor: true, RefreshEvery: 20 * time.Millisecond,
+		Now: func() time.Time { return time.Unix(0, now.Load()).UTC() }})}, teatest.WithInitialTermSize(100, 30))
 	waitFor(t, tm, "production")
 	ctx := context.Background()
-	b := core.Backup{Service: "staging", Destination: "local", Kind: core.KindScheduled, StartedAt: clock}
+	b := core.Backup{Service: "production", Destination: "s3-eu", Kind: core.KindScheduled, StartedAt: clock}
 	if err := cat.CreateBackup(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
 	if err := cat.UpdateProgress(ctx, b.ID, core.PhaseFilestore, 48_000_000); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, tm, "running filestore 48.0 MB", "1 running")
+	waitFor(t, tm, "◐ ░░░░░░ 4%~ filestore", "1 running")
+	// Two seconds and 100 MB later: 50 MB/s, and 12% of the 1.2 GB the
+	// previous backup on s3-eu weighed.
+	now.Add(int64(2 * time.Second))
+	if err := cat.UpdateProgress(ctx, b.ID, core.PhaseFilestore, 148_000_000); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tm, "◐ ░░░░░░ 12%~ 50.0 MB/s")
+	// The service's history says more.
+	press(tm, "down", "enter")
+	waitFor(t, tm, "148.0 MB  0:02    ◐ ░░░░░░ 12%~ filestore 50.0 MB/s")
 	press(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }
