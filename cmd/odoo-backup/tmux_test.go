@@ -227,11 +227,11 @@ func setupWithKeys(t *testing.T, c *cli, term *terminal, service string, odoo *t
 	term.fill("Directory", dir, false)
 	term.focusRow("Name") // tab wrapped around: Directory was the last field
 	term.keys("Enter")
-	rows := term.waitFor(30*time.Second, "✓ destination disk added (local ")
+	// The status comes first, the list read again just after it.
+	rows := term.waitUntil(30*time.Second, "disk added and listed", func(rows []string) bool {
+		return hasRow(rows, "✓ destination disk added (local ") && hasRow(rows, "│ ▸ disk ", " local ")
+	})
 	term.checkFrame(rows)
-	if !hasRow(rows, "disk", "local") {
-		t.Errorf("the destinations screen should list disk; screen:\n%s", strings.Join(rows, "\n"))
-	}
 
 	// Services screen, a: the add-service form; Check DB connects to the
 	// database before saving. The password is typed, shown as dots.
@@ -259,11 +259,10 @@ func setupWithKeys(t *testing.T, c *cli, term *terminal, service string, odoo *t
 		t.Fatalf("the form shows the typed password:\n%s", s)
 	}
 	term.keys("Enter")
-	rows = term.waitFor(30*time.Second, "✓ service "+service+" added: database "+odoo.Name)
+	rows = term.waitUntil(30*time.Second, service+" added and listed", func(rows []string) bool {
+		return hasRow(rows, "✓ service "+service+" added: database "+odoo.Name) && hasRow(rows, "▸ "+service+" ", " never ")
+	})
 	term.checkFrame(rows)
-	if !hasRow(rows, service, odoo.Name) {
-		t.Errorf("the services screen should list %s; screen:\n%s", service, strings.Join(rows, "\n"))
-	}
 
 	// The service's screen, a in its configurations pane: the first
 	// configuration, which becomes the primary.
@@ -282,11 +281,10 @@ func setupWithKeys(t *testing.T, c *cli, term *terminal, service string, odoo *t
 	}
 	term.checkFrame(term.screen())
 	term.keys("Enter")
-	rows = term.waitFor(30*time.Second, "✓ service "+service+" → disk: daily 01:00, keep 7, primary")
+	rows = term.waitUntil(30*time.Second, "the configuration saved and shown as the primary", func(rows []string) bool {
+		return hasRow(rows, "✓ service "+service+" → disk: daily 01:00, keep 7, primary") && hasRow(rows, "★ disk", "daily 01:00", "keep 7")
+	})
 	term.checkFrame(rows)
-	if !hasRow(rows, "★ disk", "daily 01:00", "keep 7") {
-		t.Errorf("the configuration should show as the primary; screen:\n%s", strings.Join(rows, "\n"))
-	}
 	term.keys("Escape")
 	term.waitUntil(10*time.Second, "the services screen", func(rows []string) bool {
 		return strings.Contains(rows[0], " 1 services") && !strings.Contains(rows[0], "›")
