@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
 
@@ -130,30 +131,164 @@ func (term *terminal) checkFrame(rows []string) {
 	if len(rows) != term.h {
 		term.t.Fatalf("the pane has %d rows, want %d", len(rows), term.h)
 	}
-	if !strings.HasPrefix(rows[0], " odoo-backup") {
-		term.t.Errorf("row 1 should be the header, got %q; screen:\n%s", rows[0], strings.Join(rows, "\n"))
+	if !strings.HasPrefix(rows[0], " odoo-backup") || !strings.HasSuffix(strings.TrimRight(rows[0], " "), "? help") {
+		term.t.Errorf("row 1 should be the header, ending with ? help, got %q; screen:\n%s", rows[0], strings.Join(rows, "\n"))
 	}
-	if last := lastNonEmpty(rows); !strings.Contains(last, "? help") && !strings.Contains(last, "esc") {
+	// The key help: keys and words separated by •, cut with … when too long.
+	if last := lastNonEmpty(rows); !strings.HasPrefix(last, " ") || !strings.Contains(last, " • ") && !strings.Contains(last, "esc") {
 		term.t.Errorf("the last row should be the key help, got %q; screen:\n%s", last, strings.Join(rows, "\n"))
 	}
 }
 
-// consoleSetup creates, while the console runs on the catalog, a local
-// destination "disk" and the service of the Odoo database odoo, configured
-// on it daily, keeping 7; it ends with the console's services screen open.
-type consoleSetup func(t *testing.T, c *cli, term *terminal, service string, odoo *testbed.OdooDB)
+// typeText types text literally, as a person types it.
+func (term *terminal) typeText(text string) {
+	term.t.Helper()
+	term.tmux("send-keys", "-t", term.target, "-l", text)
+}
 
-// setupWithCLI adds the destination and the service with the command line,
-// as another process; the open console shows them at its next refresh.
-//
-// The console's own forms (key a on the Destinations screen and on the
-// Services screen) are to replace it with a setup that types them into term;
-// the rest of TestConsoleInRealTerminal stays as it is.
-func setupWithCLI(t *testing.T, c *cli, _ *terminal, service string, odoo *testbed.OdooDB) {
+// focusRow waits until the open form has the focus on the field labelled
+// label, and returns that row.
+func (term *terminal) focusRow(label string) string {
+	term.t.Helper()
+	var row string
+	term.waitUntil(10*time.Second, "the focus on the field "+label, func(rows []string) bool {
+		for _, r := range rows {
+			if strings.Contains(r, "▸ "+label+" ") {
+				row = r
+				return true
+			}
+		}
+		return false
+	})
+	return row
+}
+
+// fill types value into the form's field labelled label, which must have
+// the focus, replacing what it holds (ctrl+u), and waits until the field
+// shows it: its end, as a field narrower than the value scrolls, or dots
+// for a secret. Then tab moves on.
+func (term *terminal) fill(label, value string, secret bool) {
+	term.t.Helper()
+	term.focusRow(label)
+	term.keys("C-u")
+	term.typeText(value)
+	shown := value[max(len(value)-20, 0):]
+	if secret {
+		shown = strings.Repeat("•", len(value))
+	}
+	term.waitUntil(10*time.Second, fmt.Sprintf("%q typed into %s", shown, label), func(rows []string) bool {
+		return hasRow(rows, "▸ "+label+" ", shown)
+	})
+	term.keys("Tab")
+}
+
+// choose moves the choice field labelled label (which must have the focus)
+// with → until it shows want, as "‹ want ›" or, the only choice, "want".
+func (term *terminal) choose(label, want string) {
+	term.t.Helper()
+	row := term.focusRow(label)
+	for range 10 {
+		if strings.Contains(row, fmt.Sprintf("▸ %-14s ‹ %s ›", label, want)) || strings.Contains(row, fmt.Sprintf("▸ %-14s %s ", label, want)) {
+			return
+		}
+		term.keys("Right")
+		before := row
+		term.waitUntil(10*time.Second, "the choice of "+label+" to change", func(rows []string) bool {
+			for _, r := range rows {
+				if strings.Contains(r, "▸ "+label+" ") {
+					row = r
+					return r != before
+				}
+			}
+			return false
+		})
+	}
+	term.t.Fatalf("the choice %s never offered %q; it shows %q", label, want, row)
+}
+
+// setupWithKeys creates, by typing into the console the way a person does,
+// a local destination "disk", the service of the Odoo database odoo (its
+// database checked by the form) and the service's configuration on disk,
+// daily, keeping 7, primary as the first; it starts and ends on the
+// console's services screen.
+func setupWithKeys(t *testing.T, c *cli, term *terminal, service string, odoo *testbed.OdooDB) {
 	t.Helper()
-	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
-	c.addService(service, odoo)
-	c.ok("config", "set", service, "disk", "--frequency", "daily", "--keep", "7")
+	dir := filepath.Join(c.dir, "disk") // the form creates it
+
+	// Destinations screen, a: the add-destination form; it probes the
+	// directory before saving.
+	term.keys("2")
+	term.checkFrame(term.waitFor(30*time.Second, "odoo-backup › Destinations"))
+	term.keys("a")
+	term.checkFrame(term.waitFor(10*time.Second, "Add a destination", "Directory"))
+	term.fill("Name", "disk", false)
+	term.choose("Kind", "local directory")
+	term.keys("Tab")
+	term.fill("Directory", dir, false)
+	term.focusRow("Name") // tab wrapped around: Directory was the last field
+	term.keys("Enter")
+	// The status comes first, the list read again just after it.
+	rows := term.waitUntil(30*time.Second, "disk added and listed", func(rows []string) bool {
+		return hasRow(rows, "✓ destination disk added (local ") && hasRow(rows, "│ ▸ disk ", " local ")
+	})
+	term.checkFrame(rows)
+
+	// Services screen, a: the add-service form; Check DB connects to the
+	// database before saving. The password is typed, shown as dots.
+	term.keys("1")
+	term.waitUntil(30*time.Second, "the services screen", func(rows []string) bool {
+		return strings.Contains(rows[0], " 0 services") && !strings.Contains(rows[0], "›") && hasRow(rows, "No service yet")
+	})
+	term.keys("a")
+	term.checkFrame(term.waitFor(10*time.Second, "Add a service", "Check DB"))
+	term.fill("Name", service, false)
+	term.fill("Database", odoo.Name, false)
+	term.fill("PG host", pg.Host, false)
+	term.fill("PG port", fmt.Sprint(pg.Port), false)
+	term.fill("PG user", pg.User, false)
+	term.fill("PG password", pg.Password, true)
+	term.fill("Filestore", odoo.FilestoreDir, false)
+	term.choose("Template", "none")
+	term.keys("Tab")
+	if row := term.focusRow("Check DB"); !strings.Contains(row, "[x] yes") {
+		t.Fatalf("Check DB should be on by default; its row is %q", row)
+	}
+	rows = term.screen()
+	term.checkFrame(rows)
+	if s := strings.Join(rows, "\n"); strings.Contains(s, pg.Password) {
+		t.Fatalf("the form shows the typed password:\n%s", s)
+	}
+	term.keys("Enter")
+	rows = term.waitUntil(30*time.Second, service+" added and listed", func(rows []string) bool {
+		return hasRow(rows, "✓ service "+service+" added: database "+odoo.Name) && hasRow(rows, "▸ "+service+" ", " never ")
+	})
+	term.checkFrame(rows)
+
+	// The service's screen, a in its configurations pane: the first
+	// configuration, which becomes the primary.
+	term.keys("Enter")
+	term.waitFor(30*time.Second, "odoo-backup › "+service, "[Destinations]")
+	term.keys("a")
+	term.checkFrame(term.waitFor(10*time.Second, "Add a configuration to service "+service, "Retention"))
+	term.choose("Destination", "disk")
+	term.keys("Tab")
+	term.choose("Frequency", "daily")
+	term.keys("Tab")
+	term.fill("At", "01:00", false)
+	term.fill("Retention", "7", false)
+	if row := term.focusRow("Primary"); !strings.Contains(row, "[x] yes") {
+		t.Fatalf("the first configuration should be primary by default; its row is %q", row)
+	}
+	term.checkFrame(term.screen())
+	term.keys("Enter")
+	rows = term.waitUntil(30*time.Second, "the configuration saved and shown as the primary", func(rows []string) bool {
+		return hasRow(rows, "✓ service "+service+" → disk: daily 01:00, keep 7, primary") && hasRow(rows, "★ disk", "daily 01:00", "keep 7")
+	})
+	term.checkFrame(rows)
+	term.keys("Escape")
+	term.waitUntil(10*time.Second, "the services screen", func(rows []string) bool {
+		return strings.Contains(rows[0], " 1 services") && !strings.Contains(rows[0], "›")
+	})
 }
 
 var consoleRuns int
@@ -174,12 +309,11 @@ func TestConsoleInRealTerminal(t *testing.T) {
 				t.Fatal(err)
 			}
 			term := newTerminal(t, size.w, size.h, "ODOO_BACKUP_TEST_AS_MAIN=1", "NO_COLOR=1",
-				"XDG_DATA_HOME="+os.Getenv("XDG_DATA_HOME"), "TEST_PG_PASSWORD="+pg.Password)
+				"XDG_DATA_HOME="+os.Getenv("XDG_DATA_HOME"))
 			term.typeLine(fmt.Sprintf("%s --catalog %s", exe, c.catalog))
 			term.checkFrame(term.waitFor(time.Minute, "0 services", "No service yet"))
 
-			setup := consoleSetup(setupWithCLI)
-			setup(t, c, term, service, odoo)
+			setupWithKeys(t, c, term, service, odoo)
 			rows := term.waitFor(time.Minute, "1 services", service, "! stale")
 			if term.display("#{alternate_on}") != "1" {
 				t.Error("the console should draw on the alternate screen")
@@ -222,7 +356,45 @@ func TestConsoleInRealTerminal(t *testing.T) {
 			}
 			term.typeLine("echo exit=$?")
 			term.waitFor(10*time.Second, "exit=0")
+			checkConsoleCatalog(t, c, service, odoo)
 		})
+	}
+}
+
+// checkConsoleCatalog checks, through the command line, that the catalog
+// holds what was typed into the console: the destination disk, the service
+// with its connection and filestore, its primary configuration on disk, and
+// the succeeded manual backup.
+func checkConsoleCatalog(t *testing.T, c *cli, service string, odoo *testbed.OdooDB) {
+	t.Helper()
+	var dests []core.Destination
+	c.json(&dests, "destination", "list")
+	var disk *core.Destination
+	for i := range dests {
+		if dests[i].Name == "disk" {
+			disk = &dests[i]
+		}
+	}
+	if want := filepath.Join(c.dir, "disk"); disk == nil || disk.Kind != core.DestinationLocal || disk.Dir != want {
+		t.Errorf("destinations %+v, want disk, local in %s", dests, want)
+	} else if fi, err := os.Stat(disk.Dir); err != nil || !fi.IsDir() {
+		t.Errorf("the form should have created %s: %v", disk.Dir, err)
+	}
+
+	var svcs []core.Service
+	c.json(&svcs, "service", "list")
+	want := core.DBConn{Host: pg.Host, Port: pg.Port, User: pg.User, Database: odoo.Name}
+	if len(svcs) != 1 || svcs[0].Name != service || svcs[0].DB != want || svcs[0].FilestoreDir != odoo.FilestoreDir {
+		t.Errorf("services %+v, want only %s on %+v with filestore %s", svcs, service, want, odoo.FilestoreDir)
+	}
+	if got := c.configs(service); got != "disk:daily*" {
+		t.Errorf("configurations of %s: %q, want disk:daily*", service, got)
+	}
+
+	var bs []backupJSON
+	c.json(&bs, "backups", service)
+	if len(bs) != 1 || bs[0].Destination != "disk" || bs[0].Kind != "manual" || bs[0].Status != "succeeded" || bs[0].Size == 0 {
+		t.Errorf("backups of %s: %+v, want one succeeded manual backup on disk", service, bs)
 	}
 }
 
