@@ -243,3 +243,48 @@ func TestActivityAuditPaging(t *testing.T) {
 	press(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }
+
+// TestRealActivityShowsRestores runs restores through the real engine on a
+// real service — one that works and one the engine refuses — and the
+// activity screen shows both, by the operating-system user who ran them,
+// the refusal with its whole error.
+func TestRealActivityShowsRestores(t *testing.T) {
+	e := newRealEnv(t)
+	newDB := e.prod.Name + "_copy"
+	if _, err := e.eng.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: e.prodBackup.ID, NewDB: newDB,
+		FilestoreDir: filepath.Join(e.dir, "copy-filestore")}); err != nil {
+		t.Fatal(err)
+	}
+	// Restoring over an existing database is refused.
+	_, refused := e.eng.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: e.prodBackup.ID, NewDB: e.stg.Name,
+		FilestoreDir: filepath.Join(e.dir, "copy2-filestore")})
+	if refused == nil {
+		t.Fatal("restoring over the existing staging database should be refused")
+	}
+	user := core.CurrentActor().User
+	tm := e.start()
+	waitFor(t, tm, "production")
+	press(tm, "4")
+	waitFor(t, tm, "of the last 3 jobs")
+	frame := snapshot(t, tm)
+	for _, want := range []string{"restore", user, "✓ succeeded", "✗ failed"} {
+		if !strings.Contains(frame, want) {
+			t.Errorf("the jobs pane should show %q:\n%s", want, frame)
+		}
+	}
+	// The newest first: the refused restore, selected, with its error.
+	words := strings.Join(strings.Fields(strings.ReplaceAll(frame, "│", " ")), " ")
+	if !strings.Contains(words, strings.Join(strings.Fields(refused.Error()), " ")) {
+		t.Errorf("the refused restore's error %q should show whole:\n%s", refused, frame)
+	}
+	press(tm, "down")
+	waitFor(t, tm, "into new database "+newDB)
+	press(tm, "tab")
+	waitFor(t, tm, "[Audit]")
+	frame = snapshot(t, tm)
+	if !strings.Contains(frame, "by "+core.CurrentActor().String()) {
+		t.Errorf("the audit pane should say the restore was by %s:\n%s", core.CurrentActor(), frame)
+	}
+	press(tm, "q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
