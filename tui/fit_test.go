@@ -99,7 +99,7 @@ var visits = []screenVisit{
 	{"help", []step{{[]string{"down", "enter"}, []string{"History 4"}}, {[]string{"?"}, []string{"? or esc closes", "page down"}}}},
 	{"destinations", []step{{[]string{"2"}, []string{"USED BY", "production"}}}},
 	{"templates", []step{{[]string{"3"}, []string{"standard", "keep 24"}}}},
-	{"activity", []step{{[]string{"4"}, []string{"1 running · 2 failed"}}, {[]string{"down"}, []string{"password authentication"}}}},
+	{"activity", []step{{[]string{"4"}, []string{"1 running · 2 failed"}}, {[]string{"down", "down", "down"}, []string{"password authentication"}}}},
 }
 
 // visit starts the console at w×h, opens the screen and returns its frame.
@@ -245,7 +245,7 @@ func TestActivityKeepsSelection(t *testing.T) {
 	waitFor(t, tm, "production")
 	press(tm, "4")
 	waitFor(t, tm, "1 running · 2 failed")
-	press(tm, "down")
+	press(tm, "down", "down", "down")
 	waitFor(t, tm, "password authentication")
 	b := core.Backup{Service: "demo", Destination: "local", Kind: core.KindManual, StartedAt: clock}
 	if err := cat.CreateBackup(context.Background(), &b); err != nil {
