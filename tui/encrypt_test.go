@@ -340,3 +340,39 @@ func snapFlat(t *testing.T, tm *teatest.TestModel, name string, want ...string) 
 	frame := view(t, tm, want...)
 	t.Run(name, func(t *testing.T) { golden.RequireEqual(t, []byte(frame)) })
 }
+
+// downloadEngine records downloads and writes what the engine would.
+type downloadEngine struct {
+	*fakeEngine
+	outs []string
+}
+
+func (f *downloadEngine) Download(_ context.Context, id int64, out string, progress core.ProgressFunc, _ ...core.ReadOption) (core.Backup, error) {
+	f.outs = append(f.outs, out)
+	progress(core.Progress{Phase: core.PhaseDownload, Bytes: 5, Total: 5})
+	if err := os.WriteFile(out, []byte("PK..."), 0o600); err != nil {
+		return core.Backup{}, err
+	}
+	return f.cat.Backup(context.Background(), id)
+}
+
+// TestReadOnlyDownload: a read-only console downloads (it changes nothing
+// in the catalog), and its help says so.
+func TestReadOnlyDownload(t *testing.T) {
+	cat := seed(t)
+	eng := &downloadEngine{fakeEngine: &fakeEngine{cat: cat}}
+	tm := start(t, Options{Catalog: cat, Engine: eng, ReadOnly: true})
+	if h := NewKeyMap(true).Download.Help().Desc; h != "download to a file (allowed read-only)" {
+		t.Errorf("read-only help of D is %q; it must say download is allowed", h)
+	}
+	openHistory(t, tm)
+	press(tm, "D")
+	waitView(t, tm, "Download backup 3", "./production_3.zip")
+	out := filepath.Join(t.TempDir(), "p.zip")
+	keys(tm, "ctrl+u", out, "enter")
+	view(t, tm, "✓ backup 3 downloaded to "+out, "checksum verified")
+	quit(t, tm)
+	if len(eng.outs) != 1 || eng.outs[0] != out {
+		t.Errorf("downloads %v, want one to %s", eng.outs, out)
+	}
+}

@@ -81,6 +81,7 @@ func NewKeyMap(readOnly bool) KeyMap {
 		k.Delete.SetHelp("x", "delete: off (--read-only)")
 		k.Upload.SetHelp("u", "upload & restore: off (--read-only)")
 		k.Backup.SetHelp("b", "back up: off (--read-only)")
+		k.Download.SetHelp("D", "download to a file (allowed read-only)")
 		for _, b := range []*key.Binding{&k.Add, &k.Edit, &k.Remove, &k.MakePrimary, &k.NewService, &k.AddConfig, &k.EditService} {
 			b.SetHelp(b.Help().Key, b.Help().Desc+": off (--read-only)")
 		}
