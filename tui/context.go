@@ -18,6 +18,7 @@ type Engine interface {
 	DeleteBackup(ctx context.Context, id int64, force bool) (core.Backup, error)
 	InspectUpload(ctx context.Context, path string) (core.UploadInfo, error)
 	Upload(ctx context.Context, req core.UploadRequest) (core.Backup, core.UploadInfo, error)
+	Download(ctx context.Context, id int64, out string, progress core.ProgressFunc, opts ...core.ReadOption) (core.Backup, error)
 }
 
 var _ Engine = (*core.Engine)(nil)

@@ -137,6 +137,16 @@ func (d *detailsDialog) key(msg tea.KeyMsg) (bool, tea.Cmd) {
 			return false, nil
 		}
 		d.askToDelete()
+	case key.Matches(msg, k.Download):
+		if d.job.running() {
+			d.note = d.job.label + " is running; wait for it to end"
+			return false, nil
+		}
+		if why := downloadable(d.b); why != "" {
+			d.note = why
+			return false, nil
+		}
+		return true, openDownload(d.ctx, d.b)
 	case key.Matches(msg, k.Force) && d.lastGood != "":
 		d.ask = askForce
 	}
@@ -263,7 +273,7 @@ func (d *detailsDialog) ShortHelp() []key.Binding {
 	if d.ask != askNothing {
 		return []key.Binding{k.Yes, k.No}
 	}
-	out := []key.Binding{k.Restore, k.Verify, k.Delete}
+	out := []key.Binding{k.Restore, k.Verify, k.Delete, k.Download}
 	if d.lastGood != "" {
 		out = append(out, k.Force)
 	}
@@ -288,6 +298,8 @@ func (s *serviceScreen) onBackup(msg tea.KeyMsg) tea.Cmd {
 		return openRestore(s.ctx, b)
 	case key.Matches(msg, k.Verify):
 		return startVerify(s.ctx, b)
+	case key.Matches(msg, k.Download):
+		return openDownload(s.ctx, b)
 	}
 	return openDetails(s.ctx, b, true)
 }

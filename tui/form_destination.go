@@ -10,6 +10,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/s3"
@@ -95,7 +96,7 @@ const (
 )
 
 // newDestinationForm adds (existing nil) or edits a destination.
-func newDestinationForm(ctx *Context, existing *core.Destination) *form {
+func newDestinationForm(ctx *Context, existing *core.Destination) *destinationForm {
 	d := core.Destination{Kind: core.DestinationLocal}
 	title := "Add a destination"
 	if existing != nil {
@@ -116,6 +117,17 @@ func newDestinationForm(ctx *Context, existing *core.Destination) *form {
 	if existing != nil && d.SecretKey.IsSet() {
 		secret = newSecretField("secret", "Secret key", "unchanged", "Leave empty to keep the current secret key; type a new one to replace it.")
 	}
+	pass1 := newSecretField("pass1", "Passphrase", "none", "Typed as dots and never shown again; stored encrypted in the catalog.")
+	pass2 := newSecretField("pass2", "Again", "none", "Type the passphrase once more.")
+	if existing != nil && d.EncryptPassphrase.IsSet() {
+		pass1 = newSecretField("pass1", "Passphrase", "unchanged", "Leave both empty to keep the current passphrase; type a new one twice to replace it.")
+		pass2 = newSecretField("pass2", "Again", "unchanged", "Type the new passphrase once more.")
+	}
+	isEnc := func(word string) func(*form) bool { return func(f *form) bool { return f.value("encrypt") == word } }
+	keyFile, recipient := d.EncryptKeyFile, ""
+	if keyFile == "" {
+		recipient = d.EncryptRecipient
+	}
 	f := newForm(ctx, title,
 		name, kind,
 		newTextField("dir", "Directory", d.Dir, "Created if missing; keep it on another disk than the database.").when(local),
@@ -126,10 +138,123 @@ func newDestinationForm(ctx *Context, existing *core.Destination) *form {
 		newTextField("access", "Access key", d.AccessKey, "The access key id.").when(isS3),
 		secret.when(isS3),
 		newCheckField("notls", "No TLS", d.NoTLS, "Plain HTTP to the endpoint; only for a server on a trusted network.").when(isS3),
+		newChoiceField("sse", "Server-side", []string{sseNone, sseS3, sseKMS}, sseWord(d.SSE),
+			"Encryption at rest by the bucket: SSE-S3 with its own keys, SSE-KMS with a key of its key management service.").when(isS3),
+		newTextField("kmskey", "KMS key", d.SSEKMSKeyID, "The KMS key id, ARN or alias; empty for the service's default key.").
+			when(func(f *form) bool { return f.value("sse") == sseKMS }).placeholder("default key"),
+		newTextField("cafile", "CA file", d.CAFile, "PEM file of the certificate authority of a private endpoint, trusted besides the system's; empty for none.").when(isS3),
+		newChoiceField("encrypt", "Encryption", []string{encNone, encKeyFile, encRecipient, encPassphrase}, encWord(d),
+			"Client-side age encryption before upload: a key file on this host, a recipient whose key stays elsewhere, or a passphrase."),
+		newTextField("keyfile", "Key file", keyFile, "An age identity file readable by its owner only (odoo-backup key generate -o FILE).").when(isEnc(encKeyFile)),
+		newTextField("recipient", "Recipient", recipient, "The age public key (age1…); its identity is kept off this host, so restores need it given.").when(isEnc(encRecipient)),
+		pass1.when(isEnc(encPassphrase)),
+		pass2.when(isEnc(encPassphrase)),
 	)
-	f.note = "Saving first writes, reads back and deletes a test object; a destination that does not work is not saved."
+	df := &destinationForm{form: f, was: encWord(d), editing: existing != nil}
 	f.submit = func(f *form) tea.Cmd { return submitDestination(ctx, f, existing) }
-	return f
+	return df
+}
+
+// Choices of the destination form.
+const (
+	sseNone       = "none"
+	sseS3         = "SSE-S3"
+	sseKMS        = "SSE-KMS"
+	encNone       = "none"
+	encKeyFile    = "key file"
+	encRecipient  = "recipient"
+	encPassphrase = "passphrase"
+)
+
+func sseWord(sse string) string {
+	switch sse {
+	case s3.SSES3:
+		return sseS3
+	case s3.SSEKMS:
+		return sseKMS
+	}
+	return sseNone
+}
+
+func encWord(d core.Destination) string {
+	switch {
+	case d.EncryptPassphrase.IsSet():
+		return encPassphrase
+	case d.EncryptKeyFile != "":
+		return encKeyFile
+	case d.EncryptRecipient != "":
+		return encRecipient
+	}
+	return encNone
+}
+
+// destinationForm is the destination form with its note following the
+// encryption chosen: the lost-key warning shows before anything is saved,
+// and an edit says that new encryption applies to new backups only.
+type destinationForm struct {
+	*form
+	was     string
+	editing bool
+}
+
+const formSaveNote = "Saving first writes, reads back and deletes a test object; a destination that does not work is not saved."
+
+func (f *destinationForm) View() string {
+	note := formSaveNote
+	enc := f.value("encrypt")
+	if enc != encNone {
+		what := map[string]string{encKeyFile: "the key file", encRecipient: "the recipient's identity", encPassphrase: "the passphrase"}[enc]
+		if p := f.value("keyfile"); enc == encKeyFile && p != "" {
+			what = p
+		}
+		note = encryptedWarning(what)
+	}
+	if f.editing && enc != f.was {
+		note += " Changed encryption applies to new backups only; those stored keep theirs."
+	}
+	f.form.note = note
+	return f.fitView()
+}
+
+// fitView draws the form within the terminal's height: when its fields do
+// not all fit (an S3 destination with encryption, at 80x24), it shows a
+// window of them around the focused one and says which part is shown.
+func (f *destinationForm) fitView() string {
+	out := f.form.View()
+	room := f.ctx.bodyHeight()
+	over := lipgloss.Height(out) - room
+	if over <= 0 {
+		return out
+	}
+	vis := f.visible()
+	at := 0
+	for i, fl := range vis {
+		if fl == f.focused() {
+			at = i
+		}
+	}
+	title := f.form.title
+	defer func() { f.form.title = title }()
+	for n := len(vis) - over - 1; n >= 1; n-- {
+		lo := max(0, min(at-n/2, len(vis)-n))
+		hi := lo + n
+		saved := make([]func(*form) bool, len(vis))
+		for i, fl := range vis {
+			saved[i] = fl.shown
+			if i < lo || i >= hi {
+				fl.shown = func(*form) bool { return false }
+			}
+		}
+		f.form.title = fmt.Sprintf("%s · fields %d–%d of %d (tab for more)", title, lo+1, hi, len(vis))
+		out = f.form.View()
+		for i, fl := range vis {
+			fl.shown = saved[i]
+		}
+		if lipgloss.Height(out) <= room {
+			break
+		}
+	}
+	return out
 }
 
 func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cmd {
@@ -173,6 +298,57 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 			d.SecretKey = core.Secret(s)
 		}
 		d.NoTLS = f.checked("notls")
+		d.SSE, d.SSEKMSKeyID = "", ""
+		switch f.value("sse") {
+		case sseS3:
+			d.SSE = s3.SSES3
+		case sseKMS:
+			d.SSE, d.SSEKMSKeyID = s3.SSEKMS, f.value("kmskey")
+		}
+		d.CAFile = ""
+		if ca := f.value("cafile"); ca != "" {
+			// The daemon may run from another directory.
+			abs, err := filepath.Abs(ca)
+			if err != nil {
+				return f.fail("cafile", err)
+			}
+			d.CAFile = abs
+		}
+	}
+	keyFile := ""
+	switch f.value("encrypt") {
+	case encNone:
+		d.EncryptRecipient, d.EncryptKeyFile, d.EncryptPassphrase = "", "", ""
+	case encKeyFile:
+		p := f.value("keyfile")
+		if p == "" {
+			return f.fail("keyfile", core.Userf(core.ErrInvalid, "give the age identity file that decrypts the backups; odoo-backup key generate -o FILE writes one"))
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return f.fail("keyfile", err)
+		}
+		// Read (and its mode checked) when saving, off the console's loop.
+		keyFile = abs
+	case encRecipient:
+		r := f.value("recipient")
+		if _, err := core.ParseRecipient(r); err != nil {
+			return f.fail("recipient", err)
+		}
+		d.EncryptRecipient, d.EncryptKeyFile, d.EncryptPassphrase = r, "", ""
+	case encPassphrase:
+		p1, p2 := f.value("pass1"), f.value("pass2")
+		keep := p1 == "" && p2 == "" && existing != nil && existing.EncryptPassphrase.IsSet()
+		switch {
+		case keep:
+		case p1 == "":
+			return f.fail("pass1", core.Userf(core.ErrInvalid, "type the passphrase, then once more in the next field"))
+		case p1 != p2:
+			return f.fail("pass2", core.Userf(core.ErrInvalid, "the two passphrases differ; type the same passphrase in both fields"))
+		default:
+			d.EncryptPassphrase = core.Secret(p1)
+		}
+		d.EncryptRecipient, d.EncryptKeyFile = "", ""
 	}
 	f.busy = "testing " + d.Describe() + " (write, read back, delete a test object)…"
 	cat := ctx.Catalog
@@ -185,6 +361,14 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 				res.Field, res.Err = "name", core.Userf(core.ErrExists, "a destination named %q already exists; choose another name", d.Name)
 				return res
 			}
+		}
+		if keyFile != "" {
+			r, err := core.IdentityFileRecipient(keyFile)
+			if err != nil {
+				res.Field, res.Err = "keyfile", err
+				return res
+			}
+			d.EncryptKeyFile, d.EncryptRecipient, d.EncryptPassphrase = keyFile, r, ""
 		}
 		if mkdir != "" {
 			// Created now, when asked for; later a missing directory is an
@@ -212,7 +396,27 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 			return res
 		}
 		res.Status = fmt.Sprintf("✓ destination %s %s (%s %s) and tested", d.Name, verb, d.Kind, d.Describe())
+		if d.Encrypted() {
+			res.Status += "; it encrypts: keep a copy of " + keyToKeep(d) + " away from this host"
+		}
 		res.After = loadDestinations(ctx)
 		return res
 	}
+}
+
+// encryptedWarning is the plain sentence about an encrypting destination;
+// what names the key to keep a copy of.
+func encryptedWarning(what string) string {
+	return "Backups here are encrypted: a lost key means lost backups. Keep a copy of " + what + " away from this host."
+}
+
+// keyToKeep names what decrypts a destination's backups, for the warning.
+func keyToKeep(d core.Destination) string {
+	switch {
+	case d.EncryptPassphrase.IsSet():
+		return "the passphrase"
+	case d.EncryptKeyFile != "":
+		return d.EncryptKeyFile
+	}
+	return "the identity of " + d.EncryptRecipient
 }

@@ -15,6 +15,8 @@ type KeyMap struct {
 	Details, Restore, Verify, Delete, Force, Upload    key.Binding
 	PrevStep, StepBack, Next, Cancel, Close, DoRestore key.Binding
 	Complete, DoUpload                                 key.Binding
+	// Download a backup to a file on this host.
+	Download, DoDownload key.Binding
 	// Editing the catalog: services, configurations, destinations, templates.
 	Filter, Add, Edit, Remove, MakePrimary, TestDest, NewService, AddConfig, EditService key.Binding
 	// Forms.
@@ -72,11 +74,15 @@ func NewKeyMap(readOnly bool) KeyMap {
 	k.Complete = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete the path"))
 	k.DoUpload = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "upload"))
 	k.Cancel = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
+	// Allowed read-only: it writes a file on this host, not the catalog.
+	k.Download = key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "download"))
+	k.DoDownload = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "download"))
 	if readOnly {
 		k.Restore.SetHelp("r", "restore: off (--read-only)")
 		k.Delete.SetHelp("x", "delete: off (--read-only)")
 		k.Upload.SetHelp("u", "upload & restore: off (--read-only)")
 		k.Backup.SetHelp("b", "back up: off (--read-only)")
+		k.Download.SetHelp("D", "download to a file (allowed read-only)")
 		for _, b := range []*key.Binding{&k.Add, &k.Edit, &k.Remove, &k.MakePrimary, &k.NewService, &k.AddConfig, &k.EditService} {
 			b.SetHelp(b.Help().Key, b.Help().Desc+": off (--read-only)")
 		}

@@ -40,6 +40,9 @@ func (f *fakeEngine) InspectUpload(context.Context, string) (core.UploadInfo, er
 func (f *fakeEngine) Upload(context.Context, core.UploadRequest) (core.Backup, core.UploadInfo, error) {
 	return core.Backup{}, core.UploadInfo{}, errNotFaked
 }
+func (f *fakeEngine) Download(context.Context, int64, string, core.ProgressFunc, ...core.ReadOption) (core.Backup, error) {
+	return core.Backup{}, errNotFaked
+}
 
 // flowEngine fakes restores, verifies and uploads: it records each request,
 // reports phases as the engine does, and holds in the middle until released

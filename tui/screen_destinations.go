@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -24,8 +25,12 @@ type destinationsScreen struct {
 	rows   []core.Destination
 	users  map[string][]string
 	cursor int
-	loaded bool
-	err    error
+	// counts are the backups held per destination, counted for the
+	// selected row only (the catalog lists them to count).
+	counts   map[string]int
+	counting string
+	loaded   bool
+	err      error
 	// test is the connection test of this screen: which destination, its
 	// job, and its outcome once done.
 	test struct {
@@ -37,11 +42,41 @@ type destinationsScreen struct {
 	}
 }
 
-func newDestinationsScreen(ctx *Context) *destinationsScreen { return &destinationsScreen{ctx: ctx} }
+func newDestinationsScreen(ctx *Context) *destinationsScreen {
+	return &destinationsScreen{ctx: ctx, counts: map[string]int{}}
+}
 
 func (s *destinationsScreen) Title() string { return "Destinations" }
 
+// Reload reads the list; the selected row's count is taken again once it
+// is back (the one shown stays until then).
 func (s *destinationsScreen) Reload() tea.Cmd { return loadDestinations(s.ctx) }
+
+// BackupCountMsg is how many backups a destination holds: succeeded, not
+// rotated or deleted.
+type BackupCountMsg struct {
+	Destination string
+	N           int
+	Err         error
+}
+
+// countSelected counts the selected destination's backups, unless known
+// (again when fresh).
+func (s *destinationsScreen) countSelected(fresh bool) tea.Cmd {
+	d, ok := s.selected()
+	if !ok || s.counting == d.Name {
+		return nil
+	}
+	if _, known := s.counts[d.Name]; known && !fresh {
+		return nil
+	}
+	s.counting = d.Name
+	cat, name := s.ctx.Catalog, d.Name
+	return func() tea.Msg {
+		bs, err := cat.Backups(context.Background(), core.BackupFilter{Destination: name, Status: core.StatusSucceeded})
+		return BackupCountMsg{Destination: name, N: len(bs), Err: err}
+	}
+}
 
 func loadDestinations(ctx *Context) tea.Cmd {
 	cat := ctx.Catalog
@@ -72,7 +107,6 @@ func loadDestinations(ctx *Context) tea.Cmd {
 }
 
 func (s *destinationsScreen) Update(msg tea.Msg) tea.Cmd {
-	k := s.ctx.Keys
 	switch msg := msg.(type) {
 	case DestinationsLoadedMsg:
 		s.loaded, s.err = true, msg.Err
@@ -80,6 +114,15 @@ func (s *destinationsScreen) Update(msg tea.Msg) tea.Cmd {
 			s.rows, s.users = msg.Destinations, msg.Users
 		}
 		s.cursor = min(s.cursor, max(len(s.rows)-1, 0))
+		return s.countSelected(true)
+	case BackupCountMsg:
+		if s.counting == msg.Destination {
+			s.counting = ""
+		}
+		if msg.Err == nil {
+			s.counts[msg.Destination] = msg.N
+		}
+		return s.countSelected(false)
 	case JobStartedMsg:
 		if s.test.name != "" && msg.Label == testLabel(s.test.name) {
 			s.test.job = msg.ID
@@ -92,28 +135,35 @@ func (s *destinationsScreen) Update(msg tea.Msg) tea.Cmd {
 			}
 		}
 	case tea.KeyMsg:
+		cmd := s.key(msg)
+		return tea.Batch(cmd, s.countSelected(false))
+	}
+	return nil
+}
+
+func (s *destinationsScreen) key(msg tea.KeyMsg) tea.Cmd {
+	k := s.ctx.Keys
+	switch {
+	case key.Matches(msg, k.Up):
+		s.cursor = max(s.cursor-1, 0)
+	case key.Matches(msg, k.Down):
+		s.cursor = min(s.cursor+1, max(len(s.rows)-1, 0))
+	case key.Matches(msg, k.Top):
+		s.cursor = 0
+	case key.Matches(msg, k.Bottom):
+		s.cursor = max(len(s.rows)-1, 0)
+	case key.Matches(msg, k.Add):
+		return addDestination(s.ctx)
+	}
+	if d, ok := s.selected(); ok {
 		switch {
-		case key.Matches(msg, k.Up):
-			s.cursor = max(s.cursor-1, 0)
-		case key.Matches(msg, k.Down):
-			s.cursor = min(s.cursor+1, max(len(s.rows)-1, 0))
-		case key.Matches(msg, k.Top):
-			s.cursor = 0
-		case key.Matches(msg, k.Bottom):
-			s.cursor = max(len(s.rows)-1, 0)
-		case key.Matches(msg, k.Add):
-			return addDestination(s.ctx)
-		}
-		if d, ok := s.selected(); ok {
-			switch {
-			case key.Matches(msg, k.Edit):
-				return editDestination(s.ctx, d.Name)
-			case key.Matches(msg, k.TestDest):
-				s.test.name, s.test.job, s.test.done, s.test.result = d.Name, 0, false, ""
-				return testDestination(s.ctx, d.Name)
-			case key.Matches(msg, k.Remove):
-				return removeDestination(s.ctx, d.Name)
-			}
+		case key.Matches(msg, k.Edit):
+			return editDestination(s.ctx, d.Name)
+		case key.Matches(msg, k.TestDest):
+			s.test.name, s.test.job, s.test.done, s.test.result = d.Name, 0, false, ""
+			return testDestination(s.ctx, d.Name)
+		case key.Matches(msg, k.Remove):
+			return removeDestination(s.ctx, d.Name)
 		}
 	}
 	return nil
@@ -141,20 +191,21 @@ func (s *destinationsScreen) View() string {
 		tbl := newTable(s.ctx.innerWidth()-2,
 			column{title: "NAME", min: 10, max: 16},
 			column{title: "KIND", min: 5, max: 5},
-			column{title: "WHERE", min: 24, max: 44},
-			column{title: "USED BY", min: 12})
+			column{title: "WHERE", min: 16, max: 44},
+			column{title: "ENCRYPTION", short: "ENCRYPT", min: 10, max: 18},
+			column{title: "SSE", min: 7, max: 7, drop: 1},
+			column{title: "USED BY", min: 10})
 		b.WriteString(t.Muted.Render("  "+tbl.header()) + "\n")
 		for i, d := range s.rows {
-			used := strings.Join(s.users[d.Name], ", ")
-			if used == "" {
-				used = "—"
-			}
-			line := tbl.row(d.Name, string(d.Kind), d.Describe(), used)
+			line := tbl.row(d.Name, string(d.Kind), d.Describe(), encryptionShort(d), orDash(d.SSE), s.usedBy(d.Name))
 			cur := "  "
 			if i == s.cursor {
 				cur, line = "▸ ", t.Selected.Render(line)
 			}
 			b.WriteString(cur + line + "\n")
+		}
+		if d, ok := s.selected(); ok {
+			b.WriteString("\n" + s.detailsView(d) + "\n")
 		}
 	}
 	if s.test.name != "" {
@@ -185,4 +236,125 @@ func (s *destinationsScreen) testView() string {
 		return t.Error.Width(w).Render("✗ test of " + s.test.name + " failed: " + s.test.result)
 	}
 	return t.Status.Width(w).Render("✓ " + s.test.result)
+}
+
+func (s *destinationsScreen) usedBy(name string) string {
+	if used := strings.Join(s.users[name], ", "); used != "" {
+		return used
+	}
+	return "—"
+}
+
+// encryptionShort is a destination's encryption for the list: "age → "
+// and the start of the recipient, "passphrase", or "—".
+func encryptionShort(d core.Destination) string {
+	switch {
+	case d.EncryptPassphrase.IsSet():
+		return "passphrase"
+	case d.EncryptRecipient != "":
+		r := d.EncryptRecipient
+		if len(r) > 10 {
+			r = r[:10] + "…"
+		}
+		return "age → " + r
+	}
+	return "—"
+}
+
+// detailsView is the selected destination's settings (never a secret), the
+// backups it holds and, when it encrypts, the lost-key warning.
+func (s *destinationsScreen) detailsView(d core.Destination) string {
+	t := s.ctx.Theme
+	w := s.ctx.innerWidth()
+	var lines []string
+	field := func(label, value string) {
+		lines = append(lines, strings.TrimRight(hang(t.Muted.Render(pad(label, 12)), value, w), "\n"))
+	}
+	lines = append(lines, t.Title.Render(d.Name))
+	if d.Kind == core.DestinationLocal {
+		field("directory", d.Dir)
+	} else {
+		where := d.Endpoint + " · bucket " + d.Bucket
+		if d.Prefix != "" {
+			where += " · prefix " + d.Prefix
+		}
+		if d.Region != "" {
+			where += " · region " + d.Region
+		}
+		field("s3", where)
+		tls := "TLS on"
+		if d.NoTLS {
+			tls = "TLS off (plain HTTP)"
+		}
+		if d.CAFile != "" {
+			tls += " · CA file " + d.CAFile
+		}
+		secret := "no secret key"
+		if d.SecretKey.IsSet() {
+			secret = "secret key set (never shown)"
+		}
+		field("access", orDash(d.AccessKey)+" · "+secret+" · "+tls)
+		sse := "—"
+		switch d.SSE {
+		case "":
+		case "SSE-KMS":
+			sse = "SSE-KMS, key " + d.SSEKMSKeyID
+			if d.SSEKMSKeyID == "" {
+				sse = "SSE-KMS, the service's default key"
+			}
+		default:
+			sse = d.SSE
+		}
+		field("server-side", sse)
+	}
+	enc := "none: archives are stored as they are"
+	switch {
+	case d.EncryptPassphrase.IsSet():
+		enc = "age with a passphrase (stored encrypted, never shown)"
+	case d.EncryptKeyFile != "":
+		enc = "age to " + d.EncryptRecipient + " · key file on this host: " + d.EncryptKeyFile
+	case d.EncryptRecipient != "":
+		enc = "age to " + d.EncryptRecipient + " · its key is kept off this host"
+	}
+	field("encryption", enc)
+	field("used by", s.usedBy(d.Name))
+	n, known := s.counts[d.Name]
+	count := s.ctx.spin() + " counting…"
+	if known {
+		count = fmt.Sprintf("%d succeeded (not rotated or deleted)", n)
+	}
+	field("backups", count)
+	if d.Encrypted() {
+		// Wrapped at spaces only, so the key file's path stays whole.
+		for i, l := range wrapWords(encryptedWarning(keyToKeep(d)), w-2) {
+			mark := "  "
+			if i == 0 {
+				mark = "! "
+			}
+			lines = append(lines, t.Error.Render(mark+l))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// wrapWords fills lines of at most w cells with the words of text, breaking
+// at spaces only; a word longer than w has a line of its own.
+func wrapWords(text string, w int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = word
+		case lipglossWidth(line)+1+lipglossWidth(word) <= w:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }

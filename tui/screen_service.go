@@ -107,7 +107,7 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 			return backupNow(s.ctx, s.name)
 		case key.Matches(msg, k.Upload):
 			return openUpload(s.ctx, s.name)
-		case s.pane == paneHistory && key.Matches(msg, k.Details, k.Restore, k.Verify, k.Delete):
+		case s.pane == paneHistory && key.Matches(msg, k.Details, k.Restore, k.Verify, k.Delete, k.Download):
 			return s.onBackup(msg)
 		case key.Matches(msg, k.Restore, k.Verify):
 			return setStatus(true, "pick a backup in the history first (tab moves to it)")
@@ -275,7 +275,7 @@ func (s *serviceScreen) healthOf(dest string) core.ConfigHealth {
 func (s *serviceScreen) ShortHelp() []key.Binding {
 	k := s.ctx.Keys
 	if s.pane == paneHistory {
-		return []key.Binding{k.Details, k.Restore, k.Verify, k.Delete, k.Tab, k.Backup, k.Upload, k.Back}
+		return []key.Binding{k.Details, k.Restore, k.Verify, k.Delete, k.Download, k.Tab, k.Backup, k.Upload, k.Back}
 	}
 	return []key.Binding{k.Tab, k.Backup, k.Add, k.Edit, k.EditService, k.Upload, k.Back}
 }
@@ -283,5 +283,5 @@ func (s *serviceScreen) ShortHelp() []key.Binding {
 func (s *serviceScreen) FullHelp() [][]key.Binding {
 	k := s.ctx.Keys
 	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Tab, k.Backup, k.Upload, k.Back},
-		{k.Details, k.Restore, k.Verify, k.Delete}, {k.Add, k.Edit, k.Remove, k.MakePrimary, k.EditService}}
+		{k.Details, k.Restore, k.Verify, k.Delete, k.Download}, {k.Add, k.Edit, k.Remove, k.MakePrimary, k.EditService}}
 }

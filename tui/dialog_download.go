@@ -1,0 +1,190 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// downloadDialog copies a backup's archive to a file on this host: it asks
+// for the path, then follows the download job (checksum verified, an
+// encrypted archive decrypted when its destination keeps the key here).
+// It changes nothing in the catalog, so it works read-only too; it writes
+// the one file asked for and never overwrites one.
+type downloadDialog struct {
+	ctx  *Context
+	b    core.Backup
+	path lineInput
+	err  string
+	job  flowJob
+}
+
+// openDownload opens the download dialog for a backup of the history.
+func openDownload(ctx *Context, b core.Backup) tea.Cmd {
+	if why := downloadable(b); why != "" {
+		return setStatus(true, why)
+	}
+	d := &downloadDialog{ctx: ctx, b: b}
+	d.path.set(defaultDownloadPath(b))
+	return openDialog(d)
+}
+
+// downloadable says why a backup has no archive to download, or "".
+func downloadable(b core.Backup) string {
+	switch b.Status {
+	case core.StatusSucceeded:
+		return ""
+	case core.StatusRunning:
+		return fmt.Sprintf("backup %d is still running; wait for it to finish before downloading it", b.ID)
+	case core.StatusFailed:
+		return fmt.Sprintf("backup %d failed and has no archive; pick a succeeded backup to download", b.ID)
+	}
+	return fmt.Sprintf("backup %d was %s and its archive is gone; pick a succeeded backup to download", b.ID, b.Status)
+}
+
+// defaultDownloadPath is SERVICE_ID and the archive's extension, in the
+// current directory.
+func defaultDownloadPath(b core.Backup) string {
+	ext := map[string]string{core.FormatPlainSQL: ".sql", core.FormatSQLGz: ".sql.gz", core.FormatPGCustom: ".dump"}[b.Format]
+	if ext == "" {
+		ext = ".zip"
+	}
+	return fmt.Sprintf("./%s_%d%s", b.Service, b.ID, ext)
+}
+
+func downloadLabel(b core.Backup) string { return fmt.Sprintf("downloading backup %d", b.ID) }
+
+// downloadJob runs the engine's download to out (an absolute path).
+func downloadJob(ctx *Context, b core.Backup, out string) JobSpec {
+	eng := ctx.Engine
+	return JobSpec{
+		Label: downloadLabel(b),
+		// It writes a file on this host but changes nothing in the catalog
+		// or on a destination.
+		Changes: false,
+		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
+			got, err := eng.Download(jctx, b.ID, out, progress)
+			if err != nil {
+				return "", err
+			}
+			how := "checksum verified"
+			if got.Encryption != "" {
+				how += ", decrypted"
+			}
+			written := got.Size
+			if fi, err := os.Stat(out); err == nil {
+				written = fi.Size()
+			}
+			return fmt.Sprintf("backup %d downloaded to %s (%s, %s)", b.ID, out, size(written), how), nil
+		},
+	}
+}
+
+// TakesText: the path is typed until the download starts.
+func (d *downloadDialog) TakesText() bool { return d.job.state == jobIdle }
+
+func (d *downloadDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
+	km, ok := msg.(tea.KeyMsg)
+	if !ok {
+		d.job.update(msg)
+		return false, nil
+	}
+	k := d.ctx.Keys
+	if d.job.state != jobIdle {
+		// Closing leaves a running download to the status line.
+		return key.Matches(km, k.Close, k.Open), nil
+	}
+	switch {
+	case key.Matches(km, k.Cancel):
+		return true, nil
+	case key.Matches(km, k.DoDownload):
+		return false, d.submit()
+	}
+	if d.path.update(km) {
+		d.err = ""
+	}
+	return false, nil
+}
+
+// submit checks the path and starts the download; an existing file is
+// refused here (and again by the engine, which never overwrites one).
+func (d *downloadDialog) submit() tea.Cmd {
+	p := strings.TrimSpace(d.path.String())
+	if p == "" {
+		d.err = "give the path of the file to write, e.g. " + defaultDownloadPath(d.b)
+		return nil
+	}
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			p = filepath.Join(home, p[2:])
+		}
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		d.err = err.Error()
+		return nil
+	}
+	if _, err := os.Lstat(abs); err == nil {
+		d.err = abs + " already exists; choose another file name or remove it first"
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		d.err = "cannot check " + abs + ": " + err.Error()
+		return nil
+	}
+	if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
+		d.err = filepath.Dir(abs) + " is not a directory; choose a file in an existing directory"
+		return nil
+	}
+	return d.job.start(downloadJob(d.ctx, d.b, abs), core.PhaseDownload)
+}
+
+func (d *downloadDialog) width() int { return min(d.ctx.Width-2, 90) }
+
+func (d *downloadDialog) View() string {
+	t := d.ctx.Theme
+	w := d.width() - 4
+	var b strings.Builder
+	b.WriteString(t.Title.Render(fmt.Sprintf("Download backup %d", d.b.ID)) + "\n\n")
+	what := fmt.Sprintf("%s of %s on %s, %s", d.b.Kind, d.b.Service, d.b.Destination, size(d.b.Size))
+	b.WriteString(hang("", what, w))
+	if d.b.Encryption != "" {
+		b.WriteString(hang("", "It is encrypted ("+d.b.Encryption+"): the file written is the decrypted archive, when this host keeps the key.", w))
+	}
+	b.WriteString("\n")
+	if d.job.state == jobIdle {
+		d.path.width = w - len("Save to ") - 2
+		b.WriteString("Save to " + d.path.view() + "\n")
+		if d.err != "" {
+			b.WriteString(t.Error.Width(w).Render("✗ "+d.err) + "\n")
+		}
+		b.WriteString("\n" + t.Muted.Render("A file on this host; an existing file is never overwritten.") + "\n")
+		b.WriteString(t.Muted.Render("enter download · esc cancel"))
+		return t.Dialog.Width(d.width()).Render(b.String())
+	}
+	b.WriteString(d.job.phases(d.ctx) + "\n")
+	switch {
+	case d.job.failed():
+		b.WriteString("\n" + t.Error.Width(w).Render("✗ "+userMessage(d.job.err)) + "\n")
+	case d.job.done():
+		b.WriteString("\n" + t.Status.Width(w).Render("✓ "+d.job.summary) + "\n")
+	}
+	b.WriteString("\n" + t.Muted.Render("esc close"))
+	return t.Dialog.Width(d.width()).Render(b.String())
+}
+
+func (d *downloadDialog) ShortHelp() []key.Binding {
+	k := d.ctx.Keys
+	if d.job.state == jobIdle {
+		return []key.Binding{k.DoDownload, k.Cancel}
+	}
+	return []key.Binding{k.Close}
+}
