@@ -201,7 +201,7 @@ func TestActivityFilter(t *testing.T) {
 	press(tm, "/", "esc")
 	waitFor(t, tm, "destination add")
 	press(tm, "q")
-	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(15*time.Second))
 }
 
 // TestActivityAuditPaging: a long trail loads a page at a time as the
@@ -241,7 +241,7 @@ func TestActivityAuditPaging(t *testing.T) {
 	press(tm, "G")
 	waitFor(t, tm, "255 entries")
 	press(tm, "q")
-	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(15*time.Second))
 }
 
 // TestRealActivityShowsRestores runs restores through the real engine on a
@@ -286,5 +286,5 @@ func TestRealActivityShowsRestores(t *testing.T) {
 		t.Errorf("the audit pane should say the restore was by %s:\n%s", core.CurrentActor(), frame)
 	}
 	press(tm, "q")
-	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(15*time.Second))
 }

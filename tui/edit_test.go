@@ -44,7 +44,7 @@ func keys(tm *teatest.TestModel, ks ...string) {
 // asks the program for its frame, so lines drawn earlier count too.
 func view(t *testing.T, tm *teatest.TestModel, want ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		v := snapshot(t, tm)
 		missing, f := "", flat(v)
@@ -89,7 +89,7 @@ func quit(t *testing.T, tm *teatest.TestModel) {
 	t.Helper()
 	press(tm, "esc", "esc", "esc")
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
-	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(15*time.Second))
 }
 
 func configsOf(t *testing.T, cat *store.Catalog, service string) map[string]core.Configuration {
@@ -468,15 +468,16 @@ func TestTemplates(t *testing.T) {
 	keys(tm, "a")
 	view(t, tm, "Create a template")
 	keys(tm, "standard", "enter")
-	view(t, tm, "✓ template standard created")
+	// The status comes first, the reloaded list after: wait for the row.
+	view(t, tm, "✓ template standard created", "no configuration yet: press c")
 	keys(tm, "c")
 	view(t, tm, "Add a configuration to template standard", "‹ local ›")
 	keys(tm, "right", "tab", "left", "tab", "15", "backspace", "backspace", "30", "tab", "24", "enter")
-	view(t, tm, "✓ template standard → s3-eu: hourly :30, keep 24, primary")
+	view(t, tm, "✓ template standard → s3-eu: hourly :30, keep 24, primary", "hourly :30")
 	keys(tm, "c")
 	view(t, tm, "Add a configuration to template standard", "local")
 	keys(tm, "tab", "right", "right", "right", "enter")
-	view(t, tm, "✓ template standard → local: manual only, keep all")
+	view(t, tm, "✓ template standard → local: manual only, keep all", "manual only")
 	// Rows: standard, s3-eu (primary), local.
 	keys(tm, "G", "p")
 	view(t, tm, "✓ local is now the primary destination of template standard")

@@ -239,7 +239,7 @@ func TestRealEncryptedBackupAndDownload(t *testing.T) {
 	// From the details: a file that exists is refused and left alone.
 	keys(tm, "tab")
 	// The history reloads after the job: wait for the row to be finished.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for frame := snapshot(t, tm); !strings.Contains(frame, "[History 2]") || strings.Contains(frame, "◐"); frame = snapshot(t, tm) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the history never showed the finished backup:\n%s", frame)

@@ -54,6 +54,8 @@ type Model struct {
 	status      string
 	statusErr   bool
 	refresh     time.Duration
+	// refreshing is set while a periodic reload is being read.
+	refreshing bool
 }
 
 // New builds the console.
@@ -98,6 +100,9 @@ func Run(o Options) error {
 func (m *Model) Init() tea.Cmd {
 	return tea.Batch(m.home.Reload(), tick(m.refresh), m.spinTick())
 }
+
+// refreshedMsg says the periodic reload's messages are all delivered.
+type refreshedMsg struct{}
 
 // spinMsg turns the spinners one frame.
 type spinMsg struct{}
@@ -160,7 +165,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.help.Width = msg.Width
 		return m, nil
 	case TickMsg:
-		return m, tea.Batch(m.reload(), tick(m.refresh))
+		if m.refreshing {
+			// The last periodic read is not back yet (a slow or locked
+			// catalog): skip this one rather than pile reads up.
+			return m, tick(m.refresh)
+		}
+		m.refreshing = true
+		return m, tea.Batch(tea.Sequence(m.reload(), func() tea.Msg { return refreshedMsg{} }), tick(m.refresh))
+	case refreshedMsg:
+		m.refreshing = false
+		return m, nil
 	case spinMsg:
 		m.ctx.frame++
 		return m, m.spinTick()

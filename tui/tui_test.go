@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -108,7 +109,7 @@ func waitFor(t *testing.T, tm *teatest.TestModel, want ...string) {
 			}
 		}
 		return true
-	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+	}, teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 }
 
 func press(tm *teatest.TestModel, keys ...string) {
@@ -134,7 +135,7 @@ func press(tm *teatest.TestModel, keys ...string) {
 func finalView(t *testing.T, tm *teatest.TestModel) {
 	t.Helper()
 	press(tm, "q")
-	m := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(snapModel)
+	m := tm.FinalModel(t, teatest.WithFinalTimeout(15*time.Second)).(snapModel)
 	golden.RequireEqual(t, []byte(m.View()))
 }
 
@@ -163,9 +164,25 @@ func finalViewAfter(t *testing.T, tm *teatest.TestModel, back string) {
 	press(tm, back)
 	waitFor(t, tm, "Services")
 	press(tm, "q")
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(snapModel)
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(15*time.Second)).(snapModel)
 	if top := final.top(); top != screen(final.home) {
 		t.Errorf("after esc the screen is %q, want the services screen", top.Title())
+	}
+}
+
+// waitGone waits until the current frame no longer shows unwanted.
+func waitGone(t *testing.T, tm *teatest.TestModel, unwanted string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		frame := snapshot(t, tm)
+		if !strings.Contains(frame, unwanted) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the frame still shows %q after 15s:\n%s", unwanted, frame)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -237,6 +254,9 @@ func TestBackupNow(t *testing.T) {
 	close(eng.release)
 	// The new row finished (took 1:12) shows once the history reloaded.
 	waitFor(t, tm, "backup of production succeeded: s3-eu (1.2 GB)", "1:12    ✓ succeeded")
+	// The header's count comes from its own read, which may land a moment
+	// after the history's.
+	waitGone(t, tm, "1 running")
 	finalView(t, tm)
 	if len(eng.reqs) != 1 || len(eng.reqs[0].Destinations) != 1 || eng.reqs[0].Destinations[0] != "s3-eu" {
 		t.Errorf("engine got %+v, want one backup to the primary s3-eu", eng.reqs)
@@ -289,5 +309,5 @@ func TestLiveRefresh(t *testing.T) {
 	press(tm, "down", "enter")
 	waitFor(t, tm, "148.0 MB  0:02    ◐ ░░░░░░ 12%~ filestore 50.0 MB/s")
 	press(tm, "q")
-	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(15*time.Second))
 }
