@@ -20,17 +20,18 @@ type restoreTarget struct {
 	noPrimary string
 }
 
-// restorable says why a backup cannot be restored, or "".
-func restorable(b core.Backup) string {
+// noArchive says why backup b has no archive to act on (verb: "restore",
+// "download"...), or "".
+func noArchive(b core.Backup, verb string) string {
 	switch b.Status {
 	case core.StatusSucceeded:
 		return ""
 	case core.StatusRunning:
-		return fmt.Sprintf("backup %d is still running; wait for it to finish before restoring it", b.ID)
+		return fmt.Sprintf("backup %d is still running; wait for it to finish before you %s it", b.ID, verb)
 	case core.StatusFailed:
-		return fmt.Sprintf("backup %d failed and has no archive; pick a succeeded backup to restore", b.ID)
+		return fmt.Sprintf("backup %d failed and has no archive; pick a succeeded backup to %s", b.ID, verb)
 	}
-	return fmt.Sprintf("backup %d was %s and its archive is gone; pick a succeeded backup to restore", b.ID, b.Status)
+	return fmt.Sprintf("backup %d was %s and its archive is gone; pick a succeeded backup to %s", b.ID, b.Status, verb)
 }
 
 // restoreNewest opens the restore flow for a service's newest succeeded
@@ -61,7 +62,7 @@ func openRestore(ctx *Context, b core.Backup) tea.Cmd {
 	if ctx.ReadOnly {
 		return readOnlyRefusal(ctx, "restoring")
 	}
-	if why := restorable(b); why != "" {
+	if why := noArchive(b, "restore"); why != "" {
 		return setStatus(true, why)
 	}
 	cat := ctx.Catalog
@@ -163,7 +164,7 @@ func verifyJob(ctx *Context, b core.Backup) JobSpec {
 
 // startVerify starts verifying a backup from the history.
 func startVerify(ctx *Context, b core.Backup) tea.Cmd {
-	if why := restorable(b); why != "" {
+	if why := noArchive(b, "restore"); why != "" {
 		return setStatus(true, "nothing to verify: "+why)
 	}
 	return startJob(verifyJob(ctx, b))

@@ -116,7 +116,7 @@ func (d *detailsDialog) key(msg tea.KeyMsg) (bool, tea.Cmd) {
 			d.note = "read-only: restoring is off (the console was started with --read-only)"
 			return false, nil
 		}
-		if why := restorable(d.b); why != "" {
+		if why := noArchive(d.b, "restore"); why != "" {
 			d.note = why
 			return false, nil
 		}
@@ -126,8 +126,8 @@ func (d *detailsDialog) key(msg tea.KeyMsg) (bool, tea.Cmd) {
 			d.note = d.job.label + " is running; wait for it to end"
 			return false, nil
 		}
-		if why := restorable(d.b); why != "" {
-			d.note = "nothing to verify: " + why
+		if why := noArchive(d.b, "verify"); why != "" {
+			d.note = why
 			return false, nil
 		}
 		return false, d.job.start(verifyJob(d.ctx, d.b), core.PhaseVerify)
@@ -142,7 +142,7 @@ func (d *detailsDialog) key(msg tea.KeyMsg) (bool, tea.Cmd) {
 			d.note = d.job.label + " is running; wait for it to end"
 			return false, nil
 		}
-		if why := downloadable(d.b); why != "" {
+		if why := noArchive(d.b, "download"); why != "" {
 			d.note = why
 			return false, nil
 		}

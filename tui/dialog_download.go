@@ -30,7 +30,7 @@ type downloadDialog struct {
 
 // openDownload opens the download dialog for a backup of the history.
 func openDownload(ctx *Context, b core.Backup) tea.Cmd {
-	if why := downloadable(b); why != "" {
+	if why := noArchive(b, "download"); why != "" {
 		return setStatus(true, why)
 	}
 	d := &downloadDialog{ctx: ctx, b: b}
@@ -38,18 +38,6 @@ func openDownload(ctx *Context, b core.Backup) tea.Cmd {
 	return openDialog(d)
 }
 
-// downloadable says why a backup has no archive to download, or "".
-func downloadable(b core.Backup) string {
-	switch b.Status {
-	case core.StatusSucceeded:
-		return ""
-	case core.StatusRunning:
-		return fmt.Sprintf("backup %d is still running; wait for it to finish before downloading it", b.ID)
-	case core.StatusFailed:
-		return fmt.Sprintf("backup %d failed and has no archive; pick a succeeded backup to download", b.ID)
-	}
-	return fmt.Sprintf("backup %d was %s and its archive is gone; pick a succeeded backup to download", b.ID, b.Status)
-}
 
 // defaultDownloadPath is SERVICE_ID and the archive's extension, in the
 // current directory.

@@ -1,6 +1,9 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 // KeyMap is the one keymap of the console; the help bar and the help overlay
 // are generated from it.
@@ -89,3 +92,26 @@ func NewKeyMap(readOnly bool) KeyMap {
 	}
 	return k
 }
+
+// cursorMove is how far a list's movement key moves its cursor: a row, a
+// page of page rows, or to either end; ok is false for any other key.
+func (k KeyMap) cursorMove(msg tea.KeyMsg, page int) (delta int, ok bool) {
+	switch {
+	case key.Matches(msg, k.Up):
+		return -1, true
+	case key.Matches(msg, k.Down):
+		return 1, true
+	case key.Matches(msg, k.PageUp):
+		return -max(page, 1), true
+	case key.Matches(msg, k.PageDown):
+		return max(page, 1), true
+	case key.Matches(msg, k.Top):
+		return -1 << 30, true
+	case key.Matches(msg, k.Bottom):
+		return 1 << 30, true
+	}
+	return 0, false
+}
+
+// clampCursor keeps a cursor moved by delta on one of n rows.
+func clampCursor(cur, delta, n int) int { return max(0, min(cur+delta, n-1)) }

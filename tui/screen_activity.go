@@ -192,23 +192,15 @@ func (s *activityScreen) Update(msg tea.Msg) tea.Cmd {
 			}
 			return s.maybeLoadMore()
 		}
+		if d, ok := k.cursorMove(msg, s.listRows()); ok {
+			s.move(d)
+			return s.maybeLoadMore()
+		}
 		switch {
 		case key.Matches(msg, k.Filter):
 			s.filter.start()
 		case key.Matches(msg, k.Tab):
 			s.pane = 1 - s.pane
-		case key.Matches(msg, k.Up):
-			s.move(-1)
-		case key.Matches(msg, k.Down):
-			s.move(1)
-		case key.Matches(msg, k.PageUp):
-			s.move(-s.listRows())
-		case key.Matches(msg, k.PageDown):
-			s.move(s.listRows())
-		case key.Matches(msg, k.Top):
-			s.move(-1 << 30)
-		case key.Matches(msg, k.Bottom):
-			s.move(1 << 30)
 		}
 		return s.maybeLoadMore()
 	}

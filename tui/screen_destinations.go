@@ -143,16 +143,9 @@ func (s *destinationsScreen) Update(msg tea.Msg) tea.Cmd {
 
 func (s *destinationsScreen) key(msg tea.KeyMsg) tea.Cmd {
 	k := s.ctx.Keys
-	switch {
-	case key.Matches(msg, k.Up):
-		s.cursor = max(s.cursor-1, 0)
-	case key.Matches(msg, k.Down):
-		s.cursor = min(s.cursor+1, max(len(s.rows)-1, 0))
-	case key.Matches(msg, k.Top):
-		s.cursor = 0
-	case key.Matches(msg, k.Bottom):
-		s.cursor = max(len(s.rows)-1, 0)
-	case key.Matches(msg, k.Add):
+	if d, ok := k.cursorMove(msg, len(s.rows)); ok {
+		s.cursor = clampCursor(s.cursor, d, len(s.rows))
+	} else if key.Matches(msg, k.Add) {
 		return addDestination(s.ctx)
 	}
 	if d, ok := s.selected(); ok {

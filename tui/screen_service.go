@@ -88,21 +88,13 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 		s.live[msg.Progress.BackupID] = msg.Progress
 		s.ctx.progress.observe(msg.Progress.BackupID, msg.Progress.Bytes, s.ctx.now())
 	case tea.KeyMsg:
+		if d, ok := k.cursorMove(msg, s.historyRows()); ok {
+			s.move(d)
+			return s.maybeLoadMore()
+		}
 		switch {
 		case key.Matches(msg, k.Tab):
 			s.pane = 1 - s.pane
-		case key.Matches(msg, k.Up):
-			s.move(-1)
-		case key.Matches(msg, k.Down):
-			s.move(1)
-		case key.Matches(msg, k.PageUp):
-			s.move(-s.historyRows())
-		case key.Matches(msg, k.PageDown):
-			s.move(s.historyRows())
-		case key.Matches(msg, k.Top):
-			s.move(-1 << 30)
-		case key.Matches(msg, k.Bottom):
-			s.move(len(s.history))
 		case key.Matches(msg, k.Backup):
 			return backupNow(s.ctx, s.name)
 		case key.Matches(msg, k.Upload):

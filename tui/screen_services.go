@@ -88,19 +88,15 @@ func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
 			s.cursor = min(s.cursor, max(len(s.visible())-1, 0))
 			return nil
 		}
+		if d, ok := k.cursorMove(msg, s.visibleRows()); ok {
+			s.cursor = clampCursor(s.cursor, d, len(s.visible()))
+			return nil
+		}
 		switch {
 		case key.Matches(msg, k.Filter):
 			s.filter.start()
 		case key.Matches(msg, k.Add):
 			return addService(s.ctx, "")
-		case key.Matches(msg, k.Up):
-			s.cursor = max(s.cursor-1, 0)
-		case key.Matches(msg, k.Down):
-			s.cursor = min(s.cursor+1, max(len(s.visible())-1, 0))
-		case key.Matches(msg, k.Top):
-			s.cursor = 0
-		case key.Matches(msg, k.Bottom):
-			s.cursor = max(len(s.visible())-1, 0)
 		case key.Matches(msg, k.Open):
 			if row, ok := s.selected(); ok {
 				return push(newServiceScreen(s.ctx, row.Health.Service.Name))

@@ -79,16 +79,9 @@ func (s *templatesScreen) Update(msg tea.Msg) tea.Cmd {
 		}
 		s.cursor = min(s.cursor, max(len(s.lines)-1, 0))
 	case tea.KeyMsg:
-		switch {
-		case key.Matches(msg, k.Up):
-			s.cursor = max(s.cursor-1, 0)
-		case key.Matches(msg, k.Down):
-			s.cursor = min(s.cursor+1, max(len(s.lines)-1, 0))
-		case key.Matches(msg, k.Top):
-			s.cursor = 0
-		case key.Matches(msg, k.Bottom):
-			s.cursor = max(len(s.lines)-1, 0)
-		case key.Matches(msg, k.Add):
+		if d, ok := k.cursorMove(msg, len(s.lines)); ok {
+			s.cursor = clampCursor(s.cursor, d, len(s.lines))
+		} else if key.Matches(msg, k.Add) {
 			return addTemplate(s.ctx)
 		}
 		t, c, ok := s.selected()
