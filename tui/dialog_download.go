@@ -38,7 +38,6 @@ func openDownload(ctx *Context, b core.Backup) tea.Cmd {
 	return openDialog(d)
 }
 
-
 // defaultDownloadPath is SERVICE_ID and the archive's extension, in the
 // current directory.
 func defaultDownloadPath(b core.Backup) string {

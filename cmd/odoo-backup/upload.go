@@ -103,4 +103,3 @@ func (a *app) printFound(info core.UploadInfo) {
 		fmt.Fprintln(w, "  filestore:    none (the database only)")
 	}
 }
-
