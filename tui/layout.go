@@ -87,9 +87,6 @@ func newTable(width int, cols ...column) table {
 	return t
 }
 
-// shows reports whether column i fits.
-func (t table) shows(i int) bool { return t.widths[i] > 0 }
-
 // header is the row of column titles.
 func (t table) header() string {
 	titles := make([]string, len(t.cols))

@@ -40,7 +40,6 @@ type dialog interface {
 // commands; only the root acts on them.
 type (
 	pushMsg   struct{ s screen }
-	popMsg    struct{}
 	openMsg   struct{ d dialog }
 	statusMsg struct {
 		text string
@@ -52,7 +51,6 @@ type (
 )
 
 func push(s screen) tea.Cmd       { return func() tea.Msg { return pushMsg{s} } }
-func pop() tea.Cmd                { return func() tea.Msg { return popMsg{} } }
 func openDialog(d dialog) tea.Cmd { return func() tea.Msg { return openMsg{d} } }
 
 func setStatus(err bool, text string) tea.Cmd {

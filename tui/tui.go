@@ -181,8 +181,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case pushMsg:
 		m.stack = append(m.stack, msg.s)
 		return m, msg.s.Reload()
-	case popMsg:
-		return m, m.back()
 	case openMsg:
 		m.dialog = msg.d
 		return m, nil
