@@ -18,6 +18,9 @@ type CopyServiceRequest struct {
 	// FilestoreDir is the copy's filestore; empty means
 	// <data_dir>/filestore/<NewDB> beside the source's.
 	FilestoreDir string
+	// IdentityFile decrypts the copy backup when the source's primary
+	// encrypts to a recipient whose key is not kept on this host.
+	IdentityFile string
 	Progress     ProgressFunc
 }
 
@@ -78,7 +81,7 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 
 	res.Restore, err = e.RestoreNewDB(ctx, RestoreRequest{
 		BackupID: res.Backup.ID, NewDB: req.NewDB, FilestoreDir: req.FilestoreDir,
-		NewIdentity: true, Progress: req.Progress,
+		NewIdentity: true, IdentityFile: req.IdentityFile, Progress: req.Progress,
 	})
 	if err != nil {
 		return res, Userf(err, "the copy of %q could not be restored into %q (the source is unchanged; backup %d remains): %s", src.Name, req.NewDB, res.Backup.ID, message(err))

@@ -133,6 +133,32 @@ func TestEncryptionCommands(t *testing.T) {
 	c.ok("drill", "prod", "--destination", "offsite", "--identity", keyFile)
 	c.ok("restore", off, "--new-db", "cli_enc_offsite", "--identity", keyFile)
 
+	// With that destination as the primary, a service copy and an upload &
+	// restore read back what they stored there, so they need the identity
+	// too, and say so before anything is restored.
+	c.ok("config", "set", "prod", "offsite", "--primary")
+	c.fails(1, "pass --identity FILE", "service", "copy", "prod", "prodcopy", "--db", "cli_enc_copy", "--filestore", filepath.Join(c.dir, "copy"))
+	if n, _ := pg.QueryInt(ctx, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cli_enc_copy%'"); n != 0 {
+		t.Fatal("a refused service copy created a database")
+	}
+	c.ok("service", "copy", "prod", "prodcopy", "--db", "cli_enc_copy", "--filestore", filepath.Join(c.dir, "copy"), "--identity", keyFile)
+	got, err = testbed.Fingerprint(ctx, pg.Conn("cli_enc_copy"), filepath.Join(c.dir, "copy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var diff []string
+	for _, d := range source.WithoutChecklist().Diff(got.WithoutChecklist()) {
+		if !strings.Contains(d, "ir_config_parameter") { // a copy gets its own uuid and secret
+			diff = append(diff, d)
+		}
+	}
+	if len(diff) > 0 {
+		t.Errorf("the copy made through the encrypted primary differs:\n%s", strings.Join(diff, "\n"))
+	}
+	c.fails(1, "pass --identity FILE", "upload", out, "--service", "prod", "--restore", "--yes")
+	c.ok("upload", out, "--service", "prod", "--restore", "--yes", "--identity", keyFile)
+	c.ok("config", "set", "prod", "sealed", "--primary")
+
 	// A passphrase from the environment.
 	const passphrase = "pass phrase never printed"
 	c.secrets = append(c.secrets, passphrase)

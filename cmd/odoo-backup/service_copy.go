@@ -10,7 +10,7 @@ import (
 )
 
 func (a *app) serviceCopyCommand() *cobra.Command {
-	var db, filestore string
+	var db, filestore, identity string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "copy SOURCE NEW --db NEWDB [--filestore DIR]",
@@ -26,7 +26,7 @@ connection and the same backup configurations as SOURCE. SOURCE is not changed.`
 				return usageError{fmt.Errorf("give the new database's name with --db")}
 			}
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, Progress: progress})
+			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, IdentityFile: identity, Progress: progress})
 			done()
 			if err != nil {
 				return err
@@ -47,5 +47,6 @@ connection and the same backup configurations as SOURCE. SOURCE is not changed.`
 	f.StringVar(&db, "db", "", "the new database, on the source's PostgreSQL server")
 	f.StringVar(&filestore, "filestore", "", "the new filestore directory (default beside the source's)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.StringVar(&identity, "identity", "", "age identity file that decrypts the copy backup, when the source's primary keeps no key on this host")
 	return cmd
 }

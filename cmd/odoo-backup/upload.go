@@ -17,7 +17,7 @@ type uploadResult struct {
 }
 
 func (a *app) uploadCommand() *cobra.Command {
-	var service string
+	var service, identity string
 	var restore, yes, neutralize, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "upload FILE --service S [--restore --yes] [--neutralize]",
@@ -60,7 +60,7 @@ the service with an empty filestore directory.`,
 			}
 			if restore {
 				progress, done := progressPrinter(a.stderr)
-				res, err := a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: service, Neutralize: neutralize, Progress: progress})
+				res, err := a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: service, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
 				done()
 				if err != nil {
 					return err
@@ -84,6 +84,7 @@ the service with an empty filestore directory.`,
 	f.BoolVar(&yes, "yes", false, "confirm that the service's data is replaced")
 	f.BoolVar(&neutralize, "neutralize", false, "neutralize the restored database: mail, crons and payments off, new uuid and secret")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.StringVar(&identity, "identity", "", "with --restore: age identity file that decrypts the upload, when the primary keeps no key on this host")
 	return cmd
 }
 
