@@ -225,7 +225,7 @@ func setupWithKeys(t *testing.T, c *cli, term *terminal, service string, odoo *t
 	term.choose("Kind", "local directory")
 	term.keys("Tab")
 	term.fill("Directory", dir, false)
-	term.focusRow("Name") // tab wrapped around: Directory was the last field
+	term.choose("Encryption", "none")
 	term.keys("Enter")
 	// The status comes first, the list read again just after it.
 	rows := term.waitUntil(30*time.Second, "disk added and listed", func(rows []string) bool {
