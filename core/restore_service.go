@@ -47,6 +47,12 @@ type ServiceRestoreRequest struct {
 func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest) (_ RestoreResult, err error) {
 	var res RestoreResult
 	defer func() { e.audit(ctx, e.auditRestoreToService(ctx, req, res), err) }()
+	// One restore onto a service at a time, whatever process runs it.
+	release, err := e.holdLease(ctx, RestoreLease(req.Service), fmt.Sprintf("a restore onto service %q", req.Service))
+	if err != nil {
+		return res, err
+	}
+	defer release()
 	rb, err := e.openReadable(ctx, req.BackupID, req.IdentityFile)
 	if err != nil {
 		return res, err

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
@@ -371,6 +372,30 @@ func TestRestoreToServiceFailuresLeaveTarget(t *testing.T) {
 			t.Errorf("%d succeeded safety backups, want still %d", n, safetyBefore)
 		}
 		e.wantUnchanged(tg, before)
+	})
+
+	t.Run("another restore onto it runs", func(t *testing.T) {
+		// As another process would hold it: alive, not this call's.
+		host, _ := os.Hostname()
+		other := core.Lease{Name: core.RestoreLease("staging"), Holder: "restore elsewhere", PID: os.Getpid(), Host: host}
+		if _, ok, err := e.cat.AcquireLease(e.ctx, other, nil); err != nil || !ok {
+			t.Fatalf("take the restore lease: %v %v", ok, err)
+		}
+		safetyBefore := len(e.safetyBackups())
+		_, err := e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: good.ID, Service: "staging"})
+		if err := e.cat.ReleaseLease(e.ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), `a restore onto service "staging" is already running`) {
+			t.Fatalf("got %v, want a refusal saying a restore onto staging runs", err)
+		}
+		if n := len(e.safetyBackups()); n != safetyBefore {
+			t.Errorf("%d succeeded safety backups, want still %d: nothing may start", n, safetyBefore)
+		}
+		e.wantUnchanged(tg, before)
+		if _, running := core.RestoreRunning(e.ctx, e.cat, "staging", time.Now()); running {
+			t.Error("the restore lease is still held")
+		}
 	})
 
 	t.Run("corrupt archive", func(t *testing.T) {

@@ -396,6 +396,14 @@ func (s *Scheduler) fire(k configKey) {
 		s.o.Log.Debug("service busy; this slot is covered by the backup in progress or skipped", "service", k.service, "destination", k.destination)
 		return
 	}
+	if l, restoring := core.RestoreRunning(s.workCtx, s.o.Catalog, k.service, s.o.Clock.Now()); restoring {
+		// The restore took a safety backup of the service moments ago, and
+		// its swap would end this dump's connection: the slot is its.
+		lock.Unlock()
+		s.o.Log.Info("a restore onto the service is running; its safety backup covers this slot", "service", k.service,
+			"destination", k.destination, "restore_pid", l.PID, "restore_host", l.Host)
+		return
+	}
 	run, ok := s.claimSlot(k, now)
 	if ok {
 		run = s.runBackup(run)

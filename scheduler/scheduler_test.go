@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -137,6 +138,8 @@ type world struct {
 	runner *fakeRunner
 	runs   chan Run
 	done   chan error
+	// logged receives every log line of the scheduler.
+	logged chan string
 }
 
 var start = time.Date(2026, 11, 22, 0, 30, 0, 0, time.UTC)
@@ -177,7 +180,7 @@ func newWorld(t *testing.T, configs ...core.Configuration) *world {
 	}}
 	w := &world{t: t, ctx: ctx, cancel: cancel, clock: clock, cat: cat,
 		runner: &fakeRunner{Engine: engine, clock: clock, stores: stores, fail: map[string]bool{}},
-		runs:   make(chan Run, 16), done: make(chan error, 1)}
+		runs:   make(chan Run, 16), done: make(chan error, 1), logged: make(chan string, 256)}
 	return w
 }
 
@@ -195,7 +198,8 @@ func (w *world) seed(dest string, at time.Time) {
 // start runs the scheduler and waits until it has armed its timers.
 func (w *world) start(waiters int) {
 	w.t.Helper()
-	s, err := New(Options{Catalog: w.cat, Runner: w.runner, Clock: w.clock, Location: time.UTC, PollInterval: 7 * 24 * time.Hour, Log: testLog(w.t),
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{w.t}, chanWriter(w.logged)), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := New(Options{Catalog: w.cat, Runner: w.runner, Clock: w.clock, Location: time.UTC, PollInterval: 7 * 24 * time.Hour, Log: log,
 		OnRun: func(r Run) { w.runs <- r }})
 	if err != nil {
 		w.t.Fatal(err)
@@ -381,6 +385,34 @@ func TestFailureRotatesNothing(t *testing.T) {
 	}
 }
 
+// While a restore onto the service runs (in any process), its slot is left
+// to the restore, whose safety backup was just taken; the next slot runs.
+func TestRestoreTakesTheSlot(t *testing.T) {
+	w := newWorld(t, core.Configuration{Destination: "s3", Frequency: core.Hourly})
+	w.seed("s3", at(0, 0))
+	host, _ := os.Hostname()
+	restore := core.Lease{Name: core.RestoreLease("prod"), Holder: "restore elsewhere", PID: os.Getpid(), Host: host,
+		AcquiredAt: at(0, 55), Heartbeat: at(1, 0)}
+	if _, ok, err := w.cat.AcquireLease(w.ctx, restore, nil); err != nil || !ok {
+		t.Fatalf("take the restore lease: %v %v", ok, err)
+	}
+	w.start(2)
+	w.advanceTo(at(1, 0), 2)
+	w.waitLog("a restore onto the service is running")
+	w.block(2) // the job armed its next run before the clock moves again
+	w.noRun()
+	if err := w.cat.ReleaseLease(w.ctx, restore); err != nil {
+		t.Fatal(err)
+	}
+	w.advanceTo(at(2, 0), 2)
+	if r := w.next(); !r.Slot.Equal(at(2, 0)) {
+		t.Fatalf("got the run of slot %v, want 02:00's (01:00 was the restore's)", r.Slot)
+	}
+	if len(w.runner.calls) != 1 {
+		t.Errorf("got %d backup runs, want 1", len(w.runner.calls))
+	}
+}
+
 // A change made in the catalog reaches a running scheduler without restart.
 func TestReloadOnChange(t *testing.T) {
 	w := newWorld(t, core.Configuration{Destination: "s3", Frequency: core.Daily})
@@ -421,6 +453,33 @@ func testLog(t *testing.T) *slog.Logger {
 }
 
 type testWriter struct{ t *testing.T }
+
+// chanWriter passes each log line on, dropping lines nobody waits for.
+type chanWriter chan string
+
+func (c chanWriter) Write(p []byte) (int, error) {
+	select {
+	case c <- string(p):
+	default:
+	}
+	return len(p), nil
+}
+
+// waitLog waits for a log line that contains want.
+func (w *world) waitLog(want string) {
+	w.t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case l := <-w.logged:
+			if strings.Contains(l, want) {
+				return
+			}
+		case <-deadline:
+			w.t.Fatalf("the scheduler never logged %q", want)
+		}
+	}
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
