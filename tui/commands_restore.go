@@ -71,7 +71,13 @@ func openRestore(ctx *Context, b core.Backup) tea.Cmd {
 		if err != nil {
 			return statusMsg{err: true, text: fmt.Sprintf("cannot read the services: %v", err)}
 		}
-		return openMsg{newRestoreDialog(ctx, b, targets)}
+		recipient, err := offHostRecipient(context.Background(), cat, b)
+		if err != nil {
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read destination %s: %v", b.Destination, err)}
+		}
+		d := newRestoreDialog(ctx, b, targets)
+		d.recipient = recipient
+		return openMsg{d}
 	}
 }
 
@@ -107,9 +113,10 @@ func newDBFilestore(svc core.Service, db string) string {
 }
 
 // restoreJob restores backup b onto service target, or into the new
-// database newDB when target is "". The result goes to out (buffered) before
-// the job ends, for the dialog to show.
-func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize bool, out chan<- core.RestoreResult) JobSpec {
+// database newDB when target is "", decrypting it with the identity file
+// when one is given. The result goes to out (buffered) before the job ends,
+// for the dialog to show.
+func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize bool, identity string, out chan<- core.RestoreResult) JobSpec {
 	eng := ctx.Engine
 	label := fmt.Sprintf("restoring backup %d onto %s", b.ID, target)
 	if target == "" {
@@ -122,13 +129,13 @@ func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize bo
 			var res core.RestoreResult
 			var err error
 			if target != "" {
-				res, err = eng.RestoreToService(jctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: target, Neutralize: neutralize, Progress: progress})
+				res, err = eng.RestoreToService(jctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: target, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
 			} else {
-				res, err = eng.RestoreNewDB(jctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, Neutralize: neutralize, Progress: progress})
+				res, err = eng.RestoreNewDB(jctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
 			}
 			out <- res
 			if err != nil {
-				return "", err
+				return "", consoleError(err, b)
 			}
 			if target == "" {
 				return fmt.Sprintf("backup %d restored into new database %s", b.ID, res.Database), nil
@@ -144,15 +151,16 @@ func undoCommand(safetyID int64, service string) string {
 	return fmt.Sprintf("odoo-backup restore %d --service %s --yes", safetyID, service)
 }
 
-// verifyJob verifies a backup end to end; it changes nothing.
-func verifyJob(ctx *Context, b core.Backup) JobSpec {
+// verifyJob verifies a backup end to end, decrypting it with the identity
+// file when one is given; it changes nothing.
+func verifyJob(ctx *Context, b core.Backup, identity string) JobSpec {
 	eng := ctx.Engine
 	return JobSpec{
 		Label: fmt.Sprintf("verifying backup %d", b.ID),
 		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
-			res, err := eng.Verify(jctx, b.ID, progress)
+			res, err := eng.Verify(jctx, b.ID, progress, core.WithIdentity(identity))
 			if err != nil {
-				return "", err
+				return "", consoleError(err, b)
 			}
 			if res.FilestoreFiles > 0 {
 				return fmt.Sprintf("backup %d is sound: checksum matches, %s of dump and %d filestore files read back", b.ID, size(int64(res.DumpBytes)), res.FilestoreFiles), nil
@@ -162,12 +170,26 @@ func verifyJob(ctx *Context, b core.Backup) JobSpec {
 	}
 }
 
-// startVerify starts verifying a backup from the history.
+// startVerify starts verifying a backup from the history; a backup whose
+// key is not kept on this host first asks for its identity file.
 func startVerify(ctx *Context, b core.Backup) tea.Cmd {
 	if why := noArchive(b, "restore"); why != "" {
 		return setStatus(true, "nothing to verify: "+why)
 	}
-	return startJob(verifyJob(ctx, b))
+	if ageRecipientOf(b) == "" {
+		return startJob(verifyJob(ctx, b, ""))
+	}
+	load := verifyKey(ctx, b)
+	return func() tea.Msg {
+		k := load()
+		switch {
+		case k.err != nil:
+			return statusMsg{err: true, text: k.err.Error()}
+		case k.recipient == "":
+			return startJobMsg{verifyJob(ctx, b, "")}
+		}
+		return openMsg{newVerifyDialog(ctx, b, k.recipient)}
+	}
 }
 
 // deleteJob deletes a backup; force deletes a service's last good one.

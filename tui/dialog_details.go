@@ -73,6 +73,18 @@ func (d *detailsDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 	if km, ok := msg.(tea.KeyMsg); ok {
 		return d.key(km)
 	}
+	if k, ok := msg.(verifyKeyMsg); ok && k.id == d.b.ID && !d.job.running() {
+		switch {
+		case k.err != nil:
+			d.note = k.err.Error()
+		case k.recipient != "":
+			// The identity file is asked for in a dialog of its own.
+			return true, openDialog(newVerifyDialog(d.ctx, d.b, k.recipient))
+		default:
+			return false, d.job.start(verifyJob(d.ctx, d.b, ""), core.PhaseVerify)
+		}
+		return false, nil
+	}
 	before := d.job.state
 	d.job.update(msg)
 	if before != jobDone && d.job.done() && strings.HasPrefix(d.job.label, "deleting") {
@@ -130,7 +142,12 @@ func (d *detailsDialog) key(msg tea.KeyMsg) (bool, tea.Cmd) {
 			d.note = why
 			return false, nil
 		}
-		return false, d.job.start(verifyJob(d.ctx, d.b), core.PhaseVerify)
+		if ageRecipientOf(d.b) != "" {
+			// Its key may be kept off this host: the catalog says.
+			load := verifyKey(d.ctx, d.b)
+			return false, func() tea.Msg { return load() }
+		}
+		return false, d.job.start(verifyJob(d.ctx, d.b, ""), core.PhaseVerify)
 	case key.Matches(msg, k.Delete):
 		if d.job.running() {
 			d.note = d.job.label + " is running; wait for it to end"

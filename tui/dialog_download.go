@@ -17,15 +17,22 @@ import (
 
 // downloadDialog copies a backup's archive to a file on this host: it asks
 // for the path, then follows the download job (checksum verified, an
-// encrypted archive decrypted when its destination keeps the key here).
+// encrypted archive decrypted with the key its destination keeps here, or
+// with the identity file asked for when the key is kept elsewhere).
 // It changes nothing in the catalog, so it works read-only too; it writes
 // the one file asked for and never overwrites one.
 type downloadDialog struct {
 	ctx  *Context
 	b    core.Backup
 	path lineInput
-	err  string
-	job  flowJob
+	// recipient is set when the backup's key is not kept on this host: its
+	// identity file is asked for in identity.
+	recipient string
+	identity  lineInput
+	// focus is the field typed into: 0 the path, 1 the identity file.
+	focus int
+	err   string
+	job   flowJob
 }
 
 // openDownload opens the download dialog for a backup of the history.
@@ -35,7 +42,18 @@ func openDownload(ctx *Context, b core.Backup) tea.Cmd {
 	}
 	d := &downloadDialog{ctx: ctx, b: b}
 	d.path.set(defaultDownloadPath(b))
-	return openDialog(d)
+	if ageRecipientOf(b) == "" {
+		return openDialog(d)
+	}
+	cat := ctx.Catalog
+	return func() tea.Msg {
+		r, err := offHostRecipient(context.Background(), cat, b)
+		if err != nil {
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read destination %s: %v", b.Destination, err)}
+		}
+		d.recipient = r
+		return openMsg{d}
+	}
 }
 
 // defaultDownloadPath is SERVICE_ID and the archive's extension, in the
@@ -50,8 +68,9 @@ func defaultDownloadPath(b core.Backup) string {
 
 func downloadLabel(b core.Backup) string { return fmt.Sprintf("downloading backup %d", b.ID) }
 
-// downloadJob runs the engine's download to out (an absolute path).
-func downloadJob(ctx *Context, b core.Backup, out string) JobSpec {
+// downloadJob runs the engine's download to out (an absolute path),
+// decrypting with the identity file when one is given.
+func downloadJob(ctx *Context, b core.Backup, out, identity string) JobSpec {
 	eng := ctx.Engine
 	return JobSpec{
 		Label: downloadLabel(b),
@@ -59,9 +78,9 @@ func downloadJob(ctx *Context, b core.Backup, out string) JobSpec {
 		// or on a destination.
 		Changes: false,
 		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
-			got, err := eng.Download(jctx, b.ID, out, progress)
+			got, err := eng.Download(jctx, b.ID, out, progress, core.WithIdentity(identity))
 			if err != nil {
-				return "", err
+				return "", consoleError(err, b)
 			}
 			how := "checksum verified"
 			if got.Encryption != "" {
@@ -95,8 +114,15 @@ func (d *downloadDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 		return true, nil
 	case key.Matches(km, k.DoDownload):
 		return false, d.submit()
+	case d.recipient != "" && key.Matches(km, k.NextField, k.PrevField):
+		d.focus = 1 - d.focus
+		return false, nil
 	}
-	if d.path.update(km) {
+	f := &d.path
+	if d.focus == 1 {
+		f = &d.identity
+	}
+	if f.update(km) {
 		d.err = ""
 	}
 	return false, nil
@@ -106,16 +132,12 @@ func (d *downloadDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 // refused here (and again by the engine, which never overwrites one).
 func (d *downloadDialog) submit() tea.Cmd {
 	p := strings.TrimSpace(d.path.String())
+	d.focus = 0 // a refusal of the path points at it
 	if p == "" {
 		d.err = "give the path of the file to write, e.g. " + defaultDownloadPath(d.b)
 		return nil
 	}
-	if strings.HasPrefix(p, "~/") {
-		if home, err := os.UserHomeDir(); err == nil {
-			p = filepath.Join(home, p[2:])
-		}
-	}
-	abs, err := filepath.Abs(p)
+	abs, err := filepath.Abs(expandHome(p))
 	if err != nil {
 		d.err = err.Error()
 		return nil
@@ -131,7 +153,14 @@ func (d *downloadDialog) submit() tea.Cmd {
 		d.err = filepath.Dir(abs) + " is not a directory; choose a file in an existing directory"
 		return nil
 	}
-	return d.job.start(downloadJob(d.ctx, d.b, abs), core.PhaseDownload)
+	identity := ""
+	if d.recipient != "" {
+		if identity, err = checkIdentity(d.identity.String(), d.recipient); err != nil {
+			d.err, d.focus = userMessage(err), 1
+			return nil
+		}
+	}
+	return d.job.start(downloadJob(d.ctx, d.b, abs, identity), core.PhaseDownload)
 }
 
 func (d *downloadDialog) width() int { return min(d.ctx.Width-2, 90) }
@@ -143,18 +172,36 @@ func (d *downloadDialog) View() string {
 	b.WriteString(t.Title.Render(fmt.Sprintf("Download backup %d", d.b.ID)) + "\n\n")
 	what := fmt.Sprintf("%s of %s on %s, %s", d.b.Kind, d.b.Service, d.b.Destination, size(d.b.Size))
 	b.WriteString(hang("", what, w))
-	if d.b.Encryption != "" {
+	switch {
+	case d.recipient != "":
+		b.WriteString(hang("", offHostNote(d.recipient), w))
+	case d.b.Encryption != "":
 		b.WriteString(hang("", "It is encrypted ("+d.b.Encryption+"): the file written is the decrypted archive, when this host keeps the key.", w))
 	}
 	b.WriteString("\n")
 	if d.job.state == jobIdle {
-		d.path.width = w - len("Save to ") - 2
-		b.WriteString("Save to " + d.path.view() + "\n")
+		label := "Save to "
+		if d.recipient != "" {
+			label = pad(label, len(identityLabel))
+		}
+		fw := w // the fields' width, after the mark of the one typed into
+		if d.recipient != "" {
+			fw -= 2
+		}
+		d.path.width = fw - len(label) - 2
+		b.WriteString(d.mark(0) + label + d.path.view() + "\n")
+		if d.recipient != "" {
+			b.WriteString(d.mark(1) + identityField(&d.identity, fw) + "\n")
+		}
 		if d.err != "" {
 			b.WriteString(t.Error.Width(w).Render("✗ "+d.err) + "\n")
 		}
 		b.WriteString("\n" + t.Muted.Render("A file on this host; an existing file is never overwritten.") + "\n")
-		b.WriteString(t.Muted.Render("enter download · esc cancel"))
+		if d.recipient != "" {
+			b.WriteString(t.Muted.Render("tab next field · enter download · esc cancel"))
+		} else {
+			b.WriteString(t.Muted.Render("enter download · esc cancel"))
+		}
 		return t.Dialog.Width(d.width()).Render(b.String())
 	}
 	b.WriteString(d.job.phases(d.ctx) + "\n")
@@ -168,8 +215,22 @@ func (d *downloadDialog) View() string {
 	return t.Dialog.Width(d.width()).Render(b.String())
 }
 
+// mark points at the field typed into when there are two.
+func (d *downloadDialog) mark(field int) string {
+	switch {
+	case d.recipient == "":
+		return ""
+	case d.focus == field:
+		return "▸ "
+	}
+	return "  "
+}
+
 func (d *downloadDialog) ShortHelp() []key.Binding {
 	k := d.ctx.Keys
+	if d.job.state == jobIdle && d.recipient != "" {
+		return []key.Binding{k.NextField, k.DoDownload, k.Cancel}
+	}
 	if d.job.state == jobIdle {
 		return []key.Binding{k.DoDownload, k.Cancel}
 	}

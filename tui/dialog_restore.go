@@ -10,10 +10,11 @@ import (
 	"github.com/odoo-backup/odoo-backup/core"
 )
 
-// restoreDialog walks through a restore: the target, the options, a summary
-// of what is replaced, the target's name typed to confirm, then the job with
-// every phase and the outcome. Nothing happens before the name is typed;
-// esc goes back a step, and closes the flow from the first.
+// restoreDialog walks through a restore: the target, the identity file when
+// the backup's key is not kept on this host, the options, a summary of what
+// is replaced, the target's name typed to confirm, then the job with every
+// phase and the outcome. Nothing happens before the name is typed; esc goes
+// back a step, and closes the flow from the first.
 type restoreDialog struct {
 	ctx     *Context
 	b       core.Backup
@@ -32,12 +33,18 @@ type restoreDialog struct {
 	job        flowJob
 	result     chan core.RestoreResult
 	res        *core.RestoreResult
+	// recipient is set when the backup's key is not kept on this host: the
+	// key step asks for its identity file, checked into identityFile.
+	recipient    string
+	identity     lineInput
+	identityFile string
 }
 
 type restoreStep int
 
 const (
 	stepTarget restoreStep = iota
+	stepKey
 	stepOptions
 	stepSummary
 	stepConfirm
@@ -85,7 +92,7 @@ func (d *restoreDialog) targetName() string {
 }
 
 func (d *restoreDialog) TakesText() bool {
-	return (d.step == stepTarget && d.cursor == d.newDBChoice()) || d.step == stepConfirm
+	return (d.step == stepTarget && d.cursor == d.newDBChoice()) || d.step == stepKey || d.step == stepConfirm
 }
 
 func (d *restoreDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
@@ -118,12 +125,29 @@ func (d *restoreDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 		if d.step > stepTarget {
 			d.step--
 		}
+		if d.step == stepKey && d.recipient == "" {
+			d.step--
+		}
 		d.err = ""
 		return false, nil
 	}
 	switch d.step {
 	case stepTarget:
 		return false, d.keyTarget(km)
+	case stepKey:
+		if km.Type == tea.KeyEnter {
+			d.identityFile, d.err = "", ""
+			abs, err := checkIdentity(d.identity.String(), d.recipient)
+			if err != nil {
+				d.err = userMessage(err)
+				return false, nil
+			}
+			d.identityFile, d.step = abs, stepOptions
+			return false, nil
+		}
+		if d.identity.update(km) {
+			d.err = ""
+		}
 	case stepOptions:
 		switch {
 		case key.Matches(km, k.Toggle):
@@ -167,6 +191,9 @@ func (d *restoreDialog) keyTarget(km tea.KeyMsg) tea.Cmd {
 			// came from: neutralize unless told otherwise.
 			d.neutralize = d.target() == nil || d.target().svc.Name != d.b.Service
 			d.step = stepOptions
+			if d.recipient != "" {
+				d.step = stepKey
+			}
 		}
 	case typing:
 		if d.newDB.update(km) {
@@ -228,6 +255,14 @@ func (d *restoreDialog) start() tea.Cmd {
 		}
 		return nil
 	}
+	if d.recipient != "" {
+		// The file was checked at the key step; it is checked again as it
+		// is now, before anything runs.
+		if _, err := checkIdentity(d.identityFile, d.recipient); err != nil {
+			d.err = userMessage(err)
+			return nil
+		}
+	}
 	d.step = stepRun
 	target := ""
 	plan := []string{core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS}
@@ -239,7 +274,7 @@ func (d *restoreDialog) start() tea.Cmd {
 		plan = append(plan, core.PhaseNeutralize)
 	}
 	plan = append(plan, core.PhaseSwap)
-	return d.job.start(restoreJob(d.ctx, d.b, target, d.newDB.String(), d.neutralize, d.result), plan...)
+	return d.job.start(restoreJob(d.ctx, d.b, target, d.newDB.String(), d.neutralize, d.identityFile, d.result), plan...)
 }
 
 func (d *restoreDialog) width() int { return min(d.ctx.Width-2, 96) }
@@ -253,10 +288,17 @@ func (d *restoreDialog) View() string {
 	if d.step > stepTarget {
 		b.WriteString(hang("onto     ", d.ontoLine(), cw))
 	}
+	if d.step > stepKey && d.recipient != "" {
+		b.WriteString(hang("key      ", d.identityFile, cw))
+	}
 	b.WriteString("\n")
 	switch d.step {
 	case stepTarget:
 		b.WriteString(d.viewTarget(cw))
+	case stepKey:
+		b.WriteString(hang("", offHostNote(d.recipient), cw))
+		b.WriteString("\n" + identityField(&d.identity, min(cw, 80)) + "\n")
+		b.WriteString(t.Muted.Render("It is read to decrypt the backup, never copied.") + "\n")
 	case stepOptions:
 		box := "[ ]"
 		if d.neutralize {
@@ -289,8 +331,16 @@ func (d *restoreDialog) View() string {
 }
 
 func (d *restoreDialog) stepsLine() string {
-	names := []string{"target", "options", "summary", "confirm", "restore"}
-	return fmt.Sprintf("step %d of 5: %s", int(d.step)+1, names[d.step])
+	names := []string{"target", "key", "options", "summary", "confirm", "restore"}
+	n, total := int(d.step)+1, len(names)
+	if d.recipient == "" {
+		names = append(names[:stepKey], names[stepKey+1:]...)
+		total--
+		if d.step > stepKey {
+			n--
+		}
+	}
+	return fmt.Sprintf("step %d of %d: %s", n, total, names[n-1])
 }
 
 func (d *restoreDialog) backupLine() string {
@@ -435,6 +485,8 @@ func (d *restoreDialog) ShortHelp() []key.Binding {
 	switch d.step {
 	case stepTarget:
 		return []key.Binding{k.Up, k.Down, k.Next, k.Cancel}
+	case stepKey:
+		return []key.Binding{k.Next, k.StepBack}
 	case stepOptions:
 		return []key.Binding{k.Toggle, k.Next, k.StepBack}
 	case stepSummary:

@@ -249,7 +249,9 @@ func TestRealEncryptedBackupAndDownload(t *testing.T) {
 	keys(tm, "g", "enter")
 	view(t, tm, fmt.Sprintf("Backup %d", b.ID), "encrypted (age:"+recipient+")")
 	keys(tm, "D")
-	waitView(t, tm, fmt.Sprintf("Download backup %d", b.ID), fmt.Sprintf("./production_%d.zip", b.ID))
+	frame := waitView(t, tm, fmt.Sprintf("Download backup %d", b.ID), fmt.Sprintf("./production_%d.zip", b.ID))
+	// This host keeps vault's key: no identity file is asked for.
+	noView(t, frame, "Identity file")
 	existing := filepath.Join(e.dir, "taken.zip")
 	if err := os.WriteFile(existing, []byte("keep me"), 0o600); err != nil {
 		t.Fatal(err)
@@ -270,7 +272,7 @@ func TestRealEncryptedBackupAndDownload(t *testing.T) {
 	keys(tm, "esc")
 
 	// A backup encrypted to a recipient whose identity is kept elsewhere:
-	// the engine's sentence says why this host cannot download it.
+	// the dialog asks for its identity file and refuses to go on without.
 	off := core.Destination{Name: "offhost", Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, "offhost"), EncryptRecipient: vaultRecipient}
 	if err := os.MkdirAll(off.Dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -292,10 +294,10 @@ func TestRealEncryptedBackupAndDownload(t *testing.T) {
 	keys(tm, "tab")
 	waitView(t, tm, "[History 3]")
 	keys(tm, "g", "D")
-	waitView(t, tm, fmt.Sprintf("Download backup %d", obs[0].ID))
+	waitView(t, tm, fmt.Sprintf("Download backup %d", obs[0].ID), "Identity file [")
 	out2 := filepath.Join(e.dir, "download", "offhost.zip")
 	keys(tm, "ctrl+u", out2, "enter")
-	view(t, tm, fmt.Sprintf("✗ backup %d is encrypted to %s and this host keeps no key for it", obs[0].ID, vaultRecipient))
+	view(t, tm, "✗ give the age identity file of "+vaultRecipient)
 	if _, err := os.Stat(out2); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused download left %s (err %v)", out2, err)
 	}

@@ -20,6 +20,8 @@ type KeyMap struct {
 	Complete, DoUpload                                 key.Binding
 	// Download a backup to a file on this host.
 	Download, DoDownload key.Binding
+	// Verify a backup once its identity file is given.
+	DoVerify key.Binding
 	// Editing the catalog: services, configurations, destinations, templates.
 	Filter, Add, Edit, Remove, MakePrimary, TestDest, NewService, AddConfig, EditService key.Binding
 	// Forms.
@@ -80,6 +82,7 @@ func NewKeyMap(readOnly bool) KeyMap {
 	// Allowed read-only: it writes a file on this host, not the catalog.
 	k.Download = key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "download"))
 	k.DoDownload = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "download"))
+	k.DoVerify = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "verify"))
 	if readOnly {
 		k.Restore.SetHelp("r", "restore: off (--read-only)")
 		k.Delete.SetHelp("x", "delete: off (--read-only)")

@@ -1,0 +1,155 @@
+package tui
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	agelib "filippo.io/age"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// TestRealOffHostIdentity backs production up to a destination that
+// encrypts to a recipient whose identity is not kept on this host, then,
+// with the real engine, downloads, verifies and restores it through the
+// console with the identity file typed in the field. A foreign identity or
+// a file other users can read is refused inline, and nothing is written,
+// restored or backed up.
+func TestRealOffHostIdentity(t *testing.T) {
+	e := newRealEnv(t)
+	keyFile, otherKey, loose := filepath.Join(e.dir, "offhost.key"), filepath.Join(e.dir, "other.key"), filepath.Join(e.dir, "loose.key")
+	recipient, err := core.GenerateIdentityFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := core.GenerateIdentityFile(otherKey); err != nil {
+		t.Fatal(err)
+	}
+	secret, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(loose, secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	off := core.Destination{Name: "offhost", Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, "offhost"), EncryptRecipient: recipient}
+	if err := os.MkdirAll(off.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cat.AddDestination(e.ctx, &off); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cat.SetConfiguration(e.ctx, core.Configuration{Service: "production", Destination: off.Name, Frequency: core.Manual}); err != nil {
+		t.Fatal(err)
+	}
+	bs, err := e.eng.Backup(e.ctx, core.BackupRequest{Service: "production", Destinations: []string{off.Name}, Kind: core.KindManual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bs[0]
+	if b.Encryption != "age:"+recipient {
+		t.Fatalf("the backup's encryption is %q, want age:%s", b.Encryption, recipient)
+	}
+
+	// Without the identity the engine refuses; the console says it in its
+	// own words.
+	_, err = e.eng.Verify(e.ctx, b.ID, nil)
+	if msg := fmt.Sprint(consoleError(err, b)); strings.Contains(msg, "--identity") || !strings.HasSuffix(msg, "give the age identity file of "+recipient) {
+		t.Errorf("the engine's refusal reads, in the console: %q", msg)
+	}
+
+	source, stagingBefore := e.print(e.prod), e.print(e.stg)
+	tm := e.start()
+	waitView(t, tm, "production", "staging")
+	press(tm, "enter")
+	waitView(t, tm, "odoo-backup › production")
+	press(tm, "tab")
+	waitView(t, tm, "[History 2]", "offhost")
+	press(tm, "g")
+
+	// Download.
+	press(tm, "D")
+	waitView(t, tm, fmt.Sprintf("Download backup %d", b.ID), "Identity file [")
+	out := filepath.Join(e.dir, "download", "offhost.zip")
+	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	keys(tm, "ctrl+u", out, "tab", otherKey, "enter")
+	view(t, tm, otherKey+" holds the identity of", "not of "+recipient+", so nothing was read; give the age identity file of "+recipient)
+	keys(tm, "ctrl+u", loose, "enter")
+	view(t, tm, "the key file "+loose+" can be read by other users (mode 0644)")
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused download wrote %s (err %v)", out, err)
+	}
+	keys(tm, "ctrl+u", keyFile, "enter")
+	slowView(t, tm, "✓ download", "esc close")
+	view(t, tm, fmt.Sprintf("✓ backup %d downloaded to %s", b.ID, out), "checksum verified, decrypted")
+	keys(tm, "esc")
+	stored, err := os.ReadFile(filepath.Join(off.Dir, filepath.FromSlash(b.Key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := core.ReadIdentityFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := agelib.Decrypt(bytes.NewReader(stored), ids...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("the download (%d bytes, %v) is not the decrypted archive (%d bytes)", len(got), err, len(plain))
+	}
+
+	// Verify.
+	press(tm, "v")
+	waitView(t, tm, fmt.Sprintf("Verify backup %d", b.ID), "Identity file [")
+	keys(tm, otherKey, "enter")
+	view(t, tm, otherKey+" holds the identity of")
+	keys(tm, "ctrl+u", keyFile, "enter")
+	slowView(t, tm, "✓ verify", "esc close")
+	view(t, tm, fmt.Sprintf("✓ backup %d is sound", b.ID))
+	keys(tm, "esc")
+
+	// Restore onto staging.
+	press(tm, "r")
+	waitView(t, tm, "Restore onto", "step 1 of 6: target")
+	press(tm, "down", "enter")
+	waitView(t, tm, "step 2 of 6: key", "onto     staging")
+	keys(tm, otherKey, "enter")
+	view(t, tm, otherKey+" holds the identity of")
+	keys(tm, "ctrl+u", loose, "enter")
+	view(t, tm, "can be read by other users (mode 0644)")
+	if diff := stagingBefore.Diff(e.print(e.stg)); len(diff) > 0 {
+		t.Fatalf("staging changed after a refused identity file:\n%s", strings.Join(diff, "\n"))
+	}
+	if bs := e.stagingBackups(""); len(bs) != 0 {
+		t.Fatalf("staging has backups after a refused identity file: %+v", bs)
+	}
+	keys(tm, "ctrl+u", keyFile, "enter")
+	waitView(t, tm, "step 3 of 6: options", "▸ [x] neutralize")
+	press(tm, "enter")
+	waitView(t, tm, "step 4 of 6: summary")
+	press(tm, "enter", "staging", "enter")
+	slowView(t, tm, fmt.Sprintf("✓ Backup %d restored onto staging", b.ID), "✓ swap")
+	quit(t, tm)
+	if diff := withoutNeutralized(source).Diff(withoutNeutralized(e.print(e.stg))); len(diff) > 0 {
+		t.Errorf("staging differs from production beyond neutralization:\n%s", strings.Join(diff, "\n"))
+	}
+	if safety := e.stagingBackups(core.KindSafety); len(safety) != 1 || safety[0].Status != core.StatusSucceeded {
+		t.Errorf("safety backups of staging: %+v, want one succeeded", safety)
+	}
+}
