@@ -173,8 +173,8 @@ func verifyJob(ctx *Context, b core.Backup, identity string) JobSpec {
 // startVerify starts verifying a backup from the history; a backup whose
 // key is not kept on this host first asks for its identity file.
 func startVerify(ctx *Context, b core.Backup) tea.Cmd {
-	if why := noArchive(b, "restore"); why != "" {
-		return setStatus(true, "nothing to verify: "+why)
+	if why := noArchive(b, "verify"); why != "" {
+		return setStatus(true, why)
 	}
 	if ageRecipientOf(b) == "" {
 		return startJob(verifyJob(ctx, b, ""))
