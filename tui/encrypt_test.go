@@ -308,18 +308,7 @@ func TestRealEncryptedBackupAndDownload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := core.ReadIdentityFile(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := agelib.Decrypt(bytes.NewReader(stored), ids...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain := decrypted(t, stored, keyFile)
 	if !bytes.Equal(got, plain) {
 		t.Fatalf("the download (%d bytes) is not the decrypted archive (%d bytes)", len(got), len(plain))
 	}
@@ -377,4 +366,22 @@ func TestReadOnlyDownload(t *testing.T) {
 	if len(eng.outs) != 1 || eng.outs[0] != out {
 		t.Errorf("downloads %v, want one to %s", eng.outs, out)
 	}
+}
+
+// decrypted is stored (an age file) decrypted with the identity in keyFile.
+func decrypted(t *testing.T, stored []byte, keyFile string) []byte {
+	t.Helper()
+	ids, err := core.ReadIdentityFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := agelib.Decrypt(bytes.NewReader(stored), ids...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plain
 }

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	agelib "filippo.io/age"
 
 	"github.com/odoo-backup/odoo-backup/core"
 )
@@ -98,18 +95,7 @@ func TestRealOffHostIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := core.ReadIdentityFile(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := agelib.Decrypt(bytes.NewReader(stored), ids...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain := decrypted(t, stored, keyFile)
 	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, plain) {
 		t.Fatalf("the download (%d bytes, %v) is not the decrypted archive (%d bytes)", len(got), err, len(plain))
 	}
