@@ -97,7 +97,7 @@ var visits = []screenVisit{
 	{"service", []step{{[]string{"down", "enter"}, []string{"History 4", "keep 24"}}, {[]string{"tab", "down"}, []string{"[History 4]"}}}},
 	{"backup-dialog", []step{{[]string{"down", "enter"}, []string{"History 4"}}, {[]string{"b"}, []string{"Back up production now", "[x] ★ s3-eu"}}}},
 	{"help", []step{{[]string{"down", "enter"}, []string{"History 4"}}, {[]string{"?"}, []string{"? or esc closes", "page down"}}}},
-	{"destinations", []step{{[]string{"2"}, []string{"USED BY", "production"}}}},
+	{"destinations", []step{{[]string{"2"}, []string{"USED BY", "production", "1 succeeded"}}}},
 	{"templates", []step{{[]string{"3"}, []string{"standard", "keep 24"}}}},
 	{"activity", []step{{[]string{"4"}, []string{"1 running · 2 failed"}}, {[]string{"down", "down", "down"}, []string{"password authentication"}}}},
 }
