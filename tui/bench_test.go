@@ -171,30 +171,23 @@ func BenchmarkConsole(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/open")
 	})
-	b.Run("HistoryDown", func(b *testing.B) {
-		d := firstScreen(cat, 100, 30)
-		d.openService()
-		s := d.service(b)
-		for b.Loop() {
-			d.press(keyDown)
-			if s.histCur == len(s.history)-1 && !s.more {
-				d.press(keyTop)
+	// A key moving through the history, back to the top at its end.
+	moving := func(k tea.KeyMsg) func(b *testing.B) {
+		return func(b *testing.B) {
+			d := firstScreen(cat, 100, 30)
+			d.openService()
+			s := d.service(b)
+			for b.Loop() {
+				d.press(k)
+				if s.histCur == len(s.history)-1 && !s.more {
+					d.press(keyTop)
+				}
 			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/keypress")
 		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/keypress")
-	})
-	b.Run("HistoryPageDown", func(b *testing.B) {
-		d := firstScreen(cat, 100, 30)
-		d.openService()
-		s := d.service(b)
-		for b.Loop() {
-			d.press(keyPgDown)
-			if s.histCur == len(s.history)-1 && !s.more {
-				d.press(keyTop)
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/keypress")
-	})
+	}
+	b.Run("HistoryDown", moving(keyDown))
+	b.Run("HistoryPageDown", moving(keyPgDown))
 	b.Run("HistoryBottom", func(b *testing.B) {
 		// G until the whole history is loaded (a page a press), from a fresh
 		// screen each time.

@@ -52,16 +52,11 @@ func verifyKey(ctx *Context, b core.Backup) func() verifyKeyMsg {
 func (d *verifyDialog) TakesText() bool { return d.job.state == jobIdle }
 
 func (d *verifyDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
-	km, ok := msg.(tea.KeyMsg)
-	if !ok {
-		d.job.update(msg)
-		return false, nil
+	km, handled, done := d.job.intercept(d.ctx.Keys, msg)
+	if handled {
+		return done, nil
 	}
 	k := d.ctx.Keys
-	if d.job.state != jobIdle {
-		// Closing leaves a running verify to the status line.
-		return key.Matches(km, k.Close, k.Open), nil
-	}
 	switch {
 	case key.Matches(km, k.Cancel):
 		return true, nil

@@ -17,28 +17,8 @@ import (
 	"github.com/odoo-backup/odoo-backup/store"
 )
 
-// keys presses keys, with the ones press does not know: shift+tab, up,
-// left, right, backspace and ctrl+u (clear the field).
-func keys(tm *teatest.TestModel, ks ...string) {
-	for _, k := range ks {
-		switch k {
-		case "shift+tab":
-			tm.Send(tea.KeyMsg{Type: tea.KeyShiftTab})
-		case "up":
-			tm.Send(tea.KeyMsg{Type: tea.KeyUp})
-		case "left":
-			tm.Send(tea.KeyMsg{Type: tea.KeyLeft})
-		case "right":
-			tm.Send(tea.KeyMsg{Type: tea.KeyRight})
-		case "backspace":
-			tm.Send(tea.KeyMsg{Type: tea.KeyBackspace})
-		case "ctrl+u":
-			tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU})
-		default:
-			press(tm, k)
-		}
-	}
-}
+// keys presses keys (see press).
+func keys(tm *teatest.TestModel, ks ...string) { press(tm, ks...) }
 
 // view waits until the current frame holds every want, and returns it. It
 // asks the program for its frame, so lines drawn earlier count too.

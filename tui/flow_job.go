@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -191,4 +192,20 @@ func hang(prefix, text string, width int) string {
 		lines[i] = strings.Repeat(" ", pw) + lines[i]
 	}
 	return prefix + strings.Join(lines, "\n") + "\n"
+}
+
+// intercept is the start of the Update of a dialog that runs one job: it
+// gives the job its messages and, once the job has started, closes the
+// dialog on esc or enter (a running job goes on in the status line). It
+// returns the key for the dialog's own form when handled is false.
+func (j *flowJob) intercept(k KeyMap, msg tea.Msg) (km tea.KeyMsg, handled, done bool) {
+	km, ok := msg.(tea.KeyMsg)
+	if !ok {
+		j.update(msg)
+		return km, true, false
+	}
+	if j.state != jobIdle {
+		return km, true, key.Matches(km, k.Close, k.Open)
+	}
+	return km, false, false
 }

@@ -150,3 +150,16 @@ func waitForJob(updates <-chan tea.Msg) tea.Cmd {
 		return msg
 	}
 }
+
+// notReady is the line a list screen shows instead of its rows while its
+// first load runs or when the catalog could not be read; "" once it has
+// rows to show.
+func (c *Context) notReady(err error, loaded bool) string {
+	switch {
+	case err != nil:
+		return c.Theme.Error.Render("cannot read the catalog: "+err.Error()) + "\n"
+	case !loaded:
+		return c.Theme.Muted.Render(c.spin()+" loading…") + "\n"
+	}
+	return ""
+}

@@ -174,10 +174,8 @@ func (s *destinationsScreen) View() string {
 	var b strings.Builder
 	b.WriteString(t.Title.Render("Destinations") + "\n")
 	switch {
-	case s.err != nil:
-		b.WriteString(t.Error.Render("cannot read the catalog: "+s.err.Error()) + "\n")
-	case !s.loaded:
-		b.WriteString(t.Muted.Render(s.ctx.spin()+" loading…") + "\n")
+	case s.err != nil || !s.loaded:
+		b.WriteString(s.ctx.notReady(s.err, s.loaded))
 	case len(s.rows) == 0:
 		b.WriteString("No destination yet: press a to add one.\n")
 	default:

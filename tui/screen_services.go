@@ -149,10 +149,8 @@ func (s *servicesScreen) View() string {
 	var b strings.Builder
 	b.WriteString(t.Title.Render("Services") + s.filter.title(t) + "\n")
 	switch {
-	case s.err != nil:
-		b.WriteString(t.Error.Render("cannot read the catalog: "+s.err.Error()) + "\n")
-	case !s.loaded:
-		b.WriteString(t.Muted.Render("loading…") + "\n")
+	case s.err != nil || !s.loaded:
+		b.WriteString(s.ctx.notReady(s.err, s.loaded))
 	case len(s.rows) == 0:
 		b.WriteString("No service yet: press a to add one, or run:\n  odoo-backup service add NAME --from-odoo-conf /etc/odoo/odoo.conf --db DATABASE\n")
 	default:

@@ -112,18 +112,19 @@ func waitFor(t *testing.T, tm *teatest.TestModel, want ...string) {
 	}, teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 }
 
+// namedKeys are the keys tests press by name; anything else is typed.
+var namedKeys = map[string]tea.KeyType{
+	"enter": tea.KeyEnter, "esc": tea.KeyEsc, "tab": tea.KeyTab, "shift+tab": tea.KeyShiftTab,
+	"up": tea.KeyUp, "down": tea.KeyDown, "left": tea.KeyLeft, "right": tea.KeyRight,
+	"backspace": tea.KeyBackspace, "ctrl+u": tea.KeyCtrlU,
+}
+
 func press(tm *teatest.TestModel, keys ...string) {
 	for _, k := range keys {
-		switch k {
-		case "enter":
-			tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
-		case "esc":
-			tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
-		case "tab":
-			tm.Send(tea.KeyMsg{Type: tea.KeyTab})
-		case "down":
-			tm.Send(tea.KeyMsg{Type: tea.KeyDown})
-		case "space":
+		switch t, named := namedKeys[k]; {
+		case named:
+			tm.Send(tea.KeyMsg{Type: t})
+		case k == "space":
 			tm.Send(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune(" ")})
 		default:
 			tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)})
