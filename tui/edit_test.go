@@ -453,11 +453,12 @@ func TestTemplates(t *testing.T) {
 	keys(tm, "c")
 	view(t, tm, "Add a configuration to template standard", "‹ local ›")
 	keys(tm, "right", "tab", "left", "tab", "15", "backspace", "backspace", "30", "tab", "24", "enter")
-	view(t, tm, "✓ template standard → s3-eu: hourly :30, keep 24, primary", "hourly :30")
+	// The row, not the status (which says the same with punctuation).
+	view(t, tm, "✓ template standard → s3-eu: hourly :30, keep 24, primary", "s3-eu hourly :30 keep 24")
 	keys(tm, "c")
 	view(t, tm, "Add a configuration to template standard", "local")
 	keys(tm, "tab", "right", "right", "right", "enter")
-	view(t, tm, "✓ template standard → local: manual only, keep all", "manual only")
+	view(t, tm, "✓ template standard → local: manual only, keep all", "local manual only keep all")
 	// Rows: standard, s3-eu (primary), local.
 	keys(tm, "G", "p")
 	view(t, tm, "✓ local is now the primary destination of template standard")
