@@ -42,7 +42,9 @@ func newTerminal(t *testing.T, w, h int, env ...string) *terminal {
 	}
 	term := &terminal{t: t, socket: filepath.Join(dir, "s"), target: "console", w: w, h: h}
 	args := []string{"new-session", "-d", "-s", term.target, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h)}
-	for _, e := range append([]string{"TERM=xterm-256color", "ENV="}, env...) {
+	// A colour terminal whatever this process runs under: termenv draws no
+	// colour when CI is set (CI systems set it) or when CLICOLOR=0.
+	for _, e := range append([]string{"TERM=xterm-256color", "ENV=", "CI=", "CLICOLOR=", "CLICOLOR_FORCE="}, env...) {
 		args = append(args, "-e", e)
 	}
 	args = append(args, "/bin/sh")
