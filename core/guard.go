@@ -32,7 +32,7 @@ func (e *Engine) holdLease(ctx context.Context, name, what string) (release func
 	host, _ := os.Hostname()
 	var token [4]byte
 	_, _ = rand.Read(token[:])
-	l := Lease{Name: name, Holder: "restore " + hex.EncodeToString(token[:]), PID: os.Getpid(), Host: host}
+	l := Lease{Name: name, Holder: name + " " + hex.EncodeToString(token[:]), PID: os.Getpid(), Host: host}
 	cur, ok, err := e.Catalog.AcquireLease(ctx, l, func(cur Lease) bool { return !LeaseAlive(cur, e.now()) })
 	if err != nil {
 		return nil, err

@@ -139,6 +139,27 @@ func loadService(ctx *Context, name string) tea.Cmd {
 	}
 }
 
+// mergeNewest puts a fresh newest page in front of the older rows already
+// loaded (those with a smaller id), so a refresh does not reload the pages
+// scrolled through. more says whether older rows may be left to read: as
+// it was when loaded rows were kept, else whether the page was full.
+func mergeNewest[T any](page, loaded []T, id func(T) int64, pageSize int, more bool) ([]T, bool) {
+	if len(page) == 0 {
+		return nil, false
+	}
+	oldest := id(page[len(page)-1])
+	merged := page
+	for _, r := range loaded {
+		if id(r) < oldest {
+			merged = append(merged, r)
+		}
+	}
+	if len(merged) == len(page) {
+		more = len(page) == pageSize
+	}
+	return merged, more
+}
+
 func loadHistoryPage(ctx *Context, name string, beforeID int64) tea.Cmd {
 	cat, limit := ctx.Catalog, ctx.PageSize
 	return func() tea.Msg {

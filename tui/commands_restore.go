@@ -73,7 +73,7 @@ func openRestore(ctx *Context, b core.Backup) tea.Cmd {
 		}
 		recipient, err := offHostRecipient(context.Background(), cat, b)
 		if err != nil {
-			return statusMsg{err: true, text: fmt.Sprintf("cannot read destination %s: %v", b.Destination, err)}
+			return statusMsg{err: true, text: err.Error()}
 		}
 		d := newRestoreDialog(ctx, b, targets)
 		d.recipient = recipient

@@ -120,6 +120,11 @@ func (d *detailsDialog) key(msg tea.KeyMsg) (bool, tea.Cmd) {
 		return false, nil
 	}
 	d.note = ""
+	if d.job.running() && key.Matches(msg, k.Verify, k.Delete, k.Download) {
+		// One job at a time from this dialog.
+		d.note = d.job.label + " is running; wait for it to end"
+		return false, nil
+	}
 	switch {
 	case key.Matches(msg, k.Back):
 		return true, nil
@@ -134,10 +139,6 @@ func (d *detailsDialog) key(msg tea.KeyMsg) (bool, tea.Cmd) {
 		}
 		return true, openRestore(d.ctx, d.b)
 	case key.Matches(msg, k.Verify):
-		if d.job.running() {
-			d.note = d.job.label + " is running; wait for it to end"
-			return false, nil
-		}
 		if why := noArchive(d.b, "verify"); why != "" {
 			d.note = why
 			return false, nil
@@ -149,16 +150,8 @@ func (d *detailsDialog) key(msg tea.KeyMsg) (bool, tea.Cmd) {
 		}
 		return false, d.job.start(verifyJob(d.ctx, d.b, ""), core.PhaseVerify)
 	case key.Matches(msg, k.Delete):
-		if d.job.running() {
-			d.note = d.job.label + " is running; wait for it to end"
-			return false, nil
-		}
 		d.askToDelete()
 	case key.Matches(msg, k.Download):
-		if d.job.running() {
-			d.note = d.job.label + " is running; wait for it to end"
-			return false, nil
-		}
 		if why := noArchive(d.b, "download"); why != "" {
 			d.note = why
 			return false, nil

@@ -49,7 +49,7 @@ func openDownload(ctx *Context, b core.Backup) tea.Cmd {
 	return func() tea.Msg {
 		r, err := offHostRecipient(context.Background(), cat, b)
 		if err != nil {
-			return statusMsg{err: true, text: fmt.Sprintf("cannot read destination %s: %v", b.Destination, err)}
+			return statusMsg{err: true, text: err.Error()}
 		}
 		d.recipient = r
 		return openMsg{d}
@@ -199,14 +199,7 @@ func (d *downloadDialog) View() string {
 		}
 		return t.Dialog.Width(d.width()).Render(b.String())
 	}
-	b.WriteString(d.job.phases(d.ctx) + "\n")
-	switch {
-	case d.job.failed():
-		b.WriteString("\n" + t.Error.Width(w).Render("✗ "+userMessage(d.job.err)) + "\n")
-	case d.job.done():
-		b.WriteString("\n" + t.Status.Width(w).Render("✓ "+d.job.summary) + "\n")
-	}
-	b.WriteString("\n" + t.Muted.Render("esc close"))
+	b.WriteString(d.job.view(d.ctx, w))
 	return t.Dialog.Width(d.width()).Render(b.String())
 }
 

@@ -41,9 +41,6 @@ func verifyKey(ctx *Context, b core.Backup) func() verifyKeyMsg {
 	cat := ctx.Catalog
 	return func() verifyKeyMsg {
 		r, err := offHostRecipient(context.Background(), cat, b)
-		if err != nil {
-			err = fmt.Errorf("cannot read destination %s: %v", b.Destination, err)
-		}
 		return verifyKeyMsg{id: b.ID, recipient: r, err: err}
 	}
 }
@@ -93,14 +90,7 @@ func (d *verifyDialog) View() string {
 		b.WriteString(t.Muted.Render("enter verify · esc cancel"))
 		return t.Dialog.Width(d.width()).Render(b.String())
 	}
-	b.WriteString(d.job.phases(d.ctx) + "\n")
-	switch {
-	case d.job.failed():
-		b.WriteString("\n" + t.Error.Width(w).Render("✗ "+userMessage(d.job.err)) + "\n")
-	case d.job.done():
-		b.WriteString("\n" + t.Status.Width(w).Render("✓ "+d.job.summary) + "\n")
-	}
-	b.WriteString("\n" + t.Muted.Render("esc close"))
+	b.WriteString(d.job.view(d.ctx, w))
 	return t.Dialog.Width(d.width()).Render(b.String())
 }
 

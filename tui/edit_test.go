@@ -17,14 +17,19 @@ import (
 	"github.com/odoo-backup/odoo-backup/store"
 )
 
-// keys presses keys (see press).
-func keys(tm *teatest.TestModel, ks ...string) { press(tm, ks...) }
-
 // view waits until the current frame holds every want, and returns it. It
 // asks the program for its frame, so lines drawn earlier count too.
 func view(t *testing.T, tm *teatest.TestModel, want ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	return awaitFrame(t, tm, 15*time.Second, nil, want...)
+}
+
+// awaitFrame polls the current frame until it holds every want (also when
+// a dialog wraps it), and returns it; it fails at the deadline, or at once
+// when the frame shows one of failOn.
+func awaitFrame(t *testing.T, tm *teatest.TestModel, deadline time.Duration, failOn []string, want ...string) string {
+	t.Helper()
+	end := time.Now().Add(deadline)
 	for {
 		v := snapshot(t, tm)
 		missing, f := "", flat(v)
@@ -37,10 +42,15 @@ func view(t *testing.T, tm *teatest.TestModel, want ...string) string {
 		if missing == "" {
 			return v
 		}
-		if time.Now().After(deadline) {
+		for _, bad := range failOn {
+			if strings.Contains(v, bad) {
+				t.Fatalf("waiting for %q, the screen shows %q:\n%s", missing, bad, v)
+			}
+		}
+		if time.Now().After(end) {
 			t.Fatalf("the screen never showed %q; last frame:\n%s", missing, v)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // the poll interval
 	}
 }
 
@@ -98,25 +108,25 @@ func TestServicesFilter(t *testing.T) {
 	tm := start(t, Options{Catalog: seed(t)})
 	view(t, tm, "production", "staging", "demo")
 	// q and digits are typed into the filter, not acted on.
-	keys(tm, "/", "q1", "backspace", "backspace", "STAG")
+	press(tm, "/", "q1", "backspace", "backspace", "STAG")
 	v := view(t, tm, "filter /STAG")
 	noView(t, v, "production", "demo_db")
 	t.Run("typing", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
 
-	keys(tm, "backspace", "backspace", "backspace", "backspace", "prod", "enter")
+	press(tm, "backspace", "backspace", "backspace", "backspace", "prod", "enter")
 	v = view(t, tm, "filter: prod", "production_db")
 	noView(t, v, "staging_db", "demo_db")
 	t.Run("kept", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
 
 	// The kept filter's rows are the ones the keys act on.
-	keys(tm, "enter")
+	press(tm, "enter")
 	view(t, tm, "odoo-backup › production", "keep 24")
-	keys(tm, "esc")
+	press(tm, "esc")
 	view(t, tm, "filter: prod")
 
-	keys(tm, "/", "ctrl+u", "nothing-like-it")
+	press(tm, "/", "ctrl+u", "nothing-like-it")
 	view(t, tm, "no service matches nothing-like-it")
-	keys(tm, "esc")
+	press(tm, "esc")
 	v = view(t, tm, "production_db", "staging_db", "demo_db")
 	noView(t, v, "filter:", "filter /")
 	quit(t, tm)
@@ -126,25 +136,25 @@ func TestAddServiceForm(t *testing.T) {
 	cat := seed(t)
 	tm := start(t, Options{Catalog: cat})
 	view(t, tm, "production")
-	keys(tm, "a")
+	press(tm, "a")
 	v := view(t, tm, "Add a service", "Template", "Check DB")
 	t.Run("empty", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
 
 	// A name the catalog does not allow.
-	keys(tm, "bad name", "enter")
+	press(tm, "bad name", "enter")
 	view(t, tm, `✗ service name "bad name" is not allowed`)
 
 	// A name that exists: the catalog's refusal comes back under the name.
-	keys(tm, "ctrl+u", "production", "tab", "production_db", "tab", "tab", "tab", "tab", "tab", "tab", "tab", "space", "enter")
+	press(tm, "ctrl+u", "production", "tab", "production_db", "tab", "tab", "tab", "tab", "tab", "tab", "tab", "space", "enter")
 	v = view(t, tm, `✗ a service named "production" already exists; choose another name`)
 	t.Run("duplicate", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
 
 	// A database that does not answer, checked: not added.
-	keys(tm, "shift+tab", "space") // Check DB back on
+	press(tm, "shift+tab", "space") // Check DB back on
 	for range 8 {
-		keys(tm, "up")
+		press(tm, "up")
 	}
-	keys(tm, "ctrl+u", "shop", "tab", "ctrl+u", "postgres", "tab", "ctrl+u", pg.Host, "tab", "ctrl+u", strconv.Itoa(pg.Port),
+	press(tm, "ctrl+u", "shop", "tab", "ctrl+u", "postgres", "tab", "ctrl+u", pg.Host, "tab", "ctrl+u", strconv.Itoa(pg.Port),
 		"tab", "ctrl+u", pg.User, "tab", "wrong-password", "enter")
 	view(t, tm, "refused the login of user", "the service was not added")
 	if _, err := cat.Service(context.Background(), "shop"); !errors.Is(err, core.ErrNotFound) {
@@ -154,7 +164,7 @@ func TestAddServiceForm(t *testing.T) {
 	noView(t, v, "wrong-password")
 
 	// The right password: added, checked against the real PostgreSQL.
-	keys(tm, "ctrl+u", pg.Password, "tab", "/srv/odoo/filestore/shop", "enter")
+	press(tm, "ctrl+u", pg.Password, "tab", "/srv/odoo/filestore/shop", "enter")
 	v = view(t, tm, "✓ service shop added: database postgres")
 	noView(t, v, pg.Password)
 	view(t, tm, "shop           postgres")
@@ -182,16 +192,16 @@ func TestEditService(t *testing.T) {
 	}
 	tm := start(t, Options{Catalog: cat})
 	view(t, tm, "production")
-	keys(tm, "down", "enter")
+	press(tm, "down", "enter")
 	view(t, tm, "odoo-backup › production", "keep 24")
-	keys(tm, "E")
+	press(tm, "E")
 	v := view(t, tm, "Edit service production", "unchanged")
 	noView(t, v, "s3cret-pg")
 	t.Run("form", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
 	// Name is fixed; the focus starts on the database. Port 70000 is refused.
-	keys(tm, "tab", "tab", "ctrl+u", "70000", "enter")
+	press(tm, "tab", "tab", "ctrl+u", "70000", "enter")
 	view(t, tm, `✗ port "70000" is not a number between 1 and 65535`)
-	keys(tm, "ctrl+u", "5433", "enter")
+	press(tm, "ctrl+u", "5433", "enter")
 	view(t, tm, "✓ service production saved", "production_db @ 127.0.0.1:5433")
 	got, err := cat.Service(ctx, "production")
 	if err != nil {
@@ -216,17 +226,17 @@ func TestConfigurationForms(t *testing.T) {
 	}
 	tm := start(t, Options{Catalog: cat})
 	view(t, tm, "production")
-	keys(tm, "down", "enter")
+	press(tm, "down", "enter")
 	view(t, tm, "odoo-backup › production", "keep 24")
 
 	// Add: the destinations offered are the unused ones; a bad retention
 	// is refused under the field with core's parser's sentence.
-	keys(tm, "a")
+	press(tm, "a")
 	view(t, tm, "Add a configuration to service production", "‹ archive ›")
-	keys(tm, "tab", "right", "tab", "ctrl+u", "02:30", "tab", "right", "tab", "7x,4w", "enter")
+	press(tm, "tab", "right", "tab", "ctrl+u", "02:30", "tab", "right", "tab", "7x,4w", "enter")
 	v := view(t, tm, `✗ retention rule "7x,4w" has an unknown unit "x"`)
 	t.Run("bad retention", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
-	keys(tm, "ctrl+u", "7d,4w,2m", "enter")
+	press(tm, "ctrl+u", "7d,4w,2m", "enter")
 	view(t, tm, "✓ service production → archive: weekly Mon 02:30, GFS 7d,4w,2m")
 	view(t, tm, "archive        weekly Mon 02:30")
 	c := configsOf(t, cat, "production")["archive"]
@@ -236,48 +246,48 @@ func TestConfigurationForms(t *testing.T) {
 	}
 
 	// Add on a destination another process configured meanwhile: refused.
-	keys(tm, "a")
+	press(tm, "a")
 	view(t, tm, "Add a configuration to service production", "offsite")
 	if err := cat.SetConfiguration(ctx, core.Configuration{Service: "production", Destination: "offsite", Frequency: core.Daily,
 		Schedule: core.DefaultSchedule, Retention: core.Retention{KeepLast: 3}}); err != nil {
 		t.Fatal(err)
 	}
-	keys(tm, "enter")
+	press(tm, "enter")
 	v = view(t, tm, "✗ service production already has a configuration on offsite")
 	t.Run("duplicate destination", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
-	keys(tm, "esc")
+	press(tm, "esc")
 	if c := configsOf(t, cat, "production")["offsite"]; c.Retention.KeepLast != 3 {
 		t.Errorf("the refused form changed offsite to %+v, want it left at keep 3", c)
 	}
 
 	// Edit the primary: unticking Primary is refused; a new retention saves.
-	keys(tm, "e")
+	press(tm, "e")
 	view(t, tm, "Edit the configuration of service production on s3-eu", "[x] yes")
-	keys(tm, "tab", "tab", "tab", "space", "enter")
+	press(tm, "tab", "tab", "tab", "space", "enter")
 	v = view(t, tm, "✗ service production always has exactly one primary destination")
 	t.Run("primary unticked", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
-	keys(tm, "space", "up", "ctrl+u", "48", "enter")
+	press(tm, "space", "up", "ctrl+u", "48", "enter")
 	view(t, tm, "✓ service production → s3-eu: hourly :00, keep 48, primary")
 	if c := configsOf(t, cat, "production")["s3-eu"]; c.Retention.KeepLast != 48 || !c.Primary || c.Frequency != core.Hourly {
 		t.Errorf("s3-eu is %+v, want hourly, keep 48, primary", c)
 	}
 
 	// Remove the primary while others remain: the catalog refuses.
-	keys(tm, "x")
+	press(tm, "x")
 	v = view(t, tm, "Remove the configuration of service production on s3-eu?")
 	t.Run("confirm", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
-	keys(tm, "y")
+	press(tm, "y")
 	v = view(t, tm, "✗ cannot remove the primary", "nothing was changed · esc close")
 	t.Run("primary removal refused", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
 	if _, ok := configsOf(t, cat, "production")["s3-eu"]; !ok || primaryOf(t, cat, "production") != "s3-eu" {
 		t.Fatal("the refused removal changed the catalog")
 	}
-	keys(tm, "esc")
+	press(tm, "esc")
 	view(t, tm, "✗ cannot remove the primary destination")
 
 	// Move the primary to local (rows: s3-eu, archive, local, offsite), then
 	// s3-eu can go.
-	keys(tm, "down", "down", "p")
+	press(tm, "down", "down", "p")
 	view(t, tm, "✓ local is now the primary destination of service production")
 	if p := primaryOf(t, cat, "production"); p != "local" {
 		t.Fatalf("primary is %s, want local", p)
@@ -285,16 +295,16 @@ func TestConfigurationForms(t *testing.T) {
 	v = view(t, tm, "★ local")
 	t.Run("primary moved", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
 	// The list is now local, archive, offsite, s3-eu.
-	keys(tm, "G", "x")
+	press(tm, "G", "x")
 	view(t, tm, "on s3-eu?")
-	keys(tm, "n")
+	press(tm, "n")
 	view(t, tm, "cancelled: nothing was changed")
 	if _, ok := configsOf(t, cat, "production")["s3-eu"]; !ok {
 		t.Fatal("n removed the configuration")
 	}
-	keys(tm, "x")
+	press(tm, "x")
 	view(t, tm, "y yes · n or esc no")
-	keys(tm, "y")
+	press(tm, "y")
 	view(t, tm, "✓ service production no longer backs up to s3-eu")
 	if cs := configsOf(t, cat, "production"); len(cs) != 3 || cs["s3-eu"].Destination != "" {
 		t.Errorf("configurations are %v, want local, archive and offsite", cs)
@@ -311,15 +321,15 @@ func TestDestinationsAgainstMinIO(t *testing.T) {
 	bucket := minio.NewBucket(t)
 	tm := start(t, Options{Catalog: cat})
 	view(t, tm, "production")
-	keys(tm, "2")
+	press(tm, "2")
 	view(t, tm, "odoo-backup › Destinations", "s3-eu")
 	fill := func(name, secret string) {
-		keys(tm, "a")
+		press(tm, "a")
 		view(t, tm, "Add a destination")
-		keys(tm, name, "tab", "right", "tab", minio.Endpoint, "tab", bucket, "tab", "us-east-1", "tab", "/odoo/", "tab",
+		press(tm, name, "tab", "right", "tab", minio.Endpoint, "tab", bucket, "tab", "us-east-1", "tab", "/odoo/", "tab",
 			minio.AccessKey, "tab", secret, "tab", "space")
 		view(t, tm, "[x] yes")
-		keys(tm, "enter")
+		press(tm, "enter")
 	}
 
 	// A wrong secret: MinIO refuses the probe, nothing is saved.
@@ -329,7 +339,7 @@ func TestDestinationsAgainstMinIO(t *testing.T) {
 	if _, err := cat.Destination(ctx, "minio"); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("a destination that failed its probe is in the catalog (err %v)", err)
 	}
-	keys(tm, "esc")
+	press(tm, "esc")
 
 	fill("minio", minio.SecretKey)
 	view(t, tm, "✓ destination minio added (s3 "+minio.Endpoint+"/"+bucket+"/odoo) and tested")
@@ -344,21 +354,21 @@ func TestDestinationsAgainstMinIO(t *testing.T) {
 	}
 
 	// Test the connection (rows: local, minio, s3-eu).
-	keys(tm, "g", "down", "t")
+	press(tm, "g", "down", "t")
 	view(t, tm, "✓ destination minio works: a test object was written, read back and deleted")
 	view(t, tm, "│ ✓ destination minio works")
 
 	// Editing shows the secret as unchanged; a wrong new one is refused and
 	// the stored one stays.
-	keys(tm, "e")
+	press(tm, "e")
 	v = view(t, tm, "Edit destination minio", "(unchanged)")
 	noView(t, v, minio.SecretKey)
 	for range 5 { // from the endpoint (name and kind are fixed)
-		keys(tm, "tab")
+		press(tm, "tab")
 	}
-	keys(tm, "wrong-secret", "enter")
+	press(tm, "wrong-secret", "enter")
 	view(t, tm, `✗ destination "minio" does not work, so it was not saved`)
-	keys(tm, "esc")
+	press(tm, "esc")
 	if d, _ := cat.Destination(ctx, "minio"); d.SecretKey.Reveal() != minio.SecretKey {
 		t.Fatal("a refused edit changed the secret key")
 	}
@@ -368,7 +378,7 @@ func TestDestinationsAgainstMinIO(t *testing.T) {
 	if err := cat.UpdateDestination(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	keys(tm, "t")
+	press(tm, "t")
 	v = view(t, tm, "✗ test of minio failed: cannot write a test object to s3://"+minio.Endpoint,
 		"refused the secret key of access key", "check the secret key")
 	noView(t, v, "changed-elsewhere")
@@ -393,32 +403,32 @@ func TestLocalDestinationForm(t *testing.T) {
 	dir := t.TempDir() + "/backups"
 	tm := start(t, Options{Catalog: cat})
 	view(t, tm, "production")
-	keys(tm, "2")
+	press(tm, "2")
 	view(t, tm, "odoo-backup › Destinations", "s3-eu")
-	keys(tm, "a")
+	press(tm, "a")
 	v := view(t, tm, "Add a destination", "‹ local directory ›")
 	t.Run("form", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
-	keys(tm, "esc")
+	press(tm, "esc")
 
 	// local is used by production and staging: the catalog refuses, and
 	// says so whole in the dialog.
-	keys(tm, "g", "x")
+	press(tm, "g", "x")
 	view(t, tm, "Remove destination local?")
-	keys(tm, "y")
+	press(tm, "y")
 	v = view(t, tm, `✗ destination "local" is still used by service "production" and service "staging"`)
 	t.Run("in use", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
 	if _, err := cat.Destination(ctx, "local"); err != nil {
 		t.Fatalf("the refused removal removed local: %v", err)
 	}
-	keys(tm, "esc")
+	press(tm, "esc")
 	view(t, tm, `✗ destination "local" is still used`)
 
-	keys(tm, "a")
+	press(tm, "a")
 	view(t, tm, "Add a destination")
-	keys(tm, "s3-eu", "tab", "tab", "/srv/nowhere", "enter")
+	press(tm, "s3-eu", "tab", "tab", "/srv/nowhere", "enter")
 	v = view(t, tm, `✗ a destination named "s3-eu" already exists; choose another name`)
 	t.Run("duplicate", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
-	keys(tm, "ctrl+u", "nearby", "tab", "tab", "ctrl+u", dir, "enter")
+	press(tm, "ctrl+u", "nearby", "tab", "tab", "ctrl+u", dir, "enter")
 	view(t, tm, "✓ destination nearby added (local "+dir+")")
 	if d, err := cat.Destination(ctx, "nearby"); err != nil || d.Dir != dir || d.Kind != core.DestinationLocal {
 		t.Fatalf("catalog has %+v, %v; want a local destination in %s", d, err, dir)
@@ -426,9 +436,9 @@ func TestLocalDestinationForm(t *testing.T) {
 	view(t, tm, "nearby         local")
 
 	// nearby is used by nothing: removed (rows: local, nearby, s3-eu).
-	keys(tm, "g", "down", "x")
+	press(tm, "g", "down", "x")
 	view(t, tm, "Remove destination nearby?")
-	keys(tm, "y")
+	press(tm, "y")
 	view(t, tm, "✓ destination nearby removed")
 	if _, err := cat.Destination(ctx, "nearby"); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("nearby is still in the catalog: %v", err)
@@ -443,24 +453,24 @@ func TestTemplates(t *testing.T) {
 	ctx := context.Background()
 	tm := start(t, Options{Catalog: cat})
 	view(t, tm, "production")
-	keys(tm, "3")
+	press(tm, "3")
 	view(t, tm, "No template yet")
-	keys(tm, "a")
+	press(tm, "a")
 	view(t, tm, "Create a template")
-	keys(tm, "standard", "enter")
+	press(tm, "standard", "enter")
 	// The status comes first, the reloaded list after: wait for the row.
 	view(t, tm, "✓ template standard created", "no configuration yet: press c")
-	keys(tm, "c")
+	press(tm, "c")
 	view(t, tm, "Add a configuration to template standard", "‹ local ›")
-	keys(tm, "right", "tab", "left", "tab", "15", "backspace", "backspace", "30", "tab", "24", "enter")
+	press(tm, "right", "tab", "left", "tab", "15", "backspace", "backspace", "30", "tab", "24", "enter")
 	// The row, not the status (which says the same with punctuation).
 	view(t, tm, "✓ template standard → s3-eu: hourly :30, keep 24, primary", "s3-eu hourly :30 keep 24")
-	keys(tm, "c")
+	press(tm, "c")
 	view(t, tm, "Add a configuration to template standard", "local")
-	keys(tm, "tab", "right", "right", "right", "enter")
+	press(tm, "tab", "right", "right", "right", "enter")
 	view(t, tm, "✓ template standard → local: manual only, keep all", "local manual only keep all")
 	// Rows: standard, s3-eu (primary), local.
-	keys(tm, "G", "p")
+	press(tm, "G", "p")
 	view(t, tm, "✓ local is now the primary destination of template standard")
 	v := view(t, tm, "★ local")
 	t.Run("list", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
@@ -474,13 +484,13 @@ func TestTemplates(t *testing.T) {
 	}
 
 	// A new service from the template: the form has it preselected.
-	keys(tm, "n")
+	press(tm, "n")
 	v = view(t, tm, "Add a service", "‹ standard ›")
-	keys(tm, "shop", "tab", "shop_db")
+	press(tm, "shop", "tab", "shop_db")
 	for range 7 {
-		keys(tm, "tab")
+		press(tm, "tab")
 	}
-	keys(tm, "space", "enter") // no database to check in this test
+	press(tm, "space", "enter") // no database to check in this test
 	view(t, tm, "✓ service shop added")
 	cs := configsOf(t, cat, "shop")
 	if len(cs) != 2 || !cs["local"].Primary || cs["s3-eu"].Retention.KeepLast != 24 {
@@ -495,28 +505,28 @@ func TestReadOnlyRefusesEdits(t *testing.T) {
 	cat := seed(t)
 	tm := start(t, Options{Catalog: cat, ReadOnly: true})
 	view(t, tm, "production", "b back up: off (--read-only)")
-	keys(tm, "?")
+	press(tm, "?")
 	view(t, tm, "a add: off (--read-only)", "r restore: off (--read-only)", "u upload & restore: off (--read-only)")
-	keys(tm, "esc", "a")
+	press(tm, "esc", "a")
 	view(t, tm, "read-only: adding a service is off")
-	keys(tm, "down", "enter")
+	press(tm, "down", "enter")
 	view(t, tm, "odoo-backup › production", "keep 24")
 	for _, kw := range [][2]string{{"a", "adding a configuration"}, {"e", "editing a configuration"}, {"x", "removing a configuration"},
 		{"p", "moving the primary"}, {"E", "editing a service"}} {
-		keys(tm, kw[0])
+		press(tm, kw[0])
 		view(t, tm, "read-only: "+kw[1]+" is off (the console was started with --read-only)")
 	}
 	v := snapshot(t, tm)
 	t.Run("service", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
-	keys(tm, "2")
+	press(tm, "2")
 	view(t, tm, "odoo-backup › Destinations", "production, staging")
 	for _, kw := range [][2]string{{"a", "adding a destination"}, {"e", "editing a destination"}, {"x", "removing a destination"}} {
-		keys(tm, kw[0])
+		press(tm, kw[0])
 		view(t, tm, "read-only: "+kw[1]+" is off")
 	}
-	keys(tm, "3")
+	press(tm, "3")
 	view(t, tm, "odoo-backup › Templates", "No template yet")
-	keys(tm, "a")
+	press(tm, "a")
 	view(t, tm, "read-only: creating a template is off")
 	quit(t, tm)
 	if cs := configsOf(t, cat, "production"); len(cs) != 2 || primaryOf(t, cat, "production") != "s3-eu" {
@@ -533,11 +543,11 @@ func TestFormAt80x24(t *testing.T) {
 	o := Options{Catalog: seed(t), Now: fixedNow, NoColor: true, RefreshEvery: time.Hour}
 	tm := teatest.NewTestModel(t, snapModel{New(o)}, teatest.WithInitialTermSize(80, 24))
 	view(t, tm, "production")
-	keys(tm, "2", "a")
+	press(tm, "2", "a")
 	view(t, tm, "Add a destination")
-	keys(tm, "s3 bucket", "tab", "right", "tab", "https://s3.example.com", "enter")
+	press(tm, "s3 bucket", "tab", "right", "tab", "https://s3.example.com", "enter")
 	view(t, tm, "✗ destination name")
-	keys(tm, "ctrl+u", "offsite", "enter")
+	press(tm, "ctrl+u", "offsite", "enter")
 	v := view(t, tm, "✗ give the endpoint as HOST:PORT without a scheme")
 	for i, l := range strings.Split(v, "\n") {
 		if w := len([]rune(l)); w > 80 {

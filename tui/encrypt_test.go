@@ -72,18 +72,18 @@ func seedEncrypted(t *testing.T) *store.Catalog {
 func TestDestinationsEncryption(t *testing.T) {
 	tm := start(t, Options{Catalog: seedEncrypted(t)})
 	view(t, tm, "production")
-	keys(tm, "2")
+	press(tm, "2")
 	// Rows: crypt, local, s3-eu, sealed.
 	v := view(t, tm, "age → age15trp0z…", "passphrase", "backups     1 succeeded")
 	t.Run("encrypted", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
 	if !strings.Contains(flat(v), "Backups here are encrypted: a lost key means lost backups. Keep a copy of /etc/odoo-backup/crypt.key away from this host.") {
 		t.Errorf("the encrypted destination's warning is missing:\n%s", v)
 	}
-	keys(tm, "down")
+	press(tm, "down")
 	v = view(t, tm, "encryption  none: archives are stored as they are", "backups     1 succeeded")
 	t.Run("plain", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
 	noView(t, v, "a lost key")
-	keys(tm, "G")
+	press(tm, "G")
 	v = view(t, tm, "age with a passphrase", "Keep a copy of the passphrase away from this host.", "backups     0 succeeded")
 	noView(t, v, "correct horse")
 	quit(t, tm)
@@ -106,38 +106,38 @@ func TestDestinationFormEncryption(t *testing.T) {
 	}
 	tm := start(t, Options{Catalog: cat})
 	view(t, tm, "production")
-	keys(tm, "2")
+	press(tm, "2")
 	view(t, tm, "odoo-backup › Destinations")
 	// An S3 destination offers server-side encryption and a CA file.
-	keys(tm, "a")
+	press(tm, "a")
 	view(t, tm, "Add a destination")
-	keys(tm, "offsite", "tab", "right")
+	press(tm, "offsite", "tab", "right")
 	for range 7 {
-		keys(tm, "tab")
+		press(tm, "tab")
 	}
-	keys(tm, "tab", "right", "right")
+	press(tm, "tab", "right", "right")
 	snapFlat(t, tm, "s3", "offsite", "‹ SSE-KMS ›", "KMS key", "CA file")
-	keys(tm, "esc")
+	press(tm, "esc")
 
-	keys(tm, "a")
+	press(tm, "a")
 	view(t, tm, "Add a destination")
 	// Fields: name, kind, directory, encryption, then the choice's own.
-	keys(tm, "vault", "tab", "tab", "/nonexistent/odoo-vault", "tab", "right")
+	press(tm, "vault", "tab", "tab", "/nonexistent/odoo-vault", "tab", "right")
 	view(t, tm, "‹ key file ›", "Backups here are encrypted: a lost key means lost backups. Keep a copy of the key file away from this host.")
-	keys(tm, "enter")
+	press(tm, "enter")
 	snapFlat(t, tm, "key file missing", "✗ give the age identity file that decrypts the backups")
 
-	keys(tm, loose, "enter")
+	press(tm, loose, "enter")
 	// The path is long: the sentence wraps inside it.
 	v := view(t, tm, "✗ the key file", "can be read by other users (mode 0644), so it was not used; restrict it with: chmod 600")
 	if !strings.Contains(flat(v), "Keep a copy of "+loose+" away from this host.") {
 		t.Errorf("the warning does not name the key file typed:\n%s", v)
 	}
 
-	keys(tm, "shift+tab", "right", "tab", "age1notakey", "enter")
+	press(tm, "shift+tab", "right", "tab", "age1notakey", "enter")
 	snapFlat(t, tm, "bad recipient", `✗ "age1notakey" is not a valid age recipient`)
 
-	keys(tm, "shift+tab", "right", "tab", "secret-one", "tab", "secret-two", "enter")
+	press(tm, "shift+tab", "right", "tab", "secret-one", "tab", "secret-two", "enter")
 	snapFlat(t, tm, "passphrases differ", "✗ the two passphrases differ; type the same")
 	noView(t, snapshot(t, tm), "secret-one", "secret-two")
 	if _, err := cat.Destination(ctx, "vault"); !errors.Is(err, core.ErrNotFound) {
@@ -145,7 +145,7 @@ func TestDestinationFormEncryption(t *testing.T) {
 	}
 
 	dir := filepath.Join(tmp, "vault")
-	keys(tm, "ctrl+u", "secret-one", "shift+tab", "shift+tab", "shift+tab", "ctrl+u", dir, "enter")
+	press(tm, "ctrl+u", "secret-one", "shift+tab", "shift+tab", "shift+tab", "ctrl+u", dir, "enter")
 	view(t, tm, "✓ destination vault added (local "+dir+")")
 	d, err := cat.Destination(ctx, "vault")
 	if err != nil {
@@ -155,16 +155,16 @@ func TestDestinationFormEncryption(t *testing.T) {
 		t.Fatalf("vault is %+v (passphrase ok: %v), want encrypted with secret-one only", d, d.EncryptPassphrase.Reveal() == "secret-one")
 	}
 	view(t, tm, "vault            local") // the list reloaded
-	keys(tm, "G")                         // rows: local, s3-eu, vault
+	press(tm, "G")                        // rows: local, s3-eu, vault
 	view(t, tm, "age with a passphrase", "Keep a copy of the passphrase away from this host.")
 
 	// Editing keeps the passphrase unless one is typed; changing the
 	// encryption says it applies to new backups only.
-	keys(tm, "e")
+	press(tm, "e")
 	view(t, tm, "Edit destination vault", "‹ passphrase ›", "(unchanged)")
-	keys(tm, "tab", "right") // directory, then encryption: none
+	press(tm, "tab", "right") // directory, then encryption: none
 	view(t, tm, "▸ Encryption     ‹ none ›", "Changed encryption applies to new backups only; those stored keep theirs.")
-	keys(tm, "left", "enter")
+	press(tm, "left", "enter")
 	view(t, tm, "✓ destination vault saved")
 	if d, _ := cat.Destination(ctx, "vault"); d.EncryptPassphrase.Reveal() != "secret-one" {
 		t.Fatal("saving the edit without typing a passphrase lost it")
@@ -196,10 +196,10 @@ func TestRealEncryptedBackupAndDownload(t *testing.T) {
 	}
 	dir := filepath.Join(e.dir, "vault")
 	tm := e.start()
-	waitView(t, tm, "production", "staging")
-	keys(tm, "2", "a")
+	view(t, tm, "production", "staging")
+	press(tm, "2", "a")
 	view(t, tm, "Add a destination")
-	keys(tm, "vault", "tab", "tab", dir, "tab", "right", "tab", keyFile, "enter")
+	press(tm, "vault", "tab", "tab", dir, "tab", "right", "tab", keyFile, "enter")
 	slowView(t, tm, "✓ destination vault added")
 	d, err := e.cat.Destination(e.ctx, "vault")
 	if err != nil {
@@ -212,13 +212,13 @@ func TestRealEncryptedBackupAndDownload(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	keys(tm, "1")
-	waitView(t, tm, "Services")
-	keys(tm, "g", "enter")
-	waitView(t, tm, "odoo-backup › production")
-	keys(tm, "b")
-	waitView(t, tm, "Back up production now", "[x] ★ vault")
-	keys(tm, "enter")
+	press(tm, "1")
+	view(t, tm, "Services")
+	press(tm, "g", "enter")
+	view(t, tm, "odoo-backup › production")
+	press(tm, "b")
+	view(t, tm, "Back up production now", "[x] ★ vault")
+	press(tm, "enter")
 	slowView(t, tm, "backup of production succeeded: vault")
 	bs, err := e.cat.Backups(e.ctx, core.BackupFilter{Service: "production", Destination: "vault"})
 	if err != nil || len(bs) != 1 || bs[0].Status != core.StatusSucceeded {
@@ -237,26 +237,21 @@ func TestRealEncryptedBackupAndDownload(t *testing.T) {
 	}
 
 	// From the details: a file that exists is refused and left alone.
-	keys(tm, "tab")
+	press(tm, "tab")
 	// The history reloads after the job: wait for the row to be finished.
-	deadline := time.Now().Add(15 * time.Second)
-	for frame := snapshot(t, tm); !strings.Contains(frame, "[History 2]") || strings.Contains(frame, "◐"); frame = snapshot(t, tm) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the history never showed the finished backup:\n%s", frame)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	keys(tm, "g", "enter")
+	view(t, tm, "[History 2]")
+	waitGone(t, tm, "◐")
+	press(tm, "g", "enter")
 	view(t, tm, fmt.Sprintf("Backup %d", b.ID), "encrypted (age:"+recipient+")")
-	keys(tm, "D")
-	frame := waitView(t, tm, fmt.Sprintf("Download backup %d", b.ID), fmt.Sprintf("./production_%d.zip", b.ID))
+	press(tm, "D")
+	frame := view(t, tm, fmt.Sprintf("Download backup %d", b.ID), fmt.Sprintf("./production_%d.zip", b.ID))
 	// This host keeps vault's key: no identity file is asked for.
 	noView(t, frame, "Identity file")
 	existing := filepath.Join(e.dir, "taken.zip")
 	if err := os.WriteFile(existing, []byte("keep me"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	keys(tm, "ctrl+u", existing, "enter")
+	press(tm, "ctrl+u", existing, "enter")
 	view(t, tm, "✗ "+existing+" already exists; choose another file name or remove it first")
 	if got, _ := os.ReadFile(existing); string(got) != "keep me" {
 		t.Fatalf("the existing file was changed: %q", got)
@@ -266,42 +261,29 @@ func TestRealEncryptedBackupAndDownload(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	keys(tm, "ctrl+u", out, "enter")
+	press(tm, "ctrl+u", out, "enter")
 	slowView(t, tm, "✓ download", "esc close")
 	view(t, tm, fmt.Sprintf("✓ backup %d downloaded to %s", b.ID, out), "checksum verified, decrypted")
-	keys(tm, "esc")
+	press(tm, "esc")
 
 	// A backup encrypted to a recipient whose identity is kept elsewhere:
 	// the dialog asks for its identity file and refuses to go on without.
-	off := core.Destination{Name: "offhost", Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, "offhost"), EncryptRecipient: vaultRecipient}
-	if err := os.MkdirAll(off.Dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.cat.AddDestination(e.ctx, &off); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.cat.SetConfiguration(e.ctx, core.Configuration{Service: "production", Destination: off.Name, Frequency: core.Manual}); err != nil {
-		t.Fatal(err)
-	}
-	obs, err := e.eng.Backup(e.ctx, core.BackupRequest{Service: "production", Destinations: []string{off.Name}, Kind: core.KindManual})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys(tm, "esc")
-	waitView(t, tm, "Services")
-	keys(tm, "g", "enter")
-	waitView(t, tm, "odoo-backup › production")
-	keys(tm, "tab")
-	waitView(t, tm, "[History 3]")
-	keys(tm, "g", "D")
-	waitView(t, tm, fmt.Sprintf("Download backup %d", obs[0].ID), "Identity file [")
+	_, ob := e.backupToLocal("offhost", vaultRecipient)
+	press(tm, "esc")
+	view(t, tm, "Services")
+	press(tm, "g", "enter")
+	view(t, tm, "odoo-backup › production")
+	press(tm, "tab")
+	view(t, tm, "[History 3]")
+	press(tm, "g", "D")
+	view(t, tm, fmt.Sprintf("Download backup %d", ob.ID), "Identity file [")
 	out2 := filepath.Join(e.dir, "download", "offhost.zip")
-	keys(tm, "ctrl+u", out2, "enter")
+	press(tm, "ctrl+u", out2, "enter")
 	view(t, tm, "✗ give the age identity file of "+vaultRecipient)
 	if _, err := os.Stat(out2); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused download left %s (err %v)", out2, err)
 	}
-	keys(tm, "esc")
+	press(tm, "esc")
 	quit(t, tm)
 
 	got, err := os.ReadFile(out)
@@ -358,9 +340,9 @@ func TestReadOnlyDownload(t *testing.T) {
 	}
 	openHistory(t, tm)
 	press(tm, "D")
-	waitView(t, tm, "Download backup 3", "./production_3.zip")
+	view(t, tm, "Download backup 3", "./production_3.zip")
 	out := filepath.Join(t.TempDir(), "p.zip")
-	keys(tm, "ctrl+u", out, "enter")
+	press(tm, "ctrl+u", out, "enter")
 	view(t, tm, "✓ backup 3 downloaded to "+out, "checksum verified")
 	quit(t, tm)
 	if len(eng.outs) != 1 || eng.outs[0] != out {

@@ -123,6 +123,20 @@ func (f *flowJob) phases(ctx *Context) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// view renders, in w columns, a started job's phases, then its outcome once
+// it has ended, and the key that closes the dialog.
+func (f *flowJob) view(ctx *Context, w int) string {
+	t := ctx.Theme
+	s := f.phases(ctx) + "\n"
+	switch {
+	case f.failed():
+		s += "\n" + t.Error.Width(w).Render("✗ "+userMessage(f.err)) + "\n"
+	case f.done():
+		s += "\n" + t.Status.Width(w).Render("✓ "+f.summary) + "\n"
+	}
+	return s + "\n" + t.Muted.Render("esc close")
+}
+
 // phasesDone renders a finished job's phases on one line: ✓ for each it
 // passed, ✗ where it failed.
 func (f *flowJob) phasesDone() string {

@@ -30,7 +30,7 @@ func ageRecipientOf(b core.Backup) string {
 // read backup b, or "" when none has to be: the backup is plain, encrypted
 // with a passphrase, or its destination keeps the key of that recipient on
 // this host. A destination that no longer exists is left to the engine to
-// report.
+// report; one that cannot be read is said in a sentence naming it.
 func offHostRecipient(c context.Context, cat core.Catalog, b core.Backup) (string, error) {
 	recipient := ageRecipientOf(b)
 	if recipient == "" {
@@ -41,7 +41,7 @@ func offHostRecipient(c context.Context, cat core.Catalog, b core.Backup) (strin
 	case errors.Is(err, core.ErrNotFound):
 		return "", nil
 	case err != nil:
-		return "", err
+		return "", fmt.Errorf("cannot read destination %s: %v", b.Destination, err)
 	case d.EncryptKeyFile != "" && d.EncryptRecipient == recipient:
 		return "", nil
 	}

@@ -38,21 +38,7 @@ func TestRealOffHostIdentity(t *testing.T) {
 	if err := os.Chmod(loose, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	off := core.Destination{Name: "offhost", Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, "offhost"), EncryptRecipient: recipient}
-	if err := os.MkdirAll(off.Dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.cat.AddDestination(e.ctx, &off); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.cat.SetConfiguration(e.ctx, core.Configuration{Service: "production", Destination: off.Name, Frequency: core.Manual}); err != nil {
-		t.Fatal(err)
-	}
-	bs, err := e.eng.Backup(e.ctx, core.BackupRequest{Service: "production", Destinations: []string{off.Name}, Kind: core.KindManual})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := bs[0]
+	off, b := e.backupToLocal("offhost", recipient)
 	if b.Encryption != "age:"+recipient {
 		t.Fatalf("the backup's encryption is %q, want age:%s", b.Encryption, recipient)
 	}
@@ -66,31 +52,31 @@ func TestRealOffHostIdentity(t *testing.T) {
 
 	source, stagingBefore := e.print(e.prod), e.print(e.stg)
 	tm := e.start()
-	waitView(t, tm, "production", "staging")
+	view(t, tm, "production", "staging")
 	press(tm, "enter")
-	waitView(t, tm, "odoo-backup › production")
+	view(t, tm, "odoo-backup › production")
 	press(tm, "tab")
-	waitView(t, tm, "[History 2]", "offhost")
+	view(t, tm, "[History 2]", "offhost")
 	press(tm, "g")
 
 	// Download.
 	press(tm, "D")
-	waitView(t, tm, fmt.Sprintf("Download backup %d", b.ID), "Identity file [")
+	view(t, tm, fmt.Sprintf("Download backup %d", b.ID), "Identity file [")
 	out := filepath.Join(e.dir, "download", "offhost.zip")
 	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	keys(tm, "ctrl+u", out, "tab", otherKey, "enter")
+	press(tm, "ctrl+u", out, "tab", otherKey, "enter")
 	view(t, tm, otherKey+" holds the identity of", "not of "+recipient+", so nothing was read; give the age identity file of "+recipient)
-	keys(tm, "ctrl+u", loose, "enter")
+	press(tm, "ctrl+u", loose, "enter")
 	view(t, tm, "the key file "+loose+" can be read by other users (mode 0644)")
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a refused download wrote %s (err %v)", out, err)
 	}
-	keys(tm, "ctrl+u", keyFile, "enter")
+	press(tm, "ctrl+u", keyFile, "enter")
 	slowView(t, tm, "✓ download", "esc close")
 	view(t, tm, fmt.Sprintf("✓ backup %d downloaded to %s", b.ID, out), "checksum verified, decrypted")
-	keys(tm, "esc")
+	press(tm, "esc")
 	stored, err := os.ReadFile(filepath.Join(off.Dir, filepath.FromSlash(b.Key)))
 	if err != nil {
 		t.Fatal(err)
@@ -102,22 +88,22 @@ func TestRealOffHostIdentity(t *testing.T) {
 
 	// Verify.
 	press(tm, "v")
-	waitView(t, tm, fmt.Sprintf("Verify backup %d", b.ID), "Identity file [")
-	keys(tm, otherKey, "enter")
+	view(t, tm, fmt.Sprintf("Verify backup %d", b.ID), "Identity file [")
+	press(tm, otherKey, "enter")
 	view(t, tm, otherKey+" holds the identity of")
-	keys(tm, "ctrl+u", keyFile, "enter")
+	press(tm, "ctrl+u", keyFile, "enter")
 	slowView(t, tm, "✓ verify", "esc close")
 	view(t, tm, fmt.Sprintf("✓ backup %d is sound", b.ID))
-	keys(tm, "esc")
+	press(tm, "esc")
 
 	// Restore onto staging.
 	press(tm, "r")
-	waitView(t, tm, "Restore onto", "step 1 of 6: target")
+	view(t, tm, "Restore onto", "step 1 of 6: target")
 	press(tm, "down", "enter")
-	waitView(t, tm, "step 2 of 6: key", "onto     staging")
-	keys(tm, otherKey, "enter")
+	view(t, tm, "step 2 of 6: key", "onto     staging")
+	press(tm, otherKey, "enter")
 	view(t, tm, otherKey+" holds the identity of")
-	keys(tm, "ctrl+u", loose, "enter")
+	press(tm, "ctrl+u", loose, "enter")
 	view(t, tm, "can be read by other users (mode 0644)")
 	if diff := stagingBefore.Diff(e.print(e.stg)); len(diff) > 0 {
 		t.Fatalf("staging changed after a refused identity file:\n%s", strings.Join(diff, "\n"))
@@ -125,10 +111,10 @@ func TestRealOffHostIdentity(t *testing.T) {
 	if bs := e.stagingBackups(""); len(bs) != 0 {
 		t.Fatalf("staging has backups after a refused identity file: %+v", bs)
 	}
-	keys(tm, "ctrl+u", keyFile, "enter")
-	waitView(t, tm, "step 3 of 6: options", "▸ [x] neutralize")
+	press(tm, "ctrl+u", keyFile, "enter")
+	view(t, tm, "step 3 of 6: options", "▸ [x] neutralize")
 	press(tm, "enter")
-	waitView(t, tm, "step 4 of 6: summary")
+	view(t, tm, "step 4 of 6: summary")
 	press(tm, "enter", "staging", "enter")
 	slowView(t, tm, fmt.Sprintf("✓ Backup %d restored onto staging", b.ID), "✓ swap")
 	quit(t, tm)

@@ -91,11 +91,11 @@ func (f *keyEngine) Download(_ context.Context, id int64, out string, progress c
 // offhost backup, its newest.
 func openOffHostHistory(t *testing.T, tm *teatest.TestModel) {
 	t.Helper()
-	waitView(t, tm, "production")
+	view(t, tm, "production")
 	press(tm, "down", "enter")
-	waitView(t, tm, "odoo-backup › production")
+	view(t, tm, "odoo-backup › production")
 	press(tm, "tab")
-	waitView(t, tm, "[History 4]", "offhost")
+	view(t, tm, "[History 4]", "offhost")
 }
 
 // TestRestoreAsksForTheIdentity: a backup whose key is not kept on this
@@ -110,7 +110,7 @@ func TestRestoreAsksForTheIdentity(t *testing.T) {
 	tm := start80(t, Options{Catalog: cat, Engine: eng})
 	openOffHostHistory(t, tm)
 	press(tm, "r")
-	waitView(t, tm, "Restore onto", "step 1 of 6: target")
+	view(t, tm, "Restore onto", "step 1 of 6: target")
 	press(tm, "enter")
 	snap(t, tm, "key", "step 2 of 6: key", "Identity file [", "this host keeps no key for it")
 	press(tm, "enter")
@@ -173,7 +173,7 @@ func TestDownloadAndVerifyAskForTheIdentity(t *testing.T) {
 	snap(t, tm, "download-no-identity", "✗ give the age identity file of "+offRecipient)
 	out := filepath.Join(t.TempDir(), "p.zip")
 	press(tm, loose)
-	keys(tm, "shift+tab", "ctrl+u")
+	press(tm, "shift+tab", "ctrl+u")
 	press(tm, out, "enter")
 	view(t, tm, "can be read by other users (mode 0644)", "▸ Identity file [")
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
@@ -190,7 +190,7 @@ func TestDownloadAndVerifyAskForTheIdentity(t *testing.T) {
 	press(tm, "v")
 	view(t, tm, fmt.Sprintf("Verify backup %d", b.ID), "Identity file [")
 	press(tm, "esc")
-	waitView(t, tm, "[History 4]")
+	view(t, tm, "[History 4]")
 	quit(t, tm)
 	if len(eng.outs) != 1 || eng.outs[0] != out {
 		t.Errorf("downloads %v, want one to %s", eng.outs, out)

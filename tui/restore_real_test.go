@@ -98,27 +98,11 @@ func (e *realEnv) start() *teatest.TestModel {
 	return tm
 }
 
-// slowView waits for a real restore or upload, which takes seconds.
+// slowView waits for a real restore or upload, which takes seconds, and
+// stops at once when the job failed.
 func slowView(t *testing.T, tm *teatest.TestModel, want ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		frame := snapshot(t, tm)
-		ok := true
-		for _, w := range want {
-			ok = ok && strings.Contains(frame, w)
-		}
-		if ok {
-			return frame
-		}
-		if strings.Contains(frame, "✗ restore failed") || strings.Contains(frame, "failed:") {
-			t.Fatalf("the job failed:\n%s", frame)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the frame does not show %q after 2 minutes:\n%s", want, frame)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return awaitFrame(t, tm, 2*time.Minute, []string{"✗ restore failed", "failed:"}, want...)
 }
 
 // toStagingConfirm drives the console from the start to the confirmation
@@ -126,19 +110,41 @@ func slowView(t *testing.T, tm *teatest.TestModel, want ...string) string {
 func (e *realEnv) toStagingConfirm(tm *teatest.TestModel) {
 	t := e.t
 	t.Helper()
-	waitView(t, tm, "production", "staging")
+	view(t, tm, "production", "staging")
 	press(tm, "enter")
-	waitView(t, tm, "odoo-backup › production", "✓ succeeded")
+	view(t, tm, "odoo-backup › production", "✓ succeeded")
 	press(tm, "tab")
-	waitView(t, tm, "[History 1]")
+	view(t, tm, "[History 1]")
 	press(tm, "r")
-	waitView(t, tm, "Restore onto", "safety backup to stg-disk")
+	view(t, tm, "Restore onto", "safety backup to stg-disk")
 	press(tm, "down", "enter")
-	waitView(t, tm, "▸ [x] neutralize")
+	view(t, tm, "▸ [x] neutralize")
 	press(tm, "enter")
-	waitView(t, tm, `a safety backup of staging goes first to its primary, "stg-disk"`, "This replaces ALL data of staging: database \""+e.stg.Name+"\"")
+	view(t, tm, `a safety backup of staging goes first to its primary, "stg-disk"`, "This replaces ALL data of staging: database \""+e.stg.Name+"\"")
 	press(tm, "enter")
-	waitView(t, tm, "Type staging to confirm")
+	view(t, tm, "Type staging to confirm")
+}
+
+// backupToLocal adds a local destination named name under the test's
+// directory (encrypting to recipient when one is given), configures
+// production on it, manual only, and takes one backup of production there.
+func (e *realEnv) backupToLocal(name, recipient string) (core.Destination, core.Backup) {
+	e.t.Helper()
+	d := core.Destination{Name: name, Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, name), EncryptRecipient: recipient}
+	if err := os.MkdirAll(d.Dir, 0o700); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.cat.AddDestination(e.ctx, &d); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.cat.SetConfiguration(e.ctx, core.Configuration{Service: "production", Destination: d.Name, Frequency: core.Manual}); err != nil {
+		e.t.Fatal(err)
+	}
+	bs, err := e.eng.Backup(e.ctx, core.BackupRequest{Service: "production", Destinations: []string{d.Name}, Kind: core.KindManual})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d, bs[0]
 }
 
 func (e *realEnv) stagingBackups(kind core.BackupKind) []core.Backup {
@@ -163,9 +169,9 @@ func TestRealRestoreCancelledAtConfirmation(t *testing.T) {
 	tm := e.start()
 	e.toStagingConfirm(tm)
 	press(tm, "stag", "enter")
-	waitView(t, tm, `"stag" is not "staging": type it exactly`)
+	view(t, tm, `"stag" is not "staging": type it exactly`)
 	press(tm, "esc", "esc", "esc", "esc")
-	waitView(t, tm, "[History 1]")
+	view(t, tm, "[History 1]")
 	quit(t, tm)
 	if diff := before.Diff(full()); len(diff) > 0 {
 		t.Errorf("staging changed after a cancelled restore:\n%s", strings.Join(diff, "\n"))
@@ -223,9 +229,9 @@ func TestRealRestoreOntoStagingNeutralized(t *testing.T) {
 	}
 	// The safety backup shows in staging's history.
 	press(tm, "enter", "1")
-	waitView(t, tm, "Services")
+	view(t, tm, "Services")
 	press(tm, "down", "enter")
-	waitView(t, tm, "odoo-backup › staging", "safety", "stg-disk")
+	view(t, tm, "odoo-backup › staging", "safety", "stg-disk")
 	quit(t, tm)
 	if diff := source.Diff(e.print(e.prod)); len(diff) > 0 {
 		t.Errorf("production changed:\n%s", strings.Join(diff, "\n"))
@@ -237,21 +243,8 @@ func TestRealUploadAndRestore(t *testing.T) {
 	source := e.print(e.prod)
 	// An Odoo backup file from elsewhere: production's archive, copied out
 	// of a local destination.
-	disk := core.Destination{Name: "prod-disk", Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, "prod-backups")}
-	if err := os.MkdirAll(disk.Dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.cat.AddDestination(e.ctx, &disk); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.cat.SetConfiguration(e.ctx, core.Configuration{Service: "production", Destination: disk.Name, Frequency: core.Manual}); err != nil {
-		t.Fatal(err)
-	}
-	bs, err := e.eng.Backup(e.ctx, core.BackupRequest{Service: "production", Destinations: []string{disk.Name}, Kind: core.KindManual})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(disk.Dir, filepath.FromSlash(bs[0].Key)))
+	disk, b := e.backupToLocal("prod-disk", "")
+	data, err := os.ReadFile(filepath.Join(disk.Dir, filepath.FromSlash(b.Key)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,13 +257,13 @@ func TestRealUploadAndRestore(t *testing.T) {
 	}
 
 	tm := e.start()
-	waitView(t, tm, "production", "staging")
+	view(t, tm, "production", "staging")
 	press(tm, "down", "enter")
-	waitView(t, tm, "odoo-backup › staging")
+	view(t, tm, "odoo-backup › staging")
 	press(tm, "u")
-	waitView(t, tm, "Upload & restore onto staging")
+	view(t, tm, "Upload & restore onto staging")
 	press(tm, file+".nope", "enter")
-	waitView(t, tm, "cannot open "+file+".nope")
+	view(t, tm, "cannot open "+file+".nope")
 	clearField(tm)
 	press(tm, file, "enter")
 	slowView(t, tm, "Found: Odoo backup zip", "database:     "+e.prod.Name, "Odoo version: 17.0", "It goes to stg-disk")
@@ -281,13 +274,13 @@ func TestRealUploadAndRestore(t *testing.T) {
 		t.Fatalf("upload backups of staging: %+v, want one succeeded on stg-disk", uploads)
 	}
 	press(tm, "enter")
-	waitView(t, tm, fmt.Sprintf("Restore backup %d", uploads[0].ID), "(•) this service: staging")
+	view(t, tm, fmt.Sprintf("Restore backup %d", uploads[0].ID), "(•) this service: staging")
 	press(tm, "enter")
-	waitView(t, tm, "▸ [ ] neutralize")
+	view(t, tm, "▸ [ ] neutralize")
 	press(tm, "enter")
-	waitView(t, tm, "step 3 of 5")
+	view(t, tm, "step 3 of 5")
 	press(tm, "enter")
-	waitView(t, tm, "Type staging to confirm")
+	view(t, tm, "Type staging to confirm")
 	press(tm, "staging", "enter")
 	slowView(t, tm, fmt.Sprintf("✓ Backup %d restored onto staging", uploads[0].ID))
 	quit(t, tm)

@@ -142,24 +142,18 @@ func start80(t *testing.T, o Options) *teatest.TestModel {
 // openHistory opens production and puts the cursor on its newest backup.
 func openHistory(t *testing.T, tm *teatest.TestModel) {
 	t.Helper()
-	waitView(t, tm, "production")
+	view(t, tm, "production")
 	press(tm, "down", "enter")
-	waitView(t, tm, "odoo-backup › production", "1.2 GB")
+	view(t, tm, "odoo-backup › production", "1.2 GB")
 	press(tm, "tab")
-	waitView(t, tm, "[History 3]")
-}
-
-// waitView waits until the current frame shows every want (see view).
-func waitView(t *testing.T, tm *teatest.TestModel, want ...string) string {
-	t.Helper()
-	return view(t, tm, want...)
+	view(t, tm, "[History 3]")
 }
 
 // snap compares the current frame, once it shows want, with a golden file
 // named after the subtest.
 func snap(t *testing.T, tm *teatest.TestModel, name string, want ...string) {
 	t.Helper()
-	frame := waitView(t, tm, want...)
+	frame := view(t, tm, want...)
 	t.Run(name, func(t *testing.T) { golden.RequireEqual(t, []byte(frame)) })
 }
 
@@ -184,19 +178,19 @@ func TestBackupDetails(t *testing.T) {
 	press(tm, "enter")
 	snap(t, tm, "details", "Backup 3", "9f2c9f2c", "PostgreSQL 16.4", "scheduled.zip")
 	press(tm, "esc")
-	waitView(t, tm, "[History 3]")
+	view(t, tm, "[History 3]")
 
 	// A failure shows its whole error.
 	press(tm, "1")
-	waitView(t, tm, "staging")
+	view(t, tm, "staging")
 	press(tm, "down", "enter")
-	waitView(t, tm, "odoo-backup › staging", "✗ failed")
+	view(t, tm, "odoo-backup › staging", "✗ failed")
 	press(tm, "tab")
-	waitView(t, tm, "[History 1]")
+	view(t, tm, "[History 1]")
 	press(tm, "enter")
 	snap(t, tm, "failed", "Backup 4", "connect: connection refused")
 	press(tm, "r")
-	waitView(t, tm, "backup 4 failed and has no archive")
+	view(t, tm, "backup 4 failed and has no archive")
 	quit(t, tm)
 }
 
@@ -208,16 +202,16 @@ func TestRestoreFlowOntoAnotherService(t *testing.T) {
 	press(tm, "r")
 	snap(t, tm, "target", "Restore onto", "(•) this service: production", "safety backup to local")
 	press(tm, "down", "down")
-	waitView(t, tm, "(•) staging")
+	view(t, tm, "(•) staging")
 	press(tm, "enter")
 	// Another service than the backup's own: neutralize comes preselected.
 	snap(t, tm, "options", "▸ [x] neutralize", "onto     staging (database staging_db")
 	press(tm, "enter")
 	snap(t, tm, "summary", `This replaces ALL data of staging: database "staging_db"`, `a safety backup of staging goes first to its primary, "local"`)
 	press(tm, "enter")
-	waitView(t, tm, "Type staging to confirm")
+	view(t, tm, "Type staging to confirm")
 	press(tm, "enter")
-	waitView(t, tm, "type staging to confirm, or esc to go back")
+	view(t, tm, "type staging to confirm, or esc to go back")
 	press(tm, "stagin", "enter")
 	snap(t, tm, "wrong-name", `"stagin" is not "staging"`)
 	eng.mu.Lock()
@@ -230,7 +224,7 @@ func TestRestoreFlowOntoAnotherService(t *testing.T) {
 	close(eng.release)
 	snap(t, tm, "outcome", "✓ Backup 3 restored onto staging", "odoo-backup restore 77 --service staging --yes", "Neutralized: 2 mail servers off")
 	press(tm, "enter")
-	waitView(t, tm, "[History 3]")
+	view(t, tm, "[History 3]")
 	quit(t, tm)
 	if len(eng.restores) != 1 || eng.restores[0].BackupID != 3 || eng.restores[0].Service != "staging" || !eng.restores[0].Neutralize {
 		t.Errorf("engine got %+v, want one restore of backup 3 onto staging, neutralized", eng.restores)
@@ -246,36 +240,36 @@ func TestRestoreFlowOwnServiceAndNewDatabase(t *testing.T) {
 
 	// Its own service: not neutralized unless asked.
 	press(tm, "r")
-	waitView(t, tm, "Restore onto")
+	view(t, tm, "Restore onto")
 	press(tm, "enter")
-	waitView(t, tm, "▸ [ ] neutralize", "onto     production")
+	view(t, tm, "▸ [ ] neutralize", "onto     production")
 	press(tm, "esc")
-	waitView(t, tm, "step 1 of 5")
+	view(t, tm, "step 1 of 5")
 	press(tm, "esc")
-	waitView(t, tm, "[History 3]")
+	view(t, tm, "[History 3]")
 
 	// A service without a primary is refused at the target step.
 	press(tm, "r")
-	waitView(t, tm, "Restore onto")
+	view(t, tm, "Restore onto")
 	press(tm, "down", "enter")
-	waitView(t, tm, `service "demo" has no primary destination`)
+	view(t, tm, `service "demo" has no primary destination`)
 	press(tm, "esc")
 
 	// A new database: its name is typed, the filestore shown.
-	waitView(t, tm, "[History 3]")
+	view(t, tm, "[History 3]")
 	press(tm, "r")
-	waitView(t, tm, "Restore onto")
+	view(t, tm, "Restore onto")
 	press(tm, "down", "down", "down", "bad name!", "enter")
-	waitView(t, tm, `database name "bad name!" is not allowed`)
+	view(t, tm, `database name "bad name!" is not allowed`)
 	clearField(tm)
 	press(tm, "prod_copy")
 	snap(t, tm, "new-database", "(•) a new database: [prod_copy▏", "filestore /var/lib/odoo/filestore/prod_copy")
 	press(tm, "enter")
-	waitView(t, tm, "▸ [x] neutralize")
+	view(t, tm, "▸ [x] neutralize")
 	press(tm, "enter")
 	snap(t, tm, "new-database-summary", `This creates database "prod_copy"`, "no safety backup is taken")
 	press(tm, "enter", "prod_copy", "enter")
-	waitView(t, tm, "✓ Backup 3 restored into new database prod_copy")
+	view(t, tm, "✓ Backup 3 restored into new database prod_copy")
 	quit(t, tm)
 	if len(eng.restores) != 0 || len(eng.newDBs) != 1 || eng.newDBs[0].NewDB != "prod_copy" || !eng.newDBs[0].Neutralize || eng.newDBs[0].BackupID != 3 {
 		t.Errorf("engine got restores %+v and new databases %+v, want one neutralized new database prod_copy", eng.restores, eng.newDBs)
@@ -291,7 +285,7 @@ func TestRestoreCancelAtEveryStep(t *testing.T) {
 	openHistory(t, tm)
 	for steps := 0; steps < 4; steps++ {
 		press(tm, "r")
-		waitView(t, tm, "Restore onto")
+		view(t, tm, "Restore onto")
 		press(tm, "down", "down")
 		for range steps {
 			press(tm, "enter")
@@ -299,13 +293,13 @@ func TestRestoreCancelAtEveryStep(t *testing.T) {
 		if steps == 3 {
 			press(tm, "staging")
 		}
-		waitView(t, tm, fmt.Sprintf("step %d of 5", steps+1))
+		view(t, tm, fmt.Sprintf("step %d of 5", steps+1))
 		for back := steps; back > 0; back-- {
 			press(tm, "esc")
-			waitView(t, tm, fmt.Sprintf("step %d of 5", back))
+			view(t, tm, fmt.Sprintf("step %d of 5", back))
 		}
 		press(tm, "esc")
-		waitView(t, tm, "[History 3]")
+		view(t, tm, "[History 3]")
 		if frame := snapshot(t, tm); strings.Contains(frame, "Restore backup") {
 			t.Fatalf("after esc at step %d the restore dialog is still open:\n%s", steps+1, frame)
 		}
@@ -321,20 +315,20 @@ func TestReadOnlyHistory(t *testing.T) {
 	eng := newFlowEngine(cat)
 	tm := start80(t, Options{Catalog: cat, Engine: eng, ReadOnly: true})
 	openHistory(t, tm)
-	waitView(t, tm, "restore: off (--read-only)")
+	view(t, tm, "restore: off (--read-only)")
 	press(tm, "r")
-	waitView(t, tm, "read-only: restoring is off")
+	view(t, tm, "read-only: restoring is off")
 	press(tm, "x")
-	waitView(t, tm, "read-only: deleting is off")
+	view(t, tm, "read-only: deleting is off")
 	press(tm, "u")
-	waitView(t, tm, "read-only: upload & restore is off")
+	view(t, tm, "read-only: upload & restore is off")
 	press(tm, "enter", "x")
-	waitView(t, tm, "Backup 3", "read-only: deleting is off")
+	view(t, tm, "Backup 3", "read-only: deleting is off")
 	// Verifying changes nothing: allowed.
 	press(tm, "v")
 	snap(t, tm, "verify", "verify  ▓▓▓▓░░░░░░░░░░░░ 25%")
 	close(eng.release)
-	waitView(t, tm, "✓ backup 3 is sound")
+	view(t, tm, "✓ backup 3 is sound")
 	quit(t, tm)
 	if len(eng.verified) != 1 || eng.verified[0] != 3 {
 		t.Errorf("verified %v, want backup 3", eng.verified)
@@ -373,21 +367,21 @@ func TestDeleteLastGoodBackup(t *testing.T) {
 	}
 	eng := &core.Engine{Catalog: cat, OpenStore: s3.Open}
 	tm := start80(t, Options{Catalog: cat, Engine: eng})
-	waitView(t, tm, "demo")
+	view(t, tm, "demo")
 	press(tm, "enter")
-	waitView(t, tm, "odoo-backup › demo", "✓ succeeded")
+	view(t, tm, "odoo-backup › demo", "✓ succeeded")
 	press(tm, "tab")
-	waitView(t, tm, "[History 1]")
+	view(t, tm, "[History 1]")
 	press(tm, "x")
 	snap(t, tm, "ask", fmt.Sprintf("Delete backup %d? Its archive is removed from demo-disk", b.ID))
 	press(tm, "n")
-	waitView(t, tm, "r restore")
+	view(t, tm, "r restore")
 	press(tm, "x", "y")
 	snap(t, tm, "refused", "is the last successful backup of service \"demo\"", "F delete it anyway")
 	press(tm, "F")
-	waitView(t, tm, "It is the last good backup of demo: nothing will")
+	view(t, tm, "It is the last good backup of demo: nothing will")
 	press(tm, "y")
-	waitView(t, tm, "✓ backup 5 of demo deleted from demo-disk", "– deleted")
+	view(t, tm, "✓ backup 5 of demo deleted from demo-disk", "– deleted")
 	quit(t, tm)
 	got, err := cat.Backup(ctx, b.ID)
 	if err != nil {
@@ -407,7 +401,7 @@ func TestUploadFlow(t *testing.T) {
 	tm := start80(t, Options{Catalog: cat, Engine: eng})
 	openHistory(t, tm)
 	press(tm, "u")
-	waitView(t, tm, "Upload & restore onto production")
+	view(t, tm, "Upload & restore onto production")
 	press(tm, "/tmp/notes.txt", "enter")
 	snap(t, tm, "refused", "/tmp/notes.txt is not a backup")
 	clearField(tm)
@@ -418,11 +412,11 @@ func TestUploadFlow(t *testing.T) {
 	close(eng.release)
 	snap(t, tm, "uploaded", "✓ Uploaded as backup 5 to s3-eu", "Restore it onto production now?", "found    Odoo backup zip · 52.0 MB · database acme · Odoo 17.0")
 	press(tm, "enter")
-	waitView(t, tm, "Restore backup 5", "(•) this service: production")
+	view(t, tm, "Restore backup 5", "(•) this service: production")
 	press(tm, "enter")
-	waitView(t, tm, "▸ [ ] neutralize")
+	view(t, tm, "▸ [ ] neutralize")
 	press(tm, "enter", "enter", "production", "enter")
-	waitView(t, tm, "✓ Backup 5 restored onto production")
+	view(t, tm, "✓ Backup 5 restored onto production")
 	quit(t, tm)
 	if len(eng.uploads) != 1 || eng.uploads[0].Path != "/tmp/acme.zip" || eng.uploads[0].Service != "production" {
 		t.Errorf("uploads %+v, want /tmp/acme.zip to production", eng.uploads)
@@ -438,17 +432,17 @@ func TestRestoreAndUploadFromHome(t *testing.T) {
 	cat := seed(t)
 	eng := newFlowEngine(cat)
 	tm := start80(t, Options{Catalog: cat, Engine: eng})
-	waitView(t, tm, "production", "staging")
+	view(t, tm, "production", "staging")
 	// demo (the first row) has none.
 	press(tm, "r")
-	waitView(t, tm, "demo has no succeeded backup to restore; press b to back it up")
+	view(t, tm, "demo has no succeeded backup to restore; press b to back it up")
 	// production's newest succeeded backup is backup 3, on s3-eu.
 	press(tm, "down", "r")
-	waitView(t, tm, "Restore backup 3", "step 1 of 5")
+	view(t, tm, "Restore backup 3", "step 1 of 5")
 	press(tm, "esc")
-	waitView(t, tm, "r restore")
+	view(t, tm, "r restore")
 	press(tm, "u")
-	waitView(t, tm, "Upload & restore onto production")
+	view(t, tm, "Upload & restore onto production")
 	press(tm, "esc")
 	quit(t, tm)
 	if len(eng.restores)+len(eng.newDBs) != 0 {

@@ -237,19 +237,7 @@ func (s *activityScreen) mergeNewestAudit(service string, page []core.AuditEntry
 	if service != s.queried {
 		s.audit, s.queried, s.more = nil, service, false
 	}
-	merged := page
-	if len(page) > 0 {
-		oldest := page[len(page)-1].ID
-		for _, a := range s.audit {
-			if a.ID < oldest {
-				merged = append(merged, a)
-			}
-		}
-	}
-	if len(merged) == len(page) {
-		s.more = len(page) == s.ctx.PageSize
-	}
-	s.audit = merged
+	s.audit, s.more = mergeNewest(page, s.audit, func(a core.AuditEntry) int64 { return a.ID }, s.ctx.PageSize, s.more)
 	for i, a := range s.visibleAudit() {
 		if a.ID == cur && cur != 0 {
 			s.auditOffset += i - s.auditCur

@@ -115,24 +115,10 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// mergeNewest puts a fresh newest page in front of the older rows already
-// loaded, so a refresh does not reload pages the user scrolled through.
+// mergeNewest puts a fresh newest page of the history in front of the older
+// rows already loaded.
 func (s *serviceScreen) mergeNewest(page []core.Backup) {
-	if len(page) == 0 {
-		s.history, s.more = nil, false
-		return
-	}
-	oldest := page[len(page)-1].ID
-	merged := page
-	for _, b := range s.history {
-		if b.ID < oldest {
-			merged = append(merged, b)
-		}
-	}
-	if len(merged) == len(page) {
-		s.more = len(page) == s.ctx.PageSize
-	}
-	s.history = merged
+	s.history, s.more = mergeNewest(page, s.history, func(b core.Backup) int64 { return b.ID }, s.ctx.PageSize, s.more)
 	s.histCur = min(s.histCur, max(len(s.history)-1, 0))
 }
 
