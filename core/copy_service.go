@@ -21,7 +21,10 @@ type CopyServiceRequest struct {
 	// IdentityFile decrypts the copy backup when the source's primary
 	// encrypts to a recipient whose key is not kept on this host.
 	IdentityFile string
-	Progress     ProgressFunc
+	// Owner is the role the copy's database belongs to (see
+	// RestoreRequest.Owner); empty means the source database's owner.
+	Owner    string
+	Progress ProgressFunc
 }
 
 // CopyServiceResult says what a copy produced.
@@ -81,7 +84,7 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 
 	res.Restore, err = e.RestoreNewDB(ctx, RestoreRequest{
 		BackupID: res.Backup.ID, NewDB: req.NewDB, FilestoreDir: req.FilestoreDir,
-		NewIdentity: true, IdentityFile: req.IdentityFile, Progress: req.Progress,
+		NewIdentity: true, IdentityFile: req.IdentityFile, Owner: req.Owner, Progress: req.Progress,
 	})
 	if err != nil {
 		return res, Userf(err, "the copy of %q could not be restored into %q (the source is unchanged; backup %d remains): %s", src.Name, req.NewDB, res.Backup.ID, message(err))
