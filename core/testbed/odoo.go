@@ -55,6 +55,9 @@ type OdooOptions struct {
 	// OdooVersion is the series, e.g. "17.0" (default) or "16.0"; module
 	// versions are "<series>.<module version>".
 	OdooVersion string
+	// Owner is the role that owns the database, created if missing (LOGIN,
+	// NOSUPERUSER, CREATEDB); default the cluster's Owner, "odoo".
+	Owner string
 }
 
 // OdooDB describes a generated database and its filestore.
@@ -121,7 +124,9 @@ func GenerateOdoo(ctx context.Context, pg *Postgres, db, dataDir string, opt Odo
 	if err != nil {
 		return nil, err
 	}
-	if err := pg.EnsureOwner(ctx); err != nil {
+	ownerRole := cmp.Or(opt.Owner, pg.Owner)
+	ownerPassword, err := pg.EnsureRole(ctx, ownerRole)
+	if err != nil {
 		return nil, fmt.Errorf("generate Odoo database %s: %w", db, err)
 	}
 	fsOwner, err := filestoreOwner()
@@ -129,7 +134,7 @@ func GenerateOdoo(ctx context.Context, pg *Postgres, db, dataDir string, opt Odo
 		return nil, fmt.Errorf("generate Odoo database %s: %w", db, err)
 	}
 	g := &generator{
-		own: pg.OwnerConn(db),
+		own: core.DBConn{Host: pg.Host, Port: pg.Port, User: ownerRole, Password: core.Secret(ownerPassword), Database: db},
 		opt: opt,
 		rng: rand.New(rand.NewPCG(uint64(opt.Seed), 0x0d00)),
 		out: &OdooDB{
@@ -138,8 +143,8 @@ func GenerateOdoo(ctx context.Context, pg *Postgres, db, dataDir string, opt Odo
 			FilestoreDir:  filepath.Join(dataDir, "filestore", db),
 			Conn:          pg.Conn(db),
 			OdooVersion:   opt.OdooVersion,
-			Owner:         pg.Owner,
-			OwnerPassword: pg.OwnerPassword,
+			Owner:         ownerRole,
+			OwnerPassword: ownerPassword,
 			UID:           fsOwner.uid,
 			GID:           fsOwner.gid,
 			Files:         map[string]string{},
@@ -149,7 +154,7 @@ func GenerateOdoo(ctx context.Context, pg *Postgres, db, dataDir string, opt Odo
 	g.out.UUID = g.uuid()
 	g.planFiles()
 
-	if err := pg.Exec(ctx, "postgres", createDatabaseSQL(db)+" OWNER "+pgx.Identifier{pg.Owner}.Sanitize()); err != nil {
+	if err := pg.Exec(ctx, "postgres", createDatabaseSQL(db)+" OWNER "+pgx.Identifier{ownerRole}.Sanitize()); err != nil {
 		return nil, fmt.Errorf("generate Odoo database %s: %w", db, err)
 	}
 	if err := makeDataDir(dataDir, g.out.FilestoreDir, fsOwner); err != nil {

@@ -31,25 +31,40 @@ const (
 // EnsureOwner creates the owner role if the cluster lacks it: LOGIN,
 // NOSUPERUSER, CREATEDB, with OwnerPassword. Safe to call concurrently.
 func (pg *Postgres) EnsureOwner(ctx context.Context) error {
+	_, err := pg.EnsureRole(ctx, pg.Owner)
+	return err
+}
+
+// EnsureRole creates a role like the owner role (LOGIN, NOSUPERUSER,
+// CREATEDB) if the cluster lacks it, and returns its password: the owner's
+// is OwnerPassword, another's is random and kept for the cluster's life.
+func (pg *Postgres) EnsureRole(ctx context.Context, name string) (string, error) {
 	pg.ownerMu.Lock()
 	defer pg.ownerMu.Unlock()
-	if pg.ownerMade {
-		return nil
+	if pw, ok := pg.roles[name]; ok {
+		return pw, nil
 	}
-	n, err := pg.QueryInt(ctx, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = $1", pg.Owner)
+	pw := randomHex(16)
+	if name == pg.Owner {
+		pw = pg.OwnerPassword
+	}
+	n, err := pg.QueryInt(ctx, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = $1", name)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if n == 0 {
-		// The password goes as a literal: CREATE ROLE takes no parameters.
-		sql := fmt.Sprintf("CREATE ROLE %s LOGIN NOSUPERUSER CREATEDB NOCREATEROLE PASSWORD '%s'",
-			pgx.Identifier{pg.Owner}.Sanitize(), pg.OwnerPassword)
-		if err := pg.Exec(ctx, "postgres", sql); err != nil {
-			return fmt.Errorf("create the owner role %s: %w", pg.Owner, err)
-		}
+	// CREATE ROLE takes no parameters: the password goes as a literal.
+	sql := fmt.Sprintf("CREATE ROLE %s LOGIN NOSUPERUSER CREATEDB NOCREATEROLE PASSWORD '%s'", pgx.Identifier{name}.Sanitize(), pw)
+	if n > 0 {
+		sql = fmt.Sprintf("ALTER ROLE %s PASSWORD '%s'", pgx.Identifier{name}.Sanitize(), pw)
 	}
-	pg.ownerMade = true
-	return nil
+	if err := pg.Exec(ctx, "postgres", sql); err != nil {
+		return "", fmt.Errorf("create role %s: %w", name, err)
+	}
+	if pg.roles == nil {
+		pg.roles = map[string]string{}
+	}
+	pg.roles[name] = pw
+	return pw, nil
 }
 
 // OwnerConn is how to reach database db as the owner role.

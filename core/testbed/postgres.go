@@ -160,8 +160,8 @@ type Postgres struct {
 	// PostgreSQL refuses to run as root.
 	cred *syscall.Credential
 
-	ownerMu   sync.Mutex // serialises the owner role's creation
-	ownerMade bool
+	ownerMu sync.Mutex        // serialises the creation of roles
+	roles   map[string]string // role name → password, of the roles EnsureRole made
 
 	mu     sync.Mutex // serialises Start, Stop, Kill and Close
 	run    *serverRun // nil while stopped
