@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
@@ -176,4 +178,62 @@ func modesOf(uid, gid int) []string {
 		fmt.Sprintf("file %d:%d 0644", uid, gid),
 		fmt.Sprintf("root %d:%d 0755", uid, gid),
 	}
+}
+
+// A restore cancelled while the dump loads, and the debris of one whose
+// process died (its loader role and staged database), leave no role behind:
+// the first cleans up on its way out, crash recovery drops the second. A
+// loader of a live process is left alone.
+func TestLoaderRoleNeverLeft(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 32})
+	b := e.backup("local")[0]
+	tg := e.addTarget(33)
+	before := e.targetPrint(tg)
+
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	_, err := e.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: "staging", Progress: func(p core.Progress) {
+		if p.Phase == core.PhaseRestoreDB {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled restore: got %v, want context.Canceled", err)
+	}
+	e.wantUnchanged(tg, before)
+
+	// What a killed restore leaves: a loader of a dead process of this
+	// host, owning its staged database; and one of a live process.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	stale, live := core.LoaderPrefix+"deadbeef00000001", core.LoaderPrefix+"deadbeef00000002"
+	stagedDB := tg.odoo.Name + "_restoring_deadbeef"
+	for _, sql := range []string{
+		"CREATE ROLE " + stale + " LOGIN",
+		fmt.Sprintf("COMMENT ON ROLE %s IS 'odoo-backup restore loader; host=%s pid=%d created=%s'", stale, host, dead.Process.Pid, time.Now().UTC().Format(time.RFC3339)),
+		"CREATE DATABASE " + stagedDB + " OWNER " + stale,
+		"CREATE ROLE " + live + " LOGIN",
+		fmt.Sprintf("COMMENT ON ROLE %s IS 'odoo-backup restore loader; host=%s pid=%d created=%s'", live, host, os.Getpid(), time.Now().UTC().Format(time.RFC3339)),
+	} {
+		if err := pg.Exec(e.ctx, "postgres", sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.engine.RecoverInterrupted(e.ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	roles, err := pg.QueryString(e.ctx, "postgres", "SELECT coalesce(string_agg(rolname, ',' ORDER BY rolname), '') FROM pg_roles WHERE starts_with(rolname, $1)", core.LoaderPrefix)
+	if err != nil || roles != live {
+		t.Errorf("loader roles after crash recovery: %q (%v), want only the live process's %s", roles, err, live)
+	}
+	if e.dbExists(stagedDB) {
+		t.Errorf("the staged database %s of the dead restore is still there", stagedDB)
+	}
+	if err := pg.Exec(e.ctx, "postgres", "DROP ROLE "+live); err != nil {
+		t.Fatal(err)
+	}
+	e.wantUnchanged(tg, before)
 }

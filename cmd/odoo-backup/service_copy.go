@@ -10,23 +10,26 @@ import (
 )
 
 func (a *app) serviceCopyCommand() *cobra.Command {
-	var db, filestore, identity string
+	var db, filestore, identity, owner string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "copy SOURCE NEW --db NEWDB [--filestore DIR]",
+		Use:   "copy SOURCE NEW --db NEWDB [--filestore DIR] [--owner ROLE]",
 		Short: "Copy a service into a new database and register it as a new service",
 		Long: `Copy a service as Odoo's "duplicate database" does: a fresh backup of SOURCE
 goes to its primary destination (kind copy), is restored into the new database
 NEWDB on the same PostgreSQL server and a new filestore, which get a new
 database.uuid and database.secret, and NEW is registered with the same
-connection and the same backup configurations as SOURCE. SOURCE is not changed.`,
+connection and the same backup configurations as SOURCE. SOURCE is not changed.
+The copy belongs to --owner (an existing role that is not a superuser; default
+the owner of SOURCE's database), its filestore to the owner of the directory it
+goes in.`,
 		Args: cobra.ExactArgs(2),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			if db == "" {
 				return usageError{fmt.Errorf("give the new database's name with --db")}
 			}
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, IdentityFile: identity, Progress: progress})
+			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, Owner: owner, IdentityFile: identity, Progress: progress})
 			done()
 			if err != nil {
 				return err
@@ -46,6 +49,7 @@ connection and the same backup configurations as SOURCE. SOURCE is not changed.`
 	f := cmd.Flags()
 	f.StringVar(&db, "db", "", "the new database, on the source's PostgreSQL server")
 	f.StringVar(&filestore, "filestore", "", "the new filestore directory (default beside the source's)")
+	f.StringVar(&owner, "owner", "", "role that owns the new database and every object in it (default the owner of SOURCE's database)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&identity, "identity", "", "age identity file that decrypts the copy backup, when the source's primary keeps no key on this host")
 	return cmd
