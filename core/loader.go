@@ -49,7 +49,7 @@ type loader struct {
 func loaderLogin(server DBConn, name, password string) DBConn {
 	c := server
 	c.User, c.Password, c.Database = name, Secret(password), maintenanceDB
-	if c.Host == "" || strings.HasPrefix(c.Host, "/") || c.Host == "localhost" {
+	if c.Host == "" || strings.HasPrefix(c.Host, "/") {
 		c.Host = "127.0.0.1"
 	}
 	return c
@@ -92,9 +92,16 @@ func createLoader(ctx context.Context, server DBConn) (*loader, error) {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
 		}
+		from := "<this host's address>/32"
+		switch l.login.Host {
+		case "127.0.0.1", "localhost":
+			from = "127.0.0.1/32"
+		case "::1":
+			from = "::1/128"
+		}
 		return nil, Userf(err, "PostgreSQL at %s did not let the temporary restore role log in with a password over TCP (%s), and the dump is only ever loaded as that role, never as a superuser; "+
-			"allow it with a pg_hba.conf line such as \"host all all %s/32 scram-sha-256\" (listen_addresses must include it), reload PostgreSQL, and restore again (nothing was changed)",
-			l.login.Address(), message(err), l.login.Host)
+			"allow it with a pg_hba.conf line such as \"host all all %s scram-sha-256\" (and listen_addresses covering %s), reload PostgreSQL, and restore again (nothing was changed)",
+			l.login.Address(), message(err), from, l.login.Host)
 	}
 	probe.Close(context.WithoutCancel(ctx))
 	return l, nil

@@ -237,3 +237,24 @@ func TestLoaderRoleNeverLeft(t *testing.T) {
 	}
 	e.wantUnchanged(tg, before)
 }
+
+// A service reached through PostgreSQL's Unix socket (peer or password
+// authentication there): the loader logs in over TCP on 127.0.0.1 and the
+// same port, and the restore is the owner's as over TCP.
+func TestRestoreOverUnixSocket(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 34})
+	e.svc.DB.Host = pg.SocketDir
+	if err := e.cat.UpdateService(e.ctx, e.svc); err != nil {
+		t.Fatal(err)
+	}
+	b := e.backup("local")[0]
+	newDB := e.odoo.Name + "_sock"
+	res, err := e.engine.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SQLErrorCount != 0 {
+		t.Errorf("restore through the socket: %d SQL errors %q", res.SQLErrorCount, res.SQLErrors)
+	}
+	e.wantOwned(e.odoo, newDB, res.FilestoreDir)
+}
