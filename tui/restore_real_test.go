@@ -217,6 +217,10 @@ func TestRealRestoreOntoStagingNeutralized(t *testing.T) {
 	if diff := withoutNeutralized(source).Diff(withoutNeutralized(e.print(e.stg))); len(diff) > 0 {
 		t.Errorf("staging differs from production beyond neutralization:\n%s", strings.Join(diff, "\n"))
 	}
+	// Staging's role and system user still use every table and file.
+	if err := e.stg.CheckAsOwner(e.ctx, pg, e.stg.Name, e.stg.FilestoreDir); err != nil {
+		t.Errorf("after the restore from the console: %v", err)
+	}
 	if v, err := pg.QueryString(e.ctx, e.stg.Name, "SELECT value FROM ir_config_parameter WHERE key = 'database.is_neutralized'"); err != nil || v != "true" {
 		t.Errorf("database.is_neutralized of staging is %q (%v), want true", v, err)
 	}
@@ -286,6 +290,9 @@ func TestRealUploadAndRestore(t *testing.T) {
 	quit(t, tm)
 	if diff := source.Diff(e.print(e.stg)); len(diff) > 0 {
 		t.Errorf("staging differs from the uploaded file's production:\n%s", strings.Join(diff, "\n"))
+	}
+	if err := e.stg.CheckAsOwner(e.ctx, pg, e.stg.Name, e.stg.FilestoreDir); err != nil {
+		t.Errorf("after the upload and restore from the console: %v", err)
 	}
 	if n := len(e.stagingBackups(core.KindSafety)); n != 1 {
 		t.Errorf("%d safety backups of staging, want 1", n)
