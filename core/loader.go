@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -249,14 +250,17 @@ func loaderStale(comment, host string, now time.Time) bool {
 
 // DropStaleLoaders drops, on the PostgreSQL server of every service, the
 // loader roles (and their staged databases) that restores killed in the
-// middle left behind. It returns the roles dropped; servers it cannot
-// reach are skipped.
+// middle left behind. It returns the roles dropped. The servers are swept
+// at once, each for at most loaderSweepTimeout; one it cannot reach is
+// skipped until next time.
 func (e *Engine) DropStaleLoaders(ctx context.Context) []string {
 	svcs, err := e.Catalog.Services(ctx)
 	if err != nil {
 		return nil
 	}
 	seen := map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	var dropped []string
 	for _, svc := range svcs {
 		if svc.Placeholder {
@@ -269,19 +273,28 @@ func (e *Engine) DropStaleLoaders(ctx context.Context) []string {
 			continue
 		}
 		seen[key] = true
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		admin, err := ConnectDB(cctx, server)
-		if err == nil {
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, loaderSweepTimeout)
+			defer cancel()
+			admin, err := ConnectDB(cctx, server)
+			if err != nil {
+				return
+			}
+			defer admin.Close(context.WithoutCancel(ctx))
 			for _, name := range dropStaleLoaders(cctx, admin) {
 				e.log().Warn("dropped the temporary role of a restore that was interrupted", "role", name, "server", server.Address())
+				mu.Lock()
 				dropped = append(dropped, name)
+				mu.Unlock()
 			}
-			admin.Close(context.WithoutCancel(ctx))
-		}
-		cancel()
+		})
 	}
+	wg.Wait()
 	return dropped
 }
+
+// loaderSweepTimeout bounds DropStaleLoaders on one server.
+const loaderSweepTimeout = 5 * time.Second
 
 // scramVerifier is the SCRAM-SHA-256 verifier PostgreSQL stores for
 // password (RFC 5802, RFC 7677), as psql's \password computes it.

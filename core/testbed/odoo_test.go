@@ -79,9 +79,23 @@ func TestGenerateOdoo(t *testing.T) {
 		if err := pg.Exec(ctx, "prod", "CREATE TABLE public.root_only (id int)"); err != nil {
 			t.Fatal(err)
 		}
-		defer pg.Exec(ctx, "prod", "DROP TABLE public.root_only")
+		defer pg.Exec(ctx, "prod", "DROP TABLE IF EXISTS public.root_only")
 		if err := odb.CheckAsOwner(ctx, pg, "prod", odb.FilestoreDir); err == nil || !strings.Contains(err.Error(), "root_only") {
 			t.Errorf("CheckAsOwner with a table of the superuser: %v, want it named", err)
+		}
+		// And on a file its owner cannot read.
+		if os.Geteuid() == 0 {
+			secret := filepath.Join(odb.FilestoreDir, "root-only")
+			if err := os.WriteFile(secret, []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Remove(secret)
+			if err := pg.Exec(ctx, "prod", "DROP TABLE public.root_only"); err != nil {
+				t.Fatal(err)
+			}
+			if err := odb.CheckAsOwner(ctx, pg, "prod", odb.FilestoreDir); err == nil || !strings.Contains(err.Error(), "root-only") {
+				t.Errorf("CheckAsOwner with a file of root: %v, want it named", err)
+			}
 		}
 	})
 
