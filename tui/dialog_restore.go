@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -474,7 +475,12 @@ func (d *restoreDialog) viewOutcome(cw int) string {
 	}
 	res := d.res
 	if d.job.err != nil {
-		b.WriteString(t.Error.Render(strings.TrimSuffix(hang("✗ ", "restore failed: "+d.job.err.Error(), cw), "\n")) + "\n")
+		what := "restore failed: " + d.job.err.Error()
+		if errors.Is(d.job.err, core.ErrInterrupted) {
+			// It did not fail: it was stopped, and says what it left.
+			what = d.job.err.Error()
+		}
+		b.WriteString(t.Error.Render(strings.TrimSuffix(hang("✗ ", what, cw), "\n")) + "\n")
 		if res != nil && res.SafetyBackupID != 0 {
 			line("", "Safety backup %d of %s was taken first.", res.SafetyBackupID, d.targetName())
 		}
