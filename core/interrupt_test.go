@@ -274,3 +274,38 @@ func TestDefaultNeutralize(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl-C during an upload and a copy of a backup: nothing is stored, the
+// rows say interrupted, the source is as it was.
+func TestUploadAndCopyInterrupted(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 66})
+	b := e.backup("minio")[0]
+	file := filepath.Join(t.TempDir(), "prod.zip")
+	if _, err := e.engine.Download(e.ctx, b.ID, file, nil); err != nil {
+		t.Fatal(err)
+	}
+	localBefore := e.listAll(e.local)
+
+	ctx, cancel := context.WithCancel(e.ctx)
+	c := &cancelAt{phase: core.PhaseUpload, cancel: cancel}
+	up, _, err := e.engine.Upload(ctx, core.UploadRequest{Path: file, Service: "prod", Progress: c.progress})
+	cancel()
+	wantInterrupted(t, err, "the upload of "+file+" was interrupted; nothing was stored")
+	if up.ID != 0 {
+		if got, _ := e.cat.Backup(e.ctx, up.ID); got.Status != core.StatusFailed {
+			t.Errorf("the interrupted upload is recorded as %s, want failed", got.Status)
+		}
+	}
+
+	ctx, cancel = context.WithCancel(e.ctx)
+	c = &cancelAt{phase: core.PhaseCopy, cancel: cancel}
+	_, err = e.engine.CopyBackup(ctx, b.ID, "local", c.progress)
+	cancel()
+	wantInterrupted(t, err, "was interrupted; nothing was stored there")
+	if got := e.listAll(e.local); strings.Join(got, ",") != strings.Join(localBefore, ",") {
+		t.Errorf("the local destination holds %v after the interruptions, want %v", got, localBefore)
+	}
+	if _, err := e.engine.Verify(e.ctx, b.ID, nil); err != nil {
+		t.Errorf("the source after the interrupted copy: %v", err)
+	}
+}

@@ -120,7 +120,7 @@ type VerifyResult struct {
 // the way, so its key is needed (WithIdentity when this host keeps none).
 func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc, opts ...ReadOption) (_ VerifyResult, err error) {
 	defer interrupted(ctx, &err, func() string {
-		return fmt.Sprintf("the check of backup %d was interrupted, the backup was not judged; run odoo-backup verify %d again", id, id)
+		return fmt.Sprintf("the check of backup %d was interrupted, the backup was not judged", id)
 	})
 	rb, err := e.openReadable(ctx, id, identityOption(opts))
 	if err != nil {
