@@ -30,5 +30,9 @@ func interrupted(ctx context.Context, err *error, what func() string) {
 	if *err == nil || ctx.Err() == nil {
 		return
 	}
-	*err = Userf(fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx)), "%s", what())
+	cause := fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
+	if c := context.Cause(ctx); c != nil && c != ctx.Err() {
+		cause = fmt.Errorf("%w: %w (%w)", ErrInterrupted, ctx.Err(), c)
+	}
+	*err = Userf(cause, "%s", what())
 }
