@@ -25,9 +25,9 @@ type restoreDialog struct {
 	step restoreStep
 	// cursor is on one of the choices: 0 this service, 1..n another service
 	// (others[cursor-1]), n+1 a new database.
-	cursor     int
-	others     []restoreTarget
-	newDB lineInput
+	cursor int
+	others []restoreTarget
+	newDB  lineInput
 	// neutralize is the option, preset by core.DefaultNeutralize for the
 	// chosen target (rule); when the rule has no default (an uploaded
 	// file) it stays unchosen until the person ticks or unticks it.
