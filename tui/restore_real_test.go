@@ -301,3 +301,31 @@ func TestRealUploadAndRestore(t *testing.T) {
 		t.Errorf("%d safety backups of staging, want 1", n)
 	}
 }
+
+// The console's new-database target, through the real engine: the database
+// belongs to production's owner role and its filestore, in production's
+// data dir, to the data dir's owner, who can use every table and file.
+func TestRealRestoreIntoNewDatabase(t *testing.T) {
+	e := newRealEnv(t)
+	newDB := e.prod.Name + "_new"
+	tm := e.start()
+	view(t, tm, "production", "staging")
+	press(tm, "enter")
+	view(t, tm, "odoo-backup › production", "✓ succeeded")
+	press(tm, "tab")
+	view(t, tm, "[History 1]")
+	press(tm, "r")
+	view(t, tm, "Restore onto")
+	press(tm, "down", "down", newDB)
+	view(t, tm, "(•) a new database: ["+newDB)
+	press(tm, "enter")
+	view(t, tm, "▸ [x] neutralize")
+	press(tm, "enter")
+	view(t, tm, `This creates database "`+newDB+`"`)
+	press(tm, "enter", newDB, "enter")
+	slowView(t, tm, fmt.Sprintf("✓ Backup %d restored into new database %s", e.prodBackup.ID, newDB))
+	quit(t, tm)
+	if err := e.prod.CheckAsOwner(e.ctx, pg, newDB, filepath.Join(e.prod.DataDir, "filestore", newDB)); err != nil {
+		t.Errorf("the console's new database: %v", err)
+	}
+}
