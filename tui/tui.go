@@ -63,11 +63,11 @@ type Model struct {
 	// abort, when confirmQuit asks about them.
 	quitScheduled []string
 	scheduler     Scheduler
-	job         *job
-	jobSeq      int
-	status      string
-	statusErr   bool
-	refresh     time.Duration
+	job           *job
+	jobSeq        int
+	status        string
+	statusErr     bool
+	refresh       time.Duration
 	// refreshing is set while a periodic reload is being read.
 	refreshing bool
 }
