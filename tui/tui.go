@@ -347,11 +347,21 @@ func (m *Model) View() string {
 			title += " › " + s.Title()
 		}
 	}
-	info := fmt.Sprintf("%s · scheduler: %s", plural(len(m.home.rows), "service"), m.schedulerState())
-	if n := m.home.running(); n > 0 {
-		info += fmt.Sprintf(" · %d running", n)
-	}
 	right := "? help "
+	infoFor := func(sched string) string {
+		info := fmt.Sprintf("%s · scheduler: %s", plural(len(m.home.rows), "service"), sched)
+		if n := m.home.running(); n > 0 {
+			info += fmt.Sprintf(" · %d running", n)
+		}
+		return info
+	}
+	info := infoFor(m.schedulerState())
+	if short, _, cut := strings.Cut(m.schedulerState(), " ("); cut &&
+		lipgloss.Width(title)+lipgloss.Width(info)+lipgloss.Width(right)+5 > m.ctx.Width {
+		// A narrow terminal keeps who runs the schedules and the help key,
+		// and gives up the detail in parentheses.
+		info = infoFor(short)
+	}
 	gap := max(m.ctx.Width-lipgloss.Width(title)-lipgloss.Width(info)-lipgloss.Width(right)-4, 1)
 	header := t.Header.Render(title) + "  " + info + strings.Repeat(" ", gap) + right
 	if lipgloss.Width(header) > m.ctx.Width {
