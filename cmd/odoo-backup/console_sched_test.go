@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
 
 var consoleSchedRuns int
@@ -97,4 +99,61 @@ func TestConsoleRunsSchedulesUntilDaemonStarts(t *testing.T) {
 		t.Errorf("after the console quit the scheduler is %+v, want the daemon still", st.Scheduler)
 	}
 	d.stop()
+}
+
+// Quitting a console while its scheduled backup runs (the person said y)
+// cancels the backup cleanly against the real PostgreSQL: the row ends
+// failed as interrupted, no partial file stays in the destination, and the
+// lease is free for the next daemon or console.
+func TestConsoleQuitAbortsScheduledBackup(t *testing.T) {
+	c := newCLI(t)
+	consoleSchedRuns++
+	odoo, err := testbed.GenerateOdoo(t.Context(), pg, fmt.Sprintf("consquit_%d", consoleSchedRuns), filepath.Join(t.TempDir(), "odoo"),
+		testbed.OdooOptions{Seed: 3, DumpBytes: 64 << 20, FilestoreBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk := filepath.Join(c.dir, "disk")
+	c.ok("destination", "add", "disk", "--dir", disk)
+	c.addService("prod", odoo)
+	c.ok("config", "set", "prod", "disk", "--frequency", "hourly", "--minute", "0", "--keep", "5")
+
+	var out bytes.Buffer
+	a := &app{catalogPath: c.catalog, stdout: &out, stderr: &out}
+	if err := a.open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.cat.Close()
+	cs, err := a.startConsoleScheduler(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The catch-up starts at once; await its row running.
+	deadline := time.Now().Add(time.Minute)
+	for len(cs.Running()) == 0 || len(c.backupsWhere("running")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled backup running in the console after a minute; backups: %+v", c.backupsWhere(""))
+		}
+		time.Sleep(20 * time.Millisecond) // the poll interval, not a wait for something
+	}
+	var said []string
+	if err := cs.shutdown(func(s string) { said = append(said, s) }); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "Stopping the scheduled backup of prod") {
+		t.Errorf("on quit the console said %q, want that it stops the backup of prod", said)
+	}
+	bs := c.backupsWhere("")
+	if len(bs) != 1 || bs[0].Status != "failed" || bs[0].Kind != "scheduled" || !strings.Contains(bs[0].Error, "interrupted") {
+		t.Fatalf("after quitting the backups are %+v, want one scheduled backup failed as interrupted", bs)
+	}
+	filepath.WalkDir(disk, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("a file stays in the destination after the aborted backup: %s", path)
+		}
+		return nil
+	})
+	if st, _ := c.status(); st.Scheduler != nil {
+		t.Errorf("after quitting the scheduler lease is held by %+v, want it free", st.Scheduler)
+	}
 }
