@@ -11,7 +11,7 @@ import (
 
 func (a *app) serviceCopyCommand() *cobra.Command {
 	var db, filestore, identity string
-	var asJSON bool
+	var asJSON, acceptErrors bool
 	cmd := &cobra.Command{
 		Use:   "copy SOURCE NEW --db NEWDB [--filestore DIR]",
 		Short: "Copy a service into a new database and register it as a new service",
@@ -19,17 +19,19 @@ func (a *app) serviceCopyCommand() *cobra.Command {
 goes to its primary destination (kind copy), is restored into the new database
 NEWDB on the same PostgreSQL server and a new filestore, which get a new
 database.uuid and database.secret, and NEW is registered with the same
-connection and the same backup configurations as SOURCE. SOURCE is not changed.`,
+connection and the same backup configurations as SOURCE. SOURCE is not changed.
+The new database is checked as a restore checks it before it gets its name;
+--accept-errors keeps one that fails its checks.`,
 		Args: cobra.ExactArgs(2),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			if db == "" {
 				return usageError{fmt.Errorf("give the new database's name with --db")}
 			}
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, IdentityFile: identity, Progress: progress})
+			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
 			done()
 			if err != nil {
-				return err
+				return checksAdvice(err)
 			}
 			if asJSON {
 				return writeJSON(a.stdout, res)
@@ -47,6 +49,7 @@ connection and the same backup configurations as SOURCE. SOURCE is not changed.`
 	f.StringVar(&db, "db", "", "the new database, on the source's PostgreSQL server")
 	f.StringVar(&filestore, "filestore", "", "the new filestore directory (default beside the source's)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.BoolVar(&acceptErrors, "accept-errors", false, "create the copy even when the restored database fails its checks")
 	f.StringVar(&identity, "identity", "", "age identity file that decrypts the copy backup, when the source's primary keeps no key on this host")
 	return cmd
 }

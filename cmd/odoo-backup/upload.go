@@ -18,7 +18,7 @@ type uploadResult struct {
 
 func (a *app) uploadCommand() *cobra.Command {
 	var service, identity string
-	var restore, yes, neutralize, asJSON bool
+	var restore, yes, neutralize, asJSON, acceptErrors bool
 	cmd := &cobra.Command{
 		Use:   "upload FILE --service S [--restore --yes] [--neutralize]",
 		Short: "Upload a backup file from elsewhere to a service's primary destination, and restore it",
@@ -29,8 +29,11 @@ backup. The format is recognised by content. The file is validated completely
 first: a hostile or broken file is refused before anything is uploaded.
 
 With --restore --yes it is then restored onto the service as restore --service
-does (safety backup first, then a swap). A backup without filestore leaves
-the service with an empty filestore directory.`,
+does (safety backup first, then the checks of the restored database, then a
+swap; --accept-errors puts a copy that fails its checks in place anyway). An
+uploaded file records no row counts: its tables and module base are checked.
+A backup without filestore leaves the service with an empty filestore
+directory.`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			switch {
@@ -40,6 +43,8 @@ the service with an empty filestore directory.`,
 				return usageError{fmt.Errorf("restoring onto %s replaces all of its data (a safety backup of it goes to its primary destination first); add --yes to go ahead", service)}
 			case neutralize && !restore:
 				return usageError{fmt.Errorf("--neutralize only goes with --restore")}
+			case acceptErrors && !restore:
+				return usageError{fmt.Errorf("--accept-errors only goes with --restore")}
 			}
 			info, err := a.engine.InspectUpload(ctx, args[0])
 			if err != nil {
@@ -60,10 +65,10 @@ the service with an empty filestore directory.`,
 			}
 			if restore {
 				progress, done := progressPrinter(a.stderr)
-				res, err := a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: service, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
+				res, err := a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: service, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
 				done()
 				if err != nil {
-					return err
+					return checksAdvice(err)
 				}
 				out.Restore = &res
 				if !asJSON {
@@ -84,6 +89,7 @@ the service with an empty filestore directory.`,
 	f.BoolVar(&yes, "yes", false, "confirm that the service's data is replaced")
 	f.BoolVar(&neutralize, "neutralize", false, "neutralize the restored database: mail, crons and payments off, new uuid and secret")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.BoolVar(&acceptErrors, "accept-errors", false, "with --restore: put the restored database in place even when it fails its checks")
 	f.StringVar(&identity, "identity", "", "with --restore: age identity file that decrypts the upload, when the primary keeps no key on this host")
 	return cmd
 }
