@@ -105,7 +105,7 @@ func CheckRestored(ctx context.Context, c DBConn, expected map[string]int64, noC
 
 	res.Ran = append(res.Ran, CheckBase)
 	if _, ok := tables["ir_module_module"]; !ok {
-		res.Problems = append(res.Problems, "module base is not installed (there is no module table)")
+		res.Problems = append(res.Problems, "module base is not installed")
 		return res, nil
 	}
 	state, err := baseModuleState(ctx, c)
@@ -117,9 +117,9 @@ func CheckRestored(ctx context.Context, c DBConn, expected map[string]int64, noC
 	switch state {
 	case "installed", "to upgrade", "to remove":
 	case "":
-		res.Problems = append(res.Problems, "module base is not installed (it has no row in ir_module_module)")
+		res.Problems = append(res.Problems, "module base is not installed")
 	default:
-		res.Problems = append(res.Problems, fmt.Sprintf("module base is not installed (its state is %q)", state))
+		res.Problems = append(res.Problems, fmt.Sprintf("module base is %s, not installed", state))
 	}
 	return res, nil
 }
