@@ -197,7 +197,7 @@ func (e *Engine) runDrill(ctx context.Context, svc Service, b Backup, req DrillR
 	recorded := max(b.MissingCount, meta.MissingFiles)
 	det.KnownMissing = min(st.missingCount, recorded)
 	if unnamed := recorded - len(b.MissingFiles); st.unknownMissing > unnamed {
-		det.Problems = append(det.Problems, fmt.Sprintf("%d attachment files are missing from the restored filestore (first: %s)", st.unknownMissing-unnamed, st.firstUnknown))
+		det.Problems = append(det.Problems, fmt.Sprintf("attachment files are missing from the restored filestore: %d the backup should hold (first: %s)", st.unknownMissing-unnamed, st.firstUnknown))
 	}
 	if metaErr == nil && meta.FilestoreFiles != st.files {
 		det.Problems = append(det.Problems, fmt.Sprintf("the archive holds %d filestore files but %d were backed up", st.files, meta.FilestoreFiles))
