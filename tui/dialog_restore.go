@@ -34,10 +34,10 @@ type restoreDialog struct {
 	acceptErrors bool
 	option       int
 	confirm      lineInput
-	err        string
-	job        flowJob
-	result     chan core.RestoreResult
-	res        *core.RestoreResult
+	err          string
+	job          flowJob
+	result       chan core.RestoreResult
+	res          *core.RestoreResult
 	// recipient is set when the backup's key is not kept on this host: the
 	// key step asks for its identity file, checked into identityFile.
 	recipient    string
