@@ -144,8 +144,8 @@ func TestRestoreAcceptErrors(t *testing.T) {
 }
 
 // A backup of a filestore that lost attachment files says so in its
-// printed result (no log line), in backups (text and JSON), verify and
-// status, which warns but exits 0.
+// printed result (no log line), in backups (text and JSON), verify,
+// drill (which passes) and status, which warns but exits 0.
 func TestMissingFilesShown(t *testing.T) {
 	c := newCLI(t)
 	odoo, err := testbed.GenerateOdoo(context.Background(), pg, "cli_missing", filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 45, Files: 8, MissingFiles: 2})
@@ -182,6 +182,10 @@ func TestMissingFilesShown(t *testing.T) {
 	out := c.ok("status")
 	if !strings.Contains(out, "warning: backup "+itoa(bs[0].ID)+" lacks 2") || !strings.Contains(out, "Warning (not a failure)") {
 		t.Errorf("status:\n%s\nwant a warning about the missing files", out)
+	}
+	// Its drill passes and says the files it lacks were never in it.
+	if out := c.ok("drill", "shop"); !strings.Contains(out, "passed") || !strings.Contains(out, "lacks 2 attachment file(s)") {
+		t.Errorf("drill:\n%s\nwant passed, reporting the 2 files the backup lacks", out)
 	}
 	var st struct {
 		Healthy  bool     `json:"healthy"`
