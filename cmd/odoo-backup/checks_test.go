@@ -97,7 +97,7 @@ func TestRestoreAcceptErrors(t *testing.T) {
 	before := modules()
 
 	c.fails(2, "--accept-errors only goes with --restore", "upload", broken, "--service", "staging", "--accept-errors")
-	c.fails(1, "table ir_module_module is empty", "upload", broken, "--service", "staging", "--restore", "--yes")
+	c.fails(1, "table ir_module_module is empty", "upload", broken, "--service", "staging", "--restore", "--neutralize", "--yes")
 	r := c.run("upload", broken, "--service", "staging", "--yes")
 	if r.code != 0 {
 		t.Fatalf("upload: %d %s", r.code, r.stderr)
@@ -108,7 +108,7 @@ func TestRestoreAcceptErrors(t *testing.T) {
 		t.Fatalf("uploads %+v, want the refused restore's and this one", ups)
 	}
 	id := itoa(ups[0].ID)
-	r = c.run("restore", id, "--service", "staging", "--yes")
+	r = c.run("restore", id, "--service", "staging", "--no-neutralize", "--yes")
 	msg := strings.TrimSpace(r.stderr)
 	if r.code != 1 || strings.Contains(msg, "\n") || !strings.Contains(msg, "table ir_module_module is empty") ||
 		!strings.Contains(msg, "staging is unchanged") || !strings.Contains(msg, "run the same command with --accept-errors") {
@@ -118,7 +118,7 @@ func TestRestoreAcceptErrors(t *testing.T) {
 		t.Fatalf("a refused restore changed staging: %d modules, was %d", got, before)
 	}
 
-	out := c.ok("restore", id, "--service", "staging", "--yes", "--accept-errors")
+	out := c.ok("restore", id, "--service", "staging", "--no-neutralize", "--yes", "--accept-errors")
 	if !strings.Contains(out, "failed its checks (table ir_module_module is empty") || !strings.Contains(out, "because --accept-errors was given") {
 		t.Errorf("restore --accept-errors output should say the failed checks were accepted:\n%s", out)
 	}
