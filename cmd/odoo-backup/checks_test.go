@@ -131,6 +131,10 @@ func TestRestoreAcceptErrors(t *testing.T) {
 	if !strings.Contains(out, "Checks passed: key tables, row counts, base installed.") {
 		t.Errorf("restore output should name the checks that passed:\n%s", out)
 	}
+	out = c.ok("service", "copy", "production", "prodcopy", "--db", "cli_ae_svccopy", "--filestore", filepath.Join(c.dir, "svccopy"))
+	if !strings.Contains(out, "Checks passed: key tables, row counts, base installed.") {
+		t.Errorf("service copy output should name the checks that passed:\n%s", out)
+	}
 	raw := c.ok("restore", itoa(bs[0].ID), "--new-db", "cli_ae_copy", "--json")
 	var res struct {
 		Checks struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -57,6 +58,11 @@ The new database is checked as a restore checks it before it gets its name;
 				for _, l := range res.Restore.Neutralized {
 					fmt.Fprintln(a.stdout, "  "+l)
 				}
+			}
+			if c := res.Restore.Checks; c.Accepted {
+				fmt.Fprintf(a.stdout, "Warning: the copied database failed its checks (%s) and was kept because --accept-errors was given.\n", c.Summary())
+			} else if len(c.Ran) > 0 {
+				fmt.Fprintf(a.stdout, "Checks passed: %s.\n", strings.Join(c.Ran, ", "))
 			}
 			if res.Restore.MissingCount > 0 {
 				fmt.Fprintf(a.stdout, "Warning: %d attachment file(s) the database refers to were not in the source's filestore, e.g. %s\n", res.Restore.MissingCount, res.Restore.MissingFiles[0])
