@@ -319,7 +319,7 @@ func TestReadOnlyHistory(t *testing.T) {
 	eng := newFlowEngine(cat)
 	tm := start80(t, Options{Catalog: cat, Engine: eng, ReadOnly: true})
 	openHistory(t, tm)
-	view(t, tm, "restore: off (--read-only)")
+	view(t, tm, "r x b u off (--read-only)")
 	press(tm, "r")
 	view(t, tm, "read-only: restoring is off")
 	press(tm, "x")
