@@ -39,6 +39,9 @@ type RestoreRequest struct {
 	// IdentityFile is an age identity file that decrypts an encrypted
 	// backup whose destination keeps no key on this host.
 	IdentityFile string
+	// AcceptErrors creates the database even when the restored copy fails
+	// its checks (CheckRestored); without it such a copy is discarded.
+	AcceptErrors bool
 	Progress     ProgressFunc
 }
 
@@ -66,6 +69,9 @@ type RestoreResult struct {
 	// Warnings are problems after the restore was in place (an old
 	// database or filestore that could not be removed).
 	Warnings []string `json:"warnings,omitempty"`
+	// Checks says which checks the restored database went through before
+	// it was put in place, and what they found.
+	Checks RestoreChecks `json:"checks"`
 }
 
 // maintenanceDB is where CREATE/ALTER/DROP DATABASE run, as Odoo does.
@@ -133,6 +139,10 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 	if err != nil {
 		return res, err
 	}
+	if res.Checks, err = e.checkStaged(ctx, st, rb, req.AcceptErrors, rep); err != nil {
+		st.discard(context.WithoutCancel(ctx))
+		return res, refusedChecks(err, fmt.Sprintf("nothing was created (no database %q, no filestore %s)", req.NewDB, fsDir))
+	}
 	if req.Neutralize {
 		rep.set(PhaseNeutralize, rb.b.Size)
 		if res.Neutralized, err = st.neutralize(ctx); err != nil {
@@ -177,6 +187,12 @@ type staged struct {
 	sqlErrors    *errorLines
 	missing      []string
 	missingCount int
+	// known are the files the backup recorded as missing when it was taken
+	// (the first MaxMissingNames); unknownMissing counts the missing files
+	// that are not among them.
+	known          map[string]bool
+	unknownMissing int
+	firstUnknown   string
 }
 
 func randomSuffix() string {
@@ -234,6 +250,7 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 		tmpDB:     base + "_restoring_" + suffix,
 		tmpFS:     filepath.Join(parent, "."+filepath.Base(finalFS)+".restoring-"+suffix),
 		sqlErrors: &errorLines{max: 20},
+		known:     knownMissing(rb.b),
 	}
 	defer func() {
 		if err != nil {
@@ -429,9 +446,24 @@ func (st *staged) checkAttachments(ctx context.Context) error {
 			if len(st.missing) < 20 {
 				st.missing = append(st.missing, fname)
 			}
+			if !st.known[fname] {
+				st.unknownMissing++
+				if st.firstUnknown == "" {
+					st.firstUnknown = fname
+				}
+			}
 		}
 		return nil
 	})
+}
+
+// knownMissing is the set of files b recorded as missing when it was taken.
+func knownMissing(b Backup) map[string]bool {
+	known := make(map[string]bool, len(b.MissingFiles))
+	for _, f := range b.MissingFiles {
+		known[f] = true
+	}
+	return known
 }
 
 // neutralize neutralizes the staged database.
