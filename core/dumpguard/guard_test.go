@@ -1,7 +1,6 @@
 package dumpguard
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -206,4 +205,47 @@ func TestRefusedErrorWording(t *testing.T) {
 	}
 }
 
-var _ = bytes.Equal
+
+// The \restrict lines of pg_dump 17.6, 16.10 and later are dropped
+// wherever psql would read them, however the input is cut into reads; a
+// dump that ends in its \unrestrict line without a newline too.
+func TestGuardRestrictLinesAnyReads(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"pg_dump 17.6 plain dump",
+			"--\n-- PostgreSQL database dump\n--\n\n\\restrict 3PuTmAGRWKh7rC1qeWGgT9wTYEoYQQIY\n\nSET x = 1;\nCOPY t (a) FROM stdin;\n1\n\\.\n\n\\unrestrict 3PuTmAGRWKh7rC1qeWGgT9wTYEoYQQIY\n\n",
+			"--\n-- PostgreSQL database dump\n--\n\n\nSET x = 1;\nCOPY t (a) FROM stdin;\n1\n\\.\n\n\n"},
+		{"first line", "\\restrict K\nSELECT 1;\n", "SELECT 1;\n"},
+		{"CRLF", "\\restrict K\r\nSELECT 1;\r\n\\unrestrict K\r\n", "SELECT 1;\r\n"},
+		{"last line without newline", "SELECT 1;\n\\unrestrict K", "SELECT 1;\n"},
+		{"in COPY data it is data", "COPY t (a) FROM stdin;\n\\restrict K\n\\.\n", "COPY t (a) FROM stdin;\n\\restrict K\n\\.\n"},
+		{"after a long line", strings.Repeat("-", 300<<10) + "\n\\restrict K\nSELECT 1;\n", strings.Repeat("-", 300<<10) + "\nSELECT 1;\n"},
+	} {
+		for rname, wrap := range map[string]func(io.Reader) io.Reader{
+			"whole": func(r io.Reader) io.Reader { return r }, "one byte": iotest.OneByteReader, "half": iotest.HalfReader,
+		} {
+			t.Run(tc.name+"/"+rname, func(t *testing.T) {
+				out, err := io.ReadAll(NewReader(wrap(strings.NewReader(tc.in))))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(out) != tc.want {
+					t.Fatalf("got %q, want %q", shortQ(string(out)), shortQ(tc.want))
+				}
+			})
+		}
+	}
+}
+
+func TestGuardReaderContract(t *testing.T) {
+	body := strings.Repeat("INSERT INTO t VALUES (1, 'a\\b');\n", 20000)
+	if err := iotest.TestReader(NewReader(strings.NewReader("\\restrict K\n"+body+"\\unrestrict K\n")), []byte(body)); err != nil {
+		t.Error(err)
+	}
+}
+
+func shortQ(s string) string {
+	if len(s) > 120 {
+		return s[:60] + "…" + s[len(s)-40:]
+	}
+	return s
+}
