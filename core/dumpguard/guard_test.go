@@ -205,7 +205,6 @@ func TestRefusedErrorWording(t *testing.T) {
 	}
 }
 
-
 // The \restrict lines of pg_dump 17.6, 16.10 and later are dropped
 // wherever psql would read them, however the input is cut into reads; a
 // dump that ends in its \unrestrict line without a newline too.
