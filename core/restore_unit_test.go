@@ -3,6 +3,8 @@ package core
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -94,5 +96,25 @@ func TestErrorLinesEmpty(t *testing.T) {
 	}
 	if got := e.lastLine(); got != "no newline ERROR: yet" {
 		t.Errorf("lastLine() = %q, want the unfinished line", got)
+	}
+}
+
+// A psql that knows \restrict reads a \restrict line with a fresh random
+// key before the dump; an older one reads the dump alone.
+func TestGuardDumpRestrictPrefix(t *testing.T) {
+	read := func(tool Tool) string {
+		b, err := io.ReadAll(guardDump(strings.NewReader("SELECT 1;\n"), tool))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	re := regexp.MustCompile(`^\\restrict ([A-Za-z0-9]{20,})\nSELECT 1;\n$`)
+	first, second := re.FindStringSubmatch(read(Tool{Major: 15, Minor: 18})), re.FindStringSubmatch(read(Tool{Major: 17, Minor: 6}))
+	if first == nil || second == nil || first[1] == second[1] {
+		t.Errorf("got %q and %q, want a \\restrict line with a fresh random key each", first, second)
+	}
+	if got := read(Tool{Major: 15, Minor: 13}); got != "SELECT 1;\n" {
+		t.Errorf("psql 15.13: got %q, want the dump alone", got)
 	}
 }
