@@ -56,7 +56,7 @@ func (e *RefusedError) Error() string {
 }
 
 const (
-	bufSize = 256 << 10
+	bufSize = 64 << 10
 	// lookahead is the most any construct needs to see past its first byte
 	// (a \restrict line, a dollar-quote tag, a variable name).
 	lookahead = 2 << 10

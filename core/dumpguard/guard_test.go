@@ -2,6 +2,7 @@ package dumpguard
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -125,10 +126,16 @@ func TestGuardRefuses(t *testing.T) {
 		{"parameter run into a name", "SELECT $1a$b$ \\! $b$;\n", Ambiguous, 1, "a number run into a name"},
 		{"NUL byte", "SELECT 'a\x00'; \\! x\n", Ambiguous, 1, "a NUL byte"},
 		{"NUL in COPY data", "COPY t (a) FROM stdin;\nx\x00\n\\.\n", Ambiguous, 2, "a NUL byte"},
+		{"long variable name", "SELECT :" + strings.Repeat("4", 3000) + ";\n", Variable, 1, ":" + strings.Repeat("4", 32) + "…"},
+		{"long quoted variable name", "SELECT :'" + strings.Repeat("a", 3000) + "';\n", Variable, 1, ":'" + strings.Repeat("a", 31) + "…"},
+		{"long operator", "SELECT 1 " + strings.Repeat("+", 3000) + "-- '\n\\! x\n", Ambiguous, 1, "an operator longer than 1024 bytes"},
 		{"long dollar tag", "DO $" + strings.Repeat("a", 300) + "$ x;\n", Ambiguous, 1, "a dollar-quote tag longer than 256 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := guard(tc.in)
+			if _, small := io.ReadAll(NewReader(iotest.OneByteReader(strings.NewReader(tc.in)))); fmt.Sprint(small) != fmt.Sprint(err) {
+				t.Fatalf("one-byte reads: %v, whole reads: %v", small, err)
+			}
 			var re *RefusedError
 			if !errors.As(err, &re) {
 				t.Fatalf("got %v, want a refusal", err)

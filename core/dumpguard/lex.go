@@ -79,6 +79,21 @@ func isOpChar(c byte) bool {
 	return false
 }
 
+// maxRun bounds the names and operators whose end decides how psql goes
+// on; past it the guard refuses rather than read further ahead than it
+// holds (lookahead), so where reads end never changes its verdict.
+const maxRun = 1024
+
+// run is how many bytes from buf[i] on are in the class, counting no
+// further than maxRun.
+func run(buf []byte, i int, in func(byte) bool) int {
+	n := 0
+	for i+n < len(buf) && n < maxRun && in(buf[i+n]) {
+		n++
+	}
+	return n
+}
+
 // at is buf[j], or -1 past what is read or at the end of the line: psql
 // never matches a token across lines.
 func at(buf []byte, j int) int {
@@ -445,6 +460,9 @@ func (lx *lexer) initial(buf []byte, i int) (int, error) {
 		}
 		return 1, err
 	case isOpChar(c):
+		if run(buf, i, isOpChar) >= maxRun {
+			return 0, lx.refuse(Ambiguous, "an operator longer than 1024 bytes")
+		}
 		n := 1
 		for i+n < len(buf) && isOpChar(buf[i+n]) {
 			if d := buf[i+n]; (d == '-' && buf[i+n-1] == '-') || (d == '*' && buf[i+n-1] == '/') {
@@ -524,12 +542,9 @@ func (lx *lexer) colon(buf []byte, i int) (int, error) {
 	case next == ':' || next == '=':
 		return 2, lx.stmt.token(tokOther, nil, lx.line)
 	case next >= 0 && isVarChar(byte(next)):
-		j := i + 1
-		for j < len(buf) && isVarChar(buf[j]) {
-			j++
-		}
+		j := i + 1 + run(buf, i+1, isVarChar)
 		name := buf[i+1 : j]
-		if j == len(buf) && len(buf)-i >= lookahead {
+		if len(name) >= maxRun {
 			return 0, lx.refuse(Variable, ":"+string(name[:32])+"…")
 		}
 		if bytes.ContainsFunc(name, func(r rune) bool { return r >= 'A' && r <= 'Z' }) {
@@ -547,9 +562,9 @@ func (lx *lexer) colon(buf []byte, i int) (int, error) {
 			}
 			j, closer = j+1, '}'
 		}
-		k := j
-		for k < len(buf) && isVarChar(buf[k]) {
-			k++
+		k := j + run(buf, j, isVarChar)
+		if k-j >= maxRun {
+			return 0, lx.refuse(Variable, ":"+string(buf[i+1:i+33])+"…")
 		}
 		if k > j && at(buf, k) == int(closer) {
 			return k + 1 - i, lx.stmt.token(tokOther, nil, lx.line)

@@ -11,14 +11,16 @@ import (
 // no meta-command for it either.
 
 var (
-	refCopyStart = regexp.MustCompile(`(?i)^COPY\s[^;'"$\\]*\sFROM\s+stdin;[ \t\r]*$`)
-	refContinue  = regexp.MustCompile(`^([ \t\f]|--[^\r]*)*\r([ \t\f\r]|--[^\r]*\r)*'`)
-	refDolq      = regexp.MustCompile(`^\$([A-Za-z\x80-\xff_][A-Za-z\x80-\xff_0-9]*)?\$`)
-	refIdent     = regexp.MustCompile(`^[A-Za-z\x80-\xff_][A-Za-z\x80-\xff_0-9$]*`)
+	refName     = `(?:"(?:[^"]|"")*"|[^\s."(),;]+)`
+	refCopy     = regexp.MustCompile(`(?is)^\s*copy\s+` + refName + `(?:\s*\.\s*` + refName + `)*\s*(?:\(.*\))?\s*from\s+stdin\s*$`)
+	refContinue = regexp.MustCompile(`^([ \t\f]|--[^\r]*)*\r([ \t\f\r]|--[^\r]*\r)*'`)
 )
 
 // metaOutside reports the offset of the first backslash the reference
-// reader finds outside quotes, comments and COPY data.
+// reader finds outside quotes, comments and COPY data. A statement is the
+// text up to a semicolon outside quotes, comments and parentheses (quotes
+// and comments stand as a space); COPY data follows one that reads as
+// COPY name FROM stdin, from the next line to a line `\.`.
 func metaOutside(dump string) (int, bool) {
 	const (
 		initial = iota
@@ -30,7 +32,10 @@ func metaOutside(dump string) (int, bool) {
 		dolq
 		copyData
 	)
-	state, depth, tag, off := initial, 0, "", 0
+	state, depth, tag, off, paren := initial, 0, "", 0, 0
+	pending := -1 // a string closed at the end of the last line, which the next may continue
+	var stmt strings.Builder
+	copyNext := false
 	for _, line := range strings.SplitAfter(dump, "\n") {
 		body := strings.TrimSuffix(line, "\n")
 		if state == copyData {
@@ -40,12 +45,22 @@ func metaOutside(dump string) (int, bool) {
 			off += len(line)
 			continue
 		}
-		if state == initial && refCopyStart.MatchString(body) {
-			state = copyData
+		if copyNext {
+			state, copyNext = copyData, false
 			off += len(line)
+			if body == `\.` || body == "\\.\r" {
+				state = initial
+			}
 			continue
 		}
-		for i := 0; i < len(body); {
+		i := 0
+		if pending >= 0 {
+			if m := refContinue.FindString(body); m != "" {
+				state, i = pending, len(m)
+			}
+			pending = -1
+		}
+		for i < len(body) {
 			s := body[i:]
 			switch state {
 			case initial:
@@ -54,26 +69,45 @@ func metaOutside(dump string) (int, bool) {
 					return off + i, true
 				case strings.HasPrefix(s, "--"):
 					i += 2 + strings.IndexAny(s[2:]+"\r", "\r")
+					stmt.WriteByte(' ')
 				case strings.HasPrefix(s, "/*"):
 					state, depth, i = xc, 0, i+2
+					stmt.WriteByte(' ')
 				case s[0] == '\'':
 					state, i = xq, i+1
+					stmt.WriteByte(' ')
 				case s[0] == '"':
 					state, i = xd, i+1
+					stmt.WriteByte('"')
 				case len(s) > 1 && strings.ContainsRune("eE", rune(s[0])) && s[1] == '\'':
 					state, i = xe, i+2
+					stmt.WriteByte(' ')
 				case len(s) > 1 && strings.ContainsRune("bBxX", rune(s[0])) && s[1] == '\'':
 					state, i = xb, i+2
-				case refDolq.MatchString(s):
-					m := refDolq.FindString(s)
+					stmt.WriteByte(' ')
+				case refDolq(s) != "":
+					m := refDolq(s)
 					state, tag, i = dolq, m, i+len(m)
-				case refIdent.MatchString(s) && !(len(s) > 2 && strings.ContainsRune("uU", rune(s[0])) && s[1] == '&'):
+					stmt.WriteByte(' ')
+				case refIdent(s) != "" && !(len(s) > 2 && strings.ContainsRune("uU", rune(s[0])) && s[1] == '&'):
 					if len(s) > 1 && strings.ContainsRune("nN", rune(s[0])) && s[1] == '\'' {
 						i++
 						break
 					}
-					i += len(refIdent.FindString(s))
+					m := refIdent(s)
+					stmt.WriteString(m)
+					i += len(m)
+				case s[0] == ';' && paren == 0:
+					copyNext = refCopy.MatchString(stmt.String())
+					stmt.Reset()
+					i++
 				default:
+					if s[0] == '(' {
+						paren++
+					} else if s[0] == ')' && paren > 0 {
+						paren--
+					}
+					stmt.WriteByte(s[0])
 					i++
 				}
 			case xq, xe, xb:
@@ -84,7 +118,9 @@ func metaOutside(dump string) (int, bool) {
 					i += 2
 				case s[0] == '\'':
 					i++
-					if m := refContinue.FindString(body[i:]); m != "" {
+					if i == len(body) {
+						pending, state = state, initial
+					} else if m := refContinue.FindString(body[i:]); m != "" {
 						i += len(m)
 					} else {
 						state = initial
@@ -95,7 +131,9 @@ func metaOutside(dump string) (int, bool) {
 			case xd:
 				if strings.HasPrefix(s, `""`) {
 					i += 2
+					stmt.WriteString(`""`)
 				} else {
+					stmt.WriteByte(s[0])
 					if s[0] == '"' {
 						state = initial
 					}
@@ -121,7 +159,42 @@ func metaOutside(dump string) (int, bool) {
 				}
 			}
 		}
+		if state == initial || state == xd {
+			stmt.WriteByte('\n')
+		}
 		off += len(line)
 	}
 	return 0, false
+}
+
+func refLetter(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_' || c >= 0x80
+}
+
+// refIdent is the name at the start of s: a letter, then letters, digits
+// and dollars.
+func refIdent(s string) string {
+	if s == "" || !refLetter(s[0]) {
+		return ""
+	}
+	n := 1
+	for n < len(s) && (refLetter(s[n]) || s[n] >= '0' && s[n] <= '9' || s[n] == '$') {
+		n++
+	}
+	return s[:n]
+}
+
+// refDolq is the dollar-quote delimiter at the start of s: $$ or $tag$.
+func refDolq(s string) string {
+	if s == "" || s[0] != '$' {
+		return ""
+	}
+	n := 1
+	for n < len(s) && (refLetter(s[n]) || n > 1 && s[n] >= '0' && s[n] <= '9') {
+		n++
+	}
+	if n < len(s) && s[n] == '$' {
+		return s[:n+1]
+	}
+	return ""
 }
