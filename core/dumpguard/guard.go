@@ -155,8 +155,14 @@ func (r *Reader) step() {
 		r.scan = r.start // nothing of what was refused goes out
 		return
 	}
+	if pos == r.scan && dropEnd < 0 && r.scan < r.end {
+		// Every step reads at least one byte; a lexer bug must not hang a
+		// restore.
+		r.err = fmt.Errorf("dump guard: no progress at byte %d", r.base+int64(pos))
+		return
+	}
 	r.scan, r.dropEnd = pos, dropEnd
-	if dropEnd < 0 && pos == nulAt {
+	if dropEnd < 0 && nulAt >= 0 && pos >= nulAt { // an escape may have taken the NUL along
 		r.err = &RefusedError{Line: r.lx.line, Kind: Ambiguous, What: "a NUL byte"}
 	}
 }
