@@ -155,6 +155,11 @@ func (r *Reader) step() {
 		r.scan = r.start // nothing of what was refused goes out
 		return
 	}
+	if dropEnd < 0 && nulAt >= 0 && pos >= nulAt { // an escape may have taken the NUL along
+		r.scan = nulAt
+		r.err = &RefusedError{Line: r.lx.line, Kind: Ambiguous, What: "a NUL byte"}
+		return
+	}
 	if pos == r.scan && dropEnd < 0 && r.scan < r.end {
 		// Every step reads at least one byte; a lexer bug must not hang a
 		// restore.
@@ -162,7 +167,4 @@ func (r *Reader) step() {
 		return
 	}
 	r.scan, r.dropEnd = pos, dropEnd
-	if dropEnd < 0 && nulAt >= 0 && pos >= nulAt { // an escape may have taken the NUL along
-		r.err = &RefusedError{Line: r.lx.line, Kind: Ambiguous, What: "a NUL byte"}
-	}
 }

@@ -126,6 +126,7 @@ func TestGuardRefuses(t *testing.T) {
 		{"parameter run into a name", "SELECT $1a$b$ \\! $b$;\n", Ambiguous, 1, "a number run into a name"},
 		{"NUL byte", "SELECT 'a\x00'; \\! x\n", Ambiguous, 1, "a NUL byte"},
 		{"NUL after a backslash in an E string", "SELECT E'a\\\x00';\n", Ambiguous, 1, "a NUL byte"},
+		{"NUL after a long line", strings.Repeat("-", 5000) + "\n\x00\n", Ambiguous, 2, "a NUL byte"},
 		{"NUL in COPY data", "COPY t (a) FROM stdin;\nx\x00\n\\.\n", Ambiguous, 2, "a NUL byte"},
 		{"long variable name", "SELECT :" + strings.Repeat("4", 3000) + ";\n", Variable, 1, ":" + strings.Repeat("4", 32) + "…"},
 		{"long quoted variable name", "SELECT :'" + strings.Repeat("a", 3000) + "';\n", Variable, 1, ":'" + strings.Repeat("a", 31) + "…"},
