@@ -35,6 +35,22 @@ const (
 	stCopyMid
 )
 
+// plainIn[state] marks the bytes that mean something in that state; the
+// others are skipped in a tight loop.
+var plainIn = func() (t [stCopyMid + 1]*[256]bool) {
+	for state, special := range map[int]string{
+		stXQ: "'\\\n", stXE: "'\\\n", stXB: "'\n", stXD: "\"\n",
+		stDolq: "$\n", stBlockComment: "/*\n", stLineComment: "\r\n",
+	} {
+		var set [256]bool
+		for _, c := range []byte(special) {
+			set[c] = true
+		}
+		t[state] = &set
+	}
+	return t
+}()
+
 type lexer struct {
 	state        int
 	line         int64
@@ -145,6 +161,26 @@ func (lx *lexer) scan(buf []byte, i, limit int, eof bool, base int64) (int, int,
 			default:
 				return i, -1, lx.refuse(Copy, "text after the COPY statement on its line")
 			}
+			continue
+		}
+
+		if sp := plainIn[lx.state]; sp != nil && !sp[c] {
+			// Inside a quote or comment most bytes change nothing but the
+			// setting-name matchers (and the captured token).
+			j := i + 1
+			for j < limit && !sp[buf[j]] {
+				j++
+			}
+			for _, b := range buf[i:j] {
+				lx.stmt.feedByte(b)
+			}
+			if lx.state == stXQ || lx.state == stXD {
+				for _, b := range buf[i:j] {
+					lx.tok.add(b)
+				}
+				lx.bsOdd = false
+			}
+			i = j
 			continue
 		}
 
