@@ -2,7 +2,6 @@ package core
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -300,7 +299,10 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 
 // loadDump runs dump.sql through psql the way Odoo restores a zip: errors
 // are collected and reported but do not stop the load; psql itself failing
-// does.
+// does. The dump passes through the guard, which stops the load at anything
+// psql would run as a meta-command (SPEC rule 13); a psql that knows
+// \restrict is also told to refuse every meta-command itself, with a key
+// the dump cannot know.
 func (st *staged) loadDump(ctx context.Context, dump interface {
 	Open() (io.ReadCloser, error)
 }, psql Tool) error {
@@ -312,14 +314,11 @@ func (st *staged) loadDump(ctx context.Context, dump interface {
 		return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "cannot read dump.sql from the backup: %v", err)
 	}
 	defer rc.Close()
-	var in io.Reader = rc
-	if !psql.SupportsRestrict() {
-		in = newRestrictFilter(rc)
-	}
+	in := guardDump(rc, psql)
 	conn := st.server
 	args := append([]string{"--quiet", "--no-psqlrc", "--set", "ON_ERROR_STOP=0", "--file", "-"}, pgArgs(conn, st.tmpDB)...)
 	cmd := exec.CommandContext(ctx, psql.Path, args...)
-	cmd.Env = pgEnv(conn)
+	cmd.Env = append(pgEnv(conn), psqlEncodingEnv)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = st.sqlErrors
 	stdin, err := cmd.StdinPipe()
@@ -330,11 +329,19 @@ func (st *staged) loadDump(ctx context.Context, dump interface {
 		return fmt.Errorf("start %s: %w", psql.Path, err)
 	}
 	_, copyErr := io.Copy(stdin, in)
+	refused := refusedDump(copyErr)
+	if refused != nil {
+		// Before its input ends: at the end psql would send the statement
+		// it is collecting.
+		_ = cmd.Process.Kill()
+	}
 	stdin.Close()
 	waitErr := cmd.Wait()
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case refused != nil:
+		return refused
 	case waitErr != nil:
 		return Userf(waitErr, "psql stopped while loading dump.sql (%v): %s; the restore was undone", waitErr, st.sqlErrors.lastLine())
 	case copyErr != nil && !errors.Is(copyErr, syscall.EPIPE):
@@ -643,40 +650,6 @@ func (e *errorLines) lastLine() string {
 		return strings.TrimSpace(string(e.partial))
 	}
 	return e.last
-}
-
-// restrictFilter drops pg_dump's \restrict and \unrestrict lines for a psql
-// too old to know them, streaming and in bounded memory.
-type restrictFilter struct {
-	r   *bufio.Reader
-	out []byte
-	err error
-	bol bool // at the beginning of a line
-}
-
-func newRestrictFilter(r io.Reader) *restrictFilter {
-	return &restrictFilter{r: bufio.NewReaderSize(r, 64<<10), bol: true}
-}
-
-func (f *restrictFilter) Read(p []byte) (int, error) {
-	for len(f.out) == 0 {
-		if f.err != nil {
-			return 0, f.err
-		}
-		chunk, err := f.r.ReadSlice('\n')
-		if err != nil && err != bufio.ErrBufferFull {
-			f.err = err
-		}
-		whole := err == nil || err == io.EOF // a complete line, or the last one
-		if f.bol && whole && (bytes.HasPrefix(chunk, []byte(`\restrict `)) || bytes.HasPrefix(chunk, []byte(`\unrestrict `))) {
-			continue
-		}
-		f.bol = err == nil
-		f.out = append(f.out[:0], chunk...)
-	}
-	n := copy(p, f.out)
-	f.out = f.out[n:]
-	return n, nil
 }
 
 type zipFile = zip.File
