@@ -28,8 +28,11 @@ type CopyServiceRequest struct {
 	IdentityFile string
 	// Owner is the role the copy's database belongs to (see
 	// RestoreRequest.Owner); empty means the source database's owner.
-	Owner    string
-	Progress ProgressFunc
+	Owner string
+	// AcceptErrors creates the copy even when the restored database fails
+	// its checks (see RestoreRequest.AcceptErrors).
+	AcceptErrors bool
+	Progress     ProgressFunc
 }
 
 // CopyServiceResult says what a copy produced.
@@ -92,7 +95,7 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 
 	res.Restore, err = e.RestoreNewDB(ctx, RestoreRequest{
 		BackupID: res.Backup.ID, NewDB: req.NewDB, FilestoreDir: req.FilestoreDir,
-		Neutralize: req.Neutralize, NewIdentity: true, IdentityFile: req.IdentityFile, Owner: req.Owner, Progress: req.Progress,
+		Neutralize: req.Neutralize, NewIdentity: true, IdentityFile: req.IdentityFile, Owner: req.Owner, AcceptErrors: req.AcceptErrors, Progress: req.Progress,
 	})
 	if err != nil {
 		return res, Userf(err, "the copy of %q could not be restored into %q (the source is unchanged; backup %d remains): %s", src.Name, req.NewDB, res.Backup.ID, message(err))
