@@ -75,6 +75,9 @@ func (a *app) backupsCommand() *cobra.Command {
 		Short: "List backups, newest first",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if err := checkListing(f.Limit, kind, status); err != nil {
+				return err
+			}
 			if len(args) == 1 {
 				f.Service = args[0]
 				if _, err := a.cat.Service(ctx, f.Service); err != nil {
@@ -124,6 +127,24 @@ func (a *app) backupsCommand() *cobra.Command {
 	cmd.Flags().StringVar(&status, "status", "", "only backups with this status")
 	cmd.Flags().IntVar(&f.Limit, "limit", 0, "show at most this many")
 	return cmd
+}
+
+// checkListing refuses listing flags whose value matches nothing.
+func checkListing(limit int, kind, status string) error {
+	if limit < 0 {
+		return usageError{fmt.Errorf("--limit %d is negative; give 0 for everything, or a count", limit)}
+	}
+	switch core.BackupKind(kind) {
+	case "", core.KindScheduled, core.KindManual, core.KindSafety, core.KindUpload, core.KindCopy:
+	default:
+		return usageError{fmt.Errorf("--kind %q is not a kind of backup; use scheduled, manual, safety, upload or copy", kind)}
+	}
+	switch core.BackupStatus(status) {
+	case "", core.StatusRunning, core.StatusSucceeded, core.StatusFailed, core.StatusRotated, core.StatusDeleted:
+	default:
+		return usageError{fmt.Errorf("--status %q is not a backup status; use running, succeeded, failed, rotated or deleted", status)}
+	}
+	return nil
 }
 
 func (a *app) downloadCommand() *cobra.Command {

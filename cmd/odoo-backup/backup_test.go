@@ -120,9 +120,9 @@ func TestAllDestinationsAndRotate(t *testing.T) {
 	if out := c.ok("config", "list", "prod"); !strings.Contains(out, "hourly :15") || !strings.Contains(out, "weekly Mon 02:30") {
 		t.Errorf("config list does not show the schedules:\n%s", out)
 	}
-	c.fails(1, "not between 1 and 28", "config", "set", "prod", "b", "--frequency", "monthly", "--day", "31")
-	c.fails(1, "HH:MM", "config", "set", "prod", "b", "--at", "25:00")
-	c.fails(1, "weekday", "config", "set", "prod", "b", "--weekday", "someday")
+	c.fails(2, "not between 1 and 28", "config", "set", "prod", "b", "--frequency", "monthly", "--day", "31")
+	c.fails(2, "HH:MM", "config", "set", "prod", "b", "--at", "25:00")
+	c.fails(2, "weekday", "config", "set", "prod", "b", "--weekday", "someday")
 
 	out := c.ok("backup", "prod", "--all-destinations", "--json")
 	var bs []backupJSON

@@ -271,8 +271,8 @@ func TestConfigurationRules(t *testing.T) {
 
 	c.fails(1, "does not exist", "config", "set", "prod", "nowhere")
 	c.fails(1, "does not exist", "config", "set", "nobody", "a")
-	c.fails(1, "frequency", "config", "set", "prod", "a", "--frequency", "sometimes")
-	c.fails(1, "unit", "config", "set", "prod", "a", "--keep-gfs", "7x")
+	c.fails(2, "frequency", "config", "set", "prod", "a", "--frequency", "sometimes")
+	c.fails(2, "unit", "config", "set", "prod", "a", "--keep-gfs", "7x")
 	c.fails(2, "not both", "config", "set", "prod", "a", "--keep", "3", "--keep-gfs", "7d")
 	c.fails(1, "has no destination", "backup", "prod")
 

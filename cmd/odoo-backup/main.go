@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	applyUsageRules(root)
 	err := root.ExecuteContext(ctx)
 	if a.cat != nil {
 		a.cat.Close()
@@ -65,8 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return int(exit)
 	}
 	fmt.Fprintln(stderr, "odoo-backup: "+message(err))
-	var ue usageError
-	if errors.As(err, &ue) {
+	if isUsage(err) {
 		return 2
 	}
 	return 1
@@ -112,7 +112,7 @@ them safely. Run it without a command to see the status of every service.`,
 	f.DurationVar(&a.daemonFlags.shutdownTimeout, "shutdown-timeout", 10*time.Minute, "on SIGTERM, how long running backups may finish before they are aborted")
 	f.IntVar(&a.daemonFlags.maxConcurrent, "max-concurrent", 2, "most backups the daemon runs at once, across all services")
 	f.StringVar(&a.daemonFlags.notifyWebhook, "notify-webhook", "", "post a JSON message (Slack-compatible \"text\") here when a configuration fails and when it recovers")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		a.destinationCommand(),
 		a.keyCommand(),
