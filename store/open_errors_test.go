@@ -76,7 +76,7 @@ func TestOpenUnreachableCatalog(t *testing.T) {
 	}
 	paths := map[string]string{
 		filepath.Join(file, "sub", "catalog.db"): filepath.Join(file, "sub"), // under a regular file: cannot exist
-		"/proc/odoo-backup-test/catalog.db":      "/proc/odoo-backup-test",  // cannot be created, even by root
+		"/proc/odoo-backup-test/catalog.db":      "/proc/odoo-backup-test",   // cannot be created, even by root
 	}
 	if os.Geteuid() != 0 {
 		ro := filepath.Join(dir, "read-only")
