@@ -195,7 +195,8 @@ data_dir = %s
 	t.Setenv("TEST_PG_PASSWORD", pg.Password)
 	t.Setenv("BAD_PASSWORD", "Xy7-bad-password")
 	c.secrets = append(c.secrets, "Xy7-bad-password")
-	c.fails(1, "refused the login", "service", "add", "bad", "--db", odoo.Name, "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port),
+	// Another database than prod's: a second service on prod's is refused before any login.
+	c.fails(1, "refused the login", "service", "add", "bad", "--db", "postgres", "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port),
 		"--pg-user", pg.User, "--pg-password-env", "BAD_PASSWORD")
 	c.fails(1, "does not exist", "service", "add", "nodb", "--db", "no_such_db", "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port),
 		"--pg-user", pg.User, "--pg-password-env", "TEST_PG_PASSWORD")
