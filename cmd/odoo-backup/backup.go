@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -230,33 +231,61 @@ func (a *app) rotateCommand() *cobra.Command {
 				Decisions   []core.RetentionDecision `json:"decisions"`
 			}
 			out := []rotation{}
-			tw := table(a.stdout)
-			if !asJSON {
-				fmt.Fprintln(tw, "ID\tSERVICE\tDESTINATION\tSTARTED\tACTION\tWHY")
-			}
 			for _, c := range configs {
 				decisions, err := a.engine.Rotate(ctx, c.Service, c.Destination, dryRun)
 				if err != nil {
 					return err
 				}
 				out = append(out, rotation{c.Service, c.Destination, c.Retention.String(), decisions})
-				for _, d := range decisions {
-					action := "keep"
-					if !d.Keep {
-						action = map[bool]string{true: "would remove", false: "removed"}[dryRun]
-					}
-					if !asJSON {
-						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", d.Backup.ID, c.Service, c.Destination, localTime(d.Backup.StartedAt), action, strings.Join(d.Reasons, "; "))
-					}
+				if !asJSON {
+					printRotation(a.stdout, c, decisions, dryRun)
 				}
 			}
 			if asJSON {
 				return writeJSON(a.stdout, out)
 			}
-			return tw.Flush()
+			if len(configs) == 0 {
+				fmt.Fprintln(a.stdout, "No configuration to rotate.")
+			}
+			return nil
 		}),
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only show what would be removed, and why")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// printRotation shows one configuration's rotation: a sentence with the
+// outcome, then each backup with what happens to it and why.
+func printRotation(w io.Writer, c core.Configuration, decisions []core.RetentionDecision, dryRun bool) {
+	removed := 0
+	for _, d := range decisions {
+		if !d.Keep {
+			removed++
+		}
+	}
+	verb := "removed"
+	if dryRun {
+		verb = "would be removed"
+	}
+	switch {
+	case len(decisions) == 0:
+		fmt.Fprintf(w, "%s on %s (%s): no scheduled backups (only those are rotated).\n\n", c.Service, c.Destination, c.Retention)
+		return
+	case removed == 0:
+		fmt.Fprintf(w, "%s on %s (%s): nothing to remove; all %d scheduled backups stay.\n", c.Service, c.Destination, c.Retention, len(decisions))
+	default:
+		fmt.Fprintf(w, "%s on %s (%s): %d of %d scheduled backups %s.\n", c.Service, c.Destination, c.Retention, removed, len(decisions), verb)
+	}
+	tw := table(w)
+	fmt.Fprintln(tw, "  ID\tSTARTED\tACTION\tWHY")
+	for _, d := range decisions {
+		action := "keep"
+		if !d.Keep {
+			action = map[bool]string{true: "would remove", false: "removed"}[dryRun]
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", d.Backup.ID, localTime(d.Backup.StartedAt), action, strings.Join(d.Reasons, "; "))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
 }
