@@ -155,3 +155,16 @@ func IsSharedResource(err error) (*SharedResourceError, bool) {
 	ok := errors.As(err, &sr)
 	return sr, ok
 }
+
+// NoConnectionYet is what a placeholder service (made by a catalog rebuild)
+// shows where a service shows its server.
+const NoConnectionYet = "no connection yet"
+
+// ServerLabel is the service's PostgreSQL server as people read it: host:port,
+// or NoConnectionYet for a placeholder, which has none.
+func (s Service) ServerLabel() string {
+	if s.Placeholder {
+		return NoConnectionYet
+	}
+	return s.DB.Address()
+}

@@ -135,7 +135,11 @@ func (a *app) serviceListCommand() *cobra.Command {
 			tw := table(a.stdout)
 			fmt.Fprintln(tw, "NAME\tDATABASE\tSERVER\tUSER\tFILESTORE")
 			for _, s := range svcs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.DB.Database, s.DB.Address(), s.DB.User, s.FilestoreDir)
+				if s.Placeholder {
+					fmt.Fprintf(tw, "%s\t%s\t%s (give it one with: odoo-backup service add %s --db DB ...)\t—\t—\n", s.Name, orDash(s.DB.Database), s.ServerLabel(), s.Name)
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.DB.Database, s.ServerLabel(), s.DB.User, s.FilestoreDir)
 			}
 			return tw.Flush()
 		}),

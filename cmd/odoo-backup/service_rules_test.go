@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/store"
 )
 
 // TestServiceAddNameFirst: a name the catalog cannot hold is said before
@@ -55,4 +59,32 @@ func TestServicesShareNothing(t *testing.T) {
 	c.ok("service", "add", "far", "--db", "postgres", "--pg-host", "db.invalid", "--pg-port", "1", "--filestore", filepath.Join(c.dir, "far"), "--no-check")
 	c.fails(1, "service prod already uses the database postgres", "service", "update", "far", "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port), "--no-check")
 	c.ok("service", "update", "far", "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port), "--no-check", "--force")
+}
+
+// TestPlaceholderShowsNoConnection: a placeholder service left by a catalog
+// rebuild has no server; list and status say so instead of ":0".
+func TestPlaceholderShowsNoConnection(t *testing.T) {
+	c := newCLI(t)
+	cat, err := store.Open(context.Background(), c.catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cat.AddService(context.Background(), &core.Service{Name: "shop", Placeholder: true, DB: core.DBConn{Database: "shop_db"}}, "")
+	cat.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := c.ok("service", "list")
+	if strings.Contains(out, ":0") || !strings.Contains(out, "no connection yet (give it one with: odoo-backup service add shop --db DB ...)") {
+		t.Errorf("service list with a placeholder:\n%s", out)
+	}
+	out = c.ok("status")
+	if strings.Contains(out, ":0") || !strings.Contains(out, "no connection yet: give it one with odoo-backup service add shop --db DB") {
+		t.Errorf("status with a placeholder:\n%s", out)
+	}
+	var rep statusReport
+	c.json(&rep, "status")
+	if len(rep.Services) != 1 || !rep.Services[0].Placeholder {
+		t.Errorf("status --json: %+v, want shop marked placeholder", rep.Services)
+	}
 }
