@@ -11,7 +11,8 @@ import (
 
 // A command's output is its result, not the engine's log: without
 // --verbose or --log-format the log is dropped, except its warnings, which
-// are gathered and printed after the result as sentences ("Warning: ...").
+// are gathered and printed after a successful result as sentences
+// ("Warning: ..."); a failure is its one sentence alone.
 // The daemon logs everything, in the format asked for.
 
 // commandLogger is the engine's logger for this command.

@@ -64,7 +64,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if a.cat != nil {
 		a.cat.Close()
 	}
-	a.warnings.print(stderr)
+	if err == nil {
+		// A failure is one sentence; the warnings on its way are in the
+		// log, shown with --verbose.
+		a.warnings.print(stderr)
+	}
 	if err == nil {
 		return 0
 	}
