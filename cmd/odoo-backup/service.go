@@ -63,17 +63,22 @@ func (a *app) serviceAddCommand() *cobra.Command {
 				s.DB.User = conf.DBUser
 			}
 			s.DB.Password = conf.DBPassword
-			if s.DB.Database == "" {
-				s.DB.Database = conf.DBName
-			}
 			overrideConn(&s.DB, host, port, pgUser)
 			if pw, ok, err := secretFromFlags("pg-password-env", passwordEnv, "pg-password-ref", passwordRef); err != nil {
 				return err
 			} else if ok {
 				s.DB.Password = pw
 			}
+			if s.DB.Database == "" && odooConf != "" {
+				// db_name, else the one database dbfilter matches, as Odoo picks it.
+				name, err := core.OdooConfDatabase(ctx, conf, core.ListOwnedDatabases(s.DB))
+				if err != nil {
+					return odooConfDatabaseError(err)
+				}
+				s.DB.Database = name
+			}
 			if s.DB.Database == "" {
-				return usageError{fmt.Errorf("give the database with --db (odoo.conf names none)")}
+				return usageError{fmt.Errorf("give the database with --db DB, or its odoo.conf with --from-odoo-conf FILE")}
 			}
 			if err := core.ValidateDatabaseName(s.DB.Database); err != nil {
 				return err
@@ -109,7 +114,7 @@ func (a *app) serviceAddCommand() *cobra.Command {
 	f.StringVar(&passwordRef, "pg-password-ref", "", "where the PostgreSQL password is kept, read at each use instead of stored: env:VARIABLE or file:PATH (owner-only)")
 	f.StringVar(&filestore, "filestore", "", "the database's filestore directory (default <data_dir>/filestore/<db>)")
 	f.StringVar(&template, "template", "", "give the service the configurations of this template")
-	f.StringVar(&odooConf, "from-odoo-conf", "", "read db_host, db_port, db_user, db_password, db_name and data_dir from this odoo.conf")
+	f.StringVar(&odooConf, "from-odoo-conf", "", "read db_host, db_port, db_user, db_password, data_dir and, without --db, db_name (or the one database dbfilter matches) from this odoo.conf")
 	f.BoolVar(&noCheck, "no-check", false, "add the service without checking that its database answers")
 	f.BoolVar(&force, "force", false, "add the service even though another service uses the same database or filestore")
 	return cmd
@@ -210,6 +215,19 @@ func (a *app) serviceUpdateCommand() *cobra.Command {
 	f.BoolVar(&noCheck, "no-check", false, "change the service without checking that its database answers")
 	f.BoolVar(&force, "force", false, "change the service even though another service uses the same database or filestore")
 	return cmd
+}
+
+// odooConfDatabaseError asks for --db when odoo.conf does not name one
+// database, naming the candidates.
+func odooConfDatabaseError(err error) error {
+	var ce *core.OdooConfDatabaseError
+	if !errors.As(err, &ce) {
+		return core.Userf(err, "cannot list the databases to find the one odoo.conf means: %s; give the database with --db", message(err))
+	}
+	if len(ce.Candidates) == 0 {
+		return usageError{core.Userf(err, "%s; give the database with --db", ce)}
+	}
+	return usageError{core.Userf(err, "%s; give the database with --db (candidates: %s)", ce, strings.Join(ce.Candidates, ", "))}
 }
 
 // serviceSaveError phrases why a service was not added or changed.
