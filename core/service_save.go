@@ -67,6 +67,8 @@ func AddService(ctx context.Context, cat ServiceCatalog, s *Service, opt Service
 
 // UpdateService checks a changed service as AddService does (s.ID names the
 // service being changed, so it does not conflict with itself) and saves it.
+// Sharing it already had (allowed once with Shared) is not refused again:
+// only a change that makes it share something new is.
 func UpdateService(ctx context.Context, cat ServiceCatalog, s Service, opt ServiceOptions) error {
 	if err := checkService(ctx, cat, s, opt); err != nil {
 		return err
@@ -88,6 +90,9 @@ func checkService(ctx context.Context, cat ServiceCatalog, s Service, opt Servic
 		others, err := cat.Services(ctx)
 		if err != nil {
 			return err
+		}
+		if s.ID != 0 {
+			others = stillSeparate(s.ID, others)
 		}
 		if err := SharedResource(s, others); err != nil {
 			return err
@@ -121,6 +126,27 @@ func SharedResource(s Service, services []Service) error {
 		}
 	}
 	return nil
+}
+
+// stillSeparate leaves out of services those that the service with id, as
+// it is saved now, already shares something with.
+func stillSeparate(id int64, services []Service) []Service {
+	var before *Service
+	for i := range services {
+		if services[i].ID == id {
+			before = &services[i]
+		}
+	}
+	if before == nil {
+		return services
+	}
+	var out []Service
+	for _, o := range services {
+		if o.ID == id || SharedResource(*before, []Service{o}) == nil {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 func sameServer(a, b string) bool {

@@ -5,7 +5,9 @@ import "testing"
 func TestSharedResource(t *testing.T) {
 	prod := Service{ID: 1, Name: "prod", DB: DBConn{Host: "127.0.0.1", Port: 5432, Database: "prod"}, FilestoreDir: "/var/lib/odoo/filestore/prod"}
 	ghost := Service{ID: 2, Name: "ghost", Placeholder: true, FilestoreDir: "/var/lib/odoo/filestore/ghost"}
-	others := []Service{prod, ghost}
+	shop := Service{ID: 4, Name: "shop", DB: DBConn{Host: "h", Port: 5432, Database: "shop"}, FilestoreDir: "/srv/shop"}
+	shop2 := Service{ID: 3, Name: "shop2", DB: DBConn{Host: "h", Port: 5432, Database: "shop"}, FilestoreDir: "/srv/shop2"} // shares shop's database, allowed once
+	others := []Service{prod, ghost, shop, shop2}
 	for _, tc := range []struct {
 		name string
 		s    Service
@@ -21,10 +23,16 @@ func TestSharedResource(t *testing.T) {
 		{"filestore inside it", Service{Name: "b", DB: DBConn{Port: 5432, Database: "b"}, FilestoreDir: "/var/lib/odoo/filestore/prod/ab"}, "filestore"},
 		{"a sibling with a common prefix", Service{Name: "b", DB: DBConn{Port: 5432, Database: "b"}, FilestoreDir: "/var/lib/odoo/filestore/prod-b"}, ""},
 		{"itself, by id (renamed)", Service{ID: 1, Name: "renamed", DB: prod.DB, FilestoreDir: prod.FilestoreDir}, ""},
+		{"itself, sharing with shop as it already did", Service{ID: 3, Name: "shop2", DB: DBConn{Host: "h", Port: 5432, Database: "shop"}, FilestoreDir: "/srv/shop2"}, ""},
+		{"itself, newly sharing prod's database", Service{ID: 3, Name: "shop2", DB: DBConn{Host: "localhost", Port: 5432, Database: "prod"}, FilestoreDir: "/srv/shop2"}, "database"},
 		{"a placeholder shares nothing", Service{Name: "b", DB: DBConn{Port: 5432, Database: "b"}, FilestoreDir: "/var/lib/odoo/filestore/ghost"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := SharedResource(tc.s, others)
+			candidates := others
+			if tc.s.ID != 0 {
+				candidates = stillSeparate(tc.s.ID, others)
+			}
+			err := SharedResource(tc.s, candidates)
 			sr, ok := IsSharedResource(err)
 			switch {
 			case tc.want == "" && err != nil:

@@ -55,6 +55,9 @@ func TestServicesShareNothing(t *testing.T) {
 		t.Errorf("service add --force: %s", out)
 	}
 
+	// Sharing allowed once is not refused again at each change.
+	c.ok("service", "update", "twin", "--pg-user", "someone", "--no-check")
+
 	// An update that moves a service onto prod's server is refused too.
 	c.ok("service", "add", "far", "--db", "postgres", "--pg-host", "db.invalid", "--pg-port", "1", "--filestore", filepath.Join(c.dir, "far"), "--no-check")
 	c.fails(1, "service prod already uses the database postgres", "service", "update", "far", "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port), "--no-check")
