@@ -38,7 +38,7 @@ func logHandler(w io.Writer, format string) slog.Handler {
 // checkLogFormat refuses a --log-format it does not know.
 func (a *app) checkLogFormat() error {
 	switch a.daemonFlags.logFormat {
-	case "text", "json":
+	case "", "text", "json": // "" is an app built without its flags: text
 		return nil
 	}
 	return usageError{fmt.Errorf("--log-format %q is not text or json", a.daemonFlags.logFormat)}
