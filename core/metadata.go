@@ -30,7 +30,11 @@ type BackupMetadata struct {
 	PGVersion       string     `json:"pg_version"`
 	Modules         int        `json:"modules"`
 	FilestoreFiles  int        `json:"filestore_files"`
-	MissingFiles    int        `json:"missing_files,omitempty"`
+	// MissingFiles counts the attachment files the database referred to
+	// that the filestore lacked, so the archive lacks them too;
+	// MissingNames names the first MaxMissingNames of them.
+	MissingFiles int      `json:"missing_files,omitempty"`
+	MissingNames []string `json:"missing_file_names,omitempty"`
 	// Tables holds the exact row counts of the key tables (KeyTables) in the
 	// dumped snapshot; a table too large to count cheaply is left out.
 	Tables map[string]int64 `json:"tables,omitempty"`
@@ -39,6 +43,10 @@ type BackupMetadata struct {
 	// are always those of the stored bytes, the ciphertext if encrypted.
 	Encryption string `json:"encryption,omitempty"`
 }
+
+// MaxMissingNames bounds the names of missing attachment files a backup
+// records (its count has no bound), so its record stays small.
+const MaxMissingNames = 100
 
 func (m BackupMetadata) marshal() ([]byte, error) { return json.MarshalIndent(m, "", "  ") }
 

@@ -269,6 +269,13 @@ CREATE TABLE audit (
 ALTER TABLE audit ADD COLUMN service TEXT NOT NULL DEFAULT '';
 CREATE INDEX audit_service ON audit(service, id);
 `,
+	// 7: what a backup lacks: the attachment files its database referred to
+	// that the filestore did not have, counted, and the first names (a JSON
+	// array of at most core.MaxMissingNames).
+	`
+ALTER TABLE backups ADD COLUMN missing_count INTEGER NOT NULL DEFAULT 0 CHECK (missing_count >= 0);
+ALTER TABLE backups ADD COLUMN missing_files TEXT NOT NULL DEFAULT '[]';
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one
