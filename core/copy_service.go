@@ -26,6 +26,9 @@ type CopyServiceRequest struct {
 	// IdentityFile decrypts the copy backup when the source's primary
 	// encrypts to a recipient whose key is not kept on this host.
 	IdentityFile string
+	// Owner is the role the copy's database belongs to (see
+	// RestoreRequest.Owner); empty means the source database's owner.
+	Owner string
 	// AcceptErrors creates the copy even when the restored database fails
 	// its checks (see RestoreRequest.AcceptErrors).
 	AcceptErrors bool
@@ -92,7 +95,7 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 
 	res.Restore, err = e.RestoreNewDB(ctx, RestoreRequest{
 		BackupID: res.Backup.ID, NewDB: req.NewDB, FilestoreDir: req.FilestoreDir,
-		Neutralize: req.Neutralize, NewIdentity: true, IdentityFile: req.IdentityFile, AcceptErrors: req.AcceptErrors, Progress: req.Progress,
+		Neutralize: req.Neutralize, NewIdentity: true, IdentityFile: req.IdentityFile, Owner: req.Owner, AcceptErrors: req.AcceptErrors, Progress: req.Progress,
 	})
 	if err != nil {
 		return res, Userf(err, "the copy of %q could not be restored into %q (the source is unchanged; backup %d remains): %s", src.Name, req.NewDB, res.Backup.ID, message(err))

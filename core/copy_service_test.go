@@ -52,7 +52,9 @@ func TestCopyService(t *testing.T) {
 	uuid, secret := e.param(e.odoo.Name, "database.uuid"), e.param(e.odoo.Name, "database.secret")
 
 	newDB := e.odoo.Name + "_copy"
-	fsDir := filepath.Join(e.dir, "copy-filestore")
+	// In Odoo's data dir, as Odoo's duplicate does: the copy's files
+	// belong to the data dir's owner.
+	fsDir := filepath.Join(e.odoo.DataDir, "filestore", "copy-filestore")
 	res, err := e.engine.CopyService(e.ctx, core.CopyServiceRequest{Source: "prod", NewName: "prod-copy", NewDB: newDB, FilestoreDir: fsDir})
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +79,8 @@ func TestCopyService(t *testing.T) {
 	if u, s := e.param(newDB, "database.uuid"), e.param(newDB, "database.secret"); u == uuid || s == secret || u == "" || s == "" {
 		t.Errorf("copy's uuid %q and secret %q: want new ones, not %q and %q", u, s, uuid, secret)
 	}
+
+	e.wantOwned(e.odoo, newDB, fsDir)
 
 	// Everything but the two parameters is equal.
 	copyPrint := e.print(newDB, fsDir)

@@ -181,7 +181,19 @@ func (e *Engine) runDrill(ctx context.Context, svc Service, b Backup, req DrillR
 	scratchDB := base + "_drill_" + randomSuffix()
 	server := svc.DB
 	server.Database = maintenanceDB
-	st, err := e.stageRestore(ctx, rb, server, scratchDB, filepath.Join(scratch, scratchDB), rep)
+	// The scratch copy belongs to whom a restore of the service would give
+	// it: the owner of its database and of its filestore.
+	owner, err := replacedOwner(ctx, svc, server, svc.FilestoreDir)
+	if err != nil {
+		return err
+	}
+	if owner.fsSet && owner.fs.chown {
+		// The owner reaches its files through the scratch directory.
+		if err := os.Lchown(scratch, owner.fs.uid, owner.fs.gid); err != nil {
+			return err
+		}
+	}
+	st, err := e.stageRestore(ctx, rb, server, scratchDB, filepath.Join(scratch, scratchDB), owner, rep)
 	if err != nil {
 		return err
 	}
@@ -205,20 +217,32 @@ func (e *Engine) runDrill(ctx context.Context, svc Service, b Backup, req DrillR
 	if metaErr == nil && meta.FilestoreFiles != st.files {
 		det.Problems = append(det.Problems, fmt.Sprintf("the archive holds %d filestore files but %d were backed up", st.files, meta.FilestoreFiles))
 	}
-	conn := server
-	conn.Database = st.tmpDB
 	noCounts := ""
 	if metaErr != nil {
 		noCounts = "the metadata object is unreadable"
 	}
-	checks, err := CheckRestored(ctx, conn, meta.Tables, noCounts)
+	checks, err := CheckRestored(ctx, st.dbConn(), meta.Tables, noCounts)
 	if err != nil {
 		return err
 	}
 	det.Tables, det.Checks = checks.Tables, checks.Ran
 	det.Problems = append(det.Problems, checks.Problems...)
+	// Handed over as a restore would hand it, the copy is what the service
+	// would get.
+	if err := st.handOver(ctx); err != nil {
+		return err
+	}
+	if afterDrillRestore != nil {
+		c := server
+		c.Database = st.tmpDB
+		afterDrillRestore(c, st.tmpFS)
+	}
 	return nil
 }
+
+// afterDrillRestore, set by tests, sees the drill's scratch database and
+// filestore once handed to their owner, before they are removed.
+var afterDrillRestore func(db DBConn, filestore string)
 
 // countRestored counts the rows of the key tables present in a database.
 func countRestored(ctx context.Context, c DBConn) (map[string]int64, error) {

@@ -20,8 +20,9 @@ import (
 // checks the scratch copy is gone whatever the outcome.
 func (e *env) drill(dest string) (core.DrillResult, error) {
 	e.t.Helper()
+	// Open to the service's owner, as /tmp (the default) is.
 	scratch := filepath.Join(e.dir, "scratch")
-	if err := os.MkdirAll(scratch, 0o700); err != nil {
+	if err := os.MkdirAll(scratch, 0o755); err != nil {
 		e.t.Fatal(err)
 	}
 	res, err := e.engine.Drill(e.ctx, core.DrillRequest{Service: "prod", Destination: dest, ScratchDir: scratch})
@@ -44,7 +45,17 @@ func TestDrillGoodBackup(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Seed: 21})
 	e.backup("local")
 	b := e.backup("minio")[0]
+	// The scratch copy is what a restore gives: the service's owners.
+	checked := 0
+	*core.AfterDrillRestore = func(db core.DBConn, filestore string) {
+		checked++
+		e.wantOwned(e.odoo, db.Database, filestore)
+	}
+	defer func() { *core.AfterDrillRestore = nil }()
 	res, err := e.drill("")
+	if checked != 1 {
+		t.Errorf("the drill's copy was checked %d times, want once", checked)
+	}
 	if err != nil {
 		t.Fatalf("drill: %v", err)
 	}

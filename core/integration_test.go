@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -255,6 +256,12 @@ print(len([n for n in names if n.startswith("filestore/")]))`, zipPath).Combined
 		}
 		if left := e.databasesLike(newDB + "_restoring"); left != "" {
 			t.Errorf("temporary databases left behind: %s", left)
+		}
+		// Loaded as a throwaway role, handed to the source's owner, in
+		// files the data dir's owner can use, with Odoo's modes.
+		e.wantOwned(e.odoo, newDB, wantFS)
+		if modes, err := testbed.TreeModes(wantFS); err != nil || !slices.Equal(modes, modesOf(e.odoo.UID, e.odoo.GID)) {
+			t.Errorf("restored filestore modes %q (%v), want %q", modes, err, modesOf(e.odoo.UID, e.odoo.GID))
 		}
 	}
 

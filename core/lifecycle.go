@@ -87,7 +87,9 @@ const InterruptedMessage = "interrupted: the process running it stopped before i
 // RecoverInterrupted finds backups left running by a process that is gone
 // (on this host: its pid no longer exists; anywhere: no sign of life for
 // staleAfter), records them as failed and removes whatever they left on
-// their destination. It returns the backups it recovered.
+// their destination. It also drops the loader roles and staged databases
+// of restores that died (see DropStaleLoaders). It returns the backups it
+// recovered.
 func (e *Engine) RecoverInterrupted(ctx context.Context, staleAfter time.Duration) ([]Backup, error) {
 	running, err := e.Catalog.Backups(ctx, BackupFilter{Status: StatusRunning})
 	if err != nil {
@@ -123,6 +125,9 @@ func (e *Engine) RecoverInterrupted(ctx context.Context, staleAfter time.Duratio
 		e.log().Warn("backup interrupted by a crash recorded as failed", "backup", b.ID, "service", b.Service, "destination", b.Destination)
 		out = append(out, b)
 	}
+	// A restore killed in the middle leaves its loader role and staged
+	// database on the PostgreSQL server.
+	e.DropStaleLoaders(ctx)
 	return out, errors.Join(errs...)
 }
 

@@ -38,6 +38,11 @@ type RestoreRequest struct {
 	// IdentityFile is an age identity file that decrypts an encrypted
 	// backup whose destination keeps no key on this host.
 	IdentityFile string
+	// Owner is the role the new database and every object in it belong
+	// to: an existing role that is not a superuser. Empty means the owner
+	// of the backup's service's database if it exists, else the service's
+	// connection role.
+	Owner string
 	// AcceptErrors creates the database even when the restored copy fails
 	// its checks (CheckRestored); without it such a copy is discarded.
 	AcceptErrors bool
@@ -127,6 +132,10 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 	if exists {
 		return res, Userf(ErrExists, "database %q already exists on %s; choose another name, or restore onto its service with --service", req.NewDB, server.Address())
 	}
+	owner, err := newDatabaseOwner(ctx, svc, server, req.Owner)
+	if err != nil {
+		return res, err
+	}
 
 	rep := e.reporter(req.Progress)
 	rep.total = rb.b.Size
@@ -134,7 +143,7 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 	if err := e.checksum(ctx, rb, nil, rep); err != nil {
 		return res, err
 	}
-	st, err := e.stageRestore(ctx, rb, server, req.NewDB, fsDir, rep)
+	st, err := e.stageRestore(ctx, rb, server, req.NewDB, fsDir, restoreOwner{role: owner}, rep)
 	if err != nil {
 		return res, err
 	}
@@ -151,9 +160,7 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 		res.IsNeutralized, res.NewIdentity = true, true
 	}
 	if req.NewIdentity && !req.Neutralize {
-		c := st.server
-		c.Database = st.tmpDB
-		if err := ResetDatabaseIdentity(ctx, c); err != nil {
+		if err := ResetDatabaseIdentity(ctx, st.dbConn()); err != nil {
 			st.discard(context.WithoutCancel(ctx))
 			return res, err
 		}
@@ -192,6 +199,42 @@ type staged struct {
 	known          map[string]bool
 	unknownMissing int
 	firstUnknown   string
+
+	// loader is the throwaway role the staged database belongs to until
+	// handOver gives it to owner; nil after.
+	loader *loader
+	owner  restoreOwner
+}
+
+// loadConn is how the dump's SQL reaches the staged database: as the
+// loader, never as the service's (super)user.
+func (st *staged) loadConn() DBConn { return st.loader.conn(st.tmpDB) }
+
+// dbConn is how the engine's own checks and changes of the staged
+// database (attachments, neutralization, identity, drill counts) reach it:
+// as the loader while it owns the database, so no trigger, view or function
+// the dump planted ever runs with more rights than the dump had.
+func (st *staged) dbConn() DBConn {
+	if st.loader != nil {
+		return st.loadConn()
+	}
+	c := st.server
+	c.Database = st.tmpDB
+	return c
+}
+
+// handOver gives the staged database and every object in it to its final
+// owner and drops the loader. It is the last step before the staged
+// database takes its real name.
+func (st *staged) handOver(ctx context.Context) error {
+	if st.loader == nil {
+		return nil
+	}
+	if err := st.loader.handOver(ctx, st.tmpDB, st.owner.role); err != nil {
+		return err
+	}
+	st.loader = nil
+	return nil
 }
 
 func randomSuffix() string {
@@ -209,7 +252,7 @@ func randomSuffix() string {
 // psql, custom format through pg_restore) give an empty filestore directory:
 // the restored service then has exactly what the backup held, and the
 // attachments it lacks are reported as missing files.
-func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBConn, finalDB, finalFS string, rep *progressReporter) (st *staged, err error) {
+func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBConn, finalDB, finalFS string, owner restoreOwner, rep *progressReporter) (st *staged, err error) {
 	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
 	defer ra.Close()
 	var a *odoozip.Archive
@@ -238,6 +281,9 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 	if err := checkFreeSpace(parent, a.FilestoreSize); err != nil {
 		return nil, err
 	}
+	if !owner.fsSet {
+		owner.fs = ownershipFromParent(parent)
+	}
 
 	base := finalDB
 	if len(base) > 40 {
@@ -249,6 +295,7 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 		tmpDB:     base + "_restoring_" + suffix,
 		tmpFS:     filepath.Join(parent, "."+filepath.Base(finalFS)+".restoring-"+suffix),
 		sqlErrors: &errorLines{max: 20},
+		owner:     owner,
 		known:     knownMissing(rb.b),
 	}
 	defer func() {
@@ -258,6 +305,9 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 		}
 	}()
 
+	if st.loader, err = createLoader(ctx, server); err != nil {
+		return st, err
+	}
 	admin, err := ConnectDB(ctx, server)
 	if err != nil {
 		return st, err
@@ -265,8 +315,8 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 	var versionNum int
 	err = admin.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&versionNum)
 	if err == nil {
-		// As Odoo's _create_empty_database does.
-		_, err = admin.Exec(ctx, "CREATE DATABASE "+quoteIdent(st.tmpDB)+" ENCODING 'unicode' LC_COLLATE 'C' TEMPLATE template0")
+		// As Odoo's _create_empty_database does, owned by the loader.
+		_, err = admin.Exec(ctx, "CREATE DATABASE "+quoteIdent(st.tmpDB)+" OWNER "+quoteIdent(st.loader.name)+" ENCODING 'unicode' LC_COLLATE 'C' TEMPLATE template0")
 	}
 	admin.Close(context.WithoutCancel(ctx))
 	if err != nil {
@@ -315,7 +365,7 @@ func (st *staged) loadDump(ctx context.Context, dump interface {
 	}
 	defer rc.Close()
 	in := guardDump(rc, psql)
-	conn := st.server
+	conn := st.loadConn()
 	args := append([]string{"--quiet", "--no-psqlrc", "--set", "ON_ERROR_STOP=0", "--file", "-"}, pgArgs(conn, st.tmpDB)...)
 	cmd := exec.CommandContext(ctx, psql.Path, args...)
 	cmd.Env = append(pgEnv(conn), psqlEncodingEnv)
@@ -358,8 +408,10 @@ func (st *staged) extractFilestore(ctx context.Context, files []*zipFile) error 
 	if err := os.Mkdir(st.tmpFS, 0o700); err != nil {
 		return Userf(err, "cannot create the filestore directory %s: %v; check the permissions of %s", st.tmpFS, errors.Unwrap(err), filepath.Dir(st.tmpFS))
 	}
-	owner := ownerOf(filepath.Dir(st.tmpFS))
-	owner.apply(st.tmpFS)
+	owner := st.owner.fs
+	if err := owner.apply(st.tmpFS, 0o700); err != nil {
+		return st.fsError(ctx, err)
+	}
 	made := map[string]bool{st.tmpFS: true}
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
@@ -380,8 +432,14 @@ func (st *staged) extractFilestore(ctx context.Context, files []*zipFile) error 
 		if err := writeEntry(f, path); err != nil {
 			return st.fsError(ctx, err)
 		}
-		owner.apply(path)
+		if err := owner.apply(path, owner.fileMode); err != nil {
+			return st.fsError(ctx, err)
+		}
 		st.files++
+	}
+	// The root gets its mode last: until then the tree is the restore's.
+	if err := os.Chmod(st.tmpFS, owner.rootMode); err != nil {
+		return st.fsError(ctx, err)
 	}
 	return nil
 }
@@ -433,9 +491,7 @@ func writeEntry(f *zipFile, path string) error {
 // checkAttachments reports every attachment file the restored database
 // refers to that the restored filestore lacks.
 func (st *staged) checkAttachments(ctx context.Context) error {
-	c := st.server
-	c.Database = st.tmpDB
-	conn, err := ConnectDB(ctx, c)
+	conn, err := ConnectDB(ctx, st.dbConn())
 	if err != nil {
 		return err
 	}
@@ -475,13 +531,14 @@ func knownMissing(b Backup) map[string]bool {
 
 // neutralize neutralizes the staged database.
 func (st *staged) neutralize(ctx context.Context) ([]string, error) {
-	c := st.server
-	c.Database = st.tmpDB
-	return Neutralize(ctx, c)
+	return Neutralize(ctx, st.dbConn())
 }
 
 // publishNew gives the staged database and filestore their real names.
 func (st *staged) publishNew(ctx context.Context) error {
+	if err := st.handOver(ctx); err != nil {
+		return err
+	}
 	if err := os.Rename(st.tmpFS, st.finalFS); err != nil {
 		// An empty directory left where the filestore goes is replaced.
 		if rmErr := os.Remove(st.finalFS); rmErr != nil || os.Rename(st.tmpFS, st.finalFS) != nil {
@@ -515,6 +572,13 @@ func (st *staged) discard(ctx context.Context) {
 			st.e.log().Error("cannot drop the temporary database", "database", st.tmpDB, "error", err)
 		}
 	}
+	if st.loader != nil {
+		if err := st.loader.drop(ctx); err != nil {
+			st.e.log().Error("cannot drop the temporary role the dump was loaded as", "role", st.loader.name, "error", err)
+		} else {
+			st.loader = nil
+		}
+	}
 }
 
 // dropDatabase ends the database's connections and drops it, on any server
@@ -545,35 +609,9 @@ func checkFreeSpace(dir string, need uint64) error {
 	return nil
 }
 
-// fileOwner is who a restored filestore should belong to: when run as root,
-// the owner of the directory it goes into, so the Odoo user can use it.
-type fileOwner struct {
-	uid, gid int
-	set      bool
-}
-
-func ownerOf(dir string) fileOwner {
-	if os.Geteuid() != 0 {
-		return fileOwner{}
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fileOwner{}
-	}
-	sys, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || sys.Uid == 0 {
-		return fileOwner{}
-	}
-	return fileOwner{uid: int(sys.Uid), gid: int(sys.Gid), set: true}
-}
-
-func (o fileOwner) apply(path string) {
-	if o.set {
-		_ = os.Lchown(path, o.uid, o.gid)
-	}
-}
-
-func mkdirAllOwned(root, dir string, o fileOwner) error {
+// mkdirAllOwned makes dir and the directories between root and it, with
+// o's owner and directory mode.
+func mkdirAllOwned(root, dir string, o fsOwnership) error {
 	rel, err := filepath.Rel(root, dir)
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return fmt.Errorf("%w: %s escapes %s", ErrCorrupt, dir, root)
@@ -591,7 +629,9 @@ func mkdirAllOwned(root, dir string, o fileOwner) error {
 		if !fi.IsDir() {
 			return fmt.Errorf("%w: %s is not a directory", ErrCorrupt, cur)
 		}
-		o.apply(cur)
+		if err := o.apply(cur, o.dirMode); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -89,6 +89,22 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 		return res, err
 	}
 
+	server := svc.DB
+	server.Database = maintenanceDB
+	// Refuse a server the dump could not be loaded on before the safety
+	// backup: nothing changes then.
+	probe, err := createLoader(ctx, server)
+	if err != nil {
+		return res, err
+	}
+	if err := probe.drop(context.WithoutCancel(ctx)); err != nil {
+		return res, err
+	}
+	owner, err := replacedOwner(ctx, svc, server, finalFS)
+	if err != nil {
+		return res, err
+	}
+
 	rep := e.reporter(req.Progress)
 	rep.set(PhaseSafety, 0)
 	var safetyProgress ProgressFunc
@@ -110,9 +126,7 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	if err := e.checksum(ctx, rb, nil, rep); err != nil {
 		return res, err
 	}
-	server := svc.DB
-	server.Database = maintenanceDB
-	st, err := e.stageRestore(ctx, rb, server, svc.DB.Database, finalFS, rep)
+	st, err := e.stageRestore(ctx, rb, server, svc.DB.Database, finalFS, owner, rep)
 	if err != nil {
 		return res, err
 	}
@@ -142,6 +156,24 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	e.log().Info("restore onto service finished", "backup", rb.b.ID, "service", svc.Name, "safety_backup", res.SafetyBackupID,
 		"neutralized", req.Neutralize, "sql_errors", res.SQLErrorCount, "missing_files", res.MissingCount, "warnings", len(res.Warnings))
 	return res, nil
+}
+
+// replacedOwner is who the restored data of svc belongs to (SPEC rule 7):
+// the owner of the database it replaces (the service's connection role if
+// there is none), and the owner, group and modes of the filestore it
+// replaces (the parent directory's if there is none).
+func replacedOwner(ctx context.Context, svc Service, server DBConn, finalFS string) (restoreOwner, error) {
+	var o restoreOwner
+	role, err := databaseOwner(ctx, server, svc.DB.Database)
+	if err != nil {
+		return o, err
+	}
+	if role == "" {
+		role = svc.DB.User
+	}
+	o.role = role
+	o.fs, o.fsSet = ownershipOfTree(finalFS)
+	return o, nil
 }
 
 // message is the sentence of an error, without the layers' prefixes.
@@ -193,6 +225,9 @@ func (st *staged) swap(ctx context.Context) (replaced, error) {
 		base = base[:45]
 	}
 	old := replaced{server: st.server, db: base + "_old_" + suffix}
+	if err := st.handOver(ctx); err != nil {
+		return old, err
+	}
 	admin, err := ConnectDB(ctx, st.server)
 	if err != nil {
 		return old, err

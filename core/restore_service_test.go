@@ -78,6 +78,7 @@ func (e *env) wantUnchanged(tg *target, before testbed.Print) {
 		e.t.Errorf("the target changed:\n%s", strings.Join(diff, "\n"))
 	}
 	e.noLeftovers(tg)
+	e.noLoaders()
 }
 
 // safetyBackups lists the target's succeeded safety backups.
@@ -124,6 +125,7 @@ func TestRestoreToService(t *testing.T) {
 	if diff := source.Diff(e.targetPrint(tg)); len(diff) > 0 {
 		t.Errorf("staging differs from production at backup time:\n%s", strings.Join(diff, "\n"))
 	}
+	e.wantOwned(tg.odoo, tg.odoo.Name, tg.odoo.FilestoreDir)
 	if res.Database != tg.odoo.Name || res.FilestoreDir != tg.odoo.FilestoreDir || res.SQLErrorCount != 0 || len(res.Warnings) != 0 {
 		t.Errorf("result %+v: want database %s, filestore %s, no SQL error, no warning", res, tg.odoo.Name, tg.odoo.FilestoreDir)
 	}
@@ -152,6 +154,7 @@ func TestRestoreToService(t *testing.T) {
 	if diff := stagingBefore.Diff(e.targetPrint(tg)); len(diff) > 0 {
 		t.Errorf("the safety backup did not bring staging back:\n%s", strings.Join(diff, "\n"))
 	}
+	e.wantOwned(tg.odoo, tg.odoo.Name, tg.odoo.FilestoreDir)
 	if n := len(e.safetyBackups()); n != 2 {
 		t.Errorf("%d safety backups of staging, want 2 (one per restore)", n)
 	}
@@ -228,6 +231,7 @@ func TestRestoreNeutralized(t *testing.T) {
 		t.Errorf("the result does not say that and what neutralization did: %+v", res)
 	}
 	e.wantNeutralized(tg.odoo.Name)
+	e.wantOwned(tg.odoo, tg.odoo.Name, tg.odoo.FilestoreDir)
 	// Everything but the neutralized tables is production's.
 	got := e.targetPrint(tg)
 	for _, table := range []string{"ir_mail_server", "fetchmail_server", "ir_cron", "payment_provider", "ir_config_parameter"} {
@@ -257,6 +261,7 @@ func TestRestoreNeutralized(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.wantNeutralized(newDB)
+	e.wantOwned(e.odoo, newDB, filepath.Join(e.odoo.DataDir, "filestore", newDB))
 
 	if diff := prod.Diff(e.print(e.odoo.Name, e.odoo.FilestoreDir)); len(diff) > 0 {
 		t.Errorf("production changed:\n%s", strings.Join(diff, "\n"))
@@ -468,4 +473,5 @@ func TestRestoreToServiceFailuresLeaveTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.noLeftovers(tg)
+	e.wantOwned(tg.odoo, tg.odoo.Name, tg.odoo.FilestoreDir)
 }

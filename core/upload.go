@@ -424,9 +424,9 @@ func (o readerOpener) Open() (io.ReadCloser, error) { return io.NopCloser(o.r), 
 // pgRestore feeds a custom-format dump to pg_restore the way Odoo restores
 // anything that is not a zip: --no-owner, errors reported but tolerated.
 func (st *staged) pgRestore(ctx context.Context, in io.Reader, tool Tool) error {
-	args := append([]string{"--no-owner"}, pgArgs(st.server, st.tmpDB)...)
+	args := append([]string{"--no-owner"}, pgArgs(st.loadConn(), st.tmpDB)...)
 	cmd := exec.CommandContext(ctx, tool.Path, args...)
-	cmd.Env = pgEnv(st.server)
+	cmd.Env = pgEnv(st.loadConn())
 	cmd.Stdin = in
 	cmd.Stdout = io.Discard
 	stderr := &tailBuffer{max: 8 << 10}

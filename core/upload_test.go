@@ -166,6 +166,7 @@ func TestUploadFormatsRoundTrip(t *testing.T) {
 				t.Errorf("restored target differs from the source:\n%s", strings.Join(diff, "\n"))
 			}
 			e.noLeftovers(tg)
+			e.wantOwned(tg.odoo, tg.odoo.Name, tg.odoo.FilestoreDir)
 		})
 	}
 }

@@ -217,6 +217,10 @@ func TestRealRestoreOntoStagingNeutralized(t *testing.T) {
 	if diff := withoutNeutralized(source).Diff(withoutNeutralized(e.print(e.stg))); len(diff) > 0 {
 		t.Errorf("staging differs from production beyond neutralization:\n%s", strings.Join(diff, "\n"))
 	}
+	// Staging's role and system user still use every table and file.
+	if err := e.stg.CheckAsOwner(e.ctx, pg, e.stg.Name, e.stg.FilestoreDir); err != nil {
+		t.Errorf("after the restore from the console: %v", err)
+	}
 	if v, err := pg.QueryString(e.ctx, e.stg.Name, "SELECT value FROM ir_config_parameter WHERE key = 'database.is_neutralized'"); err != nil || v != "true" {
 		t.Errorf("database.is_neutralized of staging is %q (%v), want true", v, err)
 	}
@@ -290,7 +294,38 @@ func TestRealUploadAndRestore(t *testing.T) {
 	if diff := source.Diff(e.print(e.stg)); len(diff) > 0 {
 		t.Errorf("staging differs from the uploaded file's production:\n%s", strings.Join(diff, "\n"))
 	}
+	if err := e.stg.CheckAsOwner(e.ctx, pg, e.stg.Name, e.stg.FilestoreDir); err != nil {
+		t.Errorf("after the upload and restore from the console: %v", err)
+	}
 	if n := len(e.stagingBackups(core.KindSafety)); n != 1 {
 		t.Errorf("%d safety backups of staging, want 1", n)
+	}
+}
+
+// The console's new-database target, through the real engine: the database
+// belongs to production's owner role and its filestore, in production's
+// data dir, to the data dir's owner, who can use every table and file.
+func TestRealRestoreIntoNewDatabase(t *testing.T) {
+	e := newRealEnv(t)
+	newDB := e.prod.Name + "_new"
+	tm := e.start()
+	view(t, tm, "production", "staging")
+	press(tm, "enter")
+	view(t, tm, "odoo-backup › production", "✓ succeeded")
+	press(tm, "tab")
+	view(t, tm, "[History 1]")
+	press(tm, "r")
+	view(t, tm, "Restore onto")
+	press(tm, "down", "down", newDB)
+	view(t, tm, "(•) a new database: ["+newDB)
+	press(tm, "enter")
+	view(t, tm, "▸ [x] neutralize")
+	press(tm, "enter")
+	view(t, tm, `This creates database "`+newDB+`"`)
+	press(tm, "enter", newDB, "enter")
+	slowView(t, tm, fmt.Sprintf("✓ Backup %d restored into new database %s", e.prodBackup.ID, newDB))
+	quit(t, tm)
+	if err := e.prod.CheckAsOwner(e.ctx, pg, newDB, filepath.Join(e.prod.DataDir, "filestore", newDB)); err != nil {
+		t.Errorf("the console's new database: %v", err)
 	}
 }

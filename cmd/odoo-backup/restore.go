@@ -13,11 +13,11 @@ import (
 )
 
 func (a *app) restoreCommand() *cobra.Command {
-	var newDB, filestore, service, identity string
+	var newDB, filestore, service, identity, owner string
 	var yes, asJSON, acceptErrors bool
 	var nf neutralizeFlags
 	cmd := &cobra.Command{
-		Use:   "restore BACKUP_ID (--service S | --new-db NAME [--filestore DIR]) [--neutralize | --no-neutralize] --yes",
+		Use:   "restore BACKUP_ID (--service S | --new-db NAME [--filestore DIR] [--owner ROLE]) [--neutralize | --no-neutralize] --yes",
 		Short: "Restore a backup onto a service, or into a new database",
 		Long: `Restore a backup onto an existing service (--service), replacing all its data,
 or into a new database on the PostgreSQL server of the backup's service
@@ -29,6 +29,14 @@ if that fails nothing is restored. The archive's checksum is verified, the
 database and filestore are built under temporary names beside the target's,
 and only once both are complete are they swapped in (the target's sessions
 are ended). A failure at any step before the swap leaves the target as it was.
+
+Ownership is kept: onto a service, the restored database and every object in
+it belong to the owner of the database it replaces, and the filestore gets
+the replaced one's owner, group and modes. A new database belongs to --owner
+(an existing role that is not a superuser; default the owner of the backup's
+service's database), its filestore to the owner of the directory it goes in.
+The dump's SQL itself runs as a throwaway role that owns only the new
+database, never as a superuser.
 
 Before it is put in place the restored database is checked as a drill checks
 it: the key tables are there (ir_module_module, res_users and res_partner not
@@ -58,6 +66,8 @@ Ctrl-C or SIGTERM stops the restore; the target is left as it was.`,
 				return usageError{fmt.Errorf("give either --service (replace a service's data) or --new-db (create a database), not both")}
 			case service == "" && newDB == "":
 				return usageError{fmt.Errorf("say where to restore: --service SERVICE to replace a service's data, or --new-db NAME for a new database")}
+			case service != "" && owner != "":
+				return usageError{fmt.Errorf("--owner only goes with --new-db; a restore onto %s keeps the owner of the database it replaces", service)}
 			case service != "" && filestore != "":
 				return usageError{fmt.Errorf("--filestore only goes with --new-db; a restore onto %s uses its own filestore directory", service)}
 			case service != "" && !yes:
@@ -80,7 +90,7 @@ Ctrl-C or SIGTERM stops the restore; the target is left as it was.`,
 			if service != "" {
 				res, err = a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: id, Service: service, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
 			} else {
-				res, err = a.engine.RestoreNewDB(ctx, core.RestoreRequest{BackupID: id, NewDB: newDB, FilestoreDir: filestore, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
+				res, err = a.engine.RestoreNewDB(ctx, core.RestoreRequest{BackupID: id, NewDB: newDB, FilestoreDir: filestore, Owner: owner, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
 			}
 			done()
 			if err != nil {
@@ -97,6 +107,7 @@ Ctrl-C or SIGTERM stops the restore; the target is left as it was.`,
 	f.StringVar(&service, "service", "", "replace the data of this service (needs --yes)")
 	f.StringVar(&newDB, "new-db", "", "name of the database to create")
 	f.StringVar(&filestore, "filestore", "", "filestore directory of the new database (default beside the service's)")
+	f.StringVar(&owner, "owner", "", "role that owns the new database and every object in it (default the owner of the backup's service's database)")
 	nf.add(cmd)
 	f.BoolVar(&yes, "yes", false, "confirm that the service's data is replaced")
 	f.StringVar(&identity, "identity", "", "age identity file that decrypts the backup, when its destination keeps no key on this host")

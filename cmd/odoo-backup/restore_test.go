@@ -76,6 +76,10 @@ func TestRestoreProductionIntoStaging(t *testing.T) {
 			t.Errorf("staging: %s = %q (%v), want %q", sql, got, err, want)
 		}
 	}
+	// Staging's role and system user still use all of it.
+	if err := staging.CheckAsOwner(context.Background(), pg, "cli_rs_staging", staging.FilestoreDir); err != nil {
+		t.Errorf("after the restore: %v", err)
+	}
 	if n, err := pg.QueryInt(context.Background(), "cli_rs_prod", "SELECT count(*) FROM ir_config_parameter WHERE key = 'database.is_neutralized'"); err != nil || n != 0 {
 		t.Errorf("production was neutralized (%d, %v)", n, err)
 	}
@@ -91,6 +95,29 @@ func TestRestoreProductionIntoStaging(t *testing.T) {
 	}
 	if got := stagingRows(); got != before {
 		t.Errorf("restoring the safety backup gave %s, want staging's old %s", got, before)
+	}
+	if err := staging.CheckAsOwner(context.Background(), pg, "cli_rs_staging", staging.FilestoreDir); err != nil {
+		t.Errorf("after the safety backup was put back: %v", err)
+	}
+
+	// A new database belongs to --owner; service copy takes it too.
+	pw, err := pg.EnsureRole(context.Background(), "cli_owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.fails(2, "--owner only goes with --new-db", "restore", id, "--service", "staging", "--owner", "cli_owner", "--yes")
+	c.fails(1, `the owner role "nope" does not exist`, "restore", id, "--new-db", "cli_rs_new", "--owner", "nope")
+	c.fails(1, "is a superuser", "restore", id, "--new-db", "cli_rs_new", "--owner", pg.User)
+	c.ok("restore", id, "--new-db", "cli_rs_new", "--owner", "cli_owner")
+	owned := *prod
+	owned.Owner, owned.OwnerPassword = "cli_owner", pw
+	if err := owned.CheckAsOwner(context.Background(), pg, "cli_rs_new", filepath.Join(prod.DataDir, "filestore", "cli_rs_new")); err != nil {
+		t.Errorf("restore --new-db --owner: %v", err)
+	}
+	c.fails(1, "is a superuser", "service", "copy", "production", "prod-copy", "--db", "cli_rs_copy", "--owner", pg.User)
+	c.ok("service", "copy", "production", "prod-copy", "--db", "cli_rs_copy", "--owner", "cli_owner")
+	if err := owned.CheckAsOwner(context.Background(), pg, "cli_rs_copy", filepath.Join(prod.DataDir, "filestore", "cli_rs_copy")); err != nil {
+		t.Errorf("service copy --owner: %v", err)
 	}
 }
 

@@ -11,11 +11,11 @@ import (
 )
 
 func (a *app) serviceCopyCommand() *cobra.Command {
-	var db, filestore, identity string
+	var db, filestore, identity, owner string
 	var asJSON, acceptErrors bool
 	var nf neutralizeFlags
 	cmd := &cobra.Command{
-		Use:   "copy SOURCE NEW --db NEWDB [--filestore DIR] [--no-neutralize]",
+		Use:   "copy SOURCE NEW --db NEWDB [--filestore DIR] [--owner ROLE] [--no-neutralize]",
 		Short: "Copy a service into a new database and register it as a new service",
 		Long: `Copy a service as Odoo's "duplicate database" does: a fresh backup of SOURCE
 goes to its primary destination (kind copy), is restored into the new database
@@ -30,7 +30,11 @@ and only gives it a new database.uuid and database.secret, as Odoo's
 duplicate does.
 
 The new database is checked as a restore checks it before it gets its name;
---accept-errors keeps one that fails its checks.`,
+--accept-errors keeps one that fails its checks.
+
+The copy belongs to --owner (an existing role that is not a superuser; default
+the owner of SOURCE's database), its filestore to the owner of the directory it
+goes in.`,
 		Args: cobra.ExactArgs(2),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			if db == "" {
@@ -42,7 +46,7 @@ The new database is checked as a restore checks it before it gets its name;
 				return err
 			}
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
+			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, Neutralize: neutralize, Owner: owner, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
 			done()
 			if err != nil {
 				return checksAdvice(err)
@@ -73,6 +77,7 @@ The new database is checked as a restore checks it before it gets its name;
 	f := cmd.Flags()
 	f.StringVar(&db, "db", "", "the new database, on the source's PostgreSQL server")
 	f.StringVar(&filestore, "filestore", "", "the new filestore directory (default beside the source's)")
+	f.StringVar(&owner, "owner", "", "role that owns the new database and every object in it (default the owner of SOURCE's database)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.BoolVar(&acceptErrors, "accept-errors", false, "create the copy even when the restored database fails its checks")
 	f.BoolVar(&nf.off, "no-neutralize", false, "keep the copy's mail servers and crons on (it still gets a new database uuid and secret)")

@@ -68,6 +68,10 @@ func TestUploadAndRestore(t *testing.T) {
 	if diff := want.Diff(got); len(diff) > 0 {
 		t.Errorf("staging after upload & restore differs from production:\n%s", strings.Join(diff, "\n"))
 	}
+	// Loaded by pg_restore as the throwaway role, handed to staging's owner.
+	if err := staging.CheckAsOwner(context.Background(), pg, "cli_up_staging", staging.FilestoreDir); err != nil {
+		t.Errorf("after upload --restore: %v", err)
+	}
 
 	var res uploadResult
 	c.json(&res, "upload", dump, "--service", "staging")

@@ -1,6 +1,7 @@
 // Command testbed installs what the test suite needs: the pinned MinIO
-// server (built with go install, cached) and, where its binaries are
-// missing, PostgreSQL (apt-get, as root).
+// server (built with go install, cached), where its binaries are missing
+// PostgreSQL (apt-get, as root), and as root the odoo system user that owns
+// generated filestores.
 //
 //	go run ./cmd/testbed setup
 package main
@@ -27,6 +28,15 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println("PostgreSQL server binaries:", pgBin)
+	// Generated Odoo filestores belong to the odoo system user, as on a
+	// standard installation; only root can create it.
+	if err := testbed.EnsureOdooUser(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "testbed: odoo system user:", err)
+		os.Exit(1)
+	}
+	if os.Geteuid() == 0 {
+		fmt.Println("Filestore owner: system user", testbed.OSUser)
+	}
 	minio, err := testbed.EnsureMinIO(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testbed: MinIO:", err)

@@ -55,6 +55,9 @@ type OdooOptions struct {
 	// OdooVersion is the series, e.g. "17.0" (default) or "16.0"; module
 	// versions are "<series>.<module version>".
 	OdooVersion string
+	// Owner is the role that owns the database, created if missing (LOGIN,
+	// NOSUPERUSER, CREATEDB); default the cluster's Owner, "odoo".
+	Owner string
 }
 
 // OdooDB describes a generated database and its filestore.
@@ -62,9 +65,19 @@ type OdooDB struct {
 	Name         string
 	DataDir      string // Odoo's data_dir
 	FilestoreDir string // DataDir/filestore/Name
-	Conn         core.DBConn
-	OdooVersion  string // the series, "17.0"
-	UUID         string // ir_config_parameter database.uuid
+	// Conn reaches the database as the cluster's superuser, as odoo-backup
+	// connects on a real host.
+	Conn        core.DBConn
+	OdooVersion string // the series, "17.0"
+	// Owner is the non-superuser role that owns the database and every
+	// object in it, as Odoo's own role does; OwnerPassword logs it in.
+	Owner         string
+	OwnerPassword string
+	// UID and GID own the filestore tree (DataDir included): the odoo
+	// system user when the tests run as root and it exists, else whoever
+	// runs them.
+	UID, GID int
+	UUID     string // ir_config_parameter database.uuid
 
 	Attachments int // ir_attachment rows, url and shared ones included
 	// Files maps every file on disk outside checklist/ (relative path, as in
@@ -111,26 +124,40 @@ func GenerateOdoo(ctx context.Context, pg *Postgres, db, dataDir string, opt Odo
 	if err != nil {
 		return nil, err
 	}
+	ownerRole := cmp.Or(opt.Owner, pg.Owner)
+	ownerPassword, err := pg.EnsureRole(ctx, ownerRole)
+	if err != nil {
+		return nil, fmt.Errorf("generate Odoo database %s: %w", db, err)
+	}
+	fsOwner, err := filestoreOwner()
+	if err != nil {
+		return nil, fmt.Errorf("generate Odoo database %s: %w", db, err)
+	}
 	g := &generator{
+		own: core.DBConn{Host: pg.Host, Port: pg.Port, User: ownerRole, Password: core.Secret(ownerPassword), Database: db},
 		opt: opt,
 		rng: rand.New(rand.NewPCG(uint64(opt.Seed), 0x0d00)),
 		out: &OdooDB{
-			Name:         db,
-			DataDir:      dataDir,
-			FilestoreDir: filepath.Join(dataDir, "filestore", db),
-			Conn:         pg.Conn(db),
-			OdooVersion:  opt.OdooVersion,
-			Files:        map[string]string{},
-			Modules:      map[string]string{},
+			Name:          db,
+			DataDir:       dataDir,
+			FilestoreDir:  filepath.Join(dataDir, "filestore", db),
+			Conn:          pg.Conn(db),
+			OdooVersion:   opt.OdooVersion,
+			Owner:         ownerRole,
+			OwnerPassword: ownerPassword,
+			UID:           fsOwner.uid,
+			GID:           fsOwner.gid,
+			Files:         map[string]string{},
+			Modules:       map[string]string{},
 		},
 	}
 	g.out.UUID = g.uuid()
 	g.planFiles()
 
-	if err := pg.CreateDatabase(ctx, db); err != nil {
+	if err := pg.Exec(ctx, "postgres", createDatabaseSQL(db)+" OWNER "+pgx.Identifier{ownerRole}.Sanitize()); err != nil {
 		return nil, fmt.Errorf("generate Odoo database %s: %w", db, err)
 	}
-	if err := os.MkdirAll(g.out.FilestoreDir, 0o755); err != nil {
+	if err := makeDataDir(dataDir, g.out.FilestoreDir, fsOwner); err != nil {
 		return nil, fmt.Errorf("generate Odoo filestore: %w", err)
 	}
 
@@ -154,6 +181,9 @@ func GenerateOdoo(ctx context.Context, pg *Postgres, db, dataDir string, opt Odo
 	}
 	if err := g.finishDatabase(ctx); err != nil {
 		return nil, fmt.Errorf("generate Odoo database %s: %w", db, err)
+	}
+	if err := fsOwner.chownTree(g.out.FilestoreDir); err != nil {
+		return nil, fmt.Errorf("generate Odoo filestore: %w", err)
 	}
 	return g.out, nil
 }
@@ -181,6 +211,7 @@ func (opt OdooOptions) withDefaults() (OdooOptions, error) {
 }
 
 type generator struct {
+	own   core.DBConn // the owner role, which creates every object
 	opt   OdooOptions
 	rng   *rand.Rand
 	out   *OdooDB
@@ -479,7 +510,7 @@ func corpusPages(corpus []byte) []string {
 // fillDatabase creates the schema, the fixed rows, and as many partners and
 // messages as DumpBytes asks for.
 func (g *generator) fillDatabase(ctx context.Context) error {
-	conn, err := Connect(ctx, g.out.Conn)
+	conn, err := Connect(ctx, g.own)
 	if err != nil {
 		return err
 	}
@@ -505,7 +536,7 @@ func (g *generator) fillDatabase(ctx context.Context) error {
 		sql:      partnerInsert,
 		args:     func(lo, hi int64) []any { return []any{lo, hi, seed, firstNames, lastNames, cities, pages, len(pages)} },
 	}
-	if err := partners.fill(ctx, g.out.Conn, conn); err != nil {
+	if err := partners.fill(ctx, g.own, conn); err != nil {
 		return err
 	}
 	nPartners := partners.rows
@@ -520,7 +551,7 @@ func (g *generator) fillDatabase(ctx context.Context) error {
 			return []any{lo, hi, seed, pages, len(pages), int64(firstPartnerID), nPartners, firstNames, lastNames}
 		},
 	}
-	return messages.fill(ctx, g.out.Conn, conn)
+	return messages.fill(ctx, g.own, conn)
 }
 
 // tableFill inserts rows with server-side INSERT ... SELECT FROM
@@ -606,7 +637,7 @@ func (t *tableFill) insert(ctx context.Context, conn *pgx.Conn, lo, hi int64) er
 // names), then builds the indexes and foreign keys and sets the sequences,
 // as after a real restore.
 func (g *generator) finishDatabase(ctx context.Context) error {
-	conn, err := Connect(ctx, g.out.Conn)
+	conn, err := Connect(ctx, g.own)
 	if err != nil {
 		return err
 	}
@@ -838,6 +869,11 @@ FROM generate_series($1::bigint, $2::bigint) AS i,
 // fields as jsonb) and comments. Indexes and foreign keys come after the
 // data (odooConstraints).
 const odooSchema = `
+-- Odoo creates these as the database's owner (trusted extensions since
+-- PostgreSQL 13): pg_trgm for its trigram indexes, unaccent with --unaccent.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE EXTENSION IF NOT EXISTS unaccent;
+
 CREATE TABLE res_company (
 	id serial PRIMARY KEY,
 	name character varying NOT NULL,

@@ -56,6 +56,49 @@ func TestGenerateOdoo(t *testing.T) {
 		return s
 	}
 
+	t.Run("a standard installation", func(t *testing.T) {
+		if odb.Owner != "odoo" || odb.OwnerPassword == "" || pg.User != "postgres" {
+			t.Errorf("owner %q (password set %v), superuser %q: want odoo, a password, postgres", odb.Owner, odb.OwnerPassword != "", pg.User)
+		}
+		attrs, err := pg.QueryString(ctx, "postgres", "SELECT format('super=%s createdb=%s login=%s', rolsuper, rolcreatedb, rolcanlogin) FROM pg_roles WHERE rolname = 'odoo'")
+		if err != nil || attrs != "super=f createdb=t login=t" {
+			t.Errorf("role odoo: %q (%v), want a login role with CREATEDB and no superuser", attrs, err)
+		}
+		if err := odb.CheckAsOwner(ctx, pg, "prod", odb.FilestoreDir); err != nil {
+			t.Error(err)
+		}
+		if os.Geteuid() == 0 && (odb.UID == 0 || odb.GID == 0) {
+			t.Errorf("running as root, the filestore belongs to %d:%d; want the odoo system user", odb.UID, odb.GID)
+		}
+		modes, err := TreeModes(odb.FilestoreDir)
+		want := []string{fmt.Sprintf("dir %d:%d 0755", odb.UID, odb.GID), fmt.Sprintf("file %d:%d 0644", odb.UID, odb.GID), fmt.Sprintf("root %d:%d 0755", odb.UID, odb.GID)}
+		if err != nil || !slices.Equal(modes, want) {
+			t.Errorf("filestore modes %q (%v), want %q", modes, err, want)
+		}
+		// The check fails on a table the owner cannot read.
+		if err := pg.Exec(ctx, "prod", "CREATE TABLE public.root_only (id int)"); err != nil {
+			t.Fatal(err)
+		}
+		defer pg.Exec(ctx, "prod", "DROP TABLE IF EXISTS public.root_only")
+		if err := odb.CheckAsOwner(ctx, pg, "prod", odb.FilestoreDir); err == nil || !strings.Contains(err.Error(), "root_only") {
+			t.Errorf("CheckAsOwner with a table of the superuser: %v, want it named", err)
+		}
+		// And on a file its owner cannot read.
+		if os.Geteuid() == 0 {
+			secret := filepath.Join(odb.FilestoreDir, "root-only")
+			if err := os.WriteFile(secret, []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Remove(secret)
+			if err := pg.Exec(ctx, "prod", "DROP TABLE public.root_only"); err != nil {
+				t.Fatal(err)
+			}
+			if err := odb.CheckAsOwner(ctx, pg, "prod", odb.FilestoreDir); err == nil || !strings.Contains(err.Error(), "root-only") {
+				t.Errorf("CheckAsOwner with a file of root: %v, want it named", err)
+			}
+		}
+	})
+
 	t.Run("created like Odoo", func(t *testing.T) {
 		got, err := pg.QueryString(ctx, "postgres", "SELECT pg_encoding_to_char(encoding) || ' ' || datcollate FROM pg_database WHERE datname = 'prod'")
 		if err != nil || got != "UTF8 C" {

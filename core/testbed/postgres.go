@@ -141,10 +141,15 @@ func EnsurePostgres(ctx context.Context) (string, error) {
 type Postgres struct {
 	Host     string // always 127.0.0.1
 	Port     int
-	User     string // the superuser, "odoo"
+	User     string // the superuser, "postgres", as the tool connects on a real host
 	Password string // random, per cluster
-	BinDir   string
-	Version  int // server major version, e.g. 15
+	// Owner is the role that owns the Odoo databases GenerateOdoo makes, as
+	// on a standard Odoo installation: "odoo", LOGIN, NOSUPERUSER, CREATEDB,
+	// created on first use. OwnerPassword logs it in over SCRAM.
+	Owner         string
+	OwnerPassword string
+	BinDir        string
+	Version       int // server major version, e.g. 15
 
 	Dir       string // the cluster's temporary directory, removed by Close
 	DataDir   string // Dir/data
@@ -154,6 +159,9 @@ type Postgres struct {
 	// cred runs initdb and postgres as the postgres user when we are root:
 	// PostgreSQL refuses to run as root.
 	cred *syscall.Credential
+
+	ownerMu sync.Mutex        // serialises the creation of roles
+	roles   map[string]string // role name → password, of the roles EnsureRole made
 
 	mu     sync.Mutex // serialises Start, Stop, Kill and Close
 	run    *serverRun // nil while stopped
@@ -215,15 +223,17 @@ func NewPostgres(ctx context.Context) (pg *Postgres, err error) {
 		}
 	}()
 	pg = &Postgres{
-		Host:      "127.0.0.1",
-		User:      "odoo",
-		Password:  randomHex(16),
-		BinDir:    binDir,
-		Dir:       dir,
-		DataDir:   filepath.Join(dir, "data"),
-		SocketDir: filepath.Join(dir, "sock"),
-		LogFile:   filepath.Join(dir, "postgres.log"),
-		cred:      cred,
+		Host:          "127.0.0.1",
+		User:          "postgres",
+		Password:      randomHex(16),
+		Owner:         OwnerRole,
+		OwnerPassword: randomHex(16),
+		BinDir:        binDir,
+		Dir:           dir,
+		DataDir:       filepath.Join(dir, "data"),
+		SocketDir:     filepath.Join(dir, "sock"),
+		LogFile:       filepath.Join(dir, "postgres.log"),
+		cred:          cred,
 	}
 	if err := os.Mkdir(pg.SocketDir, 0o755); err != nil {
 		return nil, err

@@ -66,7 +66,7 @@ func TestPostgres(t *testing.T) {
 	pg := StartPostgres(t)
 	ctx := t.Context()
 
-	if pg.Host != "127.0.0.1" || pg.User != "odoo" || pg.Port == 0 || pg.Password == "" {
+	if pg.Host != "127.0.0.1" || pg.User != "postgres" || pg.Port == 0 || pg.Password == "" {
 		t.Errorf("cluster fields: host %q user %q port %d password set %v", pg.Host, pg.User, pg.Port, pg.Password != "")
 	}
 	if pg.Version < 10 {
@@ -147,7 +147,7 @@ func TestPostgres(t *testing.T) {
 
 	t.Run("connection string", func(t *testing.T) {
 		cs := pg.ConnString("postgres")
-		want := "postgres://odoo:" + pg.Password + "@127.0.0.1:" + strconv.Itoa(pg.Port) + "/postgres?sslmode=disable"
+		want := "postgres://postgres:" + pg.Password + "@127.0.0.1:" + strconv.Itoa(pg.Port) + "/postgres?sslmode=disable"
 		if cs != want {
 			t.Errorf("ConnString = %q, want %q", cs, want)
 		}

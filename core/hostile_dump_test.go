@@ -1,0 +1,226 @@
+package core_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/testbed"
+)
+
+// A real Odoo dump with hostile SQL added, uploaded onto a service and
+// restored (as upload --restore does): the SQL runs as the throwaway loader
+// role, so PostgreSQL itself refuses every statement that reaches outside
+// the staged database. After each: no marker file, the other database and
+// every role as before, no server setting changed, the loader gone, and the
+// target either as before (refused) or holding the dump's data and nothing
+// more (restored and harmless).
+func TestHostileDumpCorpus(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 40})
+	tg := e.addTarget(41)
+	plain := string(pgDumpFile(t, e.odoo.Name))
+	source := e.print(e.odoo.Name, "")
+	other := e.print(e.odoo.Name, e.odoo.FilestoreDir)
+
+	// The server (the postgres system user) can write here: a statement
+	// that ran with its rights would leave the marker.
+	markers := filepath.Join(e.dir, "markers")
+	if err := os.Mkdir(markers, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(markers, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	autoConf := filepath.Join(pg.DataDir, "postgresql.auto.conf")
+	readAuto := func() string {
+		b, err := os.ReadFile(autoConf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	settings := func() string {
+		s, err := pg.QueryString(e.ctx, "postgres", "SELECT string_agg(name || '=' || setting || ' ' || source, ',' ORDER BY name) FROM pg_settings WHERE source NOT IN ('default', 'session', 'client')")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	// The control: the same statement as the superuser does leave a marker,
+	// so an absent marker below means the statement was refused.
+	control := filepath.Join(markers, "control")
+	if err := pg.Exec(e.ctx, "postgres", fmt.Sprintf("COPY (SELECT 1) TO PROGRAM 'touch %s'", control)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(control); err != nil {
+		t.Fatalf("the control COPY TO PROGRAM as the superuser left no marker (%v): the test could not see an escape", err)
+	}
+
+	cases := []struct {
+		name, sql  string
+		neutralize bool
+	}{
+		{name: "COPY TO PROGRAM", sql: `COPY (SELECT 1) TO PROGRAM 'touch MARKER';`},
+		{name: "COPY to a server file", sql: `COPY (SELECT 'owned') TO 'MARKER';`},
+		{name: "COPY from a server file", sql: `CREATE TABLE public.stolen (line text); COPY public.stolen FROM '/etc/passwd';`},
+		{name: "ALTER SYSTEM", sql: `ALTER SYSTEM SET work_mem = '77MB'; ALTER SYSTEM SET archive_command = 'touch MARKER'; SELECT pg_reload_conf();`},
+		{name: "CREATE ROLE", sql: `CREATE ROLE evil SUPERUSER LOGIN PASSWORD 'evil'; CREATE ROLE evil2 LOGIN; GRANT pg_execute_server_program TO CURRENT_USER;`},
+		{name: "RESET ROLE and SET SESSION AUTHORIZATION", sql: `RESET ROLE; SET SESSION AUTHORIZATION postgres; SET ROLE postgres; CREATE ROLE evil SUPERUSER; COPY (SELECT 1) TO PROGRAM 'touch MARKER'; ALTER ROLE odoo SUPERUSER;`},
+		{name: "DROP DATABASE of another", sql: `DROP DATABASE OTHERDB; DROP DATABASE IF EXISTS OTHERDB WITH (FORCE);`},
+		{name: "lo_export", sql: `SELECT lo_export(lo_import('/etc/passwd'), 'MARKER');`},
+		{name: "DO block building COPY PROGRAM", sql: `DO $$ BEGIN EXECUTE 'CO' || 'PY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); END $$;`},
+		{name: "trigger that neutralization fires", neutralize: true, sql: `CREATE FUNCTION public.trap() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); RETURN NEW; END $$;
+CREATE TRIGGER trap BEFORE UPDATE ON public.ir_cron FOR EACH ROW EXECUTE FUNCTION public.trap();`},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			marker := filepath.Join(markers, fmt.Sprintf("case%d", i))
+			sql := strings.NewReplacer("MARKER", marker, "OTHERDB", e.odoo.Name).Replace(tc.sql)
+			dump := plain + "\n" + sql + "\n"
+			path := e.writeFile(fmt.Sprintf("hostile%d.zip", i), zipOf(t, "dump.sql", dump, "manifest.json", `{"version": "17.0"}`))
+			rolesBefore, err := pg.Roles(e.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			autoBefore, settingsBefore := readAuto(), settings()
+			targetBefore := e.targetPrint(tg)
+
+			b, _, err := e.engine.Upload(e.ctx, core.UploadRequest{Path: path, Service: "staging"})
+			if err != nil {
+				t.Fatalf("upload: %v", err)
+			}
+			res, err := e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: "staging", Neutralize: tc.neutralize})
+
+			if _, serr := os.Stat(marker); serr == nil {
+				t.Errorf("the marker %s exists: the dump ran with the server's rights", marker)
+			}
+			if rolesAfter, err := pg.Roles(e.ctx); err != nil || rolesAfter != rolesBefore {
+				t.Errorf("roles changed (%v):\nbefore:\n%s\nafter:\n%s", err, rolesBefore, rolesAfter)
+			}
+			if a := readAuto(); a != autoBefore {
+				t.Errorf("postgresql.auto.conf changed:\n%s", a)
+			}
+			if s := settings(); s != settingsBefore {
+				t.Errorf("server settings changed:\nbefore %s\nafter  %s", settingsBefore, s)
+			}
+			if !e.dbExists(e.odoo.Name) {
+				t.Fatalf("the other database %s was dropped", e.odoo.Name)
+			}
+			if diff := other.Diff(e.print(e.odoo.Name, e.odoo.FilestoreDir)); len(diff) > 0 {
+				t.Errorf("the other database changed:\n%s", strings.Join(diff, "\n"))
+			}
+			e.noLoaders()
+			e.noLeftovers(tg)
+
+			if err != nil {
+				// Refused: the target is untouched.
+				t.Logf("refused: %v", err)
+				if diff := targetBefore.Diff(e.targetPrint(tg)); len(diff) > 0 {
+					t.Errorf("a refused restore changed the target:\n%s", strings.Join(diff, "\n"))
+				}
+				return
+			}
+			// Restored: the dump's data, PostgreSQL's refusals reported, and
+			// nothing taken from the server.
+			if res.SQLErrorCount == 0 || !refusedByPostgres(res.SQLErrors) {
+				t.Errorf("restored with %d SQL errors %q; want the hostile statements refused for lack of rights", res.SQLErrorCount, res.SQLErrors)
+			}
+			got := e.print(tg.odoo.Name, "")
+			if n, ok := got.Tables["stolen"]; ok && n.Rows != 0 {
+				t.Errorf("the table stolen holds %d rows read from a server file", n.Rows)
+			}
+			delete(got.Tables, "stolen")
+			if diff := source.Diff(got); len(diff) > 0 {
+				t.Errorf("the target does not hold the dump's data:\n%s", strings.Join(diff, "\n"))
+			}
+			e.wantOwned(tg.odoo, tg.odoo.Name, tg.odoo.FilestoreDir)
+		})
+	}
+}
+
+// refusedByPostgres reports whether psql's errors include a refusal for
+// lack of rights.
+func refusedByPostgres(errs []string) bool {
+	for _, l := range errs {
+		for _, w := range []string{"permission denied", "must be superuser", "must be owner", "must have privileges", "only superuser", "must be able to SET ROLE"} {
+			if strings.Contains(l, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// A server whose pg_hba.conf does not let the throwaway loader log in over
+// TCP refuses the restore before anything happens (no safety backup, no
+// database, no role left), with the sentence that names the line to add.
+func TestLoaderLoginRefused(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 42})
+	b := e.backup("local")[0]
+	tg := e.addTarget(43)
+	before := e.targetPrint(tg)
+
+	hba := filepath.Join(pg.DataDir, "pg_hba.conf")
+	orig, err := os.ReadFile(hba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the test's own roles may log in over TCP.
+	probePW, err := pg.EnsureRole(e.ctx, "hba_probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict := fmt.Sprintf("host all %s,%s 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 reject\n", pg.User, pg.Owner) + string(orig)
+	probe := func() error {
+		c := pg.Conn("postgres")
+		c.User, c.Password = "hba_probe", core.Secret(probePW)
+		conn, err := testbed.Connect(e.ctx, c)
+		if err == nil {
+			conn.Close(e.ctx)
+		}
+		return err
+	}
+	// reload applies pg_hba.conf and waits until a login shows it applied.
+	reload := func(content string, wantRefused bool) {
+		t.Helper()
+		if err := os.WriteFile(hba, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := pg.Exec(e.ctx, "postgres", "SELECT pg_reload_conf()"); err != nil {
+			t.Fatal(err)
+		}
+		for range 1000 {
+			if (probe() != nil) == wantRefused {
+				return
+			}
+		}
+		t.Fatalf("pg_hba.conf not applied after reload (want refused %v)", wantRefused)
+	}
+	reload(strict, true)
+	defer reload(string(orig), false)
+
+	safetyBefore := len(e.safetyBackups())
+	_, err = e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: "staging"})
+	if !errors.Is(err, core.ErrAccessDenied) || !strings.Contains(err.Error(), "pg_hba.conf") || !strings.Contains(err.Error(), "host all all 127.0.0.1/32 scram-sha-256") {
+		t.Errorf("restore onto a service: got %v, want a refusal naming the pg_hba.conf line", err)
+	}
+	if n := len(e.safetyBackups()); n != safetyBefore {
+		t.Errorf("%d safety backups, want still %d: nothing may happen", n, safetyBefore)
+	}
+	e.wantUnchanged(tg, before)
+
+	_, err = e.engine.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: b.ID, NewDB: e.odoo.Name + "_hba"})
+	if !errors.Is(err, core.ErrAccessDenied) || !strings.Contains(err.Error(), "pg_hba.conf") {
+		t.Errorf("restore --new-db: got %v, want the refusal naming pg_hba.conf", err)
+	}
+	if e.dbExists(e.odoo.Name+"_hba") || e.databasesLike(e.odoo.Name+"_hba") != "" {
+		t.Error("restore --new-db created a database")
+	}
+	e.noLoaders()
+}
