@@ -80,7 +80,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 			ServiceID: svc.ID, Service: svc.Name, DestinationID: d.ID, Destination: d.Name,
 			Kind: req.Kind, Status: StatusRunning, StartedAt: started,
 			Database: svc.DB.Database, Format: FormatOdooZip, Phase: PhaseConnect,
-			Host: host, PID: os.Getpid(), Encryption: d.Encryption(),
+			Host: host, PID: os.Getpid(), Encryption: d.Encryption(), ProcessStart: selfStart(),
 		}}
 		st, err := e.OpenStore(ctx, d)
 		if err == nil {

@@ -77,7 +77,7 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 		ServiceID: svcID, Service: rb.b.Service, DestinationID: d.ID, Destination: d.Name,
 		Kind: KindCopy, Status: StatusRunning, StartedAt: started,
 		Database: rb.b.Database, Format: rb.b.Format, OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion,
-		Phase: PhaseCopy, Host: host, PID: os.Getpid(), Encryption: rb.b.Encryption,
+		Phase: PhaseCopy, Host: host, PID: os.Getpid(), Encryption: rb.b.Encryption, ProcessStart: selfStart(),
 	}
 	if reseal {
 		nb.Encryption = d.Encryption()
