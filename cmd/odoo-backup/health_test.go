@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/testbed"
+	"github.com/odoo-backup/odoo-backup/store"
+)
+
+// Issue 10 item 8 (SPEC rule 11): manual backups alone, on two scheduled
+// configurations, are recovery points: status is ok and exits 0.
+func TestStatusCountsManualBackups(t *testing.T) {
+	c := newCLI(t)
+	odoo := generate(t, "health_manual")
+	c.addS3("s3", minio.NewBucket(t))
+	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
+	c.addService("prod", odoo)
+	c.ok("config", "set", "prod", "s3", "--frequency", "daily", "--keep", "3")
+	c.ok("config", "set", "prod", "disk", "--frequency", "hourly", "--keep", "3")
+	for range 2 {
+		c.ok("backup", "prod", "--destination", "s3")
+		c.ok("backup", "prod", "--destination", "disk")
+	}
+
+	r := c.run("status")
+	if r.code != 0 || strings.Contains(r.stdout, "stale") || strings.Count(r.stdout, " ok") != 2 {
+		t.Errorf("status after four manual backups: exit %d\n%s%s\nwant exit 0 and both configurations ok", r.code, r.stdout, r.stderr)
+	}
+	st, code := c.status()
+	if code != 0 || !st.Healthy || len(st.Services) != 1 {
+		t.Fatalf("status --json: exit %d %+v, want healthy", code, st)
+	}
+	for _, cfg := range st.Services[0].Configurations {
+		if cfg.State != core.HealthOK || cfg.LastSuccess == nil || cfg.LastBackup == nil || cfg.LastBackup.Kind != core.KindManual {
+			t.Errorf("configuration %s: state %q, last success %v, last backup %+v; want ok with the manual backup as the last one",
+				cfg.Destination, cfg.State, cfg.LastSuccess, cfg.LastBackup)
+		}
+	}
+}
+
+// Issue 10 item 9: a command-line backup killed with SIGKILL leaves a
+// running row and a hidden temporary file; the next command (here status)
+// records the row as failed, removes the file, says so once, and status
+// exits 1 naming the backup.
+func TestKilledBackupIsCleanedUpByTheNextCommand(t *testing.T) {
+	c := newCLI(t)
+	odoo := generate(t, "health_killed")
+	disk := filepath.Join(c.dir, "disk")
+	c.ok("destination", "add", "disk", "--dir", disk)
+	c.addService("prod", odoo)
+	c.ok("config", "set", "prod", "disk", "--frequency", "daily", "--keep", "3")
+	c.ok("backup", "prod")
+
+	// One filestore file becomes a FIFO nobody writes to: the backup
+	// blocks opening it, mid-archive, for as long as the test wants.
+	fifo := blockingFilestoreFile(t, odoo)
+	cmd := exec.Command(os.Args[0], "--catalog", c.catalog, "backup", "prod")
+	cmd.Env = append(os.Environ(), "ODOO_BACKUP_TEST_AS_MAIN=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	var tmp string
+	var running core.Backup
+	awaitCondition(t, "the backup to reach the blocked filestore file with its temporary file written", func() bool {
+		tmp = tempFileUnder(t, disk)
+		running = runningBackup(t, c.catalog)
+		return tmp != "" && running.Phase == core.PhaseFilestore
+	})
+	if running.PID != cmd.Process.Pid || running.ProcessStart == 0 {
+		t.Errorf("the running row names pid %d (start %d), want the backup process %d with its start time", running.PID, running.ProcessStart, cmd.Process.Pid)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	os.Remove(fifo)
+
+	r := c.run("status")
+	if r.code != 1 {
+		t.Errorf("status after the kill: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if want := "failed (backup " + itoa(running.ID) + "): interrupted: the process died"; !strings.Contains(r.stdout, want) {
+		t.Errorf("status says:\n%s\nwant it to contain %q", r.stdout, want)
+	}
+	if n := strings.Count(r.stderr, "backup interrupted by a crash recorded as failed"); n != 1 {
+		t.Errorf("status warned %d times about the interrupted backup, want once:\n%s", n, r.stderr)
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Errorf("the temporary file %s is still there (%v)", tmp, err)
+	}
+	if left := tempFileUnder(t, disk); left != "" {
+		t.Errorf("a temporary file is left: %s", left)
+	}
+	b := c.backupByID(running.ID)
+	if b.Status != "failed" || !strings.HasPrefix(b.Error, "interrupted: the process died") || b.FinishedAt == nil {
+		t.Errorf("the killed backup is %s %q, want failed as interrupted", b.Status, b.Error)
+	}
+	// Reconciled once: the next command finds nothing to say.
+	if r := c.run("status"); strings.Contains(r.stderr, "interrupted") {
+		t.Errorf("a second status warned again: %s", r.stderr)
+	}
+	// A new backup succeeds and makes the configuration healthy again.
+	c.ok("backup", "prod")
+	if _, code := c.status(); code != 0 {
+		t.Errorf("status after a new backup exits %d, want 0", code)
+	}
+}
+
+// blockingFilestoreFile turns one referenced filestore file into a FIFO and
+// returns its path.
+func blockingFilestoreFile(t *testing.T, odoo *testbed.OdooDB) string {
+	t.Helper()
+	names := make([]string, 0, len(odoo.Files))
+	for n := range odoo.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	path := filepath.Join(odoo.FilestoreDir, filepath.FromSlash(names[len(names)/2]))
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// tempFileUnder is a local store's hidden temporary file under dir, or "".
+func tempFileUnder(t *testing.T, dir string) string {
+	t.Helper()
+	found := ""
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.Contains(d.Name(), ".tmp-") {
+			found = p
+		}
+		return nil
+	})
+	return found
+}
+
+// runningBackup reads the catalog behind the commands' back: the running
+// backup, or a zero one.
+func runningBackup(t *testing.T, catalog string) core.Backup {
+	t.Helper()
+	cat, err := store.Open(context.Background(), catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	bs, err := cat.Backups(context.Background(), core.BackupFilter{Status: core.StatusRunning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) == 0 {
+		return core.Backup{}
+	}
+	return bs[0]
+}
+
+// awaitCondition polls cond until it holds, failing the test after a
+// minute.
+func awaitCondition(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
