@@ -533,7 +533,7 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *o
 
 func (e *Engine) writeMetadata(ctx context.Context, st ObjectStore, b Backup, info dumpInfo) error {
 	m := BackupMetadata{
-		MetadataVersion: MetadataVersion, Tool: "odoo-backup", Archive: b.Key,
+		MetadataVersion: MetadataVersion, Tool: "odoo-backup", ID: b.ID, Archive: b.Key,
 		Service: b.Service, Database: b.Database, Kind: b.Kind, Format: b.Format,
 		StartedAt: b.StartedAt, FinishedAt: *b.FinishedAt, Size: b.Size, SHA256: b.SHA256,
 		OdooVersion: b.OdooVersion, PGVersion: b.PGVersion,

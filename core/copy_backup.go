@@ -237,7 +237,7 @@ func (e *Engine) copyMetadata(ctx context.Context, rb readableBackup, dst Object
 		m = BackupMetadata{MetadataVersion: MetadataVersion, Tool: "odoo-backup", Service: rb.b.Service, Database: rb.b.Database,
 			Format: rb.b.Format, OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion}
 	}
-	m.Archive, m.Kind = nb.Key, KindCopy
+	m.ID, m.Archive, m.Kind = nb.ID, nb.Key, KindCopy
 	m.StartedAt, m.FinishedAt = nb.StartedAt, e.now().UTC()
 	m.Size, m.SHA256, m.Encryption = nb.Size, nb.SHA256, nb.Encryption
 	return putMetadata(ctx, dst, m)

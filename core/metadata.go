@@ -17,6 +17,11 @@ const MetadataVersion = 1
 type BackupMetadata struct {
 	MetadataVersion int        `json:"metadata_version"`
 	Tool            string     `json:"tool"`
+	// ID is the backup's id in the catalog that recorded it, so a catalog
+	// rebuilt from the destinations gives it the same id and the ids people
+	// noted ("restore 14 --service staging") still name it. Objects written
+	// before it was recorded have none (0).
+	ID int64 `json:"id,omitempty"`
 	Archive         string     `json:"archive"`
 	Service         string     `json:"service"`
 	Database        string     `json:"database"`
