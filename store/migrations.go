@@ -270,13 +270,11 @@ ALTER TABLE audit ADD COLUMN service TEXT NOT NULL DEFAULT '';
 CREATE INDEX audit_service ON audit(service, id);
 `,
 	// 7: when a backup last made progress (a heartbeat alone does not
-	// count), so a stall shows; when its process started, so a pid reused
-	// after a crash is not taken for it; and an index on the running rows,
-	// which every command reconciles when it opens the catalog.
+	// count), so a stall shows; and when its process started, so a pid
+	// reused after a crash is not taken for it.
 	`
 ALTER TABLE backups ADD COLUMN progress_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE backups ADD COLUMN process_start INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX backups_running ON backups(status) WHERE status = 'running';
 `,
 }
 
