@@ -118,7 +118,7 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *core.Backup) error {
 			return err
 		}
 		nb.UpdatedAt = c.now()
-		if nb.Status == core.StatusRunning {
+		if nb.Status == core.StatusRunning && nb.ProgressAt.IsZero() {
 			nb.ProgressAt = nb.UpdatedAt
 		}
 		// A zero id lets SQLite pick the next one; a given id (a rebuild

@@ -185,3 +185,42 @@ func awaitCondition(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Issue 10 item 10: a running backup that has made no progress for
+// core.StallAfter (here one of another host, which no command reconciles)
+// is stalled in status, text and JSON, and status exits 1 naming it.
+func TestStatusShowsStalledBackup(t *testing.T) {
+	c := newCLI(t)
+	odoo := generate(t, "health_stalled")
+	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
+	c.addService("prod", odoo)
+	c.ok("config", "set", "prod", "disk", "--frequency", "daily", "--keep", "3")
+	c.ok("backup", "prod")
+	if _, code := c.status(); code != 0 {
+		t.Fatalf("status before the stall exits %d, want 0", code)
+	}
+	cat, err := store.Open(context.Background(), c.catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := core.Backup{Service: "prod", Destination: "disk", Kind: core.KindScheduled, Phase: core.PhaseDump, Bytes: 1 << 20,
+		Host: "other-host", PID: 4242, ProgressAt: time.Now().Add(-5 * time.Minute)}
+	err = cat.CreateBackup(context.Background(), &b)
+	cat.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := c.run("status")
+	if want := "stalled (backup " + itoa(b.ID) + "): a running backup has made no progress for 5m0s"; r.code != 1 || !strings.Contains(r.stdout, want) {
+		t.Errorf("status with a stalled backup: exit %d\n%s%s\nwant exit 1 and %q", r.code, r.stdout, r.stderr, want)
+	}
+	st, code := c.status()
+	if code != 1 || st.Healthy || len(st.Services) != 1 || len(st.Services[0].Configurations) != 1 {
+		t.Fatalf("status --json: exit %d %+v, want unhealthy", code, st)
+	}
+	h := st.Services[0].Configurations[0]
+	if st.Services[0].Health != core.HealthStalled || h.State != core.HealthStalled || h.Running == nil || h.Running.ID != b.ID || h.Running.ProgressAt.IsZero() {
+		t.Errorf("status --json: service %s, configuration %+v; want stalled naming backup %d with its progress time", st.Services[0].Health, h, b.ID)
+	}
+}
