@@ -196,6 +196,17 @@ var selfStart = sync.OnceValue(func() int64 {
 })
 
 func (e *Engine) removeLeftovers(ctx context.Context, b Backup) error {
+	// A backup started in the same second may have picked the same key
+	// (nothing was stored under it): its archive or upload is not debris.
+	others, err := e.Catalog.Backups(ctx, BackupFilter{Service: b.Service, Destination: b.Destination, Limit: leftoverSweep})
+	if err != nil {
+		return err
+	}
+	for _, o := range others {
+		if o.ID != b.ID && o.Key == b.Key && (o.Status == StatusRunning || o.Status == StatusSucceeded) {
+			return nil
+		}
+	}
 	d, err := e.Catalog.Destination(ctx, b.Destination)
 	if errors.Is(err, ErrNotFound) {
 		return nil
