@@ -155,5 +155,13 @@ func (l Lease) SameHolder(o Lease) bool {
 // SchedulerLease is the name of the lease that guards the schedules.
 const SchedulerLease = "scheduler"
 
+// SchedulerHandoverLease is held by a daemon that waits for a console to
+// hand the schedules over: a console's scheduler that sees it alive starts
+// no new work, lets its running jobs end and releases SchedulerLease.
+const SchedulerHandoverLease = "scheduler-handover"
+
+// ConsoleHolder is the SchedulerLease holder name of a console's scheduler.
+const ConsoleHolder = "console"
+
 // Clock gives the time; tests pass a fixed or fake one.
 type Clock func() time.Time

@@ -45,6 +45,9 @@ type CopyResult struct {
 func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progress ProgressFunc, opts ...ReadOption) (_ CopyResult, err error) {
 	var res CopyResult
 	defer func() { e.audit(ctx, e.auditCopyBackup(ctx, id, toDest, res), err) }()
+	defer interrupted(ctx, &err, func() string {
+		return fmt.Sprintf("the copy of backup %d to %s was interrupted; nothing was stored there and backup %d is as it was", id, toDest, id)
+	})
 	rb, err := e.openBackup(ctx, id)
 	if err != nil {
 		return res, err

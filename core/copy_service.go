@@ -18,6 +18,11 @@ type CopyServiceRequest struct {
 	// FilestoreDir is the copy's filestore; empty means
 	// <data_dir>/filestore/<NewDB> beside the source's.
 	FilestoreDir string
+	// Neutralize makes the copy safe beside the source (see Neutralize):
+	// what DefaultNeutralize says for a service copy unless told otherwise.
+	// Without it the copy still gets a new database.uuid and
+	// database.secret, as Odoo's duplicate does.
+	Neutralize bool
 	// IdentityFile decrypts the copy backup when the source's primary
 	// encrypts to a recipient whose key is not kept on this host.
 	IdentityFile string
@@ -46,6 +51,9 @@ type CopyServiceResult struct {
 func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ CopyServiceResult, err error) {
 	var res CopyServiceResult
 	defer func() { e.audit(ctx, auditCopyService(req, res), err) }()
+	defer interrupted(ctx, &err, func() string {
+		return fmt.Sprintf("the copy of service %s was interrupted; nothing was created and %s is as it was", req.Source, req.Source)
+	})
 	if err := ValidateName("service", req.NewName); err != nil {
 		return res, err
 	}
@@ -81,12 +89,15 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 
 	res.Restore, err = e.RestoreNewDB(ctx, RestoreRequest{
 		BackupID: res.Backup.ID, NewDB: req.NewDB, FilestoreDir: req.FilestoreDir,
-		NewIdentity: true, IdentityFile: req.IdentityFile, Progress: req.Progress,
+		Neutralize: req.Neutralize, NewIdentity: true, IdentityFile: req.IdentityFile, Progress: req.Progress,
 	})
 	if err != nil {
 		return res, Userf(err, "the copy of %q could not be restored into %q (the source is unchanged; backup %d remains): %s", src.Name, req.NewDB, res.Backup.ID, message(err))
 	}
 
+	// The copy exists: registering it is quick and finishes even if the
+	// operation is interrupted now, so what was made is never left unnamed.
+	ctx = context.WithoutCancel(ctx)
 	svc := Service{Name: req.NewName, DB: src.DB, FilestoreDir: res.Restore.FilestoreDir}
 	svc.DB.Database = req.NewDB
 	leftAt := fmt.Sprintf("database %q on %s and filestore %s were restored and left in place", req.NewDB, src.DB.Address(), res.Restore.FilestoreDir)

@@ -16,6 +16,9 @@ import (
 // file is the plain archive), with its destination's key or WithIdentity.
 func (e *Engine) Download(ctx context.Context, id int64, out string, progress ProgressFunc, opts ...ReadOption) (_ Backup, err error) {
 	defer func() { e.audit(ctx, e.auditBackupID(ctx, ActionDownload, id, "to "+out), err) }()
+	defer interrupted(ctx, &err, func() string {
+		return fmt.Sprintf("the download of backup %d was interrupted; the partial file was removed and %s was not created", id, out)
+	})
 	if _, err := os.Lstat(out); err == nil {
 		return Backup{}, Userf(ErrExists, "%s already exists; choose another file name or remove it first", out)
 	}

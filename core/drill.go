@@ -52,6 +52,9 @@ var requiredTables = []string{"ir_attachment", "ir_module_module", "res_partner"
 func (e *Engine) Drill(ctx context.Context, req DrillRequest) (_ DrillResult, err error) {
 	var res DrillResult
 	defer func() { e.audit(ctx, auditDrill(req, res), err) }()
+	defer interrupted(ctx, &err, func() string {
+		return fmt.Sprintf("the restore drill of %s was interrupted; its scratch database and directory were removed and the backup was not judged", req.Service)
+	})
 	svc, err := e.Catalog.Service(ctx, req.Service)
 	if err != nil {
 		return res, err

@@ -22,6 +22,11 @@ var (
 	ErrCorrupt = errors.New("corrupt")
 	// ErrNoSpace: a disk or quota is full.
 	ErrNoSpace = errors.New("no space left")
+	// ErrInterrupted: the operation's context ended (Ctrl-C, SIGTERM, a
+	// console job cancelled) before it finished. Whatever it acted on is as
+	// it was, and nothing is known about the backup it was reading: an
+	// interrupted read never says a backup is damaged.
+	ErrInterrupted = errors.New("interrupted")
 )
 
 // UserError is an error whose message is already the one plain sentence the

@@ -53,6 +53,9 @@ func (r *objectReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		r.close()
 		body, err := r.st.Get(r.ctx, r.key, off, -1)
 		if err != nil {
+			if ctxErr := r.ctx.Err(); ctxErr != nil {
+				return 0, fmt.Errorf("read %s at %d: %w", r.key, off, ctxErr)
+			}
 			return 0, fmt.Errorf("read %s at %d: %w", r.key, off, err)
 		}
 		r.body, r.buf, r.pos = body, bufio.NewReaderSize(body, 256<<10), off
@@ -68,6 +71,11 @@ func (r *objectReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	}
 	if err != nil {
 		r.close()
+		// A stream cut by cancellation may end early without saying why:
+		// that is the reader stopping, not the object being short.
+		if ctxErr := r.ctx.Err(); ctxErr != nil {
+			return n, fmt.Errorf("read %s: %w", r.key, ctxErr)
+		}
 		if err == io.ErrUnexpectedEOF || err == io.EOF {
 			return n, fmt.Errorf("read %s: the object ended early: %w", r.key, ErrCorrupt)
 		}

@@ -55,8 +55,14 @@ type RestoreResult struct {
 	// SafetyBackupID is the backup of the target taken before a restore
 	// onto an existing service replaced its data.
 	SafetyBackupID int64 `json:"safety_backup_id,omitempty"`
-	// Neutralized lists what neutralization did, when it was asked for.
-	Neutralized []string `json:"neutralized,omitempty"`
+	// IsNeutralized says whether the restored database was neutralized
+	// (mail servers and crons off, database.is_neutralized set, a fresh
+	// database.uuid and database.secret); Neutralized lists what that did.
+	IsNeutralized bool     `json:"is_neutralized"`
+	Neutralized   []string `json:"neutralized,omitempty"`
+	// NewIdentity says whether the restored database got a fresh
+	// database.uuid and database.secret (always so when neutralized).
+	NewIdentity bool `json:"new_identity"`
 	// Warnings are problems after the restore was in place (an old
 	// database or filestore that could not be removed).
 	Warnings []string `json:"warnings,omitempty"`
@@ -73,6 +79,9 @@ const maintenanceDB = "postgres"
 func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ RestoreResult, err error) {
 	var res RestoreResult
 	defer func() { e.audit(ctx, e.auditRestoreNewDB(ctx, req, res), err) }()
+	defer interrupted(ctx, &err, func() string {
+		return fmt.Sprintf("the restore of backup %d into a new database was interrupted; nothing was created: database %q does not exist", req.BackupID, req.NewDB)
+	})
 	if err := ValidateDatabaseName(req.NewDB); err != nil {
 		return res, err
 	}
@@ -130,14 +139,16 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 			st.discard(context.WithoutCancel(ctx))
 			return res, err
 		}
+		res.IsNeutralized, res.NewIdentity = true, true
 	}
-	if req.NewIdentity {
+	if req.NewIdentity && !req.Neutralize {
 		c := st.server
 		c.Database = st.tmpDB
 		if err := ResetDatabaseIdentity(ctx, c); err != nil {
 			st.discard(context.WithoutCancel(ctx))
 			return res, err
 		}
+		res.NewIdentity = true
 	}
 	rep.set(PhaseSwap, rb.b.Size)
 	if err := st.publishNew(ctx); err != nil {
@@ -195,6 +206,9 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 			return nil, err
 		}
 		if a, err = openArchive(pra, size, rb.b); err != nil {
+			if isCancellation(ctx, err) {
+				return nil, ctx.Err()
+			}
 			return nil, err
 		}
 	case rb.b.Format == FormatPlainSQL || rb.b.Format == FormatSQLGz || rb.b.Format == FormatPGCustom:
@@ -257,7 +271,7 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 		return st, err
 	}
 	rep.set(PhaseRestoreFS, rep.bytes)
-	if err := st.extractFilestore(a.Filestore); err != nil {
+	if err := st.extractFilestore(ctx, a.Filestore); err != nil {
 		return st, err
 	}
 	rep.set(PhaseCheck, rep.bytes)
@@ -274,6 +288,9 @@ func (st *staged) loadDump(ctx context.Context, dump interface {
 	Open() (io.ReadCloser, error)
 }, psql Tool) error {
 	rc, err := dump.Open()
+	if err != nil && isCancellation(ctx, err) {
+		return ctx.Err()
+	}
 	if err != nil {
 		return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "cannot read dump.sql from the backup: %v", err)
 	}
@@ -313,7 +330,7 @@ func (st *staged) loadDump(ctx context.Context, dump interface {
 }
 
 // extractFilestore writes every filestore entry into the temporary directory.
-func (st *staged) extractFilestore(files []*zipFile) error {
+func (st *staged) extractFilestore(ctx context.Context, files []*zipFile) error {
 	if err := os.Mkdir(st.tmpFS, 0o700); err != nil {
 		return Userf(err, "cannot create the filestore directory %s: %v; check the permissions of %s", st.tmpFS, errors.Unwrap(err), filepath.Dir(st.tmpFS))
 	}
@@ -321,6 +338,9 @@ func (st *staged) extractFilestore(files []*zipFile) error {
 	owner.apply(st.tmpFS)
 	made := map[string]bool{st.tmpFS: true}
 	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		name := odoozip.StoreFname(f)
 		if err := odoozip.CheckStoreFname(name); err != nil {
 			return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "the backup holds an unsafe filestore entry: %v", err)
@@ -329,12 +349,12 @@ func (st *staged) extractFilestore(files []*zipFile) error {
 		dir := filepath.Dir(path)
 		if !made[dir] {
 			if err := mkdirAllOwned(st.tmpFS, dir, owner); err != nil {
-				return st.fsError(err)
+				return st.fsError(ctx, err)
 			}
 			made[dir] = true
 		}
 		if err := writeEntry(f, path); err != nil {
-			return st.fsError(err)
+			return st.fsError(ctx, err)
 		}
 		owner.apply(path)
 		st.files++
@@ -342,7 +362,12 @@ func (st *staged) extractFilestore(files []*zipFile) error {
 	return nil
 }
 
-func (st *staged) fsError(err error) error {
+func (st *staged) fsError(ctx context.Context, err error) error {
+	if isCancellation(ctx, err) {
+		// The entry's read was cut by the cancellation: the backup is
+		// not judged, let alone damaged.
+		return err
+	}
 	if errors.Is(err, syscall.ENOSPC) {
 		return Userf(fmt.Errorf("%w: %w", ErrNoSpace, err), "the disk holding %s is full; free space and restore again (nothing was changed)", filepath.Dir(st.tmpFS))
 	}
@@ -357,6 +382,9 @@ func (st *staged) fsError(err error) error {
 
 func writeEntry(f *zipFile, path string) error {
 	rc, err := f.Open()
+	if err != nil && isCancellation(nil, err) {
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrCorrupt, f.Name, err)
 	}
@@ -369,7 +397,7 @@ func writeEntry(f *zipFile, path string) error {
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil && !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, fs.ErrPermission) {
+	if err != nil && !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, fs.ErrPermission) && !isCancellation(nil, err) {
 		var pe *fs.PathError
 		if !errors.As(err, &pe) {
 			err = fmt.Errorf("%w: %s: %w", ErrCorrupt, f.Name, err)

@@ -47,6 +47,13 @@ type ServiceRestoreRequest struct {
 func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest) (_ RestoreResult, err error) {
 	var res RestoreResult
 	defer func() { e.audit(ctx, e.auditRestoreToService(ctx, req, res), err) }()
+	defer interrupted(ctx, &err, func() string {
+		msg := fmt.Sprintf("the restore of backup %d onto %s was interrupted; nothing was changed: %s is as it was", req.BackupID, req.Service, req.Service)
+		if res.SafetyBackupID != 0 {
+			msg += fmt.Sprintf(" (its safety backup %d was taken and stays)", res.SafetyBackupID)
+		}
+		return msg
+	})
 	// One restore onto a service at a time, whatever process runs it.
 	release, err := e.holdLease(ctx, RestoreLease(req.Service), fmt.Sprintf("a restore onto service %q", req.Service))
 	if err != nil {
@@ -110,6 +117,7 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 			st.discard(context.WithoutCancel(ctx))
 			return res, err
 		}
+		res.IsNeutralized, res.NewIdentity = true, true
 	}
 	rep.set(PhaseSwap, rb.b.Size)
 	old, err := st.swap(ctx)

@@ -224,8 +224,8 @@ func TestRestoreNeutralized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Neutralized) == 0 {
-		t.Error("the result does not say what neutralization did")
+	if len(res.Neutralized) == 0 || !res.IsNeutralized || !res.NewIdentity {
+		t.Errorf("the result does not say that and what neutralization did: %+v", res)
 	}
 	e.wantNeutralized(tg.odoo.Name)
 	// Everything but the neutralized tables is production's.

@@ -80,6 +80,10 @@ func (e *Engine) checksum(ctx context.Context, rb readableBackup, w io.Writer, r
 	} else {
 		n, err = io.Copy(dst, body)
 	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		// Whatever was read so far says nothing about the archive.
+		return fmt.Errorf("read backup %d from %s: %w", rb.b.ID, rb.dest.Name, ctxErr)
+	}
 	if err != nil {
 		return fmt.Errorf("read backup %d from %s: %w", rb.b.ID, rb.dest.Name, err)
 	}
@@ -114,7 +118,10 @@ type VerifyResult struct {
 // stored bytes, the zip structure and every entry's CRC, the manifest, and
 // that dump.sql is a pg_dump plain dump. An encrypted backup is decrypted on
 // the way, so its key is needed (WithIdentity when this host keeps none).
-func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc, opts ...ReadOption) (VerifyResult, error) {
+func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc, opts ...ReadOption) (_ VerifyResult, err error) {
+	defer interrupted(ctx, &err, func() string {
+		return fmt.Sprintf("the check of backup %d was interrupted, the backup was not judged", id)
+	})
 	rb, err := e.openReadable(ctx, id, identityOption(opts))
 	if err != nil {
 		return VerifyResult{}, err
@@ -140,6 +147,9 @@ func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc, op
 	}
 	a, err := openArchive(pra, size, rb.b)
 	if err != nil {
+		if isCancellation(ctx, err) {
+			return VerifyResult{}, ctx.Err()
+		}
 		return VerifyResult{}, err
 	}
 	res := VerifyResult{Backup: rb.b, DumpBytes: a.Dump.UncompressedSize64, FilestoreFiles: len(a.Filestore), FilestoreBytes: a.FilestoreSize}
@@ -155,6 +165,9 @@ func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc, op
 		if err == nil {
 			_, err = io.Copy(io.Discard, rc)
 			rc.Close()
+		}
+		if err != nil && isCancellation(ctx, err) {
+			return res, err
 		}
 		if err != nil {
 			return res, Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "backup %d is corrupt: entry %s cannot be read back (%v); pick another backup", id, f.Name, err)

@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -23,6 +24,12 @@ import (
 // minio-go's errors nor these messages contain it.
 func (s *S3) classify(doing string, err error) error {
 	ep, bucket, key := s.cfg.Endpoint, s.cfg.Bucket, s.cfg.AccessKey
+	// A request cancelled by its caller is neither the server's fault nor
+	// the object's: say so, and leave it to the caller to phrase (it knows
+	// what was interrupted).
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s on %s was cancelled: %w", doing, s, err)
+	}
 
 	var resp minio.ErrorResponse
 	if errors.As(err, &resp) && resp.Code != "" {

@@ -36,6 +36,17 @@ type Options struct {
 	Runner  Runner
 	// Holder names this process in the lease: "daemon" or "console".
 	Holder string
+	// Console makes this a console's scheduler: it runs the schedules only
+	// while no daemon wants them. It does not take the lease while a daemon
+	// asks for it (core.SchedulerHandoverLease), and when one asks while it
+	// holds the lease it starts no new work, lets running jobs finish within
+	// ShutdownTimeout, releases the lease and waits to take it again once
+	// no daemon holds it. Holder is core.ConsoleHolder.
+	Console bool
+	// HandoverWait bounds how long a daemon waits for a console's scheduler
+	// to hand the lease over before it takes it anyway (default 15m, more
+	// than a console's 10m to let its running backups end).
+	HandoverWait time.Duration
 	// Clock drives every timer; tests pass a clockwork.FakeClock.
 	Clock clockwork.Clock
 	// Location is where schedules are read (default time.Local).
@@ -91,6 +102,11 @@ type Scheduler struct {
 	running  int
 	stopping bool
 	idle     *sync.Cond
+	// active counts the scheduled jobs running per service, for Running.
+	active map[string]int
+
+	abort     chan struct{}
+	abortOnce sync.Once
 
 	workCtx    context.Context
 	cancelWork context.CancelFunc
@@ -113,8 +129,14 @@ func New(o Options) (*Scheduler, error) {
 	if o.Catalog == nil || o.Runner == nil {
 		return nil, errors.New("scheduler: a catalog and a runner are required")
 	}
+	if o.Console {
+		o.Holder = core.ConsoleHolder
+	}
 	if o.Holder == "" {
 		o.Holder = "daemon"
+	}
+	if o.HandoverWait <= 0 {
+		o.HandoverWait = 15 * time.Minute
 	}
 	if o.Clock == nil {
 		o.Clock = clockwork.NewRealClock()
@@ -144,19 +166,67 @@ func New(o Options) (*Scheduler, error) {
 	s := &Scheduler{
 		o: o, host: host,
 		jobs: map[configKey]jobEntry{}, drills: map[configKey]jobEntry{}, configs: map[configKey]core.Configuration{},
-		lastSlot: map[configKey]time.Time{}, svcLocks: map[string]*sync.Mutex{},
+		lastSlot: map[configKey]time.Time{}, svcLocks: map[string]*sync.Mutex{}, active: map[string]int{},
+		abort: make(chan struct{}),
 	}
 	s.idle = sync.NewCond(&s.mu)
 	return s, nil
 }
 
+// errHandedOver ends a console's turn at the schedules: a daemon asked
+// for them, or took the lease.
+var errHandedOver = errors.New("the schedules were handed over to a daemon")
+
 // Run holds the lease (waiting for it while another live process has it),
 // recovers backups interrupted by a crash, catches up on missed slots, and
 // runs every schedule until ctx ends. Then it stops starting work, lets
-// running backups finish within ShutdownTimeout, aborts the rest cleanly and
-// releases the lease. It returns nil after a clean stop, or an error if the
-// lease was taken over.
+// running backups finish within ShutdownTimeout (or until Abort), aborts the
+// rest cleanly and releases the lease. It returns nil after a clean stop, or
+// an error if the lease was taken over. A console's scheduler (Options.Console)
+// that hands over to a daemon waits to take the lease again until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) error {
+	for {
+		err := s.runOnce(ctx)
+		if !errors.Is(err, errHandedOver) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.mu.Lock()
+		s.jobs, s.drills, s.configs = map[configKey]jobEntry{}, map[configKey]jobEntry{}, map[configKey]core.Configuration{}
+		s.lastSlot, s.version, s.stopping = map[configKey]time.Time{}, 0, false
+		s.mu.Unlock()
+	}
+}
+
+// Abort makes a stopping scheduler cancel its running jobs at once instead
+// of giving them ShutdownTimeout: a console that quits calls it after the
+// person said so. Their backups fail as interrupted and leave no files.
+func (s *Scheduler) Abort() { s.abortOnce.Do(func() { close(s.abort) }) }
+
+// Running lists the services a job of this scheduler is backing up or
+// drilling now, sorted.
+func (s *Scheduler) Running() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for svc, n := range s.active {
+		if n > 0 {
+			out = append(out, svc)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Scheduler) markActive(service string, delta int) {
+	s.mu.Lock()
+	s.active[service] += delta
+	s.mu.Unlock()
+}
+
+func (s *Scheduler) runOnce(ctx context.Context) error {
 	if err := s.acquire(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -186,6 +256,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.sched = sched
 	if err := s.reload(ctx); err != nil {
 		_ = sched.Shutdown()
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	sched.Start()
@@ -215,10 +288,21 @@ func (s *Scheduler) watch(ctx context.Context) error {
 				return nil
 			}
 			if errors.Is(err, core.ErrNotFound) {
+				if s.o.Console {
+					s.o.Log.Warn("the scheduler lease was taken; this console stops running the schedules", "error", err)
+					return errHandedOver
+				}
 				return err
 			}
 			s.o.Log.Error("renewing the scheduler lease failed", "error", err)
 			continue
+		}
+		if s.o.Console {
+			if d, asked := s.handoverAsked(ctx); asked {
+				s.o.Log.Info("a daemon asks for the schedules; handing them over once running jobs end",
+					"daemon_pid", d.PID, "daemon_host", d.Host, "running", len(s.Running()))
+				return errHandedOver
+			}
 		}
 		if err := s.reload(ctx); err != nil && ctx.Err() == nil {
 			s.o.Log.Error("reloading the configurations failed", "error", err)
@@ -229,21 +313,78 @@ func (s *Scheduler) watch(ctx context.Context) error {
 	}
 }
 
-// acquire takes the lease, waiting while a live process holds it.
+// consoleMustWait says whether this is a console's scheduler and a daemon
+// asks for the lease, and returns the request.
+func (s *Scheduler) consoleMustWait(ctx context.Context) (core.Lease, bool) {
+	if !s.o.Console {
+		return core.Lease{}, false
+	}
+	return s.handoverAsked(ctx)
+}
+
+// handoverAsked returns the handover request of a live daemon, if any.
+func (s *Scheduler) handoverAsked(ctx context.Context) (core.Lease, bool) {
+	l, err := s.o.Catalog.CurrentLease(ctx, core.SchedulerHandoverLease)
+	if err != nil || s.holderGone(l) {
+		return core.Lease{}, false
+	}
+	return l, true
+}
+
+// acquire takes the lease, waiting while a live process holds it. A
+// console's scheduler leaves it to a daemon that asks for it. A daemon that
+// finds a console holding it asks for it (core.SchedulerHandoverLease) and
+// takes it once the console lets go, or after HandoverWait at the latest.
 func (s *Scheduler) acquire(ctx context.Context) error {
 	now := s.o.Clock.Now()
 	s.lease = core.Lease{Name: core.SchedulerLease, Holder: s.o.Holder, PID: os.Getpid(), Host: s.host, AcquiredAt: now, Heartbeat: now}
+	ask := core.Lease{Name: core.SchedulerHandoverLease, Holder: s.o.Holder, PID: os.Getpid(), Host: s.host}
+	var askedUntil time.Time
+	defer func() {
+		if !askedUntil.IsZero() {
+			_ = s.o.Catalog.ReleaseLease(context.WithoutCancel(ctx), ask)
+		}
+	}()
 	logged := false
 	for {
-		s.lease.Heartbeat = s.o.Clock.Now()
-		cur, ok, err := s.o.Catalog.AcquireLease(ctx, s.lease, s.holderGone)
+		now := s.o.Clock.Now()
+		s.lease.Heartbeat = now
+		var (
+			cur core.Lease
+			ok  bool
+			err error
+		)
+		if d, asked := s.consoleMustWait(ctx); asked {
+			cur = d // a daemon is about to take the schedules: leave them to it
+		} else {
+			cur, ok, err = s.o.Catalog.AcquireLease(ctx, s.lease, func(cur core.Lease) bool {
+				return s.holderGone(cur) || cur.Holder == core.ConsoleHolder && !askedUntil.IsZero() && !now.Before(askedUntil)
+			})
+		}
 		if err != nil {
 			return err
 		}
 		if ok {
 			s.lease = cur
+			if !askedUntil.IsZero() {
+				_ = s.o.Catalog.ReleaseLease(context.WithoutCancel(ctx), ask)
+				askedUntil = time.Time{}
+			}
 			s.o.Log.Info("running the schedules", "holder", cur.Holder, "pid", cur.PID, "host", cur.Host)
 			return nil
+		}
+		s.o.Log.Debug("the scheduler lease is taken; trying again later", "holder", cur.Holder, "pid", cur.PID)
+		if !s.o.Console && cur.Holder == core.ConsoleHolder {
+			ask.Heartbeat = now
+			if _, _, err := s.o.Catalog.AcquireLease(ctx, ask, s.holderGone); err != nil {
+				return err
+			}
+			if askedUntil.IsZero() {
+				askedUntil = now.Add(s.o.HandoverWait)
+				s.o.Log.Info("a console runs the schedules; asking it to hand them over", "pid", cur.PID, "host", cur.Host,
+					"at_most", s.o.HandoverWait.String())
+			}
+			logged = true
 		}
 		if !logged {
 			s.o.Log.Info("another process runs the schedules; waiting for it to stop", "holder", cur.Holder, "pid", cur.PID, "host", cur.Host)
@@ -347,6 +488,8 @@ func (s *Scheduler) fireDrill(k configKey) {
 	defer s.end()
 	lock := s.serviceLock(k.service)
 	lock.Lock()
+	s.markActive(k.service, 1)
+	defer s.markActive(k.service, -1)
 	s.o.Log.Info("scheduled drill starting", "service", k.service, "destination", k.destination)
 	res, err := s.o.Runner.Drill(s.workCtx, core.DrillRequest{Service: k.service, Destination: k.destination})
 	lock.Unlock()
@@ -511,6 +654,8 @@ func (s *Scheduler) catchUp(ctx context.Context) {
 // runBackup takes one scheduled backup and, for each destination where it
 // succeeded, applies that configuration's retention.
 func (s *Scheduler) runBackup(run Run) Run {
+	s.markActive(run.Service, 1)
+	defer s.markActive(run.Service, -1)
 	s.o.Log.Info("scheduled backup starting", "service", run.Service, "destinations", strings.Join(run.Destinations, ","), "catch_up", run.CatchUp)
 	run.Backups, run.Err = s.o.Runner.Backup(s.workCtx, core.BackupRequest{Service: run.Service, Destinations: run.Destinations, Kind: core.KindScheduled})
 	for _, b := range run.Backups {
@@ -586,15 +731,32 @@ func (s *Scheduler) shutdown() {
 	}()
 	timer := s.o.Clock.NewTimer(s.o.ShutdownTimeout)
 	defer timer.Stop()
+	// The lease stays this process's while its jobs end, so nobody else
+	// runs the same slots meanwhile.
+	renew := s.o.Clock.NewTicker(s.o.PollInterval)
+	defer renew.Stop()
 	if s.shutdownWaiting != nil {
 		s.shutdownWaiting()
 	}
-	select {
-	case <-done:
-	case <-timer.Chan():
-		s.o.Log.Warn("running backups did not finish in time; aborting them", "timeout", s.o.ShutdownTimeout.String())
-		s.cancelWork()
-		<-done
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case <-renew.Chan():
+			s.lease.Heartbeat = s.o.Clock.Now()
+			_ = s.o.Catalog.RenewLease(context.WithoutCancel(s.workCtx), s.lease)
+		case <-s.abort:
+			s.o.Log.Info("aborting the running backups", "running", running)
+			s.cancelWork()
+			<-done
+			break wait
+		case <-timer.Chan():
+			s.o.Log.Warn("running backups did not finish in time; aborting them", "timeout", s.o.ShutdownTimeout.String())
+			s.cancelWork()
+			<-done
+			break wait
+		}
 	}
 	if err := s.sched.Shutdown(); err != nil {
 		s.o.Log.Error("stopping the scheduler", "error", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -70,10 +71,7 @@ func loadServices(ctx *Context) tea.Cmd {
 		c := context.Background()
 		msg := ServicesLoadedMsg{Scheduler: "none", Seq: seq}
 		if l, err := cat.CurrentLease(c, core.SchedulerLease); err == nil {
-			msg.Scheduler = fmt.Sprintf("%s (pid %d)", l.Holder, l.PID)
-			if !core.LeaseAlive(l, now) {
-				msg.Scheduler += " not answering"
-			}
+			msg.Scheduler = schedulerLabel(c, cat, l, now)
 		} else if !errors.Is(err, core.ErrNotFound) {
 			msg.Err = err
 			return msg
@@ -201,4 +199,22 @@ func backupJob(ctx *Context, service string, dests []string) JobSpec {
 			return fmt.Sprintf("backup of %s succeeded: %s", service, strings.Join(parts, ", ")), nil
 		},
 	}
+}
+
+// schedulerLabel says who runs the schedules, as the header shows it: this
+// console itself while no daemon runs (and whether a daemon is taking them
+// over), or the daemon or other console holding the lease.
+func schedulerLabel(ctx context.Context, cat core.Catalog, l core.Lease, now time.Time) string {
+	host, _ := os.Hostname()
+	if l.Holder == core.ConsoleHolder && l.PID == os.Getpid() && l.Host == host {
+		if d, err := cat.CurrentLease(ctx, core.SchedulerHandoverLease); err == nil && core.LeaseAlive(d, now) {
+			return fmt.Sprintf("this console, handing over to %s (pid %d)", d.Holder, d.PID)
+		}
+		return "this console (no daemon running)"
+	}
+	label := fmt.Sprintf("%s (pid %d)", l.Holder, l.PID)
+	if !core.LeaseAlive(l, now) {
+		label += " not answering"
+	}
+	return label
 }

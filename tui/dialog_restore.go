@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -24,10 +25,15 @@ type restoreDialog struct {
 	step restoreStep
 	// cursor is on one of the choices: 0 this service, 1..n another service
 	// (others[cursor-1]), n+1 a new database.
-	cursor     int
-	others     []restoreTarget
-	newDB      lineInput
+	cursor int
+	others []restoreTarget
+	newDB  lineInput
+	// neutralize is the option, preset by core.DefaultNeutralize for the
+	// chosen target (rule); when the rule has no default (an uploaded
+	// file) it stays unchosen until the person ticks or unticks it.
 	neutralize bool
+	chosen     bool
+	rule       core.NeutralizeRule
 	confirm    lineInput
 	err        string
 	job        flowJob
@@ -151,7 +157,13 @@ func (d *restoreDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 	case stepOptions:
 		switch {
 		case key.Matches(km, k.Toggle):
-			d.neutralize = !d.neutralize
+			// The first press of an unchosen box ticks it; each press
+			// after that flips it.
+			d.neutralize = !d.neutralize || !d.chosen
+			d.chosen, d.err = true, ""
+		case km.Type == tea.KeyEnter && !d.chosen:
+			d.err = fmt.Sprintf("choose first: %s ticks neutralize if this is another service's data, and a second %s unticks it if it is %s's own",
+				k.Toggle.Help().Key, k.Toggle.Help().Key, d.targetName())
 		case km.Type == tea.KeyEnter:
 			d.step = stepSummary
 		}
@@ -187,9 +199,15 @@ func (d *restoreDialog) keyTarget(km tea.KeyMsg) tea.Cmd {
 	case km.Type == tea.KeyEnter:
 		d.err = d.targetProblem()
 		if d.err == "" {
-			// Anything but the backup's own service is not where the data
-			// came from: neutralize unless told otherwise.
-			d.neutralize = d.target() == nil || d.target().svc.Name != d.b.Service
+			// The engine's one rule (SPEC rule 8), as the command line
+			// applies it: neutralize anything but the backup's own
+			// service, and ask for an upload.
+			onto := core.RestoreOnto{}
+			if t := d.target(); t != nil {
+				onto.Service = t.svc.Name
+			}
+			d.rule = core.DefaultNeutralize(d.b, onto)
+			d.neutralize, d.chosen = d.rule.Neutralize, !d.rule.MustChoose
 			d.step = stepOptions
 			if d.recipient != "" {
 				d.step = stepKey
@@ -301,12 +319,20 @@ func (d *restoreDialog) View() string {
 		b.WriteString(t.Muted.Render("It is read to decrypt the backup, never copied.") + "\n")
 	case stepOptions:
 		box := "[ ]"
-		if d.neutralize {
+		switch {
+		case !d.chosen:
+			box = "[?]"
+		case d.neutralize:
 			box = "[x]"
 		}
 		b.WriteString(hang("▸ "+box+" ", "neutralize: mail servers and scheduled actions off, live payment providers disabled, database.is_neutralized set, a new database uuid and secret", cw))
-		if d.neutralize && d.target() != nil && d.target().svc.Name == d.b.Service {
+		switch {
+		case !d.chosen:
+			b.WriteString(hang("  ", fmt.Sprintf("%s: choose with %s, ticked if it is another service's data, unticked if it is %s's own", d.rule.Why, d.ctx.Keys.Toggle.Help().Key, d.targetName()), cw))
+		case d.neutralize && d.target() != nil && d.target().svc.Name == d.b.Service:
 			b.WriteString(t.Muted.Render("  this is the backup's own service: neutralizing it turns its mail and crons off") + "\n")
+		case d.neutralize == d.rule.Neutralize && !d.rule.MustChoose:
+			b.WriteString(t.Muted.Render(strings.TrimSuffix(hang("  ", "the default: "+d.rule.Why, cw), "\n")) + "\n")
 		}
 	case stepSummary, stepConfirm:
 		b.WriteString(d.viewSummary(cw))
@@ -378,7 +404,8 @@ func (d *restoreDialog) viewTarget(cw int) string {
 	}
 	b.WriteString("  another service:\n")
 	if len(d.others) == 0 {
-		b.WriteString(t.Muted.Render("      none: add one with odoo-backup service add") + "\n")
+		k := d.ctx.Keys
+		b.WriteString(t.Muted.Render(fmt.Sprintf("      none: %s on the services screen (%s) adds one", k.Add.Help().Key, k.Services.Help().Key)) + "\n")
 	}
 	from := 0
 	if d.cursor > maxListed {
@@ -448,7 +475,12 @@ func (d *restoreDialog) viewOutcome(cw int) string {
 	}
 	res := d.res
 	if d.job.err != nil {
-		b.WriteString(t.Error.Render(strings.TrimSuffix(hang("✗ ", "restore failed: "+d.job.err.Error(), cw), "\n")) + "\n")
+		what := "restore failed: " + d.job.err.Error()
+		if errors.Is(d.job.err, core.ErrInterrupted) {
+			// It did not fail: it was stopped, and says what it left.
+			what = d.job.err.Error()
+		}
+		b.WriteString(t.Error.Render(strings.TrimSuffix(hang("✗ ", what, cw), "\n")) + "\n")
 		if res != nil && res.SafetyBackupID != 0 {
 			line("", "Safety backup %d of %s was taken first.", res.SafetyBackupID, d.targetName())
 		}

@@ -201,7 +201,7 @@ func (d *uploadDialog) View() string {
 			b.WriteString("\n" + t.Error.Render(strings.TrimSuffix(hang("✗ ", d.job.err.Error(), cw), "\n")) + "\n")
 		case d.backup != nil:
 			b.WriteString("\n" + hang("✓ ", fmt.Sprintf("Uploaded as backup %d to %s (%s).", d.backup.ID, d.backup.Destination, d.backup.Key), cw))
-			b.WriteString(hang("", fmt.Sprintf("Restore it onto %s now? enter goes on to the restore, where nothing happens before you confirm; esc closes, and it stays in the history.", d.service), cw))
+			b.WriteString(hang("", fmt.Sprintf("Restore it onto %s now? enter goes on to the restore, where you choose whether to neutralize it (nobody knows where the file came from) and nothing happens before you confirm; esc closes, and it stays in the history.", d.service), cw))
 		default:
 			b.WriteString("\n" + t.Muted.Render(strings.TrimSuffix(hang("", "esc closes this; the upload goes on and its outcome shows in the status line", cw), "\n")))
 		}

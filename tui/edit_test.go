@@ -504,9 +504,9 @@ func TestTemplates(t *testing.T) {
 func TestReadOnlyRefusesEdits(t *testing.T) {
 	cat := seed(t)
 	tm := start(t, Options{Catalog: cat, ReadOnly: true})
-	view(t, tm, "production", "b back up: off (--read-only)")
+	view(t, tm, "production", "b r u a off (--read-only)")
 	press(tm, "?")
-	view(t, tm, "a add: off (--read-only)", "r restore: off (--read-only)", "u upload & restore: off (--read-only)")
+	view(t, tm, "a add (off)", "r restore (off)", "u upload & restore (off)", "off: b r u a (the console was started with --read-only)")
 	press(tm, "esc", "a")
 	view(t, tm, "read-only: adding a service is off")
 	press(tm, "down", "enter")

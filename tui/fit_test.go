@@ -232,7 +232,7 @@ func TestLongHistoryAt80x24(t *testing.T) {
 	waitFor(t, tm, "2026-11-21 01:30") // the oldest: the failed one of seed
 	frame := snapshot(t, tm)
 	checkFits(t, frame, 80, 24)
-	if !strings.Contains(frame, "▸ 2026-11-21 01:30") {
+	if !strings.Contains(frame, "▸ 4   2026-11-21 01:30") {
 		t.Errorf("the cursor should be on the oldest backup:\n%s", frame)
 	}
 }

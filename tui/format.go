@@ -114,3 +114,11 @@ func jobProgress(j *job, width int) string {
 	}
 	return out
 }
+
+// plural counts things in English: "1 service", "0 services", "3 services".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}

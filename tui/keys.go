@@ -30,6 +30,9 @@ type KeyMap struct {
 
 // NewKeyMap builds the keymap; read-only keeps the back-up key visible but
 // says in its help why it does nothing.
+// readOnlyOff ends the help of a key a read-only console turns off.
+const readOnlyOff = ": off (--read-only)"
+
 func NewKeyMap(readOnly bool) KeyMap {
 	k := KeyMap{
 		Up:           key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
@@ -84,13 +87,13 @@ func NewKeyMap(readOnly bool) KeyMap {
 	k.DoDownload = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "download"))
 	k.DoVerify = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "verify"))
 	if readOnly {
-		k.Restore.SetHelp("r", "restore: off (--read-only)")
-		k.Delete.SetHelp("x", "delete: off (--read-only)")
-		k.Upload.SetHelp("u", "upload & restore: off (--read-only)")
-		k.Backup.SetHelp("b", "back up: off (--read-only)")
+		k.Restore.SetHelp("r", "restore"+readOnlyOff)
+		k.Delete.SetHelp("x", "delete"+readOnlyOff)
+		k.Upload.SetHelp("u", "upload & restore"+readOnlyOff)
+		k.Backup.SetHelp("b", "back up"+readOnlyOff)
 		k.Download.SetHelp("D", "download to a file (allowed read-only)")
 		for _, b := range []*key.Binding{&k.Add, &k.Edit, &k.Remove, &k.MakePrimary, &k.NewService, &k.AddConfig, &k.EditService} {
-			b.SetHelp(b.Help().Key, b.Help().Desc+": off (--read-only)")
+			b.SetHelp(b.Help().Key, b.Help().Desc+readOnlyOff)
 		}
 	}
 	return k

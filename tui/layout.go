@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
@@ -160,12 +161,20 @@ func (s *serviceScreen) tables() (configs, history table) {
 		column{title: "LAST", min: 14, max: 18},
 		column{title: "NEXT", min: 12, max: 18},
 		column{title: "HEALTH", min: 9})
+	// The id is what every command takes (restore ID, verify ID): it is
+	// the last column given up, after the time a backup took and its kind.
+	// Its width is that of the largest id loaded, so short ids cost little.
+	idw := 2
+	for _, b := range s.history {
+		idw = max(idw, len(strconv.FormatInt(b.ID, 10)))
+	}
 	history = newTable(w-2,
+		column{title: "ID", min: idw, max: idw, drop: 1},
 		column{title: "STARTED", min: 16, max: 16},
 		column{title: "KIND", min: 9, max: 9, drop: 2},
-		column{title: "DESTINATION", short: "DEST", min: 8, max: 14},
+		column{title: "DESTINATION", short: "DEST", min: 8, max: 11},
 		column{title: "SIZE", min: 8, max: 9},
-		column{title: "TOOK", min: 7, max: 7, drop: 1},
+		column{title: "TOOK", min: 7, max: 7, drop: 3},
 		column{title: "STATUS", min: 19})
 	return configs, history
 }

@@ -276,6 +276,9 @@ func TestRealUploadAndRestore(t *testing.T) {
 	press(tm, "enter")
 	view(t, tm, fmt.Sprintf("Restore backup %d", uploads[0].ID), "(•) this service: staging")
 	press(tm, "enter")
+	// The file's origin is unknown: the person chooses; here, keep it.
+	view(t, tm, "▸ [?] neutralize", "origin is unknown")
+	press(tm, " ", " ")
 	view(t, tm, "▸ [ ] neutralize")
 	press(tm, "enter")
 	view(t, tm, "step 3 of 5")

@@ -204,8 +204,12 @@ func TestRestoreFlowOntoAnotherService(t *testing.T) {
 	press(tm, "down", "down")
 	view(t, tm, "(•) staging")
 	press(tm, "enter")
-	// Another service than the backup's own: neutralize comes preselected.
-	snap(t, tm, "options", "▸ [x] neutralize", "onto     staging (database staging_db")
+	// Another service than the backup's own: neutralize comes preselected,
+	// as core's rule says.
+	if r := core.DefaultNeutralize(core.Backup{ID: 3, Service: "production", Kind: core.KindScheduled}, core.RestoreOnto{Service: "staging"}); !r.Neutralize || r.MustChoose {
+		t.Fatalf("core's rule for production onto staging: %+v", r)
+	}
+	snap(t, tm, "options", "▸ [x] neutralize", "onto     staging (database staging_db", "the default: backup 3 is of production, not of staging")
 	press(tm, "enter")
 	snap(t, tm, "summary", `This replaces ALL data of staging: database "staging_db"`, `a safety backup of staging goes first to its primary, "local"`)
 	press(tm, "enter")
@@ -242,7 +246,7 @@ func TestRestoreFlowOwnServiceAndNewDatabase(t *testing.T) {
 	press(tm, "r")
 	view(t, tm, "Restore onto")
 	press(tm, "enter")
-	view(t, tm, "▸ [ ] neutralize", "onto     production")
+	view(t, tm, "▸ [ ] neutralize", "onto     production", "the default: backup 3 is production's own")
 	press(tm, "esc")
 	view(t, tm, "step 1 of 5")
 	press(tm, "esc")
@@ -265,7 +269,7 @@ func TestRestoreFlowOwnServiceAndNewDatabase(t *testing.T) {
 	press(tm, "prod_copy")
 	snap(t, tm, "new-database", "(•) a new database: [prod_copy▏", "filestore /var/lib/odoo/filestore/prod_copy")
 	press(tm, "enter")
-	view(t, tm, "▸ [x] neutralize")
+	view(t, tm, "▸ [x] neutralize", "the default: a new database runs beside production's")
 	press(tm, "enter")
 	snap(t, tm, "new-database-summary", `This creates database "prod_copy"`, "no safety backup is taken")
 	press(tm, "enter", "prod_copy", "enter")
@@ -315,7 +319,7 @@ func TestReadOnlyHistory(t *testing.T) {
 	eng := newFlowEngine(cat)
 	tm := start80(t, Options{Catalog: cat, Engine: eng, ReadOnly: true})
 	openHistory(t, tm)
-	view(t, tm, "restore: off (--read-only)")
+	view(t, tm, "r x b u off (--read-only)")
 	press(tm, "r")
 	view(t, tm, "read-only: restoring is off")
 	press(tm, "x")
@@ -414,8 +418,22 @@ func TestUploadFlow(t *testing.T) {
 	press(tm, "enter")
 	view(t, tm, "Restore backup 5", "(•) this service: production")
 	press(tm, "enter")
+	// Nobody knows where an uploaded file came from: nothing is
+	// preselected, and the flow does not go on until the person chooses.
+	if r := core.DefaultNeutralize(core.Backup{ID: 5, Kind: core.KindUpload}, core.RestoreOnto{Service: "production"}); !r.MustChoose {
+		t.Fatalf("core's rule gives an upload a default: %+v", r)
+	}
+	snap(t, tm, "choose", "▸ [?] neutralize", "backup 5 was uploaded from a file whose origin is unknown: choose with space")
+	press(tm, "enter")
+	view(t, tm, "choose first: space ticks neutralize if this is another service's data")
+	view(t, tm, "step 2 of 5")
+	press(tm, " ")
+	view(t, tm, "▸ [x] neutralize")
+	press(tm, " ")
 	view(t, tm, "▸ [ ] neutralize")
-	press(tm, "enter", "enter", "production", "enter")
+	press(tm, "enter")
+	view(t, tm, "Not neutralized")
+	press(tm, "enter", "production", "enter")
 	view(t, tm, "✓ Backup 5 restored onto production")
 	quit(t, tm)
 	if len(eng.uploads) != 1 || eng.uploads[0].Path != "/tmp/acme.zip" || eng.uploads[0].Service != "production" {
@@ -448,4 +466,23 @@ func TestRestoreAndUploadFromHome(t *testing.T) {
 	if len(eng.restores)+len(eng.newDBs) != 0 {
 		t.Errorf("the engine restored: %+v %+v", eng.restores, eng.newDBs)
 	}
+}
+
+// With no other service to restore onto, the target step says which key
+// adds one, not a command to type elsewhere.
+func TestRestoreTargetNamesTheAddKey(t *testing.T) {
+	cat := seed(t)
+	for _, name := range []string{"staging", "demo"} {
+		if err := cat.RemoveService(context.Background(), name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tm := start80(t, Options{Catalog: cat, Engine: newFlowEngine(cat)})
+	openHistory(t, tm)
+	press(tm, "r")
+	frame := view(t, tm, "another service:", "none: a on the services screen (1) adds one")
+	if strings.Contains(frame, "odoo-backup service add") {
+		t.Errorf("the console names a command instead of its key:\n%s", frame)
+	}
+	quit(t, tm)
 }

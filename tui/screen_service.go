@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -157,7 +158,7 @@ func (s *serviceScreen) View() string {
 	svc := s.health.Service
 	var b strings.Builder
 	state := " · " + t.health(s.health.State)
-	b.WriteString(fit(fmt.Sprintf("%s @ %s · filestore %s", svc.DB.Database, svc.DB.Address(), svc.FilestoreDir), s.ctx.Width-lipglossWidth(state)) + state + "\n")
+	b.WriteString(fit(s.connection(svc), s.ctx.Width-lipglossWidth(state)) + state + "\n")
 	cfgTbl, histTbl := s.tables()
 
 	var cfg strings.Builder
@@ -202,7 +203,7 @@ func (s *serviceScreen) View() string {
 	for i := s.offset; i < len(s.history) && i < s.offset+rows; i++ {
 		bk := s.history[i]
 		status := statusMark(bk)
-		sz, dur := size(bk.Size), took(bk.Duration())
+		sz, dur := historySize(bk), took(bk.Duration())
 		if bk.Status == core.StatusRunning {
 			p, ok := s.live[bk.ID]
 			if !ok {
@@ -214,7 +215,7 @@ func (s *serviceScreen) View() string {
 		if bk.Orphaned {
 			status += "  orphaned"
 		}
-		line := histTbl.row(bk.StartedAt.In(now.Location()).Format("2006-01-02 15:04"), string(bk.Kind), bk.Destination, sz, dur, status)
+		line := histTbl.row(strconv.FormatInt(bk.ID, 10), bk.StartedAt.In(now.Location()).Format("2006-01-02 15:04"), string(bk.Kind), bk.Destination, sz, dur, status)
 		if s.pane == paneHistory && i == s.histCur {
 			line = t.Selected.Render(line)
 		}
@@ -262,4 +263,22 @@ func (s *serviceScreen) FullHelp() [][]key.Binding {
 	k := s.ctx.Keys
 	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Tab, k.Backup, k.Upload, k.Back},
 		{k.Details, k.Restore, k.Verify, k.Delete, k.Download}, {k.Add, k.Edit, k.Remove, k.MakePrimary, k.EditService}}
+}
+
+// historySize is a finished backup's size; one that failed stored nothing,
+// which "0 B" would hide behind a number.
+func historySize(b core.Backup) string {
+	if b.Status == core.StatusFailed || b.Size <= 0 && b.Status != core.StatusSucceeded {
+		return "—"
+	}
+	return size(b.Size)
+}
+
+// connection is the service's database and filestore line. A placeholder
+// (left by a catalog rebuild) has no server yet, not one at ":0".
+func (s *serviceScreen) connection(svc core.Service) string {
+	if svc.Placeholder || svc.DB.Host == "" && svc.DB.Port == 0 {
+		return fmt.Sprintf("%s · no connection yet: add it with odoo-backup service add %s", svc.DB.Database, svc.Name)
+	}
+	return fmt.Sprintf("%s @ %s · filestore %s", svc.DB.Database, svc.DB.Address(), svc.FilestoreDir)
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +35,15 @@ type Options struct {
 	// Animate turns the spinners; Run sets it. Off, they show one still
 	// frame, which keeps test frames stable.
 	Animate bool
+	// Scheduler is the scheduler this console runs while no daemon does;
+	// nil when it runs none (read-only).
+	Scheduler Scheduler
+}
+
+// Scheduler is what the console needs of the scheduler it runs: the
+// services its scheduled jobs work on now, so quitting asks first.
+type Scheduler interface {
+	Running() []string
 }
 
 // Model is the console's root: it owns the shared context, the stack of
@@ -49,11 +59,15 @@ type Model struct {
 	help        help.Model
 	showHelp    bool
 	confirmQuit bool
-	job         *job
-	jobSeq      int
-	status      string
-	statusErr   bool
-	refresh     time.Duration
+	// quitScheduled lists the scheduled jobs of this console quitting would
+	// abort, when confirmQuit asks about them.
+	quitScheduled []string
+	scheduler     Scheduler
+	job           *job
+	jobSeq        int
+	status        string
+	statusErr     bool
+	refresh       time.Duration
 	// refreshing is set while a periodic reload is being read.
 	refreshing bool
 }
@@ -79,7 +93,7 @@ func New(o Options) *Model {
 	h.Styles = help.Styles{ShortKey: t.Header, ShortDesc: t.Muted, ShortSeparator: t.Muted, Ellipsis: t.Muted,
 		FullKey: t.Header, FullDesc: t.Muted, FullSeparator: t.Muted}
 	home := newServicesScreen(ctx)
-	return &Model{ctx: ctx, home: home, stack: []screen{home}, help: h, refresh: o.RefreshEvery}
+	return &Model{ctx: ctx, home: home, stack: []screen{home}, help: h, refresh: o.RefreshEvery, scheduler: o.Scheduler}
 }
 
 // Run opens the console on the terminal until the user quits.
@@ -124,6 +138,10 @@ func (m *Model) reload() tea.Cmd {
 	}
 	return m.home.Reload()
 }
+
+// clearStatus drops the last message when the screen changes: it spoke of
+// the screen left behind.
+func (m *Model) clearStatus() { m.status, m.statusErr = "", false }
 
 func (m *Model) setStatus(err bool, format string, args ...any) {
 	m.status, m.statusErr = fmt.Sprintf(format, args...), err
@@ -179,6 +197,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.ctx.frame++
 		return m, m.spinTick()
 	case pushMsg:
+		m.clearStatus()
 		m.stack = append(m.stack, msg.s)
 		return m, msg.s.Reload()
 	case openMsg:
@@ -234,6 +253,7 @@ func (m *Model) startJob(j JobSpec) tea.Cmd {
 
 // back closes the top screen; the home screen stays.
 func (m *Model) back() tea.Cmd {
+	m.clearStatus()
 	if len(m.stack) == 1 {
 		if m.top() == screen(m.home) {
 			return nil
@@ -247,6 +267,7 @@ func (m *Model) back() tea.Cmd {
 
 // switchTo shows a top-level screen (keys 1 to 4) with nothing under it.
 func (m *Model) switchTo(s screen) tea.Cmd {
+	m.clearStatus()
 	m.stack = []screen{s}
 	if s == screen(m.home) {
 		return m.home.Reload()
@@ -275,7 +296,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	typing := takesText(m.dialog) || (m.dialog == nil && takesText(m.top()))
 	if msg.String() == "ctrl+c" || (key.Matches(msg, k.Quit) && m.dialog == nil && !typing) {
-		if m.job != nil {
+		if m.scheduler != nil {
+			m.quitScheduled = m.scheduler.Running()
+		}
+		if m.job != nil || len(m.quitScheduled) > 0 {
 			m.confirmQuit = true
 			return nil
 		}
@@ -323,11 +347,21 @@ func (m *Model) View() string {
 			title += " › " + s.Title()
 		}
 	}
-	info := fmt.Sprintf("%d services · scheduler: %s", len(m.home.rows), m.schedulerState())
-	if n := m.home.running(); n > 0 {
-		info += fmt.Sprintf(" · %d running", n)
-	}
 	right := "? help "
+	infoFor := func(sched string) string {
+		info := fmt.Sprintf("%s · scheduler: %s", plural(len(m.home.rows), "service"), sched)
+		if n := m.home.running(); n > 0 {
+			info += fmt.Sprintf(" · %d running", n)
+		}
+		return info
+	}
+	info := infoFor(m.schedulerState())
+	if short, _, cut := strings.Cut(m.schedulerState(), " ("); cut &&
+		lipgloss.Width(title)+lipgloss.Width(info)+lipgloss.Width(right)+5 > m.ctx.Width {
+		// A narrow terminal keeps who runs the schedules and the help key,
+		// and gives up the detail in parentheses.
+		info = infoFor(short)
+	}
 	gap := max(m.ctx.Width-lipgloss.Width(title)-lipgloss.Width(info)-lipgloss.Width(right)-4, 1)
 	header := t.Header.Render(title) + "  " + info + strings.Repeat(" ", gap) + right
 	if lipgloss.Width(header) > m.ctx.Width {
@@ -338,7 +372,7 @@ func (m *Model) View() string {
 	switch {
 	case m.showHelp:
 		body = lipgloss.Place(m.ctx.Width, m.ctx.bodyHeight(), lipgloss.Center, lipgloss.Center,
-			t.Dialog.Render(t.Title.Render("Keys")+"\n\n"+m.help.FullHelpView(m.fullHelp())+"\n\n"+t.Muted.Render("? or esc closes")))
+			t.Dialog.Render(t.Title.Render("Keys")+"\n\n"+m.fullHelpView(m.ctx.Width-6, m.ctx.bodyHeight()-6)+"\n\n"+t.Muted.Render("? or esc closes")))
 	case m.dialog != nil:
 		body = lipgloss.Place(m.ctx.Width, m.ctx.bodyHeight(), lipgloss.Center, lipgloss.Center, m.dialog.View())
 	default:
@@ -353,7 +387,7 @@ func (m *Model) View() string {
 	status := ""
 	switch {
 	case m.confirmQuit:
-		status = t.Error.Render(fmt.Sprintf(" %s runs in this console: quit and abort it? y / n", m.job.label))
+		status = t.Error.Render(" " + m.quitQuestion())
 	case m.job != nil:
 		status = t.Status.Render(" " + m.ctx.spin() + " " + m.job.label + ": " + jobProgress(m.job, m.ctx.Width-lipgloss.Width(m.job.label)-6))
 	case m.status != "" && m.statusErr:
@@ -364,12 +398,28 @@ func (m *Model) View() string {
 	if lipgloss.Width(status) > m.ctx.Width {
 		status = pad(status, m.ctx.Width)
 	}
-	helpLine := m.help.ShortHelpView(m.shortHelp())
+	helpLine := m.shortHelpView()
 	if lipgloss.Width(helpLine) > m.ctx.Width-1 {
 		// help.Model lets the last key overflow when its ellipsis does not fit.
 		helpLine = pad(helpLine, m.ctx.Width-1)
 	}
 	return header + "\n" + body + "\n" + status + "\n " + helpLine
+}
+
+// quitQuestion asks whether to quit and abort what this console runs.
+func (m *Model) quitQuestion() string {
+	var what []string
+	if m.job != nil {
+		what = append(what, m.job.label)
+	}
+	if len(m.quitScheduled) > 0 {
+		what = append(what, "the scheduled backup of "+strings.Join(m.quitScheduled, ", "))
+	}
+	verb, it := "runs", "it"
+	if len(what) > 1 {
+		verb, it = "run", "them"
+	}
+	return fmt.Sprintf("%s %s in this console: quit and abort %s? y / n", strings.Join(what, " and "), verb, it)
 }
 
 func (m *Model) schedulerState() string {
@@ -379,14 +429,81 @@ func (m *Model) schedulerState() string {
 	return m.home.scheduler
 }
 
+// fullHelpView lays the screen's groups of keys side by side, as many as
+// fit in width, and the rest in rows below, then the keys that work
+// everywhere on one line, so no key is cut off at 80x24. A read-only
+// console says once which keys are off.
+func (m *Model) fullHelpView(width, height int) string {
+	h := m.help
+	h.Width = 0 // fitted here, not cut
+	groups, off := m.top().FullHelp(), []string(nil)
+	if m.ctx.ReadOnly {
+		// "off (--read-only)" once for all the keys it concerns, not on each.
+		marked := make([][]key.Binding, len(groups))
+		for i, g := range groups {
+			for _, b := range g {
+				if d := b.Help().Desc; strings.HasSuffix(d, readOnlyOff) {
+					if !slices.Contains(off, b.Help().Key) {
+						off = append(off, b.Help().Key)
+					}
+					b.SetHelp(b.Help().Key, strings.TrimSuffix(d, readOnlyOff)+" (off)")
+				}
+				marked[i] = append(marked[i], b)
+			}
+		}
+		groups = marked
+	}
+	var rows []string
+	var row [][]key.Binding
+	for _, g := range groups {
+		if len(row) > 0 && lipgloss.Width(h.FullHelpView(append(row, g))) > width {
+			rows = append(rows, h.FullHelpView(row))
+			row = nil
+		}
+		row = append(row, g)
+	}
+	if len(row) > 0 {
+		rows = append(rows, h.FullHelpView(row))
+	}
+	k := m.ctx.Keys
+	h.Width = width
+	rows = append(rows, h.ShortHelpView([]key.Binding{k.Services, k.Destinations, k.Templates, k.Activity, k.Help, k.Quit}))
+	if len(off) > 0 {
+		rows = append(rows, m.ctx.Theme.Muted.Render(fit("off: "+strings.Join(off, " ")+" (the console was started with --read-only)", width)))
+	}
+	if out := strings.Join(rows, "\n\n"); lipgloss.Height(out) <= height {
+		return out
+	}
+	return strings.Join(rows, "\n")
+}
+
+// shortHelpView is the key help line. In a read-only console the keys that
+// are off come first, together in one short item, so the line says so even
+// at 80 columns and still has room for the keys that work.
+func (m *Model) shortHelpView() string {
+	keys := m.shortHelp()
+	if !m.ctx.ReadOnly {
+		return m.help.ShortHelpView(keys)
+	}
+	var on []key.Binding
+	var off []string
+	for _, b := range keys {
+		if b.Enabled() && strings.HasSuffix(b.Help().Desc, readOnlyOff) {
+			off = append(off, b.Help().Key)
+			continue
+		}
+		on = append(on, b)
+	}
+	if len(off) == 0 {
+		return m.help.ShortHelpView(keys)
+	}
+	lead := key.NewBinding(key.WithKeys(off...), key.WithHelp(strings.Join(off, " "), "off (--read-only)"))
+	return m.help.ShortHelpView(append([]key.Binding{lead}, on...))
+}
+
 func (m *Model) shortHelp() []key.Binding {
 	if m.dialog != nil {
 		return m.dialog.ShortHelp()
 	}
 	return m.top().ShortHelp()
-}
-
-func (m *Model) fullHelp() [][]key.Binding {
-	k := m.ctx.Keys
-	return append(m.top().FullHelp(), []key.Binding{k.Services, k.Destinations, k.Templates, k.Activity, k.Help, k.Quit})
 }

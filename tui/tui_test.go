@@ -269,7 +269,7 @@ func TestBackupNow(t *testing.T) {
 
 func TestReadOnlyRefusesBackup(t *testing.T) {
 	tm := start(t, Options{Catalog: seed(t), ReadOnly: true, Engine: &fakeEngine{}})
-	waitFor(t, tm, "production", "back up: off (--read-only)")
+	waitFor(t, tm, "production", "b r u a off (--read-only)")
 	press(tm, "b")
 	waitFor(t, tm, "read-only: backing up is off")
 	finalView(t, tm)

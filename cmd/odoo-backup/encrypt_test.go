@@ -91,7 +91,7 @@ func TestEncryptionCommands(t *testing.T) {
 		t.Errorf("backups --json should say how the backup is encrypted: %v", listed)
 	}
 	c.ok("verify", id)
-	c.ok("restore", id, "--new-db", "cli_enc_restored", "--filestore", filepath.Join(c.dir, "restored"))
+	c.ok("restore", id, "--new-db", "cli_enc_restored", "--filestore", filepath.Join(c.dir, "restored"), "--no-neutralize")
 	got, err := testbed.Fingerprint(ctx, pg.Conn("cli_enc_restored"), filepath.Join(c.dir, "restored"))
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestEncryptionCommands(t *testing.T) {
 	if n, _ := pg.QueryInt(ctx, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cli_enc_copy%'"); n != 0 {
 		t.Fatal("a refused service copy created a database")
 	}
-	c.ok("service", "copy", "prod", "prodcopy", "--db", "cli_enc_copy", "--filestore", filepath.Join(c.dir, "copy"), "--identity", keyFile)
+	c.ok("service", "copy", "prod", "prodcopy", "--db", "cli_enc_copy", "--filestore", filepath.Join(c.dir, "copy"), "--identity", keyFile, "--no-neutralize")
 	got, err = testbed.Fingerprint(ctx, pg.Conn("cli_enc_copy"), filepath.Join(c.dir, "copy"))
 	if err != nil {
 		t.Fatal(err)
@@ -155,8 +155,8 @@ func TestEncryptionCommands(t *testing.T) {
 	if len(diff) > 0 {
 		t.Errorf("the copy made through the encrypted primary differs:\n%s", strings.Join(diff, "\n"))
 	}
-	c.fails(1, "pass --identity FILE", "upload", out, "--service", "prod", "--restore", "--yes")
-	c.ok("upload", out, "--service", "prod", "--restore", "--yes", "--identity", keyFile)
+	c.fails(1, "pass --identity FILE", "upload", out, "--service", "prod", "--restore", "--yes", "--no-neutralize")
+	c.ok("upload", out, "--service", "prod", "--restore", "--yes", "--no-neutralize", "--identity", keyFile)
 	c.ok("config", "set", "prod", "sealed", "--primary")
 
 	// A passphrase from the environment.
@@ -175,7 +175,7 @@ func TestEncryptionCommands(t *testing.T) {
 	}
 	c.ok("config", "set", "prod", "vault")
 	c.json(&bs, "backup", "prod", "--destination", "vault")
-	c.ok("restore", itoa(bs[0].ID), "--new-db", "cli_enc_vault", "--filestore", filepath.Join(c.dir, "vault-restored"))
+	c.ok("restore", itoa(bs[0].ID), "--new-db", "cli_enc_vault", "--filestore", filepath.Join(c.dir, "vault-restored"), "--no-neutralize")
 	got, err = testbed.Fingerprint(ctx, pg.Conn("cli_enc_vault"), filepath.Join(c.dir, "vault-restored"))
 	if err != nil {
 		t.Fatal(err)

@@ -64,6 +64,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &exit) {
 		return int(exit)
 	}
+	if ctx.Err() != nil && !errors.Is(err, core.ErrInterrupted) {
+		// Ctrl-C or SIGTERM outside the engine's operations, which say
+		// themselves what an interruption left.
+		err = fmt.Errorf("interrupted before it finished: %s", message(err))
+	}
+	// An interruption exits 1 like any operation that did not finish; the
+	// message says what it left.
 	fmt.Fprintln(stderr, "odoo-backup: "+message(err))
 	var ue usageError
 	if errors.As(err, &ue) {

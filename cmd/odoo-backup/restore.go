@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -11,14 +12,15 @@ import (
 
 func (a *app) restoreCommand() *cobra.Command {
 	var newDB, filestore, service, identity string
-	var neutralize, yes, asJSON bool
+	var yes, asJSON bool
+	var nf neutralizeFlags
 	cmd := &cobra.Command{
-		Use:   "restore BACKUP_ID (--service S | --new-db NAME [--filestore DIR]) [--neutralize] --yes",
+		Use:   "restore BACKUP_ID (--service S | --new-db NAME [--filestore DIR]) [--neutralize | --no-neutralize] --yes",
 		Short: "Restore a backup onto a service, or into a new database",
 		Long: `Restore a backup onto an existing service (--service), replacing all its data,
 or into a new database on the PostgreSQL server of the backup's service
 (--new-db). The backup may come from any service: restore production into
-staging with --service staging --neutralize.
+staging with --service staging.
 
 Onto a service, a safety backup of it goes to its primary destination first;
 if that fails nothing is restored. The archive's checksum is verified, the
@@ -26,9 +28,15 @@ database and filestore are built under temporary names beside the target's,
 and only once both are complete are they swapped in (the target's sessions
 are ended). A failure at any step before the swap leaves the target as it was.
 
---neutralize turns mail servers and scheduled actions off (the auto-vacuum job
+Neutralizing turns mail servers and scheduled actions off (the auto-vacuum job
 excepted), disables live payment providers, sets database.is_neutralized and
-gives the copy a new database.uuid and database.secret, as Odoo does.`,
+gives the copy a new database.uuid and database.secret, as Odoo does. It is
+the default onto another service than the backup's own and into a new
+database (--no-neutralize keeps the data as it was); onto the backup's own
+service it is done only with --neutralize. A backup uploaded from a file needs
+one of the two said, since nobody knows where it came from.
+
+Ctrl-C or SIGTERM stops the restore; the target is left as it was.`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			id, err := parseBackupID(args[0])
@@ -45,6 +53,18 @@ gives the copy a new database.uuid and database.secret, as Odoo does.`,
 			case service != "" && !yes:
 				return usageError{fmt.Errorf("restoring onto %s replaces all of its data (a safety backup of it goes to its primary destination first); add --yes to go ahead", service)}
 			}
+			if err := nf.check(); err != nil {
+				return err
+			}
+			b, err := a.engine.Catalog.Backup(ctx, id)
+			if err != nil {
+				return err
+			}
+			rule := core.DefaultNeutralize(b, core.RestoreOnto{Service: service})
+			neutralize, err := nf.resolve(rule, cmp.Or(service, "the new database"))
+			if err != nil {
+				return err
+			}
 			progress, done := progressPrinter(a.stderr)
 			var res core.RestoreResult
 			if service != "" {
@@ -59,7 +79,7 @@ gives the copy a new database.uuid and database.secret, as Odoo does.`,
 			if asJSON {
 				return writeJSON(a.stdout, res)
 			}
-			a.printRestore(id, service, res)
+			a.printRestore(id, service, res, neutralizedLine(res, nf, rule))
 			return nil
 		}),
 	}
@@ -67,14 +87,14 @@ gives the copy a new database.uuid and database.secret, as Odoo does.`,
 	f.StringVar(&service, "service", "", "replace the data of this service (needs --yes)")
 	f.StringVar(&newDB, "new-db", "", "name of the database to create")
 	f.StringVar(&filestore, "filestore", "", "filestore directory of the new database (default beside the service's)")
-	f.BoolVar(&neutralize, "neutralize", false, "make the copy safe beside production: mail, crons and payments off, new uuid and secret")
+	nf.add(cmd)
 	f.BoolVar(&yes, "yes", false, "confirm that the service's data is replaced")
 	f.StringVar(&identity, "identity", "", "age identity file that decrypts the backup, when its destination keeps no key on this host")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }
 
-func (a *app) printRestore(id int64, service string, res core.RestoreResult) {
+func (a *app) printRestore(id int64, service string, res core.RestoreResult, neutralized string) {
 	w := a.stdout
 	if service != "" {
 		fmt.Fprintf(w, "Safety backup %d of %s taken first; restore it with: odoo-backup restore %d --service %s --yes\n", res.SafetyBackupID, service, res.SafetyBackupID, service)
@@ -82,8 +102,8 @@ func (a *app) printRestore(id int64, service string, res core.RestoreResult) {
 	} else {
 		fmt.Fprintf(w, "Backup %d restored into database %s, filestore %s (%d files).\n", id, res.Database, res.FilestoreDir, res.FilestoreFiles)
 	}
-	if len(res.Neutralized) > 0 {
-		fmt.Fprintln(w, "Neutralized:")
+	fmt.Fprintln(w, neutralized)
+	if res.IsNeutralized {
 		for _, l := range res.Neutralized {
 			fmt.Fprintln(w, "  "+l)
 		}

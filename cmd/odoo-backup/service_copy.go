@@ -12,21 +12,33 @@ import (
 func (a *app) serviceCopyCommand() *cobra.Command {
 	var db, filestore, identity string
 	var asJSON bool
+	var nf neutralizeFlags
 	cmd := &cobra.Command{
-		Use:   "copy SOURCE NEW --db NEWDB [--filestore DIR]",
+		Use:   "copy SOURCE NEW --db NEWDB [--filestore DIR] [--no-neutralize]",
 		Short: "Copy a service into a new database and register it as a new service",
 		Long: `Copy a service as Odoo's "duplicate database" does: a fresh backup of SOURCE
 goes to its primary destination (kind copy), is restored into the new database
-NEWDB on the same PostgreSQL server and a new filestore, which get a new
-database.uuid and database.secret, and NEW is registered with the same
-connection and the same backup configurations as SOURCE. SOURCE is not changed.`,
+NEWDB on the same PostgreSQL server and a new filestore, and NEW is registered
+with the same connection and the same backup configurations as SOURCE. SOURCE
+is not changed.
+
+The copy is neutralized (mail servers and crons off, payments disabled,
+database.is_neutralized set, a new database.uuid and database.secret), since
+it runs beside SOURCE; --no-neutralize keeps SOURCE's mail servers and crons
+and only gives it a new database.uuid and database.secret, as Odoo's
+duplicate does.`,
 		Args: cobra.ExactArgs(2),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			if db == "" {
 				return usageError{fmt.Errorf("give the new database's name with --db")}
 			}
+			rule := core.DefaultNeutralize(core.Backup{Service: args[0], Kind: core.KindCopy}, core.RestoreOnto{ServiceCopy: true})
+			neutralize, err := nf.resolve(rule, args[1])
+			if err != nil {
+				return err
+			}
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, IdentityFile: identity, Progress: progress})
+			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
 			done()
 			if err != nil {
 				return err
@@ -37,6 +49,12 @@ connection and the same backup configurations as SOURCE. SOURCE is not changed.`
 			fmt.Fprintf(a.stdout, "Backup %d of %s taken to %s.\n", res.Backup.ID, args[0], res.Backup.Destination)
 			fmt.Fprintf(a.stdout, "Service %s created: database %s, filestore %s (%d files), new database.uuid and database.secret, %d configuration(s) as %s.\n",
 				res.Service.Name, res.Restore.Database, res.Restore.FilestoreDir, res.Restore.FilestoreFiles, len(res.Configurations), args[0])
+			fmt.Fprintln(a.stdout, neutralizedLine(res.Restore, nf, rule))
+			if res.Restore.IsNeutralized {
+				for _, l := range res.Restore.Neutralized {
+					fmt.Fprintln(a.stdout, "  "+l)
+				}
+			}
 			if res.Restore.MissingCount > 0 {
 				fmt.Fprintf(a.stdout, "Warning: %d attachment file(s) the database refers to were not in the source's filestore, e.g. %s\n", res.Restore.MissingCount, res.Restore.MissingFiles[0])
 			}
@@ -47,6 +65,7 @@ connection and the same backup configurations as SOURCE. SOURCE is not changed.`
 	f.StringVar(&db, "db", "", "the new database, on the source's PostgreSQL server")
 	f.StringVar(&filestore, "filestore", "", "the new filestore directory (default beside the source's)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.BoolVar(&nf.off, "no-neutralize", false, "keep the copy's mail servers and crons on (it still gets a new database uuid and secret)")
 	f.StringVar(&identity, "identity", "", "age identity file that decrypts the copy backup, when the source's primary keeps no key on this host")
 	return cmd
 }

@@ -72,10 +72,13 @@ func (a *app) status(ctx context.Context) (statusReport, error) {
 func (a *app) printStatus(rep statusReport) {
 	switch {
 	case rep.Scheduler == nil:
-		fmt.Fprintln(a.stdout, "Scheduler: none running; start one with odoo-backup --daemon (or open the console).")
+		fmt.Fprintln(a.stdout, "Scheduler: none running; start odoo-backup --daemon to run the schedules all the time (an open console runs them while no daemon does).")
 	case !rep.Scheduler.Alive:
-		fmt.Fprintf(a.stdout, "Scheduler: %s pid %d on %s stopped answering at %s; the next daemon takes over.\n",
+		fmt.Fprintf(a.stdout, "Scheduler: %s pid %d on %s stopped answering at %s; the next daemon or console takes over.\n",
 			rep.Scheduler.Holder, rep.Scheduler.PID, rep.Scheduler.Host, localTime(rep.Scheduler.Heartbeat))
+	case rep.Scheduler.Holder == core.ConsoleHolder:
+		fmt.Fprintf(a.stdout, "Scheduler: the console pid %d on %s, since %s, while it is open; a daemon that starts takes over.\n",
+			rep.Scheduler.PID, rep.Scheduler.Host, localTime(rep.Scheduler.AcquiredAt))
 	default:
 		fmt.Fprintf(a.stdout, "Scheduler: %s pid %d on %s, since %s.\n", rep.Scheduler.Holder, rep.Scheduler.PID, rep.Scheduler.Host, localTime(rep.Scheduler.AcquiredAt))
 	}
@@ -182,8 +185,13 @@ func (a *app) home(ctx context.Context) error {
 		fmt.Fprintf(a.stdout, "Created the catalog %s and a local destination \"local\" in %s.\n\n", a.resolveCatalogPath(), d.Dir)
 	}
 	if a.stdout == io.Writer(os.Stdout) && isatty.IsTerminal(os.Stdin.Fd()) && isatty.IsTerminal(os.Stdout.Fd()) {
-		return tui.Run(tui.Options{Catalog: a.cat, Engine: a.engine, ReadOnly: a.readOnly,
-			NoColor: os.Getenv("NO_COLOR") != "", Context: ctx})
+		cs, err := a.startConsoleScheduler(ctx)
+		if err != nil {
+			return err
+		}
+		err = tui.Run(tui.Options{Catalog: a.cat, Engine: a.engine, ReadOnly: a.readOnly,
+			NoColor: os.Getenv("NO_COLOR") != "", Context: ctx, Scheduler: cs})
+		return errors.Join(err, cs.shutdown(func(s string) { fmt.Fprintln(a.stderr, s) }))
 	}
 	rep, err := a.status(ctx)
 	if err != nil {

@@ -289,7 +289,7 @@ func setupWithKeys(t *testing.T, c *cli, term *terminal, service string, odoo *t
 	term.checkFrame(rows)
 	term.keys("Escape")
 	term.waitUntil(10*time.Second, "the services screen", func(rows []string) bool {
-		return strings.Contains(rows[0], " 1 services") && !strings.Contains(rows[0], "›")
+		return strings.Contains(rows[0], " 1 service ") && !strings.Contains(rows[0], "›")
 	})
 }
 
@@ -316,7 +316,7 @@ func TestConsoleInRealTerminal(t *testing.T) {
 			term.checkFrame(term.waitFor(time.Minute, "0 services", "No service yet"))
 
 			setupWithKeys(t, c, term, service, odoo)
-			rows := term.waitFor(time.Minute, "1 services", service, "! stale")
+			rows := term.waitFor(time.Minute, "1 service ", service, "! stale")
 			if term.display("#{alternate_on}") != "1" {
 				t.Error("the console should draw on the alternate screen")
 			}

@@ -18,9 +18,10 @@ type uploadResult struct {
 
 func (a *app) uploadCommand() *cobra.Command {
 	var service, identity string
-	var restore, yes, neutralize, asJSON bool
+	var restore, yes, asJSON bool
+	var nf neutralizeFlags
 	cmd := &cobra.Command{
-		Use:   "upload FILE --service S [--restore --yes] [--neutralize]",
+		Use:   "upload FILE --service S [--restore (--neutralize | --no-neutralize) --yes]",
 		Short: "Upload a backup file from elsewhere to a service's primary destination, and restore it",
 		Long: `Upload a backup made elsewhere — an Odoo database manager zip (with or without
 filestore), an odoo.sh export, a plain .sql or .sql.gz pg_dump, or a pg_dump
@@ -30,7 +31,10 @@ first: a hostile or broken file is refused before anything is uploaded.
 
 With --restore --yes it is then restored onto the service as restore --service
 does (safety backup first, then a swap). A backup without filestore leaves
-the service with an empty filestore directory.`,
+the service with an empty filestore directory. Nobody knows where a file
+came from, so --restore needs --neutralize (another service's data: mail
+servers and crons off, a new database uuid) or --no-neutralize (the
+service's own data, kept as it is).`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			switch {
@@ -38,8 +42,18 @@ the service with an empty filestore directory.`,
 				return usageError{fmt.Errorf("say which service the backup is for with --service")}
 			case restore && !yes:
 				return usageError{fmt.Errorf("restoring onto %s replaces all of its data (a safety backup of it goes to its primary destination first); add --yes to go ahead", service)}
-			case neutralize && !restore:
-				return usageError{fmt.Errorf("--neutralize only goes with --restore")}
+			case (nf.on || nf.off) && !restore:
+				return usageError{fmt.Errorf("--neutralize and --no-neutralize only go with --restore")}
+			}
+			// Decided before anything is read or stored: a refusal
+			// leaves everything as it was.
+			rule := core.DefaultNeutralize(core.Backup{Service: service, Kind: core.KindUpload}, core.RestoreOnto{Service: service})
+			rule.Why = "nobody knows where an uploaded file came from"
+			neutralize, err := false, error(nil)
+			if restore {
+				if neutralize, err = nf.resolve(rule, service); err != nil {
+					return err
+				}
 			}
 			info, err := a.engine.InspectUpload(ctx, args[0])
 			if err != nil {
@@ -67,10 +81,10 @@ the service with an empty filestore directory.`,
 				}
 				out.Restore = &res
 				if !asJSON {
-					a.printRestore(b.ID, service, res)
+					a.printRestore(b.ID, service, res, neutralizedLine(res, nf, rule))
 				}
 			} else if !asJSON {
-				fmt.Fprintf(a.stdout, "Restore it with: odoo-backup restore %d --service %s --yes\n", b.ID, service)
+				fmt.Fprintf(a.stdout, "Restore it with: odoo-backup restore %d --service %s --yes and --neutralize (another service's data) or --no-neutralize (%s's own)\n", b.ID, service, service)
 			}
 			if asJSON {
 				return writeJSON(a.stdout, out)
@@ -82,7 +96,7 @@ the service with an empty filestore directory.`,
 	f.StringVar(&service, "service", "", "the service the backup is for; it goes to its primary destination")
 	f.BoolVar(&restore, "restore", false, "restore it onto the service once uploaded (needs --yes)")
 	f.BoolVar(&yes, "yes", false, "confirm that the service's data is replaced")
-	f.BoolVar(&neutralize, "neutralize", false, "neutralize the restored database: mail, crons and payments off, new uuid and secret")
+	nf.add(cmd)
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&identity, "identity", "", "with --restore: age identity file that decrypts the upload, when the primary keeps no key on this host")
 	return cmd

@@ -46,7 +46,7 @@ func TestUploadAndRestore(t *testing.T) {
 		t.Fatalf("a refused upload left %v in the destination", entries)
 	}
 
-	out := c.ok("upload", dump, "--service", "staging", "--restore", "--yes")
+	out := c.ok("upload", dump, "--service", "staging", "--restore", "--no-neutralize", "--yes")
 	for _, want := range []string{"pg_dump custom-format dump", "database:     cli_up_prod", "Uploaded as backup", "restored onto staging"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("upload output lacks %q:\n%s", want, out)
