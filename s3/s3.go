@@ -350,8 +350,9 @@ func (s *S3) Get(ctx context.Context, key string, offset, length int64) (io.Read
 	// The stall watch covers the request; the body's reads are bounded by
 	// the connection's idle deadline, which does not count the time the
 	// caller takes between reads.
-	rctx, cancel := context.WithCancelCause(ctx)
-	stop := s.watch.onStall(func() { cancel(errStalled) })
+	octx, begun := s.watch.withOp(ctx)
+	rctx, cancel := context.WithCancelCause(octx)
+	stop := s.watch.onStall(begun, func() { cancel(errStalled) })
 	body, _, _, err := minio.Core{Client: s.client}.GetObject(rctx, s.cfg.Bucket, s.prefix+key, opts)
 	stop()
 	if err != nil {

@@ -41,11 +41,26 @@ func newStallWatch(timeout time.Duration) *stallWatch {
 
 func (w *stallWatch) touch() { w.last.Store(time.Now().UnixNano()) }
 
+// opState is what an operation's context knows of its stall watch.
+type opState struct {
+	w     *stallWatch
+	begun int64
+}
+
+type opKey struct{}
+
+// withOp marks ctx as an operation watched by w from now.
+func (w *stallWatch) withOp(ctx context.Context) (context.Context, int64) {
+	begun := time.Now().UnixNano()
+	return context.WithValue(ctx, opKey{}, &opState{w: w, begun: begun}), begun
+}
+
 // guard returns ctx cancelled with errStalled once the store has moved no
 // byte for the timeout since the operation began; stop ends the watch.
 func (w *stallWatch) guard(ctx context.Context) (context.Context, func()) {
-	gctx, cancel := context.WithCancelCause(ctx)
-	stop := w.onStall(func() { cancel(errStalled) })
+	octx, begun := w.withOp(ctx)
+	gctx, cancel := context.WithCancelCause(octx)
+	stop := w.onStall(begun, func() { cancel(errStalled) })
 	return gctx, func() {
 		stop()
 		cancel(context.Canceled)
@@ -53,9 +68,8 @@ func (w *stallWatch) guard(ctx context.Context) (context.Context, func()) {
 }
 
 // onStall calls fn once the store has moved no byte for the timeout since
-// now, unless stop is called first.
-func (w *stallWatch) onStall(fn func()) (stop func()) {
-	begun := time.Now().UnixNano()
+// begun, unless stop is called first.
+func (w *stallWatch) onStall(begun int64, fn func()) (stop func()) {
 	var timer *time.Timer
 	check := func() {
 		idle := time.Duration(time.Now().UnixNano() - max(w.last.Load(), begun))
@@ -69,8 +83,22 @@ func (w *stallWatch) onStall(fn func()) (stop func()) {
 	return func() { timer.Stop() }
 }
 
-// stalled reports whether gctx, made by guard, ended for a stall.
-func stalled(gctx context.Context) bool { return errors.Is(context.Cause(gctx), errStalled) }
+// stalled reports whether the operation of gctx (made by guard or withOp)
+// ended for a stall: the watch cut it off, or it failed (a connection's
+// idle deadline) after nothing had moved for about the timeout.
+func stalled(gctx context.Context) bool {
+	if errors.Is(context.Cause(gctx), errStalled) {
+		return true
+	}
+	op, ok := gctx.Value(opKey{}).(*opState)
+	if !ok {
+		return false
+	}
+	idle := time.Duration(time.Now().UnixNano() - max(op.w.last.Load(), op.begun))
+	// The idle deadline is moved at most every tenth of the timeout, so it
+	// may fire that much before a full timeout of silence.
+	return idle >= op.w.timeout*9/10 && op.w.waiting.Load() == 0
+}
 
 // stallError is the one sentence of an operation cut off for a stall.
 func (s *S3) stallError(doing string) error {
