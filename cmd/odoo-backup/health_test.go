@@ -14,6 +14,7 @@ import (
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
+	"github.com/odoo-backup/odoo-backup/s3"
 	"github.com/odoo-backup/odoo-backup/store"
 )
 
@@ -48,23 +49,36 @@ func TestStatusCountsManualBackups(t *testing.T) {
 	}
 }
 
-// Issue 10 item 9: a command-line backup killed with SIGKILL leaves a
-// running row and a hidden temporary file; the next command (here status)
-// records the row as failed, removes the file, says so once, and status
-// exits 1 naming the backup.
+// Issue 10 item 9: a command-line backup to a directory and S3 killed with
+// SIGKILL leaves running rows, a hidden temporary file and an unfinished
+// multipart upload; the next command (here status) records the rows as
+// failed, removes the file and the upload, says so once each, and status
+// exits 1 naming the backups.
 func TestKilledBackupIsCleanedUpByTheNextCommand(t *testing.T) {
 	c := newCLI(t)
-	odoo := generate(t, "health_killed")
+	// Over 1 MiB of dump: the S3 upload is a multipart one, begun before
+	// the filestore.
+	odoo, err := testbed.GenerateOdoo(t.Context(), pg, "health_killed", filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 9, DumpBytes: 3 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
 	disk := filepath.Join(c.dir, "disk")
+	bucket := minio.NewBucket(t)
+	c.addS3("s3", bucket)
 	c.ok("destination", "add", "disk", "--dir", disk)
 	c.addService("prod", odoo)
 	c.ok("config", "set", "prod", "disk", "--frequency", "daily", "--keep", "3")
-	c.ok("backup", "prod")
+	c.ok("config", "set", "prod", "s3", "--frequency", "daily", "--keep", "3")
+	c.ok("backup", "prod", "--all-destinations")
+	s3st, err := s3.NewS3(s3.Config{Endpoint: minio.Endpoint, Bucket: bucket, Prefix: "backups/odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// One filestore file becomes a FIFO nobody writes to: the backup
 	// blocks opening it, mid-archive, for as long as the test wants.
 	fifo := blockingFilestoreFile(t, odoo)
-	cmd := exec.Command(os.Args[0], "--catalog", c.catalog, "backup", "prod")
+	cmd := exec.Command(os.Args[0], "--catalog", c.catalog, "backup", "prod", "--all-destinations")
 	cmd.Env = append(os.Environ(), "ODOO_BACKUP_TEST_AS_MAIN=1")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -76,14 +90,17 @@ func TestKilledBackupIsCleanedUpByTheNextCommand(t *testing.T) {
 		}
 	})
 	var tmp string
-	var running core.Backup
-	awaitCondition(t, "the backup to reach the blocked filestore file with its temporary file written", func() bool {
+	var running []core.Backup
+	awaitCondition(t, "the backup to reach the blocked filestore file with its temporary file and multipart upload begun", func() bool {
 		tmp = tempFileUnder(t, disk)
-		running = runningBackup(t, c.catalog)
-		return tmp != "" && running.Phase == core.PhaseFilestore
+		running = runningBackups(t, c.catalog)
+		up, err := s3st.Incomplete(t.Context(), "")
+		return tmp != "" && len(running) == 2 && running[0].Phase == core.PhaseFilestore && err == nil && len(up) == 1
 	})
-	if running.PID != cmd.Process.Pid || running.ProcessStart == 0 {
-		t.Errorf("the running row names pid %d (start %d), want the backup process %d with its start time", running.PID, running.ProcessStart, cmd.Process.Pid)
+	for _, b := range running {
+		if b.PID != cmd.Process.Pid || b.ProcessStart == 0 {
+			t.Errorf("the running row names pid %d (start %d), want the backup process %d with its start time", b.PID, b.ProcessStart, cmd.Process.Pid)
+		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -95,11 +112,16 @@ func TestKilledBackupIsCleanedUpByTheNextCommand(t *testing.T) {
 	if r.code != 1 {
 		t.Errorf("status after the kill: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if want := "failed (backup " + itoa(running.ID) + "): interrupted: the process died"; !strings.Contains(r.stdout, want) {
-		t.Errorf("status says:\n%s\nwant it to contain %q", r.stdout, want)
+	for _, b := range running {
+		if want := "failed (backup " + itoa(b.ID) + "): interrupted: the process died"; !strings.Contains(r.stdout, want) {
+			t.Errorf("status says:\n%s\nwant it to contain %q", r.stdout, want)
+		}
 	}
-	if n := strings.Count(r.stderr, "backup interrupted by a crash recorded as failed"); n != 1 {
-		t.Errorf("status warned %d times about the interrupted backup, want once:\n%s", n, r.stderr)
+	if n := strings.Count(r.stderr, "backup interrupted by a crash recorded as failed"); n != 2 {
+		t.Errorf("status warned %d times about the 2 interrupted backups, want once each:\n%s", n, r.stderr)
+	}
+	if up, err := s3st.Incomplete(t.Context(), ""); err != nil || len(up) != 0 {
+		t.Errorf("unfinished multipart uploads left: %v (%v)", up, err)
 	}
 	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
 		t.Errorf("the temporary file %s is still there (%v)", tmp, err)
@@ -107,16 +129,18 @@ func TestKilledBackupIsCleanedUpByTheNextCommand(t *testing.T) {
 	if left := tempFileUnder(t, disk); left != "" {
 		t.Errorf("a temporary file is left: %s", left)
 	}
-	b := c.backupByID(running.ID)
-	if b.Status != "failed" || !strings.HasPrefix(b.Error, "interrupted: the process died") || b.FinishedAt == nil {
-		t.Errorf("the killed backup is %s %q, want failed as interrupted", b.Status, b.Error)
+	for _, rb := range running {
+		b := c.backupByID(rb.ID)
+		if b.Status != "failed" || !strings.HasPrefix(b.Error, "interrupted: the process died") || b.FinishedAt == nil {
+			t.Errorf("the killed backup %d is %s %q, want failed as interrupted", rb.ID, b.Status, b.Error)
+		}
 	}
 	// Reconciled once: the next command finds nothing to say.
 	if r := c.run("status"); strings.Contains(r.stderr, "interrupted") {
 		t.Errorf("a second status warned again: %s", r.stderr)
 	}
-	// A new backup succeeds and makes the configuration healthy again.
-	c.ok("backup", "prod")
+	// A new backup succeeds and makes the configurations healthy again.
+	c.ok("backup", "prod", "--all-destinations")
 	if _, code := c.status(); code != 0 {
 		t.Errorf("status after a new backup exits %d, want 0", code)
 	}
@@ -154,9 +178,9 @@ func tempFileUnder(t *testing.T, dir string) string {
 	return found
 }
 
-// runningBackup reads the catalog behind the commands' back: the running
-// backup, or a zero one.
-func runningBackup(t *testing.T, catalog string) core.Backup {
+// runningBackups reads the catalog behind the commands' back: the running
+// backups.
+func runningBackups(t *testing.T, catalog string) []core.Backup {
 	t.Helper()
 	cat, err := store.Open(context.Background(), catalog)
 	if err != nil {
@@ -167,10 +191,7 @@ func runningBackup(t *testing.T, catalog string) core.Backup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(bs) == 0 {
-		return core.Backup{}
-	}
-	return bs[0]
+	return bs
 }
 
 // awaitCondition polls cond until it holds, failing the test after a
