@@ -125,6 +125,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 				b.Size, b.SHA256 = t.seal.size.n, t.seal.sum()
 			}
 			b.OdooVersion, b.PGVersion = info.odooVersion, info.pgVersion
+			b.MissingCount, b.MissingFiles = info.missingCount, info.missingFiles
 			err = e.writeMetadata(saveCtx, t.store, *b, info)
 		}
 		if err != nil && archived && t.store != nil && b.Key != "" {
@@ -137,6 +138,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 		if err != nil {
 			b.Status, b.Error = StatusFailed, describe(ctx, err)
 			b.Size, b.SHA256 = 0, ""
+			b.MissingCount, b.MissingFiles = 0, nil
 			if len(targets) == 1 {
 				failures = append(failures, &UserError{Msg: b.Error, Cause: err})
 			} else {
@@ -145,8 +147,10 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 			e.log().Error("backup failed", "service", svc.Name, "destination", t.dest.Name, "backup", b.ID, "error", b.Error)
 		} else {
 			b.Status = StatusSucceeded
+			// Files the filestore lacked are part of the backup's record
+			// (and of status, as a warning), not a log line of their own.
 			e.log().Info("backup succeeded", "service", svc.Name, "destination", t.dest.Name, "backup", b.ID,
-				"size", b.Size, "sha256", b.SHA256, "took", b.Duration().String())
+				"size", b.Size, "sha256", b.SHA256, "took", b.Duration().String(), "missing_files", b.MissingCount)
 			e.cleanFailedLeftovers(saveCtx, t.store, *b)
 		}
 		if err := e.Catalog.UpdateBackup(saveCtx, *b); err != nil {
@@ -257,7 +261,10 @@ type dumpInfo struct {
 	modules        int
 	tables         map[string]int64
 	filestoreFiles int
-	missingFiles   []string
+	// missingCount attachment files were not in the filestore; missingFiles
+	// names the first MaxMissingNames.
+	missingCount int
+	missingFiles []string
 }
 
 // produce writes the archive once, fanned out to every target's store.
@@ -537,8 +544,11 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *o
 		f, err := os.Open(filepath.Join(svc.FilestoreDir, filepath.FromSlash(fname)))
 		if errors.Is(err, fs.ErrNotExist) {
 			// The database points at a file the filestore lost; the backup
-			// still saves everything else, and says so.
-			info.missingFiles = append(info.missingFiles, fname)
+			// still saves everything else, and records what it lacks.
+			info.missingCount++
+			if len(info.missingFiles) < MaxMissingNames {
+				info.missingFiles = append(info.missingFiles, fname)
+			}
 			return nil
 		}
 		if err != nil {
@@ -552,13 +562,7 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *o
 		info.filestoreFiles++
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if n := len(info.missingFiles); n > 0 {
-		e.log().Warn("attachment files missing from the filestore", "service", svc.Name, "count", n, "first", info.missingFiles[0])
-	}
-	return nil
+	return err
 }
 
 func (e *Engine) writeMetadata(ctx context.Context, st ObjectStore, b Backup, info dumpInfo) error {
@@ -567,7 +571,8 @@ func (e *Engine) writeMetadata(ctx context.Context, st ObjectStore, b Backup, in
 		Service: b.Service, Database: b.Database, Kind: b.Kind, Format: b.Format,
 		StartedAt: b.StartedAt, FinishedAt: *b.FinishedAt, Size: b.Size, SHA256: b.SHA256,
 		OdooVersion: b.OdooVersion, PGVersion: b.PGVersion,
-		Modules: info.modules, FilestoreFiles: info.filestoreFiles, MissingFiles: len(info.missingFiles),
+		Modules: info.modules, FilestoreFiles: info.filestoreFiles,
+		MissingFiles: b.MissingCount, MissingNames: b.MissingFiles,
 		Tables: info.tables, Encryption: b.Encryption,
 	}
 	return putMetadata(ctx, st, m)

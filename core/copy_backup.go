@@ -81,6 +81,7 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 		Kind: KindCopy, Status: StatusRunning, StartedAt: started,
 		Database: rb.b.Database, Format: rb.b.Format, OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion,
 		Phase: PhaseCopy, Host: host, PID: os.Getpid(), Encryption: rb.b.Encryption, ProcessStart: selfStart(),
+		MissingCount: rb.b.MissingCount, MissingFiles: rb.b.MissingFiles,
 	}
 	if reseal {
 		nb.Encryption = d.Encryption()
@@ -238,7 +239,8 @@ func (e *Engine) copyMetadata(ctx context.Context, rb readableBackup, dst Object
 	if err != nil {
 		e.log().Warn("the source's metadata object is unreadable; writing one from the catalog", "backup", rb.b.ID, "error", err)
 		m = BackupMetadata{MetadataVersion: MetadataVersion, Tool: "odoo-backup", Service: rb.b.Service, Database: rb.b.Database,
-			Format: rb.b.Format, OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion}
+			Format: rb.b.Format, OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion,
+			MissingFiles: rb.b.MissingCount, MissingNames: rb.b.MissingFiles}
 	}
 	m.ID, m.Archive, m.Kind = nb.ID, nb.Key, KindCopy
 	m.StartedAt, m.FinishedAt = nb.StartedAt, e.now().UTC()

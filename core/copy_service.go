@@ -26,6 +26,9 @@ type CopyServiceRequest struct {
 	// IdentityFile decrypts the copy backup when the source's primary
 	// encrypts to a recipient whose key is not kept on this host.
 	IdentityFile string
+	// AcceptErrors creates the copy even when the restored database fails
+	// its checks (see RestoreRequest.AcceptErrors).
+	AcceptErrors bool
 	Progress     ProgressFunc
 }
 
@@ -89,7 +92,7 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 
 	res.Restore, err = e.RestoreNewDB(ctx, RestoreRequest{
 		BackupID: res.Backup.ID, NewDB: req.NewDB, FilestoreDir: req.FilestoreDir,
-		Neutralize: req.Neutralize, NewIdentity: true, IdentityFile: req.IdentityFile, Progress: req.Progress,
+		Neutralize: req.Neutralize, NewIdentity: true, IdentityFile: req.IdentityFile, AcceptErrors: req.AcceptErrors, Progress: req.Progress,
 	})
 	if err != nil {
 		return res, Userf(err, "the copy of %q could not be restored into %q (the source is unchanged; backup %d remains): %s", src.Name, req.NewDB, res.Backup.ID, message(err))

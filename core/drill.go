@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
@@ -38,16 +37,16 @@ type DrillResult struct {
 	ScratchDir string `json:"scratch_dir"`
 }
 
-// requiredTables must exist in any restored Odoo database.
-var requiredTables = []string{"ir_attachment", "ir_module_module", "res_partner", "res_users"}
-
 // Drill answers "is this service's latest backup restorable?": it verifies
 // the backup's checksum, restores it into a scratch database on the
 // service's PostgreSQL server (named <db>_drill_<random>, built under a
 // temporary name) and a scratch filestore directory, checks that dump.sql
-// loaded without an SQL error, that the key tables exist with the row counts
-// recorded at backup time (BackupMetadata.Tables), and that every attachment
-// file is present, then removes the scratch copy whatever happened. The drill
+// loaded without an SQL error, that the database passes CheckRestored (the
+// same checks a restore makes before it puts a copy in place: key tables,
+// the row counts recorded at backup time, base installed), and that every
+// attachment file the backup holds is present (those it recorded as missing
+// when it was taken were never in it), then removes the scratch copy
+// whatever happened. The drill
 // is recorded in the history; a failed drill returns an error that says why.
 func (e *Engine) Drill(ctx context.Context, req DrillRequest) (_ DrillResult, err error) {
 	var res DrillResult
@@ -195,40 +194,29 @@ func (e *Engine) runDrill(ctx context.Context, svc Service, b Backup, req DrillR
 	if st.sqlErrors.count > 0 {
 		det.Problems = append(det.Problems, fmt.Sprintf("dump.sql loaded with %d SQL errors (first: %s)", st.sqlErrors.count, firstOr(st.sqlErrors.first, "?")))
 	}
-	if st.missingCount > 0 {
-		det.Problems = append(det.Problems, fmt.Sprintf("%d attachment files are missing from the restored filestore (first: %s)", st.missingCount, firstOr(st.missing, "?")))
+	// Files the backup recorded as missing were never in it: only those it
+	// should hold and does not fail the drill. Past the names it keeps, a
+	// backup that lacked more files than it names allows that many unnamed.
+	recorded := max(b.MissingCount, meta.MissingFiles)
+	det.KnownMissing = min(st.missingCount, recorded)
+	if unnamed := recorded - len(b.MissingFiles); st.unknownMissing > unnamed {
+		det.Problems = append(det.Problems, fmt.Sprintf("attachment files are missing from the restored filestore: %d the backup should hold (first: %s)", st.unknownMissing-unnamed, st.firstUnknown))
 	}
 	if metaErr == nil && meta.FilestoreFiles != st.files {
 		det.Problems = append(det.Problems, fmt.Sprintf("the archive holds %d filestore files but %d were backed up", st.files, meta.FilestoreFiles))
 	}
 	conn := server
 	conn.Database = st.tmpDB
-	det.Tables, err = countRestored(ctx, conn)
+	noCounts := ""
+	if metaErr != nil {
+		noCounts = "the metadata object is unreadable"
+	}
+	checks, err := CheckRestored(ctx, conn, meta.Tables, noCounts)
 	if err != nil {
 		return err
 	}
-	for _, t := range requiredTables {
-		if _, ok := det.Tables[t]; !ok {
-			det.Problems = append(det.Problems, fmt.Sprintf("table %s is missing from the restored database", t))
-		}
-	}
-	names := make([]string, 0, len(meta.Tables))
-	for t := range meta.Tables {
-		names = append(names, t)
-	}
-	sort.Strings(names)
-	for _, t := range names {
-		want := meta.Tables[t]
-		got, ok := det.Tables[t]
-		switch {
-		case !ok:
-			if !contains(requiredTables, t) {
-				det.Problems = append(det.Problems, fmt.Sprintf("table %s is missing from the restored database", t))
-			}
-		case got != want:
-			det.Problems = append(det.Problems, fmt.Sprintf("table %s has %d rows but %d were backed up", t, got, want))
-		}
-	}
+	det.Tables, det.Checks = checks.Tables, checks.Ran
+	det.Problems = append(det.Problems, checks.Problems...)
 	return nil
 }
 

@@ -11,6 +11,9 @@ import (
 const (
 	HealthOK      = "ok"
 	HealthRunning = "running"
+	// HealthWarning: backing up works, but the newest backup lacks
+	// attachment files the filestore had lost. Not a failure: status exits 0.
+	HealthWarning = "warning"
 	HealthManual  = "manual"
 	HealthStalled = "stalled"
 	HealthStale   = "stale"
@@ -131,14 +134,30 @@ func EvaluateHealth(c Configuration, backups []Backup, now time.Time) ConfigHeal
 	default:
 		h.State = HealthOK
 	}
+	if b := lastFinished; (h.State == HealthOK || h.State == HealthManual) && b != nil && b.Status == StatusSucceeded && b.MissingCount > 0 {
+		h.State, h.Reason = HealthWarning, LacksFiles(*b)
+	}
 	return h
+}
+
+// LacksFiles says what a backup lacks, "" when nothing: the attachment files
+// its database referred to that the filestore did not have.
+func LacksFiles(b Backup) string {
+	if b.MissingCount == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("backup %d lacks %d attachment file(s) missing from the filestore when it was taken", b.ID, b.MissingCount)
+	if len(b.MissingFiles) > 0 {
+		s += " (first: " + b.MissingFiles[0] + ")"
+	}
+	return s
 }
 
 // HealthNone is the state of a service without any configuration yet.
 const HealthNone = "none"
 
 // healthRank orders health states for a service's summary.
-var healthRank = map[string]int{HealthOK: 0, HealthManual: 0, HealthRunning: 1, HealthStalled: 2, HealthStale: 2, HealthFailed: 3}
+var healthRank = map[string]int{HealthOK: 0, HealthManual: 0, HealthRunning: 1, HealthWarning: 2, HealthStalled: 3, HealthStale: 3, HealthFailed: 4}
 
 // ServiceHealth is how a service is doing: the worst of its configurations,
 // and failed when its last finished restore drill failed.

@@ -15,27 +15,31 @@ const MetadataVersion = 1
 // that a destination describes its own backups and the catalog can be rebuilt
 // from the destinations alone. It never holds a secret.
 type BackupMetadata struct {
-	MetadataVersion int    `json:"metadata_version"`
-	Tool            string `json:"tool"`
+	MetadataVersion int        `json:"metadata_version"`
+	Tool            string     `json:"tool"`
 	// ID is the backup's id in the catalog that recorded it, so a catalog
 	// rebuilt from the destinations gives it the same id and the ids people
 	// noted ("restore 14 --service staging") still name it. Objects written
 	// before it was recorded have none (0).
-	ID             int64      `json:"id,omitempty"`
-	Archive        string     `json:"archive"`
-	Service        string     `json:"service"`
-	Database       string     `json:"database"`
-	Kind           BackupKind `json:"kind"`
-	Format         string     `json:"format"`
-	StartedAt      time.Time  `json:"started_at"`
-	FinishedAt     time.Time  `json:"finished_at"`
-	Size           int64      `json:"size"`
-	SHA256         string     `json:"sha256"`
-	OdooVersion    string     `json:"odoo_version"`
-	PGVersion      string     `json:"pg_version"`
-	Modules        int        `json:"modules"`
-	FilestoreFiles int        `json:"filestore_files"`
-	MissingFiles   int        `json:"missing_files,omitempty"`
+	ID int64 `json:"id,omitempty"`
+	Archive         string     `json:"archive"`
+	Service         string     `json:"service"`
+	Database        string     `json:"database"`
+	Kind            BackupKind `json:"kind"`
+	Format          string     `json:"format"`
+	StartedAt       time.Time  `json:"started_at"`
+	FinishedAt      time.Time  `json:"finished_at"`
+	Size            int64      `json:"size"`
+	SHA256          string     `json:"sha256"`
+	OdooVersion     string     `json:"odoo_version"`
+	PGVersion       string     `json:"pg_version"`
+	Modules         int        `json:"modules"`
+	FilestoreFiles  int        `json:"filestore_files"`
+	// MissingFiles counts the attachment files the database referred to
+	// that the filestore lacked, so the archive lacks them too;
+	// MissingNames names the first MaxMissingNames of them.
+	MissingFiles int      `json:"missing_files,omitempty"`
+	MissingNames []string `json:"missing_file_names,omitempty"`
 	// Tables holds the exact row counts of the key tables (KeyTables) in the
 	// dumped snapshot; a table too large to count cheaply is left out.
 	Tables map[string]int64 `json:"tables,omitempty"`
@@ -44,6 +48,10 @@ type BackupMetadata struct {
 	// are always those of the stored bytes, the ciphertext if encrypted.
 	Encryption string `json:"encryption,omitempty"`
 }
+
+// MaxMissingNames bounds the names of missing attachment files a backup
+// records (its count has no bound), so its record stays small.
+const MaxMissingNames = 100
 
 func (m BackupMetadata) marshal() ([]byte, error) { return json.MarshalIndent(m, "", "  ") }
 

@@ -294,6 +294,7 @@ func (e *Engine) scanDestination(ctx context.Context, d Destination, dr *Destina
 			StartedAt: m.StartedAt.UTC(), FinishedAt: &fin,
 			Key: key, Database: m.Database, Format: m.Format,
 			OdooVersion: m.OdooVersion, PGVersion: m.PGVersion, Encryption: m.Encryption,
+			MissingCount: m.MissingFiles, MissingFiles: boundedNames(m.MissingNames),
 		})
 		knownKeys[key] = true
 	}
@@ -368,4 +369,12 @@ func quoteList(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return strings.Join(q, ", ")
+}
+
+// boundedNames keeps at most MaxMissingNames of a metadata object's names.
+func boundedNames(names []string) []string {
+	if len(names) > MaxMissingNames {
+		return names[:MaxMissingNames]
+	}
+	return names
 }

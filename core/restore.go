@@ -2,7 +2,6 @@ package core
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -39,6 +38,9 @@ type RestoreRequest struct {
 	// IdentityFile is an age identity file that decrypts an encrypted
 	// backup whose destination keeps no key on this host.
 	IdentityFile string
+	// AcceptErrors creates the database even when the restored copy fails
+	// its checks (CheckRestored); without it such a copy is discarded.
+	AcceptErrors bool
 	Progress     ProgressFunc
 }
 
@@ -66,6 +68,9 @@ type RestoreResult struct {
 	// Warnings are problems after the restore was in place (an old
 	// database or filestore that could not be removed).
 	Warnings []string `json:"warnings,omitempty"`
+	// Checks says which checks the restored database went through before
+	// it was put in place, and what they found.
+	Checks RestoreChecks `json:"checks"`
 }
 
 // maintenanceDB is where CREATE/ALTER/DROP DATABASE run, as Odoo does.
@@ -133,6 +138,10 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 	if err != nil {
 		return res, err
 	}
+	if res.Checks, err = e.checkStaged(ctx, st, rb, req.AcceptErrors, rep); err != nil {
+		st.discard(context.WithoutCancel(ctx))
+		return res, refusedChecks(err, fmt.Sprintf("nothing was created (no database %q, no filestore %s)", req.NewDB, fsDir))
+	}
 	if req.Neutralize {
 		rep.set(PhaseNeutralize, rb.b.Size)
 		if res.Neutralized, err = st.neutralize(ctx); err != nil {
@@ -177,6 +186,12 @@ type staged struct {
 	sqlErrors    *errorLines
 	missing      []string
 	missingCount int
+	// known are the files the backup recorded as missing when it was taken
+	// (the first MaxMissingNames); unknownMissing counts the missing files
+	// that are not among them.
+	known          map[string]bool
+	unknownMissing int
+	firstUnknown   string
 }
 
 func randomSuffix() string {
@@ -234,6 +249,7 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 		tmpDB:     base + "_restoring_" + suffix,
 		tmpFS:     filepath.Join(parent, "."+filepath.Base(finalFS)+".restoring-"+suffix),
 		sqlErrors: &errorLines{max: 20},
+		known:     knownMissing(rb.b),
 	}
 	defer func() {
 		if err != nil {
@@ -283,7 +299,10 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 
 // loadDump runs dump.sql through psql the way Odoo restores a zip: errors
 // are collected and reported but do not stop the load; psql itself failing
-// does.
+// does. The dump passes through the guard, which stops the load at anything
+// psql would run as a meta-command (SPEC rule 13); a psql that knows
+// \restrict is also told to refuse every meta-command itself, with a key
+// the dump cannot know.
 func (st *staged) loadDump(ctx context.Context, dump interface {
 	Open() (io.ReadCloser, error)
 }, psql Tool) error {
@@ -295,14 +314,11 @@ func (st *staged) loadDump(ctx context.Context, dump interface {
 		return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "cannot read dump.sql from the backup: %v", err)
 	}
 	defer rc.Close()
-	var in io.Reader = rc
-	if !psql.SupportsRestrict() {
-		in = newRestrictFilter(rc)
-	}
+	in := guardDump(rc, psql)
 	conn := st.server
 	args := append([]string{"--quiet", "--no-psqlrc", "--set", "ON_ERROR_STOP=0", "--file", "-"}, pgArgs(conn, st.tmpDB)...)
 	cmd := exec.CommandContext(ctx, psql.Path, args...)
-	cmd.Env = pgEnv(conn)
+	cmd.Env = append(pgEnv(conn), psqlEncodingEnv)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = st.sqlErrors
 	stdin, err := cmd.StdinPipe()
@@ -313,11 +329,19 @@ func (st *staged) loadDump(ctx context.Context, dump interface {
 		return fmt.Errorf("start %s: %w", psql.Path, err)
 	}
 	_, copyErr := io.Copy(stdin, in)
+	refused := refusedDump(copyErr)
+	if refused != nil {
+		// Before its input ends: at the end psql would send the statement
+		// it is collecting.
+		_ = cmd.Process.Kill()
+	}
 	stdin.Close()
 	waitErr := cmd.Wait()
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case refused != nil:
+		return refused
 	case waitErr != nil:
 		return Userf(waitErr, "psql stopped while loading dump.sql (%v): %s; the restore was undone", waitErr, st.sqlErrors.lastLine())
 	case copyErr != nil && !errors.Is(copyErr, syscall.EPIPE):
@@ -429,9 +453,24 @@ func (st *staged) checkAttachments(ctx context.Context) error {
 			if len(st.missing) < 20 {
 				st.missing = append(st.missing, fname)
 			}
+			if !st.known[fname] {
+				st.unknownMissing++
+				if st.firstUnknown == "" {
+					st.firstUnknown = fname
+				}
+			}
 		}
 		return nil
 	})
+}
+
+// knownMissing is the set of files b recorded as missing when it was taken.
+func knownMissing(b Backup) map[string]bool {
+	known := make(map[string]bool, len(b.MissingFiles))
+	for _, f := range b.MissingFiles {
+		known[f] = true
+	}
+	return known
 }
 
 // neutralize neutralizes the staged database.
@@ -611,40 +650,6 @@ func (e *errorLines) lastLine() string {
 		return strings.TrimSpace(string(e.partial))
 	}
 	return e.last
-}
-
-// restrictFilter drops pg_dump's \restrict and \unrestrict lines for a psql
-// too old to know them, streaming and in bounded memory.
-type restrictFilter struct {
-	r   *bufio.Reader
-	out []byte
-	err error
-	bol bool // at the beginning of a line
-}
-
-func newRestrictFilter(r io.Reader) *restrictFilter {
-	return &restrictFilter{r: bufio.NewReaderSize(r, 64<<10), bol: true}
-}
-
-func (f *restrictFilter) Read(p []byte) (int, error) {
-	for len(f.out) == 0 {
-		if f.err != nil {
-			return 0, f.err
-		}
-		chunk, err := f.r.ReadSlice('\n')
-		if err != nil && err != bufio.ErrBufferFull {
-			f.err = err
-		}
-		whole := err == nil || err == io.EOF // a complete line, or the last one
-		if f.bol && whole && (bytes.HasPrefix(chunk, []byte(`\restrict `)) || bytes.HasPrefix(chunk, []byte(`\unrestrict `))) {
-			continue
-		}
-		f.bol = err == nil
-		f.out = append(f.out[:0], chunk...)
-	}
-	n := copy(p, f.out)
-	f.out = f.out[n:]
-	return n, nil
 }
 
 type zipFile = zip.File

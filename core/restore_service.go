@@ -25,6 +25,10 @@ type ServiceRestoreRequest struct {
 	// IdentityFile is an age identity file that decrypts an encrypted
 	// backup whose destination keeps no key on this host.
 	IdentityFile string
+	// AcceptErrors swaps the restored copy in even when it fails its checks
+	// (CheckRestored); without it such a copy is discarded and the target
+	// kept.
+	AcceptErrors bool
 	Progress     ProgressFunc
 }
 
@@ -35,8 +39,9 @@ type ServiceRestoreRequest struct {
 //  2. a safety backup of the target goes to its primary destination; if it
 //     fails, nothing else happens;
 //  3. the archive's checksum is verified, then the database and filestore are
-//     built under temporary names beside the target's and checked (and
-//     neutralized if asked);
+//     built under temporary names beside the target's, checked as a drill
+//     checks (CheckRestored: a copy that fails is discarded unless
+//     AcceptErrors), and neutralized if asked;
 //  4. only then are they swapped in: the target's connections are ended,
 //     the databases renamed and the filestore directories renamed, each step
 //     undone if a later one fails;
@@ -110,6 +115,10 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	st, err := e.stageRestore(ctx, rb, server, svc.DB.Database, finalFS, rep)
 	if err != nil {
 		return res, err
+	}
+	if res.Checks, err = e.checkStaged(ctx, st, rb, req.AcceptErrors, rep); err != nil {
+		st.discard(context.WithoutCancel(ctx))
+		return res, refusedChecks(err, fmt.Sprintf("%s is unchanged (safety backup %d stays)", svc.Name, res.SafetyBackupID))
 	}
 	if req.Neutralize {
 		rep.set(PhaseNeutralize, rb.b.Size)

@@ -2,98 +2,12 @@ package core
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
-	"testing/iotest"
 )
-
-func filterAll(t *testing.T, in string, wrap func(io.Reader) io.Reader) string {
-	t.Helper()
-	out, err := io.ReadAll(wrap(newRestrictFilter(strings.NewReader(in))))
-	if err != nil {
-		t.Fatalf("reading the filter: %v", err)
-	}
-	return string(out)
-}
-
-func TestRestrictFilter(t *testing.T) {
-	long := strings.Repeat("x", 200<<10)
-	atBuffer := strings.Repeat("a", 64<<10)
-	tests := []struct {
-		name, in, want string
-	}{
-		{"pg_dump 17.6 plain dump",
-			"--\n-- PostgreSQL database dump\n--\n\n\\restrict 3PuTmAGRWKh7rC1qeWGgT9wTYEoYQQIY\n\nSET x = 1;\nCOPY t (a) FROM stdin;\n1\n\\.\n\n\\unrestrict 3PuTmAGRWKh7rC1qeWGgT9wTYEoYQQIY\n\n",
-			"--\n-- PostgreSQL database dump\n--\n\n\nSET x = 1;\nCOPY t (a) FROM stdin;\n1\n\\.\n\n\n"},
-		{"restrict as the very first line", "\\restrict K\nSELECT 1;\n", "SELECT 1;\n"},
-		{"CRLF lines", "\\restrict K\r\nSELECT 1;\r\n\\unrestrict K\r\n", "SELECT 1;\r\n"},
-		{"no restrict lines", "SELECT 1;\nSELECT 2;\n", "SELECT 1;\nSELECT 2;\n"},
-		{"not at a line start", "SELECT '\\restrict K';\n  \\restrict K\n-- \\unrestrict K\n", "SELECT '\\restrict K';\n  \\restrict K\n-- \\unrestrict K\n"},
-		{"other meta-commands and look-alikes", "\\connect db\n\\restricted K\n\\restrict\n\\unrestrictK\n\\Restrict K\n", "\\connect db\n\\restricted K\n\\restrict\n\\unrestrictK\n\\Restrict K\n"},
-		{"last line without newline", "SELECT 1;\nSELECT 2;", "SELECT 1;\nSELECT 2;"},
-		{"empty", "", ""},
-		{"only newlines", "\n\n\n", "\n\n\n"},
-		{"line longer than the buffer", "\\restrict K\n" + long + "\n\\unrestrict K\n", long + "\n"},
-		{"long line without newline at the end", "\\restrict K\n" + long, long},
-		{"restrict after a long line", long + "\n\\restrict K\nSELECT 1;\n", long + "\nSELECT 1;\n"},
-		{"restrict-like text where a long line crosses the buffer", atBuffer + "\\restrict K\n", atBuffer + "\\restrict K\n"},
-		{"restrict-like text one byte before the buffer edge", atBuffer[1:] + "\n\\restrict K\nEND\n", atBuffer[1:] + "\nEND\n"},
-		{"binary bytes", "\x00\xff\n\\restrict K\n\x00\xfe", "\x00\xff\n\x00\xfe"},
-	}
-	readers := map[string]func(io.Reader) io.Reader{
-		"whole":    func(r io.Reader) io.Reader { return r },
-		"one byte": iotest.OneByteReader,
-		"half":     iotest.HalfReader,
-	}
-	for _, tc := range tests {
-		for rname, wrap := range readers {
-			t.Run(tc.name+"/"+rname, func(t *testing.T) {
-				got := filterAll(t, tc.in, wrap)
-				if got != tc.want {
-					t.Errorf("filter(%s)\n got %s\nwant %s", shortQuote(tc.in), shortQuote(got), shortQuote(tc.want))
-				}
-			})
-		}
-	}
-}
-
-// pg_dump ends a dump with "\unrestrict KEY\n"; a dump cut before its last
-// newline still ends in the meta-command an old psql does not know.
-func TestRestrictFilterLastLineWithoutNewline(t *testing.T) {
-	got := filterAll(t, "SELECT 1;\n\\unrestrict K", func(r io.Reader) io.Reader { return r })
-	if got == "SELECT 1;\n\\unrestrict K" {
-		t.Fatal(`a final "\unrestrict K" without a newline is passed through (the filter drops a line only when ReadSlice returned no error); an old psql then reports "invalid command \unrestrict"`)
-	}
-	if got != "SELECT 1;\n" {
-		t.Errorf("filter = %q, want %q", got, "SELECT 1;\n")
-	}
-}
-
-func TestRestrictFilterPassesErrors(t *testing.T) {
-	boom := errors.New("network gone")
-	r := newRestrictFilter(io.MultiReader(strings.NewReader("\\restrict K\nSELECT 1;\n"), iotest.ErrReader(boom)))
-	got, err := io.ReadAll(r)
-	if !errors.Is(err, boom) {
-		t.Errorf("ReadAll error = %v, want %v", err, boom)
-	}
-	if string(got) != "SELECT 1;\n" {
-		t.Errorf("ReadAll before the error = %q, want %q", got, "SELECT 1;\n")
-	}
-	if n, err := r.Read(make([]byte, 10)); n != 0 || !errors.Is(err, boom) {
-		t.Errorf("Read after the error = %d, %v; want 0, %v", n, err, boom)
-	}
-}
-
-func TestRestrictFilterReaderContract(t *testing.T) {
-	in := "\\restrict K\n" + strings.Repeat("INSERT INTO t VALUES (1);\n", 5000) + "\\unrestrict K\n"
-	want := []byte(strings.Repeat("INSERT INTO t VALUES (1);\n", 5000))
-	if err := iotest.TestReader(newRestrictFilter(strings.NewReader(in)), want); err != nil {
-		t.Error(err)
-	}
-}
 
 func shortQuote(s string) string {
 	if len(s) <= 80 {
@@ -182,5 +96,25 @@ func TestErrorLinesEmpty(t *testing.T) {
 	}
 	if got := e.lastLine(); got != "no newline ERROR: yet" {
 		t.Errorf("lastLine() = %q, want the unfinished line", got)
+	}
+}
+
+// A psql that knows \restrict reads a \restrict line with a fresh random
+// key before the dump; an older one reads the dump alone.
+func TestGuardDumpRestrictPrefix(t *testing.T) {
+	read := func(tool Tool) string {
+		b, err := io.ReadAll(guardDump(strings.NewReader("SELECT 1;\n"), tool))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	re := regexp.MustCompile(`^\\restrict ([A-Za-z0-9]{20,})\nSELECT 1;\n$`)
+	first, second := re.FindStringSubmatch(read(Tool{Major: 15, Minor: 18})), re.FindStringSubmatch(read(Tool{Major: 17, Minor: 6}))
+	if first == nil || second == nil || first[1] == second[1] {
+		t.Errorf("got %q and %q, want a \\restrict line with a fresh random key each", first, second)
+	}
+	if got := read(Tool{Major: 15, Minor: 13}); got != "SELECT 1;\n" {
+		t.Errorf("psql 15.13: got %q, want the dump alone", got)
 	}
 }

@@ -256,6 +256,11 @@ type Backup struct {
 	// Encryption says how the stored archive is encrypted: "" (not),
 	// "age:<recipient>" or "age:passphrase". Never a key.
 	Encryption string `json:"encryption,omitempty"`
+	// MissingCount is the number of attachment files the database referred
+	// to that the filestore lacked when the backup was taken, so the backup
+	// lacks them too; MissingFiles names the first MaxMissingNames of them.
+	MissingCount int      `json:"missing_count"`
+	MissingFiles []string `json:"missing_files"`
 	// Orphaned: the service no longer has a configuration on this destination.
 	// Derived by the catalog when listing; never stored.
 	Orphaned bool `json:"orphaned"`
@@ -321,8 +326,16 @@ type DrillDetails struct {
 	Tables         map[string]int64 `json:"tables,omitempty"`
 	Expected       map[string]int64 `json:"expected,omitempty"`
 	FilestoreFiles int              `json:"filestore_files"`
-	MissingFiles   int              `json:"missing_files"`
-	SQLErrors      int              `json:"sql_errors"`
+	// MissingFiles counts the attachment files the restored database refers
+	// to that the restored filestore lacks; KnownMissing of them the backup
+	// recorded as missing when it was taken (they were never in it, so they
+	// are no failure of the drill).
+	MissingFiles int `json:"missing_files"`
+	KnownMissing int `json:"known_missing,omitempty"`
+	SQLErrors    int `json:"sql_errors"`
+	// Checks names the checks of the restored database that ran
+	// (CheckRestored).
+	Checks []string `json:"checks,omitempty"`
 	// Problems lists every check that failed, one sentence each.
 	Problems []string `json:"problems,omitempty"`
 }

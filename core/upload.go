@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/odoo-backup/odoo-backup/core/dumpguard"
 	"github.com/odoo-backup/odoo-backup/core/odoozip"
 )
 
@@ -126,8 +127,15 @@ func inspectZip(f *os.File, info *UploadInfo) error {
 		}
 		rc, err := zf.Open()
 		if err == nil {
-			_, err = io.Copy(io.Discard, rc)
+			if zf == a.Dump {
+				err = guardedCopy(io.Discard, rc)
+			} else {
+				_, err = io.Copy(io.Discard, rc)
+			}
 			rc.Close()
+		}
+		if refused := dumpRefusal(err); refused != nil {
+			return refused
 		}
 		if err != nil {
 			return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s is damaged: entry %s cannot be read (%v)", info.Path, zf.Name, err)
@@ -191,10 +199,15 @@ func inspectGzip(f *os.File, info *UploadInfo) error {
 }
 
 // checkPlainDump reads a whole plain dump: it must start with pg_dump's
-// header and end with its closing comment (a truncated dump does not).
+// header, end with its closing comment (a truncated dump does not), and
+// hold nothing psql would run as a meta-command (see guardDump).
 func checkPlainDump(r io.Reader, info *UploadInfo) error {
+	r = dumpguard.NewReader(r)
 	head := make([]byte, len(odoozip.DumpHeader))
 	if _, err := io.ReadFull(r, head); err != nil || string(head) != odoozip.DumpHeader {
+		if refused := dumpRefusal(err); refused != nil {
+			return refused
+		}
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 			return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s cannot be read (%v)", info.Path, err)
 		}
@@ -202,6 +215,9 @@ func checkPlainDump(r io.Reader, info *UploadInfo) error {
 	}
 	tail := &tailBuffer{max: 4096}
 	if _, err := io.Copy(tail, r); err != nil {
+		if refused := dumpRefusal(err); refused != nil {
+			return refused
+		}
 		return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s is damaged (%v)", info.Path, err)
 	}
 	if !strings.Contains(tail.String(), dumpComplete) {

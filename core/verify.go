@@ -163,11 +163,18 @@ func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc, op
 	for _, f := range append(a.Filestore, a.Dump) {
 		rc, err := f.Open()
 		if err == nil {
-			_, err = io.Copy(io.Discard, rc)
+			if f == a.Dump {
+				err = guardedCopy(io.Discard, rc)
+			} else {
+				_, err = io.Copy(io.Discard, rc)
+			}
 			rc.Close()
 		}
 		if err != nil && isCancellation(ctx, err) {
 			return res, err
+		}
+		if refused := dumpRefusal(err); refused != nil {
+			return res, Userf(refused, "backup %d is not usable: %s; it would be refused at restore", id, message(refused))
 		}
 		if err != nil {
 			return res, Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "backup %d is corrupt: entry %s cannot be read back (%v); pick another backup", id, f.Name, err)

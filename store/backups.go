@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,7 +17,8 @@ import (
 // NOT EXISTS probe uses the configurations' UNIQUE(service_id, destination_id).
 const backupSelect = `SELECT b.id, COALESCE(b.service_id, 0), b.service_name, COALESCE(b.destination_id, 0), b.destination_name,
 	b.kind, b.status, b.size, b.sha256, b.started_at, b.finished_at, b.error,
-	b.key, b.database, b.format, b.odoo_version, b.pg_version, b.phase, b.bytes, b.host, b.pid, b.updated_at, b.encryption, b.process_start, b.progress_at,
+	b.key, b.database, b.format, b.odoo_version, b.pg_version, b.phase, b.bytes, b.host, b.pid, b.updated_at, b.encryption,
+	b.missing_count, b.missing_files, b.process_start, b.progress_at,
 	(b.service_id IS NULL OR b.destination_id IS NULL OR NOT EXISTS (
 		SELECT 1 FROM configurations c WHERE c.service_id = b.service_id AND c.destination_id = b.destination_id))
 	FROM backups b`
@@ -27,11 +29,18 @@ func scanBackup(row interface{ Scan(...any) error }) (core.Backup, error) {
 		started  int64
 		finished sql.NullInt64
 		updated  int64
+		missing  string
 		progress int64
 	)
 	err := row.Scan(&b.ID, &b.ServiceID, &b.Service, &b.DestinationID, &b.Destination,
 		&b.Kind, &b.Status, &b.Size, &b.SHA256, &started, &finished, &b.Error,
-		&b.Key, &b.Database, &b.Format, &b.OdooVersion, &b.PGVersion, &b.Phase, &b.Bytes, &b.Host, &b.PID, &updated, &b.Encryption, &b.ProcessStart, &progress, &b.Orphaned)
+		&b.Key, &b.Database, &b.Format, &b.OdooVersion, &b.PGVersion, &b.Phase, &b.Bytes, &b.Host, &b.PID, &updated, &b.Encryption,
+		&b.MissingCount, &missing, &b.ProcessStart, &progress, &b.Orphaned)
+	if err == nil && b.MissingCount > 0 {
+		if jerr := json.Unmarshal([]byte(missing), &b.MissingFiles); jerr != nil {
+			return b, fmt.Errorf("backup %d: its missing file names are not a JSON list: %w", b.ID, jerr)
+		}
+	}
 	b.StartedAt = fromNanos(started)
 	b.UpdatedAt = fromNanos(updated)
 	if progress != 0 {
@@ -70,7 +79,19 @@ func checkBackupFields(b core.Backup) error {
 			return err
 		}
 	}
+	if b.MissingCount < len(b.MissingFiles) || len(b.MissingFiles) > core.MaxMissingNames {
+		return core.Userf(core.ErrInvalid, "backup of %q names %d missing files but counts %d (at most %d names are kept)", b.Service, len(b.MissingFiles), b.MissingCount, core.MaxMissingNames)
+	}
 	return nil
+}
+
+// missingJSON is the missing_files column of b.
+func missingJSON(b core.Backup) string {
+	if len(b.MissingFiles) == 0 {
+		return "[]"
+	}
+	raw, _ := json.Marshal(b.MissingFiles)
+	return string(raw)
 }
 
 // CreateBackup records b and sets b.ID. The service and the destination are
@@ -136,13 +157,13 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *core.Backup) error {
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO backups (id, service_id, service_name, destination_id, destination_name,
 			kind, status, key, size, sha256, started_at, finished_at, error, database, format, odoo_version, pg_version, phase, bytes,
-			host, pid, updated_at, encryption, process_start, progress_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			host, pid, updated_at, encryption, missing_count, missing_files, process_start, progress_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING id, NOT EXISTS (SELECT 1 FROM configurations c WHERE c.service_id = ? AND c.destination_id = ?)`,
 			id, nb.ServiceID, nb.Service, nb.DestinationID, nb.Destination,
 			nb.Kind, nb.Status, nb.Key, nb.Size, nb.SHA256, toNanos(nb.StartedAt), nullNanos(nb.FinishedAt), nb.Error,
 			nb.Database, nb.Format, nb.OdooVersion, nb.PGVersion, nb.Phase, nb.Bytes,
-			nb.Host, nb.PID, toNanos(nb.UpdatedAt), nb.Encryption, nb.ProcessStart, progressNanos(nb.ProgressAt),
+			nb.Host, nb.PID, toNanos(nb.UpdatedAt), nb.Encryption, nb.MissingCount, missingJSON(nb), nb.ProcessStart, progressNanos(nb.ProgressAt),
 			nb.ServiceID, nb.DestinationID).Scan(&nb.ID, &nb.Orphaned)
 	})
 	if err != nil {
@@ -155,16 +176,19 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *core.Backup) error {
 }
 
 // UpdateBackup stores the mutable fields of b: status, size, sha256,
-// finished_at, error, key, database, format, versions, phase and bytes. The
+// finished_at, error, key, database, format, versions, phase, bytes and the
+// missing files. The
 // service, destination, kind and start time are fixed at creation.
 func (c *Catalog) UpdateBackup(ctx context.Context, b core.Backup) error {
 	if err := checkBackupFields(b); err != nil {
 		return err
 	}
 	res, err := c.db.ExecContext(ctx, `UPDATE backups SET status = ?, size = ?, sha256 = ?, finished_at = ?, error = ?,
-		key = ?, database = ?, format = ?, odoo_version = ?, pg_version = ?, phase = ?, bytes = ?, encryption = ?, updated_at = ? WHERE id = ?`,
+		key = ?, database = ?, format = ?, odoo_version = ?, pg_version = ?, phase = ?, bytes = ?, encryption = ?,
+		missing_count = ?, missing_files = ?, updated_at = ? WHERE id = ?`,
 		b.Status, b.Size, b.SHA256, nullNanos(b.FinishedAt), b.Error,
-		b.Key, b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes, b.Encryption, toNanos(c.now()), b.ID)
+		b.Key, b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes, b.Encryption,
+		b.MissingCount, missingJSON(b), toNanos(c.now()), b.ID)
 	return updated(res, err, fmt.Sprintf("update backup %d", b.ID), b.ID)
 }
 

@@ -238,3 +238,40 @@ func BenchmarkBackupsPage(b *testing.B) {
 		}
 	}
 }
+
+// What a backup lacks survives the catalog: created with it, updated, read
+// back by id and in listings; more names than the count, or than the bound,
+// are refused.
+func TestBackupMissingFiles(t *testing.T) {
+	c := world(t)
+	ctx := context.Background()
+	b := addBackup(t, c, "prod", "s3-eu", core.KindManual, core.StatusRunning)
+	if b.MissingCount != 0 || len(b.MissingFiles) != 0 {
+		t.Fatalf("new backup %+v: want nothing missing", b)
+	}
+	b.Status, b.MissingCount, b.MissingFiles = core.StatusSucceeded, 150, []string{"ab/ab01", "cd/cd02"}
+	must(t, c.UpdateBackup(ctx, b))
+	got, err := c.Backup(ctx, b.ID)
+	must(t, err)
+	if got.MissingCount != 150 || !reflect.DeepEqual(got.MissingFiles, b.MissingFiles) {
+		t.Errorf("read back %d missing %v, want 150 %v", got.MissingCount, got.MissingFiles, b.MissingFiles)
+	}
+	list, err := c.Backups(ctx, core.BackupFilter{Service: "prod"})
+	must(t, err)
+	if len(list) != 1 || !reflect.DeepEqual(list[0].MissingFiles, b.MissingFiles) {
+		t.Errorf("listing %+v: want the missing files", list)
+	}
+	copied := core.Backup{Service: "prod", Destination: "s3-eu", Kind: core.KindCopy, MissingCount: 1, MissingFiles: []string{"ef/ef03"}}
+	must(t, c.CreateBackup(ctx, &copied))
+	if got, _ := c.Backup(ctx, copied.ID); got.MissingCount != 1 || !reflect.DeepEqual(got.MissingFiles, copied.MissingFiles) {
+		t.Errorf("created with missing files, read back %+v", got)
+	}
+
+	tooMany := b
+	tooMany.MissingCount = 1
+	refuse(t, c, core.ErrInvalid, func() error { return c.UpdateBackup(ctx, tooMany) }, "names 2 missing files but counts 1")
+	unbounded := b
+	unbounded.MissingFiles = make([]string, core.MaxMissingNames+1)
+	unbounded.MissingCount = len(unbounded.MissingFiles)
+	refuse(t, c, core.ErrInvalid, func() error { return c.UpdateBackup(ctx, unbounded) }, "at most 100 names")
+}

@@ -269,7 +269,14 @@ CREATE TABLE audit (
 ALTER TABLE audit ADD COLUMN service TEXT NOT NULL DEFAULT '';
 CREATE INDEX audit_service ON audit(service, id);
 `,
-	// 7: when a backup last made progress (a heartbeat alone does not
+	// 7: what a backup lacks: the attachment files its database referred to
+	// that the filestore did not have, counted, and the first names (a JSON
+	// array of at most core.MaxMissingNames).
+	`
+ALTER TABLE backups ADD COLUMN missing_count INTEGER NOT NULL DEFAULT 0 CHECK (missing_count >= 0);
+ALTER TABLE backups ADD COLUMN missing_files TEXT NOT NULL DEFAULT '[]';
+`,
+	// 8: when a backup last made progress (a heartbeat alone does not
 	// count), so a stall shows; and when its process started, so a pid
 	// reused after a crash is not taken for it.
 	`

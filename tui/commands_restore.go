@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -114,9 +115,10 @@ func newDBFilestore(svc core.Service, db string) string {
 
 // restoreJob restores backup b onto service target, or into the new
 // database newDB when target is "", decrypting it with the identity file
-// when one is given. The result goes to out (buffered) before the job ends,
+// when one is given; acceptErrors puts a restored database that fails its
+// checks in place anyway. The result goes to out (buffered) before the job ends,
 // for the dialog to show.
-func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize bool, identity string, out chan<- core.RestoreResult) JobSpec {
+func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize, acceptErrors bool, identity string, out chan<- core.RestoreResult) JobSpec {
 	eng := ctx.Engine
 	label := fmt.Sprintf("restoring backup %d onto %s", b.ID, target)
 	if target == "" {
@@ -129,11 +131,14 @@ func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize bo
 			var res core.RestoreResult
 			var err error
 			if target != "" {
-				res, err = eng.RestoreToService(jctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: target, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
+				res, err = eng.RestoreToService(jctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: target, Neutralize: neutralize, AcceptErrors: acceptErrors, IdentityFile: identity, Progress: progress})
 			} else {
-				res, err = eng.RestoreNewDB(jctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
+				res, err = eng.RestoreNewDB(jctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, Neutralize: neutralize, AcceptErrors: acceptErrors, IdentityFile: identity, Progress: progress})
 			}
 			out <- res
+			if errors.Is(err, core.ErrChecksFailed) {
+				return "", core.Userf(err, "%s; to put it in place anyway, restore again and tick \"restore even if the checks fail\" in the options", strings.TrimSuffix(userMessage(err), "."))
+			}
 			if err != nil {
 				return "", consoleError(err, b)
 			}

@@ -220,6 +220,9 @@ func (d *detailsDialog) View() string {
 	}
 	field("format", format)
 	field("versions", "Odoo "+orDash(b.OdooVersion)+" · PostgreSQL "+orDash(b.PGVersion))
+	if b.MissingCount > 0 {
+		field("lacks", lacksText(b))
+	}
 	errLines := len(lines)
 	if b.Error != "" {
 		field("error", b.Error)
@@ -259,6 +262,18 @@ func (d *detailsDialog) View() string {
 		body += "\n\n" + strings.Join(foot, "\n")
 	}
 	return t.Dialog.Width(w).Render(body)
+}
+
+// lacksText says which attachment files a backup lacks: the first few
+// names, and where to read them all.
+func lacksText(b core.Backup) string {
+	const shown = 3
+	names := b.MissingFiles[:min(len(b.MissingFiles), shown)]
+	s := fmt.Sprintf("%d attachment file(s) the filestore had lost when it was taken: %s", b.MissingCount, strings.Join(names, ", "))
+	if more := b.MissingCount - len(names); more > 0 {
+		s += fmt.Sprintf(" and %d more (all recorded names: odoo-backup backups %s --json)", more, b.Service)
+	}
+	return s
 }
 
 // footLines is the room the question, job or note below the fields takes.

@@ -34,11 +34,16 @@ type restoreDialog struct {
 	neutralize bool
 	chosen     bool
 	rule       core.NeutralizeRule
-	confirm    lineInput
-	err        string
-	job        flowJob
-	result     chan core.RestoreResult
-	res        *core.RestoreResult
+	// acceptErrors puts the restored database in place even when it fails
+	// its checks; off unless the person ticks it. option is the option
+	// under the cursor at the options step.
+	acceptErrors bool
+	option       int
+	confirm      lineInput
+	err          string
+	job          flowJob
+	result       chan core.RestoreResult
+	res          *core.RestoreResult
 	// recipient is set when the backup's key is not kept on this host: the
 	// key step asks for its identity file, checked into identityFile.
 	recipient    string
@@ -156,6 +161,12 @@ func (d *restoreDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 		}
 	case stepOptions:
 		switch {
+		case key.Matches(km, k.Up):
+			d.option = 0
+		case key.Matches(km, k.Down):
+			d.option = 1
+		case key.Matches(km, k.Toggle) && d.option == 1:
+			d.acceptErrors = !d.acceptErrors
 		case key.Matches(km, k.Toggle):
 			// The first press of an unchosen box ticks it; each press
 			// after that flips it.
@@ -292,7 +303,7 @@ func (d *restoreDialog) start() tea.Cmd {
 		plan = append(plan, core.PhaseNeutralize)
 	}
 	plan = append(plan, core.PhaseSwap)
-	return d.job.start(restoreJob(d.ctx, d.b, target, d.newDB.String(), d.neutralize, d.identityFile, d.result), plan...)
+	return d.job.start(restoreJob(d.ctx, d.b, target, d.newDB.String(), d.neutralize, d.acceptErrors, d.identityFile, d.result), plan...)
 }
 
 func (d *restoreDialog) width() int { return min(d.ctx.Width-2, 96) }
@@ -318,6 +329,12 @@ func (d *restoreDialog) View() string {
 		b.WriteString("\n" + identityField(&d.identity, min(cw, 80)) + "\n")
 		b.WriteString(t.Muted.Render("It is read to decrypt the backup, never copied.") + "\n")
 	case stepOptions:
+		cur := func(i int) string {
+			if i == d.option {
+				return "▸ "
+			}
+			return "  "
+		}
 		box := "[ ]"
 		switch {
 		case !d.chosen:
@@ -325,7 +342,7 @@ func (d *restoreDialog) View() string {
 		case d.neutralize:
 			box = "[x]"
 		}
-		b.WriteString(hang("▸ "+box+" ", "neutralize: mail servers and scheduled actions off, live payment providers disabled, database.is_neutralized set, a new database uuid and secret", cw))
+		b.WriteString(hang(cur(0)+box+" ", "neutralize: mail servers and scheduled actions off, live payment providers disabled, database.is_neutralized set, a new database uuid and secret", cw))
 		switch {
 		case !d.chosen:
 			b.WriteString(hang("  ", fmt.Sprintf("%s: choose with %s, ticked if it is another service's data, unticked if it is %s's own", d.rule.Why, d.ctx.Keys.Toggle.Help().Key, d.targetName()), cw))
@@ -334,6 +351,11 @@ func (d *restoreDialog) View() string {
 		case d.neutralize == d.rule.Neutralize && !d.rule.MustChoose:
 			b.WriteString(t.Muted.Render(strings.TrimSuffix(hang("  ", "the default: "+d.rule.Why, cw), "\n")) + "\n")
 		}
+		accept := "[ ] "
+		if d.acceptErrors {
+			accept = "[x] "
+		}
+		b.WriteString(hang(cur(1)+accept, "restore even if the checks fail: the restored database is checked first (key tables, the row counts the backup recorded, module base installed) and one that fails is discarded; tick this to put it in place anyway", cw))
 	case stepSummary, stepConfirm:
 		b.WriteString(d.viewSummary(cw))
 		if d.step == stepConfirm {
@@ -464,6 +486,11 @@ func (d *restoreDialog) viewSummary(cw int) string {
 	} else {
 		b.WriteString("Not neutralized: the restored database sends mail and runs crons as the original did.\n")
 	}
+	if d.acceptErrors {
+		b.WriteString(t.Error.Render(strings.TrimSuffix(hang("", "Put in place even if it fails its checks (key tables, recorded row counts, base installed).", cw), "\n")) + "\n")
+	} else {
+		b.WriteString(hang("", "Checked before it is put in place; if the checks fail nothing is replaced.", cw))
+	}
 	return b.String()
 }
 
@@ -500,6 +527,11 @@ func (d *restoreDialog) viewOutcome(cw int) string {
 	if len(res.Neutralized) > 0 {
 		line("Neutralized: ", "%s", strings.Join(res.Neutralized, "; "))
 	}
+	if res.Checks.Accepted {
+		line("Warning: ", "the restored database failed its checks (%s) and was put in place as asked", res.Checks.Summary())
+	} else if len(res.Checks.Ran) > 0 {
+		line("", "Checks passed: %s.", strings.Join(res.Checks.Ran, ", "))
+	}
 	if res.SQLErrorCount > 0 {
 		line("", "psql reported %d error(s) while loading the dump, as Odoo tolerates; the first: %s", res.SQLErrorCount, strings.Join(res.SQLErrors, " "))
 	}
@@ -520,7 +552,7 @@ func (d *restoreDialog) ShortHelp() []key.Binding {
 	case stepKey:
 		return []key.Binding{k.Next, k.StepBack}
 	case stepOptions:
-		return []key.Binding{k.Toggle, k.Next, k.StepBack}
+		return []key.Binding{k.Up, k.Down, k.Toggle, k.Next, k.StepBack}
 	case stepSummary:
 		return []key.Binding{k.Next, k.StepBack}
 	case stepConfirm:

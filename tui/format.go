@@ -61,6 +61,11 @@ func pad(s string, w int) string {
 func statusMark(b core.Backup) string {
 	switch b.Status {
 	case core.StatusSucceeded:
+		if b.MissingCount > 0 {
+			// A warning, not a failure: the backup lacks what the filestore
+			// had lost when it was taken.
+			return fmt.Sprintf("△ lacks %d files", b.MissingCount)
+		}
 		return "✓ succeeded"
 	case core.StatusFailed:
 		return "✗ failed"

@@ -45,6 +45,7 @@ func NewTheme(noColor bool) Theme {
 			"stalled": s().Foreground(lipgloss.Color("11")).Bold(true),
 			"failed":  s().Foreground(lipgloss.Color("9")).Bold(true),
 			"stale":   s().Foreground(lipgloss.Color("11")).Bold(true),
+			"warning": s().Foreground(lipgloss.Color("11")),
 			"none":    s().Foreground(lipgloss.Color("8")),
 		},
 	}
@@ -52,7 +53,7 @@ func NewTheme(noColor bool) Theme {
 
 // health renders a state as mark and word, coloured when colour is on.
 func (t Theme) health(state string) string {
-	mark := map[string]string{"ok": "✓", "running": "◐", "failed": "✗", "stale": "!", "stalled": "!", "none": "·", "manual": "✓"}[state]
+	mark := map[string]string{"ok": "✓", "running": "◐", "failed": "✗", "stale": "!", "stalled": "!", "none": "·", "manual": "✓", "warning": "△"}[state]
 	if mark == "" {
 		mark = "?"
 	}

@@ -54,6 +54,9 @@ destination at the same time; one that fails does not fail the others.`,
 				for _, b := range backups {
 					if b.Status == core.StatusSucceeded {
 						fmt.Fprintf(a.stdout, "Backup %d of %s on %s succeeded: %s in %s, sha256 %s\n", b.ID, b.Service, b.Destination, humanSize(b.Size), b.Duration().Round(1e7), b.SHA256)
+						if lacks := core.LacksFiles(b); lacks != "" {
+							fmt.Fprintf(a.stdout, "Warning: %s; their names: odoo-backup backups %s --json\n", lacks, b.Service)
+						}
 					}
 				}
 			}
@@ -104,6 +107,9 @@ func (a *app) backupsCommand() *cobra.Command {
 				}
 				if b.Status == core.StatusFailed {
 					st += ": " + b.Error
+				}
+				if b.MissingCount > 0 && b.Status == core.StatusSucceeded {
+					st += fmt.Sprintf(", lacks %d attachment file(s)", b.MissingCount)
 				}
 				size := "—"
 				if b.Size > 0 {
@@ -183,6 +189,9 @@ func (a *app) verifyCommand() *cobra.Command {
 			fmt.Fprintf(a.stdout, "Backup %d is sound: sha256 %s matches; Odoo %s, PostgreSQL %s, %d modules; dump.sql %s; %d filestore files (%s).\n",
 				id, res.Backup.SHA256, orDash(res.Manifest.Version), orDash(res.Manifest.PGVersion), len(res.Manifest.Modules),
 				humanSize(int64(res.DumpBytes)), res.FilestoreFiles, humanSize(int64(res.FilestoreBytes)))
+			if lacks := core.LacksFiles(res.Backup); lacks != "" {
+				fmt.Fprintf(a.stdout, "Warning: %s.\n", lacks)
+			}
 			return nil
 		}),
 	}

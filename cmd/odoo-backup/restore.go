@@ -3,7 +3,9 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +14,7 @@ import (
 
 func (a *app) restoreCommand() *cobra.Command {
 	var newDB, filestore, service, identity string
-	var yes, asJSON bool
+	var yes, asJSON, acceptErrors bool
 	var nf neutralizeFlags
 	cmd := &cobra.Command{
 		Use:   "restore BACKUP_ID (--service S | --new-db NAME [--filestore DIR]) [--neutralize | --no-neutralize] --yes",
@@ -27,6 +29,14 @@ if that fails nothing is restored. The archive's checksum is verified, the
 database and filestore are built under temporary names beside the target's,
 and only once both are complete are they swapped in (the target's sessions
 are ended). A failure at any step before the swap leaves the target as it was.
+
+Before it is put in place the restored database is checked as a drill checks
+it: the key tables are there (ir_module_module, res_users and res_partner not
+empty), the row counts the backup recorded are found again, and module base
+is installed. A copy that fails is discarded and the target kept as it was,
+unless --accept-errors is given. SQL errors while loading the dump are
+reported; they alone do not stop a restore whose checks pass, as Odoo
+tolerates them.
 
 Neutralizing turns mail servers and scheduled actions off (the auto-vacuum job
 excepted), disables live payment providers, sets database.is_neutralized and
@@ -68,13 +78,13 @@ Ctrl-C or SIGTERM stops the restore; the target is left as it was.`,
 			progress, done := progressPrinter(a.stderr)
 			var res core.RestoreResult
 			if service != "" {
-				res, err = a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: id, Service: service, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
+				res, err = a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: id, Service: service, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
 			} else {
-				res, err = a.engine.RestoreNewDB(ctx, core.RestoreRequest{BackupID: id, NewDB: newDB, FilestoreDir: filestore, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
+				res, err = a.engine.RestoreNewDB(ctx, core.RestoreRequest{BackupID: id, NewDB: newDB, FilestoreDir: filestore, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
 			}
 			done()
 			if err != nil {
-				return err
+				return checksAdvice(err)
 			}
 			if asJSON {
 				return writeJSON(a.stdout, res)
@@ -91,7 +101,17 @@ Ctrl-C or SIGTERM stops the restore; the target is left as it was.`,
 	f.BoolVar(&yes, "yes", false, "confirm that the service's data is replaced")
 	f.StringVar(&identity, "identity", "", "age identity file that decrypts the backup, when its destination keeps no key on this host")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.BoolVar(&acceptErrors, "accept-errors", false, "put the restored database in place even when it fails its checks (key tables, recorded row counts, base installed)")
 	return cmd
+}
+
+// checksAdvice adds to a refusal of a restored database that failed its
+// checks how to restore it anyway.
+func checksAdvice(err error) error {
+	if !errors.Is(err, core.ErrChecksFailed) {
+		return err
+	}
+	return core.Userf(err, "%s; to put it in place anyway, run the same command with --accept-errors", strings.TrimSuffix(message(err), "."))
 }
 
 func (a *app) printRestore(id int64, service string, res core.RestoreResult, neutralized string) {
@@ -107,6 +127,15 @@ func (a *app) printRestore(id int64, service string, res core.RestoreResult, neu
 		for _, l := range res.Neutralized {
 			fmt.Fprintln(w, "  "+l)
 		}
+	}
+	switch {
+	case res.Checks.Accepted:
+		fmt.Fprintf(w, "Warning: the restored database failed its checks (%s) and was put in place because --accept-errors was given.\n", res.Checks.Summary())
+	case len(res.Checks.Ran) > 0:
+		fmt.Fprintf(w, "Checks passed: %s.\n", strings.Join(res.Checks.Ran, ", "))
+	}
+	for _, s := range res.Checks.Skipped {
+		fmt.Fprintf(w, "Not checked: %s.\n", s)
 	}
 	if res.SQLErrorCount > 0 {
 		fmt.Fprintf(w, "psql reported %d error(s) while loading dump.sql, as Odoo tolerates; the first:\n", res.SQLErrorCount)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +12,7 @@ import (
 
 func (a *app) serviceCopyCommand() *cobra.Command {
 	var db, filestore, identity string
-	var asJSON bool
+	var asJSON, acceptErrors bool
 	var nf neutralizeFlags
 	cmd := &cobra.Command{
 		Use:   "copy SOURCE NEW --db NEWDB [--filestore DIR] [--no-neutralize]",
@@ -26,7 +27,10 @@ The copy is neutralized (mail servers and crons off, payments disabled,
 database.is_neutralized set, a new database.uuid and database.secret), since
 it runs beside SOURCE; --no-neutralize keeps SOURCE's mail servers and crons
 and only gives it a new database.uuid and database.secret, as Odoo's
-duplicate does.`,
+duplicate does.
+
+The new database is checked as a restore checks it before it gets its name;
+--accept-errors keeps one that fails its checks.`,
 		Args: cobra.ExactArgs(2),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			if db == "" {
@@ -38,10 +42,10 @@ duplicate does.`,
 				return err
 			}
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
+			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
 			done()
 			if err != nil {
-				return err
+				return checksAdvice(err)
 			}
 			if asJSON {
 				return writeJSON(a.stdout, res)
@@ -55,6 +59,11 @@ duplicate does.`,
 					fmt.Fprintln(a.stdout, "  "+l)
 				}
 			}
+			if c := res.Restore.Checks; c.Accepted {
+				fmt.Fprintf(a.stdout, "Warning: the copied database failed its checks (%s) and was kept because --accept-errors was given.\n", c.Summary())
+			} else if len(c.Ran) > 0 {
+				fmt.Fprintf(a.stdout, "Checks passed: %s.\n", strings.Join(c.Ran, ", "))
+			}
 			if res.Restore.MissingCount > 0 {
 				fmt.Fprintf(a.stdout, "Warning: %d attachment file(s) the database refers to were not in the source's filestore, e.g. %s\n", res.Restore.MissingCount, res.Restore.MissingFiles[0])
 			}
@@ -65,6 +74,7 @@ duplicate does.`,
 	f.StringVar(&db, "db", "", "the new database, on the source's PostgreSQL server")
 	f.StringVar(&filestore, "filestore", "", "the new filestore directory (default beside the source's)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.BoolVar(&acceptErrors, "accept-errors", false, "create the copy even when the restored database fails its checks")
 	f.BoolVar(&nf.off, "no-neutralize", false, "keep the copy's mail servers and crons on (it still gets a new database uuid and secret)")
 	f.StringVar(&identity, "identity", "", "age identity file that decrypts the copy backup, when the source's primary keeps no key on this host")
 	return cmd

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -34,6 +35,9 @@ type statusReport struct {
 	// Scheduler is who runs the schedules; null when nobody does.
 	Scheduler *schedulerStatus `json:"scheduler"`
 	Services  []serviceStatus  `json:"services"`
+	// Warnings are states worth a look that are no failure (a backup that
+	// lacks attachment files): status still exits 0 for them.
+	Warnings []string `json:"warnings"`
 }
 
 type schedulerStatus struct {
@@ -44,7 +48,7 @@ type schedulerStatus struct {
 }
 
 func (a *app) status(ctx context.Context) (statusReport, error) {
-	rep := statusReport{Catalog: a.resolveCatalogPath(), Healthy: true, Services: []serviceStatus{}}
+	rep := statusReport{Catalog: a.resolveCatalogPath(), Healthy: true, Services: []serviceStatus{}, Warnings: []string{}}
 	svcs, err := a.cat.Services(ctx)
 	if err != nil {
 		return rep, err
@@ -62,6 +66,11 @@ func (a *app) status(ctx context.Context) (statusReport, error) {
 		}
 		if sh.Unhealthy {
 			rep.Healthy = false
+		}
+		for _, c := range sh.Configurations {
+			if c.State == core.HealthWarning {
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s on %s: %s", c.Service, c.Destination, c.Reason))
+			}
 		}
 		rep.Services = append(rep.Services, serviceStatus{Name: s.Name, Database: s.DB.Database, Health: sh.State,
 			Configurations: sh.Configurations, LastDrill: sh.LastDrill})
@@ -126,13 +135,16 @@ func (a *app) printStatus(rep statusReport) {
 		}
 	}
 	tw.Flush()
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(a.stdout, "Warning (not a failure): %s; see odoo-backup backups %s\n", w, strings.SplitN(w, " ", 2)[0])
+	}
 }
 
 func (a *app) statusCommand() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the health of every configuration; exits 1 when any is failed or stale",
+		Short: "Show the health of every configuration; exits 1 when any is failed or stale (a warning is no failure)",
 		Args:  cobra.NoArgs,
 		RunE: a.withCatalog(func(ctx context.Context, _ []string) error {
 			rep, err := a.status(ctx)

@@ -18,7 +18,7 @@ type uploadResult struct {
 
 func (a *app) uploadCommand() *cobra.Command {
 	var service, identity string
-	var restore, yes, asJSON bool
+	var restore, yes, asJSON, acceptErrors bool
 	var nf neutralizeFlags
 	cmd := &cobra.Command{
 		Use:   "upload FILE --service S [--restore (--neutralize | --no-neutralize) --yes]",
@@ -30,11 +30,13 @@ backup. The format is recognised by content. The file is validated completely
 first: a hostile or broken file is refused before anything is uploaded.
 
 With --restore --yes it is then restored onto the service as restore --service
-does (safety backup first, then a swap). A backup without filestore leaves
-the service with an empty filestore directory. Nobody knows where a file
-came from, so --restore needs --neutralize (another service's data: mail
-servers and crons off, a new database uuid) or --no-neutralize (the
-service's own data, kept as it is).`,
+does (safety backup first, then the checks of the restored database, then a
+swap; --accept-errors puts a copy that fails its checks in place anyway). An
+uploaded file records no row counts: its tables and module base are checked.
+A backup without filestore leaves the service with an empty filestore
+directory. Nobody knows where a file came from, so --restore needs
+--neutralize (another service's data: mail servers and crons off, a new
+database uuid) or --no-neutralize (the service's own data, kept as it is).`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			switch {
@@ -44,6 +46,8 @@ service's own data, kept as it is).`,
 				return usageError{fmt.Errorf("restoring onto %s replaces all of its data (a safety backup of it goes to its primary destination first); add --yes to go ahead", service)}
 			case (nf.on || nf.off) && !restore:
 				return usageError{fmt.Errorf("--neutralize and --no-neutralize only go with --restore")}
+			case acceptErrors && !restore:
+				return usageError{fmt.Errorf("--accept-errors only goes with --restore")}
 			}
 			// Decided before anything is read or stored: a refusal
 			// leaves everything as it was.
@@ -74,10 +78,10 @@ service's own data, kept as it is).`,
 			}
 			if restore {
 				progress, done := progressPrinter(a.stderr)
-				res, err := a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: service, Neutralize: neutralize, IdentityFile: identity, Progress: progress})
+				res, err := a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: service, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
 				done()
 				if err != nil {
-					return err
+					return checksAdvice(err)
 				}
 				out.Restore = &res
 				if !asJSON {
@@ -98,6 +102,7 @@ service's own data, kept as it is).`,
 	f.BoolVar(&yes, "yes", false, "confirm that the service's data is replaced")
 	nf.add(cmd)
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.BoolVar(&acceptErrors, "accept-errors", false, "with --restore: put the restored database in place even when it fails its checks")
 	f.StringVar(&identity, "identity", "", "with --restore: age identity file that decrypts the upload, when the primary keeps no key on this host")
 	return cmd
 }

@@ -100,3 +100,50 @@ func TestServiceCopy(t *testing.T) {
 	}
 	c.fails(1, "already exists", "service", "copy", "production", "copy", "--db", "cli_cp_copy2")
 }
+
+// A plain dump with a shell command hidden before its first SET is refused
+// by upload --restore with one sentence; nothing is uploaded, staging is
+// unchanged and the command never runs.
+func TestUploadHostileDumpRefused(t *testing.T) {
+	c := newCLI(t)
+	prod := generate(t, "cli_hostile_prod")
+	staging, err := testbed.GenerateOdoo(context.Background(), pg, "cli_hostile_staging", filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 45})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk := filepath.Join(c.dir, "staging-disk")
+	c.ok("destination", "add", "staging-disk", "--dir", disk)
+	c.addService("staging", staging)
+	c.ok("config", "set", "staging", "staging-disk")
+	before, err := testbed.Fingerprint(context.Background(), pg.Conn(staging.Name), staging.FilestoreDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command("pg_dump", "--no-owner", pg.ConnString(prod.Name))
+	dump, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pg_dump: %v", err)
+	}
+	marker := filepath.Join(c.dir, "proof.txt")
+	hostile := strings.Replace(string(dump), "\nSET ", "\n\\! id > "+marker+"\nSET ", 1)
+	file := filepath.Join(c.dir, "hostile.sql")
+	if err := os.WriteFile(file, []byte(hostile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	c.fails(1, `the dump holds a psql meta-command (\! on line `, "upload", file, "--service", "staging", "--restore", "--neutralize", "--yes")
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("the dump's \\! ran: %s exists (%v)", marker, err)
+	}
+	if entries, _ := os.ReadDir(disk); len(entries) > 0 {
+		t.Errorf("a refused upload left %v in the destination", entries)
+	}
+	after, err := testbed.Fingerprint(context.Background(), pg.Conn(staging.Name), staging.FilestoreDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := before.Diff(after); len(diff) > 0 {
+		t.Errorf("staging changed:\n%s", strings.Join(diff, "\n"))
+	}
+}
