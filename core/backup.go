@@ -178,7 +178,7 @@ func (e *Engine) prepareTargets(ctx context.Context, svc Service, targets []*tar
 			st, err := e.OpenStore(ctx, t.dest)
 			if err == nil {
 				t.store = st
-				t.backup.Key, err = freeKey(ctx, st, svc.Name, started, kind)
+				t.backup.Key, err = freeKey(ctx, st, svc.Name, started, kind, t.dest.Encrypted())
 			}
 			if err == nil {
 				t.recipients, err = destinationRecipients(t.dest)
@@ -239,10 +239,11 @@ func (e *Engine) backupDestinations(ctx context.Context, svc Service, names []st
 }
 
 // freeKey picks the archive key, adding a counter if a backup of the same
-// service and kind already exists for that second.
-func freeKey(ctx context.Context, st ObjectStore, service string, started time.Time, kind BackupKind) (string, error) {
+// service and kind already exists for that second; an encrypted archive's
+// key ends in ".zip.age".
+func freeKey(ctx context.Context, st ObjectStore, service string, started time.Time, kind BackupKind, encrypted bool) (string, error) {
 	for n := 1; ; n++ {
-		key := backupKey(service, started.UTC(), kind, n)
+		key := withEncryptedExt(backupKey(service, started.UTC(), kind, n), encrypted)
 		_, err := st.Stat(ctx, key)
 		if errors.Is(err, ErrNotFound) {
 			return key, nil

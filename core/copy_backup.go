@@ -87,7 +87,7 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 		nb.Encryption = d.Encryption()
 	}
 	// The key keeps the time the source was taken: that is what its content is.
-	if nb.Key, err = freeKey(ctx, dst, rb.b.Service, rb.b.StartedAt, KindCopy); err != nil {
+	if nb.Key, err = freeKey(ctx, dst, rb.b.Service, rb.b.StartedAt, KindCopy, nb.Encryption != ""); err != nil {
 		return res, fmt.Errorf("pick a key for the copy on %s: %w", d.Name, err)
 	}
 	if err := e.Catalog.CreateBackup(ctx, &nb); err != nil {

@@ -181,5 +181,19 @@ func backupKey(service string, started time.Time, kind BackupKind, n int) string
 	return fmt.Sprintf("%s/%04d/%02d/%s_%s_%s%s.zip", service, t.Year(), int(t.Month()), service, t.Format("20060102-150405"), kind, suffix)
 }
 
+// EncryptedExt ends the key of an age-encrypted archive, after the
+// archive's own extension: "..._manual.zip.age" (SPEC). Archives encrypted
+// by older versions kept the plain name; keys are read from the catalog and
+// the metadata objects, never guessed from the name, so both stay readable.
+const EncryptedExt = ".age"
+
+// withEncryptedExt adds EncryptedExt to key when the archive is encrypted.
+func withEncryptedExt(key string, encrypted bool) string {
+	if encrypted {
+		return key + EncryptedExt
+	}
+	return key
+}
+
 // MetadataKey is the key of a backup's metadata object.
 func MetadataKey(archiveKey string) string { return archiveKey + ".json" }

@@ -79,7 +79,7 @@ func (e *Engine) Rotate(ctx context.Context, service, destination string, dryRun
 			return decisions, err
 		}
 		decisions[i].Backup = b
-		e.log().Info("backup rotated", "service", service, "destination", destination, "backup", b.ID, "key", b.Key, "why", d.Reasons)
+		e.log().Info("backup rotated", "service", service, "destination", destination, "backup", b.ID, "key", b.Key, "why", strings.Join(d.Reasons, "; "))
 	}
 	return decisions, nil
 }

@@ -19,7 +19,11 @@ type OdooConf struct {
 	DBUser     string
 	DBPassword Secret
 	DBName     string
-	DataDir    string
+	// DBFilter is Odoo's dbfilter: a regular expression the databases
+	// Odoo serves must match (from their start, %h and %d standing for the
+	// host and domain a request came by).
+	DBFilter string
+	DataDir  string
 }
 
 // ReadOdooConf reads an odoo.conf file.
@@ -94,6 +98,8 @@ func ParseOdooConf(r io.Reader) (OdooConf, error) {
 			c.DBPassword = Secret(val)
 		case "db_name":
 			c.DBName = val
+		case "dbfilter":
+			c.DBFilter = val
 		case "data_dir":
 			c.DataDir = val
 		}

@@ -52,6 +52,8 @@ func TestParseOdooConf(t *testing.T) {
 		{"unix socket host", "[options]\ndb_host = /var/run/postgresql\n", OdooConf{DBHost: "/var/run/postgresql"}},
 		{"empty options", "[options]\n", OdooConf{}},
 		{"no trailing newline", "[options]\ndb_name = prod", OdooConf{DBName: "prod"}},
+		{"dbfilter", "[options]\ndbfilter = ^prod$\n", OdooConf{DBFilter: "^prod$"}},
+		{"dbfilter False", "[options]\ndbfilter = False\n", OdooConf{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

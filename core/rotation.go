@@ -105,7 +105,7 @@ func ApplyRetention(service, destination string, backups []Backup, r Retention, 
 	}
 	for _, i := range candidates {
 		if !out[i].Keep {
-			out[i].Reasons = append(out[i].Reasons, "beyond the retention "+r.String())
+			out[i].Reasons = append(out[i].Reasons, "beyond the retention: "+r.String())
 		}
 	}
 	return out

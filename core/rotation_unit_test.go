@@ -46,7 +46,7 @@ func TestApplyRetention(t *testing.T) {
 			backups:    daily(5),
 			r:          Retention{KeepLast: 3},
 			removedIDs: func(bs []Backup) []int64 { return []int64{bs[3].ID, bs[4].ID} },
-			reasons:    map[int]string{0: "newest succeeded backup", 1: "last 3 (#2)", 3: "beyond the retention keep 3"},
+			reasons:    map[int]string{0: "newest succeeded backup", 1: "last 3 (#2)", 3: "beyond the retention: keep 3"},
 		},
 		{
 			name:       "zero retention keeps all",

@@ -295,7 +295,7 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ U
 		return Backup{}, info, err
 	}
 	started := e.now().UTC().Truncate(time.Millisecond)
-	key, err := freeUploadKey(ctx, st, svc.Name, started, info.Format)
+	key, err := freeUploadKey(ctx, st, svc.Name, started, info.Format, d.Encrypted())
 	if err != nil {
 		return Backup{}, info, err
 	}
@@ -372,9 +372,9 @@ func putFile(ctx context.Context, st ObjectStore, key, path string, d Destinatio
 }
 
 // freeUploadKey is freeKey with the extension of the upload's format.
-func freeUploadKey(ctx context.Context, st ObjectStore, service string, started time.Time, format string) (string, error) {
+func freeUploadKey(ctx context.Context, st ObjectStore, service string, started time.Time, format string, encrypted bool) (string, error) {
 	for n := 1; ; n++ {
-		key := strings.TrimSuffix(backupKey(service, started, KindUpload, n), ".zip") + uploadExtension(format)
+		key := withEncryptedExt(strings.TrimSuffix(backupKey(service, started, KindUpload, n), ".zip")+uploadExtension(format), encrypted)
 		_, err := st.Stat(ctx, key)
 		if errors.Is(err, ErrNotFound) {
 			return key, nil

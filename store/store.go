@@ -67,6 +67,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	if err := checkDirectory(path); err != nil {
+		return nil, err
+	}
 	if err := checkKeyFile(c.keys.path); err != nil {
 		return nil, err
 	}
@@ -80,11 +83,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 	c.db = db
 	if err := c.migrate(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, classifyOpen(path, err)
 	}
 	if err := c.encryptPlaintext(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, classifyOpen(path, err)
 	}
 	return c, nil
 }

@@ -81,13 +81,10 @@ const checkTimeout = 30 * time.Second
 func testLabel(name string) string { return "testing " + name }
 
 // probeDestination is the check the command line runs before saving a
-// destination: open its store and write, read and delete a test object.
+// destination and for `destination test`: open its store and write, read
+// and delete a test object.
 func probeDestination(c context.Context, d core.Destination) error {
-	st, err := s3.Open(c, d)
-	if err != nil {
-		return err
-	}
-	return s3.Probe(c, st)
+	return core.ProbeDestination(c, s3.Open, d)
 }
 
 const (

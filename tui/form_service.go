@@ -158,20 +158,27 @@ func submitService(ctx *Context, f *form, existing *core.Service) tea.Cmd {
 		c, cancel := context.WithTimeout(context.Background(), checkTimeout)
 		defer cancel()
 		res := formResultMsg{form: f}
-		if check {
-			conn, err := core.ConnectDB(c, s.DB)
-			if err != nil {
-				res.Err = core.Userf(err, "%s; the service was not added (turn off Check DB to add it anyway)", userMessage(err))
-				return res
-			}
-			conn.Close(c)
-		}
+		opt := core.ServiceOptions{Template: template, Check: check}
 		if existing == nil {
-			res.Err = cat.AddService(c, &s, template)
+			res.Err = core.AddService(c, cat, &s, opt)
 		} else {
-			res.Err = cat.UpdateService(c, s)
+			res.Err = core.UpdateService(c, cat, s, opt)
 		}
-		if errors.Is(res.Err, core.ErrExists) {
+		var connErr *core.ConnectionCheckError
+		switch sr, shared := core.IsSharedResource(res.Err); {
+		case errors.As(res.Err, &connErr):
+			verb, do := "added", "add"
+			if existing != nil {
+				verb, do = "saved", "save"
+			}
+			res.Err = core.Userf(res.Err, "%s; the service was not %s (turn off Check DB to %s it anyway)", userMessage(connErr.Err), verb, do)
+		case shared:
+			res.Field = "db"
+			if sr.What == "filestore" {
+				res.Field = "filestore"
+			}
+			res.Err = core.Userf(res.Err, "%s; a restore of one would replace the other's data, so give this service its own", sr)
+		case errors.Is(res.Err, core.ErrExists):
 			res.Field = "name"
 		}
 		if res.Err != nil {

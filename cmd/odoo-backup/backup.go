@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -78,6 +79,9 @@ func (a *app) backupsCommand() *cobra.Command {
 		Short: "List backups, newest first",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if err := checkListing(f.Limit, kind, status); err != nil {
+				return err
+			}
 			if len(args) == 1 {
 				f.Service = args[0]
 				if _, err := a.cat.Service(ctx, f.Service); err != nil {
@@ -130,6 +134,24 @@ func (a *app) backupsCommand() *cobra.Command {
 	cmd.Flags().StringVar(&status, "status", "", "only backups with this status")
 	cmd.Flags().IntVar(&f.Limit, "limit", 0, "show at most this many")
 	return cmd
+}
+
+// checkListing refuses listing flags whose value matches nothing.
+func checkListing(limit int, kind, status string) error {
+	if limit < 0 {
+		return usageError{fmt.Errorf("--limit %d is negative; give 0 for everything, or a count", limit)}
+	}
+	switch core.BackupKind(kind) {
+	case "", core.KindScheduled, core.KindManual, core.KindSafety, core.KindUpload, core.KindCopy:
+	default:
+		return usageError{fmt.Errorf("--kind %q is not a kind of backup; use scheduled, manual, safety, upload or copy", kind)}
+	}
+	switch core.BackupStatus(status) {
+	case "", core.StatusRunning, core.StatusSucceeded, core.StatusFailed, core.StatusRotated, core.StatusDeleted:
+	default:
+		return usageError{fmt.Errorf("--status %q is not a backup status; use running, succeeded, failed, rotated or deleted", status)}
+	}
+	return nil
 }
 
 func (a *app) downloadCommand() *cobra.Command {
@@ -218,33 +240,61 @@ func (a *app) rotateCommand() *cobra.Command {
 				Decisions   []core.RetentionDecision `json:"decisions"`
 			}
 			out := []rotation{}
-			tw := table(a.stdout)
-			if !asJSON {
-				fmt.Fprintln(tw, "ID\tSERVICE\tDESTINATION\tSTARTED\tACTION\tWHY")
-			}
 			for _, c := range configs {
 				decisions, err := a.engine.Rotate(ctx, c.Service, c.Destination, dryRun)
 				if err != nil {
 					return err
 				}
 				out = append(out, rotation{c.Service, c.Destination, c.Retention.String(), decisions})
-				for _, d := range decisions {
-					action := "keep"
-					if !d.Keep {
-						action = map[bool]string{true: "would remove", false: "removed"}[dryRun]
-					}
-					if !asJSON {
-						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", d.Backup.ID, c.Service, c.Destination, localTime(d.Backup.StartedAt), action, strings.Join(d.Reasons, "; "))
-					}
+				if !asJSON {
+					printRotation(a.stdout, c, decisions, dryRun)
 				}
 			}
 			if asJSON {
 				return writeJSON(a.stdout, out)
 			}
-			return tw.Flush()
+			if len(configs) == 0 {
+				fmt.Fprintln(a.stdout, "No configuration to rotate.")
+			}
+			return nil
 		}),
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only show what would be removed, and why")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// printRotation shows one configuration's rotation: a sentence with the
+// outcome, then each backup with what happens to it and why.
+func printRotation(w io.Writer, c core.Configuration, decisions []core.RetentionDecision, dryRun bool) {
+	removed := 0
+	for _, d := range decisions {
+		if !d.Keep {
+			removed++
+		}
+	}
+	verb := "removed"
+	if dryRun {
+		verb = "would be removed"
+	}
+	switch {
+	case len(decisions) == 0:
+		fmt.Fprintf(w, "%s on %s (%s): no scheduled backups (only those are rotated).\n\n", c.Service, c.Destination, c.Retention)
+		return
+	case removed == 0:
+		fmt.Fprintf(w, "%s on %s (%s): nothing to remove; all %d scheduled backups stay.\n", c.Service, c.Destination, c.Retention, len(decisions))
+	default:
+		fmt.Fprintf(w, "%s on %s (%s): %d of %d scheduled backups %s.\n", c.Service, c.Destination, c.Retention, removed, len(decisions), verb)
+	}
+	tw := table(w)
+	fmt.Fprintln(tw, "  ID\tSTARTED\tACTION\tWHY")
+	for _, d := range decisions {
+		action := "keep"
+		if !d.Keep {
+			action = map[bool]string{true: "would remove", false: "removed"}[dryRun]
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", d.Backup.ID, localTime(d.Backup.StartedAt), action, strings.Join(d.Reasons, "; "))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
 }

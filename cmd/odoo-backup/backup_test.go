@@ -121,9 +121,9 @@ func TestAllDestinationsAndRotate(t *testing.T) {
 	if out := c.ok("config", "list", "prod"); !strings.Contains(out, "hourly :15") || !strings.Contains(out, "weekly Mon 02:30") {
 		t.Errorf("config list does not show the schedules:\n%s", out)
 	}
-	c.fails(1, "not between 1 and 28", "config", "set", "prod", "b", "--frequency", "monthly", "--day", "31")
-	c.fails(1, "HH:MM", "config", "set", "prod", "b", "--at", "25:00")
-	c.fails(1, "weekday", "config", "set", "prod", "b", "--weekday", "someday")
+	c.fails(2, "not between 1 and 28", "config", "set", "prod", "b", "--frequency", "monthly", "--day", "31")
+	c.fails(2, "HH:MM", "config", "set", "prod", "b", "--at", "25:00")
+	c.fails(2, "weekday", "config", "set", "prod", "b", "--weekday", "someday")
 
 	out := c.ok("backup", "prod", "--all-destinations", "--json")
 	var bs []backupJSON
@@ -151,13 +151,18 @@ func TestAllDestinationsAndRotate(t *testing.T) {
 	}
 	cat.Close()
 	out = c.ok("rotate", "prod", "--dry-run")
-	if strings.Count(out, "would remove") != 2 || !strings.Contains(out, "beyond the retention keep 1") {
+	if strings.Count(out, "would remove") != 2 || !strings.Contains(out, "beyond the retention: keep 1") || !strings.Contains(out, "prod on a (keep 1): 2 of 3 scheduled backups would be removed.") {
 		t.Errorf("rotate --dry-run:\n%s\nwant the two older scheduled backups to go", out)
 	}
 	if got := c.backupsWhere("rotated"); len(got) != 0 {
 		t.Errorf("--dry-run rotated %d backups", len(got))
 	}
-	c.ok("rotate", "prod")
+	// The log (shown with --verbose) gives the reason as a plain string.
+	r := c.run("rotate", "prod", "--verbose")
+	if r.code != 0 || strings.Count(r.stderr, `msg="backup rotated"`) != 2 || !strings.Contains(r.stderr, `why="beyond the retention: keep 1"`) ||
+		!strings.Contains(r.stdout, "prod on a (keep 1): 2 of 3 scheduled backups removed.") {
+		t.Errorf("rotate --verbose: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	rotated := c.backupsWhere("rotated")
 	if len(rotated) != 2 || rotated[0].ID != ids[1] || rotated[1].ID != ids[0] {
 		t.Errorf("rotated %+v, want backups %d and %d", rotated, ids[1], ids[0])

@@ -195,7 +195,8 @@ data_dir = %s
 	t.Setenv("TEST_PG_PASSWORD", pg.Password)
 	t.Setenv("BAD_PASSWORD", "Xy7-bad-password")
 	c.secrets = append(c.secrets, "Xy7-bad-password")
-	c.fails(1, "refused the login", "service", "add", "bad", "--db", odoo.Name, "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port),
+	// Another database than prod's: a second service on prod's is refused before any login.
+	c.fails(1, "refused the login", "service", "add", "bad", "--db", "postgres", "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port),
 		"--pg-user", pg.User, "--pg-password-env", "BAD_PASSWORD")
 	c.fails(1, "does not exist", "service", "add", "nodb", "--db", "no_such_db", "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port),
 		"--pg-user", pg.User, "--pg-password-env", "TEST_PG_PASSWORD")
@@ -271,8 +272,8 @@ func TestConfigurationRules(t *testing.T) {
 
 	c.fails(1, "does not exist", "config", "set", "prod", "nowhere")
 	c.fails(1, "does not exist", "config", "set", "nobody", "a")
-	c.fails(1, "frequency", "config", "set", "prod", "a", "--frequency", "sometimes")
-	c.fails(1, "unit", "config", "set", "prod", "a", "--keep-gfs", "7x")
+	c.fails(2, "frequency", "config", "set", "prod", "a", "--frequency", "sometimes")
+	c.fails(2, "unit", "config", "set", "prod", "a", "--keep-gfs", "7x")
 	c.fails(2, "not both", "config", "set", "prod", "a", "--keep", "3", "--keep-gfs", "7d")
 	c.fails(1, "has no destination", "backup", "prod")
 

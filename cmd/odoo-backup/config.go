@@ -39,8 +39,27 @@ func (c *configFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.drill, "drill", "", "run a restore drill of this destination's latest backup hourly, daily, weekly or monthly, at the schedule's time (manual: never)")
 }
 
-// apply changes freq/schedule/retention/primary from the flags given.
+// check reads every flag given before anything is looked up, so a value it
+// cannot read is wrong usage whatever the catalog holds.
+func (c *configFlags) check() error {
+	var f, d core.Frequency
+	var r core.Retention
+	var p bool
+	s := core.DefaultSchedule
+	return c.apply(&f, &s, &r, &p, &d)
+}
+
+// apply changes freq/schedule/retention/primary from the flags given; every
+// error it returns is a flag value it cannot use (exit 2).
 func (c *configFlags) apply(freq *core.Frequency, sched *core.Schedule, ret *core.Retention, primary *bool, drill *core.Frequency) error {
+	err := c.applyValues(freq, sched, ret, primary, drill)
+	if err != nil && !isUsage(err) {
+		return usageError{err}
+	}
+	return err
+}
+
+func (c *configFlags) applyValues(freq *core.Frequency, sched *core.Schedule, ret *core.Retention, primary *bool, drill *core.Frequency) error {
 	if c.fs.Changed("drill") {
 		d, err := core.ParseFrequency(c.drill)
 		if err != nil {
@@ -116,6 +135,9 @@ func (a *app) configSetCommand() *cobra.Command {
   odoo-backup config set production s3-eu --drill weekly --weekday sun --at 04:00`,
 		Args: cobra.ExactArgs(2),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if err := flags.check(); err != nil {
+				return err
+			}
 			c := core.Configuration{Service: args[0], Destination: args[1], Schedule: core.DefaultSchedule}
 			existing, err := a.cat.Configurations(ctx, args[0])
 			if err != nil {

@@ -41,7 +41,8 @@ func (a *app) startConsoleScheduler(ctx context.Context) (*consoleScheduler, err
 		log = slog.New(slog.NewTextHandler(f, nil))
 	}
 	// The schedules' backups are the same as the daemon's; only the log
-	// differs (the console's own engine warns on stderr, under the screen).
+	// differs (the console's own engine gathers its warnings and prints them
+	// once the console has closed).
 	engine := *a.engine
 	engine.Log = log
 	s, err := scheduler.New(scheduler.Options{Catalog: a.cat, Runner: &engine, Console: true, Log: log})

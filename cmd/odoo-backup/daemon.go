@@ -77,6 +77,8 @@ type notifier struct {
 	client *http.Client
 	mu     sync.Mutex
 	failed map[string]bool // service/destination → last scheduled run failed
+	// sleep waits between retries; nil means time.Sleep.
+	sleep func(time.Duration)
 }
 
 // load starts from what the catalog says, so a failure from before a
@@ -120,19 +122,56 @@ func (n *notifier) observe(run scheduler.Run) {
 	}
 }
 
-func (n *notifier) post(text string) {
+// Webhook deliveries are retried: a chat service that times out or answers
+// 5xx (or 429, too many requests) once should not lose the news that backups
+// fail. webhookTries attempts in all, waiting webhookBackoff(1), (2), ...
+// between them; a 4xx other than 429 is the request's fault and is not
+// retried.
+const webhookTries = 3
+
+// webhookBackoff is the wait after the try-th failed attempt: 2s, then 4s.
+func webhookBackoff(try int) time.Duration { return time.Duration(1<<try) * time.Second }
+
+// post delivers text, retrying as above; the wait is n.sleep (time.Sleep
+// when nil), so tests need not wait.
+func (n *notifier) post(text string) error {
 	body, _ := json.Marshal(map[string]string{"text": text})
-	resp, err := n.client.Post(n.url, "application/json", bytes.NewReader(body))
-	if err == nil {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			err = errors.New(resp.Status)
+	sleep := n.sleep
+	if sleep == nil {
+		sleep = time.Sleep
+	}
+	var err error
+	for try := 1; try <= webhookTries; try++ {
+		var retry bool
+		retry, err = n.deliver(body)
+		if err == nil {
+			n.log.Info("webhook notified", "text", text, "tries", try)
+			return nil
 		}
+		if !retry || try == webhookTries {
+			break
+		}
+		n.log.Warn("posting to the webhook failed; trying again", "error", err.Error(), "try", try, "wait", webhookBackoff(try).String())
+		sleep(webhookBackoff(try))
 	}
+	n.log.Error("posting to the webhook failed", "error", err.Error())
+	return err
+}
+
+// deliver makes one attempt; retry says whether another may succeed.
+func (n *notifier) deliver(body []byte) (retry bool, err error) {
+	resp, err := n.client.Post(n.url, "application/json", bytes.NewReader(body))
 	if err != nil {
-		n.log.Error("posting to the webhook failed", "error", err)
-		return
+		// Timeouts, refused connections, resets: the server may come back.
+		return true, err
 	}
-	n.log.Info("webhook notified", "text", text)
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode < 300:
+		return false, nil
+	case resp.StatusCode >= 500, resp.StatusCode == http.StatusTooManyRequests:
+		return true, errors.New(resp.Status)
+	}
+	return false, errors.New(resp.Status)
 }

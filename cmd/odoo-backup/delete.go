@@ -24,14 +24,12 @@ The last successful backup of a service (on any destination) is kept unless
 			if err != nil {
 				return err
 			}
-			if !yes {
-				b, err := a.cat.Backup(ctx, id)
-				if err != nil {
-					return err
-				}
-				if b.Status == core.StatusSucceeded || b.Status == core.StatusFailed {
-					return usageError{fmt.Errorf("this would delete %s; run it again with --yes to delete it", describeBackup(b))}
-				}
+			before, err := a.cat.Backup(ctx, id)
+			if err != nil {
+				return err
+			}
+			if !yes && (before.Status == core.StatusSucceeded || before.Status == core.StatusFailed) {
+				return usageError{fmt.Errorf("this would delete %s; run it again with --yes to delete it", describeBackup(before))}
 			}
 			b, err := a.engine.DeleteBackup(ctx, id, force)
 			if err != nil {
@@ -40,7 +38,7 @@ The last successful backup of a service (on any destination) is kept unless
 			if asJSON {
 				return writeJSON(a.stdout, b)
 			}
-			fmt.Fprintf(a.stdout, "Deleted %s.\n", describeBackup(b))
+			fmt.Fprintln(a.stdout, deletedText(before))
 			return nil
 		}),
 	}
@@ -57,4 +55,14 @@ func describeBackup(b core.Backup) string {
 		what = string(b.Status) + ", nothing stored"
 	}
 	return fmt.Sprintf("backup %d of service %s on destination %s, taken %s (%s)", b.ID, b.Service, b.Destination, localTime(b.StartedAt), what)
+}
+
+// deletedText says what a deletion did, from the backup as it was before.
+func deletedText(b core.Backup) string {
+	if b.Status == core.StatusFailed {
+		return fmt.Sprintf("Deleted failed backup %d (%s on %s, taken %s): it had stored nothing, so nothing was removed from %s; the row stays in the history as deleted.",
+			b.ID, b.Service, b.Destination, localTime(b.StartedAt), b.Destination)
+	}
+	return fmt.Sprintf("Deleted backup %d (%s on %s, %s, taken %s): the archive and its metadata were removed from %s; the row stays in the history as deleted.",
+		b.ID, b.Service, b.Destination, humanSize(b.Size), localTime(b.StartedAt), b.Destination)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,8 +141,10 @@ func TestDeleteCommand(t *testing.T) {
 		t.Fatalf("delete without --yes touched the destination: %v", files)
 	}
 
-	if out := c.ok("delete", itoa(disk.ID), "--yes"); !strings.Contains(out, "Deleted backup "+itoa(disk.ID)) {
-		t.Errorf("delete: %s", out)
+	want = "Deleted backup " + itoa(disk.ID) + " (prod on disk, " + humanSize(disk.Size) + ", taken " + localTime(disk.StartedAt) +
+		"): the archive and its metadata were removed from disk; the row stays in the history as deleted.\n"
+	if out := c.ok("delete", itoa(disk.ID), "--yes"); out != want {
+		t.Errorf("delete: %q, want %q", out, want)
 	}
 	if files, _ := filepath.Glob(filepath.Join(c.dir, "disk", "prod", "*", "*", "*")); len(files) != 0 {
 		t.Errorf("archive or metadata left: %v", files)
@@ -156,4 +159,25 @@ func TestDeleteCommand(t *testing.T) {
 	c.fails(1, "was deleted", "verify", itoa(onS3.ID))
 	c.fails(1, "backup 999 does not exist", "delete", "999", "--yes")
 	c.fails(2, "not a backup id", "delete", "x", "--yes")
+
+	// A failed backup stored nothing: deleting it only changes its row.
+	cat, err := store.Open(context.Background(), c.catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := core.Backup{Service: "prod", Destination: "disk", Kind: core.KindManual, StartedAt: time.Now().Add(-time.Minute)}
+	err = cat.CreateBackup(context.Background(), &failed)
+	if err == nil {
+		failed.Status, failed.Error = core.StatusFailed, "connect: connection refused"
+		err = cat.UpdateBackup(context.Background(), failed)
+	}
+	cat.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "Deleted failed backup " + itoa(failed.ID) + " (prod on disk, taken " + localTime(failed.StartedAt) +
+		"): it had stored nothing, so nothing was removed from disk; the row stays in the history as deleted.\n"
+	if out := c.ok("delete", itoa(failed.ID), "--yes"); out != want {
+		t.Errorf("delete of a failed backup: %q, want %q", out, want)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +17,7 @@ import (
 
 func (a *app) destinationCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "destination", Short: "Manage storage destinations (S3 buckets, local directories)"}
-	cmd.AddCommand(a.destinationAddCommand(), a.destinationListCommand(), a.destinationRemoveCommand(), a.destinationUpdateCommand())
+	cmd.AddCommand(a.destinationAddCommand(), a.destinationListCommand(), a.destinationRemoveCommand(), a.destinationUpdateCommand(), a.destinationTestCommand())
 	return cmd
 }
 
@@ -96,11 +97,7 @@ func (a *app) destinationAddCommand() *cobra.Command {
 			if err := destinationEncryption(&d, encryptKey, encryptRecipient, encryptPassphraseEnv); err != nil {
 				return err
 			}
-			st, err := s3.Open(ctx, d)
-			if err != nil {
-				return err
-			}
-			if err := s3.Probe(ctx, st); err != nil {
+			if err := core.ProbeDestination(ctx, s3.Open, d); err != nil {
 				return core.Userf(err, "destination %q does not work, so it was not saved: %s", d.Name, message(err))
 			}
 			if err := a.cat.AddDestination(ctx, &d); err != nil {
@@ -214,11 +211,7 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 			if accessKey != "" {
 				d.AccessKey = accessKey
 			}
-			st, err := s3.Open(ctx, d)
-			if err != nil {
-				return err
-			}
-			if err := s3.Probe(ctx, st); err != nil {
+			if err := core.ProbeDestination(ctx, s3.Open, d); err != nil {
 				return core.Userf(err, "destination %q does not work with these credentials, so they were not saved: %s", d.Name, message(err))
 			}
 			if err := a.cat.UpdateDestination(ctx, d); err != nil {
@@ -233,4 +226,58 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 	f.StringVar(&secretEnv, "secret-key-env", "", "name of the environment variable holding the S3 secret key (read now, stored encrypted)")
 	f.StringVar(&secretRef, "secret-key-ref", "", "where the S3 secret key is kept, read at each use: env:VARIABLE or file:PATH (owner-only)")
 	return cmd
+}
+
+// destinationTestCommand runs the probe the console's `t` runs: write, read
+// back and delete a test object. Exit 0 when it works, 1 when it does not.
+func (a *app) destinationTestCommand() *cobra.Command {
+	var asJSON bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "test NAME",
+		Short: "Check that a destination works: write, read back and delete a test object",
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			d, err := a.cat.Destination(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			pctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			start := time.Now()
+			err = core.ProbeDestination(pctx, s3.Open, d)
+			if err != nil && pctx.Err() != nil && ctx.Err() == nil {
+				err = core.Userf(core.ErrUnreachable, "%s %s did not answer within %s; check that it is up and reachable from this host", d.Kind, d.Describe(), timeout)
+			}
+			if err != nil {
+				err = core.Userf(err, "destination %s does not work: %s", d.Name, message(err))
+			}
+			if asJSON {
+				res := destinationTestJSON{Destination: d.Name, OK: err == nil, Took: time.Since(start).Round(time.Millisecond).String()}
+				if err != nil {
+					res.Error = message(err)
+				}
+				if jerr := writeJSON(a.stdout, res); jerr != nil {
+					return jerr
+				}
+				return err
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Destination %s works (%s %s): a test object was written, read back and deleted in %s.\n", d.Name, d.Kind, d.Describe(), time.Since(start).Round(time.Millisecond))
+			return nil
+		}),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "give up when the destination has not answered within this time")
+	return cmd
+}
+
+// destinationTestJSON is what `destination test --json` prints.
+type destinationTestJSON struct {
+	Destination string `json:"destination"`
+	OK          bool   `json:"ok"`
+	Took        string `json:"took"`
+	Error       string `json:"error,omitempty"`
 }

@@ -36,7 +36,7 @@ func TestCopyAndDrillCommands(t *testing.T) {
 			t.Errorf("configuration on %s has drill %q, want %q", cfg.Destination, cfg.Drill, want)
 		}
 	}
-	c.fails(1, "--drill \"fortnightly\"", "config", "set", "prod", "s3", "--drill", "fortnightly")
+	c.fails(2, "--drill \"fortnightly\"", "config", "set", "prod", "s3", "--drill", "fortnightly")
 
 	var bs []backupJSON
 	c.json(&bs, "backup", "prod", "--destination", "s3")

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/s3"
@@ -39,6 +39,12 @@ type app struct {
 	stderr   io.Writer
 	cat      *store.Catalog
 	engine   *core.Engine
+	// verbose sends the engine's log to stderr (see logs.go).
+	verbose bool
+	// warnings gathers the engine's warnings when its log is not shown.
+	warnings warningSink
+	// flags are the root's persistent flags, to see which were given.
+	flags *pflag.FlagSet
 }
 
 // usageError marks errors in how the command was called (exit code 2).
@@ -53,9 +59,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	applyUsageRules(root)
 	err := root.ExecuteContext(ctx)
 	if a.cat != nil {
 		a.cat.Close()
+	}
+	if err == nil {
+		// A failure is one sentence; the warnings on its way are in the
+		// log, shown with --verbose.
+		a.warnings.print(stderr)
 	}
 	if err == nil {
 		return 0
@@ -72,8 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// An interruption exits 1 like any operation that did not finish; the
 	// message says what it left.
 	fmt.Fprintln(stderr, "odoo-backup: "+message(err))
-	var ue usageError
-	if errors.As(err, &ue) {
+	if isUsage(err) {
 		return 2
 	}
 	return 1
@@ -87,8 +98,15 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) 
 
 // message is the one sentence shown for an error.
 func message(err error) string {
+	var damaged *store.DamagedError
+	var unreachable *store.UnreachableError
 	var ue *core.UserError
-	if errors.As(err, &ue) {
+	switch {
+	case errors.As(err, &damaged):
+		return fmt.Sprintf("the catalog %s is damaged (%v); put back a copy of that file, or move it away and rebuild the history from the destinations (add them again, then run: odoo-backup catalog rebuild)", damaged.Path, damaged.Cause)
+	case errors.As(err, &unreachable):
+		return fmt.Sprintf("cannot open the catalog %s: the directory %s does not exist or is not writable (%v); create it, or choose another catalog with --catalog PATH or ODOO_BACKUP_CATALOG", unreachable.Path, unreachable.Dir, unreachable.Cause)
+	case errors.As(err, &ue):
 		return ue.Msg
 	}
 	return err.Error()
@@ -112,14 +130,16 @@ them safely. Run it without a command to see the status of every service.`,
 		},
 	}
 	root.PersistentFlags().StringVar(&a.catalogPath, "catalog", "", "catalog file (default $ODOO_BACKUP_CATALOG or $XDG_DATA_HOME/odoo-backup/catalog.db)")
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "show the engine's log on stderr (the daemon always logs)")
+	root.PersistentFlags().StringVar(&a.daemonFlags.logFormat, "log-format", "text", "log format, text or json: the daemon's, or a command's with it shown")
+	a.flags = root.PersistentFlags()
 	f := root.Flags()
 	f.BoolVar(&a.readOnly, "read-only", false, "open the console showing everything but offering no backup, restore, delete or edit")
 	f.BoolVar(&a.daemonFlags.enabled, "daemon", false, "run the schedules headless (for systemd)")
-	f.StringVar(&a.daemonFlags.logFormat, "log-format", "text", "daemon log format: text or json")
 	f.DurationVar(&a.daemonFlags.shutdownTimeout, "shutdown-timeout", 10*time.Minute, "on SIGTERM, how long running backups may finish before they are aborted")
 	f.IntVar(&a.daemonFlags.maxConcurrent, "max-concurrent", 2, "most backups the daemon runs at once, across all services")
 	f.StringVar(&a.daemonFlags.notifyWebhook, "notify-webhook", "", "post a JSON message (Slack-compatible \"text\") here when a configuration fails and when it recovers")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		a.destinationCommand(),
 		a.keyCommand(),
@@ -169,6 +189,9 @@ func (a *app) open(ctx context.Context) error {
 	if a.cat != nil {
 		return nil
 	}
+	if err := a.checkLogFormat(); err != nil {
+		return err
+	}
 	cat, err := store.Open(ctx, a.resolveCatalogPath())
 	if err != nil {
 		return err
@@ -177,9 +200,8 @@ func (a *app) open(ctx context.Context) error {
 	a.engine = &core.Engine{
 		Catalog:   cat,
 		OpenStore: s3.Open,
-		// Commands print their own outcome; of the engine's log only the
-		// warnings (such as missing attachment files) add something.
-		Log: slog.New(warningsOnly{slog.NewTextHandler(a.stderr, nil)}),
+		// Commands print their own outcome; the log only when asked.
+		Log: a.commandLogger(),
 	}
 	return nil
 }
@@ -208,8 +230,3 @@ func (a *app) openReconciled(ctx context.Context) error {
 	}
 	return nil
 }
-
-// warningsOnly passes warnings and drops every other level.
-type warningsOnly struct{ slog.Handler }
-
-func (w warningsOnly) Enabled(_ context.Context, l slog.Level) bool { return l == slog.LevelWarn }

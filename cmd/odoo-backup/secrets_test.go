@@ -182,7 +182,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	w.ok("service", "add", "prod", "--db", odoo.Name, "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port),
 		"--pg-user", pg.User, "--pg-password-env", "LEAK_PG_PASSWORD", "--filestore", odoo.FilestoreDir)
 	w.ok("service", "add", "prodref", "--db", odoo.Name, "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port),
-		"--pg-user", pg.User, "--pg-password-ref", "env:LEAK_PG_PASSWORD", "--filestore", odoo.FilestoreDir)
+		"--pg-user", pg.User, "--pg-password-ref", "env:LEAK_PG_PASSWORD", "--filestore", odoo.FilestoreDir, "--force") // one database, two services: said explicitly
 	w.ok("service", "list", "--json")
 	w.ok("service", "list")
 	w.ok("config", "set", "prod", "s3", "--primary")
@@ -220,7 +220,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"--access-key", minio.AccessKey, "--secret-key-env", "LEAK_WRONG_S3", "--no-tls")
 	w.fails("was not saved", "destination", "add", "down", "--endpoint", "127.0.0.1:1", "--bucket", bucket,
 		"--access-key", minio.AccessKey, "--secret-key-env", "LEAK_WRONG_S3", "--no-tls")
-	w.fails("refused the login", "service", "add", "wrongpw", "--db", odoo.Name, "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port),
+	w.fails("refused the login", "service", "add", "wrongpw", "--db", "postgres", "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port),
 		"--pg-user", pg.User, "--pg-password-env", "LEAK_WRONG_PG")
 	w.fails("refused the login", "service", "update", "prod", "--pg-password-env", "LEAK_WRONG_PG")
 	w.fails("does not work with these credentials", "destination", "update", "s3", "--secret-key-env", "LEAK_WRONG_S3")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -23,7 +24,7 @@ func (a *app) serviceAddCommand() *cobra.Command {
 	var (
 		db, host, pgUser, passwordEnv, passwordRef, filestore, template, odooConf string
 		port                                                                      int
-		noCheck                                                                   bool
+		noCheck, force                                                            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "add NAME --db DB",
@@ -33,6 +34,11 @@ func (a *app) serviceAddCommand() *cobra.Command {
       --pg-user odoo --pg-password-env PGPASSWORD_PROD --filestore /var/lib/odoo/filestore/prod --template standard`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			// The name first: nothing should connect for a service that
+			// cannot exist.
+			if err := core.ValidateName("service", args[0]); err != nil {
+				return usageError{err}
+			}
 			s := core.Service{Name: args[0]}
 			var conf core.OdooConf
 			if odooConf != "" {
@@ -57,17 +63,22 @@ func (a *app) serviceAddCommand() *cobra.Command {
 				s.DB.User = conf.DBUser
 			}
 			s.DB.Password = conf.DBPassword
-			if s.DB.Database == "" {
-				s.DB.Database = conf.DBName
-			}
 			overrideConn(&s.DB, host, port, pgUser)
 			if pw, ok, err := secretFromFlags("pg-password-env", passwordEnv, "pg-password-ref", passwordRef); err != nil {
 				return err
 			} else if ok {
 				s.DB.Password = pw
 			}
+			if s.DB.Database == "" && odooConf != "" {
+				// db_name, else the one database dbfilter matches, as Odoo picks it.
+				name, err := core.OdooConfDatabase(ctx, conf, core.ListOwnedDatabases(s.DB))
+				if err != nil {
+					return odooConfDatabaseError(err)
+				}
+				s.DB.Database = name
+			}
 			if s.DB.Database == "" {
-				return usageError{fmt.Errorf("give the database with --db (odoo.conf names none)")}
+				return usageError{fmt.Errorf("give the database with --db DB, or its odoo.conf with --from-odoo-conf FILE")}
 			}
 			if err := core.ValidateDatabaseName(s.DB.Database); err != nil {
 				return err
@@ -81,15 +92,8 @@ func (a *app) serviceAddCommand() *cobra.Command {
 				return err
 			}
 			s.FilestoreDir = abs
-			if !noCheck {
-				conn, err := core.ConnectDB(ctx, s.DB)
-				if err != nil {
-					return core.Userf(err, "%s (the service was not added; use --no-check to add it anyway)", message(err))
-				}
-				conn.Close(ctx)
-			}
-			if err := a.cat.AddService(ctx, &s, template); err != nil {
-				return err
+			if err := core.AddService(ctx, a.cat, &s, core.ServiceOptions{Template: template, Check: !noCheck, Shared: force}); err != nil {
+				return serviceSaveError(err, s.Name, "added")
 			}
 			fmt.Fprintf(a.stdout, "Service %s added: database %s on %s as %s, filestore %s.\n", s.Name, s.DB.Database, s.DB.Address(), s.DB.User, s.FilestoreDir)
 			if _, err := os.Stat(s.FilestoreDir); err != nil {
@@ -110,8 +114,9 @@ func (a *app) serviceAddCommand() *cobra.Command {
 	f.StringVar(&passwordRef, "pg-password-ref", "", "where the PostgreSQL password is kept, read at each use instead of stored: env:VARIABLE or file:PATH (owner-only)")
 	f.StringVar(&filestore, "filestore", "", "the database's filestore directory (default <data_dir>/filestore/<db>)")
 	f.StringVar(&template, "template", "", "give the service the configurations of this template")
-	f.StringVar(&odooConf, "from-odoo-conf", "", "read db_host, db_port, db_user, db_password, db_name and data_dir from this odoo.conf")
+	f.StringVar(&odooConf, "from-odoo-conf", "", "read db_host, db_port, db_user, db_password, data_dir and, without --db, db_name (or the one database dbfilter matches) from this odoo.conf")
 	f.BoolVar(&noCheck, "no-check", false, "add the service without checking that its database answers")
+	f.BoolVar(&force, "force", false, "add the service even though another service uses the same database or filestore")
 	return cmd
 }
 
@@ -135,7 +140,11 @@ func (a *app) serviceListCommand() *cobra.Command {
 			tw := table(a.stdout)
 			fmt.Fprintln(tw, "NAME\tDATABASE\tSERVER\tUSER\tFILESTORE")
 			for _, s := range svcs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.DB.Database, s.DB.Address(), s.DB.User, s.FilestoreDir)
+				if s.Placeholder {
+					fmt.Fprintf(tw, "%s\t%s\t%s (give it one with: odoo-backup service add %s --db DB ...)\t—\t—\n", s.Name, orDash(s.DB.Database), s.ServerLabel(), s.Name)
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.DB.Database, s.ServerLabel(), s.DB.User, s.FilestoreDir)
 			}
 			return tw.Flush()
 		}),
@@ -166,7 +175,7 @@ func (a *app) serviceUpdateCommand() *cobra.Command {
 	var (
 		host, pgUser, passwordEnv, passwordRef string
 		port                                   int
-		noCheck                                bool
+		noCheck, force                         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "update NAME [--pg-host H] [--pg-port P] [--pg-user U] [--pg-password-env VAR | --pg-password-ref REF]",
@@ -190,15 +199,8 @@ func (a *app) serviceUpdateCommand() *cobra.Command {
 				s.DB.Password = pw
 			}
 			overrideConn(&s.DB, host, port, pgUser)
-			if !noCheck {
-				conn, err := core.ConnectDB(ctx, s.DB)
-				if err != nil {
-					return core.Userf(err, "%s (the service was not changed; use --no-check to change it anyway)", message(err))
-				}
-				conn.Close(ctx)
-			}
-			if err := a.cat.UpdateService(ctx, s); err != nil {
-				return err
+			if err := core.UpdateService(ctx, a.cat, s, core.ServiceOptions{Check: !noCheck, Shared: force}); err != nil {
+				return serviceSaveError(err, s.Name, "changed")
 			}
 			fmt.Fprintf(a.stdout, "Service %s updated: database %s on %s as %s.\n", s.Name, s.DB.Database, s.DB.Address(), s.DB.User)
 			return nil
@@ -211,7 +213,33 @@ func (a *app) serviceUpdateCommand() *cobra.Command {
 	f.StringVar(&passwordEnv, "pg-password-env", "", "name of the environment variable holding the PostgreSQL password (read now, stored encrypted)")
 	f.StringVar(&passwordRef, "pg-password-ref", "", "where the PostgreSQL password is kept, read at each use instead of stored: env:VARIABLE or file:PATH (owner-only)")
 	f.BoolVar(&noCheck, "no-check", false, "change the service without checking that its database answers")
+	f.BoolVar(&force, "force", false, "change the service even though another service uses the same database or filestore")
 	return cmd
+}
+
+// odooConfDatabaseError asks for --db when odoo.conf does not name one
+// database, naming the candidates.
+func odooConfDatabaseError(err error) error {
+	var ce *core.OdooConfDatabaseError
+	if !errors.As(err, &ce) {
+		return core.Userf(err, "cannot list the databases to find the one odoo.conf means: %s; give the database with --db", message(err))
+	}
+	if len(ce.Candidates) == 0 {
+		return usageError{core.Userf(err, "%s; give the database with --db", ce)}
+	}
+	return usageError{core.Userf(err, "%s; give the database with --db (candidates: %s)", ce, strings.Join(ce.Candidates, ", "))}
+}
+
+// serviceSaveError phrases why a service was not added or changed.
+func serviceSaveError(err error, name, verb string) error {
+	var check *core.ConnectionCheckError
+	if errors.As(err, &check) {
+		return core.Userf(err, "%s (the service was not %s; use --no-check to save it anyway)", message(check.Err), verb)
+	}
+	if sr, ok := core.IsSharedResource(err); ok {
+		return core.Userf(err, "%s, so %s was not %s: a restore of one would replace the other's data; give another --db, --pg-host/--pg-port or --filestore, or add --force if both really are one Odoo", sr, name, verb)
+	}
+	return err
 }
 
 // secretFromFlags reads a secret given by value through an environment

@@ -20,8 +20,10 @@ import (
 
 // serviceStatus is one service in `status`.
 type serviceStatus struct {
-	Name           string              `json:"name"`
-	Database       string              `json:"database"`
+	Name     string `json:"name"`
+	Database string `json:"database"`
+	// Placeholder: made by a catalog rebuild, no connection yet.
+	Placeholder    bool                `json:"placeholder,omitempty"`
 	Health         string              `json:"health"`
 	Configurations []core.ConfigHealth `json:"configurations"`
 	// LastDrill is the service's last finished restore drill, if any; a
@@ -72,7 +74,7 @@ func (a *app) status(ctx context.Context) (statusReport, error) {
 				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s on %s: %s", c.Service, c.Destination, c.Reason))
 			}
 		}
-		rep.Services = append(rep.Services, serviceStatus{Name: s.Name, Database: s.DB.Database, Health: sh.State,
+		rep.Services = append(rep.Services, serviceStatus{Name: s.Name, Database: s.DB.Database, Placeholder: s.Placeholder, Health: sh.State,
 			Configurations: sh.Configurations, LastDrill: sh.LastDrill})
 	}
 	return rep, nil
@@ -98,6 +100,10 @@ func (a *app) printStatus(rep statusReport) {
 	tw := table(a.stdout)
 	fmt.Fprintln(tw, "SERVICE\tDESTINATION\tSCHEDULE\tLAST SUCCESS\tNEXT RUN\tSTATE")
 	for _, s := range rep.Services {
+		if s.Placeholder && len(s.Configurations) == 0 {
+			fmt.Fprintf(tw, "%s\t—\t\t\t\t%s: give it one with odoo-backup service add %s --db DB ...\n", s.Name, core.NoConnectionYet, s.Name)
+			continue
+		}
 		if len(s.Configurations) == 0 {
 			fmt.Fprintf(tw, "%s\t—\t\t\t\tnone: add a destination with odoo-backup config set %s DESTINATION\n", s.Name, s.Name)
 		}

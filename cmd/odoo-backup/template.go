@@ -55,6 +55,9 @@ func (a *app) templateSetCommand() *cobra.Command {
 		Short: "Create or change a template's configuration on a destination",
 		Args:  cobra.ExactArgs(2),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if err := flags.check(); err != nil {
+				return err
+			}
 			t, err := a.cat.Template(ctx, args[0])
 			if err != nil {
 				return err

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Wrong usage exits 2 with one sentence on stderr; --help exits 0.
+func TestWrongUsageExitsTwo(t *testing.T) {
+	c := newCLI(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"backpu", "x"}, "did you mean backup"},
+		{[]string{"destination"}, "odoo-backup destination needs a command: add, list"},
+		{[]string{"destination", "frobnicate"}, `unknown command "destination frobnicate"`},
+		{[]string{"catalog", "rebuld"}, "did you mean rebuild?"},
+		{[]string{"completion", "foo"}, `unknown command "completion foo"`},
+		{[]string{"backup", "--nope", "x"}, "unknown flag: --nope"},
+		{[]string{"backups", "--limit", "abc"}, `--limit takes a whole number, not "abc"`},
+		{[]string{"backups", "--limit", "-3"}, "--limit -3 is negative"},
+		{[]string{"backups", "--kind", "weekly"}, `--kind "weekly" is not a kind of backup`},
+		{[]string{"backups", "a", "b"}, "usage: odoo-backup backups [SERVICE]"},
+		{[]string{"restore"}, "odoo-backup restore is missing its arguments; usage: odoo-backup restore BACKUP_ID"},
+		{[]string{"restore", "abc", "--service", "x"}, `"abc" is not a backup id`},
+		{[]string{"service", "add"}, "usage: odoo-backup service add NAME"},
+		{[]string{"status", "extra"}, `odoo-backup status takes no arguments, and was given "extra"`},
+		{[]string{"config", "set", "nosuch", "nosuch", "--frequency", "often"}, `frequency "often" is not one of`},
+		{[]string{"config", "set", "nosuch", "nosuch", "--keep-gfs", "zz"}, `retention rule "zz"`},
+		{[]string{"template", "set", "nosuch", "nosuch", "--at", "25:00"}, `time "25:00" is not HH:MM`},
+		{[]string{"--daemon", "--shutdown-timeout", "soon"}, "takes a duration such as 90s"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			c.fails(2, tc.want, tc.args...)
+		})
+	}
+	for _, args := range [][]string{{"--help"}, {"service", "--help"}, {"help", "backup"}, {"completion", "bash"}} {
+		if r := c.run(args...); r.code != 0 || r.stdout == "" {
+			t.Errorf("odoo-backup %s: exit %d with %d bytes of output, want 0 and the help\n%s", strings.Join(args, " "), r.code, len(r.stdout), r.stderr)
+		}
+	}
+}

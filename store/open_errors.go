@@ -1,0 +1,92 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// DamagedError: the catalog file exists but is not a readable SQLite
+// database (garbage, truncated, overwritten pages). It wraps core.ErrCorrupt.
+// Front ends phrase the way out: restore the file from a copy, or rebuild
+// the history from the destinations.
+type DamagedError struct {
+	Path  string
+	Cause error
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("the catalog %s is damaged (%v)", e.Path, e.Cause)
+}
+
+func (e *DamagedError) Unwrap() []error { return []error{core.ErrCorrupt, e.Cause} }
+
+// UnreachableError: the catalog cannot be opened or created where it was
+// asked for, because its directory is missing and cannot be made, is not a
+// directory, or cannot be written. It wraps core.ErrUnreachable.
+type UnreachableError struct {
+	Path  string
+	Dir   string
+	Cause error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("the catalog %s cannot be opened: its directory %s does not exist or is not writable (%v)", e.Path, e.Dir, e.Cause)
+}
+
+func (e *UnreachableError) Unwrap() []error { return []error{core.ErrUnreachable, e.Cause} }
+
+// checkDirectory makes the catalog's directory if needed and makes sure this
+// process can create files in it (SQLite creates -wal and -shm files beside
+// the catalog, so a writable file in a read-only directory is not enough).
+func checkDirectory(path string) error {
+	dir := filepath.Dir(path)
+	unreachable := func(err error) error { return &UnreachableError{Path: path, Dir: dir, Cause: cause(err)} }
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return unreachable(err)
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return unreachable(err)
+	} else if !fi.IsDir() {
+		return unreachable(syscall.ENOTDIR)
+	}
+	if err := syscall.Access(dir, 2|1); err != nil { // W_OK|X_OK
+		return unreachable(err)
+	}
+	return nil
+}
+
+// cause is the bare reason of a file error ("permission denied"), the path
+// being said by the sentence around it.
+func cause(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// classifyOpen turns SQLite's codes from the first reads of a file into
+// DamagedError or UnreachableError; anything else passes unchanged.
+func classifyOpen(path string, err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_NOTADB:
+		return &DamagedError{Path: path, Cause: errors.New("it is not an SQLite database")}
+	case sqlite3.SQLITE_CORRUPT:
+		return &DamagedError{Path: path, Cause: errors.New("SQLite finds its pages malformed")}
+	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM:
+		return &UnreachableError{Path: path, Dir: filepath.Dir(path), Cause: errors.New("SQLite cannot open or write it")}
+	}
+	return err
+}
