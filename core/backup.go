@@ -77,28 +77,22 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 
 	started := e.now().UTC().Truncate(1e6)
 	host, _ := os.Hostname()
+	// Every row exists before anything is contacted, so a destination that
+	// hangs shows as a running (then stalled) backup, not as nothing.
 	targets := make([]*target, 0, len(dests))
 	for _, d := range dests {
 		t := &target{dest: d, backup: Backup{
 			ServiceID: svc.ID, Service: svc.Name, DestinationID: d.ID, Destination: d.Name,
 			Kind: req.Kind, Status: StatusRunning, StartedAt: started,
 			Database: svc.DB.Database, Format: FormatOdooZip, Phase: PhaseConnect,
-			Host: host, PID: os.Getpid(), Encryption: d.Encryption(),
+			Host: host, PID: os.Getpid(), Encryption: d.Encryption(), ProcessStart: selfStart(),
 		}}
-		st, err := e.OpenStore(ctx, d)
-		if err == nil {
-			t.store = st
-			t.backup.Key, err = freeKey(ctx, st, svc.Name, started, req.Kind, d.Encrypted())
-		}
-		if err == nil {
-			t.recipients, err = destinationRecipients(d)
-		}
-		t.err = err
 		if err := e.Catalog.CreateBackup(ctx, &t.backup); err != nil {
 			return nil, fmt.Errorf("record backup of %s on %s: %w", svc.Name, d.Name, err)
 		}
 		targets = append(targets, t)
 	}
+	e.prepareTargets(ctx, svc, targets, started, req.Kind)
 	ids := make([]int64, len(targets))
 	for i, t := range targets {
 		ids[i] = t.backup.ID
@@ -122,6 +116,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 		if err == nil && produceErr != nil {
 			err = produceErr
 		}
+		archived := err == nil
 		if err == nil {
 			b.Size, b.SHA256 = info.size, info.sha256
 			if t.seal != nil {
@@ -133,9 +128,11 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 			b.MissingCount, b.MissingFiles = info.missingCount, info.missingFiles
 			err = e.writeMetadata(saveCtx, t.store, *b, info)
 		}
-		if err != nil && t.store != nil && b.Key != "" {
+		if err != nil && archived && t.store != nil && b.Key != "" {
 			// A failed backup leaves nothing behind: Put is atomic, and an
-			// archive whose metadata could not be written is removed.
+			// archive whose metadata could not be written is removed. (A
+			// failed Put stored nothing: no delete to wait for on a
+			// destination that may not answer.)
 			_ = t.store.Delete(saveCtx, b.Key)
 		}
 		if err != nil {
@@ -165,6 +162,36 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 		return out, failures[0]
 	}
 	return out, errors.Join(failures...)
+}
+
+// prepareTargets opens each target's store, picks its key and reads its
+// encryption recipients, all targets at once: a destination that does not
+// answer costs the others no more than its own stall bound. A target that
+// fails keeps its error and gets no archive; its key is recorded on its row
+// as soon as it is known, before anything is written under it.
+func (e *Engine) prepareTargets(ctx context.Context, svc Service, targets []*target, started time.Time, kind BackupKind) {
+	var wg sync.WaitGroup
+	for _, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := e.OpenStore(ctx, t.dest)
+			if err == nil {
+				t.store = st
+				t.backup.Key, err = freeKey(ctx, st, svc.Name, started, kind, t.dest.Encrypted())
+			}
+			if err == nil {
+				t.recipients, err = destinationRecipients(t.dest)
+			}
+			t.err = err
+			if err == nil {
+				if uerr := e.Catalog.UpdateBackup(ctx, t.backup); uerr != nil {
+					t.err = fmt.Errorf("record the key of backup %d: %w", t.backup.ID, uerr)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // backupDestinations resolves the requested destination names, which must be
@@ -541,7 +568,7 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *o
 
 func (e *Engine) writeMetadata(ctx context.Context, st ObjectStore, b Backup, info dumpInfo) error {
 	m := BackupMetadata{
-		MetadataVersion: MetadataVersion, Tool: "odoo-backup", Archive: b.Key,
+		MetadataVersion: MetadataVersion, Tool: "odoo-backup", ID: b.ID, Archive: b.Key,
 		Service: b.Service, Database: b.Database, Kind: b.Kind, Format: b.Format,
 		StartedAt: b.StartedAt, FinishedAt: *b.FinishedAt, Size: b.Size, SHA256: b.SHA256,
 		OdooVersion: b.OdooVersion, PGVersion: b.PGVersion,

@@ -80,7 +80,7 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 		ServiceID: svcID, Service: rb.b.Service, DestinationID: d.ID, Destination: d.Name,
 		Kind: KindCopy, Status: StatusRunning, StartedAt: started,
 		Database: rb.b.Database, Format: rb.b.Format, OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion,
-		Phase: PhaseCopy, Host: host, PID: os.Getpid(), Encryption: rb.b.Encryption,
+		Phase: PhaseCopy, Host: host, PID: os.Getpid(), Encryption: rb.b.Encryption, ProcessStart: selfStart(),
 		MissingCount: rb.b.MissingCount, MissingFiles: rb.b.MissingFiles,
 	}
 	if reseal {
@@ -242,7 +242,7 @@ func (e *Engine) copyMetadata(ctx context.Context, rb readableBackup, dst Object
 			Format: rb.b.Format, OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion,
 			MissingFiles: rb.b.MissingCount, MissingNames: rb.b.MissingFiles}
 	}
-	m.Archive, m.Kind = nb.Key, KindCopy
+	m.ID, m.Archive, m.Kind = nb.ID, nb.Key, KindCopy
 	m.StartedAt, m.FinishedAt = nb.StartedAt, e.now().UTC()
 	m.Size, m.SHA256, m.Encryption = nb.Size, nb.SHA256, nb.Encryption
 	return putMetadata(ctx, dst, m)

@@ -15,9 +15,39 @@ const (
 	// attachment files the filestore had lost. Not a failure: status exits 0.
 	HealthWarning = "warning"
 	HealthManual  = "manual"
+	HealthStalled = "stalled"
 	HealthStale   = "stale"
 	HealthFailed  = "failed"
 )
+
+// StallAfter is how long a running backup may make no progress (no byte
+// written, no phase changed) before status and the console call it
+// stalled. Object stores fail a frozen endpoint on their own within a bound
+// of the same order (s3.DefaultStallTimeout); this only makes the wait
+// visible while it lasts.
+const StallAfter = 30 * time.Second
+
+// LastProgress is when a running backup last moved: its last progress,
+// else its last sign of life, else its start.
+func (b Backup) LastProgress() time.Time {
+	switch {
+	case !b.ProgressAt.IsZero():
+		return b.ProgressAt
+	case !b.UpdatedAt.IsZero():
+		return b.UpdatedAt
+	}
+	return b.StartedAt
+}
+
+// Stalled reports whether b is running and has made no progress for
+// StallAfter at now, and for how long.
+func (b Backup) Stalled(now time.Time) (time.Duration, bool) {
+	if b.Status != StatusRunning {
+		return 0, false
+	}
+	d := now.Sub(b.LastProgress())
+	return d, d > StallAfter
+}
 
 // ConfigHealth is how one configuration is doing.
 type ConfigHealth struct {
@@ -31,16 +61,24 @@ type ConfigHealth struct {
 	LastSuccess *time.Time `json:"last_success"`
 	NextRun     *time.Time `json:"next_run"`
 	LastBackup  *Backup    `json:"last_backup,omitempty"`
+	// Running is the newest running backup (the stalled one when a backup
+	// is stalled), if any.
+	Running *Backup `json:"running,omitempty"`
 }
 
 // Unhealthy reports whether a monitoring check should fail on this state.
-func (h ConfigHealth) Unhealthy() bool { return h.State == HealthFailed || h.State == HealthStale }
+func (h ConfigHealth) Unhealthy() bool {
+	return h.State == HealthFailed || h.State == HealthStale || h.State == HealthStalled
+}
 
 // EvaluateHealth judges a configuration from the backups of its service on
-// its destination (newest first). A scheduled configuration counts its
-// scheduled backups; a manual-only one any backup. It is failed when its
-// last finished run failed, stale when it has had no success within twice
-// its period, and never calls time.Now.
+// its destination (newest first). Every backup there counts, whatever its
+// kind (scheduled, manual, safety, upload, copy): any success is a recovery
+// point, and only rotation is limited to scheduled backups (SPEC rule 11).
+// It is failed when the last finished backup failed, stalled while a
+// running one has made no progress for StallAfter, stale when a scheduled
+// configuration has had no success within twice its period, and never
+// calls time.Now.
 func EvaluateHealth(c Configuration, backups []Backup, now time.Time) ConfigHealth {
 	h := ConfigHealth{Service: c.Service, Destination: c.Destination, Frequency: c.Frequency.String(),
 		Schedule: c.Schedule.Describe(c.Frequency), Primary: c.Primary}
@@ -49,17 +87,21 @@ func EvaluateHealth(c Configuration, backups []Backup, now time.Time) ConfigHeal
 	}
 	var lastFinished *Backup
 	running := false
+	var stalled time.Duration
 	for i := range backups {
 		b := &backups[i]
 		if b.Service != c.Service || b.Destination != c.Destination {
 			continue
 		}
-		if c.Frequency != Manual && b.Kind != KindScheduled {
-			continue
-		}
 		switch b.Status {
 		case StatusRunning:
 			running = true
+			if h.Running == nil {
+				h.Running = b
+			}
+			if d, ok := b.Stalled(now); ok && d > stalled {
+				stalled, h.Running = d, b
+			}
 			continue
 		case StatusDeleted:
 			continue
@@ -79,6 +121,8 @@ func EvaluateHealth(c Configuration, backups []Backup, now time.Time) ConfigHeal
 	switch {
 	case lastFinished != nil && lastFinished.Status == StatusFailed:
 		h.State, h.Reason = HealthFailed, lastFinished.Error
+	case stalled > 0:
+		h.State, h.Reason = HealthStalled, fmt.Sprintf("a running backup has made no progress for %s", stalled.Round(time.Second))
 	case running:
 		h.State = HealthRunning
 	case c.Frequency == Manual:
@@ -113,7 +157,7 @@ func LacksFiles(b Backup) string {
 const HealthNone = "none"
 
 // healthRank orders health states for a service's summary.
-var healthRank = map[string]int{HealthOK: 0, HealthManual: 0, HealthRunning: 1, HealthWarning: 2, HealthStale: 3, HealthFailed: 4}
+var healthRank = map[string]int{HealthOK: 0, HealthManual: 0, HealthRunning: 1, HealthWarning: 2, HealthStalled: 3, HealthStale: 3, HealthFailed: 4}
 
 // ServiceHealth is how a service is doing: the worst of its configurations,
 // and failed when its last finished restore drill failed.
@@ -138,9 +182,6 @@ func EvaluateService(ctx context.Context, cat Catalog, s Service, now time.Time)
 	}
 	for _, c := range configs {
 		f := BackupFilter{Service: s.Name, Destination: c.Destination, Limit: 50}
-		if c.Frequency != Manual {
-			f.Kind = KindScheduled
-		}
 		backups, err := cat.Backups(ctx, f)
 		if err != nil {
 			return sh, err

@@ -21,6 +21,13 @@ func TestEvaluateHealth(t *testing.T) {
 		return bk
 	}
 	other := func(bk Backup, service, dest string) Backup { bk.Service, bk.Destination = service, dest; return bk }
+	// stuck is a backup running for an hour whose last progress was idle ago,
+	// though its heartbeat is fresh: only progress counts.
+	stuck := func(idle time.Duration) Backup {
+		bk := b(KindScheduled, StatusRunning, time.Hour)
+		bk.ProgressAt, bk.UpdatedAt = ago(idle), now
+		return bk
+	}
 	daily := Configuration{Service: "prod", Destination: "s3", Frequency: Daily, Primary: true}
 	hourly := Configuration{Service: "prod", Destination: "s3", Frequency: Hourly}
 	manual := Configuration{Service: "prod", Destination: "s3", Frequency: Manual}
@@ -51,9 +58,20 @@ func TestEvaluateHealth(t *testing.T) {
 		{"manual never run", manual, nil, HealthManual, "", nil},
 		{"manual counts any kind", manual, []Backup{b(KindSafety, StatusFailed, 1*h), b(KindManual, StatusSucceeded, 2*h)}, HealthFailed, "pg_dump: connection refused", finished(2*h - time.Minute)},
 		{"manual running", manual, []Backup{b(KindUpload, StatusRunning, 0)}, HealthRunning, "", nil},
-		{"scheduled ignores manual successes", daily, []Backup{b(KindManual, StatusSucceeded, 1*h), b(KindSafety, StatusSucceeded, 2*h)}, HealthStale, "no successful backup yet", nil},
-		{"scheduled ignores manual failures", daily, []Backup{b(KindManual, StatusFailed, 1*h), b(KindScheduled, StatusSucceeded, 3*h)}, HealthOK, "", finished(3*h - time.Minute)},
-		{"scheduled ignores a running manual backup", daily, []Backup{b(KindManual, StatusRunning, 0), b(KindScheduled, StatusSucceeded, 3*h)}, HealthOK, "", finished(3*h - time.Minute)},
+		// SPEC rule 11: every successful backup is a recovery point.
+		{"manual backups alone keep a scheduled configuration ok", daily, []Backup{b(KindManual, StatusSucceeded, 1*h), b(KindManual, StatusSucceeded, 2*h)}, HealthOK, "", finished(1*h - time.Minute)},
+		{"a safety backup is a recovery point", daily, []Backup{b(KindSafety, StatusSucceeded, 1*h), b(KindScheduled, StatusSucceeded, 70*h)}, HealthOK, "", finished(1*h - time.Minute)},
+		{"an upload is a recovery point", hourly, []Backup{b(KindUpload, StatusSucceeded, 1*h)}, HealthOK, "", finished(1*h - time.Minute)},
+		{"a copy is a recovery point", daily, []Backup{b(KindCopy, StatusSucceeded, 5*h)}, HealthOK, "", finished(5*h - time.Minute)},
+		{"an old manual backup is stale too", daily, []Backup{b(KindManual, StatusSucceeded, 49*h)}, HealthStale, "no successful backup within twice its period", finished(49*h - time.Minute)},
+		{"a failed manual backup is the last backup", daily, []Backup{b(KindManual, StatusFailed, 1*h), b(KindScheduled, StatusSucceeded, 3*h)}, HealthFailed, "pg_dump: connection refused", finished(3*h - time.Minute)},
+		{"a manual success after a scheduled failure recovers", daily, []Backup{b(KindManual, StatusSucceeded, 1*h), b(KindScheduled, StatusFailed, 3*h)}, HealthOK, "", finished(1*h - time.Minute)},
+		{"a running manual backup is running", daily, []Backup{b(KindManual, StatusRunning, 0), b(KindScheduled, StatusSucceeded, 3*h)}, HealthRunning, "", finished(3*h - time.Minute)},
+		{"stalled: no progress beyond StallAfter", daily, []Backup{stuck(StallAfter + time.Second), b(KindScheduled, StatusSucceeded, 3*h)}, HealthStalled, "a running backup has made no progress for 31s", finished(3*h - time.Minute)},
+		{"not stalled at exactly StallAfter", daily, []Backup{stuck(StallAfter), b(KindScheduled, StatusSucceeded, 3*h)}, HealthRunning, "", finished(3*h - time.Minute)},
+		{"stalled beats stale", daily, []Backup{stuck(time.Minute)}, HealthStalled, "a running backup has made no progress for 1m0s", nil},
+		{"failed beats stalled", daily, []Backup{stuck(time.Minute), b(KindManual, StatusFailed, 1*h)}, HealthFailed, "pg_dump: connection refused", nil},
+		{"stalled on a manual-only configuration", manual, []Backup{stuck(2 * time.Minute)}, HealthStalled, "a running backup has made no progress for 2m0s", nil},
 		{"other destination not counted", daily, []Backup{other(b(KindScheduled, StatusFailed, 1*h), "prod", "local"), b(KindScheduled, StatusSucceeded, 3*h)}, HealthOK, "", finished(3*h - time.Minute)},
 		{"other destination's success not counted", daily, []Backup{other(b(KindScheduled, StatusSucceeded, 1*h), "prod", "local")}, HealthStale, "no successful backup yet", nil},
 		{"other service not counted", daily, []Backup{other(b(KindScheduled, StatusRunning, 0), "staging", "s3"), other(b(KindScheduled, StatusFailed, 1*h), "staging", "s3"), b(KindScheduled, StatusSucceeded, 3*h)}, HealthOK, "", finished(3*h - time.Minute)},
@@ -75,7 +93,7 @@ func TestEvaluateHealth(t *testing.T) {
 				t.Errorf("identity = %s/%s %s primary=%v, want %s/%s %s primary=%v", got.Service, got.Destination, got.Frequency, got.Primary,
 					tc.conf.Service, tc.conf.Destination, tc.conf.Frequency, tc.conf.Primary)
 			}
-			if want := tc.state == HealthFailed || tc.state == HealthStale; got.Unhealthy() != want {
+			if want := tc.state == HealthFailed || tc.state == HealthStale || tc.state == HealthStalled; got.Unhealthy() != want {
 				t.Errorf("Unhealthy() = %v, want %v", got.Unhealthy(), want)
 			}
 			if got.LastBackup != nil && (got.LastBackup.Service != tc.conf.Service || got.LastBackup.Destination != tc.conf.Destination) {

@@ -15,21 +15,26 @@ const MetadataVersion = 1
 // that a destination describes its own backups and the catalog can be rebuilt
 // from the destinations alone. It never holds a secret.
 type BackupMetadata struct {
-	MetadataVersion int        `json:"metadata_version"`
-	Tool            string     `json:"tool"`
-	Archive         string     `json:"archive"`
-	Service         string     `json:"service"`
-	Database        string     `json:"database"`
-	Kind            BackupKind `json:"kind"`
-	Format          string     `json:"format"`
-	StartedAt       time.Time  `json:"started_at"`
-	FinishedAt      time.Time  `json:"finished_at"`
-	Size            int64      `json:"size"`
-	SHA256          string     `json:"sha256"`
-	OdooVersion     string     `json:"odoo_version"`
-	PGVersion       string     `json:"pg_version"`
-	Modules         int        `json:"modules"`
-	FilestoreFiles  int        `json:"filestore_files"`
+	MetadataVersion int    `json:"metadata_version"`
+	Tool            string `json:"tool"`
+	// ID is the backup's id in the catalog that recorded it, so a catalog
+	// rebuilt from the destinations gives it the same id and the ids people
+	// noted ("restore 14 --service staging") still name it. Objects written
+	// before it was recorded have none (0).
+	ID             int64      `json:"id,omitempty"`
+	Archive        string     `json:"archive"`
+	Service        string     `json:"service"`
+	Database       string     `json:"database"`
+	Kind           BackupKind `json:"kind"`
+	Format         string     `json:"format"`
+	StartedAt      time.Time  `json:"started_at"`
+	FinishedAt     time.Time  `json:"finished_at"`
+	Size           int64      `json:"size"`
+	SHA256         string     `json:"sha256"`
+	OdooVersion    string     `json:"odoo_version"`
+	PGVersion      string     `json:"pg_version"`
+	Modules        int        `json:"modules"`
+	FilestoreFiles int        `json:"filestore_files"`
 	// MissingFiles counts the attachment files the database referred to
 	// that the filestore lacked, so the archive lacks them too;
 	// MissingNames names the first MaxMissingNames of them.

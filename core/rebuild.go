@@ -16,6 +16,20 @@ type RebuildResult struct {
 	// named them and the catalog did not know them; each needs its
 	// connection given with `service add` before it can be restored.
 	Placeholders []string `json:"placeholders"`
+	// Renumbered are the backups whose recorded id another backup already
+	// held, and which got a new one.
+	Renumbered []RenumberedBackup `json:"renumbered"`
+}
+
+// RenumberedBackup is a backup that could not keep the id its metadata
+// object recorded: a backup of the catalog, or one found before it (older,
+// or as old on a destination or key that sorts first), already had it. That
+// happens when destinations written by two catalogs are rebuilt into one.
+type RenumberedBackup struct {
+	Destination string `json:"destination"`
+	Key         string `json:"key"`
+	RecordedID  int64  `json:"recorded_id"`
+	ID          int64  `json:"id"`
 }
 
 // Added is the number of backups recorded by the rebuild.
@@ -59,7 +73,14 @@ type rebuildCandidate struct {
 // RebuildCatalog restores the backup history from the destinations alone:
 // for every destination in the catalog it reads each ".json" metadata
 // object, and records a succeeded backup for each one whose archive is
-// beside it with the recorded size. Backups already recorded (same
+// beside it with the recorded size. Each backup keeps the id its metadata
+// object recorded, so ids printed before (a safety backup's "restore 14")
+// still name the same backup. Ids are unique in a catalog, one row per
+// destination; when two objects claim one id (destinations written by two
+// catalogs) or the catalog already uses it, the oldest object found keeps
+// it (then by destination name and key) and the others, like objects
+// written before ids were recorded, get new ids after the highest recorded
+// one, oldest first, listed in Renumbered. Backups already recorded (same
 // destination and key, whatever their status) are left alone, so running it
 // twice adds nothing. A service named by a backup but unknown to the catalog
 // is created as a placeholder. Objects that are not readable metadata, or
@@ -73,7 +94,7 @@ type rebuildCandidate struct {
 // A destination that cannot be read is reported in its result and the others
 // are still rebuilt; the error then names the failed destinations.
 func (e *Engine) RebuildCatalog(ctx context.Context) (RebuildResult, error) {
-	res := RebuildResult{Destinations: []DestinationRebuild{}, Placeholders: []string{}}
+	res := RebuildResult{Destinations: []DestinationRebuild{}, Placeholders: []string{}, Renumbered: []RenumberedBackup{}}
 	dests, err := e.Catalog.Destinations(ctx)
 	if err != nil {
 		return res, err
@@ -109,6 +130,9 @@ func (e *Engine) RebuildCatalog(ctx context.Context) (RebuildResult, error) {
 		}
 		return a.Key < b.Key
 	})
+	if err := e.assignRebuildIDs(ctx, candidates, &res); err != nil {
+		return res, err
+	}
 	known := map[string]bool{}
 	for _, c := range candidates {
 		if err := ctx.Err(); err != nil {
@@ -126,7 +150,16 @@ func (e *Engine) RebuildCatalog(ctx context.Context) (RebuildResult, error) {
 			res.Placeholders = append(res.Placeholders, c.b.Service)
 		}
 		b := c.b
-		if err := e.Catalog.CreateBackup(ctx, &b); err != nil {
+		err = e.Catalog.CreateBackup(ctx, &b)
+		if errors.Is(err, ErrExists) && b.ID != 0 {
+			// A backup started meanwhile took the id: take the next free one.
+			recorded := b.ID
+			b.ID = 0
+			if err = e.Catalog.CreateBackup(ctx, &b); err == nil {
+				res.Renumbered = append(res.Renumbered, RenumberedBackup{Destination: b.Destination, Key: b.Key, RecordedID: recorded, ID: b.ID})
+			}
+		}
+		if err != nil {
 			if errors.Is(err, ErrInvalid) {
 				c.dest.Skipped = append(c.dest.Skipped, SkippedObject{Key: MetadataKey(c.b.Key), Reason: describe(ctx, err)})
 				continue
@@ -143,6 +176,42 @@ func (e *Engine) RebuildCatalog(ctx context.Context) (RebuildResult, error) {
 		return res, Userf(ErrUnreachable, "could not read destinations %s, so their backups were not rebuilt (those of the other destinations were); fix them and run odoo-backup catalog rebuild again", quoteList(failed))
 	}
 	return res, nil
+}
+
+// assignRebuildIDs gives every candidate (sorted oldest first) the id it
+// will be recorded with: its recorded id when nobody holds it yet, else
+// the next id after the highest recorded or used one.
+func (e *Engine) assignRebuildIDs(ctx context.Context, candidates []rebuildCandidate, res *RebuildResult) error {
+	rows, err := e.Catalog.Backups(ctx, BackupFilter{})
+	if err != nil {
+		return err
+	}
+	taken := make(map[int64]bool, len(rows)+len(candidates))
+	var highest int64
+	for _, b := range rows {
+		taken[b.ID] = true
+		highest = max(highest, b.ID)
+	}
+	for _, c := range candidates {
+		highest = max(highest, c.b.ID)
+	}
+	for i := range candidates {
+		b := &candidates[i].b
+		recorded := b.ID
+		if recorded > 0 && !taken[recorded] {
+			taken[recorded] = true
+			continue
+		}
+		highest++
+		b.ID = highest
+		taken[b.ID] = true
+		if recorded > 0 {
+			res.Renumbered = append(res.Renumbered, RenumberedBackup{Destination: b.Destination, Key: b.Key, RecordedID: recorded, ID: b.ID})
+			e.log().Warn("catalog rebuild: a backup's recorded id is taken; it gets a new one",
+				"destination", b.Destination, "key", b.Key, "recorded_id", recorded, "id", b.ID)
+		}
+	}
+	return nil
 }
 
 // scanDestination reads every metadata object of one destination and
@@ -219,6 +288,7 @@ func (e *Engine) scanDestination(ctx context.Context, d Destination, dr *Destina
 		}
 		fin := m.FinishedAt.UTC()
 		out = append(out, Backup{
+			ID:      max(m.ID, 0),
 			Service: m.Service, DestinationID: d.ID, Destination: d.Name,
 			Kind: m.Kind, Status: StatusSucceeded, Size: m.Size, SHA256: m.SHA256,
 			StartedAt: m.StartedAt.UTC(), FinishedAt: &fin,

@@ -140,8 +140,8 @@ func TestRebuildCatalog(t *testing.T) {
 	byKey := map[string]core.Backup{}
 	for i, b := range rebuilt {
 		byKey[b.Destination+":"+b.Key] = b
-		if i > 0 && b.StartedAt.After(rebuilt[i-1].StartedAt) {
-			t.Errorf("listing newest first: backup %d (%v) after %d (%v)", b.ID, b.StartedAt, rebuilt[i-1].ID, rebuilt[i-1].StartedAt)
+		if i > 0 && b.ID >= rebuilt[i-1].ID {
+			t.Errorf("listing newest first: backup %d after %d", b.ID, rebuilt[i-1].ID)
 		}
 		if !b.Orphaned {
 			t.Errorf("rebuilt backup %d has a configuration, want it orphaned until configured", b.ID)
@@ -155,6 +155,9 @@ func TestRebuildCatalog(t *testing.T) {
 		if !ok {
 			t.Errorf("backup %s on %s not rebuilt", want.Key, want.Destination)
 			continue
+		}
+		if got.ID != want.ID {
+			t.Errorf("backup %s on %s rebuilt as %d, want the id it had, %d", want.Key, want.Destination, got.ID, want.ID)
 		}
 		if got.SHA256 != want.SHA256 || got.Size != want.Size || got.Service != want.Service || got.Kind != want.Kind ||
 			got.Status != core.StatusSucceeded || !got.StartedAt.Equal(want.StartedAt) || got.FinishedAt == nil ||

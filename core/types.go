@@ -277,6 +277,14 @@ type Backup struct {
 	Host      string    `json:"host,omitempty"`
 	PID       int       `json:"pid,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// ProcessStart is when the process PID started, as the host counts it
+	// (ProcessStartTime), so a pid reused by another process after a crash
+	// is not taken for the backup's; 0 when unknown.
+	ProcessStart int64 `json:"-"`
+	// ProgressAt is when the backup last moved (a byte written, a phase
+	// changed); a heartbeat without progress leaves it. A running backup
+	// that has not moved for StallAfter is stalled.
+	ProgressAt time.Time `json:"progress_at,omitzero"`
 }
 
 // Duration is how long a finished backup took.

@@ -308,7 +308,7 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ U
 		ServiceID: svc.ID, Service: svc.Name, DestinationID: d.ID, Destination: d.Name,
 		Kind: KindUpload, Status: StatusRunning, StartedAt: started, Key: key,
 		Database: db, Format: info.Format, OdooVersion: info.OdooVersion, PGVersion: info.PGVersion,
-		Phase: PhaseUpload, Host: host, PID: os.Getpid(), Encryption: d.Encryption(),
+		Phase: PhaseUpload, Host: host, PID: os.Getpid(), Encryption: d.Encryption(), ProcessStart: selfStart(),
 	}
 	if err := e.Catalog.CreateBackup(ctx, &b); err != nil {
 		return b, info, fmt.Errorf("record upload to %s: %w", d.Name, err)

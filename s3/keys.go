@@ -118,6 +118,9 @@ type sourceReader struct {
 	ctx context.Context
 	r   io.Reader
 	err *sourceError
+	// watch, when set, learns that a Put waiting on its source is not
+	// stalled by the endpoint.
+	watch *stallWatch
 }
 
 // sourceError is a failure of the data source (the caller's reader or its
@@ -134,6 +137,13 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	if err := s.ctx.Err(); err != nil {
 		s.err = &sourceError{err}
 		return 0, s.err
+	}
+	if s.watch != nil {
+		s.watch.waiting.Add(1)
+		defer func() {
+			s.watch.touch()
+			s.watch.waiting.Add(-1)
+		}()
 	}
 	n, err := s.r.Read(p)
 	if err != nil && err != io.EOF {

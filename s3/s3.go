@@ -38,11 +38,12 @@ const (
 
 // Network timeouts. They bound how long an unreachable or silent endpoint
 // can stall a request; streams themselves have no overall deadline, since a
-// backup upload may rightly take hours.
+// backup upload may rightly take hours. Beyond these, Config.StallTimeout
+// (DefaultStallTimeout) ends any operation, retries included, that moves
+// no byte for that long: the response to a request is awaited as long.
 const (
-	dialTimeout           = 5 * time.Second
-	tlsHandshakeTimeout   = 10 * time.Second
-	responseHeaderTimeout = time.Minute
+	dialTimeout         = 5 * time.Second
+	tlsHandshakeTimeout = 10 * time.Second
 )
 
 // Config.SSE values: SSES3 asks the bucket to encrypt objects with keys it
@@ -78,6 +79,10 @@ type Config struct {
 	// MaxRetries is how many times a failed request is tried, with
 	// exponential backoff; default DefaultMaxRetries.
 	MaxRetries int
+	// StallTimeout ends an operation that moves no byte to or from the
+	// endpoint for this long (a frozen server, a black-holed network);
+	// default DefaultStallTimeout.
+	StallTimeout time.Duration
 }
 
 // S3 is an object store in an S3-compatible bucket, under an optional key
@@ -88,6 +93,7 @@ type S3 struct {
 	partSize    int64
 	concurrency int
 	sse         encrypt.ServerSide
+	watch       *stallWatch
 
 	client *minio.Client
 }
@@ -170,7 +176,12 @@ func NewS3(cfg Config) (*S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set up HTTP transport: %w", err)
 	}
-	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	stall := cfg.StallTimeout
+	if stall <= 0 {
+		stall = DefaultStallTimeout
+	}
+	s.watch = newStallWatch(stall)
+	tr.DialContext = s.watch.dialer((&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext)
 	if cfg.CAFile != "" {
 		if cfg.NoTLS {
 			return nil, userErr(core.ErrInvalid, nil, "a CA file (%s) is given for %s, which is set to plain HTTP; drop --ca-file or --no-tls", cfg.CAFile, ep)
@@ -182,7 +193,7 @@ func NewS3(cfg Config) (*S3, error) {
 		tr.TLSClientConfig.RootCAs = pool
 	}
 	tr.TLSHandshakeTimeout = tlsHandshakeTimeout
-	tr.ResponseHeaderTimeout = responseHeaderTimeout
+	tr.ResponseHeaderTimeout = stall
 
 	s.client, err = minio.New(ep, &minio.Options{
 		Creds:      credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey.Reveal(), ""),
@@ -241,12 +252,14 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
 	if ctx.Err() != nil {
 		return cancelled(ctx, key, s.String())
 	}
-	src := &sourceReader{ctx: ctx, r: r}
+	gctx, stop := s.watch.guard(ctx)
+	defer stop()
+	src := &sourceReader{ctx: ctx, r: r, watch: s.watch}
 	bp := headBufs.Get().(*[]byte)
-	defer headBufs.Put(bp)
 	head := *bp
 	n, rerr := io.ReadFull(src, head)
 	if src.err != nil {
+		headBufs.Put(bp)
 		return src.failure(key, s.String())
 	}
 	opts := minio.PutObjectOptions{
@@ -254,17 +267,41 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
 		ServerSideEncryption: s.sse,
 		ContentType:          "application/octet-stream",
 	}
-	var err error
-	if rerr != nil { // io.EOF or io.ErrUnexpectedEOF: the whole object is in head
-		_, err = s.client.PutObject(ctx, s.cfg.Bucket, s.prefix+key, bytes.NewReader(head[:n]), int64(n), opts)
-	} else {
+	put := func() error {
+		if rerr != nil { // io.EOF or io.ErrUnexpectedEOF: the whole object is in head
+			_, err := s.client.PutObject(gctx, s.cfg.Bucket, s.prefix+key, bytes.NewReader(head[:n]), int64(n), opts)
+			return err
+		}
 		// Size -1 with an explicit part size: minio-go's default for an
 		// unknown length is a part size of over 500 MiB, per buffer.
 		opts.ConcurrentStreamParts = s.concurrency > 1
 		opts.NumThreads = uint(s.concurrency)
-		_, err = s.client.PutObject(ctx, s.cfg.Bucket, s.prefix+key, io.MultiReader(bytes.NewReader(head), src), -1, opts)
+		_, err := s.client.PutObject(gctx, s.cfg.Bucket, s.prefix+key, io.MultiReader(bytes.NewReader(head), src), -1, opts)
+		return err
+	}
+	// On a stall Put returns at once: minio-go would first spend up to a
+	// minute trying to abort the upload on the server that stopped
+	// answering, holding back the other destinations of a backup. The
+	// abort goes on in the background (a process that exits first leaves
+	// the unfinished upload to the next successful backup's cleanup); the
+	// head buffer stays with it.
+	done := make(chan error, 1)
+	go func() { done <- put() }()
+	var err error
+	select {
+	case err = <-done:
+		headBufs.Put(bp)
+	case <-gctx.Done():
+		if stalled(gctx) {
+			return s.stallError("uploading " + key)
+		}
+		err = <-done
+		headBufs.Put(bp)
 	}
 	if err != nil {
+		if stalled(gctx) {
+			return s.stallError("uploading " + key)
+		}
 		if src.err != nil {
 			return src.failure(key, s.String())
 		}
@@ -310,43 +347,62 @@ func (s *S3) Get(ctx context.Context, key string, offset, length int64) (io.Read
 	case offset > 0:
 		_ = opts.SetRange(offset, 0) // bytes=offset-
 	}
-	body, _, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.cfg.Bucket, s.prefix+key, opts)
+	// The stall watch covers the request; the body's reads are bounded by
+	// the connection's idle deadline, which does not count the time the
+	// caller takes between reads.
+	octx, begun := s.watch.withOp(ctx)
+	rctx, cancel := context.WithCancelCause(octx)
+	stop := s.watch.onStall(begun, func() { cancel(errStalled) })
+	body, _, _, err := minio.Core{Client: s.client}.GetObject(rctx, s.cfg.Bucket, s.prefix+key, opts)
+	stop()
 	if err != nil {
+		defer cancel(context.Canceled)
 		var resp minio.ErrorResponse
 		if errors.As(err, &resp) && resp.Code == "InvalidRange" {
 			return io.NopCloser(strings.NewReader("")), nil
 		}
-		return nil, s.fail(ctx, "downloading "+key, err)
+		return nil, s.failGuarded(ctx, rctx, "downloading "+key, err)
 	}
-	return &s3Reader{ctx: ctx, body: body, s: s, key: key}, nil
+	return &s3Reader{ctx: ctx, cancel: cancel, body: body, s: s, key: key}, nil
 }
 
 // s3Reader classifies the errors of a download as they come.
 type s3Reader struct {
-	ctx  context.Context
-	body io.ReadCloser
-	s    *S3
-	key  string
+	ctx context.Context
+	// cancel ends the request's context, which lives as long as the body.
+	cancel context.CancelCauseFunc
+	body   io.ReadCloser
+	s      *S3
+	key    string
 }
 
 func (r *s3Reader) Read(p []byte) (int, error) {
 	n, err := r.body.Read(p)
 	if err != nil && err != io.EOF {
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && r.ctx.Err() == nil {
+			return n, r.s.stallError("downloading " + r.key)
+		}
 		err = r.s.fail(r.ctx, "downloading "+r.key, err)
 	}
 	return n, err
 }
 
-func (r *s3Reader) Close() error { return r.body.Close() }
+func (r *s3Reader) Close() error {
+	err := r.body.Close()
+	r.cancel(context.Canceled)
+	return err
+}
 
 // Stat asks for the object's headers.
 func (s *S3) Stat(ctx context.Context, key string) (core.ObjectInfo, error) {
 	if err := validateKey(key); err != nil {
 		return core.ObjectInfo{}, err
 	}
-	info, err := s.client.StatObject(ctx, s.cfg.Bucket, s.prefix+key, minio.StatObjectOptions{})
+	gctx, stop := s.watch.guard(ctx)
+	defer stop()
+	info, err := s.client.StatObject(gctx, s.cfg.Bucket, s.prefix+key, minio.StatObjectOptions{})
 	if err != nil {
-		return core.ObjectInfo{}, s.fail(ctx, "looking up "+key, err)
+		return core.ObjectInfo{}, s.failGuarded(ctx, gctx, "looking up "+key, err)
 	}
 	return core.ObjectInfo{Key: key, Size: info.Size, ModTime: info.LastModified}, nil
 }
@@ -357,7 +413,9 @@ func (s *S3) List(ctx context.Context, prefix string) ([]core.ObjectInfo, error)
 	if err := validatePrefix(prefix); err != nil {
 		return nil, err
 	}
-	lctx, cancel := context.WithCancel(ctx)
+	gctx, stop := s.watch.guard(ctx)
+	defer stop()
+	lctx, cancel := context.WithCancel(gctx)
 	defer cancel() // stops minio-go's lister if we return early
 	// MinIO refuses a prefix whose partial last segment is "." or ".."
 	// (though ".hidden" keys are fine), so such a prefix is listed from
@@ -369,7 +427,7 @@ func (s *S3) List(ctx context.Context, prefix string) ([]core.ObjectInfo, error)
 	objs := []core.ObjectInfo{}
 	for obj := range s.client.ListObjectsIter(lctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: s.prefix + listPrefix, Recursive: true}) {
 		if obj.Err != nil {
-			return nil, s.fail(ctx, fmt.Sprintf("listing prefix %q", prefix), obj.Err)
+			return nil, s.failGuarded(ctx, gctx, fmt.Sprintf("listing prefix %q", prefix), obj.Err)
 		}
 		key, ok := strings.CutPrefix(obj.Key, s.prefix)
 		if !ok || !strings.HasPrefix(key, prefix) || keyProblem(key) != "" {
@@ -388,8 +446,10 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	if err := validateKey(key); err != nil {
 		return err
 	}
-	if err := s.client.RemoveObject(ctx, s.cfg.Bucket, s.prefix+key, minio.RemoveObjectOptions{}); err != nil {
-		return s.fail(ctx, "deleting "+key, err)
+	gctx, stop := s.watch.guard(ctx)
+	defer stop()
+	if err := s.client.RemoveObject(gctx, s.cfg.Bucket, s.prefix+key, minio.RemoveObjectOptions{}); err != nil {
+		return s.failGuarded(ctx, gctx, "deleting "+key, err)
 	}
 	return nil
 }
@@ -402,7 +462,9 @@ func (s *S3) Incomplete(ctx context.Context, prefix string) ([]string, error) {
 	if err := validatePrefix(prefix); err != nil {
 		return nil, err
 	}
-	lctx, cancel := context.WithCancel(ctx)
+	gctx, stop := s.watch.guard(ctx)
+	defer stop()
+	lctx, cancel := context.WithCancel(gctx)
 	defer cancel()
 	var keys []string
 	var firstErr error
@@ -424,10 +486,19 @@ func (s *S3) Incomplete(ctx context.Context, prefix string) ([]string, error) {
 		}
 	}
 	if firstErr != nil {
-		return nil, s.fail(ctx, fmt.Sprintf("listing unfinished uploads under %q", prefix), firstErr)
+		return nil, s.failGuarded(ctx, gctx, fmt.Sprintf("listing unfinished uploads under %q", prefix), firstErr)
 	}
 	slices.Sort(keys)
 	return keys, nil
+}
+
+// failGuarded is fail for an operation run under gctx, the stall guard of
+// ctx: a stall is said as such.
+func (s *S3) failGuarded(ctx, gctx context.Context, doing string, err error) error {
+	if ctx.Err() == nil && stalled(gctx) {
+		return s.stallError(doing)
+	}
+	return s.fail(ctx, doing, err)
 }
 
 // fail is the error of an operation other than Put: a cancellation as
@@ -447,8 +518,10 @@ func (s *S3) CleanupIncomplete(ctx context.Context, key string) error {
 	if err := validateKey(key); err != nil {
 		return err
 	}
-	if err := s.client.RemoveIncompleteUpload(ctx, s.cfg.Bucket, s.prefix+key); err != nil {
-		return s.fail(ctx, fmt.Sprintf("aborting unfinished uploads of %q", key), err)
+	gctx, stop := s.watch.guard(ctx)
+	defer stop()
+	if err := s.client.RemoveIncompleteUpload(gctx, s.cfg.Bucket, s.prefix+key); err != nil {
+		return s.failGuarded(ctx, gctx, fmt.Sprintf("aborting unfinished uploads of %q", key), err)
 	}
 	return nil
 }

@@ -238,12 +238,10 @@ func (s *Scheduler) runOnce(ctx context.Context) error {
 	s.workCtx, s.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
 	defer s.cancelWork()
 
-	recovered, err := s.o.Runner.RecoverInterrupted(ctx, s.o.StaleRunning)
-	if err != nil {
+	// The runner logs each backup it recovers; logging them here as well
+	// said everything twice.
+	if _, err := s.o.Runner.RecoverInterrupted(ctx, s.o.StaleRunning); err != nil {
 		s.o.Log.Error("cleaning up after interrupted backups failed", "error", err)
-	}
-	for _, b := range recovered {
-		s.o.Log.Warn("backup interrupted by a crash recorded as failed", "backup", b.ID, "service", b.Service, "destination", b.Destination)
 	}
 
 	sched, err := gocron.NewScheduler(

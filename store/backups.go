@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/odoo-backup/odoo-backup/core"
 )
@@ -17,7 +18,7 @@ import (
 const backupSelect = `SELECT b.id, COALESCE(b.service_id, 0), b.service_name, COALESCE(b.destination_id, 0), b.destination_name,
 	b.kind, b.status, b.size, b.sha256, b.started_at, b.finished_at, b.error,
 	b.key, b.database, b.format, b.odoo_version, b.pg_version, b.phase, b.bytes, b.host, b.pid, b.updated_at, b.encryption,
-	b.missing_count, b.missing_files,
+	b.missing_count, b.missing_files, b.process_start, b.progress_at,
 	(b.service_id IS NULL OR b.destination_id IS NULL OR NOT EXISTS (
 		SELECT 1 FROM configurations c WHERE c.service_id = b.service_id AND c.destination_id = b.destination_id))
 	FROM backups b`
@@ -29,11 +30,12 @@ func scanBackup(row interface{ Scan(...any) error }) (core.Backup, error) {
 		finished sql.NullInt64
 		updated  int64
 		missing  string
+		progress int64
 	)
 	err := row.Scan(&b.ID, &b.ServiceID, &b.Service, &b.DestinationID, &b.Destination,
 		&b.Kind, &b.Status, &b.Size, &b.SHA256, &started, &finished, &b.Error,
 		&b.Key, &b.Database, &b.Format, &b.OdooVersion, &b.PGVersion, &b.Phase, &b.Bytes, &b.Host, &b.PID, &updated, &b.Encryption,
-		&b.MissingCount, &missing, &b.Orphaned)
+		&b.MissingCount, &missing, &b.ProcessStart, &progress, &b.Orphaned)
 	if err == nil && b.MissingCount > 0 {
 		if jerr := json.Unmarshal([]byte(missing), &b.MissingFiles); jerr != nil {
 			return b, fmt.Errorf("backup %d: its missing file names are not a JSON list: %w", b.ID, jerr)
@@ -41,6 +43,9 @@ func scanBackup(row interface{ Scan(...any) error }) (core.Backup, error) {
 	}
 	b.StartedAt = fromNanos(started)
 	b.UpdatedAt = fromNanos(updated)
+	if progress != 0 {
+		b.ProgressAt = fromNanos(progress)
+	}
 	b.FinishedAt = timePtr(finished)
 	return b, err
 }
@@ -134,15 +139,31 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *core.Backup) error {
 			return err
 		}
 		nb.UpdatedAt = c.now()
-		return tx.QueryRowContext(ctx, `INSERT INTO backups (service_id, service_name, destination_id, destination_name,
+		if nb.Status == core.StatusRunning && nb.ProgressAt.IsZero() {
+			nb.ProgressAt = nb.UpdatedAt
+		}
+		// A zero id lets SQLite pick the next one; a given id (a rebuild
+		// keeping the id recorded in a metadata object) must be free.
+		var id any
+		if nb.ID != 0 {
+			id = nb.ID
+			var taken bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM backups WHERE id = ?)`, nb.ID).Scan(&taken); err != nil {
+				return err
+			}
+			if taken {
+				return core.Userf(core.ErrExists, "backup id %d is already taken in the catalog", nb.ID)
+			}
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO backups (id, service_id, service_name, destination_id, destination_name,
 			kind, status, key, size, sha256, started_at, finished_at, error, database, format, odoo_version, pg_version, phase, bytes,
-			host, pid, updated_at, encryption, missing_count, missing_files)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			host, pid, updated_at, encryption, missing_count, missing_files, process_start, progress_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING id, NOT EXISTS (SELECT 1 FROM configurations c WHERE c.service_id = ? AND c.destination_id = ?)`,
-			nb.ServiceID, nb.Service, nb.DestinationID, nb.Destination,
+			id, nb.ServiceID, nb.Service, nb.DestinationID, nb.Destination,
 			nb.Kind, nb.Status, nb.Key, nb.Size, nb.SHA256, toNanos(nb.StartedAt), nullNanos(nb.FinishedAt), nb.Error,
 			nb.Database, nb.Format, nb.OdooVersion, nb.PGVersion, nb.Phase, nb.Bytes,
-			nb.Host, nb.PID, toNanos(nb.UpdatedAt), nb.Encryption, nb.MissingCount, missingJSON(nb),
+			nb.Host, nb.PID, toNanos(nb.UpdatedAt), nb.Encryption, nb.MissingCount, missingJSON(nb), nb.ProcessStart, progressNanos(nb.ProgressAt),
 			nb.ServiceID, nb.DestinationID).Scan(&nb.ID, &nb.Orphaned)
 	})
 	if err != nil {
@@ -171,9 +192,21 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b core.Backup) error {
 	return updated(res, err, fmt.Sprintf("update backup %d", b.ID), b.ID)
 }
 
-// UpdateProgress is one UPDATE, cheap enough to call every second.
+// progressNanos stores an unknown progress time as 0.
+func progressNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return toNanos(t)
+}
+
+// UpdateProgress is one UPDATE, cheap enough to call every second. It is
+// also the heartbeat: the progress time moves only when the phase or the
+// byte count does.
 func (c *Catalog) UpdateProgress(ctx context.Context, id int64, phase string, bytes int64) error {
-	res, err := c.db.ExecContext(ctx, `UPDATE backups SET phase = ?, bytes = ?, updated_at = ? WHERE id = ?`, phase, bytes, toNanos(c.now()), id)
+	now := toNanos(c.now())
+	res, err := c.db.ExecContext(ctx, `UPDATE backups SET progress_at = CASE WHEN phase <> ? OR bytes <> ? OR progress_at = 0 THEN ? ELSE progress_at END,
+		phase = ?, bytes = ?, updated_at = ? WHERE id = ?`, phase, bytes, now, phase, bytes, now, id)
 	return updated(res, err, fmt.Sprintf("update progress of backup %d", id), id)
 }
 

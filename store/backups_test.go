@@ -134,6 +134,37 @@ func TestUpdateProgress(t *testing.T) {
 	}
 }
 
+// A heartbeat (the same phase and bytes again) is a sign of life but not
+// progress: only a change moves the progress time, so a stall shows.
+func TestUpdateProgressHeartbeatIsNotProgress(t *testing.T) {
+	c := world(t)
+	ctx := context.Background()
+	b := addBackup(t, c, "prod", "local", core.KindManual, core.StatusRunning)
+	read := func() core.Backup {
+		got, err := c.Backup(ctx, b.ID)
+		must(t, err)
+		return got
+	}
+	created := read()
+	if created.ProgressAt.IsZero() || !created.ProgressAt.Equal(created.UpdatedAt) {
+		t.Fatalf("a new running backup has progress time %v, want its creation %v", created.ProgressAt, created.UpdatedAt)
+	}
+	must(t, c.UpdateProgress(ctx, b.ID, "dump", 10))
+	moved := read()
+	if !moved.ProgressAt.After(created.ProgressAt) || !moved.ProgressAt.Equal(moved.UpdatedAt) {
+		t.Errorf("after progress: progress time %v, updated %v; want both moved past %v", moved.ProgressAt, moved.UpdatedAt, created.ProgressAt)
+	}
+	must(t, c.UpdateProgress(ctx, b.ID, "dump", 10))
+	beat := read()
+	if !beat.UpdatedAt.After(moved.UpdatedAt) || !beat.ProgressAt.Equal(moved.ProgressAt) {
+		t.Errorf("after a heartbeat: updated %v, progress %v; want updated moved and progress kept at %v", beat.UpdatedAt, beat.ProgressAt, moved.ProgressAt)
+	}
+	must(t, c.UpdateProgress(ctx, b.ID, "filestore", 10))
+	if phase := read(); !phase.ProgressAt.After(beat.ProgressAt) {
+		t.Errorf("a new phase left the progress time at %v", phase.ProgressAt)
+	}
+}
+
 // The page the console shows most is one service's newest backups; it must
 // walk the index backwards, not sort the table.
 func TestBackupsPageUsesIndex(t *testing.T) {

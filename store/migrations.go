@@ -276,6 +276,13 @@ CREATE INDEX audit_service ON audit(service, id);
 ALTER TABLE backups ADD COLUMN missing_count INTEGER NOT NULL DEFAULT 0 CHECK (missing_count >= 0);
 ALTER TABLE backups ADD COLUMN missing_files TEXT NOT NULL DEFAULT '[]';
 `,
+	// 8: when a backup last made progress (a heartbeat alone does not
+	// count), so a stall shows; and when its process started, so a pid
+	// reused after a crash is not taken for it.
+	`
+ALTER TABLE backups ADD COLUMN progress_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE backups ADD COLUMN process_start INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one

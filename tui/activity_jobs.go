@@ -29,7 +29,9 @@ type jobRow struct {
 	// status is the outcome's mark and word.
 	status string
 	// backupID is a running backup's, for its live progress.
-	backupID      int64
+	backupID int64
+	// backup is the running backup's row, for a stall.
+	backup        core.Backup
 	phase         string
 	bytes         int64
 	size          int64
@@ -88,7 +90,7 @@ func mergeJobs(backups []core.Backup, drills []core.Drill, ops []core.AuditEntry
 		}
 		r := jobRow{key: "b" + strconv.FormatInt(b.ID, 10), at: b.StartedAt, service: b.Service, job: job,
 			on: b.Destination, by: by, user: user, running: running, failed: b.Status == core.StatusFailed, status: statusMark(b),
-			backupID: b.ID, phase: b.Phase, bytes: b.Bytes, size: b.Size, error: b.Error,
+			backupID: b.ID, backup: b, phase: b.Phase, bytes: b.Bytes, size: b.Size, error: b.Error,
 			what: fmt.Sprintf("%s %d of %s → %s", job, b.ID, b.Service, b.Destination)}
 		if b.FinishedAt != nil && !r.failed {
 			r.detail = fmt.Sprintf("%s, %s, took %s", b.Kind, size(b.Size), took(b.Duration()))

@@ -93,6 +93,8 @@ func activityCatalog(t *testing.T) *store.Catalog {
 	at = clock.Add(-2 * time.Minute)
 	running := core.Backup{Service: "production", Destination: "local", Kind: core.KindScheduled, StartedAt: at}
 	must(cat.CreateBackup(context.Background(), &running))
+	// Its last progress is now: it is moving, not stalled.
+	at = clock
 	must(cat.UpdateProgress(context.Background(), running.ID, core.PhaseFilestore, 48_000_000))
 	return cat
 }

@@ -48,6 +48,16 @@ func expectedSize(running core.Backup, others []core.Backup) int64 {
 	return 0
 }
 
+// stalledText marks a running backup that has made no progress (as its
+// catalog row records it, whichever process runs it) for core.StallAfter:
+// " · stalled 0:45", or "".
+func stalledText(b core.Backup, now time.Time) string {
+	if d, ok := b.Stalled(now); ok {
+		return " · stalled " + took(d)
+	}
+	return ""
+}
+
 // runningText renders a running backup or restore: a bar and percentage when
 // its total is known, or estimated from its previous size (marked ~), then
 // its phase, and its throughput once two readings are apart. Without a bar

@@ -209,7 +209,7 @@ func (s *serviceScreen) View() string {
 			if !ok {
 				p = core.Progress{Phase: bk.Phase, Bytes: bk.Bytes}
 			}
-			status = s.ctx.spin() + " " + runningText(p, expectedSize(bk, s.history[i+1:]), s.ctx.progress.rate(bk.ID), false)
+			status = s.ctx.spin() + " " + runningText(p, expectedSize(bk, s.history[i+1:]), s.ctx.progress.rate(bk.ID), false) + stalledText(bk, now)
 			sz, dur = size(p.Bytes), took(now.Sub(bk.StartedAt))
 		}
 		if bk.Orphaned {

@@ -169,7 +169,7 @@ func (s *servicesScreen) View() string {
 			switch {
 			case len(r.Running) > 0:
 				rb := r.Running[0]
-				last = s.ctx.spin() + " " + runningText(core.Progress{Phase: rb.Phase, Bytes: rb.Bytes}, r.Expected[rb.ID], s.ctx.progress.rate(rb.ID), true)
+				last = s.ctx.spin() + " " + runningText(core.Progress{Phase: rb.Phase, Bytes: rb.Bytes}, r.Expected[rb.ID], s.ctx.progress.rate(rb.ID), true) + stalledText(rb, now)
 			case r.Last != nil:
 				last = age(now, r.Last.StartedAt) + "  " + statusMark(*r.Last)
 				if r.Last.Size > 0 {
@@ -181,7 +181,7 @@ func (s *servicesScreen) View() string {
 				next = when(now, *r.Next) + " " + r.NextSchedule
 			}
 			state := r.Health.State
-			if len(r.Running) > 0 && state != "failed" {
+			if len(r.Running) > 0 && state != core.HealthFailed && state != core.HealthStalled {
 				state = "running"
 			}
 			line := cursor + tbl.row(r.Health.Service.Name, r.Health.Service.DB.Database,

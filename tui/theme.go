@@ -42,6 +42,7 @@ func NewTheme(noColor bool) Theme {
 		Health: map[string]lipgloss.Style{
 			"ok":      s().Foreground(lipgloss.Color("10")),
 			"running": s().Foreground(lipgloss.Color("14")),
+			"stalled": s().Foreground(lipgloss.Color("11")).Bold(true),
 			"failed":  s().Foreground(lipgloss.Color("9")).Bold(true),
 			"stale":   s().Foreground(lipgloss.Color("11")).Bold(true),
 			"warning": s().Foreground(lipgloss.Color("11")),
@@ -52,7 +53,7 @@ func NewTheme(noColor bool) Theme {
 
 // health renders a state as mark and word, coloured when colour is on.
 func (t Theme) health(state string) string {
-	mark := map[string]string{"ok": "✓", "running": "◐", "failed": "✗", "stale": "!", "none": "·", "manual": "✓", "warning": "△"}[state]
+	mark := map[string]string{"ok": "✓", "running": "◐", "failed": "✗", "stale": "!", "stalled": "!", "none": "·", "manual": "✓", "warning": "△"}[state]
 	if mark == "" {
 		mark = "?"
 	}

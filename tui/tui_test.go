@@ -258,6 +258,9 @@ func TestBackupNow(t *testing.T) {
 	// The header's count comes from its own read, which may land a moment
 	// after the history's.
 	waitGone(t, tm, "1 running")
+	// The final view (golden) shows the manual backup as the
+	// configuration's last backup too (SPEC rule 11), as it is the
+	// service's: "last just now".
 	finalView(t, tm)
 	if len(eng.reqs) != 1 || len(eng.reqs[0].Destinations) != 1 || eng.reqs[0].Destinations[0] != "s3-eu" {
 		t.Errorf("engine got %+v, want one backup to the primary s3-eu", eng.reqs)

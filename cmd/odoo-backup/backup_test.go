@@ -90,12 +90,13 @@ func TestBackupCommands(t *testing.T) {
 	if !st.Healthy || len(st.Services) != 1 || st.Services[0].Health != "ok" {
 		t.Errorf("status: %+v", st)
 	}
-	// A scheduled configuration without a success turns the check red.
+	// A failed backup, manual or not, turns the check red and is named
+	// (every backup on a destination counts, SPEC rule 11).
 	c.ok("config", "set", "prod", "disk", "--frequency", "daily")
 	os.RemoveAll(filepath.Join(c.dir, "disk"))
 	c.fails(1, "does not exist", "backup", "prod", "--destination", "disk")
 	r := c.run("status")
-	if r.code != 1 || !strings.Contains(r.stdout, "stale") {
+	if r.code != 1 || !strings.Contains(r.stdout, "failed (backup ") || !strings.Contains(r.stdout, "does not exist") {
 		t.Errorf("status after a failure: exit %d\n%s", r.code, r.stdout)
 	}
 	raw = c.ok("backups", "--status", "failed", "--json")

@@ -22,7 +22,11 @@ func (a *app) catalogRebuildCommand() *cobra.Command {
 		Long: `Recover the backup history from the destinations: every destination in the
 catalog is listed, each backup's metadata object is read, and every backup
 whose archive is there with the recorded size is recorded as succeeded, with
-its checksum, times and versions. Backups already in the catalog are left
+its checksum, times and versions, under the id it had (recorded in its
+metadata object), so ids noted earlier still name the same backup. When two
+objects claim one id (destinations written by two catalogs), the oldest keeps
+it and the others get new ids, listed; objects from before ids were recorded
+get ids after the highest recorded one. Backups already in the catalog are left
 alone, so running it again adds nothing. Objects that are not readable
 metadata, or whose archive is missing or of another size, are skipped and
 listed.
@@ -68,6 +72,9 @@ their configurations are set again with odoo-backup config set.`,
 				for _, s := range d.Skipped {
 					fmt.Fprintf(a.stdout, "Skipped %s on %s: %s.\n", s.Key, d.Destination, strings.TrimSuffix(s.Reason, "."))
 				}
+			}
+			for _, r := range res.Renumbered {
+				fmt.Fprintf(a.stdout, "Backup %s on %s was backup %d, an id another backup already has here; it is now backup %d.\n", r.Key, r.Destination, r.RecordedID, r.ID)
 			}
 			if len(res.Placeholders) > 0 {
 				fmt.Fprintf(a.stdout, "Created placeholder %s %s for backups of unknown services; give each its connection with odoo-backup service add NAME --db DB ... before restoring them.\n",

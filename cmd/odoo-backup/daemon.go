@@ -93,7 +93,9 @@ func (n *notifier) load(ctx context.Context, cat core.Catalog) error {
 		if err != nil {
 			return err
 		}
-		if len(last) == 1 && last[0].Status == core.StatusFailed {
+		// A run a crash interrupted is not the configuration failing: the
+		// webhook did not say it failed, so it has no recovery to announce.
+		if len(last) == 1 && last[0].Status == core.StatusFailed && last[0].Error != core.InterruptedMessage {
 			n.failed[c.Service+"/"+c.Destination] = true
 		}
 	}

@@ -209,9 +209,24 @@ func (a *app) open(ctx context.Context) error {
 // withCatalog wraps a command body that needs the catalog.
 func (a *app) withCatalog(fn func(ctx context.Context, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		if err := a.open(cmd.Context()); err != nil {
+		if err := a.openReconciled(cmd.Context()); err != nil {
 			return err
 		}
 		return fn(cmd.Context(), args)
 	}
+}
+
+// openReconciled opens the catalog and first cleans up after backups of
+// this host whose process died (kill -9, a power cut): their rows become
+// failed and their partial files go, whoever comes next, daemon or not.
+// It reads only the running rows, so it costs nothing when there is none.
+// A failure to reconcile is a warning: the command itself can still run.
+func (a *app) openReconciled(ctx context.Context) error {
+	if err := a.open(ctx); err != nil {
+		return err
+	}
+	if _, err := a.engine.RecoverCrashed(ctx); err != nil {
+		a.engine.Log.Warn("cleaning up after interrupted backups failed", "error", err)
+	}
+	return nil
 }

@@ -20,6 +20,12 @@ type rebuildJSON struct {
 		Error string `json:"error"`
 	} `json:"destinations"`
 	Placeholders []string `json:"placeholders"`
+	Renumbered   []struct {
+		Destination string `json:"destination"`
+		Key         string `json:"key"`
+		RecordedID  int64  `json:"recorded_id"`
+		ID          int64  `json:"id"`
+	} `json:"renumbered"`
 }
 
 func (r rebuildJSON) added() (n int) {
@@ -94,6 +100,9 @@ func TestCatalogRebuild(t *testing.T) {
 		want[k]--
 		if b.Status != "succeeded" || !b.Orphaned || b.Kind != "manual" || b.FinishedAt == nil {
 			t.Errorf("rebuilt backup %+v: want succeeded, manual, finished, orphaned", b)
+		}
+		if b.ID != before[i].ID {
+			t.Errorf("rebuilt backup of %s on %s has id %d, want the id it had, %d", b.Service, b.Destination, b.ID, before[i].ID)
 		}
 		if !b.StartedAt.Equal(before[i].StartedAt) {
 			t.Errorf("backup %d started %v, want the order of before, newest first (%v)", b.ID, b.StartedAt, before[i].StartedAt)
@@ -180,5 +189,95 @@ func TestForgetDestinationThenRebuild(t *testing.T) {
 	}
 	if got := c.backupsWhere("succeeded"); len(got) != 3 {
 		t.Errorf("after rebuild: %+v, want 3 succeeded backups", got)
+	}
+}
+
+// Ids survive a rebuild even when destinations written by two catalogs
+// meet in one: the oldest backup keeps a contested id; the newer one, like
+// an object from before ids were recorded, gets a new id after the highest
+// recorded, oldest first. The old ids restore what they named.
+func TestCatalogRebuildKeepsIDsAndSettlesClashes(t *testing.T) {
+	a, b := newCLI(t), newCLI(t)
+	odoo := generate(t, "cli_rebuild_ids")
+	dirA, dirB := filepath.Join(a.dir, "a"), filepath.Join(b.dir, "b")
+	a.ok("destination", "add", "a", "--dir", dirA)
+	a.addService("prod", odoo)
+	a.ok("config", "set", "prod", "a")
+	a.ok("backup", "prod")
+	a.ok("backup", "prod")
+	b.ok("destination", "add", "b", "--dir", dirB)
+	b.addService("prod", odoo)
+	b.ok("config", "set", "prod", "b")
+	b.ok("backup", "prod")
+	var fromA, fromB []backupJSON
+	a.json(&fromA, "backups")
+	b.json(&fromB, "backups")
+	if len(fromA) != 2 || fromA[0].ID != 2 || fromA[1].ID != 1 || len(fromB) != 1 || fromB[0].ID != 1 {
+		t.Fatalf("backups: a %+v, b %+v; want ids 2, 1 and 1", fromA, fromB)
+	}
+	// An object written before ids were recorded: the newest of a.
+	metas, _ := filepath.Glob(filepath.Join(dirA, "prod", "*", "*", "*.zip.json"))
+	if len(metas) != 2 {
+		t.Fatalf("metadata objects on a: %v", metas)
+	}
+	var newest string
+	var raw []byte
+	for _, m := range metas {
+		if r, err := os.ReadFile(m); err == nil && strings.Contains(string(r), `"id": 2,`) {
+			newest, raw = m, r
+		}
+	}
+	if newest == "" {
+		t.Fatalf("no metadata object on a records id 2: %v", metas)
+	}
+	if err := os.WriteFile(newest, []byte(strings.Replace(string(raw), `"id": 2,`, "", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	c := newCLI(t)
+	c.ok("destination", "add", "a", "--dir", dirA)
+	c.ok("destination", "add", "b", "--dir", dirB)
+	c.addService("prod", odoo)
+	var res rebuildJSON
+	c.json(&res, "catalog", "rebuild")
+	if res.added() != 3 || len(res.Renumbered) != 1 || res.Renumbered[0].Destination != "b" || res.Renumbered[0].RecordedID != 1 || res.Renumbered[0].ID != 3 {
+		t.Fatalf("rebuild: %+v; want 3 added, b's backup 1 renumbered to 3", res)
+	}
+	var after []backupJSON
+	c.json(&after, "backups")
+	got := map[string]int64{}
+	for _, bk := range after {
+		got[bk.Destination+" "+bk.SHA256] = bk.ID
+	}
+	want := map[string]int64{
+		"a " + fromA[1].SHA256: 1, // the oldest keeps its id
+		"a " + fromA[0].SHA256: 2, // no recorded id: after the highest recorded (1), oldest first
+		"b " + fromB[0].SHA256: 3, // the contested id: likewise, being newer
+	}
+	for k, id := range want {
+		if got[k] != id {
+			t.Errorf("backup %s has id %d, want %d (all: %v)", k, got[k], id, got)
+		}
+	}
+	// The same rebuild again, from a fresh catalog, gives the same ids.
+	for _, f := range []string{"", "-wal", "-shm"} {
+		os.Remove(c.catalog + f)
+	}
+	c.ok("destination", "add", "a", "--dir", dirA)
+	c.ok("destination", "add", "b", "--dir", dirB)
+	c.addService("prod", odoo)
+	c.ok("catalog", "rebuild")
+	var again []backupJSON
+	c.json(&again, "backups")
+	for _, bk := range again {
+		if got[bk.Destination+" "+bk.SHA256] != bk.ID {
+			t.Errorf("a second rebuild gave backup %s on %s id %d, the first %d", bk.SHA256, bk.Destination, bk.ID, got[bk.Destination+" "+bk.SHA256])
+		}
+	}
+	// The id a printed before the rebuild still restores its backup.
+	db := "cli_rebuild_ids_1"
+	c.ok("restore", "1", "--new-db", db, "--filestore", filepath.Join(c.dir, db))
+	if n, err := pg.QueryInt(t.Context(), db, "SELECT count(*) FROM ir_attachment"); err != nil || n != int64(odoo.Attachments) {
+		t.Errorf("restored %s has %d attachments (%v), want %d", db, n, err, odoo.Attachments)
 	}
 }

@@ -113,6 +113,12 @@ func (a *app) printStatus(rep statusReport) {
 				last = localTime(*c.LastSuccess)
 			}
 			state := c.State
+			switch {
+			case c.State == core.HealthFailed && c.LastBackup != nil:
+				state += fmt.Sprintf(" (backup %d)", c.LastBackup.ID)
+			case c.State == core.HealthStalled && c.Running != nil:
+				state += fmt.Sprintf(" (backup %d)", c.Running.ID)
+			}
 			if c.Reason != "" {
 				state += ": " + c.Reason
 			}
@@ -171,7 +177,7 @@ func (a *app) statusCommand() *cobra.Command {
 // home is what `odoo-backup` alone shows: on a fresh machine it creates the
 // catalog and a local destination, then shows the status and what to do next.
 func (a *app) home(ctx context.Context) error {
-	if err := a.open(ctx); err != nil {
+	if err := a.openReconciled(ctx); err != nil {
 		return err
 	}
 	dests, err := a.cat.Destinations(ctx)

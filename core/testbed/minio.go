@@ -321,6 +321,26 @@ func (m *MinIO) Stop() error { return m.halt(syscall.SIGTERM) }
 // Kill ends the server abruptly (SIGKILL), as a crash would.
 func (m *MinIO) Kill() error { return m.halt(syscall.SIGKILL) }
 
+// Pause freezes the server (SIGSTOP): it keeps its port and the kernel
+// still accepts connections, but nothing answers and nothing is read, as an
+// endpoint that hangs. Resume lets it go on.
+func (m *MinIO) Pause() error { return m.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (m *MinIO) Resume() error { return m.signal(syscall.SIGCONT) }
+
+func (m *MinIO) signal(sig syscall.Signal) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proc == nil {
+		return fmt.Errorf("MinIO on %s is not running", m.Endpoint)
+	}
+	if err := m.proc.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("cannot signal MinIO: %w", err)
+	}
+	return nil
+}
+
 func (m *MinIO) halt(sig syscall.Signal) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
