@@ -429,7 +429,7 @@ func (st *staged) extractFilestore(ctx context.Context, files []*zipFile) error 
 			}
 			made[dir] = true
 		}
-		if err := writeEntry(f, path); err != nil {
+		if err := writeEntry(ctx, f, path); err != nil {
 			return st.fsError(ctx, err)
 		}
 		if err := owner.apply(path, owner.fileMode); err != nil {
@@ -462,9 +462,9 @@ func (st *staged) fsError(ctx context.Context, err error) error {
 	return err
 }
 
-func writeEntry(f *zipFile, path string) error {
+func writeEntry(ctx context.Context, f *zipFile, path string) error {
 	rc, err := f.Open()
-	if err != nil && isCancellation(nil, err) {
+	if err != nil && isCancellation(ctx, err) {
 		return fmt.Errorf("%s: %w", f.Name, err)
 	}
 	if err != nil {
@@ -479,7 +479,7 @@ func writeEntry(f *zipFile, path string) error {
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil && !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, fs.ErrPermission) && !isCancellation(nil, err) {
+	if err != nil && !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, fs.ErrPermission) && !isCancellation(ctx, err) {
 		var pe *fs.PathError
 		if !errors.As(err, &pe) {
 			err = fmt.Errorf("%w: %s: %w", ErrCorrupt, f.Name, err)
