@@ -67,19 +67,10 @@ func rewriteZip(t *testing.T, from, to string, edit func(string) string) {
 func TestRestoreAcceptErrors(t *testing.T) {
 	c := newCLI(t)
 	prod := generate(t, "cli_ae_prod")
-	staging, err := testbed.GenerateOdoo(context.Background(), pg, "cli_ae_staging", filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 44})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
-	c.addService("production", prod)
-	c.addService("staging", staging)
-	c.ok("config", "set", "production", "disk")
-	c.ok("config", "set", "staging", "disk")
-	var bs []backupJSON
-	c.json(&bs, "backup", "production")
+	staging := generateSeed(t, "cli_ae_staging", 44)
+	prodID := c.onOneDisk(prod, staging)
 	good := filepath.Join(c.dir, "good.zip")
-	c.ok("download", itoa(bs[0].ID), "-o", good)
+	c.ok("download", prodID, "-o", good)
 	broken := filepath.Join(c.dir, "broken.zip")
 	rewriteZip(t, good, broken, func(dump string) string {
 		i := strings.Index(dump, "COPY public.ir_module_module (")
@@ -127,7 +118,7 @@ func TestRestoreAcceptErrors(t *testing.T) {
 	}
 
 	// The good backup: every check named, in text and JSON.
-	out = c.ok("restore", itoa(bs[0].ID), "--service", "staging", "--yes")
+	out = c.ok("restore", prodID, "--service", "staging", "--yes")
 	if !strings.Contains(out, "Checks passed: key tables, row counts, base installed.") {
 		t.Errorf("restore output should name the checks that passed:\n%s", out)
 	}
@@ -135,7 +126,7 @@ func TestRestoreAcceptErrors(t *testing.T) {
 	if !strings.Contains(out, "Checks passed: key tables, row counts, base installed.") {
 		t.Errorf("service copy output should name the checks that passed:\n%s", out)
 	}
-	raw := c.ok("restore", itoa(bs[0].ID), "--new-db", "cli_ae_copy", "--json")
+	raw := c.ok("restore", prodID, "--new-db", "cli_ae_copy", "--json")
 	var res struct {
 		Checks struct {
 			Ran      []string `json:"ran"`

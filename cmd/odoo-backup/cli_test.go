@@ -111,11 +111,36 @@ func (c *cli) addService(name string, odoo *testbed.OdooDB) {
 
 func generate(t *testing.T, db string) *testbed.OdooDB {
 	t.Helper()
-	odoo, err := testbed.GenerateOdoo(context.Background(), pg, db, filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 42})
+	return generateSeed(t, db, 42)
+}
+
+// generateSeed is generate with another seed, for a second service whose
+// data must differ from the first's.
+func generateSeed(t *testing.T, db string, seed int64) *testbed.OdooDB {
+	t.Helper()
+	odoo, err := testbed.GenerateOdoo(context.Background(), pg, db, filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return odoo
+}
+
+// onOneDisk adds the services "production" and "staging" with one local
+// destination "disk" configured for both, backs production up there and
+// returns that backup's id.
+func (c *cli) onOneDisk(prod, staging *testbed.OdooDB) string {
+	c.t.Helper()
+	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
+	c.addService("production", prod)
+	c.addService("staging", staging)
+	c.ok("config", "set", "production", "disk")
+	c.ok("config", "set", "staging", "disk")
+	var bs []backupJSON
+	c.json(&bs, "backup", "production")
+	if len(bs) != 1 {
+		c.t.Fatalf("backup production gave %d backups, want 1", len(bs))
+	}
+	return itoa(bs[0].ID)
 }
 
 func TestFreshMachineHome(t *testing.T) {

@@ -51,18 +51,8 @@ func sameAs(t *testing.T, db string, want *testbed.OdooDB) {
 func TestRestoreNeutralizeDefaults(t *testing.T) {
 	c := newCLI(t)
 	prod := generate(t, "cli_nd_prod")
-	staging, err := testbed.GenerateOdoo(context.Background(), pg, "cli_nd_staging", filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 45})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
-	c.addService("production", prod)
-	c.addService("staging", staging)
-	c.ok("config", "set", "production", "disk")
-	c.ok("config", "set", "staging", "disk")
-	var bs []backupJSON
-	c.json(&bs, "backup", "production")
-	id := itoa(bs[0].ID)
+	staging := generateSeed(t, "cli_nd_staging", 45)
+	id := c.onOneDisk(prod, staging)
 	prodState := neutralState(t, prod.Name)
 	if !strings.HasPrefix(prodState, "neutralized=unset ") || strings.Contains(prodState, " crons=1 ") || strings.Contains(prodState, " mail=0 ") || !strings.HasSuffix(prodState, prod.UUID) {
 		t.Fatalf("production before: %s, want it not neutralized, with crons and a mail server on (the test bed changed?)", prodState)
@@ -129,10 +119,7 @@ func TestRestoreNeutralizeDefaults(t *testing.T) {
 func TestUploadNeedsNeutralizeChoice(t *testing.T) {
 	c := newCLI(t)
 	prod := generate(t, "cli_un_prod")
-	staging, err := testbed.GenerateOdoo(context.Background(), pg, "cli_un_staging", filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 46})
-	if err != nil {
-		t.Fatal(err)
-	}
+	staging := generateSeed(t, "cli_un_staging", 46)
 	disk := filepath.Join(c.dir, "disk")
 	c.ok("destination", "add", "disk", "--dir", disk)
 	c.addService("staging", staging)
@@ -218,17 +205,8 @@ func TestRestoreInterruptedBySignal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	staging, err := testbed.GenerateOdoo(context.Background(), pg, "cli_sig_staging", filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 48})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
-	c.addService("production", prod)
-	c.addService("staging", staging)
-	c.ok("config", "set", "production", "disk")
-	c.ok("config", "set", "staging", "disk")
-	var bs []backupJSON
-	c.json(&bs, "backup", "production")
+	staging := generateSeed(t, "cli_sig_staging", 48)
+	id := c.onOneDisk(prod, staging)
 	before, err := testbed.Fingerprint(context.Background(), pg.Conn(staging.Name), staging.FilestoreDir)
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +235,7 @@ func TestRestoreInterruptedBySignal(t *testing.T) {
 		{"SIGTERM while the database loads", syscall.SIGTERM, stagedDB},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "--catalog", c.catalog, "restore", itoa(bs[0].ID), "--service", "staging", "--yes")
+			cmd := exec.Command(os.Args[0], "--catalog", c.catalog, "restore", id, "--service", "staging", "--yes")
 			cmd.Env = append(os.Environ(), "ODOO_BACKUP_TEST_AS_MAIN=1")
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr

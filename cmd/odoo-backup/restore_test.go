@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
 
 // Production restored into staging, neutralized, from one command; the
@@ -15,10 +13,7 @@ import (
 func TestRestoreProductionIntoStaging(t *testing.T) {
 	c := newCLI(t)
 	prod := generate(t, "cli_rs_prod")
-	staging, err := testbed.GenerateOdoo(context.Background(), pg, "cli_rs_staging", filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 43})
-	if err != nil {
-		t.Fatal(err)
-	}
+	staging := generateSeed(t, "cli_rs_staging", 43)
 	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
 	c.ok("destination", "add", "staging-disk", "--dir", filepath.Join(c.dir, "staging-disk"))
 	c.addService("production", prod)

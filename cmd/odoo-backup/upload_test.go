@@ -18,10 +18,7 @@ import (
 func TestUploadAndRestore(t *testing.T) {
 	c := newCLI(t)
 	prod := generate(t, "cli_up_prod")
-	staging, err := testbed.GenerateOdoo(context.Background(), pg, "cli_up_staging", filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 44})
-	if err != nil {
-		t.Fatal(err)
-	}
+	staging := generateSeed(t, "cli_up_staging", 44)
 	disk := filepath.Join(c.dir, "staging-disk")
 	c.ok("destination", "add", "staging-disk", "--dir", disk)
 	c.addService("staging", staging)
@@ -111,10 +108,7 @@ func TestServiceCopy(t *testing.T) {
 func TestUploadHostileDumpRefused(t *testing.T) {
 	c := newCLI(t)
 	prod := generate(t, "cli_hostile_prod")
-	staging, err := testbed.GenerateOdoo(context.Background(), pg, "cli_hostile_staging", filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 45})
-	if err != nil {
-		t.Fatal(err)
-	}
+	staging := generateSeed(t, "cli_hostile_staging", 45)
 	disk := filepath.Join(c.dir, "staging-disk")
 	c.ok("destination", "add", "staging-disk", "--dir", disk)
 	c.addService("staging", staging)
