@@ -18,10 +18,12 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
 
-// rewriteDump rewrites dump.sql in the local archive of b with edit and
-// records the new archive's checksum, as if the backup had been taken so:
-// its metadata object (with the row counts of the real database) stays.
-func (e *env) rewriteDump(b *core.Backup, edit func(dump string) string) {
+// rewriteArchive rewrites the local archive of b entry by entry and records
+// the new archive's checksum, as if the backup had been taken so: its
+// metadata object (with the row counts of the real database) stays. For
+// each entry, entry either writes it itself into zw and returns false, or
+// returns keep to have it copied as it is (true) or left out (false).
+func (e *env) rewriteArchive(b *core.Backup, entry func(zw *zip.Writer, f *zip.File) (keep bool)) {
 	e.t.Helper()
 	path := filepath.Join(e.local.Dir, filepath.FromSlash(b.Key))
 	zr, err := zip.OpenReader(path)
@@ -31,11 +33,34 @@ func (e *env) rewriteDump(b *core.Backup, edit func(dump string) string) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, f := range zr.File {
-		if f.Name != "dump.sql" {
-			if err := zw.Copy(f); err != nil {
-				e.t.Fatal(err)
-			}
+		if !entry(zw, f) {
 			continue
+		}
+		if err := zw.Copy(f); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	zr.Close()
+	if err := zw.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	b.SHA256, b.Size = hex.EncodeToString(sum[:]), int64(buf.Len())
+	if err := e.cat.UpdateBackup(e.ctx, *b); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// rewriteDump rewrites dump.sql in the local archive of b with edit (see
+// rewriteArchive).
+func (e *env) rewriteDump(b *core.Backup, edit func(dump string) string) {
+	e.t.Helper()
+	e.rewriteArchive(b, func(zw *zip.Writer, f *zip.File) bool {
+		if f.Name != "dump.sql" {
+			return true
 		}
 		rc, err := f.Open()
 		if err != nil {
@@ -57,19 +82,8 @@ func (e *env) rewriteDump(b *core.Backup, edit func(dump string) string) {
 		if _, err := io.WriteString(w, edited); err != nil {
 			e.t.Fatal(err)
 		}
-	}
-	zr.Close()
-	if err := zw.Close(); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	sum := sha256.Sum256(buf.Bytes())
-	b.SHA256, b.Size = hex.EncodeToString(sum[:]), int64(buf.Len())
-	if err := e.cat.UpdateBackup(e.ctx, *b); err != nil {
-		e.t.Fatal(err)
-	}
+		return false
+	})
 }
 
 // breakCopy gives the first data line of the COPY block of table one

@@ -2,9 +2,6 @@ package core_test
 
 import (
 	"archive/zip"
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -126,32 +123,9 @@ func TestDrillFindsMissingFilesAndCounts(t *testing.T) {
 	}
 
 	// Then the archive without its filestore.
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, f := range zr.File {
-		if strings.HasPrefix(f.Name, "filestore/") {
-			continue
-		}
-		if err := zw.Copy(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	zr.Close()
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(buf.Bytes())
-	b.SHA256, b.Size = hex.EncodeToString(sum[:]), int64(buf.Len())
-	if err := e.cat.UpdateBackup(e.ctx, b); err != nil {
-		t.Fatal(err)
-	}
+	e.rewriteArchive(&b, func(_ *zip.Writer, f *zip.File) bool {
+		return !strings.HasPrefix(f.Name, "filestore/")
+	})
 	res, err = e.drill("local")
 	if err == nil || res.Drill.Status != core.DrillFailed || res.Drill.Details.MissingFiles == 0 || !strings.Contains(res.Drill.Error, "attachment files are missing") {
 		t.Fatalf("drill of an archive without filestore: %+v, %v; want failed on missing attachment files", res.Drill, err)
