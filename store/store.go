@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"modernc.org/sqlite"
@@ -73,8 +74,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 	if err := checkKeyFile(c.keys.path); err != nil {
 		return nil, err
 	}
-	if err := prepareFile(path); err != nil {
+	lock, err := prepareFile(path)
+	if err != nil {
 		return nil, err
+	}
+	// Held until the schema is current: SQLite answers SQLITE_BUSY at once,
+	// without waiting, to a connection that opens a new file while another
+	// switches it to WAL, so the console and the daemon starting together on
+	// a new catalog take turns here. flock is separate from SQLite's own
+	// fcntl locks on the same file.
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("lock catalog %s while opening it: %w", path, err)
 	}
 	db, err := sql.Open("sqlite", path+"?"+dsnParams)
 	if err != nil {
@@ -96,18 +107,24 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 func (c *Catalog) KeyFile() string { return c.keys.path }
 
 // prepareFile makes sure the catalog, which holds credentials, is readable by
-// its owner only before SQLite ever writes to it.
-func prepareFile(path string) error {
+// its owner only before SQLite ever writes to it. It returns the file, open,
+// for Open to lock.
+func prepareFile(path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("create catalog directory: %w", err)
+		return nil, fmt.Errorf("create catalog directory: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("open catalog %s: %w", path, err)
+		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("open catalog %s: %w", path, err)
+	if err := restrictModes(path); err != nil {
+		f.Close()
+		return nil, err
 	}
+	return f, nil
+}
+
+func restrictModes(path string) error {
 	// SQLite gives the -wal and -shm files the mode of the database, but ones
 	// left by an older, wider file keep theirs.
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
