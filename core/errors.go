@@ -32,9 +32,16 @@ var (
 // UserError is an error whose message is already the one plain sentence the
 // user should read; wrapping layers must not prefix it. Cause stays reachable
 // through errors.Is/As for classification.
+//
+// Msg says what happened, with the facts, in words every front end can show
+// as they are: it never names a command, a flag, a key or a screen. When what
+// to do next depends on where the person is, Advice says which action helps
+// and with what, and each front end phrases it (the command line names its
+// command and flag, the console its key or screen): see AdviceOf.
 type UserError struct {
-	Msg   string
-	Cause error
+	Msg    string
+	Cause  error
+	Advice Advice
 }
 
 func (e *UserError) Error() string { return e.Msg }
@@ -43,4 +50,44 @@ func (e *UserError) Unwrap() error { return e.Cause }
 // Userf builds a UserError around cause.
 func Userf(cause error, format string, args ...any) error {
 	return &UserError{Msg: sprintf(format, args...), Cause: cause}
+}
+
+// Action names what a person can do about an error, without saying how: the
+// front ends phrase each action in their own words. The constants live beside
+// the code that returns them.
+type Action string
+
+// Advice is the action that helps with an error and the facts a front end
+// needs to phrase it.
+type Advice struct {
+	Action      Action
+	Service     string
+	Destination string
+	Backup      int64
+	// Recipient is the age recipient of an encrypted backup.
+	Recipient string
+	// Detail is any other fact the phrase needs: a path, a setting, a limit.
+	Detail string
+}
+
+// Advise builds a UserError whose message is what happened and whose advice
+// the front end phrases.
+func Advise(a Advice, cause error, format string, args ...any) error {
+	return &UserError{Msg: sprintf(format, args...), Cause: cause, Advice: a}
+}
+
+// AdviceOf returns the advice of the outermost UserError in err's chain that
+// has one.
+func AdviceOf(err error) (Advice, bool) {
+	for err != nil {
+		var ue *UserError
+		if !errors.As(err, &ue) {
+			return Advice{}, false
+		}
+		if ue.Advice.Action != "" {
+			return ue.Advice, true
+		}
+		err = ue.Cause
+	}
+	return Advice{}, false
 }
