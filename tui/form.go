@@ -402,7 +402,7 @@ func (f *form) ShortHelp() []key.Binding {
 func userMessage(err error) string {
 	var ue *core.UserError
 	if errors.As(err, &ue) {
-		return ue.Msg
+		return withConsoleAdvice(ue.Msg, err)
 	}
-	return err.Error()
+	return errorText(err)
 }

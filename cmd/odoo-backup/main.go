@@ -107,9 +107,9 @@ func message(err error) string {
 	case errors.As(err, &unreachable):
 		return fmt.Sprintf("cannot open the catalog %s: the directory %s does not exist or is not writable (%v); create it, or choose another catalog with --catalog PATH or ODOO_BACKUP_CATALOG", unreachable.Path, unreachable.Dir, unreachable.Cause)
 	case errors.As(err, &ue):
-		return ue.Msg
+		return withAdvice(ue.Msg, err)
 	}
-	return err.Error()
+	return withAdvice(err.Error(), err)
 }
 
 func (a *app) rootCommand() *cobra.Command {
