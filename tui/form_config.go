@@ -13,6 +13,19 @@ import (
 	"github.com/odoo-backup/odoo-backup/core"
 )
 
+// configReader and configStore are what a configOwner reads and changes
+// of the catalog: a service's configurations or a template's.
+type (
+	configReader interface {
+		core.ConfigurationReader
+		core.TemplateReader
+	}
+	configStore interface {
+		core.Configurations
+		core.Templates
+	}
+)
+
 // configOwner is a service or a template: both hold a set of
 // configurations under the same rules (one per destination, exactly one
 // primary), so one form and one set of actions serve both.
@@ -28,7 +41,7 @@ func (o configOwner) String() string {
 	return "service " + o.name
 }
 
-func (o configOwner) configurations(c context.Context, cat core.Catalog) ([]core.TemplateConfiguration, error) {
+func (o configOwner) configurations(c context.Context, cat configReader) ([]core.TemplateConfiguration, error) {
 	if o.template {
 		t, err := cat.Template(c, o.name)
 		return t.Configurations, err
@@ -42,7 +55,7 @@ func (o configOwner) configurations(c context.Context, cat core.Catalog) ([]core
 	return out, err
 }
 
-func (o configOwner) set(c context.Context, cat core.Catalog, tc core.TemplateConfiguration) error {
+func (o configOwner) set(c context.Context, cat configStore, tc core.TemplateConfiguration) error {
 	if o.template {
 		return cat.SetTemplateConfiguration(c, o.name, tc)
 	}
@@ -50,7 +63,7 @@ func (o configOwner) set(c context.Context, cat core.Catalog, tc core.TemplateCo
 		Schedule: tc.Schedule, Retention: tc.Retention, Primary: tc.Primary, Drill: tc.Drill})
 }
 
-func (o configOwner) remove(c context.Context, cat core.Catalog, destination string) error {
+func (o configOwner) remove(c context.Context, cat configStore, destination string) error {
 	if o.template {
 		return cat.RemoveTemplateConfiguration(c, o.name, destination)
 	}

@@ -31,7 +31,7 @@ func ageRecipientOf(b core.Backup) string {
 // with a passphrase, or its destination keeps the key of that recipient on
 // this host. A destination that no longer exists is left to the engine to
 // report; one that cannot be read is said in a sentence naming it.
-func offHostRecipient(c context.Context, cat core.Catalog, b core.Backup) (string, error) {
+func offHostRecipient(c context.Context, cat core.DestinationReader, b core.Backup) (string, error) {
 	recipient := ageRecipientOf(b)
 	if recipient == "" {
 		return "", nil

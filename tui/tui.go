@@ -18,7 +18,7 @@ import (
 
 // Options configure the console.
 type Options struct {
-	Catalog core.Catalog
+	Catalog Catalog
 	Engine  Engine
 	// ReadOnly shows everything and offers no action that changes anything.
 	ReadOnly bool
