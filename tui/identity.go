@@ -42,7 +42,7 @@ func offHostRecipient(c context.Context, cat core.DestinationReader, b core.Back
 		return "", nil
 	case err != nil:
 		return "", fmt.Errorf("cannot read destination %s: %v", b.Destination, err)
-	case d.EncryptKeyFile != "" && d.EncryptRecipient == recipient:
+	case d.Encrypt.KeyFile != "" && d.Encrypt.Recipient == recipient:
 		return "", nil
 	}
 	return recipient, nil
