@@ -11,9 +11,6 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/odoosql"
 )
 
-// PhaseDrillCheck is the phase of a drill checking the restored copy.
-const PhaseDrillCheck = "drill check"
-
 // DrillRequest asks for one restore drill of a service.
 type DrillRequest struct {
 	Service string
