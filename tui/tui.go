@@ -481,13 +481,15 @@ func (m *Model) fullHelpView(width, height int) string {
 		rows = append(rows, h.FullHelpView(row))
 	}
 	h.Width = width
-	var everywhere []action
+	var everywhere []key.Binding
 	for _, a := range m.keys() {
-		if a.key.Help().Key != m.ctx.Keys.Back.Help().Key {
-			everywhere = append(everywhere, a)
+		// esc is in the screen's own groups: what it goes back to is the
+		// screen's business.
+		if a.key.Help() != m.ctx.Keys.Back.Help() {
+			everywhere = append(everywhere, a.key)
 		}
 	}
-	rows = append(rows, h.ShortHelpView(bindings(everywhere)))
+	rows = append(rows, h.ShortHelpView(everywhere))
 	if len(off) > 0 {
 		rows = append(rows, m.ctx.Theme.Muted.Render(fit("off: "+strings.Join(off, " ")+" (the console was started with --read-only)", width)))
 	}
