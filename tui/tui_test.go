@@ -260,7 +260,9 @@ func TestBackupNow(t *testing.T) {
 	waitGone(t, tm, "1 running")
 	// The final view (golden) shows the manual backup as the
 	// configuration's last backup too (SPEC rule 11), as it is the
-	// service's: "last just now".
+	// service's: "last just now". The configurations come from a read of
+	// their own, which may land after the history's.
+	waitFor(t, tm, "last just now")
 	finalView(t, tm)
 	if len(eng.reqs) != 1 || len(eng.reqs[0].Destinations) != 1 || eng.reqs[0].Destinations[0] != "s3-eu" {
 		t.Errorf("engine got %+v, want one backup to the primary s3-eu", eng.reqs)
