@@ -272,11 +272,11 @@ func (fx *benchFixture) report(b *testing.B, runs []benchRun) {
 type phaseClock struct {
 	start time.Time
 	mu    sync.Mutex
-	seen  map[string]time.Duration
+	seen  map[core.Phase]time.Duration
 }
 
 func newPhaseClock() *phaseClock {
-	return &phaseClock{start: time.Now(), seen: map[string]time.Duration{}}
+	return &phaseClock{start: time.Now(), seen: map[core.Phase]time.Duration{}}
 }
 
 func (c *phaseClock) progress(p core.Progress) {
@@ -294,7 +294,7 @@ func (c *phaseClock) elapsed() time.Duration { return time.Since(c.start) }
 func (c *phaseClock) phases(total time.Duration) benchPhases {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	at := func(phase string, def time.Duration) time.Duration {
+	at := func(phase core.Phase, def time.Duration) time.Duration {
 		if t, ok := c.seen[phase]; ok {
 			return t
 		}

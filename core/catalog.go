@@ -153,7 +153,7 @@ type BackupLog interface {
 	// finished_at, error, key, versions, phase, bytes).
 	UpdateBackup(ctx context.Context, b Backup) error
 	// UpdateProgress stores the live phase and byte count of a running backup.
-	UpdateProgress(ctx context.Context, id int64, phase string, bytes int64) error
+	UpdateProgress(ctx context.Context, id int64, phase Phase, bytes int64) error
 }
 
 // DrillHistory lists drills.

@@ -84,7 +84,7 @@ func TestCopyBackup(t *testing.T) {
 	elsewhere := e.addDest(core.Destination{Name: "archive", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(e.dir, "archive")}})
 	src := e.backup("minio")[0]
 
-	var phases []string
+	var phases []core.Phase
 	res, err := e.engine.CopyBackup(e.ctx, src.ID, other.Name, func(p core.Progress) { phases = append(phases, p.Phase) })
 	if err != nil {
 		t.Fatal(err)

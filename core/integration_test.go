@@ -180,11 +180,11 @@ func TestBackupRoundTrip(t *testing.T) {
 	if bs[0].SHA256 != bs[1].SHA256 {
 		t.Errorf("one dump should give identical archives: %s vs %s", bs[0].SHA256, bs[1].SHA256)
 	}
-	phases := map[string]bool{}
+	phases := map[core.Phase]bool{}
 	for _, p := range progress {
 		phases[p.Phase] = true
 	}
-	for _, want := range []string{core.PhaseDump, core.PhaseFilestore} {
+	for _, want := range []core.Phase{core.PhaseDump, core.PhaseFilestore} {
 		if !phases[want] {
 			t.Errorf("progress never reported phase %q (got %v)", want, phases)
 		}

@@ -116,7 +116,7 @@ func TestRestoreToService(t *testing.T) {
 	}
 	defer session.Close(e.ctx)
 
-	phases := map[string]bool{}
+	phases := map[core.Phase]bool{}
 	res, err := e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: "staging",
 		Progress: func(p core.Progress) { phases[p.Phase] = true }})
 	if err != nil {
@@ -129,7 +129,7 @@ func TestRestoreToService(t *testing.T) {
 	if res.Database != tg.odoo.Name || res.FilestoreDir != tg.odoo.FilestoreDir || res.SQLErrorCount != 0 || len(res.Warnings) != 0 {
 		t.Errorf("result %+v: want database %s, filestore %s, no SQL error, no warning", res, tg.odoo.Name, tg.odoo.FilestoreDir)
 	}
-	for _, want := range []string{core.PhaseSafety, core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS, core.PhaseSwap} {
+	for _, want := range []core.Phase{core.PhaseSafety, core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS, core.PhaseSwap} {
 		if !phases[want] {
 			t.Errorf("progress never reported phase %q (got %v)", want, phases)
 		}

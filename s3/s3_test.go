@@ -19,6 +19,7 @@ import (
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
 	"github.com/odoo-backup/odoo-backup/s3/storetest"
+	"github.com/odoo-backup/odoo-backup/store/localdir"
 )
 
 // lazyMinIO is a MinIO server the package's tests share, each in buckets of
@@ -365,8 +366,8 @@ func TestOpen(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	st, err := Open(ctx, core.Destination{Name: "disk", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: dir}})
-	if _, ok := st.(*Local); err != nil || !ok || st.String() != dir {
-		t.Errorf("Open(local %s) = %v, %v; want a *Local on %s", dir, st, err, dir)
+	if _, ok := st.(*localdir.Local); err != nil || !ok || st.String() != dir {
+		t.Errorf("Open(local %s) = %v, %v; want a *localdir.Local on %s", dir, st, err, dir)
 	}
 	st, err = Open(ctx, core.Destination{Name: "off", Kind: core.DestinationS3, S3: core.S3Settings{Endpoint: "h:9000", Bucket: "bkt", Prefix: "p/q", SecretKey: "s3cr3t-value"}})
 	if _, ok := st.(*S3); err != nil || !ok || st.String() != "s3://h:9000/bkt/p/q" {
@@ -377,6 +378,17 @@ func TestOpen(t *testing.T) {
 	if !errors.Is(err, core.ErrInvalid) || err == nil || err.Error() != want {
 		t.Errorf("Open(ftp) = %v; want %q", err, want)
 	}
+}
+
+// newLocal is a local-directory store in a temporary directory, the other
+// implementation Probe is checked against.
+func newLocal(t *testing.T) *localdir.Local {
+	t.Helper()
+	l, err := localdir.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 func TestProbe(t *testing.T) {
