@@ -28,6 +28,8 @@ func withConsoleAdvice(msg string, err error) string {
 // does it in the console.
 func consoleAdvice(a core.Advice) string {
 	switch a.Action {
+	case core.ActionPlainHTTP:
+		return "turn on No TLS for plain HTTP"
 	}
 	return ""
 }

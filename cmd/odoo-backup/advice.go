@@ -18,6 +18,8 @@ func withAdvice(msg string, err error) string {
 // cliAdvice phrases an action core advises as the command that does it.
 func cliAdvice(a core.Advice) string {
 	switch a.Action {
+	case core.ActionPlainHTTP:
+		return "use --no-tls for plain HTTP"
 	}
 	return ""
 }
