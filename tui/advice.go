@@ -30,6 +30,10 @@ func consoleAdvice(a core.Advice) string {
 	switch a.Action {
 	case core.ActionPlainHTTP:
 		return "turn on No TLS for plain HTTP"
+	case core.ActionEditConfiguration:
+		return "edit that one instead (e)"
+	case core.ActionMovePrimary:
+		return "to move the flag, press p on another of its destinations"
 	}
 	return ""
 }

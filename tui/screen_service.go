@@ -107,7 +107,7 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, k.EditService):
 			return editService(s.ctx, s.name)
 		case key.Matches(msg, k.Add):
-			return addConfig(s.ctx, configOwner{name: s.name})
+			return addConfig(s.ctx, core.ConfigOwner{Name: s.name})
 		case s.pane == paneConfigs && key.Matches(msg, k.Edit, k.Remove, k.MakePrimary):
 			return s.configKey(msg)
 		}

@@ -20,6 +20,19 @@ func cliAdvice(a core.Advice) string {
 	switch a.Action {
 	case core.ActionPlainHTTP:
 		return "use --no-tls for plain HTTP"
+	case core.ActionEditConfiguration:
+		return "change it with: odoo-backup " + ownerCommand(a) + " " + a.Service + " " + a.Destination
+	case core.ActionMovePrimary:
+		return "to move the flag, run: odoo-backup " + ownerCommand(a) + " " + a.Service + " DESTINATION --primary with another of its destinations"
 	}
 	return ""
+}
+
+// ownerCommand is the command that sets the configurations of the service
+// or template a configuration advice is about.
+func ownerCommand(a core.Advice) string {
+	if a.Detail == "template" {
+		return "template set"
+	}
+	return "config set"
 }
