@@ -32,6 +32,8 @@ func consoleAdvice(a core.Advice) string {
 		return "turn on No TLS for plain HTTP"
 	case core.ActionEditConfiguration:
 		return "edit that one instead (e)"
+	case core.ActionSetPrimary:
+		return "give it one on its screen: a adds a destination, p makes the selected one primary"
 	case core.ActionMovePrimary:
 		return "to move the flag, press p on another of its destinations"
 	}

@@ -22,6 +22,8 @@ func cliAdvice(a core.Advice) string {
 		return "use --no-tls for plain HTTP"
 	case core.ActionEditConfiguration:
 		return "change it with: odoo-backup " + ownerCommand(a) + " " + a.Service + " " + a.Destination
+	case core.ActionSetPrimary:
+		return "add one with: odoo-backup config set " + a.Service + " DESTINATION --primary"
 	case core.ActionMovePrimary:
 		return "to move the flag, run: odoo-backup " + ownerCommand(a) + " " + a.Service + " DESTINATION --primary with another of its destinations"
 	}
