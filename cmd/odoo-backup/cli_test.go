@@ -13,10 +13,9 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
 
-var (
-	pg    *testbed.Postgres
-	minio *testbed.MinIO
-)
+// servers are the PostgreSQL and MinIO the tests share, each started by the
+// first test that asks for it (servers.Postgres(t), servers.MinIO(t)).
+var servers testbed.Servers
 
 func TestMain(m *testing.M) {
 	// The test binary doubles as odoo-backup, so tests can run the daemon
@@ -24,7 +23,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("ODOO_BACKUP_TEST_AS_MAIN") == "1" {
 		main()
 	}
-	testbed.Main(m, &pg, &minio)
+	testbed.Main(m, &servers)
 }
 
 // cli runs commands against one catalog, the way a person types them.
@@ -37,6 +36,8 @@ type cli struct {
 }
 
 func newCLI(t *testing.T) *cli {
+	pg := servers.Postgres(t)
+	minio := servers.MinIO(t)
 	dir := t.TempDir()
 	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "xdg"))
 	return &cli{t: t, dir: dir, catalog: filepath.Join(dir, "catalog.db"), secrets: []string{pg.Password, minio.SecretKey}}
@@ -97,6 +98,7 @@ func (c *cli) json(v any, args ...string) {
 
 func (c *cli) addS3(name, bucket string) {
 	c.t.Helper()
+	minio := servers.MinIO(c.t)
 	c.t.Setenv("TEST_S3_SECRET", minio.SecretKey)
 	c.ok("destination", "add", name, "--endpoint", minio.Endpoint, "--bucket", bucket, "--prefix", "backups/odoo",
 		"--access-key", minio.AccessKey, "--secret-key-env", "TEST_S3_SECRET", "--no-tls")
@@ -104,6 +106,7 @@ func (c *cli) addS3(name, bucket string) {
 
 func (c *cli) addService(name string, odoo *testbed.OdooDB) {
 	c.t.Helper()
+	pg := servers.Postgres(c.t)
 	c.t.Setenv("TEST_PG_PASSWORD", pg.Password)
 	c.ok("service", "add", name, "--db", odoo.Name, "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port),
 		"--pg-user", pg.User, "--pg-password-env", "TEST_PG_PASSWORD", "--filestore", odoo.FilestoreDir)
@@ -118,6 +121,7 @@ func generate(t *testing.T, db string) *testbed.OdooDB {
 // data must differ from the first's.
 func generateSeed(t *testing.T, db string, seed int64) *testbed.OdooDB {
 	t.Helper()
+	pg := servers.Postgres(t)
 	odoo, err := testbed.GenerateOdoo(context.Background(), pg, db, filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: seed})
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +167,7 @@ func TestFreshMachineHome(t *testing.T) {
 }
 
 func TestDestinations(t *testing.T) {
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	bucket := minio.NewBucket(t)
 	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
@@ -194,6 +199,7 @@ func TestDestinations(t *testing.T) {
 }
 
 func TestServices(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	odoo := generate(t, "svc_conf")
 	conf := filepath.Join(c.dir, "odoo.conf")
