@@ -198,20 +198,46 @@ func TestDestinations(t *testing.T) {
 	}
 }
 
+// writeOdooConf writes to path the odoo.conf of a Debian installation that
+// core's parser tests read too (the repository's top-level testdata/, see
+// its README), with the [options] settings in set: comments, a continuation
+// line and another section's db_password included, as on a real host.
+func writeOdooConf(t *testing.T, path string, set map[string]string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "odoo.conf", "debian.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	section, done := "", map[string]bool{}
+	for i, line := range lines {
+		if strings.HasPrefix(line, "[") {
+			section = strings.TrimSpace(line)
+			continue
+		}
+		key, _, ok := strings.Cut(line, "=")
+		key = strings.TrimSpace(key)
+		if v, want := set[key]; ok && want && section == "[options]" && !done[key] {
+			lines[i], done[key] = key+" = "+v, true
+		}
+	}
+	for key := range set {
+		if !done[key] {
+			t.Fatalf("debian.conf has no %s in [options] to set", key)
+		}
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestServices(t *testing.T) {
 	pg := servers.Postgres(t)
 	c := newCLI(t)
 	odoo := generate(t, "svc_conf")
 	conf := filepath.Join(c.dir, "odoo.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`[options]
-; written by a test
-admin_passwd = admin
-db_host = %s
-db_port = %d
-db_user = %s
-db_password = %s
-data_dir = %s
-`, pg.Host, pg.Port, pg.User, pg.Password, odoo.DataDir)), 0o600)
+	writeOdooConf(t, conf, map[string]string{"db_host": pg.Host, "db_port": fmt.Sprint(pg.Port), "db_user": pg.User,
+		"db_password": pg.Password, "data_dir": odoo.DataDir})
 	c.ok("service", "add", "prod", "--from-odoo-conf", conf, "--db", odoo.Name)
 	var svcs []map[string]any
 	c.json(&svcs, "service", "list")
