@@ -10,8 +10,9 @@ import (
 
 // TestConsoleOpensNoStorageItself: the console reaches storage and the
 // catalog only through core (the use cases, the engine, the opener cmd
-// hands in), so neither the s3 nor the store package is among what its
-// non-test code is built from, directly or not.
+// hands in), so neither the s3 nor the store package (nor one beneath
+// them, such as store/localdir) is among what its non-test code is built
+// from, directly or not.
 func TestConsoleOpensNoStorageItself(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -27,12 +28,12 @@ func TestConsoleOpensNoStorageItself(t *testing.T) {
 	}
 	sawCore := false
 	for _, d := range deps {
-		switch d {
-		case "github.com/odoo-backup/odoo-backup/s3", "github.com/odoo-backup/odoo-backup/store":
-			t.Errorf("the console's non-test code depends on %s; reach it through core instead", d)
-		case "github.com/odoo-backup/odoo-backup/core":
-			sawCore = true
+		for _, storage := range []string{"github.com/odoo-backup/odoo-backup/s3", "github.com/odoo-backup/odoo-backup/store"} {
+			if d == storage || strings.HasPrefix(d, storage+"/") {
+				t.Errorf("the console's non-test code depends on %s; reach it through core instead", d)
+			}
 		}
+		sawCore = sawCore || d == "github.com/odoo-backup/odoo-backup/core"
 	}
 	if !sawCore {
 		t.Errorf("go list -deps did not list core among the console's dependencies: %q", deps)
