@@ -334,18 +334,9 @@ func TestBenchChild(t *testing.T) {
 	}
 	defer cat.Close()
 	engine := &core.Engine{Catalog: cat, OpenStore: s3.Open}
-	// TestMain started a PostgreSQL and a MinIO in this process too; the
-	// backup uses the benchmark's, so stop these before they compete for
-	// the CPU (a fresh MinIO keeps busy for a while after it starts).
-	if err := minio.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	if err := pg.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	// The peak that counts is the backup's, not that of TestMain starting
-	// this process's own (unused) PostgreSQL and MinIO: reset the
-	// high-water mark.
+	// The backup uses the benchmark's servers; this process starts none
+	// (they start on first use). The peak that counts is the backup's, not
+	// that of the process starting up: reset the high-water mark.
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		t.Fatalf("reset the peak RSS: %v", err)
 	}
@@ -418,6 +409,8 @@ func (fx *benchFixture) showNotes(b *testing.B) {
 
 func newBenchFixture(b *testing.B, dumpBytes, filestoreBytes int64) *benchFixture {
 	b.Helper()
+	pg := servers.Postgres(b)
+	minio := servers.MinIO(b)
 	ctx := context.Background()
 	dir := b.TempDir()
 	fx := &benchFixture{ctx: ctx, dir: dir, catalogPath: filepath.Join(dir, "catalog.db")}

@@ -22,6 +22,7 @@ func (e *env) addDest(d core.Destination) core.Destination {
 }
 
 func (e *env) secondS3() core.Destination {
+	minio := servers.MinIO(e.t)
 	return e.addDest(core.Destination{
 		Name: "minio2",
 		Kind: core.DestinationS3,

@@ -133,6 +133,7 @@ func TestServicesFilter(t *testing.T) {
 }
 
 func TestAddServiceForm(t *testing.T) {
+	pg := servers.Postgres(t)
 	cat := seed(t)
 	tm := start(t, Options{Catalog: cat})
 	view(t, tm, "production")
@@ -316,6 +317,7 @@ func TestConfigurationForms(t *testing.T) {
 // (probed before it is saved), tests it, refuses a wrong secret when adding
 // and when editing, and never shows a secret.
 func TestDestinationsAgainstMinIO(t *testing.T) {
+	minio := servers.MinIO(t)
 	cat := seed(t)
 	ctx := context.Background()
 	bucket := minio.NewBucket(t)
@@ -540,7 +542,7 @@ func TestReadOnlyRefusesEdits(t *testing.T) {
 // TestFormAt80x24 draws the longest form, with an inline error, on the
 // smallest terminal.
 func TestFormAt80x24(t *testing.T) {
-	o := Options{Catalog: seed(t), Now: fixedNow, NoColor: true, RefreshEvery: time.Hour}
+	o := withStorage(Options{Catalog: seed(t), Now: fixedNow, NoColor: true, RefreshEvery: time.Hour})
 	tm := teatest.NewTestModel(t, snapModel{New(o)}, teatest.WithInitialTermSize(80, 24))
 	view(t, tm, "production")
 	press(tm, "2", "a")
