@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 )
 
 // Phases of a backup copy.
@@ -73,15 +72,12 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 			return res, err
 		}
 	}
-	svcID := rb.b.ServiceID
 	started := e.now().UTC().Truncate(1e6)
-	host, _ := os.Hostname()
 	nb := Backup{
-		ServiceID: svcID, Service: rb.b.Service, DestinationID: d.ID, Destination: d.Name,
-		Kind: KindCopy, Status: StatusRunning, StartedAt: started,
+		ServiceID: rb.b.ServiceID, Service: rb.b.Service, DestinationID: d.ID, Destination: d.Name,
+		Kind: KindCopy, StartedAt: started,
 		Database: rb.b.Database, Format: rb.b.Format, OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion,
-		Phase: PhaseCopy, Host: host, PID: os.Getpid(), Encryption: rb.b.Encryption, ProcessStart: selfStart(),
-		MissingCount: rb.b.MissingCount, MissingFiles: rb.b.MissingFiles,
+		Encryption: rb.b.Encryption, MissingCount: rb.b.MissingCount, MissingFiles: rb.b.MissingFiles,
 	}
 	if reseal {
 		nb.Encryption = d.Encryption()
@@ -90,44 +86,35 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 	if nb.Key, err = freeKey(ctx, dst, rb.b.Service, rb.b.StartedAt, KindCopy, nb.Encryption != ""); err != nil {
 		return res, fmt.Errorf("pick a key for the copy on %s: %w", d.Name, err)
 	}
-	if err := e.Catalog.CreateBackup(ctx, &nb); err != nil {
+	rec, err := e.startRecording(ctx, nb, PhaseCopy, dst)
+	if err != nil {
 		return res, fmt.Errorf("record the copy of backup %d on %s: %w", id, d.Name, err)
 	}
-	rep := e.reporter(progress, nb.ID)
-	rep.total = rb.b.Size
-	e.log().Info("copy started", "backup", id, "from", rb.dest.Name, "to", d.Name, "copy", nb.ID)
+	rep, stopProgress := e.trackProgress(progress, rb.b.Size, rec)
+	e.log().Info("copy started", "backup", id, "from", rb.dest.Name, "to", d.Name, "copy", rec.b.ID)
 
-	stopBeat := rep.heartbeat(e.heartbeatInterval())
 	var serverSide bool
 	var copyErr error
-	nb.Size, nb.SHA256 = rb.b.Size, rb.b.SHA256
+	rec.b.Size, rec.b.SHA256 = rb.b.Size, rb.b.SHA256
 	if reseal {
-		nb.Size, nb.SHA256, copyErr = e.resealArchive(ctx, rb, dst, d, nb.Key, rep)
+		rec.b.Size, rec.b.SHA256, copyErr = e.resealArchive(ctx, rb, dst, d, rec.b.Key, rep)
 	} else {
-		serverSide, copyErr = e.copyArchive(ctx, rb, dst, nb.Key, rep)
+		serverSide, copyErr = e.copyArchive(ctx, rb, dst, rec.b.Key, rep)
 	}
-	stopBeat()
+	stopProgress()
 	res.ServerSide = serverSide
 
 	saveCtx := context.WithoutCancel(ctx)
 	if copyErr == nil {
-		copyErr = e.copyMetadata(saveCtx, rb, dst, &nb)
+		copyErr = e.copyMetadata(saveCtx, rb, dst, &rec.b)
 	}
-	finished := e.now().UTC()
-	nb.FinishedAt = &finished
-	nb.Phase, nb.Bytes = "", 0
+	saveErr := rec.finish(ctx, copyErr, rec.b.Key, MetadataKey(rec.b.Key))
+	nb = rec.b
 	if copyErr != nil {
-		_ = dst.Delete(saveCtx, nb.Key)
-		_ = dst.Delete(saveCtx, MetadataKey(nb.Key))
-		nb.Status, nb.Error = StatusFailed, describe(ctx, copyErr)
-		nb.Size, nb.SHA256 = 0, ""
 		e.log().Error("copy failed", "backup", id, "to", d.Name, "copy", nb.ID, "error", nb.Error)
 	} else {
-		nb.Status = StatusSucceeded
 		e.log().Info("copy succeeded", "backup", id, "to", d.Name, "copy", nb.ID, "server_side", serverSide)
-	}
-	if err := e.Catalog.UpdateBackup(saveCtx, nb); err != nil && copyErr == nil {
-		copyErr = fmt.Errorf("record the copy %d: %w", nb.ID, err)
+		copyErr = saveErr
 	}
 	if got, err := e.Catalog.Backup(saveCtx, nb.ID); err == nil {
 		nb = got
