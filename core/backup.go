@@ -39,8 +39,8 @@ type target struct {
 	*recording
 	dest Destination
 	pw   *io.PipeWriter
-	done   chan error
-	err    error
+	done chan error
+	err  error
 	// recipients is set when the destination encrypts: then seal encrypts
 	// this branch of the stream, and out is where the archive is written
 	// (seal, or pw itself).
