@@ -15,6 +15,18 @@ const (
 	PhaseCopyServer = "server-side copy"
 )
 
+// CopyBackupRequest asks for a backup to be copied to another destination.
+type CopyBackupRequest struct {
+	BackupID int64
+	// Destination is where the copy goes.
+	Destination string
+	// IdentityFile is an age identity file that decrypts the source when
+	// the copy must be re-encrypted and its destination keeps no key on
+	// this host.
+	IdentityFile string
+	Progress     ProgressFunc
+}
+
 // CopyResult is a backup copied to another destination.
 type CopyResult struct {
 	// Backup is the new backup, of kind copy.
@@ -39,9 +51,10 @@ type CopyResult struct {
 // The copy is stored the way the target destination stores archives: when
 // it encrypts differently from the source's (or one of them does not
 // encrypt), the archive is streamed through decryption (the source's key,
-// or WithIdentity) and encryption for the target; otherwise its bytes are
+// or IdentityFile) and encryption for the target; otherwise its bytes are
 // copied as they are, no key needed.
-func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progress ProgressFunc, opts ...ReadOption) (_ CopyResult, err error) {
+func (e *Engine) CopyBackup(ctx context.Context, req CopyBackupRequest) (_ CopyResult, err error) {
+	id, toDest, progress := req.BackupID, req.Destination, req.Progress
 	var res CopyResult
 	defer func() { e.audit(ctx, e.auditCopyBackup(ctx, id, toDest, res), err) }()
 	defer interrupted(ctx, &err, func() string {
@@ -65,7 +78,7 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 	}
 	reseal := !sameEncryption(rb.b.Encryption, rb.dest, d)
 	if reseal {
-		if rb, err = e.unlock(ctx, rb, identityOption(opts)); err != nil {
+		if rb, err = e.unlock(ctx, rb, req.IdentityFile); err != nil {
 			return res, err
 		}
 		if _, err := destinationRecipients(d); err != nil {
