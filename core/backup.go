@@ -320,7 +320,40 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 		return info, err
 	}
 
-	// Start one Put per destination, each reading its own pipe.
+	fan := startPuts(ctx, targets)
+	hash := sha256.New()
+	var size sizeCounter
+	zw := odoozip.NewWriter(io.MultiWriter(hash, &size, countingWriter{rep}, fan), started.Local())
+
+	writeErr := e.writeArchive(ctx, svc, tx, zw, manifest, snapshot, pgDump, rep, &info)
+	if writeErr == nil {
+		writeErr = zw.Close()
+	}
+	if writeErr != nil {
+		// Abort every Put: none of them may publish an archive.
+		fan.abort(writeErr)
+		cancel()
+	} else {
+		rep.set(PhaseFinish, size.n)
+		fan.complete()
+	}
+	fan.wait(writeErr)
+	if writeErr != nil {
+		if fan.allDead() {
+			// Every destination failed first; their errors say why.
+			return info, nil
+		}
+		return info, writeErr
+	}
+	info.size = size.n
+	info.sha256 = hex.EncodeToString(hash.Sum(nil))
+	return info, nil
+}
+
+// startPuts starts one Put per target still alive, each reading its own
+// pipe (through encryption where the destination encrypts), and returns the
+// fan-out that writes the archive to all of them.
+func startPuts(ctx context.Context, targets []*target) *fanout {
 	var writers []*fanoutWriter
 	for _, t := range targets {
 		if t.err != nil {
@@ -350,38 +383,37 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 		}
 		writers = append(writers, fw)
 	}
-	fan := &fanout{writers: writers}
-	hash := sha256.New()
-	var size sizeCounter
-	zw := odoozip.NewWriter(io.MultiWriter(hash, &size, countingWriter{rep}, fan), started.Local())
+	return &fanout{writers: writers}
+}
 
-	writeErr := e.writeArchive(ctx, svc, tx, zw, manifest, snapshot, pgDump, rep, &info)
-	if writeErr == nil {
-		writeErr = zw.Close()
+// abort ends every Put with err, so none publishes an archive.
+func (f *fanout) abort(err error) {
+	for _, w := range f.writers {
+		w.t.pw.CloseWithError(err)
 	}
-	if writeErr != nil {
-		// Abort every Put: none of them may publish an archive.
-		for _, w := range writers {
-			w.t.pw.CloseWithError(writeErr)
-		}
-		cancel()
-	} else {
-		rep.set(PhaseFinish, size.n)
-		for _, w := range writers {
-			if w.t.seal != nil && w.err == nil {
-				if w.err = w.t.seal.Close(); w.err != nil {
-					w.t.pw.CloseWithError(w.err)
-					continue
-				}
+}
+
+// complete ends every Put still alive with the whole archive, sealing the
+// encrypted ones first.
+func (f *fanout) complete() {
+	for _, w := range f.writers {
+		if w.t.seal != nil && w.err == nil {
+			if w.err = w.t.seal.Close(); w.err != nil {
+				w.t.pw.CloseWithError(w.err)
+				continue
 			}
-			w.t.pw.Close()
 		}
+		w.t.pw.Close()
 	}
-	for _, w := range writers {
+}
+
+// wait waits for every Put and gives each target its own error: what its
+// Put or its branch of the stream said, unless it was still alive when the
+// archive failed with writeErr, which then explains its abort.
+func (f *fanout) wait(writeErr error) {
+	for _, w := range f.writers {
 		putErr := <-w.t.done
 		if writeErr != nil && w.err == nil {
-			// Still alive when the archive failed: the archive's error
-			// explains this destination's abort.
 			continue
 		}
 		if putErr != nil {
@@ -390,16 +422,6 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 			w.t.err = w.err
 		}
 	}
-	if writeErr != nil {
-		if fan.allDead() {
-			// Every destination failed first; their errors say why.
-			return info, nil
-		}
-		return info, writeErr
-	}
-	info.size = size.n
-	info.sha256 = hex.EncodeToString(hash.Sum(nil))
-	return info, nil
 }
 
 var errPutReturned = errors.New("destination stopped reading")
