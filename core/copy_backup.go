@@ -9,12 +9,6 @@ import (
 	"io"
 )
 
-// Phases of a backup copy.
-const (
-	PhaseCopy       = "copy"
-	PhaseCopyServer = "server-side copy"
-)
-
 // CopyBackupRequest asks for a backup to be copied to another destination.
 type CopyBackupRequest struct {
 	BackupID int64

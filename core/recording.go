@@ -35,7 +35,7 @@ type recording struct {
 // startRecording creates b's row as a running operation of this process, in
 // phase (its live progress), and returns its recording. b names the
 // service, destination, kind and what is known of the content.
-func (e *Engine) startRecording(ctx context.Context, b Backup, phase string, st ObjectStore) (*recording, error) {
+func (e *Engine) startRecording(ctx context.Context, b Backup, phase Phase, st ObjectStore) (*recording, error) {
 	host, _ := os.Hostname()
 	b.Status, b.Phase = StatusRunning, phase
 	b.Host, b.PID, b.ProcessStart = host, os.Getpid(), selfStart()

@@ -287,7 +287,7 @@ type Backup struct {
 // ProgressInterval) so every console can show it. A finished backup has no
 // phase and no byte count.
 type BackupProgress struct {
-	Phase string `json:"phase,omitempty"`
+	Phase Phase `json:"phase,omitempty"`
 	Bytes int64  `json:"bytes,omitempty"`
 	// ProgressAt is when the backup last moved (a byte written, a phase
 	// changed); a heartbeat without progress leaves it. A running backup

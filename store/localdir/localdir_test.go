@@ -1,4 +1,4 @@
-package s3
+package localdir
 
 import (
 	"context"
@@ -251,7 +251,7 @@ func TestLocalReadOnly(t *testing.T) {
 	if !errors.Is(err, core.ErrAccessDenied) || err.Error() != want {
 		t.Errorf("Put on a read-only file system = %v; want %q wrapping ErrAccessDenied", err, want)
 	}
-	err = Probe(t.Context(), l)
+	err = core.ProbeStore(t.Context(), l)
 	want = "cannot write a test object to " + dir + ": " + want
 	if !errors.Is(err, core.ErrAccessDenied) || err.Error() != want {
 		t.Errorf("Probe on a read-only file system = %v; want %q wrapping ErrAccessDenied", err, want)
