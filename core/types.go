@@ -288,7 +288,7 @@ type Backup struct {
 // phase and no byte count.
 type BackupProgress struct {
 	Phase Phase `json:"phase,omitempty"`
-	Bytes int64  `json:"bytes,omitempty"`
+	Bytes int64 `json:"bytes,omitempty"`
 	// ProgressAt is when the backup last moved (a byte written, a phase
 	// changed); a heartbeat without progress leaves it. A running backup
 	// that has not moved for StallAfter is stalled. The catalog sets it.
