@@ -83,7 +83,7 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 	}
 	primary, err := e.Catalog.Primary(ctx, src.Name)
 	if err != nil {
-		return res, Userf(fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination for the backup a copy is made from; add one with: odoo-backup config set %s DESTINATION --primary", src.Name, src.Name)
+		return res, NoPrimaryError(src.Name, "for the backup a copy is made from", err)
 	}
 
 	bs, err := e.Backup(ctx, BackupRequest{Service: src.Name, Destinations: []string{primary.Destination}, Kind: KindCopy, Progress: req.Progress})

@@ -79,7 +79,7 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	}
 	primary, err := e.Catalog.Primary(ctx, svc.Name)
 	if err != nil {
-		return res, Userf(fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination for the safety backup taken before a restore; add one with: odoo-backup config set %s DESTINATION --primary", svc.Name, svc.Name)
+		return res, NoPrimaryError(svc.Name, "for the safety backup taken before a restore", err)
 	}
 	if svc.FilestoreDir == "" {
 		return res, Userf(ErrInvalid, "service %q has no filestore directory; set it with odoo-backup service add --filestore before restoring onto it", svc.Name)

@@ -28,6 +28,14 @@ func withConsoleAdvice(msg string, err error) string {
 // does it in the console.
 func consoleAdvice(a core.Advice) string {
 	switch a.Action {
+	case core.ActionPlainHTTP:
+		return "turn on No TLS for plain HTTP"
+	case core.ActionEditConfiguration:
+		return "edit that one instead (e)"
+	case core.ActionSetPrimary:
+		return "give it one on its screen: a adds a destination, p makes the selected one primary"
+	case core.ActionMovePrimary:
+		return "to move the flag, press p on another of its destinations"
 	}
 	return ""
 }

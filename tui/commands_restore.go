@@ -89,22 +89,13 @@ func loadTargets(c context.Context, cat core.Catalog) ([]restoreTarget, error) {
 		case err == nil:
 			t.primary = p.Destination
 		case errors.Is(err, core.ErrNotFound):
-			t.noPrimary = fmt.Sprintf("service %q has no primary destination for the safety backup taken before a restore; add one with: odoo-backup config set %s DESTINATION --primary", s.Name, s.Name)
+			t.noPrimary = errorText(core.NoPrimaryError(s.Name, "for the safety backup taken before a restore", err))
 		default:
 			return nil, err
 		}
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// newDBFilestore is where a restore into a new database puts its
-// filestore: beside the backup's service's, as the engine does.
-func newDBFilestore(svc core.Service, db string) string {
-	if svc.FilestoreDir == "" {
-		return ""
-	}
-	return filepath.Join(filepath.Dir(svc.FilestoreDir), db)
 }
 
 // restoreJob restores backup b onto service target, or into the new
@@ -218,7 +209,7 @@ func openUpload(ctx *Context, service string) tea.Cmd {
 	return func() tea.Msg {
 		p, err := cat.Primary(context.Background(), service)
 		if errors.Is(err, core.ErrNotFound) {
-			return statusMsg{err: true, text: fmt.Sprintf("service %q has no primary destination to upload to; add one with: odoo-backup config set %s DESTINATION --primary", service, service)}
+			return statusMsg{err: true, text: errorText(core.NoPrimaryError(service, "to upload to", err))}
 		}
 		if err != nil {
 			return statusMsg{err: true, text: fmt.Sprintf("cannot read %s: %v", service, err)}
