@@ -88,8 +88,9 @@ type Catalog interface {
 	// UpdateBackup stores every mutable field of b (status, size, sha256,
 	// finished_at, error, key, versions, phase, bytes).
 	UpdateBackup(ctx context.Context, b Backup) error
-	// UpdateProgress stores the live phase and byte count of a running backup.
-	UpdateProgress(ctx context.Context, id int64, phase Phase, bytes int64) error
+	// UpdateProgress stores the live phase and byte count of a running
+	// backup; it sets the progress time itself (p.ProgressAt is ignored).
+	UpdateProgress(ctx context.Context, id int64, p BackupProgress) error
 	Backup(ctx context.Context, id int64) (Backup, error)
 	// Backups lists newest first, with Orphaned derived.
 	Backups(ctx context.Context, f BackupFilter) ([]Backup, error)
