@@ -37,10 +37,10 @@ func TestEngineOperationsAreAudited(t *testing.T) {
 		t.Fatal("a backup to an unknown destination worked")
 	}
 	out := filepath.Join(t.TempDir(), "dl.zip")
-	if _, err := e.engine.Download(ctx, bs[0].ID, out, nil); err != nil {
+	if _, err := e.engine.Download(ctx, core.DownloadRequest{BackupID: bs[0].ID, Path: out}); err != nil {
 		t.Fatal(err)
 	}
-	cp, err := e.engine.CopyBackup(ctx, bs[1].ID, "local", nil)
+	cp, err := e.engine.CopyBackup(ctx, core.CopyBackupRequest{BackupID: bs[1].ID, Destination: "local"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestEngineOperationsAreAudited(t *testing.T) {
 	if _, err := e.engine.RestoreNewDB(ctx, core.RestoreRequest{BackupID: bs[0].ID, NewDB: newDB, FilestoreDir: filepath.Join(t.TempDir(), "fs")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.engine.DeleteBackup(ctx, cp.Backup.ID, false); err != nil {
+	if _, err := e.engine.DeleteBackup(ctx, core.DeleteRequest{BackupID: cp.Backup.ID}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -37,12 +37,11 @@ type BackupRequest struct {
 
 // target is one destination receiving the archive stream.
 type target struct {
-	dest   Destination
-	store  ObjectStore
-	backup Backup
-	pw     *io.PipeWriter
-	done   chan error
-	err    error
+	*recording
+	dest Destination
+	pw   *io.PipeWriter
+	done chan error
+	err  error
 	// recipients is set when the destination encrypts: then seal encrypts
 	// this branch of the stream, and out is where the archive is written
 	// (seal, or pw itself).
@@ -77,92 +76,91 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 	}
 
 	started := e.now().UTC().Truncate(1e6)
-	host, _ := os.Hostname()
 	// Every row exists before anything is contacted, so a destination that
 	// hangs shows as a running (then stalled) backup, not as nothing.
 	targets := make([]*target, 0, len(dests))
+	recs := make([]*recording, 0, len(dests))
 	for _, d := range dests {
-		t := &target{dest: d, backup: Backup{
+		rec, err := e.startRecording(ctx, Backup{
 			ServiceID: svc.ID, Service: svc.Name, DestinationID: d.ID, Destination: d.Name,
-			Kind: req.Kind, Status: StatusRunning, StartedAt: started,
-			Database: svc.DB.Database, Format: FormatOdooZip, Phase: PhaseConnect,
-			Host: host, PID: os.Getpid(), Encryption: d.Encryption(), ProcessStart: selfStart(),
-		}}
-		if err := e.Catalog.CreateBackup(ctx, &t.backup); err != nil {
+			Kind: req.Kind, StartedAt: started,
+			Database: svc.DB.Database, Format: FormatOdooZip, Encryption: d.Encryption(),
+		}, PhaseConnect, nil)
+		if err != nil {
 			return nil, fmt.Errorf("record backup of %s on %s: %w", svc.Name, d.Name, err)
 		}
-		targets = append(targets, t)
+		targets = append(targets, &target{recording: rec, dest: d})
+		recs = append(recs, rec)
 	}
 	e.prepareTargets(ctx, svc, targets, started, req.Kind)
-	ids := make([]int64, len(targets))
-	for i, t := range targets {
-		ids[i] = t.backup.ID
-	}
-	rep := e.reporter(req.Progress, ids...)
+	rep, stopProgress := e.trackProgress(req.Progress, 0, recs...)
 	e.log().Info("backup started", "service", svc.Name, "kind", req.Kind, "destinations", len(targets))
 
-	stopBeat := rep.heartbeat(e.heartbeatInterval())
 	info, produceErr := e.produce(ctx, svc, targets, started, rep)
-	stopBeat()
+	stopProgress()
 
-	finished := e.now().UTC()
-	saveCtx := context.WithoutCancel(ctx)
 	var failures []error
 	out = make([]Backup, 0, len(targets))
 	for _, t := range targets {
-		b := &t.backup
-		b.FinishedAt = &finished
-		b.Phase, b.Bytes = "", 0
-		err := t.err
-		if err == nil && produceErr != nil {
-			err = produceErr
+		failed, saveErr := e.finishTarget(ctx, t, info, produceErr)
+		switch {
+		case failed != nil && len(targets) == 1:
+			failures = append(failures, &UserError{Msg: t.b.Error, Cause: failed})
+		case failed != nil:
+			failures = append(failures, &UserError{Msg: t.dest.Name + ": " + t.b.Error, Cause: failed})
 		}
-		archived := err == nil
-		if err == nil {
-			b.Size, b.SHA256 = info.size, info.sha256
-			if t.seal != nil {
-				// An encrypted backup's size and checksum are those of the
-				// stored ciphertext (see encrypt.go).
-				b.Size, b.SHA256 = t.seal.size.n, t.seal.sum()
-			}
-			b.OdooVersion, b.PGVersion = info.odooVersion, info.pgVersion
-			b.MissingCount, b.MissingFiles = info.missingCount, info.missingFiles
-			err = e.writeMetadata(saveCtx, t.store, *b, info)
+		if saveErr != nil {
+			failures = append(failures, saveErr)
 		}
-		if err != nil && archived && t.store != nil && b.Key != "" {
-			// A failed backup leaves nothing behind: Put is atomic, and an
-			// archive whose metadata could not be written is removed. (A
-			// failed Put stored nothing: no delete to wait for on a
-			// destination that may not answer.)
-			_ = t.store.Delete(saveCtx, b.Key)
-		}
-		if err != nil {
-			b.Status, b.Error = StatusFailed, describe(ctx, err)
-			b.Size, b.SHA256 = 0, ""
-			b.MissingCount, b.MissingFiles = 0, nil
-			if len(targets) == 1 {
-				failures = append(failures, &UserError{Msg: b.Error, Cause: err})
-			} else {
-				failures = append(failures, &UserError{Msg: t.dest.Name + ": " + b.Error, Cause: err})
-			}
-			e.log().Error("backup failed", "service", svc.Name, "destination", t.dest.Name, "backup", b.ID, "error", b.Error)
-		} else {
-			b.Status = StatusSucceeded
-			// Files the filestore lacked are part of the backup's record
-			// (and of status, as a warning), not a log line of their own.
-			e.log().Info("backup succeeded", "service", svc.Name, "destination", t.dest.Name, "backup", b.ID,
-				"size", b.Size, "sha256", b.SHA256, "took", b.Duration().String(), "missing_files", b.MissingCount)
-			e.cleanFailedLeftovers(saveCtx, t.store, *b)
-		}
-		if err := e.Catalog.UpdateBackup(saveCtx, *b); err != nil {
-			failures = append(failures, fmt.Errorf("record backup %d: %w", b.ID, err))
-		}
-		out = append(out, *b)
+		out = append(out, t.b)
 	}
 	if len(failures) == 1 {
 		return out, failures[0]
 	}
 	return out, errors.Join(failures...)
+}
+
+// finishTarget records how the backup on t ended: the archive and its
+// metadata object stored, or why not (failed, nil when it succeeded), and
+// the error of recording that (saveErr). produceErr is the archive's own
+// failure, which fails every target that had none of its own.
+func (e *Engine) finishTarget(ctx context.Context, t *target, info dumpInfo, produceErr error) (failed, saveErr error) {
+	saveCtx := context.WithoutCancel(ctx)
+	b := &t.b
+	t.stop()
+	err := t.err
+	if err == nil && produceErr != nil {
+		err = produceErr
+	}
+	var leftovers []string
+	if err == nil {
+		b.Size, b.SHA256 = info.size, info.sha256
+		if t.seal != nil {
+			// An encrypted backup's size and checksum are those of the
+			// stored ciphertext (see encrypt.go).
+			b.Size, b.SHA256 = t.seal.size.n, t.seal.sum()
+		}
+		b.OdooVersion, b.PGVersion = info.odooVersion, info.pgVersion
+		b.MissingCount, b.MissingFiles = info.missingCount, info.missingFiles
+		if err = e.writeMetadata(saveCtx, t.store, *b, info); err != nil && b.Key != "" {
+			// A failed backup leaves nothing behind: Put is atomic, and an
+			// archive whose metadata could not be written is removed. (A
+			// failed Put stored nothing: no delete to wait for on a
+			// destination that may not answer.)
+			leftovers = []string{b.Key}
+		}
+	}
+	saveErr = t.finish(ctx, err, leftovers...)
+	if err != nil {
+		e.log().Error("backup failed", "service", b.Service, "destination", t.dest.Name, "backup", b.ID, "error", b.Error)
+		return err, saveErr
+	}
+	// Files the filestore lacked are part of the backup's record (and of
+	// status, as a warning), not a log line of their own.
+	e.log().Info("backup succeeded", "service", b.Service, "destination", t.dest.Name, "backup", b.ID,
+		"size", b.Size, "sha256", b.SHA256, "took", b.Duration().String(), "missing_files", b.MissingCount)
+	e.cleanFailedLeftovers(saveCtx, t.store, *b)
+	return nil, saveErr
 }
 
 // prepareTargets opens each target's store, picks its key and reads its
@@ -179,16 +177,14 @@ func (e *Engine) prepareTargets(ctx context.Context, svc Service, targets []*tar
 			st, err := e.OpenStore(ctx, t.dest)
 			if err == nil {
 				t.store = st
-				t.backup.Key, err = freeKey(ctx, st, svc.Name, started, kind, t.dest.Encrypted())
+				t.b.Key, err = freeKey(ctx, st, svc.Name, started, kind, t.dest.Encrypted())
 			}
 			if err == nil {
 				t.recipients, err = destinationRecipients(t.dest)
 			}
 			t.err = err
 			if err == nil {
-				if uerr := e.Catalog.UpdateBackup(ctx, t.backup); uerr != nil {
-					t.err = fmt.Errorf("record the key of backup %d: %w", t.backup.ID, uerr)
-				}
+				t.err = t.save(ctx)
 			}
 		}()
 	}
@@ -326,7 +322,40 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 		return info, err
 	}
 
-	// Start one Put per destination, each reading its own pipe.
+	fan := startPuts(ctx, targets)
+	hash := sha256.New()
+	var size sizeCounter
+	zw := odoozip.NewWriter(io.MultiWriter(hash, &size, countingWriter{rep}, fan), started.Local())
+
+	writeErr := e.writeArchive(ctx, svc, tx, zw, manifest, snapshot, pgDump, rep, &info)
+	if writeErr == nil {
+		writeErr = zw.Close()
+	}
+	if writeErr != nil {
+		// Abort every Put: none of them may publish an archive.
+		fan.abort(writeErr)
+		cancel()
+	} else {
+		rep.set(PhaseFinish, size.n)
+		fan.complete()
+	}
+	fan.wait(writeErr)
+	if writeErr != nil {
+		if fan.allDead() {
+			// Every destination failed first; their errors say why.
+			return info, nil
+		}
+		return info, writeErr
+	}
+	info.size = size.n
+	info.sha256 = hex.EncodeToString(hash.Sum(nil))
+	return info, nil
+}
+
+// startPuts starts one Put per target still alive, each reading its own
+// pipe (through encryption where the destination encrypts), and returns the
+// fan-out that writes the archive to all of them.
+func startPuts(ctx context.Context, targets []*target) *fanout {
 	var writers []*fanoutWriter
 	for _, t := range targets {
 		if t.err != nil {
@@ -335,7 +364,7 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 		pr, pw := io.Pipe()
 		t.pw, t.done = pw, make(chan error, 1)
 		go func(t *target) {
-			err := t.store.Put(ctx, t.backup.Key, pr)
+			err := t.store.Put(ctx, t.b.Key, pr)
 			if err == nil {
 				err = errPutReturned
 			}
@@ -356,38 +385,37 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 		}
 		writers = append(writers, fw)
 	}
-	fan := &fanout{writers: writers}
-	hash := sha256.New()
-	var size sizeCounter
-	zw := odoozip.NewWriter(io.MultiWriter(hash, &size, countingWriter{rep}, fan), started.Local())
+	return &fanout{writers: writers}
+}
 
-	writeErr := e.writeArchive(ctx, svc, tx, zw, manifest, snapshot, pgDump, rep, &info)
-	if writeErr == nil {
-		writeErr = zw.Close()
+// abort ends every Put with err, so none publishes an archive.
+func (f *fanout) abort(err error) {
+	for _, w := range f.writers {
+		w.t.pw.CloseWithError(err)
 	}
-	if writeErr != nil {
-		// Abort every Put: none of them may publish an archive.
-		for _, w := range writers {
-			w.t.pw.CloseWithError(writeErr)
-		}
-		cancel()
-	} else {
-		rep.set(PhaseFinish, size.n)
-		for _, w := range writers {
-			if w.t.seal != nil && w.err == nil {
-				if w.err = w.t.seal.Close(); w.err != nil {
-					w.t.pw.CloseWithError(w.err)
-					continue
-				}
+}
+
+// complete ends every Put still alive with the whole archive, sealing the
+// encrypted ones first.
+func (f *fanout) complete() {
+	for _, w := range f.writers {
+		if w.t.seal != nil && w.err == nil {
+			if w.err = w.t.seal.Close(); w.err != nil {
+				w.t.pw.CloseWithError(w.err)
+				continue
 			}
-			w.t.pw.Close()
 		}
+		w.t.pw.Close()
 	}
-	for _, w := range writers {
+}
+
+// wait waits for every Put and gives each target its own error: what its
+// Put or its branch of the stream said, unless it was still alive when the
+// archive failed with writeErr, which then explains its abort.
+func (f *fanout) wait(writeErr error) {
+	for _, w := range f.writers {
 		putErr := <-w.t.done
 		if writeErr != nil && w.err == nil {
-			// Still alive when the archive failed: the archive's error
-			// explains this destination's abort.
 			continue
 		}
 		if putErr != nil {
@@ -396,16 +424,6 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 			w.t.err = w.err
 		}
 	}
-	if writeErr != nil {
-		if fan.allDead() {
-			// Every destination failed first; their errors say why.
-			return info, nil
-		}
-		return info, writeErr
-	}
-	info.size = size.n
-	info.sha256 = hex.EncodeToString(hash.Sum(nil))
-	return info, nil
 }
 
 var errPutReturned = errors.New("destination stopped reading")

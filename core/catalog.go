@@ -152,8 +152,9 @@ type BackupLog interface {
 	// UpdateBackup stores every mutable field of b (status, size, sha256,
 	// finished_at, error, key, versions, phase, bytes).
 	UpdateBackup(ctx context.Context, b Backup) error
-	// UpdateProgress stores the live phase and byte count of a running backup.
-	UpdateProgress(ctx context.Context, id int64, phase Phase, bytes int64) error
+	// UpdateProgress stores the live phase and byte count of a running
+	// backup; it sets the progress time itself (p.ProgressAt is ignored).
+	UpdateProgress(ctx context.Context, id int64, p BackupProgress) error
 }
 
 // DrillHistory lists drills.

@@ -196,7 +196,7 @@ func TestUploadRestoreRefusesBrokenCopy(t *testing.T) {
 	tg := e.addTarget(43)
 	before := e.targetPrint(tg)
 	file := filepath.Join(e.dir, "broken.zip")
-	if _, err := e.engine.Download(e.ctx, b.ID, file, nil); err != nil {
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: b.ID, Path: file}); err != nil {
 		t.Fatal(err)
 	}
 	up, _, err := e.engine.Upload(e.ctx, core.UploadRequest{Path: file, Service: "staging"})

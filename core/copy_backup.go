@@ -7,8 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 )
+
+// CopyBackupRequest asks for a backup to be copied to another destination.
+type CopyBackupRequest struct {
+	BackupID int64
+	// Destination is where the copy goes.
+	Destination string
+	// IdentityFile is an age identity file that decrypts the source when
+	// the copy must be re-encrypted and its destination keeps no key on
+	// this host.
+	IdentityFile string
+	Progress     ProgressFunc
+}
 
 // CopyResult is a backup copied to another destination.
 type CopyResult struct {
@@ -34,9 +45,10 @@ type CopyResult struct {
 // The copy is stored the way the target destination stores archives: when
 // it encrypts differently from the source's (or one of them does not
 // encrypt), the archive is streamed through decryption (the source's key,
-// or WithIdentity) and encryption for the target; otherwise its bytes are
+// or IdentityFile) and encryption for the target; otherwise its bytes are
 // copied as they are, no key needed.
-func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progress ProgressFunc, opts ...ReadOption) (_ CopyResult, err error) {
+func (e *Engine) CopyBackup(ctx context.Context, req CopyBackupRequest) (_ CopyResult, err error) {
+	id, toDest, progress := req.BackupID, req.Destination, req.Progress
 	var res CopyResult
 	defer func() { e.audit(ctx, e.auditCopyBackup(ctx, id, toDest, res), err) }()
 	defer interrupted(ctx, &err, func() string {
@@ -60,22 +72,19 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 	}
 	reseal := !sameEncryption(rb.b.Encryption, rb.dest, d)
 	if reseal {
-		if rb, err = e.unlock(ctx, rb, identityOption(opts)); err != nil {
+		if rb, err = e.unlock(ctx, rb, req.IdentityFile); err != nil {
 			return res, err
 		}
 		if _, err := destinationRecipients(d); err != nil {
 			return res, err
 		}
 	}
-	svcID := rb.b.ServiceID
 	started := e.now().UTC().Truncate(1e6)
-	host, _ := os.Hostname()
 	nb := Backup{
-		ServiceID: svcID, Service: rb.b.Service, DestinationID: d.ID, Destination: d.Name,
-		Kind: KindCopy, Status: StatusRunning, StartedAt: started,
+		ServiceID: rb.b.ServiceID, Service: rb.b.Service, DestinationID: d.ID, Destination: d.Name,
+		Kind: KindCopy, StartedAt: started,
 		Database: rb.b.Database, Format: rb.b.Format, OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion,
-		Phase: PhaseCopy, Host: host, PID: os.Getpid(), Encryption: rb.b.Encryption, ProcessStart: selfStart(),
-		MissingCount: rb.b.MissingCount, MissingFiles: rb.b.MissingFiles,
+		Encryption: rb.b.Encryption, MissingCount: rb.b.MissingCount, MissingFiles: rb.b.MissingFiles,
 	}
 	if reseal {
 		nb.Encryption = d.Encryption()
@@ -84,44 +93,35 @@ func (e *Engine) CopyBackup(ctx context.Context, id int64, toDest string, progre
 	if nb.Key, err = freeKey(ctx, dst, rb.b.Service, rb.b.StartedAt, KindCopy, nb.Encryption != ""); err != nil {
 		return res, fmt.Errorf("pick a key for the copy on %s: %w", d.Name, err)
 	}
-	if err := e.Catalog.CreateBackup(ctx, &nb); err != nil {
+	rec, err := e.startRecording(ctx, nb, PhaseCopy, dst)
+	if err != nil {
 		return res, fmt.Errorf("record the copy of backup %d on %s: %w", id, d.Name, err)
 	}
-	rep := e.reporter(progress, nb.ID)
-	rep.total = rb.b.Size
-	e.log().Info("copy started", "backup", id, "from", rb.dest.Name, "to", d.Name, "copy", nb.ID)
+	rep, stopProgress := e.trackProgress(progress, rb.b.Size, rec)
+	e.log().Info("copy started", "backup", id, "from", rb.dest.Name, "to", d.Name, "copy", rec.b.ID)
 
-	stopBeat := rep.heartbeat(e.heartbeatInterval())
 	var serverSide bool
 	var copyErr error
-	nb.Size, nb.SHA256 = rb.b.Size, rb.b.SHA256
+	rec.b.Size, rec.b.SHA256 = rb.b.Size, rb.b.SHA256
 	if reseal {
-		nb.Size, nb.SHA256, copyErr = e.resealArchive(ctx, rb, dst, d, nb.Key, rep)
+		rec.b.Size, rec.b.SHA256, copyErr = e.resealArchive(ctx, rb, dst, d, rec.b.Key, rep)
 	} else {
-		serverSide, copyErr = e.copyArchive(ctx, rb, dst, nb.Key, rep)
+		serverSide, copyErr = e.copyArchive(ctx, rb, dst, rec.b.Key, rep)
 	}
-	stopBeat()
+	stopProgress()
 	res.ServerSide = serverSide
 
 	saveCtx := context.WithoutCancel(ctx)
 	if copyErr == nil {
-		copyErr = e.copyMetadata(saveCtx, rb, dst, &nb)
+		copyErr = e.copyMetadata(saveCtx, rb, dst, &rec.b)
 	}
-	finished := e.now().UTC()
-	nb.FinishedAt = &finished
-	nb.Phase, nb.Bytes = "", 0
+	saveErr := rec.finish(ctx, copyErr, rec.b.Key, MetadataKey(rec.b.Key))
+	nb = rec.b
 	if copyErr != nil {
-		_ = dst.Delete(saveCtx, nb.Key)
-		_ = dst.Delete(saveCtx, MetadataKey(nb.Key))
-		nb.Status, nb.Error = StatusFailed, describe(ctx, copyErr)
-		nb.Size, nb.SHA256 = 0, ""
 		e.log().Error("copy failed", "backup", id, "to", d.Name, "copy", nb.ID, "error", nb.Error)
 	} else {
-		nb.Status = StatusSucceeded
 		e.log().Info("copy succeeded", "backup", id, "to", d.Name, "copy", nb.ID, "server_side", serverSide)
-	}
-	if err := e.Catalog.UpdateBackup(saveCtx, nb); err != nil && copyErr == nil {
-		copyErr = fmt.Errorf("record the copy %d: %w", nb.ID, err)
+		copyErr = saveErr
 	}
 	if got, err := e.Catalog.Backup(saveCtx, nb.ID); err == nil {
 		nb = got

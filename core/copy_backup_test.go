@@ -55,7 +55,7 @@ func (e *env) wantCopy(res core.CopyResult, src core.Backup, dest string, server
 	if m.Kind != core.KindCopy || m.Archive != b.Key || m.SHA256 != src.SHA256 || len(m.Tables) == 0 {
 		e.t.Errorf("metadata of the copy %+v: want kind copy, its own key, the source's checksum and table counts", m)
 	}
-	if _, err := e.engine.Verify(e.ctx, b.ID, nil); err != nil {
+	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: b.ID}); err != nil {
 		e.t.Errorf("verify the copy: %v", err)
 	}
 }
@@ -86,7 +86,7 @@ func TestCopyBackup(t *testing.T) {
 	src := e.backup("minio")[0]
 
 	var phases []core.Phase
-	res, err := e.engine.CopyBackup(e.ctx, src.ID, other.Name, func(p core.Progress) { phases = append(phases, p.Phase) })
+	res, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: src.ID, Destination: other.Name, Progress: func(p core.Progress) { phases = append(phases, p.Phase) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestCopyBackup(t *testing.T) {
 		t.Error("a copy to a destination not configured for the service should be an orphan")
 	}
 
-	toLocal, err := e.engine.CopyBackup(e.ctx, src.ID, "local", nil)
+	toLocal, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: src.ID, Destination: "local"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,21 +109,21 @@ func TestCopyBackup(t *testing.T) {
 		t.Error("a copy to a configured destination is not an orphan")
 	}
 
-	back, err := e.engine.CopyBackup(e.ctx, toLocal.Backup.ID, elsewhere.Name, nil)
+	back, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: toLocal.Backup.ID, Destination: elsewhere.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.wantCopy(back, src, elsewhere.Name, false)
-	up, err := e.engine.CopyBackup(e.ctx, back.Backup.ID, "minio", nil)
+	up, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: back.Backup.ID, Destination: "minio"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.wantCopy(up, src, "minio", false)
 
-	if _, err := e.engine.CopyBackup(e.ctx, src.ID, "minio", nil); !errors.Is(err, core.ErrInvalid) {
+	if _, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: src.ID, Destination: "minio"}); !errors.Is(err, core.ErrInvalid) {
 		t.Errorf("copy onto its own destination: got %v, want ErrInvalid", err)
 	}
-	if _, err := e.engine.CopyBackup(e.ctx, src.ID, "nowhere", nil); !errors.Is(err, core.ErrNotFound) {
+	if _, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: src.ID, Destination: "nowhere"}); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("copy to an unknown destination: got %v, want ErrNotFound", err)
 	}
 
@@ -145,7 +145,7 @@ func TestCopyCorruptSourceRefused(t *testing.T) {
 	other := e.secondS3()
 	b := e.backup("local")[0]
 	e.corrupt(b)
-	res, err := e.engine.CopyBackup(e.ctx, b.ID, "minio", nil)
+	res, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: b.ID, Destination: "minio"})
 	if !errors.Is(err, core.ErrCorrupt) || !strings.Contains(err.Error(), "checksum") {
 		t.Fatalf("streamed copy of a corrupt backup: got %v, want ErrCorrupt saying the checksum does not match", err)
 	}
@@ -171,7 +171,7 @@ func TestCopyCorruptSourceRefused(t *testing.T) {
 	if err := st.Put(e.ctx, sb.Key, strings.NewReader(string(data))); err != nil {
 		t.Fatal(err)
 	}
-	res, err = e.engine.CopyBackup(e.ctx, sb.ID, other.Name, nil)
+	res, err = e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: sb.ID, Destination: other.Name})
 	if !errors.Is(err, core.ErrCorrupt) || !strings.Contains(err.Error(), "checksum") || !res.ServerSide {
 		t.Fatalf("server-side copy of a corrupt backup: got %v (server side %v), want ErrCorrupt saying the checksum does not match", err, res.ServerSide)
 	}

@@ -5,14 +5,22 @@ import (
 	"fmt"
 )
 
+// DeleteRequest asks for one backup to be removed by hand.
+type DeleteRequest struct {
+	BackupID int64
+	// Force deletes even the last succeeded backup of its service.
+	Force bool
+}
+
 // DeleteBackup removes a backup by hand: the archive first, then its
 // metadata object (a metadata object without its archive is harmless, and a
 // catalog rebuild skips it), then the backup is recorded as deleted so its
 // history stays. A failed backup has nothing stored and is only recorded as
 // deleted. The last succeeded backup of a service, counted across all its
-// destinations, is refused unless force is set: deleting it leaves nothing to
+// destinations, is refused unless Force is set: deleting it leaves nothing to
 // restore. Running, rotated and deleted backups are refused.
-func (e *Engine) DeleteBackup(ctx context.Context, id int64, force bool) (_ Backup, err error) {
+func (e *Engine) DeleteBackup(ctx context.Context, req DeleteRequest) (_ Backup, err error) {
+	id, force := req.BackupID, req.Force
 	defer func() { e.audit(ctx, e.auditDelete(ctx, id, force), err) }()
 	b, err := e.Catalog.Backup(ctx, id)
 	if err != nil {

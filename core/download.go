@@ -10,11 +10,23 @@ import (
 	"syscall"
 )
 
+// DownloadRequest asks for a backup's archive as a local file.
+type DownloadRequest struct {
+	BackupID int64
+	// Path is the file to create; it must not exist.
+	Path string
+	// IdentityFile is an age identity file that decrypts an encrypted
+	// backup whose destination keeps no key on this host.
+	IdentityFile string
+	Progress     ProgressFunc
+}
+
 // Download copies a backup's archive to a local file, verifying its checksum
 // on the way. The file appears only when complete and verified; an existing
 // file is never overwritten. An encrypted backup is decrypted on the way (the
-// file is the plain archive), with its destination's key or WithIdentity.
-func (e *Engine) Download(ctx context.Context, id int64, out string, progress ProgressFunc, opts ...ReadOption) (_ Backup, err error) {
+// file is the plain archive), with its destination's key or IdentityFile.
+func (e *Engine) Download(ctx context.Context, req DownloadRequest) (_ Backup, err error) {
+	id, out, progress := req.BackupID, req.Path, req.Progress
 	defer func() { e.audit(ctx, e.auditBackupID(ctx, ActionDownload, id, "to "+out), err) }()
 	defer interrupted(ctx, &err, func() string {
 		return fmt.Sprintf("the download of backup %d was interrupted; the partial file was removed and %s was not created", id, out)
@@ -22,7 +34,7 @@ func (e *Engine) Download(ctx context.Context, id int64, out string, progress Pr
 	if _, err := os.Lstat(out); err == nil {
 		return Backup{}, Userf(ErrExists, "%s already exists; choose another file name or remove it first", out)
 	}
-	rb, err := e.openReadable(ctx, id, identityOption(opts))
+	rb, err := e.openReadable(ctx, id, req.IdentityFile)
 	if err != nil {
 		return Backup{}, err
 	}

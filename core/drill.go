@@ -147,18 +147,6 @@ func (e *Engine) runDrill(ctx context.Context, svc Service, b Backup, req DrillR
 	if err != nil {
 		return err
 	}
-	rep := e.reporter(req.Progress)
-	rep.total = rb.b.Size
-	rep.set(PhaseVerify, 0)
-	if err := e.checksum(ctx, rb, nil, rep); err != nil {
-		return err
-	}
-	meta, metaErr := e.readMetadata(ctx, rb.store, rb.b.Key)
-	if metaErr != nil {
-		d.Details.Problems = append(d.Details.Problems, fmt.Sprintf("the metadata object next to the archive is unreadable (%v), so the row counts cannot be checked", metaErr))
-	}
-	d.Details.Expected = meta.Tables
-
 	parent := req.ScratchDir
 	if parent == "" {
 		parent = os.TempDir()
@@ -192,15 +180,41 @@ func (e *Engine) runDrill(ctx context.Context, svc Service, b Backup, req DrillR
 			return err
 		}
 	}
-	st, err := e.stageRestore(ctx, rb, server, scratchDB, filepath.Join(scratch, scratchDB), owner, rep)
-	if err != nil {
-		return err
-	}
-	res.ScratchDB = st.tmpDB
-	defer st.discard(context.WithoutCancel(ctx))
+	// The drill judges the copy itself: its problems are the drill's
+	// findings, not a refusal.
+	spec := stageSpec{rb: rb, server: server, finalDB: scratchDB, finalFS: filepath.Join(scratch, scratchDB), owner: owner}
+	rep := e.reporter(req.Progress)
+	return e.restoreStaged(ctx, spec, nil, rep, func(st *staged) error {
+		res.ScratchDB = st.tmpDB
+		rep.set(PhaseDrillCheck, rb.b.Size)
+		if err := e.judgeDrill(ctx, st, rb, d); err != nil {
+			return err
+		}
+		// Handed over as a restore would hand it, the copy is what the
+		// service would get.
+		if err := st.handOver(ctx); err != nil {
+			return err
+		}
+		if afterDrillRestore != nil {
+			c := server
+			c.Database = st.tmpDB
+			afterDrillRestore(c, st.tmpFS)
+		}
+		return nil
+	})
+}
 
-	rep.set(PhaseDrillCheck, rb.b.Size)
+// judgeDrill checks a drill's staged copy against what its backup recorded
+// and adds what it finds to d.Details.Problems; an error means the checks
+// could not run.
+func (e *Engine) judgeDrill(ctx context.Context, st *staged, rb readableBackup, d *Drill) error {
+	b := rb.b
 	det := &d.Details
+	meta, metaErr := e.readMetadata(ctx, rb.store, rb.b.Key)
+	if metaErr != nil {
+		det.Problems = append(det.Problems, fmt.Sprintf("the metadata object next to the archive is unreadable (%v), so the row counts cannot be checked", metaErr))
+	}
+	det.Expected = meta.Tables
 	det.FilestoreFiles, det.MissingFiles, det.SQLErrors = st.files, st.missingCount, st.sqlErrors.count
 	if st.sqlErrors.count > 0 {
 		det.Problems = append(det.Problems, fmt.Sprintf("dump.sql loaded with %d SQL errors (first: %s)", st.sqlErrors.count, firstOr(st.sqlErrors.first, "?")))
@@ -226,16 +240,6 @@ func (e *Engine) runDrill(ctx context.Context, svc Service, b Backup, req DrillR
 	}
 	det.Tables, det.Checks = checks.Tables, checks.Ran
 	det.Problems = append(det.Problems, checks.Problems...)
-	// Handed over as a restore would hand it, the copy is what the service
-	// would get.
-	if err := st.handOver(ctx); err != nil {
-		return err
-	}
-	if afterDrillRestore != nil {
-		c := server
-		c.Database = st.tmpDB
-		afterDrillRestore(c, st.tmpFS)
-	}
 	return nil
 }
 

@@ -161,7 +161,7 @@ func TestHostileDumpMetaCommandsRefused(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Seed: 31})
 	tg := e.addTarget(32)
 	toolZip := filepath.Join(e.dir, "tool.zip")
-	if _, err := e.engine.Download(e.ctx, e.backup("local")[0].ID, toolZip, nil); err != nil {
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: e.backup("local")[0].ID, Path: toolZip}); err != nil {
 		t.Fatal(err)
 	}
 	dump := zipDump(t, toolZip)
@@ -221,7 +221,7 @@ func TestHostileDumpMetaCommandsRefused(t *testing.T) {
 			if e.dbExists(newDB) || e.databasesLike(newDB) != "" {
 				t.Errorf("the refused restore left a database: %s", e.databasesLike(newDB))
 			}
-			if _, err := e.engine.Verify(e.ctx, good.ID, nil); !errors.Is(err, core.ErrCorrupt) {
+			if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: good.ID}); !errors.Is(err, core.ErrCorrupt) {
 				t.Errorf("verify of the tampered backup: got %v, want ErrCorrupt", err)
 			}
 		})

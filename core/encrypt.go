@@ -219,27 +219,6 @@ func identityRecipient(id age.Identity) string {
 
 const maxHeaderBytes = 64 << 10
 
-// ReadOption adjusts how an operation reads a stored backup.
-type ReadOption func(*readOptions)
-
-type readOptions struct {
-	identityFile string
-}
-
-// WithIdentity names an age identity file that decrypts the backup, for a
-// destination whose key is not kept on this host. Empty changes nothing.
-func WithIdentity(path string) ReadOption {
-	return func(o *readOptions) { o.identityFile = path }
-}
-
-func identityOption(opts []ReadOption) string {
-	var o readOptions
-	for _, f := range opts {
-		f(&o)
-	}
-	return o.identityFile
-}
-
 // openReadable is openBackup for reading the archive's content: for an
 // encrypted backup it finds the key (identityFile, else the destination's key
 // file or passphrase) and decrypts the archive's header with it, so a missing

@@ -149,11 +149,11 @@ func TestEncryptedBackupRoundTrip(t *testing.T) {
 		t.Errorf("metadata should name the recipient and never the key:\n%s", meta)
 	}
 
-	if _, err := e.engine.Verify(e.ctx, enc.ID, nil); err != nil {
+	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: enc.ID}); err != nil {
 		t.Fatalf("verify the encrypted backup: %v", err)
 	}
 	out := filepath.Join(e.dir, "download.zip")
-	if _, err := e.engine.Download(e.ctx, enc.ID, out, nil); err != nil {
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: enc.ID, Path: out}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(out)
@@ -228,12 +228,12 @@ func TestEncryptedBackupNeedsIdentity(t *testing.T) {
 			t.Errorf("restore, %s: got %v, want %q", c.name, err, c.want)
 		}
 		nothingCreated("restore, " + c.name)
-		_, err = e.engine.Download(e.ctx, b.ID, out, nil, core.WithIdentity(c.identity))
+		_, err = e.engine.Download(e.ctx, core.DownloadRequest{BackupID: b.ID, Path: out, IdentityFile: c.identity})
 		if !errors.Is(err, c.class) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("download, %s: got %v, want %q", c.name, err, c.want)
 		}
 		nothingCreated("download, " + c.name)
-		if _, err := e.engine.Verify(e.ctx, b.ID, nil, core.WithIdentity(c.identity)); !strings.Contains(fmt.Sprint(err), c.want) {
+		if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: b.ID, IdentityFile: c.identity}); !strings.Contains(fmt.Sprint(err), c.want) {
 			t.Errorf("verify, %s: got %v, want %q", c.name, err, c.want)
 		}
 		res, err := e.engine.Drill(e.ctx, core.DrillRequest{Service: "prod", Destination: "offsite", ScratchDir: e.dir, IdentityFile: c.identity})
@@ -267,7 +267,7 @@ func TestEncryptedBackupNeedsIdentity(t *testing.T) {
 	if err != nil || drill.Drill.Status != core.DrillOK || drill.Backup.ID != b.ID {
 		t.Fatalf("drill with the identity: %+v, %v", drill.Drill, err)
 	}
-	if _, err := e.engine.Download(e.ctx, b.ID, out, nil, core.WithIdentity(keyFile)); err != nil {
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: b.ID, Path: out, IdentityFile: keyFile}); err != nil {
 		t.Fatal(err)
 	}
 	if head, _ := os.ReadFile(out); !bytes.HasPrefix(head, []byte("PK\x03\x04")) {
@@ -350,18 +350,18 @@ func TestCopyEncryptedBackup(t *testing.T) {
 	bs := e.backup("minio", "sealed")
 	plain, enc := bs[0], bs[1]
 
-	toPlain, err := e.engine.CopyBackup(e.ctx, enc.ID, "local", nil)
+	toPlain, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: enc.ID, Destination: "local"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if toPlain.Backup.Encryption != "" || toPlain.Backup.SHA256 != plain.SHA256 {
 		t.Errorf("encrypted copied to plain: %+v; want the plain archive (sha256 %s)", toPlain.Backup, plain.SHA256)
 	}
-	if _, err := e.engine.Verify(e.ctx, toPlain.Backup.ID, nil); err != nil {
+	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: toPlain.Backup.ID}); err != nil {
 		t.Error(err)
 	}
 
-	toSealed, err := e.engine.CopyBackup(e.ctx, plain.ID, "offsite", nil)
+	toSealed, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: plain.ID, Destination: "offsite"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,14 +370,14 @@ func TestCopyEncryptedBackup(t *testing.T) {
 		fmt.Sprintf("%x", sha256.Sum256(raw)) != toSealed.Backup.SHA256 || int64(len(raw)) != toSealed.Backup.Size {
 		t.Errorf("plain copied to an encrypted destination: %+v", toSealed.Backup)
 	}
-	if _, err := e.engine.Verify(e.ctx, toSealed.Backup.ID, nil); !strings.Contains(fmt.Sprint(err), "pass --identity") {
+	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: toSealed.Backup.ID}); !strings.Contains(fmt.Sprint(err), "pass --identity") {
 		t.Errorf("verify on the key-less destination: got %v, want it to ask for --identity", err)
 	}
-	if _, err := e.engine.Verify(e.ctx, toSealed.Backup.ID, nil, core.WithIdentity(keyFile)); err != nil {
+	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: toSealed.Backup.ID, IdentityFile: keyFile}); err != nil {
 		t.Error(err)
 	}
 
-	same, err := e.engine.CopyBackup(e.ctx, enc.ID, "twin", nil)
+	same, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: enc.ID, Destination: "twin"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +385,7 @@ func TestCopyEncryptedBackup(t *testing.T) {
 		t.Errorf("copy between destinations with the same recipient should keep the bytes: %+v", same.Backup)
 	}
 	// From the key-less destination to a plain one the key must be given.
-	if _, err := e.engine.CopyBackup(e.ctx, toSealed.Backup.ID, "local", nil); !strings.Contains(fmt.Sprint(err), "pass --identity") {
+	if _, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: toSealed.Backup.ID, Destination: "local"}); !strings.Contains(fmt.Sprint(err), "pass --identity") {
 		t.Errorf("copy out of the key-less destination: got %v, want it to ask for --identity", err)
 	}
 }
@@ -395,7 +395,7 @@ func TestUploadToEncryptedDestination(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Seed: 65})
 	source := e.print(e.odoo.Name, e.odoo.FilestoreDir)
 	zipPath := filepath.Join(e.dir, "prod.zip")
-	if _, err := e.engine.Download(e.ctx, e.backup("local")[0].ID, zipPath, nil); err != nil {
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: e.backup("local")[0].ID, Path: zipPath}); err != nil {
 		t.Fatal(err)
 	}
 	keyFile, recipient := newIdentity(t)

@@ -114,7 +114,7 @@ func (p *progressReporter) set(phase Phase, bytes int64) {
 	if saveNow && p.e.Catalog != nil {
 		for _, id := range p.ids {
 			// Progress is advisory: a busy catalog must not fail the work.
-			_ = p.e.Catalog.UpdateProgress(context.Background(), id, phase, bytes)
+			_ = p.e.Catalog.UpdateProgress(context.Background(), id, BackupProgress{Phase: phase, Bytes: bytes})
 		}
 	}
 }
@@ -151,7 +151,7 @@ func (p *progressReporter) heartbeat(interval time.Duration) (stop func()) {
 				phase, bytes := p.phase, p.bytes
 				p.mu.Unlock()
 				for _, id := range p.ids {
-					_ = p.e.Catalog.UpdateProgress(context.Background(), id, phase, bytes)
+					_ = p.e.Catalog.UpdateProgress(context.Background(), id, BackupProgress{Phase: phase, Bytes: bytes})
 				}
 			}
 		}

@@ -201,10 +201,10 @@ func TestBackupRoundTrip(t *testing.T) {
 
 	// Download from MinIO, checksum verified.
 	zipPath := filepath.Join(e.dir, "download.zip")
-	if _, err := e.engine.Download(e.ctx, bs[1].ID, zipPath, nil); err != nil {
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: bs[1].ID, Path: zipPath}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.engine.Download(e.ctx, bs[1].ID, zipPath, nil); !errors.Is(err, core.ErrExists) {
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: bs[1].ID, Path: zipPath}); !errors.Is(err, core.ErrExists) {
 		t.Errorf("download over an existing file: got %v, want ErrExists", err)
 	}
 
@@ -274,7 +274,7 @@ print(len([n for n in names if n.startswith("filestore/")]))`, zipPath).Combined
 	}
 
 	// Verify reads it back whole.
-	res, err := e.engine.Verify(e.ctx, bs[0].ID, nil)
+	res, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: bs[0].ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,11 +332,11 @@ func TestAlteredBackupRefused(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Seed: 2})
 	b := e.backup("local")[0]
 	e.corrupt(b)
-	if _, err := e.engine.Verify(e.ctx, b.ID, nil); !errors.Is(err, core.ErrCorrupt) {
+	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: b.ID}); !errors.Is(err, core.ErrCorrupt) {
 		t.Errorf("verify: got %v, want ErrCorrupt", err)
 	}
 	out := filepath.Join(e.dir, "x.zip")
-	if _, err := e.engine.Download(e.ctx, b.ID, out, nil); !errors.Is(err, core.ErrCorrupt) {
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: b.ID, Path: out}); !errors.Is(err, core.ErrCorrupt) {
 		t.Errorf("download: got %v, want ErrCorrupt", err)
 	}
 	if entries, _ := os.ReadDir(e.dir); len(entries) > 0 {
@@ -651,7 +651,7 @@ func TestHostileArchiveRefused(t *testing.T) {
 			if _, err := os.Stat("/etc/evil"); err == nil {
 				t.Fatal("path traversal wrote /etc/evil")
 			}
-			if _, err := e.engine.Verify(e.ctx, b.ID, nil); !errors.Is(err, core.ErrCorrupt) {
+			if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: b.ID}); !errors.Is(err, core.ErrCorrupt) {
 				t.Errorf("verify: got %v, want ErrCorrupt", err)
 			}
 		})

@@ -87,7 +87,7 @@ func TestRestoreInterruptedAtEveryPhase(t *testing.T) {
 	}
 
 	// The backup was sound all along.
-	if _, err := e.engine.Verify(e.ctx, b.ID, nil); err != nil {
+	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: b.ID}); err != nil {
 		t.Fatalf("verify after the interruptions: %v", err)
 	}
 	if _, err := e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: "staging"}); err != nil {
@@ -195,14 +195,14 @@ func TestVerifyAndDownloadInterrupted(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(e.ctx)
 	c := &cancelAt{phase: core.PhaseVerify, cancel: cancel}
-	_, err := e.engine.Verify(ctx, b.ID, c.progress)
+	_, err := e.engine.Verify(ctx, core.VerifyRequest{BackupID: b.ID, Progress: c.progress})
 	cancel()
 	wantInterrupted(t, err, "the check of backup", "the backup was not judged")
 
 	out := filepath.Join(t.TempDir(), "prod.zip")
 	ctx, cancel = context.WithCancel(e.ctx)
 	c = &cancelAt{phase: core.PhaseDownload, cancel: cancel}
-	_, err = e.engine.Download(ctx, b.ID, out, c.progress)
+	_, err = e.engine.Download(ctx, core.DownloadRequest{BackupID: b.ID, Path: out, Progress: c.progress})
 	cancel()
 	wantInterrupted(t, err, "the partial file was removed")
 	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) > 0 {
@@ -210,7 +210,7 @@ func TestVerifyAndDownloadInterrupted(t *testing.T) {
 	}
 
 	// Neither interruption touched the backup.
-	if _, err := e.engine.Verify(e.ctx, b.ID, nil); err != nil {
+	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: b.ID}); err != nil {
 		t.Errorf("verify after the interruptions: %v", err)
 	}
 	got, err := e.cat.Backup(e.ctx, b.ID)
@@ -281,7 +281,7 @@ func TestUploadAndCopyInterrupted(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Seed: 66})
 	b := e.backup("minio")[0]
 	file := filepath.Join(t.TempDir(), "prod.zip")
-	if _, err := e.engine.Download(e.ctx, b.ID, file, nil); err != nil {
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: b.ID, Path: file}); err != nil {
 		t.Fatal(err)
 	}
 	localBefore := e.listAll(e.local)
@@ -299,13 +299,13 @@ func TestUploadAndCopyInterrupted(t *testing.T) {
 
 	ctx, cancel = context.WithCancel(e.ctx)
 	c = &cancelAt{phase: core.PhaseCopy, cancel: cancel}
-	_, err = e.engine.CopyBackup(ctx, b.ID, "local", c.progress)
+	_, err = e.engine.CopyBackup(ctx, core.CopyBackupRequest{BackupID: b.ID, Destination: "local", Progress: c.progress})
 	cancel()
 	wantInterrupted(t, err, "was interrupted; nothing was stored there")
 	if got := e.listAll(e.local); strings.Join(got, ",") != strings.Join(localBefore, ",") {
 		t.Errorf("the local destination holds %v after the interruptions, want %v", got, localBefore)
 	}
-	if _, err := e.engine.Verify(e.ctx, b.ID, nil); err != nil {
+	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: b.ID}); err != nil {
 		t.Errorf("the source after the interrupted copy: %v", err)
 	}
 }

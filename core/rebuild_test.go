@@ -58,7 +58,7 @@ func TestRebuildCatalog(t *testing.T) {
 	}
 	e.engine.Now = nil
 	gone := e.backup("local")[0]
-	if _, err := e.engine.DeleteBackup(e.ctx, gone.ID, false); err != nil {
+	if _, err := e.engine.DeleteBackup(e.ctx, core.DeleteRequest{BackupID: gone.ID}); err != nil {
 		t.Fatal(err)
 	}
 

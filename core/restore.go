@@ -137,44 +137,24 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 		return res, err
 	}
 
-	rep := e.reporter(req.Progress)
-	rep.total = rb.b.Size
-	rep.set(PhaseVerify, 0)
-	if err := e.checksum(ctx, rb, nil, rep); err != nil {
-		return res, err
+	spec := stageSpec{
+		rb: rb, server: server, finalDB: req.NewDB, finalFS: fsDir, owner: restoreOwner{role: owner},
+		judge: true, acceptErrors: req.AcceptErrors, unchanged: fmt.Sprintf("nothing was created (no database %q, no filestore %s)", req.NewDB, fsDir),
+		neutralize: req.Neutralize, newIdentity: req.NewIdentity,
 	}
-	st, err := e.stageRestore(ctx, rb, server, req.NewDB, fsDir, restoreOwner{role: owner}, rep)
+	rep := e.reporter(req.Progress)
+	err = e.restoreStaged(ctx, spec, &res, rep, func(st *staged) error {
+		rep.set(PhaseSwap, rb.b.Size)
+		if err := st.publishNew(ctx); err != nil {
+			return err
+		}
+		st.report(&res)
+		return nil
+	})
 	if err != nil {
 		return res, err
 	}
-	if res.Checks, err = e.checkStaged(ctx, st, rb, req.AcceptErrors, rep); err != nil {
-		st.discard(context.WithoutCancel(ctx))
-		return res, refusedChecks(err, fmt.Sprintf("nothing was created (no database %q, no filestore %s)", req.NewDB, fsDir))
-	}
-	if req.Neutralize {
-		rep.set(PhaseNeutralize, rb.b.Size)
-		if res.Neutralized, err = st.neutralize(ctx); err != nil {
-			st.discard(context.WithoutCancel(ctx))
-			return res, err
-		}
-		res.IsNeutralized, res.NewIdentity = true, true
-	}
-	if req.NewIdentity && !req.Neutralize {
-		if err := ResetDatabaseIdentity(ctx, st.dbConn()); err != nil {
-			st.discard(context.WithoutCancel(ctx))
-			return res, err
-		}
-		res.NewIdentity = true
-	}
-	rep.set(PhaseSwap, rb.b.Size)
-	if err := st.publishNew(ctx); err != nil {
-		st.discard(context.WithoutCancel(ctx))
-		return res, err
-	}
 	res.Database, res.FilestoreDir = req.NewDB, fsDir
-	res.FilestoreFiles = st.files
-	res.SQLErrorCount, res.SQLErrors = st.sqlErrors.count, st.sqlErrors.first
-	res.MissingFiles, res.MissingCount = st.missing, st.missingCount
 	e.log().Info("restore finished", "backup", rb.b.ID, "database", req.NewDB, "filestore", fsDir,
 		"sql_errors", res.SQLErrorCount, "missing_files", res.MissingCount)
 	return res, nil

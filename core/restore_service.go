@@ -121,38 +121,25 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	res.SafetyBackupID = safety[0].ID
 	e.log().Info("safety backup taken", "service", svc.Name, "backup", res.SafetyBackupID, "destination", primary.Destination)
 
-	rep.total = rb.b.Size
-	rep.set(PhaseVerify, 0)
-	if err := e.checksum(ctx, rb, nil, rep); err != nil {
-		return res, err
+	spec := stageSpec{
+		rb: rb, server: server, finalDB: svc.DB.Database, finalFS: finalFS, owner: owner,
+		judge: true, acceptErrors: req.AcceptErrors, unchanged: fmt.Sprintf("%s is unchanged (safety backup %d stays)", svc.Name, res.SafetyBackupID),
+		neutralize: req.Neutralize,
 	}
-	st, err := e.stageRestore(ctx, rb, server, svc.DB.Database, finalFS, owner, rep)
-	if err != nil {
-		return res, err
-	}
-	if res.Checks, err = e.checkStaged(ctx, st, rb, req.AcceptErrors, rep); err != nil {
-		st.discard(context.WithoutCancel(ctx))
-		return res, refusedChecks(err, fmt.Sprintf("%s is unchanged (safety backup %d stays)", svc.Name, res.SafetyBackupID))
-	}
-	if req.Neutralize {
-		rep.set(PhaseNeutralize, rb.b.Size)
-		if res.Neutralized, err = st.neutralize(ctx); err != nil {
-			st.discard(context.WithoutCancel(ctx))
-			return res, err
+	err = e.restoreStaged(ctx, spec, &res, rep, func(st *staged) error {
+		rep.set(PhaseSwap, rb.b.Size)
+		old, err := st.swap(ctx)
+		if err != nil {
+			return err
 		}
-		res.IsNeutralized, res.NewIdentity = true, true
-	}
-	rep.set(PhaseSwap, rb.b.Size)
-	old, err := st.swap(ctx)
+		res.Warnings = old.remove(context.WithoutCancel(ctx), e)
+		st.report(&res)
+		return nil
+	})
 	if err != nil {
-		st.discard(context.WithoutCancel(ctx))
 		return res, err
 	}
-	res.Warnings = old.remove(context.WithoutCancel(ctx), e)
 	res.Database, res.FilestoreDir = svc.DB.Database, finalFS
-	res.FilestoreFiles = st.files
-	res.SQLErrorCount, res.SQLErrors = st.sqlErrors.count, st.sqlErrors.first
-	res.MissingFiles, res.MissingCount = st.missing, st.missingCount
 	e.log().Info("restore onto service finished", "backup", rb.b.ID, "service", svc.Name, "safety_backup", res.SafetyBackupID,
 		"neutralized", req.Neutralize, "sql_errors", res.SQLErrorCount, "missing_files", res.MissingCount, "warnings", len(res.Warnings))
 	return res, nil

@@ -7,14 +7,22 @@ import (
 	"time"
 )
 
+// RotateRequest asks for the retention of one configuration to be applied.
+type RotateRequest struct {
+	Service, Destination string
+	// DryRun only says what would be rotated and why.
+	DryRun bool
+}
+
 // Rotate applies the retention of the configuration of service on
 // destination to its backups: the archives and metadata objects of the
 // backups it does not keep are deleted, then the backups are recorded as
-// rotated. With dryRun nothing changes. It returns every decision, newest
+// rotated. With DryRun nothing changes. It returns every decision, newest
 // first. Orphaned backups (their configuration was removed) are never
 // rotated; setting the configuration again adopts them: they are its
 // scheduled backups once more and its retention applies to them.
-func (e *Engine) Rotate(ctx context.Context, service, destination string, dryRun bool) (decisions []RetentionDecision, err error) {
+func (e *Engine) Rotate(ctx context.Context, req RotateRequest) (decisions []RetentionDecision, err error) {
+	service, destination, dryRun := req.Service, req.Destination, req.DryRun
 	defer func() { e.auditRotate(ctx, service, destination, dryRun, decisions, err) }()
 	configs, err := e.Catalog.Configurations(ctx, service)
 	if err != nil {

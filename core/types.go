@@ -312,10 +312,9 @@ type Backup struct {
 	// Derived by the catalog when listing; never stored.
 	Orphaned bool `json:"orphaned"`
 
-	// Phase and Bytes are the live progress of a running backup, updated by
-	// whichever process runs it so every console can show it.
-	Phase Phase `json:"phase,omitempty"`
-	Bytes int64 `json:"bytes,omitempty"`
+	// BackupProgress is the live progress of a running backup, apart from
+	// the record; its fields read as the backup's own (b.Phase).
+	BackupProgress
 
 	// Host and PID name the process that runs (or ran) the backup, and
 	// UpdatedAt is its last sign of life (set by the catalog on every
@@ -328,9 +327,18 @@ type Backup struct {
 	// (ProcessStartTime), so a pid reused by another process after a crash
 	// is not taken for the backup's; 0 when unknown.
 	ProcessStart int64 `json:"-"`
+}
+
+// BackupProgress is the live progress of a running backup, written by
+// whichever process runs it (Catalog.UpdateProgress, every
+// ProgressInterval) so every console can show it. A finished backup has no
+// phase and no byte count.
+type BackupProgress struct {
+	Phase Phase `json:"phase,omitempty"`
+	Bytes int64 `json:"bytes,omitempty"`
 	// ProgressAt is when the backup last moved (a byte written, a phase
 	// changed); a heartbeat without progress leaves it. A running backup
-	// that has not moved for StallAfter is stalled.
+	// that has not moved for StallAfter is stalled. The catalog sets it.
 	ProgressAt time.Time `json:"progress_at,omitzero"`
 }
 

@@ -299,51 +299,41 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ U
 	if err != nil {
 		return Backup{}, info, err
 	}
-	host, _ := os.Hostname()
 	db := info.Database
 	if db == "" {
 		db = svc.DB.Database
 	}
-	b := Backup{
+	rec, err := e.startRecording(ctx, Backup{
 		ServiceID: svc.ID, Service: svc.Name, DestinationID: d.ID, Destination: d.Name,
-		Kind: KindUpload, Status: StatusRunning, StartedAt: started, Key: key,
+		Kind: KindUpload, StartedAt: started, Key: key,
 		Database: db, Format: info.Format, OdooVersion: info.OdooVersion, PGVersion: info.PGVersion,
-		Phase: PhaseUpload, Host: host, PID: os.Getpid(), Encryption: d.Encryption(), ProcessStart: selfStart(),
+		Encryption: d.Encryption(),
+	}, PhaseUpload, st)
+	if err != nil {
+		return Backup{}, info, fmt.Errorf("record upload to %s: %w", d.Name, err)
 	}
-	if err := e.Catalog.CreateBackup(ctx, &b); err != nil {
-		return b, info, fmt.Errorf("record upload to %s: %w", d.Name, err)
-	}
-	rep := e.reporter(req.Progress, b.ID)
-	rep.total = info.Size
+	b := &rec.b
+	rep, stopProgress := e.trackProgress(req.Progress, info.Size, rec)
 	rep.set(PhaseUpload, 0)
 	sum, stored, size, err := putFile(ctx, st, key, req.Path, d, rep)
-	saveCtx := context.WithoutCancel(ctx)
-	finished := e.now().UTC()
-	b.FinishedAt = &finished
-	b.Phase, b.Bytes = "", 0
+	stopProgress()
+	rec.stop()
 	if err == nil && size != info.Size {
 		err = Userf(ErrCorrupt, "%s changed while it was uploaded (%d bytes read, %d validated); upload it again once nothing writes to it", req.Path, size, info.Size)
 	}
 	if err == nil {
 		b.Size, b.SHA256 = stored, sum
 		di := dumpInfo{modules: max(info.Modules, 0), filestoreFiles: info.FilestoreFiles}
-		err = e.writeMetadata(saveCtx, st, b, di)
+		err = e.writeMetadata(context.WithoutCancel(ctx), st, *b, di)
+	}
+	if saveErr := rec.finish(ctx, err, key); saveErr != nil && err == nil {
+		err = saveErr
 	}
 	if err != nil {
-		_ = st.Delete(saveCtx, key)
-		b.Status, b.Error = StatusFailed, describe(ctx, err)
-		b.Size, b.SHA256 = 0, ""
-	} else {
-		b.Status = StatusSucceeded
-	}
-	if uerr := e.Catalog.UpdateBackup(saveCtx, b); uerr != nil && err == nil {
-		err = fmt.Errorf("record upload %d: %w", b.ID, uerr)
-	}
-	if err != nil {
-		return b, info, Userf(err, "uploading %s to %q failed: %s", req.Path, d.Name, message(err))
+		return *b, info, Userf(err, "uploading %s to %q failed: %s", req.Path, d.Name, message(err))
 	}
 	e.log().Info("upload succeeded", "service", svc.Name, "destination", d.Name, "backup", b.ID, "format", b.Format, "size", b.Size)
-	return b, info, nil
+	return *b, info, nil
 }
 
 // putFile stores the file under key, encrypted when the destination d

@@ -103,7 +103,7 @@ func TestUploadFormatsRoundTrip(t *testing.T) {
 
 	bs := e.backup("local")
 	toolZip := filepath.Join(e.dir, "tool.zip")
-	if _, err := e.engine.Download(e.ctx, bs[0].ID, toolZip, nil); err != nil {
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: bs[0].ID, Path: toolZip}); err != nil {
 		t.Fatal(err)
 	}
 	plain := pgDumpFile(t, e.odoo.Name)
@@ -148,7 +148,7 @@ func TestUploadFormatsRoundTrip(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(tg.primary.Local.Dir, filepath.FromSlash(core.MetadataKey(b.Key)))); err != nil {
 				t.Errorf("metadata object: %v", err)
 			}
-			if _, err := e.engine.Verify(e.ctx, b.ID, nil); err != nil {
+			if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: b.ID}); err != nil {
 				t.Errorf("verify: %v", err)
 			}
 			res, err := e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: "staging"})

@@ -105,6 +105,15 @@ func short(sum string) string {
 	return sum
 }
 
+// VerifyRequest asks for one backup to be checked end to end.
+type VerifyRequest struct {
+	BackupID int64
+	// IdentityFile is an age identity file that decrypts an encrypted
+	// backup whose destination keeps no key on this host.
+	IdentityFile string
+	Progress     ProgressFunc
+}
+
 // VerifyResult says what a verified archive holds.
 type VerifyResult struct {
 	Backup         Backup           `json:"backup"`
@@ -117,12 +126,13 @@ type VerifyResult struct {
 // Verify checks a backup end to end without restoring it: the checksum of the
 // stored bytes, the zip structure and every entry's CRC, the manifest, and
 // that dump.sql is a pg_dump plain dump. An encrypted backup is decrypted on
-// the way, so its key is needed (WithIdentity when this host keeps none).
-func (e *Engine) Verify(ctx context.Context, id int64, progress ProgressFunc, opts ...ReadOption) (_ VerifyResult, err error) {
+// the way, so its key is needed (IdentityFile when this host keeps none).
+func (e *Engine) Verify(ctx context.Context, req VerifyRequest) (_ VerifyResult, err error) {
+	id, progress := req.BackupID, req.Progress
 	defer interrupted(ctx, &err, func() string {
 		return fmt.Sprintf("the check of backup %d was interrupted, the backup was not judged", id)
 	})
-	rb, err := e.openReadable(ctx, id, identityOption(opts))
+	rb, err := e.openReadable(ctx, id, req.IdentityFile)
 	if err != nil {
 		return VerifyResult{}, err
 	}

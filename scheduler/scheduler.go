@@ -25,7 +25,7 @@ import (
 // Runner does the work the scheduler decides on; *core.Engine is one.
 type Runner interface {
 	Backup(ctx context.Context, req core.BackupRequest) ([]core.Backup, error)
-	Rotate(ctx context.Context, service, destination string, dryRun bool) ([]core.RetentionDecision, error)
+	Rotate(ctx context.Context, req core.RotateRequest) ([]core.RetentionDecision, error)
 	RecoverInterrupted(ctx context.Context, staleAfter time.Duration) ([]core.Backup, error)
 	Drill(ctx context.Context, req core.DrillRequest) (core.DrillResult, error)
 }
@@ -674,7 +674,7 @@ func (s *Scheduler) runBackup(run Run) Run {
 			continue
 		}
 		s.o.Log.Info("scheduled backup succeeded", "service", b.Service, "destination", b.Destination, "backup", b.ID, "size", b.Size)
-		decisions, err := s.o.Runner.Rotate(s.workCtx, b.Service, b.Destination, false)
+		decisions, err := s.o.Runner.Rotate(s.workCtx, core.RotateRequest{Service: b.Service, Destination: b.Destination})
 		if err != nil {
 			s.o.Log.Error("rotation failed", "service", b.Service, "destination", b.Destination, "error", err)
 		}

@@ -125,7 +125,7 @@ func TestUpdateProgress(t *testing.T) {
 		phase core.Phase
 		bytes int64
 	}{{"dump", 10}, {"filestore", 1 << 33}, {"", 0}} {
-		must(t, c.UpdateProgress(ctx, b.ID, p.phase, p.bytes))
+		must(t, c.UpdateProgress(ctx, b.ID, core.BackupProgress{Phase: p.phase, Bytes: p.bytes}))
 		got, err := c.Backup(ctx, b.ID)
 		must(t, err)
 		if got.Phase != p.phase || got.Bytes != p.bytes || got.Status != core.StatusRunning {
@@ -149,17 +149,17 @@ func TestUpdateProgressHeartbeatIsNotProgress(t *testing.T) {
 	if created.ProgressAt.IsZero() || !created.ProgressAt.Equal(created.UpdatedAt) {
 		t.Fatalf("a new running backup has progress time %v, want its creation %v", created.ProgressAt, created.UpdatedAt)
 	}
-	must(t, c.UpdateProgress(ctx, b.ID, "dump", 10))
+	must(t, c.UpdateProgress(ctx, b.ID, core.BackupProgress{Phase: "dump", Bytes: 10}))
 	moved := read()
 	if !moved.ProgressAt.After(created.ProgressAt) || !moved.ProgressAt.Equal(moved.UpdatedAt) {
 		t.Errorf("after progress: progress time %v, updated %v; want both moved past %v", moved.ProgressAt, moved.UpdatedAt, created.ProgressAt)
 	}
-	must(t, c.UpdateProgress(ctx, b.ID, "dump", 10))
+	must(t, c.UpdateProgress(ctx, b.ID, core.BackupProgress{Phase: "dump", Bytes: 10}))
 	beat := read()
 	if !beat.UpdatedAt.After(moved.UpdatedAt) || !beat.ProgressAt.Equal(moved.ProgressAt) {
 		t.Errorf("after a heartbeat: updated %v, progress %v; want updated moved and progress kept at %v", beat.UpdatedAt, beat.ProgressAt, moved.ProgressAt)
 	}
-	must(t, c.UpdateProgress(ctx, b.ID, "filestore", 10))
+	must(t, c.UpdateProgress(ctx, b.ID, core.BackupProgress{Phase: "filestore", Bytes: 10}))
 	if phase := read(); !phase.ProgressAt.After(beat.ProgressAt) {
 		t.Errorf("a new phase left the progress time at %v", phase.ProgressAt)
 	}

@@ -383,7 +383,7 @@ func TestRefusedOperations(t *testing.T) {
 		},
 		{
 			name: "progress of an unknown backup",
-			op:   func(c *Catalog) error { return c.UpdateProgress(ctx, 42, "dump", 1) },
+			op:   func(c *Catalog) error { return c.UpdateProgress(ctx, 42, core.BackupProgress{Phase: "dump", Bytes: 1}) },
 			want: core.ErrNotFound, fragments: []string{"backup 42"},
 		},
 		{

@@ -180,10 +180,10 @@ func TestBackupRoundTrip(t *testing.T) {
 		{Service: "prod", Destination: "local", Kind: core.KindScheduled, Status: core.StatusSucceeded, Size: 1 << 40,
 			SHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", StartedAt: time.Date(2026, 11, 22, 12, 0, 0, 1, time.UTC),
 			FinishedAt: &finished, Error: "", Key: "prod/2026/11/prod_20261122-120000_scheduled.zip", Database: "prod_db",
-			Format: core.FormatOdooZip, OdooVersion: "17.0", PGVersion: "16.0", Phase: "done", Bytes: 1 << 40,
+			Format: core.FormatOdooZip, OdooVersion: "17.0", PGVersion: "16.0", BackupProgress: core.BackupProgress{Phase: "done", Bytes: 1 << 40},
 			Host: "db1.example.org", PID: 4121},
 		// By ids, running by default, started now, not finished.
-		{ServiceID: s.ID, DestinationID: d.ID, Kind: core.KindSafety, Phase: "dump", Bytes: 12},
+		{ServiceID: s.ID, DestinationID: d.ID, Kind: core.KindSafety, BackupProgress: core.BackupProgress{Phase: "dump", Bytes: 12}},
 		{Service: "prod", Destination: "local", Kind: core.KindUpload, Status: core.StatusFailed, Error: "pg_dump: connection refused",
 			StartedAt: epoch, FinishedAt: &epoch},
 	}
@@ -239,7 +239,7 @@ func TestBackupRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("after update:\ngot  %+v\nwant %+v", got, want)
 	}
-	must(t, c.UpdateProgress(ctx, 2, "upload", 80))
+	must(t, c.UpdateProgress(ctx, 2, core.BackupProgress{Phase: "upload", Bytes: 80}))
 	if p, err := c.Backup(ctx, 2); err != nil || !p.UpdatedAt.After(got.UpdatedAt) {
 		t.Errorf("UpdateProgress left UpdatedAt at %v (%v), want later than %v", p.UpdatedAt, err, got.UpdatedAt)
 	}

@@ -139,7 +139,7 @@ func TestScheduleVersionIgnoresBackupsAndLeases(t *testing.T) {
 			b = core.Backup{Service: "prod", Destination: "local", Kind: core.KindScheduled}
 			return c.CreateBackup(ctx, &b)
 		}},
-		{"update progress", func() error { return c.UpdateProgress(ctx, b.ID, "dump", 1<<20) }},
+		{"update progress", func() error { return c.UpdateProgress(ctx, b.ID, core.BackupProgress{Phase: "dump", Bytes: 1 << 20}) }},
 		{"update backup", func() error {
 			finished := epoch.Add(time.Hour)
 			b.Status, b.Size, b.FinishedAt, b.Key = core.StatusSucceeded, 1<<20, &finished, "prod/backup.zip"

@@ -163,7 +163,7 @@ func TestTwoHandlesWriteConcurrently(t *testing.T) {
 					errs <- fmt.Errorf("writer %d, create %d: %w", w, i, err)
 					return
 				}
-				if err := c.UpdateProgress(ctx, b.ID, "dump", int64(i)); err != nil {
+				if err := c.UpdateProgress(ctx, b.ID, core.BackupProgress{Phase: "dump", Bytes: int64(i)}); err != nil {
 					errs <- fmt.Errorf("writer %d, progress %d: %w", w, i, err)
 					return
 				}

@@ -95,7 +95,7 @@ func activityCatalog(t *testing.T) *store.Catalog {
 	must(cat.CreateBackup(context.Background(), &running))
 	// Its last progress is now: it is moving, not stalled.
 	at = clock
-	must(cat.UpdateProgress(context.Background(), running.ID, core.PhaseFilestore, 48_000_000))
+	must(cat.UpdateProgress(context.Background(), running.ID, core.BackupProgress{Phase: core.PhaseFilestore, Bytes: 48_000_000}))
 	return cat
 }
 

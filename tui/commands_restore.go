@@ -151,7 +151,7 @@ func verifyJob(ctx *Context, b core.Backup, identity string) JobSpec {
 	return JobSpec{
 		Label: fmt.Sprintf("verifying backup %d", b.ID),
 		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
-			res, err := eng.Verify(jctx, b.ID, progress, core.WithIdentity(identity))
+			res, err := eng.Verify(jctx, core.VerifyRequest{BackupID: b.ID, Progress: progress, IdentityFile: identity})
 			if err != nil {
 				return "", consoleError(err, b)
 			}
@@ -196,7 +196,7 @@ func deleteJob(ctx *Context, b core.Backup, force bool) JobSpec {
 		Label:   label,
 		Changes: true,
 		Run: func(jctx context.Context, _ core.ProgressFunc) (string, error) {
-			d, err := eng.DeleteBackup(jctx, b.ID, force)
+			d, err := eng.DeleteBackup(jctx, core.DeleteRequest{BackupID: b.ID, Force: force})
 			if err != nil {
 				return "", err
 			}

@@ -14,11 +14,11 @@ type Engine interface {
 	Backup(ctx context.Context, req core.BackupRequest) ([]core.Backup, error)
 	RestoreToService(ctx context.Context, req core.ServiceRestoreRequest) (core.RestoreResult, error)
 	RestoreNewDB(ctx context.Context, req core.RestoreRequest) (core.RestoreResult, error)
-	Verify(ctx context.Context, id int64, progress core.ProgressFunc, opts ...core.ReadOption) (core.VerifyResult, error)
-	DeleteBackup(ctx context.Context, id int64, force bool) (core.Backup, error)
+	Verify(ctx context.Context, req core.VerifyRequest) (core.VerifyResult, error)
+	DeleteBackup(ctx context.Context, req core.DeleteRequest) (core.Backup, error)
 	InspectUpload(ctx context.Context, path string) (core.UploadInfo, error)
 	Upload(ctx context.Context, req core.UploadRequest) (core.Backup, core.UploadInfo, error)
-	Download(ctx context.Context, id int64, out string, progress core.ProgressFunc, opts ...core.ReadOption) (core.Backup, error)
+	Download(ctx context.Context, req core.DownloadRequest) (core.Backup, error)
 }
 
 var _ Engine = (*core.Engine)(nil)

@@ -68,7 +68,7 @@ func downloadJob(ctx *Context, b core.Backup, out, identity string) JobSpec {
 		// or on a destination.
 		Changes: false,
 		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
-			got, err := eng.Download(jctx, b.ID, out, progress, core.WithIdentity(identity))
+			got, err := eng.Download(jctx, core.DownloadRequest{BackupID: b.ID, Path: out, Progress: progress, IdentityFile: identity})
 			if err != nil {
 				return "", consoleError(err, b)
 			}

@@ -320,7 +320,8 @@ type downloadEngine struct {
 	outs []string
 }
 
-func (f *downloadEngine) Download(_ context.Context, id int64, out string, progress core.ProgressFunc, _ ...core.ReadOption) (core.Backup, error) {
+func (f *downloadEngine) Download(_ context.Context, req core.DownloadRequest) (core.Backup, error) {
+	id, out, progress := req.BackupID, req.Path, req.Progress
 	f.outs = append(f.outs, out)
 	progress(core.Progress{Phase: core.PhaseDownload, Bytes: 5, Total: 5})
 	if err := os.WriteFile(out, []byte("PK..."), 0o600); err != nil {

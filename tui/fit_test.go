@@ -62,7 +62,7 @@ func seedMore(t *testing.T) *store.Catalog {
 	must(cat.CreateBackup(ctx, &failed))
 	running := core.Backup{Service: "production", Destination: "local", Kind: core.KindManual, StartedAt: clock.Add(-2 * time.Minute)}
 	must(cat.CreateBackup(ctx, &running))
-	must(cat.UpdateProgress(ctx, running.ID, core.PhaseFilestore, 48_000_000))
+	must(cat.UpdateProgress(ctx, running.ID, core.BackupProgress{Phase: core.PhaseFilestore, Bytes: 48_000_000}))
 	return cat
 }
 

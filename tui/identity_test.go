@@ -76,7 +76,8 @@ type keyEngine struct {
 	outs []string
 }
 
-func (f *keyEngine) Download(_ context.Context, id int64, out string, progress core.ProgressFunc, _ ...core.ReadOption) (core.Backup, error) {
+func (f *keyEngine) Download(_ context.Context, req core.DownloadRequest) (core.Backup, error) {
+	id, out, progress := req.BackupID, req.Path, req.Progress
 	f.mu.Lock()
 	f.outs = append(f.outs, out)
 	f.mu.Unlock()

@@ -28,10 +28,10 @@ func (f *fakeEngine) RestoreToService(context.Context, core.ServiceRestoreReques
 func (f *fakeEngine) RestoreNewDB(context.Context, core.RestoreRequest) (core.RestoreResult, error) {
 	return core.RestoreResult{}, errNotFaked
 }
-func (f *fakeEngine) Verify(context.Context, int64, core.ProgressFunc, ...core.ReadOption) (core.VerifyResult, error) {
+func (f *fakeEngine) Verify(context.Context, core.VerifyRequest) (core.VerifyResult, error) {
 	return core.VerifyResult{}, errNotFaked
 }
-func (f *fakeEngine) DeleteBackup(context.Context, int64, bool) (core.Backup, error) {
+func (f *fakeEngine) DeleteBackup(context.Context, core.DeleteRequest) (core.Backup, error) {
 	return core.Backup{}, errNotFaked
 }
 func (f *fakeEngine) InspectUpload(context.Context, string) (core.UploadInfo, error) {
@@ -40,7 +40,7 @@ func (f *fakeEngine) InspectUpload(context.Context, string) (core.UploadInfo, er
 func (f *fakeEngine) Upload(context.Context, core.UploadRequest) (core.Backup, core.UploadInfo, error) {
 	return core.Backup{}, core.UploadInfo{}, errNotFaked
 }
-func (f *fakeEngine) Download(context.Context, int64, string, core.ProgressFunc, ...core.ReadOption) (core.Backup, error) {
+func (f *fakeEngine) Download(context.Context, core.DownloadRequest) (core.Backup, error) {
 	return core.Backup{}, errNotFaked
 }
 
@@ -93,7 +93,8 @@ func (f *flowEngine) RestoreNewDB(ctx context.Context, req core.RestoreRequest) 
 	return core.RestoreResult{Database: req.NewDB, FilestoreDir: "/var/lib/odoo/filestore/" + req.NewDB, FilestoreFiles: 8}, nil
 }
 
-func (f *flowEngine) Verify(ctx context.Context, id int64, progress core.ProgressFunc, _ ...core.ReadOption) (core.VerifyResult, error) {
+func (f *flowEngine) Verify(ctx context.Context, req core.VerifyRequest) (core.VerifyResult, error) {
+	id, progress := req.BackupID, req.Progress
 	f.mu.Lock()
 	f.verified = append(f.verified, id)
 	f.mu.Unlock()

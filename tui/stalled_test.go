@@ -13,7 +13,7 @@ import (
 func TestStalledText(t *testing.T) {
 	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	running := func(progress time.Time) core.Backup {
-		return core.Backup{Status: core.StatusRunning, StartedAt: now.Add(-time.Hour), UpdatedAt: now, ProgressAt: progress}
+		return core.Backup{Status: core.StatusRunning, StartedAt: now.Add(-time.Hour), UpdatedAt: now, BackupProgress: core.BackupProgress{ProgressAt: progress}}
 	}
 	for _, tc := range []struct {
 		name string
@@ -24,7 +24,7 @@ func TestStalledText(t *testing.T) {
 		{"at the threshold", running(now.Add(-core.StallAfter)), ""},
 		{"stalled", running(now.Add(-core.StallAfter - 15*time.Second)), " · stalled 0:45"},
 		{"stalled long, fresh heartbeat", running(now.Add(-2 * time.Hour)), " · stalled 2:00:00"},
-		{"finished", core.Backup{Status: core.StatusFailed, ProgressAt: now.Add(-time.Hour)}, ""},
+		{"finished", core.Backup{Status: core.StatusFailed, BackupProgress: core.BackupProgress{ProgressAt: now.Add(-time.Hour)}}, ""},
 	} {
 		if got := stalledText(tc.b, now); got != tc.want {
 			t.Errorf("%s: stalledText = %q, want %q", tc.name, got, tc.want)

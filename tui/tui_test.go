@@ -243,8 +243,7 @@ func (f *fakeEngine) Backup(ctx context.Context, req core.BackupRequest) ([]core
 	f.mu.Unlock()
 	var out []core.Backup
 	for _, d := range req.Destinations {
-		b := core.Backup{Service: req.Service, Destination: d, Kind: req.Kind, Status: core.StatusRunning, StartedAt: clock,
-			Phase: core.PhaseDump}
+		b := core.Backup{Service: req.Service, Destination: d, Kind: req.Kind, Status: core.StatusRunning, StartedAt: clock, BackupProgress: core.BackupProgress{Phase: core.PhaseDump}}
 		if err := f.cat.CreateBackup(ctx, &b); err != nil {
 			return out, err
 		}
@@ -324,8 +323,7 @@ func TestLiveRefresh(t *testing.T) {
 	// Created with its first reading in one write: a refresh between two
 	// writes would read 0 bytes at the same instant of the test's clock,
 	// and the throughput would then count from 0.
-	b := core.Backup{Service: "production", Destination: "s3-eu", Kind: core.KindScheduled, StartedAt: clock,
-		Phase: core.PhaseFilestore, Bytes: 48_000_000}
+	b := core.Backup{Service: "production", Destination: "s3-eu", Kind: core.KindScheduled, StartedAt: clock, BackupProgress: core.BackupProgress{Phase: core.PhaseFilestore, Bytes: 48_000_000}}
 	if err := cat.CreateBackup(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +331,7 @@ func TestLiveRefresh(t *testing.T) {
 	// Two seconds and 100 MB later: 50 MB/s, and 12% of the 1.2 GB the
 	// previous backup on s3-eu weighed.
 	now.Add(int64(2 * time.Second))
-	if err := cat.UpdateProgress(ctx, b.ID, core.PhaseFilestore, 148_000_000); err != nil {
+	if err := cat.UpdateProgress(ctx, b.ID, core.BackupProgress{Phase: core.PhaseFilestore, Bytes: 148_000_000}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, tm, "◐ ░░░░░░ 12%~ 50.0 MB/s")

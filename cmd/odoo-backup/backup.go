@@ -169,7 +169,7 @@ func (a *app) downloadCommand() *cobra.Command {
 				return usageError{fmt.Errorf("say where to write the file with -o FILE")}
 			}
 			progress, done := progressPrinter(a.stderr)
-			b, err := a.engine.Download(ctx, id, out, progress, core.WithIdentity(identity))
+			b, err := a.engine.Download(ctx, core.DownloadRequest{BackupID: id, Path: out, Progress: progress, IdentityFile: identity})
 			done()
 			if err != nil {
 				return err
@@ -200,7 +200,7 @@ func (a *app) verifyCommand() *cobra.Command {
 				return err
 			}
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.Verify(ctx, id, progress, core.WithIdentity(identity))
+			res, err := a.engine.Verify(ctx, core.VerifyRequest{BackupID: id, Progress: progress, IdentityFile: identity})
 			done()
 			if err != nil {
 				return err
@@ -241,7 +241,7 @@ func (a *app) rotateCommand() *cobra.Command {
 			}
 			out := []rotation{}
 			for _, c := range configs {
-				decisions, err := a.engine.Rotate(ctx, c.Service, c.Destination, dryRun)
+				decisions, err := a.engine.Rotate(ctx, core.RotateRequest{Service: c.Service, Destination: c.Destination, DryRun: dryRun})
 				if err != nil {
 					return err
 				}

@@ -31,7 +31,7 @@ configured for is an orphan: kept, restorable, never rotated.`,
 				return usageError{fmt.Errorf("say where to copy the backup with --to DESTINATION")}
 			}
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.CopyBackup(ctx, id, to, progress, core.WithIdentity(identity))
+			res, err := a.engine.CopyBackup(ctx, core.CopyBackupRequest{BackupID: id, Destination: to, Progress: progress, IdentityFile: identity})
 			done()
 			if err != nil {
 				return err

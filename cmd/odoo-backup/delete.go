@@ -31,7 +31,7 @@ The last successful backup of a service (on any destination) is kept unless
 			if !yes && (before.Status == core.StatusSucceeded || before.Status == core.StatusFailed) {
 				return usageError{fmt.Errorf("this would delete %s; run it again with --yes to delete it", describeBackup(before))}
 			}
-			b, err := a.engine.DeleteBackup(ctx, id, force)
+			b, err := a.engine.DeleteBackup(ctx, core.DeleteRequest{BackupID: id, Force: force})
 			if err != nil {
 				return err
 			}

@@ -230,8 +230,8 @@ func TestStatusShowsStalledBackup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := core.Backup{Service: "prod", Destination: "disk", Kind: core.KindScheduled, Phase: core.PhaseDump, Bytes: 1 << 20,
-		Host: "other-host", PID: 4242, ProgressAt: time.Now().Add(-5 * time.Minute)}
+	b := core.Backup{Service: "prod", Destination: "disk", Kind: core.KindScheduled,
+		Host: "other-host", PID: 4242, BackupProgress: core.BackupProgress{Phase: core.PhaseDump, Bytes: 1 << 20, ProgressAt: time.Now().Add(-5 * time.Minute)}}
 	err = cat.CreateBackup(context.Background(), &b)
 	cat.Close()
 	if err != nil {
