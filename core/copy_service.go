@@ -7,6 +7,9 @@ import (
 	"sort"
 )
 
+// ActionAddService: Service is not (or no longer) in the catalog; add it.
+const ActionAddService Action = "add-service"
+
 // CopyServiceRequest copies a service into a new database and service.
 type CopyServiceRequest struct {
 	// Source is the service to copy; it is only read.
@@ -81,7 +84,7 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 	}
 	primary, err := e.Catalog.Primary(ctx, src.Name)
 	if err != nil {
-		return res, Userf(fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination for the backup a copy is made from; add one with: odoo-backup config set %s DESTINATION --primary", src.Name, src.Name)
+		return res, Advise(Advice{Action: ActionSetPrimary, Service: src.Name}, fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination for the backup a copy is made from", src.Name)
 	}
 
 	bs, err := e.Backup(ctx, BackupRequest{Service: src.Name, Destinations: []string{primary.Destination}, Kind: KindCopy, Progress: req.Progress})
@@ -108,7 +111,7 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 	svc.DB.Database = req.NewDB
 	leftAt := fmt.Sprintf("database %q on %s and filestore %s were restored and left in place", req.NewDB, src.DB.Address(), res.Restore.FilestoreDir)
 	if err := e.Catalog.AddService(ctx, &svc, ""); err != nil {
-		return res, Userf(err, "the copy could not be registered as service %q (%s); %s: add it with odoo-backup service add", req.NewName, message(err), leftAt)
+		return res, Advise(Advice{Action: ActionAddService, Service: req.NewName}, err, "the copy could not be registered as service %q (%s); %s", req.NewName, message(err), leftAt)
 	}
 	res.Service = svc
 	// The primary goes first: the first configuration of a service becomes
@@ -117,7 +120,7 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 	for _, c := range configs {
 		c.ServiceID, c.Service = svc.ID, svc.Name
 		if err := e.Catalog.SetConfiguration(ctx, c); err != nil {
-			return res, Userf(err, "service %q was registered but its configuration on %q could not be copied (%s); %s: add it with odoo-backup config set %s %s", req.NewName, c.Destination, message(err), leftAt, req.NewName, c.Destination)
+			return res, Advise(Advice{Action: ActionSetConfiguration, Service: req.NewName, Destination: c.Destination}, err, "service %q was registered but its configuration on %q could not be copied (%s); %s", req.NewName, c.Destination, message(err), leftAt)
 		}
 	}
 	if res.Configurations, err = e.Catalog.Configurations(ctx, svc.Name); err != nil {

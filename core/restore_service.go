@@ -12,6 +12,15 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
+const (
+	// ActionSetPrimary: Service has no primary destination, which the
+	// operation (safety backup, upload, copy) writes to.
+	ActionSetPrimary Action = "set-primary"
+	// ActionSetFilestore: Service has no filestore directory; Detail is
+	// what it was needed for.
+	ActionSetFilestore Action = "set-filestore"
+)
+
 // ServiceRestoreRequest restores a backup onto an existing service, replacing
 // its database and filestore. The backup may belong to any service:
 // production restored into staging is the common case.
@@ -75,14 +84,14 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 		return res, err
 	}
 	if svc.Placeholder {
-		return res, Userf(ErrInvalid, "service %q has no database connection yet; set one with odoo-backup service add before restoring onto it", svc.Name)
+		return res, Advise(Advice{Action: ActionSetConnection, Service: svc.Name, Detail: "restoring onto it"}, ErrInvalid, "service %q has no database connection yet", svc.Name)
 	}
 	primary, err := e.Catalog.Primary(ctx, svc.Name)
 	if err != nil {
-		return res, Userf(fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination for the safety backup taken before a restore; add one with: odoo-backup config set %s DESTINATION --primary", svc.Name, svc.Name)
+		return res, Advise(Advice{Action: ActionSetPrimary, Service: svc.Name}, fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination for the safety backup taken before a restore", svc.Name)
 	}
 	if svc.FilestoreDir == "" {
-		return res, Userf(ErrInvalid, "service %q has no filestore directory; set it with odoo-backup service add --filestore before restoring onto it", svc.Name)
+		return res, Advise(Advice{Action: ActionSetFilestore, Service: svc.Name, Detail: "restoring onto it"}, ErrInvalid, "service %q has no filestore directory", svc.Name)
 	}
 	finalFS, err := filepath.Abs(svc.FilestoreDir)
 	if err != nil {

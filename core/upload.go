@@ -280,7 +280,7 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ U
 	}
 	primary, err := e.Catalog.Primary(ctx, svc.Name)
 	if err != nil {
-		return Backup{}, UploadInfo{}, Userf(fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination to upload to; add one with: odoo-backup config set %s DESTINATION --primary", svc.Name, svc.Name)
+		return Backup{}, UploadInfo{}, Advise(Advice{Action: ActionSetPrimary, Service: svc.Name}, fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination to upload to", svc.Name)
 	}
 	info, err := e.InspectUpload(ctx, req.Path)
 	if err != nil {

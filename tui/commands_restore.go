@@ -46,7 +46,7 @@ func restoreNewest(ctx *Context, service string) tea.Cmd {
 		bs, err := cat.Backups(context.Background(), core.BackupFilter{Service: service, Status: core.StatusSucceeded, Limit: 1})
 		switch {
 		case err != nil:
-			return statusMsg{err: true, text: fmt.Sprintf("cannot read the backups of %s: %v", service, err)}
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read the backups of %s: %s", service, errorText(err))}
 		case len(bs) == 0:
 			return statusMsg{err: true, text: fmt.Sprintf("%s has no succeeded backup to restore; press b to back it up", service)}
 		}
@@ -70,11 +70,11 @@ func openRestore(ctx *Context, b core.Backup) tea.Cmd {
 	return func() tea.Msg {
 		targets, err := loadTargets(context.Background(), cat)
 		if err != nil {
-			return statusMsg{err: true, text: fmt.Sprintf("cannot read the services: %v", err)}
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read the services: %s", errorText(err))}
 		}
-		recipient, err := offHostRecipient(context.Background(), cat, b)
+		recipient, err := core.OffHostRecipient(context.Background(), cat, b)
 		if err != nil {
-			return statusMsg{err: true, text: err.Error()}
+			return statusMsg{err: true, text: errorText(err)}
 		}
 		d := newRestoreDialog(ctx, b, targets)
 		d.recipient = recipient
@@ -140,7 +140,7 @@ func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize, a
 				return "", core.Userf(err, "%s; to put it in place anyway, restore again and tick \"restore even if the checks fail\" in the options", strings.TrimSuffix(userMessage(err), "."))
 			}
 			if err != nil {
-				return "", consoleError(err, b)
+				return "", err
 			}
 			if target == "" {
 				return fmt.Sprintf("backup %d restored into new database %s", b.ID, res.Database), nil
@@ -165,7 +165,7 @@ func verifyJob(ctx *Context, b core.Backup, identity string) JobSpec {
 		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
 			res, err := eng.Verify(jctx, b.ID, progress, core.WithIdentity(identity))
 			if err != nil {
-				return "", consoleError(err, b)
+				return "", err
 			}
 			if res.FilestoreFiles > 0 {
 				return fmt.Sprintf("backup %d is sound: checksum matches, %s of dump and %d filestore files read back", b.ID, size(int64(res.DumpBytes)), res.FilestoreFiles), nil
@@ -181,7 +181,7 @@ func startVerify(ctx *Context, b core.Backup) tea.Cmd {
 	if why := noArchive(b, "verify"); why != "" {
 		return setStatus(true, why)
 	}
-	if ageRecipientOf(b) == "" {
+	if core.BackupRecipient(b) == "" {
 		return startJob(verifyJob(ctx, b, ""))
 	}
 	load := verifyKey(ctx, b)
@@ -189,7 +189,7 @@ func startVerify(ctx *Context, b core.Backup) tea.Cmd {
 		k := load()
 		switch {
 		case k.err != nil:
-			return statusMsg{err: true, text: k.err.Error()}
+			return statusMsg{err: true, text: errorText(k.err)}
 		case k.recipient == "":
 			return startJobMsg{verifyJob(ctx, b, "")}
 		}
@@ -230,7 +230,7 @@ func openUpload(ctx *Context, service string) tea.Cmd {
 			return statusMsg{err: true, text: fmt.Sprintf("service %q has no primary destination to upload to; add one with: odoo-backup config set %s DESTINATION --primary", service, service)}
 		}
 		if err != nil {
-			return statusMsg{err: true, text: fmt.Sprintf("cannot read %s: %v", service, err)}
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read %s: %s", service, errorText(err))}
 		}
 		return openMsg{newUploadDialog(ctx, service, p.Destination)}
 	}

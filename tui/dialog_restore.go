@@ -242,7 +242,7 @@ func (d *restoreDialog) targetProblem() string {
 			return "type the name of the new database"
 		}
 		if err := core.ValidateDatabaseName(name); err != nil {
-			return err.Error()
+			return errorText(err)
 		}
 		for _, o := range d.targets {
 			if o.svc.DB.Database == name && o.svc.DB.Address() == d.server() {
@@ -502,10 +502,10 @@ func (d *restoreDialog) viewOutcome(cw int) string {
 	}
 	res := d.res
 	if d.job.err != nil {
-		what := "restore failed: " + d.job.err.Error()
+		what := "restore failed: " + errorText(d.job.err)
 		if errors.Is(d.job.err, core.ErrInterrupted) {
 			// It did not fail: it was stopped, and says what it left.
-			what = d.job.err.Error()
+			what = errorText(d.job.err)
 		}
 		b.WriteString(t.Error.Render(strings.TrimSuffix(hang("✗ ", what, cw), "\n")) + "\n")
 		if res != nil && res.SafetyBackupID != 0 {

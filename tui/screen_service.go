@@ -150,7 +150,7 @@ func (s *serviceScreen) View() string {
 	t, now := s.ctx.Theme, s.ctx.now()
 	w := s.ctx.Width - 2
 	if s.err != nil {
-		return t.Box.Width(w).Render(t.Error.Render("cannot read " + s.name + ": " + s.err.Error()))
+		return t.Box.Width(w).Render(t.Error.Render("cannot read " + s.name + ": " + errorText(s.err)))
 	}
 	if !s.loaded {
 		return t.Box.Width(w).Render(t.Muted.Render("loading " + s.name + "…"))
