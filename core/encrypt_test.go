@@ -213,12 +213,12 @@ func TestEncryptedBackupNeedsIdentity(t *testing.T) {
 		name, identity, want string
 		class                error
 	}{
-		{"no identity", "", "backup " + fmt.Sprint(b.ID) + " is encrypted to " + recipient + " and this host keeps no key for it; pass --identity FILE", core.ErrAccessDenied},
+		{"no identity", "", "backup " + fmt.Sprint(b.ID) + " is encrypted to " + recipient + " and this host keeps no key for it", core.ErrAccessDenied},
 		{"wrong identity", wrongFile, "backup " + fmt.Sprint(b.ID) + " is encrypted to " + recipient + "; the identity in " + wrongFile + " does not match", core.ErrAccessDenied},
 	} {
 		_, err := e.engine.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, FilestoreDir: fsDir, IdentityFile: c.identity})
-		if !errors.Is(err, c.class) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("restore, %s: got %v, want %q", c.name, err, c.want)
+		if !errors.Is(err, c.class) || !strings.Contains(err.Error(), c.want) || !advised(err, core.ActionGiveIdentity) {
+			t.Errorf("restore, %s: got %v, want %q advising to give the identity", c.name, err, c.want)
 		}
 		nothingCreated("restore, " + c.name)
 		_, err = e.engine.Download(e.ctx, b.ID, out, nil, core.WithIdentity(c.identity))
@@ -363,8 +363,8 @@ func TestCopyEncryptedBackup(t *testing.T) {
 		fmt.Sprintf("%x", sha256.Sum256(raw)) != toSealed.Backup.SHA256 || int64(len(raw)) != toSealed.Backup.Size {
 		t.Errorf("plain copied to an encrypted destination: %+v", toSealed.Backup)
 	}
-	if _, err := e.engine.Verify(e.ctx, toSealed.Backup.ID, nil); !strings.Contains(fmt.Sprint(err), "pass --identity") {
-		t.Errorf("verify on the key-less destination: got %v, want it to ask for --identity", err)
+	if _, err := e.engine.Verify(e.ctx, toSealed.Backup.ID, nil); !advised(err, core.ActionGiveIdentity) {
+		t.Errorf("verify on the key-less destination: got %v, want it to ask for the identity", err)
 	}
 	if _, err := e.engine.Verify(e.ctx, toSealed.Backup.ID, nil, core.WithIdentity(keyFile)); err != nil {
 		t.Error(err)
@@ -378,8 +378,8 @@ func TestCopyEncryptedBackup(t *testing.T) {
 		t.Errorf("copy between destinations with the same recipient should keep the bytes: %+v", same.Backup)
 	}
 	// From the key-less destination to a plain one the key must be given.
-	if _, err := e.engine.CopyBackup(e.ctx, toSealed.Backup.ID, "local", nil); !strings.Contains(fmt.Sprint(err), "pass --identity") {
-		t.Errorf("copy out of the key-less destination: got %v, want it to ask for --identity", err)
+	if _, err := e.engine.CopyBackup(e.ctx, toSealed.Backup.ID, "local", nil); !advised(err, core.ActionGiveIdentity) {
+		t.Errorf("copy out of the key-less destination: got %v, want it to ask for the identity", err)
 	}
 }
 

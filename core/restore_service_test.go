@@ -169,7 +169,7 @@ func TestRestoreToService(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: "bare"})
-	if !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "config set bare") {
+	if a, _ := core.AdviceOf(err); !errors.Is(err, core.ErrInvalid) || a != (core.Advice{Action: core.ActionSetPrimary, Service: "bare"}) {
 		t.Errorf("service without a primary: got %v, want ErrInvalid saying how to add one", err)
 	}
 }

@@ -121,7 +121,7 @@ func forgetBackups(a core.Advice) string {
 func keyAdvice(a core.Advice) string {
 	switch a.Action {
 	case core.ActionGiveRecipient:
-		return "give the public key (age1…) printed by odoo-backup key generate"
+		return "give the public key printed by odoo-backup key generate"
 	case core.ActionGiveKeyFile:
 		return "give the file written by odoo-backup key generate"
 	}
