@@ -21,6 +21,22 @@ const (
 	ActionSetFilestore Action = "set-filestore"
 )
 
+// CheckRestoreTarget says why svc cannot take a restore onto it, or nil:
+// it needs a database connection, a primary destination for the safety
+// backup (primaryErr is what looking the primary up gave) and a filestore
+// directory. The console asks it before offering the target.
+func CheckRestoreTarget(svc Service, primaryErr error) error {
+	switch {
+	case svc.Placeholder:
+		return Advise(Advice{Action: ActionSetConnection, Service: svc.Name, Detail: "restoring onto it"}, ErrInvalid, "service %q has no database connection yet", svc.Name)
+	case primaryErr != nil:
+		return Advise(Advice{Action: ActionSetPrimary, Service: svc.Name}, fmt.Errorf("%w: %w", ErrInvalid, primaryErr), "service %q has no primary destination for the safety backup taken before a restore", svc.Name)
+	case svc.FilestoreDir == "":
+		return Advise(Advice{Action: ActionSetFilestore, Service: svc.Name, Detail: "restoring onto it"}, ErrInvalid, "service %q has no filestore directory", svc.Name)
+	}
+	return nil
+}
+
 // ServiceRestoreRequest restores a backup onto an existing service, replacing
 // its database and filestore. The backup may belong to any service:
 // production restored into staging is the common case.
@@ -83,15 +99,9 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	if err != nil {
 		return res, err
 	}
-	if svc.Placeholder {
-		return res, Advise(Advice{Action: ActionSetConnection, Service: svc.Name, Detail: "restoring onto it"}, ErrInvalid, "service %q has no database connection yet", svc.Name)
-	}
 	primary, err := e.Catalog.Primary(ctx, svc.Name)
-	if err != nil {
-		return res, Advise(Advice{Action: ActionSetPrimary, Service: svc.Name}, fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination for the safety backup taken before a restore", svc.Name)
-	}
-	if svc.FilestoreDir == "" {
-		return res, Advise(Advice{Action: ActionSetFilestore, Service: svc.Name, Detail: "restoring onto it"}, ErrInvalid, "service %q has no filestore directory", svc.Name)
+	if err := CheckRestoreTarget(svc, err); err != nil {
+		return res, err
 	}
 	finalFS, err := filepath.Abs(svc.FilestoreDir)
 	if err != nil {

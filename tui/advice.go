@@ -87,7 +87,9 @@ func consoleAdvice(a core.Advice) string {
 		// The console has no rebuild: it is the command line's.
 		return "fix it, then rebuild from a shell with: odoo-backup catalog rebuild"
 	case core.ActionSetConnection:
-		return "give it one with E on its screen before " + a.Detail
+		// Adding a service under a placeholder's name turns it into that
+		// service; editing keeps it a placeholder.
+		return "give it one by adding " + a.Service + " again with a on the services screen (1) before " + a.Detail
 	case core.ActionSetFilestore:
 		return "set it with E on its screen before " + a.Detail
 	case core.ActionAddService:

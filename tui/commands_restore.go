@@ -18,7 +18,7 @@ import (
 type restoreTarget struct {
 	svc       core.Service
 	primary   string
-	noPrimary string
+	noPrimary error
 }
 
 // noArchive says why backup b has no archive to act on (verb: "restore",
@@ -95,7 +95,7 @@ func loadTargets(c context.Context, cat core.Catalog) ([]restoreTarget, error) {
 		case err == nil:
 			t.primary = p.Destination
 		case errors.Is(err, core.ErrNotFound):
-			t.noPrimary = fmt.Sprintf("service %q has no primary destination for the safety backup taken before a restore; add one with: odoo-backup config set %s DESTINATION --primary", s.Name, s.Name)
+			t.noPrimary = err
 		default:
 			return nil, err
 		}
@@ -227,7 +227,7 @@ func openUpload(ctx *Context, service string) tea.Cmd {
 	return func() tea.Msg {
 		p, err := cat.Primary(context.Background(), service)
 		if errors.Is(err, core.ErrNotFound) {
-			return statusMsg{err: true, text: fmt.Sprintf("service %q has no primary destination to upload to; add one with: odoo-backup config set %s DESTINATION --primary", service, service)}
+			return statusMsg{err: true, text: errorText(core.NoUploadPrimary(service, err))}
 		}
 		if err != nil {
 			return statusMsg{err: true, text: fmt.Sprintf("cannot read %s: %s", service, errorText(err))}

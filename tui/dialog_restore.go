@@ -254,13 +254,8 @@ func (d *restoreDialog) targetProblem() string {
 		}
 		return ""
 	}
-	switch {
-	case t.svc.Placeholder:
-		return fmt.Sprintf("service %q has no database connection yet; set one with odoo-backup service add before restoring onto it", t.svc.Name)
-	case t.noPrimary != "":
-		return t.noPrimary
-	case t.svc.FilestoreDir == "":
-		return fmt.Sprintf("service %q has no filestore directory; set it with odoo-backup service add --filestore before restoring onto it", t.svc.Name)
+	if err := core.CheckRestoreTarget(t.svc, t.noPrimary); err != nil {
+		return errorText(err)
 	}
 	return ""
 }
@@ -442,7 +437,7 @@ func (d *restoreDialog) viewTarget(cw int) string {
 		switch {
 		case o.svc.Placeholder:
 			note = "no database connection yet"
-		case o.noPrimary != "":
+		case o.noPrimary != nil:
 			note += " · no primary destination"
 		default:
 			note += " · safety backup to " + o.primary
