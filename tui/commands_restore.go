@@ -145,15 +145,15 @@ func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize, a
 			if target == "" {
 				return fmt.Sprintf("backup %d restored into new database %s", b.ID, res.Database), nil
 			}
-			return fmt.Sprintf("backup %d restored onto %s; to put the old data back: %s", b.ID, target, undoCommand(res.SafetyBackupID, target)), nil
+			return fmt.Sprintf("backup %d restored onto %s; to put the old data back, %s", b.ID, target, undoRestore(res.SafetyBackupID, target)), nil
 		},
 	}
 }
 
-// undoCommand is the command that restores the safety backup, as the CLI
-// prints it.
-func undoCommand(safetyID int64, service string) string {
-	return fmt.Sprintf("odoo-backup restore %d --service %s --yes", safetyID, service)
+// undoRestore says how this console restores the safety backup, which puts
+// the old data back.
+func undoRestore(safetyID int64, service string) string {
+	return fmt.Sprintf("restore safety backup %d onto %s (r on it in the history of %s)", safetyID, service, service)
 }
 
 // verifyJob verifies a backup end to end, decrypting it with the identity

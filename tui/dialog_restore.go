@@ -514,8 +514,7 @@ func (d *restoreDialog) viewOutcome(cw int) string {
 	}
 	if tg := d.target(); tg != nil {
 		line("✓ ", "Backup %d restored onto %s: database %s, filestore %s (%d files).", d.b.ID, tg.svc.Name, res.Database, res.FilestoreDir, res.FilestoreFiles)
-		line("", "Safety backup %d of %s was taken first; to put the old data back:", res.SafetyBackupID, tg.svc.Name)
-		line("  ", "%s", undoCommand(res.SafetyBackupID, tg.svc.Name))
+		line("", "Safety backup %d of %s was taken first; to put the old data back, %s.", res.SafetyBackupID, tg.svc.Name, undoRestore(res.SafetyBackupID, tg.svc.Name))
 	} else {
 		line("✓ ", "Backup %d restored into new database %s, filestore %s (%d files).", d.b.ID, res.Database, res.FilestoreDir, res.FilestoreFiles)
 	}
