@@ -168,9 +168,6 @@ func loadHistoryPage(ctx *Context, name string, beforeID int64) tea.Cmd {
 
 // backupNow opens the back-up-now dialog of a service.
 func backupNow(ctx *Context, name string) tea.Cmd {
-	if ctx.ReadOnly {
-		return setStatus(true, "read-only: backing up is off (the console was started with --read-only)")
-	}
 	cat := ctx.Catalog
 	return func() tea.Msg {
 		configs, err := cat.Configurations(context.Background(), name)

@@ -38,9 +38,6 @@ func noArchive(b core.Backup, verb string) string {
 // restoreNewest opens the restore flow for a service's newest succeeded
 // backup, on any destination (the home screen's r).
 func restoreNewest(ctx *Context, service string) tea.Cmd {
-	if ctx.ReadOnly {
-		return readOnlyRefusal(ctx, "restoring")
-	}
 	cat := ctx.Catalog
 	return func() tea.Msg {
 		bs, err := cat.Backups(context.Background(), core.BackupFilter{Service: service, Status: core.StatusSucceeded, Limit: 1})
@@ -60,9 +57,6 @@ func restoreNewest(ctx *Context, service string) tea.Cmd {
 // openRestore loads every service and its primary, then opens the restore
 // flow for backup b.
 func openRestore(ctx *Context, b core.Backup) tea.Cmd {
-	if ctx.ReadOnly {
-		return readOnlyRefusal(ctx, "restoring")
-	}
 	if why := noArchive(b, "restore"); why != "" {
 		return setStatus(true, why)
 	}
@@ -220,9 +214,6 @@ func deleteJob(ctx *Context, b core.Backup, force bool) JobSpec {
 // openUpload opens upload & restore for a service, once its primary (where
 // the upload goes) is known.
 func openUpload(ctx *Context, service string) tea.Cmd {
-	if ctx.ReadOnly {
-		return readOnlyRefusal(ctx, "upload & restore")
-	}
 	cat := ctx.Catalog
 	return func() tea.Msg {
 		p, err := cat.Primary(context.Background(), service)

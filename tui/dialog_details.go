@@ -26,6 +26,8 @@ type detailsDialog struct {
 	note     string
 	job      flowJob
 	jobForce bool
+	// closing is set by the action that closes the dialog.
+	closing bool
 }
 
 type detailsQuestion int
@@ -54,18 +56,22 @@ func openDetails(ctx *Context, b core.Backup, askDelete bool) tea.Cmd {
 
 // askToDelete asks the delete question, or says why there is none.
 func (d *detailsDialog) askToDelete() tea.Cmd {
-	switch {
-	case d.ctx.ReadOnly:
-		d.note = "read-only: deleting is off (the console was started with --read-only)"
-	case d.b.Status == core.StatusRunning:
-		d.note = fmt.Sprintf("backup %d is still running; wait for it to finish before deleting it", d.b.ID)
-	case d.b.Status == core.StatusDeleted || d.b.Status == core.StatusRotated:
-		d.note = fmt.Sprintf("backup %d was already %s; there is nothing left to delete", d.b.ID, d.b.Status)
-	default:
-		d.ask, d.note = askDelete, ""
-		return nil
+	if d.note = d.deleteRefusal(); d.note != "" {
+		return setStatus(true, d.note)
 	}
-	return setStatus(true, d.note)
+	d.ask = askDelete
+	return nil
+}
+
+// deleteRefusal says why the backup has nothing to delete, or "".
+func (d *detailsDialog) deleteRefusal() string {
+	switch d.b.Status {
+	case core.StatusRunning:
+		return fmt.Sprintf("backup %d is still running; wait for it to finish before deleting it", d.b.ID)
+	case core.StatusDeleted, core.StatusRotated:
+		return fmt.Sprintf("backup %d was already %s; there is nothing left to delete", d.b.ID, d.b.Status)
+	}
+	return ""
 }
 
 func (d *detailsDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
@@ -105,61 +111,73 @@ func (d *detailsDialog) deleted() {
 	}
 }
 
+// key runs the dialog's action for msg; a disabled one says why in the
+// dialog's note.
 func (d *detailsDialog) key(msg tea.KeyMsg) (bool, tea.Cmd) {
+	if d.ask == askNothing {
+		d.note = ""
+	}
+	a, ok := d.keys().lookup(msg)
+	if !ok {
+		return false, nil
+	}
+	if why := d.ctx.disabledReason(a); why != "" {
+		d.note = why
+		return false, nil
+	}
+	cmd := a.run()
+	return d.closing, cmd
+}
+
+// keys: y and n while a question is asked; else the backup's actions,
+// one job at a time from this dialog.
+func (d *detailsDialog) keys() keyTable {
 	k := d.ctx.Keys
 	if d.ask != askNothing {
-		switch {
-		case key.Matches(msg, k.Yes):
+		yes := action{key: k.Yes, changes: "deleting", run: func() tea.Cmd {
 			force := d.ask == askForce
 			d.ask, d.jobForce, d.lastGood = askNothing, force, ""
-			return false, d.job.start(deleteJob(d.ctx, d.b, force), "delete")
-		case key.Matches(msg, k.No):
-			d.ask = askNothing
-		}
-		return false, nil
+			return d.job.start(deleteJob(d.ctx, d.b, force), "delete")
+		}}
+		no := action{key: k.No, run: func() tea.Cmd { d.ask = askNothing; return nil }}
+		return keyTable{groups: [][]action{{yes, no}}, footer: []action{yes, no}}
 	}
-	d.note = ""
-	if d.job.running() && key.Matches(msg, k.Verify, k.Delete, k.Download) {
-		// One job at a time from this dialog.
-		d.note = d.job.label + " is running; wait for it to end"
-		return false, nil
+	busy := func() string {
+		if d.job.running() {
+			return d.job.label + " is running; wait for it to end"
+		}
+		return ""
 	}
-	switch {
-	case key.Matches(msg, k.Back):
-		return true, nil
-	case key.Matches(msg, k.Restore):
-		if d.ctx.ReadOnly {
-			d.note = "read-only: restoring is off (the console was started with --read-only)"
-			return false, nil
-		}
-		if why := noArchive(d.b, "restore"); why != "" {
-			d.note = why
-			return false, nil
-		}
-		return true, openRestore(d.ctx, d.b)
-	case key.Matches(msg, k.Verify):
-		if why := noArchive(d.b, "verify"); why != "" {
-			d.note = why
-			return false, nil
-		}
-		if core.BackupRecipient(d.b) != "" {
-			// Its key may be kept off this host: the catalog says.
-			load := verifyKey(d.ctx, d.b)
-			return false, func() tea.Msg { return load() }
-		}
-		return false, d.job.start(verifyJob(d.ctx, d.b, ""), core.PhaseVerify)
-	case key.Matches(msg, k.Delete):
-		d.askToDelete()
-	case key.Matches(msg, k.Download):
-		if why := noArchive(d.b, "download"); why != "" {
-			d.note = why
-			return false, nil
-		}
-		return true, openDownload(d.ctx, d.b)
-	case key.Matches(msg, k.Force) && d.lastGood != "":
-		d.ask = askForce
+	archive := func(verb string) func() string { return func() string { return noArchive(d.b, verb) } }
+	closeWith := func(open func(*Context, core.Backup) tea.Cmd) func() tea.Cmd {
+		return func() tea.Cmd { d.closing = true; return open(d.ctx, d.b) }
 	}
-	return false, nil
+	restore := action{key: k.Restore, changes: "restoring", disabled: archive("restore"), run: closeWith(openRestore)}
+	verify := action{key: k.Verify, disabled: firstReason(busy, archive("verify")), run: d.verify}
+	del := action{key: k.Delete, changes: "deleting", disabled: firstReason(busy, d.deleteRefusal),
+		run: func() tea.Cmd { d.ask = askDelete; return nil }}
+	download := action{key: k.Download, disabled: firstReason(busy, archive("download")), run: closeWith(openDownload)}
+	force := action{key: k.Force, changes: "deleting", inactive: d.lastGood == "",
+		run: func() tea.Cmd { d.ask = askForce; return nil }}
+	back := action{key: k.Back, run: func() tea.Cmd { d.closing = true; return nil }}
+	t := keyTable{groups: [][]action{{restore, verify, del, download, force, back}},
+		footer: []action{restore, verify, del, download}}
+	if !force.inactive {
+		t.footer = append(t.footer, force)
+	}
+	t.footer = append(t.footer, back)
+	return t
+}
+
+// verify checks the backup's archive, once its identity is known when its
+// key may be kept off this host.
+func (d *detailsDialog) verify() tea.Cmd {
+	if core.BackupRecipient(d.b) != "" {
+		// Its key may be kept off this host: the catalog says.
+		load := verifyKey(d.ctx, d.b)
+		return func() tea.Msg { return load() }
+	}
+	return d.job.start(verifyJob(d.ctx, d.b, ""), core.PhaseVerify)
 }
 
 // width leaves a sha256 on one line at 80 columns.
@@ -292,38 +310,4 @@ func (d *detailsDialog) footLines() int {
 	return n
 }
 
-func (d *detailsDialog) ShortHelp() []key.Binding {
-	k := d.ctx.Keys
-	if d.ask != askNothing {
-		return []key.Binding{k.Yes, k.No}
-	}
-	out := []key.Binding{k.Restore, k.Verify, k.Delete, k.Download}
-	if d.lastGood != "" {
-		out = append(out, k.Force)
-	}
-	return append(out, k.Back)
-}
-
-// onBackup acts on the history row under the cursor: details, restore,
-// verify, delete.
-func (s *serviceScreen) onBackup(msg tea.KeyMsg) tea.Cmd {
-	k := s.ctx.Keys
-	if !s.loaded {
-		return nil
-	}
-	if s.histCur >= len(s.history) {
-		return setStatus(true, "no backup to act on yet: press b to back up now")
-	}
-	b := s.history[s.histCur]
-	switch {
-	case key.Matches(msg, k.Details):
-		return openDetails(s.ctx, b, false)
-	case key.Matches(msg, k.Restore):
-		return openRestore(s.ctx, b)
-	case key.Matches(msg, k.Verify):
-		return startVerify(s.ctx, b)
-	case key.Matches(msg, k.Download):
-		return openDownload(s.ctx, b)
-	}
-	return openDetails(s.ctx, b, true)
-}
+func (d *detailsDialog) ShortHelp() []key.Binding { return bindings(d.keys().footer) }

@@ -9,15 +9,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// readOnlyRefusal says why an action that changes the catalog does nothing
-// in a read-only console; nil when the console may change things.
-func readOnlyRefusal(ctx *Context, what string) tea.Cmd {
-	if !ctx.ReadOnly {
-		return nil
-	}
-	return setStatus(true, "read-only: "+what+" is off (the console was started with --read-only)")
-}
-
 // catalogAction runs one catalog write as a command: its error (the
 // catalog's own sentence) goes to the status line, and on success ok is
 // shown and after runs (reloads).

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -77,9 +76,6 @@ func findConfig(cfgs []core.TemplateConfiguration, destination string) (core.Tem
 // addConfig opens the form that gives the owner a configuration on one of
 // the destinations it does not use yet.
 func addConfig(ctx *Context, o configOwner) tea.Cmd {
-	if r := readOnlyRefusal(ctx, "adding a configuration"); r != nil {
-		return r
-	}
 	cat := ctx.Catalog
 	return func() tea.Msg {
 		c := context.Background()
@@ -106,9 +102,6 @@ func addConfig(ctx *Context, o configOwner) tea.Cmd {
 
 // editConfig opens the form on the owner's configuration on destination.
 func editConfig(ctx *Context, o configOwner, destination string) tea.Cmd {
-	if r := readOnlyRefusal(ctx, "editing a configuration"); r != nil {
-		return r
-	}
 	cat := ctx.Catalog
 	return func() tea.Msg {
 		cfgs, err := o.configurations(context.Background(), cat)
@@ -126,9 +119,6 @@ func editConfig(ctx *Context, o configOwner, destination string) tea.Cmd {
 // removeConfig asks, then removes the owner's configuration on destination;
 // the catalog refuses to remove the primary while others remain.
 func removeConfig(ctx *Context, o configOwner, destination string) tea.Cmd {
-	if r := readOnlyRefusal(ctx, "removing a configuration"); r != nil {
-		return r
-	}
 	cat := ctx.Catalog
 	detail := "Its backups there stay in the history, marked orphaned, and are never rotated."
 	if o.template {
@@ -141,9 +131,6 @@ func removeConfig(ctx *Context, o configOwner, destination string) tea.Cmd {
 
 // makePrimary moves the owner's primary flag to destination.
 func makePrimary(ctx *Context, o configOwner, destination string) tea.Cmd {
-	if r := readOnlyRefusal(ctx, "moving the primary"); r != nil {
-		return r
-	}
 	cat := ctx.Catalog
 	return catalogAction(func(c context.Context) error {
 		cfgs, err := o.configurations(c, cat)
@@ -334,21 +321,4 @@ func submitConfig(ctx *Context, f *form, o configOwner, existing *core.TemplateC
 		res.After = o.reload(ctx)
 		return res
 	}
-}
-
-// configKey is e, x or p on a service screen: they act on the selected
-// configuration, so the configurations pane must have the focus.
-func (s *serviceScreen) configKey(msg tea.KeyMsg) tea.Cmd {
-	k := s.ctx.Keys
-	if s.pane != paneConfigs || s.cfgCur >= len(s.configs) {
-		return setStatus(true, "select a destination in the Destinations pane first (tab)")
-	}
-	o, dest := configOwner{name: s.name}, s.configs[s.cfgCur].Destination
-	switch {
-	case key.Matches(msg, k.Edit):
-		return editConfig(s.ctx, o, dest)
-	case key.Matches(msg, k.Remove):
-		return removeConfig(s.ctx, o, dest)
-	}
-	return makePrimary(s.ctx, o, dest)
 }

@@ -18,18 +18,12 @@ import (
 
 // addDestination opens the form that adds a destination.
 func addDestination(ctx *Context) tea.Cmd {
-	if r := readOnlyRefusal(ctx, "adding a destination"); r != nil {
-		return r
-	}
 	return openDialog(newDestinationForm(ctx, nil))
 }
 
 // editDestination opens the form on a destination; its secret key is kept
 // unless a new one is typed, and is never shown.
 func editDestination(ctx *Context, name string) tea.Cmd {
-	if r := readOnlyRefusal(ctx, "editing a destination"); r != nil {
-		return r
-	}
 	cat := ctx.Catalog
 	return func() tea.Msg {
 		d, err := cat.Destination(context.Background(), name)
@@ -43,9 +37,6 @@ func editDestination(ctx *Context, name string) tea.Cmd {
 // removeDestination asks, then removes a destination; the catalog refuses
 // while a service or template uses it, or while backups are recorded on it.
 func removeDestination(ctx *Context, name string) tea.Cmd {
-	if r := readOnlyRefusal(ctx, "removing a destination"); r != nil {
-		return r
-	}
 	cat := ctx.Catalog
 	return confirm(ctx, "Remove destination "+name+"?", "The objects it holds are not touched; only the catalog forgets the destination.",
 		func(c context.Context) error { return cat.RemoveDestination(c, name, false) },

@@ -28,11 +28,9 @@ type KeyMap struct {
 	NextField, PrevField, Save key.Binding
 }
 
-// NewKeyMap builds the keymap; read-only keeps the back-up key visible but
-// says in its help why it does nothing.
-// readOnlyOff ends the help of a key a read-only console turns off.
-const readOnlyOff = ": off (--read-only)"
-
+// NewKeyMap builds the keymap. Which keys a read-only console turns off is
+// not the keymap's business: each screen's actions say what they change
+// (see action), and Context.readOnlyReason decides.
 func NewKeyMap(readOnly bool) KeyMap {
 	k := KeyMap{
 		Up:           key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
@@ -87,37 +85,139 @@ func NewKeyMap(readOnly bool) KeyMap {
 	k.DoDownload = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "download"))
 	k.DoVerify = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "verify"))
 	if readOnly {
-		k.Restore.SetHelp("r", "restore"+readOnlyOff)
-		k.Delete.SetHelp("x", "delete"+readOnlyOff)
-		k.Upload.SetHelp("u", "upload & restore"+readOnlyOff)
-		k.Backup.SetHelp("b", "back up"+readOnlyOff)
 		k.Download.SetHelp("D", "download to a file (allowed read-only)")
-		for _, b := range []*key.Binding{&k.Add, &k.Edit, &k.Remove, &k.MakePrimary, &k.NewService, &k.AddConfig, &k.EditService} {
-			b.SetHelp(b.Help().Key, b.Help().Desc+readOnlyOff)
-		}
 	}
 	return k
 }
 
-// cursorMove is how far a list's movement key moves its cursor: a row, a
-// page of page rows, or to either end; ok is false for any other key.
-func (k KeyMap) cursorMove(msg tea.KeyMsg, page int) (delta int, ok bool) {
-	switch {
-	case key.Matches(msg, k.Up):
-		return -1, true
-	case key.Matches(msg, k.Down):
-		return 1, true
-	case key.Matches(msg, k.PageUp):
-		return -max(page, 1), true
-	case key.Matches(msg, k.PageDown):
-		return max(page, 1), true
-	case key.Matches(msg, k.Top):
-		return -1 << 30, true
-	case key.Matches(msg, k.Bottom):
-		return 1 << 30, true
+// moves are a list's movement keys: a row, a page of page rows, or to
+// either end; move gets how far the cursor goes.
+func (k KeyMap) moves(page int, move func(delta int) tea.Cmd) []action {
+	page = max(page, 1)
+	by := func(delta int) func() tea.Cmd { return func() tea.Cmd { return move(delta) } }
+	return []action{
+		{key: k.Up, run: by(-1)}, {key: k.Down, run: by(1)},
+		{key: k.PageUp, run: by(-page)}, {key: k.PageDown, run: by(page)},
+		{key: k.Top, run: by(-1 << 30)}, {key: k.Bottom, run: by(1 << 30)},
 	}
-	return 0, false
 }
 
 // clampCursor keeps a cursor moved by delta on one of n rows.
 func clampCursor(cur, delta, n int) int { return max(0, min(cur+delta, n-1)) }
+
+// action is one key of a screen or dialog, as lazygit's Binding: the key
+// with its help, what it does, and why it does nothing now. A screen's
+// actions are its whole keyboard: its Update dispatches through them, and
+// the help bar and the ? help are drawn from them.
+type action struct {
+	key key.Binding
+	// run is what the key does; it may change the screen's own state (a
+	// cursor, a pane) and returns the command that does the rest.
+	run func() tea.Cmd
+	// changes names what the action changes, as a read-only console's
+	// refusal says it ("adding a destination"); "" when it changes
+	// nothing (moving, opening, verifying, downloading to a file).
+	changes string
+	// disabled says why the action cannot run now ("no service
+	// selected"); nil or "" when it can.
+	disabled func() string
+	// inactive is set on a key that means something else at this moment
+	// (x deletes a backup in the history pane and removes a configuration
+	// in the other): the ? help lists it, the help bar and the keyboard
+	// skip it.
+	inactive bool
+	// global marks a key the root handles for every screen (esc, ?, q, 1
+	// to 4), listed in a screen's help where it belongs; it has no run.
+	global bool
+}
+
+// globalKey lists one of the root's keys in a screen's help.
+func globalKey(b key.Binding) action { return action{key: b, global: true} }
+
+// keyTable is the keyboard of a screen or dialog: its actions in groups,
+// as the ? help lays them out (the keyboard tries them in this order),
+// and the ones its help bar shows, in the bar's order.
+type keyTable struct {
+	groups [][]action
+	footer []action
+}
+
+// readOnlyReason is the one rule of a read-only console: an action that
+// changes something (what, e.g. "backing up") is off, and this is why;
+// "" when it may run.
+func (c *Context) readOnlyReason(what string) string {
+	if !c.ReadOnly || what == "" {
+		return ""
+	}
+	return "read-only: " + what + " is off (the console was started with --read-only)"
+}
+
+// disabledReason is why a cannot run now: read-only first, then its own
+// reason; "" when it can.
+func (c *Context) disabledReason(a action) string {
+	if why := c.readOnlyReason(a.changes); why != "" {
+		return why
+	}
+	if a.disabled != nil {
+		return a.disabled()
+	}
+	return ""
+}
+
+// lookup finds the action msg presses in t, skipping the root's keys and
+// the inactive ones; ok is false when the key is not t's.
+func (t keyTable) lookup(msg tea.KeyMsg) (action, bool) {
+	for _, g := range t.groups {
+		for _, a := range g {
+			if !a.global && !a.inactive && key.Matches(msg, a.key) {
+				return a, true
+			}
+		}
+	}
+	return action{}, false
+}
+
+// press runs the action msg presses in t, or, when that action is
+// disabled, says why in the status line instead of doing nothing; ok is
+// false when the key is not t's.
+func (c *Context) press(t keyTable, msg tea.KeyMsg) (cmd tea.Cmd, ok bool) {
+	a, ok := t.lookup(msg)
+	if !ok {
+		return nil, false
+	}
+	if why := c.disabledReason(a); why != "" {
+		return setStatus(true, why), true
+	}
+	return a.run(), true
+}
+
+// bindings are the keys of actions, for help.Model.
+func bindings(actions []action) []key.Binding {
+	out := make([]key.Binding, len(actions))
+	for i, a := range actions {
+		out[i] = a.key
+	}
+	return out
+}
+
+// actionsOf lists plain keys (a dialog's flow keys) as actions that
+// change nothing, for the help bar.
+func actionsOf(bs []key.Binding) []action {
+	out := make([]action, len(bs))
+	for i, b := range bs {
+		out[i] = action{key: b}
+	}
+	return out
+}
+
+// firstReason is the first of reasons that says something.
+func firstReason(reasons ...func() string) func() string {
+	return func() string {
+		for _, r := range reasons {
+			if why := r(); why != "" {
+				return why
+			}
+		}
+		return ""
+	}
+}

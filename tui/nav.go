@@ -20,8 +20,10 @@ type screen interface {
 	// Update gets keys (when no dialog is open) and every data message.
 	Update(msg tea.Msg) tea.Cmd
 	View() string
-	ShortHelp() []key.Binding
-	FullHelp() [][]key.Binding
+	// keys is the screen's keyboard now (it may change with the pane or
+	// the selection): Update dispatches through it, the help is drawn
+	// from it.
+	keys() keyTable
 }
 
 // textTaker is a screen or dialog that is taking typed text right now (a
@@ -34,6 +36,13 @@ type dialog interface {
 	Update(msg tea.Msg) (done bool, cmd tea.Cmd)
 	View() string
 	ShortHelp() []key.Binding
+}
+
+// keyedDialog is a dialog whose keys are a keyTable (its help bar then
+// shows which keys a read-only console turns off).
+type keyedDialog interface {
+	dialog
+	keys() keyTable
 }
 
 // Navigation and job requests: screens and dialogs return these as

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -154,7 +153,6 @@ func loadAuditPage(ctx *Context, service string, before int64) tea.Cmd {
 }
 
 func (s *activityScreen) Update(msg tea.Msg) tea.Cmd {
-	k := s.ctx.Keys
 	switch msg := msg.(type) {
 	case ActivityLoadedMsg:
 		if msg.Err != nil {
@@ -192,19 +190,28 @@ func (s *activityScreen) Update(msg tea.Msg) tea.Cmd {
 			}
 			return s.maybeLoadMore()
 		}
-		if d, ok := k.cursorMove(msg, s.listRows()); ok {
-			s.move(d)
-			return s.maybeLoadMore()
-		}
-		switch {
-		case key.Matches(msg, k.Filter):
-			s.filter.start()
-		case key.Matches(msg, k.Tab):
-			s.pane = 1 - s.pane
+		if cmd, ok := s.ctx.press(s.keys(), msg); ok {
+			return cmd
 		}
 		return s.maybeLoadMore()
 	}
 	return nil
+}
+
+// keys: the activity screen only reads; its keys move, filter and switch
+// panes.
+func (s *activityScreen) keys() keyTable {
+	k := s.ctx.Keys
+	moves := k.moves(s.listRows(), func(d int) tea.Cmd {
+		s.move(d)
+		return s.maybeLoadMore()
+	})
+	tab := action{key: k.Tab, run: func() tea.Cmd { s.pane = 1 - s.pane; return s.maybeLoadMore() }}
+	filter := action{key: k.Filter, run: func() tea.Cmd { s.filter.start(); return s.maybeLoadMore() }}
+	return keyTable{
+		groups: [][]action{moves, {tab, filter, globalKey(k.Back)}},
+		footer: []action{moves[0], moves[1], tab, filter, globalKey(k.Services), globalKey(k.Back), globalKey(k.Help), globalKey(k.Quit)},
+	}
 }
 
 // setJobs takes the new jobs and keeps the cursor on the job it was on, so
@@ -535,14 +542,4 @@ func (s *activityScreen) viewAudit(b *strings.Builder) {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return s
-}
-
-func (s *activityScreen) ShortHelp() []key.Binding {
-	k := s.ctx.Keys
-	return []key.Binding{k.Up, k.Down, k.Tab, k.Filter, k.Services, k.Back, k.Help, k.Quit}
-}
-
-func (s *activityScreen) FullHelp() [][]key.Binding {
-	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Tab, k.Filter, k.Back}}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -142,24 +141,42 @@ func (s *destinationsScreen) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (s *destinationsScreen) key(msg tea.KeyMsg) tea.Cmd {
+	cmd, _ := s.ctx.press(s.keys(), msg)
+	return cmd
+}
+
+// keys: all but a act on the selected destination.
+func (s *destinationsScreen) keys() keyTable {
 	k := s.ctx.Keys
-	if d, ok := k.cursorMove(msg, len(s.rows)); ok {
+	moves := k.moves(len(s.rows), func(d int) tea.Cmd {
 		s.cursor = clampCursor(s.cursor, d, len(s.rows))
-	} else if key.Matches(msg, k.Add) {
-		return addDestination(s.ctx)
-	}
-	if d, ok := s.selected(); ok {
-		switch {
-		case key.Matches(msg, k.Edit):
-			return editDestination(s.ctx, d.Name)
-		case key.Matches(msg, k.TestDest):
-			s.test.name, s.test.job, s.test.done, s.test.result = d.Name, 0, false, ""
-			return testDestination(s.ctx, d.Name)
-		case key.Matches(msg, k.Remove):
-			return removeDestination(s.ctx, d.Name)
+		return nil
+	})
+	onDest := func(run func(name string) tea.Cmd) func() tea.Cmd {
+		return func() tea.Cmd {
+			d, _ := s.selected()
+			return run(d.Name)
 		}
 	}
-	return nil
+	noDest := func() string {
+		if _, ok := s.selected(); !ok {
+			return "no destination selected"
+		}
+		return ""
+	}
+	add := action{key: k.Add, changes: "adding a destination", run: func() tea.Cmd { return addDestination(s.ctx) }}
+	edit := action{key: k.Edit, changes: "editing a destination", disabled: noDest,
+		run: onDest(func(n string) tea.Cmd { return editDestination(s.ctx, n) })}
+	test := action{key: k.TestDest, disabled: noDest, run: onDest(func(n string) tea.Cmd {
+		s.test.name, s.test.job, s.test.done, s.test.result = n, 0, false, ""
+		return testDestination(s.ctx, n)
+	})}
+	remove := action{key: k.Remove, changes: "removing a destination", disabled: noDest,
+		run: onDest(func(n string) tea.Cmd { return removeDestination(s.ctx, n) })}
+	return keyTable{
+		groups: [][]action{moves, {add, edit, test, remove, globalKey(k.Back)}},
+		footer: []action{add, edit, test, remove, globalKey(k.Back), globalKey(k.Help), globalKey(k.Quit)},
+	}
 }
 
 func (s *destinationsScreen) selected() (core.Destination, bool) {
@@ -203,16 +220,6 @@ func (s *destinationsScreen) View() string {
 		b.WriteString("\n" + s.testView() + "\n")
 	}
 	return t.Box.Width(s.ctx.Width - 2).Height(s.ctx.bodyHeight() - 2).Render(strings.TrimRight(b.String(), "\n"))
-}
-
-func (s *destinationsScreen) ShortHelp() []key.Binding {
-	k := s.ctx.Keys
-	return []key.Binding{k.Add, k.Edit, k.TestDest, k.Remove, k.Back, k.Help, k.Quit}
-}
-
-func (s *destinationsScreen) FullHelp() [][]key.Binding {
-	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Add, k.Edit, k.TestDest, k.Remove, k.Back}}
 }
 
 // testView is the outcome of the last connection test, whole (the status

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -51,7 +50,6 @@ func (s *serviceScreen) historyRows() int {
 }
 
 func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
-	k := s.ctx.Keys
 	switch msg := msg.(type) {
 	case ServiceLoadedMsg:
 		if msg.Service != s.name || msg.Seq < s.seq {
@@ -89,31 +87,85 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 		s.live[msg.Progress.BackupID] = msg.Progress
 		s.ctx.progress.observe(msg.Progress.BackupID, msg.Progress.Bytes, s.ctx.now())
 	case tea.KeyMsg:
-		if d, ok := k.cursorMove(msg, s.historyRows()); ok {
-			s.move(d)
-			return s.maybeLoadMore()
-		}
-		switch {
-		case key.Matches(msg, k.Tab):
-			s.pane = 1 - s.pane
-		case key.Matches(msg, k.Backup):
-			return backupNow(s.ctx, s.name)
-		case key.Matches(msg, k.Upload):
-			return openUpload(s.ctx, s.name)
-		case s.pane == paneHistory && key.Matches(msg, k.Details, k.Restore, k.Verify, k.Delete, k.Download):
-			return s.onBackup(msg)
-		case key.Matches(msg, k.Restore, k.Verify):
-			return setStatus(true, "pick a backup in the history first (tab moves to it)")
-		case key.Matches(msg, k.EditService):
-			return editService(s.ctx, s.name)
-		case key.Matches(msg, k.Add):
-			return addConfig(s.ctx, configOwner{name: s.name})
-		case s.pane == paneConfigs && key.Matches(msg, k.Edit, k.Remove, k.MakePrimary):
-			return s.configKey(msg)
+		if cmd, ok := s.ctx.press(s.keys(), msg); ok {
+			return cmd
 		}
 		return s.maybeLoadMore()
 	}
 	return nil
+}
+
+// keys: the keys of the configurations pane act on its selected
+// configuration, those of the history on its selected backup; each pane
+// says so when the other one has the cursor.
+func (s *serviceScreen) keys() keyTable {
+	k := s.ctx.Keys
+	inHistory := s.pane == paneHistory
+	moves := k.moves(s.historyRows(), func(d int) tea.Cmd {
+		s.move(d)
+		return s.maybeLoadMore()
+	})
+	tab := action{key: k.Tab, run: func() tea.Cmd { s.pane = 1 - s.pane; return s.maybeLoadMore() }}
+	backup := action{key: k.Backup, changes: "backing up", run: func() tea.Cmd { return backupNow(s.ctx, s.name) }}
+	upload := action{key: k.Upload, changes: "upload & restore", run: func() tea.Cmd { return openUpload(s.ctx, s.name) }}
+	back := globalKey(k.Back)
+
+	onBackup := func(run func(b core.Backup) tea.Cmd) func() tea.Cmd {
+		return func() tea.Cmd { return run(s.history[s.histCur]) }
+	}
+	details := action{key: k.Details, disabled: s.noBackup,
+		run: onBackup(func(b core.Backup) tea.Cmd { return openDetails(s.ctx, b, false) })}
+	restore := action{key: k.Restore, changes: "restoring", disabled: s.noBackup,
+		run: onBackup(func(b core.Backup) tea.Cmd { return openRestore(s.ctx, b) })}
+	verify := action{key: k.Verify, disabled: s.noBackup,
+		run: onBackup(func(b core.Backup) tea.Cmd { return startVerify(s.ctx, b) })}
+	del := action{key: k.Delete, changes: "deleting", disabled: s.noBackup, inactive: !inHistory,
+		run: onBackup(func(b core.Backup) tea.Cmd { return openDetails(s.ctx, b, true) })}
+	download := action{key: k.Download, disabled: s.noBackup,
+		run: onBackup(func(b core.Backup) tea.Cmd { return openDownload(s.ctx, b) })}
+
+	o := configOwner{name: s.name}
+	onConfig := func(run func(o configOwner, dest string) tea.Cmd) func() tea.Cmd {
+		return func() tea.Cmd { return run(o, s.configs[s.cfgCur].Destination) }
+	}
+	add := action{key: k.Add, changes: "adding a configuration", run: func() tea.Cmd { return addConfig(s.ctx, o) }}
+	edit := action{key: k.Edit, changes: "editing a configuration", disabled: s.noConfig,
+		run: onConfig(func(o configOwner, d string) tea.Cmd { return editConfig(s.ctx, o, d) })}
+	remove := action{key: k.Remove, changes: "removing a configuration", disabled: s.noConfig, inactive: inHistory,
+		run: onConfig(func(o configOwner, d string) tea.Cmd { return removeConfig(s.ctx, o, d) })}
+	primary := action{key: k.MakePrimary, changes: "moving the primary", disabled: s.noConfig,
+		run: onConfig(func(o configOwner, d string) tea.Cmd { return makePrimary(s.ctx, o, d) })}
+	editService := action{key: k.EditService, changes: "editing a service", run: func() tea.Cmd { return editService(s.ctx, s.name) }}
+
+	t := keyTable{groups: [][]action{moves, {tab, backup, upload, back}, {details, restore, verify, del, download},
+		{add, edit, remove, primary, editService}}}
+	if inHistory {
+		t.footer = []action{details, restore, verify, del, download, tab, backup, upload, back}
+	} else {
+		t.footer = []action{tab, backup, add, edit, editService, upload, back}
+	}
+	return t
+}
+
+// noBackup says why there is no backup to act on, or "".
+func (s *serviceScreen) noBackup() string {
+	switch {
+	case s.pane != paneHistory:
+		return "pick a backup in the history first (tab moves to it)"
+	case !s.loaded:
+		return "the history is still loading"
+	case s.histCur >= len(s.history):
+		return "no backup to act on yet: press b to back up now"
+	}
+	return ""
+}
+
+// noConfig says why there is no configuration to act on, or "".
+func (s *serviceScreen) noConfig() string {
+	if s.pane != paneConfigs || s.cfgCur >= len(s.configs) {
+		return "select a destination in the Destinations pane first (tab)"
+	}
+	return ""
 }
 
 // mergeNewest puts a fresh newest page of the history in front of the older
@@ -249,20 +301,6 @@ func (s *serviceScreen) healthOf(dest string) core.ConfigHealth {
 		}
 	}
 	return core.ConfigHealth{State: core.HealthNone}
-}
-
-func (s *serviceScreen) ShortHelp() []key.Binding {
-	k := s.ctx.Keys
-	if s.pane == paneHistory {
-		return []key.Binding{k.Details, k.Restore, k.Verify, k.Delete, k.Download, k.Tab, k.Backup, k.Upload, k.Back}
-	}
-	return []key.Binding{k.Tab, k.Backup, k.Add, k.Edit, k.EditService, k.Upload, k.Back}
-}
-
-func (s *serviceScreen) FullHelp() [][]key.Binding {
-	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Tab, k.Backup, k.Upload, k.Back},
-		{k.Details, k.Restore, k.Verify, k.Delete, k.Download}, {k.Add, k.Edit, k.Remove, k.MakePrimary, k.EditService}}
 }
 
 // historySize is a finished backup's size; one that failed stored nothing,

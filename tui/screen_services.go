@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -63,7 +62,6 @@ func (s *servicesScreen) running() int {
 }
 
 func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
-	k := s.ctx.Keys
 	switch msg := msg.(type) {
 	case ServicesLoadedMsg:
 		if msg.Seq < s.seq {
@@ -88,34 +86,45 @@ func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
 			s.cursor = min(s.cursor, max(len(s.visible())-1, 0))
 			return nil
 		}
-		if d, ok := k.cursorMove(msg, s.visibleRows()); ok {
-			s.cursor = clampCursor(s.cursor, d, len(s.visible()))
-			return nil
-		}
-		switch {
-		case key.Matches(msg, k.Filter):
-			s.filter.start()
-		case key.Matches(msg, k.Add):
-			return addService(s.ctx, "")
-		case key.Matches(msg, k.Open):
-			if row, ok := s.selected(); ok {
-				return push(newServiceScreen(s.ctx, row.Health.Service.Name))
-			}
-		case key.Matches(msg, k.Backup):
-			if row, ok := s.selected(); ok {
-				return backupNow(s.ctx, row.Health.Service.Name)
-			}
-		case key.Matches(msg, k.Restore):
-			if row, ok := s.selected(); ok {
-				return restoreNewest(s.ctx, row.Health.Service.Name)
-			}
-		case key.Matches(msg, k.Upload):
-			if row, ok := s.selected(); ok {
-				return openUpload(s.ctx, row.Health.Service.Name)
-			}
-		}
+		cmd, _ := s.ctx.press(s.keys(), msg)
+		return cmd
 	}
 	return nil
+}
+
+// keys: the home screen's keys act on the selected service.
+func (s *servicesScreen) keys() keyTable {
+	k := s.ctx.Keys
+	onService := func(run func(name string) tea.Cmd) func() tea.Cmd {
+		return func() tea.Cmd {
+			row, _ := s.selected()
+			return run(row.Health.Service.Name)
+		}
+	}
+	noService := func() string {
+		if _, ok := s.selected(); !ok {
+			return "no service selected"
+		}
+		return ""
+	}
+	moves := k.moves(s.visibleRows(), func(d int) tea.Cmd {
+		s.cursor = clampCursor(s.cursor, d, len(s.visible()))
+		return nil
+	})
+	open := action{key: k.Open, disabled: noService,
+		run: onService(func(n string) tea.Cmd { return push(newServiceScreen(s.ctx, n)) })}
+	backup := action{key: k.Backup, changes: "backing up", disabled: noService,
+		run: onService(func(n string) tea.Cmd { return backupNow(s.ctx, n) })}
+	restore := action{key: k.Restore, changes: "restoring", disabled: noService,
+		run: onService(func(n string) tea.Cmd { return restoreNewest(s.ctx, n) })}
+	upload := action{key: k.Upload, changes: "upload & restore", disabled: noService,
+		run: onService(func(n string) tea.Cmd { return openUpload(s.ctx, n) })}
+	filter := action{key: k.Filter, run: func() tea.Cmd { s.filter.start(); return nil }}
+	add := action{key: k.Add, changes: "adding a service", run: func() tea.Cmd { return addService(s.ctx, "") }}
+	return keyTable{
+		groups: [][]action{moves, {open, backup, restore, upload, filter, add}},
+		footer: []action{open, backup, restore, upload, filter, add, globalKey(k.Quit)},
+	}
 }
 
 // visibleRows is how many services fit under the title and column titles.
@@ -193,14 +202,4 @@ func (s *servicesScreen) View() string {
 		}
 	}
 	return t.Box.Width(w).Height(s.ctx.bodyHeight() - 2).Render(strings.TrimRight(b.String(), "\n"))
-}
-
-func (s *servicesScreen) ShortHelp() []key.Binding {
-	k := s.ctx.Keys
-	return []key.Binding{k.Open, k.Backup, k.Restore, k.Upload, k.Filter, k.Add, k.Quit}
-}
-
-func (s *servicesScreen) FullHelp() [][]key.Binding {
-	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Open, k.Backup, k.Restore, k.Upload, k.Filter, k.Add}}
 }

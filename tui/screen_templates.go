@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -64,7 +63,6 @@ func (s *templatesScreen) selected() (core.Template, *core.TemplateConfiguration
 }
 
 func (s *templatesScreen) Update(msg tea.Msg) tea.Cmd {
-	k := s.ctx.Keys
 	switch msg := msg.(type) {
 	case TemplatesLoadedMsg:
 		s.loaded, s.err = true, msg.Err
@@ -79,39 +77,57 @@ func (s *templatesScreen) Update(msg tea.Msg) tea.Cmd {
 		}
 		s.cursor = min(s.cursor, max(len(s.lines)-1, 0))
 	case tea.KeyMsg:
-		if d, ok := k.cursorMove(msg, len(s.lines)); ok {
-			s.cursor = clampCursor(s.cursor, d, len(s.lines))
-		} else if key.Matches(msg, k.Add) {
-			return addTemplate(s.ctx)
-		}
-		t, c, ok := s.selected()
-		if !ok {
-			return nil
-		}
-		o := configOwner{template: true, name: t.Name}
-		switch {
-		case key.Matches(msg, k.NewService):
-			return addService(s.ctx, t.Name)
-		case key.Matches(msg, k.AddConfig):
-			return addConfig(s.ctx, o)
-		case key.Matches(msg, k.Edit):
-			if c == nil {
-				return setStatus(true, "select one of "+t.Name+"'s configurations to edit it, or press c to add one")
-			}
-			return editConfig(s.ctx, o, c.Destination)
-		case key.Matches(msg, k.MakePrimary):
-			if c == nil {
-				return setStatus(true, "select one of "+t.Name+"'s configurations to make it the primary")
-			}
-			return makePrimary(s.ctx, o, c.Destination)
-		case key.Matches(msg, k.Remove):
-			if c == nil {
-				return removeTemplate(s.ctx, t.Name)
-			}
-			return removeConfig(s.ctx, o, c.Destination)
-		}
+		cmd, _ := s.ctx.press(s.keys(), msg)
+		return cmd
 	}
 	return nil
+}
+
+// keys: all but a act on the selected template, and e and p on one of its
+// configurations; x removes whichever is selected.
+func (s *templatesScreen) keys() keyTable {
+	k := s.ctx.Keys
+	moves := k.moves(len(s.lines), func(d int) tea.Cmd {
+		s.cursor = clampCursor(s.cursor, d, len(s.lines))
+		return nil
+	})
+	t, c, ok := s.selected()
+	o := configOwner{template: true, name: t.Name}
+	noTemplate := func() string {
+		if !ok {
+			return "no template selected"
+		}
+		return ""
+	}
+	noConfig := func(why string) func() string {
+		return func() string {
+			if c == nil && ok {
+				return why
+			}
+			return noTemplate()
+		}
+	}
+	add := action{key: k.Add, changes: "creating a template", run: func() tea.Cmd { return addTemplate(s.ctx) }}
+	addConf := action{key: k.AddConfig, changes: "adding a configuration", disabled: noTemplate,
+		run: func() tea.Cmd { return addConfig(s.ctx, o) }}
+	edit := action{key: k.Edit, changes: "editing a configuration",
+		disabled: noConfig("select one of " + t.Name + "'s configurations to edit it, or press c to add one"),
+		run:      func() tea.Cmd { return editConfig(s.ctx, o, c.Destination) }}
+	primary := action{key: k.MakePrimary, changes: "moving the primary",
+		disabled: noConfig("select one of " + t.Name + "'s configurations to make it the primary"),
+		run:      func() tea.Cmd { return makePrimary(s.ctx, o, c.Destination) }}
+	remove := action{key: k.Remove, changes: "removing a template", disabled: noTemplate,
+		run: func() tea.Cmd { return removeTemplate(s.ctx, t.Name) }}
+	if c != nil {
+		remove.changes = "removing a configuration"
+		remove.run = func() tea.Cmd { return removeConfig(s.ctx, o, c.Destination) }
+	}
+	newService := action{key: k.NewService, changes: "adding a service", disabled: noTemplate,
+		run: func() tea.Cmd { return addService(s.ctx, t.Name) }}
+	return keyTable{
+		groups: [][]action{moves, {add, addConf, edit, primary, remove, newService, globalKey(k.Back)}},
+		footer: []action{add, addConf, edit, primary, remove, newService, globalKey(k.Help)},
+	}
 }
 
 func (s *templatesScreen) View() string {
@@ -159,22 +175,9 @@ func (s *templatesScreen) View() string {
 	return t.Box.Width(s.ctx.Width - 2).Height(s.ctx.bodyHeight() - 2).Render(strings.TrimRight(b.String(), "\n"))
 }
 
-func (s *templatesScreen) ShortHelp() []key.Binding {
-	k := s.ctx.Keys
-	return []key.Binding{k.Add, k.AddConfig, k.Edit, k.MakePrimary, k.Remove, k.NewService, k.Help}
-}
-
-func (s *templatesScreen) FullHelp() [][]key.Binding {
-	k := s.ctx.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Add, k.AddConfig, k.Edit, k.MakePrimary, k.Remove, k.NewService, k.Back}}
-}
-
 // addTemplate opens the form that creates an empty template; its
 // configurations are added on the templates screen (c).
 func addTemplate(ctx *Context) tea.Cmd {
-	if r := readOnlyRefusal(ctx, "creating a template"); r != nil {
-		return r
-	}
 	f := newForm(ctx, "Create a template",
 		newTextField("name", "Name", "", "The template's name: letters, digits, '.', '_' or '-'."))
 	f.note = "A template is a named set of configurations; a service made from it starts with exactly that set."
@@ -203,9 +206,6 @@ func addTemplate(ctx *Context) tea.Cmd {
 // removeTemplate asks, then removes a template; services made from it keep
 // their configurations.
 func removeTemplate(ctx *Context, name string) tea.Cmd {
-	if r := readOnlyRefusal(ctx, "removing a template"); r != nil {
-		return r
-	}
 	cat := ctx.Catalog
 	return confirm(ctx, "Remove template "+name+"?", "Services made from it keep their configurations.",
 		func(c context.Context) error { return cat.RemoveTemplate(c, name) },

@@ -236,9 +236,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m *Model) startJob(j JobSpec) tea.Cmd {
-	switch {
-	case j.Changes && m.ctx.ReadOnly:
-		m.setStatus(true, "read-only: %s is off (the console was started with --read-only)", j.Label)
+	what := ""
+	if j.Changes {
+		what = j.Label
+	}
+	switch why := m.ctx.readOnlyReason(what); {
+	case why != "":
+		// Screens refuse first; this keeps a job that writes from ever
+		// starting in a read-only console.
+		m.setStatus(true, "%s", why)
 		return m.broadcast(JobRefusedMsg{Label: j.Label, Reason: m.status})
 	case m.job != nil:
 		m.setStatus(true, "%s is already running in this console; wait for it to end", m.job.label)
@@ -280,6 +286,32 @@ func takesText(x any) bool {
 	return ok && t.TakesText()
 }
 
+// keys are the root's own keys, the same on every screen.
+func (m *Model) keys() []action {
+	k := m.ctx.Keys
+	return []action{
+		{key: k.Services, run: func() tea.Cmd { return m.switchTo(m.home) }},
+		{key: k.Destinations, run: func() tea.Cmd { return m.switchTo(newDestinationsScreen(m.ctx)) }},
+		{key: k.Templates, run: func() tea.Cmd { return m.switchTo(newTemplatesScreen(m.ctx)) }},
+		{key: k.Activity, run: func() tea.Cmd { return m.switchTo(newActivityScreen(m.ctx)) }},
+		{key: k.Help, run: func() tea.Cmd { m.showHelp = true; return nil }},
+		{key: k.Quit, run: m.quit},
+		{key: k.Back, run: m.back},
+	}
+}
+
+// quit ends the console, or asks first when that would abort a job.
+func (m *Model) quit() tea.Cmd {
+	if m.scheduler != nil {
+		m.quitScheduled = m.scheduler.Running()
+	}
+	if m.job != nil || len(m.quitScheduled) > 0 {
+		m.confirmQuit = true
+		return nil
+	}
+	return tea.Quit
+}
+
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.ctx.Keys
 	if m.confirmQuit {
@@ -296,14 +328,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	typing := takesText(m.dialog) || (m.dialog == nil && takesText(m.top()))
 	if msg.String() == "ctrl+c" || (key.Matches(msg, k.Quit) && m.dialog == nil && !typing) {
-		if m.scheduler != nil {
-			m.quitScheduled = m.scheduler.Running()
-		}
-		if m.job != nil || len(m.quitScheduled) > 0 {
-			m.confirmQuit = true
-			return nil
-		}
-		return tea.Quit
+		return m.quit()
 	}
 	if m.showHelp {
 		if key.Matches(msg, k.Help, k.Back) {
@@ -321,20 +346,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if typing {
 		return m.top().Update(msg)
 	}
-	switch {
-	case key.Matches(msg, k.Help):
-		m.showHelp = true
-		return nil
-	case key.Matches(msg, k.Services):
-		return m.switchTo(m.home)
-	case key.Matches(msg, k.Destinations):
-		return m.switchTo(newDestinationsScreen(m.ctx))
-	case key.Matches(msg, k.Templates):
-		return m.switchTo(newTemplatesScreen(m.ctx))
-	case key.Matches(msg, k.Activity):
-		return m.switchTo(newActivityScreen(m.ctx))
-	case key.Matches(msg, k.Back):
-		return m.back()
+	for _, a := range m.keys() {
+		if key.Matches(msg, a.key) {
+			return a.run()
+		}
 	}
 	return m.top().Update(msg)
 }
@@ -436,22 +451,22 @@ func (m *Model) schedulerState() string {
 func (m *Model) fullHelpView(width, height int) string {
 	h := m.help
 	h.Width = 0 // fitted here, not cut
-	groups, off := m.top().FullHelp(), []string(nil)
-	if m.ctx.ReadOnly {
-		// "off (--read-only)" once for all the keys it concerns, not on each.
-		marked := make([][]key.Binding, len(groups))
-		for i, g := range groups {
-			for _, b := range g {
-				if d := b.Help().Desc; strings.HasSuffix(d, readOnlyOff) {
-					if !slices.Contains(off, b.Help().Key) {
-						off = append(off, b.Help().Key)
-					}
-					b.SetHelp(b.Help().Key, strings.TrimSuffix(d, readOnlyOff)+" (off)")
+	var groups [][]key.Binding
+	var off []string
+	for _, g := range m.top().keys().groups {
+		var bs []key.Binding
+		for _, a := range g {
+			b := a.key
+			if m.ctx.readOnlyReason(a.changes) != "" {
+				// "off" once for all the keys it concerns, below, not on each.
+				if !slices.Contains(off, b.Help().Key) {
+					off = append(off, b.Help().Key)
 				}
-				marked[i] = append(marked[i], b)
+				b.SetHelp(b.Help().Key, b.Help().Desc+" (off)")
 			}
+			bs = append(bs, b)
 		}
-		groups = marked
+		groups = append(groups, bs)
 	}
 	var rows []string
 	var row [][]key.Binding
@@ -465,9 +480,16 @@ func (m *Model) fullHelpView(width, height int) string {
 	if len(row) > 0 {
 		rows = append(rows, h.FullHelpView(row))
 	}
-	k := m.ctx.Keys
 	h.Width = width
-	rows = append(rows, h.ShortHelpView([]key.Binding{k.Services, k.Destinations, k.Templates, k.Activity, k.Help, k.Quit}))
+	var everywhere []key.Binding
+	for _, a := range m.keys() {
+		// esc is in the screen's own groups: what it goes back to is the
+		// screen's business.
+		if a.key.Help() != m.ctx.Keys.Back.Help() {
+			everywhere = append(everywhere, a.key)
+		}
+	}
+	rows = append(rows, h.ShortHelpView(everywhere))
 	if len(off) > 0 {
 		rows = append(rows, m.ctx.Theme.Muted.Render(fit("off: "+strings.Join(off, " ")+" (the console was started with --read-only)", width)))
 	}
@@ -481,29 +503,31 @@ func (m *Model) fullHelpView(width, height int) string {
 // are off come first, together in one short item, so the line says so even
 // at 80 columns and still has room for the keys that work.
 func (m *Model) shortHelpView() string {
-	keys := m.shortHelp()
-	if !m.ctx.ReadOnly {
-		return m.help.ShortHelpView(keys)
-	}
 	var on []key.Binding
 	var off []string
-	for _, b := range keys {
-		if b.Enabled() && strings.HasSuffix(b.Help().Desc, readOnlyOff) {
-			off = append(off, b.Help().Key)
+	for _, a := range m.footer() {
+		if m.ctx.readOnlyReason(a.changes) != "" {
+			off = append(off, a.key.Help().Key)
 			continue
 		}
-		on = append(on, b)
+		on = append(on, a.key)
 	}
 	if len(off) == 0 {
-		return m.help.ShortHelpView(keys)
+		return m.help.ShortHelpView(on)
 	}
 	lead := key.NewBinding(key.WithKeys(off...), key.WithHelp(strings.Join(off, " "), "off (--read-only)"))
 	return m.help.ShortHelpView(append([]key.Binding{lead}, on...))
 }
 
-func (m *Model) shortHelp() []key.Binding {
-	if m.dialog != nil {
-		return m.dialog.ShortHelp()
+// footer is what the help line shows: the open dialog's keys, else the
+// screen's.
+func (m *Model) footer() []action {
+	switch d := m.dialog.(type) {
+	case nil:
+		return m.top().keys().footer
+	case keyedDialog:
+		return d.keys().footer
+	default:
+		return actionsOf(d.ShortHelp())
 	}
-	return m.top().ShortHelp()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -174,14 +175,27 @@ func finalViewAfter(t *testing.T, tm *teatest.TestModel, back string) {
 // waitGone waits until the current frame no longer shows unwanted.
 func waitGone(t *testing.T, tm *teatest.TestModel, unwanted string) {
 	t.Helper()
+	waitFrame(t, tm, "still shows "+strconv.Quote(unwanted), func(f string) bool { return !strings.Contains(f, unwanted) })
+}
+
+// waitShown waits until the current frame shows want. Unlike waitFor, which
+// reads the output stream once, it sees text drawn before it was called.
+func waitShown(t *testing.T, tm *teatest.TestModel, want string) {
+	t.Helper()
+	waitFrame(t, tm, "does not show "+strconv.Quote(want), func(f string) bool { return strings.Contains(f, want) })
+}
+
+// waitFrame polls the current frame until ok says it is the one wanted.
+func waitFrame(t *testing.T, tm *teatest.TestModel, failure string, ok func(frame string) bool) {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		frame := snapshot(t, tm)
-		if !strings.Contains(frame, unwanted) {
+		if ok(frame) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the frame still shows %q after 15s:\n%s", unwanted, frame)
+			t.Fatalf("the frame %s after 15s:\n%s", failure, frame)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -260,7 +274,9 @@ func TestBackupNow(t *testing.T) {
 	waitGone(t, tm, "1 running")
 	// The final view (golden) shows the manual backup as the
 	// configuration's last backup too (SPEC rule 11), as it is the
-	// service's: "last just now".
+	// service's: "last just now". The configurations come from a read of
+	// their own, which may land after the history's.
+	waitShown(t, tm, "last just now")
 	finalView(t, tm)
 	if len(eng.reqs) != 1 || len(eng.reqs[0].Destinations) != 1 || eng.reqs[0].Destinations[0] != "s3-eu" {
 		t.Errorf("engine got %+v, want one backup to the primary s3-eu", eng.reqs)
