@@ -16,6 +16,7 @@ import (
 // Every engine operation lands in the audit trail with the actor of its
 // context, what it did, and how it went; a failure with the reason.
 func TestEngineOperationsAreAudited(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 7})
 	actor := core.Actor{User: "auditor", SSHClient: "198.51.100.9"}
 	ctx := core.WithActor(e.ctx, actor)
@@ -96,6 +97,7 @@ func TestEngineOperationsAreAudited(t *testing.T) {
 // the environment and a PostgreSQL password from a file work like stored
 // ones, and one that does not resolve fails the backup saying why.
 func TestSecretReferencesResolveAtUse(t *testing.T) {
+	minio := servers.MinIO(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 8})
 	ref, err := core.SecretRef("env:ODOO_BACKUP_TEST_S3_SECRET")
 	if err != nil {

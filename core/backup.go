@@ -19,6 +19,7 @@ import (
 	"filippo.io/age"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/odoo-backup/odoo-backup/core/odoosql"
 	"github.com/odoo-backup/odoo-backup/core/odoozip"
 )
 
@@ -318,7 +319,8 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 	if err != nil {
 		return info, err
 	}
-	if info.tables, err = tableCounts(ctx, tx, svc.DB.Database); err != nil {
+	// In the backup's snapshot, so the counts are exactly those of the dump.
+	if info.tables, err = odoosql.CountKeyTables(ctx, tx, svc.DB.Database, countLimit); err != nil {
 		return info, err
 	}
 	manifest := odoozip.NewManifest(svc.DB.Database, modules, serverNum)
@@ -418,96 +420,32 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 
 var errPutReturned = errors.New("destination stopped reading")
 
-// eachLiveFile calls fn, in name order, with every filestore file the
-// database refers to: what a backup archives and what a restore must find.
-func eachLiveFile(ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, fn func(storeFname string) error) error {
-	rows, err := q.Query(ctx, "SELECT DISTINCT store_fname FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
-	if err != nil {
-		return fmt.Errorf("list attachment files: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var fname string
-		if err := rows.Scan(&fname); err != nil {
-			return err
-		}
-		if err := fn(fname); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list attachment files: %w", err)
-	}
-	return nil
-}
-
 // odooFacts reads what the manifest needs, and checks this is an Odoo
 // database at all.
 func odooFacts(ctx context.Context, tx pgx.Tx, db string) (map[string]string, int64, error) {
-	var hasModules, hasAttachments bool
-	if err := tx.QueryRow(ctx, "SELECT to_regclass('public.ir_module_module') IS NOT NULL, to_regclass('public.ir_attachment') IS NOT NULL").Scan(&hasModules, &hasAttachments); err != nil {
+	isOdoo, err := odoosql.IsOdoo(ctx, tx)
+	if err != nil {
 		return nil, 0, fmt.Errorf("inspect %s: %w", db, err)
 	}
-	if !hasModules || !hasAttachments {
+	if !isOdoo {
 		return nil, 0, Userf(ErrInvalid, "database %q is not an Odoo database (it has no ir_module_module or ir_attachment table); check the service's database name", db)
 	}
-	rows, err := tx.Query(ctx, "SELECT name, COALESCE(latest_version, '') FROM ir_module_module WHERE state = 'installed'")
+	modules, err := odoosql.InstalledModules(ctx, tx)
 	if err != nil {
 		return nil, 0, fmt.Errorf("read installed modules of %s: %w", db, err)
 	}
-	modules := map[string]string{}
-	for rows.Next() {
-		var name, version string
-		if err := rows.Scan(&name, &version); err != nil {
-			return nil, 0, err
-		}
-		modules[name] = version
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("read installed modules of %s: %w", db, err)
-	}
-	var attachments int64
-	if err := tx.QueryRow(ctx, "SELECT count(DISTINCT store_fname) FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> ''").Scan(&attachments); err != nil {
+	attachments, err := odoosql.AttachmentFileCount(ctx, tx)
+	if err != nil {
 		return nil, 0, fmt.Errorf("count attachment files of %s: %w", db, err)
 	}
 	return modules, attachments, nil
 }
-
-// KeyTables are the tables whose exact row counts a backup records, so a
-// restore drill can check the restored database holds the same rows.
-var KeyTables = []string{"ir_attachment", "ir_model", "ir_module_module", "ir_ui_view", "mail_message", "res_company", "res_partner", "res_users"}
 
 // countLimit bounds the tables counted: count(*) reads the whole table, so a
 // table the planner estimates above it is left out rather than slowing every
 // backup down (its presence is still checked by a drill through the others'
 // counts and the dump loading without error).
 const countLimit = 2_000_000
-
-// tableCounts counts the rows of the key tables that exist, in the backup's
-// snapshot, so the counts are exactly those of the dump.
-func tableCounts(ctx context.Context, tx pgx.Tx, db string) (map[string]int64, error) {
-	counts := map[string]int64{}
-	for _, t := range KeyTables {
-		var estimate *float64
-		if err := tx.QueryRow(ctx, "SELECT c.reltuples::float8 FROM pg_class c WHERE c.oid = to_regclass('public.' || $1)", t).Scan(&estimate); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				continue
-			}
-			return nil, fmt.Errorf("inspect table %s of %s: %w", t, db, err)
-		}
-		if estimate != nil && *estimate > countLimit {
-			continue
-		}
-		var n int64
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM public."+quoteIdent(t)).Scan(&n); err != nil {
-			return nil, fmt.Errorf("count the rows of %s in %s: %w", t, db, err)
-		}
-		counts[t] = n
-	}
-	return counts, nil
-}
 
 // writeArchive writes manifest.json, dump.sql from pg_dump, and the live
 // filestore files.
@@ -548,7 +486,7 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *o
 	}
 
 	rep.set(PhaseFilestore, rep.bytes)
-	err = eachLiveFile(ctx, tx, func(fname string) error {
+	err = odoosql.EachAttachmentFile(ctx, tx, func(fname string) error {
 		if err := odoozip.CheckStoreFname(fname); err != nil {
 			return Userf(ErrInvalid, "the database lists an attachment file with an unsafe name (%v); it was not backed up: fix that ir_attachment row", err)
 		}

@@ -272,11 +272,11 @@ func (fx *benchFixture) report(b *testing.B, runs []benchRun) {
 type phaseClock struct {
 	start time.Time
 	mu    sync.Mutex
-	seen  map[string]time.Duration
+	seen  map[core.Phase]time.Duration
 }
 
 func newPhaseClock() *phaseClock {
-	return &phaseClock{start: time.Now(), seen: map[string]time.Duration{}}
+	return &phaseClock{start: time.Now(), seen: map[core.Phase]time.Duration{}}
 }
 
 func (c *phaseClock) progress(p core.Progress) {
@@ -294,7 +294,7 @@ func (c *phaseClock) elapsed() time.Duration { return time.Since(c.start) }
 func (c *phaseClock) phases(total time.Duration) benchPhases {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	at := func(phase string, def time.Duration) time.Duration {
+	at := func(phase core.Phase, def time.Duration) time.Duration {
 		if t, ok := c.seen[phase]; ok {
 			return t
 		}
@@ -334,18 +334,9 @@ func TestBenchChild(t *testing.T) {
 	}
 	defer cat.Close()
 	engine := &core.Engine{Catalog: cat, OpenStore: s3.Open}
-	// TestMain started a PostgreSQL and a MinIO in this process too; the
-	// backup uses the benchmark's, so stop these before they compete for
-	// the CPU (a fresh MinIO keeps busy for a while after it starts).
-	if err := minio.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	if err := pg.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	// The peak that counts is the backup's, not that of TestMain starting
-	// this process's own (unused) PostgreSQL and MinIO: reset the
-	// high-water mark.
+	// The backup uses the benchmark's servers; this process starts none
+	// (they start on first use). The peak that counts is the backup's, not
+	// that of the process starting up: reset the high-water mark.
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		t.Fatalf("reset the peak RSS: %v", err)
 	}
@@ -418,6 +409,8 @@ func (fx *benchFixture) showNotes(b *testing.B) {
 
 func newBenchFixture(b *testing.B, dumpBytes, filestoreBytes int64) *benchFixture {
 	b.Helper()
+	pg := servers.Postgres(b)
+	minio := servers.MinIO(b)
 	ctx := context.Background()
 	dir := b.TempDir()
 	fx := &benchFixture{ctx: ctx, dir: dir, catalogPath: filepath.Join(dir, "catalog.db")}

@@ -89,7 +89,7 @@ type Catalog interface {
 	// finished_at, error, key, versions, phase, bytes).
 	UpdateBackup(ctx context.Context, b Backup) error
 	// UpdateProgress stores the live phase and byte count of a running backup.
-	UpdateProgress(ctx context.Context, id int64, phase string, bytes int64) error
+	UpdateProgress(ctx context.Context, id int64, phase Phase, bytes int64) error
 	Backup(ctx context.Context, id int64) (Backup, error)
 	// Backups lists newest first, with Orphaned derived.
 	Backups(ctx context.Context, f BackupFilter) ([]Backup, error)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/odoo-backup/odoo-backup/core/odoosql"
 )
 
 // The checks a restored database must pass before it is put in place (a
@@ -20,14 +22,6 @@ const (
 // so it was not put in place. It is the content of the backup that is
 // wrong, not the target: the target is unchanged.
 var ErrChecksFailed = errors.New("the restored database failed its checks")
-
-// requiredTables must exist in any restored Odoo database; nonEmptyTables
-// hold rows in any Odoo database that can start (Odoo's own modules, its
-// admin and its company's partner).
-var (
-	requiredTables = []string{"ir_attachment", "ir_module_module", "res_partner", "res_users"}
-	nonEmptyTables = []string{"ir_module_module", "res_partner", "res_users"}
-)
 
 // RestoreChecks is what the checks of a restored database found.
 type RestoreChecks struct {
@@ -66,12 +60,12 @@ func CheckRestored(ctx context.Context, c DBConn, expected map[string]int64, noC
 		return res, err
 	}
 	res.Tables = tables
-	for _, t := range requiredTables {
+	for _, t := range odoosql.RequiredTables {
 		n, ok := tables[t]
 		switch {
 		case !ok:
 			res.Problems = append(res.Problems, fmt.Sprintf("table %s is missing", t))
-		case n == 0 && contains(nonEmptyTables, t):
+		case n == 0 && contains(odoosql.NonEmptyTables, t):
 			res.Problems = append(res.Problems, fmt.Sprintf("table %s is empty", t))
 		}
 	}
@@ -94,7 +88,7 @@ func CheckRestored(ctx context.Context, c DBConn, expected map[string]int64, noC
 			got, ok := tables[t]
 			switch {
 			case !ok:
-				if !contains(requiredTables, t) {
+				if !contains(odoosql.RequiredTables, t) {
 					res.Problems = append(res.Problems, fmt.Sprintf("table %s is missing", t))
 				}
 			case got != want:
@@ -131,8 +125,7 @@ func baseModuleState(ctx context.Context, c DBConn) (string, error) {
 		return "", err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var state string
-	err = conn.QueryRow(ctx, "SELECT COALESCE(max(state), '') FROM public.ir_module_module WHERE name = 'base'").Scan(&state)
+	state, err := odoosql.BaseModuleState(ctx, conn)
 	if err != nil {
 		return "", fmt.Errorf("read the state of module base in the restored database: %w", err)
 	}

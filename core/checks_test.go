@@ -140,6 +140,7 @@ func wantAllChecks(t *testing.T, c core.RestoreChecks) {
 // the target exactly as it was (the safety backup taken stays), into a new
 // database nothing is created; with AcceptErrors it goes through.
 func TestRestoreRefusesBrokenCopy(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 40})
 	b := e.backup("local")[0]
 	e.rewriteDump(&b, breakCopy(t, "ir_module_module"))

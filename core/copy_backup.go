@@ -10,12 +10,6 @@ import (
 	"os"
 )
 
-// Phases of a backup copy.
-const (
-	PhaseCopy       = "copy"
-	PhaseCopyServer = "server-side copy"
-)
-
 // CopyResult is a backup copied to another destination.
 type CopyResult struct {
 	// Backup is the new backup, of kind copy.

@@ -22,6 +22,7 @@ func (e *env) addDest(d core.Destination) core.Destination {
 }
 
 func (e *env) secondS3() core.Destination {
+	minio := servers.MinIO(e.t)
 	return e.addDest(core.Destination{Name: "minio2", Kind: core.DestinationS3, Endpoint: minio.Endpoint, Bucket: minio.NewBucket(e.t),
 		Prefix: "copies", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true})
 }
@@ -81,7 +82,7 @@ func TestCopyBackup(t *testing.T) {
 	elsewhere := e.addDest(core.Destination{Name: "archive", Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, "archive")})
 	src := e.backup("minio")[0]
 
-	var phases []string
+	var phases []core.Phase
 	res, err := e.engine.CopyBackup(e.ctx, src.ID, other.Name, func(p core.Progress) { phases = append(phases, p.Phase) })
 	if err != nil {
 		t.Fatal(err)

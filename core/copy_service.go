@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/odoo-backup/odoo-backup/core/odoosql"
 )
 
 // ActionAddService: Service is not (or no longer) in the catalog; add it.
@@ -146,18 +148,15 @@ func ResetDatabaseIdentity(ctx context.Context, c DBConn) error {
 		return fmt.Errorf("reset identity of %s: %w", c.Database, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
-	n := &neutralizer{ctx: ctx, tx: tx}
-	ok, err := n.hasColumns("ir_config_parameter", "key", "value")
+	ok, err := odoosql.HasConfigParameters(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("reset identity of %s: %w", c.Database, err)
 	}
 	if !ok {
 		return Userf(ErrInvalid, "database %q has no ir_config_parameter table; it is not an Odoo database", c.Database)
 	}
-	for _, key := range []string{"database.uuid", "database.secret"} {
-		if err := n.setParam(key, newUUID()); err != nil {
-			return Userf(err, "cannot give database %q a new identity: %v", c.Database, err)
-		}
+	if err := odoosql.NewIdentity(ctx, tx); err != nil {
+		return Userf(err, "cannot give database %q a new identity: %v", c.Database, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("reset identity of %s: %w", c.Database, err)

@@ -14,6 +14,7 @@ import (
 
 func (e *env) param(db, key string) string {
 	e.t.Helper()
+	pg := servers.Postgres(e.t)
 	v, err := pg.QueryString(e.ctx, db, "SELECT value FROM ir_config_parameter WHERE key = $1", key)
 	if err != nil {
 		e.t.Fatalf("%s of %s: %v", key, db, err)
@@ -38,6 +39,7 @@ func configsJSON(t *testing.T, cs []core.Configuration) string {
 // registered as a service with the source's configurations; the source is
 // untouched.
 func TestCopyService(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 7})
 	// Distinct settings, so a copy that drops one shows.
 	if err := e.cat.SetConfiguration(e.ctx, core.Configuration{Service: "prod", Destination: "minio", Frequency: core.Weekly,

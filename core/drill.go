@@ -7,14 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/odoo-backup/odoo-backup/core/odoosql"
 )
 
 // ActionTakeBackup: Service has no succeeded backup (on Destination, when
 // given) to work from; take one.
 const ActionTakeBackup Action = "take-backup"
-
-// PhaseDrillCheck is the phase of a drill checking the restored copy.
-const PhaseDrillCheck = "drill check"
 
 // DrillRequest asks for one restore drill of a service.
 type DrillRequest struct {
@@ -255,22 +254,7 @@ func countRestored(ctx context.Context, c DBConn) (map[string]int64, error) {
 		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	out := map[string]int64{}
-	for _, t := range KeyTables {
-		var exists bool
-		if err := conn.QueryRow(ctx, "SELECT to_regclass('public.' || $1) IS NOT NULL", t).Scan(&exists); err != nil {
-			return nil, fmt.Errorf("inspect the restored database: %w", err)
-		}
-		if !exists {
-			continue
-		}
-		var n int64
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM public."+quoteIdent(t)).Scan(&n); err != nil {
-			return nil, fmt.Errorf("count the rows of %s in the restored database: %w", t, err)
-		}
-		out[t] = n
-	}
-	return out, nil
+	return odoosql.CountKeyTables(ctx, conn, "the restored database", 0)
 }
 
 func firstOr(list []string, def string) string {

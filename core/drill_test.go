@@ -39,6 +39,7 @@ func (e *env) drill(dest string) (core.DrillResult, error) {
 // A drill of a good backup restores it, finds the row counts recorded at
 // backup time and every attachment file, records ok, and leaves nothing.
 func TestDrillGoodBackup(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 21})
 	e.backup("local")
 	b := e.backup("minio")[0]

@@ -61,6 +61,7 @@ func hostileDumps(t *testing.T, dump, marker string) []hostileDump {
 // without the guard.
 func runPsql(t *testing.T, db, input string) {
 	t.Helper()
+	pg := servers.Postgres(t)
 	cmd := exec.CommandContext(t.Context(), "psql", "--quiet", "--no-psqlrc", "--set", "ON_ERROR_STOP=0", "--file", "-", pg.ConnString(db))
 	cmd.Stdin = strings.NewReader(input)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
@@ -156,6 +157,7 @@ func withDump(t *testing.T, path, dump string) []byte {
 // psql reads the command and undoes itself, the target is unchanged, and
 // the command never runs. Without the guard, psql runs it (the control).
 func TestHostileDumpMetaCommandsRefused(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 31})
 	tg := e.addTarget(32)
 	toolZip := filepath.Join(e.dir, "tool.zip")
@@ -246,6 +248,7 @@ func TestHostileDumpMetaCommandsRefused(t *testing.T) {
 // second wall behind the guard. Checked here on the psql the tests use,
 // without the guard.
 func TestPsqlRestrictRefusesMetaCommands(t *testing.T) {
+	pg := servers.Postgres(t)
 	db := "psql_restrict_" + strings.ToLower(rand.Text())
 	if err := pg.CreateDatabase(t.Context(), db); err != nil {
 		t.Fatal(err)

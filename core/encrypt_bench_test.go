@@ -19,6 +19,7 @@ import (
 //	ODOO_BACKUP_BENCH_DUMP=128MiB ODOO_BACKUP_BENCH_FILESTORE=128MiB \
 //	  go test -run '^$' -bench BenchmarkEncryptedBackupToMinIO -benchtime 2x -timeout 60m ./core/
 func BenchmarkEncryptedBackupToMinIO(b *testing.B) {
+	minio := servers.MinIO(b)
 	dumpBytes := benchSize(b, benchDumpEnv, benchDefaultDump)
 	filestoreBytes := benchSize(b, benchFilestoreEnv, benchDefaultFilestore)
 	fx := newBenchFixture(b, dumpBytes, filestoreBytes)

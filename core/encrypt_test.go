@@ -35,6 +35,7 @@ func (e *env) addDestination(d *core.Destination) {
 // sealedS3 is a new MinIO bucket destination encrypting as enc says.
 func (e *env) sealedS3(name string, enc func(*core.Destination)) core.Destination {
 	e.t.Helper()
+	minio := servers.MinIO(e.t)
 	d := core.Destination{Name: name, Kind: core.DestinationS3, Endpoint: minio.Endpoint, Bucket: minio.NewBucket(e.t),
 		Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true}
 	enc(&d)
@@ -48,6 +49,7 @@ func (e *env) sealedS3(name string, enc func(*core.Destination)) core.Destinatio
 // shows in a plain archive as it is.
 func plantMarker(t *testing.T, e *env, marker string) {
 	t.Helper()
+	pg := servers.Postgres(t)
 	if err := pg.Exec(e.ctx, e.odoo.Name, "UPDATE res_partner SET name = $1 WHERE id = (SELECT min(id) FROM res_partner)", marker); err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +68,7 @@ func plantMarker(t *testing.T, e *env, marker string) {
 // rawObject reads an object straight from MinIO, past odoo-backup.
 func rawObject(t *testing.T, d core.Destination, key string) []byte {
 	t.Helper()
+	minio := servers.MinIO(t)
 	c, err := minio.Client()
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +101,7 @@ func newIdentity(t *testing.T) (path, recipient string) {
 // downloads to the very same zip, restores to the same fingerprint, and
 // comes back from a catalog rebuild still marked encrypted.
 func TestEncryptedBackupRoundTrip(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 61})
 	const marker = "ZEBRA-MARKER-7f3c9e"
 	plantMarker(t, e, marker)

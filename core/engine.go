@@ -37,27 +37,11 @@ func (e *Engine) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Phases of long work, as reported in Progress.Phase.
-const (
-	PhaseSafety     = "safety backup"
-	PhaseConnect    = "connect"
-	PhaseDump       = "dump"
-	PhaseFilestore  = "filestore"
-	PhaseFinish     = "finish"
-	PhaseVerify     = "verify"
-	PhaseRestoreDB  = "restore database"
-	PhaseRestoreFS  = "restore filestore"
-	PhaseCheck      = "check"
-	PhaseNeutralize = "neutralize"
-	PhaseSwap       = "swap"
-	PhaseDownload   = "download"
-)
-
 // Progress is a snapshot of long work. Bytes counts archive bytes written (a
 // backup) or read (a restore, verify or download); Total is known for reads.
 type Progress struct {
 	BackupID int64
-	Phase    string
+	Phase    Phase
 	Bytes    int64
 	Total    int64
 }
@@ -71,7 +55,7 @@ type progressReporter struct {
 	e        *Engine
 	fn       ProgressFunc
 	ids      []int64
-	phase    string
+	phase    Phase
 	bytes    int64
 	total    int64
 	lastCall time.Time
@@ -83,7 +67,7 @@ func (e *Engine) reporter(fn ProgressFunc, ids ...int64) *progressReporter {
 }
 
 // set records the phase and the absolute byte count.
-func (p *progressReporter) set(phase string, bytes int64) {
+func (p *progressReporter) set(phase Phase, bytes int64) {
 	p.mu.Lock()
 	changed := phase != p.phase
 	p.phase, p.bytes = phase, bytes

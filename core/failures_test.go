@@ -352,9 +352,7 @@ func TestFailureLocalDiskFull(t *testing.T) {
 func TestFailurePostgresStopsMidDump(t *testing.T) {
 	ctx := context.Background()
 	own, err := testbed.NewPostgres(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	testbed.Need(t, "PostgreSQL", err)
 	defer own.Close()
 	e := newEnv(t, testbed.OdooOptions{Seed: 35})
 	odoo, err := testbed.GenerateOdoo(ctx, own, "middump", filepath.Join(e.dir, "own"), testbed.OdooOptions{Seed: 35, DumpBytes: 12 << 20})

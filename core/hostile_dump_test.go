@@ -20,6 +20,7 @@ import (
 // target either as before (refused) or holding the dump's data and nothing
 // more (restored and harmless).
 func TestHostileDumpCorpus(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 40})
 	tg := e.addTarget(41)
 	plain := string(pgDumpFile(t, e.odoo.Name))
@@ -161,6 +162,7 @@ func refusedByPostgres(errs []string) bool {
 // TCP refuses the restore before anything happens (no safety backup, no
 // database, no role left), with the sentence that names the line to add.
 func TestLoaderLoginRefused(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 42})
 	b := e.backup("local")[0]
 	tg := e.addTarget(43)

@@ -24,13 +24,12 @@ import (
 )
 
 // One PostgreSQL cluster and one MinIO server serve every test of the
-// package; each test makes its own databases, buckets and catalog.
-var (
-	pg    *testbed.Postgres
-	minio *testbed.MinIO
-)
+// package, each started by the first test that asks for it
+// (servers.Postgres(t), servers.MinIO(t)); each test makes its own
+// databases, buckets and catalog. A test that asks for neither starts none.
+var servers testbed.Servers
 
-func TestMain(m *testing.M) { testbed.Main(m, &pg, &minio) }
+func TestMain(m *testing.M) { testbed.Main(m, &servers) }
 
 // env is one test's world: a catalog, an engine, an Odoo database, and a
 // local and an S3 destination both configured for the service "prod".
@@ -50,6 +49,8 @@ var dbCounter int
 
 func newEnv(t *testing.T, opt testbed.OdooOptions) *env {
 	t.Helper()
+	pg := servers.Postgres(t)
+	minio := servers.MinIO(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	cat, err := store.Open(ctx, filepath.Join(dir, "catalog.db"))
@@ -108,6 +109,7 @@ func (e *env) backup(dests ...string) []core.Backup {
 
 func (e *env) print(db, filestore string) testbed.Print {
 	e.t.Helper()
+	pg := servers.Postgres(e.t)
 	p, err := testbed.Fingerprint(e.ctx, pg.Conn(db), filestore)
 	if err != nil {
 		e.t.Fatal(err)
@@ -116,6 +118,7 @@ func (e *env) print(db, filestore string) testbed.Print {
 }
 
 func (e *env) dbExists(name string) bool {
+	pg := servers.Postgres(e.t)
 	n, err := pg.QueryInt(e.ctx, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1", name)
 	if err != nil {
 		e.t.Fatal(err)
@@ -125,6 +128,7 @@ func (e *env) dbExists(name string) bool {
 
 // databasesLike lists databases whose name starts with prefix.
 func (e *env) databasesLike(prefix string) string {
+	pg := servers.Postgres(e.t)
 	s, err := pg.QueryString(e.ctx, "postgres", "SELECT coalesce(string_agg(datname, ','), '') FROM pg_database WHERE datname LIKE $1", prefix+"%")
 	if err != nil {
 		e.t.Fatal(err)
@@ -138,6 +142,7 @@ var keyRE = regexp.MustCompile(`^prod/\d{4}/\d{2}/prod_\d{8}-\d{6}_manual\.zip$`
 // directory; the archive opens with Python's zipfile, restores with Odoo's
 // own procedure and with restore --new-db to the same tables, rows and files.
 func TestBackupRoundTrip(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 1, OrphanFiles: 2})
 	source := e.print(e.odoo.Name, e.odoo.FilestoreDir)
 	var progress []core.Progress
@@ -177,11 +182,11 @@ func TestBackupRoundTrip(t *testing.T) {
 	if bs[0].SHA256 != bs[1].SHA256 {
 		t.Errorf("one dump should give identical archives: %s vs %s", bs[0].SHA256, bs[1].SHA256)
 	}
-	phases := map[string]bool{}
+	phases := map[core.Phase]bool{}
 	for _, p := range progress {
 		phases[p.Phase] = true
 	}
-	for _, want := range []string{core.PhaseDump, core.PhaseFilestore} {
+	for _, want := range []core.Phase{core.PhaseDump, core.PhaseFilestore} {
 		if !phases[want] {
 			t.Errorf("progress never reported phase %q (got %v)", want, phases)
 		}
@@ -393,6 +398,7 @@ func (e *env) wantFailed(bs []core.Backup, err error, dest, sentence string) {
 // Every failure leaves a failed row whose error says what went wrong, and no
 // archive visible on any destination.
 func TestBackupFailuresLeaveNothing(t *testing.T) {
+	pg := servers.Postgres(t)
 	t.Run("wrong password", func(t *testing.T) {
 		e := newEnv(t, testbed.OdooOptions{Seed: 3})
 		e.svc.DB.Password = "Zq9-not-it"
@@ -541,6 +547,7 @@ func TestMissingFilesReported(t *testing.T) {
 // A restore into a database or filestore that exists is refused, and one
 // that fails while loading leaves nothing behind.
 func TestRestoreNewDBSafety(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 12})
 	b := e.backup("minio")[0]
 	before := e.print(e.odoo.Name, e.odoo.FilestoreDir)

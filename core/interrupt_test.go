@@ -18,7 +18,7 @@ import (
 // cancelAt is a Progress callback that cancels the operation the first time
 // it reports phase: Ctrl-C pressed at that moment.
 type cancelAt struct {
-	phase  string
+	phase  core.Phase
 	cancel context.CancelFunc
 	mu     sync.Mutex
 	seen   bool
@@ -72,8 +72,8 @@ func TestRestoreInterruptedAtEveryPhase(t *testing.T) {
 	tg := e.addTarget(61)
 	before := e.targetPrint(tg)
 
-	for _, phase := range []string{core.PhaseSafety, core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS, core.PhaseCheck, core.PhaseNeutralize, core.PhaseSwap} {
-		t.Run(strings.ReplaceAll(phase, " ", "-"), func(t *testing.T) {
+	for _, phase := range []core.Phase{core.PhaseSafety, core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS, core.PhaseCheck, core.PhaseNeutralize, core.PhaseSwap} {
+		t.Run(strings.ReplaceAll(string(phase), " ", "-"), func(t *testing.T) {
 			ctx, cancel := context.WithCancel(e.ctx)
 			defer cancel()
 			c := &cancelAt{phase: phase, cancel: cancel}
@@ -134,7 +134,7 @@ func TestRestoreCutMidFilestoreIsInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	var mu sync.Mutex
-	phase := ""
+	var phase core.Phase
 	e.engine.OpenStore = func(ctx context.Context, d core.Destination) (core.ObjectStore, error) {
 		st, err := s3.Open(ctx, d)
 		if err != nil {
@@ -165,7 +165,7 @@ func TestRestoreCutMidFilestoreIsInterrupted(t *testing.T) {
 func TestRestoreNewDBInterrupted(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Seed: 63})
 	b := e.backup("local")[0]
-	for i, phase := range []string{core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS, core.PhaseCheck} {
+	for i, phase := range []core.Phase{core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS, core.PhaseCheck} {
 		newDB := e.odoo.Name + "_new" + string(rune('a'+i))
 		ctx, cancel := context.WithCancel(e.ctx)
 		c := &cancelAt{phase: phase, cancel: cancel}

@@ -40,7 +40,7 @@ type BackupMetadata struct {
 	// MissingNames names the first MaxMissingNames of them.
 	MissingFiles int      `json:"missing_files,omitempty"`
 	MissingNames []string `json:"missing_file_names,omitempty"`
-	// Tables holds the exact row counts of the key tables (KeyTables) in the
+	// Tables holds the exact row counts of the key tables (odoosql.KeyTables) in the
 	// dumped snapshot; a table too large to count cheaply is left out.
 	Tables map[string]int64 `json:"tables,omitempty"`
 	// Encryption says how the archive is stored: "" (as it is),

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/odoo-backup/odoo-backup/core/odoosql"
 )
 
 // OdooConfDatabaseError: an odoo.conf does not name exactly one database.
@@ -37,22 +39,11 @@ func ListOwnedDatabases(conn DBConn) DatabaseLister {
 			return nil, err
 		}
 		defer c.Close(context.WithoutCancel(ctx))
-		rows, err := c.Query(ctx, `SELECT datname FROM pg_database
-			WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = coalesce(nullif($1, ''), current_user))
-			  AND NOT datistemplate AND datallowconn AND datname <> 'postgres'
-			ORDER BY datname`, owner)
+		names, err := odoosql.OwnedDatabases(ctx, c, owner)
 		if err != nil {
 			return nil, classifyPGError(conn, err)
 		}
-		var names []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				return nil, err
-			}
-			names = append(names, n)
-		}
-		return names, rows.Err()
+		return names, nil
 	}
 }
 

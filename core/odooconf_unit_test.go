@@ -8,25 +8,21 @@ import (
 	"testing"
 )
 
-const debianOdooConf = `[options]
-; This is the password that allows database operations:
-admin_passwd = $pbkdf2-sha512$600000$abc$def
-db_host = False
-db_port = 5432
-db_user = odoo
-db_password = secret
-;addons_path = /usr/lib/python3/dist-packages/odoo/addons
-default_productivity_apps = True
-data_dir = /var/lib/odoo
-# a comment
-addons_path = /usr/lib/python3/dist-packages/odoo/addons,
-    /mnt/extra-addons
-logfile = /var/log/odoo/odoo-server.log
+// debianConf is the shared odoo.conf of an Odoo installed from the Debian
+// package (the repository's top-level testdata/, see its README): comments,
+// a continuation line, and a later section whose db_password must be
+// ignored. The command line's tests feed the same file to service add.
+var debianConf = filepath.Join("..", "testdata", "odoo.conf", "debian.conf")
 
-[queue_job]
-channels = root:2
-db_password = not this one
-`
+// readFixture is the content of a shared fixture.
+func readFixture(tb testing.TB, path string) string {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
+}
 
 func TestParseOdooConf(t *testing.T) {
 	tests := []struct {
@@ -34,7 +30,7 @@ func TestParseOdooConf(t *testing.T) {
 		in   string
 		want OdooConf
 	}{
-		{"debian package", debianOdooConf, OdooConf{DBPort: 5432, DBUser: "odoo", DBPassword: "secret", DataDir: "/var/lib/odoo"}},
+		{"debian package", readFixture(t, debianConf), OdooConf{DBPort: 5432, DBUser: "odoo", DBPassword: "secret", DataDir: "/var/lib/odoo"}},
 		{"colon syntax", "[options]\ndb_host: db.internal\ndb_port: 6432\ndb_user : odoo17\ndb_name:prod\n",
 			OdooConf{DBHost: "db.internal", DBPort: 6432, DBUser: "odoo17", DBName: "prod"}},
 		{"first delimiter wins", "[options]\ndb_password = a:b=c\ndata_dir: /srv/odoo=data\n",
@@ -127,10 +123,7 @@ func TestParseOdooConfLongLine(t *testing.T) {
 
 func TestReadOdooConf(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "odoo.conf")
-	if err := os.WriteFile(path, []byte(debianOdooConf), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := debianConf
 	c, err := ReadOdooConf(path)
 	if err != nil || c.Path != path || c.DataDir != "/var/lib/odoo" {
 		t.Errorf("ReadOdooConf(%s) = %+v, %v; want its settings and Path", path, c, err)
@@ -173,7 +166,7 @@ func TestFilestoreFor(t *testing.T) {
 }
 
 func FuzzParseOdooConf(f *testing.F) {
-	f.Add(debianOdooConf)
+	f.Add(readFixture(f, debianConf))
 	f.Add("[options]\ndb_host: h\ndb_port: 5432\n")
 	f.Add("[options\n")
 	f.Add("")

@@ -22,6 +22,7 @@ import (
 // system user reads and writes the filestore. No loader role is left.
 func (e *env) wantOwned(odb *testbed.OdooDB, db, filestore string) {
 	e.t.Helper()
+	pg := servers.Postgres(e.t)
 	if err := odb.CheckAsOwner(e.ctx, pg, db, filestore); err != nil {
 		e.t.Errorf("restored %s is not usable by its owner: %v", db, err)
 	}
@@ -31,6 +32,7 @@ func (e *env) wantOwned(odb *testbed.OdooDB, db, filestore string) {
 // noLoaders fails if a restore left its throwaway role behind.
 func (e *env) noLoaders() {
 	e.t.Helper()
+	pg := servers.Postgres(e.t)
 	left, err := pg.QueryString(e.ctx, "postgres", "SELECT coalesce(string_agg(rolname, ','), '') FROM pg_roles WHERE starts_with(rolname, $1)", core.LoaderPrefix)
 	if err != nil {
 		e.t.Fatal(err)
@@ -41,11 +43,13 @@ func (e *env) noLoaders() {
 }
 
 // as is odb seen as another owner: role and password, system user.
-func as(odb *testbed.OdooDB, role string, uid, gid int) *testbed.OdooDB {
+func as(t *testing.T, odb *testbed.OdooDB, role string, uid, gid int) *testbed.OdooDB {
+	t.Helper()
+	pg := servers.Postgres(t)
 	c := *odb
 	pw, err := pg.EnsureRole(context.Background(), role)
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
 	c.Owner, c.OwnerPassword, c.UID, c.GID = role, pw, uid, gid
 	return &c
@@ -84,6 +88,7 @@ func chmodTree(t *testing.T, root string, rootMode, dirMode, fileMode fs.FileMod
 // user can use every table and file. A new database gets the owner asked
 // for, and an owner that does not exist or is a superuser is refused.
 func TestRestoreKeepsOwnership(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 30})
 	b := e.backup("local")[0]
 	db := e.odoo.Name + "_stg"
@@ -142,7 +147,7 @@ func TestRestoreKeepsOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.wantOwned(as(e.odoo, "odoo_staging", e.odoo.UID, e.odoo.GID), newDB, res.FilestoreDir)
+	e.wantOwned(as(t, e.odoo, "odoo_staging", e.odoo.UID, e.odoo.GID), newDB, res.FilestoreDir)
 	if modes, err := testbed.TreeModes(res.FilestoreDir); err != nil || !slices.Equal(modes, modesOf(e.odoo.UID, e.odoo.GID)) {
 		t.Errorf("new filestore modes %q (%v), want Odoo's under a 0755 data dir %q", modes, err, modesOf(e.odoo.UID, e.odoo.GID))
 	}
@@ -185,6 +190,7 @@ func modesOf(uid, gid int) []string {
 // the first cleans up on its way out, crash recovery drops the second. A
 // loader of a live process is left alone.
 func TestLoaderRoleNeverLeft(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 32})
 	b := e.backup("local")[0]
 	tg := e.addTarget(33)
@@ -242,6 +248,7 @@ func TestLoaderRoleNeverLeft(t *testing.T) {
 // authentication there): the loader logs in over TCP on 127.0.0.1 and the
 // same port, and the restore is the owner's as over TCP.
 func TestRestoreOverUnixSocket(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 34})
 	e.svc.DB.Host = pg.SocketDir
 	if err := e.cat.UpdateService(e.ctx, e.svc); err != nil {

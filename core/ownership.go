@@ -2,14 +2,13 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/odoo-backup/odoo-backup/core/odoosql"
 )
 
 // restoreOwner is who a restored database and filestore belong to (SPEC
@@ -111,11 +110,7 @@ func databaseOwner(ctx context.Context, server DBConn, db string) (string, error
 		return "", err
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
-	var owner string
-	err = admin.QueryRow(ctx, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1", db).Scan(&owner)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
-	}
+	owner, err := odoosql.DatabaseOwner(ctx, admin, db)
 	if err != nil {
 		return "", fmt.Errorf("look up the owner of database %s: %w", db, err)
 	}
@@ -139,10 +134,9 @@ func newDatabaseOwner(ctx context.Context, svc Service, server DBConn, chosen st
 		return "", err
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
-	var super bool
-	err = admin.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = $1", chosen).Scan(&super)
+	super, exists, err := odoosql.RoleIsSuperuser(ctx, admin, chosen)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case err == nil && !exists:
 		return "", Userf(ErrNotFound, "the owner role %q does not exist on PostgreSQL at %s; create it (CREATE ROLE %s LOGIN PASSWORD '...') or choose an existing role", chosen, server.Address(), quoteIdent(chosen))
 	case err != nil:
 		return "", fmt.Errorf("look up role %s: %w", chosen, err)

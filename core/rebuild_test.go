@@ -22,6 +22,7 @@ import (
 // restores; what is not a backup is skipped and reported; a second run adds
 // nothing.
 func TestRebuildCatalog(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 41})
 	shopDB, err := testbed.GenerateOdoo(e.ctx, pg, e.odoo.Name+"_shop", filepath.Join(e.dir, "shop"), testbed.OdooOptions{Seed: 42})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/odoo-backup/odoo-backup/core/odoosql"
 	"github.com/odoo-backup/odoo-backup/core/odoozip"
 )
 
@@ -131,8 +132,7 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 	if err != nil {
 		return res, err
 	}
-	var exists bool
-	err = admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", req.NewDB).Scan(&exists)
+	exists, err := odoosql.DatabaseExists(ctx, admin, req.NewDB)
 	admin.Close(context.WithoutCancel(ctx))
 	if err != nil {
 		return res, fmt.Errorf("look up database %s: %w", req.NewDB, err)
@@ -504,11 +504,10 @@ func (st *staged) checkAttachments(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var has bool
-	if err := conn.QueryRow(ctx, "SELECT to_regclass('public.ir_attachment') IS NOT NULL").Scan(&has); err != nil || !has {
+	if has, err := odoosql.HasAttachments(ctx, conn); err != nil || !has {
 		return err
 	}
-	return eachLiveFile(ctx, conn, func(fname string) error {
+	return odoosql.EachAttachmentFile(ctx, conn, func(fname string) error {
 		if odoozip.CheckStoreFname(fname) != nil {
 			return nil
 		}

@@ -25,6 +25,7 @@ type target struct {
 
 func (e *env) addTarget(seed int64) *target {
 	e.t.Helper()
+	pg := servers.Postgres(e.t)
 	db := e.odoo.Name + "_stg"
 	odoo, err := testbed.GenerateOdoo(e.ctx, pg, db, filepath.Join(e.dir, "staging"), testbed.OdooOptions{Seed: seed})
 	if err != nil {
@@ -96,6 +97,7 @@ func (e *env) safetyBackups() []core.Backup {
 // went to staging's primary first, and that safety backup brings staging's
 // old content back.
 func TestRestoreToService(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 20})
 	b := e.backup("minio")[0]
 	source := e.print(e.odoo.Name, e.odoo.FilestoreDir)
@@ -116,7 +118,7 @@ func TestRestoreToService(t *testing.T) {
 	}
 	defer session.Close(e.ctx)
 
-	phases := map[string]bool{}
+	phases := map[core.Phase]bool{}
 	res, err := e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: "staging",
 		Progress: func(p core.Progress) { phases[p.Phase] = true }})
 	if err != nil {
@@ -129,7 +131,7 @@ func TestRestoreToService(t *testing.T) {
 	if res.Database != tg.odoo.Name || res.FilestoreDir != tg.odoo.FilestoreDir || res.SQLErrorCount != 0 || len(res.Warnings) != 0 {
 		t.Errorf("result %+v: want database %s, filestore %s, no SQL error, no warning", res, tg.odoo.Name, tg.odoo.FilestoreDir)
 	}
-	for _, want := range []string{core.PhaseSafety, core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS, core.PhaseSwap} {
+	for _, want := range []core.Phase{core.PhaseSafety, core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS, core.PhaseSwap} {
 		if !phases[want] {
 			t.Errorf("progress never reported phase %q (got %v)", want, phases)
 		}
@@ -180,6 +182,7 @@ var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-
 // the rows testbed.GenerateOdoo writes.
 func (e *env) wantNeutralized(db string) {
 	e.t.Helper()
+	pg := servers.Postgres(e.t)
 	q := func(sql string) string {
 		e.t.Helper()
 		s, err := pg.QueryString(e.ctx, db, sql)
@@ -272,6 +275,7 @@ func TestRestoreNeutralized(t *testing.T) {
 // without any of the optional tables, and an Odoo 14-like one
 // (payment_acquirer, the auto-vacuum cron known by its external id).
 func TestNeutralizeOtherSchemas(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 24})
 	empty := e.odoo.Name + "_empty"
 	if err := pg.CreateDatabase(e.ctx, empty); err != nil {
@@ -355,6 +359,7 @@ func makeUnwritable(t *testing.T, dir string) {
 // row counts, sequences and filestore hashes), with no temporary database or
 // directory left, and the safety backup (when it could be taken) recorded.
 func TestRestoreToServiceFailuresLeaveTarget(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 25})
 	good := e.backup("minio")[0]
 	tg := e.addTarget(26)

@@ -267,8 +267,8 @@ type Backup struct {
 
 	// Phase and Bytes are the live progress of a running backup, updated by
 	// whichever process runs it so every console can show it.
-	Phase string `json:"phase,omitempty"`
-	Bytes int64  `json:"bytes,omitempty"`
+	Phase Phase `json:"phase,omitempty"`
+	Bytes int64 `json:"bytes,omitempty"`
 
 	// Host and PID name the process that runs (or ran) the backup, and
 	// UpdatedAt is its last sign of life (set by the catalog on every

@@ -352,9 +352,6 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ U
 	return b, info, nil
 }
 
-// PhaseUpload is the phase of an upload sending its file.
-const PhaseUpload = "upload"
-
 // putFile stores the file under key, encrypted when the destination d
 // encrypts. It returns the sha256 and size of what was stored, and the
 // number of bytes read from the file.

@@ -21,6 +21,7 @@ import (
 // pgDumpFile runs pg_dump on db with extra arguments and returns its output.
 func pgDumpFile(t *testing.T, db string, args ...string) []byte {
 	t.Helper()
+	pg := servers.Postgres(t)
 	cmd := exec.CommandContext(t.Context(), "pg_dump", append(append([]string{"--no-owner"}, args...), pg.ConnString(db))...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

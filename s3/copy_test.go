@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/odoo-backup/odoo-backup/store/localdir"
 )
 
 // CopyFrom copies between buckets of the same server without streaming, and
@@ -48,7 +50,7 @@ func TestS3CopyFromSameEndpoint(t *testing.T) {
 	if ok, err := dst.CopyFrom(ctx, newTestS3(t, other), "svc/x.zip", "svc/w.zip"); ok || err != nil {
 		t.Errorf("copy from another endpoint: got %v, %v; want false, nil", ok, err)
 	}
-	local, err := NewLocal(t.TempDir())
+	local, err := localdir.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/store/localdir"
 )
 
 var _ core.StoreOpener = Open
@@ -14,7 +15,7 @@ var _ core.StoreOpener = Open
 func Open(_ context.Context, d core.Destination) (core.ObjectStore, error) {
 	switch d.Kind {
 	case core.DestinationLocal:
-		return NewLocal(d.Dir)
+		return localdir.NewLocal(d.Dir)
 	case core.DestinationS3:
 		// A secret kept by reference is read now, at each use.
 		secretKey, err := d.SecretKey.Resolve(fmt.Sprintf("the secret key of destination %q", d.Name))

@@ -20,6 +20,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/storekit"
 )
 
 // Part sizes of multipart uploads. S3 allows at most 10,000 parts, so the
@@ -254,13 +255,13 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
 	}
 	gctx, stop := s.watch.guard(ctx)
 	defer stop()
-	src := &sourceReader{ctx: ctx, r: r, watch: s.watch}
+	src := &storekit.SourceReader{Ctx: ctx, R: r, Watch: s.watch}
 	bp := headBufs.Get().(*[]byte)
 	head := *bp
 	n, rerr := io.ReadFull(src, head)
-	if src.err != nil {
+	if src.Failed() {
 		headBufs.Put(bp)
-		return src.failure(key, s.String())
+		return src.Failure(key, s.String())
 	}
 	opts := minio.PutObjectOptions{
 		PartSize:             uint64(s.partSize),
@@ -302,21 +303,21 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
 		if stalled(gctx) {
 			return s.stallError("uploading " + key)
 		}
-		if src.err != nil {
-			return src.failure(key, s.String())
+		if src.Failed() {
+			return src.Failure(key, s.String())
 		}
 		if ctx.Err() != nil {
 			return cancelled(ctx, key, s.String())
 		}
 		return s.classify("uploading "+key, err)
 	}
-	if src.err != nil {
+	if src.Failed() {
 		// minio-go drops a read error that comes with the last byte of a
-		// part. sourceReader repeats it, so minio-go sees it on its next
+		// part. storekit.SourceReader repeats it, so minio-go sees it on its next
 		// read and aborts; should some path still complete the upload, an
 		// object built from a failed source must not stay.
 		_ = s.client.RemoveObject(context.WithoutCancel(ctx), s.cfg.Bucket, s.prefix+key, minio.RemoveObjectOptions{})
-		return src.failure(key, s.String())
+		return src.Failure(key, s.String())
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,54 +18,18 @@ import (
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
 	"github.com/odoo-backup/odoo-backup/s3/storetest"
+	"github.com/odoo-backup/odoo-backup/store/localdir"
 )
 
-// lazyMinIO is a MinIO server the package's tests share, each in buckets of
-// its own; it starts with the first test that needs it.
-type lazyMinIO struct {
-	start  func(context.Context) (*testbed.MinIO, error)
-	once   sync.Once
-	server *testbed.MinIO
-	err    error
-}
+// servers are the MinIO servers the package's tests share, each in buckets
+// of its own: one on plain HTTP and one on HTTPS with a self-signed
+// certificate, as a private endpoint with its own CA would be; each starts
+// with the first test that needs it.
+var servers testbed.Servers
 
-func (l *lazyMinIO) get(t testing.TB) *testbed.MinIO {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs a MinIO server; skipped in -short mode")
-	}
-	l.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-		defer cancel()
-		l.server, l.err = l.start(ctx)
-	})
-	if l.err != nil {
-		t.Fatal(l.err)
-	}
-	return l.server
-}
+func TestMain(m *testing.M) { testbed.Main(m, &servers) }
 
-func (l *lazyMinIO) close() {
-	if l.server != nil {
-		l.server.Close()
-	}
-}
-
-var (
-	plainMinIO = &lazyMinIO{start: testbed.NewMinIO}
-	// tlsMinIO serves HTTPS with a self-signed certificate, as a private
-	// endpoint with its own CA would.
-	tlsMinIO = &lazyMinIO{start: testbed.NewMinIOTLS}
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	plainMinIO.close()
-	tlsMinIO.close()
-	os.Exit(code)
-}
-
-func sharedMinIO(t testing.TB) *testbed.MinIO { return plainMinIO.get(t) }
+func sharedMinIO(t testing.TB) *testbed.MinIO { return servers.MinIO(t) }
 
 // testConfig is a Config for a fresh bucket of the shared server, with the
 // smallest part size so multipart uploads stay quick to test.
@@ -369,8 +332,8 @@ func TestOpen(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	st, err := Open(ctx, core.Destination{Name: "disk", Kind: core.DestinationLocal, Dir: dir})
-	if _, ok := st.(*Local); err != nil || !ok || st.String() != dir {
-		t.Errorf("Open(local %s) = %v, %v; want a *Local on %s", dir, st, err, dir)
+	if _, ok := st.(*localdir.Local); err != nil || !ok || st.String() != dir {
+		t.Errorf("Open(local %s) = %v, %v; want a *localdir.Local on %s", dir, st, err, dir)
 	}
 	st, err = Open(ctx, core.Destination{Name: "off", Kind: core.DestinationS3, Endpoint: "h:9000", Bucket: "bkt", Prefix: "p/q", SecretKey: "s3cr3t-value"})
 	if _, ok := st.(*S3); err != nil || !ok || st.String() != "s3://h:9000/bkt/p/q" {
@@ -381,6 +344,17 @@ func TestOpen(t *testing.T) {
 	if !errors.Is(err, core.ErrInvalid) || err == nil || err.Error() != want {
 		t.Errorf("Open(ftp) = %v; want %q", err, want)
 	}
+}
+
+// newLocal is a local-directory store in a temporary directory, the other
+// implementation Probe is checked against.
+func newLocal(t *testing.T) *localdir.Local {
+	t.Helper()
+	l, err := localdir.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 func TestProbe(t *testing.T) {

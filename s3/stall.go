@@ -41,6 +41,16 @@ func newStallWatch(timeout time.Duration) *stallWatch {
 
 func (w *stallWatch) touch() { w.last.Store(time.Now().UnixNano()) }
 
+// Waiting marks a Put blocked on its source until done is called
+// (storekit.Watcher).
+func (w *stallWatch) Waiting() (done func()) {
+	w.waiting.Add(1)
+	return func() {
+		w.touch()
+		w.waiting.Add(-1)
+	}
+}
+
 // opState is what an operation's context knows of its stall watch.
 type opState struct {
 	w     *stallWatch

@@ -14,7 +14,7 @@ import (
 	"github.com/odoo-backup/odoo-backup/s3/storetest"
 )
 
-func sharedTLSMinIO(t testing.TB) *testbed.MinIO { return tlsMinIO.get(t) }
+func sharedTLSMinIO(t testing.TB) *testbed.MinIO { return servers.MinIOTLS(t) }
 
 // tlsConfig is a Config for a fresh bucket of the TLS server, trusting its
 // certificate through CAFile.

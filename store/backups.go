@@ -203,7 +203,7 @@ func progressNanos(t time.Time) int64 {
 // UpdateProgress is one UPDATE, cheap enough to call every second. It is
 // also the heartbeat: the progress time moves only when the phase or the
 // byte count does.
-func (c *Catalog) UpdateProgress(ctx context.Context, id int64, phase string, bytes int64) error {
+func (c *Catalog) UpdateProgress(ctx context.Context, id int64, phase core.Phase, bytes int64) error {
 	now := toNanos(c.now())
 	res, err := c.db.ExecContext(ctx, `UPDATE backups SET progress_at = CASE WHEN phase <> ? OR bytes <> ? OR progress_at = 0 THEN ? ELSE progress_at END,
 		phase = ?, bytes = ?, updated_at = ? WHERE id = ?`, phase, bytes, now, phase, bytes, now, id)

@@ -122,7 +122,7 @@ func TestUpdateProgress(t *testing.T) {
 	ctx := context.Background()
 	b := addBackup(t, c, "prod", "local", core.KindManual, core.StatusRunning)
 	for _, p := range []struct {
-		phase string
+		phase core.Phase
 		bytes int64
 	}{{"dump", 10}, {"filestore", 1 << 33}, {"", 0}} {
 		must(t, c.UpdateProgress(ctx, b.ID, p.phase, p.bytes))

@@ -32,7 +32,7 @@ type jobRow struct {
 	backupID int64
 	// backup is the running backup's row, for a stall.
 	backup        core.Backup
-	phase         string
+	phase         core.Phase
 	bytes         int64
 	size          int64
 	detail, error string

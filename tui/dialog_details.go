@@ -209,7 +209,7 @@ func (d *detailsDialog) View() string {
 	field("kind", string(b.Kind))
 	status := statusMark(b)
 	if b.Status == core.StatusRunning {
-		status += " · " + progressText(b.Phase, b.Bytes, 0)
+		status += " · " + progressText(string(b.Phase), b.Bytes, 0)
 	}
 	field("status", status)
 	field("started", stamp(b.StartedAt))

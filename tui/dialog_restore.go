@@ -289,10 +289,10 @@ func (d *restoreDialog) start() tea.Cmd {
 	}
 	d.step = stepRun
 	target := ""
-	plan := []string{core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS}
+	plan := []core.Phase{core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS}
 	if t := d.target(); t != nil {
 		target = t.svc.Name
-		plan = append([]string{core.PhaseSafety}, plan...)
+		plan = append([]core.Phase{core.PhaseSafety}, plan...)
 	}
 	if d.neutralize {
 		plan = append(plan, core.PhaseNeutralize)

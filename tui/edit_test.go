@@ -133,6 +133,7 @@ func TestServicesFilter(t *testing.T) {
 }
 
 func TestAddServiceForm(t *testing.T) {
+	pg := servers.Postgres(t)
 	cat := seed(t)
 	tm := start(t, Options{Catalog: cat})
 	view(t, tm, "production")
@@ -316,6 +317,7 @@ func TestConfigurationForms(t *testing.T) {
 // (probed before it is saved), tests it, refuses a wrong secret when adding
 // and when editing, and never shows a secret.
 func TestDestinationsAgainstMinIO(t *testing.T) {
+	minio := servers.MinIO(t)
 	cat := seed(t)
 	ctx := context.Background()
 	bucket := minio.NewBucket(t)

@@ -28,7 +28,7 @@ type flowJob struct {
 	label   string
 	id      int
 	state   flowJobState
-	plan    []string
+	plan    []core.Phase
 	reached int
 	cur     core.Progress
 	summary string
@@ -47,7 +47,7 @@ const (
 // start asks the root for the job; plan is the phases it is expected to go
 // through, shown ahead as pending (a phase the engine reports that is not in
 // the plan is added where it comes).
-func (f *flowJob) start(spec JobSpec, plan ...string) tea.Cmd {
+func (f *flowJob) start(spec JobSpec, plan ...core.Phase) tea.Cmd {
 	*f = flowJob{label: spec.Label, state: jobWaiting, plan: plan, reached: -1}
 	return startJob(spec)
 }
@@ -99,7 +99,8 @@ func (f *flowJob) observe(p core.Progress) {
 func (f *flowJob) phases(ctx *Context) string {
 	t := ctx.Theme
 	var b strings.Builder
-	for i, ph := range f.plan {
+	for i, phase := range f.plan {
+		ph := string(phase)
 		switch {
 		case i < f.reached || (f.state == jobDone && f.err == nil):
 			b.WriteString("✓ " + ph + "\n")
@@ -141,7 +142,8 @@ func (f *flowJob) view(ctx *Context, w int) string {
 // passed, ✗ where it failed.
 func (f *flowJob) phasesDone() string {
 	var parts []string
-	for i, ph := range f.plan {
+	for i, phase := range f.plan {
+		ph := string(phase)
 		switch {
 		case f.err == nil || i < f.reached:
 			parts = append(parts, "✓ "+ph)

@@ -100,7 +100,7 @@ func bar(n, total int64, w int) string {
 // the total is known, bytes, throughput and elapsed time, in width cells.
 func jobProgress(j *job, width int) string {
 	p := j.progress
-	phase := p.Phase
+	phase := string(p.Phase)
 	if phase == "" {
 		phase = "starting"
 	}

@@ -6,11 +6,9 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
 
-// pg and minio are the real servers of the tests that drive the console
-// against the real engine; unit tests of screens use a catalog only.
-var (
-	pg    *testbed.Postgres
-	minio *testbed.MinIO
-)
+// servers are the real PostgreSQL and MinIO of the tests that drive the
+// console against the real engine, started by the first of them that asks;
+// unit tests of screens use a catalog only and start nothing.
+var servers testbed.Servers
 
-func TestMain(m *testing.M) { testbed.Main(m, &pg, &minio) }
+func TestMain(m *testing.M) { testbed.Main(m, &servers) }

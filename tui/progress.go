@@ -64,7 +64,7 @@ func stalledText(b core.Backup, now time.Time) string {
 // it shows the bytes so far. compact (the home screen's column) shows the
 // throughput instead of the phase once it is known.
 func runningText(p core.Progress, expected int64, rate float64, compact bool) string {
-	phase := p.Phase
+	phase := string(p.Phase)
 	if phase == "" {
 		phase = "starting"
 	}

@@ -45,7 +45,7 @@ func TestRunningText(t *testing.T) {
 		{"nothing known", core.Progress{Phase: core.PhaseDump, Bytes: 12_300_000}, 0, 0, false, "dump 12.3 MB"},
 		{"no phase yet", core.Progress{}, 0, 0, false, "starting 0 B"},
 		{"rate without estimate", core.Progress{Phase: core.PhaseDump, Bytes: 12_300_000}, 0, 2_000_000, false, "dump 12.3 MB 2.0 MB/s"},
-		{"total known", core.Progress{Phase: core.PhaseRestoreDB, Bytes: 500, Total: 1000}, 0, 0, false, "▓▓▓░░░ 50% " + core.PhaseRestoreDB},
+		{"total known", core.Progress{Phase: core.PhaseRestoreDB, Bytes: 500, Total: 1000}, 0, 0, false, "▓▓▓░░░ 50% " + string(core.PhaseRestoreDB)},
 		{"estimate", core.Progress{Phase: core.PhaseFilestore, Bytes: 600}, 1000, 0, false, "▓▓▓░░░ 60%~ filestore"},
 		{"an estimate never says done", core.Progress{Phase: core.PhaseFilestore, Bytes: 5000}, 1000, 0, false, "▓▓▓▓▓░ 99%~ filestore"},
 		{"compact with rate", core.Progress{Phase: core.PhaseFilestore, Bytes: 600}, 1000, 50_000_000, true, "▓▓▓░░░ 60%~ 50.0 MB/s"},

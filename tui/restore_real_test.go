@@ -34,6 +34,8 @@ var realDBs int
 
 func newRealEnv(t *testing.T) *realEnv {
 	t.Helper()
+	pg := servers.Postgres(t)
+	minio := servers.MinIO(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	cat, err := store.Open(ctx, filepath.Join(dir, "catalog.db"))
@@ -82,6 +84,7 @@ func newRealEnv(t *testing.T) *realEnv {
 
 func (e *realEnv) print(o *testbed.OdooDB) testbed.Print {
 	e.t.Helper()
+	pg := servers.Postgres(e.t)
 	p, err := testbed.Fingerprint(e.ctx, pg.Conn(o.Name), o.FilestoreDir)
 	if err != nil {
 		e.t.Fatal(err)
@@ -157,6 +160,7 @@ func (e *realEnv) stagingBackups(kind core.BackupKind) []core.Backup {
 }
 
 func TestRealRestoreCancelledAtConfirmation(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newRealEnv(t)
 	full := func() testbed.Print {
 		p, err := testbed.Fingerprint(e.ctx, pg.Conn(e.stg.Name), e.stg.FilestoreDir)
@@ -203,6 +207,7 @@ func withoutNeutralized(p testbed.Print) testbed.Print {
 }
 
 func TestRealRestoreOntoStagingNeutralized(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newRealEnv(t)
 	source := e.print(e.prod)
 	stagingBefore := e.print(e.stg)
@@ -243,6 +248,7 @@ func TestRealRestoreOntoStagingNeutralized(t *testing.T) {
 }
 
 func TestRealUploadAndRestore(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newRealEnv(t)
 	source := e.print(e.prod)
 	// An Odoo backup file from elsewhere: production's archive, copied out
@@ -306,6 +312,7 @@ func TestRealUploadAndRestore(t *testing.T) {
 // belongs to production's owner role and its filestore, in production's
 // data dir, to the data dir's owner, who can use every table and file.
 func TestRealRestoreIntoNewDatabase(t *testing.T) {
+	pg := servers.Postgres(t)
 	e := newRealEnv(t)
 	newDB := e.prod.Name + "_new"
 	tm := e.start()

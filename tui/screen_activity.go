@@ -488,7 +488,7 @@ func (s *activityScreen) viewJobs(b *strings.Builder) {
 			if !ok {
 				p = core.Progress{Phase: r.phase, Bytes: r.bytes}
 			}
-			status = s.ctx.spin() + " " + progressText(p.Phase, p.Bytes, p.Total) + stalledText(r.backup, s.ctx.now())
+			status = s.ctx.spin() + " " + progressText(string(p.Phase), p.Bytes, p.Total) + stalledText(r.backup, s.ctx.now())
 		case r.failed:
 			status += ": " + firstLine(r.error)
 		}

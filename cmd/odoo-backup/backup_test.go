@@ -29,6 +29,8 @@ type backupJSON struct {
 
 // The whole command line of SPEC.md, against the real servers.
 func TestBackupCommands(t *testing.T) {
+	pg := servers.Postgres(t)
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	odoo := generate(t, "cli_prod")
 	c.addS3("s3", minio.NewBucket(t))

@@ -65,6 +65,7 @@ func rewriteZip(t *testing.T, from, to string, edit func(string) string) {
 // exit 1 and one sentence naming the table and --accept-errors, leaving
 // staging as it was; with --accept-errors it is put in place and says so.
 func TestRestoreAcceptErrors(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	prod := generate(t, "cli_ae_prod")
 	staging := generateSeed(t, "cli_ae_staging", 44)
@@ -142,6 +143,7 @@ func TestRestoreAcceptErrors(t *testing.T) {
 // printed result (no log line), in backups (text and JSON), verify,
 // drill (which passes) and status, which warns but exits 0.
 func TestMissingFilesShown(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	odoo, err := testbed.GenerateOdoo(context.Background(), pg, "cli_missing", filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 45, Files: 8, MissingFiles: 2})
 	if err != nil {

@@ -13,10 +13,9 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
 
-var (
-	pg    *testbed.Postgres
-	minio *testbed.MinIO
-)
+// servers are the PostgreSQL and MinIO the tests share, each started by the
+// first test that asks for it (servers.Postgres(t), servers.MinIO(t)).
+var servers testbed.Servers
 
 func TestMain(m *testing.M) {
 	// The test binary doubles as odoo-backup, so tests can run the daemon
@@ -24,7 +23,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("ODOO_BACKUP_TEST_AS_MAIN") == "1" {
 		main()
 	}
-	testbed.Main(m, &pg, &minio)
+	testbed.Main(m, &servers)
 }
 
 // cli runs commands against one catalog, the way a person types them.
@@ -37,6 +36,8 @@ type cli struct {
 }
 
 func newCLI(t *testing.T) *cli {
+	pg := servers.Postgres(t)
+	minio := servers.MinIO(t)
 	dir := t.TempDir()
 	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "xdg"))
 	return &cli{t: t, dir: dir, catalog: filepath.Join(dir, "catalog.db"), secrets: []string{pg.Password, minio.SecretKey}}
@@ -97,6 +98,7 @@ func (c *cli) json(v any, args ...string) {
 
 func (c *cli) addS3(name, bucket string) {
 	c.t.Helper()
+	minio := servers.MinIO(c.t)
 	c.t.Setenv("TEST_S3_SECRET", minio.SecretKey)
 	c.ok("destination", "add", name, "--endpoint", minio.Endpoint, "--bucket", bucket, "--prefix", "backups/odoo",
 		"--access-key", minio.AccessKey, "--secret-key-env", "TEST_S3_SECRET", "--no-tls")
@@ -104,6 +106,7 @@ func (c *cli) addS3(name, bucket string) {
 
 func (c *cli) addService(name string, odoo *testbed.OdooDB) {
 	c.t.Helper()
+	pg := servers.Postgres(c.t)
 	c.t.Setenv("TEST_PG_PASSWORD", pg.Password)
 	c.ok("service", "add", name, "--db", odoo.Name, "--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port),
 		"--pg-user", pg.User, "--pg-password-env", "TEST_PG_PASSWORD", "--filestore", odoo.FilestoreDir)
@@ -118,6 +121,7 @@ func generate(t *testing.T, db string) *testbed.OdooDB {
 // data must differ from the first's.
 func generateSeed(t *testing.T, db string, seed int64) *testbed.OdooDB {
 	t.Helper()
+	pg := servers.Postgres(t)
 	odoo, err := testbed.GenerateOdoo(context.Background(), pg, db, filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: seed})
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +167,7 @@ func TestFreshMachineHome(t *testing.T) {
 }
 
 func TestDestinations(t *testing.T) {
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	bucket := minio.NewBucket(t)
 	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
@@ -193,19 +198,46 @@ func TestDestinations(t *testing.T) {
 	}
 }
 
+// writeOdooConf writes to path the odoo.conf of a Debian installation that
+// core's parser tests read too (the repository's top-level testdata/, see
+// its README), with the [options] settings in set: comments, a continuation
+// line and another section's db_password included, as on a real host.
+func writeOdooConf(t *testing.T, path string, set map[string]string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "odoo.conf", "debian.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	section, done := "", map[string]bool{}
+	for i, line := range lines {
+		if strings.HasPrefix(line, "[") {
+			section = strings.TrimSpace(line)
+			continue
+		}
+		key, _, ok := strings.Cut(line, "=")
+		key = strings.TrimSpace(key)
+		if v, want := set[key]; ok && want && section == "[options]" && !done[key] {
+			lines[i], done[key] = key+" = "+v, true
+		}
+	}
+	for key := range set {
+		if !done[key] {
+			t.Fatalf("debian.conf has no %s in [options] to set", key)
+		}
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestServices(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	odoo := generate(t, "svc_conf")
 	conf := filepath.Join(c.dir, "odoo.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`[options]
-; written by a test
-admin_passwd = admin
-db_host = %s
-db_port = %d
-db_user = %s
-db_password = %s
-data_dir = %s
-`, pg.Host, pg.Port, pg.User, pg.Password, odoo.DataDir)), 0o600)
+	writeOdooConf(t, conf, map[string]string{"db_host": pg.Host, "db_port": fmt.Sprint(pg.Port), "db_user": pg.User,
+		"db_password": pg.Password, "data_dir": odoo.DataDir})
 	c.ok("service", "add", "prod", "--from-odoo-conf", conf, "--db", odoo.Name)
 	var svcs []map[string]any
 	c.json(&svcs, "service", "list")

@@ -23,6 +23,7 @@ var consoleSchedRuns int
 // them within a poll, without running the slot again; the console's header
 // names the daemon, and the console quits cleanly.
 func TestConsoleRunsSchedulesUntilDaemonStarts(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	consoleSchedRuns++ // -count=N runs on the same PostgreSQL
 	odoo := generate(t, fmt.Sprintf("consched_%d", consoleSchedRuns))
@@ -106,6 +107,7 @@ func TestConsoleRunsSchedulesUntilDaemonStarts(t *testing.T) {
 // failed as interrupted, no partial file stays in the destination, and the
 // lease is free for the next daemon or console.
 func TestConsoleQuitAbortsScheduledBackup(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	consoleSchedRuns++
 	odoo, err := testbed.GenerateOdoo(t.Context(), pg, fmt.Sprintf("consquit_%d", consoleSchedRuns), filepath.Join(t.TempDir(), "odoo"),

@@ -144,6 +144,8 @@ func (c *cli) status() (statusReport, int) {
 // duplicate or a lost run, stops cleanly on SIGTERM, and status --json
 // follows every step.
 func TestDaemonRunsRotatesAndSurvivesKill(t *testing.T) {
+	pg := servers.Postgres(t)
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	odoo, err := testbed.GenerateOdoo(t.Context(), pg, "daemon_prod", filepath.Join(t.TempDir(), "odoo"),
 		testbed.OdooOptions{Seed: 7, DumpBytes: 8 << 20, FilestoreBytes: 8 << 20})

@@ -44,6 +44,7 @@ func (c *cli) scheduledBackups(dest string, n int) []int64 {
 // removed unless they are forgotten. Re-adding the configuration adopts them
 // again: they are its scheduled backups and its retention applies.
 func TestOrphanedBackups(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	odoo := generate(t, "cli_orphans")
 	c.ok("destination", "add", "a", "--dir", filepath.Join(c.dir, "a"))
@@ -115,6 +116,7 @@ func TestOrphanedBackups(t *testing.T) {
 // and metadata and keeps the row as deleted; the last successful backup of a
 // service needs --force.
 func TestDeleteCommand(t *testing.T) {
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	odoo := generate(t, "cli_delete")
 	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))

@@ -31,6 +31,7 @@ func closedPort(t *testing.T) string {
 // the real MinIO: working, with a wrong secret, and at an endpoint where
 // nothing listens; exit 0 or 1, one sentence, and --json.
 func TestDestinationTest(t *testing.T) {
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	dir := filepath.Join(c.dir, "nas")
 	c.ok("destination", "add", "nas", "--dir", dir)

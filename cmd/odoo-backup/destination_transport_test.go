@@ -16,9 +16,7 @@ import (
 // HTTP is used only with --no-tls, never as a fallback.
 func TestDestinationPrivateCA(t *testing.T) {
 	tlsMinIO, err := testbed.NewMinIOTLS(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	testbed.Need(t, "MinIO", err)
 	defer tlsMinIO.Close()
 	c := newCLI(t)
 	c.secrets = append(c.secrets, tlsMinIO.SecretKey)
@@ -76,6 +74,7 @@ func mustGetwd(t *testing.T) string {
 
 // --sse kms stores archives encrypted under the named KMS key.
 func TestDestinationSSEKMS(t *testing.T) {
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	bucket := minio.NewBucket(t)
 	t.Setenv("TEST_S3_SECRET", minio.SecretKey)

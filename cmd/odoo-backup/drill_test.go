@@ -14,6 +14,7 @@ import (
 // bucket is an orphan and says so; a drill passes and is listed; after the
 // archive is altered a drill fails, status turns unhealthy and exits 1.
 func TestCopyAndDrillCommands(t *testing.T) {
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	odoo := generate(t, "cli_drill")
 	c.addS3("s3", minio.NewBucket(t))

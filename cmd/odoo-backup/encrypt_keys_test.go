@@ -16,6 +16,7 @@ import (
 // .zip.age.json; an encrypted archive under the old plain .zip name stays
 // readable: a catalog rebuild finds both, and both verify and restore.
 func TestEncryptedArchivesEndInAge(t *testing.T) {
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	odoo := generate(t, "cli_age")
 	c.addService("prod", odoo)

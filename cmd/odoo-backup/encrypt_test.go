@@ -19,6 +19,8 @@ import (
 // passphrase from the environment works and is never printed; a key file
 // others can read is refused.
 func TestEncryptionCommands(t *testing.T) {
+	pg := servers.Postgres(t)
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	odoo := generate(t, "cli_enc")
 	ctx := context.Background()

@@ -21,6 +21,7 @@ import (
 // Issue 10 item 8 (SPEC rule 11): manual backups alone, on two scheduled
 // configurations, are recovery points: status is ok and exits 0.
 func TestStatusCountsManualBackups(t *testing.T) {
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	odoo := generate(t, "health_manual")
 	c.addS3("s3", minio.NewBucket(t))
@@ -55,6 +56,8 @@ func TestStatusCountsManualBackups(t *testing.T) {
 // failed, removes the file and the upload, and says so once each; status
 // exits 1 naming the backups.
 func TestKilledBackupIsCleanedUpByTheNextCommand(t *testing.T) {
+	pg := servers.Postgres(t)
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	// Over 1 MiB of dump: the S3 upload is a multipart one, begun before
 	// the filestore.

@@ -18,6 +18,7 @@ import (
 // neutralState is what neutralization changes in a database, in one line.
 func neutralState(t *testing.T, db string) string {
 	t.Helper()
+	pg := servers.Postgres(t)
 	s, err := pg.QueryString(context.Background(), db, `SELECT
 		'neutralized=' || coalesce((SELECT value FROM ir_config_parameter WHERE key = 'database.is_neutralized'), 'unset') ||
 		' crons=' || (SELECT count(*) FROM ir_cron WHERE active) ||
@@ -31,6 +32,7 @@ func neutralState(t *testing.T, db string) string {
 
 func sameAs(t *testing.T, db string, want *testbed.OdooDB) {
 	t.Helper()
+	pg := servers.Postgres(t)
 	got, err := testbed.Fingerprint(context.Background(), pg.Conn(db), "")
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +51,7 @@ func sameAs(t *testing.T, db string, want *testbed.OdooDB) {
 // production's as it is; onto its own service nothing is neutralized unless
 // asked; into a new database it is neutralized by default.
 func TestRestoreNeutralizeDefaults(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	prod := generate(t, "cli_nd_prod")
 	staging := generateSeed(t, "cli_nd_staging", 45)
@@ -117,6 +120,7 @@ func TestRestoreNeutralizeDefaults(t *testing.T) {
 // An upload onto a service asks for the choice: without one nothing is
 // read or stored and the command exits 2, saying why.
 func TestUploadNeedsNeutralizeChoice(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	prod := generate(t, "cli_un_prod")
 	staging := generateSeed(t, "cli_un_staging", 46)
@@ -199,6 +203,7 @@ func TestServiceCopyNeutralizes(t *testing.T) {
 // it was interrupted and staging is as it was, it exits 1, and staging is
 // as it was with nothing left beside it.
 func TestRestoreInterruptedBySignal(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	prod, err := testbed.GenerateOdoo(context.Background(), pg, "cli_sig_prod", filepath.Join(t.TempDir(), "odoo"),
 		testbed.OdooOptions{Seed: 47, DumpBytes: 24 << 20, FilestoreBytes: 48 << 20, Files: 1500})

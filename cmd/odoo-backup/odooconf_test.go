@@ -13,6 +13,7 @@ import (
 // db_name, else the one database on the real server its dbfilter matches
 // among those Odoo's role owns, else asks for --db naming the candidates.
 func TestServiceFromOdooConfDBFilter(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	ctx := context.Background()
 	role, password := "odoo_filter", "filter-pass-7c1"

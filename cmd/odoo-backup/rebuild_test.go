@@ -39,6 +39,8 @@ func (r rebuildJSON) added() (n int) {
 // destinations and running catalog rebuild lists every backup with the same
 // checksums, and each restores once its service is known.
 func TestCatalogRebuild(t *testing.T) {
+	pg := servers.Postgres(t)
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	prodDB := generate(t, "cli_rebuild_prod")
 	shopDB := generate(t, "cli_rebuild_shop")
@@ -197,6 +199,7 @@ func TestForgetDestinationThenRebuild(t *testing.T) {
 // an object from before ids were recorded, gets a new id after the highest
 // recorded, oldest first. The old ids restore what they named.
 func TestCatalogRebuildKeepsIDsAndSettlesClashes(t *testing.T) {
+	pg := servers.Postgres(t)
 	a, b := newCLI(t), newCLI(t)
 	odoo := generate(t, "cli_rebuild_ids")
 	dirA, dirB := filepath.Join(a.dir, "a"), filepath.Join(b.dir, "b")

@@ -11,6 +11,7 @@ import (
 // Production restored into staging, neutralized, from one command; the
 // command refuses to replace a service's data without --yes.
 func TestRestoreProductionIntoStaging(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	prod := generate(t, "cli_rs_prod")
 	staging := generateSeed(t, "cli_rs_staging", 43)
@@ -118,6 +119,7 @@ func TestRestoreProductionIntoStaging(t *testing.T) {
 
 func itoaRows(t *testing.T, db, sql string) string {
 	t.Helper()
+	pg := servers.Postgres(t)
 	n, err := pg.QueryInt(context.Background(), db, sql)
 	if err != nil {
 		t.Fatal(err)

@@ -140,6 +140,8 @@ func must1[T any](v T, err error) T {
 // encoding, nor in the catalog's files, and the audit trail has recorded
 // who did what.
 func TestSecretsNeverLeak(t *testing.T) {
+	pg := servers.Postgres(t)
+	minio := servers.MinIO(t)
 	c := newCLI(t)
 	w := &leakWatch{cli: c}
 	odoo := generate(t, "leak_prod")

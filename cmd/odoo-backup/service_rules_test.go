@@ -29,6 +29,7 @@ func TestServiceAddNameFirst(t *testing.T) {
 // server, however it is spelled) or filestore is refused, naming the other
 // service, unless --force; service update applies the same rule.
 func TestServicesShareNothing(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	t.Setenv("TEST_PG_PASSWORD", pg.Password)
 	conn := []string{"--pg-host", pg.Host, "--pg-port", fmt.Sprint(pg.Port), "--pg-user", pg.User, "--pg-password-env", "TEST_PG_PASSWORD"}

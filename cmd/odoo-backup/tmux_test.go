@@ -215,6 +215,7 @@ func (term *terminal) choose(label, want string) {
 // console's services screen.
 func setupWithKeys(t *testing.T, c *cli, term *terminal, service string, odoo *testbed.OdooDB) {
 	t.Helper()
+	pg := servers.Postgres(t)
 	dir := filepath.Join(c.dir, "disk") // the form creates it
 
 	// Destinations screen, a: the add-destination form; it probes the
@@ -369,6 +370,7 @@ func TestConsoleInRealTerminal(t *testing.T) {
 // the succeeded manual backup.
 func checkConsoleCatalog(t *testing.T, c *cli, service string, odoo *testbed.OdooDB) {
 	t.Helper()
+	pg := servers.Postgres(t)
 	var dests []core.Destination
 	c.json(&dests, "destination", "list")
 	var disk *core.Destination

@@ -16,6 +16,7 @@ import (
 // from one command; a file that is not a backup is refused with nothing
 // uploaded.
 func TestUploadAndRestore(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	prod := generate(t, "cli_up_prod")
 	staging := generateSeed(t, "cli_up_staging", 44)
@@ -106,6 +107,7 @@ func TestServiceCopy(t *testing.T) {
 // by upload --restore with one sentence; nothing is uploaded, staging is
 // unchanged and the command never runs.
 func TestUploadHostileDumpRefused(t *testing.T) {
+	pg := servers.Postgres(t)
 	c := newCLI(t)
 	prod := generate(t, "cli_hostile_prod")
 	staging := generateSeed(t, "cli_hostile_staging", 45)

@@ -40,32 +40,57 @@ const MinIOVersion = "v0.0.0-20260212201848-7aac2a2c5b7c"
 // health check; it normally takes under a second.
 const minioStartTimeout = 60 * time.Second
 
-// EnsureMinIO returns the path of the minio server binary: $ODOO_BACKUP_MINIO
-// if set, else <user cache dir>/odoo-backup/minio-<MinIOVersion>/minio, which
-// it builds with `go install` the first time (a few minutes). Concurrent
-// callers, in this process or in other test binaries, build it only once.
-func EnsureMinIO(ctx context.Context) (string, error) {
+// MinIOBinary returns the path of the minio server binary without building
+// it: $ODOO_BACKUP_MINIO if set, else the one EnsureMinIO built in
+// <user cache dir>/odoo-backup/minio-<MinIOVersion>/minio. Where that was
+// never built the error is ErrUnavailable.
+func MinIOBinary() (string, error) {
 	if p := os.Getenv("ODOO_BACKUP_MINIO"); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("ODOO_BACKUP_MINIO names %s, which cannot be used (%v); unset it or point it at a minio binary", p, err)
 		}
 		return p, nil
 	}
+	dir, err := minioDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "minio")
+	if !minioIsExecutable(bin) {
+		return "", markUnavailable(fmt.Errorf("the pinned MinIO %s is not built in %s (or set ODOO_BACKUP_MINIO to a minio binary)", MinIOVersion, dir))
+	}
+	return bin, nil
+}
+
+// minioDir is where EnsureMinIO keeps the binary.
+func minioDir() (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("no cache directory to keep the minio binary in (%v); set ODOO_BACKUP_MINIO to a minio binary", err)
 	}
-	dir := filepath.Join(cache, "odoo-backup", "minio-"+MinIOVersion)
-	bin := filepath.Join(dir, "minio")
-	if minioIsExecutable(bin) {
-		return bin, nil
+	return filepath.Join(cache, "odoo-backup", "minio-"+MinIOVersion), nil
+}
+
+// EnsureMinIO returns the path of the minio server binary as MinIOBinary
+// does, building it with `go install` first where it is missing (a few
+// minutes); the setup command calls it, tests never do. Concurrent callers,
+// in this process or in others, build it only once.
+func EnsureMinIO(ctx context.Context) (string, error) {
+	bin, err := MinIOBinary()
+	if err == nil || !errors.Is(err, ErrUnavailable) {
+		return bin, err
 	}
+	dir, err := minioDir()
+	if err != nil {
+		return "", err
+	}
+	bin = filepath.Join(dir, "minio")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("cannot create %s for the minio binary: %w", dir, err)
 	}
 
-	// Test binaries of several packages run in parallel; the first one
-	// builds while the others wait on the lock, then find the binary.
+	// Several processes may ask at once; the first one builds while the
+	// others wait on the lock, then find the binary.
 	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return "", fmt.Errorf("cannot open the minio build lock: %w", err)
@@ -135,20 +160,16 @@ type minioProcess struct {
 	waitErr error
 }
 
-// StartMinIO starts a MinIO server for the test and stops it (and removes its
-// data) when the test ends. It skips the test in -short mode, since the first
-// run may need to build minio.
+// StartMinIO starts a MinIO server of the test's own and stops it (and
+// removes its data) when the test ends; a test that may share one uses
+// Servers.MinIO. Where MinIO is not built the test skips (fails under
+// CI=true), as Need says.
 func StartMinIO(tb testing.TB) *MinIO {
 	tb.Helper()
-	if testing.Short() {
-		tb.Skip("needs a MinIO server; skipped in -short mode")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), minioStartTimeout)
 	defer cancel()
 	m, err := NewMinIO(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	Need(tb, "MinIO", err)
 	tb.Cleanup(func() {
 		if err := m.Close(); err != nil {
 			tb.Errorf("stop MinIO: %v", err)
@@ -158,7 +179,7 @@ func StartMinIO(tb testing.TB) *MinIO {
 }
 
 // NewMinIO starts a MinIO server in a fresh temporary directory; Close stops
-// it and removes the directory.
+// it and removes the directory. It never builds minio (see MinIOBinary).
 func NewMinIO(ctx context.Context) (*MinIO, error) { return newMinIO(ctx, false) }
 
 // NewMinIOTLS starts a MinIO server as NewMinIO does, but serving HTTPS
@@ -171,7 +192,7 @@ func NewMinIOTLS(ctx context.Context) (*MinIO, error) { return newMinIO(ctx, tru
 const KMSKeyName = "odoo-backup-test"
 
 func newMinIO(ctx context.Context, withTLS bool) (*MinIO, error) {
-	bin, err := EnsureMinIO(ctx)
+	bin, err := MinIOBinary()
 	if err != nil {
 		return nil, err
 	}

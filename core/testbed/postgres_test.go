@@ -19,9 +19,7 @@ import (
 
 func TestPostgresBinDir(t *testing.T) {
 	dir, err := PostgresBinDir()
-	if err != nil {
-		t.Fatal(err)
-	}
+	Need(t, "PostgreSQL", err)
 	if !hasServerBinaries(dir) {
 		t.Fatalf("PostgresBinDir() = %s, which lacks the server binaries", dir)
 	}

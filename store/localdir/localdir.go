@@ -1,4 +1,4 @@
-package s3
+package localdir
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/storekit"
 )
 
 // Local is a directory used as an object store: key "a/b/c.zip" is the file
@@ -33,11 +34,11 @@ var _ core.ObjectStore = (*Local)(nil)
 // NewLocal opens the directory dir, which must exist.
 func NewLocal(dir string) (*Local, error) {
 	if dir == "" {
-		return nil, userErr(core.ErrInvalid, nil, "no directory given for the local destination; pass --dir with an absolute path")
+		return nil, core.Advise(core.Advice{Action: core.ActionGiveDirectory}, core.ErrInvalid, "no directory given for the local destination")
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, userErr(core.ErrInvalid, err, "cannot make %s an absolute path (%v); pass an absolute --dir", dir, err)
+		return nil, core.Advise(core.Advice{Action: core.ActionGiveDirectory}, fmt.Errorf("%w: %w", core.ErrInvalid, err), "cannot make %s an absolute path (%v)", dir, err)
 	}
 	l := &Local{root: abs}
 	fi, err := os.Stat(abs)
@@ -88,7 +89,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader) error {
 	if ctx.Err() != nil {
 		return cancelled(ctx, key, l.root)
 	}
-	src := &sourceReader{ctx: ctx, r: r}
+	src := &storekit.SourceReader{Ctx: ctx, R: r}
 	dst := l.path(key)
 	dir := filepath.Dir(dst)
 	f, err := l.createTemp(dir, filepath.Base(dst))
@@ -108,8 +109,8 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader) error {
 	w := &fileWriter{f: f}
 	_, err = io.CopyBuffer(w, src, make([]byte, 1<<20))
 	if err != nil {
-		if src.err != nil {
-			return src.failure(key, l.root)
+		if src.Failed() {
+			return src.Failure(key, l.root)
 		}
 		return l.fsErr("write", key, err)
 	}
@@ -233,7 +234,7 @@ func (l *Local) Get(ctx context.Context, key string, offset, length int64) (io.R
 	if length >= 0 {
 		rd = io.LimitReader(f, length)
 	}
-	return readCloser{Reader: ctxReader{ctx: ctx, r: rd}, Closer: f}, nil
+	return readCloser{Reader: storekit.CtxReader{Ctx: ctx, R: rd}, Closer: f}, nil
 }
 
 type readCloser struct {

@@ -1,0 +1,13 @@
+package s3
+
+import "github.com/odoo-backup/odoo-backup/core/storekit"
+
+// The helpers this store shares with every other one (package storekit).
+var (
+	validateKey    = storekit.ValidateKey
+	validatePrefix = storekit.ValidatePrefix
+	userErr        = storekit.UserErr
+	cancelled      = storekit.Cancelled
+	keyProblem     = storekit.KeyProblem
+	segmentProblem = storekit.SegmentProblem
+)
