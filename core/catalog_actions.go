@@ -22,11 +22,6 @@ const (
 	ActionListTemplateConfigurations Action = "list-template-configurations"
 	// ActionAddConfiguration: Service has no configuration yet.
 	ActionAddConfiguration Action = "add-configuration"
-	// ActionMovePrimary: Service's primary cannot be removed while others
-	// remain; make another primary first.
-	ActionMovePrimary Action = "move-primary"
-	// ActionMoveTemplatePrimary: the same for the template in Detail.
-	ActionMoveTemplatePrimary Action = "move-template-primary"
 	// ActionRemoveConfiguration: Destination is still used by Service (the
 	// first of its users); remove those configurations first.
 	ActionRemoveConfiguration Action = "remove-configuration"

@@ -86,7 +86,7 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 	}
 	primary, err := e.Catalog.Primary(ctx, src.Name)
 	if err != nil {
-		return res, Advise(Advice{Action: ActionSetPrimary, Service: src.Name}, fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination for the backup a copy is made from", src.Name)
+		return res, NoPrimaryError(src.Name, "for the backup a copy is made from", err)
 	}
 
 	bs, err := e.Backup(ctx, BackupRequest{Service: src.Name, Destinations: []string{primary.Destination}, Kind: KindCopy, Progress: req.Progress})

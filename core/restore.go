@@ -118,7 +118,7 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 	}
 	fsDir := req.FilestoreDir
 	if fsDir == "" {
-		fsDir = filepath.Join(filepath.Dir(svc.FilestoreDir), req.NewDB)
+		fsDir = NewDatabaseFilestore(svc, req.NewDB)
 	}
 	if fsDir, err = filepath.Abs(fsDir); err != nil {
 		return res, err

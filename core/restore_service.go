@@ -12,14 +12,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-const (
-	// ActionSetPrimary: Service has no primary destination, which the
-	// operation (safety backup, upload, copy) writes to.
-	ActionSetPrimary Action = "set-primary"
-	// ActionSetFilestore: Service has no filestore directory; Detail is
-	// what it was needed for.
-	ActionSetFilestore Action = "set-filestore"
-)
+// ActionSetFilestore: Service has no filestore directory; Detail is what it
+// was needed for.
+const ActionSetFilestore Action = "set-filestore"
 
 // CheckRestoreTarget says why svc cannot take a restore onto it, or nil:
 // it needs a database connection, a primary destination for the safety
@@ -30,7 +25,7 @@ func CheckRestoreTarget(svc Service, primaryErr error) error {
 	case svc.Placeholder:
 		return Advise(Advice{Action: ActionSetConnection, Service: svc.Name, Detail: "restoring onto it"}, ErrInvalid, "service %q has no database connection yet", svc.Name)
 	case primaryErr != nil:
-		return Advise(Advice{Action: ActionSetPrimary, Service: svc.Name}, fmt.Errorf("%w: %w", ErrInvalid, primaryErr), "service %q has no primary destination for the safety backup taken before a restore", svc.Name)
+		return NoPrimaryError(svc.Name, "for the safety backup taken before a restore", primaryErr)
 	case svc.FilestoreDir == "":
 		return Advise(Advice{Action: ActionSetFilestore, Service: svc.Name, Detail: "restoring onto it"}, ErrInvalid, "service %q has no filestore directory", svc.Name)
 	}

@@ -171,8 +171,8 @@ func TestRestoreToService(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: "bare"})
-	if a, _ := core.AdviceOf(err); !errors.Is(err, core.ErrInvalid) || a != (core.Advice{Action: core.ActionSetPrimary, Service: "bare"}) {
-		t.Errorf("service without a primary: got %v, want ErrInvalid saying how to add one", err)
+	if a, _ := core.AdviceOf(err); !errors.Is(err, core.ErrInvalid) || a.Action != core.ActionSetPrimary || a.Service != "bare" {
+		t.Errorf("service without a primary: got %v (advice %+v), want ErrInvalid advising a primary for bare", err, a)
 	}
 }
 

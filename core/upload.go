@@ -265,12 +265,6 @@ func uploadExtension(format string) string {
 	return ".zip"
 }
 
-// NoUploadPrimary is the refusal of an upload onto service, which has no
-// primary destination to store the file on (err: looking it up).
-func NoUploadPrimary(service string, err error) error {
-	return Advise(Advice{Action: ActionSetPrimary, Service: service}, fmt.Errorf("%w: %w", ErrInvalid, err), "service %q has no primary destination to upload to", service)
-}
-
 // Upload validates a backup file completely, then stores it unchanged on the
 // service's primary destination as an `upload` backup (SPEC rule 9), with its
 // metadata object and catalog row. Nothing is uploaded when the file is
@@ -286,7 +280,7 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ U
 	}
 	primary, err := e.Catalog.Primary(ctx, svc.Name)
 	if err != nil {
-		return Backup{}, UploadInfo{}, NoUploadPrimary(svc.Name, err)
+		return Backup{}, UploadInfo{}, NoPrimaryError(svc.Name, "to upload to", err)
 	}
 	info, err := e.InspectUpload(ctx, req.Path)
 	if err != nil {

@@ -51,8 +51,8 @@ const (
 // manages; SSEKMS asks it to encrypt them with a key of its key management
 // service, Config.SSEKMSKeyID (or the service's default key when empty).
 const (
-	SSES3  = "SSE-S3"
-	SSEKMS = "SSE-KMS"
+	SSES3  = core.SSES3
+	SSEKMS = core.SSEKMS
 )
 
 // Config says how to reach one S3-compatible bucket.

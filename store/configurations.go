@@ -124,6 +124,16 @@ func templateSet(name string, id int64) configSet {
 
 func (cs configSet) String() string { return fmt.Sprintf("%s %q", cs.kind, cs.name) }
 
+// ownerAdvice is action about this service or template: Service names it,
+// Detail is "template" for a template.
+func (cs configSet) ownerAdvice(action core.Action) core.Advice {
+	a := core.Advice{Action: action, Service: cs.name}
+	if cs.kind == "template" {
+		a.Detail = "template"
+	}
+	return a
+}
+
 // advice is the service's action, or the template's, with its name.
 func (cs configSet) advice(service, template core.Action) core.Advice {
 	if cs.kind == "service" {
@@ -235,7 +245,7 @@ func (cs configSet) remove(ctx context.Context, tx *sql.Tx, destID int64, destin
 			return err
 		}
 		if others > 0 {
-			return core.Advise(cs.advice(core.ActionMovePrimary, core.ActionMoveTemplatePrimary), core.ErrInvalid, "cannot remove the primary destination %q of %s while it has other destinations", destination, cs)
+			return core.Advise(cs.ownerAdvice(core.ActionMovePrimary), core.ErrInvalid, "cannot remove the primary destination %q of %s while it has other destinations", destination, cs)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM `+cs.table+` WHERE id = ?`, rowID); err != nil {

@@ -306,7 +306,7 @@ func TestRefusedOperations(t *testing.T) {
 		{
 			name: "remove the template's primary while others remain",
 			op:   func(c *Catalog) error { return c.RemoveTemplateConfiguration(ctx, "std", "s3-eu") },
-			want: core.ErrInvalid, fragments: []string{`primary destination "s3-eu" of template "std"`}, advice: core.Advice{Action: core.ActionMoveTemplatePrimary, Detail: "std"},
+			want: core.ErrInvalid, fragments: []string{`primary destination "s3-eu" of template "std"`}, advice: core.Advice{Action: core.ActionMovePrimary, Service: "std", Detail: "template"},
 		},
 		{
 			name: "configure unknown template",

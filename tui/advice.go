@@ -55,14 +55,8 @@ func consoleAdvice(a core.Advice) string {
 		return "the templates screen (3) lists its configurations"
 	case core.ActionAddConfiguration:
 		return "add one with a on the screen of service " + a.Service
-	case core.ActionSetPrimary:
-		return "on the screen of service " + a.Service + ", add one with a or make one primary with p"
 	case core.ActionSetConfiguration:
 		return "add it with a on the screen of service " + a.Service
-	case core.ActionMovePrimary:
-		return "make another one primary first: select it on the screen of service " + a.Service + " and press p"
-	case core.ActionMoveTemplatePrimary:
-		return "make another one primary first: select it under " + a.Detail + " on the templates screen (3) and press p"
 	case core.ActionRemoveConfiguration:
 		return "remove those configurations first: select " + a.Destination + " on the screen of service " + a.Service + " and press x"
 	case core.ActionRemoveTemplateConfiguration:
@@ -108,6 +102,14 @@ func consoleAdvice(a core.Advice) string {
 		return "take one with b"
 	case core.ActionForceDelete:
 		return "take another backup first, or press F to delete it anyway"
+	case core.ActionPlainHTTP:
+		return "turn on No TLS for plain HTTP"
+	case core.ActionEditConfiguration:
+		return "edit that one instead (e)"
+	case core.ActionSetPrimary:
+		return "give it one on its screen: a adds a destination, p makes the selected one primary"
+	case core.ActionMovePrimary:
+		return "to move the flag, press p on another of its destinations"
 	}
 	return ""
 }

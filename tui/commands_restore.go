@@ -98,15 +98,6 @@ func loadTargets(c context.Context, cat core.Catalog) ([]restoreTarget, error) {
 	return out, nil
 }
 
-// newDBFilestore is where a restore into a new database puts its
-// filestore: beside the backup's service's, as the engine does.
-func newDBFilestore(svc core.Service, db string) string {
-	if svc.FilestoreDir == "" {
-		return ""
-	}
-	return filepath.Join(filepath.Dir(svc.FilestoreDir), db)
-}
-
 // restoreJob restores backup b onto service target, or into the new
 // database newDB when target is "", decrypting it with the identity file
 // when one is given; acceptErrors puts a restored database that fails its
@@ -218,7 +209,7 @@ func openUpload(ctx *Context, service string) tea.Cmd {
 	return func() tea.Msg {
 		p, err := cat.Primary(context.Background(), service)
 		if errors.Is(err, core.ErrNotFound) {
-			return statusMsg{err: true, text: errorText(core.NoUploadPrimary(service, err))}
+			return statusMsg{err: true, text: errorText(core.NoPrimaryError(service, "to upload to", err))}
 		}
 		if err != nil {
 			return statusMsg{err: true, text: fmt.Sprintf("cannot read %s: %s", service, errorText(err))}

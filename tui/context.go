@@ -34,6 +34,8 @@ type Context struct {
 	ReadOnly      bool
 	Catalog       core.Catalog
 	Engine        Engine
+	// OpenStore opens a destination's storage (Options.OpenStore).
+	OpenStore core.StoreOpener
 	// PageSize is how many history rows one catalog query loads.
 	PageSize int
 	// Base is cancelled when the console ends; jobs run under it.

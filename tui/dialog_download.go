@@ -41,7 +41,7 @@ func openDownload(ctx *Context, b core.Backup) tea.Cmd {
 		return setStatus(true, why)
 	}
 	d := &downloadDialog{ctx: ctx, b: b}
-	d.path.set(defaultDownloadPath(b))
+	d.path.set(core.DownloadFileName(b))
 	if core.BackupRecipient(b) == "" {
 		return openDialog(d)
 	}
@@ -54,16 +54,6 @@ func openDownload(ctx *Context, b core.Backup) tea.Cmd {
 		d.recipient = r
 		return openMsg{d}
 	}
-}
-
-// defaultDownloadPath is SERVICE_ID and the archive's extension, in the
-// current directory.
-func defaultDownloadPath(b core.Backup) string {
-	ext := map[string]string{core.FormatPlainSQL: ".sql", core.FormatSQLGz: ".sql.gz", core.FormatPGCustom: ".dump"}[b.Format]
-	if ext == "" {
-		ext = ".zip"
-	}
-	return fmt.Sprintf("./%s_%d%s", b.Service, b.ID, ext)
 }
 
 func downloadLabel(b core.Backup) string { return fmt.Sprintf("downloading backup %d", b.ID) }
@@ -129,7 +119,7 @@ func (d *downloadDialog) submit() tea.Cmd {
 	p := strings.TrimSpace(d.path.String())
 	d.focus = 0 // a refusal of the path points at it
 	if p == "" {
-		d.err = "give the path of the file to write, e.g. " + defaultDownloadPath(d.b)
+		d.err = "give the path of the file to write, e.g. " + core.DownloadFileName(d.b)
 		return nil
 	}
 	abs, err := filepath.Abs(expandHome(p))

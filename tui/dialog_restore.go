@@ -400,7 +400,7 @@ func (d *restoreDialog) ontoLine() string {
 	if t := d.target(); t != nil {
 		return fmt.Sprintf("%s (database %s, filestore %s)", t.svc.Name, t.svc.DB.Database, t.svc.FilestoreDir)
 	}
-	return fmt.Sprintf("new database %s on %s (filestore %s)", d.newDB.String(), d.server(), newDBFilestore(d.own.svc, d.newDB.String()))
+	return fmt.Sprintf("new database %s on %s (filestore %s)", d.newDB.String(), d.server(), core.NewDatabaseFilestore(d.own.svc, d.newDB.String()))
 }
 
 func (d *restoreDialog) viewTarget(cw int) string {
@@ -450,7 +450,7 @@ func (d *restoreDialog) viewTarget(cw int) string {
 	d.newDB.width = min(cw-24, 40)
 	b.WriteString(radio(d.newDBChoice()) + "a new database: " + d.newDB.view() + "\n")
 	if d.cursor == d.newDBChoice() && d.own != nil {
-		fs := newDBFilestore(d.own.svc, orDash(d.newDB.String()))
+		fs := core.NewDatabaseFilestore(d.own.svc, orDash(d.newDB.String()))
 		b.WriteString(t.Muted.Render("      on "+d.server()+", filestore "+fs) + "\n")
 	}
 	return b.String()
@@ -462,7 +462,7 @@ func (d *restoreDialog) viewSummary(cw int) string {
 	tg := d.target()
 	if tg == nil {
 		db := d.newDB.String()
-		b.WriteString(hang("", fmt.Sprintf("This creates database %q on %s and the filestore %s.", db, d.server(), newDBFilestore(d.own.svc, db)), cw))
+		b.WriteString(hang("", fmt.Sprintf("This creates database %q on %s and the filestore %s.", db, d.server(), core.NewDatabaseFilestore(d.own.svc, db)), cw))
 		b.WriteString("Nothing is replaced, so no safety backup is taken.\n")
 		b.WriteString("  1. the backup's checksum is verified;\n")
 		b.WriteString("  2. it is restored under a temporary name;\n")

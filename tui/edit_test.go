@@ -542,7 +542,7 @@ func TestReadOnlyRefusesEdits(t *testing.T) {
 // TestFormAt80x24 draws the longest form, with an inline error, on the
 // smallest terminal.
 func TestFormAt80x24(t *testing.T) {
-	o := Options{Catalog: seed(t), Now: fixedNow, NoColor: true, RefreshEvery: time.Hour}
+	o := withStorage(Options{Catalog: seed(t), Now: fixedNow, NoColor: true, RefreshEvery: time.Hour})
 	tm := teatest.NewTestModel(t, snapModel{New(o)}, teatest.WithInitialTermSize(80, 24))
 	view(t, tm, "production")
 	press(tm, "2", "a")

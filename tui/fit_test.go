@@ -19,6 +19,7 @@ import (
 func startSized(t *testing.T, o Options, w, h int) *teatest.TestModel {
 	t.Helper()
 	o.Now, o.NoColor = fixedNow, true
+	o = withStorage(o)
 	if o.RefreshEvery == 0 {
 		o.RefreshEvery = time.Hour
 	}

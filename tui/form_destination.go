@@ -2,18 +2,13 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/odoo-backup/odoo-backup/core"
-	"github.com/odoo-backup/odoo-backup/s3"
 )
 
 // addDestination opens the form that adds a destination.
@@ -39,25 +34,19 @@ func editDestination(ctx *Context, name string) tea.Cmd {
 func removeDestination(ctx *Context, name string) tea.Cmd {
 	cat := ctx.Catalog
 	return confirm(ctx, "Remove destination "+name+"?", "The objects it holds are not touched; only the catalog forgets the destination.",
-		func(c context.Context) error { return cat.RemoveDestination(c, name, false) },
+		func(c context.Context) error { return core.RemoveDestination(c, cat, name, false) },
 		"✓ destination "+name+" removed; the objects it holds were not touched", afterChange(ctx, loadDestinations(ctx)))
 }
 
 // testDestination writes, reads back and deletes a test object on the
 // destination, as a job of this console (it only reads the catalog).
 func testDestination(ctx *Context, name string) tea.Cmd {
-	cat := ctx.Catalog
+	cat, open := ctx.Catalog, ctx.OpenStore
 	return startJob(JobSpec{
 		Label: testLabel(name),
 		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
-			jctx, cancel := context.WithTimeout(jctx, checkTimeout)
-			defer cancel()
-			d, err := cat.Destination(jctx, name)
-			if err != nil {
-				return "", err
-			}
 			progress(core.Progress{Phase: "write, read and delete a test object"})
-			if err := probeDestination(jctx, d); err != nil {
+			if _, err := core.TestDestination(jctx, cat, open, name, checkTimeout); err != nil {
 				return "", err
 			}
 			return fmt.Sprintf("destination %s works: a test object was written, read back and deleted", name), nil
@@ -70,13 +59,6 @@ func testDestination(ctx *Context, name string) tea.Cmd {
 const checkTimeout = 30 * time.Second
 
 func testLabel(name string) string { return "testing " + name }
-
-// probeDestination is the check the command line runs before saving a
-// destination and for `destination test`: open its store and write, read
-// and delete a test object.
-func probeDestination(c context.Context, d core.Destination) error {
-	return core.ProbeDestination(c, s3.Open, d)
-}
 
 const (
 	kindLocal = "local directory"
@@ -156,9 +138,9 @@ const (
 
 func sseWord(sse string) string {
 	switch sse {
-	case s3.SSES3:
+	case core.SSES3:
 		return sseS3
-	case s3.SSEKMS:
+	case core.SSEKMS:
 		return sseKMS
 	}
 	return sseNone
@@ -251,37 +233,13 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 		d = *existing
 	}
 	d.Name = f.value("name")
-	if err := core.ValidateName("destination", d.Name); err != nil {
-		return f.fail("name", err)
-	}
-	mkdir := ""
 	switch f.value("kind") {
 	case kindLocal:
-		d.Kind = core.DestinationLocal
-		dir := f.value("dir")
-		if dir == "" {
-			return f.fail("dir", core.Userf(core.ErrInvalid, "give the directory that holds the backups"))
-		}
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return f.fail("dir", err)
-		}
-		d.Dir, mkdir = abs, abs
+		d.Kind, d.Dir = core.DestinationLocal, f.value("dir")
 	case kindS3:
 		d.Kind = core.DestinationS3
-		d.Endpoint = f.value("endpoint")
-		switch {
-		case d.Endpoint == "":
-			return f.fail("endpoint", core.Userf(core.ErrInvalid, "give the endpoint as HOST:PORT"))
-		case strings.Contains(d.Endpoint, "://"):
-			return f.fail("endpoint", core.Userf(core.ErrInvalid, "give the endpoint as HOST:PORT without a scheme; turn on No TLS for plain HTTP"))
-		}
-		if d.Bucket = f.value("bucket"); d.Bucket == "" {
-			return f.fail("bucket", core.Userf(core.ErrInvalid, "an S3 destination needs a bucket"))
-		}
-		d.Region = f.value("region")
-		d.Prefix = strings.Trim(f.value("prefix"), "/")
-		d.AccessKey = f.value("access")
+		d.Endpoint, d.Bucket, d.Region = f.value("endpoint"), f.value("bucket"), f.value("region")
+		d.Prefix, d.AccessKey = f.value("prefix"), f.value("access")
 		if s := f.value("secret"); s != "" || existing == nil {
 			d.SecretKey = core.Secret(s)
 		}
@@ -289,21 +247,12 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 		d.SSE, d.SSEKMSKeyID = "", ""
 		switch f.value("sse") {
 		case sseS3:
-			d.SSE = s3.SSES3
+			d.SSE = core.SSES3
 		case sseKMS:
-			d.SSE, d.SSEKMSKeyID = s3.SSEKMS, f.value("kmskey")
+			d.SSE, d.SSEKMSKeyID = core.SSEKMS, f.value("kmskey")
 		}
-		d.CAFile = ""
-		if ca := f.value("cafile"); ca != "" {
-			// The daemon may run from another directory.
-			abs, err := filepath.Abs(ca)
-			if err != nil {
-				return f.fail("cafile", err)
-			}
-			d.CAFile = abs
-		}
+		d.CAFile = f.value("cafile")
 	}
-	keyFile := ""
 	switch f.value("encrypt") {
 	case encNone:
 		d.EncryptRecipient, d.EncryptKeyFile, d.EncryptPassphrase = "", "", ""
@@ -312,18 +261,10 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 		if p == "" {
 			return f.fail("keyfile", core.Userf(core.ErrInvalid, "give the age identity file that decrypts the backups; odoo-backup key generate -o FILE writes one"))
 		}
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return f.fail("keyfile", err)
-		}
 		// Read (and its mode checked) when saving, off the console's loop.
-		keyFile = abs
+		d.EncryptKeyFile, d.EncryptRecipient, d.EncryptPassphrase = p, "", ""
 	case encRecipient:
-		r := f.value("recipient")
-		if _, err := core.ParseRecipient(r); err != nil {
-			return f.fail("recipient", err)
-		}
-		d.EncryptRecipient, d.EncryptKeyFile, d.EncryptPassphrase = r, "", ""
+		d.EncryptRecipient, d.EncryptKeyFile, d.EncryptPassphrase = f.value("recipient"), "", ""
 	case encPassphrase:
 		p1, p2 := f.value("pass1"), f.value("pass2")
 		keep := p1 == "" && p2 == "" && existing != nil && existing.EncryptPassphrase.IsSet()
@@ -338,49 +279,26 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 		}
 		d.EncryptRecipient, d.EncryptKeyFile = "", ""
 	}
+	// The settings are checked here, at once; reading the key file, making
+	// the directory and the probe wait for the command below.
+	if err := core.CheckDestination(&d); err != nil {
+		return f.fail(core.SettingOf(err), err)
+	}
 	f.busy = "testing " + d.Describe() + " (write, read back, delete a test object)…"
-	cat := ctx.Catalog
+	cat, open := ctx.Catalog, ctx.OpenStore
 	return func() tea.Msg {
 		c, cancel := context.WithTimeout(context.Background(), checkTimeout)
 		defer cancel()
 		res := formResultMsg{form: f}
-		if existing == nil {
-			if _, err := cat.Destination(c, d.Name); err == nil {
-				res.Field, res.Err = "name", core.Userf(core.ErrExists, "a destination named %q already exists; choose another name", d.Name)
-				return res
-			}
-		}
-		if keyFile != "" {
-			r, err := core.IdentityFileRecipient(keyFile)
-			if err != nil {
-				res.Field, res.Err = "keyfile", err
-				return res
-			}
-			d.EncryptKeyFile, d.EncryptRecipient, d.EncryptPassphrase = keyFile, r, ""
-		}
-		if mkdir != "" {
-			// Created now, when asked for; later a missing directory is an
-			// error (an unmounted disk must not fill the root one).
-			if err := os.MkdirAll(mkdir, 0o700); err != nil {
-				res.Field, res.Err = "dir", core.Userf(err, "cannot create %s: %v; check the parent directory's permissions", mkdir, errors.Unwrap(err))
-				return res
-			}
-		}
-		if err := probeDestination(c, d); err != nil {
-			res.Err = core.Userf(err, "destination %q does not work, so it was not saved: %s", d.Name, userMessage(err))
-			return res
-		}
 		verb := "added"
 		if existing == nil {
-			res.Err = cat.AddDestination(c, &d)
+			res.Err = core.AddDestination(c, cat, open, &d)
 		} else {
 			verb = "saved"
-			res.Err = cat.UpdateDestination(c, d)
-		}
-		if errors.Is(res.Err, core.ErrExists) {
-			res.Field = "name"
+			res.Err = core.UpdateDestination(c, cat, open, d)
 		}
 		if res.Err != nil {
+			res.Field = core.SettingOf(res.Err)
 			return res
 		}
 		res.Status = fmt.Sprintf("✓ destination %s %s (%s %s) and tested", d.Name, verb, d.Kind, d.Describe())

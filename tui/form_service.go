@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
-	"path/filepath"
 	"strconv"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -87,13 +85,6 @@ func newServiceForm(ctx *Context, existing *core.Service, templates []string, te
 	return f
 }
 
-func currentUser() string {
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return ""
-}
-
 func submitService(ctx *Context, f *form, existing *core.Service) tea.Cmd {
 	s := core.Service{}
 	if existing != nil {
@@ -110,11 +101,7 @@ func submitService(ctx *Context, f *form, existing *core.Service) tea.Cmd {
 	if err := core.ValidateDatabaseName(s.DB.Database); err != nil {
 		return f.fail("db", err)
 	}
-	s.DB.Host = f.value("host")
-	if s.DB.Host == "" {
-		s.DB.Host = "localhost"
-	}
-	s.DB.Port = 5432
+	s.DB.Host, s.DB.Port = f.value("host"), 0
 	if p := f.value("port"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
@@ -123,21 +110,14 @@ func submitService(ctx *Context, f *form, existing *core.Service) tea.Cmd {
 		s.DB.Port = n
 	}
 	s.DB.User = f.value("user")
-	if s.DB.User == "" {
-		s.DB.User = currentUser()
-	}
+	core.CompleteConnection(&s.DB)
 	if pw := f.value("password"); pw != "" || existing == nil {
 		s.DB.Password = core.Secret(pw)
 	}
 	s.FilestoreDir = f.value("filestore")
-	if s.FilestoreDir == "" {
-		s.FilestoreDir = core.FilestoreFor("", s.DB.Database)
-	}
-	abs, err := filepath.Abs(s.FilestoreDir)
-	if err != nil {
+	if err := core.CompleteFilestore(&s, ""); err != nil {
 		return f.fail("filestore", err)
 	}
-	s.FilestoreDir = abs
 	template := f.value("template")
 	if template == noTemplate {
 		template = ""

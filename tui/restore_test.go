@@ -133,6 +133,7 @@ func (f *flowEngine) Upload(ctx context.Context, req core.UploadRequest) (core.B
 func start80(t *testing.T, o Options) *teatest.TestModel {
 	t.Helper()
 	o.Now, o.NoColor = fixedNow, true
+	o = withStorage(o)
 	if o.RefreshEvery == 0 {
 		o.RefreshEvery = time.Hour
 	}

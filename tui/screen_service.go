@@ -124,17 +124,17 @@ func (s *serviceScreen) keys() keyTable {
 	download := action{key: k.Download, disabled: s.noBackup,
 		run: onBackup(func(b core.Backup) tea.Cmd { return openDownload(s.ctx, b) })}
 
-	o := configOwner{name: s.name}
-	onConfig := func(run func(o configOwner, dest string) tea.Cmd) func() tea.Cmd {
+	o := core.ConfigOwner{Name: s.name}
+	onConfig := func(run func(o core.ConfigOwner, dest string) tea.Cmd) func() tea.Cmd {
 		return func() tea.Cmd { return run(o, s.configs[s.cfgCur].Destination) }
 	}
 	add := action{key: k.Add, changes: "adding a configuration", run: func() tea.Cmd { return addConfig(s.ctx, o) }}
 	edit := action{key: k.Edit, changes: "editing a configuration", disabled: s.noConfig,
-		run: onConfig(func(o configOwner, d string) tea.Cmd { return editConfig(s.ctx, o, d) })}
+		run: onConfig(func(o core.ConfigOwner, d string) tea.Cmd { return editConfig(s.ctx, o, d) })}
 	remove := action{key: k.Remove, changes: "removing a configuration", disabled: s.noConfig, inactive: inHistory,
-		run: onConfig(func(o configOwner, d string) tea.Cmd { return removeConfig(s.ctx, o, d) })}
+		run: onConfig(func(o core.ConfigOwner, d string) tea.Cmd { return removeConfig(s.ctx, o, d) })}
 	primary := action{key: k.MakePrimary, changes: "moving the primary", disabled: s.noConfig,
-		run: onConfig(func(o configOwner, d string) tea.Cmd { return makePrimary(s.ctx, o, d) })}
+		run: onConfig(func(o core.ConfigOwner, d string) tea.Cmd { return makePrimary(s.ctx, o, d) })}
 	editService := action{key: k.EditService, changes: "editing a service", run: func() tea.Cmd { return editService(s.ctx, s.name) }}
 
 	t := keyTable{groups: [][]action{moves, {tab, backup, upload, back}, {details, restore, verify, del, download},

@@ -92,7 +92,7 @@ func (s *templatesScreen) keys() keyTable {
 		return nil
 	})
 	t, c, ok := s.selected()
-	o := configOwner{template: true, name: t.Name}
+	o := core.ConfigOwner{Template: true, Name: t.Name}
 	noTemplate := func() string {
 		if !ok {
 			return "no template selected"
@@ -188,9 +188,9 @@ func addTemplate(ctx *Context) tea.Cmd {
 			return f.fail("name", err)
 		}
 		return func() tea.Msg {
-			res := formResultMsg{form: f, Err: cat.AddTemplate(context.Background(), &tp)}
+			res := formResultMsg{form: f, Err: core.AddTemplate(context.Background(), cat, &tp, "")}
 			if res.Err != nil {
-				if errors.Is(res.Err, core.ErrExists) || errors.Is(res.Err, core.ErrInvalid) {
+				if res.Field = core.SettingOf(res.Err); errors.Is(res.Err, core.ErrInvalid) {
 					res.Field = "name"
 				}
 				return res
@@ -208,6 +208,6 @@ func addTemplate(ctx *Context) tea.Cmd {
 func removeTemplate(ctx *Context, name string) tea.Cmd {
 	cat := ctx.Catalog
 	return confirm(ctx, "Remove template "+name+"?", "Services made from it keep their configurations.",
-		func(c context.Context) error { return cat.RemoveTemplate(c, name) },
+		func(c context.Context) error { return core.RemoveTemplate(c, cat, name) },
 		"✓ template "+name+" removed", loadTemplates(ctx))
 }

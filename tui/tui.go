@@ -20,6 +20,10 @@ import (
 type Options struct {
 	Catalog core.Catalog
 	Engine  Engine
+	// OpenStore opens a destination's storage, for the probe made before a
+	// destination is saved and by its test; nil means the engine's, when
+	// the engine is a *core.Engine.
+	OpenStore core.StoreOpener
 	// ReadOnly shows everything and offers no action that changes anything.
 	ReadOnly bool
 	// NoColor drops colours (NO_COLOR); marks and words carry every state.
@@ -86,8 +90,11 @@ func New(o Options) *Model {
 	if o.Context == nil {
 		o.Context = context.Background()
 	}
+	if e, ok := o.Engine.(*core.Engine); ok && o.OpenStore == nil {
+		o.OpenStore = e.OpenStore
+	}
 	ctx := &Context{Width: 100, Height: 30, Theme: NewTheme(o.NoColor), Keys: NewKeyMap(o.ReadOnly), Now: o.Now,
-		ReadOnly: o.ReadOnly, Catalog: o.Catalog, Engine: o.Engine, PageSize: o.PageSize, Base: o.Context, Animate: o.Animate}
+		ReadOnly: o.ReadOnly, Catalog: o.Catalog, Engine: o.Engine, OpenStore: o.OpenStore, PageSize: o.PageSize, Base: o.Context, Animate: o.Animate}
 	h := help.New()
 	t := ctx.Theme
 	h.Styles = help.Styles{ShortKey: t.Header, ShortDesc: t.Muted, ShortSeparator: t.Muted, Ellipsis: t.Muted,

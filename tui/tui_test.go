@@ -18,6 +18,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/s3"
 	"github.com/odoo-backup/odoo-backup/store"
 )
 
@@ -82,10 +83,20 @@ func seed(t *testing.T) *store.Catalog {
 func start(t *testing.T, o Options) *teatest.TestModel {
 	t.Helper()
 	o.Now, o.NoColor = fixedNow, true
+	o = withStorage(o)
 	if o.RefreshEvery == 0 {
 		o.RefreshEvery = time.Hour
 	}
 	return teatest.NewTestModel(t, snapModel{New(o)}, teatest.WithInitialTermSize(100, 30))
+}
+
+// withStorage gives the console the real store opener, as cmd does, when
+// the test gave none.
+func withStorage(o Options) Options {
+	if o.OpenStore == nil {
+		o.OpenStore = s3.Open
+	}
+	return o
 }
 
 // snapModel lets a test read the frame at any point: it answers snapshotMsg

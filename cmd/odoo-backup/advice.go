@@ -40,14 +40,8 @@ func cliAdvice(a core.Advice) string {
 		return "see its configurations with: odoo-backup template list"
 	case core.ActionAddConfiguration:
 		return fmt.Sprintf("add one with: odoo-backup config set %s DESTINATION", a.Service)
-	case core.ActionSetPrimary:
-		return fmt.Sprintf("add one with: odoo-backup config set %s DESTINATION --primary", a.Service)
 	case core.ActionSetConfiguration:
 		return fmt.Sprintf("add it with: odoo-backup config set %s %s", a.Service, a.Destination)
-	case core.ActionMovePrimary:
-		return fmt.Sprintf("make another one primary first with: odoo-backup config set %s OTHER --primary", a.Service)
-	case core.ActionMoveTemplatePrimary:
-		return fmt.Sprintf("make another one primary first with: odoo-backup template set %s OTHER --primary", a.Detail)
 	case core.ActionRemoveConfiguration:
 		return fmt.Sprintf("remove those configurations first, e.g. with: odoo-backup config remove %s %s", a.Service, a.Destination)
 	case core.ActionRemoveTemplateConfiguration:
@@ -94,6 +88,14 @@ func cliAdvice(a core.Advice) string {
 		return "take one with: odoo-backup backup " + a.Service
 	case core.ActionForceDelete:
 		return "take another backup first, or add --force to delete it anyway"
+	case core.ActionPlainHTTP:
+		return "use --no-tls for plain HTTP"
+	case core.ActionEditConfiguration:
+		return "change it with: odoo-backup " + ownerCommand(a) + " " + a.Service + " " + a.Destination
+	case core.ActionSetPrimary:
+		return "add one with: odoo-backup config set " + a.Service + " DESTINATION --primary"
+	case core.ActionMovePrimary:
+		return "to move the flag, run: odoo-backup " + ownerCommand(a) + " " + a.Service + " DESTINATION --primary with another of its destinations"
 	}
 	return ""
 }
@@ -105,4 +107,13 @@ func rebuildAgain(a core.Advice) string {
 		return "fix it and run odoo-backup catalog rebuild again"
 	}
 	return "fix them and run odoo-backup catalog rebuild again"
+}
+
+// ownerCommand is the command that sets the configurations of the service
+// or template a configuration advice is about.
+func ownerCommand(a core.Advice) string {
+	if a.Detail == "template" {
+		return "template set"
+	}
+	return "config set"
 }

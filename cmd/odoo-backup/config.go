@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -67,25 +68,21 @@ func (c *configFlags) applyValues(freq *core.Frequency, sched *core.Schedule, re
 		}
 		*drill = d
 	}
+	var in core.ScheduleInput
 	if c.fs.Changed("at") {
-		h, m, err := core.ParseTimeOfDay(c.at)
-		if err != nil {
-			return err
-		}
-		sched.Hour, sched.Minute = h, m
+		in.At = c.at
 	}
 	if c.fs.Changed("minute") {
-		sched.Minute = c.minute
+		in.Minute = strconv.Itoa(c.minute)
 	}
 	if c.fs.Changed("weekday") {
-		d, err := core.ParseWeekday(c.weekday)
-		if err != nil {
-			return err
-		}
-		sched.Weekday = d
+		in.Weekday = c.weekday
 	}
 	if c.fs.Changed("day") {
-		sched.MonthDay = c.day
+		in.Day = strconv.Itoa(c.day)
+	}
+	if err := in.Apply(sched); err != nil {
+		return err
 	}
 	if err := sched.Validate(); err != nil {
 		return err
@@ -113,7 +110,10 @@ func (c *configFlags) applyValues(freq *core.Frequency, sched *core.Schedule, re
 		}
 		*ret = core.Retention{GFS: &g}
 	}
-	*primary = c.primary
+	// Without --primary the flag stays where it is.
+	if c.primary {
+		*primary = true
+	}
 	return nil
 }
 
@@ -138,31 +138,11 @@ func (a *app) configSetCommand() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			c := core.Configuration{Service: args[0], Destination: args[1], Schedule: core.DefaultSchedule}
-			existing, err := a.cat.Configurations(ctx, args[0])
+			s, err := core.SetConfiguration(ctx, a.cat, flags.request(core.ConfigOwner{Name: args[0]}, args[1]))
 			if err != nil {
 				return err
 			}
-			for _, e := range existing {
-				if e.Destination == args[1] {
-					c = e
-				}
-			}
-			if err := flags.apply(&c.Frequency, &c.Schedule, &c.Retention, &c.Primary, &c.Drill); err != nil {
-				return err
-			}
-			if err := a.cat.SetConfiguration(ctx, c); err != nil {
-				return err
-			}
-			saved, err := a.cat.Configurations(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			for _, s := range saved {
-				if s.Destination == args[1] {
-					fmt.Fprintf(a.stdout, "%s → %s: %s, %s%s%s\n", s.Service, s.Destination, s.Schedule.Describe(s.Frequency), s.Retention, primaryMark(s.Primary), drillMark(s))
-				}
-			}
+			fmt.Fprintf(a.stdout, "%s → %s: %s, %s%s%s\n", args[0], s.Destination, s.Schedule.Describe(s.Frequency), s.Retention, primaryMark(s.Primary), drillMark(s))
 			return nil
 		}),
 	}
@@ -170,7 +150,15 @@ func (a *app) configSetCommand() *cobra.Command {
 	return cmd
 }
 
-func drillMark(c core.Configuration) string {
+// request is the use case's request for the owner's configuration on
+// destination, with the flags given applied.
+func (c *configFlags) request(o core.ConfigOwner, destination string) core.ConfigurationRequest {
+	return core.ConfigurationRequest{Owner: o, Destination: destination, Change: func(tc *core.TemplateConfiguration) error {
+		return c.apply(&tc.Frequency, &tc.Schedule, &tc.Retention, &tc.Primary, &tc.Drill)
+	}}
+}
+
+func drillMark(c core.TemplateConfiguration) string {
 	if c.Drill == core.Manual {
 		return ""
 	}
@@ -190,7 +178,7 @@ func (a *app) configRemoveCommand() *cobra.Command {
 		Short: "Remove a configuration (its backups stay, marked orphaned)",
 		Args:  cobra.ExactArgs(2),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
-			if err := a.cat.RemoveConfiguration(ctx, args[0], args[1]); err != nil {
+			if err := core.RemoveConfiguration(ctx, a.cat, core.ConfigOwner{Name: args[0]}, args[1]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s no longer backs up to %s; its backups there stay in the history, marked orphaned.\n", args[0], args[1])

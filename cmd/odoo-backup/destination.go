@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/odoo-backup/odoo-backup/core"
-	"github.com/odoo-backup/odoo-backup/s3"
 )
 
 func (a *app) destinationCommand() *cobra.Command {
@@ -41,16 +38,7 @@ func (a *app) destinationAddCommand() *cobra.Command {
 				if sse != "" || d.SSEKMSKeyID != "" || d.CAFile != "" || d.NoTLS {
 					return usageError{fmt.Errorf("--sse, --sse-kms-key-id, --ca-file and --no-tls are for S3 destinations; drop them with --dir")}
 				}
-				abs, err := filepath.Abs(d.Dir)
-				if err != nil {
-					return err
-				}
-				d.Kind, d.Dir = core.DestinationLocal, abs
-				// Created now, when asked for; later a missing directory is
-				// an error (an unmounted disk must not fill the root one).
-				if err := os.MkdirAll(abs, 0o700); err != nil {
-					return core.Userf(err, "cannot create %s: %v; check the parent directory's permissions", abs, errors.Unwrap(err))
-				}
+				d.Kind = core.DestinationLocal
 			case d.Endpoint != "":
 				if d.Bucket == "" {
 					return usageError{fmt.Errorf("an S3 destination needs --bucket")}
@@ -59,7 +47,6 @@ func (a *app) destinationAddCommand() *cobra.Command {
 				if strings.Contains(d.Endpoint, "://") {
 					return usageError{fmt.Errorf("--endpoint takes HOST:PORT without a scheme; use --no-tls for plain HTTP")}
 				}
-				d.Prefix = strings.Trim(d.Prefix, "/")
 				if secret, ok, err := secretFromFlags("secret-key-env", secretEnv, "secret-key-ref", secretRef); err != nil {
 					return err
 				} else if ok {
@@ -68,39 +55,22 @@ func (a *app) destinationAddCommand() *cobra.Command {
 				switch strings.ToLower(sse) {
 				case "":
 				case "s3", "sse-s3":
-					d.SSE = s3.SSES3
+					d.SSE = core.SSES3
 				case "kms", "sse-kms":
-					d.SSE = s3.SSEKMS
+					d.SSE = core.SSEKMS
 				default:
 					return usageError{fmt.Errorf("--sse %q is not supported; use --sse s3 or --sse kms", sse)}
 				}
-				if d.SSEKMSKeyID != "" && d.SSE != s3.SSEKMS {
+				if d.SSEKMSKeyID != "" && d.SSE != core.SSEKMS {
 					return usageError{fmt.Errorf("--sse-kms-key-id needs --sse kms")}
-				}
-				if d.CAFile != "" {
-					// The daemon may run from another directory.
-					abs, err := filepath.Abs(d.CAFile)
-					if err != nil {
-						return err
-					}
-					d.CAFile = abs
 				}
 			default:
 				return usageError{fmt.Errorf("give --dir PATH for a local directory or --endpoint HOST:PORT --bucket B for S3")}
 			}
-			if err := core.ValidateName("destination", d.Name); err != nil {
-				return err
-			}
-			if _, err := a.cat.Destination(ctx, d.Name); err == nil {
-				return core.Userf(core.ErrExists, "destination %q already exists; choose another name", d.Name)
-			}
 			if err := destinationEncryption(&d, encryptKey, encryptRecipient, encryptPassphraseEnv); err != nil {
 				return err
 			}
-			if err := core.ProbeDestination(ctx, s3.Open, d); err != nil {
-				return core.Userf(err, "destination %q does not work, so it was not saved: %s", d.Name, message(err))
-			}
-			if err := a.cat.AddDestination(ctx, &d); err != nil {
+			if err := core.AddDestination(ctx, a.cat, a.engine.OpenStore, &d); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Destination %s added (%s %s); it was written, read and deleted successfully.\n", d.Name, d.Kind, d.Describe())
@@ -169,7 +139,7 @@ func (a *app) destinationRemoveCommand() *cobra.Command {
 		Short: "Remove a destination that no service uses",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
-			if err := a.cat.RemoveDestination(ctx, args[0], forget); err != nil {
+			if err := core.RemoveDestination(ctx, a.cat, args[0], forget); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Destination %s removed; the objects it holds were not touched.\n", args[0])
@@ -211,10 +181,11 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 			if accessKey != "" {
 				d.AccessKey = accessKey
 			}
-			if err := core.ProbeDestination(ctx, s3.Open, d); err != nil {
-				return core.Userf(err, "destination %q does not work with these credentials, so they were not saved: %s", d.Name, message(err))
-			}
-			if err := a.cat.UpdateDestination(ctx, d); err != nil {
+			if err := core.UpdateDestination(ctx, a.cat, a.engine.OpenStore, d); err != nil {
+				var probe *core.DestinationProbeError
+				if errors.As(err, &probe) {
+					return core.Userf(err, "destination %q does not work with these credentials, so they were not saved: %s", d.Name, probe.Err.Error())
+				}
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Destination %s updated; it was written, read and deleted successfully.\n", d.Name)
@@ -238,16 +209,10 @@ func (a *app) destinationTestCommand() *cobra.Command {
 		Short: "Check that a destination works: write, read back and delete a test object",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
-			d, err := a.cat.Destination(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			pctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
 			start := time.Now()
-			err = core.ProbeDestination(pctx, s3.Open, d)
-			if err != nil && pctx.Err() != nil && ctx.Err() == nil {
-				err = core.Userf(core.ErrUnreachable, "%s %s did not answer within %s; check that it is up and reachable from this host", d.Kind, d.Describe(), timeout)
+			d, err := core.TestDestination(ctx, a.cat, a.engine.OpenStore, args[0], timeout)
+			if err != nil && d.Name == "" {
+				return err
 			}
 			if err != nil {
 				err = core.Userf(err, "destination %s does not work: %s", d.Name, message(err))

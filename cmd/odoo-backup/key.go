@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -76,20 +75,10 @@ func destinationEncryption(d *core.Destination, keyFile, recipient, passphraseEn
 	}
 	switch {
 	case keyFile != "":
-		abs, err := filepath.Abs(keyFile)
-		if err != nil {
-			return err
-		}
-		r, err := core.IdentityFileRecipient(abs)
-		if err != nil {
-			return err
-		}
-		d.EncryptKeyFile, d.EncryptRecipient = abs, r
+		// core.AddDestination reads it for its recipient.
+		d.EncryptKeyFile = keyFile
 	case recipient != "":
-		if _, err := core.ParseRecipient(recipient); err != nil {
-			return err
-		}
-		d.EncryptRecipient = strings.TrimSpace(recipient)
+		d.EncryptRecipient = recipient
 	case passphraseEnv != "":
 		v, ok := os.LookupEnv(passphraseEnv)
 		if !ok || v == "" {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
 
@@ -48,22 +47,10 @@ func (a *app) serviceAddCommand() *cobra.Command {
 				}
 				s.OdooConf, _ = filepath.Abs(odooConf)
 			}
-			s.DB = core.DBConn{Host: "localhost", Port: 5432, Database: db}
-			if u, err := user.Current(); err == nil {
-				s.DB.User = u.Username
-			}
-			// odoo.conf first, then explicit flags win.
-			if conf.DBHost != "" {
-				s.DB.Host = conf.DBHost
-			}
-			if conf.DBPort != 0 {
-				s.DB.Port = conf.DBPort
-			}
-			if conf.DBUser != "" {
-				s.DB.User = conf.DBUser
-			}
-			s.DB.Password = conf.DBPassword
+			// odoo.conf first, then explicit flags win, then the defaults.
+			s.DB = core.DBConn{Host: conf.DBHost, Port: conf.DBPort, User: conf.DBUser, Password: conf.DBPassword, Database: db}
 			overrideConn(&s.DB, host, port, pgUser)
+			core.CompleteConnection(&s.DB)
 			if pw, ok, err := secretFromFlags("pg-password-env", passwordEnv, "pg-password-ref", passwordRef); err != nil {
 				return err
 			} else if ok {
@@ -84,14 +71,9 @@ func (a *app) serviceAddCommand() *cobra.Command {
 				return err
 			}
 			s.FilestoreDir = filestore
-			if s.FilestoreDir == "" {
-				s.FilestoreDir = core.FilestoreFor(conf.DataDir, s.DB.Database)
-			}
-			abs, err := filepath.Abs(s.FilestoreDir)
-			if err != nil {
+			if err := core.CompleteFilestore(&s, conf.DataDir); err != nil {
 				return err
 			}
-			s.FilestoreDir = abs
 			if err := core.AddService(ctx, a.cat, &s, core.ServiceOptions{Template: template, Check: !noCheck, Shared: force}); err != nil {
 				return serviceSaveError(err, s.Name, "added")
 			}

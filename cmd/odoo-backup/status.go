@@ -207,7 +207,7 @@ func (a *app) home(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = tui.Run(tui.Options{Catalog: a.cat, Engine: a.engine, ReadOnly: a.readOnly,
+		err = tui.Run(tui.Options{Catalog: a.cat, Engine: a.engine, OpenStore: a.engine.OpenStore, ReadOnly: a.readOnly,
 			NoColor: os.Getenv("NO_COLOR") != "", Context: ctx, Scheduler: cs})
 		return errors.Join(err, cs.shutdown(func(s string) { fmt.Fprintln(a.stderr, s) }))
 	}

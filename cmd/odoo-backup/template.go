@@ -26,18 +26,7 @@ func (a *app) templateAddCommand() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			t := core.Template{Name: args[0]}
-			if fromService != "" {
-				configs, err := a.cat.Configurations(ctx, fromService)
-				if err != nil {
-					return err
-				}
-				for _, c := range configs {
-					t.Configurations = append(t.Configurations, core.TemplateConfiguration{
-						Destination: c.Destination, Frequency: c.Frequency, Schedule: c.Schedule, Retention: c.Retention, Primary: c.Primary, Drill: c.Drill,
-					})
-				}
-			}
-			if err := a.cat.AddTemplate(ctx, &t); err != nil {
+			if err := core.AddTemplate(ctx, a.cat, &t, fromService); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Template %s added with %d configuration(s).\n", t.Name, len(t.Configurations))
@@ -58,20 +47,8 @@ func (a *app) templateSetCommand() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			t, err := a.cat.Template(ctx, args[0])
+			c, err := core.SetConfiguration(ctx, a.cat, flags.request(core.ConfigOwner{Template: true, Name: args[0]}, args[1]))
 			if err != nil {
-				return err
-			}
-			c := core.TemplateConfiguration{Destination: args[1], Schedule: core.DefaultSchedule}
-			for _, e := range t.Configurations {
-				if e.Destination == args[1] {
-					c = e
-				}
-			}
-			if err := flags.apply(&c.Frequency, &c.Schedule, &c.Retention, &c.Primary, &c.Drill); err != nil {
-				return err
-			}
-			if err := a.cat.SetTemplateConfiguration(ctx, args[0], c); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Template %s → %s: %s, %s%s\n", args[0], args[1], c.Schedule.Describe(c.Frequency), c.Retention, primaryMark(c.Primary))
@@ -88,7 +65,7 @@ func (a *app) templateUnsetCommand() *cobra.Command {
 		Short: "Remove a template's configuration on a destination",
 		Args:  cobra.ExactArgs(2),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
-			if err := a.cat.RemoveTemplateConfiguration(ctx, args[0], args[1]); err != nil {
+			if err := core.RemoveConfiguration(ctx, a.cat, core.ConfigOwner{Template: true, Name: args[0]}, args[1]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Template %s no longer includes %s.\n", args[0], args[1])
@@ -103,7 +80,7 @@ func (a *app) templateRemoveCommand() *cobra.Command {
 		Short: "Remove a template (services made from it keep their configurations)",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
-			if err := a.cat.RemoveTemplate(ctx, args[0]); err != nil {
+			if err := core.RemoveTemplate(ctx, a.cat, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Template %s removed.\n", args[0])

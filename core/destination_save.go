@@ -1,0 +1,236 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// DestinationCatalog is what adding, changing, testing and removing a
+// destination needs of the catalog.
+type DestinationCatalog interface {
+	AddDestination(ctx context.Context, d *Destination) error
+	UpdateDestination(ctx context.Context, d Destination) error
+	Destination(ctx context.Context, name string) (Destination, error)
+	RemoveDestination(ctx context.Context, name string, forgetBackups bool) error
+}
+
+// Destination.SSE values: SSES3 asks the bucket to encrypt objects with keys
+// it manages, SSEKMS with a key of its key management service
+// (Destination.SSEKMSKeyID, or the service's default key when empty).
+const (
+	SSES3  = "SSE-S3"
+	SSEKMS = "SSE-KMS"
+)
+
+// ActionPlainHTTP: an S3 endpoint was given with a scheme; plain HTTP is a
+// setting of its own (the command line's --no-tls, the console's No TLS box).
+const ActionPlainHTTP Action = "plain-http"
+
+// SettingError says which setting of what a person asked for breaks a rule,
+// so a front end can point at it (a form field, a flag). Setting is the
+// name of the setting: for a destination "name", "dir", "endpoint",
+// "bucket", "sse", "kmskey", "cafile", "keyfile" or "recipient"; for a
+// configuration "destination", "frequency", "minute", "at", "weekday",
+// "day", "retention" or "primary".
+type SettingError struct {
+	Setting string
+	Err     error
+}
+
+func (e *SettingError) Error() string { return e.Err.Error() }
+func (e *SettingError) Unwrap() error { return e.Err }
+
+// SettingOf is the setting err is about, or "" when it is about none.
+func SettingOf(err error) string {
+	var se *SettingError
+	if errors.As(err, &se) {
+		return se.Setting
+	}
+	return ""
+}
+
+func settingErr(setting string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &SettingError{Setting: setting, Err: err}
+}
+
+// DestinationProbeError: the destination did not pass the probe made before
+// saving it, so it was not saved. Err is the probe's error.
+type DestinationProbeError struct {
+	Destination string
+	Err         error
+}
+
+func (e *DestinationProbeError) Error() string {
+	return fmt.Sprintf("destination %q does not work, so it was not saved: %s", e.Destination, e.Err.Error())
+}
+func (e *DestinationProbeError) Unwrap() error { return e.Err }
+
+// CheckDestination checks d's settings without touching anything and puts
+// them in the form they are stored in: absolute paths (the daemon may run
+// from another directory), the prefix without slashes, the recipient
+// trimmed. Every error is a *SettingError.
+func CheckDestination(d *Destination) error {
+	if err := ValidateName("destination", d.Name); err != nil {
+		return settingErr("name", err)
+	}
+	switch d.Kind {
+	case DestinationLocal:
+		if d.Dir == "" {
+			return settingErr("dir", Userf(ErrInvalid, "give the directory that holds the backups"))
+		}
+		abs, err := filepath.Abs(d.Dir)
+		if err != nil {
+			return settingErr("dir", err)
+		}
+		d.Dir = abs
+	case DestinationS3:
+		if err := checkS3(d); err != nil {
+			return err
+		}
+	default:
+		return settingErr("kind", Userf(ErrInvalid, "destination %s is neither a local directory nor S3", d.Name))
+	}
+	switch {
+	case d.EncryptKeyFile != "":
+		abs, err := filepath.Abs(d.EncryptKeyFile)
+		if err != nil {
+			return settingErr("keyfile", err)
+		}
+		d.EncryptKeyFile = abs
+	case d.EncryptRecipient != "":
+		if _, err := ParseRecipient(d.EncryptRecipient); err != nil {
+			return settingErr("recipient", err)
+		}
+		d.EncryptRecipient = strings.TrimSpace(d.EncryptRecipient)
+	}
+	return nil
+}
+
+func checkS3(d *Destination) error {
+	switch {
+	case d.Endpoint == "":
+		return settingErr("endpoint", Userf(ErrInvalid, "give the endpoint as HOST:PORT"))
+	case strings.Contains(d.Endpoint, "://"):
+		return settingErr("endpoint", Advise(Advice{Action: ActionPlainHTTP, Destination: d.Name}, ErrInvalid,
+			"give the endpoint as HOST:PORT without a scheme"))
+	case d.Bucket == "":
+		return settingErr("bucket", Userf(ErrInvalid, "an S3 destination needs a bucket"))
+	}
+	d.Prefix = strings.Trim(d.Prefix, "/")
+	switch d.SSE {
+	case "", SSES3, SSEKMS:
+	default:
+		return settingErr("sse", Userf(ErrInvalid, "server-side encryption %q is neither %s nor %s", d.SSE, SSES3, SSEKMS))
+	}
+	if d.SSEKMSKeyID != "" && d.SSE != SSEKMS {
+		return settingErr("kmskey", Userf(ErrInvalid, "a KMS key goes with %s server-side encryption only", SSEKMS))
+	}
+	if d.CAFile != "" {
+		abs, err := filepath.Abs(d.CAFile)
+		if err != nil {
+			return settingErr("cafile", err)
+		}
+		d.CAFile = abs
+	}
+	return nil
+}
+
+// AddDestination checks a new destination and saves it once it works: its
+// settings (CheckDestination), that no destination has its name, its key
+// file (read for the recipient), its directory (created now, when asked
+// for: later a missing directory is an error, as an unmounted disk must not
+// fill the root one), then the probe (ProbeDestination with open). Nothing
+// is saved unless all pass. The command line and the console both add
+// destinations through it.
+func AddDestination(ctx context.Context, cat DestinationCatalog, open StoreOpener, d *Destination) error {
+	if err := CheckDestination(d); err != nil {
+		return err
+	}
+	if _, err := cat.Destination(ctx, d.Name); err == nil {
+		return settingErr("name", Userf(ErrExists, "a destination named %q already exists; choose another name", d.Name))
+	}
+	if err := saveDestination(ctx, open, d); err != nil {
+		return err
+	}
+	return nameTaken(cat.AddDestination(ctx, d))
+}
+
+// UpdateDestination checks a changed destination as AddDestination does
+// (d.ID, or its name, says which one) and saves it once it works.
+func UpdateDestination(ctx context.Context, cat DestinationCatalog, open StoreOpener, d Destination) error {
+	if err := CheckDestination(&d); err != nil {
+		return err
+	}
+	if err := saveDestination(ctx, open, &d); err != nil {
+		return err
+	}
+	return nameTaken(cat.UpdateDestination(ctx, d))
+}
+
+// saveDestination does what saving d needs besides the catalog: a key file
+// chosen (without its recipient yet) is read, a local directory created,
+// and d probed.
+func saveDestination(ctx context.Context, open StoreOpener, d *Destination) error {
+	if d.EncryptKeyFile != "" && d.EncryptRecipient == "" {
+		r, err := IdentityFileRecipient(d.EncryptKeyFile)
+		if err != nil {
+			return settingErr("keyfile", err)
+		}
+		d.EncryptRecipient, d.EncryptPassphrase = r, ""
+	}
+	if d.Kind == DestinationLocal {
+		if err := os.MkdirAll(d.Dir, 0o700); err != nil {
+			return settingErr("dir", Userf(err, "cannot create %s: %v; check the parent directory's permissions", d.Dir, errors.Unwrap(err)))
+		}
+	}
+	if err := ProbeDestination(ctx, open, *d); err != nil {
+		pe := &DestinationProbeError{Destination: d.Name, Err: err}
+		return &UserError{Msg: pe.Error(), Cause: pe}
+	}
+	return nil
+}
+
+// TestDestination probes the destination named name (ProbeDestination),
+// giving up after timeout (0: no limit) with an error that says it did not
+// answer. It is the command line's `destination test` and the console's
+// test key.
+func TestDestination(ctx context.Context, cat DestinationCatalog, open StoreOpener, name string, timeout time.Duration) (Destination, error) {
+	d, err := cat.Destination(ctx, name)
+	if err != nil {
+		return d, err
+	}
+	pctx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	err = ProbeDestination(pctx, open, d)
+	if err != nil && pctx.Err() != nil && ctx.Err() == nil {
+		err = Userf(ErrUnreachable, "%s %s did not answer within %s; check that it is up and reachable from this host", d.Kind, d.Describe(), timeout)
+	}
+	return d, err
+}
+
+// RemoveDestination removes the destination named name: the catalog
+// refuses while a service or template uses it, or while backups are
+// recorded on it unless forgetBackups. The objects it holds are not touched.
+func RemoveDestination(ctx context.Context, cat DestinationCatalog, name string, forgetBackups bool) error {
+	return cat.RemoveDestination(ctx, name, forgetBackups)
+}
+
+// nameTaken points a catalog's refusal of a name in use at the name.
+func nameTaken(err error) error {
+	if errors.Is(err, ErrExists) {
+		return settingErr("name", err)
+	}
+	return err
+}
