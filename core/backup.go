@@ -23,6 +23,16 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/odoozip"
 )
 
+const (
+	// ActionSetConnection: Service has no database connection yet (it was
+	// recreated from backups); Detail is what it was needed for ("backing
+	// it up", "restoring", ...).
+	ActionSetConnection Action = "set-connection"
+	// ActionSetConfiguration: Service has no configuration on Destination;
+	// adding one fixes it.
+	ActionSetConfiguration Action = "set-configuration"
+)
+
 // BackupRequest asks for one backup of a service, written once and sent to
 // one or more destinations.
 type BackupRequest struct {
@@ -68,7 +78,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 		return nil, err
 	}
 	if svc.Placeholder {
-		return nil, Userf(ErrInvalid, "service %q was recreated from backups and has no database connection yet; set one with odoo-backup service add before backing it up", svc.Name)
+		return nil, Advise(Advice{Action: ActionSetConnection, Service: svc.Name, Detail: "backing it up"}, ErrInvalid, "service %q was recreated from backups and has no database connection yet", svc.Name)
 	}
 	dests, err := e.backupDestinations(ctx, svc, req.Destinations)
 	if err != nil {
@@ -200,7 +210,7 @@ func (e *Engine) backupDestinations(ctx context.Context, svc Service, names []st
 		return nil, err
 	}
 	if len(configs) == 0 {
-		return nil, Userf(ErrInvalid, "service %q has no destination yet; add one with: odoo-backup config set %s DESTINATION", svc.Name, svc.Name)
+		return nil, Advise(Advice{Action: ActionAddConfiguration, Service: svc.Name}, ErrInvalid, "service %q has no destination yet", svc.Name)
 	}
 	if len(names) == 0 {
 		for _, c := range configs {
@@ -223,8 +233,8 @@ func (e *Engine) backupDestinations(ctx context.Context, svc Service, names []st
 			ok = ok || c.Destination == n
 		}
 		if !ok {
-			return nil, Userf(ErrInvalid, "destination %q is not configured for service %q; pick one of %s, or add it with: odoo-backup config set %s %s",
-				n, svc.Name, strings.Join(known, ", "), svc.Name, n)
+			return nil, Advise(Advice{Action: ActionSetConfiguration, Service: svc.Name, Destination: n}, ErrInvalid, "destination %q is not configured for service %q; pick one of %s",
+				n, svc.Name, strings.Join(known, ", "))
 		}
 		d, err := e.Catalog.Destination(ctx, n)
 		if err != nil {

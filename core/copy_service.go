@@ -9,6 +9,9 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/odoosql"
 )
 
+// ActionAddService: Service is not (or no longer) in the catalog; add it.
+const ActionAddService Action = "add-service"
+
 // CopyServiceRequest copies a service into a new database and service.
 type CopyServiceRequest struct {
 	// Source is the service to copy; it is only read.
@@ -110,7 +113,7 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 	svc.DB.Database = req.NewDB
 	leftAt := fmt.Sprintf("database %q on %s and filestore %s were restored and left in place", req.NewDB, src.DB.Address(), res.Restore.FilestoreDir)
 	if err := e.Catalog.AddService(ctx, &svc, ""); err != nil {
-		return res, Userf(err, "the copy could not be registered as service %q (%s); %s: add it with odoo-backup service add", req.NewName, message(err), leftAt)
+		return res, Advise(Advice{Action: ActionAddService, Service: req.NewName}, err, "the copy could not be registered as service %q (%s); %s", req.NewName, message(err), leftAt)
 	}
 	res.Service = svc
 	// The primary goes first: the first configuration of a service becomes
@@ -119,7 +122,7 @@ func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ Cop
 	for _, c := range configs {
 		c.ServiceID, c.Service = svc.ID, svc.Name
 		if err := e.Catalog.SetConfiguration(ctx, c); err != nil {
-			return res, Userf(err, "service %q was registered but its configuration on %q could not be copied (%s); %s: add it with odoo-backup config set %s %s", req.NewName, c.Destination, message(err), leftAt, req.NewName, c.Destination)
+			return res, Advise(Advice{Action: ActionSetConfiguration, Service: req.NewName, Destination: c.Destination}, err, "service %q was registered but its configuration on %q could not be copied (%s); %s", req.NewName, c.Destination, message(err), leftAt)
 		}
 	}
 	if res.Configurations, err = e.Catalog.Configurations(ctx, svc.Name); err != nil {

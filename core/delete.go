@@ -12,6 +12,10 @@ type DeleteRequest struct {
 	Force bool
 }
 
+// ActionForceDelete: Backup is the last successful one of Service; deleting
+// it anyway needs saying so.
+const ActionForceDelete Action = "force-delete"
+
 // DeleteBackup removes a backup by hand: the archive first, then its
 // metadata object (a metadata object without its archive is harmless, and a
 // catalog rebuild skips it), then the backup is recorded as deleted so its
@@ -53,7 +57,7 @@ func (e *Engine) DeleteBackup(ctx context.Context, req DeleteRequest) (_ Backup,
 			}
 		}
 		if last {
-			return b, Userf(ErrInvalid, "backup %d is the last successful backup of service %q, so deleting it would leave nothing to restore; take another backup first, or add --force to delete it anyway", id, b.Service)
+			return b, Advise(Advice{Action: ActionForceDelete, Backup: id, Service: b.Service}, ErrInvalid, "backup %d is the last successful backup of service %q, so deleting it would leave nothing to restore", id, b.Service)
 		}
 	}
 	d, err := e.Catalog.Destination(ctx, b.Destination)

@@ -17,8 +17,8 @@ func TestDeleteBackup(t *testing.T) {
 	first := e.backup("local")[0]
 
 	_, err := e.engine.DeleteBackup(e.ctx, core.DeleteRequest{BackupID: first.ID})
-	if !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "last successful backup") || !strings.Contains(err.Error(), "--force") {
-		t.Fatalf("deleting the only backup: got %v, want a refusal naming --force", err)
+	if !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "last successful backup") || !advised(err, core.ActionForceDelete) {
+		t.Fatalf("deleting the only backup: got %v, want a refusal advising to force it", err)
 	}
 	if keys := e.listAll(e.local); len(keys) != 2 {
 		t.Fatalf("a refused delete removed objects: %v", keys)

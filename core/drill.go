@@ -11,6 +11,10 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/odoosql"
 )
 
+// ActionTakeBackup: Service has no succeeded backup (on Destination, when
+// given) to work from; take one.
+const ActionTakeBackup Action = "take-backup"
+
 // DrillRequest asks for one restore drill of a service.
 type DrillRequest struct {
 	Service string
@@ -58,7 +62,7 @@ func (e *Engine) Drill(ctx context.Context, req DrillRequest) (_ DrillResult, er
 		return res, err
 	}
 	if svc.Placeholder {
-		return res, Userf(ErrInvalid, "service %q has no database connection yet; set one with odoo-backup service add before drilling it", svc.Name)
+		return res, Advise(Advice{Action: ActionSetConnection, Service: svc.Name, Detail: "drilling it"}, ErrInvalid, "service %q has no database connection yet", svc.Name)
 	}
 	d := Drill{ServiceID: svc.ID, Service: svc.Name, Status: DrillRunning, StartedAt: e.now().UTC().Truncate(1e6)}
 	b, pickErr := e.drillBackup(ctx, svc, req.Destination)
@@ -110,7 +114,7 @@ func (e *Engine) Drill(ctx context.Context, req DrillRequest) (_ DrillResult, er
 func (e *Engine) drillBackup(ctx context.Context, svc Service, dest string) (Backup, error) {
 	if dest != "" {
 		if _, err := e.Catalog.Destination(ctx, dest); err != nil {
-			return Backup{}, Userf(ErrInvalid, "destination %q does not exist; list destinations with: odoo-backup destination list", dest)
+			return Backup{}, Advise(Advice{Action: ActionListDestinations, Destination: dest}, ErrInvalid, "destination %q does not exist", dest)
 		}
 	}
 	bs, err := e.Catalog.Backups(ctx, BackupFilter{Service: svc.Name, Destination: dest, Status: StatusSucceeded, Limit: 50})
@@ -134,7 +138,7 @@ func (e *Engine) drillBackup(ctx context.Context, svc Service, dest string) (Bac
 		if dest != "" {
 			where = " on destination " + dest
 		}
-		return Backup{}, Userf(ErrNotFound, "service %q has no succeeded backup%s to drill; take one with: odoo-backup backup %s", svc.Name, where, svc.Name)
+		return Backup{}, Advise(Advice{Action: ActionTakeBackup, Service: svc.Name, Destination: dest}, ErrNotFound, "service %q has no succeeded backup%s to drill", svc.Name, where)
 	}
 	return best, nil
 }

@@ -37,6 +37,19 @@ import (
 )
 
 const (
+	// ActionGiveRecipient: what was given is not an age recipient.
+	ActionGiveRecipient Action = "give-recipient"
+	// ActionGiveKeyFile: the key file in Detail holds no usable identity.
+	ActionGiveKeyFile Action = "give-key-file"
+	// ActionGenerateKey: the key file in Detail holds an identity of a
+	// kind backups cannot be encrypted to; generate a new one.
+	ActionGenerateKey Action = "generate-key"
+	// ActionGiveIdentity: Backup is encrypted to Recipient and no identity
+	// of that recipient was at hand; give its identity file.
+	ActionGiveIdentity Action = "give-identity"
+)
+
+const (
 	encryptionAge = "age:"
 	// EncryptionPassphrase is Backup.Encryption of a backup encrypted with
 	// its destination's passphrase.
@@ -64,11 +77,11 @@ func (d Destination) Encryption() string {
 func ParseRecipient(s string) (age.Recipient, error) {
 	s = strings.TrimSpace(s)
 	if !strings.HasPrefix(s, "age1") {
-		return nil, Userf(ErrInvalid, "%q is not an age recipient (those start with age1); give the public key printed by odoo-backup key generate", s)
+		return nil, Advise(Advice{Action: ActionGiveRecipient}, ErrInvalid, "%q is not an age recipient (those start with age1)", s)
 	}
 	rs, err := age.ParseRecipients(strings.NewReader(s))
 	if err != nil || len(rs) != 1 {
-		return nil, Userf(ErrInvalid, "%q is not a valid age recipient; give the public key printed by odoo-backup key generate", s)
+		return nil, Advise(Advice{Action: ActionGiveRecipient}, ErrInvalid, "%q is not a valid age recipient", s)
 	}
 	return rs[0], nil
 }
@@ -180,7 +193,7 @@ func ReadIdentityFile(path string) ([]age.Identity, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, Userf(ErrInvalid, "the key file %s is not a regular file; give the file written by odoo-backup key generate", path)
+		return nil, Advise(Advice{Action: ActionGiveKeyFile, Detail: path}, ErrInvalid, "the key file %s is not a regular file", path)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, Userf(ErrAccessDenied, "the key file %s can be read by other users (mode %04o), so it was not used; restrict it with: chmod 600 %s", path, fi.Mode().Perm(), path)
@@ -188,7 +201,7 @@ func ReadIdentityFile(path string) ([]age.Identity, error) {
 	ids, err := age.ParseIdentities(f)
 	if err != nil {
 		// age's parse errors never quote key material.
-		return nil, Userf(ErrInvalid, "the key file %s holds no usable age identity (%v); give the file written by odoo-backup key generate", path, err)
+		return nil, Advise(Advice{Action: ActionGiveKeyFile, Detail: path}, ErrInvalid, "the key file %s holds no usable age identity (%v)", path, err)
 	}
 	return ids, nil
 }
@@ -204,7 +217,7 @@ func IdentityFileRecipient(path string) (string, error) {
 	if r := identityRecipient(ids[0]); r != "" {
 		return r, nil
 	}
-	return "", Userf(ErrInvalid, "the key file %s holds an identity of a kind odoo-backup cannot encrypt to; generate one with: odoo-backup key generate -o FILE", path)
+	return "", Advise(Advice{Action: ActionGenerateKey, Detail: path}, ErrInvalid, "the key file %s holds an identity of a kind odoo-backup cannot encrypt to", path)
 }
 
 func identityRecipient(id age.Identity) string {
@@ -215,6 +228,71 @@ func identityRecipient(id age.Identity) string {
 		return i.Recipient().String()
 	}
 	return ""
+}
+
+// holdsIdentityOf reports whether ids may decrypt what is encrypted to
+// recipient: one is that recipient's, or of a kind whose recipient is
+// unknown (left to age to try). Otherwise other is the recipient of the
+// first of them, for the message.
+func holdsIdentityOf(ids []age.Identity, recipient string) (ok bool, other string) {
+	for _, id := range ids {
+		r := identityRecipient(id)
+		if r == "" || r == recipient {
+			return true, ""
+		}
+		if other == "" {
+			other = r
+		}
+	}
+	return false, other
+}
+
+// BackupRecipient is the age recipient backup b is encrypted to, or "" when
+// it is plain or encrypted with a passphrase.
+func BackupRecipient(b Backup) string {
+	if b.Encryption == EncryptionPassphrase || !strings.HasPrefix(b.Encryption, encryptionAge) {
+		return ""
+	}
+	return recipientOf(b.Encryption)
+}
+
+// OffHostRecipient is the recipient whose identity file must be given to
+// read backup b, or "" when none has to be: the backup is plain, encrypted
+// with a passphrase, or its destination keeps the key of that recipient on
+// this host. A destination that no longer exists is left to the operation
+// to report; one that cannot be read is said in a sentence naming it.
+func OffHostRecipient(ctx context.Context, cat interface {
+	Destination(ctx context.Context, name string) (Destination, error)
+}, b Backup) (string, error) {
+	recipient := BackupRecipient(b)
+	if recipient == "" {
+		return "", nil
+	}
+	d, err := cat.Destination(ctx, b.Destination)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", Userf(err, "cannot read destination %s: %s", b.Destination, message(err))
+	case d.Encrypt.KeyFile != "" && d.Encrypt.Recipient == recipient:
+		return "", nil
+	}
+	return recipient, nil
+}
+
+// CheckIdentityFile reads the identity file at path as a restore, a
+// download or a verify reads it (a file other users can read is refused)
+// and checks that it holds the identity of recipient, before anything runs.
+func CheckIdentityFile(path, recipient string) error {
+	ids, err := ReadIdentityFile(path)
+	if err != nil {
+		return err
+	}
+	if ok, other := holdsIdentityOf(ids, recipient); !ok {
+		return Advise(Advice{Action: ActionGiveIdentity, Recipient: recipient}, ErrAccessDenied,
+			"%s holds the identity of %s, not of %s, so nothing was read", path, other, recipient)
+	}
+	return nil
 }
 
 const maxHeaderBytes = 64 << 10
@@ -258,7 +336,7 @@ func (e *Engine) unlock(ctx context.Context, rb readableBackup, identityFile str
 			if rb.b.Encryption == EncryptionPassphrase {
 				return rb, Userf(fmt.Errorf("%w: %w", ErrAccessDenied, err), "backup %d is encrypted with a passphrase and the passphrase of destination %q does not decrypt it; it was encrypted with an earlier passphrase", rb.b.ID, rb.dest.Name)
 			}
-			return rb, Userf(fmt.Errorf("%w: %w", ErrAccessDenied, err), "backup %d is encrypted to %s; the identity in %s does not match it, so nothing was read: pass --identity with the key file of that recipient", rb.b.ID, recipientOf(rb.b.Encryption), source)
+			return rb, Advise(Advice{Action: ActionGiveIdentity, Backup: rb.b.ID, Recipient: recipientOf(rb.b.Encryption)}, fmt.Errorf("%w: %w", ErrAccessDenied, err), "backup %d is encrypted to %s; the identity in %s does not match it, so nothing was read", rb.b.ID, recipientOf(rb.b.Encryption), source)
 		}
 		return rb, Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "the age header of backup %d on %q cannot be decrypted (%v); pick another backup", rb.b.ID, rb.dest.Name, err)
 	}
@@ -297,21 +375,14 @@ func backupIdentities(rb readableBackup, identityFile string) ([]age.Identity, s
 		file = rb.dest.Encrypt.KeyFile
 	}
 	if file == "" {
-		return nil, "", Userf(ErrAccessDenied, "backup %d is encrypted to %s and this host keeps no key for it; pass --identity FILE with the age identity file of that recipient", rb.b.ID, recipient)
+		return nil, "", Advise(Advice{Action: ActionGiveIdentity, Backup: rb.b.ID, Recipient: recipient}, ErrAccessDenied, "backup %d is encrypted to %s and this host keeps no key for it", rb.b.ID, recipient)
 	}
 	ids, err := ReadIdentityFile(file)
 	if err != nil {
 		return nil, "", err
 	}
-	matches := false
-	for _, id := range ids {
-		if r := identityRecipient(id); r == "" || r == recipient {
-			// An identity whose recipient is unknown is left to age to try.
-			matches = true
-		}
-	}
-	if !matches {
-		return nil, "", Userf(ErrAccessDenied, "backup %d is encrypted to %s; the identity in %s does not match it, so nothing was read: pass --identity with the key file of that recipient", rb.b.ID, recipient, file)
+	if ok, _ := holdsIdentityOf(ids, recipient); !ok {
+		return nil, "", Advise(Advice{Action: ActionGiveIdentity, Backup: rb.b.ID, Recipient: recipient}, ErrAccessDenied, "backup %d is encrypted to %s; the identity in %s does not match it, so nothing was read", rb.b.ID, recipient, file)
 	}
 	return ids, file, nil
 }

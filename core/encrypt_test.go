@@ -220,12 +220,12 @@ func TestEncryptedBackupNeedsIdentity(t *testing.T) {
 		name, identity, want string
 		class                error
 	}{
-		{"no identity", "", "backup " + fmt.Sprint(b.ID) + " is encrypted to " + recipient + " and this host keeps no key for it; pass --identity FILE", core.ErrAccessDenied},
+		{"no identity", "", "backup " + fmt.Sprint(b.ID) + " is encrypted to " + recipient + " and this host keeps no key for it", core.ErrAccessDenied},
 		{"wrong identity", wrongFile, "backup " + fmt.Sprint(b.ID) + " is encrypted to " + recipient + "; the identity in " + wrongFile + " does not match", core.ErrAccessDenied},
 	} {
 		_, err := e.engine.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, FilestoreDir: fsDir, IdentityFile: c.identity})
-		if !errors.Is(err, c.class) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("restore, %s: got %v, want %q", c.name, err, c.want)
+		if !errors.Is(err, c.class) || !strings.Contains(err.Error(), c.want) || !advised(err, core.ActionGiveIdentity) {
+			t.Errorf("restore, %s: got %v, want %q advising to give the identity", c.name, err, c.want)
 		}
 		nothingCreated("restore, " + c.name)
 		_, err = e.engine.Download(e.ctx, core.DownloadRequest{BackupID: b.ID, Path: out, IdentityFile: c.identity})
@@ -370,8 +370,8 @@ func TestCopyEncryptedBackup(t *testing.T) {
 		fmt.Sprintf("%x", sha256.Sum256(raw)) != toSealed.Backup.SHA256 || int64(len(raw)) != toSealed.Backup.Size {
 		t.Errorf("plain copied to an encrypted destination: %+v", toSealed.Backup)
 	}
-	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: toSealed.Backup.ID}); !strings.Contains(fmt.Sprint(err), "pass --identity") {
-		t.Errorf("verify on the key-less destination: got %v, want it to ask for --identity", err)
+	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: toSealed.Backup.ID}); !advised(err, core.ActionGiveIdentity) {
+		t.Errorf("verify on the key-less destination: got %v, want it to ask for the identity", err)
 	}
 	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: toSealed.Backup.ID, IdentityFile: keyFile}); err != nil {
 		t.Error(err)
@@ -385,8 +385,8 @@ func TestCopyEncryptedBackup(t *testing.T) {
 		t.Errorf("copy between destinations with the same recipient should keep the bytes: %+v", same.Backup)
 	}
 	// From the key-less destination to a plain one the key must be given.
-	if _, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: toSealed.Backup.ID, Destination: "local"}); !strings.Contains(fmt.Sprint(err), "pass --identity") {
-		t.Errorf("copy out of the key-less destination: got %v, want it to ask for --identity", err)
+	if _, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: toSealed.Backup.ID, Destination: "local"}); !advised(err, core.ActionGiveIdentity) {
+		t.Errorf("copy out of the key-less destination: got %v, want it to ask for the identity", err)
 	}
 }
 

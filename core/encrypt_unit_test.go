@@ -286,7 +286,7 @@ func TestBackupIdentities(t *testing.T) {
 		identity string
 		want     string
 	}{
-		{"recipient only, no identity", Backup{ID: 5, Encryption: enc}, Destination{Name: "off", Encrypt: EncryptionSettings{Recipient: rec}}, "", "pass --identity FILE"},
+		{"recipient only, no identity", Backup{ID: 5, Encryption: enc}, Destination{Name: "off", Encrypt: EncryptionSettings{Recipient: rec}}, "", "this host keeps no key for it"},
 		{"wrong identity", Backup{ID: 5, Encryption: enc}, Destination{Name: "off", Encrypt: EncryptionSettings{Recipient: rec}}, otherPath, "backup 5 is encrypted to " + rec + "; the identity in " + otherPath + " does not match"},
 		{"destination key replaced since", Backup{ID: 5, Encryption: enc}, Destination{Name: "d", Encrypt: EncryptionSettings{KeyFile: otherPath}}, "", "does not match"},
 		{"passphrase gone", Backup{ID: 5, Encryption: EncryptionPassphrase}, Destination{Name: "d"}, "", "has no passphrase set"},
@@ -302,6 +302,10 @@ func TestBackupIdentities(t *testing.T) {
 				t.Errorf("got %v, want the key found", err)
 			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 				t.Errorf("got %v, want an error containing %q", err, c.want)
+			case strings.Contains(c.want, "encrypted to") || strings.Contains(c.want, "keeps no key") || strings.Contains(c.want, "does not match"):
+				if a, _ := AdviceOf(err); a != (Advice{Action: ActionGiveIdentity, Backup: 5, Recipient: rec}) {
+					t.Errorf("advice %+v, want to give the identity of %s for backup 5", a, rec)
+				}
 			}
 		})
 	}

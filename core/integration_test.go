@@ -509,7 +509,7 @@ func TestBackupFailuresLeaveNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := e.engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"other"}})
-		if !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "config set prod other") {
+		if a, _ := core.AdviceOf(err); !errors.Is(err, core.ErrInvalid) || a != (core.Advice{Action: core.ActionSetConfiguration, Service: "prod", Destination: "other"}) {
 			t.Errorf("got %v, want ErrInvalid telling how to configure it", err)
 		}
 	})

@@ -9,6 +9,10 @@ import (
 	"strings"
 )
 
+// ActionRebuildAgain: some destinations (Destination, or the list in
+// Detail) could not be read during a rebuild; once fixed, rebuild again.
+const ActionRebuildAgain Action = "rebuild-again"
+
 // RebuildResult says what a catalog rebuild found on each destination.
 type RebuildResult struct {
 	Destinations []DestinationRebuild `json:"destinations"`
@@ -170,10 +174,10 @@ func (e *Engine) RebuildCatalog(ctx context.Context) (RebuildResult, error) {
 		e.log().Info("catalog rebuild: backup recorded", "backup", b.ID, "service", b.Service, "destination", b.Destination, "key", b.Key)
 	}
 	if len(failed) == 1 {
-		return res, Userf(ErrUnreachable, "could not read destination %q, so its backups were not rebuilt (those of the other destinations were); fix it and run odoo-backup catalog rebuild again", failed[0])
+		return res, Advise(Advice{Action: ActionRebuildAgain, Destination: failed[0]}, ErrUnreachable, "could not read destination %q, so its backups were not rebuilt (those of the other destinations were)", failed[0])
 	}
 	if len(failed) > 1 {
-		return res, Userf(ErrUnreachable, "could not read destinations %s, so their backups were not rebuilt (those of the other destinations were); fix them and run odoo-backup catalog rebuild again", quoteList(failed))
+		return res, Advise(Advice{Action: ActionRebuildAgain, Detail: quoteList(failed)}, ErrUnreachable, "could not read destinations %s, so their backups were not rebuilt (those of the other destinations were)", quoteList(failed))
 	}
 	return res, nil
 }

@@ -211,7 +211,7 @@ func TestRebuildCatalog(t *testing.T) {
 	if len(shopBackups) != 2 {
 		t.Fatalf("shop has %d rebuilt backups, want 2", len(shopBackups))
 	}
-	if err := restore(shopBackups[0]); !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "service add") {
+	if err := restore(shopBackups[0]); !errors.Is(err, core.ErrInvalid) || !advised(err, core.ActionSetConnection) {
 		t.Errorf("restore for a placeholder: got %v, want it to say to add the service", err)
 	}
 	shop.ID, shop.CreatedAt = 0, time.Time{}

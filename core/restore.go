@@ -21,6 +21,14 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/odoozip"
 )
 
+const (
+	// ActionChooseFilestore: the filestore directory in Detail, where a new
+	// database's files would go, is not empty.
+	ActionChooseFilestore Action = "choose-filestore"
+	// ActionChooseDatabase: the new database named in Detail exists.
+	ActionChooseDatabase Action = "choose-database"
+)
+
 // RestoreRequest restores a backup into a database that does not exist yet.
 type RestoreRequest struct {
 	BackupID int64
@@ -103,10 +111,10 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 	res.Backup = rb.b
 	svc, err := e.Catalog.Service(ctx, rb.b.Service)
 	if err != nil {
-		return res, Userf(err, "backup %d belongs to service %q, which no longer exists, so there is no PostgreSQL server to restore it to; add the service again first", rb.b.ID, rb.b.Service)
+		return res, Advise(Advice{Action: ActionAddService, Service: rb.b.Service}, err, "backup %d belongs to service %q, which no longer exists, so there is no PostgreSQL server to restore it to", rb.b.ID, rb.b.Service)
 	}
 	if svc.Placeholder {
-		return res, Userf(ErrInvalid, "service %q has no database connection yet; set one with odoo-backup service add before restoring", svc.Name)
+		return res, Advise(Advice{Action: ActionSetConnection, Service: svc.Name, Detail: "restoring"}, ErrInvalid, "service %q has no database connection yet", svc.Name)
 	}
 	fsDir := req.FilestoreDir
 	if fsDir == "" {
@@ -116,7 +124,7 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 		return res, err
 	}
 	if entries, err := os.ReadDir(fsDir); err == nil && len(entries) > 0 {
-		return res, Userf(ErrExists, "the filestore directory %s already exists and is not empty; choose another --filestore or another database name", fsDir)
+		return res, Advise(Advice{Action: ActionChooseFilestore, Detail: fsDir}, ErrExists, "the filestore directory %s already exists and is not empty", fsDir)
 	}
 	server := svc.DB
 	server.Database = maintenanceDB
@@ -130,7 +138,7 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 		return res, fmt.Errorf("look up database %s: %w", req.NewDB, err)
 	}
 	if exists {
-		return res, Userf(ErrExists, "database %q already exists on %s; choose another name, or restore onto its service with --service", req.NewDB, server.Address())
+		return res, Advise(Advice{Action: ActionChooseDatabase, Detail: req.NewDB}, ErrExists, "database %q already exists on %s", req.NewDB, server.Address())
 	}
 	owner, err := newDatabaseOwner(ctx, svc, server, req.Owner)
 	if err != nil {

@@ -12,6 +12,26 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
+// ActionSetFilestore: Service has no filestore directory; Detail is what it
+// was needed for.
+const ActionSetFilestore Action = "set-filestore"
+
+// CheckRestoreTarget says why svc cannot take a restore onto it, or nil:
+// it needs a database connection, a primary destination for the safety
+// backup (primaryErr is what looking the primary up gave) and a filestore
+// directory. The console asks it before offering the target.
+func CheckRestoreTarget(svc Service, primaryErr error) error {
+	switch {
+	case svc.Placeholder:
+		return Advise(Advice{Action: ActionSetConnection, Service: svc.Name, Detail: "restoring onto it"}, ErrInvalid, "service %q has no database connection yet", svc.Name)
+	case primaryErr != nil:
+		return NoPrimaryError(svc.Name, "for the safety backup taken before a restore", primaryErr)
+	case svc.FilestoreDir == "":
+		return Advise(Advice{Action: ActionSetFilestore, Service: svc.Name, Detail: "restoring onto it"}, ErrInvalid, "service %q has no filestore directory", svc.Name)
+	}
+	return nil
+}
+
 // ServiceRestoreRequest restores a backup onto an existing service, replacing
 // its database and filestore. The backup may belong to any service:
 // production restored into staging is the common case.
@@ -74,15 +94,9 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	if err != nil {
 		return res, err
 	}
-	if svc.Placeholder {
-		return res, Userf(ErrInvalid, "service %q has no database connection yet; set one with odoo-backup service add before restoring onto it", svc.Name)
-	}
 	primary, err := e.Catalog.Primary(ctx, svc.Name)
-	if err != nil {
-		return res, NoPrimaryError(svc.Name, "for the safety backup taken before a restore", err)
-	}
-	if svc.FilestoreDir == "" {
-		return res, Userf(ErrInvalid, "service %q has no filestore directory; set it with odoo-backup service add --filestore before restoring onto it", svc.Name)
+	if err := CheckRestoreTarget(svc, err); err != nil {
+		return res, err
 	}
 	finalFS, err := filepath.Abs(svc.FilestoreDir)
 	if err != nil {

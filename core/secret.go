@@ -93,8 +93,29 @@ func SecretRef(ref string) (Secret, error) {
 }
 
 // UnreadableSecret stands for a stored secret that cannot be read; resolving
-// it fails with reason, which must say what to do.
-func UnreadableSecret(reason string) Secret { return Secret(unreadableMarker + reason) }
+// it fails with reason, which says what happened, and advice, the action
+// that helps (entering the secret again), which each front end phrases.
+func UnreadableSecret(reason string, advice Advice) Secret {
+	return Secret(unreadableMarker + reason + adviceMarker + strings.Join([]string{
+		string(advice.Action), advice.Service, advice.Destination}, "\x00"))
+}
+
+// adviceMarker ends the reason of an unreadable secret; the advice's action,
+// service and destination follow, NUL-separated (names never hold a NUL).
+const adviceMarker = "\x00advice:"
+
+// unreadableAdvice is the advice an unreadable secret's reason came with.
+func (s Secret) unreadableAdvice() Advice {
+	_, enc, ok := strings.Cut(string(s), adviceMarker)
+	if !ok {
+		return Advice{}
+	}
+	f := strings.SplitN(enc, "\x00", 3)
+	for len(f) < 3 {
+		f = append(f, "")
+	}
+	return Advice{Action: Action(f[0]), Service: f[1], Destination: f[2]}
+}
 
 // Ref is the reference ("env:VARIABLE" or "file:/path") a secret stands
 // for, or "" when it holds a value. A reference is not itself secret.
@@ -108,7 +129,9 @@ func (s Secret) Ref() string {
 // Unreadable reports whether the secret is a stored value that could not be
 // read, and why.
 func (s Secret) Unreadable() (reason string, ok bool) {
-	return strings.CutPrefix(string(s), unreadableMarker)
+	reason, ok = strings.CutPrefix(string(s), unreadableMarker)
+	reason, _, _ = strings.Cut(reason, adviceMarker)
+	return reason, ok
 }
 
 // IsValue reports whether the secret holds its value (as opposed to a
@@ -122,7 +145,7 @@ func (s Secret) IsValue() bool { return s != "" && !strings.HasPrefix(string(s),
 // secret resolves to itself.
 func (s Secret) Resolve(what string) (Secret, error) {
 	if reason, ok := s.Unreadable(); ok {
-		return "", Userf(ErrAccessDenied, "%s", reason)
+		return "", Advise(s.unreadableAdvice(), ErrAccessDenied, "%s", reason)
 	}
 	ref := s.Ref()
 	if ref == "" {

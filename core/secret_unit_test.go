@@ -194,7 +194,7 @@ func TestSecretResolve(t *testing.T) {
 		{"file missing", ref("file:" + filepath.Join(dir, "nope")), "", ErrNotFound, "does not exist"},
 		{"file empty", ref("file:" + empty), "", ErrInvalid, "it is empty"},
 		{"directory", ref("file:" + dir), "", nil, "not a regular file"},
-		{"unreadable", UnreadableSecret("it cannot be decrypted; enter it again"), "", ErrAccessDenied, "it cannot be decrypted; enter it again"},
+		{"unreadable", UnreadableSecret("it cannot be decrypted; enter it again", Advice{}), "", ErrAccessDenied, "it cannot be decrypted; enter it again"},
 	} {
 		got, err := tc.s.Resolve("the secret")
 		if tc.wantErr == "" {
@@ -221,7 +221,7 @@ func TestSecretRefNeverPrints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []Secret{r, UnreadableSecret("why")} {
+	for _, s := range []Secret{r, UnreadableSecret("why", Advice{Action: "enter-it", Destination: "s3"})} {
 		b, _ := json.Marshal(s)
 		for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %s %q %x", s, s, s, s), string(b)} {
 			if strings.Contains(out, "ODOO_BACKUP") || strings.Contains(out, "why") || strings.Contains(out, "\x00") {
@@ -256,4 +256,33 @@ func TestCurrentActor(t *testing.T) {
 	if got := set.String(); got != "someone from 192.0.2.1" {
 		t.Errorf("String = %q", got)
 	}
+}
+
+// An unreadable secret says what happened, and carries the action that
+// helps for the front end to phrase, not the front end's words.
+func TestUnreadableSecretCarriesItsAdvice(t *testing.T) {
+	want := Advice{Action: "enter-it", Destination: "s3"}
+	s := UnreadableSecret("the secret key cannot be decrypted", want)
+	if reason, ok := s.Unreadable(); !ok || reason != "the secret key cannot be decrypted" {
+		t.Errorf("Unreadable gives %q, %v; want the reason alone", reason, ok)
+	}
+	_, err := s.Resolve("the secret key")
+	if err == nil || err.Error() != "the secret key cannot be decrypted" {
+		t.Fatalf("Resolve gives %v, want the reason alone", err)
+	}
+	if got, ok := AdviceOf(err); !ok || got != want {
+		t.Errorf("advice %+v, %v; want %+v", got, ok, want)
+	}
+	if _, ok := AdviceOf(mustResolveErr(t, UnreadableSecret("why", Advice{}))); ok {
+		t.Error("a secret unreadable without advice advises something")
+	}
+}
+
+func mustResolveErr(t *testing.T, s Secret) error {
+	t.Helper()
+	_, err := s.Resolve("it")
+	if err == nil {
+		t.Fatal("an unreadable secret resolved")
+	}
+	return err
 }

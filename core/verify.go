@@ -13,6 +13,10 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/odoozip"
 )
 
+// ActionPickBackup: Backup of Service has no archive to read; pick a
+// succeeded one.
+const ActionPickBackup Action = "pick-backup"
+
 // readableBackup is a succeeded backup whose archive is where the catalog says.
 type readableBackup struct {
 	b     Backup
@@ -32,9 +36,9 @@ func (e *Engine) openBackup(ctx context.Context, id int64) (readableBackup, erro
 	case StatusRunning:
 		return readableBackup{}, Userf(ErrInvalid, "backup %d is still running; wait for it to finish", id)
 	case StatusFailed:
-		return readableBackup{}, Userf(ErrInvalid, "backup %d failed and has no archive; pick a succeeded backup from: odoo-backup backups %s", id, b.Service)
+		return readableBackup{}, Advise(Advice{Action: ActionPickBackup, Service: b.Service, Backup: id}, ErrInvalid, "backup %d failed and has no archive", id)
 	default:
-		return readableBackup{}, Userf(ErrNotFound, "backup %d was %s and its archive is gone; pick another from: odoo-backup backups %s", id, b.Status, b.Service)
+		return readableBackup{}, Advise(Advice{Action: ActionPickBackup, Service: b.Service, Backup: id}, ErrNotFound, "backup %d was %s and its archive is gone", id, b.Status)
 	}
 	d, err := e.Catalog.Destination(ctx, b.Destination)
 	if err != nil {

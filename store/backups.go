@@ -51,7 +51,7 @@ func scanBackup(row interface{ Scan(...any) error }) (core.Backup, error) {
 }
 
 func backupNotFound(id int64) error {
-	return core.Userf(core.ErrNotFound, "backup %d does not exist; list backups with: odoo-backup backups", id)
+	return core.Advise(core.Advice{Action: core.ActionListBackups, Backup: id}, core.ErrNotFound, "backup %d does not exist", id)
 }
 
 func validKind(k core.BackupKind) bool {
@@ -119,7 +119,7 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *core.Backup) error {
 		if nb.ServiceID != 0 {
 			err = tx.QueryRowContext(ctx, `SELECT name FROM services WHERE id = ?`, nb.ServiceID).Scan(&nb.Service)
 			if errors.Is(err, sql.ErrNoRows) {
-				err = core.Userf(core.ErrNotFound, "service %d does not exist; list services with: odoo-backup service list", nb.ServiceID)
+				err = core.Advise(core.Advice{Action: core.ActionListServices}, core.ErrNotFound, "service %d does not exist", nb.ServiceID)
 			}
 		} else {
 			nb.ServiceID, err = serviceID(ctx, tx, nb.Service)
@@ -130,7 +130,7 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *core.Backup) error {
 		if nb.DestinationID != 0 {
 			err = tx.QueryRowContext(ctx, `SELECT name FROM destinations WHERE id = ?`, nb.DestinationID).Scan(&nb.Destination)
 			if errors.Is(err, sql.ErrNoRows) {
-				err = core.Userf(core.ErrNotFound, "destination %d does not exist; list destinations with: odoo-backup destination list", nb.DestinationID)
+				err = core.Advise(core.Advice{Action: core.ActionListDestinations}, core.ErrNotFound, "destination %d does not exist", nb.DestinationID)
 			}
 		} else {
 			nb.DestinationID, err = destinationID(ctx, tx, nb.Destination)

@@ -124,6 +124,24 @@ func templateSet(name string, id int64) configSet {
 
 func (cs configSet) String() string { return fmt.Sprintf("%s %q", cs.kind, cs.name) }
 
+// ownerAdvice is action about this service or template: Service names it,
+// Detail is "template" for a template.
+func (cs configSet) ownerAdvice(action core.Action) core.Advice {
+	a := core.Advice{Action: action, Service: cs.name}
+	if cs.kind == "template" {
+		a.Detail = "template"
+	}
+	return a
+}
+
+// advice is the service's action, or the template's, with its name.
+func (cs configSet) advice(service, template core.Action) core.Advice {
+	if cs.kind == "service" {
+		return core.Advice{Action: service, Service: cs.name}
+	}
+	return core.Advice{Action: template, Detail: cs.name}
+}
+
 // set creates or updates the configuration on one destination. Primary=true
 // moves the flag here; Primary=false means "do not move the flag here", so
 // updating the primary's other settings keeps it primary, and the flag only
@@ -207,7 +225,7 @@ func describeSettings(s settings) string {
 
 // remove deletes the configuration on one destination; the primary goes only
 // when it is the last one, so the flag never has nowhere to be.
-func (cs configSet) remove(ctx context.Context, tx *sql.Tx, destID int64, destination, hint string) error {
+func (cs configSet) remove(ctx context.Context, tx *sql.Tx, destID int64, destination string) error {
 	var (
 		rowID     int64
 		isPrimary bool
@@ -215,7 +233,7 @@ func (cs configSet) remove(ctx context.Context, tx *sql.Tx, destID int64, destin
 	err := tx.QueryRowContext(ctx, `SELECT id, is_primary FROM `+cs.table+` WHERE `+cs.owner+` = ? AND destination_id = ?`,
 		cs.id, destID).Scan(&rowID, &isPrimary)
 	if errors.Is(err, sql.ErrNoRows) {
-		return core.Userf(core.ErrNotFound, "%s has no configuration on destination %q; %s", cs, destination, hint)
+		return core.Advise(cs.advice(core.ActionListConfigurations, core.ActionListTemplateConfigurations), core.ErrNotFound, "%s has no configuration on destination %q", cs, destination)
 	}
 	if err != nil {
 		return err
@@ -227,13 +245,7 @@ func (cs configSet) remove(ctx context.Context, tx *sql.Tx, destID int64, destin
 			return err
 		}
 		if others > 0 {
-			how := "make another one primary first"
-			if cs.kind == "service" {
-				how += fmt.Sprintf(" with: odoo-backup config set %s OTHER --primary", cs.name)
-			} else {
-				how += fmt.Sprintf(" with: odoo-backup template set %s OTHER --primary", cs.name)
-			}
-			return core.Userf(core.ErrInvalid, "cannot remove the primary destination %q of %s while it has other destinations; %s", destination, cs, how)
+			return core.Advise(cs.ownerAdvice(core.ActionMovePrimary), core.ErrInvalid, "cannot remove the primary destination %q of %s while it has other destinations", destination, cs)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM `+cs.table+` WHERE id = ?`, rowID); err != nil {
@@ -314,7 +326,7 @@ func (c *Catalog) RemoveConfiguration(ctx context.Context, service, destination 
 		if err != nil {
 			return err
 		}
-		return serviceSet(service, sid).remove(ctx, tx, did, destination, "see its configurations with: odoo-backup config list "+service)
+		return serviceSet(service, sid).remove(ctx, tx, did, destination)
 	})
 }
 
@@ -392,7 +404,7 @@ func (c *Catalog) Primary(ctx context.Context, service string) (core.Configurati
 			return err
 		}
 		if len(cfgs) == 0 {
-			return core.Userf(core.ErrNotFound, "service %q has no backup configuration yet; add one with: odoo-backup config set %s DESTINATION", service, service)
+			return core.Advise(core.Advice{Action: core.ActionAddConfiguration, Service: service}, core.ErrNotFound, "service %q has no backup configuration yet", service)
 		}
 		out = cfgs[0]
 		return nil

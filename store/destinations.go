@@ -83,11 +83,11 @@ func validateDestination(d core.Destination) error {
 	switch d.Kind {
 	case core.DestinationLocal:
 		if d.Local.Dir == "" {
-			return core.Userf(core.ErrInvalid, "destination %q has no directory; give one with --dir", d.Name)
+			return core.Advise(core.Advice{Action: core.ActionGiveDirectory, Destination: d.Name}, core.ErrInvalid, "destination %q has no directory", d.Name)
 		}
 	case core.DestinationS3:
 		if d.S3.Endpoint == "" || d.S3.Bucket == "" {
-			return core.Userf(core.ErrInvalid, "destination %q needs an endpoint and a bucket; give them with --endpoint and --bucket", d.Name)
+			return core.Advise(core.Advice{Action: core.ActionGiveEndpoint, Destination: d.Name}, core.ErrInvalid, "destination %q needs an endpoint and a bucket", d.Name)
 		}
 	default:
 		return core.Userf(core.ErrInvalid, "destination %q has kind %q; use %q or %q", d.Name, d.Kind, core.DestinationS3, core.DestinationLocal)
@@ -96,7 +96,7 @@ func validateDestination(d core.Destination) error {
 }
 
 func destinationNotFound(name string) error {
-	return core.Userf(core.ErrNotFound, "destination %q does not exist; list destinations with: odoo-backup destination list", name)
+	return core.Advise(core.Advice{Action: core.ActionListDestinations, Destination: name}, core.ErrNotFound, "destination %q does not exist", name)
 }
 
 func destinationExists(name string) error {
@@ -177,7 +177,7 @@ func (c *Catalog) UpdateDestination(ctx context.Context, d core.Destination) err
 		var oldName string
 		err := tx.QueryRowContext(ctx, `SELECT name FROM destinations WHERE id = ?`, id).Scan(&oldName)
 		if errors.Is(err, sql.ErrNoRows) {
-			return core.Userf(core.ErrNotFound, "destination %d does not exist; list destinations with: odoo-backup destination list", id)
+			return core.Advise(core.Advice{Action: core.ActionListDestinations}, core.ErrNotFound, "destination %d does not exist", id)
 		}
 		if err != nil {
 			return err
@@ -219,7 +219,7 @@ func (c *Catalog) Destination(ctx context.Context, name string) (core.Destinatio
 func (c *Catalog) DestinationByID(ctx context.Context, id int64) (core.Destination, error) {
 	d, err := c.scanDestination(c.db.QueryRowContext(ctx, `SELECT `+destinationCols+` FROM destinations WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return core.Destination{}, core.Userf(core.ErrNotFound, "destination %d does not exist; list destinations with: odoo-backup destination list", id)
+		return core.Destination{}, core.Advise(core.Advice{Action: core.ActionListDestinations}, core.ErrNotFound, "destination %d does not exist", id)
 	}
 	if err != nil {
 		return core.Destination{}, dbError(fmt.Sprintf("read destination %d", id), err)
@@ -262,12 +262,12 @@ func (c *Catalog) RemoveDestination(ctx context.Context, name string, forgetBack
 		if err != nil {
 			return err
 		}
-		users, example, err := destinationUsers(ctx, tx, id, name)
+		users, first, err := destinationUsers(ctx, tx, id, name)
 		if err != nil {
 			return err
 		}
 		if len(users) > 0 {
-			return core.Userf(core.ErrInvalid, "destination %q is still used by %s; remove those configurations first, e.g. with: %s", name, joinList(users), example)
+			return core.Advise(first, core.ErrInvalid, "destination %q is still used by %s", name, joinList(users))
 		}
 		var running, live int
 		if err := tx.QueryRowContext(ctx, `SELECT
@@ -280,7 +280,7 @@ func (c *Catalog) RemoveDestination(ctx context.Context, name string, forgetBack
 			return core.Userf(core.ErrInvalid, "a backup is running on destination %q; wait for it to finish, then remove the destination", name)
 		}
 		if live > 0 && !forgetBackups {
-			return core.Userf(core.ErrInvalid, "destination %q still has %d %s in the catalog; to remove it anyway and forget them (their files stay where they are), run: odoo-backup destination remove %s --forget-backups", name, live, plural(live, "backup", "backups"), name)
+			return core.Advise(core.Advice{Action: core.ActionForgetBackups, Destination: name}, core.ErrInvalid, "destination %q still has %d %s in the catalog", name, live, plural(live, "backup", "backups"))
 		}
 		if live > 0 {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM backups WHERE destination_id = ? AND status NOT IN ('rotated', 'deleted')`, id); err != nil {
@@ -293,33 +293,33 @@ func (c *Catalog) RemoveDestination(ctx context.Context, name string, forgetBack
 }
 
 // destinationUsers names the services and templates with a configuration on
-// the destination, and the command that removes the first of them, for the
+// the destination, and the advice to remove the first of them, for the
 // message that refuses its removal.
-func destinationUsers(ctx context.Context, q queryer, id int64, destination string) (users []string, example string, err error) {
+func destinationUsers(ctx context.Context, q queryer, id int64, destination string) (users []string, first core.Advice, err error) {
 	rows, err := q.QueryContext(ctx, `
 		SELECT 'service', s.name FROM configurations c JOIN services s ON s.id = c.service_id WHERE c.destination_id = ?
 		UNION ALL
 		SELECT 'template', t.name FROM template_configurations c JOIN templates t ON t.id = c.template_id WHERE c.destination_id = ?
 		ORDER BY 1, 2`, id, id)
 	if err != nil {
-		return nil, "", err
+		return nil, first, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var kind, name string
 		if err := rows.Scan(&kind, &name); err != nil {
-			return nil, "", err
+			return nil, first, err
 		}
-		if example == "" {
+		if first.Action == "" {
 			if kind == "service" {
-				example = fmt.Sprintf("odoo-backup config remove %s %s", name, destination)
+				first = core.Advice{Action: core.ActionRemoveConfiguration, Service: name, Destination: destination}
 			} else {
-				example = fmt.Sprintf("odoo-backup template unset %s %s", name, destination)
+				first = core.Advice{Action: core.ActionRemoveTemplateConfiguration, Detail: name, Destination: destination}
 			}
 		}
 		users = append(users, fmt.Sprintf("%s %q", kind, name))
 	}
-	return users, example, rows.Err()
+	return users, first, rows.Err()
 }
 
 func plural(n int, one, many string) string {

@@ -29,7 +29,7 @@ func (c *Catalog) AddDrill(ctx context.Context, d *core.Drill) error {
 		if nd.ServiceID != 0 {
 			err = tx.QueryRowContext(ctx, `SELECT name FROM services WHERE id = ?`, nd.ServiceID).Scan(&nd.Service)
 			if errors.Is(err, sql.ErrNoRows) {
-				err = core.Userf(core.ErrNotFound, "service %d does not exist; list services with: odoo-backup service list", nd.ServiceID)
+				err = core.Advise(core.Advice{Action: core.ActionListServices}, core.ErrNotFound, "service %d does not exist", nd.ServiceID)
 			}
 		} else {
 			nd.ServiceID, err = serviceID(ctx, tx, nd.Service)
@@ -64,7 +64,7 @@ func (c *Catalog) UpdateDrill(ctx context.Context, d core.Drill) error {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return core.Userf(core.ErrNotFound, "drill %d does not exist; list drills with: odoo-backup drills", d.ID)
+			return core.Advise(core.Advice{Action: core.ActionListDrills}, core.ErrNotFound, "drill %d does not exist", d.ID)
 		}
 		return nil
 	})

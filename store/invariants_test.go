@@ -102,6 +102,8 @@ func TestRefusedOperations(t *testing.T) {
 		op        func(c *Catalog) error
 		want      error
 		fragments []string
+		// advice is what the refusal advises, phrased by each front end.
+		advice core.Advice
 	}{
 		{
 			name: "destination name taken",
@@ -129,14 +131,14 @@ func TestRefusedOperations(t *testing.T) {
 			op: func(c *Catalog) error {
 				return c.AddDestination(ctx, &core.Destination{Name: "nodir", Kind: core.DestinationLocal})
 			},
-			want: core.ErrInvalid, fragments: []string{"--dir"},
+			want: core.ErrInvalid, fragments: []string{`destination "nodir" has no directory`}, advice: core.Advice{Action: core.ActionGiveDirectory, Destination: "nodir"},
 		},
 		{
 			name: "s3 destination without bucket",
 			op: func(c *Catalog) error {
 				return c.AddDestination(ctx, &core.Destination{Name: "nob", Kind: core.DestinationS3, S3: core.S3Settings{Endpoint: "s3:9000"}})
 			},
-			want: core.ErrInvalid, fragments: []string{"--bucket"},
+			want: core.ErrInvalid, fragments: []string{"needs an endpoint and a bucket"}, advice: core.Advice{Action: core.ActionGiveEndpoint, Destination: "nob"},
 		},
 		{
 			name: "rename destination onto another",
@@ -153,7 +155,7 @@ func TestRefusedOperations(t *testing.T) {
 			op: func(c *Catalog) error {
 				return c.UpdateDestination(ctx, core.Destination{Name: "nowhere", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/x"}})
 			},
-			want: core.ErrNotFound, fragments: []string{`"nowhere"`, "odoo-backup destination list"},
+			want: core.ErrNotFound, fragments: []string{`"nowhere"`}, advice: core.Advice{Action: core.ActionListDestinations, Destination: "nowhere"},
 		},
 		{
 			name: "service name taken",
@@ -179,7 +181,7 @@ func TestRefusedOperations(t *testing.T) {
 		{
 			name: "database name missing",
 			op:   func(c *Catalog) error { return c.AddService(ctx, &core.Service{Name: "new"}, "") },
-			want: core.ErrInvalid, fragments: []string{`service "new" has no database`, "--db"},
+			want: core.ErrInvalid, fragments: []string{`service "new" has no database`}, advice: core.Advice{Action: core.ActionGiveDatabase, Service: "new"},
 		},
 		{
 			name: "port out of range",
@@ -244,7 +246,7 @@ func TestRefusedOperations(t *testing.T) {
 			op: func(c *Catalog) error {
 				return c.SetConfiguration(ctx, core.Configuration{Service: "nope", Destination: "local"})
 			},
-			want: core.ErrNotFound, fragments: []string{`service "nope"`, "odoo-backup service list"},
+			want: core.ErrNotFound, fragments: []string{`service "nope"`}, advice: core.Advice{Action: core.ActionListServices, Service: "nope"},
 		},
 		{
 			name: "configuration on unknown destination",
@@ -290,21 +292,21 @@ func TestRefusedOperations(t *testing.T) {
 			want: core.ErrInvalid, fragments: []string{"choose one"},
 		},
 		{
-			name: "remove the primary while others remain",
-			op:   func(c *Catalog) error { return c.RemoveConfiguration(ctx, "prod", "s3-eu") },
-			want: core.ErrInvalid,
-			fragments: []string{`cannot remove the primary destination "s3-eu" of service "prod" while it has other destinations`,
-				"odoo-backup config set prod OTHER --primary"},
+			name:      "remove the primary while others remain",
+			op:        func(c *Catalog) error { return c.RemoveConfiguration(ctx, "prod", "s3-eu") },
+			want:      core.ErrInvalid,
+			fragments: []string{`cannot remove the primary destination "s3-eu" of service "prod" while it has other destinations`},
+			advice:    core.Advice{Action: core.ActionMovePrimary, Service: "prod"},
 		},
 		{
 			name: "remove an unknown configuration",
 			op:   func(c *Catalog) error { return c.RemoveConfiguration(ctx, "staging", "s3-eu") },
-			want: core.ErrNotFound, fragments: []string{`service "staging" has no configuration on destination "s3-eu"`, "odoo-backup config list staging"},
+			want: core.ErrNotFound, fragments: []string{`service "staging" has no configuration on destination "s3-eu"`}, advice: core.Advice{Action: core.ActionListConfigurations, Service: "staging"},
 		},
 		{
 			name: "remove the template's primary while others remain",
 			op:   func(c *Catalog) error { return c.RemoveTemplateConfiguration(ctx, "std", "s3-eu") },
-			want: core.ErrInvalid, fragments: []string{`primary destination "s3-eu" of template "std"`, "odoo-backup template set std OTHER --primary"},
+			want: core.ErrInvalid, fragments: []string{`primary destination "s3-eu" of template "std"`}, advice: core.Advice{Action: core.ActionMovePrimary, Service: "std", Detail: "template"},
 		},
 		{
 			name: "configure unknown template",
@@ -319,11 +321,11 @@ func TestRefusedOperations(t *testing.T) {
 			want: core.ErrNotFound, fragments: []string{`template "nope"`},
 		},
 		{
-			name: "remove a destination services and templates use",
-			op:   func(c *Catalog) error { return c.RemoveDestination(ctx, "local", true) },
-			want: core.ErrInvalid,
-			fragments: []string{`destination "local" is still used by service "prod", service "staging" and template "std"`,
-				"odoo-backup config remove prod local"},
+			name:      "remove a destination services and templates use",
+			op:        func(c *Catalog) error { return c.RemoveDestination(ctx, "local", true) },
+			want:      core.ErrInvalid,
+			fragments: []string{`destination "local" is still used by service "prod", service "staging" and template "std"`},
+			advice:    core.Advice{Action: core.ActionRemoveConfiguration, Service: "prod", Destination: "local"},
 		},
 		{
 			name: "remove a destination only a template uses",
@@ -331,7 +333,7 @@ func TestRefusedOperations(t *testing.T) {
 				must(t, c.SetTemplateConfiguration(ctx, "std", core.TemplateConfiguration{Destination: "spare"}))
 			},
 			op:   func(c *Catalog) error { return c.RemoveDestination(ctx, "spare", false) },
-			want: core.ErrInvalid, fragments: []string{`used by template "std"`, "odoo-backup template unset std spare"},
+			want: core.ErrInvalid, fragments: []string{`used by template "std"`}, advice: core.Advice{Action: core.ActionRemoveTemplateConfiguration, Detail: "std", Destination: "spare"},
 		},
 		{
 			name: "remove a destination that holds backups",
@@ -341,7 +343,7 @@ func TestRefusedOperations(t *testing.T) {
 				addBackup(t, c, "prod", "spare", core.KindScheduled, core.StatusRotated)
 			},
 			op:   func(c *Catalog) error { return c.RemoveDestination(ctx, "spare", false) },
-			want: core.ErrInvalid, fragments: []string{`destination "spare" still has 2 backups`, "odoo-backup destination remove spare --forget-backups"},
+			want: core.ErrInvalid, fragments: []string{`destination "spare" still has 2 backups`}, advice: core.Advice{Action: core.ActionForgetBackups, Destination: "spare"},
 		},
 		{
 			name: "remove a destination while a backup runs on it",
@@ -372,7 +374,7 @@ func TestRefusedOperations(t *testing.T) {
 		{
 			name: "unknown backup",
 			op:   func(c *Catalog) error { _, err := c.Backup(ctx, 42); return err },
-			want: core.ErrNotFound, fragments: []string{"backup 42 does not exist; list backups with: odoo-backup backups"},
+			want: core.ErrNotFound, fragments: []string{"backup 42 does not exist"}, advice: core.Advice{Action: core.ActionListBackups, Backup: 42},
 		},
 		{
 			name: "update an unknown backup",
@@ -416,7 +418,7 @@ func TestRefusedOperations(t *testing.T) {
 				addService(t, c, "bare")
 			},
 			op:   func(c *Catalog) error { _, err := c.Primary(ctx, "bare"); return err },
-			want: core.ErrNotFound, fragments: []string{`service "bare" has no backup configuration yet`, "odoo-backup config set bare"},
+			want: core.ErrNotFound, fragments: []string{`service "bare" has no backup configuration yet`}, advice: core.Advice{Action: core.ActionAddConfiguration, Service: "bare"},
 		},
 	}
 	for _, tt := range tests {
@@ -425,7 +427,11 @@ func TestRefusedOperations(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, c)
 			}
-			refuse(t, c, tt.want, func() error { return tt.op(c) }, tt.fragments...)
+			var err error
+			refuse(t, c, tt.want, func() error { err = tt.op(c); return err }, tt.fragments...)
+			if a, _ := core.AdviceOf(err); tt.advice.Action != "" && a != tt.advice {
+				t.Errorf("advice %+v, want %+v", a, tt.advice)
+			}
 		})
 	}
 }

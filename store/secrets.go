@@ -162,24 +162,24 @@ func createKeyFile(path string) ([]byte, error) {
 // secretColumn names a secret for the ciphertext's additional data (a
 // value moved to another column does not decrypt) and for messages.
 type secretColumn struct {
-	column string // e.g. destinations.secret_key
-	what   string // e.g. `the secret key of destination "s3"`
-	again  string // how to enter it again
+	column string      // e.g. destinations.secret_key
+	what   string      // e.g. `the secret key of destination "s3"`
+	again  core.Advice // how to enter it again
 }
 
 func destinationSecret(name string) secretColumn {
 	return secretColumn{"destinations.secret_key", fmt.Sprintf("the secret key of destination %q", name),
-		fmt.Sprintf("odoo-backup destination update %s --secret-key-env VARIABLE", name)}
+		core.Advice{Action: core.ActionEnterSecretKey, Destination: name}}
 }
 
 func destinationPassphrase(name string) secretColumn {
 	return secretColumn{"destinations.encrypt_passphrase", fmt.Sprintf("the encryption passphrase of destination %q", name),
-		fmt.Sprintf("odoo-backup destination remove %s, then add it again with its passphrase", name)}
+		core.Advice{Action: core.ActionReAddDestination, Destination: name}}
 }
 
 func servicePassword(name string) secretColumn {
 	return secretColumn{"services.db_password", fmt.Sprintf("the PostgreSQL password of service %q", name),
-		fmt.Sprintf("odoo-backup service update %s --pg-password-env VARIABLE", name)}
+		core.Advice{Action: core.ActionEnterPassword, Service: name}}
 }
 
 // seal turns a secret into what is stored. keep is true for a secret that
@@ -217,7 +217,7 @@ func (c *Catalog) open(col secretColumn, stored string) core.Secret {
 	case strings.HasPrefix(stored, refPrefix):
 		s, err := core.SecretRef(strings.TrimPrefix(stored, refPrefix))
 		if err != nil {
-			return core.UnreadableSecret(fmt.Sprintf("%s is a reference this odoo-backup does not understand; enter it again with: %s", col.what, col.again))
+			return core.UnreadableSecret(fmt.Sprintf("%s is a reference this odoo-backup does not understand", col.what), col.again)
 		}
 		return s
 	case !strings.HasPrefix(stored, encPrefix):
@@ -225,14 +225,14 @@ func (c *Catalog) open(col secretColumn, stored string) core.Secret {
 	}
 	aead, err := c.keys.get(false)
 	if errors.Is(err, fs.ErrNotExist) {
-		return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted because the catalog key file %s is missing; put the key file back, or enter the secret again with: %s", col.what, c.keys.path, col.again))
+		return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted because the catalog key file %s is missing; put the key file back, or enter the secret again", col.what, c.keys.path), col.again)
 	}
 	if err != nil {
 		var ue *core.UserError
 		if errors.As(err, &ue) {
-			return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted: %s", col.what, ue.Msg))
+			return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted: %s", col.what, ue.Msg), core.Advice{})
 		}
-		return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted (%v); enter it again with: %s", col.what, err, col.again))
+		return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted (%v)", col.what, err), col.again)
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(stored, encPrefix))
 	if err == nil && len(raw) < aead.NonceSize() {
@@ -243,7 +243,7 @@ func (c *Catalog) open(col secretColumn, stored string) core.Secret {
 		plain, err = aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(col.column))
 	}
 	if err != nil {
-		return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted with the catalog key file %s, which is not the key it was stored with; put the right key file back, or enter the secret again with: %s", col.what, c.keys.path, col.again))
+		return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted with the catalog key file %s, which is not the key it was stored with; put the right key file back, or enter the secret again", col.what, c.keys.path), col.again)
 	}
 	return core.Secret(plain)
 }

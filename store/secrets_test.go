@@ -276,18 +276,22 @@ func TestMissingKeyFile(t *testing.T) {
 	if !errors.Is(err, core.ErrAccessDenied) {
 		t.Fatalf("resolving without the key file: got %v, want access denied", err)
 	}
-	for _, want := range []string{`the secret key of destination "s3" cannot be decrypted`, "is missing", "odoo-backup destination update s3 --secret-key-env"} {
+	for _, want := range []string{`the secret key of destination "s3" cannot be decrypted`, "is missing"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("got %q, want it to contain %q", err, want)
 		}
+	}
+	if a, _ := core.AdviceOf(err); a != (core.Advice{Action: core.ActionEnterSecretKey, Destination: "s3"}) {
+		t.Errorf("advice %+v, want to enter the secret key of s3 again", a)
 	}
 	if d.S3.SecretKey.Reveal() != "" || strings.Contains(d.S3.SecretKey.String(), "missing") {
 		t.Error("an unreadable secret reveals or prints something")
 	}
 	s, err := c.Service(ctx, "prod")
 	must(t, err)
-	if _, err := s.DB.Password.Resolve("the password"); err == nil || !strings.Contains(err.Error(), "odoo-backup service update prod --pg-password-env") {
-		t.Errorf("resolving the password: got %v, want how to enter it again", err)
+	_, err = s.DB.Password.Resolve("the password")
+	if a, _ := core.AdviceOf(err); err == nil || a != (core.Advice{Action: core.ActionEnterPassword, Service: "prod"}) {
+		t.Errorf("resolving the password: got %v, advice %+v; want to enter the password of prod again", err, a)
 	}
 	// Saving what was read (say, after changing the prefix) keeps the
 	// secrets as they are stored, and needs no key.

@@ -47,7 +47,7 @@ func validateService(s core.Service) error {
 		return err
 	}
 	if s.DB.Database == "" && !s.Placeholder {
-		return core.Userf(core.ErrInvalid, "service %q has no database; give its name with --db", s.Name)
+		return core.Advise(core.Advice{Action: core.ActionGiveDatabase, Service: s.Name}, core.ErrInvalid, "service %q has no database", s.Name)
 	}
 	if s.DB.Database != "" {
 		if err := core.ValidateDatabaseName(s.DB.Database); err != nil {
@@ -61,7 +61,7 @@ func validateService(s core.Service) error {
 }
 
 func serviceNotFound(name string) error {
-	return core.Userf(core.ErrNotFound, "service %q does not exist; list services with: odoo-backup service list", name)
+	return core.Advise(core.Advice{Action: core.ActionListServices, Service: name}, core.ErrNotFound, "service %q does not exist", name)
 }
 
 func serviceExists(name string) error {
@@ -130,7 +130,7 @@ func (c *Catalog) AddService(ctx context.Context, s *core.Service, template stri
 				return err
 			}
 			if template != "" && configs > 0 {
-				return core.Userf(core.ErrInvalid, "service %q (recreated from backups) already has %d %s, so template %q cannot be applied; add it without --template", s.Name, configs, plural(configs, "configuration", "configurations"), template)
+				return core.Advise(core.Advice{Action: core.ActionAddWithoutTemplate, Service: s.Name, Detail: template}, core.ErrInvalid, "service %q (recreated from backups) already has %d %s, so template %q cannot be applied", s.Name, configs, plural(configs, "configuration", "configurations"), template)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE services SET db_host = ?, db_port = ?, db_user = ?,
 				db_password = ?, db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = 0 WHERE id = ?`,
@@ -190,7 +190,7 @@ func (c *Catalog) UpdateService(ctx context.Context, s core.Service) error {
 		var oldName string
 		err := tx.QueryRowContext(ctx, `SELECT name FROM services WHERE id = ?`, id).Scan(&oldName)
 		if errors.Is(err, sql.ErrNoRows) {
-			return core.Userf(core.ErrNotFound, "service %d does not exist; list services with: odoo-backup service list", id)
+			return core.Advise(core.Advice{Action: core.ActionListServices}, core.ErrNotFound, "service %d does not exist", id)
 		}
 		if err != nil {
 			return err
@@ -230,7 +230,7 @@ func (c *Catalog) Service(ctx context.Context, name string) (core.Service, error
 func (c *Catalog) ServiceByID(ctx context.Context, id int64) (core.Service, error) {
 	s, err := c.scanService(c.db.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return core.Service{}, core.Userf(core.ErrNotFound, "service %d does not exist; list services with: odoo-backup service list", id)
+		return core.Service{}, core.Advise(core.Advice{Action: core.ActionListServices}, core.ErrNotFound, "service %d does not exist", id)
 	}
 	if err != nil {
 		return core.Service{}, dbError(fmt.Sprintf("read service %d", id), err)

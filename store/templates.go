@@ -10,7 +10,7 @@ import (
 )
 
 func templateNotFound(name string) error {
-	return core.Userf(core.ErrNotFound, "template %q does not exist; list templates with: odoo-backup template list", name)
+	return core.Advise(core.Advice{Action: core.ActionListTemplates, Detail: name}, core.ErrNotFound, "template %q does not exist", name)
 }
 
 func templateIDByName(ctx context.Context, q queryer, name string) (int64, error) {
@@ -122,7 +122,7 @@ func (c *Catalog) RemoveTemplateConfiguration(ctx context.Context, template, des
 		if err != nil {
 			return err
 		}
-		return templateSet(template, tid).remove(ctx, tx, did, destination, "see its configurations with: odoo-backup template list")
+		return templateSet(template, tid).remove(ctx, tx, did, destination)
 	})
 }
 

@@ -172,7 +172,7 @@ func backupNow(ctx *Context, name string) tea.Cmd {
 	return func() tea.Msg {
 		configs, err := cat.Configurations(context.Background(), name)
 		if err != nil {
-			return statusMsg{err: true, text: fmt.Sprintf("cannot read %s: %v", name, err)}
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read %s: %s", name, errorText(err))}
 		}
 		return openMsg{newBackupDialog(ctx, name, configs)}
 	}

@@ -18,7 +18,7 @@ import (
 type restoreTarget struct {
 	svc       core.Service
 	primary   string
-	noPrimary string
+	noPrimary error
 }
 
 // noArchive says why backup b has no archive to act on (verb: "restore",
@@ -43,7 +43,7 @@ func restoreNewest(ctx *Context, service string) tea.Cmd {
 		bs, err := cat.Backups(context.Background(), core.BackupFilter{Service: service, Status: core.StatusSucceeded, Limit: 1})
 		switch {
 		case err != nil:
-			return statusMsg{err: true, text: fmt.Sprintf("cannot read the backups of %s: %v", service, err)}
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read the backups of %s: %s", service, errorText(err))}
 		case len(bs) == 0:
 			return statusMsg{err: true, text: fmt.Sprintf("%s has no succeeded backup to restore; press b to back it up", service)}
 		}
@@ -64,11 +64,11 @@ func openRestore(ctx *Context, b core.Backup) tea.Cmd {
 	return func() tea.Msg {
 		targets, err := loadTargets(context.Background(), cat)
 		if err != nil {
-			return statusMsg{err: true, text: fmt.Sprintf("cannot read the services: %v", err)}
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read the services: %s", errorText(err))}
 		}
-		recipient, err := offHostRecipient(context.Background(), cat, b)
+		recipient, err := core.OffHostRecipient(context.Background(), cat, b)
 		if err != nil {
-			return statusMsg{err: true, text: err.Error()}
+			return statusMsg{err: true, text: errorText(err)}
 		}
 		d := newRestoreDialog(ctx, b, targets)
 		d.recipient = recipient
@@ -92,7 +92,7 @@ func loadTargets(c context.Context, cat interface {
 		case err == nil:
 			t.primary = p.Destination
 		case errors.Is(err, core.ErrNotFound):
-			t.noPrimary = errorText(core.NoPrimaryError(s.Name, "for the safety backup taken before a restore", err))
+			t.noPrimary = err
 		default:
 			return nil, err
 		}
@@ -128,20 +128,20 @@ func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize, a
 				return "", core.Userf(err, "%s; to put it in place anyway, restore again and tick \"restore even if the checks fail\" in the options", strings.TrimSuffix(userMessage(err), "."))
 			}
 			if err != nil {
-				return "", consoleError(err, b)
+				return "", err
 			}
 			if target == "" {
 				return fmt.Sprintf("backup %d restored into new database %s", b.ID, res.Database), nil
 			}
-			return fmt.Sprintf("backup %d restored onto %s; to put the old data back: %s", b.ID, target, undoCommand(res.SafetyBackupID, target)), nil
+			return fmt.Sprintf("backup %d restored onto %s; to put the old data back, %s", b.ID, target, undoRestore(res.SafetyBackupID, target)), nil
 		},
 	}
 }
 
-// undoCommand is the command that restores the safety backup, as the CLI
-// prints it.
-func undoCommand(safetyID int64, service string) string {
-	return fmt.Sprintf("odoo-backup restore %d --service %s --yes", safetyID, service)
+// undoRestore says how this console restores the safety backup, which puts
+// the old data back.
+func undoRestore(safetyID int64, service string) string {
+	return fmt.Sprintf("restore safety backup %d onto %s (r on it in the history of %s)", safetyID, service, service)
 }
 
 // verifyJob verifies a backup end to end, decrypting it with the identity
@@ -153,7 +153,7 @@ func verifyJob(ctx *Context, b core.Backup, identity string) JobSpec {
 		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
 			res, err := eng.Verify(jctx, core.VerifyRequest{BackupID: b.ID, Progress: progress, IdentityFile: identity})
 			if err != nil {
-				return "", consoleError(err, b)
+				return "", err
 			}
 			if res.FilestoreFiles > 0 {
 				return fmt.Sprintf("backup %d is sound: checksum matches, %s of dump and %d filestore files read back", b.ID, size(int64(res.DumpBytes)), res.FilestoreFiles), nil
@@ -169,7 +169,7 @@ func startVerify(ctx *Context, b core.Backup) tea.Cmd {
 	if why := noArchive(b, "verify"); why != "" {
 		return setStatus(true, why)
 	}
-	if ageRecipientOf(b) == "" {
+	if core.BackupRecipient(b) == "" {
 		return startJob(verifyJob(ctx, b, ""))
 	}
 	load := verifyKey(ctx, b)
@@ -177,7 +177,7 @@ func startVerify(ctx *Context, b core.Backup) tea.Cmd {
 		k := load()
 		switch {
 		case k.err != nil:
-			return statusMsg{err: true, text: k.err.Error()}
+			return statusMsg{err: true, text: errorText(k.err)}
 		case k.recipient == "":
 			return startJobMsg{verifyJob(ctx, b, "")}
 		}
@@ -215,7 +215,7 @@ func openUpload(ctx *Context, service string) tea.Cmd {
 			return statusMsg{err: true, text: errorText(core.NoPrimaryError(service, "to upload to", err))}
 		}
 		if err != nil {
-			return statusMsg{err: true, text: fmt.Sprintf("cannot read %s: %v", service, err)}
+			return statusMsg{err: true, text: fmt.Sprintf("cannot read %s: %s", service, errorText(err))}
 		}
 		return openMsg{newUploadDialog(ctx, service, p.Destination)}
 	}

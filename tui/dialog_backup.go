@@ -92,7 +92,7 @@ func (d *backupDialog) View() string {
 	var b strings.Builder
 	b.WriteString(t.Title.Render("Back up "+d.service+" now") + "\n\n")
 	if len(d.configs) == 0 {
-		b.WriteString("No destination configured: odoo-backup config set " + d.service + " DESTINATION\n")
+		b.WriteString("No destination configured: press a on the screen of " + d.service + " to add one\n")
 	}
 	for i, c := range d.configs {
 		cur := "  "

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -82,7 +81,7 @@ func (d *detailsDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 	if k, ok := msg.(verifyKeyMsg); ok && k.id == d.b.ID && !d.job.running() {
 		switch {
 		case k.err != nil:
-			d.note = k.err.Error()
+			d.note = errorText(k.err)
 		case k.recipient != "":
 			// The identity file is asked for in a dialog of its own.
 			return true, openDialog(newVerifyDialog(d.ctx, d.b, k.recipient))
@@ -106,9 +105,9 @@ func (d *detailsDialog) deleted() {
 	case err == nil:
 		d.b.Status = core.StatusDeleted
 		d.lastGood = ""
-	case !d.jobForce && d.b.Status == core.StatusSucceeded && errors.Is(err, core.ErrInvalid):
+	case !d.jobForce && d.b.Status == core.StatusSucceeded && adviceIs(err, core.ActionForceDelete):
 		// The one refusal of a succeeded backup: the service's last good one.
-		d.lastGood = err.Error()
+		d.lastGood = errorText(err)
 	}
 }
 
@@ -173,7 +172,7 @@ func (d *detailsDialog) keys() keyTable {
 // verify checks the backup's archive, once its identity is known when its
 // key may be kept off this host.
 func (d *detailsDialog) verify() tea.Cmd {
-	if ageRecipientOf(d.b) != "" {
+	if core.BackupRecipient(d.b) != "" {
 		// Its key may be kept off this host: the catalog says.
 		load := verifyKey(d.ctx, d.b)
 		return func() tea.Msg { return load() }
@@ -265,7 +264,7 @@ func (d *detailsDialog) View() string {
 	case d.job.running():
 		foot = append(foot, strings.Split(d.job.phases(d.ctx), "\n")...)
 	case d.job.failed():
-		foot = append(foot, t.Error.Render("✗ "+d.job.err.Error()))
+		foot = append(foot, t.Error.Render("✗ "+errorText(d.job.err)))
 		if d.lastGood != "" {
 			foot = append(foot, "F delete it anyway · esc keep it")
 		}

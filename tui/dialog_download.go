@@ -42,14 +42,14 @@ func openDownload(ctx *Context, b core.Backup) tea.Cmd {
 	}
 	d := &downloadDialog{ctx: ctx, b: b}
 	d.path.set(core.DownloadFileName(b))
-	if ageRecipientOf(b) == "" {
+	if core.BackupRecipient(b) == "" {
 		return openDialog(d)
 	}
 	cat := ctx.Catalog
 	return func() tea.Msg {
-		r, err := offHostRecipient(context.Background(), cat, b)
+		r, err := core.OffHostRecipient(context.Background(), cat, b)
 		if err != nil {
-			return statusMsg{err: true, text: err.Error()}
+			return statusMsg{err: true, text: errorText(err)}
 		}
 		d.recipient = r
 		return openMsg{d}
@@ -70,7 +70,7 @@ func downloadJob(ctx *Context, b core.Backup, out, identity string) JobSpec {
 		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
 			got, err := eng.Download(jctx, core.DownloadRequest{BackupID: b.ID, Path: out, Progress: progress, IdentityFile: identity})
 			if err != nil {
-				return "", consoleError(err, b)
+				return "", err
 			}
 			how := "checksum verified"
 			if got.Encryption != "" {
@@ -124,14 +124,14 @@ func (d *downloadDialog) submit() tea.Cmd {
 	}
 	abs, err := filepath.Abs(expandHome(p))
 	if err != nil {
-		d.err = err.Error()
+		d.err = errorText(err)
 		return nil
 	}
 	if _, err := os.Lstat(abs); err == nil {
 		d.err = abs + " already exists; choose another file name or remove it first"
 		return nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		d.err = "cannot check " + abs + ": " + err.Error()
+		d.err = "cannot check " + abs + ": " + errorText(err)
 		return nil
 	}
 	if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {

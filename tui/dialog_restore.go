@@ -242,7 +242,7 @@ func (d *restoreDialog) targetProblem() string {
 			return "type the name of the new database"
 		}
 		if err := core.ValidateDatabaseName(name); err != nil {
-			return err.Error()
+			return errorText(err)
 		}
 		for _, o := range d.targets {
 			if o.svc.DB.Database == name && o.svc.DB.Address() == d.server() {
@@ -254,13 +254,8 @@ func (d *restoreDialog) targetProblem() string {
 		}
 		return ""
 	}
-	switch {
-	case t.svc.Placeholder:
-		return fmt.Sprintf("service %q has no database connection yet; set one with odoo-backup service add before restoring onto it", t.svc.Name)
-	case t.noPrimary != "":
-		return t.noPrimary
-	case t.svc.FilestoreDir == "":
-		return fmt.Sprintf("service %q has no filestore directory; set it with odoo-backup service add --filestore before restoring onto it", t.svc.Name)
+	if err := core.CheckRestoreTarget(t.svc, t.noPrimary); err != nil {
+		return errorText(err)
 	}
 	return ""
 }
@@ -442,7 +437,7 @@ func (d *restoreDialog) viewTarget(cw int) string {
 		switch {
 		case o.svc.Placeholder:
 			note = "no database connection yet"
-		case o.noPrimary != "":
+		case o.noPrimary != nil:
 			note += " · no primary destination"
 		default:
 			note += " · safety backup to " + o.primary
@@ -502,10 +497,10 @@ func (d *restoreDialog) viewOutcome(cw int) string {
 	}
 	res := d.res
 	if d.job.err != nil {
-		what := "restore failed: " + d.job.err.Error()
+		what := "restore failed: " + errorText(d.job.err)
 		if errors.Is(d.job.err, core.ErrInterrupted) {
 			// It did not fail: it was stopped, and says what it left.
-			what = d.job.err.Error()
+			what = errorText(d.job.err)
 		}
 		b.WriteString(t.Error.Render(strings.TrimSuffix(hang("✗ ", what, cw), "\n")) + "\n")
 		if res != nil && res.SafetyBackupID != 0 {
@@ -519,8 +514,7 @@ func (d *restoreDialog) viewOutcome(cw int) string {
 	}
 	if tg := d.target(); tg != nil {
 		line("✓ ", "Backup %d restored onto %s: database %s, filestore %s (%d files).", d.b.ID, tg.svc.Name, res.Database, res.FilestoreDir, res.FilestoreFiles)
-		line("", "Safety backup %d of %s was taken first; to put the old data back:", res.SafetyBackupID, tg.svc.Name)
-		line("  ", "%s", undoCommand(res.SafetyBackupID, tg.svc.Name))
+		line("", "Safety backup %d of %s was taken first; to put the old data back, %s.", res.SafetyBackupID, tg.svc.Name, undoRestore(res.SafetyBackupID, tg.svc.Name))
 	} else {
 		line("✓ ", "Backup %d restored into new database %s, filestore %s (%d files).", d.b.ID, res.Database, res.FilestoreDir, res.FilestoreFiles)
 	}

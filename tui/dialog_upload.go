@@ -115,7 +115,7 @@ func (d *uploadDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 			return false, nil
 		}
 		if m.Err != nil {
-			d.step, d.err = uploadPath, m.Err.Error()
+			d.step, d.err = uploadPath, errorText(m.Err)
 			return false, nil
 		}
 		d.step, d.info = uploadFound, m.Info
@@ -198,7 +198,7 @@ func (d *uploadDialog) View() string {
 		}
 		switch {
 		case d.job.failed():
-			b.WriteString("\n" + t.Error.Render(strings.TrimSuffix(hang("✗ ", d.job.err.Error(), cw), "\n")) + "\n")
+			b.WriteString("\n" + t.Error.Render(strings.TrimSuffix(hang("✗ ", errorText(d.job.err), cw), "\n")) + "\n")
 		case d.backup != nil:
 			b.WriteString("\n" + hang("✓ ", fmt.Sprintf("Uploaded as backup %d to %s (%s).", d.backup.ID, d.backup.Destination, d.backup.Key), cw))
 			b.WriteString(hang("", fmt.Sprintf("Restore it onto %s now? enter goes on to the restore, where you choose whether to neutralize it (nobody knows where the file came from) and nothing happens before you confirm; esc closes, and it stays in the history.", d.service), cw))

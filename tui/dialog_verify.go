@@ -40,7 +40,7 @@ type verifyKeyMsg struct {
 func verifyKey(ctx *Context, b core.Backup) func() verifyKeyMsg {
 	cat := ctx.Catalog
 	return func() verifyKeyMsg {
-		r, err := offHostRecipient(context.Background(), cat, b)
+		r, err := core.OffHostRecipient(context.Background(), cat, b)
 		return verifyKeyMsg{id: b.ID, recipient: r, err: err}
 	}
 }

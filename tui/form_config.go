@@ -164,18 +164,20 @@ func submitConfig(ctx *Context, f *form, o core.ConfigOwner, existing *core.Temp
 		in.Day = f.value("day")
 	}
 	// What was typed is read here, at once, on the form's configuration;
-	// the use case applies it again to the configuration as it stands.
+	// the use case applies it again to the configuration as it stands, in
+	// the job's goroutine, which must not touch the form the screen draws.
+	retention, primary := f.value("retention"), f.checked("primary")
 	change := func(c *core.TemplateConfiguration) error {
 		c.Frequency = freq
 		if err := in.Apply(&c.Schedule); err != nil {
 			return err
 		}
-		ret, err := core.ParseRetention(f.value("retention"))
+		ret, err := core.ParseRetention(retention)
 		if err != nil {
 			return &core.SettingError{Setting: "retention", Err: err}
 		}
 		c.Retention = ret
-		c.Primary = f.checked("primary")
+		c.Primary = primary
 		return nil
 	}
 	check := tc

@@ -46,7 +46,7 @@ func TestRealOffHostIdentity(t *testing.T) {
 	// Without the identity the engine refuses; the console says it in its
 	// own words.
 	_, err = e.eng.Verify(e.ctx, core.VerifyRequest{BackupID: b.ID})
-	if msg := fmt.Sprint(consoleError(err, b)); strings.Contains(msg, "--identity") || !strings.HasSuffix(msg, "give the age identity file of "+recipient) {
+	if msg := errorText(err); strings.Contains(msg, "--identity") || !strings.HasSuffix(msg, "give the age identity file of "+recipient+" in the Identity file field") {
 		t.Errorf("the engine's refusal reads, in the console: %q", msg)
 	}
 

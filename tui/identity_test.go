@@ -201,24 +201,24 @@ func TestDownloadAndVerifyAskForTheIdentity(t *testing.T) {
 	}
 }
 
-// TestConsoleErrorSpeaksOfTheConsole: the engine's advice to pass
-// --identity becomes the console's.
+// TestConsoleErrorSpeaksOfTheConsole: core says an identity file holds
+// the wrong identity and advises giving the right one; the console phrases
+// that as the field to fill in, never the command line's --identity flag.
 func TestConsoleErrorSpeaksOfTheConsole(t *testing.T) {
-	b := core.Backup{ID: 5, Encryption: "age:" + offRecipient}
-	for _, msg := range []string{
-		"backup 5 is encrypted to " + offRecipient + " and this host keeps no key for it; pass --identity FILE with the age identity file of that recipient",
-		"backup 5 is encrypted to " + offRecipient + "; the identity in /k does not match it, so nothing was read: pass --identity with the key file of that recipient",
-	} {
-		err := consoleError(core.Userf(core.ErrAccessDenied, "%s", msg), b)
-		if strings.Contains(err.Error(), "--identity") || !strings.HasSuffix(err.Error(), "give the age identity file of "+offRecipient) {
-			t.Errorf("consoleError gives %q", err)
-		}
-		if !errors.Is(err, core.ErrAccessDenied) {
-			t.Errorf("consoleError lost the error's class: %v", err)
-		}
+	other := filepath.Join(t.TempDir(), "other.key")
+	if _, err := core.GenerateIdentityFile(other); err != nil {
+		t.Fatal(err)
 	}
-	other := errors.New("connection refused")
-	if got := consoleError(other, b); got != other {
-		t.Errorf("consoleError changed an unrelated error: %v", got)
+	_, err := checkIdentity(other, offRecipient)
+	if !errors.Is(err, core.ErrAccessDenied) {
+		t.Fatalf("checking another identity: got %v, want access denied", err)
+	}
+	msg := errorText(err)
+	if strings.Contains(msg, "--identity") || strings.Contains(msg, "odoo-backup") ||
+		!strings.HasSuffix(msg, "so nothing was read; give the age identity file of "+offRecipient+" in the Identity file field") {
+		t.Errorf("the console says %q; want the identity file field named, and no command", msg)
+	}
+	if plain := errorText(errors.New("connection refused")); plain != "connection refused" {
+		t.Errorf("an error without advice reads %q", plain)
 	}
 }

@@ -166,7 +166,7 @@ func waitForJob(updates <-chan tea.Msg) tea.Cmd {
 func (c *Context) notReady(err error, loaded bool) string {
 	switch {
 	case err != nil:
-		return c.Theme.Error.Render("cannot read the catalog: "+err.Error()) + "\n"
+		return c.Theme.Error.Render("cannot read the catalog: "+errorText(err)) + "\n"
 	case !loaded:
 		return c.Theme.Muted.Render(c.spin()+" loading…") + "\n"
 	}

@@ -236,8 +236,8 @@ func TestRealRestoreOntoStagingNeutralized(t *testing.T) {
 	if len(safety) != 1 || safety[0].Status != core.StatusSucceeded || safety[0].Destination != "stg-disk" {
 		t.Fatalf("safety backups of staging: %+v, want one succeeded on stg-disk", safety)
 	}
-	if want := undoCommand(safety[0].ID, "staging"); !strings.Contains(frame, want) {
-		t.Errorf("the outcome does not give the command that puts the old data back (%s):\n%s", want, frame)
+	if want := fmt.Sprintf("restore safety backup %d onto staging", safety[0].ID); !strings.Contains(frame, want) || strings.Contains(frame, "odoo-backup restore") {
+		t.Errorf("the outcome does not say, in the console's words, how to put the old data back (%s):\n%s", want, frame)
 	}
 	// The safety backup shows in staging's history.
 	press(tm, "enter", "1")

@@ -228,7 +228,7 @@ func TestRestoreFlowOntoAnotherService(t *testing.T) {
 	press(tm, "g", "enter")
 	snap(t, tm, "running", "✓ safety backup", "✓ verify", "restore database  ▓▓▓▓▓▓▓▓░░░░░░░░ 50%", "· restore filestore", "· swap")
 	close(eng.release)
-	snap(t, tm, "outcome", "✓ Backup 3 restored onto staging", "odoo-backup restore 77 --service staging --yes", "Neutralized: 2 mail servers off")
+	snap(t, tm, "outcome", "✓ Backup 3 restored onto staging", "restore safety backup 77 onto staging", "Neutralized: 2 mail servers off")
 	press(tm, "enter")
 	view(t, tm, "[History 3]")
 	quit(t, tm)

@@ -202,7 +202,7 @@ func (s *serviceScreen) View() string {
 	t, now := s.ctx.Theme, s.ctx.now()
 	w := s.ctx.Width - 2
 	if s.err != nil {
-		return t.Box.Width(w).Render(t.Error.Render("cannot read " + s.name + ": " + s.err.Error()))
+		return t.Box.Width(w).Render(t.Error.Render("cannot read " + s.name + ": " + errorText(s.err)))
 	}
 	if !s.loaded {
 		return t.Box.Width(w).Render(t.Muted.Render("loading " + s.name + "…"))
@@ -216,7 +216,7 @@ func (s *serviceScreen) View() string {
 	var cfg strings.Builder
 	cfg.WriteString(s.paneTitle("Destinations", paneConfigs) + "\n")
 	if len(s.configs) == 0 {
-		cfg.WriteString("No destination yet: odoo-backup config set " + s.name + " DESTINATION --frequency daily")
+		cfg.WriteString("No destination yet: press a to add one")
 	}
 	for i, c := range s.configs {
 		mark := "  "
@@ -316,7 +316,7 @@ func historySize(b core.Backup) string {
 // (left by a catalog rebuild) has no server yet, not one at ":0".
 func (s *serviceScreen) connection(svc core.Service) string {
 	if svc.Placeholder || svc.DB.Host == "" && svc.DB.Port == 0 {
-		return fmt.Sprintf("%s · no connection yet: add it with odoo-backup service add %s", svc.DB.Database, svc.Name)
+		return fmt.Sprintf("%s · no connection yet: add %s again with a on the services screen (1)", svc.DB.Database, svc.Name)
 	}
 	return fmt.Sprintf("%s @ %s · filestore %s", svc.DB.Database, svc.DB.Address(), svc.FilestoreDir)
 }

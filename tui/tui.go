@@ -231,7 +231,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.job = nil
 		}
 		if msg.Err != nil {
-			m.setStatus(true, "✗ %s failed: %v", msg.Label, msg.Err)
+			m.setStatus(true, "✗ %s failed: %s", msg.Label, errorText(msg.Err))
 		} else {
 			m.setStatus(false, "✓ %s", msg.Summary)
 		}

@@ -1,6 +1,11 @@
 package main
 
-import "github.com/odoo-backup/odoo-backup/core"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
 
 // withAdvice is msg followed by what to do, when core advises an action on
 // err: the command line phrases it with the command and flag that do it.
@@ -9,7 +14,8 @@ func withAdvice(msg string, err error) string {
 	if !ok {
 		return msg
 	}
-	if how := cliAdvice(a); how != "" {
+	// A message that quotes another (a cause) may hold its advice already.
+	if how := cliAdvice(a); how != "" && !strings.Contains(msg, how) {
 		return msg + "; " + how
 	}
 	return msg
@@ -18,6 +24,70 @@ func withAdvice(msg string, err error) string {
 // cliAdvice phrases an action core advises as the command that does it.
 func cliAdvice(a core.Advice) string {
 	switch a.Action {
+	case core.ActionListServices:
+		return "list services with: odoo-backup service list"
+	case core.ActionListDestinations:
+		return "list destinations with: odoo-backup destination list"
+	case core.ActionListTemplates:
+		return "list templates with: odoo-backup template list"
+	case core.ActionListBackups:
+		return "list backups with: odoo-backup backups"
+	case core.ActionListDrills:
+		return "list drills with: odoo-backup drills"
+	case core.ActionListConfigurations:
+		return "see its configurations with: odoo-backup config list " + a.Service
+	case core.ActionListTemplateConfigurations:
+		return "see its configurations with: odoo-backup template list"
+	case core.ActionAddConfiguration:
+		return fmt.Sprintf("add one with: odoo-backup config set %s DESTINATION", a.Service)
+	case core.ActionSetConfiguration:
+		return fmt.Sprintf("add it with: odoo-backup config set %s %s", a.Service, a.Destination)
+	case core.ActionRemoveConfiguration:
+		return fmt.Sprintf("remove those configurations first, e.g. with: odoo-backup config remove %s %s", a.Service, a.Destination)
+	case core.ActionRemoveTemplateConfiguration:
+		return fmt.Sprintf("remove those configurations first, e.g. with: odoo-backup template unset %s %s", a.Detail, a.Destination)
+	case core.ActionForgetBackups:
+		return "to remove it anyway and forget them (their files stay where they are), run: odoo-backup destination remove " + a.Destination + " --forget-backups"
+	case core.ActionGiveDirectory:
+		return "give one with --dir"
+	case core.ActionGiveEndpoint:
+		return "give them with --endpoint and --bucket"
+	case core.ActionGiveDatabase:
+		return "give its name with --db"
+	case core.ActionAddWithoutTemplate:
+		return "add it without --template"
+	case core.ActionEnterSecretKey:
+		return fmt.Sprintf("to enter it again: odoo-backup destination update %s --secret-key-env VARIABLE", a.Destination)
+	case core.ActionReAddDestination:
+		return fmt.Sprintf("to enter it again: odoo-backup destination remove %s, then add it again with its passphrase", a.Destination)
+	case core.ActionEnterPassword:
+		return fmt.Sprintf("to enter it again: odoo-backup service update %s --pg-password-env VARIABLE", a.Service)
+	case core.ActionRebuildAgain:
+		return rebuildAgain(a)
+	case core.ActionSetConnection:
+		return "set one with odoo-backup service add before " + a.Detail
+	case core.ActionSetFilestore:
+		return "set it with odoo-backup service add --filestore before " + a.Detail
+	case core.ActionAddService:
+		return "add it with: odoo-backup service add " + a.Service
+	case core.ActionGiveRecipient:
+		return "give the public key printed by odoo-backup key generate"
+	case core.ActionGiveKeyFile:
+		return "give the file written by odoo-backup key generate"
+	case core.ActionGenerateKey:
+		return "generate one with: odoo-backup key generate -o FILE"
+	case core.ActionGiveIdentity:
+		return "pass --identity FILE with the age identity file of that recipient"
+	case core.ActionChooseFilestore:
+		return "choose another --filestore or another database name"
+	case core.ActionChooseDatabase:
+		return "choose another name, or restore onto its service with --service"
+	case core.ActionPickBackup:
+		return "pick a succeeded backup from: odoo-backup backups " + a.Service
+	case core.ActionTakeBackup:
+		return "take one with: odoo-backup backup " + a.Service
+	case core.ActionForceDelete:
+		return "take another backup first, or add --force to delete it anyway"
 	case core.ActionPlainHTTP:
 		return "use --no-tls for plain HTTP"
 	case core.ActionEditConfiguration:
@@ -28,6 +98,15 @@ func cliAdvice(a core.Advice) string {
 		return "to move the flag, run: odoo-backup " + ownerCommand(a) + " " + a.Service + " DESTINATION --primary with another of its destinations"
 	}
 	return ""
+}
+
+// rebuildAgain asks to rebuild again once the destination (or the several
+// in Detail) that could not be read is fixed.
+func rebuildAgain(a core.Advice) string {
+	if a.Destination != "" {
+		return "fix it and run odoo-backup catalog rebuild again"
+	}
+	return "fix them and run odoo-backup catalog rebuild again"
 }
 
 // ownerCommand is the command that sets the configurations of the service

@@ -34,11 +34,11 @@ var _ core.ObjectStore = (*Local)(nil)
 // NewLocal opens the directory dir, which must exist.
 func NewLocal(dir string) (*Local, error) {
 	if dir == "" {
-		return nil, userErr(core.ErrInvalid, nil, "no directory given for the local destination; pass --dir with an absolute path")
+		return nil, core.Advise(core.Advice{Action: core.ActionGiveDirectory}, core.ErrInvalid, "no directory given for the local destination")
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, userErr(core.ErrInvalid, err, "cannot make %s an absolute path (%v); pass an absolute --dir", dir, err)
+		return nil, core.Advise(core.Advice{Action: core.ActionGiveDirectory}, fmt.Errorf("%w: %w", core.ErrInvalid, err), "cannot make %s an absolute path (%v)", dir, err)
 	}
 	l := &Local{root: abs}
 	fi, err := os.Stat(abs)

@@ -95,7 +95,7 @@ func TestNewLocalErrors(t *testing.T) {
 		class error
 		msg   string
 	}{
-		{"", core.ErrInvalid, "no directory given for the local destination; pass --dir with an absolute path"},
+		{"", core.ErrInvalid, "no directory given for the local destination"},
 		{filepath.Join(dir, "missing"), core.ErrUnreachable, "directory " + filepath.Join(dir, "missing") + " does not exist; create it, or check that the disk holding it is mounted"},
 		{file, core.ErrInvalid, file + " is not a directory; choose a directory for the destination"},
 	}
@@ -103,6 +103,9 @@ func TestNewLocalErrors(t *testing.T) {
 		_, err := NewLocal(tc.dir)
 		if !errors.Is(err, tc.class) || err.Error() != tc.msg {
 			t.Errorf("NewLocal(%q) = %v; want %q wrapping %v", tc.dir, err, tc.msg, tc.class)
+		}
+		if a, _ := core.AdviceOf(err); tc.dir == "" && a.Action != core.ActionGiveDirectory {
+			t.Errorf("NewLocal(%q) advises %+v, want to give a directory", tc.dir, a)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "missing")); err == nil {
