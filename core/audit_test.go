@@ -103,7 +103,7 @@ func TestSecretReferencesResolveAtUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.s3.SecretKey = ref
+	e.s3.S3.SecretKey = ref
 	if err := e.cat.UpdateDestination(e.ctx, e.s3); err != nil {
 		t.Fatal(err)
 	}

@@ -447,8 +447,11 @@ func newBenchFixture(b *testing.B, dumpBytes, filestoreBytes int64) *benchFixtur
 	if err := fx.cat.AddService(ctx, &svc, ""); err != nil {
 		b.Fatal(err)
 	}
-	dest := core.Destination{Name: benchDestName, Kind: core.DestinationS3, Endpoint: minio.Endpoint, Bucket: minio.NewBucket(b),
-		Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true}
+	dest := core.Destination{
+		Name: benchDestName,
+		Kind: core.DestinationS3,
+		S3:   core.S3Settings{Endpoint: minio.Endpoint, Bucket: minio.NewBucket(b), Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true},
+	}
 	if err := fx.cat.AddDestination(ctx, &dest); err != nil {
 		b.Fatal(err)
 	}

@@ -33,34 +33,83 @@ type BackupFilter struct {
 // Lookups of unknown names or ids return errors wrapping ErrNotFound with a
 // message that names what was looked for; duplicates wrap ErrExists; rule
 // violations wrap ErrInvalid and say what to do instead.
+//
+// Catalog is the whole of it, as the store implements it and the command
+// line wires it. A consumer takes only the roles it uses, the small
+// interfaces below (Destinations, BackupHistory, Leases, ...), or declares
+// its own from them, as the scheduler does.
 type Catalog interface {
+	Destinations
+	Services
+	Configurations
+	Templates
+	BackupLog
+	Drills
+	AuditTrail
+	Leases
+	ScheduleVersioner
+	Close() error
+}
+
+// DestinationReader looks destinations up.
+type DestinationReader interface {
+	Destination(ctx context.Context, name string) (Destination, error)
+	DestinationByID(ctx context.Context, id int64) (Destination, error)
+	Destinations(ctx context.Context) ([]Destination, error)
+}
+
+// Destinations keeps the destinations.
+type Destinations interface {
+	DestinationReader
 	// Add* set the ID, and CreatedAt unless given (a rebuild keeps it);
 	// Update* find the row by ID, or by name when the ID is 0, and allow
 	// renames, the backup history following the new name.
 	AddDestination(ctx context.Context, d *Destination) error
 	UpdateDestination(ctx context.Context, d Destination) error
-	Destination(ctx context.Context, name string) (Destination, error)
-	DestinationByID(ctx context.Context, id int64) (Destination, error)
-	Destinations(ctx context.Context) ([]Destination, error)
 	// RemoveDestination refuses (ErrInvalid) while a service or template has a
 	// configuration on it, or while backups that are not rotated or deleted
 	// are recorded on it unless forgetBackups is set, in which case those
 	// backup rows are removed from the catalog (the objects are not touched).
 	RemoveDestination(ctx context.Context, name string, forgetBackups bool) error
+}
 
+// ServiceReader looks services up.
+type ServiceReader interface {
+	Service(ctx context.Context, name string) (Service, error)
+	ServiceByID(ctx context.Context, id int64) (Service, error)
+	Services(ctx context.Context) ([]Service, error)
+}
+
+// Services keeps the services.
+type Services interface {
+	ServiceReader
+	// AddService and UpdateService set and find the row as AddDestination
+	// and UpdateDestination do.
+	//
 	// AddService creates the service and, if template is not empty, gives it
 	// exactly that template's configurations, in one transaction. Adding a
 	// (non-placeholder) service under the name of a placeholder made by a
 	// catalog rebuild turns the placeholder into it, keeping its id.
 	AddService(ctx context.Context, s *Service, template string) error
 	UpdateService(ctx context.Context, s Service) error
-	Service(ctx context.Context, name string) (Service, error)
-	ServiceByID(ctx context.Context, id int64) (Service, error)
-	Services(ctx context.Context) ([]Service, error)
 	// RemoveService removes the service and its configurations; its backups
 	// stay in the history.
 	RemoveService(ctx context.Context, name string) error
+}
 
+// ConfigurationReader looks configurations up.
+type ConfigurationReader interface {
+	Configurations(ctx context.Context, service string) ([]Configuration, error)
+	AllConfigurations(ctx context.Context) ([]Configuration, error)
+	// Primary returns the primary configuration; a service without
+	// configurations wraps ErrNotFound.
+	Primary(ctx context.Context, service string) (Configuration, error)
+}
+
+// Configurations keeps which service is backed up to which destination,
+// how often and for how long.
+type Configurations interface {
+	ConfigurationReader
 	// SetConfiguration creates or updates the configuration of c.Service on
 	// c.Destination (names; ids are filled in). Primary=true moves the flag
 	// here; Primary=false leaves the flag where it is, so updating the primary
@@ -68,19 +117,34 @@ type Catalog interface {
 	// takes it. The first configuration of a service becomes primary.
 	SetConfiguration(ctx context.Context, c Configuration) error
 	RemoveConfiguration(ctx context.Context, service, destination string) error
-	Configurations(ctx context.Context, service string) ([]Configuration, error)
-	AllConfigurations(ctx context.Context) ([]Configuration, error)
-	// Primary returns the primary configuration; a service without
-	// configurations wraps ErrNotFound.
-	Primary(ctx context.Context, service string) (Configuration, error)
+}
 
+// TemplateReader looks templates up.
+type TemplateReader interface {
+	Template(ctx context.Context, name string) (Template, error)
+	Templates(ctx context.Context) ([]Template, error)
+}
+
+// Templates keeps the templates new services take their configurations
+// from.
+type Templates interface {
+	TemplateReader
 	AddTemplate(ctx context.Context, t *Template) error
 	SetTemplateConfiguration(ctx context.Context, template string, c TemplateConfiguration) error
 	RemoveTemplateConfiguration(ctx context.Context, template, destination string) error
-	Template(ctx context.Context, name string) (Template, error)
-	Templates(ctx context.Context) ([]Template, error)
 	RemoveTemplate(ctx context.Context, name string) error
+}
 
+// BackupHistory looks recorded backups up.
+type BackupHistory interface {
+	Backup(ctx context.Context, id int64) (Backup, error)
+	// Backups lists newest first, with Orphaned derived.
+	Backups(ctx context.Context, f BackupFilter) ([]Backup, error)
+}
+
+// BackupLog records backups as they run and end.
+type BackupLog interface {
+	BackupHistory
 	// CreateBackup records a new backup, its service and destination given by
 	// id or name; an empty status means running and a zero StartedAt now.
 	// It sets b.ID.
@@ -91,19 +155,28 @@ type Catalog interface {
 	// UpdateProgress stores the live phase and byte count of a running
 	// backup; it sets the progress time itself (p.ProgressAt is ignored).
 	UpdateProgress(ctx context.Context, id int64, p BackupProgress) error
-	Backup(ctx context.Context, id int64) (Backup, error)
-	// Backups lists newest first, with Orphaned derived.
-	Backups(ctx context.Context, f BackupFilter) ([]Backup, error)
+}
 
+// DrillHistory lists drills.
+type DrillHistory interface {
+	// Drills lists a service's drills (every service's when service is
+	// empty), newest first, at most limit (0: no cap). A drill stays in the
+	// history after its service is removed.
+	Drills(ctx context.Context, service string, limit int) ([]Drill, error)
+}
+
+// Drills records drills as they run and end.
+type Drills interface {
+	DrillHistory
 	// AddDrill records a drill (running unless Status is set) and sets its
 	// ID; the service is given by id or name. UpdateDrill stores its status,
-	// finished_at, details and error. Drills lists a service's drills (every
-	// service's when service is empty), newest first, at most limit (0: no
-	// cap). A drill stays in the history after its service is removed.
+	// finished_at, details and error.
 	AddDrill(ctx context.Context, d *Drill) error
 	UpdateDrill(ctx context.Context, d Drill) error
-	Drills(ctx context.Context, service string, limit int) ([]Drill, error)
+}
 
+// AuditTrail is the record of who changed what.
+type AuditTrail interface {
 	// AddAudit appends e to the audit trail and sets its ID; a zero At
 	// means now, and an empty User the actor of ctx (ActorFrom). Changes to
 	// destinations, services, configurations and templates are recorded by
@@ -112,7 +185,18 @@ type Catalog interface {
 	// entries newest first.
 	AddAudit(ctx context.Context, e *AuditEntry) error
 	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
 
+// LeaseReader says who holds a lease.
+type LeaseReader interface {
+	// CurrentLease returns the lease; nobody holding it wraps ErrNotFound.
+	CurrentLease(ctx context.Context, name string) (Lease, error)
+}
+
+// Leases let one process at a time hold a named lease (the schedules, a
+// restore of a service).
+type Leases interface {
+	LeaseReader
 	// AcquireLease takes the lease l.Name for l's holder when nobody holds
 	// it, when l's holder (same Holder, PID and Host) already does, or when
 	// takeOver, called inside the transaction with the current lease, says
@@ -128,14 +212,14 @@ type Catalog interface {
 	// ReleaseLease gives the lease up if l's holder has it; otherwise it does
 	// nothing.
 	ReleaseLease(ctx context.Context, l Lease) error
-	// CurrentLease returns the lease; nobody holding it wraps ErrNotFound.
-	CurrentLease(ctx context.Context, name string) (Lease, error)
+}
+
+// ScheduleVersioner tells a scheduler when to reload.
+type ScheduleVersioner interface {
 	// ScheduleVersion changes (from any process) whenever a service,
 	// destination, configuration or template changes, so a running
 	// scheduler can notice cheaply that it must reload.
 	ScheduleVersion(ctx context.Context) (int64, error)
-
-	Close() error
 }
 
 // Lease says who runs the schedules of a catalog: one process at a time.

@@ -25,7 +25,7 @@ import (
 // returns keep to have it copied as it is (true) or left out (false).
 func (e *env) rewriteArchive(b *core.Backup, entry func(zw *zip.Writer, f *zip.File) (keep bool)) {
 	e.t.Helper()
-	path := filepath.Join(e.local.Dir, filepath.FromSlash(b.Key))
+	path := filepath.Join(e.local.Local.Dir, filepath.FromSlash(b.Key))
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		e.t.Fatal(err)
@@ -241,7 +241,7 @@ func TestRestoreWithHarmlessSQLErrors(t *testing.T) {
 func TestRestoreRefusesCountMismatch(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Seed: 46})
 	b := e.backup("local")[0]
-	metaPath := filepath.Join(e.local.Dir, filepath.FromSlash(core.MetadataKey(b.Key)))
+	metaPath := filepath.Join(e.local.Local.Dir, filepath.FromSlash(core.MetadataKey(b.Key)))
 	raw, err := os.ReadFile(metaPath)
 	if err != nil {
 		t.Fatal(err)

@@ -23,8 +23,11 @@ func (e *env) addDest(d core.Destination) core.Destination {
 
 func (e *env) secondS3() core.Destination {
 	minio := servers.MinIO(e.t)
-	return e.addDest(core.Destination{Name: "minio2", Kind: core.DestinationS3, Endpoint: minio.Endpoint, Bucket: minio.NewBucket(e.t),
-		Prefix: "copies", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true})
+	return e.addDest(core.Destination{
+		Name: "minio2",
+		Kind: core.DestinationS3,
+		S3:   core.S3Settings{Endpoint: minio.Endpoint, Bucket: minio.NewBucket(e.t), Prefix: "copies", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true},
+	})
 }
 
 func (e *env) wantCopy(res core.CopyResult, src core.Backup, dest string, serverSide bool) {
@@ -79,7 +82,7 @@ func TestCopyBackup(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(e.dir, "archive"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	elsewhere := e.addDest(core.Destination{Name: "archive", Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, "archive")})
+	elsewhere := e.addDest(core.Destination{Name: "archive", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(e.dir, "archive")}})
 	src := e.backup("minio")[0]
 
 	var phases []core.Phase

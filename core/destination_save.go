@@ -83,14 +83,14 @@ func CheckDestination(d *Destination) error {
 	}
 	switch d.Kind {
 	case DestinationLocal:
-		if d.Dir == "" {
+		if d.Local.Dir == "" {
 			return settingErr("dir", Userf(ErrInvalid, "give the directory that holds the backups"))
 		}
-		abs, err := filepath.Abs(d.Dir)
+		abs, err := filepath.Abs(d.Local.Dir)
 		if err != nil {
 			return settingErr("dir", err)
 		}
-		d.Dir = abs
+		d.Local.Dir = abs
 	case DestinationS3:
 		if err := checkS3(d); err != nil {
 			return err
@@ -99,46 +99,46 @@ func CheckDestination(d *Destination) error {
 		return settingErr("kind", Userf(ErrInvalid, "destination %s is neither a local directory nor S3", d.Name))
 	}
 	switch {
-	case d.EncryptKeyFile != "":
-		abs, err := filepath.Abs(d.EncryptKeyFile)
+	case d.Encrypt.KeyFile != "":
+		abs, err := filepath.Abs(d.Encrypt.KeyFile)
 		if err != nil {
 			return settingErr("keyfile", err)
 		}
-		d.EncryptKeyFile = abs
-	case d.EncryptRecipient != "":
-		if _, err := ParseRecipient(d.EncryptRecipient); err != nil {
+		d.Encrypt.KeyFile = abs
+	case d.Encrypt.Recipient != "":
+		if _, err := ParseRecipient(d.Encrypt.Recipient); err != nil {
 			return settingErr("recipient", err)
 		}
-		d.EncryptRecipient = strings.TrimSpace(d.EncryptRecipient)
+		d.Encrypt.Recipient = strings.TrimSpace(d.Encrypt.Recipient)
 	}
 	return nil
 }
 
 func checkS3(d *Destination) error {
 	switch {
-	case d.Endpoint == "":
+	case d.S3.Endpoint == "":
 		return settingErr("endpoint", Userf(ErrInvalid, "give the endpoint as HOST:PORT"))
-	case strings.Contains(d.Endpoint, "://"):
+	case strings.Contains(d.S3.Endpoint, "://"):
 		return settingErr("endpoint", Advise(Advice{Action: ActionPlainHTTP, Destination: d.Name}, ErrInvalid,
 			"give the endpoint as HOST:PORT without a scheme"))
-	case d.Bucket == "":
+	case d.S3.Bucket == "":
 		return settingErr("bucket", Userf(ErrInvalid, "an S3 destination needs a bucket"))
 	}
-	d.Prefix = strings.Trim(d.Prefix, "/")
-	switch d.SSE {
+	d.S3.Prefix = strings.Trim(d.S3.Prefix, "/")
+	switch d.S3.SSE {
 	case "", SSES3, SSEKMS:
 	default:
-		return settingErr("sse", Userf(ErrInvalid, "server-side encryption %q is neither %s nor %s", d.SSE, SSES3, SSEKMS))
+		return settingErr("sse", Userf(ErrInvalid, "server-side encryption %q is neither %s nor %s", d.S3.SSE, SSES3, SSEKMS))
 	}
-	if d.SSEKMSKeyID != "" && d.SSE != SSEKMS {
+	if d.S3.SSEKMSKeyID != "" && d.S3.SSE != SSEKMS {
 		return settingErr("kmskey", Userf(ErrInvalid, "a KMS key goes with %s server-side encryption only", SSEKMS))
 	}
-	if d.CAFile != "" {
-		abs, err := filepath.Abs(d.CAFile)
+	if d.S3.CAFile != "" {
+		abs, err := filepath.Abs(d.S3.CAFile)
 		if err != nil {
 			return settingErr("cafile", err)
 		}
-		d.CAFile = abs
+		d.S3.CAFile = abs
 	}
 	return nil
 }
@@ -179,16 +179,16 @@ func UpdateDestination(ctx context.Context, cat DestinationCatalog, open StoreOp
 // chosen (without its recipient yet) is read, a local directory created,
 // and d probed.
 func saveDestination(ctx context.Context, open StoreOpener, d *Destination) error {
-	if d.EncryptKeyFile != "" && d.EncryptRecipient == "" {
-		r, err := IdentityFileRecipient(d.EncryptKeyFile)
+	if d.Encrypt.KeyFile != "" && d.Encrypt.Recipient == "" {
+		r, err := IdentityFileRecipient(d.Encrypt.KeyFile)
 		if err != nil {
 			return settingErr("keyfile", err)
 		}
-		d.EncryptRecipient, d.EncryptPassphrase = r, ""
+		d.Encrypt.Recipient, d.Encrypt.Passphrase = r, ""
 	}
 	if d.Kind == DestinationLocal {
-		if err := os.MkdirAll(d.Dir, 0o700); err != nil {
-			return settingErr("dir", Userf(err, "cannot create %s: %v; check the parent directory's permissions", d.Dir, errors.Unwrap(err)))
+		if err := os.MkdirAll(d.Local.Dir, 0o700); err != nil {
+			return settingErr("dir", Userf(err, "cannot create %s: %v; check the parent directory's permissions", d.Local.Dir, errors.Unwrap(err)))
 		}
 	}
 	if err := ProbeDestination(ctx, open, *d); err != nil {

@@ -93,19 +93,19 @@ func TestAddDestinationRefusesBadSettingsBeforeTouchingAnything(t *testing.T) {
 		class   error
 		action  Action
 	}{
-		{"bad name", Destination{Name: "a b", Kind: DestinationLocal, Dir: "/tmp/x"}, "name", ErrInvalid, ""},
+		{"bad name", Destination{Name: "a b", Kind: DestinationLocal, Local: LocalSettings{Dir: "/tmp/x"}}, "name", ErrInvalid, ""},
 		{"local without a directory", Destination{Name: "disk", Kind: DestinationLocal}, "dir", ErrInvalid, ""},
-		{"S3 without an endpoint", Destination{Name: "s3", Kind: DestinationS3, Bucket: "b"}, "endpoint", ErrInvalid, ""},
-		{"S3 endpoint with a scheme", Destination{Name: "s3", Kind: DestinationS3, Endpoint: "http://h:9000", Bucket: "b"}, "endpoint", ErrInvalid, ActionPlainHTTP},
-		{"S3 without a bucket", Destination{Name: "s3", Kind: DestinationS3, Endpoint: "h:9000"}, "bucket", ErrInvalid, ""},
-		{"unknown SSE", Destination{Name: "s3", Kind: DestinationS3, Endpoint: "h:9000", Bucket: "b", SSE: "SSE-C"}, "sse", ErrInvalid, ""},
-		{"KMS key without SSE-KMS", Destination{Name: "s3", Kind: DestinationS3, Endpoint: "h:9000", Bucket: "b", SSE: SSES3, SSEKMSKeyID: "k"}, "kmskey", ErrInvalid, ""},
-		{"not a recipient", Destination{Name: "disk", Kind: DestinationLocal, Dir: "/tmp/x", EncryptRecipient: "ssh-ed25519 AAAA"}, "recipient", ErrInvalid, ""},
-		{"name taken", Destination{Name: "taken", Kind: DestinationLocal, Dir: "/tmp/x"}, "name", ErrExists, ""},
-		{"unreadable key file", Destination{Name: "disk", Kind: DestinationLocal, Dir: "/tmp/x", EncryptKeyFile: "/nonexistent/key.txt"}, "keyfile", nil, ""},
+		{"S3 without an endpoint", Destination{Name: "s3", Kind: DestinationS3, S3: S3Settings{Bucket: "b"}}, "endpoint", ErrInvalid, ""},
+		{"S3 endpoint with a scheme", Destination{Name: "s3", Kind: DestinationS3, S3: S3Settings{Endpoint: "http://h:9000", Bucket: "b"}}, "endpoint", ErrInvalid, ActionPlainHTTP},
+		{"S3 without a bucket", Destination{Name: "s3", Kind: DestinationS3, S3: S3Settings{Endpoint: "h:9000"}}, "bucket", ErrInvalid, ""},
+		{"unknown SSE", Destination{Name: "s3", Kind: DestinationS3, S3: S3Settings{Endpoint: "h:9000", Bucket: "b", SSE: "SSE-C"}}, "sse", ErrInvalid, ""},
+		{"KMS key without SSE-KMS", Destination{Name: "s3", Kind: DestinationS3, S3: S3Settings{Endpoint: "h:9000", Bucket: "b", SSE: SSES3, SSEKMSKeyID: "k"}}, "kmskey", ErrInvalid, ""},
+		{"not a recipient", Destination{Name: "disk", Kind: DestinationLocal, Local: LocalSettings{Dir: "/tmp/x"}, Encrypt: EncryptionSettings{Recipient: "ssh-ed25519 AAAA"}}, "recipient", ErrInvalid, ""},
+		{"name taken", Destination{Name: "taken", Kind: DestinationLocal, Local: LocalSettings{Dir: "/tmp/x"}}, "name", ErrExists, ""},
+		{"unreadable key file", Destination{Name: "disk", Kind: DestinationLocal, Local: LocalSettings{Dir: "/tmp/x"}, Encrypt: EncryptionSettings{KeyFile: "/nonexistent/key.txt"}}, "keyfile", nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cat := newDestCatalog(Destination{Name: "taken", Kind: DestinationLocal, Dir: "/elsewhere"})
+			cat := newDestCatalog(Destination{Name: "taken", Kind: DestinationLocal, Local: LocalSettings{Dir: "/elsewhere"}})
 			op := &opener{st: &memStore{}}
 			d := tc.d
 			err := AddDestination(context.Background(), cat, op.open, &d)
@@ -133,20 +133,20 @@ func TestAddDestinationMakesTheDirectoryProbesAndSaves(t *testing.T) {
 	cat := newDestCatalog()
 	st := &memStore{}
 	op := &opener{st: st}
-	d := Destination{Name: "disk", Kind: DestinationLocal, Dir: dir}
+	d := Destination{Name: "disk", Kind: DestinationLocal, Local: LocalSettings{Dir: dir}}
 	if err := AddDestination(context.Background(), cat, op.open, &d); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
 		t.Errorf("directory %s: %v, %v; want it made, mode 0700", dir, fi, err)
 	}
-	if len(op.opened) != 1 || op.opened[0].Dir != dir {
+	if len(op.opened) != 1 || op.opened[0].Local.Dir != dir {
 		t.Errorf("probed %+v, want the destination in %s once", op.opened, dir)
 	}
 	if len(st.objects) != 0 {
 		t.Errorf("the probe left %d objects behind", len(st.objects))
 	}
-	if got, err := cat.Destination(context.Background(), "disk"); err != nil || got.ID == 0 || got.Dir != dir {
+	if got, err := cat.Destination(context.Background(), "disk"); err != nil || got.ID == 0 || got.Local.Dir != dir {
 		t.Errorf("catalog has %+v, %v; want disk in %s with an id", got, err, dir)
 	}
 }
@@ -155,13 +155,13 @@ func TestAddDestinationNormalisesS3Settings(t *testing.T) {
 	t.Chdir(t.TempDir())
 	cat := newDestCatalog()
 	op := &opener{st: &memStore{}}
-	d := Destination{Name: "s3", Kind: DestinationS3, Endpoint: "h:9000", Bucket: "b", Prefix: "/prod/", CAFile: "ca.pem", SSE: SSEKMS, SSEKMSKeyID: "alias/k"}
+	d := Destination{Name: "s3", Kind: DestinationS3, S3: S3Settings{Endpoint: "h:9000", Bucket: "b", Prefix: "/prod/", CAFile: "ca.pem", SSE: SSEKMS, SSEKMSKeyID: "alias/k"}}
 	if err := AddDestination(context.Background(), cat, op.open, &d); err != nil {
 		t.Fatal(err)
 	}
 	got := cat.dests["s3"]
-	if got.Prefix != "prod" || !filepath.IsAbs(got.CAFile) || filepath.Base(got.CAFile) != "ca.pem" {
-		t.Errorf("saved prefix %q and CA file %q, want prod and an absolute path to ca.pem", got.Prefix, got.CAFile)
+	if got.S3.Prefix != "prod" || !filepath.IsAbs(got.S3.CAFile) || filepath.Base(got.S3.CAFile) != "ca.pem" {
+		t.Errorf("saved prefix %q and CA file %q, want prod and an absolute path to ca.pem", got.S3.Prefix, got.S3.CAFile)
 	}
 }
 
@@ -173,23 +173,23 @@ func TestAddDestinationReadsTheKeyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	cat := newDestCatalog()
-	d := Destination{Name: "sealed", Kind: DestinationLocal, Dir: filepath.Join(dir, "b"), EncryptKeyFile: "key.txt"}
+	d := Destination{Name: "sealed", Kind: DestinationLocal, Local: LocalSettings{Dir: filepath.Join(dir, "b")}, Encrypt: EncryptionSettings{KeyFile: "key.txt"}}
 	if err := AddDestination(context.Background(), cat, (&opener{st: &memStore{}}).open, &d); err != nil {
 		t.Fatal(err)
 	}
 	got := cat.dests["sealed"]
-	if got.EncryptKeyFile != filepath.Join(dir, "key.txt") || got.EncryptRecipient != recipient {
-		t.Errorf("saved key file %q and recipient %q, want %s and %s", got.EncryptKeyFile, got.EncryptRecipient, filepath.Join(dir, "key.txt"), recipient)
+	if got.Encrypt.KeyFile != filepath.Join(dir, "key.txt") || got.Encrypt.Recipient != recipient {
+		t.Errorf("saved key file %q and recipient %q, want %s and %s", got.Encrypt.KeyFile, got.Encrypt.Recipient, filepath.Join(dir, "key.txt"), recipient)
 	}
 }
 
 func TestDestinationThatFailsItsProbeIsNotSaved(t *testing.T) {
 	ctx := context.Background()
-	stored := Destination{Name: "s3", Kind: DestinationS3, Endpoint: "h:9000", Bucket: "b", AccessKey: "a", SecretKey: "right"}
+	stored := Destination{Name: "s3", Kind: DestinationS3, S3: S3Settings{Endpoint: "h:9000", Bucket: "b", AccessKey: "a", SecretKey: "right"}}
 	cat := newDestCatalog(stored)
 	op := &opener{st: &refusingStore{}}
 
-	d := Destination{Name: "new", Kind: DestinationS3, Endpoint: "h:9000", Bucket: "b"}
+	d := Destination{Name: "new", Kind: DestinationS3, S3: S3Settings{Endpoint: "h:9000", Bucket: "b"}}
 	err := AddDestination(ctx, cat, op.open, &d)
 	var pe *DestinationProbeError
 	if !errors.As(err, &pe) || !errors.Is(err, ErrAccessDenied) ||
@@ -201,22 +201,22 @@ func TestDestinationThatFailsItsProbeIsNotSaved(t *testing.T) {
 	}
 
 	changed := cat.dests["s3"]
-	changed.SecretKey = "wrong"
+	changed.S3.SecretKey = "wrong"
 	if err := UpdateDestination(ctx, cat, op.open, changed); !errors.As(err, &pe) {
 		t.Errorf("update: got %v, want a DestinationProbeError", err)
 	}
-	if cat.dests["s3"].SecretKey.Reveal() != "right" {
+	if cat.dests["s3"].S3.SecretKey.Reveal() != "right" {
 		t.Error("a change that failed its probe was saved")
 	}
 	op.st = &memStore{}
-	if err := UpdateDestination(ctx, cat, op.open, changed); err != nil || cat.dests["s3"].SecretKey.Reveal() != "wrong" {
-		t.Errorf("update that works: %v, secret saved %v", err, cat.dests["s3"].SecretKey.Reveal() == "wrong")
+	if err := UpdateDestination(ctx, cat, op.open, changed); err != nil || cat.dests["s3"].S3.SecretKey.Reveal() != "wrong" {
+		t.Errorf("update that works: %v, secret saved %v", err, cat.dests["s3"].S3.SecretKey.Reveal() == "wrong")
 	}
 }
 
 func TestTestDestination(t *testing.T) {
 	ctx := context.Background()
-	cat := newDestCatalog(Destination{Name: "s3", Kind: DestinationS3, Endpoint: "h:9000", Bucket: "b"})
+	cat := newDestCatalog(Destination{Name: "s3", Kind: DestinationS3, S3: S3Settings{Endpoint: "h:9000", Bucket: "b"}})
 	if _, err := TestDestination(ctx, cat, (&opener{st: &memStore{}}).open, "s3", time.Second); err != nil {
 		t.Errorf("a working destination: %v", err)
 	}

@@ -98,7 +98,7 @@ func TestDrillAlteredBackup(t *testing.T) {
 func TestDrillFindsMissingFilesAndCounts(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Seed: 23})
 	b := e.backup("local")[0]
-	path := filepath.Join(e.local.Dir, filepath.FromSlash(b.Key))
+	path := filepath.Join(e.local.Local.Dir, filepath.FromSlash(b.Key))
 
 	// Counts first: the archive is intact, the metadata says one more partner.
 	metaPath := core.MetadataKey(path)

@@ -208,7 +208,7 @@ func TestHostileDumpMetaCommandsRefused(t *testing.T) {
 				t.Errorf("the catalog holds %d upload backups, want only the good one", len(bs))
 			}
 
-			e.tamper(tg.primary.Dir, good, []byte(h.dump))
+			e.tamper(tg.primary.Local.Dir, good, []byte(h.dump))
 			_, err = e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: good.ID, Service: "staging"})
 			sentence(t, err, h, "it was refused and nothing was changed")
 			wantNoMarker(t, marker)
@@ -230,7 +230,7 @@ func TestHostileDumpMetaCommandsRefused(t *testing.T) {
 	t.Run("zip", func(t *testing.T) {
 		h := hostileDumps(t, dump, marker)[0]
 		b := e.backup("local")[0]
-		e.tamper(e.local.Dir, b, withDump(t, toolZip, h.dump))
+		e.tamper(e.local.Local.Dir, b, withDump(t, toolZip, h.dump))
 		newDB := e.odoo.Name + "_fromzip"
 		_, err := e.engine.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB})
 		sentence(t, err, h, "it was refused and nothing was changed")

@@ -58,17 +58,17 @@ const (
 
 // Encrypted reports whether the destination encrypts the archives it stores.
 func (d Destination) Encrypted() bool {
-	return d.EncryptRecipient != "" || d.EncryptPassphrase.IsSet()
+	return d.Encrypt.Recipient != "" || d.Encrypt.Passphrase.IsSet()
 }
 
 // Encryption is what Backup.Encryption says of the archives the destination
 // stores from now on: "", "age:<recipient>" or "age:passphrase".
 func (d Destination) Encryption() string {
 	switch {
-	case d.EncryptPassphrase.IsSet():
+	case d.Encrypt.Passphrase.IsSet():
 		return EncryptionPassphrase
-	case d.EncryptRecipient != "":
-		return encryptionAge + d.EncryptRecipient
+	case d.Encrypt.Recipient != "":
+		return encryptionAge + d.Encrypt.Recipient
 	}
 	return ""
 }
@@ -90,10 +90,10 @@ func ParseRecipient(s string) (age.Recipient, error) {
 // encrypted to; none when it does not encrypt.
 func destinationRecipients(d Destination) ([]age.Recipient, error) {
 	switch {
-	case d.EncryptPassphrase.IsSet() && d.EncryptRecipient != "":
+	case d.Encrypt.Passphrase.IsSet() && d.Encrypt.Recipient != "":
 		return nil, Userf(ErrInvalid, "destination %q is set to encrypt both to a recipient and with a passphrase; keep only one", d.Name)
-	case d.EncryptPassphrase.IsSet():
-		pw, err := d.EncryptPassphrase.Resolve(fmt.Sprintf("the encryption passphrase of destination %q", d.Name))
+	case d.Encrypt.Passphrase.IsSet():
+		pw, err := d.Encrypt.Passphrase.Resolve(fmt.Sprintf("the encryption passphrase of destination %q", d.Name))
 		if err != nil {
 			return nil, err
 		}
@@ -102,8 +102,8 @@ func destinationRecipients(d Destination) ([]age.Recipient, error) {
 			return nil, Userf(ErrInvalid, "the encryption passphrase of destination %q cannot be used: %v", d.Name, err)
 		}
 		return []age.Recipient{r}, nil
-	case d.EncryptRecipient != "":
-		r, err := ParseRecipient(d.EncryptRecipient)
+	case d.Encrypt.Recipient != "":
+		r, err := ParseRecipient(d.Encrypt.Recipient)
 		if err != nil {
 			return nil, err
 		}
@@ -274,7 +274,7 @@ func OffHostRecipient(ctx context.Context, cat interface {
 		return "", nil
 	case err != nil:
 		return "", Userf(err, "cannot read destination %s: %s", b.Destination, message(err))
-	case d.EncryptKeyFile != "" && d.EncryptRecipient == recipient:
+	case d.Encrypt.KeyFile != "" && d.Encrypt.Recipient == recipient:
 		return "", nil
 	}
 	return recipient, nil
@@ -356,10 +356,10 @@ func backupIdentities(rb readableBackup, identityFile string) ([]age.Identity, s
 		return nil, "", Userf(ErrInvalid, "backup %d is encrypted as %q, which this version of odoo-backup cannot decrypt", rb.b.ID, enc)
 	}
 	if enc == EncryptionPassphrase {
-		if !rb.dest.EncryptPassphrase.IsSet() {
+		if !rb.dest.Encrypt.Passphrase.IsSet() {
 			return nil, "", Userf(ErrAccessDenied, "backup %d is encrypted with a passphrase but destination %q has no passphrase set any more, so it cannot be decrypted here", rb.b.ID, rb.dest.Name)
 		}
-		pw, err := rb.dest.EncryptPassphrase.Resolve(fmt.Sprintf("the encryption passphrase of destination %q", rb.dest.Name))
+		pw, err := rb.dest.Encrypt.Passphrase.Resolve(fmt.Sprintf("the encryption passphrase of destination %q", rb.dest.Name))
 		if err != nil {
 			return nil, "", err
 		}
@@ -372,7 +372,7 @@ func backupIdentities(rb readableBackup, identityFile string) ([]age.Identity, s
 	recipient := recipientOf(enc)
 	file := identityFile
 	if file == "" {
-		file = rb.dest.EncryptKeyFile
+		file = rb.dest.Encrypt.KeyFile
 	}
 	if file == "" {
 		return nil, "", Advise(Advice{Action: ActionGiveIdentity, Backup: rb.b.ID, Recipient: recipient}, ErrAccessDenied, "backup %d is encrypted to %s and this host keeps no key for it", rb.b.ID, recipient)
@@ -511,7 +511,7 @@ func sameEncryption(enc string, from, to Destination) bool {
 		return false
 	}
 	if enc == EncryptionPassphrase {
-		return from.EncryptPassphrase == to.EncryptPassphrase
+		return from.Encrypt.Passphrase == to.Encrypt.Passphrase
 	}
 	return true
 }

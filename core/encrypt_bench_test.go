@@ -27,8 +27,12 @@ func BenchmarkEncryptedBackupToMinIO(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sealed := core.Destination{Name: "minio-age", Kind: core.DestinationS3, Endpoint: minio.Endpoint, Bucket: minio.NewBucket(b),
-		Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true, EncryptRecipient: recipient}
+	sealed := core.Destination{
+		Name:    "minio-age",
+		Kind:    core.DestinationS3,
+		S3:      core.S3Settings{Endpoint: minio.Endpoint, Bucket: minio.NewBucket(b), Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true},
+		Encrypt: core.EncryptionSettings{Recipient: recipient},
+	}
 	if err := fx.cat.AddDestination(fx.ctx, &sealed); err != nil {
 		b.Fatal(err)
 	}

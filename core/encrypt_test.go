@@ -36,8 +36,11 @@ func (e *env) addDestination(d *core.Destination) {
 func (e *env) sealedS3(name string, enc func(*core.Destination)) core.Destination {
 	e.t.Helper()
 	minio := servers.MinIO(e.t)
-	d := core.Destination{Name: name, Kind: core.DestinationS3, Endpoint: minio.Endpoint, Bucket: minio.NewBucket(e.t),
-		Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true}
+	d := core.Destination{
+		Name: name,
+		Kind: core.DestinationS3,
+		S3:   core.S3Settings{Endpoint: minio.Endpoint, Bucket: minio.NewBucket(e.t), Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true},
+	}
 	enc(&d)
 	e.addDestination(&d)
 	return d
@@ -73,14 +76,14 @@ func rawObject(t *testing.T, d core.Destination, key string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := c.GetObject(context.Background(), d.Bucket, d.Prefix+"/"+key, miniogo.GetObjectOptions{})
+	o, err := c.GetObject(context.Background(), d.S3.Bucket, d.S3.Prefix+"/"+key, miniogo.GetObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer o.Close()
 	b, err := io.ReadAll(o)
 	if err != nil {
-		t.Fatalf("read %s/%s from MinIO: %v", d.Bucket, key, err)
+		t.Fatalf("read %s/%s from MinIO: %v", d.S3.Bucket, key, err)
 	}
 	return b
 }
@@ -107,9 +110,9 @@ func TestEncryptedBackupRoundTrip(t *testing.T) {
 	plantMarker(t, e, marker)
 	source := e.print(e.odoo.Name, e.odoo.FilestoreDir)
 	keyFile, recipient := newIdentity(t)
-	sealed := e.sealedS3("sealed", func(d *core.Destination) { d.EncryptKeyFile, d.EncryptRecipient = keyFile, "" })
+	sealed := e.sealedS3("sealed", func(d *core.Destination) { d.Encrypt.KeyFile, d.Encrypt.Recipient = keyFile, "" })
 	// The recipient is set from the key file, as destination add does.
-	sealed.EncryptRecipient = recipient
+	sealed.Encrypt.Recipient = recipient
 	if err := e.cat.UpdateDestination(e.ctx, sealed); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +198,7 @@ func TestEncryptedBackupNeedsIdentity(t *testing.T) {
 	source := e.print(e.odoo.Name, e.odoo.FilestoreDir)
 	keyFile, recipient := newIdentity(t)
 	wrongFile, _ := newIdentity(t)
-	e.sealedS3("offsite", func(d *core.Destination) { d.EncryptRecipient = recipient })
+	e.sealedS3("offsite", func(d *core.Destination) { d.Encrypt.Recipient = recipient })
 	b := e.backup("offsite")[0]
 
 	newDB := e.odoo.Name + "_r"
@@ -278,21 +281,21 @@ func TestEncryptedBackupNeedsIdentity(t *testing.T) {
 func TestPassphraseBackupRoundTrip(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Seed: 63})
 	source := e.print(e.odoo.Name, e.odoo.FilestoreDir)
-	d := core.Destination{Name: "vault", Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, "vault"), EncryptPassphrase: "correct horse battery staple"}
-	os.MkdirAll(d.Dir, 0o700)
+	d := core.Destination{Name: "vault", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(e.dir, "vault")}, Encrypt: core.EncryptionSettings{Passphrase: "correct horse battery staple"}}
+	os.MkdirAll(d.Local.Dir, 0o700)
 	e.addDestination(&d)
 	b := e.backup("vault")[0]
 	if b.Encryption != core.EncryptionPassphrase {
 		t.Fatalf("encryption %q, want %q", b.Encryption, core.EncryptionPassphrase)
 	}
-	raw, err := os.ReadFile(filepath.Join(d.Dir, filepath.FromSlash(b.Key)))
+	raw, err := os.ReadFile(filepath.Join(d.Local.Dir, filepath.FromSlash(b.Key)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.HasPrefix(raw, []byte("age-encryption.org/v1\n-> scrypt ")) || bytes.Contains(raw, []byte("dump.sql")) {
 		t.Fatalf("the stored archive is not an age scrypt file: %q", raw[:min(60, len(raw))])
 	}
-	meta, _ := os.ReadFile(filepath.Join(d.Dir, filepath.FromSlash(core.MetadataKey(b.Key))))
+	meta, _ := os.ReadFile(filepath.Join(d.Local.Dir, filepath.FromSlash(core.MetadataKey(b.Key))))
 	if bytes.Contains(meta, []byte("correct horse")) {
 		t.Error("the metadata holds the passphrase")
 	}
@@ -320,7 +323,7 @@ func TestPassphraseBackupRoundTrip(t *testing.T) {
 		t.Errorf("safety backup %+v, %v: want it encrypted like its destination", safety, err)
 	}
 
-	d.EncryptPassphrase = "another passphrase"
+	d.Encrypt.Passphrase = "another passphrase"
 	if err := e.cat.UpdateDestination(e.ctx, d); err != nil {
 		t.Fatal(err)
 	}
@@ -340,10 +343,10 @@ func TestPassphraseBackupRoundTrip(t *testing.T) {
 func TestCopyEncryptedBackup(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Seed: 64})
 	keyFile, recipient := newIdentity(t)
-	withKey := func(d *core.Destination) { d.EncryptKeyFile, d.EncryptRecipient = keyFile, recipient }
+	withKey := func(d *core.Destination) { d.Encrypt.KeyFile, d.Encrypt.Recipient = keyFile, recipient }
 	sealed := e.sealedS3("sealed", withKey)
 	twin := e.sealedS3("twin", withKey)
-	offsite := e.sealedS3("offsite", func(d *core.Destination) { d.EncryptRecipient = recipient })
+	offsite := e.sealedS3("offsite", func(d *core.Destination) { d.Encrypt.Recipient = recipient })
 	bs := e.backup("minio", "sealed")
 	plain, enc := bs[0], bs[1]
 
@@ -396,7 +399,7 @@ func TestUploadToEncryptedDestination(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyFile, recipient := newIdentity(t)
-	sealed := e.sealedS3("sealed", func(d *core.Destination) { d.EncryptKeyFile, d.EncryptRecipient = keyFile, recipient })
+	sealed := e.sealedS3("sealed", func(d *core.Destination) { d.Encrypt.KeyFile, d.Encrypt.Recipient = keyFile, recipient })
 	if err := e.cat.SetConfiguration(e.ctx, core.Configuration{Service: "prod", Destination: "sealed", Primary: true}); err != nil {
 		t.Fatal(err)
 	}

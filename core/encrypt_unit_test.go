@@ -286,13 +286,13 @@ func TestBackupIdentities(t *testing.T) {
 		identity string
 		want     string
 	}{
-		{"recipient only, no identity", Backup{ID: 5, Encryption: enc}, Destination{Name: "off", EncryptRecipient: rec}, "", "this host keeps no key for it"},
-		{"wrong identity", Backup{ID: 5, Encryption: enc}, Destination{Name: "off", EncryptRecipient: rec}, otherPath, "backup 5 is encrypted to " + rec + "; the identity in " + otherPath + " does not match"},
-		{"destination key replaced since", Backup{ID: 5, Encryption: enc}, Destination{Name: "d", EncryptKeyFile: otherPath}, "", "does not match"},
+		{"recipient only, no identity", Backup{ID: 5, Encryption: enc}, Destination{Name: "off", Encrypt: EncryptionSettings{Recipient: rec}}, "", "this host keeps no key for it"},
+		{"wrong identity", Backup{ID: 5, Encryption: enc}, Destination{Name: "off", Encrypt: EncryptionSettings{Recipient: rec}}, otherPath, "backup 5 is encrypted to " + rec + "; the identity in " + otherPath + " does not match"},
+		{"destination key replaced since", Backup{ID: 5, Encryption: enc}, Destination{Name: "d", Encrypt: EncryptionSettings{KeyFile: otherPath}}, "", "does not match"},
 		{"passphrase gone", Backup{ID: 5, Encryption: EncryptionPassphrase}, Destination{Name: "d"}, "", "has no passphrase set"},
 		{"unknown scheme", Backup{ID: 5, Encryption: "gpg:x"}, Destination{Name: "d"}, "", "cannot decrypt"},
-		{"right identity", Backup{ID: 5, Encryption: enc}, Destination{Name: "off", EncryptRecipient: rec}, keyPath, ""},
-		{"destination key", Backup{ID: 5, Encryption: enc}, Destination{Name: "d", EncryptKeyFile: keyPath, EncryptRecipient: rec}, "", ""},
+		{"right identity", Backup{ID: 5, Encryption: enc}, Destination{Name: "off", Encrypt: EncryptionSettings{Recipient: rec}}, keyPath, ""},
+		{"destination key", Backup{ID: 5, Encryption: enc}, Destination{Name: "d", Encrypt: EncryptionSettings{KeyFile: keyPath, Recipient: rec}}, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -316,20 +316,20 @@ func TestDestinationRecipients(t *testing.T) {
 	if rs, err := destinationRecipients(Destination{}); rs != nil || err != nil {
 		t.Errorf("plain destination: %v, %v", rs, err)
 	}
-	both := Destination{Name: "x", EncryptRecipient: id.Recipient().String(), EncryptPassphrase: "p"}
+	both := Destination{Name: "x", Encrypt: EncryptionSettings{Recipient: id.Recipient().String(), Passphrase: "p"}}
 	if _, err := destinationRecipients(both); !errors.Is(err, ErrInvalid) {
 		t.Errorf("recipient and passphrase: got %v, want ErrInvalid", err)
 	}
-	d := Destination{EncryptRecipient: id.Recipient().String()}
+	d := Destination{Encrypt: EncryptionSettings{Recipient: id.Recipient().String()}}
 	if d.Encryption() != "age:"+id.Recipient().String() || !d.Encrypted() {
 		t.Errorf("Encryption() = %q", d.Encryption())
 	}
-	p := Destination{EncryptPassphrase: "correct horse"}
+	p := Destination{Encrypt: EncryptionSettings{Passphrase: "correct horse"}}
 	if p.Encryption() != EncryptionPassphrase {
 		t.Errorf("Encryption() = %q", p.Encryption())
 	}
-	if !sameEncryption(EncryptionPassphrase, p, Destination{EncryptPassphrase: "correct horse"}) ||
-		sameEncryption(EncryptionPassphrase, p, Destination{EncryptPassphrase: "other"}) ||
+	if !sameEncryption(EncryptionPassphrase, p, Destination{Encrypt: EncryptionSettings{Passphrase: "correct horse"}}) ||
+		sameEncryption(EncryptionPassphrase, p, Destination{Encrypt: EncryptionSettings{Passphrase: "other"}}) ||
 		sameEncryption("", Destination{}, d) || !sameEncryption("", Destination{}, Destination{}) {
 		t.Error("sameEncryption decides wrongly")
 	}

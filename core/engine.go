@@ -8,11 +8,26 @@ import (
 	"time"
 )
 
+// EngineCatalog is what the engine uses of the catalog: it records
+// backups, drills and its operations in the audit trail, holds the lease of
+// a restore, reads destinations, and keeps services and their
+// configurations (a copy of a service, a catalog rebuild). It changes no
+// destination or template.
+type EngineCatalog interface {
+	DestinationReader
+	Services
+	Configurations
+	BackupLog
+	Drills
+	AuditTrail
+	Leases
+}
+
 // Engine runs backups, restores, verifications and downloads. It knows
 // nothing about consoles: long work reports through the Progress callback of
 // each request.
 type Engine struct {
-	Catalog   Catalog
+	Catalog   EngineCatalog
 	OpenStore StoreOpener
 	Tools     PGTools
 	Log       *slog.Logger

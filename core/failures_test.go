@@ -65,8 +65,7 @@ func smallPartsOpener(hooked map[string]*hookedS3) core.StoreOpener {
 		if d.Kind != core.DestinationS3 {
 			return s3.Open(ctx, d)
 		}
-		st, err := s3.NewS3(s3.Config{Endpoint: d.Endpoint, Bucket: d.Bucket, Prefix: d.Prefix, AccessKey: d.AccessKey,
-			SecretKey: d.SecretKey, NoTLS: d.NoTLS, PartSize: s3.MinPartSize, MaxRetries: 2})
+		st, err := s3.NewS3(s3.Config{S3Settings: d.S3, PartSize: s3.MinPartSize, MaxRetries: 2})
 		if err != nil {
 			return nil, err
 		}
@@ -81,8 +80,11 @@ func smallPartsOpener(hooked map[string]*hookedS3) core.StoreOpener {
 // addS3On adds an S3 destination on server m, configured for prod.
 func (e *env) addS3On(name string, m *testbed.MinIO) core.Destination {
 	e.t.Helper()
-	d := core.Destination{Name: name, Kind: core.DestinationS3, Endpoint: m.Endpoint, Bucket: m.NewBucket(e.t),
-		Prefix: "odoo", AccessKey: m.AccessKey, SecretKey: core.Secret(m.SecretKey), NoTLS: true}
+	d := core.Destination{
+		Name: name,
+		Kind: core.DestinationS3,
+		S3:   core.S3Settings{Endpoint: m.Endpoint, Bucket: m.NewBucket(e.t), Prefix: "odoo", AccessKey: m.AccessKey, SecretKey: core.Secret(m.SecretKey), NoTLS: true},
+	}
 	return e.configure(e.addDest(d))
 }
 
@@ -240,11 +242,11 @@ func incompleteUploads(t *testing.T, m *testbed.MinIO, d core.Destination, key s
 		t.Fatal(err)
 	}
 	n := 0
-	for up := range c.ListIncompleteUploads(t.Context(), d.Bucket, d.Prefix+"/"+key, false) {
+	for up := range c.ListIncompleteUploads(t.Context(), d.S3.Bucket, d.S3.Prefix+"/"+key, false) {
 		if up.Err != nil {
 			t.Fatal(up.Err)
 		}
-		if up.Key == d.Prefix+"/"+key {
+		if up.Key == d.S3.Prefix+"/"+key {
 			n++
 		}
 	}
@@ -256,18 +258,18 @@ func incompleteUploads(t *testing.T, m *testbed.MinIO, d core.Destination, key s
 func TestFailureOneDestinationDown(t *testing.T) {
 	t.Run("local directory gone, S3 up", func(t *testing.T) {
 		e := newEnv(t, testbed.OdooOptions{Seed: 32})
-		if err := os.RemoveAll(e.local.Dir); err != nil {
+		if err := os.RemoveAll(e.local.Local.Dir); err != nil {
 			t.Fatal(err)
 		}
 		bs, err := e.engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"local", "minio"}})
-		e.wantFailed(bs, err, "local", e.local.Dir)
+		e.wantFailed(bs, err, "local", e.local.Local.Dir)
 		for _, b := range bs {
 			if b.Destination == "local" {
-				oneSentence(t, b.Error, e.local.Dir)
+				oneSentence(t, b.Error, e.local.Local.Dir)
 			}
 		}
 		e.wantSucceeded(bs, e.s3)
-		if _, err := os.Stat(e.local.Dir); !errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(e.local.Local.Dir); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("the missing local directory was created (%v); an unmounted disk must stay empty", err)
 		}
 		e.noneRunning()
@@ -317,7 +319,7 @@ func TestFailureLocalDiskFull(t *testing.T) {
 			t.Errorf("umount %s: %v: %s", dir, err, out)
 		}
 	})
-	small := e.configure(e.addDest(core.Destination{Name: "small", Kind: core.DestinationLocal, Dir: dir}))
+	small := e.configure(e.addDest(core.Destination{Name: "small", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: dir}}))
 
 	bs, err := e.engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"small", "minio"}})
 	e.wantFailed(bs, err, "small", "full")

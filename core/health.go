@@ -171,10 +171,17 @@ type ServiceHealth struct {
 	Unhealthy bool
 }
 
+// HealthSource is what EvaluateService reads of the catalog.
+type HealthSource interface {
+	ConfigurationReader
+	BackupHistory
+	DrillHistory
+}
+
 // EvaluateService judges a service the way `odoo-backup status` and the
 // console show it: each configuration by EvaluateHealth on its recent
 // backups, then the last finished restore drill.
-func EvaluateService(ctx context.Context, cat Catalog, s Service, now time.Time) (ServiceHealth, error) {
+func EvaluateService(ctx context.Context, cat HealthSource, s Service, now time.Time) (ServiceHealth, error) {
 	sh := ServiceHealth{Service: s, State: HealthNone, Configurations: []ConfigHealth{}}
 	configs, err := cat.Configurations(ctx, s.Name)
 	if err != nil {

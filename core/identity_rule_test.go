@@ -27,9 +27,9 @@ func TestOffHostRecipient(t *testing.T) {
 	_, keyPath := testIdentity(t)
 	const rec, other = "age1aaa", "age1bbb"
 	cat := destinationsByName{
-		"off":      {Name: "off", EncryptRecipient: rec},
-		"keeps":    {Name: "keeps", EncryptRecipient: rec, EncryptKeyFile: keyPath},
-		"replaced": {Name: "replaced", EncryptRecipient: other, EncryptKeyFile: keyPath},
+		"off":      {Name: "off", Encrypt: EncryptionSettings{Recipient: rec}},
+		"keeps":    {Name: "keeps", Encrypt: EncryptionSettings{Recipient: rec, KeyFile: keyPath}},
+		"replaced": {Name: "replaced", Encrypt: EncryptionSettings{Recipient: other, KeyFile: keyPath}},
 	}
 	for _, c := range []struct {
 		name    string

@@ -73,10 +73,13 @@ func newEnv(t *testing.T, opt testbed.OdooOptions) *env {
 	if err := cat.AddService(ctx, &e.svc, ""); err != nil {
 		t.Fatal(err)
 	}
-	e.local = core.Destination{Name: "local", Kind: core.DestinationLocal, Dir: filepath.Join(dir, "backups")}
-	e.s3 = core.Destination{Name: "minio", Kind: core.DestinationS3, Endpoint: minio.Endpoint, Bucket: minio.NewBucket(t),
-		Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true}
-	if err := os.MkdirAll(e.local.Dir, 0o700); err != nil {
+	e.local = core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(dir, "backups")}}
+	e.s3 = core.Destination{
+		Name: "minio",
+		Kind: core.DestinationS3,
+		S3:   core.S3Settings{Endpoint: minio.Endpoint, Bucket: minio.NewBucket(t), Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true},
+	}
+	if err := os.MkdirAll(e.local.Local.Dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range []*core.Destination{&e.local, &e.s3} {
@@ -312,7 +315,7 @@ func unzip(t *testing.T, path, dir string) {
 // corrupt flips one byte in the middle of the local archive of b.
 func (e *env) corrupt(b core.Backup) {
 	e.t.Helper()
-	p := filepath.Join(e.local.Dir, filepath.FromSlash(b.Key))
+	p := filepath.Join(e.local.Local.Dir, filepath.FromSlash(b.Key))
 	data, err := os.ReadFile(p)
 	if err != nil {
 		e.t.Fatal(err)
@@ -429,7 +432,7 @@ func TestBackupFailuresLeaveNothing(t *testing.T) {
 	})
 	t.Run("S3 endpoint unreachable, local still succeeds", func(t *testing.T) {
 		e := newEnv(t, testbed.OdooOptions{Seed: 5})
-		e.s3.Endpoint = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		e.s3.S3.Endpoint = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 		if err := e.cat.UpdateDestination(e.ctx, e.s3); err != nil {
 			t.Fatal(err)
 		}
@@ -448,7 +451,7 @@ func TestBackupFailuresLeaveNothing(t *testing.T) {
 	})
 	t.Run("wrong S3 secret", func(t *testing.T) {
 		e := newEnv(t, testbed.OdooOptions{Seed: 6})
-		e.s3.SecretKey = "not-the-secret"
+		e.s3.S3.SecretKey = "not-the-secret"
 		if err := e.cat.UpdateDestination(e.ctx, e.s3); err != nil {
 			t.Fatal(err)
 		}
@@ -501,7 +504,7 @@ func TestBackupFailuresLeaveNothing(t *testing.T) {
 	})
 	t.Run("destination not configured", func(t *testing.T) {
 		e := newEnv(t, testbed.OdooOptions{Seed: 10})
-		other := core.Destination{Name: "other", Kind: core.DestinationLocal, Dir: t.TempDir()}
+		other := core.Destination{Name: "other", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: t.TempDir()}}
 		if err := e.cat.AddDestination(e.ctx, &other); err != nil {
 			t.Fatal(err)
 		}
@@ -534,7 +537,7 @@ func TestMissingFilesReported(t *testing.T) {
 	if res.MissingCount != len(e.odoo.Missing) {
 		t.Errorf("restore reported %d missing files, want %d", res.MissingCount, len(e.odoo.Missing))
 	}
-	raw, err := os.ReadFile(filepath.Join(e.local.Dir, filepath.FromSlash(core.MetadataKey(b.Key))))
+	raw, err := os.ReadFile(filepath.Join(e.local.Local.Dir, filepath.FromSlash(core.MetadataKey(b.Key))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -674,7 +677,7 @@ func TestRecoverInterrupted(t *testing.T) {
 		}
 	}
 	// What a killed Put leaves: a temporary file beside the key.
-	tmp := filepath.Join(e.local.Dir, "prod", "2026", "11", ".prod_20261122-010000_scheduled.zip.tmp-424242")
+	tmp := filepath.Join(e.local.Local.Dir, "prod", "2026", "11", ".prod_20261122-010000_scheduled.zip.tmp-424242")
 	if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
 		t.Fatal(err)
 	}

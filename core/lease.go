@@ -16,7 +16,7 @@ func RestoreLease(service string) string { return "restore:" + service }
 
 // RestoreRunning returns the lease of a restore running onto service, if a
 // live one holds it.
-func RestoreRunning(ctx context.Context, cat Catalog, service string, now time.Time) (Lease, bool) {
+func RestoreRunning(ctx context.Context, cat LeaseReader, service string, now time.Time) (Lease, bool) {
 	l, err := cat.CurrentLease(ctx, RestoreLease(service))
 	if err != nil || !LeaseAlive(l, now) {
 		return Lease{}, false

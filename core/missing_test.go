@@ -33,7 +33,7 @@ func TestBackupRecordsMissingFiles(t *testing.T) {
 	if err != nil || row.MissingCount != 3 || !slices.Equal(row.MissingFiles, want) {
 		t.Errorf("catalog row %+v (%v): want missing count 3 and names %v", row, err, want)
 	}
-	raw, err := os.ReadFile(filepath.Join(e.local.Dir, filepath.FromSlash(core.MetadataKey(b.Key))))
+	raw, err := os.ReadFile(filepath.Join(e.local.Local.Dir, filepath.FromSlash(core.MetadataKey(b.Key))))
 	if err != nil {
 		t.Fatal(err)
 	}

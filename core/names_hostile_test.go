@@ -69,7 +69,7 @@ func TestHostileNamesRefused(t *testing.T) {
 				return e.cat.AddService(e.ctx, &s, "")
 			},
 			"destination": func() error {
-				d := core.Destination{Name: name, Kind: core.DestinationLocal, Dir: t.TempDir()}
+				d := core.Destination{Name: name, Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: t.TempDir()}}
 				return e.cat.AddDestination(e.ctx, &d)
 			},
 			"template": func() error {

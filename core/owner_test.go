@@ -96,8 +96,8 @@ func TestRestoreKeepsOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg := &target{odoo: stg, svc: stg.Service("staging"), primary: core.Destination{Name: "staging-local", Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, "staging-backups")}}
-	if err := os.MkdirAll(tg.primary.Dir, 0o700); err != nil {
+	tg := &target{odoo: stg, svc: stg.Service("staging"), primary: core.Destination{Name: "staging-local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(e.dir, "staging-backups")}}}
+	if err := os.MkdirAll(tg.primary.Local.Dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	for _, err := range []error{e.cat.AddService(e.ctx, &tg.svc, ""), e.cat.AddDestination(e.ctx, &tg.primary),

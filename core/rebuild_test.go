@@ -91,7 +91,7 @@ func TestRebuildCatalog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	unread := core.Destination{Name: "unplugged", Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, "unplugged")}
+	unread := core.Destination{Name: "unplugged", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(e.dir, "unplugged")}}
 	if err := cat.AddDestination(e.ctx, &unread); err != nil {
 		t.Fatal(err)
 	}

@@ -35,8 +35,8 @@ func (e *env) addTarget(seed int64) *target {
 	if err := e.cat.AddService(e.ctx, &tg.svc, ""); err != nil {
 		e.t.Fatal(err)
 	}
-	tg.primary = core.Destination{Name: "staging-local", Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, "staging-backups")}
-	if err := os.MkdirAll(tg.primary.Dir, 0o700); err != nil {
+	tg.primary = core.Destination{Name: "staging-local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(e.dir, "staging-backups")}}
+	if err := os.MkdirAll(tg.primary.Local.Dir, 0o700); err != nil {
 		e.t.Fatal(err)
 	}
 	if err := e.cat.AddDestination(e.ctx, &tg.primary); err != nil {
@@ -366,13 +366,13 @@ func TestRestoreToServiceFailuresLeaveTarget(t *testing.T) {
 	before := e.targetPrint(tg)
 
 	t.Run("safety backup fails", func(t *testing.T) {
-		hidden := tg.primary.Dir + ".away"
-		if err := os.Rename(tg.primary.Dir, hidden); err != nil {
+		hidden := tg.primary.Local.Dir + ".away"
+		if err := os.Rename(tg.primary.Local.Dir, hidden); err != nil {
 			t.Fatal(err)
 		}
 		safetyBefore := len(e.safetyBackups())
 		_, err := e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: good.ID, Service: "staging"})
-		if err := os.Rename(hidden, tg.primary.Dir); err != nil {
+		if err := os.Rename(hidden, tg.primary.Local.Dir); err != nil {
 			t.Fatal(err)
 		}
 		if err == nil || !strings.Contains(err.Error(), "safety backup") || !strings.Contains(err.Error(), "does not exist") {

@@ -20,7 +20,7 @@ const secretValue = "hunter2-Sup3rS3cret"
 func TestSecretNeverPrints(t *testing.T) {
 	s := Secret(secretValue)
 	conn := DBConn{Host: "db", Port: 5432, User: "odoo", Password: s, Database: "prod"}
-	dest := Destination{Name: "s3", Kind: DestinationS3, AccessKey: "AKIA", SecretKey: s}
+	dest := Destination{Name: "s3", Kind: DestinationS3, S3: S3Settings{AccessKey: "AKIA", SecretKey: s}}
 	conf := OdooConf{DBPassword: s}
 	type wrapper struct {
 		Name   string

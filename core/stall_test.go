@@ -22,8 +22,7 @@ func stallOpener(ctx context.Context, d core.Destination) (core.ObjectStore, err
 	if d.Kind != core.DestinationS3 {
 		return s3.Open(ctx, d)
 	}
-	return s3.NewS3(s3.Config{Endpoint: d.Endpoint, Bucket: d.Bucket, Prefix: d.Prefix, AccessKey: d.AccessKey,
-		SecretKey: d.SecretKey, NoTLS: d.NoTLS, PartSize: s3.MinPartSize, StallTimeout: testStall})
+	return s3.NewS3(s3.Config{S3Settings: d.S3, PartSize: s3.MinPartSize, StallTimeout: testStall})
 }
 
 // Issue 10 item 10: a frozen S3 endpoint (MinIO stopped with SIGSTOP) in a

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -20,45 +21,91 @@ type Destination struct {
 	Name string          `json:"name"`
 	Kind DestinationKind `json:"kind"`
 
-	// Local directory destinations.
-	Dir string `json:"dir,omitempty"`
+	// Local is where a local directory destination keeps its objects.
+	Local LocalSettings `json:"-"`
+	// S3 is how to reach the bucket of an S3-compatible destination.
+	S3 S3Settings `json:"-"`
+	// Encrypt says how archives are encrypted, on either kind.
+	Encrypt EncryptionSettings `json:"-"`
 
-	// S3-compatible destinations.
-	Endpoint  string `json:"endpoint,omitempty"` // host:port, no scheme
-	Region    string `json:"region,omitempty"`
-	Bucket    string `json:"bucket,omitempty"`
-	Prefix    string `json:"prefix,omitempty"` // key prefix, without leading or trailing '/'
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// LocalSettings are the settings of a local directory destination.
+type LocalSettings struct {
+	Dir string `json:"dir,omitempty"`
+}
+
+// S3Settings are the settings of an S3-compatible destination, as the s3
+// package takes them.
+type S3Settings struct {
+	Endpoint string `json:"endpoint,omitempty"` // host:port, no scheme
+	// Region "" lets the client discover it.
+	Region string `json:"region,omitempty"`
+	Bucket string `json:"bucket,omitempty"`
+	// Prefix is the key prefix, without leading or trailing '/'.
+	Prefix    string `json:"prefix,omitempty"`
 	AccessKey string `json:"access_key,omitempty"`
+	// SecretKey is stored, or kept by reference (Secret.Resolve reads it).
 	SecretKey Secret `json:"-"`
-	NoTLS     bool   `json:"no_tls,omitempty"`
+	// NoTLS talks plain HTTP; TLS is the default.
+	NoTLS bool `json:"no_tls,omitempty"`
 	// SSE is the server-side encryption asked of the bucket: "", "SSE-S3"
-	// or "SSE-KMS" (with SSEKMSKeyID).
+	// or "SSE-KMS" (with SSEKMSKeyID, or the service's default key when
+	// empty).
 	SSE         string `json:"sse,omitempty"`
 	SSEKMSKeyID string `json:"sse_kms_key_id,omitempty"`
 	// CAFile is a PEM file of the certificate authorities trusted for a
-	// private endpoint, in addition to the system's.
+	// private endpoint, in addition to the system's; only with TLS.
 	CAFile string `json:"ca_file,omitempty"`
+}
 
-	// Client-side encryption (age). EncryptRecipient is the age recipient
-	// archives are encrypted to; EncryptKeyFile, when set, is the identity
-	// file on this host that decrypts them (its recipient is
-	// EncryptRecipient). EncryptPassphrase encrypts with a passphrase
-	// instead. All empty: archives are stored as they are.
-	EncryptRecipient  string `json:"encrypt_recipient,omitempty"`
-	EncryptKeyFile    string `json:"encrypt_key_file,omitempty"`
-	EncryptPassphrase Secret `json:"-"`
+// EncryptionSettings say how archives are encrypted on the client (age).
+// Recipient is the age recipient archives are encrypted to; KeyFile, when
+// set, is the identity file on this host that decrypts them (its recipient
+// is Recipient). Passphrase encrypts with a passphrase instead. All empty:
+// archives are stored as they are.
+type EncryptionSettings struct {
+	Recipient  string `json:"encrypt_recipient,omitempty"`
+	KeyFile    string `json:"encrypt_key_file,omitempty"`
+	Passphrase Secret `json:"-"`
+}
 
+// destinationJSON is the JSON form of a Destination: its settings flat
+// beside its name, as `destination list --json` has always printed them.
+type destinationJSON struct {
+	ID   int64           `json:"id"`
+	Name string          `json:"name"`
+	Kind DestinationKind `json:"kind"`
+	LocalSettings
+	S3Settings
+	EncryptionSettings
 	CreatedAt time.Time `json:"created_at"`
+}
+
+// MarshalJSON writes d with its settings flat (destinationJSON).
+func (d Destination) MarshalJSON() ([]byte, error) {
+	return json.Marshal(destinationJSON{d.ID, d.Name, d.Kind, d.Local, d.S3, d.Encrypt, d.CreatedAt})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (d *Destination) UnmarshalJSON(b []byte) error {
+	var j destinationJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*d = Destination{ID: j.ID, Name: j.Name, Kind: j.Kind, Local: j.LocalSettings, S3: j.S3Settings, Encrypt: j.EncryptionSettings, CreatedAt: j.CreatedAt}
+	return nil
 }
 
 // Describe is a short human description: the directory, or endpoint/bucket/prefix.
 func (d Destination) Describe() string {
 	if d.Kind == DestinationLocal {
-		return d.Dir
+		return d.Local.Dir
 	}
-	s := d.Endpoint + "/" + d.Bucket
-	if d.Prefix != "" {
-		s += "/" + d.Prefix
+	s := d.S3.Endpoint + "/" + d.S3.Bucket
+	if d.S3.Prefix != "" {
+		s += "/" + d.S3.Prefix
 	}
 	return s
 }

@@ -145,7 +145,7 @@ func TestUploadFormatsRoundTrip(t *testing.T) {
 				!regexp.MustCompile(`_upload(-\d+)?`+regexp.QuoteMeta(tc.ext)+`$`).MatchString(b.Key) || len(b.SHA256) != 64 {
 				t.Errorf("upload: got %+v, want a succeeded upload backup in %s ending %s", b, tg.primary.Name, tc.ext)
 			}
-			if _, err := os.Stat(filepath.Join(tg.primary.Dir, filepath.FromSlash(core.MetadataKey(b.Key)))); err != nil {
+			if _, err := os.Stat(filepath.Join(tg.primary.Local.Dir, filepath.FromSlash(core.MetadataKey(b.Key)))); err != nil {
 				t.Errorf("metadata object: %v", err)
 			}
 			if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: b.ID}); err != nil {
@@ -250,7 +250,7 @@ func TestUploadRefusesHostileFiles(t *testing.T) {
 			if !errors.As(err, &ue) || strings.Contains(ue.Msg, "\n") {
 				t.Errorf("error %q should be one user sentence", err)
 			}
-			if files := filesUnder(t, tg.primary.Dir); len(files) > 0 {
+			if files := filesUnder(t, tg.primary.Local.Dir); len(files) > 0 {
 				t.Errorf("the destination holds %v, want nothing uploaded", files)
 			}
 			bs, err := e.cat.Backups(e.ctx, core.BackupFilter{Service: "staging"})

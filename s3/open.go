@@ -15,25 +15,16 @@ var _ core.StoreOpener = Open
 func Open(_ context.Context, d core.Destination) (core.ObjectStore, error) {
 	switch d.Kind {
 	case core.DestinationLocal:
-		return localdir.NewLocal(d.Dir)
+		return localdir.NewLocal(d.Local.Dir)
 	case core.DestinationS3:
 		// A secret kept by reference is read now, at each use.
-		secretKey, err := d.SecretKey.Resolve(fmt.Sprintf("the secret key of destination %q", d.Name))
+		settings := d.S3
+		var err error
+		settings.SecretKey, err = d.S3.SecretKey.Resolve(fmt.Sprintf("the secret key of destination %q", d.Name))
 		if err != nil {
 			return nil, err
 		}
-		return NewS3(Config{
-			Endpoint:    d.Endpoint,
-			Region:      d.Region,
-			Bucket:      d.Bucket,
-			Prefix:      d.Prefix,
-			AccessKey:   d.AccessKey,
-			SecretKey:   secretKey,
-			NoTLS:       d.NoTLS,
-			SSE:         d.SSE,
-			SSEKMSKeyID: d.SSEKMSKeyID,
-			CAFile:      d.CAFile,
-		})
+		return NewS3(Config{S3Settings: settings})
 	}
 	return nil, userErr(core.ErrInvalid, nil, "destination %q has unknown kind %q; it must be %q or %q", d.Name, d.Kind, core.DestinationS3, core.DestinationLocal)
 }

@@ -47,29 +47,21 @@ const (
 	tlsHandshakeTimeout = 10 * time.Second
 )
 
-// Config.SSE values: SSES3 asks the bucket to encrypt objects with keys it
-// manages; SSEKMS asks it to encrypt them with a key of its key management
-// service, Config.SSEKMSKeyID (or the service's default key when empty).
+// core.S3Settings.SSE values: SSES3 asks the bucket to encrypt objects with
+// keys it manages; SSEKMS asks it to encrypt them with a key of its key
+// management service, SSEKMSKeyID (or the service's default key when empty).
 const (
 	SSES3  = core.SSES3
 	SSEKMS = core.SSEKMS
 )
 
-// Config says how to reach one S3-compatible bucket.
+// Config says how to reach one S3-compatible bucket: a destination's
+// settings, and how hard to work the connection.
 type Config struct {
-	Endpoint  string // host:port, without scheme
-	Region    string // "" lets the client discover it
-	Bucket    string
-	Prefix    string // key prefix; leading and trailing '/' are ignored
-	AccessKey string
-	SecretKey core.Secret
-	NoTLS     bool   // plain HTTP; TLS is the default
-	SSE       string // "", SSES3 or SSEKMS
-	// SSEKMSKeyID is the KMS key of SSEKMS; only with SSEKMS.
-	SSEKMSKeyID string
-	// CAFile is a PEM file of certificate authorities trusted besides the
-	// system's, for endpoints with a private CA; only with TLS.
-	CAFile string
+	// S3Settings are the destination's, with SecretKey resolved (the value,
+	// not a reference: see core.Secret.Resolve). Leading and trailing '/'
+	// of Prefix are ignored.
+	core.S3Settings
 
 	// PartSize is the size of multipart upload parts, DefaultPartSize if 0.
 	PartSize int64

@@ -36,12 +36,8 @@ func sharedMinIO(t testing.TB) *testbed.MinIO { return servers.MinIO(t) }
 func testConfig(t testing.TB) Config {
 	m := sharedMinIO(t)
 	return Config{
-		Endpoint:  m.Endpoint,
-		Bucket:    m.NewBucket(t),
-		AccessKey: m.AccessKey,
-		SecretKey: core.Secret(m.SecretKey),
-		NoTLS:     true,
-		PartSize:  MinPartSize,
+		S3Settings: core.S3Settings{Endpoint: m.Endpoint, Bucket: m.NewBucket(t), AccessKey: m.AccessKey, SecretKey: core.Secret(m.SecretKey), NoTLS: true},
+		PartSize:   MinPartSize,
 	}
 }
 
@@ -213,7 +209,7 @@ func TestS3Unreachable(t *testing.T) {
 	// Without a region minio-go first asks for the bucket's location,
 	// which it does not retry; with one, requests are retried.
 	for _, region := range []string{"", "us-east-1"} {
-		s := newTestS3(t, Config{Endpoint: ep, Region: region, Bucket: "bkt", AccessKey: "abc", SecretKey: "topsecret1234", NoTLS: true})
+		s := newTestS3(t, Config{S3Settings: core.S3Settings{Endpoint: ep, Region: region, Bucket: "bkt", AccessKey: "abc", SecretKey: "topsecret1234", NoTLS: true}})
 		start := time.Now()
 		expectSentence(t, "Put", s.Put(ctx, "k", strings.NewReader("x")), core.ErrUnreachable, want, "topsecret1234")
 		if d := time.Since(start); d > 15*time.Second {
@@ -237,7 +233,7 @@ func TestS3UnknownHost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("asks the resolver")
 	}
-	s := newTestS3(t, Config{Endpoint: "odoo-backup-test.invalid:9000", Bucket: "bkt", NoTLS: true, MaxRetries: 1})
+	s := newTestS3(t, Config{S3Settings: core.S3Settings{Endpoint: "odoo-backup-test.invalid:9000", Bucket: "bkt", NoTLS: true}, MaxRetries: 1})
 	_, err := s.Stat(t.Context(), "k")
 	if !errors.Is(err, core.ErrUnreachable) || !strings.HasPrefix(err.Error(), "cannot reach odoo-backup-test.invalid:9000 (") {
 		t.Errorf("Stat on an unknown host = %v; want \"cannot reach odoo-backup-test.invalid:9000 (...\" wrapping ErrUnreachable", err)
@@ -245,7 +241,7 @@ func TestS3UnknownHost(t *testing.T) {
 }
 
 func TestNewS3InvalidConfig(t *testing.T) {
-	ok := Config{Endpoint: "s3.example.com:443", Bucket: "backups"}
+	ok := Config{S3Settings: core.S3Settings{Endpoint: "s3.example.com:443", Bucket: "backups"}}
 	tests := []struct {
 		edit func(*Config)
 		msg  string
@@ -314,7 +310,7 @@ func TestS3ErrorClasses(t *testing.T) {
 		{"", io.ErrUnexpectedEOF, core.ErrTransient, "the connection to s3.example.com:443 broke while uploading k; try again"},
 	}
 	for _, tc := range tests {
-		s := newTestS3(t, Config{Endpoint: "s3.example.com:443", Bucket: "backups", AccessKey: "AK", Region: "us-east-1", SSE: tc.sse})
+		s := newTestS3(t, Config{S3Settings: core.S3Settings{Endpoint: "s3.example.com:443", Bucket: "backups", AccessKey: "AK", Region: "us-east-1", SSE: tc.sse}})
 		err := s.classify("uploading k", tc.err)
 		if !errors.Is(err, tc.class) || !errors.Is(err, tc.err) || err.Error() != tc.msg {
 			t.Errorf("classify(%v) = %q;\nwant %q wrapping %v and the cause", tc.err, err, tc.msg, tc.class)
@@ -331,11 +327,11 @@ func (timeoutError) Temporary() bool { return true }
 func TestOpen(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	st, err := Open(ctx, core.Destination{Name: "disk", Kind: core.DestinationLocal, Dir: dir})
+	st, err := Open(ctx, core.Destination{Name: "disk", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: dir}})
 	if _, ok := st.(*localdir.Local); err != nil || !ok || st.String() != dir {
 		t.Errorf("Open(local %s) = %v, %v; want a *localdir.Local on %s", dir, st, err, dir)
 	}
-	st, err = Open(ctx, core.Destination{Name: "off", Kind: core.DestinationS3, Endpoint: "h:9000", Bucket: "bkt", Prefix: "p/q", SecretKey: "s3cr3t-value"})
+	st, err = Open(ctx, core.Destination{Name: "off", Kind: core.DestinationS3, S3: core.S3Settings{Endpoint: "h:9000", Bucket: "bkt", Prefix: "p/q", SecretKey: "s3cr3t-value"}})
 	if _, ok := st.(*S3); err != nil || !ok || st.String() != "s3://h:9000/bkt/p/q" {
 		t.Errorf("Open(s3) = %v, %v; want a *S3 named s3://h:9000/bkt/p/q", st, err)
 	}

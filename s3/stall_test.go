@@ -22,8 +22,11 @@ func TestStallBound(t *testing.T) {
 	m := testbed.StartMinIO(t)
 	t.Cleanup(func() { m.Resume() })
 	const stall = time.Second
-	st, err := NewS3(Config{Endpoint: m.Endpoint, Bucket: m.NewBucket(t), AccessKey: m.AccessKey, SecretKey: core.Secret(m.SecretKey),
-		NoTLS: true, PartSize: MinPartSize, StallTimeout: stall})
+	st, err := NewS3(Config{
+		S3Settings:   core.S3Settings{Endpoint: m.Endpoint, Bucket: m.NewBucket(t), AccessKey: m.AccessKey, SecretKey: core.Secret(m.SecretKey), NoTLS: true},
+		PartSize:     MinPartSize,
+		StallTimeout: stall,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,12 +21,8 @@ func sharedTLSMinIO(t testing.TB) *testbed.MinIO { return servers.MinIOTLS(t) }
 func tlsConfig(t testing.TB) Config {
 	m := sharedTLSMinIO(t)
 	return Config{
-		Endpoint:  m.Endpoint,
-		Bucket:    m.NewBucket(t),
-		AccessKey: m.AccessKey,
-		SecretKey: core.Secret(m.SecretKey),
-		CAFile:    m.CAFile,
-		PartSize:  MinPartSize,
+		S3Settings: core.S3Settings{Endpoint: m.Endpoint, Bucket: m.NewBucket(t), AccessKey: m.AccessKey, SecretKey: core.Secret(m.SecretKey), CAFile: m.CAFile},
+		PartSize:   MinPartSize,
 	}
 }
 

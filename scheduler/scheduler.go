@@ -30,9 +30,19 @@ type Runner interface {
 	Drill(ctx context.Context, req core.DrillRequest) (core.DrillResult, error)
 }
 
+// Catalog is what the scheduler uses of the catalog: the leases it holds
+// and reads (core.RestoreRunning), the version it polls, the configurations
+// it schedules and the recent backups a missed run is judged by.
+type Catalog interface {
+	core.Leases
+	core.ScheduleVersioner
+	AllConfigurations(ctx context.Context) ([]core.Configuration, error)
+	Backups(ctx context.Context, f core.BackupFilter) ([]core.Backup, error)
+}
+
 // Options configure a Scheduler; zero values get the defaults.
 type Options struct {
-	Catalog core.Catalog
+	Catalog Catalog
 	Runner  Runner
 	// Holder names this process in the lease: "daemon" or "console".
 	Holder string

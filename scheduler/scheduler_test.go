@@ -162,7 +162,7 @@ func newWorld(t *testing.T, configs ...core.Configuration) *world {
 	for _, c := range configs {
 		if _, ok := stores[c.Destination]; !ok {
 			stores[c.Destination] = &memStore{objs: map[string][]byte{}}
-			d := core.Destination{Name: c.Destination, Kind: core.DestinationLocal, Dir: "/" + c.Destination}
+			d := core.Destination{Name: c.Destination, Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/" + c.Destination}}
 			if err := cat.AddDestination(ctx, &d); err != nil {
 				t.Fatal(err)
 			}

@@ -23,9 +23,9 @@ func TestConfigurationChangesAreAudited(t *testing.T) {
 	alice := core.Actor{User: "alice", SSHClient: "192.0.2.7"}
 	ctx := core.WithActor(context.Background(), alice)
 
-	d := core.Destination{Name: "s3", Kind: core.DestinationS3, Endpoint: "e:9000", Bucket: "b", AccessKey: "AKIA", SecretKey: testSecretKey, EncryptPassphrase: testPassphrase}
+	d := core.Destination{Name: "s3", Kind: core.DestinationS3, S3: core.S3Settings{Endpoint: "e:9000", Bucket: "b", AccessKey: "AKIA", SecretKey: testSecretKey}, Encrypt: core.EncryptionSettings{Passphrase: testPassphrase}}
 	must(t, c.AddDestination(ctx, &d))
-	must(t, c.AddDestination(ctx, &core.Destination{Name: "local", Kind: core.DestinationLocal, Dir: "/b"}))
+	must(t, c.AddDestination(ctx, &core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/b"}}))
 	s := core.Service{Name: "prod", DB: core.DBConn{Host: "db", Port: 5432, User: "odoo", Password: testPassword, Database: "prod"}}
 	must(t, c.AddService(ctx, &s, ""))
 	cfg := core.Configuration{Service: "prod", Destination: "s3", Frequency: core.Daily, Schedule: core.DefaultSchedule, Retention: core.Retention{KeepLast: 7}}
@@ -35,7 +35,7 @@ func TestConfigurationChangesAreAudited(t *testing.T) {
 	cfg.Primary = true
 	must(t, c.SetConfiguration(ctx, cfg))
 	must(t, c.RemoveConfiguration(ctx, "prod", "s3"))
-	d.Prefix = "x"
+	d.S3.Prefix = "x"
 	must(t, c.UpdateDestination(ctx, d))
 	s.DB.Host = "db2"
 	must(t, c.UpdateService(ctx, s))
@@ -113,7 +113,7 @@ func TestRefusedChangeIsAuditedAsFailed(t *testing.T) {
 func TestChangeAndItsRecordAreOneTransaction(t *testing.T) {
 	c := openTest(t)
 	must(t, exec(t, c.db, `DROP TABLE audit`))
-	err := c.AddDestination(context.Background(), &core.Destination{Name: "local", Kind: core.DestinationLocal, Dir: "/b"})
+	err := c.AddDestination(context.Background(), &core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/b"}})
 	if err == nil {
 		t.Fatal("adding a destination without an audit table worked, want it refused")
 	}

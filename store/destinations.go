@@ -20,14 +20,14 @@ func (c *Catalog) scanDestination(row interface{ Scan(...any) error }) (core.Des
 		passphrase string
 		created    int64
 	)
-	err := row.Scan(&d.ID, &d.Name, &d.Kind, &d.Dir, &d.Endpoint, &d.Region, &d.Bucket, &d.Prefix,
-		&d.AccessKey, &secret, &d.NoTLS, &d.SSE, &created,
-		&d.SSEKMSKeyID, &d.CAFile, &d.EncryptRecipient, &d.EncryptKeyFile, &passphrase)
+	err := row.Scan(&d.ID, &d.Name, &d.Kind, &d.Local.Dir, &d.S3.Endpoint, &d.S3.Region, &d.S3.Bucket, &d.S3.Prefix,
+		&d.S3.AccessKey, &secret, &d.S3.NoTLS, &d.S3.SSE, &created,
+		&d.S3.SSEKMSKeyID, &d.S3.CAFile, &d.Encrypt.Recipient, &d.Encrypt.KeyFile, &passphrase)
 	if err != nil {
 		return d, err
 	}
-	d.SecretKey = c.open(destinationSecret(d.Name), secret)
-	d.EncryptPassphrase = c.open(destinationPassphrase(d.Name), passphrase)
+	d.S3.SecretKey = c.open(destinationSecret(d.Name), secret)
+	d.Encrypt.Passphrase = c.open(destinationPassphrase(d.Name), passphrase)
 	d.CreatedAt = fromNanos(created)
 	return d, nil
 }
@@ -35,14 +35,14 @@ func (c *Catalog) scanDestination(row interface{ Scan(...any) error }) (core.Des
 // sealDestination is what d's secrets are stored as; a nil one (a secret
 // that could not be read when loaded) leaves the stored value alone.
 func (c *Catalog) sealDestination(d core.Destination) (secret, passphrase any, err error) {
-	s, keep, err := c.seal(destinationSecret(d.Name), d.SecretKey)
+	s, keep, err := c.seal(destinationSecret(d.Name), d.S3.SecretKey)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !keep {
 		secret = s
 	}
-	p, keep, err := c.seal(destinationPassphrase(d.Name), d.EncryptPassphrase)
+	p, keep, err := c.seal(destinationPassphrase(d.Name), d.Encrypt.Passphrase)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,20 +57,20 @@ func (c *Catalog) sealDestination(d core.Destination) (secret, passphrase any, e
 func describeDestination(d core.Destination) string {
 	s := string(d.Kind) + " " + d.Describe()
 	if d.Kind == core.DestinationS3 {
-		if d.AccessKey != "" {
-			s += ", access key " + d.AccessKey
+		if d.S3.AccessKey != "" {
+			s += ", access key " + d.S3.AccessKey
 		}
-		if ref := d.SecretKey.Ref(); ref != "" {
+		if ref := d.S3.SecretKey.Ref(); ref != "" {
 			s += ", secret key from " + ref
 		}
-		if d.NoTLS {
+		if d.S3.NoTLS {
 			s += ", no TLS"
 		}
-		if d.SSE != "" {
-			s += ", " + d.SSE
+		if d.S3.SSE != "" {
+			s += ", " + d.S3.SSE
 		}
 	}
-	if d.EncryptRecipient != "" || d.EncryptPassphrase.IsSet() {
+	if d.Encrypt.Recipient != "" || d.Encrypt.Passphrase.IsSet() {
 		s += ", client-side encryption"
 	}
 	return s
@@ -82,11 +82,11 @@ func validateDestination(d core.Destination) error {
 	}
 	switch d.Kind {
 	case core.DestinationLocal:
-		if d.Dir == "" {
+		if d.Local.Dir == "" {
 			return core.Advise(core.Advice{Action: core.ActionGiveDirectory, Destination: d.Name}, core.ErrInvalid, "destination %q has no directory", d.Name)
 		}
 	case core.DestinationS3:
-		if d.Endpoint == "" || d.Bucket == "" {
+		if d.S3.Endpoint == "" || d.S3.Bucket == "" {
 			return core.Advise(core.Advice{Action: core.ActionGiveEndpoint, Destination: d.Name}, core.ErrInvalid, "destination %q needs an endpoint and a bucket", d.Name)
 		}
 	default:
@@ -142,9 +142,9 @@ func (c *Catalog) AddDestination(ctx context.Context, d *core.Destination) error
 			(name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at,
 			sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			d.Name, d.Kind, d.Dir, d.Endpoint, d.Region, d.Bucket, d.Prefix, d.AccessKey, orEmpty(secret),
-			d.NoTLS, d.SSE, toNanos(created),
-			d.SSEKMSKeyID, d.CAFile, d.EncryptRecipient, d.EncryptKeyFile, orEmpty(passphrase)).Scan(&id)
+			d.Name, d.Kind, d.Local.Dir, d.S3.Endpoint, d.S3.Region, d.S3.Bucket, d.S3.Prefix, d.S3.AccessKey, orEmpty(secret),
+			d.S3.NoTLS, d.S3.SSE, toNanos(created),
+			d.S3.SSEKMSKeyID, d.S3.CAFile, d.Encrypt.Recipient, d.Encrypt.KeyFile, orEmpty(passphrase)).Scan(&id)
 	})
 	if err != nil {
 		return err
@@ -197,8 +197,8 @@ func (c *Catalog) UpdateDestination(ctx context.Context, d core.Destination) err
 			bucket = ?, prefix = ?, access_key = ?, secret_key = COALESCE(?, secret_key), no_tls = ?, sse = ?,
 			sse_kms_key_id = ?, ca_file = ?, encrypt_recipient = ?, encrypt_key_file = ?,
 			encrypt_passphrase = COALESCE(?, encrypt_passphrase) WHERE id = ?`,
-			d.Name, d.Kind, d.Dir, d.Endpoint, d.Region, d.Bucket, d.Prefix, d.AccessKey, secret,
-			d.NoTLS, d.SSE, d.SSEKMSKeyID, d.CAFile, d.EncryptRecipient, d.EncryptKeyFile, passphrase, id)
+			d.Name, d.Kind, d.Local.Dir, d.S3.Endpoint, d.S3.Region, d.S3.Bucket, d.S3.Prefix, d.S3.AccessKey, secret,
+			d.S3.NoTLS, d.S3.SSE, d.S3.SSEKMSKeyID, d.S3.CAFile, d.Encrypt.Recipient, d.Encrypt.KeyFile, passphrase, id)
 		return err
 	})
 }

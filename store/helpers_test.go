@@ -48,7 +48,7 @@ func must(t testing.TB, err error) {
 
 func addLocal(t testing.TB, c *Catalog, name string) core.Destination {
 	t.Helper()
-	d := core.Destination{Name: name, Kind: core.DestinationLocal, Dir: "/var/backups/" + name}
+	d := core.Destination{Name: name, Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/var/backups/" + name}}
 	must(t, c.AddDestination(context.Background(), &d))
 	return d
 }

@@ -50,13 +50,13 @@ func buildWorld() ([]byte, error) {
 	}
 	steps := []func() error{
 		func() error {
-			return c.AddDestination(ctx, &core.Destination{Name: "s3-eu", Kind: core.DestinationLocal, Dir: "/b/s3-eu"})
+			return c.AddDestination(ctx, &core.Destination{Name: "s3-eu", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/b/s3-eu"}})
 		},
 		func() error {
-			return c.AddDestination(ctx, &core.Destination{Name: "local", Kind: core.DestinationLocal, Dir: "/b/local"})
+			return c.AddDestination(ctx, &core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/b/local"}})
 		},
 		func() error {
-			return c.AddDestination(ctx, &core.Destination{Name: "spare", Kind: core.DestinationLocal, Dir: "/b/spare"})
+			return c.AddDestination(ctx, &core.Destination{Name: "spare", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/b/spare"}})
 		},
 		func() error {
 			return c.AddService(ctx, &core.Service{Name: "prod", DB: core.DBConn{Database: "prod"}}, "")
@@ -108,14 +108,14 @@ func TestRefusedOperations(t *testing.T) {
 		{
 			name: "destination name taken",
 			op: func(c *Catalog) error {
-				return c.AddDestination(ctx, &core.Destination{Name: "s3-eu", Kind: core.DestinationLocal, Dir: "/x"})
+				return c.AddDestination(ctx, &core.Destination{Name: "s3-eu", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/x"}})
 			},
 			want: core.ErrExists, fragments: []string{`"s3-eu"`, "choose another name"},
 		},
 		{
 			name: "destination name invalid",
 			op: func(c *Catalog) error {
-				return c.AddDestination(ctx, &core.Destination{Name: "../etc", Kind: core.DestinationLocal, Dir: "/x"})
+				return c.AddDestination(ctx, &core.Destination{Name: "../etc", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/x"}})
 			},
 			want: core.ErrInvalid, fragments: []string{`"../etc"`},
 		},
@@ -136,7 +136,7 @@ func TestRefusedOperations(t *testing.T) {
 		{
 			name: "s3 destination without bucket",
 			op: func(c *Catalog) error {
-				return c.AddDestination(ctx, &core.Destination{Name: "nob", Kind: core.DestinationS3, Endpoint: "s3:9000"})
+				return c.AddDestination(ctx, &core.Destination{Name: "nob", Kind: core.DestinationS3, S3: core.S3Settings{Endpoint: "s3:9000"}})
 			},
 			want: core.ErrInvalid, fragments: []string{"needs an endpoint and a bucket"}, advice: core.Advice{Action: core.ActionGiveEndpoint, Destination: "nob"},
 		},
@@ -153,7 +153,7 @@ func TestRefusedOperations(t *testing.T) {
 		{
 			name: "update unknown destination",
 			op: func(c *Catalog) error {
-				return c.UpdateDestination(ctx, core.Destination{Name: "nowhere", Kind: core.DestinationLocal, Dir: "/x"})
+				return c.UpdateDestination(ctx, core.Destination{Name: "nowhere", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/x"}})
 			},
 			want: core.ErrNotFound, fragments: []string{`"nowhere"`}, advice: core.Advice{Action: core.ActionListDestinations, Destination: "nowhere"},
 		},

@@ -44,7 +44,7 @@ func TestOpenDamagedCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"a", "b", "c", "d"} {
-		if err := c.AddDestination(ctx, &core.Destination{Name: name, Kind: core.DestinationLocal, Dir: filepath.Join(dir, name)}); err != nil {
+		if err := c.AddDestination(ctx, &core.Destination{Name: name, Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(dir, name)}}); err != nil {
 			t.Fatal(err)
 		}
 	}

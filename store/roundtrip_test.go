@@ -13,10 +13,13 @@ func TestDestinationRoundTrip(t *testing.T) {
 	c := openTest(t)
 	ctx := context.Background()
 	tests := []core.Destination{
-		{Name: "s3-eu", Kind: core.DestinationS3, Endpoint: "s3.eu.example:9000", Region: "eu-west-1", Bucket: "odoo",
-			Prefix: "hosts/a", AccessKey: "AKIA123", SecretKey: "s3cr3t/+=", NoTLS: true, SSE: "SSE-S3",
-			CreatedAt: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)},
-		{Name: "local", Kind: core.DestinationLocal, Dir: "/var/backups/odoo"},
+		{
+			Name:      "s3-eu",
+			Kind:      core.DestinationS3,
+			S3:        core.S3Settings{Endpoint: "s3.eu.example:9000", Region: "eu-west-1", Bucket: "odoo", Prefix: "hosts/a", AccessKey: "AKIA123", SecretKey: "s3cr3t/+=", NoTLS: true, SSE: "SSE-S3"},
+			CreatedAt: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC),
+		},
+		{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/var/backups/odoo"}},
 	}
 	for _, want := range tests {
 		t.Run(want.Name, func(t *testing.T) {
@@ -34,7 +37,7 @@ func TestDestinationRoundTrip(t *testing.T) {
 			must(t, err)
 			for _, got := range []core.Destination{byName, byID} {
 				if !reflect.DeepEqual(got, d) {
-					t.Errorf("got  %#v\nwant %#v\n(secret %q vs %q)", got, d, got.SecretKey.Reveal(), d.SecretKey.Reveal())
+					t.Errorf("got  %#v\nwant %#v\n(secret %q vs %q)", got, d, got.S3.SecretKey.Reveal(), d.S3.SecretKey.Reveal())
 				}
 			}
 		})
@@ -42,7 +45,7 @@ func TestDestinationRoundTrip(t *testing.T) {
 	// Update changes every field but the creation time.
 	d, err := c.Destination(ctx, "s3-eu")
 	must(t, err)
-	d.Endpoint, d.Region, d.Bucket, d.Prefix, d.AccessKey, d.SecretKey, d.NoTLS, d.SSE = "s3.fr:443", "fr", "b2", "p2", "AK2", "new-secret", false, ""
+	d.S3.Endpoint, d.S3.Region, d.S3.Bucket, d.S3.Prefix, d.S3.AccessKey, d.S3.SecretKey, d.S3.NoTLS, d.S3.SSE = "s3.fr:443", "fr", "b2", "p2", "AK2", "new-secret", false, ""
 	must(t, c.UpdateDestination(ctx, d))
 	got, err := c.Destination(ctx, "s3-eu")
 	must(t, err)

@@ -37,17 +37,17 @@ func TestScheduleVersionFollowsScheduleChanges(t *testing.T) {
 		op   func() error
 	}{
 		{"add destination", func() error {
-			return c.AddDestination(ctx, &core.Destination{Name: "local", Kind: core.DestinationLocal, Dir: "/var/backups/local"})
+			return c.AddDestination(ctx, &core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/var/backups/local"}})
 		}},
 		{"add second destination", func() error {
-			return c.AddDestination(ctx, &core.Destination{Name: "offsite", Kind: core.DestinationLocal, Dir: "/mnt/offsite"})
+			return c.AddDestination(ctx, &core.Destination{Name: "offsite", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/mnt/offsite"}})
 		}},
 		{"update destination", func() error {
 			d, err := c.Destination(ctx, "offsite")
 			if err != nil {
 				return err
 			}
-			d.Dir = "/mnt/elsewhere"
+			d.Local.Dir = "/mnt/elsewhere"
 			return c.UpdateDestination(ctx, d)
 		}},
 		{"rename destination", func() error {
@@ -112,7 +112,7 @@ func TestScheduleVersionFollowsScheduleChanges(t *testing.T) {
 		{"remove service", func() error { return c.RemoveService(ctx, "staging") }},
 		{"remove template with configurations", func() error { return c.RemoveTemplate(ctx, "std") }},
 		{"add third destination", func() error {
-			return c.AddDestination(ctx, &core.Destination{Name: "spare", Kind: core.DestinationLocal, Dir: "/mnt/spare"})
+			return c.AddDestination(ctx, &core.Destination{Name: "spare", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/mnt/spare"}})
 		}},
 		{"remove destination", func() error { return c.RemoveDestination(ctx, "spare", false) }},
 	}

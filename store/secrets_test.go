@@ -22,8 +22,12 @@ const (
 
 func addSecretDestination(t testing.TB, c *Catalog, name string) core.Destination {
 	t.Helper()
-	d := core.Destination{Name: name, Kind: core.DestinationS3, Endpoint: "s3.example.com:443", Bucket: "b",
-		AccessKey: "AKIATEST", SecretKey: testSecretKey, EncryptPassphrase: testPassphrase}
+	d := core.Destination{
+		Name:    name,
+		Kind:    core.DestinationS3,
+		S3:      core.S3Settings{Endpoint: "s3.example.com:443", Bucket: "b", AccessKey: "AKIATEST", SecretKey: testSecretKey},
+		Encrypt: core.EncryptionSettings{Passphrase: testPassphrase},
+	}
 	must(t, c.AddDestination(context.Background(), &d))
 	return d
 }
@@ -91,8 +95,8 @@ func TestSecretsAreEncryptedAtRest(t *testing.T) {
 	}
 	d, err := c.Destination(ctx, "s3")
 	must(t, err)
-	if d.SecretKey.Reveal() != testSecretKey || d.EncryptPassphrase.Reveal() != testPassphrase {
-		t.Errorf("secrets read back wrong: secret key ok=%v, passphrase ok=%v", d.SecretKey.Reveal() == testSecretKey, d.EncryptPassphrase.Reveal() == testPassphrase)
+	if d.S3.SecretKey.Reveal() != testSecretKey || d.Encrypt.Passphrase.Reveal() != testPassphrase {
+		t.Errorf("secrets read back wrong: secret key ok=%v, passphrase ok=%v", d.S3.SecretKey.Reveal() == testSecretKey, d.Encrypt.Passphrase.Reveal() == testPassphrase)
 	}
 	s, err := c.Service(ctx, "prod")
 	must(t, err)
@@ -138,7 +142,7 @@ func TestSecretReferencesAreStoredAsReferences(t *testing.T) {
 	must(t, err)
 	fileRef, err := core.SecretRef("file:/etc/odoo-backup/pg.pass")
 	must(t, err)
-	d := core.Destination{Name: "s3", Kind: core.DestinationS3, Endpoint: "e:9000", Bucket: "b", SecretKey: ref}
+	d := core.Destination{Name: "s3", Kind: core.DestinationS3, S3: core.S3Settings{Endpoint: "e:9000", Bucket: "b", SecretKey: ref}}
 	must(t, c.AddDestination(ctx, &d))
 	s := core.Service{Name: "prod", DB: core.DBConn{Host: "db", Port: 5432, User: "odoo", Password: fileRef, Database: "prod"}}
 	must(t, c.AddService(ctx, &s, ""))
@@ -151,8 +155,8 @@ func TestSecretReferencesAreStoredAsReferences(t *testing.T) {
 	}
 	got, err := c.Destination(ctx, "s3")
 	must(t, err)
-	if got.SecretKey.Ref() != "env:ODOO_BACKUP_STORE_TEST_SECRET" {
-		t.Errorf("read back reference %q", got.SecretKey.Ref())
+	if got.S3.SecretKey.Ref() != "env:ODOO_BACKUP_STORE_TEST_SECRET" {
+		t.Errorf("read back reference %q", got.S3.SecretKey.Ref())
 	}
 	gs, err := c.Service(ctx, "prod")
 	must(t, err)
@@ -160,7 +164,7 @@ func TestSecretReferencesAreStoredAsReferences(t *testing.T) {
 		t.Errorf("read back reference %q", gs.DB.Password.Ref())
 	}
 	t.Setenv("ODOO_BACKUP_STORE_TEST_SECRET", "from-the-environment")
-	v, err := got.SecretKey.Resolve("the secret key")
+	v, err := got.S3.SecretKey.Resolve("the secret key")
 	must(t, err)
 	if v.Reveal() != "from-the-environment" {
 		t.Errorf("resolved %q", v.Reveal())
@@ -182,7 +186,7 @@ func TestPlaintextSecretsOfOlderCatalogAreEncryptedOnOpen(t *testing.T) {
 	// Still readable before the upgrade runs.
 	d, err := c.Destination(ctx, "s3")
 	must(t, err)
-	if d.SecretKey.Reveal() != testSecretKey {
+	if d.S3.SecretKey.Reveal() != testSecretKey {
 		t.Fatal("a plain-text secret of an older catalog does not read")
 	}
 	must(t, c.Close())
@@ -202,7 +206,7 @@ func TestPlaintextSecretsOfOlderCatalogAreEncryptedOnOpen(t *testing.T) {
 	must(t, err)
 	s, err := c.Service(ctx, "prod")
 	must(t, err)
-	if d.SecretKey.Reveal() != testSecretKey || d.EncryptPassphrase.Reveal() != testPassphrase || s.DB.Password.Reveal() != testPassword {
+	if d.S3.SecretKey.Reveal() != testSecretKey || d.Encrypt.Passphrase.Reveal() != testPassphrase || s.DB.Password.Reveal() != testPassword {
 		t.Error("secrets read back wrong after encryption")
 	}
 	assertNoPlainSecrets(t, catalogBytes(t, path), testSecretKey, testPassphrase, testPassword)
@@ -231,7 +235,7 @@ func TestKeyFileOthersCanReadIsRefused(t *testing.T) {
 	defer c.Close()
 	d, err := c.Destination(context.Background(), "s3")
 	must(t, err)
-	if d.SecretKey.Reveal() != testSecretKey {
+	if d.S3.SecretKey.Reveal() != testSecretKey {
 		t.Error("secret lost after the key file was restricted again")
 	}
 }
@@ -268,7 +272,7 @@ func TestMissingKeyFile(t *testing.T) {
 		t.Fatalf("listed %d destinations, want 1", len(dests))
 	}
 	d := dests[0]
-	_, err = d.SecretKey.Resolve("the secret key")
+	_, err = d.S3.SecretKey.Resolve("the secret key")
 	if !errors.Is(err, core.ErrAccessDenied) {
 		t.Fatalf("resolving without the key file: got %v, want access denied", err)
 	}
@@ -280,7 +284,7 @@ func TestMissingKeyFile(t *testing.T) {
 	if a, _ := core.AdviceOf(err); a != (core.Advice{Action: core.ActionEnterSecretKey, Destination: "s3"}) {
 		t.Errorf("advice %+v, want to enter the secret key of s3 again", a)
 	}
-	if d.SecretKey.Reveal() != "" || strings.Contains(d.SecretKey.String(), "missing") {
+	if d.S3.SecretKey.Reveal() != "" || strings.Contains(d.S3.SecretKey.String(), "missing") {
 		t.Error("an unreadable secret reveals or prints something")
 	}
 	s, err := c.Service(ctx, "prod")
@@ -291,7 +295,7 @@ func TestMissingKeyFile(t *testing.T) {
 	}
 	// Saving what was read (say, after changing the prefix) keeps the
 	// secrets as they are stored, and needs no key.
-	d.Prefix = "p"
+	d.S3.Prefix = "p"
 	must(t, c.UpdateDestination(ctx, d))
 	must(t, c.UpdateService(ctx, s))
 	if _, err := os.Stat(KeyPath(path)); !errors.Is(err, os.ErrNotExist) {
@@ -307,7 +311,7 @@ func TestMissingKeyFile(t *testing.T) {
 	must(t, err)
 	s, err = c.Service(ctx, "prod")
 	must(t, err)
-	if d.SecretKey.Reveal() != testSecretKey || d.EncryptPassphrase.Reveal() != testPassphrase || s.DB.Password.Reveal() != testPassword || d.Prefix != "p" {
+	if d.S3.SecretKey.Reveal() != testSecretKey || d.Encrypt.Passphrase.Reveal() != testPassphrase || s.DB.Password.Reveal() != testPassword || d.S3.Prefix != "p" {
 		t.Error("secrets or the update lost while the key file was away")
 	}
 	must(t, c.Close())
@@ -320,14 +324,14 @@ func TestMissingKeyFile(t *testing.T) {
 	defer c.Close()
 	d, err = c.Destination(ctx, "s3")
 	must(t, err)
-	d.SecretKey = "a-new-secret-key"
+	d.S3.SecretKey = "a-new-secret-key"
 	must(t, c.UpdateDestination(ctx, d))
 	d, err = c.Destination(ctx, "s3")
 	must(t, err)
-	if v, err := d.SecretKey.Resolve("the secret key"); err != nil || v.Reveal() != "a-new-secret-key" {
+	if v, err := d.S3.SecretKey.Resolve("the secret key"); err != nil || v.Reveal() != "a-new-secret-key" {
 		t.Errorf("the secret entered again does not read back: %v", err)
 	}
-	if _, err := d.EncryptPassphrase.Resolve("the passphrase"); err == nil || !strings.Contains(err.Error(), "not the key it was stored with") {
+	if _, err := d.Encrypt.Passphrase.Resolve("the passphrase"); err == nil || !strings.Contains(err.Error(), "not the key it was stored with") {
 		t.Errorf("the passphrase under the old key: got %v, want it to say the key is not its own", err)
 	}
 }

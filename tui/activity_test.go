@@ -44,7 +44,7 @@ func activityCatalog(t *testing.T) *store.Catalog {
 	alice := core.WithActor(context.Background(), core.Actor{User: "alice", SSHClient: "203.0.113.7"})
 	daemon := core.WithActor(context.Background(), core.Actor{User: "odoo"})
 	bob := core.WithActor(context.Background(), core.Actor{User: "bob", SSHClient: "198.51.100.23"})
-	must(cat.AddDestination(alice, &core.Destination{Name: "local", Kind: core.DestinationLocal, Dir: "/var/backups/odoo"}))
+	must(cat.AddDestination(alice, &core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/var/backups/odoo"}}))
 	for _, s := range []string{"production", "staging"} {
 		must(cat.AddService(alice, &core.Service{Name: s, DB: core.DBConn{Host: "127.0.0.1", Port: 5432, User: "odoo", Database: s + "_db"},
 			FilestoreDir: "/var/lib/odoo/filestore/" + s + "_db"}, ""))

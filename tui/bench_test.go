@@ -37,7 +37,7 @@ func bigCatalog(b *testing.B) *store.Catalog {
 		}
 	}
 	for _, d := range []string{"s3-eu", "local"} {
-		must(cat.AddDestination(ctx, &core.Destination{Name: d, Kind: core.DestinationLocal, Dir: b.TempDir()}))
+		must(cat.AddDestination(ctx, &core.Destination{Name: d, Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: b.TempDir()}}))
 	}
 	names := make([]string, benchServices)
 	for i := range names {

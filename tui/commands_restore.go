@@ -76,7 +76,10 @@ func openRestore(ctx *Context, b core.Backup) tea.Cmd {
 	}
 }
 
-func loadTargets(c context.Context, cat core.Catalog) ([]restoreTarget, error) {
+func loadTargets(c context.Context, cat interface {
+	core.ServiceReader
+	core.ConfigurationReader
+}) ([]restoreTarget, error) {
 	svcs, err := cat.Services(c)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,21 @@ type Engine interface {
 
 var _ Engine = (*core.Engine)(nil)
 
+// Catalog is what the console uses of the catalog: it manages destinations,
+// services, their configurations and templates, and reads the history of
+// backups, drills and changes, and who runs the schedules. It records no
+// backup itself (its Engine does) and holds no lease (the scheduler does).
+type Catalog interface {
+	core.Destinations
+	core.Services
+	core.Configurations
+	core.Templates
+	core.BackupHistory
+	core.DrillHistory
+	core.AuditTrail
+	core.LeaseReader
+}
+
 // Context is shared by every screen: the terminal size, the theme, the one
 // keymap, the clock and the data sources. Screens read it; only the root
 // model changes it.
@@ -32,7 +47,7 @@ type Context struct {
 	Keys          KeyMap
 	Now           core.Clock
 	ReadOnly      bool
-	Catalog       core.Catalog
+	Catalog       Catalog
 	Engine        Engine
 	// OpenStore opens a destination's storage (Options.OpenStore).
 	OpenStore core.StoreOpener

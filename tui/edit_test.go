@@ -221,7 +221,7 @@ func TestConfigurationForms(t *testing.T) {
 	cat := seed(t)
 	ctx := context.Background()
 	for _, d := range []string{"archive", "offsite"} {
-		if err := cat.AddDestination(ctx, &core.Destination{Name: d, Kind: core.DestinationLocal, Dir: t.TempDir()}); err != nil {
+		if err := cat.AddDestination(ctx, &core.Destination{Name: d, Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: t.TempDir()}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -350,9 +350,9 @@ func TestDestinationsAgainstMinIO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Kind != core.DestinationS3 || d.Endpoint != minio.Endpoint || d.Bucket != bucket || d.Prefix != "odoo" ||
-		d.Region != "us-east-1" || d.AccessKey != minio.AccessKey || d.SecretKey.Reveal() != minio.SecretKey || !d.NoTLS {
-		t.Errorf("catalog has %+v (secret ok: %v), want the MinIO bucket with prefix odoo, no TLS", d, d.SecretKey.Reveal() == minio.SecretKey)
+	if d.Kind != core.DestinationS3 || d.S3.Endpoint != minio.Endpoint || d.S3.Bucket != bucket || d.S3.Prefix != "odoo" ||
+		d.S3.Region != "us-east-1" || d.S3.AccessKey != minio.AccessKey || d.S3.SecretKey.Reveal() != minio.SecretKey || !d.S3.NoTLS {
+		t.Errorf("catalog has %+v (secret ok: %v), want the MinIO bucket with prefix odoo, no TLS", d, d.S3.SecretKey.Reveal() == minio.SecretKey)
 	}
 
 	// Test the connection (rows: local, minio, s3-eu).
@@ -371,12 +371,12 @@ func TestDestinationsAgainstMinIO(t *testing.T) {
 	press(tm, "wrong-secret", "enter")
 	view(t, tm, `✗ destination "minio" does not work, so it was not saved`)
 	press(tm, "esc")
-	if d, _ := cat.Destination(ctx, "minio"); d.SecretKey.Reveal() != minio.SecretKey {
+	if d, _ := cat.Destination(ctx, "minio"); d.S3.SecretKey.Reveal() != minio.SecretKey {
 		t.Fatal("a refused edit changed the secret key")
 	}
 
 	// A secret changed behind the console's back: the test says why it fails.
-	d.SecretKey = "changed-elsewhere"
+	d.S3.SecretKey = "changed-elsewhere"
 	if err := cat.UpdateDestination(ctx, d); err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +432,7 @@ func TestLocalDestinationForm(t *testing.T) {
 	t.Run("duplicate", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
 	press(tm, "ctrl+u", "nearby", "tab", "tab", "ctrl+u", dir, "enter")
 	view(t, tm, "✓ destination nearby added (local "+dir+")")
-	if d, err := cat.Destination(ctx, "nearby"); err != nil || d.Dir != dir || d.Kind != core.DestinationLocal {
+	if d, err := cat.Destination(ctx, "nearby"); err != nil || d.Local.Dir != dir || d.Kind != core.DestinationLocal {
 		t.Fatalf("catalog has %+v, %v; want a local destination in %s", d, err, dir)
 	}
 	view(t, tm, "nearby         local")

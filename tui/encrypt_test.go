@@ -32,8 +32,8 @@ func seedEncrypted(t *testing.T) *store.Catalog {
 	cat := seed(t)
 	ctx := context.Background()
 	for _, d := range []core.Destination{
-		{Name: "crypt", Kind: core.DestinationLocal, Dir: "/var/backups/crypt", EncryptRecipient: vaultRecipient, EncryptKeyFile: "/etc/odoo-backup/crypt.key"},
-		{Name: "sealed", Kind: core.DestinationLocal, Dir: "/var/backups/sealed", EncryptPassphrase: "correct horse battery staple"},
+		{Name: "crypt", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/var/backups/crypt"}, Encrypt: core.EncryptionSettings{Recipient: vaultRecipient, KeyFile: "/etc/odoo-backup/crypt.key"}},
+		{Name: "sealed", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/var/backups/sealed"}, Encrypt: core.EncryptionSettings{Passphrase: "correct horse battery staple"}},
 	} {
 		if err := cat.AddDestination(ctx, &d); err != nil {
 			t.Fatal(err)
@@ -44,7 +44,7 @@ func seedEncrypted(t *testing.T) *store.Catalog {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d.Dir = dir
+		d.Local.Dir = dir
 		if err := cat.UpdateDestination(ctx, d); err != nil {
 			t.Fatal(err)
 		}
@@ -151,8 +151,8 @@ func TestDestinationFormEncryption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.EncryptPassphrase.Reveal() != "secret-one" || d.EncryptRecipient != "" || d.EncryptKeyFile != "" {
-		t.Fatalf("vault is %+v (passphrase ok: %v), want encrypted with secret-one only", d, d.EncryptPassphrase.Reveal() == "secret-one")
+	if d.Encrypt.Passphrase.Reveal() != "secret-one" || d.Encrypt.Recipient != "" || d.Encrypt.KeyFile != "" {
+		t.Fatalf("vault is %+v (passphrase ok: %v), want encrypted with secret-one only", d, d.Encrypt.Passphrase.Reveal() == "secret-one")
 	}
 	view(t, tm, "vault            local") // the list reloaded
 	press(tm, "G")                        // rows: local, s3-eu, vault
@@ -166,7 +166,7 @@ func TestDestinationFormEncryption(t *testing.T) {
 	view(t, tm, "▸ Encryption     ‹ none ›", "Changed encryption applies to new backups only; those stored keep theirs.")
 	press(tm, "left", "enter")
 	view(t, tm, "✓ destination vault saved")
-	if d, _ := cat.Destination(ctx, "vault"); d.EncryptPassphrase.Reveal() != "secret-one" {
+	if d, _ := cat.Destination(ctx, "vault"); d.Encrypt.Passphrase.Reveal() != "secret-one" {
 		t.Fatal("saving the edit without typing a passphrase lost it")
 	}
 
@@ -205,8 +205,8 @@ func TestRealEncryptedBackupAndDownload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.EncryptRecipient != recipient || d.EncryptKeyFile != keyFile {
-		t.Fatalf("vault encrypts to %q with %q, want %q with %q", d.EncryptRecipient, d.EncryptKeyFile, recipient, keyFile)
+	if d.Encrypt.Recipient != recipient || d.Encrypt.KeyFile != keyFile {
+		t.Fatalf("vault encrypts to %q with %q, want %q with %q", d.Encrypt.Recipient, d.Encrypt.KeyFile, recipient, keyFile)
 	}
 	if err := e.cat.SetConfiguration(e.ctx, core.Configuration{Service: "production", Destination: "vault", Frequency: core.Manual, Primary: true}); err != nil {
 		t.Fatal(err)

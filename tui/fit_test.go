@@ -45,9 +45,12 @@ func seedMore(t *testing.T) *store.Catalog {
 		}
 	}
 	// Fixed places, so the goldens do not depend on the test's temporary directories.
-	must(cat.UpdateDestination(ctx, core.Destination{Name: "s3-eu", Kind: core.DestinationS3, Endpoint: "s3.eu-central-1.amazonaws.com",
-		Region: "eu-central-1", Bucket: "acme-odoo-backups", Prefix: "odoo/prod", AccessKey: "AKIAEXAMPLE"}))
-	must(cat.UpdateDestination(ctx, core.Destination{Name: "local", Kind: core.DestinationLocal, Dir: "/var/backups/odoo"}))
+	must(cat.UpdateDestination(ctx, core.Destination{
+		Name: "s3-eu",
+		Kind: core.DestinationS3,
+		S3:   core.S3Settings{Endpoint: "s3.eu-central-1.amazonaws.com", Region: "eu-central-1", Bucket: "acme-odoo-backups", Prefix: "odoo/prod", AccessKey: "AKIAEXAMPLE"},
+	}))
+	must(cat.UpdateDestination(ctx, core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/var/backups/odoo"}}))
 	must(cat.AddTemplate(ctx, &core.Template{Name: "standard", Configurations: []core.TemplateConfiguration{
 		{Destination: "s3-eu", Frequency: core.Daily, Schedule: core.DefaultSchedule, Retention: core.Retention{GFS: &core.GFS{Daily: 7, Weekly: 4, Monthly: 12}}, Primary: true},
 		{Destination: "local", Frequency: core.Hourly, Retention: core.Retention{KeepLast: 24}},

@@ -84,35 +84,35 @@ func newDestinationForm(ctx *Context, existing *core.Destination) *destinationFo
 	local := func(f *form) bool { return f.value("kind") == kindLocal }
 	isS3 := func(f *form) bool { return f.value("kind") == kindS3 }
 	secret := newSecretField("secret", "Secret key", "none", "Typed as dots and never shown again.")
-	if existing != nil && d.SecretKey.IsSet() {
+	if existing != nil && d.S3.SecretKey.IsSet() {
 		secret = newSecretField("secret", "Secret key", "unchanged", "Leave empty to keep the current secret key; type a new one to replace it.")
 	}
 	pass1 := newSecretField("pass1", "Passphrase", "none", "Typed as dots and never shown again; stored encrypted in the catalog.")
 	pass2 := newSecretField("pass2", "Again", "none", "Type the passphrase once more.")
-	if existing != nil && d.EncryptPassphrase.IsSet() {
+	if existing != nil && d.Encrypt.Passphrase.IsSet() {
 		pass1 = newSecretField("pass1", "Passphrase", "unchanged", "Leave both empty to keep the current passphrase; type a new one twice to replace it.")
 		pass2 = newSecretField("pass2", "Again", "unchanged", "Type the new passphrase once more.")
 	}
 	isEnc := func(word string) func(*form) bool { return func(f *form) bool { return f.value("encrypt") == word } }
-	keyFile, recipient := d.EncryptKeyFile, ""
+	keyFile, recipient := d.Encrypt.KeyFile, ""
 	if keyFile == "" {
-		recipient = d.EncryptRecipient
+		recipient = d.Encrypt.Recipient
 	}
 	f := newForm(ctx, title,
 		name, kind,
-		newTextField("dir", "Directory", d.Dir, "Created if missing; keep it on another disk than the database.").when(local),
-		newTextField("endpoint", "Endpoint", d.Endpoint, "HOST:PORT without a scheme, e.g. s3.eu-west-1.amazonaws.com:443.").when(isS3),
-		newTextField("bucket", "Bucket", d.Bucket, "The bucket; it must exist.").when(isS3),
-		newTextField("region", "Region", d.Region, "The bucket's region, if the provider needs one.").when(isS3),
-		newTextField("prefix", "Prefix", d.Prefix, "Key prefix inside the bucket, e.g. prod; empty for none.").when(isS3),
-		newTextField("access", "Access key", d.AccessKey, "The access key id.").when(isS3),
+		newTextField("dir", "Directory", d.Local.Dir, "Created if missing; keep it on another disk than the database.").when(local),
+		newTextField("endpoint", "Endpoint", d.S3.Endpoint, "HOST:PORT without a scheme, e.g. s3.eu-west-1.amazonaws.com:443.").when(isS3),
+		newTextField("bucket", "Bucket", d.S3.Bucket, "The bucket; it must exist.").when(isS3),
+		newTextField("region", "Region", d.S3.Region, "The bucket's region, if the provider needs one.").when(isS3),
+		newTextField("prefix", "Prefix", d.S3.Prefix, "Key prefix inside the bucket, e.g. prod; empty for none.").when(isS3),
+		newTextField("access", "Access key", d.S3.AccessKey, "The access key id.").when(isS3),
 		secret.when(isS3),
-		newCheckField("notls", "No TLS", d.NoTLS, "Plain HTTP to the endpoint; only for a server on a trusted network.").when(isS3),
-		newChoiceField("sse", "Server-side", []string{sseNone, sseS3, sseKMS}, sseWord(d.SSE),
+		newCheckField("notls", "No TLS", d.S3.NoTLS, "Plain HTTP to the endpoint; only for a server on a trusted network.").when(isS3),
+		newChoiceField("sse", "Server-side", []string{sseNone, sseS3, sseKMS}, sseWord(d.S3.SSE),
 			"Encryption at rest by the bucket: SSE-S3 with its own keys, SSE-KMS with a key of its key management service.").when(isS3),
-		newTextField("kmskey", "KMS key", d.SSEKMSKeyID, "The KMS key id, ARN or alias; empty for the service's default key.").
+		newTextField("kmskey", "KMS key", d.S3.SSEKMSKeyID, "The KMS key id, ARN or alias; empty for the service's default key.").
 			when(func(f *form) bool { return f.value("sse") == sseKMS }).placeholder("default key"),
-		newTextField("cafile", "CA file", d.CAFile, "PEM file of the certificate authority of a private endpoint, trusted besides the system's; empty for none.").when(isS3),
+		newTextField("cafile", "CA file", d.S3.CAFile, "PEM file of the certificate authority of a private endpoint, trusted besides the system's; empty for none.").when(isS3),
 		newChoiceField("encrypt", "Encryption", []string{encNone, encKeyFile, encRecipient, encPassphrase}, encWord(d),
 			"Client-side age encryption before upload: a key file on this host, a recipient whose key stays elsewhere, or a passphrase."),
 		newTextField("keyfile", "Key file", keyFile, "An age identity file readable by its owner only (odoo-backup key generate -o FILE).").when(isEnc(encKeyFile)),
@@ -148,11 +148,11 @@ func sseWord(sse string) string {
 
 func encWord(d core.Destination) string {
 	switch {
-	case d.EncryptPassphrase.IsSet():
+	case d.Encrypt.Passphrase.IsSet():
 		return encPassphrase
-	case d.EncryptKeyFile != "":
+	case d.Encrypt.KeyFile != "":
 		return encKeyFile
-	case d.EncryptRecipient != "":
+	case d.Encrypt.Recipient != "":
 		return encRecipient
 	}
 	return encNone
@@ -235,39 +235,39 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 	d.Name = f.value("name")
 	switch f.value("kind") {
 	case kindLocal:
-		d.Kind, d.Dir = core.DestinationLocal, f.value("dir")
+		d.Kind, d.Local.Dir = core.DestinationLocal, f.value("dir")
 	case kindS3:
 		d.Kind = core.DestinationS3
-		d.Endpoint, d.Bucket, d.Region = f.value("endpoint"), f.value("bucket"), f.value("region")
-		d.Prefix, d.AccessKey = f.value("prefix"), f.value("access")
+		d.S3.Endpoint, d.S3.Bucket, d.S3.Region = f.value("endpoint"), f.value("bucket"), f.value("region")
+		d.S3.Prefix, d.S3.AccessKey = f.value("prefix"), f.value("access")
 		if s := f.value("secret"); s != "" || existing == nil {
-			d.SecretKey = core.Secret(s)
+			d.S3.SecretKey = core.Secret(s)
 		}
-		d.NoTLS = f.checked("notls")
-		d.SSE, d.SSEKMSKeyID = "", ""
+		d.S3.NoTLS = f.checked("notls")
+		d.S3.SSE, d.S3.SSEKMSKeyID = "", ""
 		switch f.value("sse") {
 		case sseS3:
-			d.SSE = core.SSES3
+			d.S3.SSE = core.SSES3
 		case sseKMS:
-			d.SSE, d.SSEKMSKeyID = core.SSEKMS, f.value("kmskey")
+			d.S3.SSE, d.S3.SSEKMSKeyID = core.SSEKMS, f.value("kmskey")
 		}
-		d.CAFile = f.value("cafile")
+		d.S3.CAFile = f.value("cafile")
 	}
 	switch f.value("encrypt") {
 	case encNone:
-		d.EncryptRecipient, d.EncryptKeyFile, d.EncryptPassphrase = "", "", ""
+		d.Encrypt.Recipient, d.Encrypt.KeyFile, d.Encrypt.Passphrase = "", "", ""
 	case encKeyFile:
 		p := f.value("keyfile")
 		if p == "" {
 			return f.fail("keyfile", core.Userf(core.ErrInvalid, "give the age identity file that decrypts the backups; odoo-backup key generate -o FILE writes one"))
 		}
 		// Read (and its mode checked) when saving, off the console's loop.
-		d.EncryptKeyFile, d.EncryptRecipient, d.EncryptPassphrase = p, "", ""
+		d.Encrypt.KeyFile, d.Encrypt.Recipient, d.Encrypt.Passphrase = p, "", ""
 	case encRecipient:
-		d.EncryptRecipient, d.EncryptKeyFile, d.EncryptPassphrase = f.value("recipient"), "", ""
+		d.Encrypt.Recipient, d.Encrypt.KeyFile, d.Encrypt.Passphrase = f.value("recipient"), "", ""
 	case encPassphrase:
 		p1, p2 := f.value("pass1"), f.value("pass2")
-		keep := p1 == "" && p2 == "" && existing != nil && existing.EncryptPassphrase.IsSet()
+		keep := p1 == "" && p2 == "" && existing != nil && existing.Encrypt.Passphrase.IsSet()
 		switch {
 		case keep:
 		case p1 == "":
@@ -275,9 +275,9 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 		case p1 != p2:
 			return f.fail("pass2", core.Userf(core.ErrInvalid, "the two passphrases differ; type the same passphrase in both fields"))
 		default:
-			d.EncryptPassphrase = core.Secret(p1)
+			d.Encrypt.Passphrase = core.Secret(p1)
 		}
-		d.EncryptRecipient, d.EncryptKeyFile = "", ""
+		d.Encrypt.Recipient, d.Encrypt.KeyFile = "", ""
 	}
 	// The settings are checked here, at once; reading the key file, making
 	// the directory and the probe wait for the command below.
@@ -319,10 +319,10 @@ func encryptedWarning(what string) string {
 // keyToKeep names what decrypts a destination's backups, for the warning.
 func keyToKeep(d core.Destination) string {
 	switch {
-	case d.EncryptPassphrase.IsSet():
+	case d.Encrypt.Passphrase.IsSet():
 		return "the passphrase"
-	case d.EncryptKeyFile != "":
-		return d.EncryptKeyFile
+	case d.Encrypt.KeyFile != "":
+		return d.Encrypt.KeyFile
 	}
-	return "the identity of " + d.EncryptRecipient
+	return "the identity of " + d.Encrypt.Recipient
 }

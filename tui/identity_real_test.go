@@ -77,7 +77,7 @@ func TestRealOffHostIdentity(t *testing.T) {
 	slowView(t, tm, "✓ download", "esc close")
 	view(t, tm, fmt.Sprintf("✓ backup %d downloaded to %s", b.ID, out), "checksum verified, decrypted")
 	press(tm, "esc")
-	stored, err := os.ReadFile(filepath.Join(off.Dir, filepath.FromSlash(b.Key)))
+	stored, err := os.ReadFile(filepath.Join(off.Local.Dir, filepath.FromSlash(b.Key)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func seedOffHost(t *testing.T) (*store.Catalog, core.Backup) {
 	t.Helper()
 	cat := seed(t)
 	ctx := context.Background()
-	d := core.Destination{Name: "offhost", Kind: core.DestinationLocal, Dir: t.TempDir(), EncryptRecipient: offRecipient}
+	d := core.Destination{Name: "offhost", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: t.TempDir()}, Encrypt: core.EncryptionSettings{Recipient: offRecipient}}
 	if err := cat.AddDestination(ctx, &d); err != nil {
 		t.Fatal(err)
 	}

@@ -52,10 +52,13 @@ func newRealEnv(t *testing.T) *realEnv {
 	if e.stg, err = testbed.GenerateOdoo(ctx, pg, base+"_stg", filepath.Join(dir, "stg"), testbed.OdooOptions{Seed: 42}); err != nil {
 		t.Fatal(err)
 	}
-	s3dest := core.Destination{Name: "minio", Kind: core.DestinationS3, Endpoint: minio.Endpoint, Bucket: minio.NewBucket(t),
-		Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true}
-	local := core.Destination{Name: "stg-disk", Kind: core.DestinationLocal, Dir: filepath.Join(dir, "stg-backups")}
-	if err := os.MkdirAll(local.Dir, 0o700); err != nil {
+	s3dest := core.Destination{
+		Name: "minio",
+		Kind: core.DestinationS3,
+		S3:   core.S3Settings{Endpoint: minio.Endpoint, Bucket: minio.NewBucket(t), Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true},
+	}
+	local := core.Destination{Name: "stg-disk", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(dir, "stg-backups")}}
+	if err := os.MkdirAll(local.Local.Dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range []*core.Destination{&s3dest, &local} {
@@ -133,8 +136,8 @@ func (e *realEnv) toStagingConfirm(tm *teatest.TestModel) {
 // production on it, manual only, and takes one backup of production there.
 func (e *realEnv) backupToLocal(name, recipient string) (core.Destination, core.Backup) {
 	e.t.Helper()
-	d := core.Destination{Name: name, Kind: core.DestinationLocal, Dir: filepath.Join(e.dir, name), EncryptRecipient: recipient}
-	if err := os.MkdirAll(d.Dir, 0o700); err != nil {
+	d := core.Destination{Name: name, Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(e.dir, name)}, Encrypt: core.EncryptionSettings{Recipient: recipient}}
+	if err := os.MkdirAll(d.Local.Dir, 0o700); err != nil {
 		e.t.Fatal(err)
 	}
 	if err := e.cat.AddDestination(e.ctx, &d); err != nil {
@@ -254,7 +257,7 @@ func TestRealUploadAndRestore(t *testing.T) {
 	// An Odoo backup file from elsewhere: production's archive, copied out
 	// of a local destination.
 	disk, b := e.backupToLocal("prod-disk", "")
-	data, err := os.ReadFile(filepath.Join(disk.Dir, filepath.FromSlash(b.Key)))
+	data, err := os.ReadFile(filepath.Join(disk.Local.Dir, filepath.FromSlash(b.Key)))
 	if err != nil {
 		t.Fatal(err)
 	}

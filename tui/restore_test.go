@@ -348,7 +348,7 @@ func TestDeleteLastGoodBackup(t *testing.T) {
 	cat := seed(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	dest := core.Destination{Name: "demo-disk", Kind: core.DestinationLocal, Dir: dir}
+	dest := core.Destination{Name: "demo-disk", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: dir}}
 	if err := cat.AddDestination(ctx, &dest); err != nil {
 		t.Fatal(err)
 	}

@@ -205,7 +205,7 @@ func (s *destinationsScreen) View() string {
 			column{title: "USED BY", min: 10})
 		b.WriteString(t.Muted.Render("  "+tbl.header()) + "\n")
 		for i, d := range s.rows {
-			line := tbl.row(d.Name, string(d.Kind), d.Describe(), encryptionShort(d), orDash(d.SSE), s.usedBy(d.Name))
+			line := tbl.row(d.Name, string(d.Kind), d.Describe(), encryptionShort(d), orDash(d.S3.SSE), s.usedBy(d.Name))
 			cur := "  "
 			if i == s.cursor {
 				cur, line = "▸ ", t.Selected.Render(line)
@@ -247,10 +247,10 @@ func (s *destinationsScreen) usedBy(name string) string {
 // and the start of the recipient, "passphrase", or "—".
 func encryptionShort(d core.Destination) string {
 	switch {
-	case d.EncryptPassphrase.IsSet():
+	case d.Encrypt.Passphrase.IsSet():
 		return "passphrase"
-	case d.EncryptRecipient != "":
-		r := d.EncryptRecipient
+	case d.Encrypt.Recipient != "":
+		r := d.Encrypt.Recipient
 		if len(r) > 10 {
 			r = r[:10] + "…"
 		}
@@ -270,49 +270,49 @@ func (s *destinationsScreen) detailsView(d core.Destination) string {
 	}
 	lines = append(lines, t.Title.Render(d.Name))
 	if d.Kind == core.DestinationLocal {
-		field("directory", d.Dir)
+		field("directory", d.Local.Dir)
 	} else {
-		where := d.Endpoint + " · bucket " + d.Bucket
-		if d.Prefix != "" {
-			where += " · prefix " + d.Prefix
+		where := d.S3.Endpoint + " · bucket " + d.S3.Bucket
+		if d.S3.Prefix != "" {
+			where += " · prefix " + d.S3.Prefix
 		}
-		if d.Region != "" {
-			where += " · region " + d.Region
+		if d.S3.Region != "" {
+			where += " · region " + d.S3.Region
 		}
 		field("s3", where)
 		tls := "TLS on"
-		if d.NoTLS {
+		if d.S3.NoTLS {
 			tls = "TLS off (plain HTTP)"
 		}
-		if d.CAFile != "" {
-			tls += " · CA file " + d.CAFile
+		if d.S3.CAFile != "" {
+			tls += " · CA file " + d.S3.CAFile
 		}
 		secret := "no secret key"
-		if d.SecretKey.IsSet() {
+		if d.S3.SecretKey.IsSet() {
 			secret = "secret key set (never shown)"
 		}
-		field("access", orDash(d.AccessKey)+" · "+secret+" · "+tls)
+		field("access", orDash(d.S3.AccessKey)+" · "+secret+" · "+tls)
 		sse := "—"
-		switch d.SSE {
+		switch d.S3.SSE {
 		case "":
 		case "SSE-KMS":
-			sse = "SSE-KMS, key " + d.SSEKMSKeyID
-			if d.SSEKMSKeyID == "" {
+			sse = "SSE-KMS, key " + d.S3.SSEKMSKeyID
+			if d.S3.SSEKMSKeyID == "" {
 				sse = "SSE-KMS, the service's default key"
 			}
 		default:
-			sse = d.SSE
+			sse = d.S3.SSE
 		}
 		field("server-side", sse)
 	}
 	enc := "none: archives are stored as they are"
 	switch {
-	case d.EncryptPassphrase.IsSet():
+	case d.Encrypt.Passphrase.IsSet():
 		enc = "age with a passphrase (stored encrypted, never shown)"
-	case d.EncryptKeyFile != "":
-		enc = "age to " + d.EncryptRecipient + " · key file on this host: " + d.EncryptKeyFile
-	case d.EncryptRecipient != "":
-		enc = "age to " + d.EncryptRecipient + " · its key is kept off this host"
+	case d.Encrypt.KeyFile != "":
+		enc = "age to " + d.Encrypt.Recipient + " · key file on this host: " + d.Encrypt.KeyFile
+	case d.Encrypt.Recipient != "":
+		enc = "age to " + d.Encrypt.Recipient + " · its key is kept off this host"
 	}
 	field("encryption", enc)
 	field("used by", s.usedBy(d.Name))

@@ -18,7 +18,7 @@ import (
 
 // Options configure the console.
 type Options struct {
-	Catalog core.Catalog
+	Catalog Catalog
 	Engine  Engine
 	// OpenStore opens a destination's storage, for the probe made before a
 	// destination is saved and by its test; nil means the engine's, when

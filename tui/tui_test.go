@@ -46,7 +46,7 @@ func seed(t *testing.T) *store.Catalog {
 		}
 	}
 	for _, d := range []string{"s3-eu", "local"} {
-		must(cat.AddDestination(ctx, &core.Destination{Name: d, Kind: core.DestinationLocal, Dir: t.TempDir()}))
+		must(cat.AddDestination(ctx, &core.Destination{Name: d, Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: t.TempDir()}}))
 	}
 	for _, s := range []string{"production", "staging", "demo"} {
 		must(cat.AddService(ctx, &core.Service{Name: s, DB: core.DBConn{Host: "127.0.0.1", Port: 5432, User: "odoo", Database: s + "_db"},

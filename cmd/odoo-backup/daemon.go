@@ -83,7 +83,10 @@ type notifier struct {
 
 // load starts from what the catalog says, so a failure from before a
 // restart still gets its recovery message.
-func (n *notifier) load(ctx context.Context, cat core.Catalog) error {
+func (n *notifier) load(ctx context.Context, cat interface {
+	core.ConfigurationReader
+	core.BackupHistory
+}) error {
 	configs, err := cat.AllConfigurations(ctx)
 	if err != nil {
 		return err

@@ -241,7 +241,7 @@ func TestDaemonRunsRotatesAndSurvivesKill(t *testing.T) {
 	if b := c.backupByID(oldDisk.ID); b.Status != "succeeded" {
 		t.Errorf("the old disk backup is %s, want kept", b.Status)
 	}
-	s3st, err := s3.NewS3(s3.Config{Endpoint: minio.Endpoint, Bucket: bucket, Prefix: "backups/odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true})
+	s3st, err := s3.NewS3(s3.Config{S3Settings: core.S3Settings{Endpoint: minio.Endpoint, Bucket: bucket, Prefix: "backups/odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,36 +32,36 @@ func (a *app) destinationAddCommand() *cobra.Command {
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			d.Name = args[0]
 			switch {
-			case d.Dir != "" && d.Endpoint != "":
+			case d.Local.Dir != "" && d.S3.Endpoint != "":
 				return usageError{fmt.Errorf("give either --dir or --endpoint, not both")}
-			case d.Dir != "":
-				if sse != "" || d.SSEKMSKeyID != "" || d.CAFile != "" || d.NoTLS {
+			case d.Local.Dir != "":
+				if sse != "" || d.S3.SSEKMSKeyID != "" || d.S3.CAFile != "" || d.S3.NoTLS {
 					return usageError{fmt.Errorf("--sse, --sse-kms-key-id, --ca-file and --no-tls are for S3 destinations; drop them with --dir")}
 				}
 				d.Kind = core.DestinationLocal
-			case d.Endpoint != "":
-				if d.Bucket == "" {
+			case d.S3.Endpoint != "":
+				if d.S3.Bucket == "" {
 					return usageError{fmt.Errorf("an S3 destination needs --bucket")}
 				}
 				d.Kind = core.DestinationS3
-				if strings.Contains(d.Endpoint, "://") {
+				if strings.Contains(d.S3.Endpoint, "://") {
 					return usageError{fmt.Errorf("--endpoint takes HOST:PORT without a scheme; use --no-tls for plain HTTP")}
 				}
 				if secret, ok, err := secretFromFlags("secret-key-env", secretEnv, "secret-key-ref", secretRef); err != nil {
 					return err
 				} else if ok {
-					d.SecretKey = secret
+					d.S3.SecretKey = secret
 				}
 				switch strings.ToLower(sse) {
 				case "":
 				case "s3", "sse-s3":
-					d.SSE = core.SSES3
+					d.S3.SSE = core.SSES3
 				case "kms", "sse-kms":
-					d.SSE = core.SSEKMS
+					d.S3.SSE = core.SSEKMS
 				default:
 					return usageError{fmt.Errorf("--sse %q is not supported; use --sse s3 or --sse kms", sse)}
 				}
-				if d.SSEKMSKeyID != "" && d.SSE != core.SSEKMS {
+				if d.S3.SSEKMSKeyID != "" && d.S3.SSE != core.SSEKMS {
 					return usageError{fmt.Errorf("--sse-kms-key-id needs --sse kms")}
 				}
 			default:
@@ -81,21 +81,21 @@ func (a *app) destinationAddCommand() *cobra.Command {
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&d.Dir, "dir", "", "local directory holding the backups")
-	f.StringVar(&d.Endpoint, "endpoint", "", "S3 endpoint as HOST:PORT")
-	f.StringVar(&d.Bucket, "bucket", "", "S3 bucket")
-	f.StringVar(&d.Region, "region", "", "S3 region")
-	f.StringVar(&d.Prefix, "prefix", "", "key prefix inside the bucket")
-	f.StringVar(&d.AccessKey, "access-key", "", "S3 access key")
+	f.StringVar(&d.Local.Dir, "dir", "", "local directory holding the backups")
+	f.StringVar(&d.S3.Endpoint, "endpoint", "", "S3 endpoint as HOST:PORT")
+	f.StringVar(&d.S3.Bucket, "bucket", "", "S3 bucket")
+	f.StringVar(&d.S3.Region, "region", "", "S3 region")
+	f.StringVar(&d.S3.Prefix, "prefix", "", "key prefix inside the bucket")
+	f.StringVar(&d.S3.AccessKey, "access-key", "", "S3 access key")
 	f.StringVar(&secretEnv, "secret-key-env", "", "name of the environment variable holding the S3 secret key (read now, stored encrypted)")
 	f.StringVar(&secretRef, "secret-key-ref", "", "where the S3 secret key is kept, read at each use instead of stored: env:VARIABLE or file:PATH (owner-only)")
-	f.BoolVar(&d.NoTLS, "no-tls", false, "talk plain HTTP to the endpoint (TLS is the default)")
+	f.BoolVar(&d.S3.NoTLS, "no-tls", false, "talk plain HTTP to the endpoint (TLS is the default)")
 	f.StringVar(&sse, "sse", "", `server-side encryption: "s3" for SSE-S3, "kms" for SSE-KMS`)
-	f.StringVar(&d.SSEKMSKeyID, "sse-kms-key-id", "", "KMS key (id, ARN or alias) of --sse kms; default: the storage's default key")
+	f.StringVar(&d.S3.SSEKMSKeyID, "sse-kms-key-id", "", "KMS key (id, ARN or alias) of --sse kms; default: the storage's default key")
 	f.StringVar(&encryptKey, "encrypt-key", "", "encrypt backups with age to the identity in this file (from odoo-backup key generate), which decrypts them")
 	f.StringVar(&encryptRecipient, "encrypt-recipient", "", "encrypt backups with age to this recipient (age1...), whose identity is kept off this host")
 	f.StringVar(&encryptPassphraseEnv, "encrypt-passphrase-env", "", "encrypt backups with age and the passphrase in this environment variable")
-	f.StringVar(&d.CAFile, "ca-file", "", "PEM file of the certificate authority of the endpoint's certificate, trusted besides the system's")
+	f.StringVar(&d.S3.CAFile, "ca-file", "", "PEM file of the certificate authority of the endpoint's certificate, trusted besides the system's")
 	return cmd
 }
 
@@ -121,9 +121,9 @@ func (a *app) destinationListCommand() *cobra.Command {
 			for _, d := range dests {
 				tls := "—"
 				if d.Kind == core.DestinationS3 {
-					tls = map[bool]string{true: "off", false: "on"}[d.NoTLS]
+					tls = map[bool]string{true: "off", false: "on"}[d.S3.NoTLS]
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), tls, orDash(d.SSE), encryptionText(d))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), tls, orDash(d.S3.SSE), encryptionText(d))
 			}
 			return tw.Flush()
 		}),
@@ -176,10 +176,10 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 				return usageError{fmt.Errorf("give the new credentials with --secret-key-env VAR or --secret-key-ref REF (and --access-key K)")}
 			}
 			if ok {
-				d.SecretKey = secret
+				d.S3.SecretKey = secret
 			}
 			if accessKey != "" {
-				d.AccessKey = accessKey
+				d.S3.AccessKey = accessKey
 			}
 			if err := core.UpdateDestination(ctx, a.cat, a.engine.OpenStore, d); err != nil {
 				var probe *core.DestinationProbeError

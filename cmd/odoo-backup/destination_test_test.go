@@ -80,8 +80,11 @@ func TestDestinationTest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = cat.AddDestination(context.Background(), &core.Destination{Name: "gone", Kind: core.DestinationS3, Endpoint: addr, Bucket: "gone",
-		AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true})
+	err = cat.AddDestination(context.Background(), &core.Destination{
+		Name: "gone",
+		Kind: core.DestinationS3,
+		S3:   core.S3Settings{Endpoint: addr, Bucket: "gone", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true},
+	})
 	cat.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -73,7 +73,7 @@ func TestKilledBackupIsCleanedUpByTheNextCommand(t *testing.T) {
 	c.ok("config", "set", "prod", "disk", "--frequency", "daily", "--keep", "3")
 	c.ok("config", "set", "prod", "s3", "--frequency", "daily", "--keep", "3")
 	c.ok("backup", "prod", "--all-destinations")
-	s3st, err := s3.NewS3(s3.Config{Endpoint: minio.Endpoint, Bucket: bucket, Prefix: "backups/odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true})
+	s3st, err := s3.NewS3(s3.Config{S3Settings: core.S3Settings{Endpoint: minio.Endpoint, Bucket: bucket, Prefix: "backups/odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,15 +76,15 @@ func destinationEncryption(d *core.Destination, keyFile, recipient, passphraseEn
 	switch {
 	case keyFile != "":
 		// core.AddDestination reads it for its recipient.
-		d.EncryptKeyFile = keyFile
+		d.Encrypt.KeyFile = keyFile
 	case recipient != "":
-		d.EncryptRecipient = recipient
+		d.Encrypt.Recipient = recipient
 	case passphraseEnv != "":
 		v, ok := os.LookupEnv(passphraseEnv)
 		if !ok || v == "" {
 			return usageError{fmt.Errorf("the environment variable %s named by --encrypt-passphrase-env is not set", passphraseEnv)}
 		}
-		d.EncryptPassphrase = core.Secret(v)
+		d.Encrypt.Passphrase = core.Secret(v)
 	}
 	return nil
 }
@@ -93,12 +93,12 @@ func destinationEncryption(d *core.Destination, keyFile, recipient, passphraseEn
 // that encrypts.
 func encryptionWarning(d core.Destination) string {
 	switch {
-	case d.EncryptPassphrase.IsSet():
+	case d.Encrypt.Passphrase.IsSet():
 		return fmt.Sprintf("Backups on %s are encrypted with the passphrase. Warning: a lost key means lost backups. Keep the passphrase somewhere safe, away from this host.", d.Name)
-	case d.EncryptKeyFile != "":
-		return fmt.Sprintf("Backups on %s are encrypted to %s and decrypted with %s. %s", d.Name, d.EncryptRecipient, d.EncryptKeyFile, lostKeyWarning(d.EncryptKeyFile))
-	case d.EncryptRecipient != "":
-		return fmt.Sprintf("Backups on %s are encrypted to %s; this host cannot decrypt them, so download, verify, restore and drill need --identity FILE. Warning: a lost key means lost backups. Keep the identity of %s somewhere safe.", d.Name, d.EncryptRecipient, d.EncryptRecipient)
+	case d.Encrypt.KeyFile != "":
+		return fmt.Sprintf("Backups on %s are encrypted to %s and decrypted with %s. %s", d.Name, d.Encrypt.Recipient, d.Encrypt.KeyFile, lostKeyWarning(d.Encrypt.KeyFile))
+	case d.Encrypt.Recipient != "":
+		return fmt.Sprintf("Backups on %s are encrypted to %s; this host cannot decrypt them, so download, verify, restore and drill need --identity FILE. Warning: a lost key means lost backups. Keep the identity of %s somewhere safe.", d.Name, d.Encrypt.Recipient, d.Encrypt.Recipient)
 	}
 	return ""
 }
@@ -107,12 +107,12 @@ func encryptionWarning(d core.Destination) string {
 // recipient, never a key.
 func encryptionText(d core.Destination) string {
 	switch {
-	case d.EncryptPassphrase.IsSet():
+	case d.Encrypt.Passphrase.IsSet():
 		return "age passphrase"
-	case d.EncryptKeyFile != "":
-		return "age " + d.EncryptRecipient + " (key on this host)"
-	case d.EncryptRecipient != "":
-		return "age " + d.EncryptRecipient
+	case d.Encrypt.KeyFile != "":
+		return "age " + d.Encrypt.Recipient + " (key on this host)"
+	case d.Encrypt.Recipient != "":
+		return "age " + d.Encrypt.Recipient
 	}
 	return "—"
 }

@@ -185,8 +185,8 @@ func (a *app) home(ctx context.Context) error {
 		return err
 	}
 	if len(dests) == 0 {
-		d := core.Destination{Name: "local", Kind: core.DestinationLocal, Dir: filepath.Join(dataDir(), "backups")}
-		err := os.MkdirAll(d.Dir, 0o700)
+		d := core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(dataDir(), "backups")}}
+		err := os.MkdirAll(d.Local.Dir, 0o700)
 		var st core.ObjectStore
 		if err == nil {
 			st, err = s3.Open(ctx, d)
@@ -195,12 +195,12 @@ func (a *app) home(ctx context.Context) error {
 			err = s3.Probe(ctx, st)
 		}
 		if err != nil {
-			return core.Userf(err, "cannot set up the default local destination in %s: %s", d.Dir, message(err))
+			return core.Userf(err, "cannot set up the default local destination in %s: %s", d.Local.Dir, message(err))
 		}
 		if err := a.cat.AddDestination(ctx, &d); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "Created the catalog %s and a local destination \"local\" in %s.\n\n", a.resolveCatalogPath(), d.Dir)
+		fmt.Fprintf(a.stdout, "Created the catalog %s and a local destination \"local\" in %s.\n\n", a.resolveCatalogPath(), d.Local.Dir)
 	}
 	if a.stdout == io.Writer(os.Stdout) && isatty.IsTerminal(os.Stdin.Fd()) && isatty.IsTerminal(os.Stdout.Fd()) {
 		cs, err := a.startConsoleScheduler(ctx)

@@ -379,10 +379,10 @@ func checkConsoleCatalog(t *testing.T, c *cli, service string, odoo *testbed.Odo
 			disk = &dests[i]
 		}
 	}
-	if want := filepath.Join(c.dir, "disk"); disk == nil || disk.Kind != core.DestinationLocal || disk.Dir != want {
+	if want := filepath.Join(c.dir, "disk"); disk == nil || disk.Kind != core.DestinationLocal || disk.Local.Dir != want {
 		t.Errorf("destinations %+v, want disk, local in %s", dests, want)
-	} else if fi, err := os.Stat(disk.Dir); err != nil || !fi.IsDir() {
-		t.Errorf("the form should have created %s: %v", disk.Dir, err)
+	} else if fi, err := os.Stat(disk.Local.Dir); err != nil || !fi.IsDir() {
+		t.Errorf("the form should have created %s: %v", disk.Local.Dir, err)
 	}
 
 	var svcs []core.Service
