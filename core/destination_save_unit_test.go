@@ -100,7 +100,7 @@ func TestAddDestinationRefusesBadSettingsBeforeTouchingAnything(t *testing.T) {
 		{"S3 without a bucket", Destination{Name: "s3", Kind: DestinationS3, S3: S3Settings{Endpoint: "h:9000"}}, "bucket", ErrInvalid, ""},
 		{"unknown SSE", Destination{Name: "s3", Kind: DestinationS3, S3: S3Settings{Endpoint: "h:9000", Bucket: "b", SSE: "SSE-C"}}, "sse", ErrInvalid, ""},
 		{"KMS key without SSE-KMS", Destination{Name: "s3", Kind: DestinationS3, S3: S3Settings{Endpoint: "h:9000", Bucket: "b", SSE: SSES3, SSEKMSKeyID: "k"}}, "kmskey", ErrInvalid, ""},
-		{"not a recipient", Destination{Name: "disk", Kind: DestinationLocal, Local: LocalSettings{Dir: "/tmp/x"}, Encrypt: EncryptionSettings{Recipient: "ssh-ed25519 AAAA"}}, "recipient", ErrInvalid, ""},
+		{"not a recipient", Destination{Name: "disk", Kind: DestinationLocal, Local: LocalSettings{Dir: "/tmp/x"}, Encrypt: EncryptionSettings{Recipient: "ssh-ed25519 AAAA"}}, "recipient", ErrInvalid, ActionGiveRecipient},
 		{"name taken", Destination{Name: "taken", Kind: DestinationLocal, Local: LocalSettings{Dir: "/tmp/x"}}, "name", ErrExists, ""},
 		{"unreadable key file", Destination{Name: "disk", Kind: DestinationLocal, Local: LocalSettings{Dir: "/tmp/x"}, Encrypt: EncryptionSettings{KeyFile: "/nonexistent/key.txt"}}, "keyfile", nil, ""},
 	} {
