@@ -1,6 +1,9 @@
 package core
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Error classes. Errors that leave the engine, the catalog or a store wrap one
 // of these (test with errors.Is) beside the underlying cause, so callers can
@@ -90,4 +93,19 @@ func AdviceOf(err error) (Advice, bool) {
 		err = ue.Cause
 	}
 	return Advice{}, false
+}
+
+// WithAdvice is msg followed by phrase's words for the action core advises
+// on err, if any: each front end passes its own phrasing. A message that
+// quotes another (a cause) may hold its advice already, and does not get it
+// twice.
+func WithAdvice(msg string, err error, phrase func(Advice) string) string {
+	a, ok := AdviceOf(err)
+	if !ok {
+		return msg
+	}
+	if how := phrase(a); how != "" && !strings.Contains(msg, how) {
+		return msg + "; " + how
+	}
+	return msg
 }

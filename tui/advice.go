@@ -1,10 +1,6 @@
 package tui
 
-import (
-	"strings"
-
-	"github.com/odoo-backup/odoo-backup/core"
-)
+import "github.com/odoo-backup/odoo-backup/core"
 
 // errorText is the sentence the console shows for err: what happened and,
 // when core advises an action, the key or screen that does it here.
@@ -24,15 +20,7 @@ func adviceIs(err error, action core.Action) bool {
 // withConsoleAdvice is msg followed by the console's phrase for the action
 // core advises on err, if any.
 func withConsoleAdvice(msg string, err error) string {
-	a, ok := core.AdviceOf(err)
-	if !ok {
-		return msg
-	}
-	// A message that quotes another (a cause) may hold its advice already.
-	if how := consoleAdvice(a); how != "" && !strings.Contains(msg, how) {
-		return msg + "; " + how
-	}
-	return msg
+	return core.WithAdvice(msg, err, consoleAdvice)
 }
 
 // consoleAdvice phrases an action core advises as the key or screen that

@@ -1,58 +1,12 @@
 package tui
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
-
-// coreActions reads every core.Action constant from core's source, so an
-// action added there without a console phrase fails the test below.
-func coreActions(t *testing.T) []core.Action {
-	t.Helper()
-	files, err := filepath.Glob("../core/*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []core.Action
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			vs, ok := n.(*ast.ValueSpec)
-			if !ok || len(vs.Values) != 1 {
-				return true
-			}
-			if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Action" {
-				return true
-			}
-			if lit, ok := vs.Values[0].(*ast.BasicLit); ok {
-				v, err := strconv.Unquote(lit.Value)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, core.Action(v))
-			}
-			return true
-		})
-	}
-	if len(out) < 30 {
-		t.Fatalf("found %d actions in core, want the 30 and more it defines", len(out))
-	}
-	return out
-}
 
 // notInTheConsole are the actions the console cannot do itself, so its
 // phrase may send the user to the command line, with the reason.
@@ -68,7 +22,7 @@ var notInTheConsole = map[core.Action]string{
 // screen or a field: never a flag, and a command only for what the console
 // cannot do.
 func TestEveryActionHasAConsolePhrase(t *testing.T) {
-	for _, a := range coreActions(t) {
+	for _, a := range testbed.CoreActions(t) {
 		how := consoleAdvice(core.Advice{Action: a, Service: "prod", Destination: "s3", Recipient: "age1x", Detail: "std"})
 		switch {
 		case how == "":

@@ -2,24 +2,13 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/odoo-backup/odoo-backup/core"
 )
 
 // withAdvice is msg followed by what to do, when core advises an action on
 // err: the command line phrases it with the command and flag that do it.
-func withAdvice(msg string, err error) string {
-	a, ok := core.AdviceOf(err)
-	if !ok {
-		return msg
-	}
-	// A message that quotes another (a cause) may hold its advice already.
-	if how := cliAdvice(a); how != "" && !strings.Contains(msg, how) {
-		return msg + "; " + how
-	}
-	return msg
-}
+func withAdvice(msg string, err error) string { return core.WithAdvice(msg, err, cliAdvice) }
 
 // cliAdvice phrases an action core advises as the command that does it.
 func cliAdvice(a core.Advice) string {
