@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -55,13 +56,7 @@ func (c *configCatalog) SetConfiguration(_ context.Context, x Configuration) err
 }
 
 func (c *configCatalog) RemoveConfiguration(_ context.Context, service, destination string) error {
-	var out []TemplateConfiguration
-	for _, x := range c.services[service] {
-		if x.Destination != destination {
-			out = append(out, x)
-		}
-	}
-	c.services[service] = out
+	c.services[service] = withoutDestination(c.services[service], destination)
 	return nil
 }
 
@@ -96,13 +91,7 @@ func (c *configCatalog) SetTemplateConfiguration(_ context.Context, template str
 }
 
 func (c *configCatalog) RemoveTemplateConfiguration(_ context.Context, template, destination string) error {
-	var out []TemplateConfiguration
-	for _, x := range c.templates[template] {
-		if x.Destination != destination {
-			out = append(out, x)
-		}
-	}
-	c.templates[template] = out
+	c.templates[template] = withoutDestination(c.templates[template], destination)
 	return nil
 }
 
@@ -288,4 +277,8 @@ func TestRulesBothFrontEndsShare(t *testing.T) {
 		err.Error() != `service "prod" has no primary destination to upload to` {
 		t.Errorf("NoPrimaryError = %q (advice %+v), want the plain sentence, ErrInvalid and ErrNotFound, advising a primary for prod", err, a)
 	}
+}
+
+func withoutDestination(cs []TemplateConfiguration, destination string) []TemplateConfiguration {
+	return slices.DeleteFunc(cs, func(x TemplateConfiguration) bool { return x.Destination == destination })
 }
