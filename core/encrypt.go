@@ -165,7 +165,7 @@ func GenerateIdentityFile(path string) (string, error) {
 	// The mode asked for above is narrowed by the umask only; make sure.
 	err = f.Chmod(0o600)
 	if err == nil {
-		_, err = fmt.Fprintf(f, "# odoo-backup age identity\n# public key: %s\n%s\n", id.Recipient(), id)
+		_, err = fmt.Fprintf(f, "# age identity written by odoo-backup\n# public key: %s\n%s\n", id.Recipient(), id)
 	}
 	if err == nil {
 		err = f.Sync()
@@ -217,7 +217,7 @@ func IdentityFileRecipient(path string) (string, error) {
 	if r := identityRecipient(ids[0]); r != "" {
 		return r, nil
 	}
-	return "", Advise(Advice{Action: ActionGenerateKey, Detail: path}, ErrInvalid, "the key file %s holds an identity of a kind odoo-backup cannot encrypt to", path)
+	return "", Advise(Advice{Action: ActionGenerateKey, Detail: path}, ErrInvalid, "the key file %s holds an identity of a kind backups cannot be encrypted to (only age X25519 identities)", path)
 }
 
 func identityRecipient(id age.Identity) string {
@@ -353,7 +353,7 @@ func recipientOf(encryption string) string { return strings.TrimPrefix(encryptio
 func backupIdentities(rb readableBackup, identityFile string) ([]age.Identity, string, error) {
 	enc := rb.b.Encryption
 	if !strings.HasPrefix(enc, encryptionAge) {
-		return nil, "", Userf(ErrInvalid, "backup %d is encrypted as %q, which this version of odoo-backup cannot decrypt", rb.b.ID, enc)
+		return nil, "", Userf(ErrInvalid, "backup %d is encrypted as %q, which this version cannot decrypt", rb.b.ID, enc)
 	}
 	if enc == EncryptionPassphrase {
 		if !rb.dest.Encrypt.Passphrase.IsSet() {

@@ -86,7 +86,7 @@ func OdooConfDatabase(ctx context.Context, conf OdooConf, list DatabaseLister) (
 	// Python's re.match anchors at the start only.
 	re, err := regexp.Compile(`^(?:` + conf.DBFilter + `)`)
 	if err != nil {
-		return fail(nil, "its dbfilter %q is not a regular expression odoo-backup can read (%v)", conf.DBFilter, err)
+		return fail(nil, "its dbfilter %q is not a regular expression Go's RE2 syntax can read (%v)", conf.DBFilter, err)
 	}
 	all, err := list(ctx, conf.DBUser)
 	if err != nil {

@@ -25,7 +25,7 @@ func TestOdooConfDatabase(t *testing.T) {
 		{"dbfilter matching none", OdooConf{DBFilter: "^shop$", DBUser: "odoo"}, "", owned["odoo"], "matches none of the databases odoo owns"},
 		{"dbfilter with %d", OdooConf{DBFilter: "^%d$", DBUser: "odoo"}, "", owned["odoo"], "depends on the host name"},
 		{"dbfilter with %h", OdooConf{DBFilter: "%h", DBUser: "odoo"}, "", owned["odoo"], "(%h, %d)"},
-		{"dbfilter Go cannot read", OdooConf{DBFilter: "^(?!test).*$", DBUser: "odoo"}, "", nil, "not a regular expression odoo-backup can read"},
+		{"dbfilter Go cannot read", OdooConf{DBFilter: "^(?!test).*$", DBUser: "odoo"}, "", nil, "not a regular expression Go's RE2 syntax can read"},
 		{"db_name list narrowed by dbfilter", OdooConf{DBName: "prod, staging", DBFilter: "^p", DBUser: "odoo"}, "prod", nil, ""},
 		{"db_name list without dbfilter", OdooConf{DBName: "prod,staging", DBUser: "odoo"}, "", []string{"prod", "staging"}, "db_name lists 2 databases"},
 		{"nothing at all", OdooConf{DBUser: "odoo"}, "", owned["odoo"], "neither db_name nor dbfilter"},

@@ -29,7 +29,7 @@ func ProbeStore(ctx context.Context, st ObjectStore) error {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	key := ProbeKeyPrefix + hex.EncodeToString(rnd[:])
-	want := []byte("odoo-backup probe " + key + "\n")
+	want := []byte("probe object of odoo-backup: " + key + "\n")
 
 	if err := st.Put(ctx, key, bytes.NewReader(want)); err != nil {
 		return Userf(err, "cannot write a test object to %s: %v", st, err)

@@ -260,7 +260,7 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 	case rb.b.Format == FormatPlainSQL || rb.b.Format == FormatSQLGz || rb.b.Format == FormatPGCustom:
 		a = &odoozip.Archive{}
 	default:
-		return nil, Userf(ErrInvalid, "backup %d has format %q, which this version of odoo-backup cannot restore", rb.b.ID, rb.b.Format)
+		return nil, Userf(ErrInvalid, "backup %d has format %q, which this version cannot restore", rb.b.ID, rb.b.Format)
 	}
 	parent := filepath.Dir(finalFS)
 	if err := os.MkdirAll(parent, 0o700); err != nil {

@@ -156,7 +156,7 @@ func (s Secret) Resolve(what string) (Secret, error) {
 	case "env":
 		v, ok := os.LookupEnv(where)
 		if !ok || v == "" {
-			return "", Userf(ErrInvalid, "%s refers to the environment variable %s, which is not set; set it where odoo-backup runs (for the daemon, in its service unit)", what, where)
+			return "", Userf(ErrInvalid, "%s refers to the environment variable %s, which is not set; set it in the environment of the process that needs it (for the daemon, in its service unit)", what, where)
 		}
 		return Secret(v), nil
 	case "file":

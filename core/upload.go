@@ -469,5 +469,5 @@ func (e *Engine) verifyStream(ctx context.Context, rb readableBackup) error {
 		}
 		return nil
 	}
-	return Userf(ErrInvalid, "backup %d has format %q, which this version of odoo-backup cannot read", rb.b.ID, rb.b.Format)
+	return Userf(ErrInvalid, "backup %d has format %q, which this version cannot read", rb.b.ID, rb.b.Format)
 }

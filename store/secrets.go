@@ -99,7 +99,7 @@ func readKeyFile(path string) ([]byte, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		return nil, core.Userf(fmt.Errorf("%w: %w", core.ErrAccessDenied, err), "cannot read the catalog key file %s (%v); run odoo-backup as the user that owns it", path, errors.Unwrap(err))
+		return nil, core.Userf(fmt.Errorf("%w: %w", core.ErrAccessDenied, err), "cannot read the catalog key file %s (%v); run as the user that owns it", path, errors.Unwrap(err))
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -217,7 +217,7 @@ func (c *Catalog) open(col secretColumn, stored string) core.Secret {
 	case strings.HasPrefix(stored, refPrefix):
 		s, err := core.SecretRef(strings.TrimPrefix(stored, refPrefix))
 		if err != nil {
-			return core.UnreadableSecret(fmt.Sprintf("%s is a reference this odoo-backup does not understand", col.what), col.again)
+			return core.UnreadableSecret(fmt.Sprintf("%s is a reference this version does not understand", col.what), col.again)
 		}
 		return s
 	case !strings.HasPrefix(stored, encPrefix):

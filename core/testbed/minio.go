@@ -446,7 +446,7 @@ func writeSelfSignedCert(dir string) (string, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "odoo-backup test MinIO"},
+		Subject:               pkix.Name{CommonName: "test MinIO of odoo-backup"},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
