@@ -82,7 +82,7 @@ func createLoader(ctx context.Context, server DBConn) (*loader, error) {
 	if err != nil {
 		return nil, Userf(err, "cannot create the temporary role a restore loads the dump as on %s (%v); the service's user must be a superuser, such as postgres", server.Address(), err)
 	}
-	comment := fmt.Sprintf("odoo-backup restore loader; host=%s pid=%d created=%s", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	comment := fmt.Sprintf("restore loader of odoo-backup; host=%s pid=%d created=%s", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
 	if _, err := admin.Exec(ctx, "COMMENT ON ROLE "+quoteIdent(name)+" IS "+quoteLiteral(comment)); err != nil {
 		l.drop(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("comment on role %s: %w", name, err)
