@@ -190,21 +190,9 @@ func TestS3MissingObjectMessage(t *testing.T) {
 	expectSentence(t, "Stat", err, core.ErrNotFound, want, cfg.SecretKey.Reveal())
 }
 
-// closedPort is a local port nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 func TestS3Unreachable(t *testing.T) {
 	ctx := t.Context()
-	ep := closedPort(t)
+	ep := testbed.ClosedPort(t)
 	want := "cannot reach " + ep + " (connection refused); check the endpoint and that the server is running"
 	// Without a region minio-go first asks for the bucket's location,
 	// which it does not retry; with one, requests are retried.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,20 +11,9 @@ import (
 	miniogo "github.com/minio/minio-go/v7"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/testbed"
 	"github.com/odoo-backup/odoo-backup/store"
 )
-
-// closedPort is a local TCP port nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
 
 // TestDestinationTest runs `destination test` against a local directory and
 // the real MinIO: working, with a wrong secret, and at an endpoint where
@@ -75,7 +63,7 @@ func TestDestinationTest(t *testing.T) {
 	}
 
 	// An endpoint where nothing listens (saved without the probe add makes).
-	addr := closedPort(t)
+	addr := testbed.ClosedPort(t)
 	cat, err := store.Open(context.Background(), c.catalog)
 	if err != nil {
 		t.Fatal(err)
