@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/odoo-backup/odoo-backup/core/odoosql"
 	"github.com/odoo-backup/odoo-backup/core/odoozip"
+	"github.com/odoo-backup/odoo-backup/core/pool"
 )
 
 const (
@@ -58,6 +60,10 @@ type target struct {
 	recipients []age.Recipient
 	seal       *sealer
 	out        io.Writer
+	// stream is the zip the target gets; sink its pool side, when it
+	// keeps a pool.
+	stream *archiveStream
+	sink   *poolSink
 }
 
 // Backup dumps the service's database and filestore once into an
@@ -94,7 +100,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 		rec, err := e.startRecording(ctx, Backup{
 			ServiceID: svc.ID, Service: svc.Name, DestinationID: d.ID, Destination: d.Name,
 			Kind: req.Kind, StartedAt: started,
-			Database: svc.DB.Database, Format: FormatOdooZip, Encryption: d.Encryption(),
+			Database: svc.DB.Database, Format: d.backupFormat(), Encryption: d.Encryption(),
 		}, PhaseConnect, nil)
 		if err != nil {
 			return nil, fmt.Errorf("record backup of %s on %s: %w", svc.Name, d.Name, err)
@@ -144,7 +150,11 @@ func (e *Engine) finishTarget(ctx context.Context, t *target, info dumpInfo, pro
 	}
 	var leftovers []string
 	if err == nil {
-		b.Size, b.SHA256 = info.size, info.sha256
+		b.Size, b.SHA256 = t.stream.size.n, hex.EncodeToString(t.stream.hash.Sum(nil))
+		if t.sink != nil {
+			facts := t.sink.facts
+			b.Pool = &facts
+		}
 		if t.seal != nil {
 			// An encrypted backup's size and checksum are those of the
 			// stored ciphertext (see encrypt.go).
@@ -158,6 +168,9 @@ func (e *Engine) finishTarget(ctx context.Context, t *target, info dumpInfo, pro
 			// failed Put stored nothing: no delete to wait for on a
 			// destination that may not answer.)
 			leftovers = []string{b.Key}
+			if t.sink != nil {
+				leftovers = append(leftovers, pool.ListKey(b.Key))
+			}
 		}
 	}
 	saveErr = t.finish(ctx, err, leftovers...)
@@ -262,8 +275,6 @@ func freeKey(ctx context.Context, st ObjectStore, service string, started time.T
 }
 
 type dumpInfo struct {
-	size           int64
-	sha256         string
 	odooVersion    string
 	pgVersion      string
 	modules        int
@@ -275,16 +286,22 @@ type dumpInfo struct {
 	missingFiles []string
 }
 
-// produce writes the archive once, fanned out to every target's store.
+// produce writes the archive once, fanned out to every target's store: a
+// self-contained zip to the zip targets, and to the pool targets a zip of
+// the database alone, their filestore files going to their pools.
 func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, started time.Time, rep *progressReporter) (dumpInfo, error) {
 	var info dumpInfo
-	live := 0
+	var zipTargets, poolTargets []*target
 	for _, t := range targets {
-		if t.err == nil {
-			live++
+		switch {
+		case t.err != nil:
+		case t.dest.usesPool():
+			poolTargets = append(poolTargets, t)
+		default:
+			zipTargets = append(zipTargets, t)
 		}
 	}
-	if live == 0 {
+	if len(zipTargets)+len(poolTargets) == 0 {
 		return info, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -332,34 +349,106 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 		return info, err
 	}
 
-	fan := startPuts(ctx, targets)
-	hash := sha256.New()
-	var size sizeCounter
-	zw := odoozip.NewWriter(io.MultiWriter(hash, &size, countingWriter{rep}, fan), started.Local())
+	// Progress counts the bytes of the one stream every target gets: the
+	// full zip when a zip target is alive, else the database zip and the
+	// pool objects stored.
+	w := archiveWriters{full: startArchive(ctx, zipTargets, started, rep)}
+	var dbRep *progressReporter
+	if w.full == nil {
+		dbRep = rep
+	}
+	w.db = startArchive(ctx, poolTargets, started, dbRep)
+	for _, t := range poolTargets {
+		w.sinks = append(w.sinks, e.newPoolSink(ctx, t))
+	}
 
-	writeErr := e.writeArchive(ctx, svc, tx, zw, manifest, snapshot, pgDump, rep, &info)
-	if writeErr == nil {
-		writeErr = zw.Close()
+	writeErr := e.writeArchive(ctx, svc, tx, w, manifest, snapshot, pgDump, rep, &info)
+	for _, s := range w.sinks {
+		if writeErr == nil && s.t.err == nil {
+			// A list that cannot be stored fails its target alone, and
+			// its archive is not published.
+			if err := s.putList(ctx); err != nil {
+				s.t.err = err
+				s.t.pw.CloseWithError(err)
+			}
+		}
+	}
+	streams := w.streams()
+	for _, a := range streams {
+		if writeErr == nil {
+			writeErr = a.zw.Close()
+		}
+	}
+	for _, a := range streams {
+		if writeErr != nil {
+			// Abort every Put: none of them may publish an archive.
+			a.fan.abort(writeErr)
+		} else {
+			a.fan.complete()
+		}
 	}
 	if writeErr != nil {
-		// Abort every Put: none of them may publish an archive.
-		fan.abort(writeErr)
 		cancel()
 	} else {
-		rep.set(PhaseFinish, size.n)
-		fan.complete()
+		rep.set(PhaseFinish, rep.bytes)
 	}
-	fan.wait(writeErr)
+	allDead := true
+	for _, a := range streams {
+		a.fan.wait(writeErr)
+		allDead = allDead && a.fan.allDead()
+	}
 	if writeErr != nil {
-		if fan.allDead() {
+		if allDead {
 			// Every destination failed first; their errors say why.
 			return info, nil
 		}
 		return info, writeErr
 	}
-	info.size = size.n
-	info.sha256 = hex.EncodeToString(hash.Sum(nil))
 	return info, nil
+}
+
+// archiveStream is one zip written once and fanned out to its targets.
+type archiveStream struct {
+	fan  *fanout
+	hash hash.Hash
+	size sizeCounter
+	zw   *odoozip.Writer
+}
+
+// archiveWriters are what one backup writes: the self-contained zip of
+// its zip targets (full), the database zip of its pool targets (db), and
+// the pools' sides (sinks); nil or empty where no target takes it.
+type archiveWriters struct {
+	full, db *archiveStream
+	sinks    []*poolSink
+}
+
+func (w archiveWriters) streams() []*archiveStream {
+	var out []*archiveStream
+	for _, a := range []*archiveStream{w.full, w.db} {
+		if a != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// startArchive starts the Puts of targets and the zip they all get; nil
+// without targets. rep, when not nil, counts the zip's bytes.
+func startArchive(ctx context.Context, targets []*target, started time.Time, rep *progressReporter) *archiveStream {
+	if len(targets) == 0 {
+		return nil
+	}
+	a := &archiveStream{fan: startPuts(ctx, targets), hash: sha256.New()}
+	out := []io.Writer{a.hash, &a.size, a.fan}
+	if rep != nil {
+		out = append(out, countingWriter{rep})
+	}
+	a.zw = odoozip.NewWriter(io.MultiWriter(out...), started.Local())
+	for _, t := range targets {
+		t.stream = a
+	}
+	return a
 }
 
 // startPuts starts one Put per target still alive, each reading its own
@@ -465,17 +554,21 @@ func odooFacts(ctx context.Context, tx pgx.Tx, db string) (map[string]string, in
 // counts and the dump loading without error).
 const countLimit = 2_000_000
 
-// writeArchive writes manifest.json, dump.sql from pg_dump, and the live
-// filestore files.
-func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *odoozip.Writer, m odoozip.Manifest, snapshot string, pgDump Tool, rep *progressReporter, info *dumpInfo) error {
-	if err := zw.WriteManifest(m); err != nil {
-		return fmt.Errorf("write manifest: %w", err)
+// writeArchive writes manifest.json and dump.sql from pg_dump into every
+// zip of w, and the live filestore files into the full zip and the pools.
+func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, w archiveWriters, m odoozip.Manifest, snapshot string, pgDump Tool, rep *progressReporter, info *dumpInfo) error {
+	var dumps []io.Writer
+	for _, a := range w.streams() {
+		if err := a.zw.WriteManifest(m); err != nil {
+			return fmt.Errorf("write manifest: %w", err)
+		}
+		dumpW, err := a.zw.CreateDump()
+		if err != nil {
+			return fmt.Errorf("start dump.sql: %w", err)
+		}
+		dumps = append(dumps, dumpW)
 	}
 	rep.set(PhaseDump, rep.bytes)
-	dumpW, err := zw.CreateDump()
-	if err != nil {
-		return fmt.Errorf("start dump.sql: %w", err)
-	}
 	args := append([]string{"--no-owner", "--format=plain", "--snapshot=" + snapshot}, pgArgs(svc.DB, svc.DB.Database)...)
 	cmd := exec.CommandContext(ctx, pgDump.Path, args...)
 	cmd.Env = pgEnv(svc.DB)
@@ -488,7 +581,7 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *o
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", pgDump.Path, err)
 	}
-	_, copyErr := io.Copy(dumpW, stdout)
+	_, copyErr := io.Copy(io.MultiWriter(dumps...), stdout)
 	if copyErr != nil {
 		_ = cmd.Process.Kill()
 	}
@@ -504,12 +597,24 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *o
 	}
 
 	rep.set(PhaseFilestore, rep.bytes)
-	err = odoosql.EachAttachmentFile(ctx, tx, func(fname string) error {
+	return odoosql.EachAttachmentFile(ctx, tx, func(fname string) error {
 		if err := odoozip.CheckStoreFname(fname); err != nil {
 			return Userf(ErrInvalid, "the database lists an attachment file with an unsafe name (%v); it was not backed up: fix that ir_attachment row", err)
 		}
-		f, err := os.Open(filepath.Join(svc.FilestoreDir, filepath.FromSlash(fname)))
-		if errors.Is(err, fs.ErrNotExist) {
+		found := true
+		if w.full != nil {
+			var err error
+			if found, err = addZipFile(w.full.zw, svc, fname); err != nil {
+				return err
+			}
+		}
+		if found && len(w.sinks) > 0 {
+			var err error
+			if found, err = e.poolFile(ctx, w.sinks, svc.FilestoreDir, fname, rep); err != nil {
+				return err
+			}
+		}
+		if !found {
 			// The database points at a file the filestore lost; the backup
 			// still saves everything else, and records what it lacks.
 			info.missingCount++
@@ -518,18 +623,26 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, zw *o
 			}
 			return nil
 		}
-		if err != nil {
-			return Userf(err, "cannot read the filestore file %s: %v; check the permissions of %s", fname, errors.Unwrap(err), svc.FilestoreDir)
-		}
-		_, err = zw.AddFilestoreFile(fname, f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("write filestore file %s: %w", fname, err)
-		}
 		info.filestoreFiles++
 		return nil
 	})
-	return err
+}
+
+// addZipFile adds the filestore file fname to zw; false when the filestore
+// lacks it.
+func addZipFile(zw *odoozip.Writer, svc Service, fname string) (bool, error) {
+	f, err := os.Open(filepath.Join(svc.FilestoreDir, filepath.FromSlash(fname)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, Userf(err, "cannot read the filestore file %s: %v; check the permissions of %s", fname, errors.Unwrap(err), svc.FilestoreDir)
+	}
+	defer f.Close()
+	if _, err = zw.AddFilestoreFile(fname, f); err != nil {
+		return false, fmt.Errorf("write filestore file %s: %w", fname, err)
+	}
+	return true, nil
 }
 
 func (e *Engine) writeMetadata(ctx context.Context, st ObjectStore, b Backup, info dumpInfo) error {
@@ -540,7 +653,7 @@ func (e *Engine) writeMetadata(ctx context.Context, st ObjectStore, b Backup, in
 		OdooVersion: b.OdooVersion, PGVersion: b.PGVersion,
 		Modules: info.modules, FilestoreFiles: info.filestoreFiles,
 		MissingFiles: b.MissingCount, MissingNames: b.MissingFiles,
-		Tables: info.tables, Encryption: b.Encryption,
+		Tables: info.tables, Encryption: b.Encryption, Pool: b.Pool,
 	}
 	return putMetadata(ctx, st, m)
 }

@@ -47,6 +47,9 @@ type BackupMetadata struct {
 	// "age:<recipient>" or "age:passphrase". Never a key. Size and SHA256
 	// are always those of the stored bytes, the ciphertext if encrypted.
 	Encryption string `json:"encryption,omitempty"`
+	// Pool describes the filestore part of a FormatOdooPool backup: its
+	// file list object (FileListKey of Archive) and what it refers to.
+	Pool *PoolFacts `json:"pool,omitempty"`
 }
 
 // MaxMissingNames bounds the names of missing attachment files a backup

@@ -93,6 +93,7 @@ func (r *recording) finish(ctx context.Context, err error, leftovers ...string) 
 		r.b.Status, r.b.Error = StatusFailed, describe(ctx, err)
 		r.b.Size, r.b.SHA256 = 0, ""
 		r.b.MissingCount, r.b.MissingFiles = 0, nil
+		r.b.Pool = nil
 	} else {
 		r.b.Status = StatusSucceeded
 	}

@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -27,6 +28,11 @@ type Destination struct {
 	S3 S3Settings `json:"-"`
 	// Encrypt says how archives are encrypted, on either kind.
 	Encrypt EncryptionSettings `json:"-"`
+	// Layout is how backups are kept there: LayoutPool (the database part
+	// as a zip, each filestore file once in the service's pool) or
+	// LayoutZip (one self-contained Odoo zip per backup). "" reads as
+	// LayoutZip, what every destination made before pools did.
+	Layout Layout `json:"-"`
 
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -80,12 +86,13 @@ type destinationJSON struct {
 	LocalSettings
 	S3Settings
 	EncryptionSettings
+	Layout    Layout    `json:"layout"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
 // MarshalJSON writes d with its settings flat (destinationJSON).
 func (d Destination) MarshalJSON() ([]byte, error) {
-	return json.Marshal(destinationJSON{d.ID, d.Name, d.Kind, d.Local, d.S3, d.Encrypt, d.CreatedAt})
+	return json.Marshal(destinationJSON{d.ID, d.Name, d.Kind, d.Local, d.S3, d.Encrypt, d.StoredLayout(), d.CreatedAt})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -94,7 +101,7 @@ func (d *Destination) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*d = Destination{ID: j.ID, Name: j.Name, Kind: j.Kind, Local: j.LocalSettings, S3: j.S3Settings, Encrypt: j.EncryptionSettings, CreatedAt: j.CreatedAt}
+	*d = Destination{ID: j.ID, Name: j.Name, Kind: j.Kind, Local: j.LocalSettings, S3: j.S3Settings, Encrypt: j.EncryptionSettings, Layout: j.Layout, CreatedAt: j.CreatedAt}
 	return nil
 }
 
@@ -255,6 +262,49 @@ const (
 // FormatOdooZip is the Odoo database manager's zip: dump.sql, manifest.json, filestore/.
 const FormatOdooZip = "odoo-zip"
 
+// FormatOdooPool is a backup on a pool destination: its archive is an Odoo
+// zip of the database alone (manifest.json, dump.sql), its filestore a file
+// list (FileListKey) naming objects of the service's pool on the same
+// destination (see core/pool).
+const FormatOdooPool = "odoo-pool"
+
+// Layout is how a destination keeps backups.
+type Layout string
+
+const (
+	// LayoutPool keeps each filestore file once per service, in a pool of
+	// content-addressed objects, so a backup costs what changed.
+	LayoutPool Layout = "pool"
+	// LayoutZip keeps one self-contained Odoo zip per backup, for buckets
+	// people download from by hand.
+	LayoutZip Layout = "zip"
+)
+
+// StoredLayout is the destination's layout, "" read as LayoutZip.
+func (d Destination) StoredLayout() Layout {
+	if d.Layout == "" {
+		return LayoutZip
+	}
+	return d.Layout
+}
+
+// ParseLayout reads a layout name.
+func ParseLayout(s string) (Layout, error) {
+	switch l := Layout(strings.ToLower(strings.TrimSpace(s))); l {
+	case LayoutPool, LayoutZip:
+		return l, nil
+	}
+	return "", Userf(ErrInvalid, "layout %q is not one of pool (each file stored once, backups cost what changed) or zip (one self-contained Odoo zip per backup)", s)
+}
+
+// DescribeLayout says what a layout means, for people.
+func DescribeLayout(l Layout) string {
+	if l == LayoutPool {
+		return "pool: the database as a zip, each filestore file stored once"
+	}
+	return "zip: one self-contained Odoo zip per backup"
+}
+
 // Formats of uploaded backups that hold only the database (no filestore).
 const (
 	// FormatPlainSQL is a plain pg_dump: SQL text loaded with psql.
@@ -265,9 +315,35 @@ const (
 	FormatPGCustom = "pg-custom"
 )
 
+// PoolFacts describe the filestore part of a backup kept in a pool: its
+// file list object (FileListKey of the archive) and what it refers to.
+type PoolFacts struct {
+	// ListSize and ListSHA256 are those of the stored file list object
+	// (the ciphertext on an encrypting destination), checked before the
+	// list is trusted, as Size and SHA256 are for the archive.
+	ListSize   int64  `json:"list_size"`
+	ListSHA256 string `json:"list_sha256"`
+	// Files and Bytes count the filestore files the backup holds and
+	// their size as files.
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+	// NewObjects and NewBytes are the pool objects this backup stored
+	// (the rest were there already) and their stored size.
+	NewObjects int   `json:"new_objects"`
+	NewBytes   int64 `json:"new_bytes"`
+	// MismatchCount files had content that does not match their name (an
+	// Odoo filestore file is named by the SHA-1 of its content); the
+	// backup holds the bytes the database points to all the same.
+	// Mismatched names the first MaxMissingNames.
+	MismatchCount int      `json:"mismatch_count,omitempty"`
+	Mismatched    []string `json:"mismatched,omitempty"`
+}
+
 // DescribeFormat says what a backup format is, for people.
 func DescribeFormat(f string) string {
 	switch f {
+	case FormatOdooPool:
+		return "Odoo zip of the database, filestore in the pool"
 	case FormatOdooZip, "":
 		return "Odoo backup zip"
 	case FormatPlainSQL:
@@ -308,6 +384,9 @@ type Backup struct {
 	// lacks them too; MissingFiles names the first MaxMissingNames of them.
 	MissingCount int      `json:"missing_count"`
 	MissingFiles []string `json:"missing_files"`
+	// Pool describes the filestore part of a FormatOdooPool backup; nil
+	// for every other format.
+	Pool *PoolFacts `json:"pool,omitempty"`
 	// Orphaned: the service no longer has a configuration on this destination.
 	// Derived by the catalog when listing; never stored.
 	Orphaned bool `json:"orphaned"`

@@ -283,6 +283,13 @@ ALTER TABLE backups ADD COLUMN missing_files TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE backups ADD COLUMN progress_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE backups ADD COLUMN process_start INTEGER NOT NULL DEFAULT 0;
 `,
+	// 9: pools: how a destination keeps backups (every destination made
+	// before is a self-contained zip one), and the filestore part of a
+	// backup kept in a pool (core.PoolFacts as JSON, '' for other formats).
+	`
+ALTER TABLE destinations ADD COLUMN layout TEXT NOT NULL DEFAULT 'zip' CHECK (layout IN ('zip', 'pool'));
+ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one

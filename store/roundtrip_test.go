@@ -17,9 +17,10 @@ func TestDestinationRoundTrip(t *testing.T) {
 			Name:      "s3-eu",
 			Kind:      core.DestinationS3,
 			S3:        core.S3Settings{Endpoint: "s3.eu.example:9000", Region: "eu-west-1", Bucket: "odoo", Prefix: "hosts/a", AccessKey: "AKIA123", SecretKey: "s3cr3t/+=", NoTLS: true, SSE: "SSE-S3"},
+			Layout:    core.LayoutPool,
 			CreatedAt: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC),
 		},
-		{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/var/backups/odoo"}},
+		{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/var/backups/odoo"}, Layout: core.LayoutZip},
 	}
 	for _, want := range tests {
 		t.Run(want.Name, func(t *testing.T) {
@@ -46,6 +47,7 @@ func TestDestinationRoundTrip(t *testing.T) {
 	d, err := c.Destination(ctx, "s3-eu")
 	must(t, err)
 	d.S3.Endpoint, d.S3.Region, d.S3.Bucket, d.S3.Prefix, d.S3.AccessKey, d.S3.SecretKey, d.S3.NoTLS, d.S3.SSE = "s3.fr:443", "fr", "b2", "p2", "AK2", "new-secret", false, ""
+	d.Layout = core.LayoutZip
 	must(t, c.UpdateDestination(ctx, d))
 	got, err := c.Destination(ctx, "s3-eu")
 	must(t, err)

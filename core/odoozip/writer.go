@@ -92,7 +92,7 @@ func (w *Writer) AddFilestoreFile(storeFname string, r io.Reader) (int64, error)
 		return 0, err
 	}
 	method := zip.Deflate
-	if n >= 4096 && entropy(w.sample[:n]) > entropyCutoff {
+	if Incompressible(w.sample[:n]) {
 		method = zip.Store
 	}
 	ew, err := w.zw.CreateHeader(w.header(FilestoreDir+storeFname, method))
@@ -112,6 +112,12 @@ func (w *Writer) Close() error {
 		return err
 	}
 	return w.buf.Flush()
+}
+
+// Incompressible reports whether a file whose first bytes are sample
+// (up to 64 KiB) is not worth deflating: compressed or encrypted data.
+func Incompressible(sample []byte) bool {
+	return len(sample) >= 4096 && entropy(sample) > entropyCutoff
 }
 
 // entropy is the Shannon entropy of b in bits per byte.

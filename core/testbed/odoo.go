@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -1257,3 +1258,41 @@ FROM (VALUES
 	('payment_provider', (SELECT max(id) FROM payment_provider))
 ) AS s(t, m) WHERE m IS NOT NULL;
 `
+
+// AddAttachment stores content as Odoo does: a file named by the SHA-1 of
+// its content in the filestore (owned by the filestore's owner) and an
+// ir_attachment row that refers to it. It returns the row's store_fname.
+// name, when not empty, is used as the store_fname instead, so a test can
+// make a file whose content does not match its name.
+func (o *OdooDB) AddAttachment(ctx context.Context, content []byte, name string) (string, error) {
+	sum := sha1.Sum(content)
+	fname := name
+	if fname == "" {
+		h := hex.EncodeToString(sum[:])
+		fname = h[:2] + "/" + h
+	}
+	path := filepath.Join(o.FilestoreDir, filepath.FromSlash(fname))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		return "", err
+	}
+	for _, p := range []string{filepath.Dir(path), path} {
+		if err := os.Lchown(p, o.UID, o.GID); err != nil && !errors.Is(err, fs.ErrPermission) {
+			return "", err
+		}
+	}
+	conn, err := Connect(ctx, o.Conn)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, `INSERT INTO ir_attachment (name, res_model, res_id, type, store_fname, file_size, checksum, mimetype, create_date, write_date)
+		VALUES ($1, 'res.partner', 1, 'binary', $2, $3, $4, 'application/octet-stream', now(), now())`,
+		"added "+fname, fname, len(content), hex.EncodeToString(sum[:]))
+	if err != nil {
+		return "", fmt.Errorf("insert the attachment of %s: %w", fname, err)
+	}
+	return fname, nil
+}
