@@ -16,10 +16,9 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/pool"
 )
 
-// usesPool reports whether backups to d go to its pool (LayoutPool).
-// Encrypting destinations keep the zip layout until their pools get name
-// keys.
-func (d Destination) usesPool() bool { return d.StoredLayout() == LayoutPool && !d.Encrypted() }
+// usesPool reports whether backups to d go to its pool (LayoutPool); an
+// encrypting destination's pool is encrypted (pool_crypt.go).
+func (d Destination) usesPool() bool { return d.StoredLayout() == LayoutPool }
 
 // backupFormat is the format of the backups d stores from now on.
 func (d Destination) backupFormat() string {
@@ -40,6 +39,11 @@ type poolSink struct {
 	known   map[string]pool.Entry
 	entries []pool.Entry
 	facts   PoolFacts
+	// key is the pool's key on an encrypting destination (nil on a plain
+	// one), and plainList the file list before encryption, for the local
+	// cache (see pool_crypt.go).
+	key       *poolKey
+	plainList []byte
 }
 
 // newPoolSink opens the pool side of target t: its base is the file list
@@ -47,17 +51,30 @@ type poolSink struct {
 // A base that cannot be read costs only speed: every file is then read
 // and its object looked for in the pool before it is stored.
 func (e *Engine) newPoolSink(ctx context.Context, t *target) *poolSink {
-	s := &poolSink{t: t, service: t.b.Service, base: map[string]pool.Entry{}, known: map[string]pool.Entry{}}
+	s := &poolSink{t: t, service: t.b.Service, base: map[string]pool.Entry{}, known: map[string]pool.Entry{}, key: t.poolKey}
 	t.sink = s
+	if s.key != nil {
+		s.facts.Key = s.key.id
+		if s.key.identity == nil {
+			e.cachedBase(ctx, s)
+			return s
+		}
+	}
 	prev, err := e.Catalog.Backups(ctx, BackupFilter{Service: t.b.Service, Destination: t.dest.Name, Status: StatusSucceeded, Limit: 20})
 	if err != nil {
 		return s
 	}
 	for _, b := range prev {
-		if b.Format != FormatOdooPool || b.Pool == nil || b.ID == t.b.ID {
+		// Only a list under the same pool key names objects this backup
+		// can refer to.
+		if b.Format != FormatOdooPool || b.Pool == nil || b.ID == t.b.ID || b.Pool.Key != s.facts.Key {
 			continue
 		}
-		_, entries, err := e.readFileList(ctx, readableBackup{b: b, dest: t.dest, store: t.store})
+		rb := readableBackup{b: b, dest: t.dest, store: t.store}
+		if s.key != nil {
+			rb.poolKey = s.key.identity
+		}
+		_, entries, err := e.readFileList(ctx, rb)
 		if err != nil {
 			e.log().Warn("cannot read the file list of an earlier backup; every file is read again", "backup", b.ID, "destination", t.dest.Name, "error", err)
 			return s
@@ -118,9 +135,9 @@ func (e *Engine) poolFile(ctx context.Context, sinks []*poolSink, dir, fname str
 	}
 	mismatch := !pool.MatchesName(fname, hex.EncodeToString(sums.SHA1.Sum(nil)))
 	for _, s := range need {
-		en.Object = pool.ID(sha, nil)
+		en.Object = pool.ID(sha, s.nameKey())
 		if k, ok := s.known[en.Object]; ok {
-			en.Stored = k.Stored
+			en.Stored, en.Deflated = k.Stored, k.Deflated
 			s.add(en, mismatch)
 			continue
 		}
@@ -129,11 +146,19 @@ func (e *Engine) poolFile(ctx context.Context, sinks []*poolSink, dir, fname str
 		switch {
 		case err == nil:
 			en.Stored = info.Size
+			if en.Deflated, err = s.storedDeflated(ctx, key, info.Size); err != nil {
+				return false, err
+			}
 		case errors.Is(err, ErrNotFound):
-			if err := s.t.store.Put(ctx, key, bytes.NewReader(deflated.Bytes())); err != nil {
+			en.Deflated = int64(deflated.Len())
+			sealed, err := s.sealObject(deflated.Bytes())
+			if err != nil {
+				return false, err
+			}
+			if err := s.t.store.Put(ctx, key, bytes.NewReader(sealed)); err != nil {
 				return false, fmt.Errorf("store filestore file %s in the pool of %s: %w", fname, s.t.dest.Name, err)
 			}
-			en.Stored = en.Deflated
+			en.Stored = int64(len(sealed))
 			s.facts.NewObjects++
 			s.facts.NewBytes += en.Stored
 			rep.add(en.Stored)
@@ -166,9 +191,14 @@ func (s *poolSink) putList(ctx context.Context) error {
 	if err := pool.WriteList(&buf, pool.Header{Service: s.service, Archive: s.t.b.Key}, s.entries); err != nil {
 		return err
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	s.facts.ListSize, s.facts.ListSHA256 = int64(buf.Len()), hex.EncodeToString(sum[:])
-	if err := s.t.store.Put(ctx, pool.ListKey(s.t.b.Key), &buf); err != nil {
+	sealed, err := s.sealObject(buf.Bytes())
+	if err != nil {
+		return err
+	}
+	s.plainList = buf.Bytes()
+	sum := sha256.Sum256(sealed)
+	s.facts.ListSize, s.facts.ListSHA256 = int64(len(sealed)), hex.EncodeToString(sum[:])
+	if err := s.t.store.Put(ctx, pool.ListKey(s.t.b.Key), bytes.NewReader(sealed)); err != nil {
 		return fmt.Errorf("store the file list on %s: %w", s.t.dest.Name, err)
 	}
 	return nil

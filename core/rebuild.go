@@ -299,6 +299,7 @@ func (e *Engine) scanDestination(ctx context.Context, d Destination, dr *Destina
 			Key: key, Database: m.Database, Format: m.Format,
 			OdooVersion: m.OdooVersion, PGVersion: m.PGVersion, Encryption: m.Encryption,
 			MissingCount: m.MissingFiles, MissingFiles: boundedNames(m.MissingNames),
+			Pool: m.Pool,
 		})
 		knownKeys[key] = true
 	}
