@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha1"
@@ -8,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -244,6 +246,43 @@ func TestEncryptedPool(t *testing.T) {
 		if _, serr := os.Stat(fsDir); e.dbExists(newDB) || !errors.Is(serr, fs.ErrNotExist) {
 			t.Errorf("restore with identity %q created something", c.identity)
 		}
+	}
+
+	// The download assembles the standard zip from the encrypted pool.
+	out := filepath.Join(e.dir, "offsite.zip")
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: third["offsite"].ID, Path: out}); !errors.Is(err, core.ErrAccessDenied) {
+		t.Errorf("download without identity: %v; want it refused", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Error("a refused download left a file")
+	}
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: third["offsite"].ID, Path: out, IdentityFile: keyFile}); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.OpenReader(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inZip := map[string]bool{}
+	for _, f := range zr.File {
+		name, ok := strings.CutPrefix(f.Name, "filestore/")
+		inZip[f.Name] = true
+		if !ok {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(data, files[name]) {
+			t.Errorf("downloaded %s: %d bytes, %v; want the file as it is", f.Name, len(data), err)
+		}
+	}
+	zr.Close()
+	if !inZip["dump.sql"] || !inZip["manifest.json"] || len(inZip) != len(files)+2 {
+		t.Errorf("the download holds %d entries; want dump.sql, manifest.json and %d files", len(inZip), len(files))
 	}
 
 	// An object altered behind the tool's back: another object's
