@@ -218,7 +218,10 @@ func readPoolKey(ctx context.Context, st ObjectStore, service, id string, ids []
 	if err == nil {
 		var plain []byte
 		if plain, err = io.ReadAll(io.LimitReader(pr, maxPoolKeyBytes)); err == nil {
-			return parsePoolKey(id, plain)
+			var k *poolKey
+			if k, err = parsePoolKey(id, plain); err == nil {
+				return k, nil
+			}
 		}
 	}
 	if src.err != nil {

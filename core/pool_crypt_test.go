@@ -7,6 +7,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/pool"
@@ -358,6 +361,60 @@ func TestEncryptedPool(t *testing.T) {
 		if got := e.readAll(b, keyFile); len(got.files) != len(files) {
 			t.Errorf("backup %d under key %s: %d files", b.ID, b.Pool.Key, len(got.files))
 		}
+	}
+
+	// A damaged object where a new file's would go: the backup fails
+	// naming it, and never replaces it.
+	var cached struct {
+		NameKey string `json:"name_key"`
+	}
+	raw, _ := os.ReadFile(filepath.Join(e.engine.PoolCacheDir, "offsite", "prod.json"))
+	if err := json.Unmarshal(raw, &cached); err != nil {
+		t.Fatal(err)
+	}
+	nameKey, _ := hex.DecodeString(cached.NameKey)
+	content := []byte(strings.Repeat("a new contract ", 3000))
+	sum := sha256.Sum256(content)
+	planted := pool.ObjectKey("prod", pool.ID(sum[:], nameKey))
+	if err := e.store(offsite).Put(e.ctx, planted, strings.NewReader("not an age file")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.odoo.AddAttachment(e.ctx, content, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"offsite"}})
+	if want := "the pool object " + planted + ` on "offsite" is damaged`; !errors.Is(err, core.ErrCorrupt) || !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("backup over a damaged object: %v; want %q", err, want)
+	}
+	if got := readObject(t, e, offsite, planted); string(got) != "not an age file" {
+		t.Error("the damaged object was replaced")
+	}
+
+	// The pool key damaged, then gone: the backups under it say so, and
+	// the next backup starts a new key.
+	kb = third["keyed"]
+	keyKey := pool.NameKeyKey("prod", kb.Pool.Key)
+	rcp, _ := core.ParseRecipient(recipient)
+	var sealedJunk bytes.Buffer
+	w, _ := age.Encrypt(&sealedJunk, rcp)
+	w.Write([]byte("not a pool key"))
+	w.Close()
+	if err := e.store(keyed).Put(e.ctx, keyKey, &sealedJunk); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.engine.PoolFilesForTest(e.ctx, kb.ID, "")
+	if want := fmt.Sprintf(`the key of the filestore pool of backup %d on "keyed" cannot be read`, kb.ID); !errors.Is(err, core.ErrCorrupt) || !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("damaged pool key: %v; want %q", err, want)
+	}
+	if err := e.store(keyed).Delete(e.ctx, keyKey); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.engine.PoolFilesForTest(e.ctx, kb.ID, "")
+	if want := fmt.Sprintf("backup %d is incomplete: the key of its filestore pool (%s) is missing", kb.ID, keyKey); !errors.Is(err, core.ErrNotFound) || !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("missing pool key: %v; want %q", err, want)
+	}
+	if nk := e.backup("keyed")[0]; nk.Pool.Key == kb.Pool.Key || nk.Pool.NewObjects != nk.Pool.Files {
+		t.Errorf("after the pool key was lost: key %q, %d new objects of %d; want a new key and every file", nk.Pool.Key, nk.Pool.NewObjects, nk.Pool.Files)
 	}
 }
 
