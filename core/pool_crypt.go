@@ -84,7 +84,7 @@ func newPoolKey() (*poolKey, error) {
 // marshal is the plaintext of the key object: text, so that with age and
 // the destination's identity a person can read a pool by hand.
 func (k *poolKey) marshal() []byte {
-	return fmt.Appendf(nil, "# odoo-backup pool key %s: the name key of the pool objects and the identity they are encrypted to\n%s%x\n%s\n",
+	return fmt.Appendf(nil, "# pool key %s, written by odoo-backup: the name key of the pool objects and the identity they are encrypted to\n%s%x\n%s\n",
 		k.id, nameKeyLine, k.nameKey, k.identity)
 }
 
