@@ -300,3 +300,51 @@ feed:
 	return Userf(fmt.Errorf("%w: %w", cause, firstErr), "backup %d is damaged: %d of its %d filestore files do not read back from the pool of destination %q as they were stored (first: %s, %s); they were removed or changed outside odoo-backup, so pick another backup",
 		rb.b.ID, files, len(entries), rb.dest.Name, en.Name, what)
 }
+
+// poolFetch is fetchPoolFiles running beside the dump's load.
+type poolFetch struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// startPoolFetch starts fetchPoolFiles; when it fails, failed is called
+// (it stops the load).
+func (st *staged) startPoolFetch(ctx context.Context, rb readableBackup, files []pool.Entry, rep *progressReporter, failed func()) *poolFetch {
+	ctx, cancel := context.WithCancel(ctx)
+	f := &poolFetch{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		if f.err = st.fetchPoolFiles(ctx, rb, files, rep); f.err != nil {
+			failed()
+		}
+	}()
+	return f
+}
+
+// wait waits for the fetch to end and returns its error.
+func (f *poolFetch) wait() error {
+	<-f.done
+	return f.err
+}
+
+// abort stops the fetch and waits for it; nothing is written into the
+// staging filestore once it returns.
+func (f *poolFetch) abort() {
+	f.cancel()
+	<-f.done
+}
+
+// rather is the error a restore whose load failed with loadErr reports:
+// the fetch's when it failed on its own (its failure stopped the load),
+// else loadErr; the fetch is stopped either way. f may be nil.
+func (f *poolFetch) rather(loadErr error) error {
+	if f == nil {
+		return loadErr
+	}
+	f.abort()
+	if f.err != nil && !errors.Is(f.err, context.Canceled) {
+		return f.err
+	}
+	return loadErr
+}

@@ -320,22 +320,32 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []po
 	rep.set(PhaseRestoreDB, rep.bytes)
 	ra.onRead = func(n int64) { rep.add(n) }
 	rep.set(PhaseRestoreDB, 0)
+	loadCtx := ctx
+	var fetch *poolFetch
+	if isPool(rb.b) {
+		// The filestore comes from the pool while psql loads the dump; a
+		// file that fails stops the load.
+		rep.total = rb.b.Size + rb.b.Pool.Bytes
+		var stopLoad context.CancelFunc
+		loadCtx, stopLoad = context.WithCancel(ctx)
+		defer stopLoad()
+		fetch = st.startPoolFetch(ctx, rb, files, rep, stopLoad)
+		defer fetch.abort()
+	}
 	if zipped {
 		psql, err := e.Tools.Find("psql", versionNum/10000)
-		if err != nil {
-			return st, err
+		if err == nil {
+			err = st.loadDump(loadCtx, a.Dump, psql)
 		}
-		if err := st.loadDump(ctx, a.Dump, psql); err != nil {
-			return st, err
+		if err != nil {
+			return st, fetch.rather(err)
 		}
 	} else if err := st.loadStream(ctx, rb, versionNum/10000, rep); err != nil {
 		return st, err
 	}
-	if isPool(rb.b) {
-		// The pool's files, counted on their own.
-		rep.total = rb.b.Pool.Bytes
-		rep.set(PhaseRestoreFS, 0)
-		if err := st.fetchPoolFiles(ctx, rb, files, rep); err != nil {
+	if fetch != nil {
+		rep.set(PhaseRestoreFS, rep.bytes)
+		if err := fetch.wait(); err != nil {
 			return st, err
 		}
 		rep.total = rb.b.Size
