@@ -2,6 +2,11 @@ package core_test
 
 import (
 	"bytes"
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +17,18 @@ import (
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/s3"
 )
+
+// starts lists the phases seen with when each started, in order.
+func (c *phaseClock) starts() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	phases := slices.SortedFunc(maps.Keys(c.seen), func(a, b core.Phase) int { return cmp.Compare(c.seen[a], c.seen[b]) })
+	out := make([]string, len(phases))
+	for i, p := range phases {
+		out[i] = fmt.Sprintf("%s %.2fs", p, c.seen[p].Seconds())
+	}
+	return strings.Join(out, ", ")
+}
 
 // benchPoolRestoreMaxXFloor is the target for B2.
 const benchPoolRestoreMaxXFloor = 1.2
@@ -80,10 +97,11 @@ func BenchmarkPoolRestore(b *testing.B) {
 
 		newDB, newFS := fx.odoo.Name+"_r"+strconv.Itoa(i), filepath.Join(fx.dir, "restored-fs")
 		b.StartTimer()
-		start = time.Now()
-		res, err := engine.RestoreNewDB(fx.ctx, core.RestoreRequest{BackupID: bk.ID, NewDB: newDB, FilestoreDir: newFS})
-		restores = append(restores, time.Since(start))
+		clock := newPhaseClock()
+		res, err := engine.RestoreNewDB(fx.ctx, core.RestoreRequest{BackupID: bk.ID, NewDB: newDB, FilestoreDir: newFS, Progress: clock.progress})
+		restores = append(restores, clock.elapsed())
 		b.StopTimer()
+		b.Logf("restore phases start at: %s", clock.starts())
 		if err != nil || res.FilestoreFiles != bk.Pool.Files {
 			b.Fatalf("restore: %v, %d files; want %d", err, res.FilestoreFiles, bk.Pool.Files)
 		}

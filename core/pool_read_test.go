@@ -255,8 +255,18 @@ func TestPoolDownloadRestoresAsOdooDoes(t *testing.T) {
 		t.Helper()
 		dir := filepath.Join(e.dir, "by-hand-"+name)
 		zipPath := filepath.Join(e.dir, name+".zip")
-		if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: b.ID, Path: zipPath}); err != nil {
+		var total int64
+		if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: b.ID, Path: zipPath, Progress: func(p core.Progress) { total = p.Total }}); err != nil {
 			t.Fatal(err)
+		}
+		// The console's bar ends near its total: the zip is about the
+		// archive plus every object as stored.
+		fi, err := os.Stat(zipPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total < fi.Size()*95/100 || total > fi.Size()*105/100 {
+			t.Errorf("download of %s: progress total %d for a zip of %d bytes", name, total, fi.Size())
 		}
 		// Odoo's zipfile extracts it.
 		if out, err := exec.Command("python3", "-c", "import zipfile, sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])", zipPath, dir).CombinedOutput(); err != nil {

@@ -18,7 +18,8 @@ import (
 // as a deflate entry made of the file's pool object, which is inflated and
 // hashed on the way so that every part is checked. A missing or altered
 // part fails it with an error naming the backup, the file and the object.
-// rep, when not nil, counts the bytes written.
+// rep, when not nil, counts the bytes written (its total: the archive's
+// size and every object's).
 func (e *Engine) writePoolZip(ctx context.Context, rb readableBackup, w io.Writer, rep *progressReporter) error {
 	if err := e.checksum(ctx, rb, nil, e.reporter(nil)); err != nil {
 		return err
@@ -26,6 +27,13 @@ func (e *Engine) writePoolZip(ctx context.Context, rb readableBackup, w io.Write
 	_, entries, err := e.readFileList(ctx, rb)
 	if err != nil {
 		return err
+	}
+	if rep != nil {
+		// What is written: about the archive, then every object as stored.
+		rep.total = rb.b.Size
+		for _, en := range entries {
+			rep.total += en.Deflated
+		}
 	}
 	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
 	defer ra.Close()
