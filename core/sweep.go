@@ -292,8 +292,8 @@ type removalPlan struct {
 	// stored is each backup's own objects (archive, metadata, list) as
 	// the destination holds them.
 	stored map[int64]int64
-	total int64
-	note  string
+	total  int64
+	note   string
 }
 
 // planRemoval estimates what removing backups (all of service, on d) and
@@ -400,4 +400,47 @@ func (e *Engine) waitPoolSweep(ctx context.Context, service string, d Destinatio
 		}
 		delay = min(2*delay, 2*time.Second)
 	}
+}
+
+// SweepDestination sweeps the pool of every service with pool backups
+// recorded on destination (SweepPool), as a destination's backups are
+// forgotten: their file lists stay on it and keep every object they refer
+// to, so only what failed backups and crashes left goes. It returns what
+// each sweep did, and the errors of those that failed.
+func (e *Engine) SweepDestination(ctx context.Context, destination string) ([]SweepResult, error) {
+	d, err := e.Catalog.Destination(ctx, destination)
+	if err != nil {
+		return nil, err
+	}
+	backups, err := e.Catalog.Backups(ctx, BackupFilter{Destination: destination})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var services []string
+	for _, b := range backups {
+		if b.Format == FormatOdooPool && !seen[b.Service] {
+			seen[b.Service] = true
+			services = append(services, b.Service)
+		}
+	}
+	if len(services) == 0 {
+		return nil, nil
+	}
+	sort.Strings(services)
+	st, err := e.OpenStore(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	var out []SweepResult
+	var errs []error
+	for _, s := range services {
+		res, err := e.sweepPool(ctx, d, st, s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, res)
+	}
+	return out, errors.Join(errs...)
 }
