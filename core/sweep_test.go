@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -500,6 +501,10 @@ func TestPoolSweepConcurrentServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := e.dest("minio")
+	var mu sync.Mutex
+	var postponed, swept int
+	var waited atomic.Int64
+	defer core.SetPoolWaiting(func(string) { waited.Add(1) })()
 	for round := 0; round < 4; round++ {
 		// Each round leaves garbage for the sweeps, and adds a file.
 		e.putGarbage(d, fmt.Sprintf("garbage %d", round))
@@ -509,22 +514,45 @@ func TestPoolSweepConcurrentServices(t *testing.T) {
 		if _, err := odoo2.AddAttachment(e.ctx, []byte(fmt.Sprintf("acct round %d ", round)+strings.Repeat("y", 5000)), ""); err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		errs := make(chan error, 8)
+		// Both services back up while both pools are swept over and over
+		// until the backups end.
+		var backups, sweeps sync.WaitGroup
+		errs := make(chan error, 2)
+		stop := make(chan struct{})
 		for _, svc := range []string{"prod", "acct"} {
-			wg.Add(2)
+			backups.Add(1)
 			go func() {
-				defer wg.Done()
+				defer backups.Done()
 				_, err := e.engine.Backup(e.ctx, core.BackupRequest{Service: svc, Destinations: []string{"minio"}})
 				errs <- err
 			}()
+			sweeps.Add(1)
 			go func() {
-				defer wg.Done()
-				_, err := e.engine.SweepPool(e.ctx, svc, "minio")
-				errs <- err
+				defer sweeps.Done()
+				for {
+					sw, err := e.engine.SweepPool(e.ctx, svc, "minio")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					if sw.Postponed != "" {
+						postponed++
+					} else {
+						swept++
+					}
+					mu.Unlock()
+					select {
+					case <-stop:
+						return
+					default:
+					}
+				}
 			}()
 		}
-		wg.Wait()
+		backups.Wait()
+		close(stop)
+		sweeps.Wait()
 		close(errs)
 		for err := range errs {
 			if err != nil {
@@ -532,6 +560,7 @@ func TestPoolSweepConcurrentServices(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("%d sweeps postponed by a running backup or another sweep, %d ran, backups waited %d times", postponed, swept, waited.Load())
 	bs, err := e.cat.Backups(e.ctx, core.BackupFilter{Destination: "minio", Status: core.StatusSucceeded})
 	if err != nil || len(bs) != 8 {
 		t.Fatalf("succeeded backups: %d, %v; want 8", len(bs), err)
