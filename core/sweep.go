@@ -245,7 +245,7 @@ func (e *Engine) scanPool(ctx context.Context, st ObjectStore, d Destination, se
 			s.unread[k] = err
 			continue
 		case err != nil:
-			return nil, Userf(err, "the file list %s on %q cannot be read (%v), so the pool of %s was not swept: no object is removed while any list cannot be read; check that backup and remove it if it is damaged", k, d.Name, err, service)
+			return nil, Userf(err, "the file list %s on %q cannot be read (%v), so the pool of %s was not swept: no object is removed while any list cannot be read; verify the backup stored under %s, and remove it if it is damaged", k, d.Name, err, service, strings.TrimSuffix(k, ".files"))
 		}
 		if leave[k] {
 			s.left[k] = ids
