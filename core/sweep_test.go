@@ -112,7 +112,17 @@ func (e *env) wantRestorable(d core.Destination, b core.Backup) {
 			e.t.Fatalf("kept backup %d: file %s: %v", b.ID, en.Name, err)
 		}
 	}
+	// A download assembles the whole Odoo zip from the pool, every part
+	// checked, as a restore reads it.
+	downloads++
+	out := filepath.Join(e.dir, fmt.Sprintf("kept-%d-%d.zip", b.ID, downloads))
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: b.ID, Path: out}); err != nil {
+		e.t.Fatalf("kept backup %d: download: %v", b.ID, err)
+	}
+	os.Remove(out)
 }
+
+var downloads int
 
 // wantSwept checks that the pool of prod on d holds exactly the objects the
 // file lists on d refer to, and that every list has its archive.
