@@ -139,10 +139,29 @@ func (a *app) destinationRemoveCommand() *cobra.Command {
 		Short: "Remove a destination that no service uses",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			var swept []core.SweepResult
+			var sweepErr error
+			if forget {
+				// The forgotten backups stay on the destination, file
+				// lists and pool objects included (a rebuild finds them):
+				// only what no backup there refers to is swept, while the
+				// destination is still known.
+				swept, sweepErr = a.engine.SweepDestination(ctx, args[0])
+			}
 			if err := core.RemoveDestination(ctx, a.cat, args[0], forget); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Destination %s removed; the objects it holds were not touched.\n", args[0])
+			if len(swept) == 0 && sweepErr == nil {
+				fmt.Fprintf(a.stdout, "Destination %s removed; the objects it holds were not touched.\n", args[0])
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "Destination %s removed; the backups it holds were not touched.\n", args[0])
+			for _, sw := range swept {
+				fmt.Fprintf(a.stdout, "Pool of %s: %s\n", sw.Service, sweepText(&sw, "", "the first removal after the destination is added again"))
+			}
+			if sweepErr != nil {
+				fmt.Fprintf(a.stdout, "Some pools were not swept (%v); what no backup refers to stays on the destination.\n", sweepErr)
+			}
 			return nil
 		}),
 	}
