@@ -276,6 +276,9 @@ func TestPoolSummary(t *testing.T) {
 	if want := "100,000 files, 10.5 GB: 12 new files, 3.4 MB; 99,988 already stored"; got != want {
 		t.Errorf("PoolSummary = %q, want %q", got, want)
 	}
+	if got, want := PoolSummary(PoolFacts{Files: 1, Bytes: 29, NewObjects: 1, NewBytes: 29}), "1 file, 29 B: 1 new file, 29 B; 0 already stored"; got != want {
+		t.Errorf("PoolSummary = %q, want %q", got, want)
+	}
 	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", -1234567: "-1,234,567"} {
 		if got := FormatCount(n); got != want {
 			t.Errorf("FormatCount(%d) = %q, want %q", n, got, want)

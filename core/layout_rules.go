@@ -28,8 +28,16 @@ func LayoutChange(from, to Layout) string {
 // files, 4.5 MB: 12 new files, 3.4 MB; 108 already stored".
 func PoolSummary(p PoolFacts) string {
 	already := max(p.Files-p.NewObjects, 0)
-	return fmt.Sprintf("%s files, %s: %s new files, %s; %s already stored",
-		FormatCount(int64(p.Files)), FormatSize(p.Bytes), FormatCount(int64(p.NewObjects)), FormatSize(p.NewBytes), FormatCount(int64(already)))
+	return fmt.Sprintf("%s, %s: %s, %s; %s already stored",
+		countFiles(p.Files, ""), FormatSize(p.Bytes), countFiles(p.NewObjects, "new "), FormatSize(p.NewBytes), FormatCount(int64(already)))
+}
+
+// countFiles is "1 file", "12 new files" (with what "new ").
+func countFiles(n int, what string) string {
+	if n == 1 {
+		return "1 " + what + "file"
+	}
+	return FormatCount(int64(n)) + " " + what + "files"
 }
 
 // FormatCount renders a count with thousands separators: "99,988".
