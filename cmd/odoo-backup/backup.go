@@ -55,8 +55,14 @@ destination at the same time; one that fails does not fail the others.`,
 				for _, b := range backups {
 					if b.Status == core.StatusSucceeded {
 						fmt.Fprintf(a.stdout, "Backup %d of %s on %s succeeded: %s in %s, sha256 %s\n", b.ID, b.Service, b.Destination, humanSize(b.Size), b.Duration().Round(1e7), b.SHA256)
+						if b.Pool != nil {
+							fmt.Fprintf(a.stdout, "Filestore in the pool of %s: %s.\n", b.Destination, core.PoolSummary(*b.Pool))
+						}
 						if lacks := core.LacksFiles(b); lacks != "" {
 							fmt.Fprintf(a.stdout, "Warning: %s; their names: odoo-backup backups %s --json\n", lacks, b.Service)
+						}
+						if mismatched := core.MismatchedFiles(b); mismatched != "" {
+							fmt.Fprintf(a.stdout, "Warning: %s; the backup holds their bytes as they are; their names: odoo-backup backups %s --json\n", mismatched, b.Service)
 						}
 					}
 				}
@@ -114,6 +120,9 @@ func (a *app) backupsCommand() *cobra.Command {
 				}
 				if b.MissingCount > 0 && b.Status == core.StatusSucceeded {
 					st += fmt.Sprintf(", lacks %d attachment file(s)", b.MissingCount)
+				}
+				if b.Pool != nil && b.Pool.MismatchCount > 0 && b.Status == core.StatusSucceeded {
+					st += fmt.Sprintf(", %d file(s) not matching their name", b.Pool.MismatchCount)
 				}
 				size := "—"
 				if b.Size > 0 {
