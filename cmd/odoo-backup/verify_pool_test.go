@@ -9,9 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/pool"
-	"github.com/odoo-backup/odoo-backup/store"
 )
 
 // TestVerifyNamesDamagedBackups: a pool object deleted behind the tool's
@@ -22,22 +20,9 @@ func TestVerifyNamesDamagedBackups(t *testing.T) {
 	c := newCLI(t)
 	odoo := generate(t, "cli_verify_pool")
 	disk := filepath.Join(c.dir, "disk")
-	c.ok("destination", "add", "disk", "--dir", disk)
+	c.ok("destination", "add", "disk", "--dir", disk, "--layout", "pool")
 	c.addService("prod", odoo)
 	c.ok("config", "set", "prod", "disk")
-	cat, err := store.Open(t.Context(), c.catalog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := cat.Destination(t.Context(), "disk")
-	if err == nil {
-		d.Layout = core.LayoutPool
-		err = cat.UpdateDestination(t.Context(), d)
-	}
-	cat.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	c.ok("backup", "prod")
 	content := []byte(strings.Repeat("an invoice only the second backup holds ", 500))
