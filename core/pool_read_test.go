@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -292,5 +293,41 @@ func TestPoolDownloadRestoresAsOdooDoes(t *testing.T) {
 	}
 	if diff := fromZip.Diff(fromPool); len(diff) > 0 {
 		t.Errorf("the pool backup's zip restores differently from the full zip:\n%s", strings.Join(diff, "\n"))
+	}
+}
+
+// TestPoolRestoreAndDownloadInterrupted: Ctrl-C at every phase of a
+// restore from the pool (the files are fetched while the dump loads)
+// creates nothing and leaves nothing; an interrupted download of a pool
+// backup, reading objects ahead, leaves no file.
+func TestPoolRestoreAndDownloadInterrupted(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 65, Files: 40, FilestoreBytes: 2 << 20})
+	e.usePool()
+	b := e.backup("minio")[0]
+	for i, phase := range []core.Phase{core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS, core.PhaseCheck} {
+		newDB := e.odoo.Name + "_int" + string(rune('a'+i))
+		ctx, cancel := context.WithCancel(e.ctx)
+		c := &cancelAt{phase: phase, cancel: cancel}
+		_, err := e.engine.RestoreNewDB(ctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, FilestoreDir: filepath.Join(e.dir, "restored-"+newDB), Progress: c.progress})
+		cancel()
+		if !c.wasSeen() {
+			t.Fatalf("the restore never reported phase %q (err %v)", phase, err)
+		}
+		wantInterrupted(t, err, "nothing was created")
+		if left := e.databasesLike(newDB); left != "" {
+			t.Errorf("%s: databases left behind: %s", phase, left)
+		}
+		e.nothingRestored()
+	}
+	e.noLoaders()
+
+	out := filepath.Join(t.TempDir(), "prod.zip")
+	ctx, cancel := context.WithCancel(e.ctx)
+	c := &cancelAt{phase: core.PhaseDownload, cancel: cancel}
+	_, err := e.engine.Download(ctx, core.DownloadRequest{BackupID: b.ID, Path: out, Progress: c.progress})
+	cancel()
+	wantInterrupted(t, err, "the partial file was removed")
+	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) > 0 {
+		t.Errorf("an interrupted download left %v", entries)
 	}
 }
