@@ -147,14 +147,21 @@ func TestPoolObjectDamagedBehindTheToolsBack(t *testing.T) {
 	st := e.store(e.s3)
 	tg := e.addTarget(51)
 
-	for _, fault := range []string{"deleted", "altered"} {
+	for _, fault := range []string{"deleted", "resized", "altered"} {
 		t.Run(fault, func(t *testing.T) {
 			want := core.ErrNotFound
-			if fault == "deleted" {
+			switch fault {
+			case "deleted":
 				if err := st.Delete(e.ctx, key); err != nil {
 					t.Fatal(err)
 				}
-			} else {
+			case "resized":
+				// The listing shows it.
+				if err := st.Put(e.ctx, key, strings.NewReader(strings.Repeat("x", int(victim.Stored)+1))); err != nil {
+					t.Fatal(err)
+				}
+				want = core.ErrCorrupt
+			default:
 				// Same size, other bytes: only reading it shows it.
 				if err := st.Put(e.ctx, key, strings.NewReader(strings.Repeat("x", int(victim.Stored)))); err != nil {
 					t.Fatal(err)
@@ -204,7 +211,7 @@ func TestPoolObjectDamagedBehindTheToolsBack(t *testing.T) {
 				t.Errorf("restore onto a service: %v; want %v naming the backup, file and object", err, want)
 			}
 			e.wantUnchanged(tg, before)
-			if n := len(e.safetyBackups()); fault == "deleted" && n != safety {
+			if n := len(e.safetyBackups()); fault != "altered" && n != safety {
 				t.Errorf("a restore refused by the listing took a safety backup (%d, were %d)", n, safety)
 			}
 
