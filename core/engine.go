@@ -41,6 +41,9 @@ type Engine struct {
 	// pool_crypt.go); "" keeps none, and every backup to such a pool then
 	// stores every file.
 	PoolCacheDir string
+	// PoolGrace is how young an object a pool sweep leaves alone even when
+	// no backup refers to it; 0 means DefaultPoolGrace, < 0 none.
+	PoolGrace time.Duration
 }
 
 func (e *Engine) now() time.Time {

@@ -53,6 +53,11 @@ type poolSink struct {
 func (e *Engine) newPoolSink(ctx context.Context, t *target) *poolSink {
 	s := &poolSink{t: t, service: t.b.Service, base: map[string]pool.Entry{}, known: map[string]pool.Entry{}, key: t.poolKey}
 	t.sink = s
+	if err := e.waitPoolSweep(ctx, t.b.Service, t.dest); err != nil {
+		t.err = err
+		t.pw.CloseWithError(err)
+		return s
+	}
 	if s.key != nil {
 		s.facts.Key = s.key.id
 		if s.key.identity == nil {
