@@ -517,3 +517,54 @@ func (e *Engine) rememberPool(t *target) {
 		e.log().Warn("cannot keep the file list in the local cache; the next backup reads every file again", "service", s.service, "destination", t.dest.Name, "error", err)
 	}
 }
+
+// sweepIdentities are the identities that open the file lists of the
+// encrypted pool of service on d, for a sweep: every pool key among
+// others (the objects under the service's folder) that the destination's
+// key on this host opens; nil for a plain destination. A key it does not
+// open (an earlier passphrase) is passed over: the lists under it then
+// cannot be read, and the sweep stops before removing anything.
+func (e *Engine) sweepIdentities(ctx context.Context, st ObjectStore, d Destination, service string, others map[string]ObjectInfo) ([]age.Identity, error) {
+	if !d.Encrypted() {
+		return nil, nil
+	}
+	var ids []age.Identity
+	switch {
+	case d.Encrypt.Passphrase.IsSet():
+		pw, err := d.Encrypt.Passphrase.Resolve(fmt.Sprintf("the encryption passphrase of destination %q", d.Name))
+		if err != nil {
+			return nil, err
+		}
+		id, err := age.NewScryptIdentity(pw.Reveal())
+		if err != nil {
+			return nil, err
+		}
+		ids = []age.Identity{id}
+	case d.Encrypt.KeyFile != "":
+		var err error
+		if ids, err = ReadIdentityFile(d.Encrypt.KeyFile); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, Userf(ErrAccessDenied, "the pool of %s on %q is encrypted to %s and this host keeps no key for it, so it was not swept (which objects its backups refer to can be read only with that identity); its unreferenced objects stay until a host that keeps the destination's key sweeps it", service, d.Name, d.Encrypt.Recipient)
+	}
+	out := []age.Identity{}
+	prefix := pool.Prefix(service) + "name-key-"
+	for key := range others {
+		id, ok := strings.CutPrefix(key, prefix)
+		id, ok2 := strings.CutSuffix(id, ".age")
+		if !ok || !ok2 || !pool.ValidKeyID(id) {
+			continue
+		}
+		k, err := readPoolKey(ctx, st, service, id, ids)
+		var nomatch *age.NoIdentityMatchError
+		switch {
+		case err == nil:
+			out = append(out, k.identity)
+		case errors.As(err, &nomatch), errors.Is(err, ErrNotFound):
+		default:
+			return nil, fmt.Errorf("read the pool key %s on %s: %w", key, d.Name, err)
+		}
+	}
+	return out, nil
+}

@@ -76,6 +76,7 @@ func TestEncryptedPool(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Seed: 71, Files: 14, FilestoreBytes: 700 << 10})
 	const marker = "OKAPI-MARKER-31d7"
 	plantMarker(t, e, marker)
+	source := e.print(e.odoo.Name, e.odoo.FilestoreDir)
 	e.engine.PoolCacheDir = filepath.Join(e.dir, "pool-keys")
 	var stats atomic.Int64
 	e.engine.OpenStore = func(ctx context.Context, d core.Destination) (core.ObjectStore, error) {
@@ -288,6 +289,17 @@ func TestEncryptedPool(t *testing.T) {
 		t.Errorf("the download holds %d entries; want dump.sql, manifest.json and %d files", len(inZip), len(files))
 	}
 
+	// A restore from the encrypted pools gives the same tables and files.
+	for _, n := range []string{"keyed", "offsite"} {
+		res, err := e.engine.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: third[n].ID, NewDB: e.odoo.Name + "_" + n, IdentityFile: identity[n]})
+		if err != nil {
+			t.Fatalf("restore from %s: %v", n, err)
+		}
+		if diff := source.Diff(e.print(res.Database, res.FilestoreDir)); len(diff) > 0 {
+			t.Errorf("restored from the encrypted pool of %s differs:\n%s", n, diff)
+		}
+	}
+
 	// An object altered behind the tool's back: another object's
 	// ciphertext (a valid age file of the same key) or a flipped byte.
 	kb := third["keyed"]
@@ -309,6 +321,34 @@ func TestEncryptedPool(t *testing.T) {
 	if err := e.store(keyed).Put(e.ctx, victim, bytes.NewReader(orig)); err != nil {
 		t.Fatal(err)
 	}
+
+	// A sweep reads the encrypted lists with the key this host keeps and
+	// removes only what no list refers to; with the identity off the
+	// host it removes nothing and says why.
+	e.engine.PoolGrace = -1
+	stray := pool.ObjectKey("prod", strings.Repeat("ab", 32))
+	if err := e.store(keyed).Put(e.ctx, stray, bytes.NewReader(orig)); err != nil {
+		t.Fatal(err)
+	}
+	sw, err := e.engine.SweepPool(e.ctx, "prod", "keyed")
+	if err != nil || sw.Removed != 1 || sw.Lists != 3 {
+		t.Errorf("sweep of the encrypted pool: %+v, %v; want the stray object removed after reading 3 lists", sw, err)
+	}
+	if _, err := e.store(keyed).Stat(e.ctx, stray); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("the stray object: %v; want it removed", err)
+	}
+	if got := e.readAll(kb, ""); len(got.files) != len(files) {
+		t.Errorf("after the sweep: %d files read", len(got.files))
+	}
+	before := len(e.poolObjects(offsite))
+	_, err = e.engine.SweepPool(e.ctx, "prod", "offsite")
+	if want := `the pool of prod on "offsite" is encrypted to ` + recipient + " and this host keeps no key for it, so it was not swept"; !errors.Is(err, core.ErrAccessDenied) || !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("sweep without the identity: %v; want %q", err, want)
+	}
+	if after := len(e.poolObjects(offsite)); after != before {
+		t.Errorf("a refused sweep removed %d objects", before-after)
+	}
+	e.engine.PoolGrace = 0
 
 	// A catalog rebuilt from the destinations alone reads the pool
 	// backups, and a writer on it keeps deduplicating.
