@@ -382,3 +382,41 @@ func TestPoolOrphanDownloads(t *testing.T) {
 	}
 	wantFiles(t, "an orphaned pool backup", e.download(b.ID).files, files)
 }
+
+// An object altered behind the tool's back (same size, other bytes) is
+// caught as it is streamed: the copy fails naming it, the altered object
+// is not stored on the target and no backup is published there.
+func TestPoolCopyAlteredObject(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Files: 6, FilestoreBytes: 200 << 10})
+	e.usePool()
+	src := e.backup("local")[0]
+	var altered string
+	for id := range e.poolObjects(e.local) {
+		altered = id
+		break
+	}
+	p := filepath.Join(e.local.Local.Dir, filepath.FromSlash(pool.ObjectKey("prod", altered)))
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: src.ID, Destination: "minio"})
+	if !errors.Is(err, core.ErrCorrupt) || !strings.Contains(err.Error(), altered) {
+		t.Fatalf("copy of a backup with an altered object: %v; want corrupt naming object %s", err, altered)
+	}
+	if res.Backup.Status != core.StatusFailed {
+		t.Errorf("the failed copy is recorded as %s", res.Backup.Status)
+	}
+	if _, ok := e.poolObjects(e.s3)[altered]; ok {
+		t.Errorf("the altered object %s was stored on the target", altered)
+	}
+	for _, k := range e.listAll(e.s3) {
+		if !strings.HasPrefix(k, pool.Prefix("prod")) {
+			t.Errorf("a failed copy left %s on the target", k)
+		}
+	}
+}

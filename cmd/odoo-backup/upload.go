@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -75,6 +77,7 @@ database uuid) or --no-neutralize (the service's own data, kept as it is).`,
 			out := uploadResult{Found: info, Backup: b}
 			if !asJSON {
 				fmt.Fprintf(a.stdout, "Uploaded as backup %d to %s (%s).\n", b.ID, b.Destination, b.Key)
+				printPoolStored(a.stdout, b)
 			}
 			if restore {
 				progress, done := progressPrinter(a.stderr)
@@ -121,5 +124,25 @@ func (a *app) printFound(info core.UploadInfo) {
 		fmt.Fprintf(w, "  filestore:    %d files, %s\n", info.FilestoreFiles, humanSize(int64(info.FilestoreBytes)))
 	} else {
 		fmt.Fprintln(w, "  filestore:    none (the database only)")
+	}
+}
+
+// printPoolStored says what a copy or an upload that keeps its filestore
+// in a pool stored there: the objects the pool lacked, and the files whose
+// content does not match their names.
+func printPoolStored(w io.Writer, b core.Backup) {
+	p := b.Pool
+	if p == nil {
+		return
+	}
+	fmt.Fprintf(w, "Filestore: %d files (%s) in the pool of %s; %d objects (%s) stored, the pool had the rest.\n",
+		p.Files, humanSize(p.Bytes), b.Destination, p.NewObjects, humanSize(p.NewBytes))
+	if p.MismatchCount > 0 {
+		names := p.Mismatched[:min(len(p.Mismatched), 3)]
+		more := ""
+		if p.MismatchCount > len(names) {
+			more = ", …"
+		}
+		fmt.Fprintf(w, "%d files do not hold what their names say (%s%s); they are kept as they are.\n", p.MismatchCount, strings.Join(names, ", "), more)
 	}
 }

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/store"
+)
+
+// copy and upload say what they stored in a pool: a copy to a pool
+// destination counts the objects it copied, and an uploaded zip whose
+// files the pool already holds stores none of them again.
+func TestPoolCopyAndUploadCommands(t *testing.T) {
+	minio := servers.MinIO(t)
+	c := newCLI(t)
+	odoo := generate(t, "cli_pool")
+	c.addS3("s3", minio.NewBucket(t))
+	disk := filepath.Join(c.dir, "disk")
+	if err := os.MkdirAll(disk, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("destination", "add", "disk", "--dir", disk)
+	c.addService("prod", odoo)
+	c.ok("config", "set", "prod", "s3", "--frequency", "manual")
+	cat, err := store.Open(t.Context(), c.catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"s3", "disk"} {
+		d, err := cat.Destination(t.Context(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Layout = core.LayoutPool
+		if err := cat.UpdateDestination(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat.Close()
+
+	var bs []backupJSON
+	c.json(&bs, "backup", "prod", "--destination", "s3")
+	id := strconv.FormatInt(bs[0].ID, 10)
+	files := len(odoo.Files)
+	out := c.ok("copy", id, "--to", "disk")
+	if want := "Filestore: " + strconv.Itoa(files) + " files"; !strings.Contains(out, want) || !strings.Contains(out, "; "+strconv.Itoa(files)+" objects") || !strings.Contains(out, "in the pool of disk") {
+		t.Errorf("copy to a pool destination: %s\nwant it to say %d files and %d objects stored in the pool of disk", out, files, files)
+	}
+
+	zipPath := filepath.Join(c.dir, "prod.zip")
+	c.ok("download", id, "-o", zipPath)
+	out = c.ok("upload", zipPath, "--service", "prod")
+	if !strings.Contains(out, "Uploaded as backup") || !strings.Contains(out, "in the pool of s3; 0 objects (0 B) stored, the pool had the rest.") {
+		t.Errorf("upload of files the pool holds: %s\nwant 0 objects stored", out)
+	}
+}
