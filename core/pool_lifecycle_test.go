@@ -420,3 +420,42 @@ func TestPoolCopyAlteredObject(t *testing.T) {
 		}
 	}
 }
+
+// Copies between an encrypting zip destination and a pool: an encrypted
+// zip backup is decrypted into the pool, and a pool backup is sealed for
+// the encrypting destination as one zip; both download to the same files.
+func TestPoolCopyEncrypted(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Files: 6, FilestoreBytes: 200 << 10})
+	files := maps.Clone(e.odoo.Files)
+	vault := core.Destination{Name: "vault", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(e.dir, "vault")}, Encrypt: core.EncryptionSettings{Passphrase: "correct horse battery staple"}}
+	os.MkdirAll(vault.Local.Dir, 0o700)
+	e.addDestination(&vault)
+	e.usePool()
+
+	sealed := e.backup("vault")[0]
+	if sealed.Encryption == "" || sealed.Format != core.FormatOdooZip {
+		t.Fatalf("backup on vault: format %q, encryption %q; want an encrypted zip", sealed.Format, sealed.Encryption)
+	}
+	in, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: sealed.ID, Destination: "minio"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wantPoolBackup(in.Backup, e.s3, 6, 6)
+	if in.Backup.Encryption != "" {
+		t.Errorf("the pool copy says it is encrypted (%q)", in.Backup.Encryption)
+	}
+	wantFiles(t, "an encrypted zip copied into a pool", e.download(in.Backup.ID).files, files)
+
+	out, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: in.Backup.ID, Destination: "vault"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := out.Backup; b.Format != core.FormatOdooZip || b.Pool != nil || b.Encryption != core.EncryptionPassphrase || !strings.HasSuffix(b.Key, ".zip.age") {
+		t.Errorf("pool backup copied to an encrypting destination: %+v; want an encrypted zip", b)
+	}
+	raw, err := os.ReadFile(filepath.Join(vault.Local.Dir, filepath.FromSlash(out.Backup.Key)))
+	if err != nil || !bytes.HasPrefix(raw, []byte("age-encryption.org/v1\n")) {
+		t.Errorf("the copy on vault is not an age file (%v)", err)
+	}
+	wantFiles(t, "a pool backup copied to an encrypting destination", e.download(out.Backup.ID).files, files)
+}
