@@ -25,7 +25,7 @@ const poolWorkers = 8
 // maxBufferedFile is the largest filestore file held in memory while it
 // is hashed and deflated; a larger one is read twice (hashed, then, when
 // its object is missing, deflated straight into the store).
-const maxBufferedFile = 8 << 20
+var maxBufferedFile int64 = 8 << 20
 
 // poolTarget is the pool side of one backup that a copy or an upload
 // stores on a destination, outside a backup's sequential pool sink: what
@@ -204,9 +204,17 @@ func (p *poolTarget) storeLarge(ctx context.Context, name string, open func() (i
 	if mine {
 		var n sizeCounter
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(deflateChecked(open, pw, en)) }()
+		done := make(chan error, 1)
+		go func() {
+			err := deflateChecked(open, pw, en)
+			pw.CloseWithError(err)
+			done <- err
+		}()
 		err := p.putObject(ctx, id, io.TeeReader(pr, &n))
 		pr.CloseWithError(errPutReturned)
+		if werr := <-done; werr != nil && !errors.Is(werr, errPutReturned) {
+			err = werr
+		}
 		stored = n.n
 		p.release(id, stored, err == nil)
 		if err != nil {
@@ -337,7 +345,7 @@ func (e *Engine) zipToPool(ctx context.Context, a *odoozip.Archive, p *poolTarge
 			g.Wait()
 			return 0, "", Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "the archive holds an unsafe filestore entry (%v)", err)
 		}
-		if zf.UncompressedSize64 > maxBufferedFile {
+		if zf.UncompressedSize64 > uint64(maxBufferedFile) {
 			// Read in order, on this goroutine: the source is read
 			// front to back.
 			if err := g.ctx.Err(); err != nil {
@@ -385,7 +393,7 @@ func readEntry(zf *zip.File) ([]byte, error) {
 	if _, err := io.Copy(buf, io.LimitReader(rc, maxBufferedFile+1)); err != nil {
 		return nil, err
 	}
-	if buf.Len() > maxBufferedFile {
+	if int64(buf.Len()) > maxBufferedFile {
 		return nil, fmt.Errorf("%w: it holds more than the %d bytes it claims", odoozip.ErrHostile, zf.UncompressedSize64)
 	}
 	return buf.Bytes(), nil
