@@ -24,8 +24,10 @@ const poolWorkers = 8
 
 // maxBufferedFile is the largest filestore file held in memory while it
 // is hashed and deflated; a larger one is read twice (hashed, then, when
-// its object is missing, deflated straight into the store).
-var maxBufferedFile int64 = 8 << 20
+// its object is missing, deflated straight into the store). With the
+// files queued and in flight, a copy or an upload holds at most about
+// 2*(poolWorkers+1) of these.
+var maxBufferedFile int64 = 4 << 20
 
 // poolTarget is the pool side of one backup that a copy or an upload
 // stores on a destination, outside a backup's sequential pool sink: what
