@@ -463,3 +463,45 @@ func TestPoolCopyEncrypted(t *testing.T) {
 	}
 	wantFiles(t, "a pool backup copied to an encrypting destination", e.download(out.Backup.ID).files, files)
 }
+
+// A copy into a pool that a sweep holds waits for the sweep before it
+// looks at the pool (it would otherwise count objects as present that the
+// sweep is removing), with its running row there for later sweeps to see.
+func TestPoolCopyWaitsForSweep(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Files: 4, FilestoreBytes: 100 << 10})
+	e.usePool()
+	src := e.backup("minio")[0]
+	host, _ := os.Hostname()
+	lease := core.Lease{Name: core.PoolLease("prod", e.local.ID), Holder: "test sweep", PID: os.Getpid(), Host: host, Heartbeat: time.Now().Add(time.Hour)}
+	if _, ok, err := e.cat.AcquireLease(e.ctx, lease, nil); err != nil || !ok {
+		t.Fatalf("take the pool lease: %v %v", ok, err)
+	}
+	waiting := make(chan string, 100)
+	defer core.SetPoolWaiting(func(l string) { waiting <- l })()
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: src.ID, Destination: "local"})
+		done <- err
+	}()
+	if l := <-waiting; l != lease.Name {
+		t.Fatalf("the copy waited for %s; want %s", l, lease.Name)
+	}
+	rows, err := e.cat.Backups(e.ctx, core.BackupFilter{Service: "prod", Destination: "local", Status: core.StatusRunning})
+	if err != nil || len(rows) != 1 || rows[0].Kind != core.KindCopy {
+		t.Fatalf("running rows while the copy waits: %+v, %v; want the copy's", rows, err)
+	}
+	if n := len(e.poolObjects(e.local)); n != 0 {
+		t.Errorf("the copy stored %d objects while a sweep held the pool", n)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the copy ended (%v) while a sweep held its pool's lease", err)
+	default:
+	}
+	if err := e.cat.ReleaseLease(e.ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the copy after the sweep: %v", err)
+	}
+}

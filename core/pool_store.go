@@ -49,8 +49,14 @@ type poolTarget struct {
 }
 
 // openPoolTarget lists the pool of service on d (one List) so that only
-// the objects it lacks are stored.
+// the objects it lacks are stored. The caller's running row of service on
+// d exists already: a sweep of that pool that holds its lease is waited
+// for, and one that starts later sees the row and removes nothing, so no
+// object counted as present here disappears.
 func (e *Engine) openPoolTarget(ctx context.Context, st ObjectStore, d Destination, service string) (*poolTarget, error) {
+	if err := e.waitPoolSweep(ctx, service, d); err != nil {
+		return nil, err
+	}
 	objects, err := st.List(ctx, pool.Prefix(service))
 	if err != nil {
 		return nil, fmt.Errorf("list the pool of %s on %s: %w", service, d.Name, err)
