@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -128,21 +127,14 @@ func (a *app) printFound(info core.UploadInfo) {
 }
 
 // printPoolStored says what a copy or an upload that keeps its filestore
-// in a pool stored there: the objects the pool lacked, and the files whose
-// content does not match their names.
+// in a pool stored there, as backup does: the files, the objects the pool
+// lacked, and the files whose content does not match their names.
 func printPoolStored(w io.Writer, b core.Backup) {
-	p := b.Pool
-	if p == nil {
+	if b.Pool == nil {
 		return
 	}
-	fmt.Fprintf(w, "Filestore: %d files (%s) in the pool of %s; %d objects (%s) stored, the pool had the rest.\n",
-		p.Files, humanSize(p.Bytes), b.Destination, p.NewObjects, humanSize(p.NewBytes))
-	if p.MismatchCount > 0 {
-		names := p.Mismatched[:min(len(p.Mismatched), 3)]
-		more := ""
-		if p.MismatchCount > len(names) {
-			more = ", …"
-		}
-		fmt.Fprintf(w, "%d files do not hold what their names say (%s%s); they are kept as they are.\n", p.MismatchCount, strings.Join(names, ", "), more)
+	fmt.Fprintf(w, "Filestore in the pool of %s: %s.\n", b.Destination, core.PoolSummary(*b.Pool))
+	if mismatched := core.MismatchedFiles(b); mismatched != "" {
+		fmt.Fprintf(w, "Warning: %s; the backup holds their bytes as they are; their names: odoo-backup backups %s --json\n", mismatched, b.Service)
 	}
 }
