@@ -61,6 +61,7 @@ func BenchmarkPoolFirstBackup(b *testing.B) {
 	for _, kinds := range [][]string{{"local"}, {"minio"}, {"local", "minio", "minio"}} {
 		b.Run(strings.Join(kinds, "+"), func(b *testing.B) {
 			var floor, took time.Duration
+			var phases benchPhases
 			var peakKiB int64
 			for range b.N {
 				b.StopTimer()
@@ -74,6 +75,10 @@ func BenchmarkPoolFirstBackup(b *testing.B) {
 				res := fx.runPoolChild(b, dests)
 				b.StopTimer()
 				took += time.Duration(res.BackupNanos)
+				phases.Setup += res.Phases.Setup
+				phases.Dump += res.Phases.Dump
+				phases.Filestore += res.Phases.Filestore
+				phases.Finish += res.Phases.Finish
 				peakKiB = max(peakKiB, res.PeakRSSKiB)
 				b.StartTimer()
 			}
@@ -84,6 +89,12 @@ func BenchmarkPoolFirstBackup(b *testing.B) {
 			b.ReportMetric(took.Seconds()/n, "backup-s")
 			b.ReportMetric(took.Seconds()/floor.Seconds(), "x-floor")
 			b.ReportMetric(float64(peakKiB*benchBytesPerKiB)/benchMB, "peak-RSS-MB")
+			// The files are stored while pg_dump streams: files-wait-s is
+			// how long they went on after the dump ended.
+			b.ReportMetric(phases.Setup.Seconds()/n, "setup-phase-s")
+			b.ReportMetric(phases.Dump.Seconds()/n, "dump-phase-s")
+			b.ReportMetric(phases.Filestore.Seconds()/n, "files-wait-s")
+			b.ReportMetric(phases.Finish.Seconds()/n, "finish-phase-s")
 		})
 	}
 }
@@ -317,8 +328,9 @@ func (fx *benchFixture) addPoolDest(b *testing.B, kind string) core.Destination 
 
 // poolChildResult is what TestPoolBenchChild hands back.
 type poolChildResult struct {
-	BackupNanos int64 `json:"backup_nanos"`
-	PeakRSSKiB  int64 `json:"peak_rss_kib"`
+	BackupNanos int64       `json:"backup_nanos"`
+	PeakRSSKiB  int64       `json:"peak_rss_kib"`
+	Phases      benchPhases `json:"phases"`
 }
 
 // runPoolChild runs TestPoolBenchChild, backing the service up to dests in
@@ -368,9 +380,9 @@ func TestPoolBenchChild(t *testing.T) {
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		t.Fatalf("reset the peak RSS: %v", err)
 	}
-	start := time.Now()
-	bs, err := engine.Backup(ctx, core.BackupRequest{Service: os.Getenv(benchChildServiceEnv), Destinations: strings.Split(dests, ",")})
-	took := time.Since(start)
+	clock := newPhaseClock()
+	bs, err := engine.Backup(ctx, core.BackupRequest{Service: os.Getenv(benchChildServiceEnv), Destinations: strings.Split(dests, ","), Progress: clock.progress})
+	took := clock.elapsed()
 	peakKiB, perr := procStatusKiB("VmHWM")
 	if perr != nil {
 		t.Fatal(perr)
@@ -383,7 +395,7 @@ func TestPoolBenchChild(t *testing.T) {
 			t.Fatalf("backup: got %+v, want succeeded pool backups", bs)
 		}
 	}
-	res, err := json.Marshal(poolChildResult{BackupNanos: int64(took), PeakRSSKiB: peakKiB})
+	res, err := json.Marshal(poolChildResult{BackupNanos: int64(took), PeakRSSKiB: peakKiB, Phases: clock.phases(took)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ const (
 	poolPutsInFlight = 16
 	// poolBuffered bounds the deflated bytes of small files waiting for
 	// or in their Put.
-	poolBuffered = 16 << 20
+	poolBuffered = 8 << 20
 	// poolStreams bounds the large objects streamed at once: an S3 Put
 	// of more than 1 MiB holds its part buffers (tens of MB) while it
 	// runs.
