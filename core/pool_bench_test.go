@@ -354,7 +354,15 @@ func (fx *benchFixture) runPoolChild(b *testing.B, dests []string) poolChildResu
 	b.Helper()
 	result := filepath.Join(fx.dir, "pool-child-result.json")
 	_ = os.Remove(result)
-	cmd := exec.CommandContext(fx.ctx, os.Args[0], "-test.run=^TestPoolBenchChild$", "-test.count=1", "-test.v")
+	args := []string{"-test.run=^TestPoolBenchChild$", "-test.count=1", "-test.v"}
+	if p := os.Getenv(benchCPUProfileEnv); p != "" {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		args = append(args, "-test.cpuprofile="+abs)
+	}
+	cmd := exec.CommandContext(fx.ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(),
 		benchChildCatalogEnv+"="+fx.catalogPath,
 		benchChildServiceEnv+"="+benchService,
