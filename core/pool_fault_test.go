@@ -173,3 +173,42 @@ func TestPoolFailureMinIOStopsMidUploads(t *testing.T) {
 	}
 	e.noneRunning()
 }
+
+// Interrupted in the middle of its pool uploads (here: when the 30th
+// object's Put starts, while pg_dump may still run), a pool backup stops
+// its workers, says it was interrupted, is recorded failed, and publishes
+// nothing: no archive, list or metadata, only pool objects left for the
+// sweep.
+func TestPoolBackupInterruptedMidUploads(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 42, Files: 200, FilestoreBytes: 4 << 20})
+	e.usePool()
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	hooked := &stopAfterObjects{after: 30, hook: cancel}
+	e.engine.OpenStore = func(ctx context.Context, d core.Destination) (core.ObjectStore, error) {
+		st, err := s3.Open(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		hooked.ObjectStore = st
+		return hooked, nil
+	}
+	bs, err := e.engine.Backup(ctx, core.BackupRequest{Service: "prod", Destinations: []string{"minio"}})
+	if hooked.puts.Load() < hooked.after {
+		t.Fatalf("only %d pool objects were stored; make the filestore bigger", hooked.puts.Load())
+	}
+	wantInterrupted(t, err, "the backup of prod was interrupted")
+	if len(bs) != 1 || bs[0].Status != core.StatusFailed || !strings.Contains(bs[0].Error, "interrupted") {
+		t.Errorf("interrupted backup recorded as %+v; want failed, interrupted", bs)
+	}
+	// The workers stopped: far fewer Puts than files began.
+	if n := hooked.puts.Load(); n > hooked.after+2*16 {
+		t.Errorf("%d pool object Puts began after the interruption at the %dth; want the workers to stop", n, hooked.after)
+	}
+	for _, k := range e.listAll(e.s3) {
+		if !strings.HasPrefix(k, pool.Prefix("prod")) {
+			t.Errorf("the interrupted backup left %s; want nothing but pool objects", k)
+		}
+	}
+	e.noneRunning()
+}
