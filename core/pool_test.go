@@ -2,8 +2,11 @@ package core_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -132,5 +135,64 @@ func TestPoolBackupStoresWhatChanged(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(e.odoo.FilestoreDir, added)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPoolDownloadIsAStandardZip: a pool backup downloads as one Odoo zip
+// that Python's zipfile reads back (every CRC checked) with the database
+// and every filestore file as they were.
+func TestPoolDownloadIsAStandardZip(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Files: 10, FilestoreBytes: 400 << 10})
+	e.usePool()
+	b := e.backup("minio")[0]
+	out := filepath.Join(t.TempDir(), "prod.zip")
+	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: b.ID, Path: out}); err != nil {
+		t.Fatal(err)
+	}
+	script := `import zipfile, hashlib, json, sys
+z = zipfile.ZipFile(sys.argv[1])
+bad = z.testzip()
+if bad: sys.exit("bad entry " + bad)
+out = {n[len("filestore/"):]: hashlib.sha256(z.read(n)).hexdigest() for n in z.namelist() if n.startswith("filestore/")}
+print(json.dumps({"names": sorted(z.namelist())[:2], "files": out}))`
+	raw, err := exec.Command("python3", "-c", script, out).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python zipfile: %v: %s", err, raw)
+	}
+	var got struct {
+		Names []string          `json:"names"`
+		Files map[string]string `json:"files"`
+	}
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	if len(got.Files) != len(e.odoo.Files) {
+		t.Errorf("zip holds %d filestore files, the filestore %d", len(got.Files), len(e.odoo.Files))
+	}
+	for name, sum := range e.odoo.Files {
+		if got.Files[name] != sum {
+			t.Errorf("file %s: zip has sha256 %q, filestore %q", name, got.Files[name], sum)
+		}
+	}
+	if len(got.Names) != 2 || got.Names[0] != "dump.sql" || !strings.HasPrefix(got.Names[1], "filestore/") {
+		t.Errorf("entries start %v", got.Names)
+	}
+
+	// An object altered behind the tool's back: the download fails, names
+	// the file, and leaves no file.
+	list := e.poolObjects(e.s3)
+	for id := range list {
+		if err := e.store(e.s3).Put(e.ctx, pool.ObjectKey("prod", id), strings.NewReader("garbage")); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	again := filepath.Join(t.TempDir(), "again.zip")
+	_, err = e.engine.Download(e.ctx, core.DownloadRequest{BackupID: b.ID, Path: again})
+	if !errors.Is(err, core.ErrCorrupt) || !strings.Contains(err.Error(), "filestore file") {
+		t.Errorf("download of an altered pool: %v; want corrupt naming the file", err)
+	}
+	if _, serr := os.Stat(again); serr == nil {
+		t.Errorf("a failed download left %s", again)
 	}
 }
