@@ -89,6 +89,11 @@ type poolObject struct {
 func (e *Engine) newPoolSink(ctx context.Context, t *target) *poolSink {
 	s := &poolSink{t: t, service: t.b.Service, base: map[string]pool.Entry{}, objects: map[string]*poolObject{}}
 	t.sink = s
+	if err := e.waitPoolSweep(ctx, t.b.Service, t.dest); err != nil {
+		t.err = err
+		t.pw.CloseWithError(err)
+		return s
+	}
 	prev, err := e.Catalog.Backups(ctx, BackupFilter{Service: t.b.Service, Destination: t.dest.Name, Status: StatusSucceeded, Limit: 20})
 	if err != nil {
 		return s

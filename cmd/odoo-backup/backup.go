@@ -55,8 +55,14 @@ destination at the same time; one that fails does not fail the others.`,
 				for _, b := range backups {
 					if b.Status == core.StatusSucceeded {
 						fmt.Fprintf(a.stdout, "Backup %d of %s on %s succeeded: %s in %s, sha256 %s\n", b.ID, b.Service, b.Destination, humanSize(b.Size), b.Duration().Round(1e7), b.SHA256)
+						if b.Pool != nil {
+							fmt.Fprintf(a.stdout, "Filestore in the pool of %s: %s.\n", b.Destination, core.PoolSummary(*b.Pool))
+						}
 						if lacks := core.LacksFiles(b); lacks != "" {
 							fmt.Fprintf(a.stdout, "Warning: %s; their names: odoo-backup backups %s --json\n", lacks, b.Service)
+						}
+						if mismatched := core.MismatchedFiles(b); mismatched != "" {
+							fmt.Fprintf(a.stdout, "Warning: %s; the backup holds their bytes as they are; their names: odoo-backup backups %s --json\n", mismatched, b.Service)
 						}
 					}
 				}
@@ -114,6 +120,9 @@ func (a *app) backupsCommand() *cobra.Command {
 				}
 				if b.MissingCount > 0 && b.Status == core.StatusSucceeded {
 					st += fmt.Sprintf(", lacks %d attachment file(s)", b.MissingCount)
+				}
+				if b.Pool != nil && b.Pool.MismatchCount > 0 && b.Status == core.StatusSucceeded {
+					st += fmt.Sprintf(", %d file(s) not matching their name", b.Pool.MismatchCount)
 				}
 				size := "—"
 				if b.Size > 0 {
@@ -234,20 +243,20 @@ func (a *app) rotateCommand() *cobra.Command {
 				return err
 			}
 			type rotation struct {
-				Service     string                   `json:"service"`
-				Destination string                   `json:"destination"`
-				Retention   string                   `json:"retention"`
-				Decisions   []core.RetentionDecision `json:"decisions"`
+				Service     string `json:"service"`
+				Destination string `json:"destination"`
+				Retention   string `json:"retention"`
+				core.RotateResult
 			}
 			out := []rotation{}
 			for _, c := range configs {
-				decisions, err := a.engine.Rotate(ctx, core.RotateRequest{Service: c.Service, Destination: c.Destination, DryRun: dryRun})
+				res, err := a.engine.RotateWithSweep(ctx, core.RotateRequest{Service: c.Service, Destination: c.Destination, DryRun: dryRun})
 				if err != nil {
 					return err
 				}
-				out = append(out, rotation{c.Service, c.Destination, c.Retention.String(), decisions})
+				out = append(out, rotation{c.Service, c.Destination, c.Retention.String(), res})
 				if !asJSON {
-					printRotation(a.stdout, c, decisions, dryRun)
+					printRotation(a.stdout, c, res, dryRun)
 				}
 			}
 			if asJSON {
@@ -265,8 +274,10 @@ func (a *app) rotateCommand() *cobra.Command {
 }
 
 // printRotation shows one configuration's rotation: a sentence with the
-// outcome, then each backup with what happens to it and why.
-func printRotation(w io.Writer, c core.Configuration, decisions []core.RetentionDecision, dryRun bool) {
+// outcome, then each backup with what happens to it, what that frees and
+// why, then what the removals free together and what the pool sweep did.
+func printRotation(w io.Writer, c core.Configuration, res core.RotateResult, dryRun bool) {
+	decisions := res.Decisions
 	removed := 0
 	for _, d := range decisions {
 		if !d.Keep {
@@ -287,14 +298,64 @@ func printRotation(w io.Writer, c core.Configuration, decisions []core.Retention
 		fmt.Fprintf(w, "%s on %s (%s): %d of %d scheduled backups %s.\n", c.Service, c.Destination, c.Retention, removed, len(decisions), verb)
 	}
 	tw := table(w)
-	fmt.Fprintln(tw, "  ID\tSTARTED\tACTION\tWHY")
+	fmt.Fprintln(tw, "  ID\tSTARTED\tACTION\tFREES\tWHY")
 	for _, d := range decisions {
-		action := "keep"
+		action, frees := "keep", "-"
 		if !d.Keep {
 			action = map[bool]string{true: "would remove", false: "removed"}[dryRun]
+			frees = humanSize(d.Frees)
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", d.Backup.ID, localTime(d.Backup.StartedAt), action, strings.Join(d.Reasons, "; "))
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", d.Backup.ID, localTime(d.Backup.StartedAt), action, frees, strings.Join(d.Reasons, "; "))
 	}
 	tw.Flush()
+	if removed > 0 {
+		for _, line := range rotationFrees(res, dryRun) {
+			fmt.Fprintln(w, "  "+line)
+		}
+	}
 	fmt.Fprintln(w)
+}
+
+// rotationFrees says what a rotation's removals free together, and what
+// its pool sweep did.
+func rotationFrees(res core.RotateResult, dryRun bool) []string {
+	var lines []string
+	if dryRun {
+		lines = append(lines, fmt.Sprintf("Would free %s in all: the archives, metadata and file lists, and the pool objects no kept backup refers to (with any a failed backup left).", humanSize(res.Frees)))
+	} else {
+		lines = append(lines, fmt.Sprintf("Freed %s in all.", humanSize(res.Frees)))
+	}
+	if res.Note != "" {
+		lines = append(lines, "Not counted: "+res.Note+".")
+	}
+	if s := sweepText(res.Sweep, res.SweepError, "the next rotation"); s != "" {
+		lines = append(lines, s)
+	}
+	return lines
+}
+
+// sweepText says what a pool sweep did; next names what sweeps again when
+// this one could not.
+func sweepText(sw *core.SweepResult, sweepErr, next string) string {
+	switch {
+	case sweepErr != "":
+		return fmt.Sprintf("The pool was not swept: %s. Nothing in it was removed; %s sweeps it again.", sweepErr, next)
+	case sw == nil:
+		return ""
+	case sw.Postponed != "":
+		return fmt.Sprintf("The pool was not swept now (%s): %s sweeps it.", sw.Postponed, next)
+	}
+	s := fmt.Sprintf("The pool sweep removed %s (%s) no remaining backup refers to, after reading %s", counted(sw.Removed, "object"), humanSize(sw.RemovedBytes), counted(sw.Lists, "file list"))
+	if sw.DebrisLists > 0 {
+		s += fmt.Sprintf(", and %s of backups whose archives were gone", counted(sw.DebrisLists, "file list"))
+	}
+	return s + "."
+}
+
+// counted is "1 object", "2 objects".
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
