@@ -90,7 +90,8 @@ func (e *Engine) newPoolSink(ctx context.Context, t *target) *poolSink {
 	s := &poolSink{t: t, service: t.b.Service, base: map[string]pool.Entry{}, objects: map[string]*poolObject{}}
 	t.sink = s
 	if err := e.waitPoolSweep(ctx, t.b.Service, t.dest); err != nil {
-		t.err = err
+		// The sink starts out of the backup: no file is stored there.
+		t.err, s.err = err, err
 		t.pw.CloseWithError(err)
 		return s
 	}
