@@ -212,3 +212,34 @@ func TestPoolBackupInterruptedMidUploads(t *testing.T) {
 	}
 	e.noneRunning()
 }
+
+// One backup fanned out to a zip destination and a pool destination: both
+// succeed, hold the same files and record the same missing one, and the
+// pool's objects hold the files' contents.
+func TestPoolAndZipInOneBackup(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 43, Files: 40, FilestoreBytes: 3 << 20, MissingFiles: 1})
+	e.s3.Layout = core.LayoutPool
+	if err := e.cat.UpdateDestination(e.ctx, e.s3); err != nil {
+		t.Fatal(err)
+	}
+	bs := e.backup("local", "minio")
+	if len(bs) != 2 {
+		t.Fatalf("backups %+v; want two", bs)
+	}
+	var zipped, pooled core.Backup
+	for _, b := range bs {
+		if b.Destination == "local" {
+			zipped = b
+		} else {
+			pooled = b
+		}
+	}
+	if zipped.Format != core.FormatOdooZip || pooled.Format != core.FormatOdooPool || pooled.Pool == nil {
+		t.Fatalf("formats %q and %q (pool %+v); want a zip and a pool backup", zipped.Format, pooled.Format, pooled.Pool)
+	}
+	if pooled.Pool.Files != 39 || zipped.MissingCount != 1 || pooled.MissingCount != 1 || pooled.MissingFiles[0] != e.odoo.Missing[0] {
+		t.Errorf("pool backup holds %d files and misses %v, the zip misses %v; want 39 files and %s missing from both",
+			pooled.Pool.Files, pooled.MissingFiles, zipped.MissingFiles, e.odoo.Missing[0])
+	}
+	e.wantPoolComplete(e.s3, pooled)
+}
