@@ -197,19 +197,37 @@ func (a *app) downloadCommand() *cobra.Command {
 }
 
 func (a *app) verifyCommand() *cobra.Command {
-	var asJSON bool
-	var identity string
+	var asJSON, readData bool
+	var identity, service, dest string
 	cmd := &cobra.Command{
-		Use:   "verify BACKUP_ID",
-		Short: "Check a backup without restoring it: checksum, zip structure, manifest, dump",
-		Args:  cobra.ExactArgs(1),
+		Use:   "verify (BACKUP_ID | --service S [--destination D]) [--read-data]",
+		Short: "Check a backup without restoring it: checksum, zip structure, manifest, dump, filestore pool",
+		Long: `Check a backup without restoring it: the checksum of what is stored, the zip
+structure and every entry, the manifest and the dump. For a backup whose
+filestore is in a destination's pool, also its file list and that every file's
+object is there with its size; --read-data reads every object back and checks
+its content too.
+
+With --service, every succeeded backup of the service (on destination D only
+with --destination) is checked, and each damaged one is named: a pool object
+removed or changed outside odoo-backup damages every backup that refers to it.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if service != "" || dest != "" {
+				if len(args) > 0 || service == "" {
+					return usageError{fmt.Errorf("give either a backup id or --service (with --destination to check one destination only)")}
+				}
+				return a.verifyService(ctx, service, dest, identity, readData, asJSON)
+			}
+			if len(args) == 0 {
+				return usageError{fmt.Errorf("give the id of the backup to check, or --service to check all of a service's backups")}
+			}
 			id, err := parseBackupID(args[0])
 			if err != nil {
 				return err
 			}
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.Verify(ctx, core.VerifyRequest{BackupID: id, Progress: progress, IdentityFile: identity})
+			res, err := a.engine.Verify(ctx, core.VerifyRequest{BackupID: id, Progress: progress, IdentityFile: identity, ReadData: readData})
 			done()
 			if err != nil {
 				return err
@@ -217,9 +235,9 @@ func (a *app) verifyCommand() *cobra.Command {
 			if asJSON {
 				return writeJSON(a.stdout, res)
 			}
-			fmt.Fprintf(a.stdout, "Backup %d is sound: sha256 %s matches; Odoo %s, PostgreSQL %s, %d modules; dump.sql %s; %d filestore files (%s).\n",
+			fmt.Fprintf(a.stdout, "Backup %d is sound: sha256 %s matches; Odoo %s, PostgreSQL %s, %d modules; dump.sql %s; %d filestore files (%s)%s.\n",
 				id, res.Backup.SHA256, orDash(res.Manifest.Version), orDash(res.Manifest.PGVersion), len(res.Manifest.Modules),
-				humanSize(int64(res.DumpBytes)), res.FilestoreFiles, humanSize(int64(res.FilestoreBytes)))
+				humanSize(int64(res.DumpBytes)), res.FilestoreFiles, humanSize(int64(res.FilestoreBytes)), poolChecked(res.Backup, readData))
 			if lacks := core.LacksFiles(res.Backup); lacks != "" {
 				fmt.Fprintf(a.stdout, "Warning: %s.\n", lacks)
 			}
@@ -228,7 +246,84 @@ func (a *app) verifyCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().StringVar(&identity, "identity", "", "age identity file that decrypts the backup, when its destination keeps no key on this host")
+	cmd.Flags().BoolVar(&readData, "read-data", false, "also read back every filestore object of a pool backup and check its content")
+	cmd.Flags().StringVar(&service, "service", "", "check every succeeded backup of this service")
+	cmd.Flags().StringVar(&dest, "destination", "", "with --service: only the backups on this destination")
 	return cmd
+}
+
+// poolChecked says how a sound pool backup's filestore was checked.
+func poolChecked(b core.Backup, readData bool) string {
+	switch {
+	case b.Format != core.FormatOdooPool:
+		return ""
+	case readData:
+		return ", every pool object read back"
+	}
+	return ", every pool object present"
+}
+
+// verifyService checks every succeeded backup of service (on dest if not
+// empty) and names each damaged one; it fails when one is.
+func (a *app) verifyService(ctx context.Context, service, dest, identity string, readData, asJSON bool) error {
+	if _, err := a.cat.Service(ctx, service); err != nil {
+		return err
+	}
+	if dest != "" {
+		if _, err := a.cat.Destination(ctx, dest); err != nil {
+			return err
+		}
+	}
+	backups, err := a.cat.Backups(ctx, core.BackupFilter{Service: service, Destination: dest, Status: core.StatusSucceeded})
+	if err != nil {
+		return err
+	}
+	type checked struct {
+		Backup      int64  `json:"backup"`
+		Destination string `json:"destination"`
+		Sound       bool   `json:"sound"`
+		Error       string `json:"error,omitempty"`
+	}
+	out := []checked{}
+	var damaged []string
+	for _, b := range backups {
+		_, err := a.engine.Verify(ctx, core.VerifyRequest{BackupID: b.ID, IdentityFile: identity, ReadData: readData})
+		if err != nil && ctx.Err() != nil {
+			return err
+		}
+		c := checked{Backup: b.ID, Destination: b.Destination, Sound: err == nil}
+		if err != nil {
+			c.Error = message(err)
+			damaged = append(damaged, strconv.FormatInt(b.ID, 10))
+		}
+		out = append(out, c)
+		if !asJSON {
+			if err != nil {
+				fmt.Fprintf(a.stdout, "Backup %d on %s: %s\n", b.ID, b.Destination, c.Error)
+			} else {
+				fmt.Fprintf(a.stdout, "Backup %d on %s is sound.\n", b.ID, b.Destination)
+			}
+		}
+	}
+	if asJSON {
+		if err := writeJSON(a.stdout, out); err != nil {
+			return err
+		}
+	}
+	where := ""
+	if dest != "" {
+		where = " on " + dest
+	}
+	switch {
+	case len(backups) == 0:
+		if !asJSON {
+			fmt.Fprintf(a.stdout, "Service %s has no succeeded backup%s to check.\n", service, where)
+		}
+	case len(damaged) > 0:
+		fmt.Fprintf(a.stderr, "%d of the %d backups of %s%s are damaged: %s.\n", len(damaged), len(backups), service, where, strings.Join(damaged, ", "))
+		return exitCode(1)
+	}
+	return nil
 }
 
 func (a *app) rotateCommand() *cobra.Command {
