@@ -33,11 +33,8 @@ func copyFormat(src string, d Destination) string {
 // checked by its size) or streamed (each inflated and hashed on the way);
 // then the target's file list, and the archive, checked like any copy.
 func (e *Engine) copyPoolToPool(ctx context.Context, rb readableBackup, dst ObjectStore, d Destination, key string, rep *progressReporter) (serverSide bool, facts PoolFacts, err error) {
-	_, entries, err := e.readFileList(ctx, rb)
+	entries, err := e.checkedPoolFiles(ctx, rb)
 	if err != nil {
-		return false, facts, err
-	}
-	if err := e.checkPoolObjects(ctx, rb, entries); err != nil {
 		return false, facts, err
 	}
 	p, err := e.openPoolTarget(ctx, dst, d, rb.b.Service)
@@ -89,32 +86,6 @@ func (e *Engine) copyPoolToPool(ctx context.Context, rb readableBackup, dst Obje
 func mustHex(s string) []byte {
 	b, _ := hex.DecodeString(s)
 	return b
-}
-
-// checkPoolObjects looks for every object of entries in the pool of rb's
-// destination (one List) with the size its file list records, so a copy
-// of an incomplete backup is refused before it writes anything.
-func (e *Engine) checkPoolObjects(ctx context.Context, rb readableBackup, entries []pool.Entry) error {
-	objects, err := rb.store.List(ctx, pool.Prefix(rb.b.Service))
-	if err != nil {
-		return fmt.Errorf("list the pool of %s on %s: %w", rb.b.Service, rb.dest.Name, err)
-	}
-	sizes := make(map[string]int64, len(objects))
-	for _, o := range objects {
-		if id, ok := pool.ParseObjectKey(rb.b.Service, o.Key); ok {
-			sizes[id] = o.Size
-		}
-	}
-	for _, en := range entries {
-		size, ok := sizes[en.Object]
-		if !ok {
-			return Userf(ErrNotFound, "backup %d is incomplete: the pool object %s of filestore file %s is missing from destination %q, so nothing was copied; pick another backup", rb.b.ID, en.Object, en.Name, rb.dest.Name)
-		}
-		if size != en.Stored {
-			return Userf(ErrCorrupt, "backup %d is corrupt: the pool object %s of filestore file %s on %q holds %d bytes but %d were recorded, so nothing was copied; pick another backup", rb.b.ID, en.Object, en.Name, rb.dest.Name, size, en.Stored)
-		}
-	}
-	return nil
 }
 
 // copyPoolEntry copies the object of en into p's pool unless it has it:

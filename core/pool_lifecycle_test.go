@@ -78,6 +78,21 @@ func wantFiles(t *testing.T, what string, got, want map[string]string) {
 	}
 }
 
+// wantRestores restores backup id into a new database with engine and
+// fails unless it is source (less the files without attachment named in
+// extra).
+func (e *env) wantRestores(engine *core.Engine, id int64, suffix string, source testbed.Print, extra ...string) {
+	e.t.Helper()
+	newDB := e.odoo.Name + suffix
+	r, err := engine.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: id, NewDB: newDB})
+	if err != nil {
+		e.t.Fatalf("restore backup %d: %v", id, err)
+	}
+	if diff := source.Diff(withoutFiles(e.print(newDB, r.FilestoreDir), extra)); len(diff) > 0 {
+		e.t.Errorf("backup %d restored differs from the source: %v", id, diff)
+	}
+}
+
 // poolDest adds a destination that keeps a pool, configured for no service.
 func (e *env) poolDest(d core.Destination) core.Destination {
 	e.t.Helper()
@@ -125,6 +140,9 @@ func (e *env) wantPoolBackup(b core.Backup, d core.Destination, files, newObject
 	info, err := st.Stat(e.ctx, pool.ListKey(b.Key))
 	if err != nil || info.Size != b.Pool.ListSize {
 		e.t.Errorf("file list of backup %d: %+v, %v; want %d bytes", b.ID, info, err, b.Pool.ListSize)
+	}
+	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: b.ID}); err != nil {
+		e.t.Errorf("verify backup %d: %v", b.ID, err)
 	}
 }
 
@@ -209,6 +227,7 @@ func TestPoolCopy(t *testing.T) {
 	if want := readZip(t, zipped).dump; got.dump != want {
 		t.Errorf("dump.sql of the zip copied into a pool: sha256 %s, want %s", got.dump, want)
 	}
+	e.wantRestores(e.engine, back.Backup.ID, "_cp", e.print(e.odoo.Name, e.odoo.FilestoreDir))
 }
 
 // Copying a pool backup whose pool lacks one of its objects fails in one
@@ -267,6 +286,10 @@ func TestPoolRebuild(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	prod := e.odoo.Service("prod")
+	if err := cat.AddService(e.ctx, &prod, ""); err != nil {
+		t.Fatal(err)
+	}
 	res, err := engine.RebuildCatalog(e.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -292,6 +315,7 @@ func TestPoolRebuild(t *testing.T) {
 	}
 	e.engine = engine
 	wantFiles(t, "a rebuilt pool backup", e.download(second[1].ID).files, files)
+	e.wantRestores(engine, second[0].ID, "_rb", e.print(e.odoo.Name, e.odoo.FilestoreDir))
 }
 
 // An uploaded Odoo zip with a filestore goes into the pool of the service's
@@ -302,6 +326,7 @@ func TestPoolRebuild(t *testing.T) {
 func TestPoolUpload(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Files: 8, FilestoreBytes: 300 << 10})
 	files := maps.Clone(e.odoo.Files)
+	source := e.print(e.odoo.Name, e.odoo.FilestoreDir)
 	zb := e.backup("local")[0]
 	external := filepath.Join(e.dir, "external.zip")
 	if _, err := e.engine.Download(e.ctx, core.DownloadRequest{BackupID: zb.ID, Path: external}); err != nil {
@@ -358,6 +383,8 @@ func TestPoolUpload(t *testing.T) {
 	if want := readZip(t, external).dump; got.dump != want {
 		t.Errorf("dump.sql of the uploaded backup: sha256 %s, want %s", got.dump, want)
 	}
+	// The file no attachment names comes back too: it was uploaded.
+	e.wantRestores(e.engine, b.ID, "_up", source, odd)
 
 	// Hostile: refused before anything is stored.
 	before := e.listAll(e.s3)
@@ -385,6 +412,7 @@ func TestPoolOrphanDownloads(t *testing.T) {
 		t.Fatalf("backup %d after its configuration was removed: orphaned %v (%v); want an orphan", b.ID, got.Orphaned, err)
 	}
 	wantFiles(t, "an orphaned pool backup", e.download(b.ID).files, files)
+	e.wantRestores(e.engine, b.ID, "_or", e.print(e.odoo.Name, e.odoo.FilestoreDir))
 }
 
 // An object altered behind the tool's back (same size, other bytes) is

@@ -234,31 +234,6 @@ func (p *poolTarget) storeLarge(ctx context.Context, name string, open func() (i
 	return nil
 }
 
-// flateWriters keep deflaters for reuse, one pool per level pool.Level
-// gives (stored blocks, or compressed): making one costs far more than
-// deflating a small filestore file.
-var flateWriters [2]sync.Pool
-
-func flateSlot(level int) int {
-	if level == flate.NoCompression {
-		return 0
-	}
-	return 1
-}
-
-// getFlate is a deflater at level writing to w.
-func getFlate(w io.Writer, level int) *flate.Writer {
-	if fw, ok := flateWriters[flateSlot(level)].Get().(*flate.Writer); ok {
-		fw.Reset(w)
-		return fw
-	}
-	fw, _ := flate.NewWriter(w, level)
-	return fw
-}
-
-// putFlate gives back a closed deflater made by getFlate at level.
-func putFlate(fw *flate.Writer, level int) { flateWriters[flateSlot(level)].Put(fw) }
-
 // readInto reads all that open gives into w.
 func readInto(open func() (io.ReadCloser, error), w io.Writer) error {
 	rc, err := open()
