@@ -13,7 +13,8 @@ import (
 
 // copy and upload say what they stored in a pool: a copy to a pool
 // destination counts the objects it copied, and an uploaded zip whose
-// files the pool already holds stores none of them again.
+// files the pool already holds stores none of them again, and is restored
+// from the pool with --restore.
 func TestPoolCopyAndUploadCommands(t *testing.T) {
 	minio := servers.MinIO(t)
 	c := newCLI(t)
@@ -53,7 +54,10 @@ func TestPoolCopyAndUploadCommands(t *testing.T) {
 
 	zipPath := filepath.Join(c.dir, "prod.zip")
 	c.ok("download", id, "-o", zipPath)
-	out = c.ok("upload", zipPath, "--service", "prod")
+	out = c.ok("upload", zipPath, "--service", "prod", "--restore", "--no-neutralize", "--yes")
+	if !strings.Contains(out, "restored onto prod") {
+		t.Errorf("upload --restore of a pool upload: %s", out)
+	}
 	if !strings.Contains(out, "Uploaded as backup") || !strings.Contains(out, "Filestore in the pool of s3: ") || !strings.Contains(out, ": 0 new files") || !strings.Contains(out, "; "+strconv.Itoa(files)+" already stored") {
 		t.Errorf("upload of files the pool holds: %s\nwant none stored again", out)
 	}
