@@ -156,6 +156,30 @@ func (s *poolSink) sealObject(plain []byte) ([]byte, error) {
 	return sealed, nil
 }
 
+// sealStream is what the sink stores for an object's deflate stream read
+// from r: r itself on a plain destination, else its encryption to the
+// pool's key. A sink of an encrypting destination without a key stores
+// nothing.
+func (s *poolSink) sealStream(r io.Reader) (io.Reader, error) {
+	if s.key == nil {
+		if s.t.dest.Encrypted() {
+			return nil, fmt.Errorf("the pool of service %s on %s has no key, so nothing is stored in it", s.service, s.t.dest.Name)
+		}
+		return r, nil
+	}
+	sealed, err := age.EncryptReader(r, s.key.recipient)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt for the pool of %s: %w", s.t.dest.Name, err)
+	}
+	return sealed, nil
+}
+
+// plainPool reports whether copies and uploads store their filestore in
+// d's pool: only where it does not encrypt. Into an encrypted pool they
+// store one zip, as the zip layout does (their pool writer has no pool
+// keys yet).
+func (d Destination) plainPool() bool { return d.usesPool() && !d.Encrypted() }
+
 // storedDeflated is the deflate stream's size of an object this backup did
 // not write: its stored size on a plain destination; on an encrypting one
 // what age's format leaves of the ciphertext once its header (read from

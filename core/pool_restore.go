@@ -82,10 +82,10 @@ func (d poolDamage) err(rb readableBackup, files int) error {
 		rb.b.ID, bad, files, rb.dest.Name, d.first.Name, what)
 }
 
-// poolFiles reads the file list of the pool backup rb and checks that
+// checkedPoolFiles reads the file list of the pool backup rb and checks that
 // every object it names is in the pool with its size (checkPoolObjects):
 // the cheap check every restore makes before it creates anything.
-func (e *Engine) poolFiles(ctx context.Context, rb readableBackup) ([]pool.Entry, error) {
+func (e *Engine) checkedPoolFiles(ctx context.Context, rb readableBackup) ([]pool.Entry, error) {
 	_, entries, err := e.readFileList(ctx, rb)
 	if err != nil {
 		return nil, err

@@ -1,12 +1,15 @@
 package core_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -39,6 +42,24 @@ func (e *env) poolObjects(d core.Destination) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// syncBuffer is a buffer the engine's workers may log to at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestPoolBackupStoresWhatChanged: a backup to a pool destination stores
@@ -93,7 +114,13 @@ func TestPoolBackupStoresWhatChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var logged syncBuffer
+	e.engine.Log = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	third := e.backup("local", "minio")
+	e.engine.Log = nil
+	if warns := strings.Count(logged.String(), "file="+odd); warns != 1 || !strings.Contains(logged.String(), "level=WARN msg=\"a filestore file's content does not match its name") {
+		t.Errorf("engine log says %d times that %s does not match its name, want once, as a warning:\n%s", warns, odd, logged.String())
+	}
 	for _, b := range third {
 		if b.Pool.NewObjects != 2 || b.Pool.Files != 13 {
 			t.Errorf("after two new files: backup on %s stored %d objects for %d files; want 2 for 13", b.Destination, b.Pool.NewObjects, b.Pool.Files)

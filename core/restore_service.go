@@ -96,7 +96,7 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	if isPool(rb.b) {
 		// A pool object missing or resized refuses the restore before the
 		// safety backup, so nothing at all changes.
-		if files, err = e.poolFiles(ctx, rb); err != nil {
+		if files, err = e.checkedPoolFiles(ctx, rb); err != nil {
 			return res, err
 		}
 	}

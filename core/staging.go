@@ -28,7 +28,7 @@ type stageSpec struct {
 	neutralize, newIdentity bool
 
 	// files is a pool backup's file list, its objects checked
-	// (poolFiles) when poolChecked; restoreStaged reads and checks it
+	// (checkedPoolFiles) when poolChecked; restoreStaged reads and checks it
 	// otherwise.
 	files       []pool.Entry
 	poolChecked bool
@@ -53,7 +53,7 @@ func (e *Engine) restoreStaged(ctx context.Context, spec stageSpec, res *Restore
 	if isPool(rb.b) && !spec.poolChecked {
 		// Every object is there with its size before anything is made.
 		var err error
-		if spec.files, err = e.poolFiles(ctx, rb); err != nil {
+		if spec.files, err = e.checkedPoolFiles(ctx, rb); err != nil {
 			return err
 		}
 	}
