@@ -51,7 +51,7 @@ type BackupRequest struct {
 type target struct {
 	*recording
 	dest Destination
-	pw   *io.PipeWriter
+	pw   *pipeWriter
 	done chan error
 	err  error
 	// recipients is set when the destination encrypts: then seal encrypts
@@ -452,15 +452,15 @@ func startArchive(ctx context.Context, targets []*target, started time.Time, rep
 }
 
 // startPuts starts one Put per target still alive, each reading its own
-// pipe (through encryption where the destination encrypts), and returns the
-// fan-out that writes the archive to all of them.
+// buffered pipe (through encryption where the destination encrypts), and
+// returns the fan-out that writes the archive to all of them.
 func startPuts(ctx context.Context, targets []*target) *fanout {
 	var writers []*fanoutWriter
 	for _, t := range targets {
 		if t.err != nil {
 			continue
 		}
-		pr, pw := io.Pipe()
+		pr, pw := newBufPipe(fanoutPipeSize)
 		t.pw, t.done = pw, make(chan error, 1)
 		go func(t *target) {
 			err := t.store.Put(ctx, t.b.Key, pr)
