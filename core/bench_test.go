@@ -401,7 +401,7 @@ type benchFixture struct {
 	// every destination's store by name.
 	dests  []string
 	stores map[string]core.ObjectStore
-	pgDump      core.Tool
+	pgDump core.Tool
 
 	// From the first archive: dump.sql's and the files' uncompressed sizes.
 	dumpSize, filestoreSize int64
