@@ -332,10 +332,6 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 	if err != nil {
 		return info, err
 	}
-	// In the backup's snapshot, so the counts are exactly those of the dump.
-	if info.tables, err = odoosql.CountKeyTables(ctx, tx, svc.DB.Database, countLimit); err != nil {
-		return info, err
-	}
 	manifest := odoozip.NewManifest(svc.DB.Database, modules, serverNum)
 	info.odooVersion = manifest.Version
 	info.modules = len(modules)
@@ -581,11 +577,22 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, w arc
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", pgDump.Path, err)
 	}
+	// The key tables are counted in the backup's snapshot, so exactly
+	// those of the dump, while pg_dump runs: the snapshot's connection is
+	// idle until the filestore query, and the counts cost the backup no
+	// time of their own.
+	counted := make(chan error, 1)
+	go func() {
+		var err error
+		info.tables, err = odoosql.CountKeyTables(ctx, tx, svc.DB.Database, countLimit)
+		counted <- err
+	}()
 	_, copyErr := io.Copy(io.MultiWriter(dumps...), stdout)
 	if copyErr != nil {
 		_ = cmd.Process.Kill()
 	}
 	waitErr := cmd.Wait()
+	countErr := <-counted // before anything else uses tx
 	if copyErr != nil {
 		return fmt.Errorf("write dump.sql: %w", copyErr)
 	}
@@ -594,6 +601,9 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, w arc
 			return ctx.Err()
 		}
 		return Userf(waitErr, "pg_dump of database %q failed: %s", svc.DB.Database, stderr.lastLine(waitErr.Error()))
+	}
+	if countErr != nil {
+		return countErr
 	}
 
 	rep.set(PhaseFilestore, rep.bytes)

@@ -464,6 +464,9 @@ func newBenchFixture(b *testing.B, dumpBytes, filestoreBytes int64) *benchFixtur
 		b.Fatal(err)
 	}
 	fx.stores = map[string]core.ObjectStore{}
+	if err := os.Mkdir(filepath.Join(dir, "backups"), 0o700); err != nil {
+		b.Fatal(err)
+	}
 	for _, dest := range []core.Destination{
 		{Name: benchDestName, Kind: core.DestinationS3, S3: core.S3Settings{Endpoint: minio.Endpoint, Bucket: minio.NewBucket(b), Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true}},
 		{Name: benchDest2Name, Kind: core.DestinationS3, S3: core.S3Settings{Endpoint: minio.Endpoint, Bucket: minio.NewBucket(b), Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true}},
