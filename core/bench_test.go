@@ -75,6 +75,10 @@ const (
 //	ODOO_BACKUP_BENCH_DUMP=1GB ODOO_BACKUP_BENCH_FILESTORE=1GB \
 //	  go test -run '^$' -bench BenchmarkBackupToMinIO -benchtime 1x -timeout 60m ./core/
 //
+// ODOO_BACKUP_BENCH_DESTS=local,minio,minio2 fans the backup out to a local
+// directory and two MinIO buckets instead (any of the three, in any order;
+// default minio): the inspected archive is the first destination's.
+//
 // Both sub-benchmarks use one generated database, and measure the floor
 // again before every backup, so that a machine whose load drifts (other
 // test runs) moves both alike:
