@@ -8,7 +8,7 @@ import (
 // fanoutPipeSize is how far the archive may run ahead of one destination's
 // Put: a destination that pauses (an S3 part upload finishing, a disk
 // flush) does not hold the others back until its pipe is full.
-const fanoutPipeSize = 4 << 20
+const fanoutPipeSize = 1 << 20
 
 // bufPipe is io.Pipe with a buffer of a fixed size between the two ends:
 // Write blocks only while the buffer is full. Closing the writer with nil

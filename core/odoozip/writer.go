@@ -75,7 +75,7 @@ const (
 // chunksInFlight bounds the chunks of a Writer: enough to keep every
 // compressor busy while the caller reads the next ones and writes the
 // finished ones out.
-var chunksInFlight = 2*compressors() + 2
+var chunksInFlight = 2*compressors() + 1
 
 // entry is one file of the archive as the Writer builds it.
 type entry struct {
