@@ -552,7 +552,27 @@ const countLimit = 2_000_000
 
 // writeArchive writes manifest.json and dump.sql from pg_dump into every
 // zip of w, and the live filestore files into the full zip and the pools.
+// The pools' files are read and stored while pg_dump streams: their names
+// are read from the snapshot first (tx serves one goroutine at a time;
+// pg_dump has its own connection), and a failure of either side stops the
+// other.
 func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, w archiveWriters, m odoozip.Manifest, snapshot string, pgDump Tool, rep *progressReporter, info *dumpInfo) error {
+	parent := ctx
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var names []string
+	if len(w.sinks) > 0 {
+		err := odoosql.EachAttachmentFile(ctx, tx, func(fname string) error {
+			if err := checkAttachmentName(fname); err != nil {
+				return err
+			}
+			names = append(names, fname)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
 	var dumps []io.Writer
 	for _, a := range w.streams() {
 		if err := a.zw.WriteManifest(m); err != nil {
@@ -564,7 +584,130 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, w arc
 		}
 		dumps = append(dumps, dumpW)
 	}
-	rep.set(PhaseDump, rep.bytes)
+	type poolResult struct {
+		lost []string
+		err  error
+	}
+	var poolDone chan poolResult
+	if len(w.sinks) > 0 {
+		poolDone = make(chan poolResult, 1)
+		go func() {
+			lost, err := e.poolFiles(ctx, w.sinks, svc.FilestoreDir, names, rep)
+			if err != nil {
+				stop(err)
+			}
+			poolDone <- poolResult{lost, err}
+		}()
+	}
+	// The key tables are counted in the backup's snapshot, so exactly
+	// those of the dump, while pg_dump runs: the snapshot's connection is
+	// idle until the filestore query, and the counts cost the backup no
+	// time of their own.
+	counted := make(chan error, 1)
+	go func() {
+		var err error
+		info.tables, err = odoosql.CountKeyTables(ctx, tx, svc.DB.Database, countLimit)
+		counted <- err
+	}()
+	err := e.writeDump(ctx, svc, snapshot, pgDump, dumps, rep)
+	if countErr := <-counted; err == nil { // before anything else uses tx
+		err = countErr
+	}
+	rep.enter(PhaseFilestore)
+	zipLost := map[string]bool{}
+	if err == nil && w.full != nil {
+		each := func(fn func(string) error) error { return odoosql.EachAttachmentFile(ctx, tx, fn) }
+		if names != nil {
+			each = func(fn func(string) error) error {
+				for _, n := range names {
+					if err := fn(n); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
+		err = each(func(fname string) error {
+			if err := checkAttachmentName(fname); err != nil {
+				return err
+			}
+			found, err := addZipFile(w.full.zw, svc, fname)
+			if err != nil {
+				return err
+			}
+			if !found {
+				zipLost[fname] = true
+				info.lost(fname)
+				return nil
+			}
+			info.filestoreFiles++
+			return nil
+		})
+	}
+	if poolDone == nil {
+		return err
+	}
+	if err != nil {
+		stop(err)
+	}
+	res := <-poolDone
+	for _, s := range w.sinks {
+		if s.err != nil {
+			s.t.err = s.err
+		}
+	}
+	if cause := context.Cause(ctx); cause != nil && parent.Err() == nil {
+		// The first side to fail stopped the other: its error is the one.
+		return cause
+	}
+	if err == nil {
+		err = res.err
+	}
+	if err != nil {
+		return err
+	}
+	if w.full == nil {
+		info.filestoreFiles = len(names)
+	}
+	for _, fname := range res.lost {
+		if zipLost[fname] {
+			continue
+		}
+		// The database points at a file the filestore lost; the backup
+		// still saves everything else, and records what it lacks.
+		info.lost(fname)
+		info.filestoreFiles--
+	}
+	return nil
+}
+
+// enter moves progress to phase, keeping the byte count (which the pool's
+// workers may be adding to).
+func (p *progressReporter) enter(phase Phase) {
+	p.mu.Lock()
+	n := p.bytes
+	p.mu.Unlock()
+	p.set(phase, n)
+}
+
+// lost records a file the database points at and the filestore lacks.
+func (info *dumpInfo) lost(fname string) {
+	info.missingCount++
+	if len(info.missingFiles) < MaxMissingNames {
+		info.missingFiles = append(info.missingFiles, fname)
+	}
+}
+
+func checkAttachmentName(fname string) error {
+	if err := odoozip.CheckStoreFname(fname); err != nil {
+		return Userf(ErrInvalid, "the database lists an attachment file with an unsafe name (%v); it was not backed up: fix that ir_attachment row", err)
+	}
+	return nil
+}
+
+// writeDump streams pg_dump's plain dump of the snapshot into dumps.
+func (e *Engine) writeDump(ctx context.Context, svc Service, snapshot string, pgDump Tool, dumps []io.Writer, rep *progressReporter) error {
+	rep.enter(PhaseDump)
 	args := append([]string{"--no-owner", "--format=plain", "--snapshot=" + snapshot}, pgArgs(svc.DB, svc.DB.Database)...)
 	cmd := exec.CommandContext(ctx, pgDump.Path, args...)
 	cmd.Env = pgEnv(svc.DB)
@@ -577,22 +720,11 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, w arc
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", pgDump.Path, err)
 	}
-	// The key tables are counted in the backup's snapshot, so exactly
-	// those of the dump, while pg_dump runs: the snapshot's connection is
-	// idle until the filestore query, and the counts cost the backup no
-	// time of their own.
-	counted := make(chan error, 1)
-	go func() {
-		var err error
-		info.tables, err = odoosql.CountKeyTables(ctx, tx, svc.DB.Database, countLimit)
-		counted <- err
-	}()
 	_, copyErr := io.Copy(io.MultiWriter(dumps...), stdout)
 	if copyErr != nil {
 		_ = cmd.Process.Kill()
 	}
 	waitErr := cmd.Wait()
-	countErr := <-counted // before anything else uses tx
 	if copyErr != nil {
 		return fmt.Errorf("write dump.sql: %w", copyErr)
 	}
@@ -602,40 +734,7 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, w arc
 		}
 		return Userf(waitErr, "pg_dump of database %q failed: %s", svc.DB.Database, stderr.lastLine(waitErr.Error()))
 	}
-	if countErr != nil {
-		return countErr
-	}
-
-	rep.set(PhaseFilestore, rep.bytes)
-	return odoosql.EachAttachmentFile(ctx, tx, func(fname string) error {
-		if err := odoozip.CheckStoreFname(fname); err != nil {
-			return Userf(ErrInvalid, "the database lists an attachment file with an unsafe name (%v); it was not backed up: fix that ir_attachment row", err)
-		}
-		found := true
-		if w.full != nil {
-			var err error
-			if found, err = addZipFile(w.full.zw, svc, fname); err != nil {
-				return err
-			}
-		}
-		if found && len(w.sinks) > 0 {
-			var err error
-			if found, err = e.poolFile(ctx, w.sinks, svc.FilestoreDir, fname, rep); err != nil {
-				return err
-			}
-		}
-		if !found {
-			// The database points at a file the filestore lost; the backup
-			// still saves everything else, and records what it lacks.
-			info.missingCount++
-			if len(info.missingFiles) < MaxMissingNames {
-				info.missingFiles = append(info.missingFiles, fname)
-			}
-			return nil
-		}
-		info.filestoreFiles++
-		return nil
-	})
+	return nil
 }
 
 // addZipFile adds the filestore file fname to zw; false when the filestore

@@ -405,6 +405,9 @@ type benchFixture struct {
 	// every destination's store by name.
 	dests  []string
 	stores map[string]core.ObjectStore
+	// st is the store of the "minio" destination (the pool benchmarks'
+	// first MinIO one).
+	st     core.ObjectStore
 	pgDump core.Tool
 
 	// From the first archive: dump.sql's and the files' uncompressed sizes.
@@ -486,6 +489,7 @@ func newBenchFixture(b *testing.B, dumpBytes, filestoreBytes int64) *benchFixtur
 			b.Fatal(err)
 		}
 	}
+	fx.st = fx.stores[benchDestName]
 	fx.dests = []string{benchDestName}
 	if v := strings.TrimSpace(os.Getenv(benchDestsEnv)); v != "" {
 		fx.dests = strings.Split(v, ",")

@@ -16,38 +16,56 @@ type DeleteRequest struct {
 // it anyway needs saying so.
 const ActionForceDelete Action = "force-delete"
 
-// DeleteBackup removes a backup by hand: the archive first, then its
-// metadata object (a metadata object without its archive is harmless, and a
-// catalog rebuild skips it), then the backup is recorded as deleted so its
-// history stays. A failed backup has nothing stored and is only recorded as
-// deleted. The last succeeded backup of a service, counted across all its
-// destinations, is refused unless Force is set: deleting it leaves nothing to
-// restore. Running, rotated and deleted backups are refused.
-func (e *Engine) DeleteBackup(ctx context.Context, req DeleteRequest) (_ Backup, err error) {
+// DeleteResult is what a deletion did: the backup as now recorded, and
+// the sweep of its pool that followed (pool backups only).
+type DeleteResult struct {
+	Backup     Backup       `json:"backup"`
+	Sweep      *SweepResult `json:"sweep,omitempty"`
+	SweepError string       `json:"sweep_error,omitempty"`
+}
+
+// DeleteBackup is Delete's backup.
+func (e *Engine) DeleteBackup(ctx context.Context, req DeleteRequest) (Backup, error) {
+	r, err := e.Delete(ctx, req)
+	return r.Backup, err
+}
+
+// Delete removes a backup by hand: the archive first, then its metadata
+// object (a metadata object without its archive is harmless, and a catalog
+// rebuild skips it), then a pool backup's file list, then the backup is
+// recorded as deleted so its history stays, and the pool is swept of the
+// objects no remaining backup refers to (SweepPool). A failed backup has
+// nothing stored and is only recorded as deleted. The last succeeded backup
+// of a service, counted across all its destinations, is refused unless
+// Force is set: deleting it leaves nothing to restore. Running, rotated and
+// deleted backups are refused.
+func (e *Engine) Delete(ctx context.Context, req DeleteRequest) (res DeleteResult, err error) {
 	id, force := req.BackupID, req.Force
 	defer func() { e.audit(ctx, e.auditDelete(ctx, id, force), err) }()
 	b, err := e.Catalog.Backup(ctx, id)
+	res.Backup = b
 	if err != nil {
-		return Backup{}, err
+		return res, err
 	}
 	switch b.Status {
 	case StatusSucceeded:
 	case StatusFailed:
 		b.Status = StatusDeleted
+		res.Backup = b
 		if err := e.Catalog.UpdateBackup(ctx, b); err != nil {
-			return b, err
+			return res, err
 		}
 		e.log().Info("failed backup deleted from the history", "backup", b.ID, "service", b.Service, "destination", b.Destination)
-		return b, nil
+		return res, nil
 	case StatusRunning:
-		return b, Userf(ErrInvalid, "backup %d is still running; wait for it to finish before deleting it", id)
+		return res, Userf(ErrInvalid, "backup %d is still running; wait for it to finish before deleting it", id)
 	default:
-		return b, Userf(ErrInvalid, "backup %d was already %s and its archive is gone; there is nothing left to delete", id, b.Status)
+		return res, Userf(ErrInvalid, "backup %d was already %s and its archive is gone; there is nothing left to delete", id, b.Status)
 	}
 	if !force {
 		others, err := e.Catalog.Backups(ctx, BackupFilter{Service: b.Service, Status: StatusSucceeded})
 		if err != nil {
-			return b, err
+			return res, err
 		}
 		last := true
 		for _, o := range others {
@@ -57,26 +75,34 @@ func (e *Engine) DeleteBackup(ctx context.Context, req DeleteRequest) (_ Backup,
 			}
 		}
 		if last {
-			return b, Advise(Advice{Action: ActionForceDelete, Backup: id, Service: b.Service}, ErrInvalid, "backup %d is the last successful backup of service %q, so deleting it would leave nothing to restore", id, b.Service)
+			return res, Advise(Advice{Action: ActionForceDelete, Backup: id, Service: b.Service}, ErrInvalid, "backup %d is the last successful backup of service %q, so deleting it would leave nothing to restore", id, b.Service)
 		}
 	}
 	d, err := e.Catalog.Destination(ctx, b.Destination)
 	if err != nil {
-		return b, err
+		return res, err
 	}
 	st, err := e.OpenStore(ctx, d)
 	if err != nil {
-		return b, err
+		return res, err
 	}
-	for _, key := range []string{b.Key, MetadataKey(b.Key)} {
-		if err := st.Delete(ctx, key); err != nil {
-			return b, fmt.Errorf("delete backup %d: delete %s from %s: %w", b.ID, key, d.Name, err)
-		}
+	if err := removeBackupObjects(ctx, st, d, b); err != nil {
+		return res, fmt.Errorf("delete backup %d: %w", b.ID, err)
 	}
 	b.Status = StatusDeleted
 	if err := e.Catalog.UpdateBackup(ctx, b); err != nil {
-		return b, err
+		return res, err
 	}
+	res.Backup = b
 	e.log().Info("backup deleted", "backup", b.ID, "service", b.Service, "destination", b.Destination, "key", b.Key)
-	return b, nil
+	if b.Format == FormatOdooPool {
+		sw, err := e.sweepPool(ctx, d, st, b.Service)
+		res.Sweep = &sw
+		if err != nil {
+			// The backup is deleted: the next removal sweeps.
+			res.SweepError = err.Error()
+			e.log().Warn("pool not swept after the deletion", "service", b.Service, "destination", d.Name, "error", err)
+		}
+	}
+	return res, nil
 }

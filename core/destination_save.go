@@ -34,7 +34,7 @@ const ActionPlainHTTP Action = "plain-http"
 // SettingError says which setting of what a person asked for breaks a rule,
 // so a front end can point at it (a form field, a flag). Setting is the
 // name of the setting: for a destination "name", "dir", "endpoint",
-// "bucket", "sse", "kmskey", "cafile", "keyfile" or "recipient"; for a
+// "bucket", "sse", "kmskey", "cafile", "keyfile", "recipient" or "layout"; for a
 // configuration "destination", "frequency", "minute", "at", "weekday",
 // "day", "retention" or "primary".
 type SettingError struct {
@@ -98,6 +98,13 @@ func CheckDestination(d *Destination) error {
 	default:
 		return settingErr("kind", Userf(ErrInvalid, "destination %s is neither a local directory nor S3", d.Name))
 	}
+	if d.Layout != "" {
+		l, err := ParseLayout(string(d.Layout))
+		if err != nil {
+			return settingErr("layout", err)
+		}
+		d.Layout = l
+	}
 	switch {
 	case d.Encrypt.KeyFile != "":
 		abs, err := filepath.Abs(d.Encrypt.KeyFile)
@@ -148,11 +155,15 @@ func checkS3(d *Destination) error {
 // file (read for the recipient), its directory (created now, when asked
 // for: later a missing directory is an error, as an unmounted disk must not
 // fill the root one), then the probe (ProbeDestination with open). Nothing
-// is saved unless all pass. The command line and the console both add
-// destinations through it.
+// is saved unless all pass. A destination given no layout gets
+// DefaultLayout. The command line and the console both add destinations
+// through it.
 func AddDestination(ctx context.Context, cat DestinationCatalog, open StoreOpener, d *Destination) error {
 	if err := CheckDestination(d); err != nil {
 		return err
+	}
+	if d.Layout == "" {
+		d.Layout = DefaultLayout()
 	}
 	if _, err := cat.Destination(ctx, d.Name); err == nil {
 		return settingErr("name", Userf(ErrExists, "a destination named %q already exists; choose another name", d.Name))

@@ -103,6 +103,7 @@ func TestAddDestinationRefusesBadSettingsBeforeTouchingAnything(t *testing.T) {
 		{"not a recipient", Destination{Name: "disk", Kind: DestinationLocal, Local: LocalSettings{Dir: "/tmp/x"}, Encrypt: EncryptionSettings{Recipient: "ssh-ed25519 AAAA"}}, "recipient", ErrInvalid, ActionGiveRecipient},
 		{"name taken", Destination{Name: "taken", Kind: DestinationLocal, Local: LocalSettings{Dir: "/tmp/x"}}, "name", ErrExists, ""},
 		{"unreadable key file", Destination{Name: "disk", Kind: DestinationLocal, Local: LocalSettings{Dir: "/tmp/x"}, Encrypt: EncryptionSettings{KeyFile: "/nonexistent/key.txt"}}, "keyfile", nil, ""},
+		{"unknown layout", Destination{Name: "disk", Kind: DestinationLocal, Local: LocalSettings{Dir: "/tmp/x"}, Layout: "tar"}, "layout", ErrInvalid, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cat := newDestCatalog(Destination{Name: "taken", Kind: DestinationLocal, Local: LocalSettings{Dir: "/elsewhere"}})
@@ -226,5 +227,61 @@ func TestTestDestination(t *testing.T) {
 	d, err := TestDestination(ctx, cat, (&opener{st: &silentStore{}}).open, "s3", 50*time.Millisecond)
 	if d.Name != "s3" || !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "s3 h:9000/b did not answer within 50ms") {
 		t.Errorf("a silent destination: got %+v, %v; want ErrUnreachable saying it did not answer within 50ms", d, err)
+	}
+}
+
+// A destination added without a layout gets DefaultLayout; one given a
+// layout keeps it, spelled as ParseLayout spells it.
+func TestAddDestinationLayout(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		given Layout
+		want  Layout
+	}{
+		{"none given", "", DefaultLayout()},
+		{"pool", LayoutPool, LayoutPool},
+		{"zip", LayoutZip, LayoutZip},
+		{"spelled loosely", " Pool ", LayoutPool},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cat := newDestCatalog()
+			d := Destination{Name: "disk", Kind: DestinationLocal, Local: LocalSettings{Dir: t.TempDir()}, Layout: tc.given}
+			if err := AddDestination(context.Background(), cat, (&opener{st: &memStore{}}).open, &d); err != nil {
+				t.Fatal(err)
+			}
+			if got := cat.dests["disk"].Layout; got != tc.want {
+				t.Errorf("saved layout %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// Changing the layout says that earlier backups keep theirs; keeping it
+// says nothing.
+func TestLayoutChange(t *testing.T) {
+	if got := LayoutChange(LayoutZip, LayoutZip); got != "" {
+		t.Errorf("LayoutChange(zip, zip) = %q, want nothing", got)
+	}
+	if got := LayoutChange("", LayoutZip); got != "" {
+		t.Errorf(`LayoutChange("", zip) = %q, want nothing: "" reads as zip`, got)
+	}
+	got := LayoutChange("", LayoutPool)
+	if !strings.Contains(got, "from now on use the pool layout") || !strings.Contains(got, "keep the zip layout and stay readable") {
+		t.Errorf("LayoutChange(\"\", pool) = %q, want new backups in the pool and the stored ones readable in zip", got)
+	}
+}
+
+func TestPoolSummary(t *testing.T) {
+	got := PoolSummary(PoolFacts{Files: 100000, Bytes: 10_500_000_000, NewObjects: 12, NewBytes: 3_400_000})
+	if want := "100,000 files, 10.5 GB: 12 new files, 3.4 MB; 99,988 already stored"; got != want {
+		t.Errorf("PoolSummary = %q, want %q", got, want)
+	}
+	if got, want := PoolSummary(PoolFacts{Files: 1, Bytes: 29, NewObjects: 1, NewBytes: 29}), "1 file, 29 B: 1 new file, 29 B; 0 already stored"; got != want {
+		t.Errorf("PoolSummary = %q, want %q", got, want)
+	}
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", -1234567: "-1,234,567"} {
+		if got := FormatCount(n); got != want {
+			t.Errorf("FormatCount(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

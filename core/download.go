@@ -53,7 +53,13 @@ func (e *Engine) Download(ctx context.Context, req DownloadRequest) (_ Backup, e
 	rep := e.reporter(progress)
 	rep.total = rb.b.Size
 	rep.set(PhaseDownload, 0)
-	if err := e.checksum(ctx, rb, tmp, rep); err != nil {
+	write := func() error { return e.checksum(ctx, rb, tmp, rep) }
+	if rb.b.Format == FormatOdooPool && rb.b.Pool != nil {
+		// The standard Odoo zip, assembled from the archive and the pool.
+		rep.total = rb.b.Size + rb.b.Pool.Bytes
+		write = func() error { return e.writePoolZip(ctx, rb, tmp, rep) }
+	}
+	if err := write(); err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
 			return Backup{}, Userf(fmt.Errorf("%w: %w", ErrNoSpace, err), "the disk holding %s is full; free %d bytes or download elsewhere", dir, rb.b.Size)
 		}

@@ -36,6 +36,9 @@ type Engine struct {
 	// ProgressInterval is how often live progress is written to the catalog
 	// (so other processes can show it); 0 means one second.
 	ProgressInterval time.Duration
+	// PoolGrace is how young an object a pool sweep leaves alone even when
+	// no backup refers to it; 0 means DefaultPoolGrace, < 0 none.
+	PoolGrace time.Duration
 }
 
 func (e *Engine) now() time.Time {

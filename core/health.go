@@ -12,7 +12,9 @@ const (
 	HealthOK      = "ok"
 	HealthRunning = "running"
 	// HealthWarning: backing up works, but the newest backup lacks
-	// attachment files the filestore had lost. Not a failure: status exits 0.
+	// attachment files the filestore had lost, or holds files whose content
+	// does not match their name (BackupWarning). Not a failure: status
+	// exits 0.
 	HealthWarning = "warning"
 	HealthManual  = "manual"
 	HealthStalled = "stalled"
@@ -134,8 +136,10 @@ func EvaluateHealth(c Configuration, backups []Backup, now time.Time) ConfigHeal
 	default:
 		h.State = HealthOK
 	}
-	if b := lastFinished; (h.State == HealthOK || h.State == HealthManual) && b != nil && b.Status == StatusSucceeded && b.MissingCount > 0 {
-		h.State, h.Reason = HealthWarning, LacksFiles(*b)
+	if b := lastFinished; (h.State == HealthOK || h.State == HealthManual) && b != nil && b.Status == StatusSucceeded {
+		if w := BackupWarning(*b); w != "" {
+			h.State, h.Reason = HealthWarning, w
+		}
 	}
 	return h
 }

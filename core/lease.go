@@ -29,17 +29,27 @@ func RestoreRunning(ctx context.Context, cat LeaseReader, service string, now ti
 // release is called. A holder that died is taken over. what names the work
 // in the refusal when someone else holds it.
 func (e *Engine) holdLease(ctx context.Context, name, what string) (release func(), err error) {
-	host, _ := os.Hostname()
-	var token [4]byte
-	_, _ = rand.Read(token[:])
-	l := Lease{Name: name, Holder: name + " " + hex.EncodeToString(token[:]), PID: os.Getpid(), Host: host}
-	cur, ok, err := e.Catalog.AcquireLease(ctx, l, func(cur Lease) bool { return !LeaseAlive(cur, e.now()) })
+	release, cur, ok, err := e.takeLease(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, Userf(ErrInvalid, "%s is already running (pid %d on %s, since %s); wait for it to finish",
 			what, cur.PID, cur.Host, cur.AcquiredAt.Local().Format("15:04:05"))
+	}
+	return release, nil
+}
+
+// takeLease is holdLease that reports a live holder (cur, held false)
+// instead of refusing.
+func (e *Engine) takeLease(ctx context.Context, name string) (release func(), cur Lease, held bool, err error) {
+	host, _ := os.Hostname()
+	var token [4]byte
+	_, _ = rand.Read(token[:])
+	l := Lease{Name: name, Holder: name + " " + hex.EncodeToString(token[:]), PID: os.Getpid(), Host: host}
+	cur, ok, err := e.Catalog.AcquireLease(ctx, l, func(cur Lease) bool { return !LeaseAlive(cur, e.now()) })
+	if err != nil || !ok {
+		return nil, cur, false, err
 	}
 	l = cur
 	stop, done := make(chan struct{}), make(chan struct{})
@@ -65,5 +75,5 @@ func (e *Engine) holdLease(ctx context.Context, name, what string) (release func
 		if err := e.Catalog.ReleaseLease(context.WithoutCancel(ctx), l); err != nil {
 			e.log().Warn("releasing the lease failed", "lease", name, "error", err)
 		}
-	}, nil
+	}, cur, true, nil
 }

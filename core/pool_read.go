@@ -56,6 +56,16 @@ func listError(rb readableBackup, err error) error {
 // backup rb; reading it to the end checks it against en, and a mismatch or
 // a missing object is an error that names the file and the object.
 func (e *Engine) openPoolFile(ctx context.Context, rb readableBackup, en pool.Entry) (io.ReadCloser, error) {
+	body, err := e.openPoolObject(ctx, rb, en)
+	if err != nil {
+		return nil, err
+	}
+	return &poolFileReader{ReadCloser: pool.Open(body, en), also: body, rb: rb}, nil
+}
+
+// openPoolObject streams the deflate stream of en's object as stored
+// (decrypted on an encrypting destination).
+func (e *Engine) openPoolObject(ctx context.Context, rb readableBackup, en pool.Entry) (io.ReadCloser, error) {
 	body, err := rb.store.Get(ctx, pool.ObjectKey(rb.b.Service, en.Object), 0, -1)
 	if errors.Is(err, ErrNotFound) {
 		return nil, Userf(err, "backup %d is incomplete: the pool object %s of filestore file %s is missing from destination %q; pick another backup", rb.b.ID, en.Object, en.Name, rb.dest.Name)
@@ -63,7 +73,7 @@ func (e *Engine) openPoolFile(ctx context.Context, rb readableBackup, en pool.En
 	if err != nil {
 		return nil, fmt.Errorf("read filestore file %s of backup %d from %s: %w", en.Name, rb.b.ID, rb.dest.Name, err)
 	}
-	return &poolFileReader{ReadCloser: pool.Open(body, en), also: body, rb: rb}, nil
+	return body, nil
 }
 
 // poolFileReader reads one file of a pool backup and turns an object that
@@ -77,9 +87,15 @@ type poolFileReader struct {
 func (c *poolFileReader) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	if errors.Is(err, pool.ErrAltered) {
-		err = Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "backup %d is corrupt on %q: %v; pick another backup", c.rb.b.ID, c.rb.dest.Name, err)
+		err = c.corrupt(err)
 	}
 	return n, err
+}
+
+// corrupt is the backup's corruption that err (wrapping pool.ErrAltered)
+// shows.
+func (c *poolFileReader) corrupt(err error) error {
+	return Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "backup %d is corrupt on %q: %v; pick another backup", c.rb.b.ID, c.rb.dest.Name, err)
 }
 
 func (c *poolFileReader) Close() error {

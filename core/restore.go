@@ -19,6 +19,7 @@ import (
 
 	"github.com/odoo-backup/odoo-backup/core/odoosql"
 	"github.com/odoo-backup/odoo-backup/core/odoozip"
+	"github.com/odoo-backup/odoo-backup/core/pool"
 )
 
 const (
@@ -236,15 +237,17 @@ func randomSuffix() string {
 // both.
 //
 // An Odoo zip gives the database (dump.sql through psql) and the filestore.
+// A pool backup's archive gives the database the same way, and its
+// filestore is fetched from the pool (files, its checked file list).
 // The database-only formats of uploaded backups (plain or gzipped SQL through
 // psql, custom format through pg_restore) give an empty filestore directory:
 // the restored service then has exactly what the backup held, and the
 // attachments it lacks are reported as missing files.
-func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBConn, finalDB, finalFS string, owner restoreOwner, rep *progressReporter) (st *staged, err error) {
+func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []pool.Entry, server DBConn, finalDB, finalFS string, owner restoreOwner, rep *progressReporter) (st *staged, err error) {
 	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
 	defer ra.Close()
 	var a *odoozip.Archive
-	zipped := rb.b.Format == "" || rb.b.Format == FormatOdooZip
+	zipped := rb.b.Format == "" || rb.b.Format == FormatOdooZip || isPool(rb.b)
 	switch {
 	case zipped:
 		pra, size, err := rb.plainReaderAt(ra)
@@ -266,7 +269,11 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return nil, Userf(err, "cannot create %s: %v; check its permissions", parent, errors.Unwrap(err))
 	}
-	if err := checkFreeSpace(parent, a.FilestoreSize); err != nil {
+	need := a.FilestoreSize
+	if isPool(rb.b) && rb.b.Pool != nil {
+		need = uint64(rb.b.Pool.Bytes)
+	}
+	if err := checkFreeSpace(parent, need); err != nil {
 		return nil, err
 	}
 	if !owner.fsSet {
@@ -313,20 +320,40 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, server DBC
 	rep.set(PhaseRestoreDB, rep.bytes)
 	ra.onRead = func(n int64) { rep.add(n) }
 	rep.set(PhaseRestoreDB, 0)
+	loadCtx := ctx
+	var fetch *poolFetch
+	if isPool(rb.b) {
+		// The filestore comes from the pool while psql loads the dump; a
+		// file that fails stops the load.
+		rep.total = rb.b.Size + rb.b.Pool.Bytes
+		var stopLoad context.CancelFunc
+		loadCtx, stopLoad = context.WithCancel(ctx)
+		defer stopLoad()
+		fetch = st.startPoolFetch(ctx, rb, files, rep, stopLoad)
+		defer fetch.abort()
+	}
 	if zipped {
 		psql, err := e.Tools.Find("psql", versionNum/10000)
-		if err != nil {
-			return st, err
+		if err == nil {
+			err = st.loadDump(loadCtx, a.Dump, psql)
 		}
-		if err := st.loadDump(ctx, a.Dump, psql); err != nil {
-			return st, err
+		if err != nil {
+			return st, fetch.rather(err)
 		}
 	} else if err := st.loadStream(ctx, rb, versionNum/10000, rep); err != nil {
 		return st, err
 	}
-	rep.set(PhaseRestoreFS, rep.bytes)
-	if err := st.extractFilestore(ctx, a.Filestore); err != nil {
-		return st, err
+	if fetch != nil {
+		rep.set(PhaseRestoreFS, rep.bytes)
+		if err := fetch.wait(); err != nil {
+			return st, err
+		}
+		rep.total = rb.b.Size
+	} else {
+		rep.set(PhaseRestoreFS, rep.bytes)
+		if err := st.extractFilestore(ctx, a.Filestore); err != nil {
+			return st, err
+		}
 	}
 	rep.set(PhaseCheck, rep.bytes)
 	if err := st.checkAttachments(ctx); err != nil {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/odoo-backup/odoo-backup/core/pool"
 )
 
 // ActionSetFilestore: Service has no filestore directory; Detail is what it
@@ -90,6 +92,14 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 		return res, err
 	}
 	res.Backup = rb.b
+	var files []pool.Entry
+	if isPool(rb.b) {
+		// A pool object missing or resized refuses the restore before the
+		// safety backup, so nothing at all changes.
+		if files, err = e.checkedPoolFiles(ctx, rb); err != nil {
+			return res, err
+		}
+	}
 	svc, err := e.Catalog.Service(ctx, req.Service)
 	if err != nil {
 		return res, err
@@ -138,7 +148,7 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	spec := stageSpec{
 		rb: rb, server: server, finalDB: svc.DB.Database, finalFS: finalFS, owner: owner,
 		judge: true, acceptErrors: req.AcceptErrors, unchanged: fmt.Sprintf("%s is unchanged (safety backup %d stays)", svc.Name, res.SafetyBackupID),
-		neutralize: req.Neutralize,
+		neutralize: req.Neutralize, files: files, poolChecked: true,
 	}
 	err = e.restoreStaged(ctx, spec, &res, rep, func(st *staged) error {
 		rep.set(PhaseSwap, rb.b.Size)

@@ -102,6 +102,10 @@ type RetentionDecision struct {
 	Backup  Backup   `json:"backup"`
 	Keep    bool     `json:"keep"`
 	Reasons []string `json:"reasons"`
+	// Frees is what removing this backup alone frees (would free, in a dry
+	// run): its archive, metadata object and file list, and the pool
+	// objects no other backup on the destination refers to.
+	Frees int64 `json:"frees_bytes,omitempty"`
 }
 
 // ApplyRetention decides which backups of one configuration (service on

@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+
+	"github.com/odoo-backup/odoo-backup/core/pool"
 )
 
 // stageSpec says what a restore stages, where, and what it makes of the
@@ -24,6 +26,12 @@ type stageSpec struct {
 	// neutralize neutralizes the copy (which gives it a new identity too);
 	// newIdentity only gives it a new database.uuid and database.secret.
 	neutralize, newIdentity bool
+
+	// files is a pool backup's file list, its objects checked
+	// (checkedPoolFiles) when poolChecked; restoreStaged reads and checks it
+	// otherwise.
+	files       []pool.Entry
+	poolChecked bool
 }
 
 // restoreStaged is the one path of every restore (into a new database, onto
@@ -42,12 +50,19 @@ func (e *Engine) restoreStaged(ctx context.Context, spec stageSpec, res *Restore
 		res = &RestoreResult{}
 	}
 	rb := spec.rb
+	if isPool(rb.b) && !spec.poolChecked {
+		// Every object is there with its size before anything is made.
+		var err error
+		if spec.files, err = e.checkedPoolFiles(ctx, rb); err != nil {
+			return err
+		}
+	}
 	rep.total = rb.b.Size
 	rep.set(PhaseVerify, 0)
 	if err := e.checksum(ctx, rb, nil, rep); err != nil {
 		return err
 	}
-	st, err := e.stageRestore(ctx, rb, spec.server, spec.finalDB, spec.finalFS, spec.owner, rep)
+	st, err := e.stageRestore(ctx, rb, spec.files, spec.server, spec.finalDB, spec.finalFS, spec.owner, rep)
 	if err != nil {
 		return err
 	}

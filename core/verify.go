@@ -115,7 +115,11 @@ type VerifyRequest struct {
 	// IdentityFile is an age identity file that decrypts an encrypted
 	// backup whose destination keeps no key on this host.
 	IdentityFile string
-	Progress     ProgressFunc
+	// ReadData also reads every pool object of a pool backup back and
+	// checks its content; without it each object is only checked to be
+	// there with its size.
+	ReadData bool
+	Progress ProgressFunc
 }
 
 // VerifyResult says what a verified archive holds.
@@ -129,7 +133,10 @@ type VerifyResult struct {
 
 // Verify checks a backup end to end without restoring it: the checksum of the
 // stored bytes, the zip structure and every entry's CRC, the manifest, and
-// that dump.sql is a pg_dump plain dump. An encrypted backup is decrypted on
+// that dump.sql is a pg_dump plain dump. A pool backup's archive is checked
+// so, then its file list's checksum and that every object the list names is
+// in the pool with its size (ReadData: and holds the content recorded). An
+// encrypted backup is decrypted on
 // the way, so its key is needed (IdentityFile when this host keeps none).
 func (e *Engine) Verify(ctx context.Context, req VerifyRequest) (_ VerifyResult, err error) {
 	id, progress := req.BackupID, req.Progress
@@ -146,7 +153,7 @@ func (e *Engine) Verify(ctx context.Context, req VerifyRequest) (_ VerifyResult,
 	if err := e.checksum(ctx, rb, nil, rep); err != nil {
 		return VerifyResult{}, err
 	}
-	if rb.b.Format != "" && rb.b.Format != FormatOdooZip {
+	if rb.b.Format != "" && rb.b.Format != FormatOdooZip && !isPool(rb.b) {
 		res := VerifyResult{Backup: rb.b}
 		if err := e.verifyStream(ctx, rb); err != nil {
 			return res, Userf(err, "backup %d is not usable: %s", id, message(err))
@@ -194,7 +201,41 @@ func (e *Engine) Verify(ctx context.Context, req VerifyRequest) (_ VerifyResult,
 			return res, Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "backup %d is corrupt: entry %s cannot be read back (%v); pick another backup", id, f.Name, err)
 		}
 	}
+	if isPool(rb.b) {
+		return res, e.verifyPool(ctx, rb, req.ReadData, &res, rep)
+	}
 	return res, nil
+}
+
+// verifyPool checks the filestore of the pool backup rb: its file list
+// (checksum first), every object there with its size, and with readData
+// every object's content.
+func (e *Engine) verifyPool(ctx context.Context, rb readableBackup, readData bool, res *VerifyResult, rep *progressReporter) error {
+	_, entries, err := e.readFileList(ctx, rb)
+	if err != nil {
+		return err
+	}
+	res.FilestoreFiles, res.FilestoreBytes = len(entries), 0
+	for _, en := range entries {
+		res.FilestoreBytes += uint64(en.Size)
+	}
+	if err := e.checkPoolObjects(ctx, rb, entries); err != nil {
+		return err
+	}
+	if !readData {
+		return nil
+	}
+	seen := map[string]bool{}
+	var total int64
+	for _, en := range entries {
+		if !seen[en.Object] {
+			seen[en.Object] = true
+			total += en.Deflated
+		}
+	}
+	rep.total = total
+	rep.set(PhaseVerify, 0)
+	return e.readPoolObjects(ctx, rb, entries, rep)
 }
 
 // openArchive validates the zip of a backup.

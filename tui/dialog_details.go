@@ -237,8 +237,14 @@ func (d *detailsDialog) View() string {
 	}
 	field("format", format)
 	field("versions", "Odoo "+orDash(b.OdooVersion)+" · PostgreSQL "+orDash(b.PGVersion))
+	if b.Pool != nil {
+		field("filestore", "in the pool: "+core.PoolSummary(*b.Pool))
+	}
 	if b.MissingCount > 0 {
 		field("lacks", lacksText(b))
+	}
+	if b.Pool != nil && b.Pool.MismatchCount > 0 {
+		field("mismatched", mismatchedText(b))
 	}
 	errLines := len(lines)
 	if b.Error != "" {
@@ -288,6 +294,19 @@ func lacksText(b core.Backup) string {
 	names := b.MissingFiles[:min(len(b.MissingFiles), shown)]
 	s := fmt.Sprintf("%d attachment file(s) the filestore had lost when it was taken: %s", b.MissingCount, strings.Join(names, ", "))
 	if more := b.MissingCount - len(names); more > 0 {
+		s += fmt.Sprintf(" and %d more (all recorded names: odoo-backup backups %s --json)", more, b.Service)
+	}
+	return s
+}
+
+// mismatchedText says which files of a backup had content that does not
+// match their name: the first few, and where to read them all.
+func mismatchedText(b core.Backup) string {
+	const shown = 3
+	p := b.Pool
+	names := p.Mismatched[:min(len(p.Mismatched), shown)]
+	s := fmt.Sprintf("%d filestore file(s) whose content does not match their name, kept as they are: %s", p.MismatchCount, strings.Join(names, ", "))
+	if more := p.MismatchCount - len(names); more > 0 {
 		s += fmt.Sprintf(" and %d more (all recorded names: odoo-backup backups %s --json)", more, b.Service)
 	}
 	return s

@@ -67,7 +67,7 @@ const (
 
 // newDestinationForm adds (existing nil) or edits a destination.
 func newDestinationForm(ctx *Context, existing *core.Destination) *destinationForm {
-	d := core.Destination{Kind: core.DestinationLocal}
+	d := core.Destination{Kind: core.DestinationLocal, Layout: core.DefaultLayout()}
 	title := "Add a destination"
 	if existing != nil {
 		d, title = *existing, "Edit destination "+existing.Name
@@ -119,10 +119,18 @@ func newDestinationForm(ctx *Context, existing *core.Destination) *destinationFo
 		newTextField("recipient", "Recipient", recipient, "The age public key (age1…); its identity is kept off this host, so restores need it given.").when(isEnc(encRecipient)),
 		pass1.when(isEnc(encPassphrase)),
 		pass2.when(isEnc(encPassphrase)),
+		newChoiceField("layout", "Layout", []string{string(core.LayoutPool), string(core.LayoutZip)}, string(d.StoredLayout()),
+			layoutHints[core.LayoutPool]+"\n"+layoutHints[core.LayoutZip]),
 	)
-	df := &destinationForm{form: f, was: encWord(d), editing: existing != nil}
+	df := &destinationForm{form: f, was: encWord(d), wasLayout: d.StoredLayout(), editing: existing != nil}
 	f.submit = func(f *form) tea.Cmd { return submitDestination(ctx, f, existing) }
 	return df
+}
+
+// layoutHints explain each layout in one line, in the form and the list.
+var layoutHints = map[core.Layout]string{
+	core.LayoutPool: "pool: each file stored once; backups cost what changed.",
+	core.LayoutZip:  "zip: one self-contained Odoo zip per backup, for buckets people download from by hand.",
 }
 
 // Choices of the destination form.
@@ -159,12 +167,14 @@ func encWord(d core.Destination) string {
 }
 
 // destinationForm is the destination form with its note following the
-// encryption chosen: the lost-key warning shows before anything is saved,
-// and an edit says that new encryption applies to new backups only.
+// encryption and layout chosen: the lost-key warning shows before anything
+// is saved, and an edit says that new encryption or a new layout applies
+// to new backups only.
 type destinationForm struct {
 	*form
-	was     string
-	editing bool
+	was       string
+	wasLayout core.Layout
+	editing   bool
 }
 
 const formSaveNote = "Saving first writes, reads back and deletes a test object; a destination that does not work is not saved."
@@ -181,6 +191,9 @@ func (f *destinationForm) View() string {
 	}
 	if f.editing && enc != f.was {
 		note += " Changed encryption applies to new backups only; those stored keep theirs."
+	}
+	if change := core.LayoutChange(f.wasLayout, core.Layout(f.value("layout"))); f.editing && change != "" {
+		note += " New layout: " + change + "."
 	}
 	f.form.note = note
 	return f.fitView()
@@ -233,6 +246,7 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 		d = *existing
 	}
 	d.Name = f.value("name")
+	d.Layout = core.Layout(f.value("layout"))
 	switch f.value("kind") {
 	case kindLocal:
 		d.Kind, d.Local.Dir = core.DestinationLocal, f.value("dir")
@@ -302,6 +316,11 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 			return res
 		}
 		res.Status = fmt.Sprintf("✓ destination %s %s (%s %s) and tested", d.Name, verb, d.Kind, d.Describe())
+		if existing != nil {
+			if change := core.LayoutChange(existing.StoredLayout(), d.StoredLayout()); change != "" {
+				res.Status += "; " + change
+			}
+		}
 		if d.Encrypted() {
 			res.Status += "; it encrypts: keep a copy of " + keyToKeep(d) + " away from this host"
 		}

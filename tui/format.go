@@ -66,6 +66,10 @@ func statusMark(b core.Backup) string {
 			// had lost when it was taken.
 			return fmt.Sprintf("△ lacks %d files", b.MissingCount)
 		}
+		if b.Pool != nil && b.Pool.MismatchCount > 0 {
+			// A warning too: files whose content does not match their name.
+			return fmt.Sprintf("△ %d mismatched", b.Pool.MismatchCount)
+		}
 		return "✓ succeeded"
 	case core.StatusFailed:
 		return "✗ failed"

@@ -200,12 +200,13 @@ func (s *destinationsScreen) View() string {
 			column{title: "NAME", min: 10, max: 16},
 			column{title: "KIND", min: 5, max: 5},
 			column{title: "WHERE", min: 16, max: 44},
+			column{title: "LAYOUT", min: 6, max: 6, drop: 2},
 			column{title: "ENCRYPTION", short: "ENCRYPT", min: 10, max: 18},
 			column{title: "SSE", min: 7, max: 7, drop: 1},
 			column{title: "USED BY", min: 10})
 		b.WriteString(t.Muted.Render("  "+tbl.header()) + "\n")
 		for i, d := range s.rows {
-			line := tbl.row(d.Name, string(d.Kind), d.Describe(), encryptionShort(d), orDash(d.S3.SSE), s.usedBy(d.Name))
+			line := tbl.row(d.Name, string(d.Kind), d.Describe(), string(d.StoredLayout()), encryptionShort(d), orDash(d.S3.SSE), s.usedBy(d.Name))
 			cur := "  "
 			if i == s.cursor {
 				cur, line = "▸ ", t.Selected.Render(line)
@@ -305,6 +306,7 @@ func (s *destinationsScreen) detailsView(d core.Destination) string {
 		}
 		field("server-side", sse)
 	}
+	field("layout", core.DescribeLayout(d.StoredLayout()))
 	enc := "none: archives are stored as they are"
 	switch {
 	case d.Encrypt.Passphrase.IsSet():

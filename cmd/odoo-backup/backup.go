@@ -55,8 +55,14 @@ destination at the same time; one that fails does not fail the others.`,
 				for _, b := range backups {
 					if b.Status == core.StatusSucceeded {
 						fmt.Fprintf(a.stdout, "Backup %d of %s on %s succeeded: %s in %s, sha256 %s\n", b.ID, b.Service, b.Destination, humanSize(b.Size), b.Duration().Round(1e7), b.SHA256)
+						if b.Pool != nil {
+							fmt.Fprintf(a.stdout, "Filestore in the pool of %s: %s.\n", b.Destination, core.PoolSummary(*b.Pool))
+						}
 						if lacks := core.LacksFiles(b); lacks != "" {
 							fmt.Fprintf(a.stdout, "Warning: %s; their names: odoo-backup backups %s --json\n", lacks, b.Service)
+						}
+						if mismatched := core.MismatchedFiles(b); mismatched != "" {
+							fmt.Fprintf(a.stdout, "Warning: %s; the backup holds their bytes as they are; their names: odoo-backup backups %s --json\n", mismatched, b.Service)
 						}
 					}
 				}
@@ -114,6 +120,9 @@ func (a *app) backupsCommand() *cobra.Command {
 				}
 				if b.MissingCount > 0 && b.Status == core.StatusSucceeded {
 					st += fmt.Sprintf(", lacks %d attachment file(s)", b.MissingCount)
+				}
+				if b.Pool != nil && b.Pool.MismatchCount > 0 && b.Status == core.StatusSucceeded {
+					st += fmt.Sprintf(", %d file(s) not matching their name", b.Pool.MismatchCount)
 				}
 				size := "—"
 				if b.Size > 0 {
@@ -188,19 +197,37 @@ func (a *app) downloadCommand() *cobra.Command {
 }
 
 func (a *app) verifyCommand() *cobra.Command {
-	var asJSON bool
-	var identity string
+	var asJSON, readData bool
+	var identity, service, dest string
 	cmd := &cobra.Command{
-		Use:   "verify BACKUP_ID",
-		Short: "Check a backup without restoring it: checksum, zip structure, manifest, dump",
-		Args:  cobra.ExactArgs(1),
+		Use:   "verify (BACKUP_ID | --service S [--destination D]) [--read-data]",
+		Short: "Check a backup without restoring it: checksum, zip structure, manifest, dump, filestore pool",
+		Long: `Check a backup without restoring it: the checksum of what is stored, the zip
+structure and every entry, the manifest and the dump. For a backup whose
+filestore is in a destination's pool, also its file list and that every file's
+object is there with its size; --read-data reads every object back and checks
+its content too.
+
+With --service, every succeeded backup of the service (on destination D only
+with --destination) is checked, and each damaged one is named: a pool object
+removed or changed outside odoo-backup damages every backup that refers to it.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if service != "" || dest != "" {
+				if len(args) > 0 || service == "" {
+					return usageError{fmt.Errorf("give either a backup id or --service (with --destination to check one destination only)")}
+				}
+				return a.verifyService(ctx, service, dest, identity, readData, asJSON)
+			}
+			if len(args) == 0 {
+				return usageError{fmt.Errorf("give the id of the backup to check, or --service to check all of a service's backups")}
+			}
 			id, err := parseBackupID(args[0])
 			if err != nil {
 				return err
 			}
 			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.Verify(ctx, core.VerifyRequest{BackupID: id, Progress: progress, IdentityFile: identity})
+			res, err := a.engine.Verify(ctx, core.VerifyRequest{BackupID: id, Progress: progress, IdentityFile: identity, ReadData: readData})
 			done()
 			if err != nil {
 				return err
@@ -208,9 +235,9 @@ func (a *app) verifyCommand() *cobra.Command {
 			if asJSON {
 				return writeJSON(a.stdout, res)
 			}
-			fmt.Fprintf(a.stdout, "Backup %d is sound: sha256 %s matches; Odoo %s, PostgreSQL %s, %d modules; dump.sql %s; %d filestore files (%s).\n",
+			fmt.Fprintf(a.stdout, "Backup %d is sound: sha256 %s matches; Odoo %s, PostgreSQL %s, %d modules; dump.sql %s; %d filestore files (%s)%s.\n",
 				id, res.Backup.SHA256, orDash(res.Manifest.Version), orDash(res.Manifest.PGVersion), len(res.Manifest.Modules),
-				humanSize(int64(res.DumpBytes)), res.FilestoreFiles, humanSize(int64(res.FilestoreBytes)))
+				humanSize(int64(res.DumpBytes)), res.FilestoreFiles, humanSize(int64(res.FilestoreBytes)), poolChecked(res.Backup, readData))
 			if lacks := core.LacksFiles(res.Backup); lacks != "" {
 				fmt.Fprintf(a.stdout, "Warning: %s.\n", lacks)
 			}
@@ -219,7 +246,84 @@ func (a *app) verifyCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().StringVar(&identity, "identity", "", "age identity file that decrypts the backup, when its destination keeps no key on this host")
+	cmd.Flags().BoolVar(&readData, "read-data", false, "also read back every filestore object of a pool backup and check its content")
+	cmd.Flags().StringVar(&service, "service", "", "check every succeeded backup of this service")
+	cmd.Flags().StringVar(&dest, "destination", "", "with --service: only the backups on this destination")
 	return cmd
+}
+
+// poolChecked says how a sound pool backup's filestore was checked.
+func poolChecked(b core.Backup, readData bool) string {
+	switch {
+	case b.Format != core.FormatOdooPool:
+		return ""
+	case readData:
+		return ", every pool object read back"
+	}
+	return ", every pool object present"
+}
+
+// verifyService checks every succeeded backup of service (on dest if not
+// empty) and names each damaged one; it fails when one is.
+func (a *app) verifyService(ctx context.Context, service, dest, identity string, readData, asJSON bool) error {
+	if _, err := a.cat.Service(ctx, service); err != nil {
+		return err
+	}
+	if dest != "" {
+		if _, err := a.cat.Destination(ctx, dest); err != nil {
+			return err
+		}
+	}
+	backups, err := a.cat.Backups(ctx, core.BackupFilter{Service: service, Destination: dest, Status: core.StatusSucceeded})
+	if err != nil {
+		return err
+	}
+	type checked struct {
+		Backup      int64  `json:"backup"`
+		Destination string `json:"destination"`
+		Sound       bool   `json:"sound"`
+		Error       string `json:"error,omitempty"`
+	}
+	out := []checked{}
+	var damaged []string
+	for _, b := range backups {
+		_, err := a.engine.Verify(ctx, core.VerifyRequest{BackupID: b.ID, IdentityFile: identity, ReadData: readData})
+		if err != nil && ctx.Err() != nil {
+			return err
+		}
+		c := checked{Backup: b.ID, Destination: b.Destination, Sound: err == nil}
+		if err != nil {
+			c.Error = message(err)
+			damaged = append(damaged, strconv.FormatInt(b.ID, 10))
+		}
+		out = append(out, c)
+		if !asJSON {
+			if err != nil {
+				fmt.Fprintf(a.stdout, "Backup %d on %s: %s\n", b.ID, b.Destination, c.Error)
+			} else {
+				fmt.Fprintf(a.stdout, "Backup %d on %s is sound.\n", b.ID, b.Destination)
+			}
+		}
+	}
+	if asJSON {
+		if err := writeJSON(a.stdout, out); err != nil {
+			return err
+		}
+	}
+	where := ""
+	if dest != "" {
+		where = " on " + dest
+	}
+	switch {
+	case len(backups) == 0:
+		if !asJSON {
+			fmt.Fprintf(a.stdout, "Service %s has no succeeded backup%s to check.\n", service, where)
+		}
+	case len(damaged) > 0:
+		fmt.Fprintf(a.stderr, "%d of the %d backups of %s%s are damaged: %s.\n", len(damaged), len(backups), service, where, strings.Join(damaged, ", "))
+		return exitCode(1)
+	}
+	return nil
 }
 
 func (a *app) rotateCommand() *cobra.Command {
@@ -234,20 +338,20 @@ func (a *app) rotateCommand() *cobra.Command {
 				return err
 			}
 			type rotation struct {
-				Service     string                   `json:"service"`
-				Destination string                   `json:"destination"`
-				Retention   string                   `json:"retention"`
-				Decisions   []core.RetentionDecision `json:"decisions"`
+				Service     string `json:"service"`
+				Destination string `json:"destination"`
+				Retention   string `json:"retention"`
+				core.RotateResult
 			}
 			out := []rotation{}
 			for _, c := range configs {
-				decisions, err := a.engine.Rotate(ctx, core.RotateRequest{Service: c.Service, Destination: c.Destination, DryRun: dryRun})
+				res, err := a.engine.RotateWithSweep(ctx, core.RotateRequest{Service: c.Service, Destination: c.Destination, DryRun: dryRun})
 				if err != nil {
 					return err
 				}
-				out = append(out, rotation{c.Service, c.Destination, c.Retention.String(), decisions})
+				out = append(out, rotation{c.Service, c.Destination, c.Retention.String(), res})
 				if !asJSON {
-					printRotation(a.stdout, c, decisions, dryRun)
+					printRotation(a.stdout, c, res, dryRun)
 				}
 			}
 			if asJSON {
@@ -265,8 +369,10 @@ func (a *app) rotateCommand() *cobra.Command {
 }
 
 // printRotation shows one configuration's rotation: a sentence with the
-// outcome, then each backup with what happens to it and why.
-func printRotation(w io.Writer, c core.Configuration, decisions []core.RetentionDecision, dryRun bool) {
+// outcome, then each backup with what happens to it, what that frees and
+// why, then what the removals free together and what the pool sweep did.
+func printRotation(w io.Writer, c core.Configuration, res core.RotateResult, dryRun bool) {
+	decisions := res.Decisions
 	removed := 0
 	for _, d := range decisions {
 		if !d.Keep {
@@ -287,14 +393,64 @@ func printRotation(w io.Writer, c core.Configuration, decisions []core.Retention
 		fmt.Fprintf(w, "%s on %s (%s): %d of %d scheduled backups %s.\n", c.Service, c.Destination, c.Retention, removed, len(decisions), verb)
 	}
 	tw := table(w)
-	fmt.Fprintln(tw, "  ID\tSTARTED\tACTION\tWHY")
+	fmt.Fprintln(tw, "  ID\tSTARTED\tACTION\tFREES\tWHY")
 	for _, d := range decisions {
-		action := "keep"
+		action, frees := "keep", "-"
 		if !d.Keep {
 			action = map[bool]string{true: "would remove", false: "removed"}[dryRun]
+			frees = humanSize(d.Frees)
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", d.Backup.ID, localTime(d.Backup.StartedAt), action, strings.Join(d.Reasons, "; "))
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", d.Backup.ID, localTime(d.Backup.StartedAt), action, frees, strings.Join(d.Reasons, "; "))
 	}
 	tw.Flush()
+	if removed > 0 {
+		for _, line := range rotationFrees(res, dryRun) {
+			fmt.Fprintln(w, "  "+line)
+		}
+	}
 	fmt.Fprintln(w)
+}
+
+// rotationFrees says what a rotation's removals free together, and what
+// its pool sweep did.
+func rotationFrees(res core.RotateResult, dryRun bool) []string {
+	var lines []string
+	if dryRun {
+		lines = append(lines, fmt.Sprintf("Would free %s in all: the archives, metadata and file lists, and the pool objects no kept backup refers to (with any a failed backup left).", humanSize(res.Frees)))
+	} else {
+		lines = append(lines, fmt.Sprintf("Freed %s in all.", humanSize(res.Frees)))
+	}
+	if res.Note != "" {
+		lines = append(lines, "Not counted: "+res.Note+".")
+	}
+	if s := sweepText(res.Sweep, res.SweepError, "the next rotation"); s != "" {
+		lines = append(lines, s)
+	}
+	return lines
+}
+
+// sweepText says what a pool sweep did; next names what sweeps again when
+// this one could not.
+func sweepText(sw *core.SweepResult, sweepErr, next string) string {
+	switch {
+	case sweepErr != "":
+		return fmt.Sprintf("The pool was not swept: %s. Nothing in it was removed; %s sweeps it again.", sweepErr, next)
+	case sw == nil:
+		return ""
+	case sw.Postponed != "":
+		return fmt.Sprintf("The pool was not swept now (%s): %s sweeps it.", sw.Postponed, next)
+	}
+	s := fmt.Sprintf("The pool sweep removed %s (%s) no remaining backup refers to, after reading %s", counted(sw.Removed, "object"), humanSize(sw.RemovedBytes), counted(sw.Lists, "file list"))
+	if sw.DebrisLists > 0 {
+		s += fmt.Sprintf(", and %s of backups whose archives were gone", counted(sw.DebrisLists, "file list"))
+	}
+	return s + "."
+}
+
+// counted is "1 object", "2 objects".
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

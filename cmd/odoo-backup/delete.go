@@ -31,14 +31,17 @@ The last successful backup of a service (on any destination) is kept unless
 			if !yes && (before.Status == core.StatusSucceeded || before.Status == core.StatusFailed) {
 				return usageError{fmt.Errorf("this would delete %s; run it again with --yes to delete it", describeBackup(before))}
 			}
-			b, err := a.engine.DeleteBackup(ctx, core.DeleteRequest{BackupID: id, Force: force})
+			res, err := a.engine.Delete(ctx, core.DeleteRequest{BackupID: id, Force: force})
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return writeJSON(a.stdout, b)
+				return writeJSON(a.stdout, res.Backup)
 			}
 			fmt.Fprintln(a.stdout, deletedText(before))
+			if s := sweepText(res.Sweep, res.SweepError, "the next deletion or rotation"); s != "" {
+				fmt.Fprintln(a.stdout, s)
+			}
 			return nil
 		}),
 	}
@@ -63,6 +66,10 @@ func deletedText(b core.Backup) string {
 		return fmt.Sprintf("Deleted failed backup %d (%s on %s, taken %s): it had stored nothing, so nothing was removed from %s; the row stays in the history as deleted.",
 			b.ID, b.Service, b.Destination, localTime(b.StartedAt), b.Destination)
 	}
-	return fmt.Sprintf("Deleted backup %d (%s on %s, %s, taken %s): the archive and its metadata were removed from %s; the row stays in the history as deleted.",
-		b.ID, b.Service, b.Destination, humanSize(b.Size), localTime(b.StartedAt), b.Destination)
+	what := "the archive and its metadata were"
+	if b.Format == core.FormatOdooPool {
+		what = "the archive, its metadata and its file list were"
+	}
+	return fmt.Sprintf("Deleted backup %d (%s on %s, %s, taken %s): %s removed from %s; the row stays in the history as deleted.",
+		b.ID, b.Service, b.Destination, humanSize(b.Size), localTime(b.StartedAt), what, b.Destination)
 }

@@ -21,9 +21,10 @@ func (a *app) destinationCommand() *cobra.Command {
 func (a *app) destinationAddCommand() *cobra.Command {
 	var d core.Destination
 	var secretEnv, secretRef, sse string
-	var encryptKey, encryptRecipient, encryptPassphraseEnv string
-	cmd := &cobra.Command{
-		Use:   "add NAME (--dir PATH | --endpoint HOST:PORT --bucket B)",
+	var encryptKey, encryptRecipient, encryptPassphraseEnv, layout string
+	var cmd *cobra.Command
+	cmd = &cobra.Command{
+		Use:   "add NAME (--dir PATH | --endpoint HOST:PORT --bucket B) [--layout pool|zip]",
 		Short: "Add a destination, after checking that it can be written, read and deleted",
 		Example: `  odoo-backup destination add local --dir /var/backups/odoo
   S3_SECRET=... odoo-backup destination add s3-eu --endpoint s3.eu-west-1.amazonaws.com:443 \
@@ -70,10 +71,17 @@ func (a *app) destinationAddCommand() *cobra.Command {
 			if err := destinationEncryption(&d, encryptKey, encryptRecipient, encryptPassphraseEnv); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("layout") {
+				l, err := layoutFlag(layout)
+				if err != nil {
+					return err
+				}
+				d.Layout = l
+			}
 			if err := core.AddDestination(ctx, a.cat, a.engine.OpenStore, &d); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Destination %s added (%s %s); it was written, read and deleted successfully.\n", d.Name, d.Kind, d.Describe())
+			fmt.Fprintf(a.stdout, "Destination %s added (%s %s, layout %s); it was written, read and deleted successfully.\n", d.Name, d.Kind, d.Describe(), d.StoredLayout())
 			if d.Encrypted() {
 				fmt.Fprintln(a.stderr, encryptionWarning(d))
 			}
@@ -96,7 +104,20 @@ func (a *app) destinationAddCommand() *cobra.Command {
 	f.StringVar(&encryptRecipient, "encrypt-recipient", "", "encrypt backups with age to this recipient (age1...), whose identity is kept off this host")
 	f.StringVar(&encryptPassphraseEnv, "encrypt-passphrase-env", "", "encrypt backups with age and the passphrase in this environment variable")
 	f.StringVar(&d.S3.CAFile, "ca-file", "", "PEM file of the certificate authority of the endpoint's certificate, trusted besides the system's")
+	f.StringVar(&layout, "layout", "", layoutHelp+" (default "+string(core.DefaultLayout())+")")
 	return cmd
+}
+
+// layoutHelp is the --layout flag's help: what each layout is for.
+const layoutHelp = "how backups are kept: pool (each filestore file stored once; backups cost what changed) or zip (one self-contained Odoo zip per backup, for buckets people download from by hand)"
+
+// layoutFlag reads --layout.
+func layoutFlag(s string) (core.Layout, error) {
+	l, err := core.ParseLayout(s)
+	if err != nil {
+		return "", usageError{fmt.Errorf("--layout %q is not a layout; use --layout pool (each file stored once, backups cost what changed) or --layout zip (one self-contained Odoo zip per backup)", s)}
+	}
+	return l, nil
 }
 
 func (a *app) destinationListCommand() *cobra.Command {
@@ -117,13 +138,13 @@ func (a *app) destinationListCommand() *cobra.Command {
 				return writeJSON(a.stdout, dests)
 			}
 			tw := table(a.stdout)
-			fmt.Fprintln(tw, "NAME\tKIND\tWHERE\tTLS\tSSE\tENCRYPTION")
+			fmt.Fprintln(tw, "NAME\tKIND\tWHERE\tLAYOUT\tTLS\tSSE\tENCRYPTION")
 			for _, d := range dests {
 				tls := "—"
 				if d.Kind == core.DestinationS3 {
 					tls = map[bool]string{true: "off", false: "on"}[d.S3.NoTLS]
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), tls, orDash(d.S3.SSE), encryptionText(d))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), d.StoredLayout(), tls, orDash(d.S3.SSE), encryptionText(d))
 			}
 			return tw.Flush()
 		}),
@@ -139,10 +160,29 @@ func (a *app) destinationRemoveCommand() *cobra.Command {
 		Short: "Remove a destination that no service uses",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			var swept []core.SweepResult
+			var sweepErr error
+			if forget {
+				// The forgotten backups stay on the destination, file
+				// lists and pool objects included (a rebuild finds them):
+				// only what no backup there refers to is swept, while the
+				// destination is still known.
+				swept, sweepErr = a.engine.SweepDestination(ctx, args[0])
+			}
 			if err := core.RemoveDestination(ctx, a.cat, args[0], forget); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Destination %s removed; the objects it holds were not touched.\n", args[0])
+			if len(swept) == 0 && sweepErr == nil {
+				fmt.Fprintf(a.stdout, "Destination %s removed; the objects it holds were not touched.\n", args[0])
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "Destination %s removed; the backups it holds were not touched.\n", args[0])
+			for _, sw := range swept {
+				fmt.Fprintf(a.stdout, "Pool of %s: %s\n", sw.Service, sweepText(&sw, "", "the first removal after the destination is added again"))
+			}
+			if sweepErr != nil {
+				fmt.Fprintf(a.stdout, "Some pools were not swept (%v); what no backup refers to stays on the destination.\n", sweepErr)
+			}
 			return nil
 		}),
 	}
@@ -150,30 +190,42 @@ func (a *app) destinationRemoveCommand() *cobra.Command {
 	return cmd
 }
 
-// destinationUpdateCommand enters a destination's credentials again, e.g.
-// after a key rotation or when the catalog's key file was lost.
+// destinationUpdateCommand changes a destination's layout, or enters its
+// credentials again, e.g. after a key rotation or when the catalog's key
+// file was lost.
 func (a *app) destinationUpdateCommand() *cobra.Command {
-	var accessKey, secretEnv, secretRef string
-	cmd := &cobra.Command{
-		Use:   "update NAME [--access-key K] (--secret-key-env VAR | --secret-key-ref REF)",
-		Short: "Enter the credentials of an S3 destination again, after checking that they work",
-		Example: `  S3_SECRET=... odoo-backup destination update s3-eu --secret-key-env S3_SECRET
+	var accessKey, secretEnv, secretRef, layout string
+	var cmd *cobra.Command
+	cmd = &cobra.Command{
+		Use:   "update NAME [--layout pool|zip] [--access-key K] [--secret-key-env VAR | --secret-key-ref REF]",
+		Short: "Change a destination's layout, or enter the credentials of an S3 destination again, after checking that it works",
+		Example: `  odoo-backup destination update nas --layout pool
+  S3_SECRET=... odoo-backup destination update s3-eu --secret-key-env S3_SECRET
   odoo-backup destination update s3-eu --access-key AKIA... --secret-key-ref file:/etc/odoo-backup/s3-eu.secret`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			var newLayout core.Layout
+			if cmd.Flags().Changed("layout") {
+				l, err := layoutFlag(layout)
+				if err != nil {
+					return err
+				}
+				newLayout = l
+			}
 			d, err := a.cat.Destination(ctx, args[0])
 			if err != nil {
 				return err
-			}
-			if d.Kind != core.DestinationS3 {
-				return usageError{fmt.Errorf("destination %s is a local directory and has no credentials to update", d.Name)}
 			}
 			secret, ok, err := secretFromFlags("secret-key-env", secretEnv, "secret-key-ref", secretRef)
 			if err != nil {
 				return err
 			}
-			if !ok && accessKey == "" {
-				return usageError{fmt.Errorf("give the new credentials with --secret-key-env VAR or --secret-key-ref REF (and --access-key K)")}
+			credentials := ok || accessKey != ""
+			switch {
+			case credentials && d.Kind != core.DestinationS3:
+				return usageError{fmt.Errorf("destination %s is a local directory and has no credentials to update", d.Name)}
+			case !credentials && newLayout == "":
+				return usageError{fmt.Errorf("say what to change: --layout pool|zip, or new credentials with --secret-key-env VAR or --secret-key-ref REF (and --access-key K)")}
 			}
 			if ok {
 				d.S3.SecretKey = secret
@@ -181,18 +233,29 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 			if accessKey != "" {
 				d.S3.AccessKey = accessKey
 			}
+			was := d.StoredLayout()
+			if newLayout != "" {
+				d.Layout = newLayout
+			}
 			if err := core.UpdateDestination(ctx, a.cat, a.engine.OpenStore, d); err != nil {
 				var probe *core.DestinationProbeError
 				if errors.As(err, &probe) {
+					if !credentials {
+						return core.Userf(err, "destination %q does not work, so its new layout was not saved: %s", d.Name, probe.Err.Error())
+					}
 					return core.Userf(err, "destination %q does not work with these credentials, so they were not saved: %s", d.Name, probe.Err.Error())
 				}
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Destination %s updated; it was written, read and deleted successfully.\n", d.Name)
+			fmt.Fprintf(a.stdout, "Destination %s updated (layout %s); it was written, read and deleted successfully.\n", d.Name, d.StoredLayout())
+			if change := core.LayoutChange(was, d.StoredLayout()); change != "" {
+				fmt.Fprintf(a.stdout, "Its %s.\n", change)
+			}
 			return nil
 		}),
 	}
 	f := cmd.Flags()
+	f.StringVar(&layout, "layout", "", layoutHelp)
 	f.StringVar(&accessKey, "access-key", "", "new S3 access key")
 	f.StringVar(&secretEnv, "secret-key-env", "", "name of the environment variable holding the S3 secret key (read now, stored encrypted)")
 	f.StringVar(&secretRef, "secret-key-ref", "", "where the S3 secret key is kept, read at each use: env:VARIABLE or file:PATH (owner-only)")

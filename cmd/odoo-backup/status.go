@@ -185,7 +185,7 @@ func (a *app) home(ctx context.Context) error {
 		return err
 	}
 	if len(dests) == 0 {
-		d := core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(dataDir(), "backups")}}
+		d := core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(dataDir(), "backups")}, Layout: core.DefaultLayout()}
 		err := os.MkdirAll(d.Local.Dir, 0o700)
 		var st core.ObjectStore
 		if err == nil {

@@ -47,7 +47,9 @@ var ErrHostile = errors.New("unsafe archive")
 type Archive struct {
 	zr       *zip.Reader
 	Manifest *Manifest // nil when the archive has no manifest.json
-	Dump     *zip.File
+	// ManifestFile is the manifest.json entry (nil without one).
+	ManifestFile *zip.File
+	Dump         *zip.File
 	// Filestore holds the filestore entries in the order they are stored, so
 	// reading them one after the other reads the archive front to back.
 	Filestore []*zip.File
@@ -162,6 +164,7 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
 			return nil, fmt.Errorf("%w: %v", ErrNotOdooArchive, err)
 		}
 		a.Manifest = &m
+		a.ManifestFile = manifest
 	}
 	return a, nil
 }

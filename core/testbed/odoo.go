@@ -59,6 +59,14 @@ type OdooOptions struct {
 	// Owner is the role that owns the database, created if missing (LOGIN,
 	// NOSUPERUSER, CREATEDB); default the cluster's Owner, "odoo".
 	Owner string
+	// Incompressible, between 0 and 1, is the share of the files (beyond
+	// the two assets) that are of an already compressed kind (images,
+	// PDFs, zips); 0 draws kinds evenly, 4 of 9 of them incompressible.
+	Incompressible float64
+	// FileSize, when set, makes every file that size instead of drawing
+	// sizes around FilestoreBytes/Files (many small files, as benchmark
+	// B3 wants).
+	FileSize int64
 }
 
 // OdooDB describes a generated database and its filestore.
@@ -205,6 +213,12 @@ func (opt OdooOptions) withDefaults() (OdooOptions, error) {
 	if opt.MissingFiles < 0 || opt.MissingFiles > opt.Files {
 		return opt, fmt.Errorf("%w: MissingFiles %d is not between 0 and Files (%d)", core.ErrInvalid, opt.MissingFiles, opt.Files)
 	}
+	if opt.Incompressible < 0 || opt.Incompressible > 1 {
+		return opt, fmt.Errorf("%w: Incompressible %g is not a share between 0 and 1", core.ErrInvalid, opt.Incompressible)
+	}
+	if opt.FileSize < 0 {
+		return opt, fmt.Errorf("%w: FileSize %d is negative", core.ErrInvalid, opt.FileSize)
+	}
 	if opt.OrphanFiles < 0 {
 		return opt, fmt.Errorf("%w: OrphanFiles %d is negative", core.ErrInvalid, opt.OrphanFiles)
 	}
@@ -286,12 +300,24 @@ func (g *generator) planFiles() {
 	g.files = make([]*fileSpec, n)
 	for i := range g.files {
 		kind := fileKinds[g.rng.IntN(len(fileKinds))]
+		if share := g.opt.Incompressible; share > 0 {
+			// fileKinds holds the 4 incompressible kinds first.
+			if g.rng.Float64() < share {
+				kind = fileKinds[g.rng.IntN(4)]
+			} else {
+				kind = fileKinds[4+g.rng.IntN(len(fileKinds)-4)]
+			}
+		}
 		if i < len(assetKinds) && i < g.opt.Files {
 			kind = assetKinds[i]
 		}
+		size := int64(float64(g.opt.FilestoreBytes) * weights[i] / sum)
+		if g.opt.FileSize > 0 {
+			size = g.opt.FileSize
+		}
 		f := &fileSpec{
 			index:  i,
-			size:   max(int64(len(kind.header))+64, int64(float64(g.opt.FilestoreBytes)*weights[i]/sum)),
+			size:   max(int64(len(kind.header))+64, size),
 			kind:   kind,
 			seed:   g.rng.Uint64(),
 			orphan: i >= g.opt.Files,

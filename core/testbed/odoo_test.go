@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -481,5 +482,33 @@ func BenchmarkGenerateOdoo(b *testing.B) {
 		}
 		os.RemoveAll(dir)
 		b.StartTimer()
+	}
+}
+
+// Incompressible sets the share of already compressed files, FileSize
+// makes every file one size, and values out of range are refused.
+func TestOdooOptionsFileMix(t *testing.T) {
+	opt, err := OdooOptions{Files: 2000, Incompressible: 0.6, FileSize: 4096, Seed: 3}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &generator{opt: opt, rng: rand.New(rand.NewPCG(uint64(opt.Seed), 0x0d00))}
+	g.planFiles()
+	incompressible := 0
+	for i, f := range g.files {
+		if f.size != 4096 {
+			t.Fatalf("file %d has %d bytes; want 4096", i, f.size)
+		}
+		if !f.kind.text {
+			incompressible++
+		}
+	}
+	if share := float64(incompressible) / float64(len(g.files)); share < 0.55 || share > 0.65 {
+		t.Errorf("%.2f of the files are incompressible; want about 0.6", share)
+	}
+	for _, bad := range []OdooOptions{{Incompressible: -0.1}, {Incompressible: 1.5}, {FileSize: -1}} {
+		if _, err := bad.withDefaults(); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
 	}
 }
