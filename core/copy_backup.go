@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/odoo-backup/odoo-backup/core/pool"
 )
 
 // CopyBackupRequest asks for a backup to be copied to another destination.
@@ -47,6 +49,15 @@ type CopyResult struct {
 // encrypt), the archive is streamed through decryption (the source's key,
 // or IdentityFile) and encryption for the target; otherwise its bytes are
 // copied as they are, no key needed.
+//
+// The copy also takes the target's layout. A pool backup copied to a pool
+// destination copies its archive, writes a file list there and copies only
+// the pool objects the target's pool lacks (a backup whose objects are not
+// all in its pool is refused before anything is written); copied to a zip
+// destination it becomes the standard Odoo zip its download is. A zip
+// backup copied to a pool destination is split there into its database zip,
+// its files in the pool and a file list. The copy's row and metadata say
+// its format, and its pool facts count the objects the copy stored.
 func (e *Engine) CopyBackup(ctx context.Context, req CopyBackupRequest) (_ CopyResult, err error) {
 	id, toDest, progress := req.BackupID, req.Destination, req.Progress
 	var res CopyResult
@@ -83,7 +94,7 @@ func (e *Engine) CopyBackup(ctx context.Context, req CopyBackupRequest) (_ CopyR
 	nb := Backup{
 		ServiceID: rb.b.ServiceID, Service: rb.b.Service, DestinationID: d.ID, Destination: d.Name,
 		Kind: KindCopy, StartedAt: started,
-		Database: rb.b.Database, Format: rb.b.Format, OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion,
+		Database: rb.b.Database, Format: copyFormat(rb.b.Format, d), OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion,
 		Encryption: rb.b.Encryption, MissingCount: rb.b.MissingCount, MissingFiles: rb.b.MissingFiles,
 	}
 	if reseal {
@@ -103,10 +114,27 @@ func (e *Engine) CopyBackup(ctx context.Context, req CopyBackupRequest) (_ CopyR
 	var serverSide bool
 	var copyErr error
 	rec.b.Size, rec.b.SHA256 = rb.b.Size, rb.b.SHA256
-	if reseal {
+	leftovers := []string{rec.b.Key, MetadataKey(rec.b.Key)}
+	srcPool, dstPool := rb.b.Format == FormatOdooPool, rec.b.Format == FormatOdooPool
+	switch {
+	case srcPool && dstPool:
+		var facts PoolFacts
+		serverSide, facts, copyErr = e.copyPoolToPool(ctx, rb, dst, d, rec.b.Key, rep)
+		rec.b.Pool = &facts
+	case srcPool:
+		rec.b.Size, rec.b.SHA256, copyErr = e.copyPoolToZip(ctx, rb, dst, d, rec.b.Key, rep)
+	case dstPool:
+		var facts PoolFacts
+		rec.b.Size, rec.b.SHA256, facts, copyErr = e.copyZipToPool(ctx, rb, dst, d, rec.b.Key, rep)
+		rec.b.Pool = &facts
+	case reseal:
 		rec.b.Size, rec.b.SHA256, copyErr = e.resealArchive(ctx, rb, dst, d, rec.b.Key, rep)
-	} else {
+	default:
 		serverSide, copyErr = e.copyArchive(ctx, rb, dst, rec.b.Key, rep)
+	}
+	if dstPool {
+		// Its pool objects stay for the sweep: others may share them.
+		leftovers = append(leftovers, pool.ListKey(rec.b.Key))
 	}
 	stopProgress()
 	res.ServerSide = serverSide
@@ -115,7 +143,7 @@ func (e *Engine) CopyBackup(ctx context.Context, req CopyBackupRequest) (_ CopyR
 	if copyErr == nil {
 		copyErr = e.copyMetadata(saveCtx, rb, dst, &rec.b)
 	}
-	saveErr := rec.finish(ctx, copyErr, rec.b.Key, MetadataKey(rec.b.Key))
+	saveErr := rec.finish(ctx, copyErr, leftovers...)
 	nb = rec.b
 	if copyErr != nil {
 		e.log().Error("copy failed", "backup", id, "to", d.Name, "copy", nb.ID, "error", nb.Error)
@@ -239,6 +267,7 @@ func (e *Engine) copyMetadata(ctx context.Context, rb readableBackup, dst Object
 	m.ID, m.Archive, m.Kind = nb.ID, nb.Key, KindCopy
 	m.StartedAt, m.FinishedAt = nb.StartedAt, e.now().UTC()
 	m.Size, m.SHA256, m.Encryption = nb.Size, nb.SHA256, nb.Encryption
+	m.Format, m.Pool = nb.Format, nb.Pool
 	return putMetadata(ctx, dst, m)
 }
 

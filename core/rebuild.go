@@ -7,6 +7,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/odoo-backup/odoo-backup/core/pool"
 )
 
 // ActionRebuildAgain: some destinations (Destination, or the list in
@@ -88,7 +90,9 @@ type rebuildCandidate struct {
 // destination and key, whatever their status) are left alone, so running it
 // twice adds nothing. A service named by a backup but unknown to the catalog
 // is created as a placeholder. Objects that are not readable metadata, or
-// whose archive is missing or of another size, are skipped and reported.
+// whose archive is missing or of another size, are skipped and reported; so
+// is a pool backup whose file list is. A pool backup keeps the pool facts
+// its metadata object records (format, file list size and checksum, counts).
 //
 // Destinations themselves are configuration, not history: after losing the
 // catalog they are added again (same names) before the rebuild. The rebuilt
@@ -287,6 +291,21 @@ func (e *Engine) scanDestination(ctx context.Context, d Destination, dr *Destina
 			skip("its archive %s holds %d bytes but %d were recorded", key, size, m.Size)
 			continue
 		}
+		if m.Format == FormatOdooPool {
+			// A pool backup is its archive and its file list: one
+			// without the other restores nothing.
+			list := pool.ListKey(key)
+			size, ok := sizes[list]
+			switch {
+			case !ok:
+				skip("its file list %s is missing", list)
+				continue
+			case size != m.Pool.ListSize:
+				skip("its file list %s holds %d bytes but %d were recorded", list, size, m.Pool.ListSize)
+				continue
+			}
+			m.Pool.Mismatched = boundedNames(m.Pool.Mismatched)
+		}
 		if m.Format == "" {
 			m.Format = FormatOdooZip
 		}
@@ -298,7 +317,7 @@ func (e *Engine) scanDestination(ctx context.Context, d Destination, dr *Destina
 			StartedAt: m.StartedAt.UTC(), FinishedAt: &fin,
 			Key: key, Database: m.Database, Format: m.Format,
 			OdooVersion: m.OdooVersion, PGVersion: m.PGVersion, Encryption: m.Encryption,
-			MissingCount: m.MissingFiles, MissingFiles: boundedNames(m.MissingNames),
+			MissingCount: m.MissingFiles, MissingFiles: boundedNames(m.MissingNames), Pool: m.Pool,
 		})
 		knownKeys[key] = true
 	}
@@ -332,6 +351,8 @@ func metadataProblem(m BackupMetadata) string {
 		return "lacks its start or finish time"
 	case m.Size <= 0 || len(m.SHA256) != 64:
 		return "lacks its size or sha256"
+	case m.Format == FormatOdooPool && (m.Pool == nil || m.Pool.ListSize <= 0 || len(m.Pool.ListSHA256) != 64):
+		return "is a pool backup that lacks its file list's size or sha256"
 	}
 	switch m.Kind {
 	case KindScheduled, KindManual, KindSafety, KindUpload, KindCopy:

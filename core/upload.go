@@ -17,6 +17,7 @@ import (
 
 	"github.com/odoo-backup/odoo-backup/core/dumpguard"
 	"github.com/odoo-backup/odoo-backup/core/odoozip"
+	"github.com/odoo-backup/odoo-backup/core/pool"
 )
 
 // UploadInfo is what a backup file from elsewhere holds, as far as it says.
@@ -267,7 +268,11 @@ func uploadExtension(format string) string {
 
 // Upload validates a backup file completely, then stores it unchanged on the
 // service's primary destination as an `upload` backup (SPEC rule 9), with its
-// metadata object and catalog row. Nothing is uploaded when the file is
+// metadata object and catalog row. An Odoo zip with a filestore uploaded to
+// a destination that keeps a pool is stored as a pool backup there instead:
+// its database part as the archive, its filestore files in the pool (those
+// it has are not stored again), a file list; files whose content does not
+// match their names are recorded in its pool facts, not refused. Nothing is uploaded when the file is
 // refused. Restore it with RestoreToService or RestoreNewDB.
 func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ UploadInfo, err error) {
 	defer func() { e.audit(ctx, auditUpload(req, out), err) }()
@@ -303,10 +308,16 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ U
 	if db == "" {
 		db = svc.DB.Database
 	}
+	format := info.Format
+	if format == FormatOdooZip && info.WithFilestore && d.usesPool() {
+		// Stored as the destination keeps backups: its filestore goes
+		// into the service's pool there.
+		format = FormatOdooPool
+	}
 	rec, err := e.startRecording(ctx, Backup{
 		ServiceID: svc.ID, Service: svc.Name, DestinationID: d.ID, Destination: d.Name,
 		Kind: KindUpload, StartedAt: started, Key: key,
-		Database: db, Format: info.Format, OdooVersion: info.OdooVersion, PGVersion: info.PGVersion,
+		Database: db, Format: format, OdooVersion: info.OdooVersion, PGVersion: info.PGVersion,
 		Encryption: d.Encryption(),
 	}, PhaseUpload, st)
 	if err != nil {
@@ -315,7 +326,17 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ U
 	b := &rec.b
 	rep, stopProgress := e.trackProgress(req.Progress, info.Size, rec)
 	rep.set(PhaseUpload, 0)
-	sum, stored, size, err := putFile(ctx, st, key, req.Path, d, rep)
+	var sum string
+	var stored, size int64
+	var facts PoolFacts
+	leftovers := []string{key}
+	if format == FormatOdooPool {
+		leftovers = append(leftovers, pool.ListKey(key))
+		stored, sum, facts, err = e.uploadToPool(ctx, req.Path, info, st, d, svc.Name, key, rep)
+		size = info.Size
+	} else {
+		sum, stored, size, err = putFile(ctx, st, key, req.Path, d, rep)
+	}
 	stopProgress()
 	rec.stop()
 	if err == nil && size != info.Size {
@@ -323,10 +344,13 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ U
 	}
 	if err == nil {
 		b.Size, b.SHA256 = stored, sum
+		if format == FormatOdooPool {
+			b.Pool = &facts
+		}
 		di := dumpInfo{modules: max(info.Modules, 0), filestoreFiles: info.FilestoreFiles}
 		err = e.writeMetadata(context.WithoutCancel(ctx), st, *b, di)
 	}
-	if saveErr := rec.finish(ctx, err, key); saveErr != nil && err == nil {
+	if saveErr := rec.finish(ctx, err, leftovers...); saveErr != nil && err == nil {
 		err = saveErr
 	}
 	if err != nil {
@@ -334,6 +358,41 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ U
 	}
 	e.log().Info("upload succeeded", "service", svc.Name, "destination", d.Name, "backup", b.ID, "format", b.Format, "size", b.Size)
 	return *b, info, nil
+}
+
+// uploadToPool stores the Odoo zip at path, validated as info, as a pool
+// backup on d (store st) whose archive is key: its filestore files go into
+// the pool of service there (those it has are not stored again), then its
+// file list and its database zip. The zip is opened again with the same
+// limits and every filestore name checked again: the file is hostile until
+// proven otherwise, and may have changed since it was inspected. It returns
+// the archive's size and SHA-256 and the pool facts.
+func (e *Engine) uploadToPool(ctx context.Context, path string, info UploadInfo, st ObjectStore, d Destination, service, key string, rep *progressReporter) (int64, string, PoolFacts, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", PoolFacts{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, "", PoolFacts{}, err
+	}
+	if fi.Size() != info.Size {
+		return 0, "", PoolFacts{}, Userf(ErrCorrupt, "%s changed while it was uploaded (%d bytes now, %d validated); upload it again once nothing writes to it", path, fi.Size(), info.Size)
+	}
+	a, err := odoozip.Open(f, info.Size, odoozip.DefaultLimits)
+	if err != nil {
+		return 0, "", PoolFacts{}, Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "%s cannot be used: %v", path, err)
+	}
+	p, err := e.openPoolTarget(ctx, st, d, service)
+	if err != nil {
+		return 0, "", PoolFacts{}, err
+	}
+	n, sum, err := e.zipToPool(ctx, a, p, key, rep)
+	if err != nil {
+		return 0, "", PoolFacts{}, err
+	}
+	return n, sum, p.facts, nil
 }
 
 // putFile stores the file under key, encrypted when the destination d

@@ -45,6 +45,7 @@ configured for is an orphan: kept, restorable, never rotated.`,
 			}
 			fmt.Fprintf(a.stdout, "Backup %d copied to %s as backup %d (%s, %s, sha256 %s verified).\n",
 				id, res.Backup.Destination, res.Backup.ID, humanSize(res.Backup.Size), how, res.Backup.SHA256)
+			printPoolStored(a.stdout, res.Backup)
 			if res.Backup.Orphaned {
 				fmt.Fprintf(a.stdout, "Service %s is not configured for %s, so this copy is an orphan: it stays in the history and is never rotated.\n",
 					res.Backup.Service, res.Backup.Destination)

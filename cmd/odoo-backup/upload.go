@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -75,6 +76,7 @@ database uuid) or --no-neutralize (the service's own data, kept as it is).`,
 			out := uploadResult{Found: info, Backup: b}
 			if !asJSON {
 				fmt.Fprintf(a.stdout, "Uploaded as backup %d to %s (%s).\n", b.ID, b.Destination, b.Key)
+				printPoolStored(a.stdout, b)
 			}
 			if restore {
 				progress, done := progressPrinter(a.stderr)
@@ -121,5 +123,18 @@ func (a *app) printFound(info core.UploadInfo) {
 		fmt.Fprintf(w, "  filestore:    %d files, %s\n", info.FilestoreFiles, humanSize(int64(info.FilestoreBytes)))
 	} else {
 		fmt.Fprintln(w, "  filestore:    none (the database only)")
+	}
+}
+
+// printPoolStored says what a copy or an upload that keeps its filestore
+// in a pool stored there, as backup does: the files, the objects the pool
+// lacked, and the files whose content does not match their names.
+func printPoolStored(w io.Writer, b core.Backup) {
+	if b.Pool == nil {
+		return
+	}
+	fmt.Fprintf(w, "Filestore in the pool of %s: %s.\n", b.Destination, core.PoolSummary(*b.Pool))
+	if mismatched := core.MismatchedFiles(b); mismatched != "" {
+		fmt.Fprintf(w, "Warning: %s; the backup holds their bytes as they are; their names: odoo-backup backups %s --json\n", mismatched, b.Service)
 	}
 }
