@@ -51,7 +51,7 @@ type BackupRequest struct {
 type target struct {
 	*recording
 	dest Destination
-	pw   *io.PipeWriter
+	pw   *pipeWriter
 	done chan error
 	err  error
 	// recipients is set when the destination encrypts: then seal encrypts
@@ -338,10 +338,6 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 	if err != nil {
 		return info, err
 	}
-	// In the backup's snapshot, so the counts are exactly those of the dump.
-	if info.tables, err = odoosql.CountKeyTables(ctx, tx, svc.DB.Database, countLimit); err != nil {
-		return info, err
-	}
 	manifest := odoozip.NewManifest(svc.DB.Database, modules, serverNum)
 	info.odooVersion = manifest.Version
 	info.modules = len(modules)
@@ -458,15 +454,15 @@ func startArchive(ctx context.Context, targets []*target, started time.Time, rep
 }
 
 // startPuts starts one Put per target still alive, each reading its own
-// pipe (through encryption where the destination encrypts), and returns the
-// fan-out that writes the archive to all of them.
+// buffered pipe (through encryption where the destination encrypts), and
+// returns the fan-out that writes the archive to all of them.
 func startPuts(ctx context.Context, targets []*target) *fanout {
 	var writers []*fanoutWriter
 	for _, t := range targets {
 		if t.err != nil {
 			continue
 		}
-		pr, pw := io.Pipe()
+		pr, pw := newBufPipe(fanoutPipeSize)
 		t.pw, t.done = pw, make(chan error, 1)
 		go func(t *target) {
 			err := t.store.Put(ctx, t.b.Key, pr)
@@ -609,7 +605,20 @@ func (e *Engine) writeArchive(ctx context.Context, svc Service, tx pgx.Tx, w arc
 			poolDone <- poolResult{lost, err}
 		}()
 	}
+	// The key tables are counted in the backup's snapshot, so exactly
+	// those of the dump, while pg_dump runs: the snapshot's connection is
+	// idle until the filestore query, and the counts cost the backup no
+	// time of their own.
+	counted := make(chan error, 1)
+	go func() {
+		var err error
+		info.tables, err = odoosql.CountKeyTables(ctx, tx, svc.DB.Database, countLimit)
+		counted <- err
+	}()
 	err := e.writeDump(ctx, svc, snapshot, pgDump, dumps, rep)
+	if countErr := <-counted; err == nil { // before anything else uses tx
+		err = countErr
+	}
 	rep.enter(PhaseFilestore)
 	zipLost := map[string]bool{}
 	if err == nil && w.full != nil {

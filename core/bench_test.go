@@ -34,6 +34,10 @@ const (
 	// nothing but the backup).
 	benchCPUProfileEnv = "ODOO_BACKUP_BENCH_CPUPROFILE"
 	benchMemProfileEnv = "ODOO_BACKUP_BENCH_MEMPROFILE"
+	// benchDestsEnv lists the destinations one backup goes to, fanned out
+	// (default "minio"): "minio", "minio2" (a second bucket of the same
+	// MinIO) and "local" (a directory), e.g. "local,minio,minio2".
+	benchDestsEnv = "ODOO_BACKUP_BENCH_DESTS"
 
 	benchDefaultDump      = 64 << 20
 	benchDefaultFilestore = 64 << 20
@@ -57,6 +61,8 @@ const (
 	benchBytesPerKiB = 1024
 	benchService     = "bench"
 	benchDestName    = "minio"
+	benchDest2Name   = "minio2"
+	benchLocalName   = "local"
 )
 
 // BenchmarkBackupToMinIO backs up an Odoo database of ODOO_BACKUP_BENCH_DUMP
@@ -68,6 +74,10 @@ const (
 //
 //	ODOO_BACKUP_BENCH_DUMP=1GB ODOO_BACKUP_BENCH_FILESTORE=1GB \
 //	  go test -run '^$' -bench BenchmarkBackupToMinIO -benchtime 1x -timeout 60m ./core/
+//
+// ODOO_BACKUP_BENCH_DESTS=local,minio,minio2 fans the backup out to a local
+// directory and two MinIO buckets instead (any of the three, in any order;
+// default minio): the inspected archive is the first destination's.
 //
 // Both sub-benchmarks use one generated database, and measure the floor
 // again before every backup, so that a machine whose load drifts (other
@@ -102,7 +112,7 @@ func BenchmarkBackupToMinIO(b *testing.B) {
 			clock := newPhaseClock()
 			b.StartTimer()
 			bs, err := engine.Backup(fx.ctx, core.BackupRequest{
-				Service: benchService, Destinations: []string{benchDestName}, Progress: clock.progress,
+				Service: benchService, Destinations: fx.dests, Progress: clock.progress,
 			})
 			run.backup = clock.elapsed()
 			b.StopTimer()
@@ -111,12 +121,12 @@ func BenchmarkBackupToMinIO(b *testing.B) {
 			if err != nil {
 				b.Fatalf("backup: %v", err)
 			}
-			if len(bs) != 1 || bs[0].Status != core.StatusSucceeded {
-				b.Fatalf("backup: got %+v, want one succeeded backup", bs)
-			}
+			fx.checkBackups(b, bs)
 			run.size = bs[0].Size
 			fx.inspect(b, bs[0])
-			fx.remove(b, bs[0].Key)
+			for _, bk := range bs {
+				fx.remove(b, bk.Destination, bk.Key)
+			}
 			runs = append(runs, run)
 			b.StartTimer()
 		}
@@ -152,8 +162,10 @@ func BenchmarkBackupToMinIO(b *testing.B) {
 			peakKiB = max(peakKiB, res.PeakRSSKiB)
 			baseKiB = max(baseKiB, res.BaseRSSKiB)
 			wait4KiB = max(wait4KiB, usage.Maxrss)
-			fx.inspect(b, core.Backup{Key: res.Key, Size: res.Size})
-			fx.remove(b, res.Key)
+			fx.inspect(b, core.Backup{Destination: fx.dests[0], Key: res.Key, Size: res.Size})
+			for i, key := range res.Keys {
+				fx.remove(b, fx.dests[i], key)
+			}
 			b.StartTimer()
 		}
 		b.StopTimer()
@@ -309,6 +321,7 @@ func (c *phaseClock) phases(total time.Duration) benchPhases {
 // benchChildResult is what TestBenchChild hands back to the benchmark.
 type benchChildResult struct {
 	Key         string      `json:"key"`
+	Keys        []string    `json:"keys"` // one per destination
 	Size        int64       `json:"size"`
 	BackupNanos int64       `json:"backup_nanos"`
 	Phases      benchPhases `json:"phases"`
@@ -348,7 +361,7 @@ func TestBenchChild(t *testing.T) {
 	clock := newPhaseClock()
 	bs, err := engine.Backup(ctx, core.BackupRequest{
 		Service:      os.Getenv(benchChildServiceEnv),
-		Destinations: []string{os.Getenv(benchChildDestinationEnv)},
+		Destinations: strings.Split(os.Getenv(benchChildDestinationEnv), ","),
 		Progress:     clock.progress,
 	})
 	took := clock.elapsed()
@@ -360,11 +373,15 @@ func TestBenchChild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("backup: %v", err)
 	}
-	if len(bs) != 1 || bs[0].Status != core.StatusSucceeded {
-		t.Fatalf("backup: got %+v, want one succeeded backup", bs)
+	var keys []string
+	for _, bk := range bs {
+		if bk.Status != core.StatusSucceeded {
+			t.Fatalf("backup: got %+v, want only succeeded backups", bs)
+		}
+		keys = append(keys, bk.Key)
 	}
 	res, err := json.Marshal(benchChildResult{
-		Key: bs[0].Key, Size: bs[0].Size, BackupNanos: int64(took), Phases: clock.phases(took),
+		Key: bs[0].Key, Keys: keys, Size: bs[0].Size, BackupNanos: int64(took), Phases: clock.phases(took),
 		PeakRSSKiB: peakKiB, BaseRSSKiB: baseKiB,
 		EngineCPUNanos: int64(cpu.self), PGDumpCPUNanos: int64(cpu.children),
 	})
@@ -384,8 +401,14 @@ type benchFixture struct {
 	catalogPath string
 	cat         *store.Catalog
 	odoo        *testbed.OdooDB
-	st          core.ObjectStore
-	pgDump      core.Tool
+	// dests are the destinations of every backup (benchDestsEnv), stores
+	// every destination's store by name.
+	dests  []string
+	stores map[string]core.ObjectStore
+	// st is the store of the "minio" destination (the pool benchmarks'
+	// first MinIO one).
+	st     core.ObjectStore
+	pgDump core.Tool
 
 	// From the first archive: dump.sql's and the files' uncompressed sizes.
 	dumpSize, filestoreSize int64
@@ -447,20 +470,36 @@ func newBenchFixture(b *testing.B, dumpBytes, filestoreBytes int64) *benchFixtur
 	if err := fx.cat.AddService(ctx, &svc, ""); err != nil {
 		b.Fatal(err)
 	}
-	dest := core.Destination{
-		Name: benchDestName,
-		Kind: core.DestinationS3,
-		S3:   core.S3Settings{Endpoint: minio.Endpoint, Bucket: minio.NewBucket(b), Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true},
-	}
-	if err := fx.cat.AddDestination(ctx, &dest); err != nil {
+	fx.stores = map[string]core.ObjectStore{}
+	if err := os.Mkdir(filepath.Join(dir, "backups"), 0o700); err != nil {
 		b.Fatal(err)
 	}
-	if err := fx.cat.SetConfiguration(ctx, core.Configuration{Service: benchService, Destination: benchDestName}); err != nil {
-		b.Fatal(err)
+	for _, dest := range []core.Destination{
+		{Name: benchDestName, Kind: core.DestinationS3, S3: core.S3Settings{Endpoint: minio.Endpoint, Bucket: minio.NewBucket(b), Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true}},
+		{Name: benchDest2Name, Kind: core.DestinationS3, S3: core.S3Settings{Endpoint: minio.Endpoint, Bucket: minio.NewBucket(b), Prefix: "odoo", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true}},
+		{Name: benchLocalName, Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(dir, "backups")}},
+	} {
+		if err := fx.cat.AddDestination(ctx, &dest); err != nil {
+			b.Fatal(err)
+		}
+		if err := fx.cat.SetConfiguration(ctx, core.Configuration{Service: benchService, Destination: dest.Name}); err != nil {
+			b.Fatal(err)
+		}
+		if fx.stores[dest.Name], err = s3.Open(ctx, dest); err != nil {
+			b.Fatal(err)
+		}
 	}
-	if fx.st, err = s3.Open(ctx, dest); err != nil {
-		b.Fatal(err)
+	fx.st = fx.stores[benchDestName]
+	fx.dests = []string{benchDestName}
+	if v := strings.TrimSpace(os.Getenv(benchDestsEnv)); v != "" {
+		fx.dests = strings.Split(v, ",")
 	}
+	for _, d := range fx.dests {
+		if fx.stores[d] == nil {
+			b.Fatalf("%s=%q: no destination %q; use %s, %s or %s", benchDestsEnv, os.Getenv(benchDestsEnv), d, benchDestName, benchDest2Name, benchLocalName)
+		}
+	}
+	fx.logf("destinations: %s", strings.Join(fx.dests, ", "))
 	// The pg_dump the engine picks for this server.
 	if fx.pgDump, err = (core.PGTools{}).Find("pg_dump", pg.Version); err != nil {
 		b.Fatal(err)
@@ -528,7 +567,7 @@ func (fx *benchFixture) inspect(b *testing.B, bk core.Backup) {
 	if fx.dumpSize > 0 {
 		return
 	}
-	zr, err := zip.NewReader(benchReaderAt{fx.ctx, fx.st, bk.Key}, bk.Size)
+	zr, err := zip.NewReader(benchReaderAt{fx.ctx, fx.stores[bk.Destination], bk.Key}, bk.Size)
 	if err != nil {
 		b.Fatalf("archive %s: %v", bk.Key, err)
 	}
@@ -549,12 +588,25 @@ func (fx *benchFixture) inspect(b *testing.B, bk core.Backup) {
 		bk.Size/1e6, fx.dumpSize/1e6, fx.files, fx.filestoreSize/1e6)
 }
 
-// remove deletes an archive and its metadata object, so that a long run
-// does not fill the disk under MinIO.
-func (fx *benchFixture) remove(b *testing.B, key string) {
+// checkBackups checks a backup succeeded on every destination.
+func (fx *benchFixture) checkBackups(b *testing.B, bs []core.Backup) {
+	b.Helper()
+	if len(bs) != len(fx.dests) {
+		b.Fatalf("backup: got %+v, want one backup on each of %s", bs, strings.Join(fx.dests, ", "))
+	}
+	for _, bk := range bs {
+		if bk.Status != core.StatusSucceeded {
+			b.Fatalf("backup: got %+v, want only succeeded backups", bs)
+		}
+	}
+}
+
+// remove deletes an archive and its metadata object from destination dest,
+// so that a long run does not fill the disk.
+func (fx *benchFixture) remove(b *testing.B, dest, key string) {
 	b.Helper()
 	for _, k := range []string{key, core.MetadataKey(key)} {
-		if err := fx.st.Delete(fx.ctx, k); err != nil {
+		if err := fx.stores[dest].Delete(fx.ctx, k); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -580,7 +632,7 @@ func (fx *benchFixture) runChild(b *testing.B) (benchChildResult, *syscall.Rusag
 	cmd.Env = append(os.Environ(),
 		benchChildCatalogEnv+"="+fx.catalogPath,
 		benchChildServiceEnv+"="+benchService,
-		benchChildDestinationEnv+"="+benchDestName,
+		benchChildDestinationEnv+"="+strings.Join(fx.dests, ","),
 		benchChildResultEnv+"="+result,
 	)
 	var out bytes.Buffer

@@ -6,11 +6,9 @@ import (
 )
 
 // DefaultLayout is the layout a new destination gets when none is asked
-// for (AddDestination). It is LayoutZip while some readers of a backup
-// (download, verify, restore, copy, the sweep) cannot read a pool yet;
-// once they all can, new destinations use LayoutPool, as SPEC says, and
-// destinations already saved keep the layout they have.
-func DefaultLayout() Layout { return LayoutZip }
+// for (AddDestination): the pool, so backups cost what changed.
+// Destinations already saved keep the layout they have.
+func DefaultLayout() Layout { return LayoutPool }
 
 // LayoutChange says what changing a destination's layout from one to
 // another does to the backups it holds: "" when it does not change.

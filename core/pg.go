@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -142,7 +143,33 @@ type Tool struct {
 
 var toolVersionRE = regexp.MustCompile(`\(PostgreSQL\) (\d+)(?:\.(\d+))?`)
 
+// toolVersions remembers, by path, the version each tool file said it is,
+// with the file's identity: asking costs a process per candidate at every
+// backup and restore (up to a second on a busy machine), and the answer
+// only changes with the file.
+var toolVersions sync.Map // path -> toolVersionMemo
+
+type toolVersionMemo struct {
+	file os.FileInfo
+	tool Tool
+}
+
 func toolVersion(path string) (Tool, error) {
+	fi, statErr := os.Stat(path)
+	if m, ok := toolVersions.Load(path); ok && statErr == nil {
+		memo := m.(toolVersionMemo)
+		if os.SameFile(memo.file, fi) && memo.file.ModTime().Equal(fi.ModTime()) && memo.file.Size() == fi.Size() {
+			return memo.tool, nil
+		}
+	}
+	tool, err := askToolVersion(path)
+	if err == nil && statErr == nil {
+		toolVersions.Store(path, toolVersionMemo{file: fi, tool: tool})
+	}
+	return tool, err
+}
+
+func askToolVersion(path string) (Tool, error) {
 	out, err := exec.Command(path, "--version").Output()
 	if err != nil {
 		return Tool{}, err

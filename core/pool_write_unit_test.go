@@ -41,7 +41,7 @@ func (m *lockedStore) Stat(ctx context.Context, key string) (ObjectInfo, error) 
 // of dir.
 func newTestPoolRun(t *testing.T, dir string) (*poolRun, *poolSink, *lockedStore) {
 	st := &lockedStore{memStore: memStore{objects: map[string][]byte{}}}
-	_, pw := io.Pipe()
+	_, pw := newBufPipe(1)
 	tg := &target{recording: &recording{store: st, b: Backup{Service: "prod"}}, dest: Destination{Name: "mem"}, pw: pw}
 	s := &poolSink{t: tg, service: "prod", base: map[string]pool.Entry{}, objects: map[string]*poolObject{}}
 	e := &Engine{}

@@ -344,7 +344,8 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []po
 		return st, err
 	}
 	if fetch != nil {
-		rep.set(PhaseRestoreFS, rep.bytes)
+		// The fetch may still be adding its bytes.
+		rep.enter(PhaseRestoreFS)
 		if err := fetch.wait(); err != nil {
 			return st, err
 		}

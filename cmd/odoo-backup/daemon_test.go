@@ -154,7 +154,9 @@ func TestDaemonRunsRotatesAndSurvivesKill(t *testing.T) {
 	}
 	bucket := minio.NewBucket(t)
 	c.addS3("s3", bucket)
-	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
+	// Self-contained zips: the bucket is checked object by object below.
+	c.ok("destination", "update", "s3", "--layout", "zip")
+	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"), "--layout", "zip")
 	c.addService("prod", odoo)
 	c.ok("config", "set", "prod", "s3", "--frequency", "hourly", "--minute", "0", "--keep", "1")
 	c.ok("config", "set", "prod", "disk", "--frequency", "daily", "--at", "01:00", "--keep-gfs", "7d")

@@ -119,8 +119,11 @@ func TestDeleteCommand(t *testing.T) {
 	minio := servers.MinIO(t)
 	c := newCLI(t)
 	odoo := generate(t, "cli_delete")
-	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
+	// Self-contained zips: the destination is checked file by file
+	// (TestRotateDeleteForgetSweepThePool does it for pools).
+	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"), "--layout", "zip")
 	c.addS3("s3", minio.NewBucket(t))
+	c.ok("destination", "update", "s3", "--layout", "zip")
 	c.addService("prod", odoo)
 	c.ok("config", "set", "prod", "disk")
 	c.ok("config", "set", "prod", "s3")

@@ -68,7 +68,10 @@ func TestKilledBackupIsCleanedUpByTheNextCommand(t *testing.T) {
 	disk := filepath.Join(c.dir, "disk")
 	bucket := minio.NewBucket(t)
 	c.addS3("s3", bucket)
-	c.ok("destination", "add", "disk", "--dir", disk)
+	// Self-contained zips: the archive's multipart upload and temporary
+	// file are what a kill leaves behind here.
+	c.ok("destination", "update", "s3", "--layout", "zip")
+	c.ok("destination", "add", "disk", "--dir", disk, "--layout", "zip")
 	c.addService("prod", odoo)
 	c.ok("config", "set", "prod", "disk", "--frequency", "daily", "--keep", "3")
 	c.ok("config", "set", "prod", "s3", "--frequency", "daily", "--keep", "3")
