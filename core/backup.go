@@ -64,6 +64,8 @@ type target struct {
 	// keeps a pool.
 	stream *archiveStream
 	sink   *poolSink
+	// poolKey is the key of the pool of an encrypting pool target.
+	poolKey *poolKey
 }
 
 // Backup dumps the service's database and filestore once into an
@@ -183,6 +185,7 @@ func (e *Engine) finishTarget(ctx context.Context, t *target, info dumpInfo, pro
 	e.log().Info("backup succeeded", "service", b.Service, "destination", t.dest.Name, "backup", b.ID,
 		"size", b.Size, "sha256", b.SHA256, "took", b.Duration().String(), "missing_files", b.MissingCount)
 	e.cleanFailedLeftovers(saveCtx, t.store, *b)
+	e.rememberPool(t)
 	return nil, saveErr
 }
 
@@ -204,6 +207,9 @@ func (e *Engine) prepareTargets(ctx context.Context, svc Service, targets []*tar
 			}
 			if err == nil {
 				t.recipients, err = destinationRecipients(t.dest)
+			}
+			if err == nil && t.recipients != nil && t.dest.usesPool() {
+				t.poolKey, err = e.writerPoolKey(ctx, t)
 			}
 			t.err = err
 			if err == nil {

@@ -94,7 +94,7 @@ func (e *Engine) CopyBackup(ctx context.Context, req CopyBackupRequest) (_ CopyR
 	nb := Backup{
 		ServiceID: rb.b.ServiceID, Service: rb.b.Service, DestinationID: d.ID, Destination: d.Name,
 		Kind: KindCopy, StartedAt: started,
-		Database: rb.b.Database, Format: copyFormat(rb.b.Format, d), OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion,
+		Database: rb.b.Database, Format: copyFormat(rb.b.Format, rb.b.Encryption != "", d), OdooVersion: rb.b.OdooVersion, PGVersion: rb.b.PGVersion,
 		Encryption: rb.b.Encryption, MissingCount: rb.b.MissingCount, MissingFiles: rb.b.MissingFiles,
 	}
 	if reseal {

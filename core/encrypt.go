@@ -343,6 +343,12 @@ func (e *Engine) unlock(ctx context.Context, rb readableBackup, identityFile str
 	// The file key stands in for the identities from now on, so a
 	// passphrase's scrypt work is done once.
 	rb.keys = []age.Identity{age.NewInjectedFileKeyIdentity(fileKey)}
+	if rb.b.Format == FormatOdooPool {
+		// The pool's own key, recovered with the same identities.
+		if rb.poolKey, err = e.backupPoolKey(ctx, rb, ids); err != nil {
+			return rb, err
+		}
+	}
 	return rb, nil
 }
 

@@ -36,6 +36,11 @@ type Engine struct {
 	// ProgressInterval is how often live progress is written to the catalog
 	// (so other processes can show it); 0 means one second.
 	ProgressInterval time.Duration
+	// PoolCacheDir keeps, for encrypting destinations whose identity is
+	// off this host, the key of each pool and its last file list (see
+	// pool_crypt.go); "" keeps none, and every backup to such a pool then
+	// stores every file.
+	PoolCacheDir string
 	// PoolGrace is how young an object a pool sweep leaves alone even when
 	// no backup refers to it; 0 means DefaultPoolGrace, < 0 none.
 	PoolGrace time.Duration

@@ -14,12 +14,13 @@ import (
 
 // copyFormat is the format a copy of a backup of format src takes on d:
 // the layout of the target decides how an Odoo backup is kept there;
-// database-only uploads are kept as they are anywhere.
-func copyFormat(src string, d Destination) string {
+// database-only uploads are kept as they are anywhere. A copy from or to
+// an encrypted pool goes as one zip (see plainPool).
+func copyFormat(src string, srcEncrypted bool, d Destination) string {
 	switch {
-	case src == FormatOdooPool && !d.usesPool():
+	case src == FormatOdooPool && (!d.plainPool() || srcEncrypted):
 		return FormatOdooZip
-	case (src == FormatOdooZip || src == "") && d.usesPool():
+	case (src == FormatOdooZip || src == "") && d.plainPool():
 		return FormatOdooPool
 	}
 	return src

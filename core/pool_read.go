@@ -38,6 +38,11 @@ func (e *Engine) readFileList(ctx context.Context, rb readableBackup) (pool.Head
 	if int64(len(data)) != b.Pool.ListSize || hex.EncodeToString(h.Sum(nil)) != b.Pool.ListSHA256 {
 		return pool.Header{}, nil, Userf(ErrCorrupt, "backup %d is corrupt: its file list on %q does not match the checksum recorded when it was taken; do not use it, pick another backup", b.ID, rb.dest.Name)
 	}
+	if b.Encryption != "" {
+		if data, err = e.openSealedList(ctx, rb, data); err != nil {
+			return pool.Header{}, nil, err
+		}
+	}
 	hdr, entries, err := pool.ReadList(bytes.NewReader(data))
 	if err != nil {
 		return hdr, nil, Userf(fmt.Errorf("%w: %w", ErrCorrupt, err), "backup %d is corrupt: its file list on %q cannot be read (%v); pick another backup", b.ID, rb.dest.Name, err)
@@ -67,13 +72,29 @@ func (e *Engine) openPoolFile(ctx context.Context, rb readableBackup, en pool.En
 // (decrypted on an encrypting destination).
 func (e *Engine) openPoolObject(ctx context.Context, rb readableBackup, en pool.Entry) (io.ReadCloser, error) {
 	body, err := rb.store.Get(ctx, pool.ObjectKey(rb.b.Service, en.Object), 0, -1)
+	var deflated io.Reader = body
+	if err == nil && rb.b.Encryption != "" {
+		if deflated, err = openSealedObject(rb, en, body); err != nil {
+			body.Close()
+		}
+	}
 	if errors.Is(err, ErrNotFound) {
 		return nil, Userf(err, "backup %d is incomplete: the pool object %s of filestore file %s is missing from destination %q; pick another backup", rb.b.ID, en.Object, en.Name, rb.dest.Name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read filestore file %s of backup %d from %s: %w", en.Name, rb.b.ID, rb.dest.Name, err)
 	}
-	return body, nil
+	if deflated == io.Reader(body) {
+		return body, nil
+	}
+	return sealedObject{Reader: deflated, Closer: body}, nil
+}
+
+// sealedObject reads the plaintext of an encrypted object and closes the
+// stored one.
+type sealedObject struct {
+	io.Reader
+	io.Closer
 }
 
 // poolFileReader reads one file of a pool backup and turns an object that

@@ -20,10 +20,9 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/pool"
 )
 
-// usesPool reports whether backups to d go to its pool (LayoutPool).
-// Encrypting destinations keep the zip layout until their pools get name
-// keys.
-func (d Destination) usesPool() bool { return d.StoredLayout() == LayoutPool && !d.Encrypted() }
+// usesPool reports whether backups to d go to its pool (LayoutPool); an
+// encrypting destination's pool is encrypted (pool_crypt.go).
+func (d Destination) usesPool() bool { return d.StoredLayout() == LayoutPool }
 
 // backupFormat is the format of the backups d stores from now on.
 func (d Destination) backupFormat() string {
@@ -71,6 +70,11 @@ type poolSink struct {
 	// err is why this destination dropped out of the backup: its pool
 	// could not be read or written. The other destinations go on.
 	err error
+	// key is the pool's key on an encrypting destination (nil on a plain
+	// one), and plainList the file list before encryption, for the local
+	// cache (see pool_crypt.go).
+	key       *poolKey
+	plainList []byte
 }
 
 // poolObject is one object of a sink's pool as this backup knows it: done
@@ -87,7 +91,7 @@ type poolObject struct {
 // A base that cannot be read costs only speed: every file is then read
 // and its object looked for in the pool before it is stored.
 func (e *Engine) newPoolSink(ctx context.Context, t *target) *poolSink {
-	s := &poolSink{t: t, service: t.b.Service, base: map[string]pool.Entry{}, objects: map[string]*poolObject{}}
+	s := &poolSink{t: t, service: t.b.Service, base: map[string]pool.Entry{}, objects: map[string]*poolObject{}, key: t.poolKey}
 	t.sink = s
 	if err := e.waitPoolSweep(ctx, t.b.Service, t.dest); err != nil {
 		// The sink starts out of the backup: no file is stored there.
@@ -95,15 +99,28 @@ func (e *Engine) newPoolSink(ctx context.Context, t *target) *poolSink {
 		t.pw.CloseWithError(err)
 		return s
 	}
+	if s.key != nil {
+		s.facts.Key = s.key.id
+		if s.key.identity == nil {
+			e.cachedBase(ctx, s)
+			return s
+		}
+	}
 	prev, err := e.Catalog.Backups(ctx, BackupFilter{Service: t.b.Service, Destination: t.dest.Name, Status: StatusSucceeded, Limit: 20})
 	if err != nil {
 		return s
 	}
 	for _, b := range prev {
-		if b.Format != FormatOdooPool || b.Pool == nil || b.ID == t.b.ID {
+		// Only a list under the same pool key names objects this backup
+		// can refer to.
+		if b.Format != FormatOdooPool || b.Pool == nil || b.ID == t.b.ID || b.Pool.Key != s.facts.Key {
 			continue
 		}
-		_, entries, err := e.readFileList(ctx, readableBackup{b: b, dest: t.dest, store: t.store})
+		rb := readableBackup{b: b, dest: t.dest, store: t.store}
+		if s.key != nil {
+			rb.poolKey = s.key.identity
+		}
+		_, entries, err := e.readFileList(ctx, rb)
 		if err != nil {
 			e.log().Warn("cannot read the file list of an earlier backup; every file is read again", "backup", b.ID, "destination", t.dest.Name, "error", err)
 			return s
@@ -134,8 +151,12 @@ func (s *poolSink) findObject(ctx context.Context, id string) (int64, bool, erro
 // putObject stores the deflate stream read from deflated as the object id
 // and returns the stored size. The one place a pool object is Put.
 func (s *poolSink) putObject(ctx context.Context, id string, deflated io.Reader) (int64, error) {
+	body, err := s.sealStream(deflated)
+	if err != nil {
+		return 0, err
+	}
 	var n sizeCounter
-	if err := s.t.store.Put(ctx, pool.ObjectKey(s.service, id), io.TeeReader(deflated, &n)); err != nil {
+	if err := s.t.store.Put(ctx, pool.ObjectKey(s.service, id), io.TeeReader(body, &n)); err != nil {
 		return 0, err
 	}
 	return n.n, nil
@@ -148,9 +169,14 @@ func (s *poolSink) putList(ctx context.Context) error {
 	if err := pool.WriteList(&buf, pool.Header{Service: s.service, Archive: s.t.b.Key}, s.entries); err != nil {
 		return err
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	s.facts.ListSize, s.facts.ListSHA256 = int64(buf.Len()), hex.EncodeToString(sum[:])
-	if err := s.t.store.Put(ctx, pool.ListKey(s.t.b.Key), &buf); err != nil {
+	sealed, err := s.sealObject(buf.Bytes())
+	if err != nil {
+		return err
+	}
+	s.plainList = buf.Bytes()
+	sum := sha256.Sum256(sealed)
+	s.facts.ListSize, s.facts.ListSHA256 = int64(len(sealed)), hex.EncodeToString(sum[:])
+	if err := s.t.store.Put(ctx, pool.ListKey(s.t.b.Key), bytes.NewReader(sealed)); err != nil {
 		return fmt.Errorf("store the file list on %s: %w", s.t.dest.Name, err)
 	}
 	return nil
@@ -435,17 +461,19 @@ func (r *poolRun) store(ctx context.Context, job *poolJob) error {
 			continue
 		}
 		en := job.en
+		en.Object = pool.ID(job.sum, s.nameKey())
 		stored, deflated, err := s.object(ctx, en.Object, func() (int64, int64, error) {
 			n, ok, err := s.findObject(ctx, en.Object)
 			if err != nil {
 				return 0, 0, fmt.Errorf("look for filestore file %s in the pool of %s: %w", en.Name, s.t.dest.Name, err)
 			}
 			if ok {
-				// The object is the deflate stream: on a destination that
-				// does not seal objects, its stored size is the stream's.
-				return n, n, nil
+				// On a destination that does not seal objects, its stored
+				// size is the deflate stream's.
+				d, err := s.storedDeflated(ctx, pool.ObjectKey(s.service, en.Object), n)
+				return n, d, err
 			}
-			n, d, err := r.put(ctx, s, job)
+			n, d, err := r.put(ctx, s, job, en.Object)
 			if err != nil {
 				return 0, 0, err
 			}
@@ -472,12 +500,12 @@ func (r *poolRun) store(ctx context.Context, job *poolJob) error {
 // put stores the job's object in s's pool: a small file's deflate stream
 // from memory, a large file deflated from disk as it is sent, its content
 // checked against the first pass's checksum before the Put may complete.
-func (r *poolRun) put(ctx context.Context, s *poolSink, job *poolJob) (stored, deflated int64, err error) {
+func (r *poolRun) put(ctx context.Context, s *poolSink, job *poolJob, id string) (stored, deflated int64, err error) {
 	wrap := func(err error) error {
 		return fmt.Errorf("store filestore file %s in the pool of %s: %w", job.en.Name, s.t.dest.Name, err)
 	}
 	if job.deflated != nil {
-		n, err := s.putObject(ctx, job.en.Object, bytes.NewReader(job.deflated))
+		n, err := s.putObject(ctx, id, bytes.NewReader(job.deflated))
 		if err != nil {
 			return 0, 0, wrap(err)
 		}
@@ -502,7 +530,7 @@ func (r *poolRun) put(ctx context.Context, s *poolSink, job *poolJob) (stored, d
 		defer close(deflating)
 		pw.CloseWithError(deflateInto(io.MultiWriter(pw, &d), src))
 	}()
-	n, err := s.putObject(ctx, job.en.Object, pr)
+	n, err := s.putObject(ctx, id, pr)
 	pr.CloseWithError(errPutReturned)
 	<-deflating
 	if src.err != nil {

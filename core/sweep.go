@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/odoo-backup/odoo-backup/core/pool"
 )
 
@@ -221,6 +223,11 @@ func (e *Engine) scanPool(ctx context.Context, st ObjectStore, d Destination, se
 		}
 		s.others[o.Key] = o
 	}
+	// An encrypted pool's lists open with its keys (pool_crypt.go).
+	listKeys, err := e.sweepIdentities(ctx, st, d, service, s.others)
+	if err != nil {
+		return nil, err
+	}
 	keys := make([]string, 0, len(s.lists))
 	for k := range s.lists {
 		keys = append(keys, k)
@@ -235,7 +242,7 @@ func (e *Engine) scanPool(ctx context.Context, st ObjectStore, d Destination, se
 			s.debris = append(s.debris, o)
 			continue
 		}
-		ids, err := readListIDs(ctx, st, k)
+		ids, err := readListIDs(ctx, st, k, listKeys)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			// Removed since the listing: it refers to nothing any more.
@@ -261,13 +268,19 @@ func (e *Engine) scanPool(ctx context.Context, st ObjectStore, d Destination, se
 
 // readListIDs reads the file list at key and returns the object ids it
 // refers to, each once.
-func readListIDs(ctx context.Context, st ObjectStore, key string) ([]string, error) {
+func readListIDs(ctx context.Context, st ObjectStore, key string, listKeys []age.Identity) ([]string, error) {
 	body, err := st.Get(ctx, key, 0, -1)
 	if err != nil {
 		return nil, err
 	}
 	defer body.Close()
-	_, entries, err := pool.ReadList(io.LimitReader(body, maxListBytes))
+	var r io.Reader = io.LimitReader(body, maxListBytes)
+	if listKeys != nil {
+		if r, err = age.Decrypt(r, listKeys...); err != nil {
+			return nil, err
+		}
+	}
+	_, entries, err := pool.ReadList(r)
 	if err != nil {
 		return nil, err
 	}

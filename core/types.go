@@ -337,6 +337,10 @@ type PoolFacts struct {
 	// Mismatched names the first MaxMissingNames.
 	MismatchCount int      `json:"mismatch_count,omitempty"`
 	Mismatched    []string `json:"mismatched,omitempty"`
+	// Key is the id of the pool key (pool.NameKeyKey) the list and the
+	// objects of a backup on an encrypting destination are encrypted with
+	// and named under; "" on a plain destination.
+	Key string `json:"key,omitempty"`
 }
 
 // DescribeFormat says what a backup format is, for people.

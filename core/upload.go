@@ -309,7 +309,7 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ U
 		db = svc.DB.Database
 	}
 	format := info.Format
-	if format == FormatOdooZip && info.WithFilestore && d.usesPool() {
+	if format == FormatOdooZip && info.WithFilestore && d.plainPool() {
 		// Stored as the destination keeps backups: its filestore goes
 		// into the service's pool there.
 		format = FormatOdooPool

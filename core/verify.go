@@ -22,8 +22,10 @@ type readableBackup struct {
 	b     Backup
 	dest  Destination
 	store ObjectStore
-	// keys decrypt an encrypted backup (see openReadable).
-	keys []age.Identity
+	// keys decrypt an encrypted backup (see openReadable), and poolKey
+	// the objects and file list of an encrypted pool backup.
+	keys    []age.Identity
+	poolKey age.Identity
 }
 
 func (e *Engine) openBackup(ctx context.Context, id int64) (readableBackup, error) {

@@ -208,6 +208,12 @@ func TestRealEncryptedBackupAndDownload(t *testing.T) {
 	if d.Encrypt.Recipient != recipient || d.Encrypt.KeyFile != keyFile {
 		t.Fatalf("vault encrypts to %q with %q, want %q with %q", d.Encrypt.Recipient, d.Encrypt.KeyFile, recipient, keyFile)
 	}
+	// One archive per backup, so the download is that archive decrypted
+	// (an encrypted pool's download is tested in core).
+	d.Layout = core.LayoutZip
+	if err := e.cat.UpdateDestination(e.ctx, d); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.cat.SetConfiguration(e.ctx, core.Configuration{Service: "production", Destination: "vault", Frequency: core.Manual, Primary: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestEncryptedArchivesEndInAge(t *testing.T) {
 	bucket := minio.NewBucket(t)
 	addSealed := func() {
 		c.ok("destination", "add", "sealed", "--endpoint", minio.Endpoint, "--bucket", bucket, "--prefix", "odoo",
-			"--access-key", minio.AccessKey, "--secret-key-env", "TEST_S3_SECRET", "--no-tls", "--encrypt-key", keyFile)
+			"--access-key", minio.AccessKey, "--secret-key-env", "TEST_S3_SECRET", "--no-tls", "--encrypt-key", keyFile, "--layout", "zip") // one archive per backup, as older versions wrote
 	}
 	addSealed()
 	c.ok("destination", "add", "plain", "--dir", filepath.Join(c.dir, "plain"))

@@ -192,7 +192,8 @@ func (a *app) open(ctx context.Context) error {
 	if err := a.checkLogFormat(); err != nil {
 		return err
 	}
-	cat, err := store.Open(ctx, a.resolveCatalogPath())
+	catalogPath := a.resolveCatalogPath()
+	cat, err := store.Open(ctx, catalogPath)
 	if err != nil {
 		return err
 	}
@@ -200,6 +201,8 @@ func (a *app) open(ctx context.Context) error {
 	a.engine = &core.Engine{
 		Catalog:   cat,
 		OpenStore: s3.Open,
+		// Beside the catalog, as its key is.
+		PoolCacheDir: filepath.Join(filepath.Dir(catalogPath), "pool-keys"),
 		// Commands print their own outcome; the log only when asked.
 		Log: a.commandLogger(),
 	}

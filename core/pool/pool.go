@@ -52,9 +52,18 @@ func ParseObjectKey(service, key string) (string, bool) {
 	return rest[3:], true
 }
 
-// NameKeyKey is the key of the object that holds a service's name key on
-// an encrypting destination, age-encrypted to the destination's recipients.
-func NameKeyKey(service string) string { return Prefix(service) + "name-key.age" }
+// NameKeyKey is the key of the object that holds the pool key id of a
+// service on an encrypting destination (its name key and the identity its
+// objects are encrypted to), age-encrypted to the destination's recipients.
+// A pool gets a new key, under a new id, when its writer cannot recover the
+// last one (its identity is off the host and its local copy was lost, or
+// the destination now encrypts to another recipient); every backup records
+// the id of its own.
+func NameKeyKey(service, id string) string { return Prefix(service) + "name-key-" + id + ".age" }
+
+// ValidKeyID reports whether id can name a pool key: 1 to 32 lowercase hex
+// digits.
+func ValidKeyID(id string) bool { return len(id) > 0 && len(id) <= 32 && isHex(id) }
 
 // ListKey is the key of the file list of the backup whose archive is
 // archiveKey (next to it, as its metadata object is).
@@ -64,10 +73,11 @@ const idLen = 64
 
 // ValidID reports whether id can name an object: 64 lowercase hex digits.
 func ValidID(id string) bool {
-	if len(id) != idLen {
-		return false
-	}
-	for _, c := range id {
+	return len(id) == idLen && isHex(id)
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
 		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return false
 		}
