@@ -51,12 +51,14 @@ func (e *Engine) Download(ctx context.Context, req DownloadRequest) (_ Backup, e
 		}
 	}()
 	rep := e.reporter(progress)
-	rep.total = rb.b.Size
-	rep.set(PhaseDownload, 0)
-	write := func() error { return e.checksum(ctx, rb, tmp, rep) }
+	write := func() error {
+		rep.total = rb.b.Size
+		rep.set(PhaseDownload, 0)
+		return e.checksum(ctx, rb, tmp, rep)
+	}
 	if rb.b.Format == FormatOdooPool && rb.b.Pool != nil {
-		// The standard Odoo zip, assembled from the archive and the pool.
-		rep.total = rb.b.Size + rb.b.Pool.Bytes
+		// The standard Odoo zip, assembled from the archive and the pool;
+		// its total is known once the file list is read.
 		write = func() error { return e.writePoolZip(ctx, rb, tmp, rep) }
 	}
 	if err := write(); err != nil {

@@ -18,7 +18,7 @@ import (
 // as a deflate entry made of the file's pool object, which is inflated and
 // hashed on the way so that every part is checked. A missing or altered
 // part fails it with an error naming the backup, the file and the object.
-// rep, when not nil, counts the bytes written (its total: the archive's
+// rep, when not nil, is a download's: it counts the bytes written (its total: the archive's
 // size and every object's).
 func (e *Engine) writePoolZip(ctx context.Context, rb readableBackup, w io.Writer, rep *progressReporter) error {
 	if err := e.checksum(ctx, rb, nil, e.reporter(nil)); err != nil {
@@ -34,6 +34,7 @@ func (e *Engine) writePoolZip(ctx context.Context, rb readableBackup, w io.Write
 		for _, en := range entries {
 			rep.total += en.Deflated
 		}
+		rep.set(PhaseDownload, 0)
 	}
 	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
 	defer ra.Close()

@@ -18,7 +18,7 @@ import (
 func TestPoolCopyAndUploadCommands(t *testing.T) {
 	minio := servers.MinIO(t)
 	c := newCLI(t)
-	odoo := generate(t, "cli_pool")
+	odoo := generate(t, "cli_pool_lifecycle")
 	c.addS3("s3", minio.NewBucket(t))
 	disk := filepath.Join(c.dir, "disk")
 	if err := os.MkdirAll(disk, 0o700); err != nil {
