@@ -178,6 +178,9 @@ func NewWriter(w io.Writer, mtime time.Time) *Writer {
 
 // header is the header of a new entry, as CreateHeader would make it.
 func (w *Writer) header(name string, method uint16) *zip.FileHeader {
+	// The MS-DOS time is computed once per archive; Modified would make
+	// archive/zip add a second extended-timestamp field to Extra.
+	//lint:ignore SA1019 the MS-DOS fields are what Modified is turned into.
 	h := &zip.FileHeader{Name: name, Method: method, ModifiedDate: w.modDate, ModifiedTime: w.modTime}
 	h.SetMode(0o644)
 	h.CreatorVersion = h.CreatorVersion&0xff00 | zipVersion20
@@ -467,10 +470,14 @@ func (w *Writer) writeOut(c *chunk) error {
 		// The data descriptor, written when the next entry starts, and
 		// the central directory take these.
 		fh.CRC32, fh.UncompressedSize64, fh.CompressedSize64 = e.crc, uint64(e.size), uint64(e.written)
+		// archive/zip writes the data descriptor of an entry under 4 GiB
+		// from the 32-bit fields.
 		if fh.UncompressedSize64 >= math.MaxUint32 || fh.CompressedSize64 >= math.MaxUint32 {
+			//lint:ignore SA1019 the data descriptor reads the 32-bit fields.
 			fh.CompressedSize, fh.UncompressedSize = math.MaxUint32, math.MaxUint32
 			fh.ReaderVersion = zipVersion45
 		} else {
+			//lint:ignore SA1019 the data descriptor reads the 32-bit fields.
 			fh.CompressedSize, fh.UncompressedSize = uint32(fh.CompressedSize64), uint32(fh.UncompressedSize64)
 		}
 	}
