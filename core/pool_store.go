@@ -44,8 +44,33 @@ type poolTarget struct {
 	// the objects being stored by this backup right now.
 	have    map[string]int64
 	pending map[string]chan struct{}
+	poolListing
+}
+
+// poolListing is the file list that a backup, a copy or an upload builds
+// for one pool, and the facts it adds up; its owner holds the lock.
+type poolListing struct {
 	entries []pool.Entry
 	facts   PoolFacts
+}
+
+// add puts en into the list.
+func (l *poolListing) add(en pool.Entry, mismatch bool) {
+	l.entries = append(l.entries, en)
+	l.facts.Files++
+	l.facts.Bytes += en.Size
+	if mismatch {
+		l.facts.MismatchCount++
+		if len(l.facts.Mismatched) < MaxMissingNames {
+			l.facts.Mismatched = append(l.facts.Mismatched, en.Name)
+		}
+	}
+}
+
+// stored counts an object of n stored bytes as stored by this operation.
+func (l *poolListing) stored(n int64) {
+	l.facts.NewObjects++
+	l.facts.NewBytes += n
 }
 
 // openPoolTarget lists the pool of service on d (one List) so that only
@@ -113,8 +138,7 @@ func (p *poolTarget) release(id string, stored int64, ok bool) {
 	defer p.mu.Unlock()
 	if ok {
 		p.have[id] = stored
-		p.facts.NewObjects++
-		p.facts.NewBytes += stored
+		p.poolListing.stored(stored)
 	}
 	close(p.pending[id])
 	delete(p.pending, id)
@@ -124,15 +148,7 @@ func (p *poolTarget) release(id string, stored int64, ok bool) {
 func (p *poolTarget) add(en pool.Entry, mismatch bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.entries = append(p.entries, en)
-	p.facts.Files++
-	p.facts.Bytes += en.Size
-	if mismatch {
-		p.facts.MismatchCount++
-		if len(p.facts.Mismatched) < MaxMissingNames {
-			p.facts.Mismatched = append(p.facts.Mismatched, en.Name)
-		}
-	}
+	p.poolListing.add(en, mismatch)
 }
 
 // withStored is en as the object id of size stored holds it: on a

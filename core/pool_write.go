@@ -65,8 +65,7 @@ type poolSink struct {
 
 	mu      sync.Mutex
 	objects map[string]*poolObject
-	entries []pool.Entry
-	facts   PoolFacts
+	poolListing
 	// err is why this destination dropped out of the backup: its pool
 	// could not be read or written. The other destinations go on.
 	err error
@@ -207,15 +206,7 @@ func (s *poolSink) fail(err error) {
 func (s *poolSink) add(en pool.Entry, mismatch bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.entries = append(s.entries, en)
-	s.facts.Files++
-	s.facts.Bytes += en.Size
-	if mismatch {
-		s.facts.MismatchCount++
-		if len(s.facts.Mismatched) < MaxMissingNames {
-			s.facts.Mismatched = append(s.facts.Mismatched, en.Name)
-		}
-	}
+	s.poolListing.add(en, mismatch)
 }
 
 // object gives the object id of the sink's pool, found or stored by
@@ -247,8 +238,7 @@ func (s *poolSink) object(ctx context.Context, id string, store func() (stored, 
 func (s *poolSink) stored(n int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.facts.NewObjects++
-	s.facts.NewBytes += n
+	s.poolListing.stored(n)
 }
 
 // poolJob is one filestore file read and hashed, on its way to the pools
