@@ -24,21 +24,6 @@ func (e *env) primaryPool() {
 	}
 }
 
-// fileList reads backup b's file list straight from the destination.
-func (e *env) fileList(d core.Destination, b core.Backup) []pool.Entry {
-	e.t.Helper()
-	body, err := e.store(d).Get(e.ctx, pool.ListKey(b.Key), 0, -1)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer body.Close()
-	_, entries, err := pool.ReadList(body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return entries
-}
-
 // nothingRestored fails if a restore left a filestore, or its staging
 // directory, in the test's directory.
 func (e *env) nothingRestored() {
@@ -135,7 +120,7 @@ func TestPoolObjectDamagedBehindTheToolsBack(t *testing.T) {
 	}
 	newer := e.backup("minio")[0]
 	var victim pool.Entry
-	for _, en := range e.fileList(e.s3, newer) {
+	for _, en := range e.poolList(e.s3, newer) {
 		if en.Name == added {
 			victim = en
 		}
