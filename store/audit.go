@@ -2,14 +2,13 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 
 	"github.com/odoo-backup/odoo-backup/core"
 )
 
 // insertAudit appends e inside tx, filling its time and actor when missing.
-func (c *Catalog) insertAudit(ctx context.Context, tx *sql.Tx, e *core.AuditEntry) error {
+func (c *Catalog) insertAudit(ctx context.Context, tx *txn, e *core.AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = c.now()
 	}
@@ -37,7 +36,7 @@ func (c *Catalog) AddAudit(ctx context.Context, e *core.AuditEntry) error {
 	if e.Outcome != "" && e.Outcome != core.AuditOK && e.Outcome != core.AuditFailed {
 		return core.Userf(core.ErrInvalid, "audit outcome %q is not %q or %q", e.Outcome, core.AuditOK, core.AuditFailed)
 	}
-	return c.write(ctx, "record in the audit trail", func(tx *sql.Tx) error {
+	return c.write(ctx, "record in the audit trail", func(tx *txn) error {
 		return c.insertAudit(ctx, tx, e)
 	})
 }
@@ -87,8 +86,8 @@ func (c *Catalog) Audit(ctx context.Context, f core.AuditFilter) ([]core.AuditEn
 // in that same transaction, so a change and its record are saved together
 // or not at all. fn may complete *a (a detail known only inside). A change
 // the catalog refuses is recorded as failed, with the reason.
-func (c *Catalog) change(ctx context.Context, op string, a *core.AuditEntry, fn func(tx *sql.Tx) error) error {
-	err := c.write(ctx, op, func(tx *sql.Tx) error {
+func (c *Catalog) change(ctx context.Context, op string, a *core.AuditEntry, fn func(tx *txn) error) error {
+	err := c.write(ctx, op, func(tx *txn) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -100,7 +99,7 @@ func (c *Catalog) change(ctx context.Context, op string, a *core.AuditEntry, fn 
 	}
 	failed := *a
 	failed.ID, failed.Outcome, failed.Error = 0, core.AuditFailed, errorSentence(err)
-	_ = c.write(ctx, "record in the audit trail", func(tx *sql.Tx) error {
+	_ = c.write(ctx, "record in the audit trail", func(tx *txn) error {
 		return c.insertAudit(ctx, tx, &failed)
 	})
 	return err

@@ -121,7 +121,7 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *core.Backup) error {
 	if err := checkTime("backup start time", nb.StartedAt); err != nil {
 		return err
 	}
-	err := c.write(ctx, fmt.Sprintf("record backup of service %q", nb.Service), func(tx *sql.Tx) error {
+	err := c.write(ctx, fmt.Sprintf("record backup of service %q", nb.Service), func(tx *txn) error {
 		var err error
 		if nb.ServiceID != 0 {
 			err = tx.QueryRowContext(ctx, `SELECT name FROM services WHERE id = ?`, nb.ServiceID).Scan(&nb.Service)

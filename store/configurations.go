@@ -146,7 +146,7 @@ func (cs configSet) advice(service, template core.Action) core.Advice {
 // moves the flag here; Primary=false means "do not move the flag here", so
 // updating the primary's other settings keeps it primary, and the flag only
 // leaves a configuration when another one takes it.
-func (cs configSet) set(ctx context.Context, tx *sql.Tx, destID int64, destination string, s settings) error {
+func (cs configSet) set(ctx context.Context, tx *txn, destID int64, destination string, s settings) error {
 	var (
 		rowID     int64
 		isPrimary bool
@@ -190,7 +190,7 @@ func (cs configSet) set(ctx context.Context, tx *sql.Tx, destID int64, destinati
 
 // primary names the destination of the set's primary, "" when it has no
 // configuration.
-func (cs configSet) primary(ctx context.Context, tx *sql.Tx) (string, error) {
+func (cs configSet) primary(ctx context.Context, tx *txn) (string, error) {
 	var name string
 	err := tx.QueryRowContext(ctx, `SELECT d.name FROM `+cs.table+` c JOIN destinations d ON d.id = c.destination_id
 		WHERE c.`+cs.owner+` = ? AND c.is_primary`, cs.id).Scan(&name)
@@ -225,7 +225,7 @@ func describeSettings(s settings) string {
 
 // remove deletes the configuration on one destination; the primary goes only
 // when it is the last one, so the flag never has nowhere to be.
-func (cs configSet) remove(ctx context.Context, tx *sql.Tx, destID int64, destination string) error {
+func (cs configSet) remove(ctx context.Context, tx *txn, destID int64, destination string) error {
 	var (
 		rowID     int64
 		isPrimary bool
@@ -257,7 +257,7 @@ func (cs configSet) remove(ctx context.Context, tx *sql.Tx, destID int64, destin
 // checkPrimaries is the last guard of rule 3 before a commit: whatever the
 // code above did, a service or template with configurations has exactly one
 // primary, or nothing is saved.
-func checkPrimaries(ctx context.Context, tx *sql.Tx) error {
+func checkPrimaries(ctx context.Context, tx *txn) error {
 	var kind, name string
 	var primaries int
 	err := tx.QueryRowContext(ctx, `
@@ -287,7 +287,7 @@ func (c *Catalog) SetConfiguration(ctx context.Context, cfg core.Configuration) 
 	}
 	a := &core.AuditEntry{Action: core.ActionConfigSet, Service: cfg.Service,
 		Target: fmt.Sprintf("service %s on destination %s", cfg.Service, cfg.Destination), Detail: describeSettings(s)}
-	return c.change(ctx, fmt.Sprintf("configure service %q on destination %q", cfg.Service, cfg.Destination), a, func(tx *sql.Tx) error {
+	return c.change(ctx, fmt.Sprintf("configure service %q on destination %q", cfg.Service, cfg.Destination), a, func(tx *txn) error {
 		sid, err := serviceID(ctx, tx, cfg.Service)
 		if err != nil {
 			return err
@@ -317,7 +317,7 @@ func (c *Catalog) SetConfiguration(ctx context.Context, cfg core.Configuration) 
 func (c *Catalog) RemoveConfiguration(ctx context.Context, service, destination string) error {
 	a := &core.AuditEntry{Action: core.ActionConfigRemove, Service: service,
 		Target: fmt.Sprintf("service %s on destination %s", service, destination)}
-	return c.change(ctx, fmt.Sprintf("remove configuration of service %q on destination %q", service, destination), a, func(tx *sql.Tx) error {
+	return c.change(ctx, fmt.Sprintf("remove configuration of service %q on destination %q", service, destination), a, func(tx *txn) error {
 		sid, err := serviceID(ctx, tx, service)
 		if err != nil {
 			return err
@@ -360,7 +360,7 @@ func scanConfigurations(rows *sql.Rows) ([]core.Configuration, error) {
 // destination name.
 func (c *Catalog) Configurations(ctx context.Context, service string) ([]core.Configuration, error) {
 	var out []core.Configuration
-	err := c.read(ctx, fmt.Sprintf("list configurations of service %q", service), func(tx *sql.Tx) error {
+	err := c.read(ctx, fmt.Sprintf("list configurations of service %q", service), func(tx *txn) error {
 		if _, err := serviceID(ctx, tx, service); err != nil {
 			return err
 		}
@@ -391,7 +391,7 @@ func (c *Catalog) AllConfigurations(ctx context.Context) ([]core.Configuration, 
 // Primary returns the service's primary configuration.
 func (c *Catalog) Primary(ctx context.Context, service string) (core.Configuration, error) {
 	var out core.Configuration
-	err := c.read(ctx, fmt.Sprintf("read primary destination of service %q", service), func(tx *sql.Tx) error {
+	err := c.read(ctx, fmt.Sprintf("read primary destination of service %q", service), func(tx *txn) error {
 		if _, err := serviceID(ctx, tx, service); err != nil {
 			return err
 		}

@@ -137,7 +137,7 @@ func (c *Catalog) AddDestination(ctx context.Context, d *core.Destination) error
 	}
 	var id int64
 	a := &core.AuditEntry{Action: core.ActionDestinationAdd, Target: "destination " + d.Name, Detail: describeDestination(*d)}
-	err = c.change(ctx, fmt.Sprintf("add destination %q", d.Name), a, func(tx *sql.Tx) error {
+	err = c.change(ctx, fmt.Sprintf("add destination %q", d.Name), a, func(tx *txn) error {
 		if _, err := destinationID(ctx, tx, d.Name); err == nil {
 			return destinationExists(d.Name)
 		} else if !errors.Is(err, core.ErrNotFound) {
@@ -171,7 +171,7 @@ func (c *Catalog) UpdateDestination(ctx context.Context, d core.Destination) err
 		return err
 	}
 	a := &core.AuditEntry{Action: core.ActionDestinationUpdate, Target: "destination " + d.Name, Detail: describeDestination(d)}
-	return c.change(ctx, fmt.Sprintf("update destination %q", d.Name), a, func(tx *sql.Tx) error {
+	return c.change(ctx, fmt.Sprintf("update destination %q", d.Name), a, func(tx *txn) error {
 		id := d.ID
 		if id == 0 {
 			var err error
@@ -262,7 +262,7 @@ func (c *Catalog) RemoveDestination(ctx context.Context, name string, forgetBack
 	if forgetBackups {
 		a.Detail = "forgetting its backups"
 	}
-	return c.change(ctx, fmt.Sprintf("remove destination %q", name), a, func(tx *sql.Tx) error {
+	return c.change(ctx, fmt.Sprintf("remove destination %q", name), a, func(tx *txn) error {
 		id, err := destinationID(ctx, tx, name)
 		if err != nil {
 			return err

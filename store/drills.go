@@ -24,7 +24,7 @@ func (c *Catalog) AddDrill(ctx context.Context, d *core.Drill) error {
 	if err != nil {
 		return err
 	}
-	err = c.write(ctx, fmt.Sprintf("record a drill of service %q", nd.Service), func(tx *sql.Tx) error {
+	err = c.write(ctx, fmt.Sprintf("record a drill of service %q", nd.Service), func(tx *txn) error {
 		var err error
 		if nd.ServiceID != 0 {
 			err = tx.QueryRowContext(ctx, `SELECT name FROM services WHERE id = ?`, nd.ServiceID).Scan(&nd.Service)
@@ -57,7 +57,7 @@ func (c *Catalog) UpdateDrill(ctx context.Context, d core.Drill) error {
 	if err != nil {
 		return err
 	}
-	return c.write(ctx, fmt.Sprintf("record drill %d", d.ID), func(tx *sql.Tx) error {
+	return c.write(ctx, fmt.Sprintf("record drill %d", d.ID), func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE drills SET backup_id = ?, destination = ?, status = ?, finished_at = ?, details = ?, error = ? WHERE id = ?`,
 			d.BackupID, d.Destination, d.Status, nullNanos(d.FinishedAt), string(details), d.Error, d.ID)
 		if err != nil {
@@ -73,7 +73,7 @@ func (c *Catalog) UpdateDrill(ctx context.Context, d core.Drill) error {
 // Drills lists the drills of service (all when empty), newest first.
 func (c *Catalog) Drills(ctx context.Context, service string, limit int) ([]core.Drill, error) {
 	var out []core.Drill
-	err := c.read(ctx, "list drills", func(tx *sql.Tx) error {
+	err := c.read(ctx, "list drills", func(tx *txn) error {
 		q := `SELECT d.id, d.service_id, d.service_name, d.backup_id, d.destination, d.status,
 			d.started_at, d.finished_at, d.details, d.error
 			FROM drills d`

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -134,7 +133,7 @@ func refuse(t *testing.T, c *Catalog, want error, op func() error, fragments ...
 	}
 }
 
-func exec(t testing.TB, db *sql.DB, q string, args ...any) error {
+func exec(t testing.TB, db *db, q string, args ...any) error {
 	t.Helper()
 	_, err := db.Exec(q, args...)
 	return err

@@ -84,7 +84,7 @@ func (c *Catalog) AcquireLease(ctx context.Context, l core.Lease, takeOver func(
 		out  core.Lease
 		held bool
 	)
-	err = c.write(ctx, fmt.Sprintf("acquire the %s lease", l.Name), func(tx *sql.Tx) error {
+	err = c.write(ctx, fmt.Sprintf("acquire the %s lease", l.Name), func(tx *txn) error {
 		current, err := scanLease(tx.QueryRowContext(ctx, leaseQuery, l.Name))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -126,7 +126,7 @@ func (c *Catalog) RenewLease(ctx context.Context, l core.Lease) error {
 	if err != nil {
 		return err
 	}
-	return c.write(ctx, fmt.Sprintf("renew the %s lease", l.Name), func(tx *sql.Tx) error {
+	return c.write(ctx, fmt.Sprintf("renew the %s lease", l.Name), func(tx *txn) error {
 		current, err := scanLease(tx.QueryRowContext(ctx, leaseQuery, l.Name))
 		if errors.Is(err, sql.ErrNoRows) {
 			return lost(l.Name, nil)

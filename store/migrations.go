@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -296,7 +295,7 @@ ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 // IMMEDIATE transaction, so two processes opening a new catalog at once
 // cannot both apply a step.
 func (c *Catalog) migrate(ctx context.Context) error {
-	return c.write(ctx, "update catalog schema of "+c.path, func(tx *sql.Tx) error {
+	return c.write(ctx, "update catalog schema of "+c.path, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			applied_at INTEGER NOT NULL

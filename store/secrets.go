@@ -5,7 +5,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -270,7 +269,7 @@ func (c *Catalog) encryptPlaintext(ctx context.Context) error {
 	if n == 0 {
 		return nil
 	}
-	err = c.write(ctx, "encrypt stored secrets", func(tx *sql.Tx) error {
+	err = c.write(ctx, "encrypt stored secrets", func(tx *txn) error {
 		type row struct {
 			id            int64
 			name, a, b    string

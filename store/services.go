@@ -104,7 +104,7 @@ func (c *Catalog) AddService(ctx context.Context, s *core.Service, template stri
 	if template != "" {
 		a.Detail += ", from template " + template
 	}
-	err = c.change(ctx, fmt.Sprintf("add service %q", s.Name), a, func(tx *sql.Tx) error {
+	err = c.change(ctx, fmt.Sprintf("add service %q", s.Name), a, func(tx *txn) error {
 		adopt := false
 		if existing, err := c.scanService(tx.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE name = ?`, s.Name)); err == nil {
 			// A placeholder left by a catalog rebuild is the same service
@@ -179,7 +179,7 @@ func (c *Catalog) UpdateService(ctx context.Context, s core.Service) error {
 		password = nil
 	}
 	a := &core.AuditEntry{Action: core.ActionServiceUpdate, Service: s.Name, Target: "service " + s.Name, Detail: describeService(s)}
-	return c.change(ctx, fmt.Sprintf("update service %q", s.Name), a, func(tx *sql.Tx) error {
+	return c.change(ctx, fmt.Sprintf("update service %q", s.Name), a, func(tx *txn) error {
 		id := s.ID
 		if id == 0 {
 			var err error
@@ -264,7 +264,7 @@ func (c *Catalog) Services(ctx context.Context) ([]core.Service, error) {
 // its process would go on recording a backup of a service that is gone.
 func (c *Catalog) RemoveService(ctx context.Context, name string) error {
 	a := &core.AuditEntry{Action: core.ActionServiceRemove, Service: name, Target: "service " + name}
-	return c.change(ctx, fmt.Sprintf("remove service %q", name), a, func(tx *sql.Tx) error {
+	return c.change(ctx, fmt.Sprintf("remove service %q", name), a, func(tx *txn) error {
 		id, err := serviceID(ctx, tx, name)
 		if err != nil {
 			return err

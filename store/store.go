@@ -25,7 +25,7 @@ var _ core.Catalog = (*Catalog)(nil)
 // Catalog is a core.Catalog kept in one SQLite file. It is safe for
 // concurrent use, and several processes may open the same file.
 type Catalog struct {
-	db    *sql.DB
+	db    *db
 	path  string
 	clock core.Clock
 	keys  keyring
@@ -87,17 +87,17 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return nil, fmt.Errorf("lock catalog %s while opening it: %w", path, err)
 	}
-	db, err := sql.Open("sqlite", path+"?"+dsnParams)
+	sqlDB, err := sql.Open("sqlite", path+"?"+dsnParams)
 	if err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
-	c.db = db
+	c.db = &db{DB: sqlDB}
 	if err := c.migrate(ctx); err != nil {
-		db.Close()
+		sqlDB.Close()
 		return nil, classifyOpen(path, err)
 	}
 	if err := c.encryptPlaintext(ctx); err != nil {
-		db.Close()
+		sqlDB.Close()
 		return nil, classifyOpen(path, err)
 	}
 	return c, nil
@@ -155,17 +155,17 @@ func (c *Catalog) now() time.Time { return fromNanos(c.clock().UnixNano()) }
 
 // write runs fn in one IMMEDIATE transaction. Errors that already are the
 // user's sentence pass through; anything else is prefixed with op.
-func (c *Catalog) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+func (c *Catalog) write(ctx context.Context, op string, fn func(tx *txn) error) error {
 	return c.inTx(ctx, op, nil, fn)
 }
 
 // read runs fn in a deferred read transaction, so multi-query reads see one
 // snapshot without taking the write lock.
-func (c *Catalog) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+func (c *Catalog) read(ctx context.Context, op string, fn func(tx *txn) error) error {
 	return c.inTx(ctx, op, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
-func (c *Catalog) inTx(ctx context.Context, op string, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+func (c *Catalog) inTx(ctx context.Context, op string, opts *sql.TxOptions, fn func(tx *txn) error) error {
 	tx, err := c.db.BeginTx(ctx, opts)
 	if err != nil {
 		return dbError(op, err)
@@ -233,7 +233,7 @@ func timePtr(n sql.NullInt64) *time.Time {
 	return &t
 }
 
-// queryer is what reads need from a *sql.DB or a *sql.Tx.
+// queryer is what reads need from a *sql.DB or a *txn.
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

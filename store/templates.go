@@ -58,7 +58,7 @@ func (c *Catalog) AddTemplate(ctx context.Context, t *core.Template) error {
 	if len(dests) > 0 {
 		a.Detail = "destinations " + joinList(dests)
 	}
-	err := c.change(ctx, fmt.Sprintf("add template %q", t.Name), a, func(tx *sql.Tx) error {
+	err := c.change(ctx, fmt.Sprintf("add template %q", t.Name), a, func(tx *txn) error {
 		if _, err := templateIDByName(ctx, tx, t.Name); err == nil {
 			return core.Userf(core.ErrExists, "a template named %q already exists; choose another name", t.Name)
 		} else if !errors.Is(err, core.ErrNotFound) {
@@ -95,7 +95,7 @@ func (c *Catalog) SetTemplateConfiguration(ctx context.Context, template string,
 	}
 	a := &core.AuditEntry{Action: core.ActionTemplateSet,
 		Target: fmt.Sprintf("template %s on destination %s", template, tc.Destination), Detail: describeSettings(s)}
-	return c.change(ctx, fmt.Sprintf("configure template %q on destination %q", template, tc.Destination), a, func(tx *sql.Tx) error {
+	return c.change(ctx, fmt.Sprintf("configure template %q on destination %q", template, tc.Destination), a, func(tx *txn) error {
 		tid, err := templateIDByName(ctx, tx, template)
 		if err != nil {
 			return err
@@ -113,7 +113,7 @@ func (c *Catalog) SetTemplateConfiguration(ctx context.Context, template string,
 // made from the template keep theirs.
 func (c *Catalog) RemoveTemplateConfiguration(ctx context.Context, template, destination string) error {
 	a := &core.AuditEntry{Action: core.ActionTemplateUnset, Target: fmt.Sprintf("template %s on destination %s", template, destination)}
-	return c.change(ctx, fmt.Sprintf("remove configuration of template %q on destination %q", template, destination), a, func(tx *sql.Tx) error {
+	return c.change(ctx, fmt.Sprintf("remove configuration of template %q on destination %q", template, destination), a, func(tx *txn) error {
 		tid, err := templateIDByName(ctx, tx, template)
 		if err != nil {
 			return err
@@ -158,7 +158,7 @@ func templateConfigurations(ctx context.Context, q queryer, where string, args .
 // Template returns the template named name with its configurations.
 func (c *Catalog) Template(ctx context.Context, name string) (core.Template, error) {
 	var t core.Template
-	err := c.read(ctx, fmt.Sprintf("read template %q", name), func(tx *sql.Tx) error {
+	err := c.read(ctx, fmt.Sprintf("read template %q", name), func(tx *txn) error {
 		id, err := templateIDByName(ctx, tx, name)
 		if err != nil {
 			return err
@@ -176,7 +176,7 @@ func (c *Catalog) Template(ctx context.Context, name string) (core.Template, err
 // Templates lists every template by name, with its configurations.
 func (c *Catalog) Templates(ctx context.Context) ([]core.Template, error) {
 	var out []core.Template
-	err := c.read(ctx, "list templates", func(tx *sql.Tx) error {
+	err := c.read(ctx, "list templates", func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, name FROM templates ORDER BY name`)
 		if err != nil {
 			return err
@@ -208,7 +208,7 @@ func (c *Catalog) Templates(ctx context.Context) ([]core.Template, error) {
 // from it are not linked to it and keep theirs.
 func (c *Catalog) RemoveTemplate(ctx context.Context, name string) error {
 	a := &core.AuditEntry{Action: core.ActionTemplateRemove, Target: "template " + name}
-	return c.change(ctx, fmt.Sprintf("remove template %q", name), a, func(tx *sql.Tx) error {
+	return c.change(ctx, fmt.Sprintf("remove template %q", name), a, func(tx *txn) error {
 		id, err := templateIDByName(ctx, tx, name)
 		if err != nil {
 			return err
