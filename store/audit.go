@@ -43,7 +43,7 @@ func (c *Catalog) AddAudit(ctx context.Context, e *core.AuditEntry) error {
 
 // Audit lists audit entries newest first; see core.AuditFilter.
 func (c *Catalog) Audit(ctx context.Context, f core.AuditFilter) ([]core.AuditEntry, error) {
-	q := `SELECT id, at, os_user, ssh_client, action, service, target, detail, outcome, error FROM audit WHERE 1`
+	q := `SELECT id, at, os_user, ssh_client, action, service, target, detail, outcome, error FROM audit WHERE 1 = 1`
 	var args []any
 	if f.Service != "" {
 		q += ` AND service = ?`

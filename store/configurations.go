@@ -165,7 +165,7 @@ func (cs configSet) set(ctx context.Context, tx *txn, destID int64, destination 
 	primary := isPrimary || s.Primary || others == 0
 	if primary && !isPrimary && others > 0 {
 		// Clear first: the partial unique index allows one primary at a time.
-		if _, err := tx.ExecContext(ctx, `UPDATE `+cs.table+` SET is_primary = 0 WHERE `+cs.owner+` = ? AND is_primary`, cs.id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE `+cs.table+` SET is_primary = 0 WHERE `+cs.owner+` = ? AND is_primary = 1`, cs.id); err != nil {
 			return err
 		}
 	}
@@ -193,7 +193,7 @@ func (cs configSet) set(ctx context.Context, tx *txn, destID int64, destination 
 func (cs configSet) primary(ctx context.Context, tx *txn) (string, error) {
 	var name string
 	err := tx.QueryRowContext(ctx, `SELECT d.name FROM `+cs.table+` c JOIN destinations d ON d.id = c.destination_id
-		WHERE c.`+cs.owner+` = ? AND c.is_primary`, cs.id).Scan(&name)
+		WHERE c.`+cs.owner+` = ? AND c.is_primary = 1`, cs.id).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -262,10 +262,10 @@ func checkPrimaries(ctx context.Context, tx *txn) error {
 	var primaries int
 	err := tx.QueryRowContext(ctx, `
 		SELECT 'service', s.name, SUM(c.is_primary) FROM configurations c JOIN services s ON s.id = c.service_id
-		GROUP BY c.service_id HAVING SUM(c.is_primary) <> 1
+		GROUP BY s.id, s.name HAVING SUM(c.is_primary) <> 1
 		UNION ALL
 		SELECT 'template', t.name, SUM(c.is_primary) FROM template_configurations c JOIN templates t ON t.id = c.template_id
-		GROUP BY c.template_id HAVING SUM(c.is_primary) <> 1
+		GROUP BY t.id, t.name HAVING SUM(c.is_primary) <> 1
 		LIMIT 1`).Scan(&kind, &name, &primaries)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
@@ -395,7 +395,7 @@ func (c *Catalog) Primary(ctx context.Context, service string) (core.Configurati
 		if _, err := serviceID(ctx, tx, service); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, configurationQuery+` WHERE s.name = ? AND c.is_primary`, service)
+		rows, err := tx.QueryContext(ctx, configurationQuery+` WHERE s.name = ? AND c.is_primary = 1`, service)
 		if err != nil {
 			return err
 		}

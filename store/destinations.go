@@ -276,8 +276,8 @@ func (c *Catalog) RemoveDestination(ctx context.Context, name string, forgetBack
 		}
 		var running, live int
 		if err := tx.QueryRowContext(ctx, `SELECT
-				COALESCE(SUM(status = 'running'), 0),
-				COALESCE(SUM(status NOT IN ('rotated', 'deleted')), 0)
+				COALESCE(SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END), 0),
+				COALESCE(SUM(CASE WHEN status NOT IN ('rotated', 'deleted') THEN 1 ELSE 0 END), 0)
 			FROM backups WHERE destination_id = ?`, id).Scan(&running, &live); err != nil {
 			return err
 		}

@@ -30,7 +30,7 @@ func tickingClock() core.Clock {
 
 func openTest(t testing.TB) *Catalog {
 	t.Helper()
-	c, err := Open(context.Background(), filepath.Join(t.TempDir(), "catalog.db"), WithClock(tickingClock()))
+	c, err := Open(context.Background(), catalogTarget(t), WithClock(tickingClock()), WithKeyFile(filepath.Join(t.TempDir(), "catalog.key")))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -89,7 +89,11 @@ func primaries(t testing.TB, c *Catalog, service string) map[string]bool {
 func dump(t testing.TB, c *Catalog) string {
 	t.Helper()
 	var b strings.Builder
-	for _, table := range []string{"destinations", "services", "configurations", "templates", "template_configurations", "backups", "sqlite_sequence"} {
+	sequences := "sqlite_sequence"
+	if c.db.pg {
+		sequences = "(SELECT sequencename, last_value FROM pg_sequences WHERE sequencename <> 'audit_id_seq') AS sequences"
+	}
+	for _, table := range []string{"destinations", "services", "configurations", "templates", "template_configurations", "backups", sequences} {
 		rows, err := c.db.Query(`SELECT * FROM ` + table + ` ORDER BY 1, 2`)
 		must(t, err)
 		cols, err := rows.Columns()
@@ -143,11 +147,11 @@ func exec(t testing.TB, db *db, q string, args ...any) error {
 // would from two processes: separate pools, shared only through SQLite locks.
 func openTwoHandles(t *testing.T) (*Catalog, *Catalog) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "catalog.db")
-	first, err := Open(context.Background(), path)
+	path, key := catalogTarget(t), WithKeyFile(filepath.Join(t.TempDir(), "catalog.key"))
+	first, err := Open(context.Background(), path, key)
 	must(t, err)
 	t.Cleanup(func() { first.Close() })
-	second, err := Open(context.Background(), path)
+	second, err := Open(context.Background(), path, key)
 	must(t, err)
 	t.Cleanup(func() { second.Close() })
 	return first, second

@@ -298,7 +298,7 @@ func (c *Catalog) migrate(ctx context.Context) error {
 	return c.write(ctx, "update catalog schema of "+c.path, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
-			applied_at INTEGER NOT NULL
+			applied_at BIGINT NOT NULL
 		)`); err != nil {
 			return err
 		}
@@ -306,11 +306,15 @@ func (c *Catalog) migrate(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 			return err
 		}
-		if current > len(migrations) {
-			return core.Userf(core.ErrInvalid, "catalog %s was written by a newer odoo-backup (schema version %d, this one knows %d); upgrade odoo-backup", c.path, current, len(migrations))
+		steps := migrations
+		if c.db.pg {
+			steps = pgMigrations
 		}
-		for v := current + 1; v <= len(migrations); v++ {
-			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+		if current > len(steps) {
+			return core.Userf(core.ErrInvalid, "catalog %s was written by a newer odoo-backup (schema version %d, this one knows %d); upgrade odoo-backup", c.path, current, len(steps))
+		}
+		for v := current + 1; v <= len(steps); v++ {
+			if _, err := tx.ExecContext(ctx, steps[v-1]); err != nil {
 				return fmt.Errorf("migration %d: %w", v, err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, toNanos(c.now())); err != nil {

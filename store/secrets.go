@@ -328,6 +328,9 @@ func (c *Catalog) encryptPlaintext(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.db.pg {
+		return nil
+	}
 	if _, err := c.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		return dbError("encrypt stored secrets", err)
 	}

@@ -60,7 +60,13 @@ const dsnParams = "_pragma=busy_timeout(10000)" +
 // and brings its schema up to date. The secrets it stores are encrypted with
 // the key in KeyPath(path) (see WithKeyFile), created when first needed; a
 // key file that group or others can read is refused.
+//
+// A PostgreSQL URL (postgres://… or postgresql://…) opens a catalog kept in
+// that database instead, shared by every host that opens it (openPostgres).
 func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
+	if IsPostgres(path) {
+		return openPostgres(ctx, path, opts...)
+	}
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, core.Userf(core.ErrInvalid, "catalog path %q is not usable; give a file path without '?' or '#'", path)
 	}
@@ -187,6 +193,9 @@ func dbError(op string, err error) error {
 	var ue *core.UserError
 	if errors.As(err, &ue) || errors.Is(err, core.ErrInvalid) || errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrExists) {
 		return err
+	}
+	if pe, ok := pgError(op, err); ok {
+		return pe
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {

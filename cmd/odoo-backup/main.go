@@ -129,7 +129,7 @@ them safely. Run it without a command to see the status of every service.`,
 			return a.home(cmd.Context())
 		},
 	}
-	root.PersistentFlags().StringVar(&a.catalogPath, "catalog", "", "catalog file (default $ODOO_BACKUP_CATALOG or $XDG_DATA_HOME/odoo-backup/catalog.db)")
+	root.PersistentFlags().StringVar(&a.catalogPath, "catalog", "", "catalog: an SQLite file, or postgres://USER@HOST:PORT/DATABASE for a catalog shared by several hosts (default $ODOO_BACKUP_CATALOG or $XDG_DATA_HOME/odoo-backup/catalog.db)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "show the engine's log on stderr (the daemon always logs)")
 	root.PersistentFlags().StringVar(&a.daemonFlags.logFormat, "log-format", "text", "log format, text or json: the daemon's, or a command's with it shown")
 	a.flags = root.PersistentFlags()
@@ -174,6 +174,16 @@ func dataDir() string {
 	return filepath.Join(home, ".local", "share", "odoo-backup")
 }
 
+// catalogKeyFile is the file holding the key that seals the secrets of a
+// catalog kept in PostgreSQL: $ODOO_BACKUP_CATALOG_KEY, else catalog.key in
+// this host's data directory. Every host of a fleet needs the same key.
+func (a *app) catalogKeyFile() string {
+	if k := os.Getenv("ODOO_BACKUP_CATALOG_KEY"); k != "" {
+		return k
+	}
+	return filepath.Join(dataDir(), "catalog.key")
+}
+
 func (a *app) resolveCatalogPath() string {
 	switch {
 	case a.catalogPath != "":
@@ -193,16 +203,23 @@ func (a *app) open(ctx context.Context) error {
 		return err
 	}
 	catalogPath := a.resolveCatalogPath()
-	cat, err := store.Open(ctx, catalogPath)
+	// Beside the catalog, as its key is; a catalog on PostgreSQL keeps both
+	// in this host's data directory, since each host needs its own copy.
+	localDir := filepath.Dir(catalogPath)
+	var opts []store.Option
+	if store.IsPostgres(catalogPath) {
+		localDir = dataDir()
+		opts = append(opts, store.WithKeyFile(a.catalogKeyFile()))
+	}
+	cat, err := store.Open(ctx, catalogPath, opts...)
 	if err != nil {
 		return err
 	}
 	a.cat = cat
 	a.engine = &core.Engine{
-		Catalog:   cat,
-		OpenStore: s3.Open,
-		// Beside the catalog, as its key is.
-		PoolCacheDir: filepath.Join(filepath.Dir(catalogPath), "pool-keys"),
+		Catalog:      cat,
+		OpenStore:    s3.Open,
+		PoolCacheDir: filepath.Join(localDir, "pool-keys"),
 		// Commands print their own outcome; the log only when asked.
 		Log: a.commandLogger(),
 	}
