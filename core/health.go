@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -234,7 +233,7 @@ const LeaseTTL = 30 * time.Second
 // LeaseTTL and, when it is on this host, its process exists.
 func LeaseAlive(l Lease, now time.Time) bool {
 	alive := now.Sub(l.Heartbeat) <= LeaseTTL
-	if host, _ := os.Hostname(); l.Host == host {
+	if host := HostName(); l.Host == host {
 		alive = alive && ProcessAlive(l.PID)
 	}
 	return alive

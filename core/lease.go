@@ -43,7 +43,7 @@ func (e *Engine) holdLease(ctx context.Context, name, what string) (release func
 // takeLease is holdLease that reports a live holder (cur, held false)
 // instead of refusing.
 func (e *Engine) takeLease(ctx context.Context, name string) (release func(), cur Lease, held bool, err error) {
-	host, _ := os.Hostname()
+	host := HostName()
 	var token [4]byte
 	_, _ = rand.Read(token[:])
 	l := Lease{Name: name, Holder: name + " " + hex.EncodeToString(token[:]), PID: os.Getpid(), Host: host}

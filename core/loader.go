@@ -74,7 +74,7 @@ func createLoader(ctx context.Context, server DBConn) (*loader, error) {
 	_, _ = rand.Read(pw)
 	password := hex.EncodeToString(pw)
 	l := &loader{name: name, login: loaderLogin(server, name, password), server: server}
-	host, _ := os.Hostname()
+	host := HostName()
 	// The verifier is computed here, so the password itself is in no
 	// statement the server could log.
 	_, err = admin.Exec(ctx, "CREATE ROLE "+quoteIdent(name)+
@@ -196,7 +196,7 @@ func dropStaleLoaders(ctx context.Context, admin *pgx.Conn) []string {
 		}
 	}
 	rows.Close()
-	host, _ := os.Hostname()
+	host := HostName()
 	var dropped []string
 	for _, r := range roles {
 		if !loaderStale(r.comment, host, time.Now()) {

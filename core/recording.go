@@ -36,7 +36,7 @@ type recording struct {
 // phase (its live progress), and returns its recording. b names the
 // service, destination, kind and what is known of the content.
 func (e *Engine) startRecording(ctx context.Context, b Backup, phase Phase, st ObjectStore) (*recording, error) {
-	host, _ := os.Hostname()
+	host := HostName()
 	b.Status, b.Phase = StatusRunning, phase
 	b.Host, b.PID, b.ProcessStart = host, os.Getpid(), selfStart()
 	if err := e.Catalog.CreateBackup(ctx, &b); err != nil {

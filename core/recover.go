@@ -50,7 +50,7 @@ func (e *Engine) RecoverInterrupted(ctx context.Context, staleAfter time.Duratio
 	if err != nil || len(running) == 0 {
 		return nil, err
 	}
-	host, _ := os.Hostname()
+	host := HostName()
 	now := e.now()
 	var out []Backup
 	var errs []error

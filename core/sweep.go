@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -113,7 +112,7 @@ func (e *Engine) sweepPool(ctx context.Context, d Destination, st ObjectStore, s
 	if err != nil {
 		return res, err
 	}
-	host, _ := os.Hostname()
+	host := HostName()
 	for _, b := range running {
 		// A row is alive until its process is known gone on this host or
 		// the daemon recorded it failed: a silent host may only be slow.

@@ -140,8 +140,21 @@ type Service struct {
 	OdooConf string `json:"odoo_conf,omitempty"`
 	// Placeholder marks a service created by a catalog rebuild from backups
 	// whose service was unknown; it has no usable connection yet.
-	Placeholder bool      `json:"placeholder,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
+	Placeholder bool `json:"placeholder,omitempty"`
+	// Host is the host that holds the filestore and runs the service's
+	// schedules; its daemon does the service's work. Empty in a catalog of
+	// one host means this host (see ServiceHost).
+	Host      string    `json:"host,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ServiceHost is the host that does s's work: s.Host, or this process's
+// host when the catalog never named one.
+func ServiceHost(s Service) string {
+	if s.Host != "" {
+		return s.Host
+	}
+	return HostName()
 }
 
 // Frequency is how often a configuration runs on its own. The zero value

@@ -172,7 +172,7 @@ func New(o Options) (*Scheduler, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	host, _ := os.Hostname()
+	host := core.HostName()
 	s := &Scheduler{
 		o: o, host: host,
 		jobs: map[configKey]jobEntry{}, drills: map[configKey]jobEntry{}, configs: map[configKey]core.Configuration{},

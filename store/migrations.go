@@ -289,6 +289,12 @@ ALTER TABLE backups ADD COLUMN process_start INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE destinations ADD COLUMN layout TEXT NOT NULL DEFAULT 'zip' CHECK (layout IN ('zip', 'pool'));
 ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 `,
+	// 10: fleets: the host that holds a service's filestore and does its
+	// work ('' in a catalog of one host: that host).
+	`
+ALTER TABLE services ADD COLUMN host TEXT NOT NULL DEFAULT '';
+CREATE INDEX services_host ON services(host, name);
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one

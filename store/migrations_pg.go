@@ -293,4 +293,9 @@ ALTER TABLE backups ADD COLUMN process_start BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE destinations ADD COLUMN layout TEXT NOT NULL DEFAULT 'zip' CHECK (layout IN ('zip', 'pool'));
 ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 `,
+	// 10: fleets: the host of a service.
+	`
+ALTER TABLE services ADD COLUMN host TEXT NOT NULL DEFAULT '';
+CREATE INDEX services_host ON services(host, name);
+`,
 }

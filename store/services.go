@@ -9,7 +9,7 @@ import (
 	"github.com/odoo-backup/odoo-backup/core"
 )
 
-const serviceCols = `id, name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at`
+const serviceCols = `id, name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at, host`
 
 // scanService reads a row and decrypts its password.
 func (c *Catalog) scanService(row interface{ Scan(...any) error }) (core.Service, error) {
@@ -19,7 +19,7 @@ func (c *Catalog) scanService(row interface{ Scan(...any) error }) (core.Service
 		created  int64
 	)
 	err := row.Scan(&s.ID, &s.Name, &s.DB.Host, &s.DB.Port, &s.DB.User, &password, &s.DB.Database,
-		&s.FilestoreDir, &s.OdooConf, &s.Placeholder, &created)
+		&s.FilestoreDir, &s.OdooConf, &s.Placeholder, &created, &s.Host)
 	if err != nil {
 		return s, err
 	}
@@ -99,6 +99,11 @@ func (c *Catalog) AddService(ctx context.Context, s *core.Service, template stri
 	if keep {
 		password = ""
 	}
+	// A service belongs to the host that adds it unless told otherwise:
+	// in a shared catalog, a service of no host would be every host's.
+	if s.Host == "" {
+		s.Host = core.HostName()
+	}
 	var id int64
 	a := &core.AuditEntry{Action: core.ActionServiceAdd, Service: s.Name, Target: "service " + s.Name, Detail: describeService(*s)}
 	if template != "" {
@@ -133,16 +138,16 @@ func (c *Catalog) AddService(ctx context.Context, s *core.Service, template stri
 				return core.Advise(core.Advice{Action: core.ActionAddWithoutTemplate, Service: s.Name, Detail: template}, core.ErrInvalid, "service %q (recreated from backups) already has %d %s, so template %q cannot be applied", s.Name, configs, plural(configs, "configuration", "configurations"), template)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE services SET db_host = ?, db_port = ?, db_user = ?,
-				db_password = ?, db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = 0 WHERE id = ?`,
+				db_password = ?, db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = 0, host = ? WHERE id = ?`,
 				s.DB.Host, s.DB.Port, s.DB.User, password, s.DB.Database,
-				s.FilestoreDir, s.OdooConf, id); err != nil {
+				s.FilestoreDir, s.OdooConf, s.Host, id); err != nil {
 				return err
 			}
 		} else if err := tx.QueryRowContext(ctx, `INSERT INTO services
-			(name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			(name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at, host)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.Name, s.DB.Host, s.DB.Port, s.DB.User, password, s.DB.Database,
-			s.FilestoreDir, s.OdooConf, s.Placeholder, toNanos(created)).Scan(&id); err != nil {
+			s.FilestoreDir, s.OdooConf, s.Placeholder, toNanos(created), s.Host).Scan(&id); err != nil {
 			return err
 		}
 		if template == "" {
@@ -207,9 +212,9 @@ func (c *Catalog) UpdateService(ctx context.Context, s core.Service) error {
 			a.Detail = "renamed from " + oldName + ", " + a.Detail
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE services SET name = ?, db_host = ?, db_port = ?, db_user = ?,
-			db_password = COALESCE(?, db_password), db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = ? WHERE id = ?`,
+			db_password = COALESCE(?, db_password), db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = ?, host = COALESCE(NULLIF(?, ''), host) WHERE id = ?`,
 			s.Name, s.DB.Host, s.DB.Port, s.DB.User, password, s.DB.Database,
-			s.FilestoreDir, s.OdooConf, s.Placeholder, id)
+			s.FilestoreDir, s.OdooConf, s.Placeholder, s.Host, id)
 		return err
 	})
 }

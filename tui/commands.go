@@ -202,7 +202,7 @@ func backupJob(ctx *Context, service string, dests []string) JobSpec {
 // console itself while no daemon runs (and whether a daemon is taking them
 // over), or the daemon or other console holding the lease.
 func schedulerLabel(ctx context.Context, cat core.LeaseReader, l core.Lease, now time.Time) string {
-	host, _ := os.Hostname()
+	host := core.HostName()
 	if l.Holder == core.ConsoleHolder && l.PID == os.Getpid() && l.Host == host {
 		if d, err := cat.CurrentLease(ctx, core.SchedulerHandoverLease); err == nil && core.LeaseAlive(d, now) {
 			return fmt.Sprintf("this console, handing over to %s (pid %d)", d.Holder, d.PID)

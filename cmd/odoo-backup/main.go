@@ -32,6 +32,7 @@ func main() {
 // wired to the real catalog and stores once a command needs them.
 type app struct {
 	catalogPath string
+	hostName    string // --host-name
 	daemonFlags daemonFlags
 	// readOnly opens the console without backup, restore, delete or edit.
 	readOnly bool
@@ -130,6 +131,7 @@ them safely. Run it without a command to see the status of every service.`,
 		},
 	}
 	root.PersistentFlags().StringVar(&a.catalogPath, "catalog", "", "catalog: an SQLite file, or postgres://USER@HOST:PORT/DATABASE for a catalog shared by several hosts (default $ODOO_BACKUP_CATALOG or $XDG_DATA_HOME/odoo-backup/catalog.db)")
+	root.PersistentFlags().StringVar(&a.hostName, "host-name", "", "this host's name in a fleet sharing one catalog (default $ODOO_BACKUP_HOST, else the machine's name)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "show the engine's log on stderr (the daemon always logs)")
 	root.PersistentFlags().StringVar(&a.daemonFlags.logFormat, "log-format", "text", "log format, text or json: the daemon's, or a command's with it shown")
 	a.flags = root.PersistentFlags()
@@ -201,6 +203,12 @@ func (a *app) open(ctx context.Context) error {
 	}
 	if err := a.checkLogFormat(); err != nil {
 		return err
+	}
+	switch {
+	case a.hostName != "":
+		core.SetHostName(a.hostName)
+	case os.Getenv("ODOO_BACKUP_HOST") != "":
+		core.SetHostName(os.Getenv("ODOO_BACKUP_HOST"))
 	}
 	catalogPath := a.resolveCatalogPath()
 	// Beside the catalog, as its key is; a catalog on PostgreSQL keeps both
