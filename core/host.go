@@ -1,8 +1,11 @@
 package core
 
 import (
+	"context"
+	"errors"
 	"os"
 	"sync"
+	"time"
 )
 
 var hostName struct {
@@ -34,3 +37,17 @@ func SetHostName(name string) {
 // SchedulerLeaseName is the lease that lets one daemon (or console) of host
 // run that host's schedules; daemons of other hosts hold their own.
 func SchedulerLeaseName(host string) string { return SchedulerLease + "@" + host }
+
+// HostDaemon tells whether host has a live scheduler (a daemon, or a
+// console running the schedules): the holder of its scheduler lease, alive
+// by LeaseAlive. Work requested for a service of another host goes to it.
+func HostDaemon(ctx context.Context, leases LeaseReader, host string, now time.Time) (Lease, bool, error) {
+	l, err := leases.CurrentLease(ctx, SchedulerLeaseName(host))
+	if errors.Is(err, ErrNotFound) {
+		return Lease{}, false, nil
+	}
+	if err != nil {
+		return Lease{}, false, err
+	}
+	return l, LeaseAlive(l, now), nil
+}
