@@ -14,7 +14,7 @@ var hostName struct {
 }
 
 // HostName is this process's host in the fleet: the name SetHostName gave
-// (the --host flag or ODOO_BACKUP_HOST), else the machine's name. Services
+// (the --host-name flag or ODOO_BACKUP_HOST), else the machine's name. Services
 // belong to a host, leases and backups record it, and a process cleans up
 // after the crashed work of its own host only.
 func HostName() string {
