@@ -30,6 +30,10 @@ var (
 	// it was, and nothing is known about the backup it was reading: an
 	// interrupted read never says a backup is damaged.
 	ErrInterrupted = errors.New("interrupted")
+	// ErrForbidden: the catalog's server refused the operation to this
+	// database user, whose role does not allow it (see Role). Nothing was
+	// changed; another role is needed, not a retry.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // UserError is an error whose message is already the one plain sentence the

@@ -295,12 +295,24 @@ ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 ALTER TABLE services ADD COLUMN host TEXT NOT NULL DEFAULT '';
 CREATE INDEX services_host ON services(host, name);
 `,
+	// roles: the database user that recorded an audit entry. SQLite has
+	// no database users: '' there.
+	`
+ALTER TABLE audit ADD COLUMN db_user TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one
 // IMMEDIATE transaction, so two processes opening a new catalog at once
 // cannot both apply a step.
 func (c *Catalog) migrate(ctx context.Context) error {
+	if c.db.pg {
+		// A viewer or an operator may not create or alter tables: a
+		// current catalog is read, not written.
+		if current, err := c.pgSchemaVersion(ctx); err != nil || current >= len(pgMigrations) {
+			return err
+		}
+	}
 	return c.write(ctx, "update catalog schema of "+c.path, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
@@ -326,6 +338,7 @@ func (c *Catalog) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, toNanos(c.now())); err != nil {
 				return err
 			}
+			c.schemaChanged = true
 		}
 		return nil
 	})

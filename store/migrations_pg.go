@@ -298,4 +298,32 @@ ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 ALTER TABLE services ADD COLUMN host TEXT NOT NULL DEFAULT '';
 CREATE INDEX services_host ON services(host, name);
 `,
+	// roles: the database user that recorded an audit entry, written by the
+	// server so that no client can write another name; and marking a backup
+	// deleted needs what deleting backups needs (the admin role), whatever
+	// the client says. Roles exist only on PostgreSQL: SQLite's step adds
+	// the column alone.
+	`
+ALTER TABLE audit ADD COLUMN db_user TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ALTER COLUMN db_user SET DEFAULT session_user;
+CREATE FUNCTION audit_db_user() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.db_user := session_user;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER audit_db_user BEFORE INSERT ON audit
+FOR EACH ROW EXECUTE FUNCTION audit_db_user();
+
+CREATE FUNCTION backups_deleted_by_admin() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT has_table_privilege(TG_RELID, 'DELETE') THEN
+		RAISE EXCEPTION 'permission denied to mark backup % deleted', OLD.id
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER backups_deleted_by_admin BEFORE UPDATE OF status ON backups
+FOR EACH ROW WHEN (NEW.status = 'deleted' AND OLD.status <> 'deleted')
+EXECUTE FUNCTION backups_deleted_by_admin();
+`,
 }
