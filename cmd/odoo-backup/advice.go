@@ -83,6 +83,8 @@ func cliAdvice(a core.Advice) string {
 		return "change it with: odoo-backup " + ownerCommand(a) + " " + a.Service + " " + a.Destination
 	case core.ActionSetPrimary:
 		return "add one with: odoo-backup config set " + a.Service + " DESTINATION --primary"
+	case core.ActionAskForRole:
+		return fmt.Sprintf("ask an admin of the catalog to grant you the %s role (odoo-backup role grant USER %s)", a.Detail, a.Detail)
 	case core.ActionMovePrimary:
 		return "to move the flag, run: odoo-backup " + ownerCommand(a) + " " + a.Service + " DESTINATION --primary with another of its destinations"
 	}
