@@ -47,8 +47,12 @@ type Context struct {
 	Keys          KeyMap
 	Now           core.Clock
 	ReadOnly      bool
-	Catalog       Catalog
-	Engine        Engine
+	// Role is what this database user may do (Options.Role); DBUser names
+	// it.
+	Role    core.Role
+	DBUser  string
+	Catalog Catalog
+	Engine  Engine
 	// OpenStore opens a destination's storage (Options.OpenStore).
 	OpenStore core.StoreOpener
 	// PageSize is how many history rows one catalog query loads.

@@ -26,6 +26,10 @@ type Options struct {
 	OpenStore core.StoreOpener
 	// ReadOnly shows everything and offers no action that changes anything.
 	ReadOnly bool
+	// Role is the database user of a PostgreSQL catalog and its role, read
+	// at start: the header shows it, and the keys it does not allow say
+	// why instead of trying. "owner" on SQLite; zero shows no role.
+	Role core.RoleMember
 	// NoColor drops colours (NO_COLOR); marks and words carry every state.
 	NoColor bool
 	// Now is the clock; nil means time.Now.
@@ -94,7 +98,7 @@ func New(o Options) *Model {
 		o.OpenStore = e.OpenStore
 	}
 	ctx := &Context{Width: 100, Height: 30, Theme: NewTheme(o.NoColor), Keys: NewKeyMap(o.ReadOnly), Now: o.Now,
-		ReadOnly: o.ReadOnly, Catalog: o.Catalog, Engine: o.Engine, OpenStore: o.OpenStore, PageSize: o.PageSize, Base: o.Context, Animate: o.Animate}
+		ReadOnly: o.ReadOnly, Role: o.Role.Role, DBUser: o.Role.User, Catalog: o.Catalog, Engine: o.Engine, OpenStore: o.OpenStore, PageSize: o.PageSize, Base: o.Context, Animate: o.Animate}
 	h := help.New()
 	t := ctx.Theme
 	h.Styles = help.Styles{ShortKey: t.Header, ShortDesc: t.Muted, ShortSeparator: t.Muted, Ellipsis: t.Muted,
@@ -375,6 +379,9 @@ func (m *Model) View() string {
 		if n := m.home.running(); n > 0 {
 			info += fmt.Sprintf(" · %d running", n)
 		}
+		if m.ctx.Role != "" {
+			info += " · role: " + string(m.ctx.Role)
+		}
 		return info
 	}
 	info := infoFor(m.schedulerState())
@@ -464,7 +471,7 @@ func (m *Model) fullHelpView(width, height int) string {
 		var bs []key.Binding
 		for _, a := range g {
 			b := a.key
-			if m.ctx.readOnlyReason(a.changes) != "" {
+			if m.ctx.offReason(a) != "" {
 				// "off" once for all the keys it concerns, below, not on each.
 				if !slices.Contains(off, b.Help().Key) {
 					off = append(off, b.Help().Key)
@@ -498,7 +505,7 @@ func (m *Model) fullHelpView(width, height int) string {
 	}
 	rows = append(rows, h.ShortHelpView(everywhere))
 	if len(off) > 0 {
-		rows = append(rows, m.ctx.Theme.Muted.Render(fit("off: "+strings.Join(off, " ")+" (the console was started with --read-only)", width)))
+		rows = append(rows, m.ctx.Theme.Muted.Render(fit("off: "+strings.Join(off, " ")+" ("+m.ctx.offBecause()+")", width)))
 	}
 	if out := strings.Join(rows, "\n\n"); lipgloss.Height(out) <= height {
 		return out
@@ -513,7 +520,7 @@ func (m *Model) shortHelpView() string {
 	var on []key.Binding
 	var off []string
 	for _, a := range m.footer() {
-		if m.ctx.readOnlyReason(a.changes) != "" {
+		if m.ctx.offReason(a) != "" {
 			off = append(off, a.key.Help().Key)
 			continue
 		}
@@ -522,7 +529,11 @@ func (m *Model) shortHelpView() string {
 	if len(off) == 0 {
 		return m.help.ShortHelpView(on)
 	}
-	lead := key.NewBinding(key.WithKeys(off...), key.WithHelp(strings.Join(off, " "), "off (--read-only)"))
+	why := "off (--read-only)"
+	if !m.ctx.ReadOnly {
+		why = "off (" + string(m.ctx.Role) + ")"
+	}
+	lead := key.NewBinding(key.WithKeys(off...), key.WithHelp(strings.Join(off, " "), why))
 	return m.help.ShortHelpView(append([]key.Binding{lead}, on...))
 }
 

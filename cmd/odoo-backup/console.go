@@ -31,7 +31,8 @@ func (a *app) consoleSchedulerLog() string {
 // startConsoleScheduler starts the console's scheduler; a read-only console
 // runs none and gets nil.
 func (a *app) startConsoleScheduler(ctx context.Context) (*consoleScheduler, error) {
-	if a.readOnly {
+	// A viewer runs no schedules: the catalog would refuse its backups.
+	if a.readOnly || !a.cat.Role().Role.Allows(core.RoleOperator) {
 		return nil, nil
 	}
 	cs := &consoleScheduler{done: make(chan error, 1)}
