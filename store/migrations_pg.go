@@ -299,16 +299,20 @@ ALTER TABLE services ADD COLUMN host TEXT NOT NULL DEFAULT '';
 CREATE INDEX services_host ON services(host, name);
 `,
 	// roles: the database user that recorded an audit entry, written by the
-	// server so that no client can write another name; and marking a backup
+	// server so that no client but the owner can write another name; and marking a backup
 	// deleted needs what deleting backups needs (the admin role), whatever
 	// the client says. Roles exist only on PostgreSQL: SQLite's step adds
 	// the column alone.
 	`
 ALTER TABLE audit ADD COLUMN db_user TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit ALTER COLUMN db_user SET DEFAULT session_user;
+-- The owner of the trail (who could drop the trigger anyway) may write a
+-- db_user, so that moving a catalog here keeps its entries' users.
 CREATE FUNCTION audit_db_user() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	NEW.db_user := session_user;
+	IF NOT pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'USAGE') THEN
+		NEW.db_user := session_user;
+	END IF;
 	RETURN NEW;
 END $$;
 CREATE TRIGGER audit_db_user BEFORE INSERT ON audit
