@@ -390,7 +390,7 @@ func (c *Catalog) GrantRole(ctx context.Context, user string, role core.Role) er
 			return core.Userf(core.ErrInvalid, "database user %s owns the catalog %s and can already do everything; grant roles to other users", user, c.path)
 		}
 		groups := c.groupRoles()
-		if _, err := tx.ExecContext(ctx, `REVOKE `+identList(groups)+` FROM `+ident(user)); err != nil {
+		if err := c.revokeAll(ctx, tx, user); err != nil {
 			return err
 		}
 		grant := `GRANT ` + ident(groupRole(c.who.prefix, role)) + ` TO ` + ident(user)
@@ -424,9 +424,39 @@ func (c *Catalog) RevokeRole(ctx context.Context, user string) error {
 		if n == 0 {
 			return core.Userf(core.ErrNotFound, "database user %s has no role on the catalog %s", user, c.path)
 		}
-		_, err := tx.ExecContext(ctx, `REVOKE `+identList(c.groupRoles())+` FROM `+ident(user))
-		return err
+		return c.revokeAll(ctx, tx, user)
 	})
+}
+
+// revokeAll takes the catalog's roles from user. PostgreSQL 16 and later
+// revoke only the grants this user made (others stay, with a warning):
+// what is left is said, not passed over.
+func (c *Catalog) revokeAll(ctx context.Context, tx *txn, user string) error {
+	if _, err := tx.ExecContext(ctx, `REVOKE `+identList(c.groupRoles())+` FROM `+ident(user)); err != nil {
+		return err
+	}
+	var left []string
+	rows, err := tx.QueryContext(ctx, `SELECT g.rolname::text || ' (granted by ' || pg_get_userbyid(m.grantor)::text || ')'
+		FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+		WHERE u.rolname = ? AND g.rolname IN (?, ?, ?) ORDER BY 1`, append([]any{user}, anys(c.groupRoles())...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return err
+		}
+		left = append(left, l)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(left) > 0 {
+		return core.Userf(core.ErrForbidden, "database user %s keeps %s, which only whoever granted it or the catalog's owner can revoke", user, joinList(left))
+	}
+	return nil
 }
 
 // prepareRoles makes sure the group roles exist: the owner sets them up

@@ -11,6 +11,7 @@ import (
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/scheduler"
+	"github.com/odoo-backup/odoo-backup/store"
 )
 
 // consoleScheduler runs the schedules inside an open console while no daemon
@@ -25,6 +26,10 @@ type consoleScheduler struct {
 // consoleSchedulerLog is where a console's scheduler writes its log: beside
 // the catalog, never onto the console's screen.
 func (a *app) consoleSchedulerLog() string {
+	if store.IsPostgres(a.resolveCatalogPath()) {
+		// A URL has no directory: this host's data directory instead.
+		return filepath.Join(dataDir(), "console-scheduler.log")
+	}
 	return filepath.Join(filepath.Dir(a.resolveCatalogPath()), "console-scheduler.log")
 }
 

@@ -7,9 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
+	"github.com/odoo-backup/odoo-backup/s3"
+	"github.com/odoo-backup/odoo-backup/store"
 )
 
 // pgCatalog makes a new PostgreSQL database for a catalog and returns its
@@ -112,8 +115,12 @@ func TestRolesOnAPostgresCatalog(t *testing.T) {
 	viewer.ok("destination", "list")
 	viewer.ok("backups")
 	viewer.ok("audit")
-	if r := viewer.run("status"); r.code > 1 {
-		t.Errorf("status as a viewer: exit %d\n%s", r.code, r.stderr)
+	// Neither prints the viewer's password from the catalog URL (run
+	// fails the test on any secret).
+	for _, args := range [][]string{{"status"}, {"status", "--json"}} {
+		if r := viewer.run(args...); r.code > 1 {
+			t.Errorf("%s as a viewer: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+		}
 	}
 	download := filepath.Join(c.dir, "got.zip")
 	refusals := []struct {
@@ -185,5 +192,47 @@ func TestRolesNeedPostgres(t *testing.T) {
 	c := newCLI(t)
 	for _, args := range [][]string{{"role", "list"}, {"role", "grant", "alice", "viewer"}, {"role", "revoke", "alice"}} {
 		c.fails(1, "roles need a catalog kept in PostgreSQL; on an SQLite catalog the file's owner can do everything, and nothing changes", args...)
+	}
+}
+
+// An operator's daemon runs the schedules: it takes the scheduler's lease,
+// catches up on a missed hourly backup, records it and rotates, all with
+// the operator's grants.
+func TestOperatorDaemonRunsSchedules(t *testing.T) {
+	c := newCLI(t)
+	db := pgCatalog(t, c, "roles_daemon")
+	prod := generate(t, "roles_daemon_prod")
+	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
+	c.addService("production", prod)
+	c.ok("config", "set", "production", "disk", "--frequency", "hourly", "--minute", "0", "--keep", "1")
+	// A scheduled backup from two hours ago: the last slot was missed.
+	cat, err := store.Open(t.Context(), c.catalog, store.WithKeyFile(filepath.Join(c.dir, "xdg", "odoo-backup", "catalog.key")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &core.Engine{Catalog: cat, OpenStore: s3.Open, Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}
+	old, err := e.Backup(t.Context(), core.BackupRequest{Service: "production", Kind: core.KindScheduled})
+	cat.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	operator, operatorName := c.as(db, "otto")
+	c.ok("role", "grant", operatorName, "operator")
+	d := operator.startDaemon()
+	d.waitFor("scheduled run finished", 1)
+	d.stop()
+	var bs []backupJSON
+	c.json(&bs, "backups", "production")
+	if len(bs) != 2 || bs[0].Kind != "scheduled" || bs[0].Status != "succeeded" || bs[1].ID != old[0].ID || bs[1].Status != "rotated" {
+		t.Errorf("after the operator's daemon: %+v, want a new scheduled backup and the old one rotated (keep 1)", bs)
+	}
+	var trail []auditJSON
+	c.json(&trail, "audit", "--limit", "5")
+	found := false
+	for _, a := range trail {
+		found = found || a.Action == "backup" && a.Outcome == "ok" && a.DBUser == operatorName
+	}
+	if !found {
+		t.Errorf("no successful backup by %s in the trail: %+v", operatorName, trail)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/s3"
+	"github.com/odoo-backup/odoo-backup/store"
 	"github.com/odoo-backup/odoo-backup/tui"
 )
 
@@ -50,7 +51,7 @@ type schedulerStatus struct {
 }
 
 func (a *app) status(ctx context.Context) (statusReport, error) {
-	rep := statusReport{Catalog: a.resolveCatalogPath(), Healthy: true, Services: []serviceStatus{}, Warnings: []string{}}
+	rep := statusReport{Catalog: store.Redact(a.resolveCatalogPath()), Healthy: true, Services: []serviceStatus{}, Warnings: []string{}}
 	svcs, err := a.cat.Services(ctx)
 	if err != nil {
 		return rep, err
