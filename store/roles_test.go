@@ -166,6 +166,20 @@ func TestRolesEnforcedByTheServer(t *testing.T) {
 	b.Status = core.StatusSucceeded
 	must(t, operator.UpdateBackup(ctx, b))
 	must(t, operator.Permit(ctx, core.ActionBackup, core.RoleOperator))
+	// An id given by a rebuild moves the sequence on (catalog_fill_id's
+	// setval), which the operator's grants allow; so are drills.
+	given := core.Backup{ID: b.ID + 1000, Service: "prod", Destination: "s3", Kind: core.KindManual, Status: core.StatusSucceeded}
+	must(t, operator.CreateBackup(ctx, &given))
+	next := core.Backup{Service: "prod", Destination: "s3", Kind: core.KindManual, Status: core.StatusSucceeded}
+	must(t, operator.CreateBackup(ctx, &next))
+	if next.ID <= given.ID {
+		t.Errorf("after id %d was given, the operator's next backup got id %d", given.ID, next.ID)
+	}
+	drill := core.Drill{Service: "prod", BackupID: b.ID, Destination: "s3"}
+	must(t, operator.AddDrill(ctx, &drill))
+	if drill.ID == 0 {
+		t.Error("the operator's drill got no id")
+	}
 	operatorWrites := map[string]func() error{
 		"delete a backup": func() error {
 			d := b
