@@ -301,8 +301,8 @@ CREATE INDEX services_host ON services(host, name);
 	// roles: the database user that recorded an audit entry, written by the
 	// server so that no client but the owner can write another name; and marking a backup
 	// deleted needs what deleting backups needs (the admin role), whatever
-	// the client says. Roles exist only on PostgreSQL: SQLite's step adds
-	// the column alone.
+	// the client says; and what a viewer reads instead of each secret. Roles
+	// exist only on PostgreSQL: SQLite's step adds the column alone.
 	`
 ALTER TABLE audit ADD COLUMN db_user TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit ALTER COLUMN db_user SET DEFAULT session_user;
@@ -317,6 +317,16 @@ BEGIN
 END $$;
 CREATE TRIGGER audit_db_user BEFORE INSERT ON audit
 FOR EACH ROW EXECUTE FUNCTION audit_db_user();
+
+-- What a viewer, who may not read a secret column, reads in its place: ''
+-- for no secret, a reference (not itself secret) as it is, else a marker
+-- that says there is one (see withoutSecrets).
+ALTER TABLE destinations ADD COLUMN secret_key_shown TEXT GENERATED ALWAYS AS
+	(CASE WHEN secret_key = '' OR secret_key LIKE 'ref1:%' THEN secret_key ELSE 'hidden:role' END) STORED;
+ALTER TABLE destinations ADD COLUMN encrypt_passphrase_shown TEXT GENERATED ALWAYS AS
+	(CASE WHEN encrypt_passphrase = '' OR encrypt_passphrase LIKE 'ref1:%' THEN encrypt_passphrase ELSE 'hidden:role' END) STORED;
+ALTER TABLE services ADD COLUMN db_password_shown TEXT GENERATED ALWAYS AS
+	(CASE WHEN db_password = '' OR db_password LIKE 'ref1:%' THEN db_password ELSE 'hidden:role' END) STORED;
 
 CREATE FUNCTION backups_deleted_by_admin() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

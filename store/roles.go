@@ -61,14 +61,16 @@ var secretColumns = map[string][]string{
 }
 
 // hiddenSecret is what a database user who may not read the secret columns
-// reads in their place: the catalog selects this literal instead, so that
-// listing destinations and services still works.
+// reads in their place when a secret value is stored: the catalog selects
+// the generated columns *_shown instead (a viewer may read them), which
+// hold '' for no secret and a reference as it is, so that listing
+// destinations and services still works and says which secrets are set.
 const hiddenSecret = "hidden:role"
 
 var (
-	hiddenDestinationCols = strings.NewReplacer("secret_key", "'"+hiddenSecret+"' AS secret_key",
-		"encrypt_passphrase", "'"+hiddenSecret+"' AS encrypt_passphrase").Replace(destinationCols)
-	hiddenServiceCols = strings.Replace(serviceCols, "db_password", "'"+hiddenSecret+"' AS db_password", 1)
+	hiddenDestinationCols = strings.NewReplacer("secret_key", "secret_key_shown AS secret_key",
+		"encrypt_passphrase", "encrypt_passphrase_shown AS encrypt_passphrase").Replace(destinationCols)
+	hiddenServiceCols = strings.Replace(serviceCols, "db_password", "db_password_shown AS db_password", 1)
 )
 
 // withoutSecrets is query as a user who may not read the secret columns

@@ -102,6 +102,23 @@ func TestRolesEnforcedByTheServer(t *testing.T) {
 	if _, err := dests[0].S3.SecretKey.Resolve("the secret key"); !errors.Is(err, core.ErrForbidden) || !strings.Contains(err.Error(), "viewer role") {
 		t.Errorf("viewer resolved the secret key: %v, want a refusal naming the viewer role", err)
 	}
+	// It sees which secrets are set, and references, which are not secret.
+	ref, err := core.SecretRef("env:S3_SECRET")
+	must(t, err)
+	byRef := core.Destination{Name: "s3-ref", Kind: core.DestinationS3, S3: core.S3Settings{Endpoint: "minio:9000", Bucket: "c", SecretKey: ref}}
+	must(t, owner.AddDestination(ctx, &byRef))
+	addLocal(t, owner, "disk")
+	for name, want := range map[string]func(d core.Destination) bool{
+		"s3":     func(d core.Destination) bool { return d.S3.SecretKey.IsSet() && !d.S3.SecretKey.IsValue() && !d.Encrypt.Passphrase.IsSet() },
+		"s3-ref": func(d core.Destination) bool { return d.S3.SecretKey.Ref() == "env:S3_SECRET" },
+		"disk":   func(d core.Destination) bool { return !d.S3.SecretKey.IsSet() && !d.Encrypt.Passphrase.IsSet() },
+	} {
+		d, err := viewer.Destination(ctx, name)
+		must(t, err)
+		if !want(d) {
+			t.Errorf("viewer read destination %s as %+v: wrong secrets", name, d)
+		}
+	}
 	svcs, err := viewer.Services(ctx)
 	must(t, err)
 	if len(svcs) != 1 || svcs[0].DB.Password.IsValue() {
