@@ -109,7 +109,9 @@ func TestRolesEnforcedByTheServer(t *testing.T) {
 	must(t, owner.AddDestination(ctx, &byRef))
 	addLocal(t, owner, "disk")
 	for name, want := range map[string]func(d core.Destination) bool{
-		"s3":     func(d core.Destination) bool { return d.S3.SecretKey.IsSet() && !d.S3.SecretKey.IsValue() && !d.Encrypt.Passphrase.IsSet() },
+		"s3": func(d core.Destination) bool {
+			return d.S3.SecretKey.IsSet() && !d.S3.SecretKey.IsValue() && !d.Encrypt.Passphrase.IsSet()
+		},
 		"s3-ref": func(d core.Destination) bool { return d.S3.SecretKey.Ref() == "env:S3_SECRET" },
 		"disk":   func(d core.Destination) bool { return !d.S3.SecretKey.IsSet() && !d.Encrypt.Passphrase.IsSet() },
 	} {
