@@ -63,7 +63,7 @@ var secretColumns = map[string][]string{
 // hiddenSecret is what a database user who may not read the secret columns
 // reads in their place when a secret value is stored: the catalog selects
 // the generated columns *_shown instead (a viewer may read them), which
-// hold ” for no secret and a reference as it is, so that listing
+// hold nothing for no secret and a reference as it is, so that listing
 // destinations and services still works and says which secrets are set.
 const hiddenSecret = "hidden:role"
 
