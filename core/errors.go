@@ -75,6 +75,8 @@ type Advice struct {
 	Recipient string
 	// Detail is any other fact the phrase needs: a path, a setting, a limit.
 	Detail string
+	// User is the database user that advice about a role is for.
+	User string
 }
 
 // Advise builds a UserError whose message is what happened and whose advice

@@ -52,12 +52,12 @@ func TestParseRole(t *testing.T) {
 // for the role that may read it.
 func TestHiddenSecretIsForbidden(t *testing.T) {
 	s := UnreadableSecret("the secret key of destination \"s3\" is hidden from database user bob, who has the viewer role",
-		Advice{Action: ActionAskForRole, Detail: string(RoleOperator)})
+		Advice{Action: ActionAskForRole, Detail: string(RoleOperator), User: "bob"})
 	_, err := s.Resolve("the secret key")
 	if !errors.Is(err, ErrForbidden) || errors.Is(err, ErrAccessDenied) {
 		t.Errorf("got %v, want a refusal wrapping ErrForbidden only", err)
 	}
-	if a, ok := AdviceOf(err); !ok || a.Action != ActionAskForRole || a.Detail != "operator" {
+	if a, ok := AdviceOf(err); !ok || a.Action != ActionAskForRole || a.Detail != "operator" || a.User != "bob" {
 		t.Errorf("got advice %+v, want to ask for the operator role", a)
 	}
 }

@@ -97,7 +97,7 @@ func SecretRef(ref string) (Secret, error) {
 // that helps (entering the secret again), which each front end phrases.
 func UnreadableSecret(reason string, advice Advice) Secret {
 	return Secret(unreadableMarker + reason + adviceMarker + strings.Join([]string{
-		string(advice.Action), advice.Service, advice.Destination, advice.Detail}, "\x00"))
+		string(advice.Action), advice.Service, advice.Destination, advice.Detail, advice.User}, "\x00"))
 }
 
 // adviceMarker ends the reason of an unreadable secret; the advice's action,
@@ -110,11 +110,11 @@ func (s Secret) unreadableAdvice() Advice {
 	if !ok {
 		return Advice{}
 	}
-	f := strings.SplitN(enc, "\x00", 4)
-	for len(f) < 4 {
+	f := strings.SplitN(enc, "\x00", 5)
+	for len(f) < 5 {
 		f = append(f, "")
 	}
-	return Advice{Action: Action(f[0]), Service: f[1], Destination: f[2], Detail: f[3]}
+	return Advice{Action: Action(f[0]), Service: f[1], Destination: f[2], Detail: f[3], User: f[4]}
 }
 
 // Ref is the reference ("env:VARIABLE" or "file:/path") a secret stands

@@ -87,7 +87,7 @@ func withoutSecrets(hide bool, query string) string {
 // hidden is a secret this database user may not read.
 func (c *Catalog) hidden(col secretColumn) core.Secret {
 	return core.UnreadableSecret(fmt.Sprintf("%s is hidden from database user %s, who has the %s role", col.what, c.who.user, c.who.role),
-		core.Advice{Action: core.ActionAskForRole, Detail: string(core.RoleOperator)})
+		core.Advice{Action: core.ActionAskForRole, Detail: string(core.RoleOperator), User: c.who.user})
 }
 
 // groupRole is the name of role r's group role on this catalog. A database
@@ -557,7 +557,7 @@ func (c *Catalog) Permit(ctx context.Context, action string, need core.Role) err
 	_, err := c.db.DB.ExecContext(ctx, probe)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "42501" {
-		return core.Advise(core.Advice{Action: core.ActionAskForRole, Detail: string(need)}, &refusal{op: core.Doing(action), pe: pe},
+		return core.Advise(core.Advice{Action: core.ActionAskForRole, Detail: string(need), User: c.who.user}, &refusal{op: core.Doing(action), pe: pe},
 			"%s", core.RoleRefusal(c.who.user, c.who.role, core.Doing(action), need))
 	}
 	if err != nil {
@@ -602,7 +602,7 @@ func (c *Catalog) refused(err error) error {
 	if c.who.role == core.RoleNone || c.who.role == "" {
 		who = fmt.Sprintf("database user %s has no role on this catalog", c.who.user)
 	}
-	return core.Advise(core.Advice{Action: core.ActionAskForRole, Detail: string(need)}, r,
+	return core.Advise(core.Advice{Action: core.ActionAskForRole, Detail: string(need), User: c.who.user}, r,
 		"%s, and the catalog refused to %s: that needs the %s role", who, r.op, need)
 }
 
@@ -615,7 +615,7 @@ func openRefusal(u *url.URL, path string, err error) error {
 	}
 	user := u.User.Username()
 	if strings.Contains(pe.Message, "schema_migrations") {
-		return core.Advise(core.Advice{Action: core.ActionAskForRole, Detail: string(core.RoleViewer)}, &refusal{op: "open the catalog", pe: pe},
+		return core.Advise(core.Advice{Action: core.ActionAskForRole, Detail: string(core.RoleViewer), User: user}, &refusal{op: "open the catalog", pe: pe},
 			"database user %s has no role on the catalog %s, so it may not read it", user, path)
 	}
 	return core.Userf(&refusal{op: "upgrade the catalog's schema", pe: pe},

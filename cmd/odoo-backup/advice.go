@@ -84,7 +84,11 @@ func cliAdvice(a core.Advice) string {
 	case core.ActionSetPrimary:
 		return "add one with: odoo-backup config set " + a.Service + " DESTINATION --primary"
 	case core.ActionAskForRole:
-		return fmt.Sprintf("ask an admin of the catalog to grant you the %s role (odoo-backup role grant USER %s)", a.Detail, a.Detail)
+		user := a.User
+		if user == "" {
+			user = "USER"
+		}
+		return fmt.Sprintf("ask an admin of the catalog to grant you the %s role (odoo-backup role grant %s %s)", a.Detail, user, a.Detail)
 	case core.ActionMovePrimary:
 		return "to move the flag, run: odoo-backup " + ownerCommand(a) + " " + a.Service + " DESTINATION --primary with another of its destinations"
 	}

@@ -159,7 +159,7 @@ func TestRolesOnAPostgresCatalog(t *testing.T) {
 		t.Errorf("a viewer's refused download wrote %s", download)
 	}
 	// The advice names the role to ask for.
-	viewer.fails(1, "ask an admin of the catalog to grant you the operator role", "backup", "production")
+	viewer.fails(1, "ask an admin of the catalog to grant you the operator role (odoo-backup role grant "+viewerName+" operator)", "backup", "production")
 
 	// An operator backs up, verifies and downloads.
 	operator.json(&bs, "backup", "production")
