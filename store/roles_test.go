@@ -301,4 +301,17 @@ func TestRoleGrantListRevoke(t *testing.T) {
 	if err := admin.RevokeRole(ctx, bobName); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("revoking again: %v, want not found", err)
 	}
+
+	// A schema upgrade by the owner grants the roles their privileges on
+	// what it adds: a viewer reads a new table at once.
+	viewer, _ := openAsRole(t, owner, target, "vic", core.RoleViewer)
+	saved := pgMigrations
+	t.Cleanup(func() { pgMigrations = saved })
+	pgMigrations = append(append([]string(nil), saved...), `CREATE TABLE role_probe (id BIGINT)`)
+	upgraded, err := Open(ctx, target, WithKeyFile(owner.keys.path))
+	must(t, err)
+	must(t, upgraded.Close())
+	if _, err := viewer.db.DB.ExecContext(ctx, `SELECT * FROM role_probe`); err != nil {
+		t.Errorf("a viewer reading a table a schema upgrade added: %v", err)
+	}
 }
