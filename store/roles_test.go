@@ -302,6 +302,27 @@ func TestRoleGrantListRevoke(t *testing.T) {
 		t.Errorf("revoking again: %v, want not found", err)
 	}
 
+	if err := owner.GrantRole(ctx, "postgres", core.RoleViewer); !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "can already do everything") {
+		t.Errorf("the owner granting itself a role: %v, want a sentence saying it needs none", err)
+	}
+
+	// A catalog whose owner may not create roles (a plain user, owner of
+	// its database) says what it needs.
+	must(t, pg.EnsureOwner(ctx))
+	plainDB := strings.TrimPrefix(u.Path, "/") + "_plain"
+	must(t, pg.CreateDatabase(ctx, plainDB))
+	t.Cleanup(func() { pg.DropDatabase(context.Background(), plainDB) })
+	must(t, pg.Exec(ctx, "postgres", "ALTER DATABASE "+plainDB+" OWNER TO "+pg.Owner))
+	plain, err := Open(ctx, testbed.ConnString(pg.OwnerConn(plainDB)), WithKeyFile(owner.keys.path))
+	must(t, err)
+	t.Cleanup(func() { plain.Close() })
+	if r := plain.Role(); r.Role != core.RoleOwner || r.User != pg.Owner {
+		t.Errorf("the plain owner of its catalog is %+v, want %s as owner", r, pg.Owner)
+	}
+	if err := plain.GrantRole(ctx, adminName, core.RoleViewer); !errors.Is(err, core.ErrForbidden) || !strings.Contains(err.Error(), "may not create roles") {
+		t.Errorf("granting on a catalog whose owner cannot create roles: %v, want a sentence saying so", err)
+	}
+
 	// A schema upgrade by the owner grants the roles their privileges on
 	// what it adds: a viewer reads a new table at once.
 	viewer, _ := openAsRole(t, owner, target, "vic", core.RoleViewer)
