@@ -374,22 +374,29 @@ func (m *Model) View() string {
 		}
 	}
 	right := "? help "
-	infoFor := func(sched string) string {
+	infoFor := func(sched string, role bool) string {
 		info := fmt.Sprintf("%s · scheduler: %s", plural(len(m.home.rows), "service"), sched)
 		if n := m.home.running(); n > 0 {
 			info += fmt.Sprintf(" · %d running", n)
 		}
-		if m.ctx.Role != "" {
+		if role && m.ctx.Role != "" {
 			info += " · role: " + string(m.ctx.Role)
 		}
 		return info
 	}
-	info := infoFor(m.schedulerState())
-	if short, _, cut := strings.Cut(m.schedulerState(), " ("); cut &&
-		lipgloss.Width(title)+lipgloss.Width(info)+lipgloss.Width(right)+5 > m.ctx.Width {
-		// A narrow terminal keeps who runs the schedules and the help key,
-		// and gives up the detail in parentheses.
-		info = infoFor(short)
+	fits := func(info string) bool {
+		return lipgloss.Width(title)+lipgloss.Width(info)+lipgloss.Width(right)+5 <= m.ctx.Width
+	}
+	// A narrow terminal keeps who runs the schedules, the user's role and
+	// the help key: it gives up the detail in parentheses first, then the
+	// owner's role, which limits nothing.
+	short, _, _ := strings.Cut(m.schedulerState(), " (")
+	info := infoFor(m.schedulerState(), true)
+	for _, next := range []string{infoFor(short, true), infoFor(short, m.ctx.Role != core.RoleOwner)} {
+		if fits(info) {
+			break
+		}
+		info = next
 	}
 	gap := max(m.ctx.Width-lipgloss.Width(title)-lipgloss.Width(info)-lipgloss.Width(right)-4, 1)
 	header := t.Header.Render(title) + "  " + info + strings.Repeat(" ", gap) + right
