@@ -41,6 +41,8 @@ var conformance = []func(*testing.T){
 	TestScheduleVersionIgnoresBackupsAndLeases, TestScheduleVersionSeenAcrossHandles, TestSecretsAreEncryptedAtRest,
 	TestCiphertextIsBoundToItsColumn, TestSecretReferencesAreStoredAsReferences, TestTwoHandlesWriteConcurrently,
 	TestReopenAppliesNoMigrationTwice,
+	TestRequestLifecycle, TestCancelRequest, TestAbandonRequestIsConditional, TestRequestsFilter, TestRequestRefusesBadInput,
+	TestRacingClaimHasOneWinner, TestWaitRequestsWakesOnSubmit,
 }
 
 // sqliteOnly are the tests about SQLite itself, with the reason each does not

@@ -88,6 +88,8 @@ func consoleAdvice(a core.Advice) string {
 		return "pick a succeeded backup in the history of " + a.Service
 	case core.ActionTakeBackup:
 		return "take one with b"
+	case core.ActionStartDaemon:
+		return "start odoo-backup --daemon on host " + a.Detail
 	case core.ActionForceDelete:
 		return "take another backup first, or press F to delete it anyway"
 	case core.ActionPlainHTTP:
