@@ -347,7 +347,7 @@ func (s *Scheduler) handoverAsked(ctx context.Context) (core.Lease, bool) {
 // takes it once the console lets go, or after HandoverWait at the latest.
 func (s *Scheduler) acquire(ctx context.Context) error {
 	now := s.o.Clock.Now()
-	s.lease = core.Lease{Name: core.SchedulerLease, Holder: s.o.Holder, PID: os.Getpid(), Host: s.host, AcquiredAt: now, Heartbeat: now}
+	s.lease = core.Lease{Name: core.SchedulerLeaseName(s.host), Holder: s.o.Holder, PID: os.Getpid(), Host: s.host, AcquiredAt: now, Heartbeat: now}
 	ask := core.Lease{Name: core.SchedulerHandoverLease, Holder: s.o.Holder, PID: os.Getpid(), Host: s.host}
 	var askedUntil time.Time
 	defer func() {
