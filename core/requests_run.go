@@ -163,7 +163,7 @@ func (e *Engine) runRequest(ctx context.Context, r Request, progress ProgressFun
 			Neutralize: p.Neutralize, Owner: p.Owner, AcceptErrors: p.AcceptErrors, Progress: progress})
 		return resultOrNil(res, err)
 	}
-	return nil, Userf(ErrInvalid, "request %d asks for %q, which this version of odoo-backup cannot do", r.ID, r.Kind)
+	return nil, Userf(ErrInvalid, "request %d asks for %q, which this version cannot do; nothing was done", r.ID, r.Kind)
 }
 
 func resultOrNil[T any](res T, err error) (any, error) {

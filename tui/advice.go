@@ -89,7 +89,7 @@ func consoleAdvice(a core.Advice) string {
 	case core.ActionTakeBackup:
 		return "take one with b"
 	case core.ActionStartDaemon:
-		return "start odoo-backup --daemon on host " + a.Detail
+		return "start the daemon of host " + a.Detail + " (its systemd service)"
 	case core.ActionForceDelete:
 		return "take another backup first, or press F to delete it anyway"
 	case core.ActionPlainHTTP:

@@ -20,9 +20,9 @@ func requestsLease() string { return core.SchedulerLeaseName(core.HostName()) }
 // without a wake-up is only a fallback; an SQLite catalog has no
 // notifications and is looked at more often.
 const (
-	requestFallbackPG     = 30 * time.Second
-	requestPollSQLite     = 5 * time.Second
-	requestPollUnheld     = 5 * time.Second // while this process does not hold the lease
+	requestFallbackPG = 30 * time.Second
+	requestPollSQLite = 5 * time.Second
+	requestPollUnheld = 5 * time.Second // while this process does not hold the lease
 )
 
 // requestLoop claims and runs this host's requests while this process's
