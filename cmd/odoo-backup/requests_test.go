@@ -375,3 +375,37 @@ func TestRequestsRunOnTheServicesHost(t *testing.T) {
 	da.stop()
 	db.stop()
 }
+
+// requests lists what was asked of which host; requests cancel cancels a
+// pending one at once; bad input gets a sentence and exit 2.
+func TestRequestsListingAndCancel(t *testing.T) {
+	c := newCLI(t)
+	cat, err := store.Open(context.Background(), c.catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := core.Request{Kind: core.RequestDrill, Host: "b", Service: "prod"}
+	err = cat.SubmitRequest(core.WithActor(context.Background(), core.Actor{User: "alice"}), &r)
+	cat.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := c.ok("requests")
+	if !strings.Contains(out, "drill of prod on host b") || !strings.Contains(out, "alice on ") || !strings.Contains(out, "pending") {
+		t.Errorf("requests:\n%s\nwant the pending drill alice asked", out)
+	}
+	if out := c.ok("requests", "cancel", itoa(r.ID)); out != fmt.Sprintf("Request %d is cancelled.\n", r.ID) {
+		t.Errorf("requests cancel: %q", out)
+	}
+	var rs []core.Request
+	c.json(&rs, "requests", "--status", "cancelled")
+	if len(rs) != 1 || rs[0].ID != r.ID || rs[0].Status != core.RequestCancelled {
+		t.Errorf("cancelled requests: %+v, want request %d", rs, r.ID)
+	}
+	if out := c.ok("requests", "cancel", itoa(r.ID)); out != fmt.Sprintf("Request %d is cancelled.\n", r.ID) {
+		t.Errorf("cancelling it again: %q, want it still cancelled", out)
+	}
+	c.fails(2, "is not a request status", "requests", "--status", "sleeping")
+	c.fails(2, "is not a request id", "requests", "cancel", "x")
+	c.fails(1, "request 99 does not exist", "requests", "cancel", "99")
+}
