@@ -40,7 +40,7 @@ var conformance = []func(*testing.T){
 	TestConfigurationRoundTrip, TestTemplateRoundTrip, TestBackupRoundTrip, TestScheduleVersionFollowsScheduleChanges,
 	TestScheduleVersionIgnoresBackupsAndLeases, TestScheduleVersionSeenAcrossHandles, TestSecretsAreEncryptedAtRest,
 	TestCiphertextIsBoundToItsColumn, TestSecretReferencesAreStoredAsReferences, TestTwoHandlesWriteConcurrently,
-	TestReopenAppliesNoMigrationTwice,
+	TestReopenAppliesNoMigrationTwice, TestGivenIDsAreNeverGivenAgain,
 	TestRequestLifecycle, TestCancelRequest, TestAbandonRequestIsConditional, TestRequestsFilter, TestRequestRefusesBadInput,
 	TestRacingClaimHasOneWinner, TestWaitRequestsWakesOnSubmit,
 }
