@@ -304,6 +304,36 @@ func TestRequestsRunOnTheServicesHost(t *testing.T) {
 		t.Errorf("prod's backups %+v, want the safety backup b took before the restore", all)
 	}
 
+	// A drill, an upload's restore and a service copy go to b the same way.
+	r = c.as("a", "drill", "prod")
+	if r.code != 0 || !strings.Contains(r.stdout, "of prod passed: backup ") {
+		t.Errorf("drill prod from host a: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if req := c.request(requestID(t, r.stderr)); req.Kind != core.RequestDrill || req.Status != core.RequestSucceeded || req.ClaimedBy.Host != "b" {
+		t.Errorf("drill request %+v, want one b ran", req)
+	}
+	file := filepath.Join(c.dir, "prod.zip")
+	c.okAs("a", "download", bid, "-o", file)
+	r = c.as("a", "upload", file, "--service", "prod", "--restore", "--no-neutralize", "--yes")
+	if r.code != 0 || !strings.Contains(r.stdout, "Uploaded as backup ") || !strings.Contains(r.stdout, "restored onto prod") {
+		t.Errorf("upload --restore onto prod from host a: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if req := c.request(requestID(t, r.stderr)); req.Kind != core.RequestUploadRestore || req.Status != core.RequestSucceeded || req.ClaimedBy.Host != "b" || !req.Params.Confirmed {
+		t.Errorf("upload's restore request %+v, want a confirmed one b ran", req)
+	}
+	r = c.as("a", "service", "copy", "prod", "prod-copy", "--db", "fleet_prod_copy")
+	if r.code != 0 || !strings.Contains(r.stdout, "Service prod-copy created: database fleet_prod_copy") {
+		t.Errorf("service copy from host a: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	t.Cleanup(func() { pg.DropDatabase(context.Background(), "fleet_prod_copy") })
+	var svcs []core.Service
+	c.json(&svcs, "--host-name", "a", "service", "list")
+	for _, s := range svcs {
+		if s.Name == "prod-copy" && s.Host != "b" {
+			t.Errorf("the copy of prod belongs to host %q, want b, where its data is", s.Host)
+		}
+	}
+
 	// 3. Ctrl-C on a's side cancels the request; nothing is left on the
 	// destination.
 	s3st, err := s3.NewS3(s3.Config{S3Settings: core.S3Settings{Endpoint: minio.Endpoint, Bucket: bucket, Prefix: "", AccessKey: minio.AccessKey, SecretKey: core.Secret(minio.SecretKey), NoTLS: true}})
@@ -369,7 +399,7 @@ func TestRequestsRunOnTheServicesHost(t *testing.T) {
 	for _, l := range listed {
 		statuses = append(statuses, string(l.Kind)+":"+string(l.Status))
 	}
-	if got, want := strings.Join(statuses, " "), "backup:failed backup:cancelled restore:succeeded backup:succeeded"; got != want {
+	if got, want := strings.Join(statuses, " "), "backup:failed backup:cancelled service_copy:succeeded upload_restore:succeeded drill:succeeded restore:succeeded backup:succeeded"; got != want {
 		t.Errorf("requests: %s, want %s", got, want)
 	}
 	da.stop()
