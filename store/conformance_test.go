@@ -66,6 +66,11 @@ var sqliteOnly = map[string]string{
 	"TestNoFrontEndAdviceInCoreOrStore":                    "reads source files, not a catalog",
 	"TestCommandSentencesFindsCommandText":                 "reads source files, not a catalog",
 	"TestPostgres":                                         "the suite itself",
+	"TestMigrateCatalogIntoPostgres":                       "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
+	"TestMigrateSharesIdenticalDestinations":               "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
+	"TestMigrateRefusesUnreadableSecrets":                  "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
+	"TestMigrateNeedsSQLiteIntoPostgres":                   "about which backends a migration goes between",
+	"TestMigrateCoversEveryTable":                          "reads the SQLite schema a migration copies from",
 	"TestConformanceCoversEveryTest":                       "checks this list",
 }
 
