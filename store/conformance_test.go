@@ -71,6 +71,8 @@ var sqliteOnly = map[string]string{
 	"TestMigrateRefusesUnreadableSecrets":                  "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
 	"TestMigrateNeedsSQLiteIntoPostgres":                   "about which backends a migration goes between",
 	"TestMigrateCoversEveryTable":                          "reads the SQLite schema a migration copies from",
+	"TestFleetKeyOnEveryHost":                              "hosts sharing a PostgreSQL catalog: opens the test bed's PostgreSQL itself",
+	"TestInstallAndExportKeyRefusals":                      "key files, not a catalog",
 	"TestConformanceCoversEveryTest":                       "checks this list",
 }
 

@@ -59,6 +59,8 @@ func consoleAdvice(a core.Advice) string {
 		return "fill in its database"
 	case core.ActionAddWithoutTemplate:
 		return "add it with a on the services screen (1) instead of from the template"
+	case core.ActionInstallCatalogKey, core.ActionReplaceCatalogKey:
+		return catalogKeyAdvice(a)
 	case core.ActionEnterSecretKey:
 		return "to enter it again: select " + a.Destination + " on the destinations screen (2) and press e"
 	case core.ActionReAddDestination:
@@ -118,4 +120,14 @@ func keyAdvice(a core.Advice) string {
 		return "give the file written by odoo-backup key generate"
 	}
 	return "generate one from a shell with: odoo-backup key generate -o FILE"
+}
+
+// catalogKeyAdvice: the console does not install keys; a host of a fleet
+// gets the fleet's catalog key from the command line.
+func catalogKeyAdvice(a core.Advice) string {
+	install := "install the fleet's key from a shell with: odoo-backup key install-catalog FILE (copy it from a host that has it)"
+	if a.Action == core.ActionReplaceCatalogKey {
+		return "move it away and " + install
+	}
+	return install
 }
