@@ -345,8 +345,7 @@ func (m *migration) checkTargetKey(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	col := map[string]secretColumn{"destinations.secret_key": destinationSecret(name),
-		"destinations.encrypt_passphrase": destinationPassphrase(name), "services.db_password": servicePassword(name)}[column]
+	col := sealedColumn(column, name)
 	s := m.dst.open(col, stored)
 	reason, bad := s.Unreadable()
 	if !bad {

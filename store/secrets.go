@@ -291,30 +291,9 @@ func ExportKey(keyPath, out string) error {
 // key already at keyPath (the secrets it sealed would become unreadable) is
 // refused.
 func InstallKey(from, keyPath string) (installed bool, err error) {
-	f, err := os.Open(from)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, core.Userf(core.ErrNotFound, "the key file %s does not exist; copy the fleet's catalog key to this host first", from)
-	}
+	key, err := readInstallKey(from)
 	if err != nil {
-		return false, core.Userf(core.ErrAccessDenied, "cannot read the key file %s (%v); run as the user that owns it", from, errors.Unwrap(err))
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return false, fmt.Errorf("check key file %s: %w", from, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return false, core.Userf(core.ErrInvalid, "%s is not a regular file; give the file holding the fleet's catalog key", from)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return false, core.Userf(core.ErrAccessDenied, "the key file %s can be read by group or others (mode %04o), so the key may no longer be secret; restrict it with: chmod 600 %s, and check who could read it", from, perm, from)
-	}
-	key, err := io.ReadAll(io.LimitReader(f, keySize+1))
-	if err != nil {
-		return false, fmt.Errorf("read key file %s: %w", from, err)
-	}
-	if len(key) != keySize {
-		return false, core.Userf(core.ErrInvalid, "%s is not a catalog key (%d bytes, want %d); give the file copied from a host that reads the catalog's secrets", from, len(key), keySize)
+		return false, err
 	}
 	have, err := readKeyFile(keyPath)
 	switch {
@@ -333,6 +312,79 @@ func InstallKey(from, keyPath string) (installed bool, err error) {
 		return false, core.Userf(core.ErrExists, "another catalog key appeared at %s meanwhile and is kept; move it away first if it is not the fleet's key", keyPath)
 	}
 	return true, nil
+}
+
+// CheckKeyFile checks that the file from holds a catalog key, readable by
+// its owner only, as InstallKey does before installing it.
+func CheckKeyFile(from string) error {
+	_, err := readInstallKey(from)
+	return err
+}
+
+func readInstallKey(from string) ([]byte, error) {
+	f, err := os.Open(from)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, core.Userf(core.ErrNotFound, "the key file %s does not exist; copy the fleet's catalog key to this host first", from)
+	}
+	if err != nil {
+		return nil, core.Userf(core.ErrAccessDenied, "cannot read the key file %s (%v); run as the user that owns it", from, errors.Unwrap(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("check key file %s: %w", from, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, core.Userf(core.ErrInvalid, "%s is not a regular file; give the file holding the fleet's catalog key", from)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return nil, core.Userf(core.ErrAccessDenied, "the key file %s can be read by group or others (mode %04o), so the key may no longer be secret; restrict it with: chmod 600 %s, and check who could read it", from, perm, from)
+	}
+	key, err := io.ReadAll(io.LimitReader(f, keySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read key file %s: %w", from, err)
+	}
+	if len(key) != keySize {
+		return nil, core.Userf(core.ErrInvalid, "%s is not a catalog key (%d bytes, want %d); give the file copied from a host that reads the catalog's secrets", from, len(key), keySize)
+	}
+	return key, nil
+}
+
+// UnreadableSecret is why the first sealed secret of the catalog that this
+// host's key does not open cannot be read, or "" when every one opens.
+func (c *Catalog) UnreadableSecret(ctx context.Context) (string, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT 'destinations.secret_key', name, secret_key FROM destinations WHERE substr(secret_key, 1, 5) = ?
+		UNION ALL SELECT 'destinations.encrypt_passphrase', name, encrypt_passphrase FROM destinations WHERE substr(encrypt_passphrase, 1, 5) = ?
+		UNION ALL SELECT 'services.db_password', name, db_password FROM services WHERE substr(db_password, 1, 5) = ?`, encPrefix, encPrefix, encPrefix)
+	if err != nil {
+		return "", dbError("check stored secrets", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var column, name, stored string
+		if err := rows.Scan(&column, &name, &stored); err != nil {
+			return "", dbError("check stored secrets", err)
+		}
+		if reason, bad := c.open(sealedColumn(column, name), stored).Unreadable(); bad {
+			return reason, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", dbError("check stored secrets", err)
+	}
+	return "", nil
+}
+
+// sealedColumn is the secret column named column (table.column) of the row
+// name.
+func sealedColumn(column, name string) secretColumn {
+	switch column {
+	case "destinations.secret_key":
+		return destinationSecret(name)
+	case "destinations.encrypt_passphrase":
+		return destinationPassphrase(name)
+	}
+	return servicePassword(name)
 }
 
 // open turns a stored value back into a secret. One that cannot be
