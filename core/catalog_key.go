@@ -11,6 +11,10 @@ const (
 	// catalog's secrets were sealed with (another fleet's); move it away
 	// and install the fleet's key.
 	ActionReplaceCatalogKey Action = "replace-catalog-key"
+	// ActionRenumberBackups: moving a catalog into a shared one was refused
+	// because backup ids clash with the shared catalog's; the backups can
+	// get new ids instead.
+	ActionRenumberBackups Action = "renumber-backups"
 )
 
 // ActionCatalogMigrate is the audited move of a host's catalog into a

@@ -31,7 +31,25 @@ type MigrateResult struct {
 	References int `json:"references"`
 	// Host is the host given to services that had none.
 	Host string `json:"host"`
+	// Renumbered are the backups that got new ids (MigrateOptions.RenumberBackups).
+	Renumbered []RenumberedBackup `json:"renumbered,omitempty"`
 }
+
+// RenumberedBackup is a backup whose id the target already gave to another
+// backup, copied under a new one.
+type RenumberedBackup struct {
+	Was int64 `json:"was"`
+	ID  int64 `json:"id"`
+}
+
+// MigrateOptions change how Migrate copies.
+type MigrateOptions struct {
+	// RenumberBackups copies a backup whose id the target already gives to
+	// another backup under a new id (listed in the result) instead of
+	// refusing the migration.
+	RenumberBackups bool
+}
+
 
 // migratedTables are the tables a migration copies, in the order their
 // references need; notMigrated are the others, with the reason. Together
@@ -58,12 +76,12 @@ var (
 // by one audit entry for the migration. Leases are not copied. Secrets are
 // decrypted with src's key and sealed with dst's, created when dst has none;
 // references stay references. src is only read.
-func Migrate(ctx context.Context, src, dst *Catalog) (MigrateResult, error) {
+func Migrate(ctx context.Context, src, dst *Catalog, opts MigrateOptions) (MigrateResult, error) {
 	res := MigrateResult{Host: core.HostName()}
 	if src.db.pg || !dst.db.pg {
 		return res, core.Userf(core.ErrInvalid, "a catalog migrates from an SQLite file into a PostgreSQL catalog, not from %s into %s", src.Path(), dst.Path())
 	}
-	m := &migration{src: src, dst: dst, res: &res,
+	m := &migration{src: src, dst: dst, res: &res, opts: opts, clash: map[int64]bool{}, backups: map[int64]int64{},
 		destinations: map[int64]int64{}, services: map[int64]int64{}, templates: map[int64]int64{}, sharedTemplates: map[int64]bool{}}
 	stx, err := src.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -97,12 +115,13 @@ func Migrate(ctx context.Context, src, dst *Catalog) (MigrateResult, error) {
 
 // Summary is the counts in a line, for the audit trail.
 func (r MigrateResult) Summary() string {
-	return fmt.Sprintf("%d destinations (%d shared), %d services, %d configurations, %d templates (%d shared), %d template configurations, %d backups, %d drills, %d audit entries, %d secrets sealed again, %d references",
+	return fmt.Sprintf("%d destinations (%d shared), %d services, %d configurations, %d templates (%d shared), %d template configurations, %d backups (%d renumbered), %d drills, %d audit entries, %d secrets sealed again, %d references",
 		r.Destinations, r.SharedDestinations, r.Services, r.Configurations, r.Templates, r.SharedTemplates,
-		r.TemplateConfigurations, r.Backups, r.Drills, r.Audit, r.Secrets, r.References)
+		r.TemplateConfigurations, r.Backups, len(r.Renumbered), r.Drills, r.Audit, r.Secrets, r.References)
 }
 
 type migration struct {
+	opts     MigrateOptions
 	src, dst *Catalog
 	stx, tx  *txn
 	res      *MigrateResult
@@ -111,6 +130,10 @@ type migration struct {
 	destinations, services, templates map[int64]int64
 	// sharedTemplates are the source's templates the target already had.
 	sharedTemplates map[int64]bool
+	// clash are the source's backup ids the target already gives; backups
+	// maps those renumbered to their new ids.
+	clash   map[int64]bool
+	backups map[int64]int64
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
@@ -428,6 +451,11 @@ func (m *migration) checkBackupIDs(ctx context.Context) error {
 		return err
 	}
 	var clash []int64
+	defer func() {
+		for _, id := range clash {
+			m.clash[id] = true
+		}
+	}()
 	for start := 0; start < len(there); start += 500 {
 		chunk := there[start:min(start+500, len(there))]
 		rows, err := m.stx.QueryContext(ctx, `SELECT id FROM backups WHERE id IN (`+placeholders(len(chunk))+`) ORDER BY id`, chunk...)
@@ -447,7 +475,7 @@ func (m *migration) checkBackupIDs(ctx context.Context) error {
 			return err
 		}
 	}
-	if len(clash) == 0 {
+	if len(clash) == 0 || m.opts.RenumberBackups {
 		return nil
 	}
 	shown := make([]string, 0, 5)
@@ -458,7 +486,7 @@ func (m *migration) checkBackupIDs(ctx context.Context) error {
 	if len(clash) > len(shown) {
 		more = fmt.Sprintf(" (and %d more)", len(clash)-len(shown))
 	}
-	return core.Userf(core.ErrExists, "%s already %s other backups in %s, so nothing was migrated: ids are kept so that ids noted before still name the same backup, and %s would then name two",
+	return core.Advise(core.Advice{Action: core.ActionRenumberBackups}, core.ErrExists, "%s already %s other backups in %s, so nothing was migrated: ids are kept so that ids noted before still name the same backup, and %s would then name two",
 		plural(len(clash), "the backup id "+shown[0], "the backup ids "+joinList(shown)+more), plural(len(clash), "names", "name"), m.dst.Path(), plural(len(clash), "it", "they"))
 }
 
@@ -741,17 +769,51 @@ func (m *migration) copyBackups(ctx context.Context) (err error) {
 	// The ids are kept: the target's catalog_fill_id trigger moves its
 	// sequence past them.
 	m.res.Backups, err = m.copyRows(ctx, "backups", nil, func(t *table, row []any) (bool, error) {
+		if id, _ := t.id(row, "id"); m.clash[id] {
+			return false, nil
+		}
 		remap(t, row, "service_id", m.services)
 		remap(t, row, "destination_id", m.destinations)
 		return true, nil
 	})
-	return err
+	if err != nil || len(m.clash) == 0 {
+		return err
+	}
+	// Then those whose ids the target gives already, renumbered, oldest
+	// first: the sequence is past every id copied, so no new id clashes.
+	cols, err := m.columns(ctx, "backups")
+	if err != nil {
+		return err
+	}
+	t := &table{cols: cols, at: map[string]int{}}
+	for i, c := range cols {
+		t.at[c] = i
+	}
+	insert := without(cols, "id")
+	return m.each(ctx, "backups", cols, func(row []any) error {
+		was, _ := t.id(row, "id")
+		if !m.clash[was] {
+			return nil
+		}
+		remap(t, row, "service_id", m.services)
+		remap(t, row, "destination_id", m.destinations)
+		id, err := m.insertOne(ctx, "backups", insert, t.pick(row, insert))
+		if err != nil {
+			return err
+		}
+		m.backups[was] = id
+		m.res.Renumbered = append(m.res.Renumbered, RenumberedBackup{Was: was, ID: id})
+		m.res.Backups++
+		return nil
+	})
 }
 
 func (m *migration) copyDrills(ctx context.Context) (err error) {
 	m.res.Drills, err = m.copyRows(ctx, "drills", []string{"id"}, func(t *table, row []any) (bool, error) {
-		// 0 is a removed service; backup ids are kept, so backup_id stays.
+		// 0 is a removed service. Backup ids are kept, but for those
+		// renumbered.
 		remap(t, row, "service_id", m.services)
+		remap(t, row, "backup_id", m.backups)
 		return true, nil
 	})
 	return err

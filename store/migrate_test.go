@@ -105,12 +105,14 @@ func rowsOf(t *testing.T, c *Catalog, query string) []string {
 			ptrs[i] = &vals[i]
 		}
 		must(t, rows.Scan(ptrs...))
+		parts := make([]string, len(vals))
 		for i, v := range vals {
 			if b, ok := v.([]byte); ok {
-				vals[i] = string(b)
+				v = string(b)
 			}
+			parts[i] = fmt.Sprint(v)
 		}
-		out = append(out, fmt.Sprint(vals...))
+		out = append(out, strings.Join(parts, " | "))
 	}
 	must(t, rows.Err())
 	return out
@@ -152,14 +154,14 @@ func TestMigrateCatalogIntoPostgres(t *testing.T) {
 		return out
 	}
 
-	res, err := Migrate(ctx, src, dst)
+	res, err := Migrate(ctx, src, dst, MigrateOptions{})
 	must(t, err)
 	want := MigrateResult{Destinations: 3, Services: 3, Configurations: 5, Templates: 1, TemplateConfigurations: 2,
 		Backups: 2000, Drills: 6, Secrets: 5, References: 1, Host: core.HostName()}
 	var srcAudit int
 	must(t, src.db.QueryRow(`SELECT COUNT(*) FROM audit`).Scan(&srcAudit))
 	want.Audit = srcAudit
-	if res != want {
+	if !reflect.DeepEqual(res, want) {
 		t.Errorf("Migrate counted\n %+v\nwant %+v", res, want)
 	}
 
@@ -239,7 +241,7 @@ func TestMigrateCatalogIntoPostgres(t *testing.T) {
 
 	// Again: the services are there, nothing is written.
 	before := dump(t, dst)
-	_, err = Migrate(ctx, src, dst)
+	_, err = Migrate(ctx, src, dst, MigrateOptions{})
 	if !errors.Is(err, core.ErrExists) || !strings.Contains(err.Error(), `"prod", "staging" and "templated" are already in`) || !strings.Contains(err.Error(), "nothing was migrated") {
 		t.Errorf("a second migration: %v; want it refused, naming the services", err)
 	}
@@ -269,7 +271,7 @@ func TestMigrateSharesIdenticalDestinations(t *testing.T) {
 		Encrypt: core.EncryptionSettings{Passphrase: "nas-passphrase"}}
 	must(t, dst.AddDestination(ctx, &nas))
 	before := dump(t, dst)
-	_, err = Migrate(ctx, src, dst)
+	_, err = Migrate(ctx, src, dst, MigrateOptions{})
 	if !errors.Is(err, core.ErrExists) || !strings.Contains(err.Error(), `destination "nas" is already in`) || !strings.Contains(err.Error(), "another dir") {
 		t.Errorf("migrating onto another nas: %v; want it refused, naming the destination and what differs", err)
 	}
@@ -279,7 +281,7 @@ func TestMigrateSharesIdenticalDestinations(t *testing.T) {
 	// Same directory, another passphrase: refused too.
 	nas.Local.Dir, nas.Encrypt.Passphrase = "/mnt/nas", "another-passphrase"
 	must(t, dst.UpdateDestination(ctx, nas))
-	if _, err = Migrate(ctx, src, dst); err == nil || !strings.Contains(err.Error(), "another encryption passphrase") {
+	if _, err = Migrate(ctx, src, dst, MigrateOptions{}); err == nil || !strings.Contains(err.Error(), "another encryption passphrase") {
 		t.Errorf("migrating onto nas with another passphrase: %v; want it refused", err)
 	}
 	nas.Encrypt.Passphrase = "nas-passphrase"
@@ -289,7 +291,7 @@ func TestMigrateSharesIdenticalDestinations(t *testing.T) {
 	b := core.Backup{Service: "erp-b", Destination: "s3", Kind: core.KindManual, Status: core.StatusSucceeded}
 	must(t, dst.CreateBackup(ctx, &b))
 	before = dump(t, dst)
-	_, err = Migrate(ctx, src, dst)
+	_, err = Migrate(ctx, src, dst, MigrateOptions{})
 	if !errors.Is(err, core.ErrExists) || !strings.Contains(err.Error(), fmt.Sprintf("the backup id %d already names other backups", b.ID)) {
 		t.Errorf("migrating onto a taken backup id: %v; want it refused, naming the id", err)
 	}
@@ -299,7 +301,7 @@ func TestMigrateSharesIdenticalDestinations(t *testing.T) {
 	_, err = dst.db.Exec(`DELETE FROM backups`)
 	must(t, err)
 
-	res, err := Migrate(ctx, src, dst)
+	res, err := Migrate(ctx, src, dst, MigrateOptions{})
 	must(t, err)
 	if res.SharedDestinations != 2 || res.Destinations != 1 || res.Services != 3 || res.Backups != 20 {
 		t.Errorf("Migrate: %+v; want s3 and nas shared, offsite added, 3 services and 20 backups", res)
@@ -335,6 +337,71 @@ func TestMigrateSharesIdenticalDestinations(t *testing.T) {
 	}
 }
 
+// Backup ids the target already gives: refused, naming them, unless the
+// backups may get new ids, listed, which the drills follow.
+func TestMigrateRenumbersClashingBackups(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv("MIGRATE_TEST_S3_SECRET", "x")
+	src := migrationSource(t, 20)
+	dst := migrationTarget(t)
+	addLocal(t, dst, "b-disk")
+	addService(t, dst, "erp-b")
+	var theirs []string
+	for i := 0; i < 5; i++ {
+		b := addBackup(t, dst, "erp-b", "b-disk", core.KindManual, core.StatusSucceeded)
+		theirs = append(theirs, fmt.Sprint(b.ID))
+	}
+	before := dump(t, dst)
+	_, err := Migrate(ctx, src, dst, MigrateOptions{})
+	if !errors.Is(err, core.ErrExists) || !strings.Contains(err.Error(), "the backup ids 1, 2, 3, 4 and 5 already name other backups") {
+		t.Errorf("migrating onto taken backup ids: %v", err)
+	}
+	if a, ok := core.AdviceOf(err); !ok || a.Action != core.ActionRenumberBackups {
+		t.Errorf("advice %+v, want to renumber", a)
+	}
+	if dump(t, dst) != before {
+		t.Error("a refused migration changed the target")
+	}
+
+	res, err := Migrate(ctx, src, dst, MigrateOptions{RenumberBackups: true})
+	must(t, err)
+	want := []RenumberedBackup{{1, 21}, {2, 22}, {3, 23}, {4, 24}, {5, 25}}
+	if !reflect.DeepEqual(res.Renumbered, want) || res.Backups != 20 {
+		t.Errorf("renumbered %+v (%d backups), want %+v", res.Renumbered, res.Backups, want)
+	}
+	q := `SELECT b.id, s.name, b.service_name, d.name, b.kind, b.status, b.key, b.size, b.sha256, b.started_at, b.error
+		FROM backups b LEFT JOIN services s ON s.id = b.service_id LEFT JOIN destinations d ON d.id = b.destination_id WHERE b.id %s ORDER BY b.id`
+	sameRows(t, "backups kept", rowsOf(t, src, fmt.Sprintf(q, "> 5")), rowsOf(t, dst, fmt.Sprintf(q, "BETWEEN 6 AND 20")))
+	strip := func(rows []string) []string {
+		for i, r := range rows {
+			rows[i] = r[strings.Index(r, " | "):]
+		}
+		return rows
+	}
+	sameRows(t, "backups renumbered", strip(rowsOf(t, src, fmt.Sprintf(q, "<= 5"))), strip(rowsOf(t, dst, fmt.Sprintf(q, "> 20"))))
+	for _, id := range theirs {
+		b, err := dst.Backup(ctx, mustInt(t, id))
+		if err != nil || b.Service != "erp-b" {
+			t.Errorf("the target's backup %s: %+v, %v; want it untouched", id, b, err)
+		}
+	}
+	drills, err := dst.Drills(ctx, "prod", 0)
+	must(t, err)
+	for _, d := range drills {
+		if d.BackupID < 21 {
+			t.Errorf("drill of backup %d: want it to follow its backup to its new id", d.BackupID)
+		}
+	}
+}
+
+func mustInt(t *testing.T, s string) int64 {
+	t.Helper()
+	var n int64
+	_, err := fmt.Sscan(s, &n)
+	must(t, err)
+	return n
+}
+
 // A target whose secrets this host cannot read is refused before anything
 // is sealed with a key of this host's own; a source whose secrets cannot be
 // read is refused too: nothing would be lost quietly.
@@ -349,7 +416,7 @@ func TestMigrateRefusesUnreadableSecrets(t *testing.T) {
 	must(t, err)
 	defer other.Close()
 	before := dump(t, other)
-	_, err = Migrate(ctx, src, other)
+	_, err = Migrate(ctx, src, other, MigrateOptions{})
 	if !errors.Is(err, core.ErrAccessDenied) || !strings.Contains(err.Error(), "this host has no key for the catalog's secrets at "+dst.KeyFile()) {
 		t.Errorf("migrating into a catalog whose key this host lacks: %v", err)
 	}
@@ -369,7 +436,7 @@ func TestMigrateRefusesUnreadableSecrets(t *testing.T) {
 	src2, err := Open(ctx, src.Path())
 	must(t, err)
 	defer src2.Close()
-	_, err = Migrate(ctx, src2, dst)
+	_, err = Migrate(ctx, src2, dst, MigrateOptions{})
 	if err == nil || !strings.Contains(err.Error(), "cannot be decrypted because the catalog key file "+src.KeyFile()+" is missing") || !strings.Contains(err.Error(), "nothing was migrated") {
 		t.Errorf("migrating a catalog without its key: %v", err)
 	}
@@ -392,7 +459,7 @@ func TestMigrateNeedsSQLiteIntoPostgres(t *testing.T) {
 	b, err := Open(ctx, filepath.Join(t.TempDir(), "b.db"))
 	must(t, err)
 	defer b.Close()
-	if _, err := Migrate(ctx, a, b); !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "into a PostgreSQL catalog") {
+	if _, err := Migrate(ctx, a, b, MigrateOptions{}); !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "into a PostgreSQL catalog") {
 		t.Errorf("Migrate into a file: %v", err)
 	}
 }

@@ -61,6 +61,9 @@ func consoleAdvice(a core.Advice) string {
 		return "add it with a on the services screen (1) instead of from the template"
 	case core.ActionInstallCatalogKey, core.ActionReplaceCatalogKey:
 		return catalogKeyAdvice(a)
+	case core.ActionRenumberBackups:
+		// The console does not migrate catalogs.
+		return "to give those backups new ids instead, migrate from a shell with: odoo-backup catalog migrate --renumber-backups"
 	case core.ActionEnterSecretKey:
 		return "to enter it again: select " + a.Destination + " on the destinations screen (2) and press e"
 	case core.ActionReAddDestination:

@@ -18,6 +18,7 @@ var notInTheConsole = map[core.Action]string{
 	core.ActionGenerateKey:       "the console does not generate keys",
 	core.ActionInstallCatalogKey: "the console does not install the fleet's catalog key",
 	core.ActionReplaceCatalogKey: "the console does not install the fleet's catalog key",
+	core.ActionRenumberBackups:   "the console does not migrate catalogs",
 }
 
 // Every action core advises has its console phrase, which names a key, a

@@ -101,6 +101,7 @@ func (a *app) catalogMigrateCommand() *cobra.Command {
 	var (
 		to, keyFile string
 		asJSON      bool
+		renumber    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate --to postgres://USER@HOST:PORT/DATABASE",
@@ -115,7 +116,10 @@ and the audit trail move; leases do not. A destination or template the shared
 catalog already has with the same settings is shared; with other settings,
 the migration is refused. A service name the shared catalog already has, or a
 backup id it already gives to another backup, is refused too: nothing is ever
-overwritten. Services that name no host get this host's name.
+overwritten. With --renumber-backups those backups get new ids instead, each
+listed (as catalog rebuild does when two backups claim one id); ids noted
+before for them then name other backups. Services that name no host get this
+host's name.
 
 Secrets are decrypted with this catalog's key and sealed again with the
 shared catalog's key: --key, else $ODOO_BACKUP_CATALOG_KEY, else catalog.key
@@ -159,7 +163,7 @@ shared one has served a while.`,
 				return err
 			}
 			defer target.Close()
-			res, err := store.Migrate(ctx, a.cat, target)
+			res, err := store.Migrate(ctx, a.cat, target, store.MigrateOptions{RenumberBackups: renumber})
 			if adv, ok := core.AdviceOf(err); ok && (adv.Action == core.ActionInstallCatalogKey || adv.Action == core.ActionReplaceCatalogKey) {
 				// This host's key may be its SQLite catalog's own, at the
 				// same path: moving it away would lose that catalog's secrets.
@@ -181,6 +185,7 @@ shared one has served a while.`,
 	f.StringVar(&to, "to", "", "the shared PostgreSQL catalog: postgres://USER@HOST:PORT/DATABASE")
 	f.StringVar(&keyFile, "key", "", "the shared catalog's key file (default $ODOO_BACKUP_CATALOG_KEY, else catalog.key in this host's data directory)")
 	f.BoolVar(&asJSON, "json", false, "print the counts as JSON")
+	f.BoolVar(&renumber, "renumber-backups", false, "give backups whose ids the shared catalog already gives to others new ids (listed), instead of refusing")
 	return cmd
 }
 
@@ -208,10 +213,13 @@ func (a *app) printMigration(source, to, keyFile string, r store.MigrateResult) 
 	fmt.Fprintf(w, "  %d destinations added, %d shared with the catalog's other hosts\n", r.Destinations, r.SharedDestinations)
 	fmt.Fprintf(w, "  %d services (those without a host now on %s), %d configurations\n", r.Services, r.Host, r.Configurations)
 	fmt.Fprintf(w, "  %d templates added, %d shared, %d template configurations\n", r.Templates, r.SharedTemplates, r.TemplateConfigurations)
-	fmt.Fprintf(w, "  %d backups under the same ids, %d drills, %d audit entries\n", r.Backups, r.Drills, r.Audit)
+	fmt.Fprintf(w, "  %d backups under the same ids, %d drills, %d audit entries\n", r.Backups-len(r.Renumbered), r.Drills, r.Audit)
+	for _, b := range r.Renumbered {
+		fmt.Fprintf(w, "  backup %d is now backup %d: the shared catalog gives %d to another backup\n", b.Was, b.ID, b.Was)
+	}
 	fmt.Fprintf(w, "  %d secrets sealed with the key %s, %d references kept as references\n", r.Secrets, keyFile, r.References)
 	fmt.Fprintln(w, "Next:")
-	fmt.Fprintf(w, "  point this host at it: ODOO_BACKUP_CATALOG=%s (for the daemon, in its service unit), then start the daemon again\n", store.Redact(to))
+	fmt.Fprintf(w, "  point this host at it: ODOO_BACKUP_CATALOG=%s (its password in ~/.pgpass or PGPASSWORD; for the daemon, in its service unit), then start the daemon again\n", store.Redact(to))
 	if keyFile != a.catalogKeyFile() {
 		fmt.Fprintf(w, "  and read its secrets with that key: ODOO_BACKUP_CATALOG_KEY=%s\n", keyFile)
 	}

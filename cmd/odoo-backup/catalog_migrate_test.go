@@ -98,6 +98,32 @@ func TestCatalogMigrateThenRestoreOnAnotherHost(t *testing.T) {
 		t.Errorf("restored database has %d attachments (%v), want %d", n, err, prod.Attachments)
 	}
 	onShared.fails(1, "already exists", "key", "export-catalog", "-o", filepath.Join(c.dir, "fleet.key"))
+
+	// Host c has a catalog of its own, at the default place: its key lies
+	// where the shared catalog's would, and its backup ids are the ones the
+	// shared catalog gives already.
+	hostC := filepath.Join(c.dir, "host-c")
+	t.Setenv("XDG_DATA_HOME", hostC)
+	onC := &cli{t: t, dir: c.dir, catalog: filepath.Join(hostC, "odoo-backup", "catalog.db"), secrets: c.secrets}
+	onC.ok("destination", "add", "c-disk", "--dir", filepath.Join(c.dir, "c-disk"))
+	onC.addService("erp-c", prod)
+	onC.ok("config", "set", "erp-c", "c-disk")
+	onC.ok("backup", "erp-c")
+	onC.fails(1, "give the fleet's key with --key FILE", "catalog", "migrate", "--to", shared)
+	onC.fails(1, "the backup id 1 already names other backups", "catalog", "migrate", "--to", shared, "--key", filepath.Join(c.dir, "fleet.key"))
+	out = onC.ok("catalog", "migrate", "--to", shared, "--key", filepath.Join(c.dir, "fleet.key"), "--renumber-backups")
+	if !strings.Contains(out, "backup 1 is now backup 3") || !strings.Contains(out, "ODOO_BACKUP_CATALOG_KEY="+filepath.Join(c.dir, "fleet.key")) {
+		t.Errorf("catalog migrate --renumber-backups printed:\n%s", out)
+	}
+	t.Setenv("ODOO_BACKUP_CATALOG_KEY", filepath.Join(c.dir, "fleet.key"))
+	var onCShared []backupJSON
+	onShared.json(&onCShared, "backups", "erp-c")
+	if len(onCShared) != 1 || onCShared[0].ID != 3 {
+		t.Fatalf("erp-c's backups on the shared catalog: %+v, want backup 3", onCShared)
+	}
+	if out := onShared.ok("verify", "3"); !strings.Contains(out, "is sound") {
+		t.Errorf("verify 3: %s", out)
+	}
 	t.Setenv("XDG_DATA_HOME", hostA)
 }
 
