@@ -50,7 +50,6 @@ type MigrateOptions struct {
 	RenumberBackups bool
 }
 
-
 // migratedTables are the tables a migration copies, in the order their
 // references need; notMigrated are the others, with the reason. Together
 // they name every table of the SQLite schema (TestMigrateCoversEveryTable),
