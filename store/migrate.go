@@ -71,8 +71,9 @@ var (
 // name dst already has is refused; a service without a host gets this
 // host's name), configurations, templates (shared or refused as
 // destinations are), the backup history under the same ids (ids dst already
-// gives to other backups are refused), drills and the audit trail, followed
-// by one audit entry for the migration. Leases are not copied. Secrets are
+// gives to other backups are refused, or with opts.RenumberBackups given new
+// ids, listed in the result), drills and the audit trail, followed by one
+// audit entry for the migration (a refused one is audited as failed). Leases are not copied. Secrets are
 // decrypted with src's key and sealed with dst's, created when dst has none;
 // references stay references. src is only read.
 func Migrate(ctx context.Context, src, dst *Catalog, opts MigrateOptions) (MigrateResult, error) {
@@ -92,7 +93,9 @@ func Migrate(ctx context.Context, src, dst *Catalog, opts MigrateOptions) (Migra
 		return res, dbError("read the catalog "+src.Path(), err)
 	}
 	m.stx = stx
-	err = dst.write(ctx, "migrate the catalog "+src.Path()+" into "+dst.Path(), func(tx *txn) error {
+	// A refused migration is recorded too, as failed, with its reason.
+	a := &core.AuditEntry{Action: core.ActionCatalogMigrate, Target: "catalog " + src.Path(), Detail: "from host " + res.Host}
+	err = dst.change(ctx, "migrate the catalog "+src.Path()+" into "+dst.Path(), a, func(tx *txn) error {
 		m.tx = tx
 		for _, step := range []func(context.Context) error{
 			m.checkRunning, m.checkTargetKey, m.checkServices, m.checkBackupIDs,
@@ -103,8 +106,8 @@ func Migrate(ctx context.Context, src, dst *Catalog, opts MigrateOptions) (Migra
 				return err
 			}
 		}
-		return dst.insertAudit(ctx, tx, &core.AuditEntry{Action: core.ActionCatalogMigrate, Target: "catalog " + src.Path(),
-			Detail: fmt.Sprintf("from host %s: %s", res.Host, res.Summary())})
+		a.Detail = fmt.Sprintf("from host %s: %s", res.Host, res.Summary())
+		return nil
 	})
 	if err != nil {
 		return MigrateResult{Host: res.Host}, err

@@ -248,6 +248,11 @@ func TestMigrateCatalogIntoPostgres(t *testing.T) {
 	if after := dump(t, dst); after != before {
 		t.Errorf("a refused migration changed the target:\n%s\nwas\n%s", after, before)
 	}
+	entries, err = dst.Audit(ctx, core.AuditFilter{Limit: 1})
+	must(t, err)
+	if len(entries) != 1 || entries[0].Action != core.ActionCatalogMigrate || entries[0].Outcome != core.AuditFailed || !strings.Contains(entries[0].Error, "nothing was migrated") {
+		t.Errorf("the refused migration is audited as %+v; want it failed, with the reason", entries)
+	}
 }
 
 // A fleet shares its buckets: a destination the target already has, with
