@@ -154,8 +154,10 @@ func TestMigrateCatalogIntoPostgres(t *testing.T) {
 		return out
 	}
 
+	start := time.Now()
 	res, err := Migrate(ctx, src, dst, MigrateOptions{})
 	must(t, err)
+	t.Logf("migrated %d backups and %d audit entries in %v", res.Backups, res.Audit, time.Since(start))
 	want := MigrateResult{Destinations: 3, Services: 3, Configurations: 5, Templates: 1, TemplateConfigurations: 2,
 		Backups: 2000, Drills: 6, Secrets: 5, References: 1, Host: core.HostName()}
 	var srcAudit int

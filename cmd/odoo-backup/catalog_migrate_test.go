@@ -153,6 +153,11 @@ func TestCatalogMigrateBadInput(t *testing.T) {
 	c.fails(1, "does not exist (database \"cli_mig_no_such_db\" does not exist); create it (createdb)", "catalog", "migrate", "--to", noDB)
 	c.fails(2, "is not a PostgreSQL URL", "catalog", "migrate", "--to", filepath.Join(c.dir, "other.db"))
 	c.fails(2, "say which PostgreSQL catalog", "catalog", "migrate")
+	// This host's daemon still runs the schedules of the old catalog.
+	d := c.startDaemon()
+	d.waitFor("no missed backup to catch up on", 1)
+	c.fails(1, "would go on writing to it; stop it first", "catalog", "migrate", "--to", good)
+	d.stop()
 	missing := &cli{t: t, dir: c.dir, catalog: filepath.Join(c.dir, "nope", "catalog.db"), secrets: c.secrets}
 	missing.fails(1, "there is no catalog at "+filepath.Join(c.dir, "nope", "catalog.db")+" to migrate", "catalog", "migrate", "--to", good)
 	if _, err := os.Stat(filepath.Join(c.dir, "nope")); !os.IsNotExist(err) {
