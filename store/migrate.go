@@ -98,7 +98,9 @@ func Migrate(ctx context.Context, src, dst *Catalog, opts MigrateOptions) (Migra
 	err = dst.change(ctx, "migrate the catalog "+src.Path()+" into "+dst.Path(), a, func(tx *txn) error {
 		m.tx = tx
 		for _, step := range []func(context.Context) error{
-			m.checkRunning, m.checkTargetKey, m.checkServices, m.checkBackupIDs,
+			// Every check comes before the first write.
+			m.checkRunning, m.checkTargetKey, m.checkServices, m.checkBackupIDs, m.checkDestinations, m.checkTemplates,
+			m.checkSourceSecrets,
 			m.copyDestinations, m.copyServices, m.copyTemplates,
 			m.copyConfigurations, m.copyTemplateConfigurations, m.copyBackups, m.copyDrills, m.copyAudit,
 		} {
@@ -136,6 +138,9 @@ type migration struct {
 	// maps those renumbered to their new ids.
 	clash   map[int64]bool
 	backups map[int64]int64
+	// dests and tmpls are the source's destinations and templates, read
+	// by the checks.
+	dests, tmpls *table
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
@@ -492,6 +497,30 @@ func (m *migration) checkBackupIDs(ctx context.Context) error {
 		plural(len(clash), "the backup id "+shown[0], "the backup ids "+joinList(shown)+more), plural(len(clash), "names", "name"), m.dst.Path(), plural(len(clash), "it", "they"))
 }
 
+// checkSourceSecrets refuses a source whose sealed secrets its key does not
+// open: they would be lost.
+func (m *migration) checkSourceSecrets(ctx context.Context) error {
+	rows, err := m.stx.QueryContext(ctx, `SELECT 'destinations.secret_key', name, secret_key FROM destinations WHERE substr(secret_key, 1, 5) = ?
+		UNION ALL SELECT 'destinations.encrypt_passphrase', name, encrypt_passphrase FROM destinations WHERE substr(encrypt_passphrase, 1, 5) = ?
+		UNION ALL SELECT 'services.db_password', name, db_password FROM services WHERE substr(db_password, 1, 5) = ?`, encPrefix, encPrefix, encPrefix)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var column, name, stored string
+		if err := rows.Scan(&column, &name, &stored); err != nil {
+			return err
+		}
+		col := sealedColumn(column, name)
+		if _, err := m.src.open(col, stored).Resolve(col.what); err != nil {
+			a, _ := core.AdviceOf(err)
+			return core.Advise(a, core.ErrAccessDenied, "nothing was migrated: %s", errorSentence(err))
+		}
+	}
+	return rows.Err()
+}
+
 // secret turns a secret stored in the source into what the target stores.
 func (m *migration) secret(col secretColumn, stored string) (string, error) {
 	switch {
@@ -505,7 +534,7 @@ func (m *migration) secret(col secretColumn, stored string) (string, error) {
 	if reason, bad := s.Unreadable(); bad {
 		_, err := s.Resolve(col.what)
 		a, _ := core.AdviceOf(err)
-		return "", core.Advise(a, core.ErrAccessDenied, "%s, so nothing was migrated", reason)
+		return "", core.Advise(a, core.ErrAccessDenied, "nothing was migrated: %s", reason)
 	}
 	sealed, _, err := m.dst.seal(col, s)
 	if err != nil {
@@ -515,37 +544,52 @@ func (m *migration) secret(col secretColumn, stored string) (string, error) {
 	return sealed, nil
 }
 
-func (m *migration) copyDestinations(ctx context.Context) error {
+// checkDestinations finds the source's destinations the target already
+// has: the same settings are shared, others refused. It writes nothing, so
+// a refusal leaves even the target's sequences as they were.
+func (m *migration) checkDestinations(ctx context.Context) error {
 	t, err := m.load(ctx, "destinations")
 	if err != nil {
 		return err
 	}
-	cols := without(t.cols, "id")
+	m.dests = t
 	settings := without(t.cols, "id", "created_at", "secret_key", "encrypt_passphrase")
 	for _, row := range t.rows {
 		srcID, _ := t.id(row, "id")
 		name := t.str(row, "name")
-		// The same destination may already be there: the fleet shares it.
 		there := make([]any, len(settings)+3)
 		ptrs := make([]any, len(there))
 		for i := range there {
 			ptrs[i] = &there[i]
 		}
 		err := m.tx.QueryRowContext(ctx, `SELECT id, secret_key, encrypt_passphrase, `+strings.Join(settings, ", ")+` FROM destinations WHERE name = ?`, name).Scan(ptrs...)
-		if err == nil {
-			if err := m.sameDestination(t, row, name, settings, there); err != nil {
-				return err
-			}
-			m.destinations[srcID] = there[0].(int64)
-			m.res.SharedDestinations++
+		if isNoRows(err) {
 			continue
 		}
-		if !isNoRows(err) {
+		if err != nil {
 			return err
 		}
+		if err := m.sameDestination(t, row, name, settings, there); err != nil {
+			return err
+		}
+		m.destinations[srcID] = there[0].(int64)
+		m.res.SharedDestinations++
+	}
+	return nil
+}
+
+func (m *migration) copyDestinations(ctx context.Context) error {
+	t := m.dests
+	cols := without(t.cols, "id")
+	for _, row := range t.rows {
+		srcID, _ := t.id(row, "id")
+		if _, shared := m.destinations[srcID]; shared {
+			continue
+		}
+		name := t.str(row, "name")
 		vals := t.pick(row, cols)
 		for i, c := range cols {
-			err = nil
+			var err error
 			switch c {
 			case "secret_key":
 				vals[i], err = m.secret(destinationSecret(name), t.str(row, c))
@@ -659,11 +703,14 @@ func (m *migration) templateShape(ctx context.Context, q *txn, id int64, setting
 	return strings.Join(lines, "\n"), rows.Err()
 }
 
-func (m *migration) copyTemplates(ctx context.Context) error {
+// checkTemplates finds the source's templates the target already has:
+// the same configurations are shared, others refused. It writes nothing.
+func (m *migration) checkTemplates(ctx context.Context) error {
 	t, err := m.load(ctx, "templates")
 	if err != nil {
 		return err
 	}
+	m.tmpls = t
 	tcCols, err := m.columns(ctx, "template_configurations")
 	if err != nil {
 		return err
@@ -674,27 +721,38 @@ func (m *migration) copyTemplates(ctx context.Context) error {
 		name := t.str(row, "name")
 		var thereID int64
 		err := m.tx.QueryRowContext(ctx, `SELECT id FROM templates WHERE name = ?`, name).Scan(&thereID)
-		if err == nil {
-			mine, err := m.templateShape(ctx, m.stx, srcID, settings)
-			if err != nil {
-				return err
-			}
-			theirs, err := m.templateShape(ctx, m.tx, thereID, settings)
-			if err != nil {
-				return err
-			}
-			if mine != theirs {
-				return core.Userf(core.ErrExists, "template %q is already in %s with other configurations, so nothing was migrated; a fleet shares a template only when it is the same: rename one of them first", name, m.dst.Path())
-			}
-			m.templates[srcID] = thereID
-			m.sharedTemplates[srcID] = true
-			m.res.SharedTemplates++
+		if isNoRows(err) {
 			continue
 		}
-		if !isNoRows(err) {
+		if err != nil {
 			return err
 		}
-		cols := without(t.cols, "id")
+		mine, err := m.templateShape(ctx, m.stx, srcID, settings)
+		if err != nil {
+			return err
+		}
+		theirs, err := m.templateShape(ctx, m.tx, thereID, settings)
+		if err != nil {
+			return err
+		}
+		if mine != theirs {
+			return core.Userf(core.ErrExists, "template %q is already in %s with other configurations, so nothing was migrated; a fleet shares a template only when it is the same: rename one of them first", name, m.dst.Path())
+		}
+		m.templates[srcID] = thereID
+		m.sharedTemplates[srcID] = true
+		m.res.SharedTemplates++
+	}
+	return nil
+}
+
+func (m *migration) copyTemplates(ctx context.Context) error {
+	t := m.tmpls
+	cols := without(t.cols, "id")
+	for _, row := range t.rows {
+		srcID, _ := t.id(row, "id")
+		if m.sharedTemplates[srcID] {
+			continue
+		}
 		id, err := m.insertOne(ctx, "templates", cols, t.pick(row, cols))
 		if err != nil {
 			return err

@@ -274,17 +274,31 @@ func TestMigrateSharesIdenticalDestinations(t *testing.T) {
 	must(t, err)
 	must(t, dst.SetConfiguration(ctx, core.Configuration{Service: "erp-b", Destination: "s3", Frequency: core.Daily, Schedule: core.DefaultSchedule, Retention: core.Retention{KeepLast: 3}}))
 
+	// A template of the same name with other configurations is refused.
+	must(t, dst.AddTemplate(ctx, &core.Template{Name: "std", Configurations: []core.TemplateConfiguration{
+		{Destination: "s3", Frequency: core.Weekly, Schedule: core.DefaultSchedule, Retention: core.Retention{KeepLast: 5}, Primary: true},
+	}}))
+	before := dump(t, dst)
+	_, err = Migrate(ctx, src, dst, MigrateOptions{})
+	if !errors.Is(err, core.ErrExists) || !strings.Contains(err.Error(), `template "std" is already in`) {
+		t.Errorf("migrating onto another template std: %v; want it refused", err)
+	}
+	if after := dump(t, dst); after != before {
+		t.Errorf("a refused migration changed the target:\n%s\nwas\n%s", after, before)
+	}
+	must(t, dst.RemoveTemplate(ctx, "std"))
+
 	// nas differs: another directory.
 	nas := core.Destination{Name: "nas", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/mnt/other-nas"},
 		Encrypt: core.EncryptionSettings{Passphrase: "nas-passphrase"}}
 	must(t, dst.AddDestination(ctx, &nas))
-	before := dump(t, dst)
+	before = dump(t, dst)
 	_, err = Migrate(ctx, src, dst, MigrateOptions{})
 	if !errors.Is(err, core.ErrExists) || !strings.Contains(err.Error(), `destination "nas" is already in`) || !strings.Contains(err.Error(), "another dir") {
 		t.Errorf("migrating onto another nas: %v; want it refused, naming the destination and what differs", err)
 	}
 	if after := dump(t, dst); after != before {
-		t.Errorf("a refused migration changed the target")
+		t.Errorf("a refused migration changed the target:\n%s\nwas\n%s", after, before)
 	}
 	// Same directory, another passphrase: refused too.
 	nas.Local.Dir, nas.Encrypt.Passphrase = "/mnt/nas", "another-passphrase"
@@ -294,6 +308,11 @@ func TestMigrateSharesIdenticalDestinations(t *testing.T) {
 	}
 	nas.Encrypt.Passphrase = "nas-passphrase"
 	must(t, dst.UpdateDestination(ctx, nas))
+	// The same template is shared.
+	must(t, dst.AddTemplate(ctx, &core.Template{Name: "std", Configurations: []core.TemplateConfiguration{
+		{Destination: "nas", Frequency: core.Daily, Schedule: core.DefaultSchedule, Retention: core.Retention{KeepLast: 7}, Primary: true},
+		{Destination: "s3", Frequency: core.Weekly, Schedule: core.DefaultSchedule, Retention: core.Retention{KeepLast: 4}, Drill: core.Monthly},
+	}}))
 
 	// A backup id the target already gives: refused, naming it.
 	b := core.Backup{Service: "erp-b", Destination: "s3", Kind: core.KindManual, Status: core.StatusSucceeded}
@@ -304,15 +323,21 @@ func TestMigrateSharesIdenticalDestinations(t *testing.T) {
 		t.Errorf("migrating onto a taken backup id: %v; want it refused, naming the id", err)
 	}
 	if after := dump(t, dst); after != before {
-		t.Errorf("a refused migration changed the target")
+		t.Errorf("a refused migration changed the target:\n%s\nwas\n%s", after, before)
 	}
 	_, err = dst.db.Exec(`DELETE FROM backups`)
 	must(t, err)
 
 	res, err := Migrate(ctx, src, dst, MigrateOptions{})
 	must(t, err)
-	if res.SharedDestinations != 2 || res.Destinations != 1 || res.Services != 3 || res.Backups != 20 {
-		t.Errorf("Migrate: %+v; want s3 and nas shared, offsite added, 3 services and 20 backups", res)
+	if res.SharedDestinations != 2 || res.Destinations != 1 || res.Services != 3 || res.Backups != 20 ||
+		res.SharedTemplates != 1 || res.Templates != 0 || res.TemplateConfigurations != 0 {
+		t.Errorf("Migrate: %+v; want s3, nas and std shared, offsite added, 3 services and 20 backups", res)
+	}
+	tpl, err := dst.Template(ctx, "std")
+	must(t, err)
+	if len(tpl.Configurations) != 2 {
+		t.Errorf("the shared template has %d configurations, want its 2", len(tpl.Configurations))
 	}
 	dests, err := dst.Destinations(ctx)
 	must(t, err)
@@ -444,7 +469,11 @@ func TestMigrateRefusesUnreadableSecrets(t *testing.T) {
 	src2, err := Open(ctx, src.Path())
 	must(t, err)
 	defer src2.Close()
+	before = dump(t, dst)
 	_, err = Migrate(ctx, src2, dst, MigrateOptions{})
+	if after := dump(t, dst); after != before {
+		t.Errorf("a refused migration changed the target:\n%s\nwas\n%s", after, before)
+	}
 	if err == nil || !strings.Contains(err.Error(), "cannot be decrypted because the catalog key file "+src.KeyFile()+" is missing") || !strings.Contains(err.Error(), "nothing was migrated") {
 		t.Errorf("migrating a catalog without its key: %v", err)
 	}
