@@ -94,7 +94,7 @@ func TestFleetKeyOnEveryHost(t *testing.T) {
 	d, err = c.Destination(ctx, "s3")
 	must(t, err)
 	_, err = d.S3.SecretKey.Resolve("the secret key")
-	if err == nil || !strings.Contains(err.Error(), "cannot be decrypted with this host's catalog key "+keyC+", which is not the key the catalog's secrets were sealed with") {
+	if err == nil || !strings.Contains(err.Error(), "cannot be decrypted with this host's catalog key "+keyC+", which is not the key it was stored with (another fleet's key?)") {
 		t.Errorf("reading with another fleet's key: %v", err)
 	}
 	if adv, ok := core.AdviceOf(err); !ok || adv.Action != core.ActionReplaceCatalogKey {

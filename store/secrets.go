@@ -426,7 +426,7 @@ func (c *Catalog) open(col secretColumn, stored string) core.Secret {
 		plain, err = aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(col.column))
 	}
 	if err != nil && c.db.pg {
-		return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted with this host's catalog key %s, which is not the key the catalog's secrets were sealed with (another fleet's key?)", col.what, c.keys.path),
+		return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted with this host's catalog key %s, which is not the key it was stored with (another fleet's key?)", col.what, c.keys.path),
 			core.Advice{Action: core.ActionReplaceCatalogKey})
 	}
 	if err != nil {
