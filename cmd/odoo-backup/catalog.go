@@ -149,7 +149,9 @@ shared one has served a while.`,
 			if _, err := os.Stat(source); errors.Is(err, fs.ErrNotExist) {
 				return core.Userf(core.ErrNotFound, "there is no catalog at %s to migrate; name this host's catalog with --catalog PATH or ODOO_BACKUP_CATALOG", source)
 			}
-			if err := a.open(ctx); err != nil {
+			// Backups whose process died are marked failed first, so only
+			// live ones hold the migration back.
+			if err := a.openReconciled(ctx); err != nil {
 				return err
 			}
 			if err := a.checkNoDaemon(ctx); err != nil {
