@@ -70,6 +70,7 @@ var sqliteOnly = map[string]string{
 	"TestMigrateSharesIdenticalDestinations":               "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
 	"TestMigrateRefusesUnreadableSecrets":                  "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
 	"TestMigrateRenumbersClashingBackups":                  "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
+	"TestMigrateRefusesRunningBackups":                     "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
 	"TestMigrateNeedsSQLiteIntoPostgres":                   "about which backends a migration goes between",
 	"TestMigrateCoversEveryTable":                          "reads the SQLite schema a migration copies from",
 	"TestFleetKeyOnEveryHost":                              "hosts sharing a PostgreSQL catalog: opens the test bed's PostgreSQL itself",

@@ -512,3 +512,21 @@ func TestMigrateCoversEveryTable(t *testing.T) {
 		}
 	}
 }
+
+// A backup still running writes to the old catalog: the migration waits
+// for it, writing nothing.
+func TestMigrateRefusesRunningBackups(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv("MIGRATE_TEST_S3_SECRET", "x")
+	src := migrationSource(t, 2)
+	dst := migrationTarget(t)
+	running := addBackup(t, src, "prod", "nas", core.KindManual, core.StatusRunning)
+	before := dump(t, dst)
+	_, err := Migrate(ctx, src, dst, MigrateOptions{})
+	if !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), fmt.Sprintf("backup %d is still running in %s, so nothing was migrated", running.ID, src.Path())) {
+		t.Errorf("migrating with a running backup: %v", err)
+	}
+	if after := dump(t, dst); after != before {
+		t.Errorf("a refused migration changed the target:\n%s\nwas\n%s", after, before)
+	}
+}
