@@ -11,11 +11,13 @@ import (
 // notInTheConsole are the actions the console cannot do itself, so its
 // phrase may send the user to the command line, with the reason.
 var notInTheConsole = map[core.Action]string{
-	core.ActionRebuildAgain:      "the console has no catalog rebuild",
-	core.ActionForgetBackups:     "the console removes a destination only once it holds no backups",
-	core.ActionGiveRecipient:     "the console does not generate keys",
-	core.ActionGiveKeyFile:       "the console does not generate keys",
-	core.ActionGenerateKey:       "the console does not generate keys",
+	core.ActionRebuildAgain:  "the console has no catalog rebuild",
+	core.ActionForgetBackups: "the console removes a destination only once it holds no backups",
+	core.ActionGiveRecipient: "the console does not generate keys",
+	core.ActionGiveKeyFile:   "the console does not generate keys",
+	core.ActionGenerateKey:   "the console does not generate keys",
+
+	// A fleet's catalog: keys and migrations are the command line's.
 	core.ActionInstallCatalogKey: "the console does not install the fleet's catalog key",
 	core.ActionReplaceCatalogKey: "the console does not install the fleet's catalog key",
 	core.ActionRenumberBackups:   "the console does not migrate catalogs",
