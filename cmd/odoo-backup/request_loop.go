@@ -35,8 +35,8 @@ type requestLoop struct {
 	shutdownTimeout time.Duration
 	log             *slog.Logger
 
-	mu   sync.Mutex
-	wake context.CancelFunc // ends the current wait
+	// kicked wakes the loop when a run ends and frees its slot.
+	kicked chan struct{}
 }
 
 // run claims and runs requests until ctx ends, then lets running requests
@@ -65,30 +65,8 @@ func (l *requestLoop) run(ctx context.Context) {
 			}
 		}
 		held = holds
-		for holds && ctx.Err() == nil {
-			select {
-			case slots <- struct{}{}:
-			default:
-				holds = false // every slot busy: a run that ends wakes the loop
-				continue
-			}
-			r, ok, err := l.cat.ClaimRequest(ctx, host, self)
-			if err != nil || !ok {
-				<-slots
-				if err != nil && ctx.Err() == nil {
-					l.log.Error("claiming a request failed", "error", err)
-				}
-				break
-			}
-			l.log.Info("request claimed", "request", r.ID, "kind", r.Kind, "service", r.Service, "requested_by", r.RequestedBy, "requested_host", r.RequestedHost)
-			running.Add(1)
-			go func() {
-				defer running.Done()
-				defer func() { <-slots; l.kick() }()
-				if err := l.engine.RunRequest(runCtx, l.cat, r, self); err != nil {
-					l.log.Error("ending the request failed", "request", r.ID, "error", err)
-				}
-			}()
+		if holds {
+			l.claimAll(ctx, runCtx, self, slots, &running)
 		}
 		wait := requestPollUnheld
 		switch {
@@ -110,12 +88,52 @@ func (l *requestLoop) run(ctx context.Context) {
 	}
 }
 
-// sleep waits for a request (WaitRequests), at most d, or for kick.
+// claimAll claims pending requests of this host while a slot is free, and
+// runs each in the background under runCtx.
+func (l *requestLoop) claimAll(ctx, runCtx context.Context, self core.Claimer, slots chan struct{}, running *sync.WaitGroup) {
+	for ctx.Err() == nil {
+		select {
+		case slots <- struct{}{}:
+		default:
+			return // every slot busy: a run that ends kicks the loop
+		}
+		r, ok, err := l.cat.ClaimRequest(ctx, self.Host, self)
+		if err != nil || !ok {
+			<-slots
+			if err != nil && ctx.Err() == nil {
+				l.log.Error("claiming a request failed", "error", err)
+			}
+			return
+		}
+		l.log.Info("request claimed", "request", r.ID, "kind", r.Kind, "service", r.Service, "requested_by", r.RequestedBy, "requested_host", r.RequestedHost)
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			defer func() { <-slots; l.kick() }()
+			if err := l.engine.RunRequest(runCtx, l.cat, r, self); err != nil {
+				l.log.Error("ending the request failed", "request", r.ID, "error", err)
+			}
+		}()
+	}
+}
+
+// sleep waits for a request (WaitRequests), at most d, or for a kick; a
+// kick that came before it returns at once.
 func (l *requestLoop) sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-l.kicked:
+		return
+	default:
+	}
 	wctx, cancel := context.WithCancel(ctx)
-	l.mu.Lock()
-	l.wake = cancel
-	l.mu.Unlock()
+	defer cancel()
+	go func() {
+		select {
+		case <-l.kicked:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
 	if err := l.cat.WaitRequests(wctx, d); err != nil && wctx.Err() == nil {
 		l.log.Warn("waiting for requests failed; looking again later", "error", err)
 		select {
@@ -123,15 +141,13 @@ func (l *requestLoop) sleep(ctx context.Context, d time.Duration) {
 		case <-time.After(d):
 		}
 	}
-	cancel()
 }
 
-// kick ends the current wait: a slot is free again.
+// kick wakes the loop: a slot is free again.
 func (l *requestLoop) kick() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.wake != nil {
-		l.wake()
+	select {
+	case l.kicked <- struct{}{}:
+	default:
 	}
 }
 
@@ -139,7 +155,8 @@ func (l *requestLoop) kick() {
 // background until ctx ends or the returned function is called; that
 // function waits for the loop's end.
 func (a *app) startRequestLoop(ctx context.Context, holder string, engine *core.Engine, log *slog.Logger, maxConcurrent int, shutdownTimeout time.Duration) func() {
-	l := &requestLoop{cat: a.cat, engine: engine, holder: holder, maxConcurrent: maxConcurrent, shutdownTimeout: shutdownTimeout, log: log}
+	l := &requestLoop{cat: a.cat, engine: engine, holder: holder, maxConcurrent: maxConcurrent, shutdownTimeout: shutdownTimeout, log: log,
+		kicked: make(chan struct{}, 1)}
 	ctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

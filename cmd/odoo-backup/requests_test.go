@@ -377,7 +377,7 @@ func TestRequestsRunOnTheServicesHost(t *testing.T) {
 		t.Fatalf("the killed request is %+v, want failed as interrupted", req)
 	}
 	killed := req
-	db = c.startDaemon("--host-name", "b")
+	db = c.startDaemon("--host-name", "b", "--max-concurrent", "1")
 	db.waitFor("running the schedules", 1)
 	db.waitFor("backup interrupted by a crash recorded as failed", 1)
 	req = c.request(rq.id)
@@ -392,6 +392,35 @@ func TestRequestsRunOnTheServicesHost(t *testing.T) {
 	}
 	nothingLeft("after b's restart")
 
+	// b now runs one request at a time: two asked at once run one after
+	// the other, the second as soon as the first frees its slot (not at the
+	// 30 s fallback look).
+	cat, err := store.Open(ctx, c.catalog, store.WithKeyFile(filepath.Join(c.dir, "xdg", "odoo-backup", "catalog.key")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pair [2]core.Request
+	for i := range pair {
+		pair[i] = core.Request{Kind: core.RequestBackup, Host: "b", Service: "prod"}
+		if err := cat.SubmitRequest(ctx, &pair[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat.Close()
+	for i := range pair {
+		pair[i] = c.awaitRequest(pair[i].ID, "succeeded", func(r core.Request) bool { return r.Status.Final() })
+		if pair[i].Status != core.RequestSucceeded {
+			t.Fatalf("request %d ended %s: %s", pair[i].ID, pair[i].Status, pair[i].Error)
+		}
+	}
+	first, second := pair[0], pair[1]
+	if second.ClaimedAt.Before(*first.FinishedAt) {
+		t.Errorf("with --max-concurrent 1, request %d was claimed at %v, before request %d ended at %v", second.ID, second.ClaimedAt, first.ID, first.FinishedAt)
+	}
+	if gap := second.ClaimedAt.Sub(*first.FinishedAt); gap > 10*time.Second {
+		t.Errorf("request %d waited %v after request %d freed the slot; the loop should look again at once", second.ID, gap, first.ID)
+	}
+
 	// 5. The listing says what happened, newest first.
 	var listed []core.Request
 	c.json(&listed, "--host-name", "a", "requests")
@@ -399,7 +428,7 @@ func TestRequestsRunOnTheServicesHost(t *testing.T) {
 	for _, l := range listed {
 		statuses = append(statuses, string(l.Kind)+":"+string(l.Status))
 	}
-	if got, want := strings.Join(statuses, " "), "backup:failed backup:cancelled service_copy:succeeded upload_restore:succeeded drill:succeeded restore:succeeded backup:succeeded"; got != want {
+	if got, want := strings.Join(statuses, " "), "backup:succeeded backup:succeeded backup:failed backup:cancelled service_copy:succeeded upload_restore:succeeded drill:succeeded restore:succeeded backup:succeeded"; got != want {
 		t.Errorf("requests: %s, want %s", got, want)
 	}
 	da.stop()
