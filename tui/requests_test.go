@@ -12,10 +12,13 @@ import (
 )
 
 // onHostB moves production to host b.
-func onHostB(t *testing.T, cat *store.Catalog) {
+func onHostB(t *testing.T, cat *store.Catalog) { moveToB(t, cat, "production") }
+
+// moveToB moves service to host b.
+func moveToB(t *testing.T, cat *store.Catalog, service string) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := cat.Service(ctx, "production")
+	s, err := cat.Service(ctx, service)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,5 +101,73 @@ func TestBackupOfAnotherHostIsARequest(t *testing.T) {
 	waitFor(t, tm, "backup of production succeeded on host b (request 1): s3-eu (1.2 GB)")
 	if len(eng.reqs) != 0 {
 		t.Errorf("the console backed up here too: %+v", eng.reqs)
+	}
+}
+
+// liveDaemonB gives host b a live daemon, as the console's clock sees it.
+func liveDaemonB(t *testing.T, cat *store.Catalog) core.Claimer {
+	t.Helper()
+	if _, ok, err := cat.AcquireLease(context.Background(), core.Lease{Name: core.SchedulerLeaseName("b"), Holder: "daemon", PID: 77, Host: "b",
+		AcquiredAt: clock, Heartbeat: clock}, nil); err != nil || !ok {
+		t.Fatalf("b's daemon lease: %v %v", ok, err)
+	}
+	return core.Claimer{Holder: "daemon", PID: 77, Host: "b"}
+}
+
+// claimAsB claims, as b's daemon, the request the console asked.
+func claimAsB(t *testing.T, cat *store.Catalog, daemon core.Claimer) core.Request {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		r, ok, err := cat.ClaimRequest(ctx, "b", daemon)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the console asked b for nothing within a minute")
+		}
+		cat.WaitRequests(ctx, 10*time.Millisecond)
+	}
+}
+
+// A restore onto a service of host b, confirmed by typing its name, is a
+// request b's daemon runs, carrying that confirmation; the outcome shows as
+// a local one does, and this console's engine restores nothing.
+func TestRestoreOntoAnotherHostIsARequest(t *testing.T) {
+	cat := seed(t)
+	moveToB(t, cat, "staging")
+	daemon := liveDaemonB(t, cat)
+	eng := newFlowEngine(cat)
+	tm := start80(t, Options{Catalog: cat, Engine: eng, Requests: cat})
+	openHistory(t, tm)
+	press(tm, "r")
+	view(t, tm, "Restore onto", "(•) this service: production")
+	press(tm, "down", "down")
+	view(t, tm, "(•) staging")
+	press(tm, "enter")
+	view(t, tm, "▸ [x] neutralize")
+	press(tm, "enter")
+	view(t, tm, "This replaces ALL data of staging")
+	press(tm, "enter")
+	view(t, tm, "Type staging to confirm")
+	press(tm, "staging", "enter")
+
+	r := claimAsB(t, cat, daemon)
+	if r.Kind != core.RequestRestore || r.Service != "staging" || r.Params.BackupID != 3 || r.Params.Target != "staging" || !r.Params.Neutralize || !r.Params.Confirmed {
+		t.Fatalf("the console asked %+v, want a confirmed, neutralized restore of backup 3 onto staging", r)
+	}
+	result, _ := json.Marshal(core.RestoreResult{Database: "staging_db", SafetyBackupID: 77, IsNeutralized: true})
+	if err := cat.FinishRequest(context.Background(), r.ID, daemon, core.RequestSucceeded, result, ""); err != nil {
+		t.Fatal(err)
+	}
+	view(t, tm, "✓ Backup 3 restored onto staging", "restore safety backup 77 onto staging")
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if len(eng.restores) != 0 {
+		t.Errorf("the console restored here too: %+v", eng.restores)
 	}
 }
