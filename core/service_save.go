@@ -86,6 +86,11 @@ func checkService(ctx context.Context, cat ServiceCatalog, s Service, opt Servic
 	if err := ValidateDatabaseName(s.DB.Database); err != nil {
 		return err
 	}
+	if s.Host != "" {
+		if err := ValidateHostName(s.Host); err != nil {
+			return err
+		}
+	}
 	if !opt.Shared {
 		others, err := cat.Services(ctx)
 		if err != nil {

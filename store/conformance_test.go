@@ -40,7 +40,7 @@ var conformance = []func(*testing.T){
 	TestConfigurationRoundTrip, TestTemplateRoundTrip, TestBackupRoundTrip, TestScheduleVersionFollowsScheduleChanges,
 	TestScheduleVersionIgnoresBackupsAndLeases, TestScheduleVersionSeenAcrossHandles, TestSecretsAreEncryptedAtRest,
 	TestCiphertextIsBoundToItsColumn, TestSecretReferencesAreStoredAsReferences, TestTwoHandlesWriteConcurrently,
-	TestReopenAppliesNoMigrationTwice,
+	TestReopenAppliesNoMigrationTwice, TestDaemonRecordFollowsItsLease, TestServiceMoveIsAudited,
 }
 
 // sqliteOnly are the tests about SQLite itself, with the reason each does not
