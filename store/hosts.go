@@ -65,7 +65,7 @@ func (c *Catalog) Hosts(ctx context.Context) ([]core.HostRecord, error) {
 	out := []core.HostRecord{}
 	for rows.Next() {
 		var (
-			r                       core.HostRecord
+			r                      core.HostRecord
 			started, seen, stopped int64
 		)
 		if err := rows.Scan(&r.Name, &r.Holder, &r.PID, &started, &seen, &stopped); err != nil {
