@@ -24,7 +24,7 @@ func consoleHolds(t *testing.T, cat *store.Catalog) {
 	if err := cat.ReleaseLease(ctx, daemon); err != nil {
 		t.Fatal(err)
 	}
-	host, _ := os.Hostname()
+	host := core.HostName()
 	l := core.Lease{Name: core.SchedulerLeaseName(core.HostName()), Holder: core.ConsoleHolder, PID: os.Getpid(), Host: host, AcquiredAt: clock, Heartbeat: clock}
 	if _, ok, err := cat.AcquireLease(ctx, l, nil); err != nil || !ok {
 		t.Fatalf("take the lease for the console: %v %v", ok, err)
