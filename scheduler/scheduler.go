@@ -447,13 +447,17 @@ func (s *Scheduler) reload(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.version, s.loaded = v, true
+	s.version = v
 	backups := func(c core.Configuration) core.Frequency { return c.Frequency }
 	drills := func(c core.Configuration) core.Frequency { return c.Drill }
 	var err1, err2 error
 	s.configs, err1 = s.reconcile("schedule", s.jobs, configs, backups, s.fire)
 	_, err2 = s.reconcile("drill schedule", s.drills, configs, drills, s.fireDrill)
-	return errors.Join(err1, err2)
+	// A host with no schedule of its own looks again only when the
+	// catalog changes; one whose jobs could not all be made, at each poll.
+	err = errors.Join(err1, err2)
+	s.loaded = err == nil
+	return err
 }
 
 // ownConfigurations are the configurations of this host's services: the
