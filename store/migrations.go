@@ -295,7 +295,20 @@ ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 ALTER TABLE services ADD COLUMN host TEXT NOT NULL DEFAULT '';
 CREATE INDEX services_host ON services(host, name);
 `,
-	// 11: work requests: what one host asks of the daemon of the host that
+	// hosts: the life of each host's daemon (core.HostRecord), kept when
+	// its scheduler lease row goes at a clean stop, so the fleet can say
+	// since when a host has had no daemon. stopped_at 0: not stopped.
+	`
+CREATE TABLE hosts (
+	name       TEXT PRIMARY KEY,
+	holder     TEXT   NOT NULL,
+	pid        INTEGER NOT NULL,
+	started_at INTEGER NOT NULL,
+	seen_at    INTEGER NOT NULL,
+	stopped_at INTEGER NOT NULL DEFAULT 0
+);
+`,
+	// work requests: what one host asks of the daemon of the host that
 	// holds a service's data (core.Request).
 	`
 CREATE TABLE requests (

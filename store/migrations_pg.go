@@ -298,7 +298,20 @@ ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 ALTER TABLE services ADD COLUMN host TEXT NOT NULL DEFAULT '';
 CREATE INDEX services_host ON services(host, name);
 `,
-	// 11: work requests.
+	// hosts: the life of each host's daemon (core.HostRecord), kept when
+	// its scheduler lease row goes at a clean stop, so the fleet can say
+	// since when a host has had no daemon. stopped_at 0: not stopped.
+	`
+CREATE TABLE hosts (
+	name       TEXT PRIMARY KEY,
+	holder     TEXT   NOT NULL,
+	pid        BIGINT NOT NULL,
+	started_at BIGINT NOT NULL,
+	seen_at    BIGINT NOT NULL,
+	stopped_at BIGINT NOT NULL DEFAULT 0
+);
+`,
+	// work requests: what one host asks of the daemon of the host that holds a service's data.
 	`
 CREATE TABLE requests (
 	id               BIGSERIAL PRIMARY KEY,
