@@ -29,9 +29,9 @@ func pgCatalog(t *testing.T, c *cli, name string) string {
 	return name
 }
 
-// as is the same catalog, logged in as a new database user with a
+// loggedInAs is the same catalog, logged in as a new database user with a
 // password (LOGIN, not a superuser).
-func (c *cli) as(db, login string) (*cli, string) {
+func (c *cli) loggedInAs(db, login string) (*cli, string) {
 	c.t.Helper()
 	pg := servers.Postgres(c.t)
 	name := db + "_" + login
@@ -96,8 +96,8 @@ func TestRolesOnAPostgresCatalog(t *testing.T) {
 	c.json(&bs, "backup", "production")
 	id := itoa(bs[0].ID)
 
-	viewer, viewerName := c.as(db, "vera")
-	operator, operatorName := c.as(db, "otto")
+	viewer, viewerName := c.loggedInAs(db, "vera")
+	operator, operatorName := c.loggedInAs(db, "otto")
 	c.ok("role", "grant", viewerName, "viewer")
 	c.ok("role", "grant", operatorName, "operator")
 	var members []core.RoleMember
@@ -225,7 +225,7 @@ func TestOperatorDaemonRunsSchedules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	operator, operatorName := c.as(db, "otto")
+	operator, operatorName := c.loggedInAs(db, "otto")
 	c.ok("role", "grant", operatorName, "operator")
 	d := operator.startDaemon()
 	d.waitFor("scheduled run finished", 1)
