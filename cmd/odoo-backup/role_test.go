@@ -212,7 +212,8 @@ func TestOperatorDaemonRunsSchedules(t *testing.T) {
 	db := pgCatalog(t, c, "roles_daemon")
 	prod := generate(t, "roles_daemon_prod")
 	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
-	c.addService("production", prod)
+	// On a host of its own: the daemon runs that host's schedules.
+	c.addServiceOn("roles-host", "production", prod)
 	c.ok("config", "set", "production", "disk", "--frequency", "hourly", "--minute", "0", "--keep", "1")
 	// A scheduled backup from two hours ago: the last slot was missed.
 	cat, err := store.Open(t.Context(), c.catalog, store.WithKeyFile(filepath.Join(c.dir, "xdg", "odoo-backup", "catalog.key")))
@@ -227,7 +228,7 @@ func TestOperatorDaemonRunsSchedules(t *testing.T) {
 	}
 	operator, operatorName := c.loggedInAs(db, "otto")
 	c.ok("role", "grant", operatorName, "operator")
-	d := operator.startDaemon()
+	d := operator.startDaemon("--host-name", "roles-host")
 	d.waitFor("scheduled run finished", 1)
 	d.stop()
 	var bs []backupJSON
