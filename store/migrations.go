@@ -295,6 +295,18 @@ ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 ALTER TABLE services ADD COLUMN host TEXT NOT NULL DEFAULT '';
 CREATE INDEX services_host ON services(host, name);
 `,
+	// 11: rows a daemon kept in its local journal while a shared catalog
+	// was unreachable carry the journal entry's origin (host/uuid), unique,
+	// so a replay interrupted after its commit never inserts them twice.
+	// NULL for every row written directly.
+	`
+ALTER TABLE backups ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX backups_origin ON backups(origin);
+ALTER TABLE drills ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX drills_origin ON drills(origin);
+ALTER TABLE audit ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX audit_origin ON audit(origin);
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one

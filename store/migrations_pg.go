@@ -298,4 +298,13 @@ ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 ALTER TABLE services ADD COLUMN host TEXT NOT NULL DEFAULT '';
 CREATE INDEX services_host ON services(host, name);
 `,
+	// 11: the origin of a row replayed from a host's journal.
+	`
+ALTER TABLE backups ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX backups_origin ON backups(origin);
+ALTER TABLE drills ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX drills_origin ON drills(origin);
+ALTER TABLE audit ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX audit_origin ON audit(origin);
+`,
 }

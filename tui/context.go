@@ -47,7 +47,10 @@ type Context struct {
 	Keys          KeyMap
 	Now           core.Clock
 	ReadOnly      bool
-	Catalog       Catalog
+	// CatalogName is the catalog as messages name it (a URL without its
+	// password).
+	CatalogName string
+	Catalog     Catalog
 	Engine        Engine
 	// OpenStore opens a destination's storage (Options.OpenStore).
 	OpenStore core.StoreOpener
