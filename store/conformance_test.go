@@ -40,7 +40,7 @@ var conformance = []func(*testing.T){
 	TestConfigurationRoundTrip, TestTemplateRoundTrip, TestBackupRoundTrip, TestScheduleVersionFollowsScheduleChanges,
 	TestScheduleVersionIgnoresBackupsAndLeases, TestScheduleVersionSeenAcrossHandles, TestSecretsAreEncryptedAtRest,
 	TestCiphertextIsBoundToItsColumn, TestSecretReferencesAreStoredAsReferences, TestTwoHandlesWriteConcurrently,
-	TestReopenAppliesNoMigrationTwice,
+	TestReopenAppliesNoMigrationTwice, TestJournalReplayIsIdempotent,
 }
 
 // sqliteOnly are the tests about SQLite itself, with the reason each does not
@@ -66,6 +66,9 @@ var sqliteOnly = map[string]string{
 	"TestNoFrontEndAdviceInCoreOrStore":                    "reads source files, not a catalog",
 	"TestCommandSentencesFindsCommandText":                 "reads source files, not a catalog",
 	"TestPostgres":                                         "the suite itself",
+	"TestJournalDropsTornLastLine":                         "a host's journal file, not a catalog",
+	"TestJournalKeepsCopyOfDamagedJournal":                 "a host's journal file, not a catalog",
+	"TestJournaledWhileCatalogIsDown":                      "stops the server of a PostgreSQL cluster of its own",
 	"TestConformanceCoversEveryTest":                       "checks this list",
 }
 

@@ -113,7 +113,9 @@ func (e *CatalogUnreachableError) Error() string {
 	return fmt.Sprintf("the catalog %s is unreachable (%v)", e.URL, e.Cause)
 }
 
-func (e *CatalogUnreachableError) Unwrap() []error { return []error{core.ErrCatalogUnreachable, e.Cause} }
+func (e *CatalogUnreachableError) Unwrap() []error {
+	return []error{core.ErrCatalogUnreachable, e.Cause}
+}
 
 func pgOpenError(target string, err error) error {
 	var ue *core.UserError
