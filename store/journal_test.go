@@ -205,6 +205,10 @@ func TestJournaledWhileCatalogIsDown(t *testing.T) {
 		t.Fatalf("AcquireLease: %v %v", ok, err)
 	}
 
+	// A backup the catalog recorded before it went away, whose end is
+	// journaled.
+	inflight := addBackup(t, c, "crm", "nas", core.KindManual, core.StatusRunning)
+
 	j := testJournal(t)
 	var replayed []core.Backup
 	w := NewJournaled(c, JournaledOptions{Journal: j, CallTimeout: 5 * time.Second,
@@ -244,13 +248,15 @@ func TestJournaledWhileCatalogIsDown(t *testing.T) {
 	fin := time.Now().UTC().Truncate(time.Millisecond)
 	b.Status, b.Size, b.SHA256, b.FinishedAt = core.StatusSucceeded, 99, strings.Repeat("cd", 32), &fin
 	must(t, w.UpdateBackup(ctx, b))
+	inflight.Status, inflight.Error = core.StatusFailed, "the destination is full"
+	must(t, w.UpdateBackup(ctx, inflight))
 	a := core.AuditEntry{Action: core.ActionBackup, Target: "crm", Detail: "scheduled: backup " + itoa(b.ID) + " on nas"}
 	must(t, w.AddAudit(ctx, &a))
 	if took := time.Since(began); took > 30*time.Second {
 		t.Errorf("working with the server stopped took %s; every call must fail fast", took)
 	}
-	if j.Len() != 4 {
-		t.Fatalf("journal holds %d entries, want 4 (created, key, final state, audit)", j.Len())
+	if j.Len() != 5 {
+		t.Fatalf("journal holds %d entries, want 5 (created, key, final state, the other backup's end, audit)", j.Len())
 	}
 
 	must(t, pg.Start())
@@ -259,7 +265,10 @@ func TestJournaledWhileCatalogIsDown(t *testing.T) {
 	if j.Len() != 0 {
 		t.Fatalf("journal holds %d entries after the catalog answered, want 0", j.Len())
 	}
-	got, err := c.Backups(ctx, core.BackupFilter{Service: "crm"})
+	if b, err := c.Backup(ctx, inflight.ID); err != nil || b.Status != core.StatusFailed || b.Error != "the destination is full" {
+		t.Errorf("the backup that ended while the catalog was away: %+v (%v), want failed with its error", b, err)
+	}
+	got, err := c.Backups(ctx, core.BackupFilter{Service: "crm", Kind: core.KindScheduled})
 	must(t, err)
 	if len(got) != 1 || got[0].ID <= 0 || got[0].Status != core.StatusSucceeded || got[0].Key != "crm/key.zip" || got[0].Size != 99 {
 		t.Fatalf("backups after the replay = %+v, want one succeeded with key and size", got)

@@ -130,6 +130,11 @@ func pgOpenError(target string, err error) error {
 		case "3D000":
 			return core.Userf(core.ErrUnreachable, "the catalog database of %s does not exist (%s); create it (createdb) and try again", target, pe.Message)
 		}
+		if strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P") {
+			// Starting up, shutting down, or cutting connections: it will
+			// answer again.
+			return &CatalogUnreachableError{URL: target, Cause: err}
+		}
 		return fmt.Errorf("open catalog %s: %w", target, err)
 	}
 	if unreachable(err) {

@@ -51,7 +51,7 @@ type Context struct {
 	// password).
 	CatalogName string
 	Catalog     Catalog
-	Engine        Engine
+	Engine      Engine
 	// OpenStore opens a destination's storage (Options.OpenStore).
 	OpenStore core.StoreOpener
 	// PageSize is how many history rows one catalog query loads.

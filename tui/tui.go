@@ -22,7 +22,7 @@ type Options struct {
 	// CatalogName is the catalog's path or URL, without a password, for
 	// the sentence shown while it is unreachable.
 	CatalogName string
-	Engine  Engine
+	Engine      Engine
 	// OpenStore opens a destination's storage, for the probe made before a
 	// destination is saved and by its test; nil means the engine's, when
 	// the engine is a *core.Engine.

@@ -63,14 +63,17 @@ func WaitForCatalog(o WaitOptions) error {
 
 // WaitModel is the waiting screen.
 type WaitModel struct {
-	o       WaitOptions
-	theme   Theme
-	quit    key.Binding
-	width   int
-	tries   int
-	last    time.Time
-	result  error
-	done    bool
+	o     WaitOptions
+	theme Theme
+	quit  key.Binding
+	width int
+	// wrap breaks the sentence at the terminal's width: the URL in it can
+	// be long, and cutting it would hide what is unreachable.
+	wrap   lipgloss.Style
+	tries  int
+	last   time.Time
+	result error
+	done   bool
 }
 
 // NewWaitModel builds the waiting screen.
@@ -84,7 +87,7 @@ func NewWaitModel(o WaitOptions) *WaitModel {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &WaitModel{o: o, theme: NewTheme(o.NoColor), width: 80,
+	return &WaitModel{o: o, theme: NewTheme(o.NoColor), width: 80, wrap: lipgloss.NewStyle().Width(78).PaddingLeft(1),
 		quit: key.NewBinding(key.WithKeys("q", "ctrl+c", "esc"), key.WithHelp("q", "quit"))}
 }
 
@@ -112,6 +115,7 @@ func (m *WaitModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width = msg.Width
+		m.wrap = m.wrap.Width(max(msg.Width-2, 20))
 	case tea.KeyMsg:
 		if key.Matches(msg, m.quit) {
 			return m, tea.Quit
@@ -134,11 +138,11 @@ func (m *WaitModel) View() string {
 	t := m.theme
 	s := t.Header.Render(" odoo-backup") + "\n\n"
 	if m.tries == 0 {
-		return s + " " + t.Muted.Render("opening the catalog "+m.o.Catalog+"…") + "\n"
+		return s + m.wrap.Render(t.Muted.Render("opening the catalog "+m.o.Catalog+"…")) + "\n"
 	}
-	s += " " + t.Error.Render(catalogUnreachable(m.o.Catalog)) + "\n"
-	s += " " + t.Muted.Render(fmt.Sprintf("tried %d times, last at %s; trying again every %s", m.tries,
-		m.last.Format("15:04:05"), m.o.Every)) + "\n\n"
-	s += " " + t.Muted.Render("q quits")
-	return fit(s, m.width)
+	s += m.wrap.Render(t.Error.Render(catalogUnreachable(m.o.Catalog))) + "\n"
+	s += m.wrap.Render(t.Muted.Render(fmt.Sprintf("tried %d times, last at %s; trying again every %s", m.tries,
+		m.last.Format("15:04:05"), m.o.Every))) + "\n\n"
+	s += m.wrap.Render(t.Muted.Render("q quits"))
+	return s
 }
