@@ -17,12 +17,18 @@ import (
 // removed meanwhile leaves its id NULL, as removing it would have.
 
 // replayBackup records b, the last state the journal kept of the backup
-// origin names, and returns it with the catalog's id.
+// origin names, and returns it with the catalog's id. A daemon also records
+// its new rows this way (recordBackup): a write whose commit reached the
+// server but whose answer was lost is then found by its origin when the
+// journal replays it, not inserted twice.
 func (c *Catalog) replayBackup(ctx context.Context, origin string, b core.Backup) (core.Backup, error) {
 	if !validKind(b.Kind) || !validStatus(b.Status) {
 		return b, core.Userf(core.ErrInvalid, "the journaled backup of %s has kind %q and status %q, which the catalog does not know", b.Service, b.Kind, b.Status)
 	}
 	if err := checkBackupFields(b); err != nil {
+		return b, err
+	}
+	if err := checkTime("backup start time", b.StartedAt); err != nil {
 		return b, err
 	}
 	err := c.write(ctx, fmt.Sprintf("replay the journaled backup of service %q", b.Service), func(tx *txn) error {
@@ -32,10 +38,11 @@ func (c *Catalog) replayBackup(ctx context.Context, origin string, b core.Backup
 			return tx.QueryRowContext(ctx, `INSERT INTO backups (service_id, service_name, destination_id, destination_name,
 				kind, status, key, size, sha256, started_at, finished_at, error, database, format, odoo_version, pg_version, phase, bytes,
 				host, pid, updated_at, encryption, missing_count, missing_files, process_start, progress_at, pool, origin)
-				VALUES ((SELECT id FROM services WHERE id = ?), ?, (SELECT id FROM destinations WHERE id = ?), ?,
+				VALUES (COALESCE((SELECT id FROM services WHERE id = ?), (SELECT id FROM services WHERE name = ?)), ?,
+				COALESCE((SELECT id FROM destinations WHERE id = ?), (SELECT id FROM destinations WHERE name = ?)), ?,
 				?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				RETURNING id`,
-				b.ServiceID, b.Service, b.DestinationID, b.Destination,
+				b.ServiceID, b.Service, b.Service, b.DestinationID, b.Destination, b.Destination,
 				b.Kind, b.Status, b.Key, b.Size, b.SHA256, toNanos(b.StartedAt), nullNanos(b.FinishedAt), b.Error,
 				b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes,
 				b.Host, b.PID, toNanos(b.UpdatedAt), b.Encryption, b.MissingCount, missingJSON(b), b.ProcessStart,
@@ -81,23 +88,21 @@ func (c *Catalog) replayDrill(ctx context.Context, origin string, d core.Drill) 
 }
 
 // replayAudit appends e, kept by the journal under origin, to the audit
-// trail unless a replay already did.
-func (c *Catalog) replayAudit(ctx context.Context, origin string, e core.AuditEntry) error {
+// trail unless a replay already did, and returns its id.
+func (c *Catalog) replayAudit(ctx context.Context, origin string, e core.AuditEntry) (int64, error) {
 	if e.Action == "" {
-		return core.Userf(core.ErrInvalid, "a journaled audit entry has no action")
+		return 0, core.Userf(core.ErrInvalid, "a journaled audit entry has no action")
 	}
-	return c.write(ctx, "replay a journaled audit entry", func(tx *txn) error {
-		var done bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM audit WHERE origin = ?)`, origin).Scan(&done); err != nil {
+	err := c.write(ctx, "replay a journaled audit entry", func(tx *txn) error {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM audit WHERE origin = ?`, origin).Scan(&e.ID)
+		if !errors.Is(err, sql.ErrNoRows) {
 			return err
-		}
-		if done {
-			return nil
 		}
 		if err := c.insertAudit(ctx, tx, &e); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE audit SET origin = ? WHERE id = ?`, origin, e.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE audit SET origin = ? WHERE id = ?`, origin, e.ID)
 		return err
 	})
+	return e.ID, err
 }

@@ -248,6 +248,13 @@ func TestJournaledWhileCatalogIsDown(t *testing.T) {
 	fin := time.Now().UTC().Truncate(time.Millisecond)
 	b.Status, b.Size, b.SHA256, b.FinishedAt = core.StatusSucceeded, 99, strings.Repeat("cd", 32), &fin
 	must(t, w.UpdateBackup(ctx, b))
+	dr := core.Drill{ServiceID: svc.ID, Service: "crm", BackupID: b.ID, Destination: "nas"}
+	must(t, w.AddDrill(ctx, &dr))
+	if dr.ID >= 0 {
+		t.Fatalf("a drill recorded while the catalog is away has id %d, want a provisional one", dr.ID)
+	}
+	dr.Status, dr.FinishedAt = core.DrillOK, &fin
+	must(t, w.UpdateDrill(ctx, dr))
 	inflight.Status, inflight.Error = core.StatusFailed, "the destination is full"
 	must(t, w.UpdateBackup(ctx, inflight))
 	a := core.AuditEntry{Action: core.ActionBackup, Target: "crm", Detail: "scheduled: backup " + itoa(b.ID) + " on nas"}
@@ -255,8 +262,8 @@ func TestJournaledWhileCatalogIsDown(t *testing.T) {
 	if took := time.Since(began); took > 30*time.Second {
 		t.Errorf("working with the server stopped took %s; every call must fail fast", took)
 	}
-	if j.Len() != 5 {
-		t.Fatalf("journal holds %d entries, want 5 (created, key, final state, the other backup's end, audit)", j.Len())
+	if j.Len() != 7 {
+		t.Fatalf("journal holds %d entries, want 7 (created, key, final state, drill, its end, the other backup's end, audit)", j.Len())
 	}
 
 	must(t, pg.Start())
@@ -275,6 +282,11 @@ func TestJournaledWhileCatalogIsDown(t *testing.T) {
 	}
 	if len(replayed) != 1 || replayed[0].ID != got[0].ID {
 		t.Errorf("OnReplayed got %+v, want backup %d", replayed, got[0].ID)
+	}
+	drills, err := c.Drills(ctx, "crm", 0)
+	must(t, err)
+	if len(drills) != 1 || drills[0].ID <= 0 || drills[0].BackupID != got[0].ID || drills[0].Status != core.DrillOK {
+		t.Errorf("drills after the replay = %+v, want one ok drill of backup %d", drills, got[0].ID)
 	}
 	// The engine still holds the provisional id: its later writes follow
 	// the real row.

@@ -363,15 +363,17 @@ func (w *Journaled) realID(id int64) int64 {
 	return id
 }
 
-// provisional gives a row journaled for the first time its id and origin.
-func (w *Journaled) provisional() (int64, string) {
+// newOrigin names a new row across the fleet: this host and a UUID.
+func (w *Journaled) newOrigin() string { return w.host + "/" + uuid.NewString() }
+
+// provisional gives a row journaled for the first time its id.
+func (w *Journaled) provisional(origin string) int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	id := w.nextProv
 	w.nextProv--
-	origin := w.host + "/" + uuid.NewString()
 	w.origins[id] = origin
-	return id, origin
+	return id
 }
 
 func (w *Journaled) originOf(id int64) string {
@@ -407,10 +409,11 @@ func (w *Journaled) direct(ctx context.Context, write func(ctx context.Context) 
 // (its journal entry was refused): it goes to the journal, which inserts it.
 var errNotInCatalog = errors.New("the row is not in the catalog yet")
 
+// CreateBackup gives every new row an origin, also when the catalog
+// answers: a row whose commit reached the server just before it went away
+// (the answer lost) is journaled under the same origin, and the replay
+// finds it instead of inserting it again.
 func (w *Journaled) CreateBackup(ctx context.Context, b *core.Backup) error {
-	if ok, err := w.direct(ctx, func(ctx context.Context) error { return w.Catalog.CreateBackup(ctx, b) }); ok {
-		return err
-	}
 	nb := *b
 	now := w.Catalog.now().UTC()
 	if nb.Status == "" {
@@ -419,9 +422,19 @@ func (w *Journaled) CreateBackup(ctx context.Context, b *core.Backup) error {
 	if nb.StartedAt.IsZero() {
 		nb.StartedAt = now
 	}
+	nb.StartedAt = fromNanos(toNanos(nb.StartedAt))
 	nb.UpdatedAt = now
-	var origin string
-	nb.ID, origin = w.provisional()
+	origin := w.newOrigin()
+	if ok, err := w.direct(ctx, func(ctx context.Context) error {
+		got, err := w.Catalog.replayBackup(ctx, origin, nb)
+		if err == nil {
+			*b = got
+		}
+		return err
+	}); ok {
+		return err
+	}
+	nb.ID = w.provisional(origin)
 	if _, err := w.journal.Append(JournalEntry{Origin: origin, Backup: journalBackup(nb)}); err != nil {
 		return err
 	}
@@ -470,15 +483,6 @@ func (w *Journaled) UpdateProgress(ctx context.Context, id int64, p core.BackupP
 }
 
 func (w *Journaled) AddDrill(ctx context.Context, d *core.Drill) error {
-	if ok, err := w.direct(ctx, func(ctx context.Context) error {
-		nd := *d
-		nd.BackupID = w.realID(nd.BackupID)
-		err := w.Catalog.AddDrill(ctx, &nd)
-		*d = nd
-		return err
-	}); ok {
-		return err
-	}
 	nd := *d
 	if nd.Status == "" {
 		nd.Status = core.DrillRunning
@@ -486,8 +490,27 @@ func (w *Journaled) AddDrill(ctx context.Context, d *core.Drill) error {
 	if nd.StartedAt.IsZero() {
 		nd.StartedAt = w.Catalog.now().UTC()
 	}
-	var origin string
-	nd.ID, origin = w.provisional()
+	nd.StartedAt = fromNanos(toNanos(nd.StartedAt))
+	origin := w.newOrigin()
+	if ok, err := w.direct(ctx, func(ctx context.Context) error {
+		if nd.ServiceID == 0 {
+			s, err := w.Catalog.Service(ctx, nd.Service)
+			if err != nil {
+				return err
+			}
+			nd.ServiceID = s.ID
+		}
+		rd := nd
+		rd.BackupID = w.realID(rd.BackupID)
+		got, err := w.Catalog.replayDrill(ctx, origin, rd)
+		if err == nil {
+			*d = got
+		}
+		return err
+	}); ok {
+		return err
+	}
+	nd.ID = w.provisional(origin)
 	if _, err := w.journal.Append(JournalEntry{Origin: origin, Drill: journalDrill(nd)}); err != nil {
 		return err
 	}
@@ -516,12 +539,6 @@ func (w *Journaled) UpdateDrill(ctx context.Context, d core.Drill) error {
 }
 
 func (w *Journaled) AddAudit(ctx context.Context, e *core.AuditEntry) error {
-	if ok, err := w.direct(ctx, func(ctx context.Context) error {
-		e.Detail = w.renumber(e.Detail)
-		return w.Catalog.AddAudit(ctx, e)
-	}); ok {
-		return err
-	}
 	ne := *e
 	if ne.At.IsZero() {
 		ne.At = w.Catalog.now().UTC()
@@ -530,7 +547,19 @@ func (w *Journaled) AddAudit(ctx context.Context, e *core.AuditEntry) error {
 		a := core.ActorFrom(ctx)
 		ne.User, ne.SSHClient = a.User, a.SSHClient
 	}
-	if _, err := w.journal.Append(JournalEntry{Origin: w.host + "/" + uuid.NewString(), Audit: &ne}); err != nil {
+	origin := w.newOrigin()
+	if ok, err := w.direct(ctx, func(ctx context.Context) error {
+		ne.Detail = w.renumber(ne.Detail)
+		id, err := w.Catalog.replayAudit(ctx, origin, ne)
+		ne.ID = id
+		return err
+	}); ok {
+		if err == nil {
+			*e = ne
+		}
+		return err
+	}
+	if _, err := w.journal.Append(JournalEntry{Origin: origin, Audit: &ne}); err != nil {
 		return err
 	}
 	*e = ne
@@ -642,7 +671,7 @@ func (w *Journaled) Replay(ctx context.Context) error {
 		case last.Audit != nil:
 			a := *last.Audit
 			a.Detail = w.renumber(a.Detail)
-			err = w.Catalog.replayAudit(cctx, last.Origin, a)
+			_, err = w.Catalog.replayAudit(cctx, last.Origin, a)
 			attrs = []any{"audit", a.Action, "target", a.Target}
 		}
 		cn()
