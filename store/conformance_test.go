@@ -40,7 +40,8 @@ var conformance = []func(*testing.T){
 	TestConfigurationRoundTrip, TestTemplateRoundTrip, TestBackupRoundTrip, TestScheduleVersionFollowsScheduleChanges,
 	TestScheduleVersionIgnoresBackupsAndLeases, TestScheduleVersionSeenAcrossHandles, TestSecretsAreEncryptedAtRest,
 	TestCiphertextIsBoundToItsColumn, TestSecretReferencesAreStoredAsReferences, TestTwoHandlesWriteConcurrently,
-	TestReopenAppliesNoMigrationTwice, TestJournalReplayIsIdempotent,
+	TestReopenAppliesNoMigrationTwice, TestGivenIDsAreNeverGivenAgain,
+	TestJournalReplayIsIdempotent,
 }
 
 // sqliteOnly are the tests about SQLite itself, with the reason each does not
