@@ -23,6 +23,15 @@ func catalogUnreachable(name string) string {
 	return fmt.Sprintf("the catalog %s is unreachable; retrying", name)
 }
 
+// readTimeout bounds the periodic reads of the home and service screens:
+// a catalog server that hangs (not stopped, not answering either) shows as
+// unreachable after it, instead of leaving the screen as it was forever.
+const readTimeout = 15 * time.Second
+
+func readContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), readTimeout)
+}
+
 // WaitOptions configure the screen a console shows while it cannot open
 // its catalog.
 type WaitOptions struct {
