@@ -69,6 +69,7 @@ var sqliteOnly = map[string]string{
 	"TestPostgres":                                         "the suite itself",
 	"TestJournalDropsTornLastLine":                         "a host's journal file, not a catalog",
 	"TestJournalKeepsCopyOfDamagedJournal":                 "a host's journal file, not a catalog",
+	"TestJournalInUnusableDirectory":                       "a host's journal file, not a catalog",
 	"TestJournaledWhileCatalogIsDown":                      "stops the server of a PostgreSQL cluster of its own",
 	"TestConformanceCoversEveryTest":                       "checks this list",
 }

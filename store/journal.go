@@ -105,7 +105,10 @@ func JournalPath(dir, host string) string {
 // journal is next rewritten.
 func OpenJournal(path string) (*Journal, []string, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("create the journal directory %s: %w", filepath.Dir(path), err)
+		return nil, nil, core.Userf(err, "the journal directory %s cannot be created (%v); it must be a directory this user can write to", filepath.Dir(path), cause(err))
+	}
+	if err := syscall.Access(filepath.Dir(path), 2|1); err != nil { // W_OK|X_OK
+		return nil, nil, core.Userf(err, "the journal directory %s is not writable (%v); it must be a directory this user can write to", filepath.Dir(path), cause(err))
 	}
 	j := &Journal{path: path}
 	var warnings []string

@@ -67,6 +67,26 @@ func TestJournalDropsTornLastLine(t *testing.T) {
 	}
 }
 
+// TestJournalInUnusableDirectory: a journal directory that cannot be made
+// or written is refused at once with one sentence, not at the first outage.
+func TestJournalInUnusableDirectory(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	must(t, os.WriteFile(file, nil, 0o600))
+	_, _, err := OpenJournal(JournalPath(filepath.Join(file, "journal"), "host-a"))
+	if err == nil || !strings.Contains(err.Error(), "cannot be created") || !strings.Contains(err.Error(), "this user can write to") {
+		t.Errorf("journal under a file: %v, want the sentence saying the directory cannot be created", err)
+	}
+	if os.Geteuid() != 0 {
+		ro := filepath.Join(dir, "ro")
+		must(t, os.Mkdir(ro, 0o500))
+		_, _, err = OpenJournal(JournalPath(ro, "host-a"))
+		if err == nil || !strings.Contains(err.Error(), "is not writable") {
+			t.Errorf("journal in a read-only directory: %v, want the sentence saying it is not writable", err)
+		}
+	}
+}
+
 // TestJournalKeepsCopyOfDamagedJournal: a damaged line inside the file
 // (not a torn end) is dropped with a warning, and the file as it was is
 // kept beside it for a person.

@@ -152,7 +152,10 @@ func (a *app) statusCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the health of every configuration; exits 1 when any is failed or stale (a warning is no failure)",
-		Args:  cobra.NoArgs,
+		Long: `Show the health of every configuration. Exit codes: 0 healthy (warnings
+included), 1 a configuration is failed, stale or stalled, 3 the catalog is
+unreachable (its PostgreSQL server does not answer), so nothing is known.`,
+		Args: cobra.NoArgs,
 		RunE: a.withCatalog(func(ctx context.Context, _ []string) error {
 			rep, err := a.status(ctx)
 			if err != nil {
