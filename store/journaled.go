@@ -626,7 +626,19 @@ func (w *Journaled) Replay(ctx context.Context) error {
 		}
 		g.entries = append(g.entries, e)
 	}
+	// Entries go from the file in batches once committed: a replay cut
+	// short before their removal finds their rows again by origin, so the
+	// file need not be rewritten after every row.
 	replayed := 0
+	var committed []int64
+	removeCommitted := func() error {
+		if len(committed) == 0 {
+			return nil
+		}
+		err := w.journal.Remove(committed...)
+		committed = nil
+		return err
+	}
 	for _, g := range groups {
 		last := g.entries[len(g.entries)-1]
 		var prov int64
@@ -679,7 +691,7 @@ func (w *Journaled) Replay(ctx context.Context) error {
 		if err != nil && !errors.Is(err, core.ErrInvalid) && !errors.Is(err, core.ErrNotFound) && !errors.Is(err, core.ErrExists) {
 			// The catalog is away again or busy: the entries stay for the
 			// next attempt.
-			return err
+			return errors.Join(err, removeCommitted())
 		}
 		if err != nil {
 			w.log.Error("the catalog refuses a journaled row; it is kept in the rejected file", append(attrs, "error", err, "rejected", w.journal.Path()+".rejected")...)
@@ -689,17 +701,26 @@ func (w *Journaled) Replay(ctx context.Context) error {
 		} else {
 			w.log.Info("replayed from the journal", attrs...)
 		}
-		if err := w.journal.Remove(seqs...); err != nil {
-			return err
+		if committed = append(committed, seqs...); len(committed) >= replayBatch {
+			if err := removeCommitted(); err != nil {
+				return err
+			}
 		}
 		replayed++
 		if backup != nil && backup.Status == core.StatusSucceeded && w.onReplayed != nil {
 			w.onReplayed(ctx, *backup)
 		}
 	}
+	if err := removeCommitted(); err != nil {
+		return err
+	}
 	w.log.Info("the journal is replayed", "rows", replayed, "journal", w.journal.Path())
 	return nil
 }
+
+// replayBatch is how many committed entries a replay removes from the
+// journal file at once.
+const replayBatch = 256
 
 func (w *Journaled) mapID(prov, real int64) {
 	if prov >= 0 {
