@@ -97,16 +97,6 @@ func NewJournaled(c *Catalog, o JournaledOptions) *Journaled {
 	return w
 }
 
-// Journal is the host's journal.
-func (w *Journaled) Journal() *Journal { return w.journal }
-
-// Down says whether the last call found the catalog unreachable.
-func (w *Journaled) Down() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.down
-}
-
 func (e JournalEntry) provisionalID() int64 {
 	switch {
 	case e.Origin == "":
@@ -119,7 +109,8 @@ func (e JournalEntry) provisionalID() int64 {
 	return 0
 }
 
-// unreachable tells a catalog that did not answer from one that refused.
+// isDown tells a catalog that did not answer (in time) from one that
+// refused.
 func isDown(err error) bool {
 	return err != nil && (errors.Is(err, core.ErrUnreachable) || errors.Is(err, context.DeadlineExceeded))
 }
@@ -128,19 +119,17 @@ func (w *Journaled) call(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(ctx, w.timeout)
 }
 
-// seen notes whether the catalog answered, logging the change.
+// seen notes whether the catalog answered, and says where the results go
+// when it stops answering (the scheduler says when it answers again).
 func (w *Journaled) seen(err error) {
 	down := isDown(err)
 	w.mu.Lock()
 	was := w.down
 	w.down = down
 	w.mu.Unlock()
-	switch {
-	case down && !was:
-		w.log.Warn("the catalog is unreachable; running the known schedules and keeping their results in the journal",
+	if down && !was {
+		w.log.Warn("the catalog is unreachable; results wait in the journal until it answers",
 			"catalog", w.Catalog.path, "journal", w.journal.Path(), "error", err)
-	case !down && was:
-		w.log.Info("the catalog answers again", "catalog", w.Catalog.path)
 	}
 }
 
