@@ -154,7 +154,7 @@ func TestJournalReplayIsIdempotent(t *testing.T) {
 	}
 	check := func(when string) int64 {
 		t.Helper()
-		got, err := c.Backups(ctx, core.BackupFilter{Service: "crm"})
+		got, err := c.Backups(ctx, core.BackupFilter{Service: "crm", Kind: core.KindScheduled})
 		must(t, err)
 		if len(got) != 1 {
 			t.Fatalf("%s: %d backups in the catalog, want exactly 1: %+v", when, len(got), got)
@@ -194,6 +194,26 @@ func TestJournalReplayIsIdempotent(t *testing.T) {
 	must(t, w2.Replay(ctx))
 	if again := check("after replaying the same journal again"); again != id {
 		t.Errorf("the second replay moved the backup from id %d to %d", id, again)
+	}
+
+	// A row the daemon created while the catalog answered carries an
+	// origin too: when its commit reached the catalog but the answer was
+	// lost, the daemon journals it, and the replay finds it.
+	lost := core.Backup{ServiceID: s.ID, Service: "crm", DestinationID: d.ID, Destination: "nas", Kind: core.KindManual, StartedAt: started}
+	must(t, w2.CreateBackup(ctx, &lost))
+	var origin string
+	must(t, c.db.QueryRowContext(ctx, `SELECT origin FROM backups WHERE id = ?`, lost.ID).Scan(&origin))
+	if !strings.HasPrefix(origin, core.HostName()+"/") {
+		t.Fatalf("a backup the daemon created has origin %q, want %s/<uuid>", origin, core.HostName())
+	}
+	lost.ID, lost.Status, lost.Key, lost.Size, lost.SHA256, lost.FinishedAt = -7, core.StatusSucceeded, "crm/lost.zip", 9, strings.Repeat("ef", 32), &finished
+	_, err = j2.Append(JournalEntry{Origin: origin, Backup: journalBackup(lost)})
+	must(t, err)
+	must(t, w2.Replay(ctx))
+	manual, err := c.Backups(ctx, core.BackupFilter{Service: "crm", Kind: core.KindManual})
+	must(t, err)
+	if len(manual) != 1 || manual[0].Status != core.StatusSucceeded || manual[0].Key != "crm/lost.zip" {
+		t.Errorf("after replaying a create whose answer was lost: %+v, want the one row, succeeded", manual)
 	}
 }
 

@@ -402,7 +402,14 @@ var errNotInCatalog = errors.New("the row is not in the catalog yet")
 // answers: a row whose commit reached the server just before it went away
 // (the answer lost) is journaled under the same origin, and the replay
 // finds it instead of inserting it again.
+// A backup given its id (a catalog rebuild keeping the ids its metadata
+// objects recorded) is no daemon's work and goes to the catalog as it is.
 func (w *Journaled) CreateBackup(ctx context.Context, b *core.Backup) error {
+	if b.ID != 0 {
+		cctx, cancel := w.call(ctx)
+		defer cancel()
+		return w.Catalog.CreateBackup(cctx, b)
+	}
 	nb := *b
 	now := w.Catalog.now().UTC()
 	if nb.Status == "" {
@@ -410,6 +417,17 @@ func (w *Journaled) CreateBackup(ctx context.Context, b *core.Backup) error {
 	}
 	if nb.StartedAt.IsZero() {
 		nb.StartedAt = now
+	}
+	// The checks the catalog would make, so a row it would refuse is not
+	// journaled.
+	if !validKind(nb.Kind) {
+		return core.Userf(core.ErrInvalid, "backup kind %q is not one of scheduled, manual, safety, upload, copy", nb.Kind)
+	}
+	if err := checkBackupFields(nb); err != nil {
+		return err
+	}
+	if err := checkTime("backup start time", nb.StartedAt); err != nil {
+		return err
 	}
 	nb.StartedAt = fromNanos(toNanos(nb.StartedAt))
 	nb.UpdatedAt = now
