@@ -71,6 +71,7 @@ var sqliteOnly = map[string]string{
 	"TestJournalKeepsCopyOfDamagedJournal":                 "a host's journal file, not a catalog",
 	"TestJournalInUnusableDirectory":                       "a host's journal file, not a catalog",
 	"TestJournaledWhileCatalogIsDown":                      "stops the server of a PostgreSQL cluster of its own",
+	"TestJournaledWhileCatalogHangs":                       "freezes the server of a PostgreSQL cluster of its own",
 	"TestConformanceCoversEveryTest":                       "checks this list",
 }
 

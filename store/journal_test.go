@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -333,5 +334,98 @@ func TestJournaledWhileCatalogIsDown(t *testing.T) {
 	must(t, w.UpdateProgress(ctx, b.ID, core.BackupProgress{Phase: core.PhaseFinish, Bytes: 5}))
 	if again, _ := c.Backup(ctx, got[0].ID); again.Bytes != 5 {
 		t.Errorf("progress of the provisional id after the replay went to bytes=%d, want 5 on backup %d", again.Bytes, got[0].ID)
+	}
+}
+
+// TestJournaledWhileCatalogHangs: a catalog server that hangs (its
+// processes stopped with SIGSTOP, as a frozen VM or a network that drops
+// packets looks) answers nothing at all. Every call of the daemon's
+// catalog gives up within its timeout and counts as unreachable: the row
+// goes to the journal, and reaches the catalog once the server runs again.
+func TestJournaledWhileCatalogHangs(t *testing.T) {
+	ctx := context.Background()
+	pg, err := testbed.NewPostgres(ctx)
+	testbed.Need(t, "PostgreSQL", err)
+	t.Cleanup(func() { pg.Close() })
+	must(t, pg.CreateDatabase(ctx, "catalog"))
+	c, err := Open(ctx, pg.ConnString("catalog"), WithKeyFile(filepath.Join(t.TempDir(), "catalog.key")))
+	must(t, err)
+	t.Cleanup(func() { c.Close() })
+	addLocal(t, c, "nas")
+	addService(t, c, "crm")
+	setConfig(t, c, "crm", "nas", true)
+	lease := core.Lease{Name: core.SchedulerLease, Holder: "daemon", PID: os.Getpid(), Host: "host-a", AcquiredAt: time.Now(), Heartbeat: time.Now()}
+	if _, ok, err := c.AcquireLease(ctx, lease, nil); err != nil || !ok {
+		t.Fatalf("AcquireLease: %v %v", ok, err)
+	}
+	j := testJournal(t)
+	w := NewJournaled(c, JournaledOptions{Journal: j, CallTimeout: time.Second})
+	_, err = w.AllConfigurations(ctx)
+	must(t, err)
+
+	raw, err := os.ReadFile(filepath.Join(pg.DataDir, "postmaster.pid"))
+	must(t, err)
+	pid, err := strconv.Atoi(strings.SplitN(string(raw), "\n", 2)[0])
+	must(t, err)
+	// Every server process: the postmaster and its children (each backend
+	// is a session of its own, so not one process group).
+	procs := []int{pid}
+	entries, err := os.ReadDir("/proc")
+	must(t, err)
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after
+		// its closing parenthesis.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			child, _ := strconv.Atoi(e.Name())
+			procs = append(procs, child)
+		}
+	}
+	signal := func(sig syscall.Signal) {
+		for _, p := range procs {
+			syscall.Kill(p, sig)
+		}
+	}
+	signal(syscall.SIGSTOP)
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			signal(syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(resume)
+
+	began := time.Now()
+	if err := w.RenewLease(ctx, lease); !errors.Is(err, core.ErrCatalogUnreachable) {
+		t.Fatalf("RenewLease on a hung server = %v, want an error wrapping ErrCatalogUnreachable", err)
+	}
+	svc, err := w.Service(ctx, "crm")
+	must(t, err)
+	dest, err := w.Destination(ctx, "nas")
+	must(t, err)
+	b := core.Backup{ServiceID: svc.ID, Service: "crm", DestinationID: dest.ID, Destination: "nas", Kind: core.KindScheduled}
+	must(t, w.CreateBackup(ctx, &b))
+	if took := time.Since(began); took > 15*time.Second {
+		t.Errorf("three calls to a hung server took %s, want each to give up after its 1s timeout", took)
+	}
+	if b.ID >= 0 || j.Len() != 1 {
+		t.Fatalf("backup id %d, journal entries %d; want a provisional id and one entry", b.ID, j.Len())
+	}
+
+	resume()
+	lease.Heartbeat = time.Now()
+	must(t, w.RenewLease(ctx, lease))
+	if j.Len() != 0 {
+		t.Fatalf("the journal holds %d entries once the server runs again, want 0", j.Len())
+	}
+	got, err := c.Backups(ctx, core.BackupFilter{Service: "crm"})
+	must(t, err)
+	if len(got) != 1 || got[0].ID <= 0 {
+		t.Errorf("backups after the server ran again: %+v, want the journaled one", got)
 	}
 }
