@@ -56,7 +56,7 @@ func TestDaemonJournalsWhileCatalogIsDown(t *testing.T) {
 	// While it is away: the journal holds the rows, the destination the
 	// archives, and the commands say so in one sentence.
 	entries, saved := readJournal(t, journal)
-	provisional, finals := 0, map[string]bool{}
+	provisional, finals := 0, map[string]core.Backup{}
 	for _, e := range entries {
 		if e.Backup == nil {
 			continue
@@ -65,7 +65,7 @@ func TestDaemonJournalsWhileCatalogIsDown(t *testing.T) {
 			provisional++
 		}
 		if e.Backup.Status == core.StatusSucceeded {
-			finals[e.Backup.Service] = true
+			finals[e.Backup.Service] = *e.Backup
 			if _, err := os.Stat(filepath.Join(disk, e.Backup.Key)); err != nil {
 				t.Errorf("the archive of the journaled backup of %s is not on the destination: %v", e.Backup.Service, err)
 			}
@@ -88,6 +88,17 @@ func TestDaemonJournalsWhileCatalogIsDown(t *testing.T) {
 		t.Fatalf("the journal still holds %d entries after the replay", len(left))
 	}
 	first := checkReplayed(t, c, disk, services)
+	cat, err := store.Open(ctx, c.catalog, store.WithKeyFile(filepath.Join(c.dir, "xdg", "odoo-backup", "catalog.key")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for svc, jb := range finals {
+		b, err := cat.Backup(ctx, first[svc])
+		if err != nil || b.Key != jb.Key || b.Size != jb.Size || b.SHA256 != jb.SHA256 || b.Status != core.StatusSucceeded {
+			t.Errorf("backup of %s in the catalog: %+v (%v), want the journal's key %s, size %d, sha256 %s", svc, b, err, jb.Key, jb.Size, jb.SHA256)
+		}
+	}
+	cat.Close()
 
 	// 2. Killed between the replay's commits and the journal's removal:
 	// the next daemon finds the journal as it was and writes nothing twice.
