@@ -20,16 +20,22 @@ const exitCatalogUnreachable = 3
 // answer, without the URL's password, and returns the exit code.
 func (a *app) catalogUnreachable(cmd *cobra.Command, err error) int {
 	why := ""
+	// The catalog that did not answer: the one the error names (a
+	// migration's target, say), else this command's.
+	catalog := store.Redact(a.resolveCatalogPath())
 	var oe *net.OpError
 	var ue *store.CatalogUnreachableError
+	if errors.As(err, &ue) && ue.URL != "" {
+		catalog = ue.URL
+	}
 	switch {
 	case errors.As(err, &oe) && oe.Err != nil:
 		why = " (" + lastCause(oe.Err) + ")"
-	case errors.As(err, &ue) && ue.Cause != nil:
+	case ue != nil && ue.Cause != nil:
 		why = " (" + lastCause(ue.Cause) + ")"
 	}
 	fmt.Fprintf(a.stderr, "odoo-backup: the catalog %s is unreachable%s; start its PostgreSQL server or check this host's access to it, then try again\n",
-		store.Redact(a.resolveCatalogPath()), why)
+		catalog, why)
 	if cmd != nil && (cmd.Name() == "status" || !cmd.HasParent()) {
 		return exitCatalogUnreachable
 	}
