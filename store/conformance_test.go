@@ -41,6 +41,7 @@ var conformance = []func(*testing.T){
 	TestScheduleVersionIgnoresBackupsAndLeases, TestScheduleVersionSeenAcrossHandles, TestSecretsAreEncryptedAtRest,
 	TestCiphertextIsBoundToItsColumn, TestSecretReferencesAreStoredAsReferences, TestTwoHandlesWriteConcurrently,
 	TestReopenAppliesNoMigrationTwice, TestGivenIDsAreNeverGivenAgain,
+	TestDaemonRecordFollowsItsLease, TestServiceMoveIsAudited,
 	TestJournalReplayIsIdempotent,
 }
 

@@ -270,6 +270,9 @@ func TestJournaledWhileCatalogIsDown(t *testing.T) {
 	}
 	svc, err := w.Service(ctx, "crm")
 	must(t, err)
+	if all, err := w.Services(ctx); err != nil || len(all) != 1 {
+		t.Errorf("Services while away = %d services, %v; want the last answer", len(all), err)
+	}
 	cfgs, err := w.Configurations(ctx, "crm")
 	must(t, err)
 	dest, err := w.Destination(ctx, "nas")

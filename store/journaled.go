@@ -50,6 +50,7 @@ type Journaled struct {
 	servicesByID map[int64]core.Service
 	dests        map[string]core.Destination
 	destsByID    map[int64]core.Destination
+	svcList      []core.Service
 	configs      []core.Configuration
 	haveConfigs  bool
 	version      int64
@@ -195,6 +196,26 @@ func (w *Journaled) DestinationByID(ctx context.Context, id int64) (core.Destina
 	return d, err
 }
 
+// Services also answers the scheduler's look at which services are its
+// host's.
+func (w *Journaled) Services(ctx context.Context) ([]core.Service, error) {
+	cctx, cancel := w.call(ctx)
+	defer cancel()
+	svcs, err := w.Catalog.Services(cctx)
+	w.seen(err)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err == nil {
+		w.svcList = append([]core.Service(nil), svcs...)
+		for _, s := range svcs {
+			w.services[s.Name], w.servicesByID[s.ID] = s, s
+		}
+	} else if w.svcList != nil && isDown(err) {
+		return append([]core.Service(nil), w.svcList...), nil
+	}
+	return svcs, err
+}
+
 // AllConfigurations also refreshes the services and destinations the
 // configurations name, so a schedule that fires while the catalog is away
 // finds all it needs.
@@ -217,6 +238,7 @@ func (w *Journaled) AllConfigurations(ctx context.Context) ([]core.Configuration
 	defer w.mu.Unlock()
 	w.configs, w.haveConfigs = append([]core.Configuration(nil), all...), true
 	if serr == nil {
+		w.svcList = append([]core.Service(nil), svcs...)
 		for _, s := range svcs {
 			w.services[s.Name], w.servicesByID[s.ID] = s, s
 		}

@@ -58,6 +58,7 @@ var (
 	migratedTables = []string{"destinations", "services", "templates", "configurations", "template_configurations", "backups", "drills", "audit"}
 	notMigrated    = map[string]string{
 		"leases":            "they belong to the processes running now, on this host's catalog",
+		"hosts":             "the life of this catalog's daemon; in the target each host's daemon records its own",
 		"schedule_version":  "the target keeps its own, bumped by the copy",
 		"schema_migrations": "the target's schema is brought up to date when it is opened",
 		"sqlite_sequence":   "SQLite's own; the target's sequences move past the copied ids",

@@ -295,10 +295,24 @@ ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 ALTER TABLE services ADD COLUMN host TEXT NOT NULL DEFAULT '';
 CREATE INDEX services_host ON services(host, name);
 `,
-	// 11: rows a daemon kept in its local journal while a shared catalog
-	// was unreachable carry the journal entry's origin (host/uuid), unique,
-	// so a replay interrupted after its commit never inserts them twice.
-	// NULL for every row written directly.
+	// hosts: the life of each host's daemon (core.HostRecord), kept when
+	// its scheduler lease row goes at a clean stop, so the fleet can say
+	// since when a host has had no daemon. stopped_at 0: not stopped.
+	`
+CREATE TABLE hosts (
+	name       TEXT PRIMARY KEY,
+	holder     TEXT   NOT NULL,
+	pid        INTEGER NOT NULL,
+	started_at INTEGER NOT NULL,
+	seen_at    INTEGER NOT NULL,
+	stopped_at INTEGER NOT NULL DEFAULT 0
+);
+`,
+	// journal origins: the rows a daemon on a shared catalog records
+	// carry an origin (host/uuid), unique, so a row it kept in its local
+	// journal while the catalog was unreachable, or whose commit's answer
+	// was lost, is never inserted twice by the journal's replay. NULL for
+	// the rows of commands and consoles.
 	`
 ALTER TABLE backups ADD COLUMN origin TEXT;
 CREATE UNIQUE INDEX backups_origin ON backups(origin);

@@ -298,7 +298,20 @@ ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 ALTER TABLE services ADD COLUMN host TEXT NOT NULL DEFAULT '';
 CREATE INDEX services_host ON services(host, name);
 `,
-	// 11: the origin of a row replayed from a host's journal.
+	// hosts: the life of each host's daemon (core.HostRecord), kept when
+	// its scheduler lease row goes at a clean stop, so the fleet can say
+	// since when a host has had no daemon. stopped_at 0: not stopped.
+	`
+CREATE TABLE hosts (
+	name       TEXT PRIMARY KEY,
+	holder     TEXT   NOT NULL,
+	pid        BIGINT NOT NULL,
+	started_at BIGINT NOT NULL,
+	seen_at    BIGINT NOT NULL,
+	stopped_at BIGINT NOT NULL DEFAULT 0
+);
+`,
+	// journal origins: the origin of a row a daemon records.
 	`
 ALTER TABLE backups ADD COLUMN origin TEXT;
 CREATE UNIQUE INDEX backups_origin ON backups(origin);

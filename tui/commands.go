@@ -32,7 +32,9 @@ type ServiceRow struct {
 type ServicesLoadedMsg struct {
 	Rows      []ServiceRow
 	Scheduler string
-	Err       error
+	// Fleet is every host with its services and daemon.
+	Fleet core.Fleet
+	Err   error
 	// Seq orders loads: a screen drops a load older than one it applied,
 	// so a slow read cannot put stale rows back after a newer one.
 	Seq uint64
@@ -43,6 +45,10 @@ type ServicesLoadedMsg struct {
 type ServiceLoadedMsg struct {
 	Service string
 	Health  core.ServiceHealth
+	// Host is the service's host and its daemon; Hosts how many hosts the
+	// catalog's services are on.
+	Host    core.HostStatus
+	Hosts   int
 	Configs []core.Configuration
 	History []core.Backup
 	Err     error
@@ -71,7 +77,7 @@ func loadServices(ctx *Context) tea.Cmd {
 		c, cancel := readContext()
 		defer cancel()
 		msg := ServicesLoadedMsg{Scheduler: "none", Seq: seq}
-		if l, err := cat.CurrentLease(c, core.SchedulerLease); err == nil {
+		if l, err := cat.CurrentLease(c, core.SchedulerLeaseName(core.HostName())); err == nil {
 			msg.Scheduler = schedulerLabel(c, cat, l, now)
 		} else if !errors.Is(err, core.ErrNotFound) {
 			msg.Err = err
@@ -82,12 +88,17 @@ func loadServices(ctx *Context) tea.Cmd {
 			msg.Err = err
 			return msg
 		}
+		if msg.Fleet, err = core.LoadFleet(c, cat, svcs, now); err != nil {
+			msg.Err = err
+			return msg
+		}
 		for _, s := range svcs {
 			sh, err := core.EvaluateService(c, cat, s, now)
 			if err != nil {
 				msg.Err = err
 				return msg
 			}
+			msg.Fleet.Judge(&sh)
 			row := ServiceRow{Health: sh}
 			for _, h := range sh.Configurations {
 				if h.NextRun != nil && (row.Next == nil || h.NextRun.Before(*row.Next)) {
@@ -129,6 +140,9 @@ func loadService(ctx *Context, name string) tea.Cmd {
 			msg.Health, err = core.EvaluateService(c, cat, svc, now)
 		}
 		if err == nil {
+			err = serviceHost(c, cat, &msg, now)
+		}
+		if err == nil {
 			msg.Configs, err = cat.Configurations(c, name)
 		}
 		if err == nil {
@@ -137,6 +151,34 @@ func loadService(ctx *Context, name string) tea.Cmd {
 		msg.Err = err
 		return msg
 	}
+}
+
+// serviceHost judges msg's service by its host's daemon and tells how many
+// hosts the catalog's services are on.
+func serviceHost(c context.Context, cat Catalog, msg *ServiceLoadedMsg, now time.Time) error {
+	svcs, err := cat.Services(c)
+	if err != nil {
+		return err
+	}
+	fleet, err := core.LoadFleet(c, cat, svcs, now)
+	if err != nil {
+		return err
+	}
+	fleet.Judge(&msg.Health)
+	msg.Host, _ = fleet.Host(core.ServiceHost(msg.Health.Service))
+	msg.Hosts = serviceHosts(fleet)
+	return nil
+}
+
+// serviceHosts counts the hosts that have services.
+func serviceHosts(f core.Fleet) int {
+	n := 0
+	for _, h := range f.Hosts {
+		if len(h.Services) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // mergeNewest puts a fresh newest page in front of the older rows already
@@ -206,7 +248,7 @@ func backupJob(ctx *Context, service string, dests []string) JobSpec {
 func schedulerLabel(ctx context.Context, cat core.LeaseReader, l core.Lease, now time.Time) string {
 	host := core.HostName()
 	if l.Holder == core.ConsoleHolder && l.PID == os.Getpid() && l.Host == host {
-		if d, err := cat.CurrentLease(ctx, core.SchedulerHandoverLease); err == nil && core.LeaseAlive(d, now) {
+		if d, err := cat.CurrentLease(ctx, core.SchedulerHandoverLeaseName(host)); err == nil && core.LeaseAlive(d, now) {
 			return fmt.Sprintf("this console, handing over to %s (pid %d)", d.Holder, d.PID)
 		}
 		return "this console (no daemon running)"

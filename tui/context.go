@@ -36,6 +36,7 @@ type Catalog interface {
 	core.DrillHistory
 	core.AuditTrail
 	core.LeaseReader
+	core.HostReader
 }
 
 // Context is shared by every screen: the terminal size, the theme, the one

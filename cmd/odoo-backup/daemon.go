@@ -68,7 +68,7 @@ func (a *app) daemon(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	log.Info("odoo-backup daemon starting", "catalog", store.Redact(a.resolveCatalogPath()), "pid", os.Getpid(),
+	log.Info("odoo-backup daemon starting", "catalog", store.Redact(a.resolveCatalogPath()), "host", core.HostName(), "pid", os.Getpid(),
 		"max_concurrent", a.daemonFlags.maxConcurrent, "shutdown_timeout", a.daemonFlags.shutdownTimeout.String())
 	err = s.Run(ctx)
 	if err != nil {

@@ -209,8 +209,14 @@ func (a *app) open(ctx context.Context) error {
 	}
 	switch {
 	case a.hostName != "":
+		if err := core.ValidateHostName(a.hostName); err != nil {
+			return usageError{fmt.Errorf("--host-name: %s", message(err))}
+		}
 		core.SetHostName(a.hostName)
 	case os.Getenv("ODOO_BACKUP_HOST") != "":
+		if err := core.ValidateHostName(os.Getenv("ODOO_BACKUP_HOST")); err != nil {
+			return usageError{fmt.Errorf("ODOO_BACKUP_HOST: %s", message(err))}
+		}
 		core.SetHostName(os.Getenv("ODOO_BACKUP_HOST"))
 	}
 	catalogPath := a.resolveCatalogPath()
