@@ -39,6 +39,7 @@ func TestDaemonJournalsWhileCatalogIsDown(t *testing.T) {
 	services := []string{"jr_a", "jr_b", "jr_c"}
 	for i, svc := range services {
 		c.addService(svc, generateSeed(t, svc, int64(60+i)))
+		c.ok("service", "update", svc, "--host", "host-a") // the daemon's below
 		c.ok("config", "set", svc, "disk", "--frequency", "hourly", "--minute", "0", "--keep", "5")
 	}
 	journal := filepath.Join(c.dir, "xdg", "odoo-backup", "journal", "host-a.jsonl")
