@@ -42,6 +42,8 @@ var conformance = []func(*testing.T){
 	TestCiphertextIsBoundToItsColumn, TestSecretReferencesAreStoredAsReferences, TestTwoHandlesWriteConcurrently,
 	TestReopenAppliesNoMigrationTwice, TestGivenIDsAreNeverGivenAgain,
 	TestDaemonRecordFollowsItsLease, TestServiceMoveIsAudited,
+	TestRequestLifecycle, TestCancelRequest, TestAbandonRequestIsConditional, TestRequestsFilter, TestRequestRefusesBadInput,
+	TestRacingClaimHasOneWinner, TestWaitRequestsWakesOnSubmit,
 	TestJournalReplayIsIdempotent,
 }
 

@@ -59,6 +59,7 @@ var (
 	notMigrated    = map[string]string{
 		"leases":            "they belong to the processes running now, on this host's catalog",
 		"hosts":             "the life of this catalog's daemon; in the target each host's daemon records its own",
+		"requests":          "work asked of a host's daemon, done or given up: one host's catalog asks no other host for any",
 		"schedule_version":  "the target keeps its own, bumped by the copy",
 		"schema_migrations": "the target's schema is brought up to date when it is opened",
 		"sqlite_sequence":   "SQLite's own; the target's sequences move past the copied ids",

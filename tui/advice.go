@@ -93,6 +93,8 @@ func consoleAdvice(a core.Advice) string {
 		return "pick a succeeded backup in the history of " + a.Service
 	case core.ActionTakeBackup:
 		return "take one with b"
+	case core.ActionStartDaemon:
+		return "start the daemon of host " + a.Detail + " (its systemd service)"
 	case core.ActionForceDelete:
 		return "take another backup first, or press F to delete it anyway"
 	case core.ActionPlainHTTP:

@@ -229,7 +229,23 @@ func backupJob(ctx *Context, service string, dests []string) JobSpec {
 		Label:   fmt.Sprintf("backing up %s → %s", service, strings.Join(dests, ", ")),
 		Changes: true,
 		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
-			bs, err := eng.Backup(jctx, core.BackupRequest{Service: service, Destinations: dests, Kind: core.KindManual, Progress: progress})
+			host, remote, err := remoteHost(jctx, ctx, service)
+			if err != nil {
+				return "", err
+			}
+			var bs []core.Backup
+			where := ""
+			if remote {
+				var r core.Request
+				r, err = runRequest(jctx, ctx, core.Request{Kind: core.RequestBackup, Host: host, Service: service,
+					Params: core.RequestParams{Destinations: dests}}, "back up "+service, progress)
+				if err == nil {
+					err = requestResult(r, &bs)
+				}
+				where = fmt.Sprintf(" on host %s (request %d)", host, r.ID)
+			} else {
+				bs, err = eng.Backup(jctx, core.BackupRequest{Service: service, Destinations: dests, Kind: core.KindManual, Progress: progress})
+			}
 			if err != nil {
 				return "", err
 			}
@@ -237,7 +253,7 @@ func backupJob(ctx *Context, service string, dests []string) JobSpec {
 			for _, b := range bs {
 				parts = append(parts, fmt.Sprintf("%s (%s)", b.Destination, size(b.Size)))
 			}
-			return fmt.Sprintf("backup of %s succeeded: %s", service, strings.Join(parts, ", ")), nil
+			return fmt.Sprintf("backup of %s succeeded%s: %s", service, where, strings.Join(parts, ", ")), nil
 		},
 	}
 }

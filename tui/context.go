@@ -55,6 +55,9 @@ type Context struct {
 	Engine      Engine
 	// OpenStore opens a destination's storage (Options.OpenStore).
 	OpenStore core.StoreOpener
+	// Requests asks other hosts' daemons for work on their services
+	// (Options.Requests); nil does all work here.
+	Requests core.RequestQueue
 	// PageSize is how many history rows one catalog query loads.
 	PageSize int
 	// Base is cancelled when the console ends; jobs run under it.

@@ -81,6 +81,8 @@ func cliAdvice(a core.Advice) string {
 		return "pick a succeeded backup from: odoo-backup backups " + a.Service
 	case core.ActionTakeBackup:
 		return "take one with: odoo-backup backup " + a.Service
+	case core.ActionStartDaemon:
+		return "start odoo-backup --daemon there"
 	case core.ActionForceDelete:
 		return "take another backup first, or add --force to delete it anyway"
 	case core.ActionPlainHTTP:

@@ -70,7 +70,11 @@ func (a *app) daemon(ctx context.Context) error {
 	}
 	log.Info("odoo-backup daemon starting", "catalog", store.Redact(a.resolveCatalogPath()), "host", core.HostName(), "pid", os.Getpid(),
 		"max_concurrent", a.daemonFlags.maxConcurrent, "shutdown_timeout", a.daemonFlags.shutdownTimeout.String())
+	// Work other hosts ask of this one runs beside the schedules, while
+	// this daemon holds the host's scheduler lease.
+	requestsDone := a.startRequestLoop(ctx, "daemon", a.engine, log, a.daemonFlags.maxConcurrent, a.daemonFlags.shutdownTimeout)
 	err = s.Run(ctx)
+	requestsDone()
 	if err != nil {
 		log.Error("daemon stopped", "error", err)
 		return err

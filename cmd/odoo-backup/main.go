@@ -163,6 +163,7 @@ them safely. Run it without a command to see the status of every service.`,
 		a.copyCommand(),
 		a.drillCommand(), a.drillsCommand(),
 		a.auditCommand(),
+		a.requestsCommand(),
 	)
 	return root
 }

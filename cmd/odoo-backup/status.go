@@ -281,7 +281,7 @@ func (a *app) home(ctx context.Context) error {
 			return err
 		}
 		err = tui.Run(tui.Options{Catalog: a.cat, CatalogName: store.Redact(a.resolveCatalogPath()), Engine: a.engine, OpenStore: a.engine.OpenStore, ReadOnly: a.readOnly,
-			NoColor: os.Getenv("NO_COLOR") != "", Context: ctx, Scheduler: cs})
+			NoColor: os.Getenv("NO_COLOR") != "", Context: ctx, Scheduler: cs, Requests: a.cat})
 		return errors.Join(err, cs.shutdown(func(s string) { fmt.Fprintln(a.stderr, s) }))
 	}
 	rep, err := a.status(ctx)
