@@ -50,10 +50,13 @@ type Context struct {
 	ReadOnly      bool
 	// Role is what this database user may do (Options.Role); DBUser names
 	// it.
-	Role    core.Role
-	DBUser  string
-	Catalog Catalog
-	Engine  Engine
+	Role   core.Role
+	DBUser string
+	// CatalogName is the catalog as messages name it (a URL without its
+	// password).
+	CatalogName string
+	Catalog     Catalog
+	Engine      Engine
 	// OpenStore opens a destination's storage (Options.OpenStore).
 	OpenStore core.StoreOpener
 	// Requests asks other hosts' daemons for work on their services
