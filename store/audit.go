@@ -9,6 +9,12 @@ import (
 
 // insertAudit appends e inside tx, filling its time and actor when missing.
 func (c *Catalog) insertAudit(ctx context.Context, tx *txn, e *core.AuditEntry) error {
+	return c.insertAuditFrom(ctx, tx, e, nil)
+}
+
+// insertAuditFrom is insertAudit with the entry's origin (a journal's key,
+// or nil): written with the entry, since no role may update the trail.
+func (c *Catalog) insertAuditFrom(ctx context.Context, tx *txn, e *core.AuditEntry, origin any) error {
 	if e.At.IsZero() {
 		e.At = c.now()
 	}
@@ -25,9 +31,9 @@ func (c *Catalog) insertAudit(ctx context.Context, tx *txn, e *core.AuditEntry) 
 	e.At = fromNanos(toNanos(e.At))
 	// db_user is the server's to write (session_user, forced by a trigger
 	// on PostgreSQL); SQLite has no database users and keeps ''.
-	return tx.QueryRowContext(ctx, `INSERT INTO audit (at, os_user, ssh_client, action, service, target, detail, outcome, error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, db_user`,
-		toNanos(e.At), e.User, e.SSHClient, e.Action, e.Service, e.Target, e.Detail, string(e.Outcome), e.Error).Scan(&e.ID, &e.DBUser)
+	return tx.QueryRowContext(ctx, `INSERT INTO audit (at, os_user, ssh_client, action, service, target, detail, outcome, error, origin)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, db_user`,
+		toNanos(e.At), e.User, e.SSHClient, e.Action, e.Service, e.Target, e.Detail, string(e.Outcome), e.Error, origin).Scan(&e.ID, &e.DBUser)
 }
 
 // AddAudit appends e to the audit trail and sets its ID; see core.Catalog.

@@ -243,6 +243,6 @@ func TestOperatorDaemonRunsSchedules(t *testing.T) {
 		found = found || a.Action == "backup" && a.Outcome == "ok" && a.DBUser == operatorName
 	}
 	if !found {
-		t.Errorf("no successful backup by %s in the trail: %+v", operatorName, trail)
+		t.Errorf("no successful backup by %s in the trail: %+v\n%s", operatorName, trail, d.history())
 	}
 }
