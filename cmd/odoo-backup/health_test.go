@@ -59,9 +59,11 @@ func TestKilledBackupIsCleanedUpByTheNextCommand(t *testing.T) {
 	pg := servers.Postgres(t)
 	minio := servers.MinIO(t)
 	c := newCLI(t)
-	// Over 1 MiB of dump: the S3 upload is a multipart one, begun before
-	// the filestore.
-	odoo, err := testbed.GenerateOdoo(t.Context(), pg, "health_killed", filepath.Join(t.TempDir(), "odoo"), testbed.OdooOptions{Seed: 9, DumpBytes: 3 << 20})
+	// Over 1 MiB of archive before the blocked file, whatever the dump
+	// compresses to (the files are incompressible, the blocked one is in
+	// the middle): the S3 upload is a multipart one, begun before the block.
+	odoo, err := testbed.GenerateOdoo(t.Context(), pg, "health_killed", filepath.Join(t.TempDir(), "odoo"),
+		testbed.OdooOptions{Seed: 9, DumpBytes: 3 << 20, FilestoreBytes: 6 << 20, Files: 24, Incompressible: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
