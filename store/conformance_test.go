@@ -41,6 +41,7 @@ var conformance = []func(*testing.T){
 	TestScheduleVersionIgnoresBackupsAndLeases, TestScheduleVersionSeenAcrossHandles, TestSecretsAreEncryptedAtRest,
 	TestCiphertextIsBoundToItsColumn, TestSecretReferencesAreStoredAsReferences, TestTwoHandlesWriteConcurrently,
 	TestReopenAppliesNoMigrationTwice,
+	TestHealthSnapshotJudgesAsEvaluateService, TestHealthSnapshotFindsSuccessBeyondFifty,
 }
 
 // sqliteOnly are the tests about SQLite itself, with the reason each does not

@@ -81,8 +81,15 @@ func loadServices(ctx *Context) tea.Cmd {
 			msg.Err = err
 			return msg
 		}
+		// One snapshot of the catalog answers every service's health and
+		// newest backups: a few queries, not a few per service.
+		src, err := core.FleetHealthSource(c, cat)
+		if err != nil {
+			msg.Err = err
+			return msg
+		}
 		for _, s := range svcs {
-			sh, err := core.EvaluateService(c, cat, s, now)
+			sh, err := core.EvaluateService(c, src, s, now)
 			if err != nil {
 				msg.Err = err
 				return msg
@@ -93,7 +100,7 @@ func loadServices(ctx *Context) tea.Cmd {
 					row.Next, row.NextSchedule = h.NextRun, h.Frequency
 				}
 			}
-			recent, err := cat.Backups(c, core.BackupFilter{Service: s.Name, Limit: 20})
+			recent, err := src.Backups(c, core.BackupFilter{Service: s.Name, Limit: 20})
 			if err != nil {
 				msg.Err = err
 				return msg
