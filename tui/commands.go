@@ -131,10 +131,10 @@ func loadService(ctx *Context, name string) tea.Cmd {
 		msg := ServiceLoadedMsg{Service: name, Seq: seq}
 		svc, err := cat.Service(c, name)
 		if err == nil {
-			msg.Health, err = core.EvaluateService(c, cat, svc, now)
+			msg.Configs, err = cat.Configurations(c, name)
 		}
 		if err == nil {
-			msg.Configs, err = cat.Configurations(c, name)
+			msg.Health, err = core.EvaluateService(c, configsRead{cat, msg.Configs}, svc, now)
 		}
 		if err == nil {
 			msg.History, err = cat.Backups(c, core.BackupFilter{Service: name, Limit: limit})
@@ -142,6 +142,18 @@ func loadService(ctx *Context, name string) tea.Cmd {
 		msg.Err = err
 		return msg
 	}
+}
+
+// configsRead gives EvaluateService the configurations loadService has
+// just read, so opening a service reads them once (a read transaction of
+// four round trips fewer, on a fleet's shared catalog).
+type configsRead struct {
+	core.HealthSource
+	configs []core.Configuration
+}
+
+func (c configsRead) Configurations(context.Context, string) ([]core.Configuration, error) {
+	return c.configs, nil
 }
 
 // mergeNewest puts a fresh newest page in front of the older rows already
