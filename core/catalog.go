@@ -48,6 +48,7 @@ type Catalog interface {
 	AuditTrail
 	Leases
 	ScheduleVersioner
+	HostReader
 	Close() error
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 var hostName struct {
@@ -37,6 +39,38 @@ func SetHostName(name string) {
 // SchedulerLeaseName is the lease that lets one daemon (or console) of host
 // run that host's schedules; daemons of other hosts hold their own.
 func SchedulerLeaseName(host string) string { return SchedulerLease + "@" + host }
+
+// SchedulerHandoverLeaseName is the lease a daemon of host holds while it
+// asks a console of the same host to hand that host's schedules over.
+func SchedulerHandoverLeaseName(host string) string { return SchedulerHandoverLease + "@" + host }
+
+// SchedulerLeaseHost returns the host whose scheduler lease name is, if it
+// is one (SchedulerLeaseName).
+func SchedulerLeaseHost(name string) (string, bool) {
+	host, ok := strings.CutPrefix(name, SchedulerLease+"@")
+	return host, ok && host != ""
+}
+
+// MaxHostName is the longest host name a service may belong to (a DNS
+// name's limit).
+const MaxHostName = 253
+
+// ValidateHostName checks the name of a host a service belongs to: not
+// empty, at most MaxHostName characters, no space nor unprintable character.
+func ValidateHostName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return Userf(ErrInvalid, "the host name is empty; give the name of the machine that holds the service's filestore, such as odoo-1")
+	case len(name) > MaxHostName:
+		return Userf(ErrInvalid, "host name %.20q… is %d characters long; give a name of at most %d", name, len(name), MaxHostName)
+	}
+	for _, r := range name {
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return Userf(ErrInvalid, "host name %q holds a space or an unprintable character; give a name such as odoo-1", name)
+		}
+	}
+	return nil
+}
 
 // HostDaemon tells whether host has a live scheduler (a daemon, or a
 // console running the schedules): the holder of its scheduler lease, alive

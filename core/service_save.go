@@ -86,6 +86,11 @@ func checkService(ctx context.Context, cat ServiceCatalog, s Service, opt Servic
 	if err := ValidateDatabaseName(s.DB.Database); err != nil {
 		return err
 	}
+	if s.Host != "" {
+		if err := ValidateHostName(s.Host); err != nil {
+			return err
+		}
+	}
 	if !opt.Shared {
 		others, err := cat.Services(ctx)
 		if err != nil {
@@ -112,16 +117,20 @@ func checkService(ctx context.Context, cat ServiceCatalog, s Service, opt Servic
 // (not s itself, by id or name, nor a placeholder without a connection)
 // uses s's database (same server and database name; localhost, 127.0.0.1,
 // ::1 and a Unix socket directory are one server) or a filestore directory
-// that is s's, inside it or around it. Otherwise nil.
+// that is s's, inside it or around it. Otherwise nil. Services of
+// different hosts (ServiceHost) share no filestore directory, nor a local
+// server: each host's localhost is its own machine.
 func SharedResource(s Service, services []Service) error {
 	for _, o := range services {
 		if o.Placeholder || o.Name == s.Name || (s.ID != 0 && o.ID == s.ID) {
 			continue
 		}
-		if o.DB.Database == s.DB.Database && o.DB.Port == s.DB.Port && sameServer(o.DB.Host, s.DB.Host) {
+		otherHost := ServiceHost(o) != ServiceHost(s)
+		if o.DB.Database == s.DB.Database && o.DB.Port == s.DB.Port && sameServer(o.DB.Host, s.DB.Host) &&
+			!(otherHost && sameServer(s.DB.Host, "localhost")) {
 			return &SharedResourceError{Other: o.Name, What: "database", Where: fmt.Sprintf("%s on %s", s.DB.Database, s.DB.Address())}
 		}
-		if overlaps(o.FilestoreDir, s.FilestoreDir) {
+		if !otherHost && overlaps(o.FilestoreDir, s.FilestoreDir) {
 			return &SharedResourceError{Other: o.Name, What: "filestore", Where: o.FilestoreDir}
 		}
 	}

@@ -26,6 +26,9 @@ func TestSharedResource(t *testing.T) {
 		{"itself, sharing with shop as it already did", Service{ID: 3, Name: "shop2", DB: DBConn{Host: "h", Port: 5432, Database: "shop"}, FilestoreDir: "/srv/shop2"}, ""},
 		{"itself, newly sharing prod's database", Service{ID: 3, Name: "shop2", DB: DBConn{Host: "localhost", Port: 5432, Database: "prod"}, FilestoreDir: "/srv/shop2"}, "database"},
 		{"a placeholder shares nothing", Service{Name: "b", DB: DBConn{Port: 5432, Database: "b"}, FilestoreDir: "/var/lib/odoo/filestore/ghost"}, ""},
+		{"another host's localhost is another server", Service{Name: "b", Host: "elsewhere", DB: DBConn{Host: "localhost", Port: 5432, Database: "prod"}}, ""},
+		{"another host's filestore is another directory", Service{Name: "b", Host: "elsewhere", DB: DBConn{Port: 5432, Database: "b"}, FilestoreDir: "/var/lib/odoo/filestore/prod"}, ""},
+		{"this host named", Service{Name: "b", Host: HostName(), DB: DBConn{Port: 5432, Database: "b"}, FilestoreDir: "/var/lib/odoo/filestore/prod"}, "filestore"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			candidates := others

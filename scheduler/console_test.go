@@ -96,7 +96,7 @@ func TestConsoleRunsSchedulesWhenNoDaemon(t *testing.T) {
 	if r := w.next(); !r.CatchUp || r.Err != nil || len(r.Backups) != 1 {
 		t.Fatalf("got %+v, want the console to catch up on the missed slot", r)
 	}
-	if got := w.leaseHolder(core.SchedulerLease); got != core.ConsoleHolder {
+	if got := w.leaseHolder(core.SchedulerLeaseName(core.HostName())); got != core.ConsoleHolder {
 		t.Fatalf("the scheduler lease is held by %s, want the console", got)
 	}
 	w.block(2) // the hourly job and the lease renewal
@@ -129,7 +129,7 @@ func TestConsoleLeavesSchedulesToDaemon(t *testing.T) {
 		t.Fatalf("got %+v, want the 01:00 slot", r)
 	}
 	w.noRun()
-	if got := w.leaseHolder(core.SchedulerLease); got != "daemon" {
+	if got := w.leaseHolder(core.SchedulerLeaseName(core.HostName())); got != "daemon" {
 		t.Fatalf("the scheduler lease is held by %s, want the daemon", got)
 	}
 	if len(w.runner.calls) != 1 {
@@ -143,7 +143,7 @@ func TestConsoleLeavesSchedulesToDaemon(t *testing.T) {
 	w.block(1)
 	w.advanceTo(at(2, 0), 1)
 	c.waitLog("running the schedules")
-	if got := w.leaseHolder(core.SchedulerLease); got != core.ConsoleHolder {
+	if got := w.leaseHolder(core.SchedulerLeaseName(core.HostName())); got != core.ConsoleHolder {
 		t.Fatalf("after the daemon stopped the lease is held by %s, want the console", got)
 	}
 }
@@ -168,14 +168,14 @@ func TestConsoleHandsOverToDaemon(t *testing.T) {
 	o.Console = false
 	d := w.proc("daemon", w.runner, o)
 	d.waitLog("asking it to hand them over")
-	if got := w.leaseHolder(core.SchedulerHandoverLease); got != "daemon" {
+	if got := w.leaseHolder(core.SchedulerHandoverLeaseName(core.HostName())); got != "daemon" {
 		t.Fatalf("the handover request is held by %s, want the daemon", got)
 	}
 	w.block(3) // the console's job and renewal, the daemon's retry
 	w.clock.Advance(time.Minute)
 	c.waitLog("handing them over once running jobs end")
 	d.waitLog("trying again later")
-	if got := w.leaseHolder(core.SchedulerLease); got != core.ConsoleHolder {
+	if got := w.leaseHolder(core.SchedulerLeaseName(core.HostName())); got != core.ConsoleHolder {
 		t.Fatalf("while its backup runs the lease is held by %s, want the console", got)
 	}
 	if got := c.s.Running(); strings.Join(got, ",") != "prod" {
@@ -190,10 +190,10 @@ func TestConsoleHandsOverToDaemon(t *testing.T) {
 	w.clock.Advance(time.Minute)
 	d.waitLog("running the schedules")
 	d.waitLog("no missed backup to catch up on")
-	if got := w.leaseHolder(core.SchedulerLease); got != "daemon" {
+	if got := w.leaseHolder(core.SchedulerLeaseName(core.HostName())); got != "daemon" {
 		t.Fatalf("after the handover the lease is held by %s, want the daemon", got)
 	}
-	if got := w.leaseHolder(core.SchedulerHandoverLease); got != "nobody" {
+	if got := w.leaseHolder(core.SchedulerHandoverLeaseName(core.HostName())); got != "nobody" {
 		t.Errorf("after the handover the request is still held by %s", got)
 	}
 	if n := len(w.runner.calls); n != 1 {
@@ -207,7 +207,7 @@ func TestDaemonTakesOverAfterHandoverWait(t *testing.T) {
 	w := newWorld(t, core.Configuration{Destination: "s3", Frequency: core.Hourly})
 	w.seed("s3", at(0, 0))
 	host, _ := os.Hostname()
-	stuck := core.Lease{Name: core.SchedulerLease, Holder: core.ConsoleHolder, PID: os.Getpid(), Host: host, AcquiredAt: start, Heartbeat: start}
+	stuck := core.Lease{Name: core.SchedulerLeaseName(core.HostName()), Holder: core.ConsoleHolder, PID: os.Getpid(), Host: host, AcquiredAt: start, Heartbeat: start}
 	if _, ok, err := w.cat.AcquireLease(w.ctx, stuck, nil); err != nil || !ok {
 		t.Fatalf("seed the console's lease: %v %v", ok, err)
 	}
@@ -216,14 +216,14 @@ func TestDaemonTakesOverAfterHandoverWait(t *testing.T) {
 	w.block(1)
 	w.clock.Advance(5 * time.Minute)
 	d.waitLog("trying again later")
-	if got := w.leaseHolder(core.SchedulerLease); got != core.ConsoleHolder {
+	if got := w.leaseHolder(core.SchedulerLeaseName(core.HostName())); got != core.ConsoleHolder {
 		t.Fatalf("before HandoverWait the lease is held by %s, want the console still", got)
 	}
 	w.block(1)
 	w.clock.Advance(5 * time.Minute)
 	d.waitLog("running the schedules")
 	d.waitLog("no missed backup to catch up on")
-	if got := w.leaseHolder(core.SchedulerLease); got != "daemon" {
+	if got := w.leaseHolder(core.SchedulerLeaseName(core.HostName())); got != "daemon" {
 		t.Fatalf("after HandoverWait the lease is held by %s, want the daemon", got)
 	}
 }
@@ -244,7 +244,7 @@ func TestAbortCancelsRunningJobs(t *testing.T) {
 		t.Fatalf("Run returned %v after Abort, want nil", err)
 	}
 	c.done <- nil
-	if got := w.leaseHolder(core.SchedulerLease); got != "nobody" {
+	if got := w.leaseHolder(core.SchedulerLeaseName(core.HostName())); got != "nobody" {
 		t.Errorf("after quitting the lease is held by %s, want released", got)
 	}
 }

@@ -1,7 +1,8 @@
 // Package scheduler runs every backup configuration on its own schedule with
 // gocron: one job per configuration, one dump for configurations of a service
 // that fall due together, rotation after each success, catch-up after
-// downtime, and a lease so only one process per catalog runs the schedules.
+// downtime, and a lease per host so only one process per host runs that
+// host's schedules (daemons of other hosts run theirs beside it).
 package scheduler
 
 import (
@@ -32,10 +33,12 @@ type Runner interface {
 
 // Catalog is what the scheduler uses of the catalog: the leases it holds
 // and reads (core.RestoreRunning), the version it polls, the configurations
-// it schedules and the recent backups a missed run is judged by.
+// it schedules (those of its host's services) and the recent backups a
+// missed run is judged by.
 type Catalog interface {
 	core.Leases
 	core.ScheduleVersioner
+	Services(ctx context.Context) ([]core.Service, error)
 	AllConfigurations(ctx context.Context) ([]core.Configuration, error)
 	Backups(ctx context.Context, f core.BackupFilter) ([]core.Backup, error)
 }
@@ -46,9 +49,13 @@ type Options struct {
 	Runner  Runner
 	// Holder names this process in the lease: "daemon" or "console".
 	Holder string
+	// Host is the host whose schedules this scheduler runs, and whose
+	// lease (core.SchedulerLeaseName) it holds: the configurations of the
+	// services of that host (core.ServiceHost). Default core.HostName().
+	Host string
 	// Console makes this a console's scheduler: it runs the schedules only
 	// while no daemon wants them. It does not take the lease while a daemon
-	// asks for it (core.SchedulerHandoverLease), and when one asks while it
+	// asks for it (core.SchedulerHandoverLeaseName), and when one asks while it
 	// holds the lease it starts no new work, lets running jobs finish within
 	// ShutdownTimeout, releases the lease and waits to take it again once
 	// no daemon holds it. Holder is core.ConsoleHolder.
@@ -109,6 +116,7 @@ type Scheduler struct {
 	lastSlot map[configKey]time.Time
 	svcLocks map[string]*sync.Mutex
 	version  int64
+	loaded   bool
 	running  int
 	stopping bool
 	idle     *sync.Cond
@@ -172,7 +180,10 @@ func New(o Options) (*Scheduler, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	host := core.HostName()
+	host := o.Host
+	if host == "" {
+		host = core.HostName()
+	}
 	s := &Scheduler{
 		o: o, host: host,
 		jobs: map[configKey]jobEntry{}, drills: map[configKey]jobEntry{}, configs: map[configKey]core.Configuration{},
@@ -205,7 +216,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		s.mu.Lock()
 		s.jobs, s.drills, s.configs = map[configKey]jobEntry{}, map[configKey]jobEntry{}, map[configKey]core.Configuration{}
-		s.lastSlot, s.version, s.stopping = map[configKey]time.Time{}, 0, false
+		s.lastSlot, s.version, s.loaded, s.stopping = map[configKey]time.Time{}, 0, false, false
 		s.mu.Unlock()
 	}
 }
@@ -334,7 +345,7 @@ func (s *Scheduler) consoleMustWait(ctx context.Context) (core.Lease, bool) {
 
 // handoverAsked returns the handover request of a live daemon, if any.
 func (s *Scheduler) handoverAsked(ctx context.Context) (core.Lease, bool) {
-	l, err := s.o.Catalog.CurrentLease(ctx, core.SchedulerHandoverLease)
+	l, err := s.o.Catalog.CurrentLease(ctx, core.SchedulerHandoverLeaseName(s.host))
 	if err != nil || s.holderGone(l) {
 		return core.Lease{}, false
 	}
@@ -343,12 +354,12 @@ func (s *Scheduler) handoverAsked(ctx context.Context) (core.Lease, bool) {
 
 // acquire takes the lease, waiting while a live process holds it. A
 // console's scheduler leaves it to a daemon that asks for it. A daemon that
-// finds a console holding it asks for it (core.SchedulerHandoverLease) and
+// finds a console holding it asks for it (core.SchedulerHandoverLeaseName) and
 // takes it once the console lets go, or after HandoverWait at the latest.
 func (s *Scheduler) acquire(ctx context.Context) error {
 	now := s.o.Clock.Now()
-	s.lease = core.Lease{Name: core.SchedulerLease, Holder: s.o.Holder, PID: os.Getpid(), Host: s.host, AcquiredAt: now, Heartbeat: now}
-	ask := core.Lease{Name: core.SchedulerHandoverLease, Holder: s.o.Holder, PID: os.Getpid(), Host: s.host}
+	s.lease = core.Lease{Name: core.SchedulerLeaseName(s.host), Holder: s.o.Holder, PID: os.Getpid(), Host: s.host, AcquiredAt: now, Heartbeat: now}
+	ask := core.Lease{Name: core.SchedulerHandoverLeaseName(s.host), Holder: s.o.Holder, PID: os.Getpid(), Host: s.host}
 	var askedUntil time.Time
 	defer func() {
 		if !askedUntil.IsZero() {
@@ -417,20 +428,20 @@ func (s *Scheduler) holderGone(cur core.Lease) bool {
 	return cur.Host == s.host && cur.PID != os.Getpid() && !core.ProcessAlive(cur.PID)
 }
 
-// reload brings the jobs in line with the catalog's configurations when the
-// catalog changed since the last look.
+// reload brings the jobs in line with the configurations of this host's
+// services when the catalog changed since the last look.
 func (s *Scheduler) reload(ctx context.Context) error {
 	v, err := s.o.Catalog.ScheduleVersion(ctx)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	if s.version == v && len(s.jobs)+len(s.drills) > 0 {
+	if s.version == v && s.loaded {
 		s.mu.Unlock()
 		return nil
 	}
 	s.mu.Unlock()
-	configs, err := s.o.Catalog.AllConfigurations(ctx)
+	configs, err := s.ownConfigurations(ctx)
 	if err != nil {
 		return err
 	}
@@ -442,7 +453,35 @@ func (s *Scheduler) reload(ctx context.Context) error {
 	var err1, err2 error
 	s.configs, err1 = s.reconcile("schedule", s.jobs, configs, backups, s.fire)
 	_, err2 = s.reconcile("drill schedule", s.drills, configs, drills, s.fireDrill)
-	return errors.Join(err1, err2)
+	// A host with no schedule of its own looks again only when the
+	// catalog changes; one whose jobs could not all be made, at each poll.
+	err = errors.Join(err1, err2)
+	s.loaded = err == nil
+	return err
+}
+
+// ownConfigurations are the configurations of this host's services: the
+// schedules of other hosts' services are their daemons' to run.
+func (s *Scheduler) ownConfigurations(ctx context.Context) ([]core.Configuration, error) {
+	svcs, err := s.o.Catalog.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	own := map[string]bool{}
+	for _, svc := range svcs {
+		own[svc.Name] = core.ServiceHost(svc) == s.host
+	}
+	configs, err := s.o.Catalog.AllConfigurations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := configs[:0]
+	for _, c := range configs {
+		if own[c.Service] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // reconcile brings one kind of jobs (backups or drills) in line with the

@@ -524,7 +524,7 @@ func TestShutdownAbortsAfterTimeout(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("Run returned %v after aborting, want nil", err)
 	}
-	if _, err := w.cat.CurrentLease(context.Background(), core.SchedulerLease); !errors.Is(err, core.ErrNotFound) {
+	if _, err := w.cat.CurrentLease(context.Background(), core.SchedulerLeaseName(core.HostName())); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("lease after shutdown: %v, want released", err)
 	}
 }
@@ -544,7 +544,7 @@ func TestLease(t *testing.T) {
 	doneB := make(chan error, 1)
 	go func() { doneB <- b.Run(w.ctx) }()
 	w.block(3) // B waits to retry
-	if l, err := w.cat.CurrentLease(w.ctx, core.SchedulerLease); err != nil || l.Holder != "daemon" {
+	if l, err := w.cat.CurrentLease(w.ctx, core.SchedulerLeaseName(core.HostName())); err != nil || l.Holder != "daemon" {
 		t.Fatalf("lease %+v, %v; want the daemon's", l, err)
 	}
 	stopA()
@@ -555,14 +555,14 @@ func TestLease(t *testing.T) {
 	w.block(1)
 	w.clock.Advance(time.Minute)
 	w.block(2)
-	if l, err := w.cat.CurrentLease(w.ctx, core.SchedulerLease); err != nil || l.Holder != "console" {
+	if l, err := w.cat.CurrentLease(w.ctx, core.SchedulerLeaseName(core.HostName())); err != nil || l.Holder != "console" {
 		t.Errorf("after the daemon stopped the lease is %+v, %v; want the console's", l, err)
 	}
 	w.cancel()
 	<-doneB
 
 	// A holder that stopped heartbeating is taken over after LeaseTTL.
-	stale := core.Lease{Name: core.SchedulerLease, Holder: "daemon", PID: 1, Host: "elsewhere", AcquiredAt: w.clock.Now(), Heartbeat: w.clock.Now()}
+	stale := core.Lease{Name: core.SchedulerLeaseName(core.HostName()), Holder: "daemon", PID: 1, Host: "elsewhere", AcquiredAt: w.clock.Now(), Heartbeat: w.clock.Now()}
 	if _, ok, err := w.cat.AcquireLease(context.Background(), stale, nil); err != nil || !ok {
 		t.Fatalf("seed stale lease: %v %v", ok, err)
 	}

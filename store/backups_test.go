@@ -275,3 +275,41 @@ func TestBackupMissingFiles(t *testing.T) {
 	unbounded.MissingCount = len(unbounded.MissingFiles)
 	refuse(t, c, core.ErrInvalid, func() error { return c.UpdateBackup(ctx, unbounded) }, "at most 100 names")
 }
+
+// TestGivenIDsAreNeverGivenAgain: a rebuild or a migration records backups
+// with the ids they had; the ids handed out afterwards come after them, and
+// an id once used, even by a backup since deleted, is not handed out again.
+func TestGivenIDsAreNeverGivenAgain(t *testing.T) {
+	c := openTest(t)
+	ctx := context.Background()
+	addLocal(t, c, "local")
+	addService(t, c, "prod")
+	setConfig(t, c, "prod", "local", false)
+	given := core.Backup{ID: 1000, Service: "prod", Destination: "local", Kind: core.KindScheduled, Status: core.StatusSucceeded}
+	must(t, c.CreateBackup(ctx, &given))
+	if given.ID != 1000 {
+		t.Fatalf("given id 1000 recorded as %d", given.ID)
+	}
+	next := addBackup(t, c, "prod", "local", core.KindManual, core.StatusSucceeded)
+	if next.ID <= 1000 {
+		t.Errorf("next backup got id %d, want one after the given 1000", next.ID)
+	}
+	again := core.Backup{ID: 1000, Service: "prod", Destination: "local", Kind: core.KindScheduled, Status: core.StatusSucceeded}
+	if err := c.CreateBackup(ctx, &again); !errors.Is(err, core.ErrExists) {
+		t.Errorf("recording id 1000 twice: %v, want ErrExists", err)
+	}
+	// Removing a destination with its history deletes the rows themselves.
+	addLocal(t, c, "spare")
+	setConfig(t, c, "prod", "spare", false)
+	gone := addBackup(t, c, "prod", "spare", core.KindManual, core.StatusSucceeded)
+	must(t, c.RemoveConfiguration(ctx, "prod", "spare"))
+	must(t, c.RemoveDestination(ctx, "spare", true))
+	if _, err := c.Backup(ctx, gone.ID); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("backup %d after its destination was removed with its history: %v, want ErrNotFound", gone.ID, err)
+	}
+	next = gone
+	last := addBackup(t, c, "prod", "local", core.KindManual, core.StatusSucceeded)
+	if last.ID <= next.ID {
+		t.Errorf("backup after a deleted one got id %d, want one after %d", last.ID, next.ID)
+	}
+}

@@ -40,7 +40,10 @@ var conformance = []func(*testing.T){
 	TestConfigurationRoundTrip, TestTemplateRoundTrip, TestBackupRoundTrip, TestScheduleVersionFollowsScheduleChanges,
 	TestScheduleVersionIgnoresBackupsAndLeases, TestScheduleVersionSeenAcrossHandles, TestSecretsAreEncryptedAtRest,
 	TestCiphertextIsBoundToItsColumn, TestSecretReferencesAreStoredAsReferences, TestTwoHandlesWriteConcurrently,
-	TestReopenAppliesNoMigrationTwice,
+	TestReopenAppliesNoMigrationTwice, TestGivenIDsAreNeverGivenAgain,
+	TestDaemonRecordFollowsItsLease, TestServiceMoveIsAudited,
+	TestRequestLifecycle, TestCancelRequest, TestAbandonRequestIsConditional, TestRequestsFilter, TestRequestRefusesBadInput,
+	TestRacingClaimHasOneWinner, TestWaitRequestsWakesOnSubmit,
 	TestHealthSnapshotJudgesAsEvaluateService, TestHealthSnapshotFindsSuccessBeyondFifty,
 }
 
@@ -67,6 +70,15 @@ var sqliteOnly = map[string]string{
 	"TestNoFrontEndAdviceInCoreOrStore":                    "reads source files, not a catalog",
 	"TestCommandSentencesFindsCommandText":                 "reads source files, not a catalog",
 	"TestPostgres":                                         "the suite itself",
+	"TestMigrateCatalogIntoPostgres":                       "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
+	"TestMigrateSharesIdenticalDestinations":               "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
+	"TestMigrateRefusesUnreadableSecrets":                  "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
+	"TestMigrateRenumbersClashingBackups":                  "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
+	"TestMigrateRefusesRunningBackups":                     "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
+	"TestMigrateNeedsSQLiteIntoPostgres":                   "about which backends a migration goes between",
+	"TestMigrateCoversEveryTable":                          "reads the SQLite schema a migration copies from",
+	"TestFleetKeyOnEveryHost":                              "hosts sharing a PostgreSQL catalog: opens the test bed's PostgreSQL itself",
+	"TestInstallAndExportKeyRefusals":                      "key files, not a catalog",
 	"TestConformanceCoversEveryTest":                       "checks this list",
 }
 

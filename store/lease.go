@@ -53,7 +53,7 @@ func validateLease(l core.Lease) error {
 // lost is the sentence a holder reads when its lease is gone.
 func lost(name string, current *core.Lease) error {
 	stop := "this process no longer holds it"
-	if name == core.SchedulerLease {
+	if _, scheduler := core.SchedulerLeaseHost(name); scheduler || name == core.SchedulerLease {
 		stop = "this process stops running schedules"
 	}
 	if current == nil {
@@ -90,23 +90,32 @@ func (c *Catalog) AcquireLease(ctx context.Context, l core.Lease, takeOver func(
 		case errors.Is(err, sql.ErrNoRows):
 			_, err = tx.ExecContext(ctx, `INSERT INTO leases (name, holder, pid, host, acquired_at, heartbeat)
 				VALUES (?, ?, ?, ?, ?, ?)`, l.Name, l.Holder, l.PID, l.Host, toNanos(l.AcquiredAt), toNanos(l.Heartbeat))
-			out, held = l, err == nil
-			return err
+			if err != nil {
+				return err
+			}
+			out, held = l, true
+			return recordDaemonStart(ctx, tx, l)
 		case err != nil:
 			return err
 		case current.SameHolder(l):
 			_, err = tx.ExecContext(ctx, `UPDATE leases SET heartbeat = ? WHERE name = ?`, toNanos(l.Heartbeat), l.Name)
+			if err != nil {
+				return err
+			}
 			current.Heartbeat = l.Heartbeat
-			out, held = current, err == nil
-			return err
+			out, held = current, true
+			return recordDaemonSeen(ctx, tx, current)
 		case takeOver == nil || !takeOver(current):
 			out, held = current, false
 			return nil
 		default:
 			_, err = tx.ExecContext(ctx, `UPDATE leases SET holder = ?, pid = ?, host = ?, acquired_at = ?, heartbeat = ?
 				WHERE name = ?`, l.Holder, l.PID, l.Host, toNanos(l.AcquiredAt), toNanos(l.Heartbeat), l.Name)
-			out, held = l, err == nil
-			return err
+			if err != nil {
+				return err
+			}
+			out, held = l, true
+			return recordDaemonStart(ctx, tx, l)
 		}
 	})
 	if err != nil {
@@ -137,14 +146,30 @@ func (c *Catalog) RenewLease(ctx context.Context, l core.Lease) error {
 		if !current.SameHolder(l) {
 			return lost(l.Name, &current)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE leases SET heartbeat = ? WHERE name = ?`, toNanos(l.Heartbeat), l.Name)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE leases SET heartbeat = ? WHERE name = ?`, toNanos(l.Heartbeat), l.Name); err != nil {
+			return err
+		}
+		return recordDaemonSeen(ctx, tx, l)
 	})
 }
 
 // ReleaseLease frees the lease if l's holder has it; otherwise it does
 // nothing, so a process that lost its lease cannot free its successor's.
 func (c *Catalog) ReleaseLease(ctx context.Context, l core.Lease) error {
+	if _, ok := daemonHost(l); ok {
+		// A daemon's record says it stopped, with the lease row's going.
+		return c.write(ctx, fmt.Sprintf("release the %s lease", l.Name), func(tx *txn) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ? AND pid = ? AND host = ?`,
+				l.Name, l.Holder, l.PID, l.Host)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return err
+			}
+			return recordDaemonStop(ctx, tx, l, toNanos(c.now()))
+		})
+	}
 	_, err := c.db.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ? AND pid = ? AND host = ?`,
 		l.Name, l.Holder, l.PID, l.Host)
 	if err != nil {

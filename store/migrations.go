@@ -295,6 +295,45 @@ ALTER TABLE backups ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 ALTER TABLE services ADD COLUMN host TEXT NOT NULL DEFAULT '';
 CREATE INDEX services_host ON services(host, name);
 `,
+	// hosts: the life of each host's daemon (core.HostRecord), kept when
+	// its scheduler lease row goes at a clean stop, so the fleet can say
+	// since when a host has had no daemon. stopped_at 0: not stopped.
+	`
+CREATE TABLE hosts (
+	name       TEXT PRIMARY KEY,
+	holder     TEXT   NOT NULL,
+	pid        INTEGER NOT NULL,
+	started_at INTEGER NOT NULL,
+	seen_at    INTEGER NOT NULL,
+	stopped_at INTEGER NOT NULL DEFAULT 0
+);
+`,
+	// work requests: what one host asks of the daemon of the host that
+	// holds a service's data (core.Request).
+	`
+CREATE TABLE requests (
+	id               INTEGER PRIMARY KEY,
+	kind             TEXT    NOT NULL CHECK (kind IN ('backup', 'restore', 'upload_restore', 'drill', 'service_copy')),
+	host             TEXT    NOT NULL,
+	service          TEXT    NOT NULL,
+	params           TEXT    NOT NULL DEFAULT '{}',
+	status           TEXT    NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'cancelled')),
+	requested_by     TEXT    NOT NULL DEFAULT '',
+	requested_host   TEXT    NOT NULL DEFAULT '',
+	requested_at     INTEGER NOT NULL,
+	claimed_holder   TEXT    NOT NULL DEFAULT '',
+	claimed_pid      INTEGER NOT NULL DEFAULT 0,
+	claimed_host     TEXT    NOT NULL DEFAULT '',
+	claimed_at       INTEGER NOT NULL DEFAULT 0,
+	heartbeat        INTEGER NOT NULL DEFAULT 0,
+	cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+	progress         TEXT    NOT NULL DEFAULT '{}',
+	result           TEXT    NOT NULL DEFAULT '',
+	error            TEXT    NOT NULL DEFAULT '',
+	finished_at      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX requests_host_status ON requests(host, status, id);
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one

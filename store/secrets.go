@@ -125,6 +125,13 @@ func createKeyFile(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
+	return writeKeyFile(path, key)
+}
+
+// writeKeyFile writes key at path, owner-only, never over an existing file:
+// it is linked into place, and when another process linked one first, that
+// one is returned.
+func writeKeyFile(path string, key []byte) ([]byte, error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create catalog key directory: %w", err)
@@ -194,7 +201,7 @@ func (c *Catalog) seal(col secretColumn, s core.Secret) (stored string, keep boo
 	if !s.IsSet() {
 		return "", false, nil
 	}
-	aead, err := c.keys.get(true)
+	aead, err := c.sealingKey(col)
 	if err != nil {
 		return "", false, err
 	}
@@ -204,6 +211,180 @@ func (c *Catalog) seal(col secretColumn, s core.Secret) (stored string, keep boo
 	}
 	sealed := aead.Seal(nonce, nonce, []byte(s.Reveal()), []byte(col.column))
 	return encPrefix + base64.StdEncoding.EncodeToString(sealed), false, nil
+}
+
+// noKeySentence says that this host lacks the key of a catalog shared by a
+// fleet, whose other hosts have it.
+func (c *Catalog) noKeySentence() string {
+	return fmt.Sprintf("this host has no key for the catalog's secrets at %s", c.keys.path)
+}
+
+// sealingKey is the key that seals a new secret, created when the catalog
+// has none yet. A shared catalog whose secrets are already sealed has a
+// key, on the hosts that installed it: a host without it must not create
+// another, which would seal this secret where no other host can read it.
+func (c *Catalog) sealingKey(col secretColumn) (cipher.AEAD, error) {
+	aead, err := c.keys.get(false)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return aead, err
+	}
+	if c.db.pg {
+		sealed, err := c.hasSealedSecrets(context.Background(), c.db)
+		if err != nil {
+			return nil, err
+		}
+		if sealed {
+			return nil, core.Advise(core.Advice{Action: core.ActionInstallCatalogKey}, core.ErrAccessDenied,
+				"%s cannot be stored: %s", col.what, c.noKeySentence())
+		}
+	}
+	return c.keys.get(true)
+}
+
+// hasSealedSecrets reports whether the catalog holds any secret sealed
+// with its key.
+func (c *Catalog) hasSealedSecrets(ctx context.Context, q queryer) (bool, error) {
+	sealed := func(col string) string { return "substr(" + col + ", 1, 5) = '" + encPrefix + "'" }
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM destinations WHERE `+sealed("secret_key")+` OR `+sealed("encrypt_passphrase")+`)
+		+ (SELECT COUNT(*) FROM services WHERE `+sealed("db_password")+`)`).Scan(&n)
+	if err != nil {
+		return false, dbError("check stored secrets", err)
+	}
+	return n > 0, nil
+}
+
+// ExportKey writes a copy of the catalog key at keyPath to out, readable
+// by its owner only, for another host of the fleet. An existing out is
+// never written over.
+func ExportKey(keyPath, out string) error {
+	key, err := readKeyFile(keyPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return core.Userf(core.ErrNotFound, "this host has no catalog key at %s to copy; copy it from a host that reads the catalog's secrets", keyPath)
+	}
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return core.Userf(core.ErrExists, "%s already exists and a key is never written over a file; choose another file", out)
+	}
+	if err != nil {
+		return core.Userf(err, "cannot write the key to %s (%v); choose a file in a directory you can write", out, errors.Unwrap(err))
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		os.Remove(out)
+		return fmt.Errorf("write the catalog key to %s: %w", out, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(out)
+		return fmt.Errorf("write the catalog key to %s: %w", out, err)
+	}
+	return nil
+}
+
+// InstallKey installs the key in the file from as the catalog key at
+// keyPath, owner-only. installed is false when keyPath already holds that
+// same key. A file that is not a key, one others can read, or a different
+// key already at keyPath (the secrets it sealed would become unreadable) is
+// refused.
+func InstallKey(from, keyPath string) (installed bool, err error) {
+	key, err := readInstallKey(from)
+	if err != nil {
+		return false, err
+	}
+	have, err := readKeyFile(keyPath)
+	switch {
+	case err == nil && string(have) == string(key):
+		return false, nil
+	case err == nil:
+		return false, core.Userf(core.ErrExists, "this host already has another catalog key at %s, which is kept: the secrets it sealed would become unreadable; move it away first if it is not the fleet's key", keyPath)
+	case !errors.Is(err, fs.ErrNotExist):
+		return false, err
+	}
+	got, err := writeKeyFile(keyPath, key)
+	if err != nil {
+		return false, err
+	}
+	if string(got) != string(key) {
+		return false, core.Userf(core.ErrExists, "another catalog key appeared at %s meanwhile and is kept; move it away first if it is not the fleet's key", keyPath)
+	}
+	return true, nil
+}
+
+// CheckKeyFile checks that the file from holds a catalog key, readable by
+// its owner only, as InstallKey does before installing it.
+func CheckKeyFile(from string) error {
+	_, err := readInstallKey(from)
+	return err
+}
+
+func readInstallKey(from string) ([]byte, error) {
+	f, err := os.Open(from)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, core.Userf(core.ErrNotFound, "the key file %s does not exist; copy the fleet's catalog key to this host first", from)
+	}
+	if err != nil {
+		return nil, core.Userf(core.ErrAccessDenied, "cannot read the key file %s (%v); run as the user that owns it", from, errors.Unwrap(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("check key file %s: %w", from, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, core.Userf(core.ErrInvalid, "%s is not a regular file; give the file holding the fleet's catalog key", from)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return nil, core.Userf(core.ErrAccessDenied, "the key file %s can be read by group or others (mode %04o), so the key may no longer be secret; restrict it with: chmod 600 %s, and check who could read it", from, perm, from)
+	}
+	key, err := io.ReadAll(io.LimitReader(f, keySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read key file %s: %w", from, err)
+	}
+	if len(key) != keySize {
+		return nil, core.Userf(core.ErrInvalid, "%s is not a catalog key (%d bytes, want %d); give the file copied from a host that reads the catalog's secrets", from, len(key), keySize)
+	}
+	return key, nil
+}
+
+// UnreadableSecret is why the first sealed secret of the catalog that this
+// host's key does not open cannot be read, or "" when every one opens.
+func (c *Catalog) UnreadableSecret(ctx context.Context) (string, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT 'destinations.secret_key', name, secret_key FROM destinations WHERE substr(secret_key, 1, 5) = ?
+		UNION ALL SELECT 'destinations.encrypt_passphrase', name, encrypt_passphrase FROM destinations WHERE substr(encrypt_passphrase, 1, 5) = ?
+		UNION ALL SELECT 'services.db_password', name, db_password FROM services WHERE substr(db_password, 1, 5) = ?`, encPrefix, encPrefix, encPrefix)
+	if err != nil {
+		return "", dbError("check stored secrets", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var column, name, stored string
+		if err := rows.Scan(&column, &name, &stored); err != nil {
+			return "", dbError("check stored secrets", err)
+		}
+		if reason, bad := c.open(sealedColumn(column, name), stored).Unreadable(); bad {
+			return reason, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", dbError("check stored secrets", err)
+	}
+	return "", nil
+}
+
+// sealedColumn is the secret column named column (table.column) of the row
+// name.
+func sealedColumn(column, name string) secretColumn {
+	switch column {
+	case "destinations.secret_key":
+		return destinationSecret(name)
+	case "destinations.encrypt_passphrase":
+		return destinationPassphrase(name)
+	}
+	return servicePassword(name)
 }
 
 // open turns a stored value back into a secret. One that cannot be
@@ -223,6 +404,9 @@ func (c *Catalog) open(col secretColumn, stored string) core.Secret {
 		return core.Secret(stored)
 	}
 	aead, err := c.keys.get(false)
+	if errors.Is(err, fs.ErrNotExist) && c.db.pg {
+		return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted: %s", col.what, c.noKeySentence()), core.Advice{Action: core.ActionInstallCatalogKey})
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted because the catalog key file %s is missing; put the key file back, or enter the secret again", col.what, c.keys.path), col.again)
 	}
@@ -240,6 +424,10 @@ func (c *Catalog) open(col secretColumn, stored string) core.Secret {
 	var plain []byte
 	if err == nil {
 		plain, err = aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(col.column))
+	}
+	if err != nil && c.db.pg {
+		return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted with this host's catalog key %s, which is not the key it was stored with (another fleet's key?)", col.what, c.keys.path),
+			core.Advice{Action: core.ActionReplaceCatalogKey})
 	}
 	if err != nil {
 		return core.UnreadableSecret(fmt.Sprintf("%s cannot be decrypted with the catalog key file %s, which is not the key it was stored with; put the right key file back, or enter the secret again", col.what, c.keys.path), col.again)

@@ -54,6 +54,11 @@ func validateService(s core.Service) error {
 			return err
 		}
 	}
+	if s.Host != "" {
+		if err := core.ValidateHostName(s.Host); err != nil {
+			return err
+		}
+	}
 	if s.DB.Port < 0 || s.DB.Port > 65535 {
 		return core.Userf(core.ErrInvalid, "service %q has PostgreSQL port %d; give a port between 1 and 65535, or none for the default", s.Name, s.DB.Port)
 	}
@@ -192,8 +197,8 @@ func (c *Catalog) UpdateService(ctx context.Context, s core.Service) error {
 				return err
 			}
 		}
-		var oldName string
-		err := tx.QueryRowContext(ctx, `SELECT name FROM services WHERE id = ?`, id).Scan(&oldName)
+		var oldName, oldHost string
+		err := tx.QueryRowContext(ctx, `SELECT name, host FROM services WHERE id = ?`, id).Scan(&oldName, &oldHost)
 		if errors.Is(err, sql.ErrNoRows) {
 			return core.Advise(core.Advice{Action: core.ActionListServices}, core.ErrNotFound, "service %d does not exist", id)
 		}
@@ -210,6 +215,15 @@ func (c *Catalog) UpdateService(ctx context.Context, s core.Service) error {
 				return err
 			}
 			a.Detail = "renamed from " + oldName + ", " + a.Detail
+		}
+		if s.Host != "" && s.Host != oldHost {
+			from := oldHost
+			if from == "" {
+				from = core.HostName()
+			}
+			if from != s.Host {
+				a.Detail = fmt.Sprintf("moved from host %s to host %s, %s", from, s.Host, a.Detail)
+			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE services SET name = ?, db_host = ?, db_port = ?, db_user = ?,
 			db_password = COALESCE(?, db_password), db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = ?, host = COALESCE(NULLIF(?, ''), host) WHERE id = ?`,

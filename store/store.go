@@ -29,6 +29,8 @@ type Catalog struct {
 	path  string
 	clock core.Clock
 	keys  keyring
+	// listener is the connection WaitRequests listens on (PostgreSQL).
+	listener requestListener
 }
 
 // Option changes how Open sets up a Catalog.
@@ -151,7 +153,10 @@ func restrictModes(path string) error {
 }
 
 // Close releases the file.
-func (c *Catalog) Close() error { return c.db.Close() }
+func (c *Catalog) Close() error {
+	c.listener.close()
+	return c.db.Close()
+}
 
 // Path is the catalog file, for messages.
 func (c *Catalog) Path() string { return c.path }

@@ -59,6 +59,11 @@ func consoleAdvice(a core.Advice) string {
 		return "fill in its database"
 	case core.ActionAddWithoutTemplate:
 		return "add it with a on the services screen (1) instead of from the template"
+	case core.ActionInstallCatalogKey, core.ActionReplaceCatalogKey:
+		return catalogKeyAdvice(a)
+	case core.ActionRenumberBackups:
+		// The console does not migrate catalogs.
+		return "to give those backups new ids instead, migrate from a shell with: odoo-backup catalog migrate --renumber-backups"
 	case core.ActionEnterSecretKey:
 		return "to enter it again: select " + a.Destination + " on the destinations screen (2) and press e"
 	case core.ActionReAddDestination:
@@ -88,6 +93,8 @@ func consoleAdvice(a core.Advice) string {
 		return "pick a succeeded backup in the history of " + a.Service
 	case core.ActionTakeBackup:
 		return "take one with b"
+	case core.ActionStartDaemon:
+		return "start the daemon of host " + a.Detail + " (its systemd service)"
 	case core.ActionForceDelete:
 		return "take another backup first, or press F to delete it anyway"
 	case core.ActionPlainHTTP:
@@ -118,4 +125,14 @@ func keyAdvice(a core.Advice) string {
 		return "give the file written by odoo-backup key generate"
 	}
 	return "generate one from a shell with: odoo-backup key generate -o FILE"
+}
+
+// catalogKeyAdvice: the console does not install keys; a host of a fleet
+// gets the fleet's catalog key from the command line.
+func catalogKeyAdvice(a core.Advice) string {
+	install := "install the fleet's key from a shell with: odoo-backup key install-catalog FILE (copy it from a host that has it)"
+	if a.Action == core.ActionReplaceCatalogKey {
+		return "move it away and " + install
+	}
+	return install
 }

@@ -16,6 +16,11 @@ var notInTheConsole = map[core.Action]string{
 	core.ActionGiveRecipient: "the console does not generate keys",
 	core.ActionGiveKeyFile:   "the console does not generate keys",
 	core.ActionGenerateKey:   "the console does not generate keys",
+
+	// A fleet's catalog: keys and migrations are the command line's.
+	core.ActionInstallCatalogKey: "the console does not install the fleet's catalog key",
+	core.ActionReplaceCatalogKey: "the console does not install the fleet's catalog key",
+	core.ActionRenumberBackups:   "the console does not migrate catalogs",
 }
 
 // Every action core advises has its console phrase, which names a key, a

@@ -32,7 +32,9 @@ type ServiceRow struct {
 type ServicesLoadedMsg struct {
 	Rows      []ServiceRow
 	Scheduler string
-	Err       error
+	// Fleet is every host with its services and daemon.
+	Fleet core.Fleet
+	Err   error
 	// Seq orders loads: a screen drops a load older than one it applied,
 	// so a slow read cannot put stale rows back after a newer one.
 	Seq uint64
@@ -43,6 +45,10 @@ type ServicesLoadedMsg struct {
 type ServiceLoadedMsg struct {
 	Service string
 	Health  core.ServiceHealth
+	// Host is the service's host and its daemon; Hosts how many hosts the
+	// catalog's services are on.
+	Host    core.HostStatus
+	Hosts   int
 	Configs []core.Configuration
 	History []core.Backup
 	Err     error
@@ -70,7 +76,7 @@ func loadServices(ctx *Context) tea.Cmd {
 	return func() tea.Msg {
 		c := context.Background()
 		msg := ServicesLoadedMsg{Scheduler: "none", Seq: seq}
-		if l, err := cat.CurrentLease(c, core.SchedulerLease); err == nil {
+		if l, err := cat.CurrentLease(c, core.SchedulerLeaseName(core.HostName())); err == nil {
 			msg.Scheduler = schedulerLabel(c, cat, l, now)
 		} else if !errors.Is(err, core.ErrNotFound) {
 			msg.Err = err
@@ -78,6 +84,10 @@ func loadServices(ctx *Context) tea.Cmd {
 		}
 		svcs, err := cat.Services(c)
 		if err != nil {
+			msg.Err = err
+			return msg
+		}
+		if msg.Fleet, err = core.LoadFleet(c, cat, svcs, now); err != nil {
 			msg.Err = err
 			return msg
 		}
@@ -94,6 +104,7 @@ func loadServices(ctx *Context) tea.Cmd {
 				msg.Err = err
 				return msg
 			}
+			msg.Fleet.Judge(&sh)
 			row := ServiceRow{Health: sh}
 			for _, h := range sh.Configurations {
 				if h.NextRun != nil && (row.Next == nil || h.NextRun.Before(*row.Next)) {
@@ -137,6 +148,9 @@ func loadService(ctx *Context, name string) tea.Cmd {
 			msg.Health, err = core.EvaluateService(c, configsRead{cat, msg.Configs}, svc, now)
 		}
 		if err == nil {
+			err = serviceHost(c, cat, &msg, now)
+		}
+		if err == nil {
 			msg.History, err = cat.Backups(c, core.BackupFilter{Service: name, Limit: limit})
 		}
 		msg.Err = err
@@ -154,6 +168,34 @@ type configsRead struct {
 
 func (c configsRead) Configurations(context.Context, string) ([]core.Configuration, error) {
 	return c.configs, nil
+}
+
+// serviceHost judges msg's service by its host's daemon and tells how many
+// hosts the catalog's services are on.
+func serviceHost(c context.Context, cat Catalog, msg *ServiceLoadedMsg, now time.Time) error {
+	svcs, err := cat.Services(c)
+	if err != nil {
+		return err
+	}
+	fleet, err := core.LoadFleet(c, cat, svcs, now)
+	if err != nil {
+		return err
+	}
+	fleet.Judge(&msg.Health)
+	msg.Host, _ = fleet.Host(core.ServiceHost(msg.Health.Service))
+	msg.Hosts = serviceHosts(fleet)
+	return nil
+}
+
+// serviceHosts counts the hosts that have services.
+func serviceHosts(f core.Fleet) int {
+	n := 0
+	for _, h := range f.Hosts {
+		if len(h.Services) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // mergeNewest puts a fresh newest page in front of the older rows already
@@ -204,7 +246,23 @@ func backupJob(ctx *Context, service string, dests []string) JobSpec {
 		Label:   fmt.Sprintf("backing up %s → %s", service, strings.Join(dests, ", ")),
 		Changes: true,
 		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
-			bs, err := eng.Backup(jctx, core.BackupRequest{Service: service, Destinations: dests, Kind: core.KindManual, Progress: progress})
+			host, remote, err := remoteHost(jctx, ctx, service)
+			if err != nil {
+				return "", err
+			}
+			var bs []core.Backup
+			where := ""
+			if remote {
+				var r core.Request
+				r, err = runRequest(jctx, ctx, core.Request{Kind: core.RequestBackup, Host: host, Service: service,
+					Params: core.RequestParams{Destinations: dests}}, "back up "+service, progress)
+				if err == nil {
+					err = requestResult(r, &bs)
+				}
+				where = fmt.Sprintf(" on host %s (request %d)", host, r.ID)
+			} else {
+				bs, err = eng.Backup(jctx, core.BackupRequest{Service: service, Destinations: dests, Kind: core.KindManual, Progress: progress})
+			}
 			if err != nil {
 				return "", err
 			}
@@ -212,7 +270,7 @@ func backupJob(ctx *Context, service string, dests []string) JobSpec {
 			for _, b := range bs {
 				parts = append(parts, fmt.Sprintf("%s (%s)", b.Destination, size(b.Size)))
 			}
-			return fmt.Sprintf("backup of %s succeeded: %s", service, strings.Join(parts, ", ")), nil
+			return fmt.Sprintf("backup of %s succeeded%s: %s", service, where, strings.Join(parts, ", ")), nil
 		},
 	}
 }
@@ -223,7 +281,7 @@ func backupJob(ctx *Context, service string, dests []string) JobSpec {
 func schedulerLabel(ctx context.Context, cat core.LeaseReader, l core.Lease, now time.Time) string {
 	host := core.HostName()
 	if l.Holder == core.ConsoleHolder && l.PID == os.Getpid() && l.Host == host {
-		if d, err := cat.CurrentLease(ctx, core.SchedulerHandoverLease); err == nil && core.LeaseAlive(d, now) {
+		if d, err := cat.CurrentLease(ctx, core.SchedulerHandoverLeaseName(host)); err == nil && core.LeaseAlive(d, now) {
 			return fmt.Sprintf("this console, handing over to %s (pid %d)", d.Holder, d.PID)
 		}
 		return "this console (no daemon running)"

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -117,10 +118,29 @@ func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize, a
 		Changes: true,
 		Run: func(jctx context.Context, progress core.ProgressFunc) (string, error) {
 			var res core.RestoreResult
-			var err error
-			if target != "" {
+			// The host of the service replaced, or for a new database the
+			// host of the backup's service, does the work.
+			on := cmp.Or(target, b.Service)
+			host, remote, err := remoteHost(jctx, ctx, on)
+			switch {
+			case err != nil:
+				return "", err
+			case remote:
+				if err := noIdentityRemote(identity, host); err != nil {
+					return "", err
+				}
+				// The dialog had the person type the target's name: that is
+				// the confirmation the request carries.
+				var r core.Request
+				r, err = runRequest(jctx, ctx, core.Request{Kind: core.RequestRestore, Host: host, Service: on, Params: core.RequestParams{
+					BackupID: b.ID, Target: target, NewDB: newDB, Neutralize: neutralize, AcceptErrors: acceptErrors, Confirmed: true}},
+					"restore onto "+on, progress)
+				if err == nil {
+					err = requestResult(r, &res)
+				}
+			case target != "":
 				res, err = eng.RestoreToService(jctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: target, Neutralize: neutralize, AcceptErrors: acceptErrors, IdentityFile: identity, Progress: progress})
-			} else {
+			default:
 				res, err = eng.RestoreNewDB(jctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, Neutralize: neutralize, AcceptErrors: acceptErrors, IdentityFile: identity, Progress: progress})
 			}
 			out <- res

@@ -20,12 +20,12 @@ import (
 func consoleHolds(t *testing.T, cat *store.Catalog) {
 	t.Helper()
 	ctx := context.Background()
-	daemon := core.Lease{Name: core.SchedulerLease, Holder: "daemon", PID: 4121, Host: "backup-host"}
+	daemon := core.Lease{Name: core.SchedulerLeaseName(core.HostName()), Holder: "daemon", PID: 4121, Host: "backup-host"}
 	if err := cat.ReleaseLease(ctx, daemon); err != nil {
 		t.Fatal(err)
 	}
-	host, _ := os.Hostname()
-	l := core.Lease{Name: core.SchedulerLease, Holder: core.ConsoleHolder, PID: os.Getpid(), Host: host, AcquiredAt: clock, Heartbeat: clock}
+	host := core.HostName()
+	l := core.Lease{Name: core.SchedulerLeaseName(core.HostName()), Holder: core.ConsoleHolder, PID: os.Getpid(), Host: host, AcquiredAt: clock, Heartbeat: clock}
 	if _, ok, err := cat.AcquireLease(ctx, l, nil); err != nil || !ok {
 		t.Fatalf("take the lease for the console: %v %v", ok, err)
 	}
@@ -41,7 +41,7 @@ func TestHeaderConsoleRunsSchedules(t *testing.T) {
 	frame := snapshot(t, tm)
 	t.Run("console", func(t *testing.T) { golden.RequireEqual(t, []byte(frame)) })
 
-	ask := core.Lease{Name: core.SchedulerHandoverLease, Holder: "daemon", PID: 5150, Host: "elsewhere", AcquiredAt: clock, Heartbeat: clock}
+	ask := core.Lease{Name: core.SchedulerHandoverLeaseName(core.HostName()), Holder: "daemon", PID: 5150, Host: "elsewhere", AcquiredAt: clock, Heartbeat: clock}
 	if _, ok, err := cat.AcquireLease(context.Background(), ask, nil); err != nil || !ok {
 		t.Fatalf("ask for the handover: %v %v", ok, err)
 	}

@@ -36,6 +36,7 @@ type Catalog interface {
 	core.DrillHistory
 	core.AuditTrail
 	core.LeaseReader
+	core.HostReader
 }
 
 // Context is shared by every screen: the terminal size, the theme, the one
@@ -51,6 +52,9 @@ type Context struct {
 	Engine        Engine
 	// OpenStore opens a destination's storage (Options.OpenStore).
 	OpenStore core.StoreOpener
+	// Requests asks other hosts' daemons for work on their services
+	// (Options.Requests); nil does all work here.
+	Requests core.RequestQueue
 	// PageSize is how many history rows one catalog query loads.
 	PageSize int
 	// Base is cancelled when the console ends; jobs run under it.

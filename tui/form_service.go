@@ -80,6 +80,8 @@ func newServiceForm(ctx *Context, existing *core.Service, templates []string, te
 			newChoiceField("template", "Template", templates, template, "Start with the configurations of a template, or none."),
 			newCheckField("check", "Check DB", true, "Connect to the database before saving; turn off to add a service whose database is not up yet."))
 	}
+	fields = append(fields, newTextField("svchost", "Host", core.ServiceHost(s),
+		"The host that holds the filestore: its daemon runs the service's schedules. This host by default."))
 	f := newForm(ctx, title, fields...)
 	f.submit = func(f *form) tea.Cmd { return submitService(ctx, f, existing) }
 	return f
@@ -113,6 +115,10 @@ func submitService(ctx *Context, f *form, existing *core.Service) tea.Cmd {
 	core.CompleteConnection(&s.DB)
 	if pw := f.value("password"); pw != "" || existing == nil {
 		s.DB.Password = core.Secret(pw)
+	}
+	s.Host = f.value("svchost")
+	if err := core.ValidateHostName(s.Host); err != nil {
+		return f.fail("svchost", err)
 	}
 	s.FilestoreDir = f.value("filestore")
 	if err := core.CompleteFilestore(&s, ""); err != nil {
@@ -163,7 +169,9 @@ func submitService(ctx *Context, f *form, existing *core.Service) tea.Cmd {
 			verb = "saved"
 		}
 		res.Status = fmt.Sprintf("✓ service %s %s: database %s on %s as %s, filestore %s", s.Name, verb, s.DB.Database, s.DB.Address(), s.DB.User, s.FilestoreDir)
-		if _, err := os.Stat(s.FilestoreDir); err != nil {
+		if s.Host != core.HostName() {
+			res.Status += ", on host " + s.Host
+		} else if _, err := os.Stat(s.FilestoreDir); err != nil {
 			res.Status += " (it does not exist yet)"
 		}
 		res.After = loadServices(ctx)

@@ -3,6 +3,7 @@ package tui
 import (
 	"testing"
 
+	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
 
@@ -11,4 +12,11 @@ import (
 // unit tests of screens use a catalog only and start nothing.
 var servers testbed.Servers
 
-func TestMain(m *testing.M) { testbed.Main(m, &servers) }
+// testHost is this host's name in every test, so no frame shows the
+// machine's.
+const testHost = "console-host"
+
+func TestMain(m *testing.M) {
+	core.SetHostName(testHost)
+	testbed.Main(m, &servers)
+}

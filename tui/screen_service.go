@@ -18,9 +18,13 @@ const (
 // serviceScreen shows one service: its configurations and its history,
 // loaded a page at a time so a long history costs nothing until scrolled to.
 type serviceScreen struct {
-	ctx     *Context
-	name    string
-	health  core.ServiceHealth
+	ctx    *Context
+	name   string
+	health core.ServiceHealth
+	// host is the service's host and its daemon, hosts how many hosts
+	// the catalog's services are on.
+	host    core.HostStatus
+	hosts   int
 	configs []core.Configuration
 	history []core.Backup
 	loaded  bool
@@ -60,7 +64,7 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 		if msg.Err != nil {
 			return nil
 		}
-		s.health, s.configs = msg.Health, msg.Configs
+		s.health, s.configs, s.host, s.hosts = msg.Health, msg.Configs, msg.Host, msg.Hosts
 		s.mergeNewest(msg.History)
 		for _, b := range msg.History {
 			if b.Status == core.StatusRunning {
@@ -318,5 +322,21 @@ func (s *serviceScreen) connection(svc core.Service) string {
 	if svc.Placeholder || svc.DB.Host == "" && svc.DB.Port == 0 {
 		return fmt.Sprintf("%s · no connection yet: add %s again with a on the services screen (1)", svc.DB.Database, svc.Name)
 	}
-	return fmt.Sprintf("%s @ %s · filestore %s", svc.DB.Database, svc.DB.Address(), svc.FilestoreDir)
+	conn := fmt.Sprintf("%s @ %s · filestore %s", svc.DB.Database, svc.DB.Address(), svc.FilestoreDir)
+	if s.hosts > 1 || core.ServiceHost(svc) != core.HostName() || s.host.Problem != "" {
+		conn = "host " + s.hostText(svc) + " · " + conn
+	}
+	return conn
+}
+
+// hostText is the service's host and, when its daemon is down, since when.
+func (s *serviceScreen) hostText(svc core.Service) string {
+	h := core.ServiceHost(svc)
+	switch s.host.Daemon {
+	case core.DaemonDead:
+		h += " (no daemon since " + when(s.ctx.now(), *s.host.Since) + ")"
+	case core.DaemonStopped:
+		h += " (daemon stopped at " + when(s.ctx.now(), *s.host.Since) + ")"
+	}
+	return h
 }

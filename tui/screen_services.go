@@ -20,6 +20,8 @@ type servicesScreen struct {
 	err    error
 	// scheduler says who runs the schedules, from the catalog's lease.
 	scheduler string
+	// fleet is every host with its services and daemon.
+	fleet core.Fleet
 	// seq is the newest load applied.
 	seq uint64
 	// filter narrows the list by name or database (/).
@@ -70,7 +72,7 @@ func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
 		s.seq = msg.Seq
 		s.loaded, s.err = true, msg.Err
 		if msg.Err == nil {
-			s.rows, s.scheduler = msg.Rows, msg.Scheduler
+			s.rows, s.scheduler, s.fleet = msg.Rows, msg.Scheduler, msg.Fleet
 			for _, r := range s.rows {
 				for _, b := range r.Running {
 					s.ctx.progress.observe(b.ID, b.Bytes, s.ctx.now())
@@ -127,8 +129,44 @@ func (s *servicesScreen) keys() keyTable {
 	}
 }
 
-// visibleRows is how many services fit under the title and column titles.
-func (s *servicesScreen) visibleRows() int { return max(s.ctx.bodyHeight()-4, 1) }
+// visibleRows is how many services fit under the title, the daemons' line
+// and the column titles.
+func (s *servicesScreen) visibleRows() int {
+	n := s.ctx.bodyHeight() - 4
+	if s.daemonsLine() != "" {
+		n--
+	}
+	return max(n, 1)
+}
+
+// multiHost says whether the services are on more than one host: then each
+// row shows its host.
+func (s *servicesScreen) multiHost() bool { return serviceHosts(s.fleet) > 1 }
+
+// daemonsLine says which hosts' daemons are alive and which are dead or
+// stopped (and since when), when the catalog has several hosts or a daemon
+// is down; "" otherwise (one host: the header says who runs its schedules).
+func (s *servicesScreen) daemonsLine() string {
+	var alive, down []string
+	for _, h := range s.fleet.Hosts {
+		switch h.Daemon {
+		case core.DaemonAlive:
+			alive = append(alive, h.Name)
+		case core.DaemonDead:
+			down = append(down, "✗ "+h.Name+" silent since "+when(s.ctx.now(), *h.Since))
+		case core.DaemonStopped:
+			down = append(down, "■ "+h.Name+" stopped at "+when(s.ctx.now(), *h.Since))
+		}
+	}
+	if len(down) == 0 && !s.multiHost() {
+		return ""
+	}
+	parts := []string{fmt.Sprintf("daemons: %d alive", len(alive))}
+	if len(alive) > 0 {
+		parts[0] += " (" + strings.Join(alive, ", ") + ")"
+	}
+	return strings.Join(append(parts, down...), " · ")
+}
 
 // scroll keeps the cursor's row in view.
 func (s *servicesScreen) scroll() {
@@ -141,7 +179,19 @@ func (s *servicesScreen) scroll() {
 
 // servicesTable lays the services out for the width: the destination
 // count, then the database, give way first (the service screen shows both).
+// With services on several hosts, the host comes after the service and
+// gives way last.
 func (s *servicesScreen) servicesTable() table {
+	if s.multiHost() {
+		return newTable(s.ctx.innerWidth()-2,
+			column{title: "SERVICE", min: 12, max: 24},
+			column{title: "HOST", min: 6, max: 16, drop: 1},
+			column{title: "DATABASE", min: 12, max: 24, drop: 2},
+			column{title: "DEST", min: 4, max: 4, drop: 3},
+			column{title: "LAST BACKUP", min: 27, max: 34},
+			column{title: "NEXT", min: 15, max: 20},
+			column{title: "HEALTH", min: 9})
+	}
 	return newTable(s.ctx.innerWidth()-2,
 		column{title: "SERVICE", min: 12, max: 24},
 		column{title: "DATABASE", min: 12, max: 24, drop: 1},
@@ -163,6 +213,9 @@ func (s *servicesScreen) View() string {
 	case len(s.rows) == 0:
 		b.WriteString("No service yet: press a to add one, or run:\n  odoo-backup service add NAME --from-odoo-conf /etc/odoo/odoo.conf --db DATABASE\n")
 	default:
+		if line := s.daemonsLine(); line != "" {
+			b.WriteString(fit(line, s.ctx.innerWidth()) + "\n")
+		}
 		b.WriteString(t.Muted.Render("  "+tbl.header()) + "\n")
 		visible := s.visible()
 		if len(visible) == 0 {
@@ -193,8 +246,11 @@ func (s *servicesScreen) View() string {
 			if len(r.Running) > 0 && state != core.HealthFailed && state != core.HealthStalled {
 				state = "running"
 			}
-			line := cursor + tbl.row(r.Health.Service.Name, r.Health.Service.DB.Database,
-				fmt.Sprintf("%4d", len(r.Health.Configurations)), last, next, "")
+			values := []string{r.Health.Service.Name, r.Health.Service.DB.Database, fmt.Sprintf("%4d", len(r.Health.Configurations)), last, next, ""}
+			if s.multiHost() {
+				values = append([]string{values[0], core.ServiceHost(r.Health.Service)}, values[1:]...)
+			}
+			line := cursor + tbl.row(values...)
 			if i == s.cursor {
 				line = t.Selected.Render(line)
 			}

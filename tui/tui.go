@@ -42,6 +42,9 @@ type Options struct {
 	// Scheduler is the scheduler this console runs while no daemon does;
 	// nil when it runs none (read-only).
 	Scheduler Scheduler
+	// Requests is where a backup or restore of a service of another host
+	// is asked of that host's daemon; nil runs everything on this host.
+	Requests core.RequestQueue
 }
 
 // Scheduler is what the console needs of the scheduler it runs: the
@@ -94,7 +97,8 @@ func New(o Options) *Model {
 		o.OpenStore = e.OpenStore
 	}
 	ctx := &Context{Width: 100, Height: 30, Theme: NewTheme(o.NoColor), Keys: NewKeyMap(o.ReadOnly), Now: o.Now,
-		ReadOnly: o.ReadOnly, Catalog: o.Catalog, Engine: o.Engine, OpenStore: o.OpenStore, PageSize: o.PageSize, Base: o.Context, Animate: o.Animate}
+		ReadOnly: o.ReadOnly, Catalog: o.Catalog, Engine: o.Engine, OpenStore: o.OpenStore, PageSize: o.PageSize, Base: o.Context, Animate: o.Animate,
+		Requests: o.Requests}
 	h := help.New()
 	t := ctx.Theme
 	h.Styles = help.Styles{ShortKey: t.Header, ShortDesc: t.Muted, ShortSeparator: t.Muted, Ellipsis: t.Muted,

@@ -71,7 +71,7 @@ func seed(t *testing.T) *store.Catalog {
 	add("production", "s3-eu", core.KindScheduled, core.StatusSucceeded, 30*time.Minute, 1_200_000_000, "")
 	add("staging", "local", core.KindScheduled, core.StatusFailed, 35*time.Hour, 0, "connect: connection refused")
 	// A daemon on another host holds the schedules.
-	_, ok, err := cat.AcquireLease(ctx, core.Lease{Name: core.SchedulerLease, Holder: "daemon", PID: 4121, Host: "backup-host",
+	_, ok, err := cat.AcquireLease(ctx, core.Lease{Name: core.SchedulerLeaseName(core.HostName()), Holder: "daemon", PID: 4121, Host: "backup-host",
 		AcquiredAt: clock.Add(-time.Hour), Heartbeat: clock}, nil)
 	must(err)
 	if !ok {

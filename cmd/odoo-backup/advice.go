@@ -45,6 +45,12 @@ func cliAdvice(a core.Advice) string {
 		return "give its name with --db"
 	case core.ActionAddWithoutTemplate:
 		return "add it without --template"
+	case core.ActionInstallCatalogKey:
+		return "install the fleet's key with: odoo-backup key install-catalog FILE (copy it from a host that has it: odoo-backup key export-catalog -o FILE)"
+	case core.ActionReplaceCatalogKey:
+		return "move it away and install the fleet's key with: odoo-backup key install-catalog FILE (copy it from a host that reads these secrets: odoo-backup key export-catalog -o FILE)"
+	case core.ActionRenumberBackups:
+		return "to give those backups new ids instead (each listed), run it again with --renumber-backups"
 	case core.ActionEnterSecretKey:
 		return fmt.Sprintf("to enter it again: odoo-backup destination update %s --secret-key-env VARIABLE", a.Destination)
 	case core.ActionReAddDestination:
@@ -75,6 +81,8 @@ func cliAdvice(a core.Advice) string {
 		return "pick a succeeded backup from: odoo-backup backups " + a.Service
 	case core.ActionTakeBackup:
 		return "take one with: odoo-backup backup " + a.Service
+	case core.ActionStartDaemon:
+		return "start odoo-backup --daemon there"
 	case core.ActionForceDelete:
 		return "take another backup first, or add --force to delete it anyway"
 	case core.ActionPlainHTTP:

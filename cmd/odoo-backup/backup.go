@@ -44,9 +44,18 @@ destination at the same time; one that fails does not fail the others.`,
 					dests = append(dests, c.Destination)
 				}
 			}
-			progress, done := progressPrinter(a.stderr)
-			backups, err := a.engine.Backup(ctx, core.BackupRequest{Service: args[0], Destinations: dests, Kind: core.KindManual, Progress: progress})
-			done()
+			host, remote, err := a.remoteHost(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			var backups []core.Backup
+			if remote {
+				backups, err = a.requestBackup(ctx, host, args[0], dests)
+			} else {
+				progress, done := progressPrinter(a.stderr)
+				backups, err = a.engine.Backup(ctx, core.BackupRequest{Service: args[0], Destinations: dests, Kind: core.KindManual, Progress: progress})
+				done()
+			}
 			if asJSON && len(backups) > 0 {
 				if jerr := writeJSON(a.stdout, backups); jerr != nil {
 					return jerr

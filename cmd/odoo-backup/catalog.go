@@ -2,15 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/store"
 )
 
 func (a *app) catalogCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "catalog", Short: "Look after the catalog itself"}
-	cmd.AddCommand(a.catalogRebuildCommand())
+	cmd.AddCommand(a.catalogRebuildCommand(), a.catalogMigrateCommand())
 	return cmd
 }
 
@@ -88,4 +95,136 @@ their configurations are set again with odoo-backup config set.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+func (a *app) catalogMigrateCommand() *cobra.Command {
+	var (
+		to, keyFile string
+		asJSON      bool
+		renumber    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "migrate --to postgres://USER@HOST:PORT/DATABASE",
+		Short: "Move this host's SQLite catalog into a PostgreSQL catalog shared by a fleet of hosts",
+		Long: `Move this host's catalog (the SQLite file --catalog or ODOO_BACKUP_CATALOG
+names, or the default) into the PostgreSQL catalog at --to, which other hosts
+may share already, in one transaction: everything moves or nothing does.
+
+Destinations, services, their configurations, templates, the backup history
+(under the same ids, so ids noted earlier still name the same backup), drills
+and the audit trail move; leases do not. A destination or template the shared
+catalog already has with the same settings is shared; with other settings,
+the migration is refused. A service name the shared catalog already has, or a
+backup id it already gives to another backup, is refused too: nothing is ever
+overwritten. With --renumber-backups those backups get new ids instead, each
+listed (as catalog rebuild does when two backups claim one id); ids noted
+before for them then name other backups. Services that name no host get this
+host's name.
+
+Secrets are decrypted with this catalog's key and sealed again with the
+shared catalog's key: --key, else $ODOO_BACKUP_CATALOG_KEY, else catalog.key
+in this host's data directory, created if missing. Every host of the fleet
+needs that one key: export it here with odoo-backup key export-catalog and
+install it on the others with odoo-backup key install-catalog. Secrets kept
+as references (env:, file:) stay references, read on each host.
+
+Stop this host's daemon first. This catalog is only read: keep it until the
+shared one has served a while.`,
+		Example: `  systemctl stop odoo-backup
+  odoo-backup catalog migrate --to postgres://odoo_backup@db.example.com:5432/odoo_backup
+  export ODOO_BACKUP_CATALOG=postgres://odoo_backup@db.example.com:5432/odoo_backup`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if to == "" {
+				return usageError{fmt.Errorf("say which PostgreSQL catalog to move into with --to postgres://USER@HOST:PORT/DATABASE")}
+			}
+			if !store.IsPostgres(to) {
+				return usageError{fmt.Errorf("--to %s is not a PostgreSQL URL; give postgres://USER@HOST:PORT/DATABASE", to)}
+			}
+			source := a.resolveCatalogPath()
+			if store.IsPostgres(source) {
+				return usageError{fmt.Errorf("this host's catalog %s is already in PostgreSQL; catalog migrate moves an SQLite catalog: name it with --catalog PATH", store.Redact(source))}
+			}
+			if _, err := os.Stat(source); errors.Is(err, fs.ErrNotExist) {
+				return core.Userf(core.ErrNotFound, "there is no catalog at %s to migrate; name this host's catalog with --catalog PATH or ODOO_BACKUP_CATALOG", source)
+			}
+			// Backups whose process died are marked failed first, so only
+			// live ones hold the migration back.
+			if err := a.openReconciled(ctx); err != nil {
+				return err
+			}
+			if err := a.checkNoDaemon(ctx); err != nil {
+				return err
+			}
+			if keyFile == "" {
+				keyFile = a.catalogKeyFile()
+			}
+			target, err := store.Open(ctx, to, store.WithKeyFile(keyFile))
+			if err != nil {
+				return err
+			}
+			defer target.Close()
+			res, err := store.Migrate(ctx, a.cat, target, store.MigrateOptions{RenumberBackups: renumber})
+			if adv, ok := core.AdviceOf(err); ok && (adv.Action == core.ActionInstallCatalogKey || adv.Action == core.ActionReplaceCatalogKey) {
+				// This host's key may be its SQLite catalog's own, at the
+				// same path: moving it away would lose that catalog's secrets.
+				var ue *core.UserError
+				errors.As(err, &ue)
+				return core.Userf(core.ErrAccessDenied, "%s; give the fleet's key with --key FILE (copy it from a host of the fleet: odoo-backup key export-catalog -o FILE)", ue.Msg)
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, res)
+			}
+			a.printMigration(source, to, keyFile, res)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&to, "to", "", "the shared PostgreSQL catalog: postgres://USER@HOST:PORT/DATABASE")
+	f.StringVar(&keyFile, "key", "", "the shared catalog's key file (default $ODOO_BACKUP_CATALOG_KEY, else catalog.key in this host's data directory)")
+	f.BoolVar(&asJSON, "json", false, "print the counts as JSON")
+	f.BoolVar(&renumber, "renumber-backups", false, "give backups whose ids the shared catalog already gives to others new ids (listed), instead of refusing")
+	return cmd
+}
+
+// checkNoDaemon refuses to move a catalog whose schedules a process of this
+// host still runs: it would go on writing to the old catalog.
+func (a *app) checkNoDaemon(ctx context.Context) error {
+	for _, name := range []string{core.SchedulerLease, core.SchedulerLeaseName(core.HostName())} {
+		l, err := a.cat.CurrentLease(ctx, name)
+		if errors.Is(err, core.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if core.LeaseAlive(l, time.Now()) {
+			return core.Userf(core.ErrInvalid, "a daemon (pid %d on %s) runs the schedules of %s and would go on writing to it; stop it first (e.g. systemctl stop odoo-backup), then migrate", l.PID, l.Host, a.cat.Path())
+		}
+	}
+	return nil
+}
+
+func (a *app) printMigration(source, to, keyFile string, r store.MigrateResult) {
+	w := a.stdout
+	fmt.Fprintf(w, "Moved %s into %s:\n", source, store.Redact(to))
+	fmt.Fprintf(w, "  %d destinations added, %d shared with the catalog's other hosts\n", r.Destinations, r.SharedDestinations)
+	fmt.Fprintf(w, "  %d services (those without a host now on %s), %d configurations\n", r.Services, r.Host, r.Configurations)
+	fmt.Fprintf(w, "  %d templates added, %d shared, %d template configurations\n", r.Templates, r.SharedTemplates, r.TemplateConfigurations)
+	fmt.Fprintf(w, "  %d backups under the same ids, %d drills, %d audit entries\n", r.Backups-len(r.Renumbered), r.Drills, r.Audit)
+	for _, b := range r.Renumbered {
+		fmt.Fprintf(w, "  backup %d is now backup %d: the shared catalog gives %d to another backup\n", b.Was, b.ID, b.Was)
+	}
+	fmt.Fprintf(w, "  %d secrets sealed with the key %s, %d references kept as references\n", r.Secrets, keyFile, r.References)
+	fmt.Fprintln(w, "Next:")
+	fmt.Fprintf(w, "  point this host at it: ODOO_BACKUP_CATALOG=%s (its password in ~/.pgpass or PGPASSWORD; for the daemon, in its service unit), then start the daemon again\n", store.Redact(to))
+	if keyFile != a.catalogKeyFile() {
+		fmt.Fprintf(w, "  and read its secrets with that key: ODOO_BACKUP_CATALOG_KEY=%s\n", keyFile)
+	}
+	fmt.Fprintln(w, "  give every other host of the fleet the key: odoo-backup key export-catalog -o FILE here, copy FILE over, odoo-backup key install-catalog FILE there")
+	fmt.Fprintf(w, "  %s was only read: keep it until the shared catalog has served a while\n", source)
 }

@@ -20,6 +20,9 @@ type consoleScheduler struct {
 	stop context.CancelFunc
 	done chan error
 	log  *os.File
+	// requestsDone stops the loop that runs this host's requests while
+	// the console's scheduler holds the host's lease, and waits for it.
+	requestsDone func()
 }
 
 // consoleSchedulerLog is where a console's scheduler writes its log: beside
@@ -54,6 +57,9 @@ func (a *app) startConsoleScheduler(ctx context.Context) (*consoleScheduler, err
 	sctx, stop := context.WithCancel(core.WithActor(ctx, core.Actor{User: "console:" + core.CurrentActor().User}))
 	cs.stop = stop
 	go func() { cs.done <- s.Run(sctx) }()
+	// A console that quits cancels what it runs at once, as it does its
+	// scheduled backups: those requests end failed as interrupted.
+	cs.requestsDone = a.startRequestLoop(sctx, core.ConsoleHolder, &engine, log, 2, 0)
 	return cs, nil
 }
 
@@ -78,6 +84,7 @@ func (cs *consoleScheduler) shutdown(say func(string)) error {
 	}
 	cs.stop()
 	cs.s.Abort()
+	cs.requestsDone()
 	var err error
 	select {
 	case err = <-cs.done:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/scheduler"
+	"github.com/odoo-backup/odoo-backup/store"
 )
 
 // daemonFlags are the options of odoo-backup --daemon.
@@ -58,9 +59,13 @@ func (a *app) daemon(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	log.Info("odoo-backup daemon starting", "catalog", a.resolveCatalogPath(), "pid", os.Getpid(),
+	log.Info("odoo-backup daemon starting", "catalog", store.Redact(a.resolveCatalogPath()), "host", core.HostName(), "pid", os.Getpid(),
 		"max_concurrent", a.daemonFlags.maxConcurrent, "shutdown_timeout", a.daemonFlags.shutdownTimeout.String())
+	// Work other hosts ask of this one runs beside the schedules, while
+	// this daemon holds the host's scheduler lease.
+	requestsDone := a.startRequestLoop(ctx, "daemon", a.engine, log, a.daemonFlags.maxConcurrent, a.daemonFlags.shutdownTimeout)
 	err = s.Run(ctx)
+	requestsDone()
 	if err != nil {
 		log.Error("daemon stopped", "error", err)
 		return err

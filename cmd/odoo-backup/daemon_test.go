@@ -205,7 +205,7 @@ func TestDaemonRunsRotatesAndSurvivesKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lease, err := cat.CurrentLease(t.Context(), core.SchedulerLease)
+	lease, err := cat.CurrentLease(t.Context(), core.SchedulerLeaseName(core.HostName()))
 	if err != nil || core.LeaseAlive(lease, time.Now()) || lease.Holder != "daemon" {
 		t.Errorf("after kill -9 the lease is %+v (%v), want the dead daemon's", lease, err)
 	}

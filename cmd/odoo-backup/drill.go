@@ -27,9 +27,26 @@ it was taken are reported, not a failure), then remove the scratch copy. The res
 the history (odoo-backup drills) and a failed drill makes status unhealthy.`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
-			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.Drill(ctx, core.DrillRequest{Service: args[0], Destination: dest, IdentityFile: identity, Progress: progress})
-			done()
+			host, remote, err := a.remoteHost(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			var res core.DrillResult
+			if remote {
+				if err := noIdentityRemote(identity, host); err != nil {
+					return err
+				}
+				var r core.Request
+				r, err = a.request(ctx, core.Request{Kind: core.RequestDrill, Host: host, Service: args[0],
+					Params: core.RequestParams{Destination: dest}}, "drill "+args[0])
+				if rerr := requestResult(r, &res); rerr != nil && err == nil {
+					err = rerr
+				}
+			} else {
+				progress, done := progressPrinter(a.stderr)
+				res, err = a.engine.Drill(ctx, core.DrillRequest{Service: args[0], Destination: dest, IdentityFile: identity, Progress: progress})
+				done()
+			}
 			if asJSON && res.Drill.ID != 0 {
 				if jerr := writeJSON(a.stdout, res.Drill); jerr != nil {
 					return jerr

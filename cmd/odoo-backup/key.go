@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,11 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/store"
 )
 
 func (a *app) keyCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "key", Short: "Manage age keys for client-side encryption of backups"}
-	cmd.AddCommand(a.keyGenerateCommand())
+	cmd := &cobra.Command{Use: "key", Short: "Manage age keys for client-side encryption of backups, and the catalog's key on each host"}
+	cmd.AddCommand(a.keyGenerateCommand(), a.keyExportCatalogCommand(), a.keyInstallCatalogCommand())
 	return cmd
 }
 
@@ -52,6 +54,105 @@ the backups it decrypts.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write the identity to (must not exist)")
 	return cmd
+}
+
+// catalogKey is the key file that seals the secrets of this host's
+// catalog: a PostgreSQL catalog's is this host's copy of the fleet's key,
+// an SQLite catalog's lies beside the file.
+func (a *app) catalogKey() string {
+	if path := a.resolveCatalogPath(); !store.IsPostgres(path) {
+		return store.KeyPath(path)
+	}
+	return a.catalogKeyFile()
+}
+
+func (a *app) keyExportCatalogCommand() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "export-catalog -o FILE",
+		Short: "Write a copy of this host's catalog key (mode 0600), to install on another host of the fleet",
+		Long: `Write a copy of the key that seals the secrets (S3 secret keys, PostgreSQL
+passwords, encryption passphrases) of this host's catalog to FILE, readable by
+its owner only. Every host sharing a PostgreSQL catalog needs that one key:
+copy FILE to each (scp, a secrets manager), install it there with
+odoo-backup key install-catalog FILE, then delete the copies. An existing FILE
+is never overwritten.
+
+The key of a PostgreSQL catalog is $ODOO_BACKUP_CATALOG_KEY, else catalog.key
+in this host's data directory; an SQLite catalog's lies beside its file.`,
+		Example: `  odoo-backup key export-catalog -o /root/fleet-catalog.key
+  scp -p /root/fleet-catalog.key host-b:/root/`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return usageError{fmt.Errorf("say where to write the key with -o FILE")}
+			}
+			key := a.catalogKey()
+			if err := store.ExportKey(key, out); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Wrote a copy of the catalog key %s to %s (mode 0600). Copy it to each host of the fleet, run odoo-backup key install-catalog %s there, then delete the copies: anyone with it and the catalog reads its secrets.\n", key, out, filepath.Base(out))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write the key to (must not exist)")
+	return cmd
+}
+
+func (a *app) keyInstallCatalogCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "install-catalog FILE",
+		Short: "Install the fleet's catalog key on this host, so it reads the shared catalog's secrets",
+		Long: `Install FILE, written by odoo-backup key export-catalog on a host that reads
+the catalog's secrets, as this host's catalog key ($ODOO_BACKUP_CATALOG_KEY,
+else catalog.key in this host's data directory), readable by its owner only.
+FILE must be a catalog key readable by its owner only. When the catalog is in
+PostgreSQL, the key must open its secrets. A different key already installed
+is never replaced: move it away first if it is not the fleet's.`,
+		Example: `  odoo-backup key install-catalog /root/fleet-catalog.key && rm /root/fleet-catalog.key`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if path := a.resolveCatalogPath(); store.IsPostgres(path) {
+				if err := a.checkCatalogKey(ctx, path, args[0]); err != nil {
+					return err
+				}
+			}
+			key := a.catalogKey()
+			installed, err := store.InstallKey(args[0], key)
+			if err != nil {
+				return err
+			}
+			if !installed {
+				fmt.Fprintf(a.stdout, "This host already has that key at %s; nothing to do.\n", key)
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "Installed the catalog key at %s (mode 0600); this host now reads the catalog's secrets. Delete %s unless you keep it somewhere safe.\n", key, args[0])
+			return nil
+		},
+	}
+	return cmd
+}
+
+// checkCatalogKey refuses a key that does not open the secrets of the
+// PostgreSQL catalog at url (another fleet's key, an old one).
+func (a *app) checkCatalogKey(ctx context.Context, url, keyFile string) error {
+	if err := store.CheckKeyFile(keyFile); err != nil {
+		return err
+	}
+	cat, err := store.Open(ctx, url, store.WithKeyFile(keyFile))
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	bad, err := cat.UnreadableSecret(ctx)
+	if err != nil {
+		return err
+	}
+	if bad != "" {
+		return core.Userf(core.ErrInvalid, "%s is not the key of the catalog %s: %s; give the key exported on a host that reads the catalog's secrets", keyFile, store.Redact(url), bad)
+	}
+	return nil
 }
 
 // lostKeyWarning is said once, wherever a key starts being used.

@@ -160,6 +160,7 @@ them safely. Run it without a command to see the status of every service.`,
 		a.copyCommand(),
 		a.drillCommand(), a.drillsCommand(),
 		a.auditCommand(),
+		a.requestsCommand(),
 	)
 	return root
 }
@@ -206,8 +207,14 @@ func (a *app) open(ctx context.Context) error {
 	}
 	switch {
 	case a.hostName != "":
+		if err := core.ValidateHostName(a.hostName); err != nil {
+			return usageError{fmt.Errorf("--host-name: %s", message(err))}
+		}
 		core.SetHostName(a.hostName)
 	case os.Getenv("ODOO_BACKUP_HOST") != "":
+		if err := core.ValidateHostName(os.Getenv("ODOO_BACKUP_HOST")); err != nil {
+			return usageError{fmt.Errorf("ODOO_BACKUP_HOST: %s", message(err))}
+		}
 		core.SetHostName(os.Getenv("ODOO_BACKUP_HOST"))
 	}
 	catalogPath := a.resolveCatalogPath()

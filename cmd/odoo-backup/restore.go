@@ -85,6 +85,27 @@ Ctrl-C or SIGTERM stops the restore; the target is left as it was.`,
 			if err != nil {
 				return err
 			}
+			// The host of the service replaced, or for a new database the
+			// host of the backup's service, does the work.
+			host, remote, err := a.remoteHost(ctx, cmp.Or(service, b.Service))
+			if err != nil {
+				return err
+			}
+			if remote {
+				if err := noIdentityRemote(identity, host); err != nil {
+					return err
+				}
+				res, err := a.requestRestore(ctx, core.RequestRestore, host, cmp.Or(service, b.Service), core.RequestParams{BackupID: id,
+					Target: service, NewDB: newDB, FilestoreDir: filestore, Owner: owner, Neutralize: neutralize, AcceptErrors: acceptErrors, Confirmed: yes})
+				if err != nil {
+					return checksAdvice(err)
+				}
+				if asJSON {
+					return writeJSON(a.stdout, res)
+				}
+				a.printRestore(id, service, res, neutralizedLine(res, nf, rule))
+				return nil
+			}
 			progress, done := progressPrinter(a.stderr)
 			var res core.RestoreResult
 			if service != "" {

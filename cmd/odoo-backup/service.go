@@ -21,11 +21,12 @@ func (a *app) serviceCommand() *cobra.Command {
 
 func (a *app) serviceAddCommand() *cobra.Command {
 	var (
-		db, host, pgUser, passwordEnv, passwordRef, filestore, template, odooConf string
-		port                                                                      int
-		noCheck, force                                                            bool
+		db, host, pgUser, passwordEnv, passwordRef, filestore, template, odooConf, svcHost string
+		port                                                                               int
+		noCheck, force                                                                     bool
 	)
-	cmd := &cobra.Command{
+	var cmd *cobra.Command
+	cmd = &cobra.Command{
 		Use:   "add NAME --db DB",
 		Short: "Add an Odoo service: its database connection and filestore",
 		Example: `  odoo-backup service add production --from-odoo-conf /etc/odoo/odoo.conf --db prod
@@ -39,6 +40,12 @@ func (a *app) serviceAddCommand() *cobra.Command {
 				return usageError{err}
 			}
 			s := core.Service{Name: args[0]}
+			if cmd.Flags().Changed("host") {
+				if err := hostFlag(svcHost); err != nil {
+					return err
+				}
+				s.Host = svcHost
+			}
 			var conf core.OdooConf
 			if odooConf != "" {
 				var err error
@@ -78,7 +85,10 @@ func (a *app) serviceAddCommand() *cobra.Command {
 				return serviceSaveError(err, s.Name, "added")
 			}
 			fmt.Fprintf(a.stdout, "Service %s added: database %s on %s as %s, filestore %s.\n", s.Name, s.DB.Database, s.DB.Address(), s.DB.User, s.FilestoreDir)
-			if _, err := os.Stat(s.FilestoreDir); err != nil {
+			if h := core.ServiceHost(s); h != core.HostName() {
+				fmt.Fprintf(a.stdout, "It belongs to host %s: the daemon of %s runs its schedules, and its filestore is read there.\n", h, h)
+			}
+			if _, err := os.Stat(s.FilestoreDir); err != nil && core.ServiceHost(s) == core.HostName() {
 				fmt.Fprintf(a.stdout, "Note: %s does not exist yet; backups fail if the database has attachment files.\n", s.FilestoreDir)
 			}
 			if template == "" {
@@ -99,7 +109,16 @@ func (a *app) serviceAddCommand() *cobra.Command {
 	f.StringVar(&odooConf, "from-odoo-conf", "", "read db_host, db_port, db_user, db_password, data_dir and, without --db, db_name (or the one database dbfilter matches) from this odoo.conf")
 	f.BoolVar(&noCheck, "no-check", false, "add the service without checking that its database answers")
 	f.BoolVar(&force, "force", false, "add the service even though another service uses the same database or filestore")
+	f.StringVar(&svcHost, "host", "", "the host that holds the service's filestore: its daemon runs the service's schedules (default this host, see --host-name)")
 	return cmd
+}
+
+// hostFlag checks the host given with --host.
+func hostFlag(host string) error {
+	if err := core.ValidateHostName(host); err != nil {
+		return usageError{fmt.Errorf("--host: %s", message(err))}
+	}
+	return nil
 }
 
 func (a *app) serviceListCommand() *cobra.Command {
@@ -113,6 +132,10 @@ func (a *app) serviceListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// A catalog of one host names none: it is this one.
+			for i := range svcs {
+				svcs[i].Host = core.ServiceHost(svcs[i])
+			}
 			if asJSON {
 				if svcs == nil {
 					svcs = []core.Service{}
@@ -120,13 +143,13 @@ func (a *app) serviceListCommand() *cobra.Command {
 				return writeJSON(a.stdout, svcs)
 			}
 			tw := table(a.stdout)
-			fmt.Fprintln(tw, "NAME\tDATABASE\tSERVER\tUSER\tFILESTORE")
+			fmt.Fprintln(tw, "NAME\tHOST\tDATABASE\tSERVER\tUSER\tFILESTORE")
 			for _, s := range svcs {
 				if s.Placeholder {
-					fmt.Fprintf(tw, "%s\t%s\t%s (give it one with: odoo-backup service add %s --db DB ...)\t—\t—\n", s.Name, orDash(s.DB.Database), s.ServerLabel(), s.Name)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s (give it one with: odoo-backup service add %s --db DB ...)\t—\t—\n", s.Name, s.Host, orDash(s.DB.Database), s.ServerLabel(), s.Name)
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.DB.Database, s.ServerLabel(), s.DB.User, s.FilestoreDir)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Host, s.DB.Database, s.ServerLabel(), s.DB.User, s.FilestoreDir)
 			}
 			return tw.Flush()
 		}),
@@ -155,15 +178,17 @@ func (a *app) serviceRemoveCommand() *cobra.Command {
 // file was lost).
 func (a *app) serviceUpdateCommand() *cobra.Command {
 	var (
-		host, pgUser, passwordEnv, passwordRef string
-		port                                   int
-		noCheck, force                         bool
+		host, pgUser, passwordEnv, passwordRef, svcHost string
+		port                                            int
+		noCheck, force                                  bool
 	)
-	cmd := &cobra.Command{
-		Use:   "update NAME [--pg-host H] [--pg-port P] [--pg-user U] [--pg-password-env VAR | --pg-password-ref REF]",
-		Short: "Change a service's PostgreSQL connection or password, after checking that it works",
+	var cmd *cobra.Command
+	cmd = &cobra.Command{
+		Use:   "update NAME [--pg-host H] [--pg-port P] [--pg-user U] [--pg-password-env VAR | --pg-password-ref REF] [--host H]",
+		Short: "Change a service's PostgreSQL connection or password (after checking that it works), or move it to another host",
 		Example: `  PGPASSWORD_PROD=... odoo-backup service update production --pg-password-env PGPASSWORD_PROD
-  odoo-backup service update production --pg-password-ref file:/etc/odoo-backup/production.pgpass`,
+  odoo-backup service update production --pg-password-ref file:/etc/odoo-backup/production.pgpass
+  odoo-backup service update production --host odoo-2`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			s, err := a.cat.Service(ctx, args[0])
@@ -174,17 +199,38 @@ func (a *app) serviceUpdateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !havePW && host == "" && port == 0 && pgUser == "" {
-				return usageError{fmt.Errorf("say what to change with --pg-host, --pg-port, --pg-user, --pg-password-env or --pg-password-ref")}
+			moving := cmd.Flags().Changed("host")
+			if moving {
+				if err := hostFlag(svcHost); err != nil {
+					return err
+				}
+			}
+			connection := havePW || host != "" || port != 0 || pgUser != ""
+			if !connection && !moving {
+				return usageError{fmt.Errorf("say what to change with --pg-host, --pg-port, --pg-user, --pg-password-env, --pg-password-ref or --host")}
 			}
 			if havePW {
 				s.DB.Password = pw
 			}
 			overrideConn(&s.DB, host, port, pgUser)
-			if err := core.UpdateService(ctx, a.cat, s, core.ServiceOptions{Check: !noCheck, Shared: force}); err != nil {
+			from := core.ServiceHost(s)
+			if moving {
+				s.Host = svcHost
+			}
+			// A move alone changes no connection: nothing to check, and the
+			// database may answer only on the host it moves to.
+			if err := core.UpdateService(ctx, a.cat, s, core.ServiceOptions{Check: !noCheck && connection, Shared: force}); err != nil {
 				return serviceSaveError(err, s.Name, "changed")
 			}
-			fmt.Fprintf(a.stdout, "Service %s updated: database %s on %s as %s.\n", s.Name, s.DB.Database, s.DB.Address(), s.DB.User)
+			if connection {
+				fmt.Fprintf(a.stdout, "Service %s updated: database %s on %s as %s.\n", s.Name, s.DB.Database, s.DB.Address(), s.DB.User)
+			}
+			switch {
+			case moving && from != svcHost:
+				fmt.Fprintf(a.stdout, "Service %s moved from host %s to host %s: the daemon of %s runs its schedules from now on.\n", s.Name, from, svcHost, svcHost)
+			case moving:
+				fmt.Fprintf(a.stdout, "Service %s is already on host %s.\n", s.Name, svcHost)
+			}
 			return nil
 		}),
 	}
@@ -196,6 +242,7 @@ func (a *app) serviceUpdateCommand() *cobra.Command {
 	f.StringVar(&passwordRef, "pg-password-ref", "", "where the PostgreSQL password is kept, read at each use instead of stored: env:VARIABLE or file:PATH (owner-only)")
 	f.BoolVar(&noCheck, "no-check", false, "change the service without checking that its database answers")
 	f.BoolVar(&force, "force", false, "change the service even though another service uses the same database or filestore")
+	f.StringVar(&svcHost, "host", "", "move the service to this host: the one that now holds its filestore, whose daemon runs its schedules")
 	return cmd
 }
 

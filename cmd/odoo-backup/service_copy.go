@@ -45,9 +45,26 @@ goes in.`,
 			if err != nil {
 				return err
 			}
-			progress, done := progressPrinter(a.stderr)
-			res, err := a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, Neutralize: neutralize, Owner: owner, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
-			done()
+			host, remote, err := a.remoteHost(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			var res core.CopyServiceResult
+			if remote {
+				if err := noIdentityRemote(identity, host); err != nil {
+					return err
+				}
+				var r core.Request
+				r, err = a.request(ctx, core.Request{Kind: core.RequestServiceCopy, Host: host, Service: args[0], Params: core.RequestParams{
+					NewName: args[1], NewDB: db, FilestoreDir: filestore, Neutralize: neutralize, Owner: owner, AcceptErrors: acceptErrors}}, "copy "+args[0])
+				if err == nil {
+					err = requestResult(r, &res)
+				}
+			} else {
+				progress, done := progressPrinter(a.stderr)
+				res, err = a.engine.CopyService(ctx, core.CopyServiceRequest{Source: args[0], NewName: args[1], NewDB: db, FilestoreDir: filestore, Neutralize: neutralize, Owner: owner, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
+				done()
+			}
 			if err != nil {
 				return checksAdvice(err)
 			}

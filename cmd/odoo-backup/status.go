@@ -15,12 +15,16 @@ import (
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/s3"
+	"github.com/odoo-backup/odoo-backup/store"
 	"github.com/odoo-backup/odoo-backup/tui"
 )
 
 // serviceStatus is one service in `status`.
 type serviceStatus struct {
-	Name     string `json:"name"`
+	Name string `json:"name"`
+	// Host is the host that holds the service's filestore and runs its
+	// schedules.
+	Host     string `json:"host"`
 	Database string `json:"database"`
 	// Placeholder: made by a catalog rebuild, no connection yet.
 	Placeholder    bool                `json:"placeholder,omitempty"`
@@ -34,9 +38,12 @@ type serviceStatus struct {
 type statusReport struct {
 	Catalog string `json:"catalog"`
 	Healthy bool   `json:"healthy"`
-	// Scheduler is who runs the schedules; null when nobody does.
+	// Scheduler is who runs this host's schedules; null when nobody does.
 	Scheduler *schedulerStatus `json:"scheduler"`
 	Services  []serviceStatus  `json:"services"`
+	// Daemons is every host of the catalog with its daemon: alive, dead
+	// (its services' schedules fail), stopped (a warning) or none.
+	Daemons []core.HostStatus `json:"daemons"`
 	// Warnings are states worth a look that are no failure (a backup that
 	// lacks attachment files): status still exits 0 for them.
 	Warnings []string `json:"warnings"`
@@ -50,13 +57,25 @@ type schedulerStatus struct {
 }
 
 func (a *app) status(ctx context.Context) (statusReport, error) {
-	rep := statusReport{Catalog: a.resolveCatalogPath(), Healthy: true, Services: []serviceStatus{}, Warnings: []string{}}
+	rep := statusReport{Catalog: store.Redact(a.resolveCatalogPath()), Healthy: true, Services: []serviceStatus{}, Warnings: []string{}, Daemons: []core.HostStatus{}}
 	svcs, err := a.cat.Services(ctx)
 	if err != nil {
 		return rep, err
 	}
 	now := time.Now()
-	if l, err := a.cat.CurrentLease(ctx, core.SchedulerLease); err == nil {
+	fleet, err := core.LoadFleet(ctx, a.cat, svcs, now)
+	if err != nil {
+		return rep, err
+	}
+	if fleet.Hosts != nil {
+		rep.Daemons = fleet.Hosts
+	}
+	for _, h := range fleet.Hosts {
+		if h.Daemon == core.DaemonStopped && len(h.Services) > 0 {
+			rep.Warnings = append(rep.Warnings, h.Problem+"; the schedules of "+strings.Join(h.Services, ", ")+" do not run")
+		}
+	}
+	if l, err := a.cat.CurrentLease(ctx, core.SchedulerLeaseName(core.HostName())); err == nil {
 		rep.Scheduler = &schedulerStatus{Lease: l, Alive: core.LeaseAlive(l, now)}
 	} else if !errors.Is(err, core.ErrNotFound) {
 		return rep, err
@@ -72,15 +91,17 @@ func (a *app) status(ctx context.Context) (statusReport, error) {
 		if err != nil {
 			return rep, err
 		}
+		fleet.Judge(&sh)
+		host, _ := fleet.Host(core.ServiceHost(s))
 		if sh.Unhealthy {
 			rep.Healthy = false
 		}
 		for _, c := range sh.Configurations {
-			if c.State == core.HealthWarning {
+			if c.State == core.HealthWarning && (host.Problem == "" || !strings.HasPrefix(c.Reason, host.Problem)) {
 				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s on %s: %s", c.Service, c.Destination, c.Reason))
 			}
 		}
-		rep.Services = append(rep.Services, serviceStatus{Name: s.Name, Database: s.DB.Database, Placeholder: s.Placeholder, Health: sh.State,
+		rep.Services = append(rep.Services, serviceStatus{Name: s.Name, Host: core.ServiceHost(s), Database: s.DB.Database, Placeholder: s.Placeholder, Health: sh.State,
 			Configurations: sh.Configurations, LastDrill: sh.LastDrill})
 	}
 	return rep, nil
@@ -99,19 +120,20 @@ func (a *app) printStatus(rep statusReport) {
 	default:
 		fmt.Fprintf(a.stdout, "Scheduler: %s pid %d on %s, since %s.\n", rep.Scheduler.Holder, rep.Scheduler.PID, rep.Scheduler.Host, localTime(rep.Scheduler.AcquiredAt))
 	}
+	a.printDaemons(rep)
 	if len(rep.Services) == 0 {
 		fmt.Fprintln(a.stdout, "No service yet.")
 		return
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "SERVICE\tDESTINATION\tSCHEDULE\tLAST SUCCESS\tNEXT RUN\tSTATE")
+	fmt.Fprintln(tw, "SERVICE\tHOST\tDESTINATION\tSCHEDULE\tLAST SUCCESS\tNEXT RUN\tSTATE")
 	for _, s := range rep.Services {
 		if s.Placeholder && len(s.Configurations) == 0 {
-			fmt.Fprintf(tw, "%s\t—\t\t\t\t%s: give it one with odoo-backup service add %s --db DB ...\n", s.Name, core.NoConnectionYet, s.Name)
+			fmt.Fprintf(tw, "%s\t%s\t—\t\t\t\t%s: give it one with odoo-backup service add %s --db DB ...\n", s.Name, s.Host, core.NoConnectionYet, s.Name)
 			continue
 		}
 		if len(s.Configurations) == 0 {
-			fmt.Fprintf(tw, "%s\t—\t\t\t\tnone: add a destination with odoo-backup config set %s DESTINATION\n", s.Name, s.Name)
+			fmt.Fprintf(tw, "%s\t%s\t—\t\t\t\tnone: add a destination with odoo-backup config set %s DESTINATION\n", s.Name, s.Host, s.Name)
 		}
 		for _, c := range s.Configurations {
 			last := "never"
@@ -120,7 +142,7 @@ func (a *app) printStatus(rep statusReport) {
 			}
 			state := c.State
 			switch {
-			case c.State == core.HealthFailed && c.LastBackup != nil:
+			case c.State == core.HealthFailed && c.LastBackup != nil && c.LastBackup.Status == core.StatusFailed:
 				state += fmt.Sprintf(" (backup %d)", c.LastBackup.ID)
 			case c.State == core.HealthStalled && c.Running != nil:
 				state += fmt.Sprintf(" (backup %d)", c.Running.ID)
@@ -136,20 +158,56 @@ func (a *app) printStatus(rep statusReport) {
 			if c.NextRun != nil {
 				next = localTime(*c.NextRun)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, dest, c.Schedule, last, next, state)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Host, dest, c.Schedule, last, next, state)
 		}
 		if d := s.LastDrill; d != nil {
 			state := "ok"
 			if d.Status == core.DrillFailed {
 				state = "failed: " + d.Error
 			}
-			fmt.Fprintf(tw, "%s\t%s\trestore drill\t%s\t\t%s\n", s.Name, orDash(d.Destination), localTime(d.StartedAt), state)
+			fmt.Fprintf(tw, "%s\t%s\t%s\trestore drill\t%s\t\t%s\n", s.Name, s.Host, orDash(d.Destination), localTime(d.StartedAt), state)
 		}
 	}
 	tw.Flush()
 	for _, w := range rep.Warnings {
+		if strings.HasPrefix(w, "daemon on host ") {
+			fmt.Fprintf(a.stdout, "Warning (not a failure until their backups go stale): %s; start odoo-backup --daemon there to run them\n", w)
+			continue
+		}
 		fmt.Fprintf(a.stdout, "Warning (not a failure): %s; see odoo-backup backups %s\n", w, strings.SplitN(w, " ", 2)[0])
 	}
+}
+
+// printDaemons lists each host's daemon when the catalog has more than one
+// host or a daemon ever ran: alive since when, dead since when, stopped.
+func (a *app) printDaemons(rep statusReport) {
+	shown := len(rep.Daemons) > 1
+	for _, h := range rep.Daemons {
+		shown = shown || h.Daemon != core.DaemonNone
+	}
+	if !shown {
+		return
+	}
+	fmt.Fprintln(a.stdout, "Daemons:")
+	tw := table(a.stdout)
+	for _, h := range rep.Daemons {
+		var what string
+		switch h.Daemon {
+		case core.DaemonAlive:
+			what = fmt.Sprintf("%s pid %d, since %s", h.Holder, h.PID, localTime(*h.Since))
+			if h.Holder == core.ConsoleHolder {
+				what += " (a console, while it is open)"
+			}
+		case core.DaemonDead:
+			what = fmt.Sprintf("%s (pid %d); start odoo-backup --daemon on %s", h.Problem, h.PID, h.Name)
+		case core.DaemonStopped:
+			what = fmt.Sprintf("%s (pid %d)", h.Problem, h.PID)
+		default:
+			what = "no daemon has run there (cron or a console runs its schedules)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", h.Name, h.Daemon, counted(len(h.Services), "service"), what)
+	}
+	tw.Flush()
 }
 
 func (a *app) statusCommand() *cobra.Command {
@@ -214,7 +272,7 @@ func (a *app) home(ctx context.Context) error {
 			return err
 		}
 		err = tui.Run(tui.Options{Catalog: a.cat, Engine: a.engine, OpenStore: a.engine.OpenStore, ReadOnly: a.readOnly,
-			NoColor: os.Getenv("NO_COLOR") != "", Context: ctx, Scheduler: cs})
+			NoColor: os.Getenv("NO_COLOR") != "", Context: ctx, Scheduler: cs, Requests: a.cat})
 		return errors.Join(err, cs.shutdown(func(s string) { fmt.Fprintln(a.stderr, s) }))
 	}
 	rep, err := a.status(ctx)

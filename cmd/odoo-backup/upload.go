@@ -60,6 +60,21 @@ database uuid) or --no-neutralize (the service's own data, kept as it is).`,
 					return err
 				}
 			}
+			// The file is uploaded from here; the restore is the work of
+			// the service's host, refused before anything is uploaded when
+			// no daemon runs there.
+			host, remote, err := a.remoteHost(ctx, service)
+			if err != nil {
+				return err
+			}
+			if remote && restore {
+				if err := noIdentityRemote(identity, host); err != nil {
+					return err
+				}
+				if err := a.checkRemote(ctx, host, "restore onto "+service); err != nil {
+					return err
+				}
+			}
 			info, err := a.engine.InspectUpload(ctx, args[0])
 			if err != nil {
 				return err
@@ -79,9 +94,15 @@ database uuid) or --no-neutralize (the service's own data, kept as it is).`,
 				printPoolStored(a.stdout, b)
 			}
 			if restore {
-				progress, done := progressPrinter(a.stderr)
-				res, err := a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: service, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
-				done()
+				var res core.RestoreResult
+				if remote {
+					res, err = a.requestRestore(ctx, core.RequestUploadRestore, host, service, core.RequestParams{BackupID: b.ID,
+						Target: service, Neutralize: neutralize, AcceptErrors: acceptErrors, Confirmed: yes})
+				} else {
+					progress, done := progressPrinter(a.stderr)
+					res, err = a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: service, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
+					done()
+				}
 				if err != nil {
 					return checksAdvice(err)
 				}
