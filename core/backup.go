@@ -762,7 +762,7 @@ func addZipFile(zw *odoozip.Writer, svc Service, fname string) (bool, error) {
 
 func (e *Engine) writeMetadata(ctx context.Context, st ObjectStore, b Backup, info dumpInfo) error {
 	m := BackupMetadata{
-		MetadataVersion: MetadataVersion, Tool: "odoo-backup", ID: b.ID, Archive: b.Key,
+		MetadataVersion: MetadataVersion, Tool: "odoo-backup", ID: max(b.ID, 0), Archive: b.Key,
 		Service: b.Service, Database: b.Database, Kind: b.Kind, Format: b.Format,
 		StartedAt: b.StartedAt, FinishedAt: *b.FinishedAt, Size: b.Size, SHA256: b.SHA256,
 		OdooVersion: b.OdooVersion, PGVersion: b.PGVersion,

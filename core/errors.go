@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -19,6 +20,11 @@ var (
 	ErrAccessDenied = errors.New("access denied")
 	// ErrUnreachable: a server could not be reached at all.
 	ErrUnreachable = errors.New("unreachable")
+	// ErrCatalogUnreachable: the shared catalog's server could not be
+	// reached (stopped, refused, no answer in time). It wraps ErrUnreachable;
+	// a daemon keeps its results in its journal meanwhile, and a front end
+	// says so and retries.
+	ErrCatalogUnreachable = fmt.Errorf("the catalog is %w", ErrUnreachable)
 	// ErrTransient: a failure that may succeed when retried (timeouts, 5xx, throttling).
 	ErrTransient = errors.New("transient")
 	// ErrCorrupt: stored bytes do not match what was recorded, or are not a valid backup.

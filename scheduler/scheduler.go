@@ -119,7 +119,9 @@ type Scheduler struct {
 	loaded   bool
 	running  int
 	stopping bool
-	idle     *sync.Cond
+	// away is set while the catalog is unreachable.
+	away bool
+	idle *sync.Cond
 	// active counts the scheduled jobs running per service, for Running.
 	active map[string]int
 
@@ -304,7 +306,13 @@ func (s *Scheduler) watch(ctx context.Context) error {
 		case <-t.Chan():
 		}
 		s.lease.Heartbeat = s.o.Clock.Now()
-		if err := s.o.Catalog.RenewLease(ctx, s.lease); err != nil {
+		err := s.o.Catalog.RenewLease(ctx, s.lease)
+		if s.catalogAway(err) {
+			// Not a lost lease: nobody can take it while the catalog is
+			// away. The schedules it last gave keep running.
+			continue
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -382,6 +390,14 @@ func (s *Scheduler) acquire(ctx context.Context) error {
 				return s.holderGone(cur) || cur.Holder == core.ConsoleHolder && !askedUntil.IsZero() && !now.Before(askedUntil)
 			})
 		}
+		if s.catalogAway(err) {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-s.o.Clock.After(s.o.PollInterval):
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -417,6 +433,24 @@ func (s *Scheduler) acquire(ctx context.Context) error {
 		case <-s.o.Clock.After(s.o.PollInterval):
 		}
 	}
+}
+
+// catalogAway says whether err is the catalog being unreachable, and logs
+// when it goes away and when it answers again (err nil), once each.
+func (s *Scheduler) catalogAway(err error) bool {
+	away := errors.Is(err, core.ErrCatalogUnreachable)
+	s.mu.Lock()
+	was := s.away
+	s.away = away
+	s.mu.Unlock()
+	switch {
+	case away && !was:
+		s.o.Log.Warn("the catalog is unreachable; the schedules it last gave keep running",
+			"error", err)
+	case !away && was && err == nil:
+		s.o.Log.Info("the catalog answers again")
+	}
+	return away
 }
 
 // holderGone says whether the current lease holder is dead: no heartbeat

@@ -44,6 +44,7 @@ var conformance = []func(*testing.T){
 	TestDaemonRecordFollowsItsLease, TestServiceMoveIsAudited,
 	TestRequestLifecycle, TestCancelRequest, TestAbandonRequestIsConditional, TestRequestsFilter, TestRequestRefusesBadInput,
 	TestRacingClaimHasOneWinner, TestWaitRequestsWakesOnSubmit,
+	TestJournalReplayIsIdempotent,
 	TestHealthSnapshotJudgesAsEvaluateService, TestHealthSnapshotFindsSuccessBeyondFifty,
 }
 
@@ -79,6 +80,11 @@ var sqliteOnly = map[string]string{
 	"TestMigrateCoversEveryTable":                          "reads the SQLite schema a migration copies from",
 	"TestFleetKeyOnEveryHost":                              "hosts sharing a PostgreSQL catalog: opens the test bed's PostgreSQL itself",
 	"TestInstallAndExportKeyRefusals":                      "key files, not a catalog",
+	"TestJournalDropsTornLastLine":                         "a host's journal file, not a catalog",
+	"TestJournalKeepsCopyOfDamagedJournal":                 "a host's journal file, not a catalog",
+	"TestJournalInUnusableDirectory":                       "a host's journal file, not a catalog",
+	"TestJournaledWhileCatalogIsDown":                      "stops the server of a PostgreSQL cluster of its own",
+	"TestJournaledWhileCatalogHangs":                       "freezes the server of a PostgreSQL cluster of its own",
 	"TestConformanceCoversEveryTest":                       "checks this list",
 }
 

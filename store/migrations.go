@@ -334,6 +334,19 @@ CREATE TABLE requests (
 );
 CREATE INDEX requests_host_status ON requests(host, status, id);
 `,
+	// journal origins: the rows a daemon on a shared catalog records
+	// carry an origin (host/uuid), unique, so a row it kept in its local
+	// journal while the catalog was unreachable, or whose commit's answer
+	// was lost, is never inserted twice by the journal's replay. NULL for
+	// the rows of commands and consoles.
+	`
+ALTER TABLE backups ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX backups_origin ON backups(origin);
+ALTER TABLE drills ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX drills_origin ON drills(origin);
+ALTER TABLE audit ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX audit_origin ON audit(origin);
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one

@@ -338,4 +338,13 @@ CREATE TRIGGER requests_fill_id BEFORE INSERT ON requests
 FOR EACH ROW EXECUTE FUNCTION catalog_fill_id('requests_id_seq');
 CREATE INDEX requests_host_status ON requests(host, status, id);
 `,
+	// journal origins: the origin of a row a daemon records.
+	`
+ALTER TABLE backups ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX backups_origin ON backups(origin);
+ALTER TABLE drills ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX drills_origin ON drills(origin);
+ALTER TABLE audit ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX audit_origin ON audit(origin);
+`,
 }

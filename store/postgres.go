@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -117,7 +119,9 @@ func (e *CatalogUnreachableError) Error() string {
 	return fmt.Sprintf("the catalog %s is unreachable (%v)", e.URL, e.Cause)
 }
 
-func (e *CatalogUnreachableError) Unwrap() []error { return []error{core.ErrUnreachable, e.Cause} }
+func (e *CatalogUnreachableError) Unwrap() []error {
+	return []error{core.ErrCatalogUnreachable, e.Cause}
+}
 
 func pgOpenError(target string, err error) error {
 	var ue *core.UserError
@@ -131,6 +135,11 @@ func pgOpenError(target string, err error) error {
 			return core.Userf(core.ErrUnreachable, "the catalog %s refused the login (%s); check the user and password in the catalog URL", target, pe.Message)
 		case "3D000":
 			return core.Userf(core.ErrUnreachable, "the catalog database of %s does not exist (%s); create it (createdb) and try again", target, pe.Message)
+		}
+		if strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P") {
+			// Starting up, shutting down, or cutting connections: it will
+			// answer again.
+			return &CatalogUnreachableError{URL: target, Cause: err}
 		}
 		return fmt.Errorf("open catalog %s: %w", target, err)
 	}
@@ -147,7 +156,17 @@ func unreachable(err error) bool {
 	var oe *net.OpError
 	var ce *pgconn.ConnectError
 	return errors.As(err, &ce) || errors.As(err, &oe) || errors.As(err, &ne) ||
-		pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
+		pgconn.SafeToRetry(err) || pgconn.Timeout(err) || connectionLost(err) ||
+		errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
+}
+
+// connectionLost tells the ways a connection the server dropped (stopped,
+// restarted, killed) shows: database/sql's bad or finished connection, a
+// read cut short, pgx's closed connection.
+func connectionLost(err error) bool {
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(err.Error(), "conn closed")
 }
 
 // pgError classifies a PostgreSQL error as dbError does SQLite's: a
@@ -163,12 +182,12 @@ func pgError(op string, err error) (error, bool) {
 		case strings.HasPrefix(pe.Code, "23"):
 			return fmt.Errorf("%s: %w: %w", op, core.ErrInvalid, err), true
 		case strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P"):
-			return fmt.Errorf("%s: the catalog is unreachable: %w: %w", op, core.ErrUnreachable, err), true
+			return fmt.Errorf("%s: %w: %w", op, core.ErrCatalogUnreachable, err), true
 		}
 		return nil, false
 	}
 	if unreachable(err) && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s: the catalog is unreachable: %w: %w", op, core.ErrUnreachable, err), true
+		return fmt.Errorf("%s: %w: %w", op, core.ErrCatalogUnreachable, err), true
 	}
 	return nil, false
 }

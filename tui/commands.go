@@ -74,7 +74,8 @@ func tick(every time.Duration) tea.Cmd {
 func loadServices(ctx *Context) tea.Cmd {
 	cat, now, seq := ctx.Catalog, ctx.now(), ctx.nextSeq()
 	return func() tea.Msg {
-		c := context.Background()
+		c, cancel := readContext()
+		defer cancel()
 		msg := ServicesLoadedMsg{Scheduler: "none", Seq: seq}
 		if l, err := cat.CurrentLease(c, core.SchedulerLeaseName(core.HostName())); err == nil {
 			msg.Scheduler = schedulerLabel(c, cat, l, now)
@@ -138,7 +139,8 @@ func loadServices(ctx *Context) tea.Cmd {
 func loadService(ctx *Context, name string) tea.Cmd {
 	cat, now, limit, seq := ctx.Catalog, ctx.now(), ctx.PageSize, ctx.nextSeq()
 	return func() tea.Msg {
-		c := context.Background()
+		c, cancel := readContext()
+		defer cancel()
 		msg := ServiceLoadedMsg{Service: name, Seq: seq}
 		svc, err := cat.Service(c, name)
 		if err == nil {

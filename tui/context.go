@@ -48,8 +48,11 @@ type Context struct {
 	Keys          KeyMap
 	Now           core.Clock
 	ReadOnly      bool
-	Catalog       Catalog
-	Engine        Engine
+	// CatalogName is the catalog as messages name it (a URL without its
+	// password).
+	CatalogName string
+	Catalog     Catalog
+	Engine      Engine
 	// OpenStore opens a destination's storage (Options.OpenStore).
 	OpenStore core.StoreOpener
 	// Requests asks other hosts' daemons for work on their services

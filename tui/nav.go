@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -165,6 +166,9 @@ func waitForJob(updates <-chan tea.Msg) tea.Cmd {
 // rows to show.
 func (c *Context) notReady(err error, loaded bool) string {
 	switch {
+	case errors.Is(err, core.ErrCatalogUnreachable):
+		// The periodic reload is the retry.
+		return c.Theme.Error.Render(catalogUnreachable(c.CatalogName)) + "\n"
 	case err != nil:
 		return c.Theme.Error.Render("cannot read the catalog: "+errorText(err)) + "\n"
 	case !loaded:

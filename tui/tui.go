@@ -19,7 +19,10 @@ import (
 // Options configure the console.
 type Options struct {
 	Catalog Catalog
-	Engine  Engine
+	// CatalogName is the catalog's path or URL, without a password, for
+	// the sentence shown while it is unreachable.
+	CatalogName string
+	Engine      Engine
 	// OpenStore opens a destination's storage, for the probe made before a
 	// destination is saved and by its test; nil means the engine's, when
 	// the engine is a *core.Engine.
@@ -97,7 +100,7 @@ func New(o Options) *Model {
 		o.OpenStore = e.OpenStore
 	}
 	ctx := &Context{Width: 100, Height: 30, Theme: NewTheme(o.NoColor), Keys: NewKeyMap(o.ReadOnly), Now: o.Now,
-		ReadOnly: o.ReadOnly, Catalog: o.Catalog, Engine: o.Engine, OpenStore: o.OpenStore, PageSize: o.PageSize, Base: o.Context, Animate: o.Animate,
+		ReadOnly: o.ReadOnly, CatalogName: o.CatalogName, Catalog: o.Catalog, Engine: o.Engine, OpenStore: o.OpenStore, PageSize: o.PageSize, Base: o.Context, Animate: o.Animate,
 		Requests: o.Requests}
 	h := help.New()
 	t := ctx.Theme

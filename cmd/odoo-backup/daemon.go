@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -41,10 +42,18 @@ func (a *app) daemon(ctx context.Context) error {
 	log := slog.New(handler)
 	// What the schedules do is the daemon's doing, whoever started it.
 	ctx = core.WithActor(ctx, core.Actor{User: "daemon:" + core.CurrentActor().User})
-	if err := a.open(ctx); err != nil {
-		return err
+	if err := a.openWaiting(ctx, log); err != nil || a.cat == nil {
+		return err // nil: stopped while waiting for the catalog
 	}
 	a.engine.Log = log
+	var cat scheduler.Catalog = a.cat
+	if a.cat.Postgres() {
+		jc, err := a.journaled(ctx, log)
+		if err != nil {
+			return err
+		}
+		cat = jc
+	}
 	n := &notifier{url: a.daemonFlags.notifyWebhook, log: log, client: &http.Client{Timeout: 10 * time.Second}, failed: map[string]bool{}}
 	if n.url != "" {
 		if err := n.load(ctx, a.cat); err != nil {
@@ -52,7 +61,7 @@ func (a *app) daemon(ctx context.Context) error {
 		}
 	}
 	s, err := scheduler.New(scheduler.Options{
-		Catalog: a.cat, Runner: a.engine, Holder: "daemon", Log: log,
+		Catalog: cat, Runner: a.engine, Holder: "daemon", Log: log,
 		MaxConcurrent: a.daemonFlags.maxConcurrent, ShutdownTimeout: a.daemonFlags.shutdownTimeout,
 		OnRun: n.observe,
 	})
@@ -72,6 +81,65 @@ func (a *app) daemon(ctx context.Context) error {
 	}
 	log.Info("odoo-backup daemon stopped")
 	return nil
+}
+
+// catalogRetry is how often a daemon started while its catalog is
+// unreachable tries again.
+var catalogRetry = 5 * time.Second
+
+// openWaiting opens the catalog, waiting while its server is unreachable:
+// a daemon started before the shared catalog's server (a fleet rebooting)
+// starts its schedules once it answers.
+func (a *app) openWaiting(ctx context.Context, log *slog.Logger) error {
+	logged := false
+	for {
+		err := a.open(ctx)
+		if err == nil || !errors.Is(err, core.ErrCatalogUnreachable) {
+			return err
+		}
+		if !logged {
+			log.Warn("the catalog is unreachable; retrying", "catalog", store.Redact(a.resolveCatalogPath()),
+				"every", catalogRetry.String(), "error", err)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(catalogRetry):
+		}
+	}
+}
+
+// journalDir is where a daemon keeps the rows a shared catalog could not
+// take while it was unreachable.
+func journalDir() string { return filepath.Join(dataDir(), "journal") }
+
+// journaled wraps a shared catalog for the daemon: bounded calls, the last
+// schedules while it is unreachable, and this host's journal for the rows
+// it could not take, replayed now and whenever it answers again.
+func (a *app) journaled(ctx context.Context, log *slog.Logger) (*store.Journaled, error) {
+	j, warnings, err := store.OpenJournal(store.JournalPath(journalDir(), core.HostName()))
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	jc := store.NewJournaled(a.cat, store.JournaledOptions{Journal: j, Log: log,
+		OnReplayed: func(ctx context.Context, b core.Backup) {
+			if err := a.engine.RecordBackupID(ctx, b); err != nil {
+				log.Warn("the metadata object of a replayed backup keeps no id; a catalog rebuild would give it a new one",
+					"backup", b.ID, "key", b.Key, "error", err)
+			}
+		}})
+	a.engine.Catalog = jc
+	if n := j.Len(); n > 0 {
+		log.Info("replaying the journal", "journal", j.Path(), "entries", n)
+		if err := jc.Replay(ctx); err != nil {
+			log.Warn("replaying the journal failed; it is tried again when the catalog answers", "error", err)
+		}
+	}
+	return jc, nil
 }
 
 // notifier posts to a Slack-compatible webhook when a configuration starts

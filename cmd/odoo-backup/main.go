@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	applyUsageRules(root)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if a.cat != nil {
 		a.cat.Close()
 	}
@@ -76,6 +76,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var exit exitCode
 	if errors.As(err, &exit) {
 		return int(exit)
+	}
+	if errors.Is(err, core.ErrCatalogUnreachable) {
+		return a.catalogUnreachable(cmd, err)
 	}
 	if ctx.Err() != nil && !errors.Is(err, core.ErrInterrupted) {
 		// Ctrl-C or SIGTERM outside the engine's operations, which say

@@ -215,7 +215,10 @@ func (a *app) statusCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the health of every configuration; exits 1 when any is failed or stale (a warning is no failure)",
-		Args:  cobra.NoArgs,
+		Long: `Show the health of every configuration. Exit codes: 0 healthy (warnings
+included), 1 a configuration is failed, stale or stalled, 3 the catalog is
+unreachable (its PostgreSQL server does not answer), so nothing is known.`,
+		Args: cobra.NoArgs,
 		RunE: a.withCatalog(func(ctx context.Context, _ []string) error {
 			rep, err := a.status(ctx)
 			if err != nil {
@@ -242,7 +245,19 @@ func (a *app) statusCommand() *cobra.Command {
 // catalog and a local destination, then shows the status and what to do next.
 func (a *app) home(ctx context.Context) error {
 	if err := a.openReconciled(ctx); err != nil {
-		return err
+		if !errors.Is(err, core.ErrCatalogUnreachable) || !a.interactive() {
+			return err
+		}
+		// The console waits for a shared catalog that does not answer,
+		// saying so, instead of failing or hanging.
+		err = tui.WaitForCatalog(tui.WaitOptions{Catalog: store.Redact(a.resolveCatalogPath()), Open: a.openReconciled,
+			NoColor: os.Getenv("NO_COLOR") != "", Context: ctx})
+		if errors.Is(err, tui.ErrQuitWaiting) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 	dests, err := a.cat.Destinations(ctx)
 	if err != nil {
@@ -266,12 +281,12 @@ func (a *app) home(ctx context.Context) error {
 		}
 		fmt.Fprintf(a.stdout, "Created the catalog %s and a local destination \"local\" in %s.\n\n", a.resolveCatalogPath(), d.Local.Dir)
 	}
-	if a.stdout == io.Writer(os.Stdout) && isatty.IsTerminal(os.Stdin.Fd()) && isatty.IsTerminal(os.Stdout.Fd()) {
+	if a.interactive() {
 		cs, err := a.startConsoleScheduler(ctx)
 		if err != nil {
 			return err
 		}
-		err = tui.Run(tui.Options{Catalog: a.cat, Engine: a.engine, OpenStore: a.engine.OpenStore, ReadOnly: a.readOnly,
+		err = tui.Run(tui.Options{Catalog: a.cat, CatalogName: store.Redact(a.resolveCatalogPath()), Engine: a.engine, OpenStore: a.engine.OpenStore, ReadOnly: a.readOnly,
 			NoColor: os.Getenv("NO_COLOR") != "", Context: ctx, Scheduler: cs, Requests: a.cat})
 		return errors.Join(err, cs.shutdown(func(s string) { fmt.Fprintln(a.stderr, s) }))
 	}
@@ -289,4 +304,10 @@ Next: add an Odoo service and back it up:
 `)
 	}
 	return nil
+}
+
+// interactive says whether odoo-backup without a command opens the console
+// (a terminal on both ends) rather than printing the status.
+func (a *app) interactive() bool {
+	return a.stdout == io.Writer(os.Stdout) && isatty.IsTerminal(os.Stdin.Fd()) && isatty.IsTerminal(os.Stdout.Fd())
 }
