@@ -103,7 +103,10 @@ type AuditEntry struct {
 	At        time.Time `json:"at"`
 	User      string    `json:"user"`
 	SSHClient string    `json:"ssh_client,omitempty"`
-	Action    string    `json:"action"`
+	// DBUser is the database user of a PostgreSQL catalog that recorded
+	// the entry, written by the server itself; "" on SQLite.
+	DBUser string `json:"db_user,omitempty"`
+	Action string `json:"action"`
 	// Service is the service concerned, if any, for filtering.
 	Service string       `json:"service,omitempty"`
 	Target  string       `json:"target"`

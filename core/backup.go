@@ -75,6 +75,9 @@ type target struct {
 // way. It returns every backup it recorded, and an error if any failed.
 func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, err error) {
 	defer func() { e.audit(ctx, auditBackup(req, out), err) }()
+	if err := e.permit(ctx, ActionBackup); err != nil {
+		return out, err
+	}
 	defer interrupted(ctx, &err, func() string {
 		return fmt.Sprintf("the backup of %s was interrupted; nothing was stored (the partial archive was removed) and it is recorded as failed", req.Service)
 	})

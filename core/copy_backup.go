@@ -62,6 +62,9 @@ func (e *Engine) CopyBackup(ctx context.Context, req CopyBackupRequest) (_ CopyR
 	id, toDest, progress := req.BackupID, req.Destination, req.Progress
 	var res CopyResult
 	defer func() { e.audit(ctx, e.auditCopyBackup(ctx, id, toDest, res), err) }()
+	if err := e.permit(ctx, ActionCopy); err != nil {
+		return res, err
+	}
 	defer interrupted(ctx, &err, func() string {
 		return fmt.Sprintf("the copy of backup %d to %s was interrupted; nothing was stored there and backup %d is as it was", id, toDest, id)
 	})

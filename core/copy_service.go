@@ -62,6 +62,9 @@ type CopyServiceResult struct {
 func (e *Engine) CopyService(ctx context.Context, req CopyServiceRequest) (_ CopyServiceResult, err error) {
 	var res CopyServiceResult
 	defer func() { e.audit(ctx, auditCopyService(req, res), err) }()
+	if err := e.permit(ctx, ActionServiceCopy); err != nil {
+		return res, err
+	}
 	defer interrupted(ctx, &err, func() string {
 		return fmt.Sprintf("the copy of service %s was interrupted; nothing was created and %s is as it was", req.Source, req.Source)
 	})

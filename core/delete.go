@@ -42,6 +42,9 @@ func (e *Engine) DeleteBackup(ctx context.Context, req DeleteRequest) (Backup, e
 func (e *Engine) Delete(ctx context.Context, req DeleteRequest) (res DeleteResult, err error) {
 	id, force := req.BackupID, req.Force
 	defer func() { e.audit(ctx, e.auditDelete(ctx, id, force), err) }()
+	if err := e.permit(ctx, ActionDelete); err != nil {
+		return res, err
+	}
 	b, err := e.Catalog.Backup(ctx, id)
 	res.Backup = b
 	if err != nil {

@@ -28,6 +28,9 @@ type DownloadRequest struct {
 func (e *Engine) Download(ctx context.Context, req DownloadRequest) (_ Backup, err error) {
 	id, out, progress := req.BackupID, req.Path, req.Progress
 	defer func() { e.audit(ctx, e.auditBackupID(ctx, ActionDownload, id, "to "+out), err) }()
+	if err := e.permit(ctx, ActionDownload); err != nil {
+		return Backup{}, err
+	}
 	defer interrupted(ctx, &err, func() string {
 		return fmt.Sprintf("the download of backup %d was interrupted; the partial file was removed and %s was not created", id, out)
 	})

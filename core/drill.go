@@ -54,6 +54,9 @@ type DrillResult struct {
 func (e *Engine) Drill(ctx context.Context, req DrillRequest) (_ DrillResult, err error) {
 	var res DrillResult
 	defer func() { e.audit(ctx, auditDrill(req, res), err) }()
+	if err := e.permit(ctx, ActionDrill); err != nil {
+		return res, err
+	}
 	defer interrupted(ctx, &err, func() string {
 		return fmt.Sprintf("the restore drill of %s was interrupted; its scratch database and directory were removed and the backup was not judged", req.Service)
 	})

@@ -36,6 +36,10 @@ var (
 	// it was, and nothing is known about the backup it was reading: an
 	// interrupted read never says a backup is damaged.
 	ErrInterrupted = errors.New("interrupted")
+	// ErrForbidden: the catalog's server refused the operation to this
+	// database user, whose role does not allow it (see Role). Nothing was
+	// changed; another role is needed, not a retry.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // UserError is an error whose message is already the one plain sentence the
@@ -77,6 +81,8 @@ type Advice struct {
 	Recipient string
 	// Detail is any other fact the phrase needs: a path, a setting, a limit.
 	Detail string
+	// User is the database user that advice about a role is for.
+	User string
 }
 
 // Advise builds a UserError whose message is what happened and whose advice

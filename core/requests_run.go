@@ -130,6 +130,7 @@ func errString(err error) string {
 // runRequest calls the use case of r's kind and returns its result (nil
 // when there is none to show).
 func (e *Engine) runRequest(ctx context.Context, r Request, progress ProgressFunc) (any, error) {
+	ctx = context.WithValue(ctx, requestedKey{}, r.ID)
 	p := r.Params
 	switch r.Kind {
 	case RequestBackup:

@@ -99,6 +99,9 @@ const maintenanceDB = "postgres"
 func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ RestoreResult, err error) {
 	var res RestoreResult
 	defer func() { e.audit(ctx, e.auditRestoreNewDB(ctx, req, res), err) }()
+	if err := e.permit(ctx, ActionRestore); err != nil {
+		return res, err
+	}
 	defer interrupted(ctx, &err, func() string {
 		return fmt.Sprintf("the restore of backup %d into a new database was interrupted; nothing was created: database %q does not exist", req.BackupID, req.NewDB)
 	})

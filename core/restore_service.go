@@ -74,6 +74,9 @@ type ServiceRestoreRequest struct {
 func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest) (_ RestoreResult, err error) {
 	var res RestoreResult
 	defer func() { e.audit(ctx, e.auditRestoreToService(ctx, req, res), err) }()
+	if err := e.permit(ctx, ActionRestore); err != nil {
+		return res, err
+	}
 	defer interrupted(ctx, &err, func() string {
 		msg := fmt.Sprintf("the restore of backup %d onto %s was interrupted; nothing was changed: %s is as it was", req.BackupID, req.Service, req.Service)
 		if res.SafetyBackupID != 0 {

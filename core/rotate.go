@@ -51,6 +51,11 @@ func (e *Engine) Rotate(ctx context.Context, req RotateRequest) ([]RetentionDeci
 func (e *Engine) RotateWithSweep(ctx context.Context, req RotateRequest) (res RotateResult, err error) {
 	service, destination, dryRun := req.Service, req.Destination, req.DryRun
 	defer func() { e.auditRotate(ctx, service, destination, dryRun, res.Decisions, err) }()
+	if !dryRun {
+		if err := e.permit(ctx, ActionRotate); err != nil {
+			return res, err
+		}
+	}
 	configs, err := e.Catalog.Configurations(ctx, service)
 	if err != nil {
 		return res, err

@@ -97,7 +97,7 @@ func SecretRef(ref string) (Secret, error) {
 // that helps (entering the secret again), which each front end phrases.
 func UnreadableSecret(reason string, advice Advice) Secret {
 	return Secret(unreadableMarker + reason + adviceMarker + strings.Join([]string{
-		string(advice.Action), advice.Service, advice.Destination}, "\x00"))
+		string(advice.Action), advice.Service, advice.Destination, advice.Detail, advice.User}, "\x00"))
 }
 
 // adviceMarker ends the reason of an unreadable secret; the advice's action,
@@ -110,11 +110,11 @@ func (s Secret) unreadableAdvice() Advice {
 	if !ok {
 		return Advice{}
 	}
-	f := strings.SplitN(enc, "\x00", 3)
-	for len(f) < 3 {
+	f := strings.SplitN(enc, "\x00", 5)
+	for len(f) < 5 {
 		f = append(f, "")
 	}
-	return Advice{Action: Action(f[0]), Service: f[1], Destination: f[2]}
+	return Advice{Action: Action(f[0]), Service: f[1], Destination: f[2], Detail: f[3], User: f[4]}
 }
 
 // Ref is the reference ("env:VARIABLE" or "file:/path") a secret stands
@@ -145,7 +145,12 @@ func (s Secret) IsValue() bool { return s != "" && !strings.HasPrefix(string(s),
 // secret resolves to itself.
 func (s Secret) Resolve(what string) (Secret, error) {
 	if reason, ok := s.Unreadable(); ok {
-		return "", Advise(s.unreadableAdvice(), ErrAccessDenied, "%s", reason)
+		a, cause := s.unreadableAdvice(), ErrAccessDenied
+		if a.Action == ActionAskForRole {
+			// Hidden from this database user by the catalog's server.
+			cause = ErrForbidden
+		}
+		return "", Advise(a, cause, "%s", reason)
 	}
 	ref := s.Ref()
 	if ref == "" {

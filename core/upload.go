@@ -276,6 +276,9 @@ func uploadExtension(format string) string {
 // refused. Restore it with RestoreToService or RestoreNewDB.
 func (e *Engine) Upload(ctx context.Context, req UploadRequest) (out Backup, _ UploadInfo, err error) {
 	defer func() { e.audit(ctx, auditUpload(req, out), err) }()
+	if err := e.permit(ctx, ActionUpload); err != nil {
+		return out, UploadInfo{}, err
+	}
 	defer interrupted(ctx, &err, func() string {
 		return fmt.Sprintf("the upload of %s was interrupted; nothing was stored and %s is as it was", req.Path, req.Service)
 	})

@@ -142,6 +142,11 @@ type VerifyResult struct {
 // the way, so its key is needed (IdentityFile when this host keeps none).
 func (e *Engine) Verify(ctx context.Context, req VerifyRequest) (_ VerifyResult, err error) {
 	id, progress := req.BackupID, req.Progress
+	if err := e.permit(ctx, ActionVerify); err != nil {
+		// Verifying changes nothing and is not audited, but a refusal is.
+		e.audit(ctx, e.auditBackupID(ctx, ActionVerify, id, ""), err)
+		return VerifyResult{}, err
+	}
 	defer interrupted(ctx, &err, func() string {
 		return fmt.Sprintf("the check of backup %d was interrupted, the backup was not judged", id)
 	})

@@ -9,6 +9,12 @@ import (
 
 // insertAudit appends e inside tx, filling its time and actor when missing.
 func (c *Catalog) insertAudit(ctx context.Context, tx *txn, e *core.AuditEntry) error {
+	return c.insertAuditFrom(ctx, tx, e, nil)
+}
+
+// insertAuditFrom is insertAudit with the entry's origin (a journal's key,
+// or nil): written with the entry, since no role may update the trail.
+func (c *Catalog) insertAuditFrom(ctx context.Context, tx *txn, e *core.AuditEntry, origin any) error {
 	if e.At.IsZero() {
 		e.At = c.now()
 	}
@@ -23,9 +29,11 @@ func (c *Catalog) insertAudit(ctx context.Context, tx *txn, e *core.AuditEntry) 
 		return err
 	}
 	e.At = fromNanos(toNanos(e.At))
-	return tx.QueryRowContext(ctx, `INSERT INTO audit (at, os_user, ssh_client, action, service, target, detail, outcome, error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		toNanos(e.At), e.User, e.SSHClient, e.Action, e.Service, e.Target, e.Detail, string(e.Outcome), e.Error).Scan(&e.ID)
+	// db_user is the server's to write (session_user, forced by a trigger
+	// on PostgreSQL); SQLite has no database users and keeps ''.
+	return tx.QueryRowContext(ctx, `INSERT INTO audit (at, os_user, ssh_client, action, service, target, detail, outcome, error, origin)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, db_user`,
+		toNanos(e.At), e.User, e.SSHClient, e.Action, e.Service, e.Target, e.Detail, string(e.Outcome), e.Error, origin).Scan(&e.ID, &e.DBUser)
 }
 
 // AddAudit appends e to the audit trail and sets its ID; see core.Catalog.
@@ -43,7 +51,7 @@ func (c *Catalog) AddAudit(ctx context.Context, e *core.AuditEntry) error {
 
 // Audit lists audit entries newest first; see core.AuditFilter.
 func (c *Catalog) Audit(ctx context.Context, f core.AuditFilter) ([]core.AuditEntry, error) {
-	q := `SELECT id, at, os_user, ssh_client, action, service, target, detail, outcome, error FROM audit WHERE 1 = 1`
+	q := `SELECT id, at, os_user, ssh_client, db_user, action, service, target, detail, outcome, error FROM audit WHERE 1 = 1`
 	var args []any
 	if f.Service != "" {
 		q += ` AND service = ?`
@@ -70,7 +78,7 @@ func (c *Catalog) Audit(ctx context.Context, f core.AuditFilter) ([]core.AuditEn
 			at      int64
 			outcome string
 		)
-		if err := rows.Scan(&e.ID, &at, &e.User, &e.SSHClient, &e.Action, &e.Service, &e.Target, &e.Detail, &outcome, &e.Error); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.User, &e.SSHClient, &e.DBUser, &e.Action, &e.Service, &e.Target, &e.Detail, &outcome, &e.Error); err != nil {
 			return nil, dbError("read the audit trail", err)
 		}
 		e.At, e.Outcome = fromNanos(at), core.AuditOutcome(outcome)

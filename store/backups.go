@@ -196,7 +196,7 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b core.Backup) error {
 		b.Status, b.Size, b.SHA256, nullNanos(b.FinishedAt), b.Error,
 		b.Key, b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes, b.Encryption,
 		b.MissingCount, missingJSON(b), poolJSON(b), toNanos(c.now()), b.ID)
-	return updated(res, err, fmt.Sprintf("update backup %d", b.ID), b.ID)
+	return c.refused(updated(res, err, fmt.Sprintf("update backup %d", b.ID), b.ID))
 }
 
 // poolJSON is how a backup's pool facts are stored: ” when it has none.
@@ -224,7 +224,7 @@ func (c *Catalog) UpdateProgress(ctx context.Context, id int64, p core.BackupPro
 	now := toNanos(c.now())
 	res, err := c.db.ExecContext(ctx, `UPDATE backups SET progress_at = CASE WHEN phase <> ? OR bytes <> ? OR progress_at = 0 THEN ? ELSE progress_at END,
 		phase = ?, bytes = ?, updated_at = ? WHERE id = ?`, phase, bytes, now, phase, bytes, now, id)
-	return updated(res, err, fmt.Sprintf("update progress of backup %d", id), id)
+	return c.refused(updated(res, err, fmt.Sprintf("update progress of backup %d", id), id))
 }
 
 func updated(res sql.Result, err error, op string, id int64) error {

@@ -45,6 +45,7 @@ var conformance = []func(*testing.T){
 	TestRequestLifecycle, TestCancelRequest, TestAbandonRequestIsConditional, TestRequestsFilter, TestRequestRefusesBadInput,
 	TestRacingClaimHasOneWinner, TestWaitRequestsWakesOnSubmit,
 	TestJournalReplayIsIdempotent,
+	TestRolesEnforcedByTheServer, TestRoleGrantListRevoke,
 	TestHealthSnapshotJudgesAsEvaluateService, TestHealthSnapshotFindsSuccessBeyondFifty,
 }
 

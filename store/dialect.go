@@ -15,11 +15,15 @@ import (
 type db struct {
 	*sql.DB
 	pg bool
+	// hide reads the secret columns as hiddenSecret (roles.go): this
+	// database user may not read them.
+	hide bool
 }
 
 type txn struct {
 	*sql.Tx
-	pg bool
+	pg   bool
+	hide bool
 }
 
 func (d *db) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -27,11 +31,11 @@ func (d *db) ExecContext(ctx context.Context, query string, args ...any) (sql.Re
 }
 
 func (d *db) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return d.DB.QueryContext(ctx, bind(d.pg, query), bindArgs(d.pg, args)...)
+	return d.DB.QueryContext(ctx, bind(d.pg, withoutSecrets(d.hide, query)), bindArgs(d.pg, args)...)
 }
 
 func (d *db) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return d.DB.QueryRowContext(ctx, bind(d.pg, query), bindArgs(d.pg, args)...)
+	return d.DB.QueryRowContext(ctx, bind(d.pg, withoutSecrets(d.hide, query)), bindArgs(d.pg, args)...)
 }
 
 // BeginTx starts a transaction. On PostgreSQL a read-only one sees one
@@ -47,7 +51,7 @@ func (d *db) BeginTx(ctx context.Context, opts *sql.TxOptions) (*txn, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &txn{Tx: tx, pg: d.pg}
+	t := &txn{Tx: tx, pg: d.pg, hide: d.hide}
 	if d.pg && (opts == nil || !opts.ReadOnly) {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLockKey); err != nil {
 			tx.Rollback()
@@ -66,11 +70,11 @@ func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 }
 
 func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.Tx.QueryContext(ctx, bind(t.pg, query), bindArgs(t.pg, args)...)
+	return t.Tx.QueryContext(ctx, bind(t.pg, withoutSecrets(t.hide, query)), bindArgs(t.pg, args)...)
 }
 
 func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.Tx.QueryRowContext(ctx, bind(t.pg, query), bindArgs(t.pg, args)...)
+	return t.Tx.QueryRowContext(ctx, bind(t.pg, withoutSecrets(t.hide, query)), bindArgs(t.pg, args)...)
 }
 
 // bind numbers the '?' placeholders of query for PostgreSQL. A '?' inside a

@@ -98,11 +98,7 @@ func (c *Catalog) replayAudit(ctx context.Context, origin string, e core.AuditEn
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if err := c.insertAudit(ctx, tx, &e); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE audit SET origin = ? WHERE id = ?`, origin, e.ID)
-		return err
+		return c.insertAuditFrom(ctx, tx, &e, origin)
 	})
 	return e.ID, err
 }

@@ -173,7 +173,7 @@ func (c *Catalog) ReleaseLease(ctx context.Context, l core.Lease) error {
 	_, err := c.db.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ? AND pid = ? AND host = ?`,
 		l.Name, l.Holder, l.PID, l.Host)
 	if err != nil {
-		return dbError(fmt.Sprintf("release the %s lease", l.Name), err)
+		return c.refused(dbError(fmt.Sprintf("release the %s lease", l.Name), err))
 	}
 	return nil
 }

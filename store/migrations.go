@@ -347,12 +347,24 @@ CREATE UNIQUE INDEX drills_origin ON drills(origin);
 ALTER TABLE audit ADD COLUMN origin TEXT;
 CREATE UNIQUE INDEX audit_origin ON audit(origin);
 `,
+	// roles: the database user that recorded an audit entry. SQLite has
+	// no database users: '' there.
+	`
+ALTER TABLE audit ADD COLUMN db_user TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one
 // IMMEDIATE transaction, so two processes opening a new catalog at once
 // cannot both apply a step.
 func (c *Catalog) migrate(ctx context.Context) error {
+	if c.db.pg {
+		// A viewer or an operator may not create or alter tables: a
+		// current catalog is read, not written.
+		if current, err := c.pgSchemaVersion(ctx); err != nil || current >= len(pgMigrations) {
+			return err
+		}
+	}
 	return c.write(ctx, "update catalog schema of "+c.path, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
@@ -378,6 +390,7 @@ func (c *Catalog) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, toNanos(c.now())); err != nil {
 				return err
 			}
+			c.schemaChanged = true
 		}
 		return nil
 	})

@@ -347,4 +347,61 @@ CREATE UNIQUE INDEX drills_origin ON drills(origin);
 ALTER TABLE audit ADD COLUMN origin TEXT;
 CREATE UNIQUE INDEX audit_origin ON audit(origin);
 `,
+	// roles: the database user that recorded an audit entry, written by the
+	// server so that no client but the owner can write another name; and marking a backup
+	// deleted needs what deleting backups needs (the admin role), whatever
+	// the client says; and what a viewer reads instead of each secret. Roles
+	// exist only on PostgreSQL: SQLite's step adds the column alone.
+	`
+ALTER TABLE audit ADD COLUMN db_user TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ALTER COLUMN db_user SET DEFAULT session_user;
+-- The owner of the trail (who could drop the trigger anyway) may write a
+-- db_user, so that moving a catalog here keeps its entries' users.
+CREATE FUNCTION audit_db_user() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'USAGE') THEN
+		NEW.db_user := session_user;
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER audit_db_user BEFORE INSERT ON audit
+FOR EACH ROW EXECUTE FUNCTION audit_db_user();
+
+-- What a viewer, who may not read a secret column, reads in its place: ''
+-- for no secret, a reference (not itself secret) as it is, else a marker
+-- that says there is one (see withoutSecrets).
+ALTER TABLE destinations ADD COLUMN secret_key_shown TEXT GENERATED ALWAYS AS
+	(CASE WHEN secret_key = '' OR secret_key LIKE 'ref1:%' THEN secret_key ELSE 'hidden:role' END) STORED;
+ALTER TABLE destinations ADD COLUMN encrypt_passphrase_shown TEXT GENERATED ALWAYS AS
+	(CASE WHEN encrypt_passphrase = '' OR encrypt_passphrase LIKE 'ref1:%' THEN encrypt_passphrase ELSE 'hidden:role' END) STORED;
+ALTER TABLE services ADD COLUMN db_password_shown TEXT GENERATED ALWAYS AS
+	(CASE WHEN db_password = '' OR db_password LIKE 'ref1:%' THEN db_password ELSE 'hidden:role' END) STORED;
+
+CREATE FUNCTION backups_deleted_by_admin() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT has_table_privilege(TG_RELID, 'DELETE') THEN
+		RAISE EXCEPTION 'permission denied to mark backup % deleted', OLD.id
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER backups_deleted_by_admin BEFORE UPDATE OF status ON backups
+FOR EACH ROW WHEN (NEW.status = 'deleted' AND OLD.status <> 'deleted')
+EXECUTE FUNCTION backups_deleted_by_admin();
+
+-- Asking another host's daemon to restore or copy a service needs what
+-- restoring needs (the admin role): the server checks the requester here,
+-- and the daemon that runs the request trusts this check.
+CREATE FUNCTION requests_restore_by_admin() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT has_table_privilege('backups'::regclass, 'DELETE') THEN
+		RAISE EXCEPTION 'permission denied to request a %', replace(NEW.kind, '_', ' ')
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER requests_restore_by_admin BEFORE INSERT ON requests
+FOR EACH ROW WHEN (NEW.kind IN ('restore', 'upload_restore', 'service_copy'))
+EXECUTE FUNCTION requests_restore_by_admin();
+`,
 }

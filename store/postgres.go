@@ -96,6 +96,14 @@ func openPostgres(ctx context.Context, rawURL string, opts ...Option) (*Catalog,
 	}
 	if err := c.migrate(ctx); err != nil {
 		sqlDB.Close()
+		return nil, pgOpenError(c.path, openRefusal(u, c.path, err))
+	}
+	if err := c.identify(ctx); err != nil {
+		sqlDB.Close()
+		return nil, pgOpenError(c.path, err)
+	}
+	if err := c.afterMigrate(ctx); err != nil {
+		sqlDB.Close()
 		return nil, pgOpenError(c.path, err)
 	}
 	if err := c.encryptPlaintext(ctx); err != nil {
@@ -181,6 +189,8 @@ func pgError(op string, err error) (error, bool) {
 			return fmt.Errorf("%s: the catalog is busy: %w: %w", op, core.ErrTransient, err), true
 		case strings.HasPrefix(pe.Code, "23"):
 			return fmt.Errorf("%s: %w: %w", op, core.ErrInvalid, err), true
+		case pe.Code == "42501":
+			return &refusal{op: op, pe: pe}, true
 		case strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P"):
 			return fmt.Errorf("%s: %w: %w", op, core.ErrCatalogUnreachable, err), true
 		}

@@ -29,6 +29,10 @@ type Catalog struct {
 	path  string
 	clock core.Clock
 	keys  keyring
+	// who is the database user of a PostgreSQL catalog and its role
+	// (roles.go); schemaChanged says that opening it ran a migration.
+	who           identity
+	schemaChanged bool
 	// listener is the connection WaitRequests listens on (PostgreSQL).
 	listener requestListener
 }
@@ -183,10 +187,10 @@ func (c *Catalog) inTx(ctx context.Context, op string, opts *sql.TxOptions, fn f
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return dbError(op, err)
+		return c.refused(dbError(op, err))
 	}
 	if err := tx.Commit(); err != nil {
-		return dbError(op, err)
+		return c.refused(dbError(op, err))
 	}
 	return nil
 }

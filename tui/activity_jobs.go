@@ -51,8 +51,14 @@ var jobActions = map[string]bool{
 // ("manual: backup 5 on s3-eu, backup 6 on local"), to tell who took them.
 var backupInDetail = regexp.MustCompile(`backup (\d+) on `)
 
+// actorOf is who did a: the user, the SSH client, and on a PostgreSQL
+// catalog the database user the server recorded.
 func actorOf(a core.AuditEntry) string {
-	return core.Actor{User: a.User, SSHClient: a.SSHClient}.String()
+	who := core.Actor{User: a.User, SSHClient: a.SSHClient}.String()
+	if a.DBUser != "" {
+		who += " (database user " + a.DBUser + ")"
+	}
+	return who
 }
 
 // mergeJobs puts backups, drills and the audited operations in one list:

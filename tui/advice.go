@@ -105,6 +105,8 @@ func consoleAdvice(a core.Advice) string {
 		return "give it one on its screen: a adds a destination, p makes the selected one primary"
 	case core.ActionMovePrimary:
 		return "to move the flag, press p on another of its destinations"
+	case core.ActionAskForRole:
+		return "ask an admin of the catalog to grant you the " + a.Detail + " role"
 	}
 	return ""
 }

@@ -48,6 +48,10 @@ type Context struct {
 	Keys          KeyMap
 	Now           core.Clock
 	ReadOnly      bool
+	// Role is what this database user may do (Options.Role); DBUser names
+	// it.
+	Role   core.Role
+	DBUser string
 	// CatalogName is the catalog as messages name it (a URL without its
 	// password).
 	CatalogName string

@@ -153,10 +153,10 @@ func (d *detailsDialog) keys() keyTable {
 		return func() tea.Cmd { d.closing = true; return open(d.ctx, d.b) }
 	}
 	restore := action{key: k.Restore, changes: "restoring", disabled: archive("restore"), run: closeWith(openRestore)}
-	verify := action{key: k.Verify, disabled: firstReason(busy, archive("verify")), run: d.verify}
+	verify := action{key: k.Verify, role: core.RoleOperator, disabled: firstReason(busy, archive("verify")), run: d.verify}
 	del := action{key: k.Delete, changes: "deleting", disabled: firstReason(busy, d.deleteRefusal),
 		run: func() tea.Cmd { d.ask = askDelete; return nil }}
-	download := action{key: k.Download, disabled: firstReason(busy, archive("download")), run: closeWith(openDownload)}
+	download := action{key: k.Download, role: core.RoleOperator, disabled: firstReason(busy, archive("download")), run: closeWith(openDownload)}
 	force := action{key: k.Force, changes: "deleting", inactive: d.lastGood == "",
 		run: func() tea.Cmd { d.ask = askForce; return nil }}
 	back := action{key: k.Back, run: func() tea.Cmd { d.closing = true; return nil }}

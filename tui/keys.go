@@ -1,8 +1,12 @@
 package tui
 
 import (
+	"fmt"
+
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/odoo-backup/odoo-backup/core"
 )
 
 // KeyMap is the one keymap of the console; the help bar and the help overlay
@@ -118,6 +122,9 @@ type action struct {
 	// refusal says it ("adding a destination"); "" when it changes
 	// nothing (moving, opening, verifying, downloading to a file).
 	changes string
+	// role is the role the action needs on a PostgreSQL catalog: "" for
+	// the admin's when it changes something, else none (Context.roleReason).
+	role core.Role
 	// disabled says why the action cannot run now ("no service
 	// selected"); nil or "" when it can.
 	disabled func() string
@@ -152,10 +159,47 @@ func (c *Context) readOnlyReason(what string) string {
 	return "read-only: " + what + " is off (the console was started with --read-only)"
 }
 
-// disabledReason is why a cannot run now: read-only first, then its own
-// reason; "" when it can.
-func (c *Context) disabledReason(a action) string {
+// roleReason is the one rule of roles: an action needs the role it names,
+// or the admin's when it changes something, and a user with a weaker role
+// is told which ("viewer: backing up needs the operator role") instead of
+// being refused by the catalog's server; "" when it may run. The server
+// decides in the end: this only spares the user the attempt.
+func (c *Context) roleReason(a action) string {
+	need := a.role
+	if need == "" && a.changes != "" {
+		need = core.RoleAdmin
+	}
+	if need == "" || c.Role == "" || c.Role.Allows(need) {
+		return ""
+	}
+	what := a.changes
+	if what == "" {
+		what = a.key.Help().Desc
+	}
+	return fmt.Sprintf("%s: %s needs the %s role", c.Role, what, need)
+}
+
+// offReason is why a is off in this console, whatever is selected: it is
+// read-only, or the user's role does not allow it; "" when it is on.
+func (c *Context) offReason(a action) string {
 	if why := c.readOnlyReason(a.changes); why != "" {
+		return why
+	}
+	return c.roleReason(a)
+}
+
+// offBecause is what turns keys off in this console, for the help.
+func (c *Context) offBecause() string {
+	if c.ReadOnly {
+		return "the console was started with --read-only"
+	}
+	return fmt.Sprintf("database user %s has the %s role", c.DBUser, c.Role)
+}
+
+// disabledReason is why a cannot run now: read-only or the user's role
+// first, then its own reason; "" when it can.
+func (c *Context) disabledReason(a action) string {
+	if why := c.offReason(a); why != "" {
 		return why
 	}
 	if a.disabled != nil {

@@ -167,7 +167,7 @@ func (s *destinationsScreen) keys() keyTable {
 	add := action{key: k.Add, changes: "adding a destination", run: func() tea.Cmd { return addDestination(s.ctx) }}
 	edit := action{key: k.Edit, changes: "editing a destination", disabled: noDest,
 		run: onDest(func(n string) tea.Cmd { return editDestination(s.ctx, n) })}
-	test := action{key: k.TestDest, disabled: noDest, run: onDest(func(n string) tea.Cmd {
+	test := action{key: k.TestDest, role: core.RoleOperator, disabled: noDest, run: onDest(func(n string) tea.Cmd {
 		s.test.name, s.test.job, s.test.done, s.test.result = n, 0, false, ""
 		return testDestination(s.ctx, n)
 	})}

@@ -110,7 +110,7 @@ func (s *serviceScreen) keys() keyTable {
 		return s.maybeLoadMore()
 	})
 	tab := action{key: k.Tab, run: func() tea.Cmd { s.pane = 1 - s.pane; return s.maybeLoadMore() }}
-	backup := action{key: k.Backup, changes: "backing up", run: func() tea.Cmd { return backupNow(s.ctx, s.name) }}
+	backup := action{key: k.Backup, changes: "backing up", role: core.RoleOperator, run: func() tea.Cmd { return backupNow(s.ctx, s.name) }}
 	upload := action{key: k.Upload, changes: "upload & restore", run: func() tea.Cmd { return openUpload(s.ctx, s.name) }}
 	back := globalKey(k.Back)
 
@@ -121,11 +121,11 @@ func (s *serviceScreen) keys() keyTable {
 		run: onBackup(func(b core.Backup) tea.Cmd { return openDetails(s.ctx, b, false) })}
 	restore := action{key: k.Restore, changes: "restoring", disabled: s.noBackup,
 		run: onBackup(func(b core.Backup) tea.Cmd { return openRestore(s.ctx, b) })}
-	verify := action{key: k.Verify, disabled: s.noBackup,
+	verify := action{key: k.Verify, role: core.RoleOperator, disabled: s.noBackup,
 		run: onBackup(func(b core.Backup) tea.Cmd { return startVerify(s.ctx, b) })}
 	del := action{key: k.Delete, changes: "deleting", disabled: s.noBackup, inactive: !inHistory,
 		run: onBackup(func(b core.Backup) tea.Cmd { return openDetails(s.ctx, b, true) })}
-	download := action{key: k.Download, disabled: s.noBackup,
+	download := action{key: k.Download, role: core.RoleOperator, disabled: s.noBackup,
 		run: onBackup(func(b core.Backup) tea.Cmd { return openDownload(s.ctx, b) })}
 
 	o := core.ConfigOwner{Name: s.name}

@@ -120,7 +120,7 @@ func (s *servicesScreen) keys() keyTable {
 	})
 	open := action{key: k.Open, disabled: noService,
 		run: onService(func(n string) tea.Cmd { return push(newServiceScreen(s.ctx, n)) })}
-	backup := action{key: k.Backup, changes: "backing up", disabled: noService,
+	backup := action{key: k.Backup, changes: "backing up", role: core.RoleOperator, disabled: noService,
 		run: onService(func(n string) tea.Cmd { return backupNow(s.ctx, n) })}
 	restore := action{key: k.Restore, changes: "restoring", disabled: noService,
 		run: onService(func(n string) tea.Cmd { return restoreNewest(s.ctx, n) })}

@@ -29,6 +29,10 @@ type Options struct {
 	OpenStore core.StoreOpener
 	// ReadOnly shows everything and offers no action that changes anything.
 	ReadOnly bool
+	// Role is the database user of a PostgreSQL catalog and its role, read
+	// at start: the header shows it, and the keys it does not allow say
+	// why instead of trying. "owner" on SQLite; zero shows no role.
+	Role core.RoleMember
 	// NoColor drops colours (NO_COLOR); marks and words carry every state.
 	NoColor bool
 	// Now is the clock; nil means time.Now.
@@ -100,7 +104,7 @@ func New(o Options) *Model {
 		o.OpenStore = e.OpenStore
 	}
 	ctx := &Context{Width: 100, Height: 30, Theme: NewTheme(o.NoColor), Keys: NewKeyMap(o.ReadOnly), Now: o.Now,
-		ReadOnly: o.ReadOnly, CatalogName: o.CatalogName, Catalog: o.Catalog, Engine: o.Engine, OpenStore: o.OpenStore, PageSize: o.PageSize, Base: o.Context, Animate: o.Animate,
+		ReadOnly: o.ReadOnly, Role: o.Role.Role, DBUser: o.Role.User, CatalogName: o.CatalogName, Catalog: o.Catalog, Engine: o.Engine, OpenStore: o.OpenStore, PageSize: o.PageSize, Base: o.Context, Animate: o.Animate,
 		Requests: o.Requests}
 	h := help.New()
 	t := ctx.Theme
@@ -377,19 +381,29 @@ func (m *Model) View() string {
 		}
 	}
 	right := "? help "
-	infoFor := func(sched string) string {
+	infoFor := func(sched string, role bool) string {
 		info := fmt.Sprintf("%s · scheduler: %s", plural(len(m.home.rows), "service"), sched)
 		if n := m.home.running(); n > 0 {
 			info += fmt.Sprintf(" · %d running", n)
 		}
+		if role && m.ctx.Role != "" {
+			info += " · role: " + string(m.ctx.Role)
+		}
 		return info
 	}
-	info := infoFor(m.schedulerState())
-	if short, _, cut := strings.Cut(m.schedulerState(), " ("); cut &&
-		lipgloss.Width(title)+lipgloss.Width(info)+lipgloss.Width(right)+5 > m.ctx.Width {
-		// A narrow terminal keeps who runs the schedules and the help key,
-		// and gives up the detail in parentheses.
-		info = infoFor(short)
+	fits := func(info string) bool {
+		return lipgloss.Width(title)+lipgloss.Width(info)+lipgloss.Width(right)+5 <= m.ctx.Width
+	}
+	// A narrow terminal keeps who runs the schedules, the user's role and
+	// the help key: it gives up the detail in parentheses first, then the
+	// owner's role, which limits nothing.
+	short, _, _ := strings.Cut(m.schedulerState(), " (")
+	info := infoFor(m.schedulerState(), true)
+	for _, next := range []string{infoFor(short, true), infoFor(short, m.ctx.Role != core.RoleOwner)} {
+		if fits(info) {
+			break
+		}
+		info = next
 	}
 	gap := max(m.ctx.Width-lipgloss.Width(title)-lipgloss.Width(info)-lipgloss.Width(right)-4, 1)
 	header := t.Header.Render(title) + "  " + info + strings.Repeat(" ", gap) + right
@@ -471,7 +485,7 @@ func (m *Model) fullHelpView(width, height int) string {
 		var bs []key.Binding
 		for _, a := range g {
 			b := a.key
-			if m.ctx.readOnlyReason(a.changes) != "" {
+			if m.ctx.offReason(a) != "" {
 				// "off" once for all the keys it concerns, below, not on each.
 				if !slices.Contains(off, b.Help().Key) {
 					off = append(off, b.Help().Key)
@@ -505,7 +519,7 @@ func (m *Model) fullHelpView(width, height int) string {
 	}
 	rows = append(rows, h.ShortHelpView(everywhere))
 	if len(off) > 0 {
-		rows = append(rows, m.ctx.Theme.Muted.Render(fit("off: "+strings.Join(off, " ")+" (the console was started with --read-only)", width)))
+		rows = append(rows, m.ctx.Theme.Muted.Render(fit("off: "+strings.Join(off, " ")+" ("+m.ctx.offBecause()+")", width)))
 	}
 	if out := strings.Join(rows, "\n\n"); lipgloss.Height(out) <= height {
 		return out
@@ -520,7 +534,7 @@ func (m *Model) shortHelpView() string {
 	var on []key.Binding
 	var off []string
 	for _, a := range m.footer() {
-		if m.ctx.readOnlyReason(a.changes) != "" {
+		if m.ctx.offReason(a) != "" {
 			off = append(off, a.key.Help().Key)
 			continue
 		}
@@ -529,7 +543,11 @@ func (m *Model) shortHelpView() string {
 	if len(off) == 0 {
 		return m.help.ShortHelpView(on)
 	}
-	lead := key.NewBinding(key.WithKeys(off...), key.WithHelp(strings.Join(off, " "), "off (--read-only)"))
+	why := "off (--read-only)"
+	if !m.ctx.ReadOnly {
+		why = "off (" + string(m.ctx.Role) + ")"
+	}
+	lead := key.NewBinding(key.WithKeys(off...), key.WithHelp(strings.Join(off, " "), why))
 	return m.help.ShortHelpView(append([]key.Binding{lead}, on...))
 }
 

@@ -91,6 +91,12 @@ func cliAdvice(a core.Advice) string {
 		return "change it with: odoo-backup " + ownerCommand(a) + " " + a.Service + " " + a.Destination
 	case core.ActionSetPrimary:
 		return "add one with: odoo-backup config set " + a.Service + " DESTINATION --primary"
+	case core.ActionAskForRole:
+		user := a.User
+		if user == "" {
+			user = "USER"
+		}
+		return fmt.Sprintf("ask an admin of the catalog to grant you the %s role (odoo-backup role grant %s %s)", a.Detail, user, a.Detail)
 	case core.ActionMovePrimary:
 		return "to move the flag, run: odoo-backup " + ownerCommand(a) + " " + a.Service + " DESTINATION --primary with another of its destinations"
 	}

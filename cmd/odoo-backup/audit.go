@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -20,7 +21,8 @@ func (a *app) auditCommand() *cobra.Command {
 		Short: "Show who backed up, restored, downloaded, deleted or changed what, newest first",
 		Long: `Show the audit trail: every backup, restore, download, upload, copy, deletion,
 rotation and drill, and every change to destinations, services, configurations
-and templates, with the user who did it (and the SSH client they came from),
+and templates, with the user who did it (and the SSH client they came from, and on a
+PostgreSQL catalog the database user, as the server recorded it),
 when, and whether it worked. Newest first.`,
 		Example: `  odoo-backup audit --limit 20
   odoo-backup audit --service production --json`,
@@ -56,12 +58,21 @@ when, and whether it worked. Newest first.`,
 				fmt.Fprintln(a.stdout, "Nothing recorded yet.")
 				return nil
 			}
+			// A PostgreSQL catalog records the database user too.
+			dbUsers := slices.ContainsFunc(entries, func(e core.AuditEntry) bool { return e.DBUser != "" })
 			tw := table(a.stdout)
-			fmt.Fprintln(tw, "TIME\tUSER\tACTION\tTARGET\tOUTCOME\tDETAIL")
+			if dbUsers {
+				fmt.Fprintln(tw, "TIME\tUSER\tDB USER\tACTION\tTARGET\tOUTCOME\tDETAIL")
+			} else {
+				fmt.Fprintln(tw, "TIME\tUSER\tACTION\tTARGET\tOUTCOME\tDETAIL")
+			}
 			for _, e := range entries {
 				who := e.User
 				if e.SSHClient != "" {
 					who += " (" + e.SSHClient + ")"
+				}
+				if dbUsers {
+					who += "\t" + orDash(e.DBUser)
 				}
 				detail := e.Detail
 				if e.Error != "" {

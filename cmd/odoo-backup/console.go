@@ -11,6 +11,7 @@ import (
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/scheduler"
+	"github.com/odoo-backup/odoo-backup/store"
 )
 
 // consoleScheduler runs the schedules inside an open console while no daemon
@@ -28,13 +29,18 @@ type consoleScheduler struct {
 // consoleSchedulerLog is where a console's scheduler writes its log: beside
 // the catalog, never onto the console's screen.
 func (a *app) consoleSchedulerLog() string {
+	if store.IsPostgres(a.resolveCatalogPath()) {
+		// A URL has no directory: this host's data directory instead.
+		return filepath.Join(dataDir(), "console-scheduler.log")
+	}
 	return filepath.Join(filepath.Dir(a.resolveCatalogPath()), "console-scheduler.log")
 }
 
 // startConsoleScheduler starts the console's scheduler; a read-only console
 // runs none and gets nil.
 func (a *app) startConsoleScheduler(ctx context.Context) (*consoleScheduler, error) {
-	if a.readOnly {
+	// A viewer runs no schedules: the catalog would refuse its backups.
+	if a.readOnly || !a.cat.Role().Role.Allows(core.RoleOperator) {
 		return nil, nil
 	}
 	cs := &consoleScheduler{done: make(chan error, 1)}

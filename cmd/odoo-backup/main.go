@@ -164,6 +164,7 @@ them safely. Run it without a command to see the status of every service.`,
 		a.drillCommand(), a.drillsCommand(),
 		a.auditCommand(),
 		a.requestsCommand(),
+		a.roleCommand(),
 	)
 	return root
 }

@@ -263,7 +263,8 @@ func (a *app) home(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(dests) == 0 {
+	// Only who may add destinations starts a new catalog with one.
+	if len(dests) == 0 && a.cat.Role().Role.Allows(core.RoleAdmin) {
 		d := core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: filepath.Join(dataDir(), "backups")}, Layout: core.DefaultLayout()}
 		err := os.MkdirAll(d.Local.Dir, 0o700)
 		var st core.ObjectStore
@@ -286,7 +287,7 @@ func (a *app) home(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = tui.Run(tui.Options{Catalog: a.cat, CatalogName: store.Redact(a.resolveCatalogPath()), Engine: a.engine, OpenStore: a.engine.OpenStore, ReadOnly: a.readOnly,
+		err = tui.Run(tui.Options{Catalog: a.cat, CatalogName: store.Redact(a.resolveCatalogPath()), Engine: a.engine, OpenStore: a.engine.OpenStore, ReadOnly: a.readOnly, Role: a.cat.Role(),
 			NoColor: os.Getenv("NO_COLOR") != "", Context: ctx, Scheduler: cs, Requests: a.cat})
 		return errors.Join(err, cs.shutdown(func(s string) { fmt.Fprintln(a.stderr, s) }))
 	}
