@@ -46,6 +46,7 @@ var conformance = []func(*testing.T){
 	TestRacingClaimHasOneWinner, TestWaitRequestsWakesOnSubmit,
 	TestJournalReplayIsIdempotent,
 	TestRolesEnforcedByTheServer, TestRoleGrantListRevoke,
+	TestHealthSnapshotJudgesAsEvaluateService, TestHealthSnapshotFindsSuccessBeyondFifty,
 }
 
 // sqliteOnly are the tests about SQLite itself, with the reason each does not

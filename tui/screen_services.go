@@ -43,6 +43,11 @@ func (s *servicesScreen) selected() (ServiceRow, bool) {
 
 // visible are the rows the filter lets through.
 func (s *servicesScreen) visible() []ServiceRow {
+	// Without a filter, the rows themselves (read only): a fleet's 1,000
+	// rows were copied several times a key.
+	if s.filter.text() == "" {
+		return s.rows
+	}
 	var out []ServiceRow
 	for _, r := range s.rows {
 		if s.filter.match(r.Health.Service.Name, r.Health.Service.DB.Database) {

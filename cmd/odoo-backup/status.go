@@ -80,8 +80,14 @@ func (a *app) status(ctx context.Context) (statusReport, error) {
 	} else if !errors.Is(err, core.ErrNotFound) {
 		return rep, err
 	}
+	// One snapshot of the catalog judges every service: a few queries, not
+	// a few per service.
+	src, err := core.FleetHealthSource(ctx, a.cat)
+	if err != nil {
+		return rep, err
+	}
 	for _, s := range svcs {
-		sh, err := core.EvaluateService(ctx, a.cat, s, now)
+		sh, err := core.EvaluateService(ctx, src, s, now)
 		if err != nil {
 			return rep, err
 		}
