@@ -63,7 +63,7 @@ func (a *app) daemon(ctx context.Context) error {
 	s, err := scheduler.New(scheduler.Options{
 		Catalog: cat, Runner: a.engine, Holder: "daemon", Log: log,
 		MaxConcurrent: a.daemonFlags.maxConcurrent, ShutdownTimeout: a.daemonFlags.shutdownTimeout,
-		OnRun: n.observe,
+		OnRun: n.observe, PollInterval: a.pollInterval(),
 	})
 	if err != nil {
 		return err
@@ -250,4 +250,21 @@ func (n *notifier) deliver(body []byte) (retry bool, err error) {
 		return true, errors.New(resp.Status)
 	}
 	return false, errors.New(resp.Status)
+}
+
+// fleetPollInterval is how often a daemon on a shared PostgreSQL catalog
+// renews its lease and looks for changed schedules: a third of
+// core.LeaseTTL, so two renewals can be missed before the lease is taken
+// for dead, and a fleet of tens of daemons makes a few transactions a
+// second in all instead of one per daemon every two seconds. A change of
+// schedule reaches the daemon within it; requests wake it at once.
+const fleetPollInterval = core.LeaseTTL / 3
+
+// pollInterval is the scheduler's: the default on an SQLite catalog (one
+// host), fleetPollInterval on a PostgreSQL one.
+func (a *app) pollInterval() time.Duration {
+	if a.cat != nil && a.cat.Postgres() {
+		return fleetPollInterval
+	}
+	return 0
 }
