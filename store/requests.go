@@ -355,14 +355,14 @@ func (c *Catalog) WaitRequests(ctx context.Context, max time.Duration) error {
 		}
 		_, err := sc.Conn().WaitForNotification(wctx)
 		if err != nil && sc.Conn().IsClosed() {
-			return errors.Join(err, driverBadConn)
+			return errors.Join(err, errListenerClosed)
 		}
 		return err
 	})
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, driverBadConn):
+	case errors.Is(err, errListenerClosed):
 		l.conn.Close()
 		l.conn = nil
 	}
@@ -375,5 +375,5 @@ func (c *Catalog) WaitRequests(ctx context.Context, max time.Duration) error {
 	return dbError("wait for requests", err)
 }
 
-// driverBadConn marks a listening connection that closed under us.
-var driverBadConn = errors.New("the listening connection closed")
+// errListenerClosed marks a listening connection that closed under us.
+var errListenerClosed = errors.New("the listening connection closed")
