@@ -178,39 +178,17 @@ func (t *table) id(row []any, col string) (int64, bool) {
 // (both catalogs are opened by this odoo-backup, so their schemas match;
 // this keeps a difference from losing a column quietly).
 func (m *migration) columns(ctx context.Context, name string) ([]string, error) {
-	rows, err := m.stx.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, name)
+	cols, err := queryColumn[string](ctx, m.stx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, name)
 	if err != nil {
 		return nil, err
 	}
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		cols = append(cols, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	targetCols, err := queryColumn[string](ctx, m.tx, `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?`, name)
+	if err != nil {
 		return nil, err
 	}
 	have := map[string]bool{}
-	trows, err := m.tx.QueryContext(ctx, `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?`, name)
-	if err != nil {
-		return nil, err
-	}
-	for trows.Next() {
-		var c string
-		if err := trows.Scan(&c); err != nil {
-			trows.Close()
-			return nil, err
-		}
+	for _, c := range targetCols {
 		have[c] = true
-	}
-	trows.Close()
-	if err := trows.Err(); err != nil {
-		return nil, err
 	}
 	for _, c := range cols {
 		if !have[c] {
@@ -339,22 +317,13 @@ func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, "
 // checkRunning refuses a source with backups still running: their process
 // would go on writing to the old catalog.
 func (m *migration) checkRunning(ctx context.Context) error {
-	var ids []string
-	rows, err := m.stx.QueryContext(ctx, `SELECT id FROM backups WHERE status = 'running' ORDER BY id`)
+	running, err := queryColumn[int64](ctx, m.stx, `SELECT id FROM backups WHERE status = 'running' ORDER BY id`)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
+	var ids []string
+	for _, id := range running {
 		ids = append(ids, fmt.Sprint(id))
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	if len(ids) > 0 {
 		return core.Userf(core.ErrInvalid, "%s still running in %s, so nothing was migrated; let %s finish and stop this host's daemon first", plural(len(ids), "backup "+ids[0]+" is", "backups "+joinList(ids)+" are"), m.src.Path(), plural(len(ids), "it", "them"))
@@ -389,41 +358,19 @@ func (m *migration) checkTargetKey(ctx context.Context) error {
 }
 
 func (m *migration) checkServices(ctx context.Context) error {
-	rows, err := m.stx.QueryContext(ctx, `SELECT name FROM services ORDER BY name`)
-	if err != nil {
-		return err
-	}
-	var names []any
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return err
-		}
-		names = append(names, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(names) == 0 {
+	names, err := queryColumn[any](ctx, m.stx, `SELECT name FROM services ORDER BY name`)
+	if err != nil || len(names) == 0 {
 		return err
 	}
 	var taken []string
 	for start := 0; start < len(names); start += 500 {
 		chunk := names[start:min(start+500, len(names))]
-		trows, err := m.tx.QueryContext(ctx, `SELECT name FROM services WHERE name IN (`+placeholders(len(chunk))+`) ORDER BY name`, chunk...)
+		there, err := queryColumn[string](ctx, m.tx, `SELECT name FROM services WHERE name IN (`+placeholders(len(chunk))+`) ORDER BY name`, chunk...)
 		if err != nil {
 			return err
 		}
-		for trows.Next() {
-			var n string
-			if err := trows.Scan(&n); err != nil {
-				trows.Close()
-				return err
-			}
+		for _, n := range there {
 			taken = append(taken, fmt.Sprintf("%q", n))
-		}
-		trows.Close()
-		if err := trows.Err(); err != nil {
-			return err
 		}
 	}
 	if len(taken) > 0 {
@@ -442,21 +389,8 @@ func (m *migration) checkBackupIDs(ctx context.Context) error {
 	if err := m.stx.QueryRowContext(ctx, `SELECT MIN(id), MAX(id) FROM backups`).Scan(&lo, &hi); err != nil || lo == nil {
 		return err
 	}
-	trows, err := m.tx.QueryContext(ctx, `SELECT id FROM backups WHERE id BETWEEN ? AND ? ORDER BY id`, *lo, *hi)
+	there, err := queryColumn[any](ctx, m.tx, `SELECT id FROM backups WHERE id BETWEEN ? AND ? ORDER BY id`, *lo, *hi)
 	if err != nil {
-		return err
-	}
-	var there []any
-	for trows.Next() {
-		var id int64
-		if err := trows.Scan(&id); err != nil {
-			trows.Close()
-			return err
-		}
-		there = append(there, id)
-	}
-	trows.Close()
-	if err := trows.Err(); err != nil {
 		return err
 	}
 	var clash []int64
@@ -467,22 +401,11 @@ func (m *migration) checkBackupIDs(ctx context.Context) error {
 	}()
 	for start := 0; start < len(there); start += 500 {
 		chunk := there[start:min(start+500, len(there))]
-		rows, err := m.stx.QueryContext(ctx, `SELECT id FROM backups WHERE id IN (`+placeholders(len(chunk))+`) ORDER BY id`, chunk...)
+		ids, err := queryColumn[int64](ctx, m.stx, `SELECT id FROM backups WHERE id IN (`+placeholders(len(chunk))+`) ORDER BY id`, chunk...)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			clash = append(clash, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		clash = append(clash, ids...)
 	}
 	if len(clash) == 0 || m.opts.RenumberBackups {
 		return nil
