@@ -220,6 +220,10 @@ func (a *app) open(ctx context.Context) error {
 			return usageError{fmt.Errorf("ODOO_BACKUP_HOST: %s", message(err))}
 		}
 		core.SetHostName(os.Getenv("ODOO_BACKUP_HOST"))
+	default:
+		// The machine's name: a run in a process that ran another as
+		// another host (the tests run many in one) is this machine again.
+		core.SetHostName("")
 	}
 	catalogPath := a.resolveCatalogPath()
 	// Beside the catalog, as its key is; a catalog on PostgreSQL keeps both
