@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,41 +15,17 @@ import (
 // Benchmarks only: go test -run '^$' -bench BenchmarkFleet -benchtime 10x ./store
 var fleet = testbed.Fleet{Hosts: 20, ServicesPerHost: 50, Backups: 1_000_000}
 
-var (
-	fleetOnce sync.Once
-	fleetURL  string
-	fleetErr  error
-)
-
 // fleetCatalog fills the fleet once per run of the package's benchmarks
 // (b.N loops and sub-benchmarks reuse it) and opens it.
 func fleetCatalog(b *testing.B) *Catalog {
 	b.Helper()
-	ctx := context.Background()
-	pg := servers.Postgres(b)
-	keyFile := filepath.Join(b.TempDir(), "catalog.key")
-	fleetOnce.Do(func() {
-		t0 := time.Now()
-		if fleetErr = pg.CreateDatabase(ctx, "fleet"); fleetErr != nil {
-			return
-		}
-		fleetURL = pg.ConnString("fleet")
-		var cat *Catalog
-		if cat, fleetErr = Open(ctx, fleetURL, WithKeyFile(keyFile)); fleetErr != nil {
-			return
-		}
-		defer cat.Close()
-		f := fleet
-		f.Now = time.Now()
-		var n int
-		n, fleetErr = testbed.FillFleet(ctx, cat, fleetURL, f)
-		b.Logf("fleet of %d services, %d configurations and %d backups filled in %s",
-			f.Hosts*f.ServicesPerHost, n, f.Backups, time.Since(t0).Round(time.Millisecond))
+	url, keyFile := servers.FilledFleet(b, fleet, func(ctx context.Context, url, keyFile string) (interface {
+		testbed.FleetCatalog
+		Close() error
+	}, error) {
+		return Open(ctx, url, WithKeyFile(keyFile))
 	})
-	if fleetErr != nil {
-		b.Fatal(fleetErr)
-	}
-	cat, err := Open(ctx, fleetURL, WithKeyFile(keyFile))
+	cat, err := Open(context.Background(), url, WithKeyFile(keyFile))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,10 +2,7 @@ package tui
 
 import (
 	"context"
-	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -20,44 +17,24 @@ import (
 //	go test -run '^$' -bench BenchmarkFleetConsole -benchtime 20x -timeout 30m ./tui
 var fleetShape = testbed.Fleet{Hosts: 20, ServicesPerHost: 50, Backups: 1_000_000}
 
-var (
-	fleetOnce sync.Once
-	fleetURL  string
-	fleetErr  error
-)
-
 // fleetCatalog fills the fleet once per run (every sub-benchmark and b.N
 // loop reuses it) and opens it.
 func fleetCatalog(b *testing.B) *store.Catalog {
 	b.Helper()
-	ctx := context.Background()
-	pg := servers.Postgres(b)
-	keyFile := filepath.Join(b.TempDir(), "catalog.key")
-	fleetOnce.Do(func() {
-		t0 := time.Now()
-		if fleetErr = pg.CreateDatabase(ctx, "fleet"); fleetErr != nil {
-			return
-		}
-		fleetURL = pg.ConnString("fleet")
-		var cat *store.Catalog
-		if cat, fleetErr = store.Open(ctx, fleetURL, store.WithKeyFile(keyFile)); fleetErr != nil {
-			return
-		}
-		defer cat.Close()
-		f := fleetShape
-		f.Now = time.Now()
-		_, fleetErr = testbed.FillFleet(ctx, cat, fleetURL, f)
-		b.Logf("fleet filled in %s", time.Since(t0).Round(time.Millisecond))
-	})
-	if fleetErr != nil {
-		b.Fatal(fleetErr)
-	}
-	cat, err := store.Open(ctx, fleetURL, store.WithKeyFile(keyFile))
+	url, keyFile := servers.FilledFleet(b, fleetShape, openFleet)
+	cat, err := store.Open(context.Background(), url, store.WithKeyFile(keyFile))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { cat.Close() })
 	return cat
+}
+
+func openFleet(ctx context.Context, url, keyFile string) (interface {
+	testbed.FleetCatalog
+	Close() error
+}, error) {
+	return store.Open(ctx, url, store.WithKeyFile(keyFile))
 }
 
 // fleetFirstScreen is the console from New to its first full frame at

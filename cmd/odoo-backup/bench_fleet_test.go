@@ -29,47 +29,20 @@ import (
 // are watched.
 var fleetShape = testbed.Fleet{Hosts: 20, ServicesPerHost: 50, Backups: 1_000_000}
 
-var (
-	fleetOnce    sync.Once
-	fleetURL     string
-	fleetKeyFile string
-	fleetErr     error
-)
-
 // fleetCatalog fills the fleet once per run and returns its URL; the key
 // that seals its secrets is in ODOO_BACKUP_CATALOG_KEY for every command
 // and daemon of the benchmark.
 func fleetCatalog(b *testing.B) string {
 	b.Helper()
-	ctx := context.Background()
-	pg := servers.Postgres(b)
-	fleetOnce.Do(func() {
-		t0 := time.Now()
-		dir, err := os.MkdirTemp("", "fleet-key")
-		if fleetErr = err; err != nil {
-			return
-		}
-		fleetKeyFile = filepath.Join(dir, "catalog.key")
-		if fleetErr = pg.CreateDatabase(ctx, "fleet"); fleetErr != nil {
-			return
-		}
-		fleetURL = pg.ConnString("fleet")
-		var cat *store.Catalog
-		if cat, fleetErr = store.Open(ctx, fleetURL, store.WithKeyFile(fleetKeyFile)); fleetErr != nil {
-			return
-		}
-		defer cat.Close()
-		f := fleetShape
-		f.Now = time.Now()
-		_, fleetErr = testbed.FillFleet(ctx, cat, fleetURL, f)
-		b.Logf("fleet filled in %s", time.Since(t0).Round(time.Millisecond))
+	url, keyFile := servers.FilledFleet(b, fleetShape, func(ctx context.Context, url, keyFile string) (interface {
+		testbed.FleetCatalog
+		Close() error
+	}, error) {
+		return store.Open(ctx, url, store.WithKeyFile(keyFile))
 	})
-	if fleetErr != nil {
-		b.Fatal(fleetErr)
-	}
-	b.Setenv("ODOO_BACKUP_CATALOG_KEY", fleetKeyFile)
+	b.Setenv("ODOO_BACKUP_CATALOG_KEY", keyFile)
 	b.Setenv("XDG_DATA_HOME", filepath.Join(b.TempDir(), "xdg"))
-	return fleetURL
+	return url
 }
 
 // BenchmarkFleetStatus: `status --json` on the fleet, end to end: opening
@@ -100,7 +73,7 @@ func BenchmarkFleetStatus(b *testing.B) {
 	// Its parts: opening the catalog, judging every service, the JSON.
 	b.Run("Open", func(b *testing.B) {
 		for b.Loop() {
-			cat, err := store.Open(context.Background(), url, store.WithKeyFile(fleetKeyFile))
+			cat, err := store.Open(context.Background(), url, store.WithKeyFile(os.Getenv("ODOO_BACKUP_CATALOG_KEY")))
 			if err != nil {
 				b.Fatal(err)
 			}
