@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -79,11 +78,7 @@ func TestQuitAsksWhileScheduledBackupRuns(t *testing.T) {
 // console says so instead of ":0", and the header counts "1 service".
 func TestPlaceholderServiceAndOneService(t *testing.T) {
 	ctx := context.Background()
-	cat, err := store.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cat.Close() })
+	cat := tempCatalog(t)
 	if err := cat.AddService(ctx, &core.Service{Name: "shop", Placeholder: true, DB: core.DBConn{Database: "shop_db"}}, ""); err != nil {
 		t.Fatal(err)
 	}

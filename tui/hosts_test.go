@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,11 +18,7 @@ import (
 func seedFleet(t *testing.T) *store.Catalog {
 	t.Helper()
 	ctx := context.Background()
-	cat, err := store.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cat.Close() })
+	cat := tempCatalog(t)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

@@ -29,16 +29,23 @@ var clock = time.Date(2026, 11, 22, 12, 30, 0, 0, time.UTC)
 
 func fixedNow() time.Time { return clock }
 
+// tempCatalog opens a new SQLite catalog in the test's directory.
+func tempCatalog(t *testing.T) *store.Catalog {
+	t.Helper()
+	cat, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	return cat
+}
+
 // seed makes a catalog with three services in three states: production
 // healthy on two destinations, staging failed, demo without configuration.
 func seed(t *testing.T) *store.Catalog {
 	t.Helper()
 	ctx := context.Background()
-	cat, err := store.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cat.Close() })
+	cat := tempCatalog(t)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
