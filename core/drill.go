@@ -150,6 +150,9 @@ func (e *Engine) drillBackup(ctx context.Context, svc Service, dest string) (Bac
 // Check failures go to d.Details.Problems; an error means the drill could
 // not get that far.
 func (e *Engine) runDrill(ctx context.Context, svc Service, b Backup, req DrillRequest, d *Drill, res *DrillResult) error {
+	// The restore is timed from here to the staged copy, before the
+	// checks: what bringing the service back would take (its RTO).
+	start := e.now()
 	rb, err := e.openReadable(ctx, b.ID, req.IdentityFile)
 	if err != nil {
 		return err
@@ -193,6 +196,7 @@ func (e *Engine) runDrill(ctx context.Context, svc Service, b Backup, req DrillR
 	rep := e.reporter(req.Progress)
 	return e.restoreStaged(ctx, spec, nil, rep, func(st *staged) error {
 		res.ScratchDB = st.tmpDB
+		d.Details.RestoreSeconds = e.now().Sub(start).Seconds()
 		rep.set(PhaseDrillCheck, rb.b.Size)
 		if err := e.judgeDrill(ctx, st, rb, d); err != nil {
 			return err

@@ -138,6 +138,8 @@ func EvaluateHealth(c Configuration, backups []Backup, now time.Time) ConfigHeal
 	if b := lastFinished; (h.State == HealthOK || h.State == HealthManual) && b != nil && b.Status == StatusSucceeded {
 		if w := BackupWarning(*b); w != "" {
 			h.State, h.Reason = HealthWarning, w
+		} else if b.Anomaly != "" {
+			h.State, h.Reason = HealthWarning, fmt.Sprintf("size anomaly in backup %d: %s", b.ID, b.Anomaly)
 		}
 	}
 	return h
@@ -172,6 +174,14 @@ type ServiceHealth struct {
 	LastDrill *Drill
 	// Unhealthy is true when a monitoring check should fail on the service.
 	Unhealthy bool
+	// Recovery is the measured RPO and RTO against the service's targets:
+	// a missed RPO target fails the service, a missed RTO target is a
+	// warning.
+	Recovery Recovery
+	// Problems says what is wrong with the service as a whole (a missed
+	// target), one sentence each; its configurations give their own
+	// reasons.
+	Problems []string
 }
 
 // HealthSource is what EvaluateService reads of the catalog.
@@ -222,6 +232,30 @@ func EvaluateService(ctx context.Context, cat HealthSource, s Service, now time.
 			sh.Unhealthy = true
 		}
 		break
+	}
+	var lastRestore *RestoreRecord
+	if rl, ok := cat.(RestoreLister); ok {
+		restores, err := rl.Restores(ctx, s.Name, 5)
+		if err != nil {
+			return sh, err
+		}
+		for i := range restores {
+			if restores[i].Status == RestoreSucceeded {
+				lastRestore = &restores[i]
+				break
+			}
+		}
+	}
+	sh.Recovery = MeasureRecovery(s, sh.Configurations, sh.LastDrill, lastRestore, now)
+	if p := sh.Recovery.RPOProblem(); p != "" {
+		sh.Problems = append(sh.Problems, p)
+		sh.State, sh.Unhealthy = HealthFailed, true
+	}
+	if p := sh.Recovery.RTOProblem(); p != "" {
+		sh.Problems = append(sh.Problems, p)
+		if healthRank[sh.State] < healthRank[HealthWarning] {
+			sh.State = HealthWarning
+		}
 	}
 	return sh, nil
 }

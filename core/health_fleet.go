@@ -19,6 +19,8 @@ type HealthSnapshot struct {
 	Backups []Backup
 	// Drills holds each service's newest finished drill.
 	Drills []Drill
+	// Restores holds each service's newest successful restore.
+	Restores []RestoreRecord
 }
 
 // HealthSnapshotReader is a catalog that reads a HealthSnapshot in one
@@ -49,16 +51,18 @@ func FleetHealthSource(ctx context.Context, cat HealthSource) (HealthSource, err
 }
 
 type snapshotSource struct {
-	configs map[string][]Configuration
-	all     []Configuration
-	backups map[string][]Backup // by service, newest first
-	byID    map[int64]Backup
-	drills  map[string][]Drill // by service, newest first
+	configs  map[string][]Configuration
+	all      []Configuration
+	backups  map[string][]Backup // by service, newest first
+	byID     map[int64]Backup
+	drills   map[string][]Drill // by service, newest first
+	restores map[string][]RestoreRecord
 }
 
 func newSnapshotSource(s HealthSnapshot) *snapshotSource {
 	src := &snapshotSource{configs: map[string][]Configuration{}, all: s.Configurations,
-		backups: map[string][]Backup{}, byID: map[int64]Backup{}, drills: map[string][]Drill{}}
+		backups: map[string][]Backup{}, byID: map[int64]Backup{}, drills: map[string][]Drill{},
+		restores: map[string][]RestoreRecord{}}
 	for _, c := range s.Configurations {
 		src.configs[c.Service] = append(src.configs[c.Service], c)
 	}
@@ -74,6 +78,9 @@ func newSnapshotSource(s HealthSnapshot) *snapshotSource {
 	}
 	for _, d := range s.Drills {
 		src.drills[d.Service] = append(src.drills[d.Service], d)
+	}
+	for _, r := range s.Restores {
+		src.restores[r.Service] = append(src.restores[r.Service], r)
 	}
 	for _, l := range src.drills {
 		slices.SortFunc(l, func(a, b Drill) int { return int(min(max(b.ID-a.ID, -1), 1)) })
@@ -131,4 +138,18 @@ func (s *snapshotSource) Drills(_ context.Context, service string, limit int) ([
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// Restores gives the snapshot's newest successful restore of service.
+func (s *snapshotSource) Restores(_ context.Context, service string, limit int) ([]RestoreRecord, error) {
+	out := s.restores[service]
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// AddRestore is refused: a snapshot is read only.
+func (s *snapshotSource) AddRestore(context.Context, *RestoreRecord) error {
+	return fmt.Errorf("a health snapshot records nothing: %w", ErrInvalid)
 }

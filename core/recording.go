@@ -96,6 +96,7 @@ func (r *recording) finish(ctx context.Context, err error, leftovers ...string) 
 		r.b.Pool = nil
 	} else {
 		r.b.Status = StatusSucceeded
+		r.e.judgeSize(saveCtx, &r.b)
 	}
 	return r.save(saveCtx)
 }

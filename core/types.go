@@ -75,6 +75,10 @@ type EncryptionSettings struct {
 	Recipient  string `json:"encrypt_recipient,omitempty"`
 	KeyFile    string `json:"encrypt_key_file,omitempty"`
 	Passphrase Secret `json:"-"`
+	// KeyNote says where the decryption key (or passphrase) is kept, for
+	// the people who will need it on the worst day (the runbook prints
+	// it); never the key itself.
+	KeyNote string `json:"encrypt_key_note,omitempty"`
 }
 
 // destinationJSON is the JSON form of a Destination: its settings flat
@@ -144,9 +148,20 @@ type Service struct {
 	// Host is the host that holds the filestore and runs the service's
 	// schedules; its daemon does the service's work. Empty in a catalog of
 	// one host means this host (see ServiceHost).
-	Host      string    `json:"host,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Host string `json:"host,omitempty"`
+	// RPOTargetSeconds and RTOTargetSeconds are the service's recovery
+	// targets (0: none): the newest good backup may be at most that old,
+	// and a restore may take at most that long (Recovery).
+	RPOTargetSeconds int64     `json:"rpo_target_seconds,omitempty"`
+	RTOTargetSeconds int64     `json:"rto_target_seconds,omitempty"`
+	CreatedAt        time.Time `json:"created_at"`
 }
+
+// RPOTarget is s's RPO target, 0 for none.
+func (s Service) RPOTarget() time.Duration { return time.Duration(s.RPOTargetSeconds) * time.Second }
+
+// RTOTarget is s's RTO target, 0 for none.
+func (s Service) RTOTarget() time.Duration { return time.Duration(s.RTOTargetSeconds) * time.Second }
 
 // ServiceHost is the host that does s's work: s.Host, or this process's
 // host when the catalog never named one.
@@ -230,6 +245,11 @@ type Configuration struct {
 	// backup runs, at the configuration's schedule time; manual means never
 	// on its own.
 	Drill Frequency `json:"drill"`
+	// PingURL is a healthchecks.io / Uptime Kuma style URL pinged when a
+	// scheduled backup of this configuration starts (URL/start), succeeds
+	// (URL) and fails (URL/fail), so that someone else notices a host that
+	// fell silent. Sealed like every secret: the URL is the credential.
+	PingURL Secret `json:"-"`
 }
 
 // TemplateConfiguration is one configuration of a template.
@@ -401,6 +421,12 @@ type Backup struct {
 	// lacks them too; MissingFiles names the first MaxMissingNames of them.
 	MissingCount int      `json:"missing_count"`
 	MissingFiles []string `json:"missing_files"`
+	// Anomaly is set when the backup's size falls below half, or rises
+	// above three times, the median of the last successful backups of its
+	// service on its destination (SizeAnomaly): one sentence, "" when its
+	// size is ordinary. Mass deletion and a filestore encrypted by
+	// ransomware both show this way.
+	Anomaly string `json:"anomaly,omitempty"`
 	// Pool describes the filestore part of a FormatOdooPool backup; nil
 	// for every other format.
 	Pool *PoolFacts `json:"pool,omitempty"`
@@ -484,6 +510,9 @@ type DrillDetails struct {
 	MissingFiles int `json:"missing_files"`
 	KnownMissing int `json:"known_missing,omitempty"`
 	SQLErrors    int `json:"sql_errors"`
+	// RestoreSeconds is how long the drill's restore took (the database
+	// and filestore put in place, before the checks): the measured RTO.
+	RestoreSeconds float64 `json:"restore_seconds,omitempty"`
 	// Checks names the checks of the restored database that ran
 	// (CheckRestored).
 	Checks []string `json:"checks,omitempty"`

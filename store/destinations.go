@@ -10,7 +10,7 @@ import (
 )
 
 const destinationCols = `id, name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at,
-	sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase, layout`
+	sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase, layout, key_note`
 
 // scanDestination reads a row and decrypts its secrets.
 func (c *Catalog) scanDestination(row interface{ Scan(...any) error }) (core.Destination, error) {
@@ -22,7 +22,7 @@ func (c *Catalog) scanDestination(row interface{ Scan(...any) error }) (core.Des
 	)
 	err := row.Scan(&d.ID, &d.Name, &d.Kind, &d.Local.Dir, &d.S3.Endpoint, &d.S3.Region, &d.S3.Bucket, &d.S3.Prefix,
 		&d.S3.AccessKey, &secret, &d.S3.NoTLS, &d.S3.SSE, &created,
-		&d.S3.SSEKMSKeyID, &d.S3.CAFile, &d.Encrypt.Recipient, &d.Encrypt.KeyFile, &passphrase, &d.Layout)
+		&d.S3.SSEKMSKeyID, &d.S3.CAFile, &d.Encrypt.Recipient, &d.Encrypt.KeyFile, &passphrase, &d.Layout, &d.Encrypt.KeyNote)
 	if err != nil {
 		return d, err
 	}
@@ -145,11 +145,11 @@ func (c *Catalog) AddDestination(ctx context.Context, d *core.Destination) error
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO destinations
 			(name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at,
-			sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase, layout)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase, layout, key_note)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			d.Name, d.Kind, d.Local.Dir, d.S3.Endpoint, d.S3.Region, d.S3.Bucket, d.S3.Prefix, d.S3.AccessKey, orEmpty(secret),
 			d.S3.NoTLS, d.S3.SSE, toNanos(created),
-			d.S3.SSEKMSKeyID, d.S3.CAFile, d.Encrypt.Recipient, d.Encrypt.KeyFile, orEmpty(passphrase), d.StoredLayout()).Scan(&id)
+			d.S3.SSEKMSKeyID, d.S3.CAFile, d.Encrypt.Recipient, d.Encrypt.KeyFile, orEmpty(passphrase), d.StoredLayout(), d.Encrypt.KeyNote).Scan(&id)
 	})
 	if err != nil {
 		return err
@@ -201,9 +201,9 @@ func (c *Catalog) UpdateDestination(ctx context.Context, d core.Destination) err
 		_, err = tx.ExecContext(ctx, `UPDATE destinations SET name = ?, kind = ?, dir = ?, endpoint = ?, region = ?,
 			bucket = ?, prefix = ?, access_key = ?, secret_key = COALESCE(?, secret_key), no_tls = ?, sse = ?,
 			sse_kms_key_id = ?, ca_file = ?, encrypt_recipient = ?, encrypt_key_file = ?,
-			encrypt_passphrase = COALESCE(?, encrypt_passphrase), layout = ? WHERE id = ?`,
+			encrypt_passphrase = COALESCE(?, encrypt_passphrase), layout = ?, key_note = ? WHERE id = ?`,
 			d.Name, d.Kind, d.Local.Dir, d.S3.Endpoint, d.S3.Region, d.S3.Bucket, d.S3.Prefix, d.S3.AccessKey, secret,
-			d.S3.NoTLS, d.S3.SSE, d.S3.SSEKMSKeyID, d.S3.CAFile, d.Encrypt.Recipient, d.Encrypt.KeyFile, passphrase, d.StoredLayout(), id)
+			d.S3.NoTLS, d.S3.SSE, d.S3.SSEKMSKeyID, d.S3.CAFile, d.Encrypt.Recipient, d.Encrypt.KeyFile, passphrase, d.StoredLayout(), d.Encrypt.KeyNote, id)
 		return err
 	})
 }

@@ -94,11 +94,14 @@ func (c *Catalog) HealthSnapshot(ctx context.Context) (core.HealthSnapshot, erro
 		if ids, err = queryIDs(ctx, tx, healthDrillIDs); err != nil {
 			return err
 		}
-		return byIDs(ctx, tx, drillSelect+` WHERE d.id IN `, ids, func(r *sql.Rows) error {
+		if err := byIDs(ctx, tx, drillSelect+` WHERE d.id IN `, ids, func(r *sql.Rows) error {
 			d, err := scanDrill(r)
 			snap.Drills = append(snap.Drills, d)
 			return err
-		})
+		}); err != nil {
+			return err
+		}
+		return readHealthRestores(ctx, tx, &snap)
 	})
 	return snap, err
 }

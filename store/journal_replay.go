@@ -37,26 +37,26 @@ func (c *Catalog) replayBackup(ctx context.Context, origin string, b core.Backup
 		if errors.Is(err, sql.ErrNoRows) {
 			return tx.QueryRowContext(ctx, `INSERT INTO backups (service_id, service_name, destination_id, destination_name,
 				kind, status, key, size, sha256, started_at, finished_at, error, database, format, odoo_version, pg_version, phase, bytes,
-				host, pid, updated_at, encryption, missing_count, missing_files, process_start, progress_at, pool, origin)
+				host, pid, updated_at, encryption, missing_count, missing_files, process_start, progress_at, pool, anomaly, origin)
 				VALUES (COALESCE((SELECT id FROM services WHERE id = ?), (SELECT id FROM services WHERE name = ?)), ?,
 				COALESCE((SELECT id FROM destinations WHERE id = ?), (SELECT id FROM destinations WHERE name = ?)), ?,
-				?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				RETURNING id`,
 				b.ServiceID, b.Service, b.Service, b.DestinationID, b.Destination, b.Destination,
 				b.Kind, b.Status, b.Key, b.Size, b.SHA256, toNanos(b.StartedAt), nullNanos(b.FinishedAt), b.Error,
 				b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes,
 				b.Host, b.PID, toNanos(b.UpdatedAt), b.Encryption, b.MissingCount, missingJSON(b), b.ProcessStart,
-				toNanos(b.UpdatedAt), poolJSON(b), origin).Scan(&b.ID)
+				toNanos(b.UpdatedAt), poolJSON(b), b.Anomaly, origin).Scan(&b.ID)
 		}
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE backups SET status = ?, size = ?, sha256 = ?, finished_at = ?, error = ?,
 			key = ?, database = ?, format = ?, odoo_version = ?, pg_version = ?, phase = ?, bytes = ?, encryption = ?,
-			missing_count = ?, missing_files = ?, pool = ?, updated_at = ? WHERE id = ?`,
+			missing_count = ?, missing_files = ?, pool = ?, anomaly = ?, updated_at = ? WHERE id = ?`,
 			b.Status, b.Size, b.SHA256, nullNanos(b.FinishedAt), b.Error,
 			b.Key, b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes, b.Encryption,
-			b.MissingCount, missingJSON(b), poolJSON(b), toNanos(b.UpdatedAt), b.ID)
+			b.MissingCount, missingJSON(b), poolJSON(b), b.Anomaly, toNanos(b.UpdatedAt), b.ID)
 		return err
 	})
 	return b, err

@@ -63,6 +63,10 @@ var (
 		"schedule_version":  "the target keeps its own, bumped by the copy",
 		"schema_migrations": "the target's schema is brought up to date when it is opened",
 		"sqlite_sequence":   "SQLite's own; the target's sequences move past the copied ids",
+		"restores":          "the restore times of this host's catalog; the fleet's measured RTO starts from its next drill or restore",
+		"notify_channels":   "each fleet sets its channels on its own catalog, sealed with the fleet's key",
+		"notify_deliveries": "a record of what this host's daemon sent",
+		"notify_state":      "the fleet's daemons announce from the shared catalog's own state",
 	}
 )
 

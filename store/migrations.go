@@ -352,6 +352,59 @@ CREATE UNIQUE INDEX audit_origin ON audit(origin);
 	`
 ALTER TABLE audit ADD COLUMN db_user TEXT NOT NULL DEFAULT '';
 `,
+	// operations (issue 14): recovery targets per service (seconds, 0:
+	// none); a healthchecks-style ping URL per configuration (sealed); the
+	// size anomaly of a backup ('' none, else the sentence); where a
+	// destination's decryption key is said to be kept; notification
+	// channels (url sealed), their deliveries and the last announced state
+	// of each thing they watch; and the restores onto services, timed, for
+	// the measured RTO.
+	`
+ALTER TABLE services ADD COLUMN rpo_target INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE services ADD COLUMN rto_target INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE configurations ADD COLUMN ping_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE backups ADD COLUMN anomaly TEXT NOT NULL DEFAULT '';
+ALTER TABLE destinations ADD COLUMN key_note TEXT NOT NULL DEFAULT '';
+CREATE TABLE notify_channels (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT    NOT NULL UNIQUE,
+	url        TEXT    NOT NULL,
+	events     TEXT    NOT NULL DEFAULT '',
+	digest     TEXT    NOT NULL DEFAULT '',
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE notify_deliveries (
+	id          INTEGER PRIMARY KEY,
+	channel     TEXT    NOT NULL,
+	event       TEXT    NOT NULL,
+	service     TEXT    NOT NULL DEFAULT '',
+	destination TEXT    NOT NULL DEFAULT '',
+	subject     TEXT    NOT NULL,
+	status      TEXT    NOT NULL CHECK (status IN ('sent', 'failed', 'dropped')),
+	tries       INTEGER NOT NULL,
+	error       TEXT    NOT NULL DEFAULT '',
+	host        TEXT    NOT NULL DEFAULT '',
+	at          INTEGER NOT NULL
+);
+CREATE INDEX notify_deliveries_at ON notify_deliveries(at);
+CREATE TABLE notify_state (
+	key        TEXT PRIMARY KEY,
+	state      TEXT NOT NULL,
+	changed_at INTEGER NOT NULL
+);
+CREATE TABLE restores (
+	id          INTEGER PRIMARY KEY,
+	service     TEXT    NOT NULL,
+	backup_id   INTEGER NOT NULL,
+	target      TEXT    NOT NULL DEFAULT '',
+	status      TEXT    NOT NULL CHECK (status IN ('succeeded', 'failed')),
+	error       TEXT    NOT NULL DEFAULT '',
+	host        TEXT    NOT NULL DEFAULT '',
+	started_at  INTEGER NOT NULL,
+	finished_at INTEGER NOT NULL
+);
+CREATE INDEX restores_service ON restores(service, id);
+`,
 }
 
 // migrate applies the steps this catalog has not run yet, all in one

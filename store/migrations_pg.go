@@ -404,4 +404,69 @@ CREATE TRIGGER requests_restore_by_admin BEFORE INSERT ON requests
 FOR EACH ROW WHEN (NEW.kind IN ('restore', 'upload_restore', 'service_copy'))
 EXECUTE FUNCTION requests_restore_by_admin();
 `,
+	// operations (issue 14): recovery targets per service (seconds, 0:
+	// none); a healthchecks-style ping URL per configuration (sealed); the
+	// size anomaly of a backup ('' none, else the sentence); where a
+	// destination's decryption key is said to be kept; notification
+	// channels (url sealed), their deliveries and the last announced state
+	// of each thing they watch; and the restores onto services, timed, for
+	// the measured RTO.
+	`
+ALTER TABLE services ADD COLUMN rpo_target INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE services ADD COLUMN rto_target INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE configurations ADD COLUMN ping_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE backups ADD COLUMN anomaly TEXT NOT NULL DEFAULT '';
+ALTER TABLE destinations ADD COLUMN key_note TEXT NOT NULL DEFAULT '';
+CREATE TABLE notify_channels (
+	id         BIGSERIAL PRIMARY KEY,
+	name       TEXT    NOT NULL UNIQUE,
+	url        TEXT    NOT NULL,
+	events     TEXT    NOT NULL DEFAULT '',
+	digest     TEXT    NOT NULL DEFAULT '',
+	created_at BIGINT NOT NULL
+);
+CREATE TRIGGER notify_channels_fill_id BEFORE INSERT ON notify_channels
+FOR EACH ROW EXECUTE FUNCTION catalog_fill_id('notify_channels_id_seq');
+CREATE TABLE notify_deliveries (
+	id          BIGSERIAL PRIMARY KEY,
+	channel     TEXT    NOT NULL,
+	event       TEXT    NOT NULL,
+	service     TEXT    NOT NULL DEFAULT '',
+	destination TEXT    NOT NULL DEFAULT '',
+	subject     TEXT    NOT NULL,
+	status      TEXT    NOT NULL CHECK (status IN ('sent', 'failed', 'dropped')),
+	tries       INTEGER NOT NULL,
+	error       TEXT    NOT NULL DEFAULT '',
+	host        TEXT    NOT NULL DEFAULT '',
+	at          BIGINT NOT NULL
+);
+CREATE TRIGGER notify_deliveries_fill_id BEFORE INSERT ON notify_deliveries
+FOR EACH ROW EXECUTE FUNCTION catalog_fill_id('notify_deliveries_id_seq');
+CREATE INDEX notify_deliveries_at ON notify_deliveries(at);
+CREATE TABLE notify_state (
+	key        TEXT PRIMARY KEY,
+	state      TEXT NOT NULL,
+	changed_at BIGINT NOT NULL
+);
+CREATE TABLE restores (
+	id          BIGSERIAL PRIMARY KEY,
+	service     TEXT    NOT NULL,
+	backup_id   BIGINT NOT NULL,
+	target      TEXT    NOT NULL DEFAULT '',
+	status      TEXT    NOT NULL CHECK (status IN ('succeeded', 'failed')),
+	error       TEXT    NOT NULL DEFAULT '',
+	host        TEXT    NOT NULL DEFAULT '',
+	started_at  BIGINT NOT NULL,
+	finished_at BIGINT NOT NULL
+);
+CREATE TRIGGER restores_fill_id BEFORE INSERT ON restores
+FOR EACH ROW EXECUTE FUNCTION catalog_fill_id('restores_id_seq');
+CREATE INDEX restores_service ON restores(service, id);
+
+-- What a viewer reads in place of the new secret columns (see the roles step).
+ALTER TABLE configurations ADD COLUMN ping_url_shown TEXT GENERATED ALWAYS AS
+	(CASE WHEN ping_url = '' OR ping_url LIKE 'ref1:%' THEN ping_url ELSE 'hidden:role' END) STORED;
+ALTER TABLE notify_channels ADD COLUMN url_shown TEXT GENERATED ALWAYS AS
+	(CASE WHEN url = '' OR url LIKE 'ref1:%' THEN url ELSE 'hidden:role' END) STORED;
+`,
 }

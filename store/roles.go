@@ -57,12 +57,20 @@ var operatorWrites = map[string]string{
 	// host (a trigger keeps restores and service copies to admins).
 	"hosts":    "INSERT, UPDATE",
 	"requests": "INSERT, UPDATE",
+	// A daemon (or an operator's command) times the restores it runs,
+	// and records the notifications it sends and the state they told.
+	"restores":          "INSERT",
+	"notify_deliveries": "INSERT",
+	"notify_state":      "INSERT, UPDATE",
 }
 
 // secretColumns are the columns a viewer may not read.
 var secretColumns = map[string][]string{
 	"destinations": {"secret_key", "encrypt_passphrase"},
 	"services":     {"db_password"},
+	// The URL of a ping or a channel is its credential.
+	"configurations":  {"ping_url"},
+	"notify_channels": {"url"},
 }
 
 // hiddenSecret is what a database user who may not read the secret columns

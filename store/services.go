@@ -9,7 +9,7 @@ import (
 	"github.com/odoo-backup/odoo-backup/core"
 )
 
-const serviceCols = `id, name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at, host`
+const serviceCols = `id, name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at, host, rpo_target, rto_target`
 
 // scanService reads a row and decrypts its password.
 func (c *Catalog) scanService(row interface{ Scan(...any) error }) (core.Service, error) {
@@ -19,7 +19,7 @@ func (c *Catalog) scanService(row interface{ Scan(...any) error }) (core.Service
 		created  int64
 	)
 	err := row.Scan(&s.ID, &s.Name, &s.DB.Host, &s.DB.Port, &s.DB.User, &password, &s.DB.Database,
-		&s.FilestoreDir, &s.OdooConf, &s.Placeholder, &created, &s.Host)
+		&s.FilestoreDir, &s.OdooConf, &s.Placeholder, &created, &s.Host, &s.RPOTargetSeconds, &s.RTOTargetSeconds)
 	if err != nil {
 		return s, err
 	}
@@ -36,6 +36,12 @@ func describeService(s core.Service) string {
 	}
 	if s.Placeholder {
 		d = "recreated from backups"
+	}
+	if s.RPOTargetSeconds > 0 {
+		d += ", RPO target " + core.FormatTarget(s.RPOTarget())
+	}
+	if s.RTOTargetSeconds > 0 {
+		d += ", RTO target " + core.FormatTarget(s.RTOTarget())
 	}
 	return d
 }
@@ -143,16 +149,16 @@ func (c *Catalog) AddService(ctx context.Context, s *core.Service, template stri
 				return core.Advise(core.Advice{Action: core.ActionAddWithoutTemplate, Service: s.Name, Detail: template}, core.ErrInvalid, "service %q (recreated from backups) already has %d %s, so template %q cannot be applied", s.Name, configs, plural(configs, "configuration", "configurations"), template)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE services SET db_host = ?, db_port = ?, db_user = ?,
-				db_password = ?, db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = 0, host = ? WHERE id = ?`,
+				db_password = ?, db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = 0, host = ?, rpo_target = ?, rto_target = ? WHERE id = ?`,
 				s.DB.Host, s.DB.Port, s.DB.User, password, s.DB.Database,
-				s.FilestoreDir, s.OdooConf, s.Host, id); err != nil {
+				s.FilestoreDir, s.OdooConf, s.Host, s.RPOTargetSeconds, s.RTOTargetSeconds, id); err != nil {
 				return err
 			}
 		} else if err := tx.QueryRowContext(ctx, `INSERT INTO services
-			(name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at, host)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			(name, db_host, db_port, db_user, db_password, db_name, filestore_dir, odoo_conf, placeholder, created_at, host, rpo_target, rto_target)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.Name, s.DB.Host, s.DB.Port, s.DB.User, password, s.DB.Database,
-			s.FilestoreDir, s.OdooConf, s.Placeholder, toNanos(created), s.Host).Scan(&id); err != nil {
+			s.FilestoreDir, s.OdooConf, s.Placeholder, toNanos(created), s.Host, s.RPOTargetSeconds, s.RTOTargetSeconds).Scan(&id); err != nil {
 			return err
 		}
 		if template == "" {
@@ -226,9 +232,10 @@ func (c *Catalog) UpdateService(ctx context.Context, s core.Service) error {
 			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE services SET name = ?, db_host = ?, db_port = ?, db_user = ?,
-			db_password = COALESCE(?, db_password), db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = ?, host = COALESCE(NULLIF(?, ''), host) WHERE id = ?`,
+			db_password = COALESCE(?, db_password), db_name = ?, filestore_dir = ?, odoo_conf = ?, placeholder = ?, host = COALESCE(NULLIF(?, ''), host),
+			rpo_target = ?, rto_target = ? WHERE id = ?`,
 			s.Name, s.DB.Host, s.DB.Port, s.DB.User, password, s.DB.Database,
-			s.FilestoreDir, s.OdooConf, s.Placeholder, s.Host, id)
+			s.FilestoreDir, s.OdooConf, s.Placeholder, s.Host, s.RPOTargetSeconds, s.RTOTargetSeconds, id)
 		return err
 	})
 }
