@@ -102,8 +102,9 @@ func sendChat(ctx context.Context, o Options, u *url.URL, m Message) (again bool
 }
 
 // retryStatus finds an HTTP status worth another try (5xx, 429) in an
-// error's text, as the library's services write it ("502 Bad Gateway").
-var retryStatus = regexp.MustCompile(`\b(5\d\d|429) [A-Z]`)
+// error's text, as the library's services write it: "502 Bad Gateway", or
+// ntfy's error code "(50201)", the status followed by two digits.
+var retryStatus = regexp.MustCompile(`\b(5\d\d|429) [A-Z]|\((5\d\d|429)\d\d\)`)
 
 // chatFailure turns the library's error into one sentence without the
 // URL's secrets, and says whether another try may help.
@@ -133,6 +134,10 @@ func chatFailure(u *url.URL, err error) (again bool, _ error) {
 // from the channel's URL, which may hold its tokens.
 var anyURL = regexp.MustCompile(`"?\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"]*"?`)
 
+// placeholders are the words services' URLs hold where nothing secret
+// goes (telegram://token@telegram, slack://hook:token@webhook).
+var placeholders = []string{"webhook", "hook", "shoutrrr", "telegram", "default"}
+
 // scrub takes out of s every URL and every part of u that may be a
 // secret: the user, the password, the host where it is not a server's
 // name, each element of the path, each parameter's value.
@@ -140,7 +145,7 @@ func scrub(s string, u *url.URL) string {
 	s = anyURL.ReplaceAllString(s, "…")
 	var secrets []string
 	add := func(v string) {
-		if len(v) >= 4 {
+		if len(v) >= 4 && !slices.Contains(placeholders, v) && v != chatBase(u.Scheme) {
 			secrets = append(secrets, v)
 			if e := url.PathEscape(v); e != v {
 				secrets = append(secrets, e)
@@ -153,6 +158,7 @@ func scrub(s string, u *url.URL) string {
 	if u.User != nil {
 		add(u.User.Username())
 		p, _ := u.User.Password()
+		add(u.User.Username() + ":" + p)
 		add(p)
 	}
 	if !hostIsServer(u.Scheme) {

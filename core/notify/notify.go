@@ -113,6 +113,9 @@ func Send(ctx context.Context, raw core.Secret, m Message, o Options) Result {
 	}
 	switch kindOf(u.Scheme) {
 	case kindWebhook:
+		if err := checkWebhook(u); err != nil {
+			return Result{Err: err}
+		}
 		return retry(ctx, o, func(ctx context.Context) (bool, error) { return postWebhook(ctx, o, u, m) })
 	case kindEmail:
 		cfg, err := parseSMTP(u)
@@ -140,10 +143,7 @@ func ValidateURL(raw core.Secret) error {
 	}
 	switch kindOf(u.Scheme) {
 	case kindWebhook:
-		if u.Host == "" {
-			return core.Userf(core.ErrInvalid, "the webhook URL names no server; give it as https://host/path")
-		}
-		return nil
+		return checkWebhook(u)
 	case kindEmail:
 		_, err := parseSMTP(u)
 		return err
@@ -152,6 +152,13 @@ func ValidateURL(raw core.Secret) error {
 		return err
 	}
 	return unknownScheme(u.Scheme)
+}
+
+func checkWebhook(u *url.URL) error {
+	if u.Host == "" {
+		return core.Userf(core.ErrInvalid, "the webhook URL names no server; give it as https://host/path")
+	}
+	return nil
 }
 
 // parseURL reads a channel's URL.
