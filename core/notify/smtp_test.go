@@ -91,6 +91,12 @@ func TestEmailArrivesThroughMailpit(t *testing.T) {
 	if ev := got.Headers["X-Odoo-Backup-Event"]; len(ev) == 0 || ev[0] != "failure" {
 		t.Errorf("X-Odoo-Backup-Event %v", ev)
 	}
+	if !strings.Contains(got.Raw, "Subject: odoo-backup: shop: the nightly backup failed") {
+		t.Errorf("raw message %q", got.Raw)
+	}
+	if strings.Contains(got.Raw, mp.Password) || strings.Contains(got.Raw, mp.User) {
+		t.Errorf("the message holds the channel's credentials: %q", got.Raw)
+	}
 }
 
 // A refused password is one sentence naming the server, never the

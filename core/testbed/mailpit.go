@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -144,6 +145,8 @@ type MailpitMessage struct {
 	Text string `json:"-"`
 	// Headers are the message's headers, decoded.
 	Headers map[string][]string `json:"-"`
+	// Raw is the message as it was received, headers and encoded body.
+	Raw string `json:"-"`
 }
 
 // StartMailpit starts a mailpit server of the test's own and stops it (and
@@ -310,7 +313,7 @@ func (m *Mailpit) Close() error {
 }
 
 // Messages are the messages the server received, newest first, each with
-// its text body and headers.
+// its text body, headers and raw text.
 func (m *Mailpit) Messages(ctx context.Context) ([]MailpitMessage, error) {
 	var list struct {
 		Messages []MailpitMessage `json:"messages"`
@@ -329,6 +332,9 @@ func (m *Mailpit) Messages(ctx context.Context) ([]MailpitMessage, error) {
 		if err := m.get(ctx, "/api/v1/message/"+list.Messages[i].ID+"/headers", &list.Messages[i].Headers); err != nil {
 			return nil, err
 		}
+		if err := m.get(ctx, "/api/v1/message/"+list.Messages[i].ID+"/raw", &list.Messages[i].Raw); err != nil {
+			return nil, err
+		}
 	}
 	return list.Messages, nil
 }
@@ -345,6 +351,11 @@ func (m *Mailpit) get(ctx context.Context, path string, into any) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("mailpit's API on %s answered %s to %s", m.HTTP, resp.Status, path)
+	}
+	if s, ok := into.(*string); ok {
+		b, err := io.ReadAll(resp.Body)
+		*s = string(b)
+		return err
 	}
 	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
 		return fmt.Errorf("mailpit's API on %s: %s: %w", m.HTTP, path, err)
