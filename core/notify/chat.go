@@ -77,9 +77,12 @@ func chatService(u *url.URL) (types.Service, error) {
 	return svc, nil
 }
 
-// sendChat sends m's text through a fresh service for u: the library's
-// calls take no context, so one that outlives its attempt is left to end
-// on its own, and the next try must not share its state.
+// sendChat sends m's text through a fresh service for u. The library's
+// calls take no context: one that outlives its attempt is left to end on
+// its own (each service bounds its requests, 10 to 30 s, and Discord's
+// retries itself within 5 minutes), so a message that was in fact
+// delivered late may arrive twice, as with any delivery retried after a
+// timeout; the next try gets its own service, sharing no state.
 func sendChat(ctx context.Context, o Options, u *url.URL, m Message) (again bool, err error) {
 	svc, err := chatService(u)
 	if err != nil {
