@@ -220,6 +220,23 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+// RedactURL shows a kept URL as Redact does, and an unreadable one without
+// any of it.
+func TestRedactURL(t *testing.T) {
+	for raw, want := range map[core.Secret]string{
+		"smtp://me:pw@mail.example.com:587/?from=a@example.com&to=b@example.com": "smtp://mail.example.com:587",
+		"  HTTPS://hooks.example.com/T0/B0  ":                                    "https://hooks.example.com/…",
+		"telegram://123:ABC@telegram?chats=@x":                                   "telegram://…",
+		"https://bad host%zz/secret":                                             "https://…",
+		"no scheme secret":                                                       "…",
+		"":                                                                       "…",
+	} {
+		if got := RedactURL(raw); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", raw.Reveal(), got, want)
+		}
+	}
+}
+
 // scrub takes out of a library's error every URL and every part of the
 // channel's URL.
 func TestScrub(t *testing.T) {

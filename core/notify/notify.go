@@ -259,6 +259,22 @@ func Redact(u *url.URL) string {
 	return s
 }
 
+// RedactURL is Redact of a channel's or a ping's URL as it is kept, for
+// showing where notifications go without showing its secrets; a URL that
+// cannot be read shows as its scheme, or as "…".
+func RedactURL(raw core.Secret) string {
+	u, err := url.Parse(strings.TrimSpace(raw.Reveal()))
+	if err != nil || u.Scheme == "" {
+		scheme, _, ok := strings.Cut(raw.Reveal(), "://")
+		if !ok || strings.ContainsAny(scheme, "/@:?# ") || scheme == "" {
+			return "…"
+		}
+		return strings.ToLower(scheme) + "://…"
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	return Redact(u)
+}
+
 // hostIsServer reports whether the host of a scheme's URLs is a server's
 // name rather than a token.
 func hostIsServer(scheme string) bool {
