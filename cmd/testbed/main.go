@@ -1,7 +1,7 @@
 // Command testbed installs what the test suite needs: the pinned MinIO
-// server (built with go install, cached), where its binaries are missing
-// PostgreSQL (apt-get, as root), and as root the odoo system user that owns
-// generated filestores.
+// server and mailpit SMTP server (built with go install, cached), where
+// its binaries are missing PostgreSQL (apt-get, as root), and as root the
+// odoo system user that owns generated filestores.
 //
 //	go run ./cmd/testbed setup
 package main
@@ -43,4 +43,10 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println("MinIO server:", minio, "("+testbed.MinIOVersion+")")
+	mailpit, err := testbed.EnsureMailpit(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testbed: mailpit:", err)
+		os.Exit(1)
+	}
+	fmt.Println("SMTP server (mailpit):", mailpit, "("+testbed.MailpitVersion+")")
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -97,19 +98,107 @@ func (o Options) client() *http.Client {
 type Result struct {
 	Tries int
 	Err   error
+	// Skipped is true when there was nothing to send: a ping the URL's
+	// service has no use for (the start of a run, to an Uptime Kuma push
+	// URL). Tries is then 0 and Err nil.
+	Skipped bool
 }
 
-// Send delivers m to the channel URL raw, retrying as Options say.
+// Send delivers m to the channel URL raw, retrying as Options say. A URL
+// that cannot be used (see ValidateURL) fails at once, without a try.
 func Send(ctx context.Context, raw core.Secret, m Message, o Options) Result {
-	u, err := url.Parse(raw.Reveal())
-	if err != nil || u.Scheme == "" {
-		return Result{Err: core.Userf(core.ErrInvalid, "the notification URL cannot be read; give it again as scheme://... (smtp://, https://, slack://, ...)")}
+	u, err := parseURL(raw)
+	if err != nil {
+		return Result{Err: err}
 	}
-	switch u.Scheme {
-	case "http", "https":
+	switch kindOf(u.Scheme) {
+	case kindWebhook:
+		if err := checkWebhook(u); err != nil {
+			return Result{Err: err}
+		}
 		return retry(ctx, o, func(ctx context.Context) (bool, error) { return postWebhook(ctx, o, u, m) })
+	case kindEmail:
+		cfg, err := parseSMTP(u)
+		if err != nil {
+			return Result{Err: err}
+		}
+		return retry(ctx, o, func(ctx context.Context) (bool, error) { return sendEmail(ctx, cfg, m) })
+	case kindChat:
+		if _, err := chatService(u); err != nil {
+			return Result{Err: err}
+		}
+		return retry(ctx, o, func(ctx context.Context) (bool, error) { return sendChat(ctx, o, u, m) })
 	}
-	return Result{Err: core.Userf(core.ErrInvalid, "notifications to %s:// URLs are not supported; use smtp://, https:// (a webhook) or a chat service's URL", u.Scheme)}
+	return Result{Err: unknownScheme(u.Scheme)}
+}
+
+// ValidateURL checks a channel's URL before it is kept: a scheme this
+// package delivers to, and the parts that scheme needs (a server, and the
+// sender and recipients of an email; what a chat service's URL must hold).
+// It sends nothing. Its errors are one sentence without the URL's secrets.
+func ValidateURL(raw core.Secret) error {
+	u, err := parseURL(raw)
+	if err != nil {
+		return err
+	}
+	switch kindOf(u.Scheme) {
+	case kindWebhook:
+		return checkWebhook(u)
+	case kindEmail:
+		_, err := parseSMTP(u)
+		return err
+	case kindChat:
+		_, err := chatService(u)
+		return err
+	}
+	return unknownScheme(u.Scheme)
+}
+
+func checkWebhook(u *url.URL) error {
+	if u.Host == "" {
+		return core.Userf(core.ErrInvalid, "the webhook URL names no server; give it as https://host/path")
+	}
+	return nil
+}
+
+// parseURL reads a channel's URL.
+func parseURL(raw core.Secret) (*url.URL, error) {
+	s := strings.TrimSpace(raw.Reveal())
+	if s == "" {
+		return nil, core.Userf(core.ErrInvalid, "the notification URL is empty; give it as scheme://... (smtp://, https://, slack://, ...)")
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return nil, core.Userf(core.ErrInvalid, "the notification URL cannot be read; give it again as scheme://... (smtp://, https://, slack://, ...)")
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	return u, nil
+}
+
+type urlKind int
+
+const (
+	kindUnknown urlKind = iota
+	kindWebhook
+	kindEmail
+	kindChat
+)
+
+func kindOf(scheme string) urlKind {
+	switch scheme {
+	case "http", "https":
+		return kindWebhook
+	case "smtp", "smtps":
+		return kindEmail
+	}
+	if isChatScheme(scheme) {
+		return kindChat
+	}
+	return kindUnknown
+}
+
+func unknownScheme(scheme string) error {
+	return core.Userf(core.ErrInvalid, "notifications to %s:// URLs are not supported; use smtp:// or smtps:// (email), https:// (a webhook) or a chat service's URL (%s)", scheme, strings.Join(ChatSchemes(), ", "))
 }
 
 // retry runs attempt until it succeeds, says another try cannot help, or
@@ -155,13 +244,47 @@ func postWebhook(ctx context.Context, o Options, u *url.URL, m Message) (again b
 }
 
 // Redact is u without what may be a credential: no user or password, no
-// query, and only the first element of the path.
+// query, no path (an ellipsis says there was one), and the host only where
+// it names a server: a chat service's URL often holds a token where the
+// host would be (discord://token@id, slack://a/b/c), so those show the
+// scheme alone.
 func Redact(u *url.URL) string {
+	if !hostIsServer(u.Scheme) {
+		return u.Scheme + "://…"
+	}
 	s := u.Scheme + "://" + u.Host
 	if u.Path != "" && u.Path != "/" {
 		s += "/…"
 	}
 	return s
+}
+
+// RedactURL is Redact of a channel's or a ping's URL as it is kept, for
+// showing where notifications go without showing its secrets; a URL that
+// cannot be read shows as its scheme, or as "…".
+func RedactURL(raw core.Secret) string {
+	u, err := url.Parse(strings.TrimSpace(raw.Reveal()))
+	if err != nil || u.Scheme == "" {
+		scheme, _, ok := strings.Cut(raw.Reveal(), "://")
+		if !ok || strings.ContainsAny(scheme, "/@:?# ") || scheme == "" {
+			return "…"
+		}
+		return strings.ToLower(scheme) + "://…"
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	return Redact(u)
+}
+
+// hostIsServer reports whether the host of a scheme's URLs is a server's
+// name rather than a token.
+func hostIsServer(scheme string) bool {
+	switch scheme {
+	case "http", "https", "smtp", "smtps",
+		"ntfy", "gotify", "matrix", "mattermost", "rocketchat", "zulip", "bark",
+		"generic+http", "generic+https":
+		return true
+	}
+	return false
 }
 
 // cause is err's last words without the URL net/http repeats in them.
