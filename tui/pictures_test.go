@@ -206,3 +206,20 @@ func TestPicturesReadWithoutColour(t *testing.T) {
 		"△ RTO target 30m missed: the last drill took 42m to restore")
 	quit(t, tm)
 }
+
+// TestPicturesUseTheRoom: on a wide terminal the RPO column has room for
+// its gauge, and every screen still fits.
+func TestPicturesUseTheRoom(t *testing.T) {
+	tm := startSized(t, Options{Catalog: seedPictures(t)}, 132, 40)
+	home := view(t, tm, "production", "shop", "staging", "RPO")
+	checkFits(t, home, 132, 40)
+	for _, w := range []string{"▰▱▱▱ 27m/2h", "▰▰▰▰ ✗ 34h/12h"} {
+		if !strings.Contains(home, w) {
+			t.Errorf("the home screen at 132 columns should show %q:\n%s", w, home)
+		}
+	}
+	press(tm, "enter")
+	prod := view(t, tm, "odoo-backup › production", "size ", "by drill", "! size anomaly")
+	checkFits(t, prod, 132, 40)
+	quit(t, tm)
+}
