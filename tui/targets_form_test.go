@@ -81,3 +81,20 @@ func TestDestinationFormKeyNote(t *testing.T) {
 	view(t, tm, "key kept at ops vault, entry odoo/vault")
 	quit(t, tm)
 }
+
+// TestServiceFormAt80x24: with its two target fields and an error under a
+// field, the service form still fits the smallest terminal: it shows the
+// fields around the focused one.
+func TestServiceFormAt80x24(t *testing.T) {
+	tm := startSized(t, Options{Catalog: seed(t)}, 80, 24)
+	view(t, tm, "production")
+	press(tm, "a")
+	view(t, tm, "Add a service", "Template")
+	press(tm, "bad name", "enter")
+	v := view(t, tm, `✗ service name "bad name" is not allowed`)
+	checkFits(t, v, 80, 24)
+	press(tm, "shift+tab")
+	v = view(t, tm, "RTO target")
+	checkFits(t, v, 80, 24)
+	quit(t, tm)
+}
