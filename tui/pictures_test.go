@@ -223,3 +223,34 @@ func TestPicturesUseTheRoom(t *testing.T) {
 	checkFits(t, prod, 132, 40)
 	quit(t, tm)
 }
+
+// countingCatalog counts the backup listings asked of the catalog.
+type countingCatalog struct {
+	*store.Catalog
+	listings int
+}
+
+func (c *countingCatalog) Backups(ctx context.Context, f core.BackupFilter) ([]core.Backup, error) {
+	c.listings++
+	return c.Catalog.Backups(ctx, f)
+}
+
+// TestSparklinesCostNoListing: a service's sparklines are drawn from the
+// backups its health is judged on; opening it lists backups once per
+// configuration (its health) and once for the history, as before them.
+func TestSparklinesCostNoListing(t *testing.T) {
+	cat := &countingCatalog{Catalog: seedPictures(t)}
+	ctx := &Context{Catalog: cat, Now: fixedNow, PageSize: 100}
+	msg := loadService(ctx, "production")().(ServiceLoadedMsg)
+	if msg.Err != nil {
+		t.Fatal(msg.Err)
+	}
+	if want := len(msg.Configs) + 1; cat.listings != want {
+		t.Errorf("opening production listed backups %d times, want %d (one per configuration, one for the history)", cat.listings, want)
+	}
+	for _, dest := range []string{"s3-eu", "local"} {
+		if len(msg.Trends[dest]) == 0 {
+			t.Errorf("no backups kept for %s's sparklines", dest)
+		}
+	}
+}
