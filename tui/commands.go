@@ -51,8 +51,11 @@ type ServiceLoadedMsg struct {
 	Hosts   int
 	Configs []core.Configuration
 	History []core.Backup
-	Err     error
-	Seq     uint64
+	// Trends are the backups each configuration's health was judged on
+	// (newest first), by destination: its sparklines.
+	Trends map[string][]core.Backup
+	Err    error
+	Seq    uint64
 }
 
 // HistoryPageMsg carries an older page of a service's history.
@@ -147,7 +150,10 @@ func loadService(ctx *Context, name string) tea.Cmd {
 			msg.Configs, err = cat.Configurations(c, name)
 		}
 		if err == nil {
-			msg.Health, err = core.EvaluateService(c, configsRead{cat, msg.Configs}, svc, now)
+			// The sparklines are drawn from the backups the health is
+			// judged on: no listing of their own.
+			msg.Trends = map[string][]core.Backup{}
+			msg.Health, err = core.EvaluateService(c, configsRead{cat, msg.Configs, msg.Trends}, svc, now)
 		}
 		if err == nil {
 			err = serviceHost(c, cat, &msg, now)
@@ -162,14 +168,32 @@ func loadService(ctx *Context, name string) tea.Cmd {
 
 // configsRead gives EvaluateService the configurations loadService has
 // just read, so opening a service reads them once (a read transaction of
-// four round trips fewer, on a fleet's shared catalog).
+// four round trips fewer, on a fleet's shared catalog). It keeps the
+// backups read for each configuration in read, by destination, and passes
+// the service's restores on when the catalog keeps them (its RTO).
 type configsRead struct {
 	core.HealthSource
 	configs []core.Configuration
+	read    map[string][]core.Backup
 }
 
 func (c configsRead) Configurations(context.Context, string) ([]core.Configuration, error) {
 	return c.configs, nil
+}
+
+func (c configsRead) Backups(ctx context.Context, f core.BackupFilter) ([]core.Backup, error) {
+	bs, err := c.HealthSource.Backups(ctx, f)
+	if err == nil && c.read != nil && f.Destination != "" {
+		c.read[f.Destination] = bs
+	}
+	return bs, err
+}
+
+func (c configsRead) Restores(ctx context.Context, service string, limit int) ([]core.RestoreRecord, error) {
+	if rl, ok := c.HealthSource.(core.RestoreLister); ok {
+		return rl.Restores(ctx, service, limit)
+	}
+	return nil, nil
 }
 
 // serviceHost judges msg's service by its host's daemon and tells how many

@@ -246,6 +246,9 @@ func (d *detailsDialog) View() string {
 	if b.Pool != nil && b.Pool.MismatchCount > 0 {
 		field("mismatched", mismatchedText(b))
 	}
+	if b.Anomaly != "" {
+		field("anomaly", "! "+b.Anomaly)
+	}
 	errLines := len(lines)
 	if b.Error != "" {
 		field("error", b.Error)

@@ -151,7 +151,7 @@ func TestAddServiceForm(t *testing.T) {
 	t.Run("duplicate", func(t *testing.T) { golden.RequireEqual(t, []byte(v)) })
 
 	// A database that does not answer, checked: not added.
-	press(tm, "shift+tab", "shift+tab", "space") // past Host, Check DB back on
+	press(tm, "shift+tab", "shift+tab", "shift+tab", "shift+tab", "space") // past the targets and Host, Check DB back on
 	for range 8 {
 		press(tm, "up")
 	}

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -119,6 +120,9 @@ func newDestinationForm(ctx *Context, existing *core.Destination) *destinationFo
 		newTextField("recipient", "Recipient", recipient, "The age public key (age1…); its identity is kept off this host, so restores need it given.").when(isEnc(encRecipient)),
 		pass1.when(isEnc(encPassphrase)),
 		pass2.when(isEnc(encPassphrase)),
+		newTextField("keynote", "Key kept at", d.Encrypt.KeyNote,
+			"Where the key (or passphrase) is kept, for whoever restores on a bad day: a vault entry, a safe, a person. Never the key itself.").
+			when(func(f *form) bool { return f.value("encrypt") != encNone }).placeholder("not said"),
 		newChoiceField("layout", "Layout", []string{string(core.LayoutPool), string(core.LayoutZip)}, string(d.StoredLayout()),
 			layoutHints[core.LayoutPool]+"\n"+layoutHints[core.LayoutZip]),
 	)
@@ -196,14 +200,14 @@ func (f *destinationForm) View() string {
 		note += " New layout: " + change + "."
 	}
 	f.form.note = note
-	return f.fitView()
+	return fitForm(f.form)
 }
 
-// fitView draws the form within the terminal's height: when its fields do
+// fitForm draws a form within the terminal's height: when its fields do
 // not all fit (an S3 destination with encryption, at 80x24), it shows a
 // window of them around the focused one and says which part is shown.
-func (f *destinationForm) fitView() string {
-	out := f.form.View()
+func fitForm(f *form) string {
+	out := f.View()
 	room := f.ctx.bodyHeight()
 	over := lipgloss.Height(out) - room
 	if over <= 0 {
@@ -216,8 +220,8 @@ func (f *destinationForm) fitView() string {
 			at = i
 		}
 	}
-	title := f.form.title
-	defer func() { f.form.title = title }()
+	title := f.title
+	defer func() { f.title = title }()
 	for n := len(vis) - over - 1; n >= 1; n-- {
 		lo := max(0, min(at-n/2, len(vis)-n))
 		hi := lo + n
@@ -228,8 +232,8 @@ func (f *destinationForm) fitView() string {
 				fl.shown = func(*form) bool { return false }
 			}
 		}
-		f.form.title = fmt.Sprintf("%s · fields %d–%d of %d (tab for more)", title, lo+1, hi, len(vis))
-		out = f.form.View()
+		f.title = fmt.Sprintf("%s · fields %d–%d of %d (tab for more)", title, lo+1, hi, len(vis))
+		out = f.View()
 		for i, fl := range vis {
 			fl.shown = saved[i]
 		}
@@ -292,6 +296,13 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 			d.Encrypt.Passphrase = core.Secret(p1)
 		}
 		d.Encrypt.Recipient, d.Encrypt.KeyFile = "", ""
+	}
+	d.Encrypt.KeyNote = ""
+	if f.value("encrypt") != encNone {
+		d.Encrypt.KeyNote = strings.TrimSpace(f.value("keynote"))
+		if strings.Contains(strings.ToUpper(d.Encrypt.KeyNote), "AGE-SECRET-KEY-") {
+			return f.fail("keynote", core.Userf(core.ErrInvalid, "this field says where the key is kept, not the key itself: write where it is (a vault entry, a safe, a person)"))
+		}
 	}
 	// The settings are checked here, at once; reading the key file, making
 	// the directory and the probe wait for the command below.

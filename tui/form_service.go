@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -44,8 +46,13 @@ func editService(ctx *Context, name string) tea.Cmd {
 	}
 }
 
+// serviceForm is the service form drawn within the terminal's height.
+type serviceForm struct{ *form }
+
+func (f serviceForm) View() string { return fitForm(f.form) }
+
 // newServiceForm adds a service (existing nil) or edits one.
-func newServiceForm(ctx *Context, existing *core.Service, templates []string, template string) *form {
+func newServiceForm(ctx *Context, existing *core.Service, templates []string, template string) serviceForm {
 	s := core.Service{DB: core.DBConn{Host: "localhost", Port: 5432}}
 	title := "Add a service"
 	if existing != nil {
@@ -81,10 +88,39 @@ func newServiceForm(ctx *Context, existing *core.Service, templates []string, te
 			newCheckField("check", "Check DB", true, "Connect to the database before saving; turn off to add a service whose database is not up yet."))
 	}
 	fields = append(fields, newTextField("svchost", "Host", core.ServiceHost(s),
-		"The host that holds the filestore: its daemon runs the service's schedules. This host by default."))
+		"The host that holds the filestore: its daemon runs the service's schedules. This host by default."),
+		newTextField("rpo", "RPO target", targetField(s.RPOTarget()),
+			"The most data you accept to lose: how old the newest good backup may be, like 2h or 30m; empty for none. Missed, the service fails.").placeholder("none"),
+		newTextField("rto", "RTO target", targetField(s.RTOTarget()),
+			"How long bringing the service back may take, as restore drills measure it, like 30m or 1h; empty for none. Missed, the service warns.").placeholder("none"))
 	f := newForm(ctx, title, fields...)
 	f.submit = func(f *form) tea.Cmd { return submitService(ctx, f, existing) }
-	return f
+	return serviceForm{f}
+}
+
+// targetField is a target as the form shows it, "" for none.
+func targetField(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return core.FormatTarget(d)
+}
+
+// parseTarget reads a recovery target typed in a form: a duration such as
+// 2h, 30m or 1h30m, in whole seconds; empty (or 0) is none.
+func parseTarget(what, text string) (int64, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(text)
+	switch {
+	case err != nil || d < 0:
+		return 0, core.Userf(core.ErrInvalid, "%s %q is not a duration: write it like 2h, 30m or 1h30m, or leave it empty for none", what, text)
+	case d > 0 && d < time.Second:
+		return 0, core.Userf(core.ErrInvalid, "%s %q is under a second: give at least 1s, or leave it empty for none", what, text)
+	}
+	return int64(d.Round(time.Second) / time.Second), nil
 }
 
 func submitService(ctx *Context, f *form, existing *core.Service) tea.Cmd {
@@ -123,6 +159,13 @@ func submitService(ctx *Context, f *form, existing *core.Service) tea.Cmd {
 	s.FilestoreDir = f.value("filestore")
 	if err := core.CompleteFilestore(&s, ""); err != nil {
 		return f.fail("filestore", err)
+	}
+	var err error
+	if s.RPOTargetSeconds, err = parseTarget("RPO target", f.value("rpo")); err != nil {
+		return f.fail("rpo", err)
+	}
+	if s.RTOTargetSeconds, err = parseTarget("RTO target", f.value("rto")); err != nil {
+		return f.fail("rto", err)
 	}
 	template := f.value("template")
 	if template == noTemplate {

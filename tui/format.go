@@ -70,6 +70,11 @@ func statusMark(b core.Backup) string {
 			// A warning too: files whose content does not match their name.
 			return fmt.Sprintf("△ %d mismatched", b.Pool.MismatchCount)
 		}
+		if b.Anomaly != "" {
+			// And its size far from the backups' before it (the details
+			// say how far).
+			return "! anomaly"
+		}
 		return "✓ succeeded"
 	case core.StatusFailed:
 		return "✗ failed"

@@ -317,6 +317,9 @@ func (s *destinationsScreen) detailsView(d core.Destination) string {
 		enc = "age to " + d.Encrypt.Recipient + " · its key is kept off this host"
 	}
 	field("encryption", enc)
+	if d.Encrypted() && d.Encrypt.KeyNote != "" {
+		field("key kept at", d.Encrypt.KeyNote)
+	}
 	field("used by", s.usedBy(d.Name))
 	n, known := s.counts[d.Name]
 	count := s.ctx.spin() + " counting…"

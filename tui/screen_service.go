@@ -27,6 +27,9 @@ type serviceScreen struct {
 	hosts   int
 	configs []core.Configuration
 	history []core.Backup
+	// trends are each configuration's newest backups, by destination:
+	// its sparklines.
+	trends  map[string][]core.Backup
 	loaded  bool
 	err     error
 	pane    int
@@ -48,8 +51,11 @@ func newServiceScreen(ctx *Context, name string) *serviceScreen {
 func (s *serviceScreen) Title() string   { return s.name }
 func (s *serviceScreen) Reload() tea.Cmd { return loadService(s.ctx, s.name) }
 
+// historyRows is the room left for the history under the connection and
+// recovery lines, the problems, and the configurations with their
+// sparklines.
 func (s *serviceScreen) historyRows() int {
-	n := s.ctx.bodyHeight() - 2 - (len(s.configs) + 1) - 2 - 2 - 2
+	n := s.ctx.bodyHeight() - 2 - (2*len(s.configs) + 1) - 2 - 2 - 2 - 1 - len(s.health.Problems)
 	return max(n, 3)
 }
 
@@ -64,7 +70,7 @@ func (s *serviceScreen) Update(msg tea.Msg) tea.Cmd {
 		if msg.Err != nil {
 			return nil
 		}
-		s.health, s.configs, s.host, s.hosts = msg.Health, msg.Configs, msg.Host, msg.Hosts
+		s.health, s.configs, s.host, s.hosts, s.trends = msg.Health, msg.Configs, msg.Host, msg.Hosts, msg.Trends
 		s.mergeNewest(msg.History)
 		for _, b := range msg.History {
 			if b.Status == core.StatusRunning {
@@ -215,6 +221,10 @@ func (s *serviceScreen) View() string {
 	var b strings.Builder
 	state := " · " + t.health(s.health.State)
 	b.WriteString(fit(s.connection(svc), s.ctx.Width-lipglossWidth(state)) + state + "\n")
+	b.WriteString(fit(recoveryLine(t, s.health.Recovery, now), s.ctx.Width) + "\n")
+	for _, p := range problemLines(t, s.health) {
+		b.WriteString(fit(p, s.ctx.Width) + "\n")
+	}
 	cfgTbl, histTbl := s.tables()
 
 	var cfg strings.Builder
@@ -230,7 +240,7 @@ func (s *serviceScreen) View() string {
 		h := s.healthOf(c.Destination)
 		last := "last never"
 		if h.LastBackup != nil {
-			last = "last " + age(now, h.LastBackup.StartedAt) + " " + statusMark(*h.LastBackup)[:len("✓")]
+			last = "last " + age(now, h.LastBackup.StartedAt) + " " + strings.Fields(statusMark(*h.LastBackup))[0]
 		}
 		next := "—"
 		if h.NextRun != nil {
@@ -242,6 +252,14 @@ func (s *serviceScreen) View() string {
 			line = t.Selected.Render(line)
 		}
 		cfg.WriteString(b + line + t.health(h.State) + "\n")
+		// Under it, the sizes and times of its newest backups.
+		trend, drawn := trendLine(s.trends[c.Destination], s.ctx.innerWidth()-6)
+		if trend = fit(trend, s.ctx.innerWidth()-6); drawn {
+			trend = styleSpark(t, trend)
+		} else {
+			trend = t.Muted.Render(trend)
+		}
+		cfg.WriteString("      " + trend + "\n")
 	}
 	b.WriteString(t.Box.Width(w).Render(strings.TrimRight(cfg.String(), "\n")) + "\n")
 

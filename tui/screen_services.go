@@ -26,6 +26,9 @@ type servicesScreen struct {
 	seq uint64
 	// filter narrows the list by name or database (/).
 	filter listFilter
+	// rpoFull and rpoShort are the widths of the widest RPO with its
+	// target and without (rpoWidths).
+	rpoFull, rpoShort int
 }
 
 func newServicesScreen(ctx *Context) *servicesScreen { return &servicesScreen{ctx: ctx} }
@@ -78,6 +81,7 @@ func (s *servicesScreen) Update(msg tea.Msg) tea.Cmd {
 		s.loaded, s.err = true, msg.Err
 		if msg.Err == nil {
 			s.rows, s.scheduler, s.fleet = msg.Rows, msg.Scheduler, msg.Fleet
+			s.rpoFull, s.rpoShort = rpoWidths(s.rows)
 			for _, r := range s.rows {
 				for _, b := range r.Running {
 					s.ctx.progress.observe(b.ID, b.Bytes, s.ctx.now())
@@ -183,27 +187,66 @@ func (s *servicesScreen) scroll() {
 }
 
 // servicesTable lays the services out for the width: the destination
-// count, then the database, give way first (the service screen shows both).
-// With services on several hosts, the host comes after the service and
-// gives way last.
+// count, then the database, give way first (the service screen shows both),
+// then the RPO's targets, then the RPO (a missed RPO target fails the
+// service: its health says so). With services on several hosts, the host
+// comes after the service and gives way last.
 func (s *servicesScreen) servicesTable() table {
+	tbl := s.servicesTableWith(s.rpoFull)
+	if rpoColumn(tbl) == 0 {
+		tbl = s.servicesTableWith(s.rpoShort)
+	}
+	return tbl
+}
+
+func (s *servicesScreen) servicesTableWith(rpoMin int) table {
+	rpo := column{title: "RPO", min: rpoMin, max: s.rpoFull + rpoGaugeWidth}
 	if s.multiHost() {
+		rpo.drop = 2
 		return newTable(s.ctx.innerWidth()-2,
 			column{title: "SERVICE", min: 12, max: 24},
 			column{title: "HOST", min: 6, max: 16, drop: 1},
-			column{title: "DATABASE", min: 12, max: 24, drop: 2},
-			column{title: "DEST", min: 4, max: 4, drop: 3},
+			column{title: "DATABASE", min: 12, max: 24, drop: 3},
+			column{title: "DEST", min: 4, max: 4, drop: 4},
 			column{title: "LAST BACKUP", min: 27, max: 34},
+			rpo,
 			column{title: "NEXT", min: 15, max: 20},
 			column{title: "HEALTH", min: 9})
 	}
+	rpo.drop = 1
 	return newTable(s.ctx.innerWidth()-2,
 		column{title: "SERVICE", min: 12, max: 24},
-		column{title: "DATABASE", min: 12, max: 24, drop: 1},
-		column{title: "DEST", min: 4, max: 4, drop: 2},
+		column{title: "DATABASE", min: 12, max: 24, drop: 2},
+		column{title: "DEST", min: 4, max: 4, drop: 3},
 		column{title: "LAST BACKUP", min: 27, max: 34},
+		rpo,
 		column{title: "NEXT", min: 15, max: 20},
 		column{title: "HEALTH", min: 9})
+}
+
+// rpoWidths are the widths of the widest RPO of rows with its target
+// ("✗ 3h/2h") and without ("✗ 3h"), at least the column's title: the
+// column costs little until targets are set.
+func rpoWidths(rows []ServiceRow) (full, short int) {
+	full, short = len("RPO"), len("RPO")
+	for _, r := range rows {
+		f, s := rpoTexts(r.Health.Recovery)
+		full, short = max(full, lipglossWidth(f)), max(short, lipglossWidth(s))
+	}
+	return min(full, 14), min(short, 10)
+}
+
+// rpoGaugeWidth is the room a gauge takes before an RPO: "▰▰▱▱ ".
+const rpoGaugeWidth = 5
+
+// rpoColumn is the RPO column's width in tbl, 0 when it was given up.
+func rpoColumn(tbl table) int {
+	for i, c := range tbl.cols {
+		if c.title == "RPO" {
+			return tbl.widths[i]
+		}
+	}
+	return 0
 }
 
 func (s *servicesScreen) View() string {
@@ -238,9 +281,9 @@ func (s *servicesScreen) View() string {
 				rb := r.Running[0]
 				last = s.ctx.spin() + " " + runningText(core.Progress{Phase: rb.Phase, Bytes: rb.Bytes}, r.Expected[rb.ID], s.ctx.progress.rate(rb.ID), true) + stalledText(rb, now)
 			case r.Last != nil:
-				last = age(now, r.Last.StartedAt) + "  " + statusMark(*r.Last)
+				last = age(now, r.Last.StartedAt) + " " + statusMark(*r.Last)
 				if r.Last.Size > 0 {
-					last += "  " + size(r.Last.Size)
+					last += " " + size(r.Last.Size)
 				}
 			}
 			next := "—"
@@ -251,7 +294,16 @@ func (s *servicesScreen) View() string {
 			if len(r.Running) > 0 && state != core.HealthFailed && state != core.HealthStalled {
 				state = "running"
 			}
-			values := []string{r.Health.Service.Name, r.Health.Service.DB.Database, fmt.Sprintf("%4d", len(r.Health.Configurations)), last, next, ""}
+			rpo := "—"
+			if len(r.Health.Configurations) > 0 {
+				var missed bool
+				// Coloured unless selected: the selection's own style
+				// would be cut short by it (the ✗ stays).
+				if rpo, missed = rpoCell(r.Health.Recovery, rpoColumn(tbl)); missed && i != s.cursor {
+					rpo = t.Error.Render(rpo)
+				}
+			}
+			values := []string{r.Health.Service.Name, r.Health.Service.DB.Database, fmt.Sprintf("%4d", len(r.Health.Configurations)), last, rpo, next, ""}
 			if s.multiHost() {
 				values = append([]string{values[0], core.ServiceHost(r.Health.Service)}, values[1:]...)
 			}
