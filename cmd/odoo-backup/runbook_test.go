@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/odoo-backup/odoo-backup/core/testbed"
+	"github.com/odoo-backup/odoo-backup/runbook"
+)
+
+// The runbook is tried as a person would on the worst day: a service backed
+// up to a local directory and to an encrypted S3 bucket loses its host (the
+// catalog, its key, the database and the filestore); on a fresh catalog the
+// runbook's commands, read out of its command block one by one with the
+// secrets it names exported, bring the service back: the same database and
+// filestore, owned by Odoo's role and user again.
+func TestRunbookBringsTheServiceBackOnAFreshCatalog(t *testing.T) {
+	pg := servers.Postgres(t)
+	minio := servers.MinIO(t)
+	ctx := context.Background()
+	c := newCLI(t)
+	odoo := generate(t, "cli_runbook")
+	source, err := testbed.Fingerprint(ctx, pg.Conn(odoo.Name), odoo.FilestoreDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const passphrase = "runbook-passphrase-never-printed"
+	t.Setenv("TEST_PASSPHRASE", passphrase)
+	c.secrets = append(c.secrets, passphrase)
+
+	bucket := minio.NewBucket(t)
+	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
+	c.t.Setenv("TEST_S3_SECRET", minio.SecretKey)
+	c.ok("destination", "add", "s3-eu", "--endpoint", minio.Endpoint, "--bucket", bucket, "--prefix", "backups/odoo",
+		"--region", "eu-west-1", "--access-key", minio.AccessKey, "--secret-key-env", "TEST_S3_SECRET", "--no-tls",
+		"--encrypt-passphrase-env", "TEST_PASSPHRASE", "--layout", "zip")
+	c.addService("prod", odoo)
+	c.ok("config", "set", "prod", "disk", "--frequency", "daily", "--at", "02:30", "--keep-gfs", "7d,4w")
+	c.ok("config", "set", "prod", "s3-eu", "--frequency", "weekly", "--weekday", "mon", "--at", "03:15", "--keep", "3", "--drill", "weekly")
+	c.ok("backup", "prod", "--all-destinations")
+	var bs []backupJSON
+	c.json(&bs, "backup", "prod", "--destination", "s3-eu")
+	newest := itoa(bs[0].ID)
+	c.ok("drill", "prod", "--destination", "s3-eu")
+
+	file := filepath.Join(c.dir, "runbook-prod.md")
+	if out := c.ok("runbook", "prod", "-o", file); !strings.Contains(out, file) {
+		t.Errorf("runbook -o should say where it wrote the page: %q", out)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	if printed := c.ok("runbook", "prod"); !strings.HasPrefix(printed, "# Disaster-recovery runbook: prod\n") || !strings.Contains(printed, runbook.CommandsHeading) {
+		t.Errorf("runbook without -o should print the page:\n%s", printed)
+	}
+	for _, s := range c.secrets {
+		if strings.Contains(page, s) {
+			t.Fatalf("the runbook holds a secret:\n%s", page)
+		}
+	}
+	for _, want := range []string{
+		"# Disaster-recovery runbook: prod", "Database: " + odoo.Name, "Filestore: " + odoo.FilestoreDir,
+		"### disk (primary)", "### s3-eu", "bucket " + bucket + ", prefix backups/odoo", "region eu-west-1",
+		"Access key: " + minio.AccessKey, "secret key: sealed in the catalog", "age, with a passphrase",
+		"Where its key is kept: not noted", "weekly Mon 03:15; retention: keep 3; drill: weekly",
+		"Newest good backup: " + newest, "- RPO: ", "- RTO: ", "measured by drill", "- Last drill: ", ", ok, backup " + newest,
+		"Whoever can read the catalog file " + c.catalog, "odoo-backup restore " + newest + " --service prod --yes",
+		"If s3-eu is lost too",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the runbook lacks %q:\n%s", want, page)
+		}
+	}
+
+	// The worst day: the host is gone, with its catalog, its key, the
+	// database and the filestore. On the new host PostgreSQL has Odoo's
+	// role, and Odoo's data directory is there, empty.
+	if err := pg.DropDatabase(ctx, odoo.Name); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(odoo.FilestoreDir); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"TEST_PASSPHRASE", "TEST_S3_SECRET", "TEST_PG_PASSWORD"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+	fresh := &cli{t: t, dir: t.TempDir(), secrets: c.secrets}
+	fresh.catalog = filepath.Join(fresh.dir, "catalog.db")
+	t.Setenv("XDG_DATA_HOME", filepath.Join(fresh.dir, "xdg"))
+
+	// The secrets, exported as the page asks.
+	section := page[strings.Index(page, runbook.CommandsHeading):]
+	named := regexp.MustCompile("(?m)^- `([A-Z0-9_]+)`: (.*)$").FindAllStringSubmatch(section, -1)
+	if len(named) != 3 {
+		t.Fatalf("the runbook names %d secrets, want the S3 secret key, the passphrase and the PostgreSQL password:\n%s", len(named), section)
+	}
+	for _, m := range named {
+		switch what := m[2]; {
+		case strings.Contains(what, "S3 secret key"):
+			t.Setenv(m[1], minio.SecretKey)
+		case strings.Contains(what, "passphrase"):
+			t.Setenv(m[1], passphrase)
+		case strings.Contains(what, "PostgreSQL password"):
+			t.Setenv(m[1], pg.Password)
+		default:
+			t.Fatalf("the runbook names a secret the test does not know: %s", m[0])
+		}
+	}
+	block := section[strings.Index(section, "```sh\n")+len("```sh\n"):]
+	block = block[:strings.Index(block, "```")]
+	ran := 0
+	for _, line := range strings.Split(block, "\n") {
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+			continue
+		case line == "go install ./cmd/odoo-backup":
+			continue // this test binary is odoo-backup
+		case !strings.HasPrefix(line, "odoo-backup "):
+			t.Fatalf("the runbook's command block holds a line that is not odoo-backup's: %q", line)
+		}
+		words := shellWords(t, os.ExpandEnv(line))
+		fresh.ok(words[1:]...)
+		ran++
+	}
+	if ran < 8 {
+		t.Fatalf("ran %d commands of the runbook, want its destinations, rebuild, service, configurations, restore, verify and drill:\n%s", ran, block)
+	}
+
+	got, err := testbed.Fingerprint(ctx, pg.Conn(odoo.Name), odoo.FilestoreDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := source.WithoutChecklist().Diff(got.WithoutChecklist()); len(diff) > 0 {
+		t.Fatalf("the service brought back differs from what was backed up:\n%s", diff)
+	}
+	if owner, err := pg.QueryString(ctx, "postgres", "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $1", odoo.Name); err != nil || owner != odoo.Owner {
+		t.Errorf("the database brought back belongs to %q (%v), want Odoo's role %q", owner, err, odoo.Owner)
+	}
+	if fi, err := os.Stat(odoo.FilestoreDir); err != nil || fi.Sys().(*syscall.Stat_t).Uid != uint32(odoo.UID) {
+		t.Errorf("the filestore brought back: %v; want it owned by uid %d", err, odoo.UID)
+	}
+	var cfgs []struct {
+		Destination string `json:"destination"`
+		Frequency   string `json:"frequency"`
+		Primary     bool   `json:"primary"`
+	}
+	fresh.json(&cfgs, "config", "list", "prod")
+	if len(cfgs) != 2 || cfgs[0].Destination != "disk" || !cfgs[0].Primary || cfgs[0].Frequency != "daily" || cfgs[1].Frequency != "weekly" {
+		t.Errorf("the configurations brought back: %+v, want disk (primary, daily) and s3-eu (weekly)", cfgs)
+	}
+}
+
+// shellWords splits a command line as sh does for the words the runbook
+// writes: blanks separate, single and double quotes group.
+func shellWords(t *testing.T, line string) []string {
+	t.Helper()
+	var words []string
+	var w strings.Builder
+	in, quote := false, byte(0)
+	for i := 0; i < len(line); i++ {
+		ch := line[i]
+		switch {
+		case quote != 0 && ch == quote:
+			quote = 0
+		case quote != 0:
+			w.WriteByte(ch)
+		case ch == '\'' || ch == '"':
+			quote, in = ch, true
+		case ch == ' ' || ch == '\t':
+			if in {
+				words = append(words, w.String())
+				w.Reset()
+				in = false
+			}
+		default:
+			w.WriteByte(ch)
+			in = true
+		}
+	}
+	if quote != 0 {
+		t.Fatalf("unbalanced quote in %q", line)
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	return words
+}
