@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
 	"github.com/odoo-backup/odoo-backup/runbook"
+	"github.com/odoo-backup/odoo-backup/store"
 )
 
 // The runbook is tried as a person would on the worst day: a service backed
@@ -192,4 +196,95 @@ func shellWords(t *testing.T, line string) []string {
 		words = append(words, w.String())
 	}
 	return words
+}
+
+// Every command line of a runbook is one the command line accepts: each
+// names a command that exists, with flags it has and the arguments it
+// takes, whatever kinds of destination, encryption, secret and schedule
+// the service has. No secret stored in the catalog is on the page.
+func TestRunbookCommandsAreTheCommandLines(t *testing.T) {
+	ctx := context.Background()
+	c := newCLI(t)
+	cat, err := store.Open(ctx, c.catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	const s3Secret, passphrase, pgPassword = "runbook-s3-secret-4411", "runbook-passphrase-9921", "runbook-pg-password-1777"
+	c.secrets = append(c.secrets, s3Secret, passphrase, pgPassword)
+	ref, err := core.SecretRef("file:/etc/odoo-backup/minio.secret")
+	must(err)
+	must(cat.AddDestination(ctx, &core.Destination{Name: "offsite", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/mnt/off site"}, Layout: core.LayoutPool,
+		Encrypt: core.EncryptionSettings{Recipient: "age1recipientexample", KeyNote: "the admin's YubiKey"}}))
+	must(cat.AddDestination(ctx, &core.Destination{Name: "s3-eu", Kind: core.DestinationS3, Layout: core.LayoutZip,
+		S3:      core.S3Settings{Endpoint: "s3.example.com:443", Region: "eu-west-1", Bucket: "acme", Prefix: "prod", AccessKey: "AKIAEXAMPLE", SecretKey: core.Secret(s3Secret), SSE: core.SSEKMS, SSEKMSKeyID: "alias/odoo", CAFile: "/etc/ssl/private-ca.pem"},
+		Encrypt: core.EncryptionSettings{Passphrase: core.Secret(passphrase)}}))
+	must(cat.AddDestination(ctx, &core.Destination{Name: "minio", Kind: core.DestinationS3,
+		S3:      core.S3Settings{Endpoint: "minio.lan:9000", Bucket: "b", NoTLS: true, SecretKey: ref, SSE: core.SSES3},
+		Encrypt: core.EncryptionSettings{Recipient: "age1keyfileexample", KeyFile: "/etc/odoo-backup/minio.key"}}))
+	must(cat.AddService(ctx, &core.Service{Name: "shop", DB: core.DBConn{Host: "127.0.0.1", Port: 1, User: "postgres", Password: core.Secret(pgPassword), Database: "shop"},
+		FilestoreDir: "/var/lib/odoo/filestore/shop"}, ""))
+	must(cat.SetConfiguration(ctx, core.Configuration{Service: "shop", Destination: "offsite", Frequency: core.Weekly,
+		Schedule: core.Schedule{Hour: 4, Minute: 30, Weekday: time.Saturday}, Retention: core.Retention{GFS: &core.GFS{Weekly: 4, Monthly: 12}}}))
+	must(cat.SetConfiguration(ctx, core.Configuration{Service: "shop", Destination: "s3-eu", Frequency: core.Hourly, Schedule: core.Schedule{Minute: 15}, Retention: core.Retention{KeepLast: 48}, Drill: core.Daily}))
+	must(cat.SetConfiguration(ctx, core.Configuration{Service: "shop", Destination: "minio", Frequency: core.Manual, Drill: core.Monthly, Schedule: core.Schedule{Hour: 2, MonthDay: 3}}))
+	for i, dest := range []string{"minio", "s3-eu", "offsite"} {
+		started := time.Now().Add(-time.Duration(3-i) * time.Hour)
+		b := core.Backup{Service: "shop", Destination: dest, Kind: core.KindScheduled, StartedAt: started}
+		must(cat.CreateBackup(ctx, &b))
+		finished := started.Add(time.Minute)
+		b.Status, b.FinishedAt, b.Size = core.StatusSucceeded, &finished, 1000
+		must(cat.UpdateBackup(ctx, b))
+	}
+	must(cat.Close())
+
+	page := c.ok("runbook", "shop")
+	var lines []string
+	for _, l := range strings.Split(page, "\n") {
+		l = strings.TrimSpace(l)
+		if i := strings.Index(l, "`odoo-backup "); i >= 0 {
+			l = l[i+1:]
+			l = l[:strings.IndexByte(l, '`')]
+		}
+		if strings.HasPrefix(l, "odoo-backup ") {
+			lines = append(lines, l)
+		}
+	}
+	t.Setenv("IDENTITY_FILE_OFFSITE", "/root/offsite.key")
+	t.Setenv("ODOO_DB_ROLE", "odoo")
+	seen := map[string]bool{}
+	for _, l := range lines {
+		words := shellWords(t, os.ExpandEnv(l))
+		root := (&app{stdout: io.Discard, stderr: io.Discard}).rootCommand()
+		cmd, rest, err := root.Find(words[1:])
+		if err != nil || cmd == root {
+			t.Errorf("%s: names no command (%v)", l, err)
+			continue
+		}
+		if err := cmd.ParseFlags(rest); err != nil {
+			t.Errorf("%s: %v", l, err)
+			continue
+		}
+		if err := cmd.ValidateArgs(cmd.Flags().Args()); err != nil {
+			t.Errorf("%s: %v", l, err)
+		}
+		seen[cmd.CommandPath()] = true
+	}
+	for _, want := range []string{"odoo-backup destination add", "odoo-backup catalog rebuild", "odoo-backup service add",
+		"odoo-backup config set", "odoo-backup restore", "odoo-backup verify", "odoo-backup drill"} {
+		if !seen[want] {
+			t.Errorf("the runbook has no %s line:\n%s", want, page)
+		}
+	}
+	for _, want := range []string{"--ca-file /etc/ssl/private-ca.pem", "--secret-key-ref file:/etc/odoo-backup/minio.secret", "--encrypt-key /etc/odoo-backup/minio.key",
+		"--frequency manual --drill monthly --at 02:00", `--owner "$ODOO_DB_ROLE"`, "Where its key is kept: the admin's YubiKey"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the runbook lacks %q:\n%s", want, page)
+		}
+	}
 }
