@@ -45,7 +45,7 @@ func exampleRunbook() core.Runbook {
 		},
 		Recovery: core.Recovery{RPO: &core.RPOPoint{At: newest.StartedAt, Seconds: 3600}, RPOTargetSeconds: 7200,
 			Destinations: []core.RPOPoint{{Destination: "offsite disk", At: written.Add(-time.Hour), Seconds: 3600}, {Destination: "s3-eu", At: written.Add(-2 * time.Hour), Seconds: 7200}},
-			RTO: &core.RTOPoint{Seconds: 720, At: written.Add(-8 * time.Hour), Source: "drill", ID: 7, BackupID: 40}, RTOTargetSeconds: 600, RTOMissed: true},
+			RTO:          &core.RTOPoint{Seconds: 720, At: written.Add(-8 * time.Hour), Source: "drill", ID: 7, BackupID: 40}, RTOTargetSeconds: 600, RTOMissed: true},
 		LastDrill: &core.Drill{ID: 7, BackupID: 40, Destination: "s3-eu", Status: core.DrillOK, StartedAt: written.Add(-8*time.Hour - 12*time.Minute),
 			Details: core.DrillDetails{FilestoreFiles: 1200, Checks: []string{"key tables", "row counts", "base installed"}, RestoreSeconds: 720}},
 		SharedCatalog: true, Restorers: []core.RoleMember{{User: "catalog_owner", Role: core.RoleOwner}, {User: "alice", Role: core.RoleAdmin}},

@@ -288,3 +288,40 @@ func TestRunbookCommandsAreTheCommandLines(t *testing.T) {
 		}
 	}
 }
+
+// On a shared PostgreSQL catalog the runbook names who may restore: the
+// catalog's owner and the admins, not the viewers; a viewer, who sees no
+// secret, can write it too. It tells a new host it needs the fleet's key,
+// and the owner of the service's database is asked of its server.
+func TestRunbookNamesWhoMayRestoreOnASharedCatalog(t *testing.T) {
+	pg := servers.Postgres(t)
+	c := newCLI(t)
+	db := pgCatalog(t, c, "cli_runbook_roles")
+	odoo := generate(t, "cli_runbook_roles_odoo")
+	c.ok("destination", "add", "disk", "--dir", filepath.Join(c.dir, "disk"))
+	c.addService("prod", odoo)
+	c.ok("config", "set", "prod", "disk")
+	c.ok("backup", "prod")
+	alice, aliceName := c.loggedInAs(db, "alice")
+	bob, bobName := c.loggedInAs(db, "bob")
+	c.ok("role", "grant", aliceName, "admin")
+	c.ok("role", "grant", bobName, "viewer")
+	for _, who := range []*cli{alice, bob} {
+		page := who.ok("runbook", "prod")
+		for _, want := range []string{"The database users with the admin role on the catalog, and its owner:",
+			"- " + pg.User + " (owner)", "- " + aliceName + " (admin)", "odoo-backup key install-catalog FILE"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the runbook written by %s lacks %q:\n%s", who.catalog, want, page)
+			}
+		}
+		if strings.Contains(page, bobName+" (") || strings.Contains(page, "Whoever can read the catalog file") {
+			t.Errorf("the runbook names a viewer among those who may restore, or speaks of a catalog file:\n%s", page)
+		}
+	}
+	if page := alice.ok("runbook", "prod"); !strings.Contains(page, "--owner "+odoo.Owner+" --no-neutralize") {
+		t.Errorf("the runbook should restore into a database owned by %s, the owner of the service's:\n%s", odoo.Owner, page)
+	}
+	c.fails(1, `"nope"`, "runbook", "nope")
+	c.fails(2, "", "runbook")
+	c.fails(1, "give another file with -o", "runbook", "prod", "-o", filepath.Join(c.dir, "no-such-dir", "runbook.md"))
+}
