@@ -55,6 +55,14 @@ func (p *page) line(s string)             { p.b.WriteString(s + "\n") }
 
 func when(t time.Time) string { return t.Local().Format("2006-01-02 15:04 MST") }
 
+// age is how old a recovery point is, to the minute past an hour.
+func age(d time.Duration) string {
+	if d >= time.Hour {
+		d = d.Round(time.Minute)
+	}
+	return core.FormatTarget(d)
+}
+
 func (p *page) title() {
 	rb := p.rb
 	p.f("# Disaster-recovery runbook: %s\n\n", rb.Service.Name)
@@ -170,12 +178,12 @@ func (p *page) recovery() {
 	p.line("## Recovery point and time")
 	p.line("")
 	if r.RPO != nil {
-		p.f("- RPO: %s (newest good backup %s)%s\n", core.FormatTarget(r.RPO.Age()), when(r.RPO.At), target(r.RPOTargetSeconds, r.RPOMissed))
+		p.f("- RPO: %s (newest good backup %s)%s\n", age(r.RPO.Age()), when(r.RPO.At), target(r.RPOTargetSeconds, r.RPOMissed))
 	} else {
 		p.f("- RPO: no good backup yet%s\n", target(r.RPOTargetSeconds, r.RPOMissed))
 	}
 	for _, d := range r.Destinations {
-		p.f("  - on %s: %s (%s)\n", d.Destination, core.FormatTarget(d.Age()), when(d.At))
+		p.f("  - on %s: %s (%s)\n", d.Destination, age(d.Age()), when(d.At))
 	}
 	if t := r.RTO; t != nil {
 		p.f("- RTO: %s, measured by %s %d of backup %d on %s%s\n", core.FormatTarget(t.Duration()), t.Source, t.ID, t.BackupID, when(t.At), target(r.RTOTargetSeconds, r.RTOMissed))
