@@ -66,8 +66,8 @@ func age(d time.Duration) string {
 func (p *page) title() {
 	rb := p.rb
 	p.f("# Disaster-recovery runbook: %s\n\n", rb.Service.Name)
-	p.f("Written %s from the catalog %s, by `odoo-backup runbook %s`. It says what the catalog knew then:\n", when(rb.WrittenAt), p.catalogName(), rb.Service.Name)
-	p.line("write it again after any change, and keep a copy away from this host (on paper too).")
+	p.f("Written %s from the catalog %s, by `odoo-backup runbook %s`.\n", when(rb.WrittenAt), p.catalogName(), rb.Service.Name)
+	p.line("It says what the catalog knew then: write it again after any change, and keep a copy away from this host (on paper too).")
 	p.line("It holds no secret: it says where each one comes from.")
 	p.line("")
 }

@@ -151,6 +151,27 @@ func TestRunbookBringsTheServiceBackOnAFreshCatalog(t *testing.T) {
 	if fi, err := os.Stat(odoo.FilestoreDir); err != nil || fi.Sys().(*syscall.Stat_t).Uid != uint32(odoo.UID) {
 		t.Errorf("the filestore brought back: %v; want it owned by uid %d", err, odoo.UID)
 	}
+
+	// The other destination's line, for when the newest one's is lost too,
+	// brings the same service back from the pool on disk.
+	alt := regexp.MustCompile("(?m)^- from disk, backup [0-9]+ .*: `(odoo-backup restore [^`]+)`$").FindStringSubmatch(section)
+	if alt == nil {
+		t.Fatalf("the runbook gives no restore from disk for when s3-eu is lost:\n%s", section)
+	}
+	if err := pg.DropDatabase(ctx, odoo.Name); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(odoo.FilestoreDir); err != nil {
+		t.Fatal(err)
+	}
+	fresh.ok(shellWords(t, os.ExpandEnv(alt[1]))[1:]...)
+	if got, err = testbed.Fingerprint(ctx, pg.Conn(odoo.Name), odoo.FilestoreDir); err != nil {
+		t.Fatal(err)
+	}
+	if diff := source.WithoutChecklist().Diff(got.WithoutChecklist()); len(diff) > 0 {
+		t.Fatalf("the service brought back from disk differs from what was backed up:\n%s", diff)
+	}
+
 	var cfgs []struct {
 		Destination string `json:"destination"`
 		Frequency   string `json:"frequency"`
