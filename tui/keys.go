@@ -28,6 +28,8 @@ type KeyMap struct {
 	DoVerify key.Binding
 	// Editing the catalog: services, configurations, destinations, templates.
 	Filter, Add, Edit, Remove, MakePrimary, TestDest, NewService, AddConfig, EditService key.Binding
+	// A service's disaster-recovery runbook, and writing it to a file.
+	Runbook, WriteRunbook key.Binding
 	// Forms.
 	NextField, PrevField, Save key.Binding
 }
@@ -88,6 +90,9 @@ func NewKeyMap(readOnly bool) KeyMap {
 	k.Download = key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "download"))
 	k.DoDownload = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "download"))
 	k.DoVerify = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "verify"))
+	k.Runbook = key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "runbook"))
+	// Allowed read-only: it writes a file on this host, not the catalog.
+	k.WriteRunbook = key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write to a file"))
 	if readOnly {
 		k.Download.SetHelp("D", "download to a file (allowed read-only)")
 	}

@@ -146,13 +146,14 @@ func (s *serviceScreen) keys() keyTable {
 	primary := action{key: k.MakePrimary, changes: "moving the primary", disabled: s.noConfig,
 		run: onConfig(func(o core.ConfigOwner, d string) tea.Cmd { return makePrimary(s.ctx, o, d) })}
 	editService := action{key: k.EditService, changes: "editing a service", run: func() tea.Cmd { return editService(s.ctx, s.name) }}
+	book := action{key: k.Runbook, run: func() tea.Cmd { return openRunbook(s.ctx, s.name) }}
 
-	t := keyTable{groups: [][]action{moves, {tab, backup, upload, back}, {details, restore, verify, del, download},
+	t := keyTable{groups: [][]action{moves, {tab, backup, upload, book, back}, {details, restore, verify, del, download},
 		{add, edit, remove, primary, editService}}}
 	if inHistory {
-		t.footer = []action{details, restore, verify, del, download, tab, backup, upload, back}
+		t.footer = []action{details, restore, verify, del, download, tab, backup, upload, book, back}
 	} else {
-		t.footer = []action{tab, backup, add, edit, editService, upload, back}
+		t.footer = []action{tab, backup, add, edit, editService, upload, book, back}
 	}
 	return t
 }

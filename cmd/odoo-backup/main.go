@@ -165,6 +165,7 @@ them safely. Run it without a command to see the status of every service.`,
 		a.auditCommand(),
 		a.requestsCommand(),
 		a.roleCommand(),
+		a.runbookCommand(),
 	)
 	return root
 }
