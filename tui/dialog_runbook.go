@@ -13,7 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/odoo-backup/odoo-backup/core"
-	"github.com/odoo-backup/odoo-backup/runbook"
+	"github.com/odoo-backup/odoo-backup/tui/runbook"
 )
 
 // runbookDialog shows a service's disaster-recovery runbook, the page the

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/odoo-backup/odoo-backup/core"
-	"github.com/odoo-backup/odoo-backup/runbook"
+	"github.com/odoo-backup/odoo-backup/tui/runbook"
 	"github.com/odoo-backup/odoo-backup/store"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
-	"github.com/odoo-backup/odoo-backup/runbook"
+	"github.com/odoo-backup/odoo-backup/tui/runbook"
 	"github.com/odoo-backup/odoo-backup/store"
 )
 
