@@ -221,7 +221,12 @@ func (a *app) printRecovery(rep statusReport) {
 		if r.RTO != nil {
 			rto = fmt.Sprintf("%s (%s, %s)", timeTaken(r.RTO.Duration()), r.RTO.Source, localTime(r.RTO.At))
 		}
-		state := "ok"
+		// No "ok" here: the configurations' states say how the service
+		// is; this says how it stands against its targets.
+		state := "—"
+		if r.RPOTargetSeconds > 0 || r.RTOTargetSeconds > 0 {
+			state = "on target"
+		}
 		if len(s.Problems) > 0 {
 			state = "warning: " + strings.Join(s.Problems, "; ")
 			if r.RPOMissed {
