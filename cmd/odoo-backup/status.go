@@ -195,7 +195,7 @@ func (a *app) printStatus(rep statusReport) {
 			fmt.Fprintf(a.stdout, "Warning (not a failure until their backups go stale): %s; start odoo-backup --daemon there to run them\n", w)
 		case strings.Contains(w, ": RTO target "):
 			service, _, _ = strings.Cut(w, ":")
-			fmt.Fprintf(a.stdout, "Warning (not a failure): %s; see how the restore is spent with odoo-backup drill %s\n", w, service)
+			fmt.Fprintf(a.stdout, "Warning (not a failure): %s; a drill measures it again: odoo-backup drill %s\n", w, service)
 		default:
 			fmt.Fprintf(a.stdout, "Warning (not a failure): %s; see odoo-backup backups %s\n", w, service)
 		}
