@@ -283,7 +283,7 @@ func (a *app) printDaemons(rep statusReport) {
 func (a *app) statusCommand() *cobra.Command {
 	var asJSON, strict bool
 	cmd := &cobra.Command{
-		Use:   "status [--strict]",
+		Use:   "status",
 		Short: "Show the health of every configuration; exits 1 when any is failed or stale (a warning is no failure)",
 		Long: `Show the health of every configuration, and each service's measured RPO (age
 of its newest good backup, overall and per destination) and RTO (its last
