@@ -155,6 +155,9 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 		neutralize: req.Neutralize, newIdentity: req.NewIdentity,
 	}
 	rep := e.reporter(req.Progress)
+	// Timed from the archive's first byte to the new database under its
+	// name (recordRestore).
+	start := e.now()
 	err = e.restoreStaged(ctx, spec, &res, rep, func(st *staged) error {
 		rep.set(PhaseSwap, rb.b.Size)
 		if err := st.publishNew(ctx); err != nil {
@@ -163,6 +166,7 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 		st.report(&res)
 		return nil
 	})
+	e.recordRestore(ctx, rb.b, req.NewDB, start, err)
 	if err != nil {
 		return res, err
 	}

@@ -153,6 +153,9 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 		judge: true, acceptErrors: req.AcceptErrors, unchanged: fmt.Sprintf("%s is unchanged (safety backup %d stays)", svc.Name, res.SafetyBackupID),
 		neutralize: req.Neutralize, files: files, poolChecked: true,
 	}
+	// The restore is timed from here, after the safety backup, to the swap:
+	// what bringing the service back takes (recordRestore).
+	start := e.now()
 	err = e.restoreStaged(ctx, spec, &res, rep, func(st *staged) error {
 		rep.set(PhaseSwap, rb.b.Size)
 		old, err := st.swap(ctx)
@@ -163,6 +166,7 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 		st.report(&res)
 		return nil
 	})
+	e.recordRestore(ctx, rb.b, svc.Name, start, err)
 	if err != nil {
 		return res, err
 	}

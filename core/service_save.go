@@ -91,6 +91,9 @@ func checkService(ctx context.Context, cat ServiceCatalog, s Service, opt Servic
 			return err
 		}
 	}
+	if err := CheckTargets(s); err != nil {
+		return err
+	}
 	if !opt.Shared {
 		others, err := cat.Services(ctx)
 		if err != nil {

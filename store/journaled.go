@@ -360,6 +360,27 @@ func (w *Journaled) ReleaseLease(ctx context.Context, l core.Lease) error {
 	return err
 }
 
+// AddRestore records a timed restore while the catalog answers; it is not
+// journaled. No restore begins without the catalog (the restore lease, the
+// backup's row), so only one whose catalog went away while it ran loses its
+// record: a measurement of the RTO, which the engine logs, never the
+// restore itself.
+func (w *Journaled) AddRestore(ctx context.Context, r *core.RestoreRecord) error {
+	cctx, cancel := w.call(ctx)
+	defer cancel()
+	err := w.Catalog.AddRestore(cctx, r)
+	w.seen(err)
+	return err
+}
+
+func (w *Journaled) Restores(ctx context.Context, service string, limit int) ([]core.RestoreRecord, error) {
+	cctx, cancel := w.call(ctx)
+	defer cancel()
+	out, err := w.Catalog.Restores(cctx, service, limit)
+	w.seen(err)
+	return out, err
+}
+
 // The writes the engine records, journaled while the catalog is away.
 
 func (w *Journaled) realID(id int64) int64 {

@@ -76,6 +76,13 @@ destination at the same time; one that fails does not fail the others.`,
 					}
 				}
 			}
+			// A size anomaly is no failure of the backup: it follows the
+			// result, JSON or text, as a warning.
+			for _, b := range backups {
+				if b.Status == core.StatusSucceeded && b.Anomaly != "" {
+					fmt.Fprintf(a.stderr, "Warning: %s\n", anomalyText(b))
+				}
+			}
 			return err
 		}),
 	}
@@ -119,6 +126,7 @@ func (a *app) backupsCommand() *cobra.Command {
 			}
 			tw := table(a.stdout)
 			fmt.Fprintln(tw, "ID\tSTARTED\tSERVICE\tKIND\tDESTINATION\tSIZE\tTOOK\tSTATUS")
+			var anomalies []string
 			for _, b := range backups {
 				st := string(b.Status)
 				if b.Orphaned {
@@ -137,13 +145,24 @@ func (a *app) backupsCommand() *cobra.Command {
 				if b.Size > 0 {
 					size = humanSize(b.Size)
 				}
+				if b.Anomaly != "" && (b.Status == core.StatusSucceeded || b.Status == core.StatusRotated) {
+					size += " !"
+					st += ", size anomaly (below)"
+					anomalies = append(anomalies, anomalyText(b))
+				}
 				took := "—"
 				if b.FinishedAt != nil {
 					took = b.Duration().Round(1e9).String()
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, localTime(b.StartedAt), b.Service, b.Kind, b.Destination, size, took, st)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, s := range anomalies {
+				fmt.Fprintf(a.stdout, "! %s\n", s)
+			}
+			return nil
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -462,4 +481,9 @@ func counted(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// anomalyText says which backup has a size anomaly and what it is.
+func anomalyText(b core.Backup) string {
+	return fmt.Sprintf("size anomaly in backup %d of %s on %s: %s", b.ID, b.Service, b.Destination, b.Anomaly)
 }

@@ -21,7 +21,7 @@ func (a *app) destinationCommand() *cobra.Command {
 func (a *app) destinationAddCommand() *cobra.Command {
 	var d core.Destination
 	var secretEnv, secretRef, sse string
-	var encryptKey, encryptRecipient, encryptPassphraseEnv, layout string
+	var encryptKey, encryptRecipient, encryptPassphraseEnv, layout, keyNote string
 	var cmd *cobra.Command
 	cmd = &cobra.Command{
 		Use:   "add NAME (--dir PATH | --endpoint HOST:PORT --bucket B) [--layout pool|zip]",
@@ -71,6 +71,12 @@ func (a *app) destinationAddCommand() *cobra.Command {
 			if err := destinationEncryption(&d, encryptKey, encryptRecipient, encryptPassphraseEnv); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("key-note") {
+				encrypted := encryptKey != "" || encryptRecipient != "" || encryptPassphraseEnv != ""
+				if err := keyNoteFlag(&d, keyNote, encrypted); err != nil {
+					return err
+				}
+			}
 			if cmd.Flags().Changed("layout") {
 				l, err := layoutFlag(layout)
 				if err != nil {
@@ -105,7 +111,25 @@ func (a *app) destinationAddCommand() *cobra.Command {
 	f.StringVar(&encryptPassphraseEnv, "encrypt-passphrase-env", "", "encrypt backups with age and the passphrase in this environment variable")
 	f.StringVar(&d.S3.CAFile, "ca-file", "", "PEM file of the certificate authority of the endpoint's certificate, trusted besides the system's")
 	f.StringVar(&layout, "layout", "", layoutHelp+" (default "+string(core.DefaultLayout())+")")
+	f.StringVar(&keyNote, "key-note", "", keyNoteHelp)
 	return cmd
+}
+
+// keyNoteHelp is the --key-note flag's help.
+const keyNoteHelp = "where the key or passphrase that decrypts this destination's backups is kept, for whoever restores on the worst day (never the key itself)"
+
+// keyNoteFlag sets d's key note from --key-note: one line, on a destination
+// that encrypts ("" clears it).
+func keyNoteFlag(d *core.Destination, note string, encrypted bool) error {
+	note = strings.TrimSpace(note)
+	switch {
+	case strings.ContainsFunc(note, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return usageError{fmt.Errorf("--key-note takes one line of text without control characters")}
+	case note != "" && !encrypted:
+		return usageError{fmt.Errorf("--key-note says where the decryption key of an encrypting destination is kept, and %s does not encrypt; give it with --encrypt-key, --encrypt-recipient or --encrypt-passphrase-env", d.Name)}
+	}
+	d.Encrypt.KeyNote = note
+	return nil
 }
 
 // layoutHelp is the --layout flag's help: what each layout is for.
@@ -138,13 +162,13 @@ func (a *app) destinationListCommand() *cobra.Command {
 				return writeJSON(a.stdout, dests)
 			}
 			tw := table(a.stdout)
-			fmt.Fprintln(tw, "NAME\tKIND\tWHERE\tLAYOUT\tTLS\tSSE\tENCRYPTION")
+			fmt.Fprintln(tw, "NAME\tKIND\tWHERE\tLAYOUT\tTLS\tSSE\tENCRYPTION\tKEY NOTE")
 			for _, d := range dests {
 				tls := "—"
 				if d.Kind == core.DestinationS3 {
 					tls = map[bool]string{true: "off", false: "on"}[d.S3.NoTLS]
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), d.StoredLayout(), tls, orDash(d.S3.SSE), encryptionText(d))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), d.StoredLayout(), tls, orDash(d.S3.SSE), encryptionText(d), orDash(d.Encrypt.KeyNote))
 			}
 			return tw.Flush()
 		}),
@@ -194,14 +218,15 @@ func (a *app) destinationRemoveCommand() *cobra.Command {
 // credentials again, e.g. after a key rotation or when the catalog's key
 // file was lost.
 func (a *app) destinationUpdateCommand() *cobra.Command {
-	var accessKey, secretEnv, secretRef, layout string
+	var accessKey, secretEnv, secretRef, layout, keyNote string
 	var cmd *cobra.Command
 	cmd = &cobra.Command{
-		Use:   "update NAME [--layout pool|zip] [--access-key K] [--secret-key-env VAR | --secret-key-ref REF]",
-		Short: "Change a destination's layout, or enter the credentials of an S3 destination again, after checking that it works",
+		Use:   "update NAME [--layout pool|zip] [--access-key K] [--secret-key-env VAR | --secret-key-ref REF] [--key-note TEXT]",
+		Short: "Change a destination's layout or key note, or enter the credentials of an S3 destination again, after checking that it works",
 		Example: `  odoo-backup destination update nas --layout pool
   S3_SECRET=... odoo-backup destination update s3-eu --secret-key-env S3_SECRET
-  odoo-backup destination update s3-eu --access-key AKIA... --secret-key-ref file:/etc/odoo-backup/s3-eu.secret`,
+  odoo-backup destination update s3-eu --access-key AKIA... --secret-key-ref file:/etc/odoo-backup/s3-eu.secret
+  odoo-backup destination update s3-eu --key-note "printed in the office safe, envelope 3"`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			var newLayout core.Layout
@@ -221,11 +246,17 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 				return err
 			}
 			credentials := ok || accessKey != ""
+			note := cmd.Flags().Changed("key-note")
 			switch {
 			case credentials && d.Kind != core.DestinationS3:
 				return usageError{fmt.Errorf("destination %s is a local directory and has no credentials to update", d.Name)}
-			case !credentials && newLayout == "":
-				return usageError{fmt.Errorf("say what to change: --layout pool|zip, or new credentials with --secret-key-env VAR or --secret-key-ref REF (and --access-key K)")}
+			case !credentials && newLayout == "" && !note:
+				return usageError{fmt.Errorf("say what to change: --layout pool|zip, --key-note TEXT, or new credentials with --secret-key-env VAR or --secret-key-ref REF (and --access-key K)")}
+			}
+			if note {
+				if err := keyNoteFlag(&d, keyNote, d.Encrypted()); err != nil {
+					return err
+				}
 			}
 			if ok {
 				d.S3.SecretKey = secret
@@ -241,13 +272,16 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 				var probe *core.DestinationProbeError
 				if errors.As(err, &probe) {
 					if !credentials {
-						return core.Userf(err, "destination %q does not work, so its new layout was not saved: %s", d.Name, probe.Err.Error())
+						return core.Userf(err, "destination %q does not work, so the change was not saved: %s", d.Name, probe.Err.Error())
 					}
 					return core.Userf(err, "destination %q does not work with these credentials, so they were not saved: %s", d.Name, probe.Err.Error())
 				}
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Destination %s updated (layout %s); it was written, read and deleted successfully.\n", d.Name, d.StoredLayout())
+			if note {
+				fmt.Fprintf(a.stdout, "Its key note: %s.\n", orDash(d.Encrypt.KeyNote))
+			}
 			if change := core.LayoutChange(was, d.StoredLayout()); change != "" {
 				fmt.Fprintf(a.stdout, "Its %s.\n", change)
 			}
@@ -259,6 +293,7 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 	f.StringVar(&accessKey, "access-key", "", "new S3 access key")
 	f.StringVar(&secretEnv, "secret-key-env", "", "name of the environment variable holding the S3 secret key (read now, stored encrypted)")
 	f.StringVar(&secretRef, "secret-key-ref", "", "where the S3 secret key is kept, read at each use: env:VARIABLE or file:PATH (owner-only)")
+	f.StringVar(&keyNote, "key-note", "", keyNoteHelp+`; "" clears it`)
 	return cmd
 }
 

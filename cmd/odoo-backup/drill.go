@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,8 +53,8 @@ the history (odoo-backup drills) and a failed drill makes status unhealthy.`,
 					return jerr
 				}
 			} else if err == nil {
-				fmt.Fprintf(a.stdout, "Drill %d of %s passed: backup %d on %s restores, %s, %d attachment files present.\n",
-					res.Drill.ID, res.Drill.Service, res.Drill.BackupID, res.Drill.Destination, countsText(res.Drill.Details.Tables), res.Drill.Details.FilestoreFiles)
+				fmt.Fprintf(a.stdout, "Drill %d of %s passed: backup %d on %s restores in %s, %s, %d attachment files present.\n",
+					res.Drill.ID, res.Drill.Service, res.Drill.BackupID, res.Drill.Destination, restoreTime(res.Drill), countsText(res.Drill.Details.Tables), res.Drill.Details.FilestoreFiles)
 				if n := res.Drill.Details.KnownMissing; n > 0 {
 					fmt.Fprintf(a.stdout, "The backup lacks %d attachment file(s) the filestore had lost when it was taken; they were never in it, so they are no failure of the drill.\n", n)
 				}
@@ -110,7 +111,7 @@ func (a *app) drillsCommand() *cobra.Command {
 				return nil
 			}
 			tw := table(a.stdout)
-			fmt.Fprintln(tw, "ID\tSERVICE\tBACKUP\tDESTINATION\tSTARTED\tSTATUS")
+			fmt.Fprintln(tw, "ID\tSERVICE\tBACKUP\tDESTINATION\tSTARTED\tRESTORE\tSTATUS")
 			for _, d := range drills {
 				status := string(d.Status)
 				if d.Error != "" {
@@ -120,7 +121,7 @@ func (a *app) drillsCommand() *cobra.Command {
 				if d.BackupID != 0 {
 					backup = fmt.Sprint(d.BackupID)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Service, backup, orDash(d.Destination), localTime(d.StartedAt), status)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Service, backup, orDash(d.Destination), localTime(d.StartedAt), restoreTime(d), status)
 			}
 			return tw.Flush()
 		}),
@@ -128,4 +129,22 @@ func (a *app) drillsCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().IntVar(&limit, "limit", 0, "show at most this many (default all)")
 	return cmd
+}
+
+// restoreTime is how long a drill's restore took (its measured RTO), "—"
+// when it did not get that far.
+func restoreTime(d core.Drill) string {
+	if d.Details.RestoreSeconds <= 0 {
+		return "—"
+	}
+	return timeTaken(time.Duration(d.Details.RestoreSeconds * float64(time.Second)))
+}
+
+// timeTaken is a measured time as people read it: to the tenth of a
+// second under a minute ("1.4s"), else to the second ("12m5s").
+func timeTaken(d time.Duration) string {
+	if d < time.Minute {
+		return max(d, 0).Round(100 * time.Millisecond).String()
+	}
+	return core.FormatTarget(d.Round(time.Second))
 }

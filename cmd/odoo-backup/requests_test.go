@@ -61,6 +61,22 @@ func (c *cli) request(id int64) core.Request {
 	return r
 }
 
+// restores reads the timed restores of service from the catalog, behind
+// the commands' back, newest first.
+func (c *cli) restores(service string) []core.RestoreRecord {
+	c.t.Helper()
+	cat, err := store.Open(context.Background(), c.catalog, store.WithKeyFile(filepath.Join(c.dir, "xdg", "odoo-backup", "catalog.key")))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer cat.Close()
+	rs, err := cat.Restores(context.Background(), service, 0)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return rs
+}
+
 // awaitRequest reads request id until ok says it is as wanted (at most
 // two minutes).
 func (c *cli) awaitRequest(id int64, what string, ok func(core.Request) bool) core.Request {
@@ -302,6 +318,10 @@ func TestRequestsRunOnTheServicesHost(t *testing.T) {
 	c.json(&all, "--host-name", "a", "backups", "prod")
 	if len(all) != 2 || all[0].Kind != core.KindSafety || all[0].Host != "b" {
 		t.Errorf("prod's backups %+v, want the safety backup b took before the restore", all)
+	}
+	// b timed the restore: prod's measured RTO.
+	if rs := c.restores("prod"); len(rs) != 1 || rs[0].Host != "b" || rs[0].Target != "prod" || itoa(rs[0].BackupID) != bid || rs[0].Status != core.RestoreSucceeded || rs[0].Duration() <= 0 {
+		t.Errorf("prod's restores %+v, want the one b ran, timed", rs)
 	}
 
 	// A drill, an upload's restore and a service copy go to b the same way.

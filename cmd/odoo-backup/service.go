@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +23,7 @@ func (a *app) serviceCommand() *cobra.Command {
 func (a *app) serviceAddCommand() *cobra.Command {
 	var (
 		db, host, pgUser, passwordEnv, passwordRef, filestore, template, odooConf, svcHost string
+		rpo, rto                                                                           string
 		port                                                                               int
 		noCheck, force                                                                     bool
 	)
@@ -40,6 +42,9 @@ func (a *app) serviceAddCommand() *cobra.Command {
 				return usageError{err}
 			}
 			s := core.Service{Name: args[0]}
+			if err := targetFlags(cmd, &s, rpo, rto); err != nil {
+				return err
+			}
 			if cmd.Flags().Changed("host") {
 				if err := hostFlag(svcHost); err != nil {
 					return err
@@ -85,6 +90,9 @@ func (a *app) serviceAddCommand() *cobra.Command {
 				return serviceSaveError(err, s.Name, "added")
 			}
 			fmt.Fprintf(a.stdout, "Service %s added: database %s on %s as %s, filestore %s.\n", s.Name, s.DB.Database, s.DB.Address(), s.DB.User, s.FilestoreDir)
+			if t := targetsText(s); t != "" {
+				fmt.Fprintf(a.stdout, "Recovery targets: %s.\n", t)
+			}
 			if h := core.ServiceHost(s); h != core.HostName() {
 				fmt.Fprintf(a.stdout, "It belongs to host %s: the daemon of %s runs its schedules, and its filestore is read there.\n", h, h)
 			}
@@ -110,7 +118,45 @@ func (a *app) serviceAddCommand() *cobra.Command {
 	f.BoolVar(&noCheck, "no-check", false, "add the service without checking that its database answers")
 	f.BoolVar(&force, "force", false, "add the service even though another service uses the same database or filestore")
 	f.StringVar(&svcHost, "host", "", "the host that holds the service's filestore: its daemon runs the service's schedules (default this host, see --host-name)")
+	addTargetFlags(cmd, &rpo, &rto)
 	return cmd
+}
+
+// addTargetFlags adds --rpo and --rto to a command that saves a service.
+func addTargetFlags(cmd *cobra.Command, rpo, rto *string) {
+	cmd.Flags().StringVar(rpo, "rpo", "", "RPO target: the newest good backup may be at most this old (30m, 2h, 1d; 0 or none: no target); older fails status")
+	cmd.Flags().StringVar(rto, "rto", "", "RTO target: a restore (measured by drills and real restores) may take at most this long (0 or none: no target); longer is a warning in status")
+}
+
+// targetFlags reads --rpo and --rto, those given, into s.
+func targetFlags(cmd *cobra.Command, s *core.Service, rpo, rto string) error {
+	for _, t := range []struct {
+		flag, value string
+		seconds     *int64
+	}{{"rpo", rpo, &s.RPOTargetSeconds}, {"rto", rto, &s.RTOTargetSeconds}} {
+		if !cmd.Flags().Changed(t.flag) {
+			continue
+		}
+		d, err := core.ParseTarget(t.value)
+		if err != nil {
+			return usageError{fmt.Errorf("--%s %s", t.flag, message(err))}
+		}
+		*t.seconds = int64(d / time.Second)
+	}
+	return nil
+}
+
+// targetsText says a service's recovery targets ("RPO 2h, RTO 30m"); ""
+// when it has none.
+func targetsText(s core.Service) string {
+	var parts []string
+	if s.RPOTargetSeconds > 0 {
+		parts = append(parts, "RPO "+core.FormatTarget(s.RPOTarget()))
+	}
+	if s.RTOTargetSeconds > 0 {
+		parts = append(parts, "RTO "+core.FormatTarget(s.RTOTarget()))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // hostFlag checks the host given with --host.
@@ -143,13 +189,14 @@ func (a *app) serviceListCommand() *cobra.Command {
 				return writeJSON(a.stdout, svcs)
 			}
 			tw := table(a.stdout)
-			fmt.Fprintln(tw, "NAME\tHOST\tDATABASE\tSERVER\tUSER\tFILESTORE")
+			fmt.Fprintln(tw, "NAME\tHOST\tDATABASE\tSERVER\tUSER\tFILESTORE\tRPO TARGET\tRTO TARGET")
 			for _, s := range svcs {
+				rpo, rto := targetText(s.RPOTarget()), targetText(s.RTOTarget())
 				if s.Placeholder {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s (give it one with: odoo-backup service add %s --db DB ...)\t—\t—\n", s.Name, s.Host, orDash(s.DB.Database), s.ServerLabel(), s.Name)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s (give it one with: odoo-backup service add %s --db DB ...)\t—\t—\t%s\t%s\n", s.Name, s.Host, orDash(s.DB.Database), s.ServerLabel(), s.Name, rpo, rto)
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Host, s.DB.Database, s.ServerLabel(), s.DB.User, s.FilestoreDir)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Host, s.DB.Database, s.ServerLabel(), s.DB.User, s.FilestoreDir, rpo, rto)
 			}
 			return tw.Flush()
 		}),
@@ -179,16 +226,19 @@ func (a *app) serviceRemoveCommand() *cobra.Command {
 func (a *app) serviceUpdateCommand() *cobra.Command {
 	var (
 		host, pgUser, passwordEnv, passwordRef, svcHost string
+		rpo, rto                                        string
 		port                                            int
 		noCheck, force                                  bool
 	)
 	var cmd *cobra.Command
 	cmd = &cobra.Command{
-		Use:   "update NAME [--pg-host H] [--pg-port P] [--pg-user U] [--pg-password-env VAR | --pg-password-ref REF] [--host H]",
-		Short: "Change a service's PostgreSQL connection or password (after checking that it works), or move it to another host",
+		Use:   "update NAME [--pg-host H] [--pg-port P] [--pg-user U] [--pg-password-env VAR | --pg-password-ref REF] [--host H] [--rpo D] [--rto D]",
+		Short: "Change a service's PostgreSQL connection or password (after checking that it works), move it to another host, or set its recovery targets",
 		Example: `  PGPASSWORD_PROD=... odoo-backup service update production --pg-password-env PGPASSWORD_PROD
   odoo-backup service update production --pg-password-ref file:/etc/odoo-backup/production.pgpass
-  odoo-backup service update production --host odoo-2`,
+  odoo-backup service update production --host odoo-2
+  odoo-backup service update production --rpo 2h --rto 30m
+  odoo-backup service update production --rto none`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			s, err := a.cat.Service(ctx, args[0])
@@ -206,8 +256,12 @@ func (a *app) serviceUpdateCommand() *cobra.Command {
 				}
 			}
 			connection := havePW || host != "" || port != 0 || pgUser != ""
-			if !connection && !moving {
-				return usageError{fmt.Errorf("say what to change with --pg-host, --pg-port, --pg-user, --pg-password-env, --pg-password-ref or --host")}
+			targets := cmd.Flags().Changed("rpo") || cmd.Flags().Changed("rto")
+			if !connection && !moving && !targets {
+				return usageError{fmt.Errorf("say what to change with --pg-host, --pg-port, --pg-user, --pg-password-env, --pg-password-ref, --host, --rpo or --rto")}
+			}
+			if err := targetFlags(cmd, &s, rpo, rto); err != nil {
+				return err
 			}
 			if havePW {
 				s.DB.Password = pw
@@ -231,6 +285,9 @@ func (a *app) serviceUpdateCommand() *cobra.Command {
 			case moving:
 				fmt.Fprintf(a.stdout, "Service %s is already on host %s.\n", s.Name, svcHost)
 			}
+			if targets {
+				fmt.Fprintf(a.stdout, "Service %s recovery targets: RPO %s, RTO %s.\n", s.Name, targetText(s.RPOTarget()), targetText(s.RTOTarget()))
+			}
 			return nil
 		}),
 	}
@@ -243,6 +300,7 @@ func (a *app) serviceUpdateCommand() *cobra.Command {
 	f.BoolVar(&noCheck, "no-check", false, "change the service without checking that its database answers")
 	f.BoolVar(&force, "force", false, "change the service even though another service uses the same database or filestore")
 	f.StringVar(&svcHost, "host", "", "move the service to this host: the one that now holds its filestore, whose daemon runs its schedules")
+	addTargetFlags(cmd, &rpo, &rto)
 	return cmd
 }
 
@@ -317,4 +375,12 @@ func overrideConn(c *core.DBConn, host string, port int, user string) {
 	if user != "" {
 		c.User = user
 	}
+}
+
+// targetText is a recovery target as a table shows it: "2h", or "none".
+func targetText(d time.Duration) string {
+	if d <= 0 {
+		return "none"
+	}
+	return core.FormatTarget(d)
 }

@@ -33,6 +33,12 @@ type serviceStatus struct {
 	// LastDrill is the service's last finished restore drill, if any; a
 	// failed one makes the service failed.
 	LastDrill *core.Drill `json:"last_drill"`
+	// Recovery is the service's measured RPO (overall and per destination)
+	// and RTO against its targets.
+	Recovery core.Recovery `json:"recovery"`
+	// Problems say what is wrong with the service as a whole, one sentence
+	// each: a missed RPO target (a failure) or RTO target (a warning).
+	Problems []string `json:"problems"`
 }
 
 type statusReport struct {
@@ -45,8 +51,11 @@ type statusReport struct {
 	// (its services' schedules fail), stopped (a warning) or none.
 	Daemons []core.HostStatus `json:"daemons"`
 	// Warnings are states worth a look that are no failure (a backup that
-	// lacks attachment files): status still exits 0 for them.
+	// lacks attachment files, a size anomaly, a missed RTO target): status
+	// still exits 0 for them (4 with --strict).
 	Warnings []string `json:"warnings"`
+	// at is when the report was made: the ages it shows are at that time.
+	at time.Time
 }
 
 type schedulerStatus struct {
@@ -63,6 +72,7 @@ func (a *app) status(ctx context.Context) (statusReport, error) {
 		return rep, err
 	}
 	now := time.Now()
+	rep.at = now
 	fleet, err := core.LoadFleet(ctx, a.cat, svcs, now)
 	if err != nil {
 		return rep, err
@@ -101,8 +111,15 @@ func (a *app) status(ctx context.Context) (statusReport, error) {
 				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s on %s: %s", c.Service, c.Destination, c.Reason))
 			}
 		}
+		if p := sh.Recovery.RTOProblem(); p != "" {
+			rep.Warnings = append(rep.Warnings, s.Name+": "+p)
+		}
+		problems := sh.Problems
+		if problems == nil {
+			problems = []string{}
+		}
 		rep.Services = append(rep.Services, serviceStatus{Name: s.Name, Host: core.ServiceHost(s), Database: s.DB.Database, Placeholder: s.Placeholder, Health: sh.State,
-			Configurations: sh.Configurations, LastDrill: sh.LastDrill})
+			Configurations: sh.Configurations, LastDrill: sh.LastDrill, Recovery: sh.Recovery, Problems: problems})
 	}
 	return rep, nil
 }
@@ -126,19 +143,20 @@ func (a *app) printStatus(rep statusReport) {
 		return
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "SERVICE\tHOST\tDESTINATION\tSCHEDULE\tLAST SUCCESS\tNEXT RUN\tSTATE")
+	fmt.Fprintln(tw, "SERVICE\tHOST\tDESTINATION\tSCHEDULE\tLAST SUCCESS\tRPO\tNEXT RUN\tSTATE")
 	for _, s := range rep.Services {
 		if s.Placeholder && len(s.Configurations) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t—\t\t\t\t%s: give it one with odoo-backup service add %s --db DB ...\n", s.Name, s.Host, core.NoConnectionYet, s.Name)
+			fmt.Fprintf(tw, "%s\t%s\t—\t\t\t\t\t%s: give it one with odoo-backup service add %s --db DB ...\n", s.Name, s.Host, core.NoConnectionYet, s.Name)
 			continue
 		}
 		if len(s.Configurations) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t—\t\t\t\tnone: add a destination with odoo-backup config set %s DESTINATION\n", s.Name, s.Host, s.Name)
+			fmt.Fprintf(tw, "%s\t%s\t—\t\t\t\t\tnone: add a destination with odoo-backup config set %s DESTINATION\n", s.Name, s.Host, s.Name)
 		}
 		for _, c := range s.Configurations {
-			last := "never"
+			last, rpo := "never", "—"
 			if c.LastSuccess != nil {
 				last = localTime(*c.LastSuccess)
+				rpo = ageText(rep.at.Sub(*c.LastSuccess))
 			}
 			state := c.State
 			switch {
@@ -158,24 +176,76 @@ func (a *app) printStatus(rep statusReport) {
 			if c.NextRun != nil {
 				next = localTime(*c.NextRun)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Host, dest, c.Schedule, last, next, state)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Host, dest, c.Schedule, last, rpo, next, state)
 		}
 		if d := s.LastDrill; d != nil {
 			state := "ok"
 			if d.Status == core.DrillFailed {
 				state = "failed: " + d.Error
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\trestore drill\t%s\t\t%s\n", s.Name, s.Host, orDash(d.Destination), localTime(d.StartedAt), state)
+			fmt.Fprintf(tw, "%s\t%s\t%s\trestore drill\t%s\t\t\t%s\n", s.Name, s.Host, orDash(d.Destination), localTime(d.StartedAt), state)
 		}
 	}
 	tw.Flush()
+	a.printRecovery(rep)
 	for _, w := range rep.Warnings {
-		if strings.HasPrefix(w, "daemon on host ") {
+		service, _, _ := strings.Cut(w, " ")
+		switch {
+		case strings.HasPrefix(w, "daemon on host "):
 			fmt.Fprintf(a.stdout, "Warning (not a failure until their backups go stale): %s; start odoo-backup --daemon there to run them\n", w)
-			continue
+		case strings.Contains(w, ": RTO target "):
+			service, _, _ = strings.Cut(w, ":")
+			fmt.Fprintf(a.stdout, "Warning (not a failure): %s; a drill measures it again: odoo-backup drill %s\n", w, service)
+		default:
+			fmt.Fprintf(a.stdout, "Warning (not a failure): %s; see odoo-backup backups %s\n", w, service)
 		}
-		fmt.Fprintf(a.stdout, "Warning (not a failure): %s; see odoo-backup backups %s\n", w, strings.SplitN(w, " ", 2)[0])
 	}
+}
+
+// printRecovery shows each service's measured RPO and RTO against its
+// targets, and what a missed target does to the service.
+func (a *app) printRecovery(rep statusReport) {
+	if len(rep.Services) == 0 {
+		return
+	}
+	fmt.Fprintln(a.stdout, "Recovery (RPO: age of the newest good backup; RTO: the last measured restore):")
+	tw := table(a.stdout)
+	fmt.Fprintln(tw, "  SERVICE\tRPO\tRPO TARGET\tRTO\tRTO TARGET\tSTATE")
+	for _, s := range rep.Services {
+		r := s.Recovery
+		rpo := "no good backup"
+		if r.RPO != nil {
+			rpo = ageText(r.RPO.Age())
+		}
+		rto := "not measured: run odoo-backup drill " + s.Name
+		if r.RTO != nil {
+			rto = fmt.Sprintf("%s (%s, %s)", timeTaken(r.RTO.Duration()), r.RTO.Source, localTime(r.RTO.At))
+		}
+		// No "ok" here: the configurations' states say how the service
+		// is; this says how it stands against its targets.
+		state := "—"
+		if r.RPOTargetSeconds > 0 || r.RTOTargetSeconds > 0 {
+			state = "on target"
+		}
+		if len(s.Problems) > 0 {
+			state = "warning: " + strings.Join(s.Problems, "; ")
+			if r.RPOMissed {
+				state = "failed: " + strings.Join(s.Problems, "; ")
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", s.Name, rpo, targetText(time.Duration(r.RPOTargetSeconds)*time.Second),
+			rto, targetText(time.Duration(r.RTOTargetSeconds)*time.Second), state)
+	}
+	tw.Flush()
+}
+
+// ageText is how old a recovery point is, to the second under a minute,
+// else to the minute.
+func ageText(d time.Duration) string {
+	if d < time.Minute {
+		return core.FormatTarget(max(d, 0).Round(time.Second))
+	}
+	return core.FormatTarget(d.Round(time.Minute))
 }
 
 // printDaemons lists each host's daemon when the catalog has more than one
@@ -211,13 +281,18 @@ func (a *app) printDaemons(rep statusReport) {
 }
 
 func (a *app) statusCommand() *cobra.Command {
-	var asJSON bool
+	var asJSON, strict bool
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the health of every configuration; exits 1 when any is failed or stale (a warning is no failure)",
-		Long: `Show the health of every configuration. Exit codes: 0 healthy (warnings
-included), 1 a configuration is failed, stale or stalled, 3 the catalog is
-unreachable (its PostgreSQL server does not answer), so nothing is known.`,
+		Long: `Show the health of every configuration, and each service's measured RPO (age
+of its newest good backup, overall and per destination) and RTO (its last
+drill's or real restore's time) against its targets. Exit codes: 0 healthy
+(warnings included), 1 a configuration is failed, stale or stalled, a restore
+drill failed or a service missed its RPO target, 3 the catalog is unreachable
+(its PostgreSQL server does not answer), so nothing is known, 4 with --strict:
+nothing is unhealthy but there are warnings (a size anomaly, a missed RTO
+target, a backup lacking attachment files, a stopped daemon).`,
 		Args: cobra.NoArgs,
 		RunE: a.withCatalog(func(ctx context.Context, _ []string) error {
 			rep, err := a.status(ctx)
@@ -231,13 +306,17 @@ unreachable (its PostgreSQL server does not answer), so nothing is known.`,
 			} else {
 				a.printStatus(rep)
 			}
-			if !rep.Healthy {
+			switch {
+			case !rep.Healthy:
 				return exitCode(1)
+			case strict && len(rep.Warnings) > 0:
+				return exitCode(4)
 			}
 			return nil
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&strict, "strict", false, "exit 4 when nothing is unhealthy but there are warnings")
 	return cmd
 }
 
