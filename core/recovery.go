@@ -61,7 +61,11 @@ func (r Recovery) RPOProblem() string {
 	if r.RPO == nil {
 		return fmt.Sprintf("RPO target %s missed: no good backup yet", target)
 	}
-	return fmt.Sprintf("RPO target %s missed: the newest good backup is %s old", target, FormatTarget(r.RPO.Age()))
+	age := r.RPO.Age()
+	if age >= time.Hour {
+		age = age.Round(time.Minute)
+	}
+	return fmt.Sprintf("RPO target %s missed: the newest good backup is %s old", target, FormatTarget(age))
 }
 
 func (r Recovery) RTOProblem() string {

@@ -106,21 +106,17 @@ func targetField(d time.Duration) string {
 	return core.FormatTarget(d)
 }
 
-// parseTarget reads a recovery target typed in a form: a duration such as
-// 2h, 30m or 1h30m, in whole seconds; empty (or 0) is none.
+// parseTarget reads a recovery target typed in a form as the command line
+// reads it (core.ParseTarget: 2h, 30m, 1d12h); empty is none.
 func parseTarget(what, text string) (int64, error) {
-	text = strings.TrimSpace(text)
-	if text == "" {
+	if strings.TrimSpace(text) == "" {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(text)
-	switch {
-	case err != nil || d < 0:
-		return 0, core.Userf(core.ErrInvalid, "%s %q is not a duration: write it like 2h, 30m or 1h30m, or leave it empty for none", what, text)
-	case d > 0 && d < time.Second:
-		return 0, core.Userf(core.ErrInvalid, "%s %q is under a second: give at least 1s, or leave it empty for none", what, text)
+	d, err := core.ParseTarget(text)
+	if err != nil {
+		return 0, core.Userf(core.ErrInvalid, "%s %s", what, err.Error())
 	}
-	return int64(d.Round(time.Second) / time.Second), nil
+	return int64(d / time.Second), nil
 }
 
 func submitService(ctx *Context, f *form, existing *core.Service) tea.Cmd {

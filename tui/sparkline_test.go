@@ -194,17 +194,16 @@ func TestParseTarget(t *testing.T) {
 	for _, c := range []struct {
 		in   string
 		want int64
-	}{{"", 0}, {"  ", 0}, {"0", 0}, {"2h", 7200}, {"30m", 1800}, {"1h30m", 5400}, {" 45s ", 45}, {"1.5h", 5400}} {
+	}{{"", 0}, {"  ", 0}, {"0", 0}, {"2h", 7200}, {"30m", 1800}, {"1h30m", 5400}, {" 90s ", 90}, {"1.5h", 5400}, {"7d", 7 * 86400}, {"none", 0}} {
 		got, err := parseTarget("RPO target", c.in)
 		if err != nil || got != c.want {
 			t.Errorf("parseTarget(%q) = %d, %v; want %d", c.in, got, err, c.want)
 		}
 	}
 	for in, want := range map[string]string{
-		"2 hours": `RPO target "2 hours" is not a duration: write it like 2h, 30m or 1h30m, or leave it empty for none`,
-		"7d":      `RPO target "7d" is not a duration`,
-		"-1h":     `RPO target "-1h" is not a duration`,
-		"10ms":    `RPO target "10ms" is under a second: give at least 1s, or leave it empty for none`,
+		"2 hours": `RPO target "2 hours" is not a duration; give one like 30m, 2h or 1d`,
+		"-1h":     `RPO target "-1h" is negative`,
+		"10ms":    `RPO target "10ms" is below 1m`,
 	} {
 		if _, err := parseTarget("RPO target", in); err == nil || !strings.Contains(userMessage(err), want) {
 			t.Errorf("parseTarget(%q) = %v, want %q", in, err, want)

@@ -24,9 +24,9 @@ func TestServiceFormTargets(t *testing.T) {
 	// The targets are the last two fields: shift+tab wraps to them from
 	// the database.
 	press(tm, "shift+tab", "shift+tab", "2 hours", "enter")
-	view(t, tm, `✗ RPO target "2 hours" is not a duration: write it like 2h, 30m or 1h30m, or leave it empty for none`)
+	view(t, tm, `✗ RPO target "2 hours" is not a duration; give one like 30m, 2h or 1d`)
 	press(tm, "ctrl+u", "2h", "tab", "-30m", "enter")
-	view(t, tm, `✗ RTO target "-30m" is not a duration`)
+	view(t, tm, `✗ RTO target "-30m" is negative`)
 	if s, err := cat.Service(ctx, "production"); err != nil || s.RPOTargetSeconds != 0 || s.RTOTargetSeconds != 0 {
 		t.Fatalf("a refused form changed the targets: %+v, %v", s, err)
 	}

@@ -328,6 +328,9 @@ func (p *page) commands() {
 			identity[d.Name] = v
 			secrets = append(secrets, secret{v, "the path of the age identity file of recipient " + e.Recipient + " (destination " + d.Name + ")" + note})
 		}
+		if e.KeyNote != "" && (c.Passphrase.IsSet() || e.KeyFile != "" || e.Recipient != "") {
+			args = append(args, "--key-note", quote(e.KeyNote))
+		}
 		args = append(args, "--layout", string(d.StoredLayout()))
 		cmds = append(cmds, strings.Join(args, " "))
 	}
