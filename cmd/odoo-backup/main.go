@@ -166,6 +166,7 @@ them safely. Run it without a command to see the status of every service.`,
 		a.auditCommand(),
 		a.requestsCommand(),
 		a.roleCommand(),
+		a.notifyCommand(),
 	)
 	return root
 }
