@@ -83,6 +83,9 @@ type Options struct {
 	// context ends before they are aborted (default 10m).
 	ShutdownTimeout time.Duration
 	Log             *slog.Logger
+	// OnStart, if set, is told about every run as it starts (catch-up
+	// runs included), on the run's goroutine: it must not block.
+	OnStart func(Run)
 	// OnRun, if set, is told about every finished run.
 	OnRun func(Run)
 	// OnDrill, if set, is told about every finished scheduled drill.
@@ -737,6 +740,9 @@ func (s *Scheduler) catchUp(ctx context.Context) {
 // runBackup takes one scheduled backup and, for each destination where it
 // succeeded, applies that configuration's retention.
 func (s *Scheduler) runBackup(run Run) Run {
+	if s.o.OnStart != nil {
+		s.o.OnStart(run)
+	}
 	s.markActive(run.Service, 1)
 	defer s.markActive(run.Service, -1)
 	s.o.Log.Info("scheduled backup starting", "service", run.Service, "destinations", strings.Join(run.Destinations, ","), "catch_up", run.CatchUp)

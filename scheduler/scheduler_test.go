@@ -140,6 +140,9 @@ type world struct {
 	done   chan error
 	// logged receives every log line of the scheduler.
 	logged chan string
+	// started are the runs OnStart was told of, in order.
+	startedMu sync.Mutex
+	started   []Run
 }
 
 var start = time.Date(2026, 11, 22, 0, 30, 0, 0, time.UTC)
@@ -200,7 +203,12 @@ func (w *world) start(waiters int) {
 	w.t.Helper()
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{w.t}, chanWriter(w.logged)), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := New(Options{Catalog: w.cat, Runner: w.runner, Clock: w.clock, Location: time.UTC, PollInterval: 7 * 24 * time.Hour, Log: log,
-		OnRun: func(r Run) { w.runs <- r }})
+		OnRun: func(r Run) { w.runs <- r },
+		OnStart: func(r Run) {
+			w.startedMu.Lock()
+			w.started = append(w.started, r)
+			w.startedMu.Unlock()
+		}})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -358,6 +366,25 @@ func TestCatchUpOnceAfterDowntime(t *testing.T) {
 	w.noRun()
 	if len(w.runner.calls) != 1 {
 		t.Errorf("got %d backups runs, want exactly 1", len(w.runner.calls))
+	}
+}
+
+// OnStart is told of each run before it runs, the catch-up included, with
+// the run's service and destinations: what the daemon pings "start" on.
+func TestOnStartBeforeEachRun(t *testing.T) {
+	w := newWorld(t, core.Configuration{Destination: "s3", Frequency: core.Hourly})
+	w.seed("s3", at(0, 0).Add(-5*time.Hour))
+	w.start(2)
+	catchUp := w.next()
+	w.block(2)
+	w.advanceTo(at(1, 0), 2)
+	slot := w.next()
+	w.startedMu.Lock()
+	defer w.startedMu.Unlock()
+	if len(w.started) != 2 || !w.started[0].CatchUp || w.started[1].CatchUp ||
+		strings.Join(w.started[0].Destinations, ",") != strings.Join(catchUp.Destinations, ",") ||
+		strings.Join(w.started[1].Destinations, ",") != "s3" || w.started[1].Backups != nil || len(slot.Backups) != 1 {
+		t.Errorf("OnStart was told %+v, want the catch-up then the 01:00 run, each before its backups", w.started)
 	}
 }
 

@@ -330,26 +330,32 @@ func (c *Catalog) RemoveConfiguration(ctx context.Context, service, destination 
 	})
 }
 
-const configurationSelect = `SELECT c.service_id, s.name, c.destination_id, d.name, ` + "%s" + `
+// pingURLCol is the configuration's ping URL in configurationQuery; a
+// viewer reads ping_url_shown in its place (withoutSecrets).
+const pingURLCol = `c.ping_url AS ping_url`
+
+const configurationSelect = `SELECT c.service_id, s.name, c.destination_id, d.name, ` + pingURLCol + `, ` + "%s" + `
 	FROM configurations c
 	JOIN services s ON s.id = c.service_id
 	JOIN destinations d ON d.id = c.destination_id`
 
 var configurationQuery = fmt.Sprintf(configurationSelect, columns("c."))
 
-func scanConfigurations(rows *sql.Rows) ([]core.Configuration, error) {
+func (c *Catalog) scanConfigurations(rows *sql.Rows) ([]core.Configuration, error) {
 	defer rows.Close()
 	var out []core.Configuration
 	for rows.Next() {
 		var (
-			cfg core.Configuration
-			s   settings
+			cfg  core.Configuration
+			s    settings
+			ping string
 		)
 		targets, finish := s.dests()
-		if err := rows.Scan(append([]any{&cfg.ServiceID, &cfg.Service, &cfg.DestinationID, &cfg.Destination}, targets...)...); err != nil {
+		if err := rows.Scan(append([]any{&cfg.ServiceID, &cfg.Service, &cfg.DestinationID, &cfg.Destination, &ping}, targets...)...); err != nil {
 			return nil, err
 		}
 		finish()
+		cfg.PingURL = c.open(pingURL(cfg.Service, cfg.Destination), ping)
 		cfg.Frequency, cfg.Schedule, cfg.Retention, cfg.Primary, cfg.Drill = s.Frequency, s.Schedule, s.Retention, s.Primary, s.Drill
 		out = append(out, cfg)
 	}
@@ -368,7 +374,7 @@ func (c *Catalog) Configurations(ctx context.Context, service string) ([]core.Co
 		if err != nil {
 			return err
 		}
-		out, err = scanConfigurations(rows)
+		out, err = c.scanConfigurations(rows)
 		return err
 	})
 	return out, err
@@ -381,7 +387,7 @@ func (c *Catalog) AllConfigurations(ctx context.Context) ([]core.Configuration, 
 	if err != nil {
 		return nil, dbError("list configurations", err)
 	}
-	out, err := scanConfigurations(rows)
+	out, err := c.scanConfigurations(rows)
 	if err != nil {
 		return nil, dbError("list configurations", err)
 	}
@@ -399,7 +405,7 @@ func (c *Catalog) Primary(ctx context.Context, service string) (core.Configurati
 		if err != nil {
 			return err
 		}
-		cfgs, err := scanConfigurations(rows)
+		cfgs, err := c.scanConfigurations(rows)
 		if err != nil {
 			return err
 		}

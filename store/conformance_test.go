@@ -48,6 +48,8 @@ var conformance = []func(*testing.T){
 	TestRolesEnforcedByTheServer, TestRoleGrantListRevoke,
 	TestHealthSnapshotJudgesAsEvaluateService, TestHealthSnapshotFindsSuccessBeyondFifty,
 	TestRestoresRecorded,
+	TestNotifyChannelLifecycle, TestNotifyURLsAreSealed, TestPingURLRoundTrip, TestDeliveriesAndNotifyStates,
+	TestViewerReadsNoNotifyURL,
 }
 
 // sqliteOnly are the tests about SQLite itself, with the reason each does not
@@ -78,6 +80,7 @@ var sqliteOnly = map[string]string{
 	"TestMigrateRefusesUnreadableSecrets":                  "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
 	"TestMigrateRenumbersClashingBackups":                  "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
 	"TestMigrateRefusesRunningBackups":                     "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
+	"TestMigrateResealsPingURL":                            "migrates an SQLite catalog into PostgreSQL: both backends are in the test",
 	"TestMigrateNeedsSQLiteIntoPostgres":                   "about which backends a migration goes between",
 	"TestMigrateCoversEveryTable":                          "reads the SQLite schema a migration copies from",
 	"TestFleetKeyOnEveryHost":                              "hosts sharing a PostgreSQL catalog: opens the test bed's PostgreSQL itself",

@@ -62,7 +62,7 @@ func (c *Catalog) HealthSnapshot(ctx context.Context) (core.HealthSnapshot, erro
 		if err != nil {
 			return err
 		}
-		if snap.Configurations, err = scanConfigurations(rows); err != nil {
+		if snap.Configurations, err = c.scanConfigurations(rows); err != nil {
 			return err
 		}
 		ids, err := queryIDs(ctx, tx, healthBackupIDs+` UNION `+healthSizedIDs)

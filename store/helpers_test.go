@@ -93,7 +93,7 @@ func dump(t testing.TB, c *Catalog) string {
 	if c.db.pg {
 		sequences = "(SELECT sequencename, last_value FROM pg_sequences WHERE sequencename <> 'audit_id_seq') AS sequences"
 	}
-	for _, table := range []string{"destinations", "services", "configurations", "templates", "template_configurations", "backups", sequences} {
+	for _, table := range []string{"destinations", "services", "configurations", "templates", "template_configurations", "backups", "notify_channels", "notify_deliveries", "notify_state", sequences} {
 		rows, err := c.db.Query(`SELECT * FROM ` + table + ` ORDER BY 1, 2`)
 		must(t, err)
 		cols, err := rows.Columns()

@@ -344,9 +344,7 @@ func (m *migration) checkTargetKey(ctx context.Context) error {
 		return err
 	}
 	var column, name, stored string
-	err = m.tx.QueryRowContext(ctx, `SELECT 'destinations.secret_key', name, secret_key FROM destinations WHERE substr(secret_key, 1, 5) = ?
-		UNION ALL SELECT 'destinations.encrypt_passphrase', name, encrypt_passphrase FROM destinations WHERE substr(encrypt_passphrase, 1, 5) = ?
-		UNION ALL SELECT 'services.db_password', name, db_password FROM services WHERE substr(db_password, 1, 5) = ? LIMIT 1`, encPrefix, encPrefix, encPrefix).Scan(&column, &name, &stored)
+	err = m.tx.QueryRowContext(ctx, sealedSecretRows(true)+` LIMIT 1`).Scan(&column, &name, &stored)
 	if err != nil {
 		return err
 	}
@@ -429,9 +427,7 @@ func (m *migration) checkBackupIDs(ctx context.Context) error {
 // checkSourceSecrets refuses a source whose sealed secrets its key does not
 // open: they would be lost.
 func (m *migration) checkSourceSecrets(ctx context.Context) error {
-	rows, err := m.stx.QueryContext(ctx, `SELECT 'destinations.secret_key', name, secret_key FROM destinations WHERE substr(secret_key, 1, 5) = ?
-		UNION ALL SELECT 'destinations.encrypt_passphrase', name, encrypt_passphrase FROM destinations WHERE substr(encrypt_passphrase, 1, 5) = ?
-		UNION ALL SELECT 'services.db_password', name, db_password FROM services WHERE substr(db_password, 1, 5) = ?`, encPrefix, encPrefix, encPrefix)
+	rows, err := m.stx.QueryContext(ctx, sealedSecretRows(false))
 	if err != nil {
 		return err
 	}
@@ -732,7 +728,36 @@ func remap(t *table, row []any, col string, ids map[int64]int64) {
 }
 
 func (m *migration) copyConfigurations(ctx context.Context) (err error) {
+	// The ping URL is a secret: sealed again with the target's key, under
+	// the names of its service and destination.
+	names := map[int64]string{}
+	rows, err := m.stx.QueryContext(ctx, `SELECT c.id, s.name || '/' || d.name FROM configurations c
+		JOIN services s ON s.id = c.service_id JOIN destinations d ON d.id = c.destination_id`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			rows.Close()
+			return err
+		}
+		names[id] = name
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	m.res.Configurations, err = m.copyRows(ctx, "configurations", []string{"id"}, func(t *table, row []any) (bool, error) {
+		if i, ok := t.at["ping_url"]; ok {
+			id, _ := t.id(row, "id")
+			sealed, err := m.secret(sealedColumn("configurations.ping_url", names[id]), t.str(row, "ping_url"))
+			if err != nil {
+				return false, err
+			}
+			row[i] = sealed
+		}
 		remap(t, row, "service_id", m.services)
 		remap(t, row, "destination_id", m.destinations)
 		return true, nil

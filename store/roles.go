@@ -84,16 +84,21 @@ var (
 	hiddenDestinationCols = strings.NewReplacer("secret_key", "secret_key_shown AS secret_key",
 		"encrypt_passphrase", "encrypt_passphrase_shown AS encrypt_passphrase").Replace(destinationCols)
 	hiddenServiceCols = strings.Replace(serviceCols, "db_password", "db_password_shown AS db_password", 1)
+	hiddenChannelCols = strings.Replace(notifyChannelCols, "url", "url_shown AS url", 1)
+	hiddenPingURLCol  = strings.Replace(pingURLCol, "c.ping_url", "c.ping_url_shown", 1)
 )
 
 // withoutSecrets is query as a user who may not read the secret columns
-// runs it: every read of a destination or a service goes through
-// destinationCols or serviceCols, which it replaces.
+// runs it: every read of a destination, a service, a notification channel
+// or a configuration's ping URL goes through destinationCols, serviceCols,
+// notifyChannelCols or pingURLCol, which it replaces.
 func withoutSecrets(hide bool, query string) string {
 	if !hide {
 		return query
 	}
 	query = strings.ReplaceAll(query, destinationCols, hiddenDestinationCols)
+	query = strings.ReplaceAll(query, notifyChannelCols, hiddenChannelCols)
+	query = strings.ReplaceAll(query, pingURLCol, hiddenPingURLCol)
 	return strings.ReplaceAll(query, serviceCols, hiddenServiceCols)
 }
 

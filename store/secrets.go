@@ -248,7 +248,9 @@ func (c *Catalog) hasSealedSecrets(ctx context.Context, q queryer) (bool, error)
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT
 		(SELECT COUNT(*) FROM destinations WHERE `+sealed("secret_key")+` OR `+sealed("encrypt_passphrase")+`)
-		+ (SELECT COUNT(*) FROM services WHERE `+sealed("db_password")+`)`).Scan(&n)
+		+ (SELECT COUNT(*) FROM services WHERE `+sealed("db_password")+`)
+		+ (SELECT COUNT(*) FROM configurations WHERE `+sealed("ping_url")+`)
+		+ (SELECT COUNT(*) FROM notify_channels WHERE `+sealed("url")+`)`).Scan(&n)
 	if err != nil {
 		return false, dbError("check stored secrets", err)
 	}
@@ -353,9 +355,7 @@ func readInstallKey(from string) ([]byte, error) {
 // UnreadableSecret is why the first sealed secret of the catalog that this
 // host's key does not open cannot be read, or "" when every one opens.
 func (c *Catalog) UnreadableSecret(ctx context.Context) (string, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT 'destinations.secret_key', name, secret_key FROM destinations WHERE substr(secret_key, 1, 5) = ?
-		UNION ALL SELECT 'destinations.encrypt_passphrase', name, encrypt_passphrase FROM destinations WHERE substr(encrypt_passphrase, 1, 5) = ?
-		UNION ALL SELECT 'services.db_password', name, db_password FROM services WHERE substr(db_password, 1, 5) = ?`, encPrefix, encPrefix, encPrefix)
+	rows, err := c.db.QueryContext(ctx, sealedSecretRows(true))
 	if err != nil {
 		return "", dbError("check stored secrets", err)
 	}
@@ -375,14 +375,37 @@ func (c *Catalog) UnreadableSecret(ctx context.Context) (string, error) {
 	return "", nil
 }
 
+// sealedSecretRows selects the column (table.column), row name and
+// stored value of every sealed secret, for sealedColumn; channels false
+// leaves out the notification channels' URLs (a migration does not copy
+// them).
+func sealedSecretRows(channels bool) string {
+	sealed := func(col string) string { return "substr(" + col + ", 1, 5) = '" + encPrefix + "'" }
+	q := `SELECT 'destinations.secret_key', name, secret_key FROM destinations WHERE ` + sealed("secret_key") + `
+		UNION ALL SELECT 'destinations.encrypt_passphrase', name, encrypt_passphrase FROM destinations WHERE ` + sealed("encrypt_passphrase") + `
+		UNION ALL SELECT 'services.db_password', name, db_password FROM services WHERE ` + sealed("db_password") + `
+		UNION ALL SELECT 'configurations.ping_url', s.name || '/' || d.name, c.ping_url FROM configurations c
+			JOIN services s ON s.id = c.service_id JOIN destinations d ON d.id = c.destination_id WHERE ` + sealed("c.ping_url")
+	if channels {
+		q += `
+		UNION ALL SELECT 'notify_channels.url', name, url FROM notify_channels WHERE ` + sealed("url")
+	}
+	return q
+}
+
 // sealedColumn is the secret column named column (table.column) of the row
-// name.
+// name ("service/destination" for a configuration).
 func sealedColumn(column, name string) secretColumn {
 	switch column {
 	case "destinations.secret_key":
 		return destinationSecret(name)
 	case "destinations.encrypt_passphrase":
 		return destinationPassphrase(name)
+	case "configurations.ping_url":
+		service, destination, _ := strings.Cut(name, "/")
+		return pingURL(service, destination)
+	case "notify_channels.url":
+		return notifyChannelURL(name)
 	}
 	return servicePassword(name)
 }

@@ -64,6 +64,14 @@ func consoleAdvice(a core.Advice) string {
 	case core.ActionRenumberBackups:
 		// The console does not migrate catalogs.
 		return "to give those backups new ids instead, migrate from a shell with: odoo-backup catalog migrate --renumber-backups"
+	case core.ActionListNotifyChannels:
+		return "the notifications screen (5) lists them"
+	case core.ActionUpdateNotifyChannel:
+		return "select it on the notifications screen (5) and press e, or choose another name"
+	case core.ActionEnterNotifyURL:
+		return "to enter it again: select " + a.Detail + " on the notifications screen (5) and press e"
+	case core.ActionEnterPingURL:
+		return "to enter it again: open service " + a.Service + ", select destination " + a.Destination + ", press e and fill in the Ping URL field"
 	case core.ActionEnterSecretKey:
 		return "to enter it again: select " + a.Destination + " on the destinations screen (2) and press e"
 	case core.ActionReAddDestination:

@@ -119,7 +119,7 @@ var (
 )
 
 // firstScreen is the console from New to its first full frame.
-func firstScreen(cat core.Catalog, w, h int) *driver {
+func firstScreen(cat Catalog, w, h int) *driver {
 	m := New(Options{Catalog: cat, Now: fixedNow, NoColor: true})
 	m.Init() // builds the commands; the tick and spinner are not run here
 	d := &driver{m: m}

@@ -25,7 +25,8 @@ var _ Engine = (*core.Engine)(nil)
 
 // Catalog is what the console uses of the catalog: it manages destinations,
 // services, their configurations and templates, and reads the history of
-// backups, drills and changes, and who runs the schedules. It records no
+// backups, drills and changes, and who runs the schedules, and keeps the
+// notification channels. It records no
 // backup itself (its Engine does) and holds no lease (the scheduler does).
 type Catalog interface {
 	core.Destinations
@@ -37,6 +38,10 @@ type Catalog interface {
 	core.AuditTrail
 	core.LeaseReader
 	core.HostReader
+	// Notification channels, their deliveries, and the ping URLs of
+	// configurations.
+	core.NotifyCatalog
+	core.PingURLSetter
 }
 
 // Context is shared by every screen: the terminal size, the theme, the one

@@ -42,7 +42,7 @@ func addConfig(ctx *Context, o core.ConfigOwner) tea.Cmd {
 		if len(free) == 0 {
 			return statusMsg{err: true, text: fmt.Sprintf("%s already uses every destination; add a destination first (2, then a)", o)}
 		}
-		return openMsg{newConfigForm(ctx, o, nil, free, len(cfgs) == 0)}
+		return openMsg{newConfigForm(ctx, o, nil, free, len(cfgs) == 0, false)}
 	}
 }
 
@@ -58,7 +58,19 @@ func editConfig(ctx *Context, o core.ConfigOwner, destination string) tea.Cmd {
 		if !ok {
 			return statusMsg{err: true, text: fmt.Sprintf("%s has no configuration on %s any more", o, destination)}
 		}
-		return openMsg{newConfigForm(ctx, o, &tc, nil, false)}
+		hasPing := false
+		if !o.Template {
+			// The ping URL is a service's own, never shown: only whether
+			// one is set.
+			all, err := cat.Configurations(context.Background(), o.Name)
+			if err != nil {
+				return statusMsg{err: true, text: "cannot read " + o.String() + ": " + userMessage(err)}
+			}
+			for _, c := range all {
+				hasPing = hasPing || (c.Destination == destination && c.PingURL.IsSet())
+			}
+		}
+		return openMsg{newConfigForm(ctx, o, &tc, nil, false, hasPing)}
 	}
 }
 
@@ -99,8 +111,9 @@ func frequencyWord(f core.Frequency) string {
 	return string(f)
 }
 
-// newConfigForm adds (existing nil, on one of free) or edits a configuration.
-func newConfigForm(ctx *Context, o core.ConfigOwner, existing *core.TemplateConfiguration, free []string, first bool) *form {
+// newConfigForm adds (existing nil, on one of free) or edits a
+// configuration; hasPing says a service's configuration has a ping URL.
+func newConfigForm(ctx *Context, o core.ConfigOwner, existing *core.TemplateConfiguration, free []string, first, hasPing bool) *form {
 	tc := core.TemplateConfiguration{Frequency: core.Daily, Schedule: core.DefaultSchedule, Primary: first}
 	title := "Add a configuration to " + o.String()
 	var dest *formField
@@ -129,7 +142,7 @@ func newConfigForm(ctx *Context, o core.ConfigOwner, existing *core.TemplateConf
 	if tc.Primary && existing != nil {
 		primaryHint = "This is the primary; to move the flag, press p on another destination."
 	}
-	f := newForm(ctx, title,
+	fields := []*formField{
 		dest,
 		freq,
 		newTextField("minute", "Minute", strconv.Itoa(sc.Minute), "Minute past the hour, 0 to 59.").when(is("hourly")),
@@ -139,7 +152,18 @@ func newConfigForm(ctx *Context, o core.ConfigOwner, existing *core.TemplateConf
 		newTextField("retention", "Retention", core.RetentionInput(tc.Retention),
 			"Keep the last N scheduled backups (e.g. 24), or a GFS rule such as 7d,4w,2m; empty keeps all.").placeholder("keep all"),
 		newCheckField("primary", "Primary", tc.Primary, primaryHint),
-	)
+	}
+	if !o.Template {
+		pingHint := "A healthchecks.io / Uptime Kuma style URL, pinged when a scheduled backup starts, succeeds and fails; typed as dots, stored encrypted, never shown."
+		if hasPing {
+			fields = append(fields,
+				newSecretField("ping_url", "Ping URL", "unchanged", "Leave empty to keep the current ping URL; type a new one to replace it. "+pingHint),
+				newCheckField("no_ping", "No ping", false, "Stop pinging: the ping URL is forgotten."))
+		} else {
+			fields = append(fields, newSecretField("ping_url", "Ping URL", "none", pingHint))
+		}
+	}
+	f := newForm(ctx, title, fields...)
 	f.submit = func(f *form) tea.Cmd { return submitConfig(ctx, f, o, existing, tc) }
 	return f
 }
@@ -184,11 +208,21 @@ func submitConfig(ctx *Context, f *form, o core.ConfigOwner, existing *core.Temp
 	if err := change(&check); err != nil {
 		return f.fail(core.SettingOf(err), err)
 	}
+	ping, noPing := core.Secret(f.value("ping_url")), f.checked("no_ping")
+	if err := core.CheckPingURL(ping); err != nil {
+		return f.fail("ping_url", err)
+	}
 	cat := ctx.Catalog
 	return func() tea.Msg {
 		res := formResultMsg{form: f}
 		saved, err := core.SetConfiguration(context.Background(), cat, core.ConfigurationRequest{
 			Owner: o, Destination: tc.Destination, New: existing == nil, Change: change})
+		if err == nil && (noPing || ping.IsSet()) {
+			if noPing {
+				ping = ""
+			}
+			err = core.SetPingURL(context.Background(), cat, o.Name, tc.Destination, ping)
+		}
 		if err != nil {
 			res.Field, res.Err = core.SettingOf(err), err
 			return res
@@ -196,6 +230,12 @@ func submitConfig(ctx *Context, f *form, o core.ConfigOwner, existing *core.Temp
 		res.Status = fmt.Sprintf("✓ %s → %s: %s, %s", o, saved.Destination, saved.Schedule.Describe(saved.Frequency), saved.Retention)
 		if saved.Primary {
 			res.Status += ", primary"
+		}
+		switch {
+		case noPing:
+			res.Status += ", ping URL removed"
+		case ping.IsSet():
+			res.Status += ", ping URL set"
 		}
 		res.After = reloadOwner(ctx, o)
 		return res

@@ -16,7 +16,10 @@ type KeyMap struct {
 	Open, Back, Tab, Toggle, Confirm        key.Binding
 	Backup, Services, Help, Quit            key.Binding
 	Destinations, Templates, Activity       key.Binding
-	Yes, No                                 key.Binding
+	// Notifications is the channels' screen; TestChannel sends a channel
+	// a test message.
+	Notifications, TestChannel key.Binding
+	Yes, No                    key.Binding
 	// A backup in the history: its details, restore, verify, delete; and
 	// upload & restore on a service.
 	Details, Restore, Verify, Delete, Force, Upload    key.Binding
@@ -39,38 +42,40 @@ type KeyMap struct {
 // (see action), and Context.readOnlyReason decides.
 func NewKeyMap(readOnly bool) KeyMap {
 	k := KeyMap{
-		Up:           key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:         key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:       key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown:     key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
-		Top:          key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
-		Bottom:       key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
-		Open:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
-		Back:         key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-		Tab:          key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
-		Toggle:       key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "select")),
-		Confirm:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "back up")),
-		Backup:       key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "back up")),
-		Services:     key.NewBinding(key.WithKeys("1"), key.WithHelp("1", "services")),
-		Destinations: key.NewBinding(key.WithKeys("2"), key.WithHelp("2", "destinations")),
-		Templates:    key.NewBinding(key.WithKeys("3"), key.WithHelp("3", "templates")),
-		Activity:     key.NewBinding(key.WithKeys("4"), key.WithHelp("4", "activity")),
-		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Yes:          key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
-		No:           key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "no")),
-		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
-		Add:          key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add")),
-		Edit:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
-		Remove:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "remove")),
-		MakePrimary:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "make primary")),
-		TestDest:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test connection")),
-		NewService:   key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new service from template")),
-		AddConfig:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "add configuration")),
-		EditService:  key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "edit service")),
-		NextField:    key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
-		PrevField:    key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous field")),
-		Save:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
+		Up:            key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:          key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:        key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:      key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Top:           key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
+		Bottom:        key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		Open:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Back:          key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Tab:           key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		Toggle:        key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "select")),
+		Confirm:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "back up")),
+		Backup:        key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "back up")),
+		Services:      key.NewBinding(key.WithKeys("1"), key.WithHelp("1", "services")),
+		Destinations:  key.NewBinding(key.WithKeys("2"), key.WithHelp("2", "destinations")),
+		Templates:     key.NewBinding(key.WithKeys("3"), key.WithHelp("3", "templates")),
+		Activity:      key.NewBinding(key.WithKeys("4"), key.WithHelp("4", "activity")),
+		Notifications: key.NewBinding(key.WithKeys("5"), key.WithHelp("5", "notifications")),
+		TestChannel:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "send a test message")),
+		Help:          key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:          key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Yes:           key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
+		No:            key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "no")),
+		Filter:        key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Add:           key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add")),
+		Edit:          key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+		Remove:        key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "remove")),
+		MakePrimary:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "make primary")),
+		TestDest:      key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test connection")),
+		NewService:    key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new service from template")),
+		AddConfig:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "add configuration")),
+		EditService:   key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "edit service")),
+		NextField:     key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
+		PrevField:     key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous field")),
+		Save:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
 	}
 	k.Details = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details"))
 	k.Restore = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restore"))

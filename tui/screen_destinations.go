@@ -174,7 +174,7 @@ func (s *destinationsScreen) keys() keyTable {
 	remove := action{key: k.Remove, changes: "removing a destination", disabled: noDest,
 		run: onDest(func(n string) tea.Cmd { return removeDestination(s.ctx, n) })}
 	return keyTable{
-		groups: [][]action{moves, {add, edit, test, remove, globalKey(k.Back)}},
+		groups: [][]action{moves, {add, edit, test, remove, globalKey(k.Back)}, {globalKey(k.Notifications)}},
 		footer: []action{add, edit, test, remove, globalKey(k.Back), globalKey(k.Help), globalKey(k.Quit)},
 	}
 }

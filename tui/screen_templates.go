@@ -125,7 +125,7 @@ func (s *templatesScreen) keys() keyTable {
 	newService := action{key: k.NewService, changes: "adding a service", disabled: noTemplate,
 		run: func() tea.Cmd { return addService(s.ctx, t.Name) }}
 	return keyTable{
-		groups: [][]action{moves, {add, addConf, edit, primary, remove, newService, globalKey(k.Back)}},
+		groups: [][]action{moves, {add, addConf, edit, primary, remove, newService, globalKey(k.Back)}, {globalKey(k.Notifications)}},
 		footer: []action{add, addConf, edit, primary, remove, newService, globalKey(k.Help)},
 	}
 }

@@ -312,6 +312,7 @@ func (m *Model) keys() []action {
 		{key: k.Destinations, run: func() tea.Cmd { return m.switchTo(newDestinationsScreen(m.ctx)) }},
 		{key: k.Templates, run: func() tea.Cmd { return m.switchTo(newTemplatesScreen(m.ctx)) }},
 		{key: k.Activity, run: func() tea.Cmd { return m.switchTo(newActivityScreen(m.ctx)) }},
+		{key: k.Notifications, run: func() tea.Cmd { return m.switchTo(newNotifyScreen(m.ctx)) }},
 		{key: k.Help, run: func() tea.Cmd { m.showHelp = true; return nil }},
 		{key: k.Quit, run: m.quit},
 		{key: k.Back, run: m.back},
@@ -513,7 +514,9 @@ func (m *Model) fullHelpView(width, height int) string {
 	for _, a := range m.keys() {
 		// esc is in the screen's own groups: what it goes back to is the
 		// screen's business.
-		if a.key.Help() != m.ctx.Keys.Back.Help() {
+		// 5 is listed by the screens it belongs with (destinations,
+		// templates): the row would not fit 80 columns.
+		if a.key.Help() != m.ctx.Keys.Back.Help() && a.key.Help() != m.ctx.Keys.Notifications.Help() {
 			everywhere = append(everywhere, a.key)
 		}
 	}

@@ -51,6 +51,14 @@ func cliAdvice(a core.Advice) string {
 		return "move it away and install the fleet's key with: odoo-backup key install-catalog FILE (copy it from a host that reads these secrets: odoo-backup key export-catalog -o FILE)"
 	case core.ActionRenumberBackups:
 		return "to give those backups new ids instead (each listed), run it again with --renumber-backups"
+	case core.ActionListNotifyChannels:
+		return "list them with: odoo-backup notify list"
+	case core.ActionUpdateNotifyChannel:
+		return fmt.Sprintf("change it with: odoo-backup notify update %s, or choose another name", a.Detail)
+	case core.ActionEnterNotifyURL:
+		return fmt.Sprintf("to enter it again: odoo-backup notify update %s --url-env VARIABLE", a.Detail)
+	case core.ActionEnterPingURL:
+		return fmt.Sprintf("to enter it again: odoo-backup config set %s %s --ping-url-env VARIABLE", a.Service, a.Destination)
 	case core.ActionEnterSecretKey:
 		return fmt.Sprintf("to enter it again: odoo-backup destination update %s --secret-key-env VARIABLE", a.Destination)
 	case core.ActionReAddDestination:

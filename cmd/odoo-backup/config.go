@@ -123,8 +123,50 @@ func (a *app) configCommand() *cobra.Command {
 	return cmd
 }
 
+// pingFlags set a service configuration's ping URL.
+type pingFlags struct {
+	url, env string
+	none     bool
+}
+
+func (p *pingFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&p.url, "ping-url", "", "ping this healthchecks.io / Uptime Kuma style URL when a scheduled backup starts (URL/start), succeeds (URL) and fails (URL/fail); stored encrypted")
+	fs.StringVar(&p.env, "ping-url-env", "", "the same, from this environment variable (keeps it out of the shell's history)")
+	fs.BoolVar(&p.none, "no-ping-url", false, "stop pinging")
+}
+
+// value is the ping URL given; ok is false when no ping flag was given.
+// Every error is wrong usage, found before the catalog is touched.
+func (p *pingFlags) value() (u core.Secret, ok bool, err error) {
+	given := 0
+	for _, g := range []bool{p.url != "", p.env != "", p.none} {
+		if g {
+			given++
+		}
+	}
+	switch {
+	case given > 1:
+		return "", false, usageError{errors.New("give one of --ping-url, --ping-url-env and --no-ping-url")}
+	case p.none:
+		return "", true, nil
+	case p.env != "":
+		if u, ok, err = secretFromFlags("ping-url-env", p.env, "ping-url-ref", ""); err != nil {
+			return "", false, err
+		}
+	case p.url != "":
+		u, ok = core.Secret(p.url), true
+	}
+	if err := core.CheckPingURL(u); err != nil {
+		return "", false, usageError{err}
+	}
+	return u, ok, nil
+}
+
 func (a *app) configSetCommand() *cobra.Command {
-	var flags configFlags
+	var (
+		flags configFlags
+		ping  pingFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "set SERVICE DESTINATION",
 		Short: "Create or change the configuration of a service on a destination",
@@ -132,21 +174,38 @@ func (a *app) configSetCommand() *cobra.Command {
   odoo-backup config set production own-bucket --frequency daily --at 02:30 --keep-gfs 7d,4w,2m
   odoo-backup config set production archive --frequency monthly --day 1 --at 03:00 --keep-gfs 12m
   odoo-backup config set production local --frequency manual
-  odoo-backup config set production s3-eu --drill weekly --weekday sun --at 04:00`,
+  odoo-backup config set production s3-eu --drill weekly --weekday sun --at 04:00
+  odoo-backup config set production s3-eu --ping-url-env HC_URL    (HC_URL=https://hc-ping.com/UUID)
+  odoo-backup config set production s3-eu --no-ping-url`,
 		Args: cobra.ExactArgs(2),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			if err := flags.check(); err != nil {
+				return err
+			}
+			pingURL, setPing, err := ping.value()
+			if err != nil {
 				return err
 			}
 			s, err := core.SetConfiguration(ctx, a.cat, flags.request(core.ConfigOwner{Name: args[0]}, args[1]))
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s → %s: %s, %s%s%s\n", args[0], s.Destination, s.Schedule.Describe(s.Frequency), s.Retention, primaryMark(s.Primary), drillMark(s))
+			pinged := ""
+			if setPing {
+				if err := core.SetPingURL(ctx, a.cat, args[0], args[1], pingURL); err != nil {
+					return err
+				}
+				pinged = ", no ping"
+				if pingURL.IsSet() {
+					pinged = ", pings " + secretTarget(pingURL)
+				}
+			}
+			fmt.Fprintf(a.stdout, "%s → %s: %s, %s%s%s%s\n", args[0], s.Destination, s.Schedule.Describe(s.Frequency), s.Retention, primaryMark(s.Primary), drillMark(s), pinged)
 			return nil
 		}),
 	}
 	flags.register(cmd.Flags())
+	ping.register(cmd.Flags())
 	return cmd
 }
 

@@ -1,20 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/notifier"
+	"github.com/odoo-backup/odoo-backup/core/notify"
 	"github.com/odoo-backup/odoo-backup/scheduler"
 	"github.com/odoo-backup/odoo-backup/store"
 )
@@ -26,7 +23,12 @@ type daemonFlags struct {
 	shutdownTimeout time.Duration
 	maxConcurrent   int
 	notifyWebhook   string
+	notifyTimeout   time.Duration
 }
+
+// notifyDrain bounds how long a stopping daemon delivers the notifications
+// still queued.
+const notifyDrain = time.Minute
 
 // daemon runs the schedules headless until ctx ends (SIGTERM or SIGINT).
 func (a *app) daemon(ctx context.Context) error {
@@ -54,20 +56,25 @@ func (a *app) daemon(ctx context.Context) error {
 		}
 		cat = jc
 	}
-	n := &notifier{url: a.daemonFlags.notifyWebhook, log: log, client: &http.Client{Timeout: 10 * time.Second}, failed: map[string]bool{}}
-	if n.url != "" {
-		if err := n.load(ctx, a.cat); err != nil {
-			return err
-		}
+	w, err := a.notifyWatcher(log)
+	if err != nil {
+		return err
 	}
 	s, err := scheduler.New(scheduler.Options{
 		Catalog: cat, Runner: a.engine, Holder: "daemon", Log: log,
 		MaxConcurrent: a.daemonFlags.maxConcurrent, ShutdownTimeout: a.daemonFlags.shutdownTimeout,
-		OnRun: n.observe, PollInterval: a.pollInterval(),
+		PollInterval: a.pollInterval(),
+		// Notifications and pings go out on the watcher's goroutine: a
+		// slow channel never holds a backup up.
+		OnStart: func(r scheduler.Run) { w.RunStarted(r.Service, r.Destinations) },
+		OnRun:   func(r scheduler.Run) { w.RunFinished(r.Service, r.Destinations, r.Backups, r.Err) },
+		OnDrill: func(core.DrillResult, error) { w.DrillFinished() },
 	})
 	if err != nil {
 		return err
 	}
+	// What is queued when the schedules stop is still delivered.
+	defer w.Start(ctx, notifyDrain)()
 	log.Info("odoo-backup daemon starting", "catalog", store.Redact(a.resolveCatalogPath()), "host", core.HostName(), "pid", os.Getpid(),
 		"max_concurrent", a.daemonFlags.maxConcurrent, "shutdown_timeout", a.daemonFlags.shutdownTimeout.String())
 	// Work other hosts ask of this one runs beside the schedules, while
@@ -142,114 +149,27 @@ func (a *app) journaled(ctx context.Context, log *slog.Logger) (*store.Journaled
 	return jc, nil
 }
 
-// notifier posts to a Slack-compatible webhook when a configuration starts
-// failing and when it recovers, not on every run.
-type notifier struct {
-	url    string
-	log    *slog.Logger
-	client *http.Client
-	mu     sync.Mutex
-	failed map[string]bool // service/destination → last scheduled run failed
-	// sleep waits between retries; nil means time.Sleep.
-	sleep func(time.Duration)
+// webhookChannel is the daemon's --notify-webhook as a channel: the old
+// form, told when a configuration starts failing and when it recovers.
+func webhookChannel(url string) core.NotifyChannel {
+	return core.NotifyChannel{Name: "notify-webhook", URL: core.Secret(url), Events: []core.NotifyEvent{core.EventFailure, core.EventRecovery}}
 }
 
-// load starts from what the catalog says, so a failure from before a
-// restart still gets its recovery message.
-func (n *notifier) load(ctx context.Context, cat interface {
-	core.ConfigurationReader
-	core.BackupHistory
-}) error {
-	configs, err := cat.AllConfigurations(ctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range configs {
-		last, err := cat.Backups(ctx, core.BackupFilter{Service: c.Service, Destination: c.Destination, Kind: core.KindScheduled, Limit: 1})
-		if err != nil {
-			return err
+// notifyWatcher is the daemon's notifications: the catalog's channels and
+// the --notify-webhook, the pings of its configurations.
+func (a *app) notifyWatcher(log *slog.Logger) (*notifier.Watcher, error) {
+	var extra []core.NotifyChannel
+	if u := a.daemonFlags.notifyWebhook; u != "" {
+		if err := core.CheckNotifyURL("--notify-webhook URL", core.Secret(u)); err != nil {
+			return nil, usageError{err}
 		}
-		// A run a crash interrupted is not the configuration failing: the
-		// webhook did not say it failed, so it has no recovery to announce.
-		if len(last) == 1 && last[0].Status == core.StatusFailed && last[0].Error != core.InterruptedMessage {
-			n.failed[c.Service+"/"+c.Destination] = true
-		}
+		extra = append(extra, webhookChannel(u))
 	}
-	return nil
-}
-
-func (n *notifier) observe(run scheduler.Run) {
-	if n.url == "" {
-		return
+	if a.daemonFlags.notifyTimeout <= 0 {
+		return nil, usageError{fmt.Errorf("--notify-timeout %s is not a duration above zero; give one such as 10s", a.daemonFlags.notifyTimeout)}
 	}
-	for _, b := range run.Backups {
-		key := b.Service + "/" + b.Destination
-		n.mu.Lock()
-		was := n.failed[key]
-		now := b.Status == core.StatusFailed
-		n.failed[key] = now
-		n.mu.Unlock()
-		switch {
-		case now && !was:
-			n.post(fmt.Sprintf("odoo-backup: the scheduled backup of %s to %s failed: %s", b.Service, b.Destination, b.Error))
-		case !now && was:
-			n.post(fmt.Sprintf("odoo-backup: the scheduled backup of %s to %s works again (backup %d, %s).", b.Service, b.Destination, b.ID, humanSize(b.Size)))
-		}
-	}
-}
-
-// Webhook deliveries are retried: a chat service that times out or answers
-// 5xx (or 429, too many requests) once should not lose the news that backups
-// fail. webhookTries attempts in all, waiting webhookBackoff(1), (2), ...
-// between them; a 4xx other than 429 is the request's fault and is not
-// retried.
-const webhookTries = 3
-
-// webhookBackoff is the wait after the try-th failed attempt: 2s, then 4s.
-func webhookBackoff(try int) time.Duration { return time.Duration(1<<try) * time.Second }
-
-// post delivers text, retrying as above; the wait is n.sleep (time.Sleep
-// when nil), so tests need not wait.
-func (n *notifier) post(text string) error {
-	body, _ := json.Marshal(map[string]string{"text": text})
-	sleep := n.sleep
-	if sleep == nil {
-		sleep = time.Sleep
-	}
-	var err error
-	for try := 1; try <= webhookTries; try++ {
-		var retry bool
-		retry, err = n.deliver(body)
-		if err == nil {
-			n.log.Info("webhook notified", "text", text, "tries", try)
-			return nil
-		}
-		if !retry || try == webhookTries {
-			break
-		}
-		n.log.Warn("posting to the webhook failed; trying again", "error", err.Error(), "try", try, "wait", webhookBackoff(try).String())
-		sleep(webhookBackoff(try))
-	}
-	n.log.Error("posting to the webhook failed", "error", err.Error())
-	return err
-}
-
-// deliver makes one attempt; retry says whether another may succeed.
-func (n *notifier) deliver(body []byte) (retry bool, err error) {
-	resp, err := n.client.Post(n.url, "application/json", bytes.NewReader(body))
-	if err != nil {
-		// Timeouts, refused connections, resets: the server may come back.
-		return true, err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	switch {
-	case resp.StatusCode < 300:
-		return false, nil
-	case resp.StatusCode >= 500, resp.StatusCode == http.StatusTooManyRequests:
-		return true, errors.New(resp.Status)
-	}
-	return false, errors.New(resp.Status)
+	return notifier.New(notifier.Options{Catalog: a.cat, Extra: extra, Log: log,
+		Delivery: notify.Options{Timeout: a.daemonFlags.notifyTimeout}}), nil
 }
 
 // fleetPollInterval is how often a daemon on a shared PostgreSQL catalog

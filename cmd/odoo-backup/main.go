@@ -143,7 +143,8 @@ them safely. Run it without a command to see the status of every service.`,
 	f.BoolVar(&a.daemonFlags.enabled, "daemon", false, "run the schedules headless (for systemd)")
 	f.DurationVar(&a.daemonFlags.shutdownTimeout, "shutdown-timeout", 10*time.Minute, "on SIGTERM, how long running backups may finish before they are aborted")
 	f.IntVar(&a.daemonFlags.maxConcurrent, "max-concurrent", 2, "most backups the daemon runs at once, across all services")
-	f.StringVar(&a.daemonFlags.notifyWebhook, "notify-webhook", "", "post a JSON message (Slack-compatible \"text\") here when a configuration fails and when it recovers")
+	f.StringVar(&a.daemonFlags.notifyWebhook, "notify-webhook", "", "post a JSON message (Slack-compatible \"text\") here when a configuration fails and when it recovers (the old form of: odoo-backup notify add)")
+	f.DurationVar(&a.daemonFlags.notifyTimeout, "notify-timeout", 10*time.Second, "how long one attempt to deliver a notification or a ping may take")
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		a.destinationCommand(),
@@ -166,6 +167,7 @@ them safely. Run it without a command to see the status of every service.`,
 		a.requestsCommand(),
 		a.roleCommand(),
 		a.runbookCommand(),
+		a.notifyCommand(),
 	)
 	return root
 }

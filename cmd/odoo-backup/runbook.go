@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/odoo-backup/odoo-backup/core"
-	"github.com/odoo-backup/odoo-backup/tui/runbook"
 	"github.com/odoo-backup/odoo-backup/store"
+	"github.com/odoo-backup/odoo-backup/tui/runbook"
 )
 
 func (a *app) runbookCommand() *cobra.Command {

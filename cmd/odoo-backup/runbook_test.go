@@ -13,8 +13,8 @@ import (
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
-	"github.com/odoo-backup/odoo-backup/tui/runbook"
 	"github.com/odoo-backup/odoo-backup/store"
+	"github.com/odoo-backup/odoo-backup/tui/runbook"
 )
 
 // The runbook is tried as a person would on the worst day: a service backed

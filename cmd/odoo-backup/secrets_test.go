@@ -8,10 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -151,9 +155,26 @@ func TestSecretsNeverLeak(t *testing.T) {
 		wrongPG     = "Wrong-PG-Password-e3b0c442"
 		restoredDB  = "leak_restored"
 		restoredDB2 = "leak_restored_ref"
+		hookToken   = "Leak-Hook-Token-5e9d2a71"
+		pingToken   = "Leak-Ping-Token-0c4f8b36"
 	)
-	secrets := []string{minio.SecretKey, pg.Password, passphrase, wrongS3, wrongPG}
-	c.secrets = append(c.secrets, passphrase, wrongS3, wrongPG)
+	secrets := []string{minio.SecretKey, pg.Password, passphrase, wrongS3, wrongPG, hookToken, pingToken}
+	c.secrets = append(c.secrets, passphrase, wrongS3, wrongPG, hookToken, pingToken)
+	// A notification channel and a ping URL, both real local servers: their
+	// URLs are credentials, and what they are sent is checked too.
+	var (
+		hookMu   sync.Mutex
+		received bytes.Buffer
+	)
+	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		hookMu.Lock()
+		fmt.Fprintf(&received, "%s %s\n", r.URL.Path, body)
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
+	t.Setenv("LEAK_HOOK", hook.URL+"/hooks/"+hookToken)
+	t.Setenv("LEAK_PING", hook.URL+"/ping/"+pingToken)
 	t.Setenv("LEAK_S3_SECRET", minio.SecretKey)
 	t.Setenv("LEAK_PG_PASSWORD", pg.Password)
 	t.Setenv("LEAK_PASSPHRASE", passphrase)
@@ -190,6 +211,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 	w.ok("config", "set", "prod", "s3", "--primary")
 	w.ok("config", "set", "prod", "sealed")
 	w.ok("config", "set", "prodref", "s3ref")
+
+	// Notifications: a channel (with a digest, sent when the daemon
+	// starts), its test, its log.
+	w.ok("notify", "add", "ops", "--url-env", "LEAK_HOOK", "--digest", "00:00")
+	w.ok("notify", "list")
+	w.ok("notify", "list", "--json")
+	w.ok("notify", "test", "ops")
+	w.fails("already exists", "notify", "add", "ops", "--url-env", "LEAK_HOOK")
+	w.ok("notify", "update", "ops", "--url-env", "LEAK_HOOK", "--events", "failure,recovery")
 
 	// Backups, listings, restores, downloads, verifies.
 	var bs []backupJSON
@@ -243,7 +273,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	// The daemon, once per log format, until its first scheduled backup;
 	// each run has a new hourly configuration to catch up on.
-	w.ok("config", "set", "prod", "disk", "--frequency", "hourly")
+	w.ok("config", "set", "prod", "disk", "--frequency", "hourly", "--ping-url-env", "LEAK_PING")
 	w.daemon("json")
 	w.ok("config", "set", "prodref", "disk", "--frequency", "hourly")
 	w.daemon("text")
@@ -270,6 +300,19 @@ func TestSecretsNeverLeak(t *testing.T) {
 			t.Errorf("the audit trail has no %q entry", want)
 		}
 	}
+
+	w.ok("notify", "log")
+	w.ok("notify", "log", "--json")
+	hookMu.Lock()
+	sent := received.String()
+	hookMu.Unlock()
+	for _, want := range []string{"/ping/" + pingToken + "/start", "/hooks/" + hookToken + " {", "test message to channel ops"} {
+		if !strings.Contains(sent, want) {
+			t.Errorf("the local servers were not sent %q; they got:\n%s", want, sent)
+		}
+	}
+	// What the servers were sent, beyond their own URLs, holds no secret.
+	w.record("sent to the channel and the ping URL", strings.NewReplacer("/hooks/"+hookToken, "/hooks/HOOK", "/ping/"+pingToken, "/ping/PING").Replace(sent))
 
 	// Nothing printed or logged holds a secret, in any encoding.
 	out := w.all.String()

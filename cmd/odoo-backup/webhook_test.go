@@ -2,15 +2,22 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/notifier"
+	"github.com/odoo-backup/odoo-backup/core/notify"
+	"github.com/odoo-backup/odoo-backup/store"
 )
 
 // webhookServer answers each attempt with the next of answers: a status
@@ -41,41 +48,50 @@ func (w *webhookServer) attempts() []string {
 	return slices.Clone(w.got)
 }
 
-// TestWebhookRetries: a webhook that times out or answers 5xx is tried again
-// after a backoff, up to webhookTries attempts in all; a 4xx is not retried.
-// The backoff is recorded, not slept.
+// TestWebhookRetries: the daemon's --notify-webhook, a channel of the
+// notifications, is tried again after a backoff when it times out or
+// answers 5xx or 429, up to 3 attempts in all; a 4xx is not retried. The
+// backoff is recorded, not slept, and so is each delivery, with its tries.
 func TestWebhookRetries(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		answers []int
 		tries   int
 		ok      bool
-		log     string
+		err     string
 	}{
-		{"timeout, then 503, then delivered", []int{0, 503, 200}, 3, true, "tries=3"},
-		{"429 is worth a retry", []int{429, 204}, 2, true, "tries=2"},
-		{"5xx every time: gives up after the last try", []int{500}, webhookTries, false, `msg="posting to the webhook failed" error="500 Internal Server Error"`},
-		{"4xx is not retried", []int{404}, 1, false, `error="404 Not Found"`},
+		{"timeout, then 503, then delivered", []int{0, 503, 200}, 3, true, ""},
+		{"429 is worth a retry", []int{429, 204}, 2, true, ""},
+		{"5xx every time: gives up after the last try", []int{500}, 3, false, "answered 500 Internal Server Error"},
+		{"4xx is not retried", []int{404}, 1, false, "refused the message (404 Not Found)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := &webhookServer{answers: tc.answers}
 			ts := httptest.NewServer(srv)
 			defer ts.Close()
+			cat, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "catalog.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cat.Close()
 			var logged bytes.Buffer
 			var waits []time.Duration
-			n := &notifier{url: ts.URL, log: slog.New(slog.NewTextHandler(&logged, nil)), failed: map[string]bool{},
-				client: &http.Client{Timeout: 200 * time.Millisecond},
-				sleep:  func(d time.Duration) { waits = append(waits, d) }}
-			err := n.post("odoo-backup: the scheduled backup of prod to s3 failed")
-			if (err == nil) != tc.ok {
-				t.Errorf("post: %v, want ok=%v", err, tc.ok)
+			a := &app{cat: cat, daemonFlags: daemonFlags{notifyWebhook: ts.URL, notifyTimeout: 200 * time.Millisecond}}
+			if _, err := a.notifyWatcher(slog.New(slog.NewTextHandler(&logged, nil))); err != nil {
+				t.Fatal(err)
+			}
+			w := notifier.New(notifier.Options{Catalog: cat, Log: slog.New(slog.NewTextHandler(&logged, nil)),
+				Delivery: notify.Options{Timeout: 200 * time.Millisecond, Sleep: func(_ context.Context, d time.Duration) { waits = append(waits, d) }}})
+			d := w.Test(t.Context(), webhookChannel(ts.URL+"/hooks/secret-token"))
+			if (d.Status == core.DeliverySent) != tc.ok || d.Tries != tc.tries || !strings.Contains(d.Error, tc.err) {
+				t.Errorf("delivery %+v, want ok=%v after %d tries, error with %q", d, tc.ok, tc.tries, tc.err)
 			}
 			got := srv.attempts()
 			if len(got) != tc.tries {
 				t.Errorf("%d attempts, want %d", len(got), tc.tries)
 			}
 			for _, text := range got {
-				if text != "odoo-backup: the scheduled backup of prod to s3 failed" {
+				if !strings.Contains(text, "test message to channel notify-webhook") {
 					t.Errorf("attempt carried %q", text)
 				}
 			}
@@ -83,9 +99,25 @@ func TestWebhookRetries(t *testing.T) {
 			if !slices.Equal(waits, want) {
 				t.Errorf("waited %v, want %v", waits, want)
 			}
-			if !strings.Contains(logged.String(), tc.log) {
-				t.Errorf("log %q, want it to contain %q", logged.String(), tc.log)
+			ds, err := cat.Deliveries(t.Context(), 0)
+			if err != nil || len(ds) != 1 || ds[0].Tries != tc.tries || ds[0].Channel != "notify-webhook" {
+				t.Errorf("recorded %+v (%v), want the delivery with its %d tries", ds, err, tc.tries)
+			}
+			if strings.Contains(logged.String()+d.Error, "secret-token") {
+				t.Errorf("the log names the webhook's URL: %s", logged.String())
 			}
 		})
+	}
+}
+
+// A --notify-webhook that is no URL, or a --notify-timeout of nothing, is
+// wrong usage.
+func TestNotifyWebhookBadInput(t *testing.T) {
+	for _, f := range []daemonFlags{{notifyWebhook: "no url here", notifyTimeout: time.Second}, {notifyTimeout: 0}} {
+		a := &app{daemonFlags: f}
+		_, err := a.notifyWatcher(slog.New(slog.DiscardHandler))
+		if !isUsage(err) {
+			t.Errorf("flags %+v: %v, want wrong usage", f, err)
+		}
 	}
 }

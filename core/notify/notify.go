@@ -298,3 +298,7 @@ func cause(err error) string {
 	}
 	return err.Error()
 }
+
+// The catalog's checks of a channel's and a ping's URL are this package's:
+// a URL is refused when it is given, not at its first delivery.
+func init() { core.RegisterURLChecks(ValidateURL, ValidatePingURL) }
