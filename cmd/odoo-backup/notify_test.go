@@ -72,7 +72,7 @@ func TestNotifyCommands(t *testing.T) {
 	if !strings.Contains(out, "channel ops added: "+srv.URL+"/…, events failure,recovery, daily digest at 08:30") {
 		t.Errorf("add printed %q", out)
 	}
-	c.ok("notify", "add", "mail", "smtp://u:"+token+"@mail.example.com:587/?to=ops@example.com")
+	c.ok("notify", "add", "mail", "smtp://u:"+token+"@mail.example.com:587/?from=backup@example.com&to=ops@example.com")
 	var list []channelJSON
 	c.json(&list, "notify", "list")
 	if len(list) != 2 || list[0].Name != "mail" || list[0].Target != "smtp://mail.example.com:587" || len(list[0].Events) != len(core.NotifyEvents) ||
@@ -93,6 +93,9 @@ func TestNotifyCommands(t *testing.T) {
 		{2, `the digest time "25:00" is not HH:MM`, []string{"notify", "add", "x", "--url-env", "OPS_HOOK", "--digest", "25:00"}},
 		{2, `give the URL of channel "x" with --url-env`, []string{"notify", "add", "x"}},
 		{2, `cannot be read as a URL`, []string{"notify", "add", "x", "no url"}},
+		// The delivery layer's own checks run when the URL is given.
+		{2, `recipient`, []string{"notify", "add", "x", "smtp://mail.example.com:587/?from=backup@example.com"}},
+		{2, `gopher`, []string{"notify", "add", "x", "gopher://example.com/x"}},
 		{2, `notification channel name "bad name" is not allowed`, []string{"notify", "add", "bad name", "--url-env", "OPS_HOOK"}},
 		{2, `the environment variable NOT_SET_HOOK named by --url-env is not set`, []string{"notify", "add", "x", "--url-env", "NOT_SET_HOOK"}},
 		{1, `a notification channel named "ops" already exists; change it with: odoo-backup notify update ops`, []string{"notify", "add", "ops", "--url-env", "OPS_HOOK"}},
