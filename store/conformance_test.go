@@ -47,6 +47,7 @@ var conformance = []func(*testing.T){
 	TestJournalReplayIsIdempotent,
 	TestRolesEnforcedByTheServer, TestRoleGrantListRevoke,
 	TestHealthSnapshotJudgesAsEvaluateService, TestHealthSnapshotFindsSuccessBeyondFifty,
+	TestBackupTotals,
 }
 
 // sqliteOnly are the tests about SQLite itself, with the reason each does not
