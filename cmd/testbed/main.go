@@ -1,7 +1,7 @@
 // Command testbed installs what the test suite needs: the pinned MinIO
 // server (built with go install, cached), where its binaries are missing
-// PostgreSQL (apt-get, as root), and as root the odoo system user that owns
-// generated filestores.
+// PostgreSQL and Prometheus with promtool (apt-get, as root), and as root
+// the odoo system user that owns generated filestores.
 //
 //	go run ./cmd/testbed setup
 package main
@@ -43,4 +43,12 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println("MinIO server:", minio, "("+testbed.MinIOVersion+")")
+	// The metrics are tested by a real Prometheus scraping the daemon, and
+	// by promtool.
+	prom, promtool, err := testbed.EnsurePrometheus(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testbed: Prometheus:", err)
+		os.Exit(1)
+	}
+	fmt.Println("Prometheus:", prom, "and", promtool)
 }
