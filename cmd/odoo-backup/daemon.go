@@ -26,6 +26,7 @@ type daemonFlags struct {
 	shutdownTimeout time.Duration
 	maxConcurrent   int
 	notifyWebhook   string
+	metricsListen   string
 }
 
 // daemon runs the schedules headless until ctx ends (SIGTERM or SIGINT).
@@ -38,6 +39,9 @@ func (a *app) daemon(ctx context.Context) error {
 		handler = slog.NewJSONHandler(a.stderr, nil)
 	default:
 		return usageError{fmt.Errorf("--log-format %q is not text or json", a.daemonFlags.logFormat)}
+	}
+	if err := checkMetricsListen(a.daemonFlags.metricsListen); err != nil {
+		return err
 	}
 	log := slog.New(handler)
 	// What the schedules do is the daemon's doing, whoever started it.
@@ -73,7 +77,9 @@ func (a *app) daemon(ctx context.Context) error {
 	// Work other hosts ask of this one runs beside the schedules, while
 	// this daemon holds the host's scheduler lease.
 	requestsDone := a.startRequestLoop(ctx, "daemon", a.engine, log, a.daemonFlags.maxConcurrent, a.daemonFlags.shutdownTimeout)
+	stopMetrics := a.serveMetrics(ctx, log)
 	err = s.Run(ctx)
+	stopMetrics()
 	requestsDone()
 	if err != nil {
 		log.Error("daemon stopped", "error", err)

@@ -144,6 +144,7 @@ them safely. Run it without a command to see the status of every service.`,
 	f.DurationVar(&a.daemonFlags.shutdownTimeout, "shutdown-timeout", 10*time.Minute, "on SIGTERM, how long running backups may finish before they are aborted")
 	f.IntVar(&a.daemonFlags.maxConcurrent, "max-concurrent", 2, "most backups the daemon runs at once, across all services")
 	f.StringVar(&a.daemonFlags.notifyWebhook, "notify-webhook", "", "post a JSON message (Slack-compatible \"text\") here when a configuration fails and when it recovers")
+	f.StringVar(&a.daemonFlags.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (HOST:PORT or :PORT; off by default)")
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		a.destinationCommand(),
