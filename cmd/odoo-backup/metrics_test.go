@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-backup/odoo-backup/core/metrics"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
 
@@ -150,6 +151,19 @@ func TestMetricsScrapedByPrometheus(t *testing.T) {
 	}
 	if got, err := prom.Query(ctx, `odoo_backup_configuration_rpo_seconds > on(service, destination, host, instance, job) 2 * odoo_backup_configuration_period_seconds`); err != nil || len(got) != 0 {
 		t.Errorf("RPO above twice the period: %v %v", got, err)
+	}
+	// Every query of the Grafana dashboard runs on this Prometheus.
+	queries, err := metrics.DashboardQueries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queries {
+		if strings.HasPrefix(q, "label_values(") {
+			continue // Grafana's, not PromQL
+		}
+		if _, err := prom.Query(ctx, metrics.Variables(q)); err != nil {
+			t.Errorf("the dashboard's query: %v", err)
+		}
 	}
 
 	scrape := get(t, "http://"+addr+"/metrics")
