@@ -7,9 +7,9 @@ import (
 )
 
 // backupTotalsQuery counts the held (succeeded) and failed backups of every
-// service on every destination: one GROUP BY over the backups_status index
-// (rotated, deleted and running rows, most of a long history, are not
-// read).
+// service on every destination: one GROUP BY that reads the partial index
+// backups_held alone (rotated, deleted and running rows, most of a long
+// history, are not in it).
 const backupTotalsQuery = `SELECT b.service_name, b.destination_name, b.status, COUNT(*), COALESCE(SUM(b.size), 0)
 	FROM backups b WHERE b.status IN ('succeeded', 'failed')
 	GROUP BY b.service_name, b.destination_name, b.status

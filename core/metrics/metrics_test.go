@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/store"
@@ -38,10 +37,9 @@ func scrape(t *testing.T, c prometheus.Collector) map[string]float64 {
 			}
 			sort.Strings(ls)
 			key := f.GetName() + "{" + strings.Join(ls, ",") + "}"
-			switch f.GetType() {
-			case dto.MetricType_COUNTER:
+			if m.Counter != nil {
 				out[key] = m.Counter.GetValue()
-			default:
+			} else {
 				out[key] = m.Gauge.GetValue()
 			}
 		}
