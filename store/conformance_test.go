@@ -54,6 +54,7 @@ var conformance = []func(*testing.T){
 // run on PostgreSQL.
 var sqliteOnly = map[string]string{
 	"TestBackupsPageUsesIndex":                             "reads SQLite's EXPLAIN QUERY PLAN",
+	"TestBackupTotalsUsesIndex":                            "reads SQLite's EXPLAIN QUERY PLAN",
 	"TestOpenDamagedCatalog":                               "damages the SQLite file",
 	"TestOpenUnreachableCatalog":                           "about the SQLite file's directory",
 	"TestOpenCreatesPrivateFileAndDirectory":               "about the SQLite file's mode",

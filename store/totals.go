@@ -1,7 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/odoo-backup/odoo-backup/core"
 )
@@ -12,19 +15,30 @@ import (
 // history, are not in it).
 const backupTotalsQuery = `SELECT b.service_name, b.destination_name, b.status, COUNT(*), COALESCE(SUM(b.size), 0)
 	FROM backups b WHERE b.status IN ('succeeded', 'failed')
-	GROUP BY b.service_name, b.destination_name, b.status
-	ORDER BY b.service_name, b.destination_name`
+	GROUP BY b.service_name, b.destination_name, b.status`
+
+// totalsQuery is backupTotalsQuery for the backend: SQLite, without
+// statistics, would rather search backups_status and sort, so it is told
+// the index (PostgreSQL picks it on its own).
+func totalsQuery(pg bool) string {
+	if pg {
+		return backupTotalsQuery
+	}
+	return strings.Replace(backupTotalsQuery, "FROM backups b ", "FROM backups b INDEXED BY backups_held ", 1)
+}
 
 // BackupTotals counts the held and failed backups of each service on each
-// destination, in one query: the metrics read it on every scrape.
+// destination, in one query: the metrics read it on every scrape. They
+// come by service, then destination.
 func (c *Catalog) BackupTotals(ctx context.Context) ([]core.BackupTotal, error) {
 	var out []core.BackupTotal
 	err := c.read(ctx, "count the backups", func(tx *txn) error {
-		rows, err := tx.QueryContext(ctx, backupTotalsQuery)
+		rows, err := tx.QueryContext(ctx, totalsQuery(tx.pg))
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		at := map[[2]string]int{}
 		for rows.Next() {
 			var (
 				svc, dest, status string
@@ -33,10 +47,14 @@ func (c *Catalog) BackupTotals(ctx context.Context) ([]core.BackupTotal, error) 
 			if err := rows.Scan(&svc, &dest, &status, &n, &bytes); err != nil {
 				return err
 			}
-			if len(out) == 0 || out[len(out)-1].Service != svc || out[len(out)-1].Destination != dest {
+			k := [2]string{svc, dest}
+			i, ok := at[k]
+			if !ok {
+				i = len(out)
+				at[k] = i
 				out = append(out, core.BackupTotal{Service: svc, Destination: dest})
 			}
-			t := &out[len(out)-1]
+			t := &out[i]
 			if status == string(core.StatusSucceeded) {
 				t.Held, t.HeldBytes = n, bytes
 			} else {
@@ -44,6 +62,9 @@ func (c *Catalog) BackupTotals(ctx context.Context) ([]core.BackupTotal, error) 
 			}
 		}
 		return rows.Err()
+	})
+	slices.SortFunc(out, func(a, b core.BackupTotal) int {
+		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Destination, b.Destination))
 	})
 	return out, err
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -43,5 +44,26 @@ func TestBackupTotals(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("BackupTotals:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// On SQLite, BackupTotals reads the partial index backups_held alone, in
+// its order (BenchmarkFleetExplain checks PostgreSQL's plan on the fleet).
+func TestBackupTotalsUsesIndex(t *testing.T) {
+	c := openTest(t)
+	rows, err := c.db.Query("EXPLAIN QUERY PLAN " + totalsQuery(false))
+	must(t, err)
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		must(t, rows.Scan(&id, &parent, &notused, &detail))
+		plan = append(plan, detail)
+	}
+	must(t, rows.Err())
+	text := strings.Join(plan, "; ")
+	if !strings.Contains(text, "USING COVERING INDEX backups_held") || strings.Contains(text, "TEMP B-TREE") {
+		t.Errorf("plan %q, want a scan of the covering index backups_held without a sort", text)
 	}
 }
