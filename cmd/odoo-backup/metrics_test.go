@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -226,5 +227,24 @@ func TestMetricsListenMalformed(t *testing.T) {
 	c := newCLI(t)
 	for _, bad := range []string{"9860", "localhost", "127.0.0.1:99999", ":0", ":metrics", "[::1:9860"} {
 		c.fails(2, fmt.Sprintf("--metrics-listen %q is not an address to listen on: give HOST:PORT or :PORT", bad), "--daemon", "--metrics-listen", bad)
+	}
+}
+
+// Each reason an address cannot be had gets its own sentence with what to
+// do (a port below 1024 as another user, and a host name that does not
+// resolve, cannot be caused by a test running as root on a loopback).
+func TestMetricsBindProblem(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{&net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("bind", syscall.EACCES)}, "cannot serve metrics on :80: this user may not listen on that port; give --metrics-listen a port above 1023"},
+		{&net.OpError{Op: "listen", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "nowhere.invalid", IsNotFound: true}}, "cannot serve metrics: the host of :80 cannot be resolved; give --metrics-listen an IP address of this machine, or :PORT for all of them"},
+		{&net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("socket", syscall.EMFILE)}, "cannot serve metrics on :80: "},
+	} {
+		got := metricsBindProblem(":80", tt.err)
+		if !strings.HasPrefix(got, tt.want) || !strings.HasSuffix(got, "; the backups run meanwhile, and binding is retried with backoff") || strings.Count(got, ". ") > 0 {
+			t.Errorf("metricsBindProblem(%v) = %q, want it to start %q", tt.err, got, tt.want)
+		}
 	}
 }
