@@ -96,7 +96,7 @@ func BenchmarkFleetExplain(b *testing.B) {
 	q, args, err = backupsQuery(core.BackupFilter{Service: svc, Destination: cfgs[0].Destination, Kind: core.KindScheduled, Status: core.StatusSucceeded, Limit: 10})
 	must(b, err)
 	queries[q] = args
-	for _, q := range []string{healthBackupIDs + ` UNION ` + healthSizedIDs, healthRunning, healthDrillIDs} {
+	for _, q := range []string{healthBackupIDs + ` UNION ` + healthSizedIDs, healthRunning, healthDrillIDs, backupTotalsQuery} {
 		queries[q] = nil
 	}
 	for b.Loop() {

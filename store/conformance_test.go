@@ -50,12 +50,14 @@ var conformance = []func(*testing.T){
 	TestRestoresRecorded,
 	TestNotifyChannelLifecycle, TestNotifyURLsAreSealed, TestPingURLRoundTrip, TestDeliveriesAndNotifyStates,
 	TestViewerReadsNoNotifyURL,
+	TestBackupTotals,
 }
 
 // sqliteOnly are the tests about SQLite itself, with the reason each does not
 // run on PostgreSQL.
 var sqliteOnly = map[string]string{
 	"TestBackupsPageUsesIndex":                             "reads SQLite's EXPLAIN QUERY PLAN",
+	"TestBackupTotalsUsesIndex":                            "reads SQLite's EXPLAIN QUERY PLAN",
 	"TestOpenDamagedCatalog":                               "damages the SQLite file",
 	"TestOpenUnreachableCatalog":                           "about the SQLite file's directory",
 	"TestOpenCreatesPrivateFileAndDirectory":               "about the SQLite file's mode",

@@ -24,6 +24,7 @@ type daemonFlags struct {
 	maxConcurrent   int
 	notifyWebhook   string
 	notifyTimeout   time.Duration
+	metricsListen   string
 }
 
 // notifyDrain bounds how long a stopping daemon delivers the notifications
@@ -40,6 +41,9 @@ func (a *app) daemon(ctx context.Context) error {
 		handler = slog.NewJSONHandler(a.stderr, nil)
 	default:
 		return usageError{fmt.Errorf("--log-format %q is not text or json", a.daemonFlags.logFormat)}
+	}
+	if err := checkMetricsListen(a.daemonFlags.metricsListen); err != nil {
+		return err
 	}
 	log := slog.New(handler)
 	// What the schedules do is the daemon's doing, whoever started it.
@@ -80,7 +84,9 @@ func (a *app) daemon(ctx context.Context) error {
 	// Work other hosts ask of this one runs beside the schedules, while
 	// this daemon holds the host's scheduler lease.
 	requestsDone := a.startRequestLoop(ctx, "daemon", a.engine, log, a.daemonFlags.maxConcurrent, a.daemonFlags.shutdownTimeout)
+	stopMetrics := a.serveMetrics(ctx, log)
 	err = s.Run(ctx)
+	stopMetrics()
 	requestsDone()
 	if err != nil {
 		log.Error("daemon stopped", "error", err)

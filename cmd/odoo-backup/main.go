@@ -145,6 +145,7 @@ them safely. Run it without a command to see the status of every service.`,
 	f.IntVar(&a.daemonFlags.maxConcurrent, "max-concurrent", 2, "most backups the daemon runs at once, across all services")
 	f.StringVar(&a.daemonFlags.notifyWebhook, "notify-webhook", "", "post a JSON message (Slack-compatible \"text\") here when a configuration fails and when it recovers (the old form of: odoo-backup notify add)")
 	f.DurationVar(&a.daemonFlags.notifyTimeout, "notify-timeout", 10*time.Second, "how long one attempt to deliver a notification or a ping may take")
+	f.StringVar(&a.daemonFlags.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (HOST:PORT or :PORT; off by default)")
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		a.destinationCommand(),

@@ -1,7 +1,8 @@
 // Command testbed installs what the test suite needs: the pinned MinIO
 // server and mailpit SMTP server (built with go install, cached), where
-// its binaries are missing PostgreSQL (apt-get, as root), and as root the
-// odoo system user that owns generated filestores.
+// its binaries are missing PostgreSQL and Prometheus with promtool
+// (apt-get, as root), and as root the odoo system user that owns generated
+// filestores.
 //
 //	go run ./cmd/testbed setup
 package main
@@ -49,4 +50,12 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println("SMTP server (mailpit):", mailpit, "("+testbed.MailpitVersion+")")
+	// The metrics are tested by a real Prometheus scraping the daemon, and
+	// by promtool.
+	prom, promtool, err := testbed.EnsurePrometheus(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testbed: Prometheus:", err)
+		os.Exit(1)
+	}
+	fmt.Println("Prometheus:", prom, "and", promtool)
 }
