@@ -236,7 +236,7 @@ func (w *Watcher) RunFinished(service string, destinations []string, backups []c
 					continue
 				}
 				if b.Status == core.StatusSucceeded {
-					kind, text = notify.PingSuccess, fmt.Sprintf("odoo-backup: backup %d of %s to %s succeeded (%s)", b.ID, service, cfg.Destination, size(b.Size))
+					kind, text = notify.PingSuccess, fmt.Sprintf("odoo-backup: backup %d of %s to %s succeeded (%s)", b.ID, service, cfg.Destination, core.FormatSize(b.Size))
 				} else {
 					text = fmt.Sprintf("odoo-backup: backup %d of %s to %s failed: %s", b.ID, service, cfg.Destination, oneLine(b.Error))
 				}
@@ -393,7 +393,7 @@ func (w *Watcher) judgeConfiguration(service string, c core.ConfigHealth, states
 			ev := event{NotifyEvent: core.EventAnomaly, service: service, destination: c.Destination,
 				subject: fmt.Sprintf("odoo-backup: size anomaly in backup %d of %s on %s", b.ID, service, c.Destination)}
 			ev.body = fmt.Sprintf("Service %s, destination %s, backup %d (%s): %s\n\nNext: check that no data was deleted by mistake and that the filestore was not encrypted by ransomware before you rely on this backup; keep the older backups until you know.",
-				service, c.Destination, b.ID, size(b.Size), sentence(b.Anomaly))
+				service, c.Destination, b.ID, core.FormatSize(b.Size), sentence(b.Anomaly))
 			change("anomaly:"+where, strconv.FormatInt(b.ID, 10), ev)
 		}
 	}
@@ -594,7 +594,7 @@ func recoveredBy(b *core.Backup) string {
 	if b == nil || b.Status != core.StatusSucceeded {
 		return "the configuration"
 	}
-	return fmt.Sprintf("backup %d (%s)", b.ID, size(b.Size))
+	return fmt.Sprintf("backup %d (%s)", b.ID, core.FormatSize(b.Size))
 }
 
 func rpoAge(r core.Recovery) string {
@@ -627,17 +627,4 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-func size(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
