@@ -30,81 +30,12 @@ const mailpitStartTimeout = 30 * time.Second
 // $ODOO_BACKUP_MAILPIT if set, else the one EnsureMailpit built in
 // <user cache dir>/odoo-backup/mailpit-<MailpitVersion>/mailpit. Where that
 // was never built the error is ErrUnavailable.
-func MailpitBinary() (string, error) {
-	if p := os.Getenv("ODOO_BACKUP_MAILPIT"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("ODOO_BACKUP_MAILPIT names %s, which cannot be used (%v); unset it or point it at a mailpit binary", p, err)
-		}
-		return p, nil
-	}
-	dir, err := mailpitDir()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "mailpit")
-	if !minioIsExecutable(bin) {
-		return "", markUnavailable(fmt.Errorf("the pinned mailpit %s is not built in %s (or set ODOO_BACKUP_MAILPIT to a mailpit binary)", MailpitVersion, dir))
-	}
-	return bin, nil
-}
-
-func mailpitDir() (string, error) {
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache directory to keep the mailpit binary in (%v); set ODOO_BACKUP_MAILPIT to a mailpit binary", err)
-	}
-	return filepath.Join(cache, "odoo-backup", "mailpit-"+MailpitVersion), nil
-}
+func MailpitBinary() (string, error) { return mailpitTool.binary() }
 
 // EnsureMailpit returns the path of the mailpit binary as MailpitBinary
 // does, building it with `go install` first where it is missing (a few
-// minutes); the setup command calls it, tests never do. Concurrent callers,
-// in this process or in others, build it only once.
-func EnsureMailpit(ctx context.Context) (string, error) {
-	bin, err := MailpitBinary()
-	if err == nil || !errors.Is(err, ErrUnavailable) {
-		return bin, err
-	}
-	dir, err := mailpitDir()
-	if err != nil {
-		return "", err
-	}
-	bin = filepath.Join(dir, "mailpit")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("cannot create %s for the mailpit binary: %w", dir, err)
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", fmt.Errorf("cannot open the mailpit build lock: %w", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("cannot lock the mailpit build directory %s: %w", dir, err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing the file unlocks anyway
-	if minioIsExecutable(bin) {
-		return bin, nil
-	}
-	// Built into a scratch directory and renamed into place, as minio is:
-	// an interrupted build never leaves a truncated binary behind.
-	scratch, err := os.MkdirTemp(dir, "build-")
-	if err != nil {
-		return "", fmt.Errorf("cannot create a build directory for mailpit: %w", err)
-	}
-	defer os.RemoveAll(scratch)
-	fmt.Fprintf(os.Stderr, "testbed: building mailpit %s into %s (takes a few minutes the first time)\n", MailpitVersion, dir)
-	cmd := exec.CommandContext(ctx, "go", "install", "github.com/axllent/mailpit@"+MailpitVersion)
-	cmd.Env = append(os.Environ(), "GOBIN="+scratch, "CGO_ENABLED=0")
-	cmd.Dir = scratch // outside any module, so the project's go.mod plays no part
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("building mailpit %s failed (%v); set ODOO_BACKUP_MAILPIT to a prebuilt mailpit binary or check network access to the Go module proxy: %s", MailpitVersion, err, minioTail(out, 2000))
-	}
-	if err := os.Rename(filepath.Join(scratch, "mailpit"), bin); err != nil {
-		return "", fmt.Errorf("cannot move the built mailpit binary into place: %w", err)
-	}
-	return bin, nil
-}
+// minutes); the setup command calls it, tests never do.
+func EnsureMailpit(ctx context.Context) (string, error) { return mailpitTool.ensure(ctx) }
 
 // Mailpit is an SMTP server run by a test: mailpit on two loopback ports,
 // speaking STARTTLS with a self-signed certificate and asking for a user

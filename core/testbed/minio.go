@@ -44,92 +44,13 @@ const minioStartTimeout = 60 * time.Second
 // it: $ODOO_BACKUP_MINIO if set, else the one EnsureMinIO built in
 // <user cache dir>/odoo-backup/minio-<MinIOVersion>/minio. Where that was
 // never built the error is ErrUnavailable.
-func MinIOBinary() (string, error) {
-	if p := os.Getenv("ODOO_BACKUP_MINIO"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("ODOO_BACKUP_MINIO names %s, which cannot be used (%v); unset it or point it at a minio binary", p, err)
-		}
-		return p, nil
-	}
-	dir, err := minioDir()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "minio")
-	if !minioIsExecutable(bin) {
-		return "", markUnavailable(fmt.Errorf("the pinned MinIO %s is not built in %s (or set ODOO_BACKUP_MINIO to a minio binary)", MinIOVersion, dir))
-	}
-	return bin, nil
-}
-
-// minioDir is where EnsureMinIO keeps the binary.
-func minioDir() (string, error) {
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache directory to keep the minio binary in (%v); set ODOO_BACKUP_MINIO to a minio binary", err)
-	}
-	return filepath.Join(cache, "odoo-backup", "minio-"+MinIOVersion), nil
-}
+func MinIOBinary() (string, error) { return minioTool.binary() }
 
 // EnsureMinIO returns the path of the minio server binary as MinIOBinary
 // does, building it with `go install` first where it is missing (a few
 // minutes); the setup command calls it, tests never do. Concurrent callers,
 // in this process or in others, build it only once.
-func EnsureMinIO(ctx context.Context) (string, error) {
-	bin, err := MinIOBinary()
-	if err == nil || !errors.Is(err, ErrUnavailable) {
-		return bin, err
-	}
-	dir, err := minioDir()
-	if err != nil {
-		return "", err
-	}
-	bin = filepath.Join(dir, "minio")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("cannot create %s for the minio binary: %w", dir, err)
-	}
-
-	// Several processes may ask at once; the first one builds while the
-	// others wait on the lock, then find the binary.
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", fmt.Errorf("cannot open the minio build lock: %w", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("cannot lock the minio build directory %s: %w", dir, err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing the file unlocks anyway
-	if minioIsExecutable(bin) {
-		return bin, nil
-	}
-
-	// go install may copy the binary into GOBIN rather than rename it, so it
-	// builds into a scratch directory and the result is renamed into place:
-	// an interrupted build never leaves a truncated binary behind.
-	scratch, err := os.MkdirTemp(dir, "build-")
-	if err != nil {
-		return "", fmt.Errorf("cannot create a build directory for minio: %w", err)
-	}
-	defer os.RemoveAll(scratch)
-	fmt.Fprintf(os.Stderr, "testbed: building minio %s into %s (takes a few minutes the first time)\n", MinIOVersion, dir)
-	cmd := exec.CommandContext(ctx, "go", "install", "github.com/minio/minio@"+MinIOVersion)
-	cmd.Env = append(os.Environ(), "GOBIN="+scratch, "CGO_ENABLED=0")
-	cmd.Dir = scratch // outside any module, so the project's go.mod plays no part
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("building minio %s failed (%v); set ODOO_BACKUP_MINIO to a prebuilt minio binary or check network access to the Go module proxy: %s", MinIOVersion, err, minioTail(out, 2000))
-	}
-	if err := os.Rename(filepath.Join(scratch, "minio"), bin); err != nil {
-		return "", fmt.Errorf("cannot move the built minio binary into place: %w", err)
-	}
-	return bin, nil
-}
-
-func minioIsExecutable(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
+func EnsureMinIO(ctx context.Context) (string, error) { return minioTool.ensure(ctx) }
 
 // MinIO is a MinIO server run by a test: one data directory on 127.0.0.1,
 // with random root credentials.
