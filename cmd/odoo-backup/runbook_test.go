@@ -184,7 +184,9 @@ func TestRunbookBringsTheServiceBackOnAFreshCatalog(t *testing.T) {
 }
 
 // shellWords splits a command line as sh does for the words the runbook
-// writes: blanks separate, single and double quotes group.
+// writes: blanks separate, single and double quotes group, and a backslash
+// outside quotes takes the next character as it is (the '\'' of a quote
+// inside a single-quoted word).
 func shellWords(t *testing.T, line string) []string {
 	t.Helper()
 	var words []string
@@ -197,6 +199,10 @@ func shellWords(t *testing.T, line string) []string {
 			quote = 0
 		case quote != 0:
 			w.WriteByte(ch)
+		case ch == '\\' && i+1 < len(line):
+			i++
+			w.WriteByte(line[i])
+			in = true
 		case ch == '\'' || ch == '"':
 			quote, in = ch, true
 		case ch == ' ' || ch == '\t':
@@ -294,10 +300,17 @@ func TestRunbookCommandsAreTheCommandLines(t *testing.T) {
 		if err := cmd.ValidateArgs(cmd.Flags().Args()); err != nil {
 			t.Errorf("%s: %v", l, err)
 		}
+		if f := cmd.Flags().Lookup("key-note"); f != nil && f.Changed {
+			// The note comes back as it was, quote and all.
+			if f.Value.String() != "the admin's YubiKey" {
+				t.Errorf("%s: --key-note reads %q", l, f.Value.String())
+			}
+			seen["--key-note"] = true
+		}
 		seen[cmd.CommandPath()] = true
 	}
 	for _, want := range []string{"odoo-backup destination add", "odoo-backup catalog rebuild", "odoo-backup service add",
-		"odoo-backup config set", "odoo-backup restore", "odoo-backup verify", "odoo-backup drill"} {
+		"odoo-backup config set", "odoo-backup restore", "odoo-backup verify", "odoo-backup drill", "--key-note"} {
 		if !seen[want] {
 			t.Errorf("the runbook has no %s line:\n%s", want, page)
 		}
