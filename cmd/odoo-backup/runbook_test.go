@@ -185,8 +185,9 @@ func TestRunbookBringsTheServiceBackOnAFreshCatalog(t *testing.T) {
 
 // shellWords splits a command line as sh does for the words the runbook
 // writes: blanks separate, single and double quotes group, and a backslash
-// outside quotes takes the next character as it is (the '\'' of a quote
-// inside a single-quoted word).
+// outside quotes takes the next character as it is (how a quote is written
+// inside a single-quoted word: close the quotes, a backslash and the quote,
+// open them again).
 func shellWords(t *testing.T, line string) []string {
 	t.Helper()
 	var words []string
