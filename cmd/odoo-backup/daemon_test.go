@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -75,20 +76,27 @@ func (c *cli) startDaemon(extra ...string) *daemonProc {
 // returns them.
 func (d *daemonProc) waitFor(msg string, n int) []map[string]any {
 	d.t.Helper()
+	return d.waitMatching(fmt.Sprintf("%q", msg), func(s string) bool { return s == msg }, n)
+}
+
+// waitMatching reads the log until n lines whose message matches have
+// come, and returns them; what names the lines in a failure.
+func (d *daemonProc) waitMatching(what string, match func(msg string) bool, n int) []map[string]any {
+	d.t.Helper()
 	var got []map[string]any
 	timeout := time.After(2 * time.Minute)
 	for len(got) < n {
 		select {
 		case m, ok := <-d.lines:
 			if !ok {
-				d.t.Fatalf("the daemon's log ended before %d %q lines (got %d); it said:\n%s", n, msg, len(got), d.history())
+				d.t.Fatalf("the daemon's log ended before %d %s lines (got %d); it said:\n%s", n, what, len(got), d.history())
 			}
 			d.seen = append(d.seen, m)
-			if m["msg"] == msg {
+			if s, _ := m["msg"].(string); match(s) {
 				got = append(got, m)
 			}
 		case <-timeout:
-			d.t.Fatalf("no %d %q lines in the daemon's log after 2 minutes; it said:\n%s", n, msg, d.history())
+			d.t.Fatalf("no %d %s lines in the daemon's log after 2 minutes; it said:\n%s", n, what, d.history())
 		}
 	}
 	return got

@@ -26,21 +26,7 @@ func (d *daemonProc) await(want string) map[string]any {
 			return m
 		}
 	}
-	timeout := time.After(2 * time.Minute)
-	for {
-		select {
-		case m, ok := <-d.lines:
-			if !ok {
-				d.t.Fatalf("the daemon's log ended before a line with %q; it said:\n%s", want, d.history())
-			}
-			d.seen = append(d.seen, m)
-			if s, _ := m["msg"].(string); strings.Contains(s, want) {
-				return m
-			}
-		case <-timeout:
-			d.t.Fatalf("no line with %q in the daemon's log after 2 minutes; it said:\n%s", want, d.history())
-		}
-	}
+	return d.waitMatching(fmt.Sprintf("containing %q", want), func(s string) bool { return strings.Contains(s, want) }, 1)[0]
 }
 
 // get fetches url and returns its body; anything but 200 fails the test.
