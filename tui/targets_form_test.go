@@ -76,7 +76,9 @@ func TestDestinationFormKeyNote(t *testing.T) {
 	if err != nil || d.Encrypt.KeyNote != "ops vault, entry odoo/vault" {
 		t.Fatalf("vault's key note is %q (%v), want the place typed", d.Encrypt.KeyNote, err)
 	}
-	// The destination's details say it (rows: local, s3-eu, vault).
+	// The destination's details say it (rows: local, s3-eu, vault), once
+	// the list has been read again with vault in it.
+	view(t, tm, "pool   passphrase")
 	press(tm, "G")
 	view(t, tm, "key kept at ops vault, entry odoo/vault")
 	quit(t, tm)
