@@ -94,6 +94,8 @@ const (
 	ActionTemplateSet       = "template set"
 	ActionTemplateUnset     = "template unset"
 	ActionTemplateRemove    = "template remove"
+	ActionHookSet           = "hook set"
+	ActionHookRemove        = "hook remove"
 )
 
 // AuditEntry is one line of the audit trail: who did what to what, when,

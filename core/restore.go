@@ -30,6 +30,31 @@ const (
 	ActionChooseDatabase Action = "choose-database"
 )
 
+// RestorePart says which half of a backup a restore puts back.
+type RestorePart string
+
+const (
+	// RestoreAll puts back the database and the filestore.
+	RestoreAll RestorePart = ""
+	// RestoreDatabaseOnly puts back the database and leaves the filestore
+	// as it is.
+	RestoreDatabaseOnly RestorePart = "database"
+	// RestoreFilestoreOnly puts back the filestore and leaves the database
+	// as it is.
+	RestoreFilestoreOnly RestorePart = "filestore"
+)
+
+// ParseRestorePart reads a part's name; "" and "all" are the whole backup.
+func ParseRestorePart(s string) (RestorePart, error) {
+	switch p := RestorePart(strings.ToLower(strings.TrimSpace(s))); p {
+	case RestoreAll, RestoreDatabaseOnly, RestoreFilestoreOnly:
+		return p, nil
+	case "all":
+		return RestoreAll, nil
+	}
+	return "", Userf(ErrInvalid, "restore part %q is not one of database or filestore", s)
+}
+
 // RestoreRequest restores a backup into a database that does not exist yet.
 type RestoreRequest struct {
 	BackupID int64
@@ -56,7 +81,11 @@ type RestoreRequest struct {
 	// AcceptErrors creates the database even when the restored copy fails
 	// its checks (CheckRestored); without it such a copy is discarded.
 	AcceptErrors bool
-	Progress     ProgressFunc
+	// Only restores one half of the backup (RestoreDatabaseOnly: the
+	// database without a filestore; RestoreFilestoreOnly: the filestore
+	// alone, for a database made some other way); RestoreAll both.
+	Only     RestorePart
+	Progress ProgressFunc
 }
 
 // RestoreResult says what a restore produced and what it noticed.

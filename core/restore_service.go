@@ -51,7 +51,10 @@ type ServiceRestoreRequest struct {
 	// (CheckRestored); without it such a copy is discarded and the target
 	// kept.
 	AcceptErrors bool
-	Progress     ProgressFunc
+	// Only replaces one half of the target (the database, or the
+	// filestore) and leaves the other as it is; RestoreAll both.
+	Only     RestorePart
+	Progress ProgressFunc
 }
 
 // RestoreToService restores a backup onto an existing service without ever

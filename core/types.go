@@ -33,8 +33,46 @@ type Destination struct {
 	// LayoutZip (one self-contained Odoo zip per backup). "" reads as
 	// LayoutZip, what every destination made before pools did.
 	Layout Layout `json:"-"`
+	// Lock makes every object a backup writes there immutable for a time
+	// (S3 Object Lock); the zero value locks nothing.
+	Lock ObjectLock `json:"-"`
+	// Limits cap the bytes per second sent to and read from it; zero is
+	// no limit.
+	Limits BandwidthLimits `json:"-"`
 
 	CreatedAt time.Time `json:"created_at"`
+}
+
+// LockMode is an S3 Object Lock retention mode.
+type LockMode string
+
+const (
+	// LockNone keeps objects deletable.
+	LockNone LockMode = ""
+	// LockGovernance: only a user with the bypass permission can delete an
+	// object before its date.
+	LockGovernance LockMode = "governance"
+	// LockCompliance: nobody, root included, can delete an object before
+	// its date.
+	LockCompliance LockMode = "compliance"
+)
+
+// ObjectLock says how long, and how strictly, a destination keeps what a
+// backup writes: each object is locked until Days after it is written.
+type ObjectLock struct {
+	Mode LockMode `json:"lock_mode,omitempty"`
+	Days int      `json:"lock_days,omitempty"`
+}
+
+// Enabled says whether objects are locked at all.
+func (l ObjectLock) Enabled() bool { return l.Mode != LockNone && l.Days > 0 }
+
+// BandwidthLimits are bytes per second, 0 meaning no limit: Upload for what
+// goes to the destination, Download for what is read back (restores,
+// verifies, downloads, copies from it).
+type BandwidthLimits struct {
+	Upload   int64 `json:"limit_upload,omitempty"`
+	Download int64 `json:"limit_download,omitempty"`
 }
 
 // LocalSettings are the settings of a local directory destination.
@@ -90,13 +128,15 @@ type destinationJSON struct {
 	LocalSettings
 	S3Settings
 	EncryptionSettings
-	Layout    Layout    `json:"layout"`
+	Layout Layout `json:"layout"`
+	ObjectLock
+	BandwidthLimits
 	CreatedAt time.Time `json:"created_at"`
 }
 
 // MarshalJSON writes d with its settings flat (destinationJSON).
 func (d Destination) MarshalJSON() ([]byte, error) {
-	return json.Marshal(destinationJSON{d.ID, d.Name, d.Kind, d.Local, d.S3, d.Encrypt, d.StoredLayout(), d.CreatedAt})
+	return json.Marshal(destinationJSON{d.ID, d.Name, d.Kind, d.Local, d.S3, d.Encrypt, d.StoredLayout(), d.Lock, d.Limits, d.CreatedAt})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -105,7 +145,7 @@ func (d *Destination) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*d = Destination{ID: j.ID, Name: j.Name, Kind: j.Kind, Local: j.LocalSettings, S3: j.S3Settings, Encrypt: j.EncryptionSettings, Layout: j.Layout, CreatedAt: j.CreatedAt}
+	*d = Destination{ID: j.ID, Name: j.Name, Kind: j.Kind, Local: j.LocalSettings, S3: j.S3Settings, Encrypt: j.EncryptionSettings, Layout: j.Layout, Lock: j.ObjectLock, Limits: j.BandwidthLimits, CreatedAt: j.CreatedAt}
 	return nil
 }
 
@@ -427,6 +467,14 @@ type Backup struct {
 	// size is ordinary. Mass deletion and a filestore encrypted by
 	// ransomware both show this way.
 	Anomaly string `json:"anomaly,omitempty"`
+	// Warning is a problem noticed after the backup was stored that does
+	// not make it fail (a post-backup hook that failed): one sentence, ""
+	// when there was none.
+	Warning string `json:"warning,omitempty"`
+	// LockedUntil is when the Object Lock of the backup's objects on its
+	// destination ends; nil when they are not locked. Until then they
+	// cannot be deleted, and rotation and delete leave them in place.
+	LockedUntil *time.Time `json:"locked_until,omitempty"`
 	// Pool describes the filestore part of a FormatOdooPool backup; nil
 	// for every other format.
 	Pool *PoolFacts `json:"pool,omitempty"`

@@ -18,7 +18,7 @@ import (
 const backupSelect = `SELECT b.id, COALESCE(b.service_id, 0), b.service_name, COALESCE(b.destination_id, 0), b.destination_name,
 	b.kind, b.status, b.size, b.sha256, b.started_at, b.finished_at, b.error,
 	b.key, b.database, b.format, b.odoo_version, b.pg_version, b.phase, b.bytes, b.host, b.pid, b.updated_at, b.encryption,
-	b.missing_count, b.missing_files, b.process_start, b.progress_at, b.pool, b.anomaly,
+	b.missing_count, b.missing_files, b.process_start, b.progress_at, b.pool, b.anomaly, b.warning, b.locked_until,
 	(b.service_id IS NULL OR b.destination_id IS NULL OR NOT EXISTS (
 		SELECT 1 FROM configurations c WHERE c.service_id = b.service_id AND c.destination_id = b.destination_id))
 	FROM backups b`
@@ -32,11 +32,12 @@ func scanBackup(row interface{ Scan(...any) error }) (core.Backup, error) {
 		missing  string
 		progress int64
 		pool     string
+		locked   sql.NullInt64
 	)
 	err := row.Scan(&b.ID, &b.ServiceID, &b.Service, &b.DestinationID, &b.Destination,
 		&b.Kind, &b.Status, &b.Size, &b.SHA256, &started, &finished, &b.Error,
 		&b.Key, &b.Database, &b.Format, &b.OdooVersion, &b.PGVersion, &b.Phase, &b.Bytes, &b.Host, &b.PID, &updated, &b.Encryption,
-		&b.MissingCount, &missing, &b.ProcessStart, &progress, &pool, &b.Anomaly, &b.Orphaned)
+		&b.MissingCount, &missing, &b.ProcessStart, &progress, &pool, &b.Anomaly, &b.Warning, &locked, &b.Orphaned)
 	if err == nil && b.MissingCount > 0 {
 		if jerr := json.Unmarshal([]byte(missing), &b.MissingFiles); jerr != nil {
 			return b, fmt.Errorf("backup %d: its missing file names are not a JSON list: %w", b.ID, jerr)
@@ -54,6 +55,7 @@ func scanBackup(row interface{ Scan(...any) error }) (core.Backup, error) {
 		b.ProgressAt = fromNanos(progress)
 	}
 	b.FinishedAt = timePtr(finished)
+	b.LockedUntil = timePtr(locked)
 	return b, err
 }
 
@@ -164,13 +166,13 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *core.Backup) error {
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO backups (id, service_id, service_name, destination_id, destination_name,
 			kind, status, key, size, sha256, started_at, finished_at, error, database, format, odoo_version, pg_version, phase, bytes,
-			host, pid, updated_at, encryption, missing_count, missing_files, process_start, progress_at, pool, anomaly)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			host, pid, updated_at, encryption, missing_count, missing_files, process_start, progress_at, pool, anomaly, warning, locked_until)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING id, NOT EXISTS (SELECT 1 FROM configurations c WHERE c.service_id = ? AND c.destination_id = ?)`,
 			id, nb.ServiceID, nb.Service, nb.DestinationID, nb.Destination,
 			nb.Kind, nb.Status, nb.Key, nb.Size, nb.SHA256, toNanos(nb.StartedAt), nullNanos(nb.FinishedAt), nb.Error,
 			nb.Database, nb.Format, nb.OdooVersion, nb.PGVersion, nb.Phase, nb.Bytes,
-			nb.Host, nb.PID, toNanos(nb.UpdatedAt), nb.Encryption, nb.MissingCount, missingJSON(nb), nb.ProcessStart, progressNanos(nb.ProgressAt), poolJSON(nb), nb.Anomaly,
+			nb.Host, nb.PID, toNanos(nb.UpdatedAt), nb.Encryption, nb.MissingCount, missingJSON(nb), nb.ProcessStart, progressNanos(nb.ProgressAt), poolJSON(nb), nb.Anomaly, nb.Warning, nullNanos(nb.LockedUntil),
 			nb.ServiceID, nb.DestinationID).Scan(&nb.ID, &nb.Orphaned)
 	})
 	if err != nil {
@@ -178,13 +180,14 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *core.Backup) error {
 	}
 	nb.StartedAt = fromNanos(toNanos(nb.StartedAt))
 	nb.FinishedAt = timePtr(nullNanos(nb.FinishedAt))
+	nb.LockedUntil = timePtr(nullNanos(nb.LockedUntil))
 	*b = nb
 	return nil
 }
 
 // UpdateBackup stores the mutable fields of b: status, size, sha256,
 // finished_at, error, key, database, format, versions, phase, bytes and the
-// missing files. The
+// missing files, the anomaly, the warning and the lock's end. The
 // service, destination, kind and start time are fixed at creation.
 func (c *Catalog) UpdateBackup(ctx context.Context, b core.Backup) error {
 	if err := checkBackupFields(b); err != nil {
@@ -192,10 +195,10 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b core.Backup) error {
 	}
 	res, err := c.db.ExecContext(ctx, `UPDATE backups SET status = ?, size = ?, sha256 = ?, finished_at = ?, error = ?,
 		key = ?, database = ?, format = ?, odoo_version = ?, pg_version = ?, phase = ?, bytes = ?, encryption = ?,
-		missing_count = ?, missing_files = ?, pool = ?, anomaly = ?, updated_at = ? WHERE id = ?`,
+		missing_count = ?, missing_files = ?, pool = ?, anomaly = ?, warning = ?, locked_until = ?, updated_at = ? WHERE id = ?`,
 		b.Status, b.Size, b.SHA256, nullNanos(b.FinishedAt), b.Error,
 		b.Key, b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes, b.Encryption,
-		b.MissingCount, missingJSON(b), poolJSON(b), b.Anomaly, toNanos(c.now()), b.ID)
+		b.MissingCount, missingJSON(b), poolJSON(b), b.Anomaly, b.Warning, nullNanos(b.LockedUntil), toNanos(c.now()), b.ID)
 	return c.refused(updated(res, err, fmt.Sprintf("update backup %d", b.ID), b.ID))
 }
 

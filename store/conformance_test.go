@@ -51,6 +51,7 @@ var conformance = []func(*testing.T){
 	TestNotifyChannelLifecycle, TestNotifyURLsAreSealed, TestPingURLRoundTrip, TestDeliveriesAndNotifyStates,
 	TestViewerReadsNoNotifyURL,
 	TestBackupTotals,
+	TestServiceHooksLifecycle,
 }
 
 // sqliteOnly are the tests about SQLite itself, with the reason each does not

@@ -10,7 +10,8 @@ import (
 )
 
 const destinationCols = `id, name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at,
-	sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase, layout, key_note`
+	sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase, layout, key_note,
+	lock_mode, lock_days, limit_upload, limit_download`
 
 // scanDestination reads a row and decrypts its secrets.
 func (c *Catalog) scanDestination(row interface{ Scan(...any) error }) (core.Destination, error) {
@@ -22,7 +23,8 @@ func (c *Catalog) scanDestination(row interface{ Scan(...any) error }) (core.Des
 	)
 	err := row.Scan(&d.ID, &d.Name, &d.Kind, &d.Local.Dir, &d.S3.Endpoint, &d.S3.Region, &d.S3.Bucket, &d.S3.Prefix,
 		&d.S3.AccessKey, &secret, &d.S3.NoTLS, &d.S3.SSE, &created,
-		&d.S3.SSEKMSKeyID, &d.S3.CAFile, &d.Encrypt.Recipient, &d.Encrypt.KeyFile, &passphrase, &d.Layout, &d.Encrypt.KeyNote)
+		&d.S3.SSEKMSKeyID, &d.S3.CAFile, &d.Encrypt.Recipient, &d.Encrypt.KeyFile, &passphrase, &d.Layout, &d.Encrypt.KeyNote,
+		&d.Lock.Mode, &d.Lock.Days, &d.Limits.Upload, &d.Limits.Download)
 	if err != nil {
 		return d, err
 	}
@@ -73,7 +75,17 @@ func describeDestination(d core.Destination) string {
 	if d.Encrypt.Recipient != "" || d.Encrypt.Passphrase.IsSet() {
 		s += ", client-side encryption"
 	}
-	return s + ", layout " + string(d.StoredLayout())
+	s += ", layout " + string(d.StoredLayout())
+	if d.Lock.Enabled() {
+		s += fmt.Sprintf(", object lock %s %d days", d.Lock.Mode, d.Lock.Days)
+	}
+	if d.Limits.Upload > 0 {
+		s += fmt.Sprintf(", upload limit %d B/s", d.Limits.Upload)
+	}
+	if d.Limits.Download > 0 {
+		s += fmt.Sprintf(", download limit %d B/s", d.Limits.Download)
+	}
+	return s
 }
 
 func validateDestination(d core.Destination) error {
@@ -96,6 +108,16 @@ func validateDestination(d core.Destination) error {
 		if _, err := core.ParseLayout(string(d.Layout)); err != nil {
 			return err
 		}
+	}
+	switch {
+	case d.Lock.Mode != core.LockNone && d.Lock.Mode != core.LockGovernance && d.Lock.Mode != core.LockCompliance:
+		return core.Userf(core.ErrInvalid, "destination %q has object lock mode %q; use governance or compliance", d.Name, d.Lock.Mode)
+	case (d.Lock.Mode == core.LockNone) != (d.Lock.Days == 0) || d.Lock.Days < 0:
+		return core.Userf(core.ErrInvalid, "destination %q needs both an object lock mode and a number of days above 0, or neither", d.Name)
+	case d.Lock.Enabled() && d.Kind != core.DestinationS3:
+		return core.Userf(core.ErrInvalid, "destination %q is a local directory, which cannot lock files; object lock needs an S3 bucket created with Object Lock", d.Name)
+	case d.Limits.Upload < 0 || d.Limits.Download < 0:
+		return core.Userf(core.ErrInvalid, "destination %q has a negative bandwidth limit; give a rate above 0, or none", d.Name)
 	}
 	return nil
 }
@@ -145,11 +167,13 @@ func (c *Catalog) AddDestination(ctx context.Context, d *core.Destination) error
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO destinations
 			(name, kind, dir, endpoint, region, bucket, prefix, access_key, secret_key, no_tls, sse, created_at,
-			sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase, layout, key_note)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			sse_kms_key_id, ca_file, encrypt_recipient, encrypt_key_file, encrypt_passphrase, layout, key_note,
+			lock_mode, lock_days, limit_upload, limit_download)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			d.Name, d.Kind, d.Local.Dir, d.S3.Endpoint, d.S3.Region, d.S3.Bucket, d.S3.Prefix, d.S3.AccessKey, orEmpty(secret),
 			d.S3.NoTLS, d.S3.SSE, toNanos(created),
-			d.S3.SSEKMSKeyID, d.S3.CAFile, d.Encrypt.Recipient, d.Encrypt.KeyFile, orEmpty(passphrase), d.StoredLayout(), d.Encrypt.KeyNote).Scan(&id)
+			d.S3.SSEKMSKeyID, d.S3.CAFile, d.Encrypt.Recipient, d.Encrypt.KeyFile, orEmpty(passphrase), d.StoredLayout(), d.Encrypt.KeyNote,
+			d.Lock.Mode, d.Lock.Days, d.Limits.Upload, d.Limits.Download).Scan(&id)
 	})
 	if err != nil {
 		return err
@@ -201,9 +225,11 @@ func (c *Catalog) UpdateDestination(ctx context.Context, d core.Destination) err
 		_, err = tx.ExecContext(ctx, `UPDATE destinations SET name = ?, kind = ?, dir = ?, endpoint = ?, region = ?,
 			bucket = ?, prefix = ?, access_key = ?, secret_key = COALESCE(?, secret_key), no_tls = ?, sse = ?,
 			sse_kms_key_id = ?, ca_file = ?, encrypt_recipient = ?, encrypt_key_file = ?,
-			encrypt_passphrase = COALESCE(?, encrypt_passphrase), layout = ?, key_note = ? WHERE id = ?`,
+			encrypt_passphrase = COALESCE(?, encrypt_passphrase), layout = ?, key_note = ?,
+			lock_mode = ?, lock_days = ?, limit_upload = ?, limit_download = ? WHERE id = ?`,
 			d.Name, d.Kind, d.Local.Dir, d.S3.Endpoint, d.S3.Region, d.S3.Bucket, d.S3.Prefix, d.S3.AccessKey, secret,
-			d.S3.NoTLS, d.S3.SSE, d.S3.SSEKMSKeyID, d.S3.CAFile, d.Encrypt.Recipient, d.Encrypt.KeyFile, passphrase, d.StoredLayout(), d.Encrypt.KeyNote, id)
+			d.S3.NoTLS, d.S3.SSE, d.S3.SSEKMSKeyID, d.S3.CAFile, d.Encrypt.Recipient, d.Encrypt.KeyFile, passphrase, d.StoredLayout(), d.Encrypt.KeyNote,
+			d.Lock.Mode, d.Lock.Days, d.Limits.Upload, d.Limits.Download, id)
 		return err
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -55,7 +56,7 @@ type MigrateOptions struct {
 // they name every table of the SQLite schema (TestMigrateCoversEveryTable),
 // so a table added by a later migration is a decision, not an omission.
 var (
-	migratedTables = []string{"destinations", "services", "templates", "configurations", "template_configurations", "backups", "drills", "audit"}
+	migratedTables = []string{"destinations", "services", "service_hooks", "templates", "configurations", "template_configurations", "backups", "drills", "audit"}
 	notMigrated    = map[string]string{
 		"leases":            "they belong to the processes running now, on this host's catalog",
 		"hosts":             "the life of this catalog's daemon; in the target each host's daemon records its own",
@@ -67,6 +68,7 @@ var (
 		"notify_channels":   "each fleet sets its channels on its own catalog, sealed with the fleet's key",
 		"notify_deliveries": "a record of what this host's daemon sent",
 		"notify_state":      "the fleet's daemons announce from the shared catalog's own state",
+		"pool_locks":        "the next backup to a locking destination locks its pool's objects again for as long as it needs",
 	}
 )
 
@@ -107,7 +109,7 @@ func Migrate(ctx context.Context, src, dst *Catalog, opts MigrateOptions) (Migra
 			// Every check comes before the first write.
 			m.checkRunning, m.checkTargetKey, m.checkServices, m.checkBackupIDs, m.checkDestinations, m.checkTemplates,
 			m.checkSourceSecrets,
-			m.copyDestinations, m.copyServices, m.copyTemplates,
+			m.copyDestinations, m.copyServices, m.copyServiceHooks, m.copyTemplates,
 			m.copyConfigurations, m.copyTemplateConfigurations, m.copyBackups, m.copyDrills, m.copyAudit,
 		} {
 			if err := step(ctx); err != nil {
@@ -222,7 +224,11 @@ func (m *migration) load(ctx context.Context, name string) (*table, error) {
 // each calls fn with every row of a source table, oldest first, without
 // holding the table in memory.
 func (m *migration) each(ctx context.Context, name string, cols []string, fn func(row []any) error) error {
-	rows, err := m.stx.QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM `+name+` ORDER BY id`)
+	order := cols[0] // a table without an id (service_hooks) keeps its first key's order
+	if slices.Contains(cols, "id") {
+		order = "id"
+	}
+	rows, err := m.stx.QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM `+name+` ORDER BY `+order)
 	if err != nil {
 		return err
 	}
@@ -760,6 +766,15 @@ func (m *migration) copyConfigurations(ctx context.Context) (err error) {
 		}
 		remap(t, row, "service_id", m.services)
 		remap(t, row, "destination_id", m.destinations)
+		return true, nil
+	})
+	return err
+}
+
+// copyServiceHooks copies the hooks of the services copied.
+func (m *migration) copyServiceHooks(ctx context.Context) error {
+	_, err := m.copyRows(ctx, "service_hooks", nil, func(t *table, row []any) (bool, error) {
+		remap(t, row, "service_id", m.services)
 		return true, nil
 	})
 	return err

@@ -473,4 +473,31 @@ ALTER TABLE notify_channels ADD COLUMN url_shown TEXT GENERATED ALWAYS AS
 	// service on each destination) reads this index alone: on a long
 	// history the failed rows are spread over the whole table.
 	`CREATE INDEX backups_held ON backups(service_name, destination_name, status, size) WHERE status IN ('succeeded', 'failed')`,
+	// safety nets: a destination's Object Lock (mode and days) and its
+	// bandwidth limits (bytes per second, 0: none); until when a backup's
+	// objects are locked (NULL: not locked) and a warning that did not
+	// fail it (a post-backup hook); for each service's pool on a locking
+	// destination, the date every object in it is locked until at least;
+	// the hooks of each service.
+	`
+ALTER TABLE destinations ADD COLUMN lock_mode TEXT NOT NULL DEFAULT '' CHECK (lock_mode IN ('', 'governance', 'compliance'));
+ALTER TABLE destinations ADD COLUMN lock_days INTEGER NOT NULL DEFAULT 0 CHECK (lock_days >= 0);
+ALTER TABLE destinations ADD COLUMN limit_upload BIGINT NOT NULL DEFAULT 0 CHECK (limit_upload >= 0);
+ALTER TABLE destinations ADD COLUMN limit_download BIGINT NOT NULL DEFAULT 0 CHECK (limit_download >= 0);
+ALTER TABLE backups ADD COLUMN locked_until BIGINT;
+ALTER TABLE backups ADD COLUMN warning TEXT NOT NULL DEFAULT '';
+CREATE TABLE pool_locks (
+	destination_id BIGINT NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
+	service_name   TEXT    NOT NULL,
+	locked_until   BIGINT NOT NULL,
+	PRIMARY KEY (destination_id, service_name)
+);
+CREATE TABLE service_hooks (
+	service_id      BIGINT NOT NULL REFERENCES services(id) ON DELETE CASCADE,
+	event           TEXT    NOT NULL CHECK (event IN ('pre-backup', 'post-backup', 'pre-restore', 'post-restore')),
+	command         TEXT    NOT NULL,
+	timeout_seconds INTEGER NOT NULL CHECK (timeout_seconds > 0),
+	PRIMARY KEY (service_id, event)
+);
+`,
 }

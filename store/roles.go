@@ -62,6 +62,10 @@ var operatorWrites = map[string]string{
 	"restores":          "INSERT",
 	"notify_deliveries": "INSERT",
 	"notify_state":      "INSERT, UPDATE",
+	// A backup to a locking destination records how long its pool's
+	// objects are locked. Hooks (service_hooks) run commands on the
+	// hosts: admins only.
+	"pool_locks": "INSERT, UPDATE",
 }
 
 // secretColumns are the columns a viewer may not read.

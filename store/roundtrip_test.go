@@ -18,6 +18,8 @@ func TestDestinationRoundTrip(t *testing.T) {
 			Kind:      core.DestinationS3,
 			S3:        core.S3Settings{Endpoint: "s3.eu.example:9000", Region: "eu-west-1", Bucket: "odoo", Prefix: "hosts/a", AccessKey: "AKIA123", SecretKey: "s3cr3t/+=", NoTLS: true, SSE: "SSE-S3"},
 			Layout:    core.LayoutPool,
+			Lock:      core.ObjectLock{Mode: core.LockCompliance, Days: 30},
+			Limits:    core.BandwidthLimits{Upload: 20 << 20, Download: 50 << 20},
 			CreatedAt: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC),
 		},
 		{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/var/backups/odoo"}, Layout: core.LayoutZip},
@@ -48,6 +50,7 @@ func TestDestinationRoundTrip(t *testing.T) {
 	must(t, err)
 	d.S3.Endpoint, d.S3.Region, d.S3.Bucket, d.S3.Prefix, d.S3.AccessKey, d.S3.SecretKey, d.S3.NoTLS, d.S3.SSE = "s3.fr:443", "fr", "b2", "p2", "AK2", "new-secret", false, ""
 	d.Layout = core.LayoutZip
+	d.Lock, d.Limits = core.ObjectLock{Mode: core.LockGovernance, Days: 7}, core.BandwidthLimits{Upload: 1000}
 	must(t, c.UpdateDestination(ctx, d))
 	got, err := c.Destination(ctx, "s3-eu")
 	must(t, err)
@@ -183,7 +186,7 @@ func TestBackupRoundTrip(t *testing.T) {
 			SHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", StartedAt: time.Date(2026, 11, 22, 12, 0, 0, 1, time.UTC),
 			FinishedAt: &finished, Error: "", Key: "prod/2026/11/prod_20261122-120000_scheduled.zip", Database: "prod_db",
 			Format: core.FormatOdooZip, OdooVersion: "17.0", PGVersion: "16.0", BackupProgress: core.BackupProgress{Phase: "done", Bytes: 1 << 40},
-			Host: "db1.example.org", PID: 4121},
+			Host: "db1.example.org", PID: 4121, Warning: "the post-backup hook failed", LockedUntil: &finished},
 		// By ids, running by default, started now, not finished.
 		{ServiceID: s.ID, DestinationID: d.ID, Kind: core.KindSafety, BackupProgress: core.BackupProgress{Phase: "dump", Bytes: 12}},
 		{Service: "prod", Destination: "local", Kind: core.KindUpload, Status: core.StatusFailed, Error: "pg_dump: connection refused",
@@ -230,6 +233,8 @@ func TestBackupRoundTrip(t *testing.T) {
 	b.Key, b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes = "k", "db", "native", "18.0", "17.0", "upload", 76
 	want.Status, want.Size, want.SHA256, want.FinishedAt, want.Error = b.Status, b.Size, b.SHA256, b.FinishedAt, b.Error
 	want.Key, want.Database, want.Format, want.OdooVersion, want.PGVersion, want.Phase, want.Bytes = b.Key, b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes
+	b.Warning, b.LockedUntil = "warned", &epoch
+	want.Warning, want.LockedUntil = b.Warning, b.LockedUntil
 	b.Kind, b.StartedAt, b.Service = core.KindCopy, epoch.Add(time.Hour), "other"
 	must(t, c.UpdateBackup(ctx, b))
 	got, err := c.Backup(ctx, 2)
