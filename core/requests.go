@@ -61,6 +61,8 @@ type RequestParams struct {
 	Neutralize   bool   `json:"neutralize,omitempty"`
 	AcceptErrors bool   `json:"accept_errors,omitempty"`
 	Confirmed    bool   `json:"confirmed,omitempty"`
+	// Only is the part of the backup a restore puts back ("" all of it).
+	Only RestorePart `json:"only,omitempty"`
 }
 
 // Claimer names the process that runs a request, as a lease names its
