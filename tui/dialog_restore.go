@@ -39,12 +39,7 @@ type restoreDialog struct {
 	// under the cursor at the options step.
 	acceptErrors bool
 	option       int
-	// part is what is restored: the whole backup, its database or its
-	// filestore alone, cycled at the options step; noFilestore (a backup
-	// that holds none) leaves the filestore alone out.
-	part        core.RestorePart
-	noFilestore bool
-	confirm     lineInput
+	confirm      lineInput
 	err          string
 	job          flowJob
 	result       chan core.RestoreResult
@@ -54,6 +49,12 @@ type restoreDialog struct {
 	recipient    string
 	identity     lineInput
 	identityFile string
+
+	// part is what is restored: the whole backup, its database or its
+	// filestore alone, cycled at the options step; noFilestore (a backup
+	// that holds none) leaves the filestore alone out.
+	part        core.RestorePart
+	noFilestore bool
 }
 
 type restoreStep int
