@@ -215,6 +215,9 @@ func (r Request) Describe() string {
 		if r.Params.Target == "" {
 			what = fmt.Sprintf("%s of backup %d into new database %s", r.Kind, r.Params.BackupID, r.Params.NewDB)
 		}
+		if r.Params.Only != RestoreAll {
+			what += ", " + r.Params.Only.describe()
+		}
 	case RequestServiceCopy:
 		what = fmt.Sprintf("copy of %s as %s", r.Service, r.Params.NewName)
 	default:

@@ -3,6 +3,7 @@ package core_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -510,4 +511,42 @@ func TestRestorePartFilestoreSwapFails(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A restore asked of a host's daemon carries the part: the daemon restores
+// the filestore alone and leaves the database as it was.
+func TestRestorePartRequest(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 79})
+	b := e.backup("local")[0]
+	source := e.print(e.odoo.Name, e.odoo.FilestoreDir)
+	tg := e.addTarget(80)
+	dbBefore := dbPrint(e.targetPrint(tg))
+	r := core.Request{Kind: core.RequestRestore, Host: core.HostName(), Service: "staging",
+		Params: core.RequestParams{BackupID: b.ID, Target: "staging", Confirmed: true, Only: core.RestoreFilestoreOnly}}
+	if err := e.cat.SubmitRequest(e.ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+	cl := core.Claimer{Holder: "daemon", PID: os.Getpid(), Host: core.HostName()}
+	r, ok, err := e.cat.ClaimRequest(e.ctx, r.Host, cl)
+	if err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if r.Params.Only != core.RestoreFilestoreOnly {
+		t.Fatalf("the claimed request asks for %q, want the filestore", r.Params.Only)
+	}
+	if err := e.engine.RunRequest(e.ctx, e.cat, r, cl); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.cat.Request(e.ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res core.RestoreResult
+	if err := json.Unmarshal(got.Result, &res); err != nil || got.Status != core.RequestSucceeded || res.Only != core.RestoreFilestoreOnly {
+		t.Fatalf("request ended %s (%s) with %s (%v), want succeeded, the filestore only", got.Status, got.Error, got.Result, err)
+	}
+	now := e.targetPrint(tg)
+	wantSame(t, "staging's filestore and production's", filesPrint(source), filesPrint(now))
+	wantSame(t, "staging's database", dbBefore, dbPrint(now))
+	e.noLeftovers(tg)
 }
