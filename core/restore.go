@@ -409,9 +409,9 @@ func randomSuffix() string {
 // A part (only) stages that half alone: the database without a filestore
 // directory, its attachments looked for in the filestore it will use
 // (finalFS, kept as it is); or the filestore without a database, the
-// attachments of the database it is for (finalDB, when it exists) looked
+// attachments of the database attachDB (a service's own, "" none) looked
 // for in it. The archive's entries are validated either way.
-func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []pool.Entry, server DBConn, finalDB, finalFS string, owner restoreOwner, only RestorePart, rep *progressReporter) (st *staged, err error) {
+func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []pool.Entry, server DBConn, finalDB, finalFS string, owner restoreOwner, only RestorePart, attachDB string, rep *progressReporter) (st *staged, err error) {
 	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
 	defer ra.Close()
 	var a *odoozip.Archive
@@ -474,7 +474,7 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []po
 	}()
 	if !only.database() {
 		st.tmpDB = ""
-		return st, st.stageFilestore(ctx, rb, a, ra, files, rep)
+		return st, st.stageFilestore(ctx, rb, a, ra, files, attachDB, rep)
 	}
 
 	if st.loader, err = createLoader(ctx, server); err != nil {
@@ -548,10 +548,11 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []po
 
 // stageFilestore stages the filestore alone, from the archive a (read
 // through ra) or, for a pool backup, from the pool (files), then looks for
-// the attachments of the database it is for in it. That database is only
-// read, as the service's connection role; one that does not exist or
-// cannot be read leaves the attachments unchecked.
-func (st *staged) stageFilestore(ctx context.Context, rb readableBackup, a *odoozip.Archive, ra *objectReaderAt, files []pool.Entry, rep *progressReporter) error {
+// the attachments of database attachDB in it. That database, a service's
+// own, is only read, as the service's connection role reads it for a
+// backup; one that does not exist or cannot be read leaves the attachments
+// unchecked. A database made some other way is not read at all ("").
+func (st *staged) stageFilestore(ctx context.Context, rb readableBackup, a *odoozip.Archive, ra *objectReaderAt, files []pool.Entry, attachDB string, rep *progressReporter) error {
 	ra.onRead = func(n int64) { rep.add(n) }
 	if isPool(rb.b) {
 		rep.total = rb.b.Size + rb.b.Pool.Bytes
@@ -566,11 +567,14 @@ func (st *staged) stageFilestore(ctx context.Context, rb readableBackup, a *odoo
 			return err
 		}
 	}
+	if attachDB == "" {
+		return nil
+	}
 	rep.set(PhaseCheck, rep.bytes)
-	exists, err := databaseOwner(ctx, st.server, st.finalDB)
+	exists, err := databaseOwner(ctx, st.server, attachDB)
 	if err == nil && exists != "" {
 		c := st.server
-		c.Database = st.finalDB
+		c.Database = attachDB
 		err = st.checkAttachments(ctx, c, st.tmpFS)
 	}
 	if err != nil {
@@ -578,7 +582,7 @@ func (st *staged) stageFilestore(ctx context.Context, rb readableBackup, a *odoo
 			return ctx.Err()
 		}
 		st.missing, st.missingCount = nil, 0
-		st.e.log().Warn("the attachments of the database were not looked for in the restored filestore", "database", st.finalDB, "error", err)
+		st.e.log().Warn("the attachments of the database were not looked for in the restored filestore", "database", attachDB, "error", err)
 	}
 	return nil
 }

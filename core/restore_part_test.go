@@ -227,6 +227,10 @@ func TestRestorePartOntoService(t *testing.T) {
 		if res.Only != core.RestoreFilestoreOnly || res.Database != "" || res.FilestoreDir != tg.odoo.FilestoreDir || res.FilestoreFiles == 0 {
 			t.Errorf("result %+v: want the filestore only", res)
 		}
+		// Staging's database is production's by now: its files are all there.
+		if res.MissingCount != 0 {
+			t.Errorf("result says %d attachment files missing (%q), want none", res.MissingCount, res.MissingFiles)
+		}
 		if len(res.Checks.Ran) != 0 || len(res.Checks.Skipped) == 0 {
 			t.Errorf("checks %+v: want the database checks said to be skipped", res.Checks)
 		}
@@ -384,6 +388,10 @@ func TestRestorePartPool(t *testing.T) {
 	e.wantOwned(tg.odoo, tg.odoo.Name, tg.odoo.FilestoreDir)
 	if modes, err := testbed.TreeModes(tg.odoo.FilestoreDir); err != nil || !slices.Equal(modes, modesBefore) {
 		t.Errorf("restored filestore modes %q (%v), want the replaced ones %q", modes, err, modesBefore)
+	}
+	// Staging's own attachments are not among production's files: counted.
+	if res.MissingCount == 0 {
+		t.Errorf("result says no attachment file of staging's database is missing from production's filestore")
 	}
 	if res.FilestoreFiles != b.Pool.Files {
 		t.Errorf("%d files restored, the backup holds %d", res.FilestoreFiles, b.Pool.Files)

@@ -172,7 +172,7 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	spec := stageSpec{
 		rb: rb, server: server, finalDB: svc.DB.Database, finalFS: finalFS, owner: owner,
 		judge: true, acceptErrors: req.AcceptErrors, unchanged: fmt.Sprintf("%s is unchanged (safety backup %d stays)", svc.Name, res.SafetyBackupID),
-		neutralize: req.Neutralize, files: files, poolChecked: true, only: req.Only,
+		neutralize: req.Neutralize, files: files, poolChecked: true, only: req.Only, attachDB: svc.DB.Database,
 	}
 	// The restore is timed from here, after the safety backup, to the swap:
 	// what bringing the service back takes (recordRestore).

@@ -34,8 +34,10 @@ type stageSpec struct {
 	poolChecked bool
 
 	// only stages one half of the backup (stageRestore); a filestore
-	// alone has no database to judge or neutralize.
-	only RestorePart
+	// alone has no database to judge or neutralize, and the attachments of
+	// attachDB (the service's own database it is for) are looked for in it.
+	only     RestorePart
+	attachDB string
 }
 
 // restoreStaged is the one path of every restore (into a new database, onto
@@ -66,7 +68,7 @@ func (e *Engine) restoreStaged(ctx context.Context, spec stageSpec, res *Restore
 	if err := e.checksum(ctx, rb, nil, rep); err != nil {
 		return err
 	}
-	st, err := e.stageRestore(ctx, rb, spec.files, spec.server, spec.finalDB, spec.finalFS, spec.owner, spec.only, rep)
+	st, err := e.stageRestore(ctx, rb, spec.files, spec.server, spec.finalDB, spec.finalFS, spec.owner, spec.only, spec.attachDB, rep)
 	if err != nil {
 		return err
 	}
