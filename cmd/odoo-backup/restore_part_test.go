@@ -126,6 +126,7 @@ func TestRestorePart(t *testing.T) {
 	}
 	zip := filepath.Join(c.dir, "nofs.zip")
 	c.ok("download", bare, "-o", zip)
+	c.fails(2, `--only "both" is not a half of a backup`, "upload", zip, "--service", "staging", "--restore", "--only", "both", "--yes")
 	var uploads []backupJSON
 	c.json(&uploads, "backups", "staging", "--kind", "upload")
 	c.fails(1, "holds no filestore, so there is none to restore and nothing was uploaded", "upload", zip, "--service", "staging", "--restore", "--only", "filestore", "--yes")
