@@ -179,6 +179,9 @@ func (e *Engine) auditBackupID(ctx context.Context, action string, id int64, det
 
 func (e *Engine) auditRestoreNewDB(ctx context.Context, req RestoreRequest, res RestoreResult) AuditEntry {
 	a := e.auditBackupID(ctx, ActionRestore, req.BackupID, "into new database "+req.NewDB)
+	if req.Only != RestoreAll {
+		a.Detail += ", " + req.Only.describe()
+	}
 	if req.Neutralize {
 		a.Detail += ", neutralized"
 	}
@@ -189,6 +192,9 @@ func (e *Engine) auditRestoreToService(ctx context.Context, req ServiceRestoreRe
 	a := e.auditBackupID(ctx, ActionRestore, req.BackupID, "onto service "+req.Service)
 	// The target's data is what a restore replaces: file it under the target.
 	a.Service = req.Service
+	if req.Only != RestoreAll {
+		a.Detail += ", " + req.Only.describe()
+	}
 	if res.SafetyBackupID != 0 {
 		a.Detail += fmt.Sprintf(", safety backup %d", res.SafetyBackupID)
 	}

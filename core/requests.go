@@ -61,6 +61,8 @@ type RequestParams struct {
 	Neutralize   bool   `json:"neutralize,omitempty"`
 	AcceptErrors bool   `json:"accept_errors,omitempty"`
 	Confirmed    bool   `json:"confirmed,omitempty"`
+	// Only is the part of the backup a restore puts back ("" all of it).
+	Only RestorePart `json:"only,omitempty"`
 }
 
 // Claimer names the process that runs a request, as a lease names its
@@ -212,6 +214,9 @@ func (r Request) Describe() string {
 		what = fmt.Sprintf("%s of backup %d onto %s", r.Kind, r.Params.BackupID, r.Params.Target)
 		if r.Params.Target == "" {
 			what = fmt.Sprintf("%s of backup %d into new database %s", r.Kind, r.Params.BackupID, r.Params.NewDB)
+		}
+		if r.Params.Only != RestoreAll {
+			what += ", " + r.Params.Only.describe()
 		}
 	case RequestServiceCopy:
 		what = fmt.Sprintf("copy of %s as %s", r.Service, r.Params.NewName)

@@ -142,7 +142,7 @@ func (e *Engine) runRequest(ctx context.Context, r Request, progress ProgressFun
 	case RequestRestore, RequestUploadRestore:
 		if p.Target == "" {
 			res, err := e.RestoreNewDB(ctx, RestoreRequest{BackupID: p.BackupID, NewDB: p.NewDB, FilestoreDir: p.FilestoreDir,
-				Owner: p.Owner, Neutralize: p.Neutralize, AcceptErrors: p.AcceptErrors, Progress: progress})
+				Owner: p.Owner, Neutralize: p.Neutralize, AcceptErrors: p.AcceptErrors, Only: p.Only, Progress: progress})
 			return resultOrNil(res, err)
 		}
 		if !p.Confirmed {
@@ -151,7 +151,7 @@ func (e *Engine) runRequest(ctx context.Context, r Request, progress ProgressFun
 			return nil, Userf(ErrInvalid, "request %d asks to replace the data of %s without the confirmation that it may; nothing was done", r.ID, p.Target)
 		}
 		res, err := e.RestoreToService(ctx, ServiceRestoreRequest{BackupID: p.BackupID, Service: p.Target, Neutralize: p.Neutralize,
-			AcceptErrors: p.AcceptErrors, Progress: progress})
+			AcceptErrors: p.AcceptErrors, Only: p.Only, Progress: progress})
 		return resultOrNil(res, err)
 	case RequestDrill:
 		res, err := e.Drill(ctx, DrillRequest{Service: r.Service, Destination: p.Destination, Progress: progress})

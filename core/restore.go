@@ -28,6 +28,10 @@ const (
 	ActionChooseFilestore Action = "choose-filestore"
 	// ActionChooseDatabase: the new database named in Detail exists.
 	ActionChooseDatabase Action = "choose-database"
+	// ActionRestoreWhole: Backup holds no filestore, so only the whole
+	// backup or its database (Detail: the part that is there) can be
+	// restored.
+	ActionRestoreWhole Action = "restore-whole"
 )
 
 // RestorePart says which half of a backup a restore puts back.
@@ -53,6 +57,87 @@ func ParseRestorePart(s string) (RestorePart, error) {
 		return RestoreAll, nil
 	}
 	return "", Userf(ErrInvalid, "restore part %q is not one of database or filestore", s)
+}
+
+// database says whether a restore of part p puts the database back.
+func (p RestorePart) database() bool { return p != RestoreFilestoreOnly }
+
+// filestore says whether a restore of part p puts the filestore back.
+func (p RestorePart) filestore() bool { return p != RestoreDatabaseOnly }
+
+// describe is the part in words for the audit trail and logs: "database
+// only", "filestore only", "" for the whole backup.
+func (p RestorePart) describe() string {
+	if p == RestoreAll {
+		return ""
+	}
+	return string(p) + " only"
+}
+
+// noFilestore refuses a restore of the filestore alone from a backup that
+// holds none: the archive has no filestore entry and, for a pool backup,
+// its file list (files, as read) is empty. It reads the archive's index,
+// nothing else, and changes nothing.
+func (e *Engine) noFilestore(ctx context.Context, rb readableBackup, files []pool.Entry) error {
+	held := len(files) > 0
+	switch {
+	case isPool(rb.b):
+	case rb.b.Format == FormatPlainSQL || rb.b.Format == FormatSQLGz || rb.b.Format == FormatPGCustom:
+	default:
+		ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
+		defer ra.Close()
+		pra, size, err := rb.plainReaderAt(ra)
+		if err != nil {
+			return err
+		}
+		a, err := openArchive(pra, size, rb.b)
+		if err != nil {
+			if isCancellation(ctx, err) {
+				return ctx.Err()
+			}
+			return err
+		}
+		held = len(a.Filestore) > 0
+	}
+	if held {
+		return nil
+	}
+	return Advise(Advice{Action: ActionRestoreWhole, Backup: rb.b.ID, Detail: string(RestoreDatabaseOnly)}, ErrInvalid,
+		"backup %d holds no filestore, so there is none to restore", rb.b.ID)
+}
+
+// HoldsFilestore says whether backup b holds filestore files, as far as
+// its record and the metadata object next to its archive tell, without
+// reading the archive: a database-only format holds none, a pool backup as
+// many as its file list counts, an Odoo zip as many as its metadata
+// records. When they cannot tell it answers true with the error: the
+// restore itself refuses a filestore that is not there.
+func (e *Engine) HoldsFilestore(ctx context.Context, b Backup) (bool, error) {
+	switch {
+	case b.Format == FormatPlainSQL || b.Format == FormatSQLGz || b.Format == FormatPGCustom:
+		return false, nil
+	case isPool(b):
+		return b.Pool == nil || b.Pool.Files > 0, nil
+	}
+	rb, err := e.openBackup(ctx, b.ID)
+	if err != nil {
+		return true, err
+	}
+	meta, err := e.readMetadata(ctx, rb.store, rb.b.Key)
+	if err != nil {
+		return true, err
+	}
+	return meta.FilestoreFiles > 0, nil
+}
+
+// partialNeutralize refuses to neutralize or give a new identity to a
+// restore of the filestore alone: both change a database it leaves as it
+// is.
+func partialNeutralize(only RestorePart, neutralize, newIdentity bool) error {
+	if only == RestoreFilestoreOnly && (neutralize || newIdentity) {
+		return Userf(ErrInvalid, "neutralizing changes the restored database, and a restore of the filestore alone leaves the database as it is; restore the filestore without neutralizing")
+	}
+	return nil
 }
 
 // RestoreRequest restores a backup into a database that does not exist yet.
@@ -98,6 +183,11 @@ type RestoreResult struct {
 	SQLErrors      []string `json:"sql_errors,omitempty"`
 	MissingFiles   []string `json:"missing_files,omitempty"`
 	MissingCount   int      `json:"missing_count"`
+	// Only is the part of the backup restored ("" the whole backup); the
+	// other half of the target was left as it was, and Database or
+	// FilestoreDir is empty for a half that was not restored into a new
+	// database.
+	Only RestorePart `json:"only,omitempty"`
 	// SafetyBackupID is the backup of the target taken before a restore
 	// onto an existing service replaced its data.
 	SafetyBackupID int64 `json:"safety_backup_id,omitempty"`
@@ -131,17 +221,24 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 	if err := e.permit(ctx, ActionRestore); err != nil {
 		return res, err
 	}
+	fsDir := ""
 	defer interrupted(ctx, &err, func() string {
+		if req.Only == RestoreFilestoreOnly {
+			return fmt.Sprintf("the restore of the filestore of backup %d for database %q was interrupted; nothing was created: no filestore %s", req.BackupID, req.NewDB, fsDir)
+		}
 		return fmt.Sprintf("the restore of backup %d into a new database was interrupted; nothing was created: database %q does not exist", req.BackupID, req.NewDB)
 	})
 	if err := ValidateDatabaseName(req.NewDB); err != nil {
+		return res, err
+	}
+	if err := partialNeutralize(req.Only, req.Neutralize, req.NewIdentity); err != nil {
 		return res, err
 	}
 	rb, err := e.openReadable(ctx, req.BackupID, req.IdentityFile)
 	if err != nil {
 		return res, err
 	}
-	res.Backup = rb.b
+	res.Backup, res.Only = rb.b, req.Only
 	svc, err := e.Catalog.Service(ctx, rb.b.Service)
 	if err != nil {
 		return res, Advise(Advice{Action: ActionAddService, Service: rb.b.Service}, err, "backup %d belongs to service %q, which no longer exists, so there is no PostgreSQL server to restore it to", rb.b.ID, rb.b.Service)
@@ -149,39 +246,60 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 	if svc.Placeholder {
 		return res, Advise(Advice{Action: ActionSetConnection, Service: svc.Name, Detail: "restoring"}, ErrInvalid, "service %q has no database connection yet", svc.Name)
 	}
-	fsDir := req.FilestoreDir
+	fsDir = req.FilestoreDir
 	if fsDir == "" {
 		fsDir = NewDatabaseFilestore(svc, req.NewDB)
 	}
 	if fsDir, err = filepath.Abs(fsDir); err != nil {
 		return res, err
 	}
-	if entries, err := os.ReadDir(fsDir); err == nil && len(entries) > 0 {
+	if entries, err := os.ReadDir(fsDir); req.Only.filestore() && err == nil && len(entries) > 0 {
 		return res, Advise(Advice{Action: ActionChooseFilestore, Detail: fsDir}, ErrExists, "the filestore directory %s already exists and is not empty", fsDir)
 	}
 	server := svc.DB
 	server.Database = maintenanceDB
-	admin, err := ConnectDB(ctx, server)
-	if err != nil {
-		return res, err
-	}
-	exists, err := odoosql.DatabaseExists(ctx, admin, req.NewDB)
-	admin.Close(context.WithoutCancel(ctx))
-	if err != nil {
-		return res, fmt.Errorf("look up database %s: %w", req.NewDB, err)
-	}
-	if exists {
-		return res, Advise(Advice{Action: ActionChooseDatabase, Detail: req.NewDB}, ErrExists, "database %q already exists on %s", req.NewDB, server.Address())
-	}
-	owner, err := newDatabaseOwner(ctx, svc, server, req.Owner)
-	if err != nil {
-		return res, err
+	var owner string
+	if req.Only.database() {
+		admin, err := ConnectDB(ctx, server)
+		if err != nil {
+			return res, err
+		}
+		exists, err := odoosql.DatabaseExists(ctx, admin, req.NewDB)
+		admin.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return res, fmt.Errorf("look up database %s: %w", req.NewDB, err)
+		}
+		if exists {
+			return res, Advise(Advice{Action: ActionChooseDatabase, Detail: req.NewDB}, ErrExists, "database %q already exists on %s", req.NewDB, server.Address())
+		}
+		if owner, err = newDatabaseOwner(ctx, svc, server, req.Owner); err != nil {
+			return res, err
+		}
 	}
 
+	unchanged := fmt.Sprintf("nothing was created (no database %q, no filestore %s)", req.NewDB, fsDir)
+	switch req.Only {
+	case RestoreDatabaseOnly:
+		unchanged = fmt.Sprintf("nothing was created (no database %q)", req.NewDB)
+	case RestoreFilestoreOnly:
+		unchanged = fmt.Sprintf("nothing was created (no filestore %s)", fsDir)
+	}
 	spec := stageSpec{
 		rb: rb, server: server, finalDB: req.NewDB, finalFS: fsDir, owner: restoreOwner{role: owner},
-		judge: true, acceptErrors: req.AcceptErrors, unchanged: fmt.Sprintf("nothing was created (no database %q, no filestore %s)", req.NewDB, fsDir),
-		neutralize: req.Neutralize, newIdentity: req.NewIdentity,
+		judge: req.Only.database(), acceptErrors: req.AcceptErrors, unchanged: unchanged,
+		neutralize: req.Neutralize, newIdentity: req.NewIdentity, only: req.Only,
+	}
+	if req.Only == RestoreFilestoreOnly {
+		// A backup without a filestore is refused before anything is made.
+		if isPool(rb.b) {
+			if spec.files, err = e.checkedPoolFiles(ctx, rb); err != nil {
+				return res, err
+			}
+			spec.poolChecked = true
+		}
+		if err := e.noFilestore(ctx, rb, spec.files); err != nil {
+			return res, err
+		}
 	}
 	rep := e.reporter(req.Progress)
 	// Timed from the archive's first byte to the new database under its
@@ -195,12 +313,20 @@ func (e *Engine) RestoreNewDB(ctx context.Context, req RestoreRequest) (_ Restor
 		st.report(&res)
 		return nil
 	})
-	e.recordRestore(ctx, rb.b, req.NewDB, start, err)
+	if req.Only == RestoreAll {
+		// Only a whole restore brings a service back: a part is no RTO.
+		e.recordRestore(ctx, rb.b, req.NewDB, start, err)
+	}
 	if err != nil {
 		return res, err
 	}
-	res.Database, res.FilestoreDir = req.NewDB, fsDir
-	e.log().Info("restore finished", "backup", rb.b.ID, "database", req.NewDB, "filestore", fsDir,
+	if req.Only.database() {
+		res.Database = req.NewDB
+	}
+	if req.Only.filestore() {
+		res.FilestoreDir = fsDir
+	}
+	e.log().Info("restore finished", "backup", rb.b.ID, "database", res.Database, "filestore", res.FilestoreDir, "only", string(req.Only),
 		"sql_errors", res.SQLErrorCount, "missing_files", res.MissingCount)
 	return res, nil
 }
@@ -279,7 +405,13 @@ func randomSuffix() string {
 // psql, custom format through pg_restore) give an empty filestore directory:
 // the restored service then has exactly what the backup held, and the
 // attachments it lacks are reported as missing files.
-func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []pool.Entry, server DBConn, finalDB, finalFS string, owner restoreOwner, rep *progressReporter) (st *staged, err error) {
+//
+// A part (only) stages that half alone: the database without a filestore
+// directory, its attachments looked for in the filestore it will use
+// (finalFS, kept as it is); or the filestore without a database, the
+// attachments of the database attachDB (a service's own, "" none) looked
+// for in it. The archive's entries are validated either way.
+func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []pool.Entry, server DBConn, finalDB, finalFS string, owner restoreOwner, only RestorePart, attachDB string, rep *progressReporter) (st *staged, err error) {
 	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
 	defer ra.Close()
 	var a *odoozip.Archive
@@ -302,18 +434,20 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []po
 		return nil, Userf(ErrInvalid, "backup %d has format %q, which this version cannot restore", rb.b.ID, rb.b.Format)
 	}
 	parent := filepath.Dir(finalFS)
-	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return nil, Userf(err, "cannot create %s: %v; check its permissions", parent, errors.Unwrap(err))
-	}
-	need := a.FilestoreSize
-	if isPool(rb.b) && rb.b.Pool != nil {
-		need = uint64(rb.b.Pool.Bytes)
-	}
-	if err := checkFreeSpace(parent, need); err != nil {
-		return nil, err
-	}
-	if !owner.fsSet {
-		owner.fs = ownershipFromParent(parent)
+	if only.filestore() {
+		if err := os.MkdirAll(parent, 0o700); err != nil {
+			return nil, Userf(err, "cannot create %s: %v; check its permissions", parent, errors.Unwrap(err))
+		}
+		need := a.FilestoreSize
+		if isPool(rb.b) && rb.b.Pool != nil {
+			need = uint64(rb.b.Pool.Bytes)
+		}
+		if err := checkFreeSpace(parent, need); err != nil {
+			return nil, err
+		}
+		if !owner.fsSet {
+			owner.fs = ownershipFromParent(parent)
+		}
 	}
 
 	base := finalDB
@@ -329,12 +463,19 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []po
 		owner:     owner,
 		known:     knownMissing(rb.b),
 	}
+	if !only.filestore() {
+		st.tmpFS = ""
+	}
 	defer func() {
 		if err != nil {
 			st.discard(context.WithoutCancel(ctx))
 			st = nil
 		}
 	}()
+	if !only.database() {
+		st.tmpDB = ""
+		return st, st.stageFilestore(ctx, rb, a, ra, files, attachDB, rep)
+	}
 
 	if st.loader, err = createLoader(ctx, server); err != nil {
 		return st, err
@@ -358,7 +499,7 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []po
 	rep.set(PhaseRestoreDB, 0)
 	loadCtx := ctx
 	var fetch *poolFetch
-	if isPool(rb.b) {
+	if isPool(rb.b) && only.filestore() {
 		// The filestore comes from the pool while psql loads the dump; a
 		// file that fails stops the load.
 		rep.total = rb.b.Size + rb.b.Pool.Bytes
@@ -379,24 +520,71 @@ func (e *Engine) stageRestore(ctx context.Context, rb readableBackup, files []po
 	} else if err := st.loadStream(ctx, rb, versionNum/10000, rep); err != nil {
 		return st, err
 	}
-	if fetch != nil {
+	switch {
+	case !only.filestore():
+		// The database alone: its attachments are looked for in the
+		// filestore it keeps.
+		rep.set(PhaseCheck, rep.bytes)
+		return st, st.checkAttachments(ctx, st.dbConn(), finalFS)
+	case fetch != nil:
 		// The fetch may still be adding its bytes.
 		rep.enter(PhaseRestoreFS)
 		if err := fetch.wait(); err != nil {
 			return st, err
 		}
 		rep.total = rb.b.Size
-	} else {
+	default:
 		rep.set(PhaseRestoreFS, rep.bytes)
 		if err := st.extractFilestore(ctx, a.Filestore); err != nil {
 			return st, err
 		}
 	}
 	rep.set(PhaseCheck, rep.bytes)
-	if err := st.checkAttachments(ctx); err != nil {
+	if err := st.checkAttachments(ctx, st.dbConn(), st.tmpFS); err != nil {
 		return st, err
 	}
 	return st, nil
+}
+
+// stageFilestore stages the filestore alone, from the archive a (read
+// through ra) or, for a pool backup, from the pool (files), then looks for
+// the attachments of database attachDB in it. That database, a service's
+// own, is only read, as the service's connection role reads it for a
+// backup; one that does not exist or cannot be read leaves the attachments
+// unchecked. A database made some other way is not read at all ("").
+func (st *staged) stageFilestore(ctx context.Context, rb readableBackup, a *odoozip.Archive, ra *objectReaderAt, files []pool.Entry, attachDB string, rep *progressReporter) error {
+	ra.onRead = func(n int64) { rep.add(n) }
+	if isPool(rb.b) {
+		rep.total = rb.b.Size + rb.b.Pool.Bytes
+		rep.set(PhaseRestoreFS, rep.bytes)
+		if err := st.fetchPoolFiles(ctx, rb, files, rep); err != nil {
+			return err
+		}
+		rep.total = rb.b.Size
+	} else {
+		rep.set(PhaseRestoreFS, rep.bytes)
+		if err := st.extractFilestore(ctx, a.Filestore); err != nil {
+			return err
+		}
+	}
+	if attachDB == "" {
+		return nil
+	}
+	rep.set(PhaseCheck, rep.bytes)
+	exists, err := databaseOwner(ctx, st.server, attachDB)
+	if err == nil && exists != "" {
+		c := st.server
+		c.Database = attachDB
+		err = st.checkAttachments(ctx, c, st.tmpFS)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		st.missing, st.missingCount = nil, 0
+		st.e.log().Warn("the attachments of the database were not looked for in the restored filestore", "database", attachDB, "error", err)
+	}
+	return nil
 }
 
 // loadDump runs dump.sql through psql the way Odoo restores a zip: errors
@@ -540,10 +728,10 @@ func writeEntry(ctx context.Context, f *zipFile, path string) error {
 	return err
 }
 
-// checkAttachments reports every attachment file the restored database
-// refers to that the restored filestore lacks.
-func (st *staged) checkAttachments(ctx context.Context) error {
-	conn, err := ConnectDB(ctx, st.dbConn())
+// checkAttachments reports every attachment file the database at conn
+// refers to that the filestore dir lacks.
+func (st *staged) checkAttachments(ctx context.Context, c DBConn, dir string) error {
+	conn, err := ConnectDB(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -555,7 +743,7 @@ func (st *staged) checkAttachments(ctx context.Context) error {
 		if odoozip.CheckStoreFname(fname) != nil {
 			return nil
 		}
-		if _, err := os.Stat(filepath.Join(st.tmpFS, filepath.FromSlash(fname))); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(fname))); err != nil {
 			st.missingCount++
 			if len(st.missing) < 20 {
 				st.missing = append(st.missing, fname)
@@ -585,27 +773,34 @@ func (st *staged) neutralize(ctx context.Context) ([]string, error) {
 	return Neutralize(ctx, st.dbConn())
 }
 
-// publishNew gives the staged database and filestore their real names.
+// publishNew gives the staged database and filestore (or the one of them
+// staged) their real names.
 func (st *staged) publishNew(ctx context.Context) error {
 	if err := st.handOver(ctx); err != nil {
 		return err
 	}
-	if err := os.Rename(st.tmpFS, st.finalFS); err != nil {
-		// An empty directory left where the filestore goes is replaced.
-		if rmErr := os.Remove(st.finalFS); rmErr != nil || os.Rename(st.tmpFS, st.finalFS) != nil {
-			return Userf(err, "cannot move the restored filestore into %s: %v", st.finalFS, errors.Unwrap(err))
+	if st.tmpFS != "" {
+		if err := os.Rename(st.tmpFS, st.finalFS); err != nil {
+			// An empty directory left where the filestore goes is replaced.
+			if rmErr := os.Remove(st.finalFS); rmErr != nil || os.Rename(st.tmpFS, st.finalFS) != nil {
+				return Userf(err, "cannot move the restored filestore into %s: %v", st.finalFS, errors.Unwrap(err))
+			}
 		}
 	}
-	admin, err := ConnectDB(ctx, st.server)
-	if err == nil {
-		_, err = admin.Exec(ctx, "ALTER DATABASE "+quoteIdent(st.tmpDB)+" RENAME TO "+quoteIdent(st.finalDB))
-		admin.Close(context.WithoutCancel(ctx))
-	}
-	if err != nil {
-		if rerr := os.Rename(st.finalFS, st.tmpFS); rerr != nil {
-			return fmt.Errorf("rename database %s to %s: %w (and moving the filestore back failed: %v)", st.tmpDB, st.finalDB, err, rerr)
+	if st.tmpDB != "" {
+		admin, err := ConnectDB(ctx, st.server)
+		if err == nil {
+			_, err = admin.Exec(ctx, "ALTER DATABASE "+quoteIdent(st.tmpDB)+" RENAME TO "+quoteIdent(st.finalDB))
+			admin.Close(context.WithoutCancel(ctx))
 		}
-		return Userf(err, "cannot rename the restored database to %q: %v; nothing was changed", st.finalDB, err)
+		if err != nil {
+			if st.tmpFS != "" {
+				if rerr := os.Rename(st.finalFS, st.tmpFS); rerr != nil {
+					return fmt.Errorf("rename database %s to %s: %w (and moving the filestore back failed: %v)", st.tmpDB, st.finalDB, err, rerr)
+				}
+			}
+			return Userf(err, "cannot rename the restored database to %q: %v; nothing was changed", st.finalDB, err)
+		}
 	}
 	st.tmpDB, st.tmpFS = "", ""
 	return nil

@@ -74,10 +74,21 @@ type ServiceRestoreRequest struct {
 //     warning in the result, since the new data is already in place.
 //
 // Any failure before the swap completes leaves the target exactly as it was.
+//
+// With Only, one half is restored and swapped in as above and the other is
+// left exactly as it was: the database alone keeps the target's filestore
+// directory (the attachments the restored database refers to that it lacks
+// are counted in the result), the filestore alone keeps the target's
+// database and its sessions. The safety backup is a whole one either way,
+// and a backup that holds no filestore is refused for the filestore alone
+// before it is taken.
 func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest) (_ RestoreResult, err error) {
 	var res RestoreResult
 	defer func() { e.audit(ctx, e.auditRestoreToService(ctx, req, res), err) }()
 	if err := e.permit(ctx, ActionRestore); err != nil {
+		return res, err
+	}
+	if err := partialNeutralize(req.Only, req.Neutralize, false); err != nil {
 		return res, err
 	}
 	defer interrupted(ctx, &err, func() string {
@@ -97,12 +108,17 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	if err != nil {
 		return res, err
 	}
-	res.Backup = rb.b
+	res.Backup, res.Only = rb.b, req.Only
 	var files []pool.Entry
-	if isPool(rb.b) {
+	if isPool(rb.b) && req.Only.filestore() {
 		// A pool object missing or resized refuses the restore before the
 		// safety backup, so nothing at all changes.
 		if files, err = e.checkedPoolFiles(ctx, rb); err != nil {
+			return res, err
+		}
+	}
+	if req.Only == RestoreFilestoreOnly {
+		if err := e.noFilestore(ctx, rb, files); err != nil {
 			return res, err
 		}
 	}
@@ -123,12 +139,14 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	server.Database = maintenanceDB
 	// Refuse a server the dump could not be loaded on before the safety
 	// backup: nothing changes then.
-	probe, err := createLoader(ctx, server)
-	if err != nil {
-		return res, err
-	}
-	if err := probe.drop(context.WithoutCancel(ctx)); err != nil {
-		return res, err
+	if req.Only.database() {
+		probe, err := createLoader(ctx, server)
+		if err != nil {
+			return res, err
+		}
+		if err := probe.drop(context.WithoutCancel(ctx)); err != nil {
+			return res, err
+		}
 	}
 	owner, err := replacedOwner(ctx, svc, server, finalFS)
 	if err != nil {
@@ -154,7 +172,7 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 	spec := stageSpec{
 		rb: rb, server: server, finalDB: svc.DB.Database, finalFS: finalFS, owner: owner,
 		judge: true, acceptErrors: req.AcceptErrors, unchanged: fmt.Sprintf("%s is unchanged (safety backup %d stays)", svc.Name, res.SafetyBackupID),
-		neutralize: req.Neutralize, files: files, poolChecked: true,
+		neutralize: req.Neutralize, files: files, poolChecked: true, only: req.Only, attachDB: svc.DB.Database,
 	}
 	// The restore is timed from here, after the safety backup, to the swap:
 	// what bringing the service back takes (recordRestore).
@@ -169,12 +187,20 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 		st.report(&res)
 		return nil
 	})
-	e.recordRestore(ctx, rb.b, svc.Name, start, err)
+	if req.Only == RestoreAll {
+		// Only a whole restore brings a service back: a part is no RTO.
+		e.recordRestore(ctx, rb.b, svc.Name, start, err)
+	}
 	if err != nil {
 		return res, err
 	}
-	res.Database, res.FilestoreDir = svc.DB.Database, finalFS
-	e.log().Info("restore onto service finished", "backup", rb.b.ID, "service", svc.Name, "safety_backup", res.SafetyBackupID,
+	if req.Only.database() {
+		res.Database = svc.DB.Database
+	}
+	if req.Only.filestore() {
+		res.FilestoreDir = finalFS
+	}
+	e.log().Info("restore onto service finished", "backup", rb.b.ID, "service", svc.Name, "only", string(req.Only), "safety_backup", res.SafetyBackupID,
 		"neutralized", req.Neutralize, "sql_errors", res.SQLErrorCount, "missing_files", res.MissingCount, "warnings", len(res.Warnings))
 	return res, nil
 }
@@ -210,17 +236,19 @@ func message(err error) string {
 // filestore, under their temporary names.
 type replaced struct {
 	server DBConn
-	db     string
-	fs     string // empty when the target had no filestore directory
+	db     string // empty when the database was not swapped
+	fs     string // empty when the target had no filestore directory, or it was not swapped
 }
 
 // remove drops the old database and filestore, and returns what it could
 // not remove.
 func (r replaced) remove(ctx context.Context, e *Engine) []string {
 	var warnings []string
-	if err := dropDatabase(ctx, r.server, r.db); err != nil {
-		e.log().Warn("cannot drop the replaced database", "database", r.db, "error", err)
-		warnings = append(warnings, fmt.Sprintf("the previous database is still there as %q (%v); drop it by hand once you are satisfied", r.db, err))
+	if r.db != "" {
+		if err := dropDatabase(ctx, r.server, r.db); err != nil {
+			e.log().Warn("cannot drop the replaced database", "database", r.db, "error", err)
+			warnings = append(warnings, fmt.Sprintf("the previous database is still there as %q (%v); drop it by hand once you are satisfied", r.db, err))
+		}
 	}
 	if r.fs != "" {
 		if err := os.RemoveAll(r.fs); err != nil {
@@ -236,7 +264,9 @@ func (r replaced) remove(ctx context.Context, e *Engine) []string {
 // does within milliseconds).
 const swapAttempts = 50
 
-// swap replaces the target database and filestore with the staged ones.
+// swap replaces the target database and filestore with the staged ones
+// (with the one staged, when a part was: the other is not touched, nor are
+// the target database's sessions when only the filestore is swapped).
 // On error everything is as before: the target under its name, the staged
 // restore under its temporary names (for discard).
 func (st *staged) swap(ctx context.Context) (replaced, error) {
@@ -245,32 +275,39 @@ func (st *staged) swap(ctx context.Context) (replaced, error) {
 	if len(base) > 45 {
 		base = base[:45]
 	}
-	old := replaced{server: st.server, db: base + "_old_" + suffix}
+	old := replaced{server: st.server}
 	if err := st.handOver(ctx); err != nil {
 		return old, err
 	}
-	admin, err := ConnectDB(ctx, st.server)
-	if err != nil {
-		return old, err
-	}
-	defer admin.Close(context.WithoutCancel(ctx))
 	undo := context.WithoutCancel(ctx)
-
-	if err := renameInUse(ctx, admin, st.finalDB, old.db); err != nil {
-		return old, Userf(err, "cannot move database %q aside to swap in the restored one (%v); nothing was changed", st.finalDB, err)
-	}
-	if err := renameDB(ctx, admin, st.tmpDB, st.finalDB); err != nil {
-		if uerr := renameInUse(undo, admin, old.db, st.finalDB); uerr != nil {
-			return old, fmt.Errorf("rename %s to %s: %w; and moving the original back failed (%v): it is now named %s", st.tmpDB, st.finalDB, err, uerr, old.db)
+	// undoDB puts the databases back once they are swapped.
+	undoDB := func() error { return nil }
+	if st.tmpDB != "" {
+		old.db = base + "_old_" + suffix
+		admin, err := ConnectDB(ctx, st.server)
+		if err != nil {
+			return old, err
 		}
-		return old, Userf(err, "cannot rename the restored database to %q (%v); nothing was changed", st.finalDB, err)
-	}
-	// The databases are swapped; undoDB puts them back.
-	undoDB := func() error {
-		if err := renameInUse(undo, admin, st.finalDB, st.tmpDB); err != nil {
-			return err
+		defer admin.Close(context.WithoutCancel(ctx))
+		if err := renameInUse(ctx, admin, st.finalDB, old.db); err != nil {
+			return old, Userf(err, "cannot move database %q aside to swap in the restored one (%v); nothing was changed", st.finalDB, err)
 		}
-		return renameInUse(undo, admin, old.db, st.finalDB)
+		if err := renameDB(ctx, admin, st.tmpDB, st.finalDB); err != nil {
+			if uerr := renameInUse(undo, admin, old.db, st.finalDB); uerr != nil {
+				return old, fmt.Errorf("rename %s to %s: %w; and moving the original back failed (%v): it is now named %s", st.tmpDB, st.finalDB, err, uerr, old.db)
+			}
+			return old, Userf(err, "cannot rename the restored database to %q (%v); nothing was changed", st.finalDB, err)
+		}
+		undoDB = func() error {
+			if err := renameInUse(undo, admin, st.finalDB, st.tmpDB); err != nil {
+				return err
+			}
+			return renameInUse(undo, admin, old.db, st.finalDB)
+		}
+	}
+	if st.tmpFS == "" {
+		st.tmpDB = ""
+		return old, nil
 	}
 
 	fsFailed := func(err error, what string) (replaced, error) {
@@ -286,16 +323,16 @@ func (st *staged) swap(ctx context.Context) (replaced, error) {
 	}
 	if _, err := os.Lstat(st.finalFS); err == nil {
 		old.fs = filepath.Join(filepath.Dir(st.finalFS), "."+filepath.Base(st.finalFS)+".old-"+suffix)
-		if err := os.Rename(st.finalFS, old.fs); err != nil {
+		if err := renameDir(st.finalFS, old.fs); err != nil {
 			old.fs = ""
 			return fsFailed(err, "move the filestore "+st.finalFS+" aside")
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fsFailed(err, "look at the filestore "+st.finalFS)
 	}
-	if err := os.Rename(st.tmpFS, st.finalFS); err != nil {
+	if err := renameDir(st.tmpFS, st.finalFS); err != nil {
 		if old.fs != "" {
-			if rerr := os.Rename(old.fs, st.finalFS); rerr != nil {
+			if rerr := renameDir(old.fs, st.finalFS); rerr != nil {
 				return old, fmt.Errorf("move the restored filestore to %s: %w; and moving the original back failed (%v): it is in %s", st.finalFS, err, rerr, old.fs)
 			}
 		}
@@ -305,6 +342,10 @@ func (st *staged) swap(ctx context.Context) (replaced, error) {
 	st.tmpDB, st.tmpFS = "", ""
 	return old, nil
 }
+
+// renameDir is os.Rename for the filestore directories a swap moves; tests
+// make it fail.
+var renameDir = os.Rename
 
 func renameDB(ctx context.Context, admin *pgx.Conn, from, to string) error {
 	_, err := admin.Exec(ctx, "ALTER DATABASE "+quoteIdent(from)+" RENAME TO "+quoteIdent(to))

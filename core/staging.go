@@ -32,6 +32,12 @@ type stageSpec struct {
 	// otherwise.
 	files       []pool.Entry
 	poolChecked bool
+
+	// only stages one half of the backup (stageRestore); a filestore
+	// alone has no database to judge or neutralize, and the attachments of
+	// attachDB (the service's own database it is for) are looked for in it.
+	only     RestorePart
+	attachDB string
 }
 
 // restoreStaged is the one path of every restore (into a new database, onto
@@ -62,11 +68,15 @@ func (e *Engine) restoreStaged(ctx context.Context, spec stageSpec, res *Restore
 	if err := e.checksum(ctx, rb, nil, rep); err != nil {
 		return err
 	}
-	st, err := e.stageRestore(ctx, rb, spec.files, spec.server, spec.finalDB, spec.finalFS, spec.owner, rep)
+	st, err := e.stageRestore(ctx, rb, spec.files, spec.server, spec.finalDB, spec.finalFS, spec.owner, spec.only, spec.attachDB, rep)
 	if err != nil {
 		return err
 	}
 	defer st.discard(context.WithoutCancel(ctx))
+	if !spec.only.database() {
+		res.Checks.Skipped = append(res.Checks.Skipped, "the database (key tables, row counts, base installed): only the filestore was restored, the database was left as it was")
+		return use(st)
+	}
 	if spec.judge {
 		if res.Checks, err = e.checkStaged(ctx, st, rb, spec.acceptErrors, rep); err != nil {
 			return refusedChecks(err, spec.unchanged)

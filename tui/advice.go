@@ -97,6 +97,8 @@ func consoleAdvice(a core.Advice) string {
 		return "choose another filestore directory or another database name"
 	case core.ActionChooseDatabase:
 		return "choose another name, or restore onto its service (step 1)"
+	case core.ActionRestoreWhole:
+		return "restore it whole, or its " + a.Detail + " only (the part, in the options)"
 	case core.ActionPickBackup:
 		return "pick a succeeded backup in the history of " + a.Service
 	case core.ActionTakeBackup:

@@ -73,6 +73,11 @@ func openRestore(ctx *Context, b core.Backup) tea.Cmd {
 		}
 		d := newRestoreDialog(ctx, b, targets)
 		d.recipient = recipient
+		// A backup without a filestore does not offer its filestore alone;
+		// when that cannot be told, the restore itself refuses it.
+		if holds, err := ctx.Engine.HoldsFilestore(context.Background(), b); err == nil && !holds {
+			d.noFilestore = true
+		}
 		return openMsg{d}
 	}
 }
@@ -102,16 +107,20 @@ func loadTargets(c context.Context, cat interface {
 	return out, nil
 }
 
-// restoreJob restores backup b onto service target, or into the new
-// database newDB when target is "", decrypting it with the identity file
-// when one is given; acceptErrors puts a restored database that fails its
-// checks in place anyway. The result goes to out (buffered) before the job ends,
-// for the dialog to show.
-func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize, acceptErrors bool, identity string, out chan<- core.RestoreResult) JobSpec {
+// restoreJob restores backup b (the part only of it, "" all) onto service
+// target, or into the new database newDB when target is "", decrypting it
+// with the identity file when one is given; acceptErrors puts a restored
+// database that fails its checks in place anyway. The result goes to out
+// (buffered) before the job ends, for the dialog to show.
+func restoreJob(ctx *Context, b core.Backup, target, newDB string, only core.RestorePart, neutralize, acceptErrors bool, identity string, out chan<- core.RestoreResult) JobSpec {
 	eng := ctx.Engine
-	label := fmt.Sprintf("restoring backup %d onto %s", b.ID, target)
+	what := fmt.Sprintf("backup %d", b.ID)
+	if only != core.RestoreAll {
+		what = fmt.Sprintf("the %s of backup %d", only, b.ID)
+	}
+	label := fmt.Sprintf("restoring %s onto %s", what, target)
 	if target == "" {
-		label = fmt.Sprintf("restoring backup %d into new database %s", b.ID, newDB)
+		label = fmt.Sprintf("restoring %s into new database %s", what, newDB)
 	}
 	return JobSpec{
 		Label:   label,
@@ -133,15 +142,15 @@ func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize, a
 				// the confirmation the request carries.
 				var r core.Request
 				r, err = runRequest(jctx, ctx, core.Request{Kind: core.RequestRestore, Host: host, Service: on, Params: core.RequestParams{
-					BackupID: b.ID, Target: target, NewDB: newDB, Neutralize: neutralize, AcceptErrors: acceptErrors, Confirmed: true}},
+					BackupID: b.ID, Target: target, NewDB: newDB, Neutralize: neutralize, AcceptErrors: acceptErrors, Confirmed: true, Only: only}},
 					"restore onto "+on, progress)
 				if err == nil {
 					err = requestResult(r, &res)
 				}
 			case target != "":
-				res, err = eng.RestoreToService(jctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: target, Neutralize: neutralize, AcceptErrors: acceptErrors, IdentityFile: identity, Progress: progress})
+				res, err = eng.RestoreToService(jctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: target, Neutralize: neutralize, AcceptErrors: acceptErrors, IdentityFile: identity, Only: only, Progress: progress})
 			default:
-				res, err = eng.RestoreNewDB(jctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, Neutralize: neutralize, AcceptErrors: acceptErrors, IdentityFile: identity, Progress: progress})
+				res, err = eng.RestoreNewDB(jctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, Neutralize: neutralize, AcceptErrors: acceptErrors, IdentityFile: identity, Only: only, Progress: progress})
 			}
 			out <- res
 			if errors.Is(err, core.ErrChecksFailed) {
@@ -150,10 +159,13 @@ func restoreJob(ctx *Context, b core.Backup, target, newDB string, neutralize, a
 			if err != nil {
 				return "", err
 			}
-			if target == "" {
-				return fmt.Sprintf("backup %d restored into new database %s", b.ID, res.Database), nil
+			switch {
+			case target == "" && only == core.RestoreFilestoreOnly:
+				return fmt.Sprintf("the filestore of backup %d restored into %s", b.ID, res.FilestoreDir), nil
+			case target == "":
+				return fmt.Sprintf("%s restored into new database %s", what, res.Database), nil
 			}
-			return fmt.Sprintf("backup %d restored onto %s; to put the old data back, %s", b.ID, target, undoRestore(res.SafetyBackupID, target)), nil
+			return fmt.Sprintf("%s restored onto %s; to put the old data back, %s", what, target, undoRestore(res.SafetyBackupID, target)), nil
 		},
 	}
 }

@@ -14,6 +14,7 @@ type Engine interface {
 	Backup(ctx context.Context, req core.BackupRequest) ([]core.Backup, error)
 	RestoreToService(ctx context.Context, req core.ServiceRestoreRequest) (core.RestoreResult, error)
 	RestoreNewDB(ctx context.Context, req core.RestoreRequest) (core.RestoreResult, error)
+	HoldsFilestore(ctx context.Context, b core.Backup) (bool, error)
 	Verify(ctx context.Context, req core.VerifyRequest) (core.VerifyResult, error)
 	DeleteBackup(ctx context.Context, req core.DeleteRequest) (core.Backup, error)
 	InspectUpload(ctx context.Context, path string) (core.UploadInfo, error)

@@ -49,6 +49,12 @@ type restoreDialog struct {
 	recipient    string
 	identity     lineInput
 	identityFile string
+
+	// part is what is restored: the whole backup, its database or its
+	// filestore alone, cycled at the options step; noFilestore (a backup
+	// that holds none) leaves the filestore alone out.
+	part        core.RestorePart
+	noFilestore bool
 }
 
 type restoreStep int
@@ -160,11 +166,20 @@ func (d *restoreDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 			d.err = ""
 		}
 	case stepOptions:
+		fsOnly := d.part == core.RestoreFilestoreOnly
 		switch {
 		case key.Matches(km, k.Up):
-			d.option = 0
+			d.option = max(d.option-1, 0)
 		case key.Matches(km, k.Down):
-			d.option = 1
+			d.option = min(d.option+1, optionPart)
+		case d.option == optionPart && (key.Matches(km, k.Toggle) || km.Type == tea.KeyRight):
+			d.cyclePart(1)
+		case d.option == optionPart && km.Type == tea.KeyLeft:
+			d.cyclePart(-1)
+		case fsOnly && key.Matches(km, k.Toggle):
+			// The filestore alone has no database to neutralize or check.
+		case fsOnly && km.Type == tea.KeyEnter:
+			d.step, d.err = stepSummary, ""
 		case key.Matches(km, k.Toggle) && d.option == 1:
 			d.acceptErrors = !d.acceptErrors
 		case key.Matches(km, k.Toggle):
@@ -192,6 +207,41 @@ func (d *restoreDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 		}
 	}
 	return false, nil
+}
+
+// optionPart is the row of the part to restore at the options step, below
+// neutralize (0) and restore even if the checks fail (1).
+const optionPart = 2
+
+// parts are what the options step offers, in the order it cycles them.
+func (d *restoreDialog) parts() []core.RestorePart {
+	if d.noFilestore {
+		return []core.RestorePart{core.RestoreAll, core.RestoreDatabaseOnly}
+	}
+	return []core.RestorePart{core.RestoreAll, core.RestoreDatabaseOnly, core.RestoreFilestoreOnly}
+}
+
+// cyclePart moves the part to the next (step 1) or previous (-1) choice.
+func (d *restoreDialog) cyclePart(step int) {
+	ps := d.parts()
+	i := 0
+	for j, p := range ps {
+		if p == d.part {
+			i = j
+		}
+	}
+	d.part, d.err = ps[(i+step+len(ps))%len(ps)], ""
+}
+
+// partName is a part as the dialog names it.
+func partName(p core.RestorePart) string {
+	switch p {
+	case core.RestoreDatabaseOnly:
+		return "database only"
+	case core.RestoreFilestoreOnly:
+		return "filestore only"
+	}
+	return "whole backup"
 }
 
 func (d *restoreDialog) keyTarget(km tea.KeyMsg) tea.Cmd {
@@ -289,16 +339,26 @@ func (d *restoreDialog) start() tea.Cmd {
 	}
 	d.step = stepRun
 	target := ""
-	plan := []core.Phase{core.PhaseVerify, core.PhaseRestoreDB, core.PhaseRestoreFS}
+	plan := []core.Phase{core.PhaseVerify}
+	if d.part != core.RestoreFilestoreOnly {
+		plan = append(plan, core.PhaseRestoreDB)
+	}
+	if d.part != core.RestoreDatabaseOnly {
+		plan = append(plan, core.PhaseRestoreFS)
+	}
 	if t := d.target(); t != nil {
 		target = t.svc.Name
 		plan = append([]core.Phase{core.PhaseSafety}, plan...)
 	}
-	if d.neutralize {
+	neutralize, accept := d.neutralize, d.acceptErrors
+	if d.part == core.RestoreFilestoreOnly {
+		neutralize, accept = false, false
+	}
+	if neutralize {
 		plan = append(plan, core.PhaseNeutralize)
 	}
 	plan = append(plan, core.PhaseSwap)
-	return d.job.start(restoreJob(d.ctx, d.b, target, d.newDB.String(), d.neutralize, d.acceptErrors, d.identityFile, d.result), plan...)
+	return d.job.start(restoreJob(d.ctx, d.b, target, d.newDB.String(), d.part, neutralize, accept, d.identityFile, d.result), plan...)
 }
 
 func (d *restoreDialog) width() int { return min(d.ctx.Width-2, 96) }
@@ -330,8 +390,11 @@ func (d *restoreDialog) View() string {
 			}
 			return "  "
 		}
+		fsOnly := d.part == core.RestoreFilestoreOnly
 		box := "[ ]"
 		switch {
+		case fsOnly:
+			box = "[-]"
 		case !d.chosen:
 			box = "[?]"
 		case d.neutralize:
@@ -339,6 +402,8 @@ func (d *restoreDialog) View() string {
 		}
 		b.WriteString(hang(cur(0)+box+" ", "neutralize: mail servers and scheduled actions off, live payment providers disabled, database.is_neutralized set, a new database uuid and secret", cw))
 		switch {
+		case fsOnly:
+			b.WriteString(t.Muted.Render("  not for the filestore alone: the database is left as it is") + "\n")
 		case !d.chosen:
 			b.WriteString(hang("  ", fmt.Sprintf("%s: choose with %s, ticked if it is another service's data, unticked if it is %s's own", d.rule.Why, d.ctx.Keys.Toggle.Help().Key, d.targetName()), cw))
 		case d.neutralize && d.target() != nil && d.target().svc.Name == d.b.Service:
@@ -347,10 +412,18 @@ func (d *restoreDialog) View() string {
 			b.WriteString(t.Muted.Render(strings.TrimSuffix(hang("  ", "the default: "+d.rule.Why, cw), "\n")) + "\n")
 		}
 		accept := "[ ] "
-		if d.acceptErrors {
+		switch {
+		case fsOnly:
+			accept = "[-] "
+		case d.acceptErrors:
 			accept = "[x] "
 		}
 		b.WriteString(hang(cur(1)+accept, "restore even if the checks fail: the restored database is checked first (key tables, the row counts the backup recorded, module base installed) and one that fails is discarded; tick this to put it in place anyway", cw))
+		note := d.partNote()
+		if d.option == optionPart {
+			note += "; space or ←/→ changes it"
+		}
+		b.WriteString(hang(cur(optionPart)+"restore ", "‹ "+partName(d.part)+" ›  "+t.Muted.Render(note), cw))
 	case stepSummary, stepConfirm:
 		b.WriteString(d.viewSummary(cw))
 		if d.step == stepConfirm {
@@ -456,7 +529,27 @@ func (d *restoreDialog) viewTarget(cw int) string {
 	return b.String()
 }
 
+// partNote says what the chosen part replaces and leaves untouched.
+func (d *restoreDialog) partNote() string {
+	note := ""
+	switch d.part {
+	case core.RestoreDatabaseOnly:
+		note = "the filestore is left untouched"
+	case core.RestoreFilestoreOnly:
+		note = "the database is left untouched"
+	default:
+		note = "database and filestore"
+	}
+	if d.noFilestore {
+		note += " (the backup holds no filestore)"
+	}
+	return note
+}
+
 func (d *restoreDialog) viewSummary(cw int) string {
+	if d.part != core.RestoreAll {
+		return d.viewPartSummary(cw)
+	}
 	t := d.ctx.Theme
 	var b strings.Builder
 	tg := d.target()
@@ -489,6 +582,57 @@ func (d *restoreDialog) viewSummary(cw int) string {
 	return b.String()
 }
 
+// viewPartSummary is the summary of a restore of one half: what is
+// replaced or created, and what is left untouched.
+func (d *restoreDialog) viewPartSummary(cw int) string {
+	t := d.ctx.Theme
+	var b strings.Builder
+	dbOnly := d.part == core.RestoreDatabaseOnly
+	tg := d.target()
+	if tg == nil {
+		db := d.newDB.String()
+		fs := core.NewDatabaseFilestore(d.own.svc, db)
+		if dbOnly {
+			b.WriteString(hang("", fmt.Sprintf("This creates database %q on %s, without a filestore: %s is not made.", db, d.server(), fs), cw))
+		} else {
+			b.WriteString(hang("", fmt.Sprintf("This creates the filestore %s alone, for database %q; no database is created or changed.", fs, db), cw))
+		}
+		b.WriteString("Nothing is replaced, so no safety backup is taken.\n")
+		b.WriteString("  1. the backup's checksum is verified;\n")
+		b.WriteString("  2. it is restored under a temporary name;\n")
+		b.WriteString(hang("  3. ", "only once complete does it appear under its name.", cw))
+	} else {
+		s := tg.svc
+		half, kept := fmt.Sprintf("database %q", s.DB.Database), fmt.Sprintf("Its filestore %s is left untouched.", s.FilestoreDir)
+		if !dbOnly {
+			half, kept = s.FilestoreDir, fmt.Sprintf("Its database %q is left untouched, its sessions too.", s.DB.Database)
+		}
+		warn := hang("", fmt.Sprintf("This replaces the %s of %s: %s.", string(d.part), s.Name, half), cw)
+		b.WriteString(t.Error.Render(strings.TrimSuffix(warn, "\n")) + "\n")
+		b.WriteString(hang("", kept, cw))
+		b.WriteString(hang("  1. ", fmt.Sprintf("a safety backup of the whole of %s goes first to its primary, %q;", s.Name, tg.primary), cw))
+		b.WriteString("  2. the backup's checksum is verified;\n")
+		b.WriteString(hang("  3. ", fmt.Sprintf("its %s is restored beside %s's, untouched until that succeeds;", d.part, s.Name), cw))
+		b.WriteString(hang("  4. ", fmt.Sprintf("then the two are swapped and the old %s is removed.", d.part), cw))
+	}
+	switch {
+	case !dbOnly:
+		b.WriteString("No database is restored, so none is neutralized or checked.\n")
+	case d.neutralize:
+		b.WriteString("Neutralized: mail servers and crons off, new database uuid and secret.\n")
+	default:
+		b.WriteString("Not neutralized: the restored database sends mail and runs crons as the original did.\n")
+	}
+	switch {
+	case !dbOnly:
+	case d.acceptErrors:
+		b.WriteString(t.Error.Render(strings.TrimSuffix(hang("", "Put in place even if it fails its checks (key tables, recorded row counts, base installed).", cw), "\n")) + "\n")
+	default:
+		b.WriteString(hang("", "Checked before it is put in place; if the checks fail nothing is replaced.", cw))
+	}
+	return b.String()
+}
+
 func (d *restoreDialog) viewOutcome(cw int) string {
 	t := d.ctx.Theme
 	var b strings.Builder
@@ -512,11 +656,23 @@ func (d *restoreDialog) viewOutcome(cw int) string {
 		line("✓ ", "%s", d.job.summary)
 		return b.String()
 	}
-	if tg := d.target(); tg != nil {
+	tg := d.target()
+	switch {
+	case tg != nil && d.part == core.RestoreDatabaseOnly:
+		line("✓ ", "The database of backup %d restored onto %s as %s; its filestore was left untouched.", d.b.ID, tg.svc.Name, res.Database)
+	case tg != nil && d.part == core.RestoreFilestoreOnly:
+		line("✓ ", "The filestore of backup %d restored onto %s in %s (%d files); its database was left untouched.", d.b.ID, tg.svc.Name, res.FilestoreDir, res.FilestoreFiles)
+	case tg != nil:
 		line("✓ ", "Backup %d restored onto %s: database %s, filestore %s (%d files).", d.b.ID, tg.svc.Name, res.Database, res.FilestoreDir, res.FilestoreFiles)
-		line("", "Safety backup %d of %s was taken first; to put the old data back, %s.", res.SafetyBackupID, tg.svc.Name, undoRestore(res.SafetyBackupID, tg.svc.Name))
-	} else {
+	case d.part == core.RestoreDatabaseOnly:
+		line("✓ ", "The database of backup %d restored into new database %s; no filestore was restored.", d.b.ID, res.Database)
+	case d.part == core.RestoreFilestoreOnly:
+		line("✓ ", "The filestore of backup %d restored into %s (%d files); no database was created.", d.b.ID, res.FilestoreDir, res.FilestoreFiles)
+	default:
 		line("✓ ", "Backup %d restored into new database %s, filestore %s (%d files).", d.b.ID, res.Database, res.FilestoreDir, res.FilestoreFiles)
+	}
+	if tg != nil {
+		line("", "Safety backup %d of %s was taken first; to put the old data back, %s.", res.SafetyBackupID, tg.svc.Name, undoRestore(res.SafetyBackupID, tg.svc.Name))
 	}
 	if len(res.Neutralized) > 0 {
 		line("Neutralized: ", "%s", strings.Join(res.Neutralized, "; "))
@@ -529,7 +685,13 @@ func (d *restoreDialog) viewOutcome(cw int) string {
 	if res.SQLErrorCount > 0 {
 		line("", "psql reported %d error(s) while loading the dump, as Odoo tolerates; the first: %s", res.SQLErrorCount, strings.Join(res.SQLErrors, " "))
 	}
-	if res.MissingCount > 0 {
+	switch {
+	case res.MissingCount == 0:
+	case d.part == core.RestoreDatabaseOnly:
+		line("Warning: ", "%d attachment file(s) the restored database refers to are not in the filestore it uses, which was not restored, e.g. %s", res.MissingCount, res.MissingFiles[0])
+	case d.part == core.RestoreFilestoreOnly:
+		line("Warning: ", "%d attachment file(s) the database refers to are not in the restored filestore, e.g. %s", res.MissingCount, res.MissingFiles[0])
+	default:
 		line("Warning: ", "%d attachment file(s) the database refers to are not in the backup, e.g. %s", res.MissingCount, res.MissingFiles[0])
 	}
 	for _, w := range res.Warnings {

@@ -85,6 +85,8 @@ func cliAdvice(a core.Advice) string {
 		return "choose another --filestore or another database name"
 	case core.ActionChooseDatabase:
 		return "choose another name, or restore onto its service with --service"
+	case core.ActionRestoreWhole:
+		return "restore it whole (without --only), or only its " + a.Detail + " with --only " + a.Detail
 	case core.ActionPickBackup:
 		return "pick a succeeded backup from: odoo-backup backups " + a.Service
 	case core.ActionTakeBackup:

@@ -18,11 +18,11 @@ type uploadResult struct {
 }
 
 func (a *app) uploadCommand() *cobra.Command {
-	var service, identity string
+	var service, identity, onlyFlag string
 	var restore, yes, asJSON, acceptErrors bool
 	var nf neutralizeFlags
 	cmd := &cobra.Command{
-		Use:   "upload FILE --service S [--restore (--neutralize | --no-neutralize) --yes]",
+		Use:   "upload FILE --service S [--restore [--only database|filestore] (--neutralize | --no-neutralize) --yes]",
 		Short: "Upload a backup file from elsewhere to a service's primary destination, and restore it",
 		Long: `Upload a backup made elsewhere — an Odoo database manager zip (with or without
 filestore), an odoo.sh export, a plain .sql or .sql.gz pg_dump, or a pg_dump
@@ -37,7 +37,11 @@ uploaded file records no row counts: its tables and module base are checked.
 A backup without filestore leaves the service with an empty filestore
 directory. Nobody knows where a file came from, so --restore needs
 --neutralize (another service's data: mail servers and crons off, a new
-database uuid) or --no-neutralize (the service's own data, kept as it is).`,
+database uuid) or --no-neutralize (the service's own data, kept as it is).
+--only database or --only filestore restores that half alone, as restore
+--only does, and leaves the other half of the service as it is (the filestore
+alone needs neither neutralize flag, and a file without filestore is refused
+for it before anything is uploaded).`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			switch {
@@ -49,13 +53,19 @@ database uuid) or --no-neutralize (the service's own data, kept as it is).`,
 				return usageError{fmt.Errorf("--neutralize and --no-neutralize only go with --restore")}
 			case acceptErrors && !restore:
 				return usageError{fmt.Errorf("--accept-errors only goes with --restore")}
+			case onlyFlag != "" && !restore:
+				return usageError{fmt.Errorf("--only only goes with --restore")}
+			}
+			only, err := parseOnly(onlyFlag, nf, "")
+			if err != nil {
+				return err
 			}
 			// Decided before anything is read or stored: a refusal
 			// leaves everything as it was.
 			rule := core.DefaultNeutralize(core.Backup{Service: service, Kind: core.KindUpload}, core.RestoreOnto{Service: service})
 			rule.Why = "nobody knows where an uploaded file came from"
-			neutralize, err := false, error(nil)
-			if restore {
+			neutralize := false
+			if restore && only != core.RestoreFilestoreOnly {
 				if neutralize, err = nf.resolve(rule, service); err != nil {
 					return err
 				}
@@ -79,6 +89,9 @@ database uuid) or --no-neutralize (the service's own data, kept as it is).`,
 			if err != nil {
 				return err
 			}
+			if only == core.RestoreFilestoreOnly && !info.WithFilestore {
+				return fmt.Errorf("%s holds no filestore, so there is none to restore and nothing was uploaded; restore it whole (without --only), or only its database with --only database", args[0])
+			}
 			if !asJSON {
 				a.printFound(info)
 			}
@@ -97,10 +110,10 @@ database uuid) or --no-neutralize (the service's own data, kept as it is).`,
 				var res core.RestoreResult
 				if remote {
 					res, err = a.requestRestore(ctx, core.RequestUploadRestore, host, service, core.RequestParams{BackupID: b.ID,
-						Target: service, Neutralize: neutralize, AcceptErrors: acceptErrors, Confirmed: yes})
+						Target: service, Neutralize: neutralize, AcceptErrors: acceptErrors, Confirmed: yes, Only: only})
 				} else {
 					progress, done := progressPrinter(a.stderr)
-					res, err = a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: service, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Progress: progress})
+					res, err = a.engine.RestoreToService(ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: service, Neutralize: neutralize, IdentityFile: identity, AcceptErrors: acceptErrors, Only: only, Progress: progress})
 					done()
 				}
 				if err != nil {
@@ -127,6 +140,7 @@ database uuid) or --no-neutralize (the service's own data, kept as it is).`,
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.BoolVar(&acceptErrors, "accept-errors", false, "with --restore: put the restored database in place even when it fails its checks")
 	f.StringVar(&identity, "identity", "", "with --restore: age identity file that decrypts the upload, when the primary keeps no key on this host")
+	f.StringVar(&onlyFlag, "only", "", "with --restore: restore one half, database or filestore, and leave the other half of the service as it is")
 	return cmd
 }
 

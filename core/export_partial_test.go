@@ -1,0 +1,4 @@
+package core
+
+// RenameDir lets tests make the filestore directory moves of a swap fail.
+var RenameDir = &renameDir
