@@ -140,6 +140,8 @@ func EvaluateHealth(c Configuration, backups []Backup, now time.Time) ConfigHeal
 			h.State, h.Reason = HealthWarning, w
 		} else if b.Anomaly != "" {
 			h.State, h.Reason = HealthWarning, fmt.Sprintf("size anomaly in backup %d: %s", b.ID, b.Anomaly)
+		} else if b.Warning != "" {
+			h.State, h.Reason = HealthWarning, fmt.Sprintf("backup %d: %s", b.ID, b.Warning)
 		}
 	}
 	return h

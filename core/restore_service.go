@@ -74,8 +74,7 @@ type ServiceRestoreRequest struct {
 //     warning in the result, since the new data is already in place.
 //
 // Any failure before the swap completes leaves the target exactly as it was.
-func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest) (_ RestoreResult, err error) {
-	var res RestoreResult
+func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest) (res RestoreResult, err error) {
 	defer func() { e.audit(ctx, e.auditRestoreToService(ctx, req, res), err) }()
 	if err := e.permit(ctx, ActionRestore); err != nil {
 		return res, err
@@ -131,6 +130,16 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 		return res, err
 	}
 	owner, err := replacedOwner(ctx, svc, server, finalFS)
+	if err != nil {
+		return res, err
+	}
+
+	// The service's restore hooks bracket everything that changes it, the
+	// safety backup included (see hookjob.go).
+	postHook, err := e.preRestore(ctx, svc, rb.b, finalFS)
+	if postHook != nil {
+		defer func() { postHook(&res, err) }()
+	}
 	if err != nil {
 		return res, err
 	}
