@@ -290,6 +290,6 @@ func TestRestoreHooks(t *testing.T) {
 		"ODOO_BACKUP_EVENT": "post-restore", "ODOO_BACKUP_SERVICE": "staging", "ODOO_BACKUP_DATABASE": tg.odoo.Name,
 		"ODOO_BACKUP_FILESTORE": tg.odoo.FilestoreDir, "ODOO_BACKUP_BACKUP_ID": fmt.Sprint(b.ID), "ODOO_BACKUP_BACKUP_IDS": fmt.Sprint(b.ID),
 		"ODOO_BACKUP_SAFETY_BACKUP_ID": fmt.Sprint(res.SafetyBackupID),
-		"ODOO_BACKUP_DESTINATIONS": "minio", "ODOO_BACKUP_OUTCOME": "succeeded", "ODOO_BACKUP_ERROR": "", "ODOO_BACKUP_HOST": core.HostName(),
+		"ODOO_BACKUP_DESTINATIONS":     "minio", "ODOO_BACKUP_OUTCOME": "succeeded", "ODOO_BACKUP_ERROR": "", "ODOO_BACKUP_HOST": core.HostName(),
 	})
 }
