@@ -83,8 +83,9 @@ destination at the same time; one that fails does not fail the others.`,
 					fmt.Fprintf(a.stderr, "Warning: %s\n", anomalyText(b))
 				}
 			}
-			// A failed post-backup hook is on every row of the job: say it once.
-			if len(backups) > 0 && backups[0].Warning != "" {
+			// A failed post-backup hook is on every row of the job: say it
+			// once. (A failed backup says its failure alone.)
+			if err == nil && len(backups) > 0 && backups[0].Warning != "" {
 				fmt.Fprintf(a.stderr, "Warning: %s\n", backups[0].Warning)
 			}
 			return err
