@@ -42,6 +42,8 @@ type Catalog interface {
 	// configurations.
 	core.NotifyCatalog
 	core.PingURLSetter
+	// The hooks of services, run around their backups and restores.
+	core.HookCatalog
 }
 
 // Context is shared by every screen: the terminal size, the theme, the one

@@ -1,0 +1,107 @@
+package tui
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/odoo-backup/odoo-backup/core"
+)
+
+// h on a service's screen opens its hooks: each of the four events with
+// its command and timeout. A person sets one (path, then timeout), is told
+// in one sentence what is wrong with a relative path, a file that is not
+// executable or a timeout of zero (and nothing is stored), then removes it;
+// removing a hook that is not set says so.
+func TestHooksDialog(t *testing.T) {
+	cat := seed(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "stop-cron")
+	notExec := filepath.Join(dir, "plain")
+	for path, mode := range map[string]os.FileMode{good: 0o755, notExec: 0o644} {
+		if err := os.WriteFile(path, []byte("#!/bin/sh\nexit 0\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored := func() []core.Hook {
+		t.Helper()
+		hooks, err := cat.ServiceHooks(context.Background(), "production")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hooks
+	}
+
+	tm := start(t, Options{Catalog: cat, Engine: &fakeEngine{}})
+	waitFor(t, tm, "production")
+	press(tm, "down", "enter")
+	waitFor(t, tm, "odoo-backup › production")
+	press(tm, "?")
+	waitShown(t, tm, "hooks")
+	press(tm, "?")
+	press(tm, "h")
+	waitShown(t, tm, "Hooks of production")
+	waitShown(t, tm, "post-restore")
+
+	// A relative path.
+	press(tm, "enter")
+	waitShown(t, tm, "Set the pre-backup hook")
+	press(tm, "ctrl+u", "hooks/stop-cron", "enter")
+	waitShown(t, tm, `✗ the pre-backup hook "hooks/stop-cron" is not an absolute path`)
+	// A file that is not executable.
+	press(tm, "ctrl+u", notExec, "enter")
+	waitShown(t, tm, "is not executable; make it")
+	// A timeout of zero.
+	press(tm, "ctrl+u", good, "tab", "ctrl+u", "0", "enter")
+	waitShown(t, tm, `✗ the timeout "0" is not a duration of at least one second`)
+	if hooks := stored(); len(hooks) != 0 {
+		t.Fatalf("refused input stored %+v", hooks)
+	}
+	press(tm, "ctrl+u", "2m", "enter")
+	waitShown(t, tm, "✓ the pre-backup hook is now "+good+" (timeout 2m0s)")
+	if hooks := stored(); len(hooks) != 1 || hooks[0] != (core.Hook{Event: core.HookPreBackup, Command: good, Timeout: 2 * time.Minute}) {
+		t.Fatalf("stored %+v, want the pre-backup hook with a 2m timeout", hooks)
+	}
+	waitShown(t, tm, "2m")
+
+	// Nothing to remove on post-backup; then pre-backup is removed.
+	press(tm, "down", "x")
+	waitShown(t, tm, "✗ production has no post-backup hook to remove")
+	press(tm, "up", "x")
+	waitShown(t, tm, "✓ the pre-backup hook is removed")
+	if hooks := stored(); len(hooks) != 0 {
+		t.Fatalf("after removing, stored %+v", hooks)
+	}
+	// A system program, the same on every host, for the picture.
+	press(tm, "down", "down", "down", "enter", "ctrl+u", "/bin/true", "tab", "ctrl+u", "90s", "enter")
+	waitShown(t, tm, "✓ the post-restore hook is now /bin/true (timeout 1m30s)")
+	frame := snapshot(t, tm)
+	golden.RequireEqual(t, []byte(frame))
+	press(tm, "esc")
+	waitGone(t, tm, "Hooks of production")
+	press(tm, "q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(15*time.Second))
+}
+
+// A read-only console shows the hooks and says why it sets none.
+func TestHooksDialogReadOnly(t *testing.T) {
+	cat := seed(t)
+	tm := start(t, Options{Catalog: cat, Engine: &fakeEngine{}, ReadOnly: true})
+	waitFor(t, tm, "production")
+	press(tm, "down", "enter")
+	waitFor(t, tm, "odoo-backup › production")
+	press(tm, "h")
+	waitShown(t, tm, "Hooks of production")
+	press(tm, "enter")
+	waitShown(t, tm, "✗ read-only: setting a hook is off")
+	press(tm, "esc")
+	waitGone(t, tm, "Hooks of production")
+}
