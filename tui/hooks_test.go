@@ -105,3 +105,28 @@ func TestHooksDialogReadOnly(t *testing.T) {
 	press(tm, "esc")
 	waitGone(t, tm, "Hooks of production")
 }
+
+// A backup whose post-backup hook failed shows a warning in the history and
+// the hook's sentence in its details.
+func TestHookWarningShown(t *testing.T) {
+	cat := seed(t)
+	ctx := context.Background()
+	bs, err := cat.Backups(ctx, core.BackupFilter{Service: "production", Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bs[0]
+	b.Warning = "the post-backup hook /etc/odoo-backup/start-cron exited with status 1: cron is masked"
+	if err := cat.UpdateBackup(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	tm := start80(t, Options{Catalog: cat, Engine: newFlowEngine(cat)})
+	openHistory(t, tm)
+	waitShown(t, tm, "△ warning")
+	press(tm, "enter")
+	waitShown(t, tm, "△ the post-backup hook /etc/odoo-backup/start-cron exited with")
+	press(tm, "esc")
+	waitShown(t, tm, "[History 3]")
+	press(tm, "q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(15*time.Second))
+}
