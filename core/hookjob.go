@@ -86,6 +86,9 @@ func jobOutcome(ctx context.Context, err error) (HookOutcome, string) {
 type backupHooks struct {
 	svc   Service
 	hooks map[HookEvent]Hook
+	// primary is the service's primary destination, whose backup the
+	// hooks name first.
+	primary string
 	// err is why the hooks could not be read: the backup fails with it.
 	err error
 }
@@ -100,12 +103,26 @@ func (e *Engine) hooksForBackup(ctx context.Context, svc Service, kind BackupKin
 	if err == nil && len(hooks) == 0 {
 		return nil
 	}
-	return &backupHooks{svc: svc, hooks: hooks, err: err}
+	bh := &backupHooks{svc: svc, hooks: hooks, err: err}
+	if p, err := e.Catalog.Primary(ctx, svc.Name); err == nil {
+		bh.primary = p.Destination
+	}
+	return bh
 }
 
-func backupHookEnv(svc Service, targets []*target) HookEnv {
-	env := HookEnv{Database: svc.DB.Database, Filestore: svc.FilestoreDir}
+// env is what the backup's hooks are told: its backups and destinations,
+// the primary's first when it is one of them.
+func (bh *backupHooks) env(targets []*target) HookEnv {
+	env := HookEnv{Database: bh.svc.DB.Database, Filestore: bh.svc.FilestoreDir}
+	ordered := make([]*target, 0, len(targets))
 	for _, t := range targets {
+		if t.dest.Name == bh.primary {
+			ordered = append([]*target{t}, ordered...)
+		} else {
+			ordered = append(ordered, t)
+		}
+	}
+	for _, t := range ordered {
 		env.BackupIDs = append(env.BackupIDs, t.b.ID)
 		env.Destinations = append(env.Destinations, t.dest.Name)
 	}
@@ -125,7 +142,7 @@ func (bh *backupHooks) pre(ctx context.Context, e *Engine, targets []*target) er
 	if !ok {
 		return nil
 	}
-	return e.runHook(ctx, bh.svc.Name, h, backupHookEnv(bh.svc, targets)).Err
+	return e.runHook(ctx, bh.svc.Name, h, bh.env(targets)).Err
 }
 
 // post runs the post-backup hook once every destination finished, told the
@@ -140,7 +157,7 @@ func (bh *backupHooks) post(ctx context.Context, e *Engine, targets []*target, o
 	if !ok {
 		return
 	}
-	env := backupHookEnv(bh.svc, targets)
+	env := bh.env(targets)
 	env.Outcome, env.Error = jobOutcome(ctx, err)
 	// The hook runs even after an interruption: telling it so is the point
 	// of its outcome. Its own timeout bounds it.

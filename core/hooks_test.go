@@ -108,14 +108,18 @@ func TestBackupHooksEnvironment(t *testing.T) {
 	e.setHook("prod", core.HookPreBackup, pre)
 	e.setHook("prod", core.HookPostBackup, post)
 
-	bs := e.backup("local", "minio")
-	if len(bs) != 2 || bs[0].Status != core.StatusSucceeded || bs[1].Status != core.StatusSucceeded || bs[0].Warning != "" {
-		t.Fatalf("backups %+v: want two succeeded without warning", bs)
+	if p, err := e.cat.Primary(e.ctx, "prod"); err != nil || p.Destination != "local" {
+		t.Fatalf("primary %+v (%v), want local", p, err)
 	}
-	ids := fmt.Sprintf("%d,%d", bs[0].ID, bs[1].ID)
+	// Asked in another order, the hooks still name the primary's backup first.
+	bs := e.backup("minio", "local")
+	if len(bs) != 2 || bs[0].Status != core.StatusSucceeded || bs[1].Status != core.StatusSucceeded || bs[0].Warning != "" || bs[1].Destination != "local" {
+		t.Fatalf("backups %+v: want two succeeded without warning, local second", bs)
+	}
+	ids := fmt.Sprintf("%d,%d", bs[1].ID, bs[0].ID)
 	want := map[string]string{
 		"ODOO_BACKUP_EVENT": "pre-backup", "ODOO_BACKUP_SERVICE": "prod", "ODOO_BACKUP_DATABASE": e.odoo.Name,
-		"ODOO_BACKUP_FILESTORE": e.odoo.FilestoreDir, "ODOO_BACKUP_BACKUP_ID": fmt.Sprint(bs[0].ID), "ODOO_BACKUP_BACKUP_IDS": ids,
+		"ODOO_BACKUP_FILESTORE": e.odoo.FilestoreDir, "ODOO_BACKUP_BACKUP_ID": fmt.Sprint(bs[1].ID), "ODOO_BACKUP_BACKUP_IDS": ids,
 		"ODOO_BACKUP_DESTINATIONS": "local,minio", "ODOO_BACKUP_OUTCOME": "", "ODOO_BACKUP_ERROR": "", "ODOO_BACKUP_HOST": core.HostName(),
 	}
 	runs := e.hookRuns(preOut)
