@@ -139,3 +139,34 @@ func TestHookCommands(t *testing.T) {
 		t.Errorf("after hook remove: %+v", got)
 	}
 }
+
+// A restore onto a service from the command line: a failing pre-restore
+// hook refuses it (exit 1, one sentence, staging untouched and no safety
+// backup); a failing post-restore hook is a warning after a restore that
+// worked.
+func TestHookRestoreCommand(t *testing.T) {
+	c := newCLI(t)
+	id := c.onOneDisk(generate(t, "cli_hr_prod"), generateSeed(t, "cli_hr_staging", 7))
+	dir := filepath.Join(c.dir, "hooks")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stop := hookFile(t, dir, "stop-odoo", "echo 'odoo@staging will not stop' >&2\nexit 1\n", 0o755)
+	start := hookFile(t, dir, "start-odoo", "echo 'odoo@staging failed to start'\nexit 2\n", 0o755)
+	c.ok("hook", "set", "staging", "pre-restore", stop)
+	c.ok("hook", "set", "staging", "post-restore", start)
+
+	c.fails(1, "the pre-restore hook "+stop+` exited with status 1: odoo@staging will not stop, so nothing was restored and "staging" is unchanged`,
+		"restore", id, "--service", "staging", "--yes")
+	var safety []backupJSON
+	c.json(&safety, "backups", "staging")
+	if len(safety) != 0 {
+		t.Fatalf("a refused restore took backups of staging: %+v", safety)
+	}
+
+	c.ok("hook", "remove", "staging", "pre-restore")
+	out := c.ok("restore", id, "--service", "staging", "--no-neutralize", "--yes")
+	if want := "Warning: the post-restore hook " + start + " exited with status 2: odoo@staging failed to start"; !strings.Contains(out, want) {
+		t.Errorf("restore output lacks %q:\n%s", want, out)
+	}
+}
