@@ -116,7 +116,8 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 	// The pre-backup hook runs once the rows exist, so its failure is
 	// recorded on them; then nothing is dumped.
 	hooks := e.hooksForBackup(ctx, svc, req.Kind)
-	if hookErr := hooks.pre(ctx, e, targets); hookErr != nil {
+	hookErr := hooks.pre(ctx, e, targets)
+	if hookErr != nil {
 		for _, t := range targets {
 			t.err = hookErr
 		}
@@ -144,9 +145,13 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 		}
 		out = append(out, t.b)
 	}
-	if len(failures) == 1 {
+	switch {
+	case hookErr != nil:
+		// Every destination failed for this one reason: say it once.
+		err = hookErr
+	case len(failures) == 1:
 		err = failures[0]
-	} else {
+	default:
 		err = errors.Join(failures...)
 	}
 	hooks.post(ctx, e, targets, out, err)

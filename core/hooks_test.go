@@ -10,6 +10,7 @@ import (
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
+	"github.com/odoo-backup/odoo-backup/store"
 )
 
 // envHook writes a hook that appends its ODOO_BACKUP_ variables to a file
@@ -161,8 +162,8 @@ func TestPreBackupHookFails(t *testing.T) {
 
 	bs, err := e.engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"local", "minio"}})
 	want := fmt.Sprintf("the pre-backup hook %s exited with status 3: stop-cron is not happy", pre)
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("backup error %v, want %q", err, want)
+	if err == nil || err.Error() != want {
+		t.Fatalf("backup error %v, want only %q, once for both destinations", err, want)
 	}
 	if len(bs) != 2 {
 		t.Fatalf("got %d backups, want both rows recorded", len(bs))
@@ -296,4 +297,68 @@ func TestRestoreHooks(t *testing.T) {
 		"ODOO_BACKUP_SAFETY_BACKUP_ID": fmt.Sprint(res.SafetyBackupID),
 		"ODOO_BACKUP_DESTINATIONS":     "minio", "ODOO_BACKUP_OUTCOME": "succeeded", "ODOO_BACKUP_ERROR": "", "ODOO_BACKUP_HOST": core.HostName(),
 	})
+}
+
+// SetHook checks what it can where it runs: a service of this host gets its
+// file checked, one of another host is set and checked there when it runs
+// (and cannot be tried from here); bad input stores nothing.
+func TestSetHook(t *testing.T) {
+	ctx := t.Context()
+	cat, err := store.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	for _, s := range []core.Service{
+		{Name: "here", DB: core.DBConn{Host: "127.0.0.1", Port: 5432, User: "odoo", Database: "here"}, FilestoreDir: "/srv/here"},
+		{Name: "there", Host: "db2.example", DB: core.DBConn{Host: "db2.example", Port: 5432, User: "odoo", Database: "there"}, FilestoreDir: "/srv/there"},
+	} {
+		if err := cat.AddService(ctx, &s, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	missing := "/etc/odoo-backup/no-such-hook"
+	for _, tt := range []struct {
+		service string
+		h       core.Hook
+		want    string
+	}{
+		{"here", core.Hook{Event: core.HookPreBackup, Command: missing, Timeout: time.Minute}, "the pre-backup hook " + missing + " does not exist on host " + core.HostName()},
+		{"here", core.Hook{Event: "mid-backup", Command: "/bin/true", Timeout: time.Minute}, `hook event "mid-backup" is not one of`},
+		{"here", core.Hook{Event: core.HookPreBackup, Command: "/bin/true", Timeout: 0}, "the timeout of the pre-backup hook must be at least one second, not 0s"},
+		{"there", core.Hook{Event: core.HookPreBackup, Command: "true", Timeout: time.Minute}, `the pre-backup hook "true" is not an absolute path`},
+		{"nobody", core.Hook{Event: core.HookPreBackup, Command: "/bin/true", Timeout: time.Minute}, `service "nobody" does not exist`},
+	} {
+		if _, err := core.SetHook(ctx, cat, tt.service, tt.h); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("SetHook(%s, %+v) = %v, want %q", tt.service, tt.h, err, tt.want)
+		}
+	}
+	for _, s := range []string{"here", "there"} {
+		if hooks, err := cat.ServiceHooks(ctx, s); err != nil || len(hooks) != 0 {
+			t.Fatalf("refused hooks stored for %s: %+v (%v)", s, hooks, err)
+		}
+	}
+	res, err := core.SetHook(ctx, cat, "there", core.Hook{Event: core.HookPostRestore, Command: missing, Timeout: 90 * time.Second})
+	if err != nil || res.Checked || res.Host != "db2.example" {
+		t.Fatalf("SetHook on another host: %+v, %v; want it set unchecked, to be checked on db2.example", res, err)
+	}
+	hooks, err := cat.ServiceHooks(ctx, "there")
+	if err != nil || len(hooks) != 1 || hooks[0] != (core.Hook{Event: core.HookPostRestore, Command: missing, Timeout: 90 * time.Second}) {
+		t.Fatalf("stored %+v (%v)", hooks, err)
+	}
+	res, err = core.SetHook(ctx, cat, "here", core.Hook{Event: core.HookPreBackup, Command: "/bin/true", Timeout: time.Minute})
+	if err != nil || !res.Checked {
+		t.Fatalf("SetHook of /bin/true here: %+v, %v; want it checked and set", res, err)
+	}
+	eng := &core.Engine{Catalog: cat}
+	if _, err := eng.TestHook(ctx, "there", core.HookPostRestore); err == nil || !strings.Contains(err.Error(), "run on host db2.example, not on this host") {
+		t.Errorf("testing another host's hook here: %v", err)
+	}
+	run, err := eng.TestHook(ctx, "here", core.HookPreBackup)
+	if err != nil || run.Err != nil || run.ExitCode != 0 {
+		t.Errorf("testing /bin/true: %+v, %v", run, err)
+	}
+	if _, err := eng.TestHook(ctx, "here", core.HookPostBackup); err == nil || !strings.Contains(err.Error(), `service "here" has no post-backup hook`) {
+		t.Errorf("testing a hook that is not set: %v", err)
+	}
 }
