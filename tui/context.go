@@ -19,6 +19,7 @@ type Engine interface {
 	InspectUpload(ctx context.Context, path string) (core.UploadInfo, error)
 	Upload(ctx context.Context, req core.UploadRequest) (core.Backup, core.UploadInfo, error)
 	Download(ctx context.Context, req core.DownloadRequest) (core.Backup, error)
+	TestHook(ctx context.Context, service string, event core.HookEvent) (core.HookRun, error)
 }
 
 var _ Engine = (*core.Engine)(nil)

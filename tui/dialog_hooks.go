@@ -15,7 +15,8 @@ import (
 // hooksDialog shows a service's four hooks (pre-backup, post-backup,
 // pre-restore, post-restore) with their commands and timeouts, and sets or
 // removes each: setting asks for the path and the timeout, checked as the
-// command line checks them (core.SetHook).
+// command line checks them (core.SetHook). t runs the selected hook now, as
+// the command line's hook test does.
 type hooksDialog struct {
 	ctx     *Context
 	service string
@@ -32,8 +33,9 @@ type hooksDialog struct {
 	focus int
 	err   string
 	note  string
-	// saving is set while a change is written.
+	// saving is set while a change is written; testing while a hook runs.
 	saving  bool
+	testing core.HookEvent
 	closing bool
 }
 
@@ -45,6 +47,11 @@ type (
 		err   error
 	}
 	// hookChangedMsg: the hook of event is now hook (nil: removed).
+	hookTestedMsg struct {
+		seq uint64
+		run core.HookRun
+		err error
+	}
 	hookChangedMsg struct {
 		seq   uint64
 		event core.HookEvent
@@ -100,6 +107,22 @@ func (d *hooksDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 		d.hooks = map[core.HookEvent]core.Hook{}
 		for _, h := range msg.hooks {
 			d.hooks[h.Event] = h
+		}
+	case hookTestedMsg:
+		if msg.seq != d.seq {
+			break
+		}
+		d.testing = ""
+		switch {
+		case msg.err != nil:
+			d.err = userMessage(msg.err)
+		case msg.run.Err != nil:
+			d.err = userMessage(msg.run.Err)
+		default:
+			d.note = fmt.Sprintf("✓ the %s hook exited with status 0 after %s", msg.run.Hook.Event, msg.run.Duration.Round(time.Millisecond))
+			if msg.run.LastLine != "" {
+				d.note += ": " + msg.run.LastLine
+			}
 		}
 	case hookChangedMsg:
 		if msg.seq != d.seq {
@@ -192,6 +215,18 @@ func (d *hooksDialog) save() tea.Cmd {
 	}
 }
 
+// test runs the selected hook now (ODOO_BACKUP_OUTCOME=test), in the
+// background: the dialog shows it running and then how it went.
+func (d *hooksDialog) test() tea.Cmd {
+	ev := d.event()
+	d.testing = ev
+	eng, seq, name, base := d.ctx.Engine, d.seq, d.service, d.base()
+	return func() tea.Msg {
+		run, err := eng.TestHook(base, name, ev)
+		return hookTestedMsg{seq: seq, run: run, err: err}
+	}
+}
+
 func (d *hooksDialog) remove() tea.Cmd {
 	ev := d.event()
 	cat, seq, name, base := d.ctx.Catalog, d.seq, d.service, d.base()
@@ -240,7 +275,10 @@ func (d *hooksDialog) noHook() string {
 		return why
 	}
 	if _, ok := d.hooks[d.event()]; !ok {
-		return fmt.Sprintf("%s has no %s hook to remove", d.service, d.event())
+		return fmt.Sprintf("%s has no %s hook", d.service, d.event())
+	}
+	if d.testing != "" {
+		return fmt.Sprintf("the %s hook is running; wait for it to end", d.testing)
 	}
 	return ""
 }
@@ -257,8 +295,11 @@ func (d *hooksDialog) keys() keyTable {
 	})
 	set := action{key: k.SetHook, changes: "setting a hook", disabled: d.notLoaded, run: d.startEdit}
 	remove := action{key: k.Remove, changes: "removing a hook", disabled: d.noHook, run: d.remove}
+	// Running a hook changes what it changes on this host (it may stop
+	// Odoo): a read-only console does not.
+	test := action{key: k.TestHook, changes: "running a hook", role: core.RoleOperator, disabled: d.noHook, run: d.test}
 	closeKey := action{key: k.Close, run: func() tea.Cmd { d.closing = true; return nil }}
-	return keyTable{groups: [][]action{moves, {set, remove, closeKey}}, footer: []action{moves[0], moves[1], set, remove, closeKey}}
+	return keyTable{groups: [][]action{moves, {set, remove, test, closeKey}}, footer: []action{moves[0], moves[1], set, remove, test, closeKey}}
 }
 
 func (d *hooksDialog) ShortHelp() []key.Binding { return bindings(d.keys().footer) }
@@ -307,6 +348,8 @@ func (d *hooksDialog) View() string {
 	switch {
 	case d.saving:
 		b.WriteString("\n" + d.ctx.spin() + " saving…\n")
+	case d.testing != "":
+		b.WriteString("\n" + d.ctx.spin() + " running the " + string(d.testing) + " hook…\n")
 	case d.err != "":
 		b.WriteString("\n" + t.Error.Width(w).Render("✗ "+d.err) + "\n")
 	case d.note != "":

@@ -24,7 +24,7 @@ func TestHooksDialog(t *testing.T) {
 	good := filepath.Join(dir, "stop-cron")
 	notExec := filepath.Join(dir, "plain")
 	for path, mode := range map[string]os.FileMode{good: 0o755, notExec: 0o644} {
-		if err := os.WriteFile(path, []byte("#!/bin/sh\nexit 0\n"), mode); err != nil {
+		if err := os.WriteFile(path, []byte("#!/bin/sh\necho \"cron stopped for $ODOO_BACKUP_SERVICE ($ODOO_BACKUP_OUTCOME)\"\n"), mode); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Chmod(path, mode); err != nil {
@@ -40,7 +40,8 @@ func TestHooksDialog(t *testing.T) {
 		return hooks
 	}
 
-	tm := start(t, Options{Catalog: cat, Engine: &fakeEngine{}})
+	// A real engine: t runs the hook.
+	tm := start(t, Options{Catalog: cat, Engine: &core.Engine{Catalog: cat}})
 	waitFor(t, tm, "production")
 	press(tm, "down", "enter")
 	waitFor(t, tm, "odoo-backup › production")
@@ -71,17 +72,26 @@ func TestHooksDialog(t *testing.T) {
 		t.Fatalf("stored %+v, want the pre-backup hook with a 2m timeout", hooks)
 	}
 	waitShown(t, tm, "2m")
+	press(tm, "t")
+	waitShown(t, tm, "✓ the pre-backup hook exited with status 0 after")
+	waitShown(t, tm, "cron stopped for production (test)")
 
-	// Nothing to remove on post-backup; then pre-backup is removed.
+	// Nothing to remove or run on post-backup; then pre-backup is removed.
 	press(tm, "down", "x")
-	waitShown(t, tm, "✗ production has no post-backup hook to remove")
+	waitShown(t, tm, "✗ production has no post-backup hook")
+	press(tm, "t")
+	waitShown(t, tm, "✗ production has no post-backup hook")
 	press(tm, "up", "x")
 	waitShown(t, tm, "✓ the pre-backup hook is removed")
 	if hooks := stored(); len(hooks) != 0 {
 		t.Fatalf("after removing, stored %+v", hooks)
 	}
 	// A system program, the same on every host, for the picture.
-	press(tm, "down", "down", "down", "enter", "ctrl+u", "/bin/true", "tab", "ctrl+u", "90s", "enter")
+	press(tm, "down", "down", "down", "enter", "ctrl+u", "/bin/false", "tab", "ctrl+u", "90s", "enter")
+	waitShown(t, tm, "✓ the post-restore hook is now /bin/false (timeout 1m30s)")
+	press(tm, "t")
+	waitShown(t, tm, "✗ the post-restore hook /bin/false exited with status 1 and printed nothing")
+	press(tm, "enter", "ctrl+u", "/bin/true", "enter")
 	waitShown(t, tm, "✓ the post-restore hook is now /bin/true (timeout 1m30s)")
 	frame := snapshot(t, tm)
 	golden.RequireEqual(t, []byte(frame))
