@@ -141,7 +141,9 @@ func CheckHookFile(event HookEvent, command string) error {
 
 // hookFileProblem is what is wrong with the file at path (an absolute
 // path), nil when nothing. Symbolic links are followed, and the file they
-// lead to, and its directory, are the ones checked.
+// lead to and its directory are checked; so is the directory of a link
+// given as path, since whoever could write there could point the link at
+// another program.
 func hookFileProblem(path string) *hookProblem {
 	real, err := filepath.EvalSymlinks(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -166,17 +168,22 @@ func hookFileProblem(path string) *hookProblem {
 	if fi.Mode().Perm()&0o022 != 0 {
 		return &hookProblem{ErrInvalid, "can be changed by users other than its owner", "allow only its owner to write it (chmod go-w " + real + ")"}
 	}
-	dir := filepath.Dir(real)
-	di, err := os.Stat(dir)
-	if err != nil {
-		return &hookProblem{err, fmt.Sprintf("is in a directory that cannot be read (%v)", unwrapPathError(err)), "check the permissions of " + dir}
+	dirs := []string{filepath.Dir(real)}
+	if d := filepath.Dir(path); d != dirs[0] {
+		dirs = append(dirs, d)
 	}
-	if p := ownerProblem(di, "its directory "+dir, dir); p != nil {
-		return p
-	}
-	if di.Mode().Perm()&0o022 != 0 {
-		// A sticky /tmp is refused too: others can still put files there.
-		return &hookProblem{ErrInvalid, "is in the directory " + dir + ", which users other than its owner can write", "keep hooks in a directory only its owner can write, such as /etc/odoo-backup"}
+	for _, dir := range dirs {
+		di, err := os.Stat(dir)
+		if err != nil {
+			return &hookProblem{err, fmt.Sprintf("is in a directory that cannot be read (%v)", unwrapPathError(err)), "check the permissions of " + dir}
+		}
+		if p := ownerProblem(di, "its directory "+dir, dir); p != nil {
+			return p
+		}
+		if di.Mode().Perm()&0o022 != 0 {
+			// A sticky /tmp is refused too: others can still put files there.
+			return &hookProblem{ErrInvalid, "is in the directory " + dir + ", which users other than its owner can write", "keep hooks in a directory only its owner can write, such as /etc/odoo-backup"}
+		}
 	}
 	return nil
 }
@@ -251,6 +258,10 @@ func RunHook(ctx context.Context, service string, h Hook, env HookEnv) HookRun {
 	}
 	if p := hookFileProblem(h.Command); p != nil {
 		run.Err = Userf(p.cause, "the %s hook %s %s, so it was not run; %s", h.Event, h.Command, p.what, p.todo)
+		return run
+	}
+	if ctx.Err() != nil {
+		run.Err = Userf(context.Cause(ctx), "the %s hook %s was not run because the work it belongs to was interrupted", h.Event, h.Command)
 		return run
 	}
 	timeout := h.Timeout

@@ -72,6 +72,12 @@ func TestCheckHookFile(t *testing.T) {
 	if err := os.Symlink(good, goodLink); err != nil {
 		t.Fatal(err)
 	}
+	// A link to a good file, in a directory others can write: they could
+	// point it at another program.
+	openLink := filepath.Join(openDir, "link")
+	if err := os.Symlink(good, openLink); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name, path string
@@ -90,6 +96,7 @@ func TestCheckHookFile(t *testing.T) {
 		{"open directory", inOpenDir, "is in the directory " + openDir + ", which users other than its owner can write; keep hooks in a directory only its owner can write", ErrInvalid},
 		{"sticky directory", inSticky, "is in the directory " + stickyDir + ", which users other than its owner can write", ErrInvalid},
 		{"link into an open directory", link, "is in the directory " + openDir, ErrInvalid},
+		{"link in an open directory", openLink, "is in the directory " + openDir + ", which users other than its owner can write", ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -326,6 +333,16 @@ func TestRunHookInterrupted(t *testing.T) {
 	}
 	if pid := readPID(t, pidFile); !pidGone(t, pid) {
 		t.Errorf("the hook's child %d still runs", pid)
+	}
+	// Work interrupted before its hook starts does not start it.
+	marker := filepath.Join(dir, "ran")
+	never := writeHook(t, dir, "never", "touch "+marker+"\n")
+	run = RunHook(ctx, "prod", Hook{Event: HookPostBackup, Command: never, Timeout: time.Minute}, HookEnv{})
+	if run.Err == nil || run.Ran || !errors.Is(run.Err, context.Canceled) {
+		t.Errorf("got %+v, want the hook not run", run)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("a hook ran after its work was interrupted")
 	}
 }
 
