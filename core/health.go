@@ -43,7 +43,7 @@ func (b Backup) LastProgress() time.Time {
 // Stalled reports whether b is running and has made no progress for
 // StallAfter at now, and for how long.
 func (b Backup) Stalled(now time.Time) (time.Duration, bool) {
-	if b.Status != StatusRunning {
+	if b.Status != StatusRunning || b.Phase == PhaseHook {
 		return 0, false
 	}
 	d := now.Sub(b.LastProgress())

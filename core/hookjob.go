@@ -144,7 +144,18 @@ func (bh *backupHooks) pre(ctx context.Context, e *Engine, targets []*target) er
 	if !ok {
 		return nil
 	}
-	return e.runHook(ctx, bh.svc.Name, h, bh.env(targets)).Err
+	// The rows show the wait and keep their sign of life, so no process
+	// takes the backup for dead while a slow hook runs.
+	recs := make([]*recording, len(targets))
+	for i, t := range targets {
+		recs[i] = t.recording
+	}
+	rep, stop := e.trackProgress(nil, 0, recs...)
+	rep.set(PhaseHook, 0)
+	err := e.runHook(ctx, bh.svc.Name, h, bh.env(targets)).Err
+	stop()
+	rep.set(PhaseConnect, 0)
+	return err
 }
 
 // post runs the post-backup hook once every destination finished, told the

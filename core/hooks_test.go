@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -360,5 +361,50 @@ func TestSetHook(t *testing.T) {
 	}
 	if _, err := eng.TestHook(ctx, "here", core.HookPostBackup); err == nil || !strings.Contains(err.Error(), `service "here" has no post-backup hook`) {
 		t.Errorf("testing a hook that is not set: %v", err)
+	}
+}
+
+// While its pre-backup hook runs, a backup's rows say so, and a slow hook
+// is not taken for a stalled backup: its own timeout bounds the wait.
+func TestPreBackupHookPhase(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 65})
+	dir := filepath.Join(e.dir, "hooks")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	started, release := filepath.Join(e.dir, "started"), filepath.Join(e.dir, "release")
+	for _, f := range []string{started, release} {
+		if err := syscall.Mkfifo(f, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hook := filepath.Join(dir, "wait")
+	if err := os.WriteFile(hook, []byte("#!/bin/sh\necho go > "+started+"\nread x < "+release+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.setHook("prod", core.HookPreBackup, hook)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"local"}})
+		done <- err
+	}()
+	// Reading the FIFO waits for the hook to have started.
+	if _, err := os.ReadFile(started); err != nil {
+		t.Fatal(err)
+	}
+	running, err := e.cat.Backups(e.ctx, core.BackupFilter{Service: "prod", Status: core.StatusRunning})
+	if err != nil || len(running) != 1 || running[0].Phase != core.PhaseHook {
+		t.Errorf("running backups %+v (%v), want one in phase %q", running, err, core.PhaseHook)
+	} else if _, stalled := running[0].Stalled(time.Now().Add(time.Hour)); stalled {
+		t.Error("a backup waiting for its pre-backup hook is called stalled")
+	}
+	if err := os.WriteFile(release, []byte("go\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("backup: %v", err)
 	}
 }
