@@ -113,7 +113,17 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 		targets = append(targets, &target{recording: rec, dest: d})
 		recs = append(recs, rec)
 	}
-	e.prepareTargets(ctx, svc, targets, started, req.Kind)
+	// The pre-backup hook runs once the rows exist, so its failure is
+	// recorded on them; then nothing is dumped.
+	hooks := e.hooksForBackup(ctx, svc, req.Kind)
+	hookErr := hooks.pre(ctx, e, targets)
+	if hookErr != nil {
+		for _, t := range targets {
+			t.err = hookErr
+		}
+	} else {
+		e.prepareTargets(ctx, svc, targets, started, req.Kind)
+	}
 	rep, stopProgress := e.trackProgress(req.Progress, 0, recs...)
 	e.log().Info("backup started", "service", svc.Name, "kind", req.Kind, "destinations", len(targets))
 
@@ -135,10 +145,17 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 		}
 		out = append(out, t.b)
 	}
-	if len(failures) == 1 {
-		return out, failures[0]
+	switch {
+	case hookErr != nil:
+		// Every destination failed for this one reason: say it once.
+		err = hookErr
+	case len(failures) == 1:
+		err = failures[0]
+	default:
+		err = errors.Join(failures...)
 	}
-	return out, errors.Join(failures...)
+	hooks.post(ctx, e, targets, out, err)
+	return out, err
 }
 
 // finishTarget records how the backup on t ended: the archive and its

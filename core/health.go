@@ -43,7 +43,7 @@ func (b Backup) LastProgress() time.Time {
 // Stalled reports whether b is running and has made no progress for
 // StallAfter at now, and for how long.
 func (b Backup) Stalled(now time.Time) (time.Duration, bool) {
-	if b.Status != StatusRunning {
+	if b.Status != StatusRunning || b.Phase == PhaseHook {
 		return 0, false
 	}
 	d := now.Sub(b.LastProgress())
@@ -140,6 +140,8 @@ func EvaluateHealth(c Configuration, backups []Backup, now time.Time) ConfigHeal
 			h.State, h.Reason = HealthWarning, w
 		} else if b.Anomaly != "" {
 			h.State, h.Reason = HealthWarning, fmt.Sprintf("size anomaly in backup %d: %s", b.ID, b.Anomaly)
+		} else if b.Warning != "" {
+			h.State, h.Reason = HealthWarning, fmt.Sprintf("backup %d: %s", b.ID, b.Warning)
 		}
 	}
 	return h

@@ -31,4 +31,7 @@ const (
 	PhaseCopyServer Phase = "server-side copy"
 	// PhaseDrillCheck is a drill checking the restored copy.
 	PhaseDrillCheck Phase = "drill check"
+	// PhaseHook: a backup waits for its pre-backup hook, which its own
+	// timeout bounds (it is not stalled meanwhile).
+	PhaseHook Phase = "pre-backup hook"
 )

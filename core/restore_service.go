@@ -82,8 +82,7 @@ type ServiceRestoreRequest struct {
 // database and its sessions. The safety backup is a whole one either way,
 // and a backup that holds no filestore is refused for the filestore alone
 // before it is taken.
-func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest) (_ RestoreResult, err error) {
-	var res RestoreResult
+func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest) (res RestoreResult, err error) {
 	defer func() { e.audit(ctx, e.auditRestoreToService(ctx, req, res), err) }()
 	if err := e.permit(ctx, ActionRestore); err != nil {
 		return res, err
@@ -149,6 +148,16 @@ func (e *Engine) RestoreToService(ctx context.Context, req ServiceRestoreRequest
 		}
 	}
 	owner, err := replacedOwner(ctx, svc, server, finalFS)
+	if err != nil {
+		return res, err
+	}
+
+	// The service's restore hooks bracket everything that changes it, the
+	// safety backup included (see hookjob.go).
+	postHook, err := e.preRestore(ctx, svc, rb.b, finalFS)
+	if postHook != nil {
+		defer func() { postHook(&res, err) }()
+	}
 	if err != nil {
 		return res, err
 	}

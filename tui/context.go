@@ -20,6 +20,7 @@ type Engine interface {
 	InspectUpload(ctx context.Context, path string) (core.UploadInfo, error)
 	Upload(ctx context.Context, req core.UploadRequest) (core.Backup, core.UploadInfo, error)
 	Download(ctx context.Context, req core.DownloadRequest) (core.Backup, error)
+	TestHook(ctx context.Context, service string, event core.HookEvent) (core.HookRun, error)
 }
 
 var _ Engine = (*core.Engine)(nil)
@@ -43,6 +44,8 @@ type Catalog interface {
 	// configurations.
 	core.NotifyCatalog
 	core.PingURLSetter
+	// The hooks of services, run around their backups and restores.
+	core.HookCatalog
 }
 
 // Context is shared by every screen: the terminal size, the theme, the one

@@ -249,6 +249,9 @@ func (d *detailsDialog) View() string {
 	if b.Anomaly != "" {
 		field("anomaly", "! "+b.Anomaly)
 	}
+	if b.Warning != "" {
+		field("warning", "△ "+b.Warning)
+	}
 	errLines := len(lines)
 	if b.Error != "" {
 		field("error", b.Error)

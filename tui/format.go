@@ -75,6 +75,10 @@ func statusMark(b core.Backup) string {
 			// say how far).
 			return "! anomaly"
 		}
+		if b.Warning != "" {
+			// Something after it went wrong (its post-backup hook).
+			return "△ warning"
+		}
 		return "✓ succeeded"
 	case core.StatusFailed:
 		return "✗ failed"

@@ -33,6 +33,8 @@ type KeyMap struct {
 	Filter, Add, Edit, Remove, MakePrimary, TestDest, NewService, AddConfig, EditService key.Binding
 	// A service's disaster-recovery runbook, and writing it to a file.
 	Runbook, WriteRunbook key.Binding
+	// A service's hooks, and setting and trying the selected one.
+	Hooks, SetHook, TestHook key.Binding
 	// Forms.
 	NextField, PrevField, Save key.Binding
 }
@@ -98,6 +100,9 @@ func NewKeyMap(readOnly bool) KeyMap {
 	k.Runbook = key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "runbook"))
 	// Allowed read-only: it writes a file on this host, not the catalog.
 	k.WriteRunbook = key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write to a file"))
+	k.Hooks = key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "hooks"))
+	k.SetHook = key.NewBinding(key.WithKeys("enter", "e"), key.WithHelp("enter", "set"))
+	k.TestHook = key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "run it now"))
 	if readOnly {
 		k.Download.SetHelp("D", "download to a file (allowed read-only)")
 	}

@@ -43,6 +43,9 @@ func (f *fakeEngine) Upload(context.Context, core.UploadRequest) (core.Backup, c
 func (f *fakeEngine) Download(context.Context, core.DownloadRequest) (core.Backup, error) {
 	return core.Backup{}, errNotFaked
 }
+func (f *fakeEngine) TestHook(context.Context, string, core.HookEvent) (core.HookRun, error) {
+	return core.HookRun{}, errNotFaked
+}
 
 // flowEngine fakes restores, verifies and uploads: it records each request,
 // reports phases as the engine does, and holds in the middle until released

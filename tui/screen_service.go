@@ -147,9 +147,10 @@ func (s *serviceScreen) keys() keyTable {
 		run: onConfig(func(o core.ConfigOwner, d string) tea.Cmd { return makePrimary(s.ctx, o, d) })}
 	editService := action{key: k.EditService, changes: "editing a service", run: func() tea.Cmd { return editService(s.ctx, s.name) }}
 	book := action{key: k.Runbook, run: func() tea.Cmd { return openRunbook(s.ctx, s.name) }}
+	hooks := action{key: k.Hooks, run: func() tea.Cmd { return openHooks(s.ctx, s.name) }}
 
 	t := keyTable{groups: [][]action{moves, {tab, backup, upload, book, back}, {details, restore, verify, del, download},
-		{add, edit, remove, primary, editService}}}
+		{add, edit, remove, primary, editService, hooks}}}
 	if inHistory {
 		t.footer = []action{details, restore, verify, del, download, tab, backup, upload, book, back}
 	} else {

@@ -83,6 +83,11 @@ destination at the same time; one that fails does not fail the others.`,
 					fmt.Fprintf(a.stderr, "Warning: %s\n", anomalyText(b))
 				}
 			}
+			// A failed post-backup hook is on every row of the job: say it
+			// once. (A failed backup says its failure alone.)
+			if err == nil && len(backups) > 0 && backups[0].Warning != "" {
+				fmt.Fprintf(a.stderr, "Warning: %s\n", backups[0].Warning)
+			}
 			return err
 		}),
 	}
@@ -149,6 +154,10 @@ func (a *app) backupsCommand() *cobra.Command {
 					size += " !"
 					st += ", size anomaly (below)"
 					anomalies = append(anomalies, anomalyText(b))
+				}
+				if b.Warning != "" {
+					st += ", warning (below)"
+					anomalies = append(anomalies, fmt.Sprintf("backup %d: %s", b.ID, b.Warning))
 				}
 				took := "—"
 				if b.FinishedAt != nil {

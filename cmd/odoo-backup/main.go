@@ -169,6 +169,7 @@ them safely. Run it without a command to see the status of every service.`,
 		a.roleCommand(),
 		a.runbookCommand(),
 		a.notifyCommand(),
+		a.hookCommand(),
 	)
 	return root
 }
