@@ -47,6 +47,9 @@ type Runbook struct {
 	// can read the catalog file may.
 	Restorers    []RoleMember `json:"restorers,omitempty"`
 	RestorersErr string       `json:"restorers_error,omitempty"`
+	// Hooks are the service's hooks: files that must be on its host again
+	// before its backups and restores run as they did.
+	Hooks []Hook `json:"hooks,omitempty"`
 }
 
 // RunbookCopy is one configuration of the service: its destination's
@@ -146,6 +149,11 @@ func GatherRunbook(ctx context.Context, cat RunbookSource, name string, now time
 			rb.Copies = append([]RunbookCopy{cp}, rb.Copies...)
 		} else {
 			rb.Copies = append(rb.Copies, cp)
+		}
+	}
+	if hc, ok := cat.(HookCatalog); ok {
+		if rb.Hooks, err = hc.ServiceHooks(ctx, name); err != nil {
+			return rb, err
 		}
 	}
 	if rc, ok := cat.(roleCatalog); ok && rc.Postgres() {

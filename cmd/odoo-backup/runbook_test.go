@@ -261,6 +261,7 @@ func TestRunbookCommandsAreTheCommandLines(t *testing.T) {
 		Schedule: core.Schedule{Hour: 4, Minute: 30, Weekday: time.Saturday}, Retention: core.Retention{GFS: &core.GFS{Weekly: 4, Monthly: 12}}}))
 	must(cat.SetConfiguration(ctx, core.Configuration{Service: "shop", Destination: "s3-eu", Frequency: core.Hourly, Schedule: core.Schedule{Minute: 15}, Retention: core.Retention{KeepLast: 48}, Drill: core.Daily}))
 	must(cat.SetConfiguration(ctx, core.Configuration{Service: "shop", Destination: "minio", Frequency: core.Manual, Drill: core.Monthly, Schedule: core.Schedule{Hour: 2, MonthDay: 3}}))
+	must(cat.SetServiceHook(ctx, "shop", core.Hook{Event: core.HookPreBackup, Command: "/etc/odoo-backup/stop cron", Timeout: 90 * time.Second}))
 	for i, dest := range []string{"minio", "s3-eu", "offsite"} {
 		started := time.Now().Add(-time.Duration(3-i) * time.Hour)
 		b := core.Backup{Service: "shop", Destination: dest, Kind: core.KindScheduled, StartedAt: started}
@@ -311,13 +312,14 @@ func TestRunbookCommandsAreTheCommandLines(t *testing.T) {
 		seen[cmd.CommandPath()] = true
 	}
 	for _, want := range []string{"odoo-backup destination add", "odoo-backup catalog rebuild", "odoo-backup service add",
-		"odoo-backup config set", "odoo-backup restore", "odoo-backup verify", "odoo-backup drill", "--key-note"} {
+		"odoo-backup config set", "odoo-backup hook set", "odoo-backup restore", "odoo-backup verify", "odoo-backup drill", "--key-note"} {
 		if !seen[want] {
 			t.Errorf("the runbook has no %s line:\n%s", want, page)
 		}
 	}
 	for _, want := range []string{"--ca-file /etc/ssl/private-ca.pem", "--secret-key-ref file:/etc/odoo-backup/minio.secret", "--encrypt-key /etc/odoo-backup/minio.key",
-		"--frequency manual --drill monthly --at 02:00", `--owner "$ODOO_DB_ROLE"`, "Where its key is kept: the admin's YubiKey"} {
+		"--frequency manual --drill monthly --at 02:00", `--owner "$ODOO_DB_ROLE"`, "Where its key is kept: the admin's YubiKey",
+		"odoo-backup hook set shop pre-backup '/etc/odoo-backup/stop cron' --timeout 1m30s"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the runbook lacks %q:\n%s", want, page)
 		}

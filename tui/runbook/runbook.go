@@ -357,6 +357,10 @@ func (p *page) commands() {
 	for _, c := range rb.Copies {
 		cmds = append(cmds, configCommand(s.Name, c.Configuration))
 	}
+	for _, h := range rb.Hooks {
+		cmds = append(cmds, fmt.Sprintf("odoo-backup hook set %s %s %s --timeout %s", quote(s.Name), h.Event, quote(h.Command), h.Timeout))
+		files = append(files, fmt.Sprintf("%s: the service's %s hook, executable, owned by root and writable by no one else", h.Command, h.Event))
+	}
 	owner := quote(rb.DatabaseOwner)
 	if rb.DatabaseOwner == "" {
 		owner = `"$ODOO_DB_ROLE"`

@@ -50,6 +50,7 @@ func exampleRunbook() core.Runbook {
 			Details: core.DrillDetails{FilestoreFiles: 1200, Checks: []string{"key tables", "row counts", "base installed"}, RestoreSeconds: 720}},
 		SharedCatalog: true, Restorers: []core.RoleMember{{User: "catalog_owner", Role: core.RoleOwner}, {User: "alice", Role: core.RoleAdmin}},
 		OwnerErr: "cannot reach the PostgreSQL server at db.internal:5433",
+		Hooks:    []core.Hook{{Event: core.HookPreRestore, Command: "/etc/odoo-backup/stop odoo", Timeout: 2 * time.Minute}},
 	}
 }
 
@@ -96,6 +97,8 @@ func TestRenderSaysWhereEverythingIs(t *testing.T) {
 		"odoo-backup config set shop 'offsite disk' --frequency weekly --weekday sat --at 04:30 --keep-gfs 4w,12m --primary\n",
 		"odoo-backup config set shop s3-eu --frequency hourly --minute 15 --keep 48 --drill daily\n",
 		"odoo-backup config set shop minio --frequency monthly --day 3 --at 02:00\n",
+		"odoo-backup hook set shop pre-restore '/etc/odoo-backup/stop odoo' --timeout 2m0s\n",
+		"- the file /etc/odoo-backup/stop odoo: the service's pre-restore hook, executable, owned by root and writable by no one else\n",
 		"odoo-backup restore 42 --new-db shop_prod --filestore '/var/lib/odoo/filestore/shop prod' --owner \"$ODOO_DB_ROLE\" --no-neutralize --identity \"$IDENTITY_FILE_OFFSITE_DISK\"\n",
 		"odoo-backup verify 42 --identity \"$IDENTITY_FILE_OFFSITE_DISK\"\n",
 		"odoo-backup drill shop --destination 'offsite disk' --identity \"$IDENTITY_FILE_OFFSITE_DISK\"\n",
