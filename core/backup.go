@@ -357,12 +357,19 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 	// Progress counts the bytes of the one stream every target gets: the
 	// full zip when a zip target is alive, else the database zip and the
 	// pool objects stored.
-	w := archiveWriters{full: startArchive(ctx, zipTargets, started, rep)}
+	// A destination with an upload limit, in a backup to several, gets its
+	// branch of the stream through a spill file, so it holds back neither
+	// the dump nor the others.
+	spillDir := ""
+	if len(zipTargets)+len(poolTargets) > 1 {
+		spillDir = os.TempDir()
+	}
+	w := archiveWriters{full: startArchive(ctx, zipTargets, started, rep, spillDir)}
 	var dbRep *progressReporter
 	if w.full == nil {
 		dbRep = rep
 	}
-	w.db = startArchive(ctx, poolTargets, started, dbRep)
+	w.db = startArchive(ctx, poolTargets, started, dbRep, spillDir)
 	for _, t := range poolTargets {
 		w.sinks = append(w.sinks, e.newPoolSink(ctx, t))
 	}
@@ -439,12 +446,13 @@ func (w archiveWriters) streams() []*archiveStream {
 }
 
 // startArchive starts the Puts of targets and the zip they all get; nil
-// without targets. rep, when not nil, counts the zip's bytes.
-func startArchive(ctx context.Context, targets []*target, started time.Time, rep *progressReporter) *archiveStream {
+// without targets. rep, when not nil, counts the zip's bytes. spillDir,
+// when not empty, is where the limited targets' spill files go.
+func startArchive(ctx context.Context, targets []*target, started time.Time, rep *progressReporter, spillDir string) *archiveStream {
 	if len(targets) == 0 {
 		return nil
 	}
-	a := &archiveStream{fan: startPuts(ctx, targets), hash: sha256.New()}
+	a := &archiveStream{fan: startPuts(ctx, targets, spillDir), hash: sha256.New()}
 	out := []io.Writer{a.hash, &a.size, a.fan}
 	if rep != nil {
 		out = append(out, countingWriter{rep})
@@ -458,14 +466,19 @@ func startArchive(ctx context.Context, targets []*target, started time.Time, rep
 
 // startPuts starts one Put per target still alive, each reading its own
 // buffered pipe (through encryption where the destination encrypts), and
-// returns the fan-out that writes the archive to all of them.
-func startPuts(ctx context.Context, targets []*target) *fanout {
+// returns the fan-out that writes the archive to all of them. With a
+// spillDir, a target with an upload limit reads a pipe that spills there
+// (newSpillPipe) instead of holding the fan-out back.
+func startPuts(ctx context.Context, targets []*target, spillDir string) *fanout {
 	var writers []*fanoutWriter
 	for _, t := range targets {
 		if t.err != nil {
 			continue
 		}
 		pr, pw := newBufPipe(fanoutPipeSize)
+		if spillDir != "" && t.dest.Limits.Upload > 0 {
+			pr, pw = newSpillPipe(fanoutPipeSize, spillDir, fmt.Sprintf("destination %q", t.dest.Name))
+		}
 		t.pw, t.done = pw, make(chan error, 1)
 		go func(t *target) {
 			err := t.store.Put(ctx, t.b.Key, pr)
