@@ -77,7 +77,7 @@ var openSpill = func(dir string) (spillFile, error) {
 func (sp *spill) spillError(err error) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		return Userf(fmt.Errorf("%w: %w", ErrNoSpace, err),
-			"the disk holding the temporary directory %s is full, so the archive could not be held back for %s, which is slower than the others; free space there, or lower the number of destinations backed up at once", sp.dir, sp.what)
+			"the disk holding the temporary directory %s is full, so the archive could not be held back for %s, whose uploads are limited; free space there, or back that destination up apart from the others", sp.dir, sp.what)
 	}
 	return Userf(err, "cannot use a temporary file in %s to hold the archive back for %s (%v); check that the directory exists and is writable", sp.dir, sp.what, errors.Unwrap(err))
 }

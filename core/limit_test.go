@@ -1,0 +1,99 @@
+package core_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/testbed"
+)
+
+// limitedLocal adds a local destination limited to upload bytes per
+// second, configured for prod.
+func (e *env) limitedLocal(name string, upload int64) core.Destination {
+	e.t.Helper()
+	dir := filepath.Join(e.dir, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.configure(e.addDest(core.Destination{Name: name, Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: dir},
+		Limits: core.BandwidthLimits{Upload: upload}}))
+}
+
+// A backup to a limited destination and unlimited ones: every one gets the
+// same archive, the limited one's bytes all went through its limiter, and
+// the spill file that held them back is gone.
+func TestBackupLimitedDestination(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 61, FilestoreBytes: 6 << 20})
+	spill := t.TempDir()
+	t.Setenv("TMPDIR", spill)
+	slow := e.limitedLocal("slow", 4<<20)
+	taken := core.DestinationLimiters(slow).Up.Taken()
+	bs := e.backup("slow", "local", "minio")
+	e.wantSucceeded(bs, slow)
+	e.wantSucceeded(bs, e.local)
+	e.wantSucceeded(bs, e.s3)
+	var sums []string
+	var size int64
+	for _, b := range bs {
+		if b.Destination != "minio" {
+			sums = append(sums, b.SHA256)
+			size = b.Size
+		}
+	}
+	if len(sums) != 2 || sums[0] != sums[1] {
+		t.Errorf("archive checksums %q; want the limited and the unlimited local destinations to hold the same archive", sums)
+	}
+	if got := core.DestinationLimiters(slow).Up.Taken() - taken; got < size {
+		t.Errorf("the limiter of %s counted %d bytes; want at least the archive's %d", slow.Name, got, size)
+	}
+	if entries, _ := os.ReadDir(spill); len(entries) != 0 {
+		t.Errorf("the temporary directory holds %d entries after the backup; want none", len(entries))
+	}
+	e.noneRunning()
+}
+
+// The disk holding the spill file fills up: the limited destination alone
+// fails, saying so in one sentence; the others get their backup.
+func TestBackupSpillDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	e := newEnv(t, testbed.OdooOptions{Seed: 62, FilestoreBytes: 8 << 20})
+	spill := filepath.Join(e.dir, "small-tmp")
+	if err := os.MkdirAll(spill, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", spill).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a 1 MiB tmpfs on %s (%v: %s); this test needs a system that allows mount", spill, err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", spill).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", spill, err, out)
+		}
+	})
+	t.Setenv("TMPDIR", spill)
+	slow := e.limitedLocal("slow", 512<<10)
+	bs, err := e.engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"slow", "local"}})
+	e.wantFailed(bs, err, "slow", "full")
+	if !errors.Is(err, core.ErrNoSpace) {
+		t.Errorf("error %v; want it to wrap ErrNoSpace", err)
+	}
+	for _, b := range bs {
+		if b.Destination == "slow" {
+			oneSentence(t, b.Error, spill, `destination "slow"`)
+		}
+	}
+	e.wantSucceeded(bs, e.local)
+	if keys := e.listAll(slow); len(keys) > 0 {
+		t.Errorf("the limited destination lists %q; want nothing", keys)
+	}
+	if entries, _ := os.ReadDir(spill); len(entries) != 0 {
+		t.Errorf("the temporary directory holds %d entries; want none", len(entries))
+	}
+	e.noneRunning()
+}
