@@ -9,9 +9,9 @@ import (
 
 // Limiter is a token bucket of bytes: Wait takes n bytes' worth of tokens,
 // waiting until the bucket has paid for them. Everything that shares one
-// Limiter shares its rate. The bucket holds a small burst (a tenth of a
-// second of the rate, between 512 bytes and 64 KiB), so the bytes leave
-// evenly. A rate of 0 limits nothing. It is safe for concurrent use.
+// Limiter shares its rate. The bucket holds a tenth of a second of the
+// rate, and callers take at most 64 KiB at a time (Chunk), so the bytes
+// leave evenly. A rate of 0 limits nothing. It is safe for concurrent use.
 type Limiter struct {
 	mu     sync.Mutex
 	rate   int64   // bytes per second; 0 none
@@ -43,7 +43,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func burstOf(rate int64) int64 { return min(max(rate/10, 512), 64<<10) }
+// burstOf is the bucket's size: a tenth of a second of the rate (at least
+// 512 bytes), so a caller that pauses for less than that (a disk flush, a
+// busy scheduler) loses none of its rate. Callers take at most
+// chunkOf(rate) at a time, so the bytes still leave evenly.
+func burstOf(rate int64) int64 { return max(rate/10, 512) }
+
+// chunkOf is the most bytes one Wait should take.
+func chunkOf(rate int64) int64 { return min(burstOf(rate), 64<<10) }
 
 // SetRate changes the rate from now on; the bucket starts full.
 func (l *Limiter) SetRate(rate int64) {
@@ -83,7 +90,7 @@ func (l *Limiter) Chunk() int {
 	if l.rate == 0 {
 		return 1 << 30
 	}
-	return int(l.burst)
+	return int(chunkOf(l.rate))
 }
 
 // reserve takes n tokens and says how long the caller must wait before
