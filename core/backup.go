@@ -371,11 +371,15 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 	}
 	w.db = startArchive(ctx, poolTargets, started, dbRep, spillDir)
 	for _, t := range poolTargets {
-		w.sinks = append(w.sinks, e.newPoolSink(ctx, t))
+		s := e.newPoolSink(ctx, t)
+		if spillDir != "" && t.dest.Limits.Upload > 0 {
+			s.queue = newPoolQueue(ctx)
+		}
+		w.sinks = append(w.sinks, s)
 	}
 
 	writeErr := e.writeArchive(ctx, svc, tx, w, manifest, snapshot, pgDump, rep, &info)
-	for _, s := range w.sinks {
+	putList := func(s *poolSink) {
 		if writeErr == nil && s.t.err == nil {
 			// A list that cannot be stored fails its target alone, and
 			// its archive is not published.
@@ -385,23 +389,46 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 			}
 		}
 	}
+	for _, s := range w.sinks {
+		if s.queue == nil {
+			putList(s)
+		}
+	}
 	streams := w.streams()
 	for _, a := range streams {
 		if writeErr == nil {
 			writeErr = a.zw.Close()
 		}
 	}
+	// A pool sink with a line of its own publishes its archive once its
+	// line is stored and its list after it; the others do not wait.
+	lagging := func(t *target) bool { return t.sink != nil && t.sink.queue != nil }
 	for _, a := range streams {
 		if writeErr != nil {
 			// Abort every Put: none of them may publish an archive.
 			a.fan.abort(writeErr)
 		} else {
-			a.fan.complete()
+			a.fan.complete(func(t *target) bool { return !lagging(t) })
 		}
 	}
 	if writeErr != nil {
 		cancel()
-	} else {
+	}
+	for _, s := range w.sinks {
+		if s.queue == nil {
+			continue
+		}
+		s.queue.close()
+		s.queue.wait()
+		if err := s.failure(); err != nil && s.t.err == nil {
+			s.t.err = err
+		}
+		putList(s)
+		if writeErr == nil {
+			w.db.fan.complete(func(t *target) bool { return t == s.t })
+		}
+	}
+	if writeErr == nil {
 		rep.set(PhaseFinish, rep.bytes)
 	}
 	allDead := true
@@ -512,10 +539,13 @@ func (f *fanout) abort(err error) {
 	}
 }
 
-// complete ends every Put still alive with the whole archive, sealing the
-// encrypted ones first.
-func (f *fanout) complete() {
+// complete ends every Put still alive of the targets which picks with the
+// whole archive, sealing the encrypted ones first.
+func (f *fanout) complete(which func(*target) bool) {
 	for _, w := range f.writers {
+		if !which(w.t) {
+			continue
+		}
 		if w.t.seal != nil && w.err == nil {
 			if w.err = w.t.seal.Close(); w.err != nil {
 				w.t.pw.CloseWithError(w.err)

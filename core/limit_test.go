@@ -97,3 +97,42 @@ func TestBackupSpillDiskFull(t *testing.T) {
 	}
 	e.noneRunning()
 }
+
+// A pool backup to a limited pool destination and an unlimited one: the
+// limited one stores its objects from a line of its own, reading the files
+// again, and both end with complete pools and file lists; the next backup
+// finds everything there.
+func TestPoolBackupLimitedDestination(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 63, Files: 40, FilestoreBytes: 6 << 20})
+	e.usePool()
+	e.local.Limits.Upload = 4 << 20
+	if err := e.cat.UpdateDestination(e.ctx, e.local); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	taken := core.DestinationLimiters(e.local).Up.Taken()
+	bs := e.backup("local", "minio")
+	var stored int64
+	for _, b := range bs {
+		d := map[string]core.Destination{"local": e.local, "minio": e.s3}[b.Destination]
+		if b.Status != core.StatusSucceeded || b.Pool == nil || b.Pool.NewObjects == 0 {
+			t.Fatalf("backup on %s: %s %q, pool %+v; want a succeeded pool backup that stored objects", b.Destination, b.Status, b.Error, b.Pool)
+		}
+		e.wantPoolComplete(d, b)
+		if b.Destination == "local" {
+			stored = b.Pool.NewBytes + b.Size + b.Pool.ListSize
+		}
+	}
+	if bs[0].Pool.Files != bs[1].Pool.Files || bs[0].Pool.NewObjects != bs[1].Pool.NewObjects {
+		t.Errorf("the two pools got %+v and %+v; want the same files and objects", bs[0].Pool, bs[1].Pool)
+	}
+	if got := core.DestinationLimiters(e.local).Up.Taken() - taken; got < stored {
+		t.Errorf("the limiter counted %d bytes; want at least the %d stored", got, stored)
+	}
+	for _, b := range e.backup("local", "minio") {
+		if b.Status != core.StatusSucceeded || b.Pool == nil || b.Pool.NewObjects != 0 {
+			t.Errorf("second backup on %s: %s %q, pool %+v; want every object found in the pool", b.Destination, b.Status, b.Error, b.Pool)
+		}
+	}
+	e.noneRunning()
+}
