@@ -47,6 +47,12 @@ const (
 	// poolBuffered bounds the deflated bytes of small files waiting for
 	// or in their Put.
 	poolBuffered = 8 << 20
+	// poolQueueWorkers store the objects of a limited destination's own
+	// line at once: enough to keep to its limit while each file is read
+	// again and deflated and each object costs a round trip (or a sync),
+	// few enough to keep its memory small (its large files still go one
+	// at a time, as poolStreams says).
+	poolQueueWorkers = 8
 	// poolStreams bounds the large objects streamed at once: an S3 Put
 	// of more than 1 MiB holds its part buffers (tens of MB) while it
 	// runs.
@@ -93,13 +99,15 @@ type poolQueue struct {
 	closed bool
 	// started says the line has a worker (the filestore phase began).
 	started bool
-	// done is closed once the line's worker has stored (or given up on)
-	// every job.
+	// done is closed once the line's workers have stored (or given up
+	// on) every job.
 	done chan struct{}
+	// streams bounds the line's large objects streamed at once.
+	streams chan struct{}
 }
 
 func newPoolQueue(ctx context.Context) *poolQueue {
-	q := &poolQueue{ctx: ctx, done: make(chan struct{})}
+	q := &poolQueue{ctx: ctx, done: make(chan struct{}), streams: make(chan struct{}, poolStreams)}
 	q.cond.L = &q.mu
 	context.AfterFunc(ctx, q.close)
 	return q
@@ -386,8 +394,8 @@ func (e *Engine) poolFiles(ctx context.Context, sinks []*poolSink, dir string, n
 			}
 		})
 	}
-	// The sinks with a line of their own store from it, one file at a
-	// time, until it is closed and empty, also after this returns (their
+	// The sinks with a line of their own store from it, a few files at
+	// a time, until it is closed and empty, also after this returns (their
 	// queue's done says when); a file that cannot be read again drops
 	// that sink alone.
 	for _, s := range sinks {
@@ -398,14 +406,20 @@ func (e *Engine) poolFiles(ctx context.Context, sinks []*poolSink, dir string, n
 		q.mu.Lock()
 		q.started = true
 		q.mu.Unlock()
-		go func() {
-			defer close(q.done)
-			for job := r.popFor(q.ctx, s); job != nil; job = r.popFor(q.ctx, s) {
-				var fe fileError
-				if err := r.storeIn(q.ctx, s, job); errors.As(err, &fe) {
-					s.fail(fe.err)
+		var workers sync.WaitGroup
+		for range poolQueueWorkers {
+			workers.Go(func() {
+				for job := r.popFor(q.ctx, s); job != nil; job = r.popFor(q.ctx, s) {
+					var fe fileError
+					if err := r.storeIn(q.ctx, s, job); errors.As(err, &fe) {
+						s.fail(fe.err)
+					}
 				}
-			}
+			})
+		}
+		go func() {
+			workers.Wait()
+			close(q.done)
 		}()
 	}
 	for range poolPutsInFlight {
@@ -636,15 +650,20 @@ func (r *poolRun) put(ctx context.Context, s *poolSink, job *poolJob, id string)
 		}
 		return n, int64(len(job.deflated)), nil
 	}
-	// A sink with a line of its own streams at its own pace, outside the
-	// bound the others share.
-	if s.queue == nil {
+	// A sink with a line of its own streams its large files at its own
+	// pace, outside the bound the others share; its small ones are read
+	// again here too, and need no bound.
+	streams := r.streams
+	if s.queue != nil {
+		streams = s.queue.streams
+	}
+	if s.queue == nil || job.en.Size > poolWholeLimit {
 		select {
-		case r.streams <- struct{}{}:
+		case streams <- struct{}{}:
 		case <-ctx.Done():
 			return 0, 0, context.Cause(ctx)
 		}
-		defer func() { <-r.streams }()
+		defer func() { <-streams }()
 	}
 	f, err := os.Open(job.path)
 	if err != nil {
