@@ -1,15 +1,20 @@
 package core_test
 
 import (
+	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/pool"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
+	"github.com/odoo-backup/odoo-backup/s3"
 )
 
 // limitedLocal adds a local destination limited to upload bytes per
@@ -132,6 +137,86 @@ func TestPoolBackupLimitedDestination(t *testing.T) {
 	for _, b := range e.backup("local", "minio") {
 		if b.Status != core.StatusSucceeded || b.Pool == nil || b.Pool.NewObjects != 0 {
 			t.Errorf("second backup on %s: %s %q, pool %+v; want every object found in the pool", b.Destination, b.Status, b.Error, b.Pool)
+		}
+	}
+	e.noneRunning()
+}
+
+// hookStore calls before, once, ahead of the first Put whose key starts
+// with prefix, and after once a Put of a key ending in suffix returned.
+type hookStore struct {
+	core.ObjectStore
+	prefix, suffix string
+	before, after  func()
+}
+
+func (h hookStore) Put(ctx context.Context, key string, r io.Reader) error {
+	if h.before != nil && strings.HasPrefix(key, h.prefix) {
+		h.before()
+	}
+	err := h.ObjectStore.Put(ctx, key, r)
+	if h.after != nil && strings.HasSuffix(key, h.suffix) {
+		h.after()
+	}
+	return err
+}
+
+// The limited pool destination reads the files again from its own line,
+// after the other destination is done with them; files gone by then fail
+// it alone, in one sentence, and the other keeps its backup.
+func TestPoolLimitedDestinationFilesGone(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 64, Files: 40, FilestoreBytes: 2 << 20})
+	e.usePool()
+	e.local.Limits.Upload = 4 << 20
+	if err := e.cat.UpdateDestination(e.ctx, e.local); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	othersDone := make(chan struct{})
+	var doneOnce, goneOnce sync.Once
+	engine := *e.engine
+	engine.OpenStore = func(ctx context.Context, d core.Destination) (core.ObjectStore, error) {
+		st, err := s3.Open(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		switch d.Name {
+		case "minio":
+			return hookStore{ObjectStore: st, suffix: ".zip", after: func() { doneOnce.Do(func() { close(othersDone) }) }}, nil
+		case "local":
+			return hookStore{ObjectStore: st, prefix: pool.Prefix("prod"), before: func() {
+				goneOnce.Do(func() {
+					<-othersDone
+					if err := os.RemoveAll(e.odoo.FilestoreDir); err != nil {
+						t.Error(err)
+					}
+				})
+			}}, nil
+		}
+		return st, nil
+	}
+	bs, err := engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"local", "minio"}})
+	e.wantFailed(bs, err, "local", "changed while it was being backed up")
+	for _, b := range bs {
+		if b.Destination == "local" {
+			oneSentence(t, b.Error, "could not be opened again")
+		}
+	}
+	e.wantSucceeded(bs, e.s3)
+	for _, b := range bs {
+		if b.Destination == "minio" {
+			e.wantPoolComplete(e.s3, b)
+		}
+	}
+	if keys := e.listAll(e.local); len(keys) > 0 {
+		var archives []string
+		for _, k := range keys {
+			if !strings.HasPrefix(k, pool.Prefix("prod")) {
+				archives = append(archives, k)
+			}
+		}
+		if len(archives) > 0 {
+			t.Errorf("the failed destination shows %q besides pool objects; want no archive, list or metadata", archives)
 		}
 	}
 	e.noneRunning()
