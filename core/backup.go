@@ -72,7 +72,8 @@ type target struct {
 // Odoo-compatible zip and streams it to every requested destination at the
 // same time. Each destination gets its own backup row and object; one that
 // fails does not fail the others. Nothing is written to local disk on the
-// way. It returns every backup it recorded, and an error if any failed.
+// way, but the spill file of a destination with an upload limit in a backup
+// to several (startPuts). It returns every backup it recorded, and an error if any failed.
 func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, err error) {
 	defer func() { e.audit(ctx, auditBackup(req, out), err) }()
 	if err := e.permit(ctx, ActionBackup); err != nil {
