@@ -68,7 +68,7 @@ func ParseRate(s string) (int64, error) {
 				return 0, Userf(ErrInvalid, "rate %q is not per second; %s", s, rateExample)
 			}
 		}
-		return 0, Userf(ErrInvalid, "rate %q has a unit that is not known (%s); %s", s, unit, rateExample)
+		return 0, Userf(ErrInvalid, "rate %q has a unit that is not known (%q); %s", s, unit, rateExample)
 	}
 	if v == 0 {
 		return 0, Userf(ErrInvalid, "a rate of 0 would stop every transfer; %s", rateExample)

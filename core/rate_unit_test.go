@@ -121,3 +121,35 @@ func TestFormatRateReadsBack(t *testing.T) {
 		}
 	}
 }
+
+// Whatever is typed, ParseRate either gives a rate within its bounds that
+// FormatRate shows and ParseRate reads back (to its rounding), or refuses
+// with one sentence that shows a valid rate, and no value.
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"20MiB/s", "0", "none", "1.5 GB/s", "100Mbit/s", "-1KB/s", "20MiB", "fast", "0.001B/s", "1e9B/s", " 7 kbit/S "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseRate(s)
+		if err != nil {
+			msg := err.Error()
+			if v != 0 || !errors.Is(err, ErrInvalid) || !strings.Contains(msg, "20MiB/s") || strings.Contains(msg, "\n") {
+				t.Fatalf("ParseRate(%q) = %d, %q; want 0 and one sentence with an example", s, v, msg)
+			}
+			return
+		}
+		if v == 0 {
+			if l := strings.ToLower(strings.TrimSpace(s)); l != "none" && l != "off" {
+				t.Fatalf("ParseRate(%q) = 0 without an error", s)
+			}
+			return
+		}
+		if v < 1 || v > MaxRate {
+			t.Fatalf("ParseRate(%q) = %d; out of bounds", s, v)
+		}
+		back, err := ParseRate(FormatRate(v))
+		if err != nil || float64(back) < float64(v)*0.995 || float64(back) > float64(v)*1.005 {
+			t.Fatalf("ParseRate(FormatRate(%d) = %q) = %d, %v", v, FormatRate(v), back, err)
+		}
+	})
+}
