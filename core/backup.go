@@ -72,7 +72,8 @@ type target struct {
 // Odoo-compatible zip and streams it to every requested destination at the
 // same time. Each destination gets its own backup row and object; one that
 // fails does not fail the others. Nothing is written to local disk on the
-// way. It returns every backup it recorded, and an error if any failed.
+// way, but the spill file of a destination with an upload limit in a backup
+// to several (startPuts). It returns every backup it recorded, and an error if any failed.
 func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, err error) {
 	defer func() { e.audit(ctx, auditBackup(req, out), err) }()
 	if err := e.permit(ctx, ActionBackup); err != nil {
@@ -374,18 +375,29 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 	// Progress counts the bytes of the one stream every target gets: the
 	// full zip when a zip target is alive, else the database zip and the
 	// pool objects stored.
-	w := archiveWriters{full: startArchive(ctx, zipTargets, started, rep)}
+	// A destination with an upload limit, in a backup to several, gets its
+	// branch of the stream through a spill file, so it holds back neither
+	// the dump nor the others.
+	spillDir := ""
+	if len(zipTargets)+len(poolTargets) > 1 {
+		spillDir = os.TempDir()
+	}
+	w := archiveWriters{full: startArchive(ctx, zipTargets, started, rep, spillDir)}
 	var dbRep *progressReporter
 	if w.full == nil {
 		dbRep = rep
 	}
-	w.db = startArchive(ctx, poolTargets, started, dbRep)
+	w.db = startArchive(ctx, poolTargets, started, dbRep, spillDir)
 	for _, t := range poolTargets {
-		w.sinks = append(w.sinks, e.newPoolSink(ctx, t))
+		s := e.newPoolSink(ctx, t)
+		if spillDir != "" && t.dest.Limits.Upload > 0 {
+			s.queue = newPoolQueue(ctx)
+		}
+		w.sinks = append(w.sinks, s)
 	}
 
 	writeErr := e.writeArchive(ctx, svc, tx, w, manifest, snapshot, pgDump, rep, &info)
-	for _, s := range w.sinks {
+	putList := func(s *poolSink) {
 		if writeErr == nil && s.t.err == nil {
 			// A list that cannot be stored fails its target alone, and
 			// its archive is not published.
@@ -395,23 +407,46 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 			}
 		}
 	}
+	for _, s := range w.sinks {
+		if s.queue == nil {
+			putList(s)
+		}
+	}
 	streams := w.streams()
 	for _, a := range streams {
 		if writeErr == nil {
 			writeErr = a.zw.Close()
 		}
 	}
+	// A pool sink with a line of its own publishes its archive once its
+	// line is stored and its list after it; the others do not wait.
+	lagging := func(t *target) bool { return t.sink != nil && t.sink.queue != nil }
 	for _, a := range streams {
 		if writeErr != nil {
 			// Abort every Put: none of them may publish an archive.
 			a.fan.abort(writeErr)
 		} else {
-			a.fan.complete()
+			a.fan.complete(func(t *target) bool { return !lagging(t) })
 		}
 	}
 	if writeErr != nil {
 		cancel()
-	} else {
+	}
+	for _, s := range w.sinks {
+		if s.queue == nil {
+			continue
+		}
+		s.queue.close()
+		s.queue.wait()
+		if err := s.failure(); err != nil && s.t.err == nil {
+			s.t.err = err
+		}
+		putList(s)
+		if writeErr == nil {
+			w.db.fan.complete(func(t *target) bool { return t == s.t })
+		}
+	}
+	if writeErr == nil {
 		rep.set(PhaseFinish, rep.bytes)
 	}
 	allDead := true
@@ -456,12 +491,13 @@ func (w archiveWriters) streams() []*archiveStream {
 }
 
 // startArchive starts the Puts of targets and the zip they all get; nil
-// without targets. rep, when not nil, counts the zip's bytes.
-func startArchive(ctx context.Context, targets []*target, started time.Time, rep *progressReporter) *archiveStream {
+// without targets. rep, when not nil, counts the zip's bytes. spillDir,
+// when not empty, is where the limited targets' spill files go.
+func startArchive(ctx context.Context, targets []*target, started time.Time, rep *progressReporter, spillDir string) *archiveStream {
 	if len(targets) == 0 {
 		return nil
 	}
-	a := &archiveStream{fan: startPuts(ctx, targets), hash: sha256.New()}
+	a := &archiveStream{fan: startPuts(ctx, targets, spillDir), hash: sha256.New()}
 	out := []io.Writer{a.hash, &a.size, a.fan}
 	if rep != nil {
 		out = append(out, countingWriter{rep})
@@ -475,14 +511,19 @@ func startArchive(ctx context.Context, targets []*target, started time.Time, rep
 
 // startPuts starts one Put per target still alive, each reading its own
 // buffered pipe (through encryption where the destination encrypts), and
-// returns the fan-out that writes the archive to all of them.
-func startPuts(ctx context.Context, targets []*target) *fanout {
+// returns the fan-out that writes the archive to all of them. With a
+// spillDir, a target with an upload limit reads a pipe that spills there
+// (newSpillPipe) instead of holding the fan-out back.
+func startPuts(ctx context.Context, targets []*target, spillDir string) *fanout {
 	var writers []*fanoutWriter
 	for _, t := range targets {
 		if t.err != nil {
 			continue
 		}
 		pr, pw := newBufPipe(fanoutPipeSize)
+		if spillDir != "" && t.dest.Limits.Upload > 0 {
+			pr, pw = newSpillPipe(fanoutPipeSize, spillDir, fmt.Sprintf("destination %q", t.dest.Name))
+		}
 		t.pw, t.done = pw, make(chan error, 1)
 		go func(t *target) {
 			err := t.store.Put(ctx, t.b.Key, pr)
@@ -516,10 +557,13 @@ func (f *fanout) abort(err error) {
 	}
 }
 
-// complete ends every Put still alive with the whole archive, sealing the
-// encrypted ones first.
-func (f *fanout) complete() {
+// complete ends every Put still alive of the targets which picks with the
+// whole archive, sealing the encrypted ones first.
+func (f *fanout) complete(which func(*target) bool) {
 	for _, w := range f.writers {
+		if !which(w.t) {
+			continue
+		}
 		if w.t.seal != nil && w.err == nil {
 			if w.err = w.t.seal.Close(); w.err != nil {
 				w.t.pw.CloseWithError(w.err)

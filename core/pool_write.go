@@ -47,6 +47,12 @@ const (
 	// poolBuffered bounds the deflated bytes of small files waiting for
 	// or in their Put.
 	poolBuffered = 8 << 20
+	// poolQueueWorkers store the objects of a limited destination's own
+	// line at once: enough to keep to its limit while each file is read
+	// again and deflated and each object costs a round trip (or a sync),
+	// few enough to keep its memory small (its large files still go one
+	// at a time, as poolStreams says).
+	poolQueueWorkers = 8
 	// poolStreams bounds the large objects streamed at once: an S3 Put
 	// of more than 1 MiB holds its part buffers (tens of MB) while it
 	// runs.
@@ -74,6 +80,77 @@ type poolSink struct {
 	// cache (see pool_crypt.go).
 	key       *poolKey
 	plainList []byte
+	// queue, when set, is this sink's own line of files to store: a
+	// destination with an upload limit in a backup to several stores its
+	// objects at its own pace, reading the files again from the
+	// filestore, so it holds back neither the other pools nor the dump.
+	queue *poolQueue
+}
+
+// poolQueue is an unbounded line of jobs for one sink: each holds a file's
+// name and checksums, not its content.
+type poolQueue struct {
+	// ctx is the backup's: the line outlives the filestore phase of the
+	// others, and stops with the backup.
+	ctx    context.Context
+	mu     sync.Mutex
+	cond   sync.Cond
+	jobs   []*poolJob
+	closed bool
+	// started says the line has a worker (the filestore phase began).
+	started bool
+	// done is closed once the line's workers have stored (or given up
+	// on) every job.
+	done chan struct{}
+	// streams bounds the line's large objects streamed at once.
+	streams chan struct{}
+}
+
+func newPoolQueue(ctx context.Context) *poolQueue {
+	q := &poolQueue{ctx: ctx, done: make(chan struct{}), streams: make(chan struct{}, poolStreams)}
+	q.cond.L = &q.mu
+	context.AfterFunc(ctx, q.close)
+	return q
+}
+
+func (q *poolQueue) push(job *poolJob) {
+	q.mu.Lock()
+	q.jobs = append(q.jobs, job)
+	q.cond.Signal()
+	q.mu.Unlock()
+}
+
+func (q *poolQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// wait waits until the line's worker, if it was started, is done.
+func (q *poolQueue) wait() {
+	q.mu.Lock()
+	started := q.started
+	q.mu.Unlock()
+	if started {
+		<-q.done
+	}
+}
+
+// pop waits for the next job; nil once the line is closed and empty.
+func (q *poolQueue) pop() *poolJob {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.jobs) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	if len(q.jobs) == 0 {
+		return nil
+	}
+	job := q.jobs[0]
+	q.jobs[0] = nil
+	q.jobs = q.jobs[1:]
+	return job
 }
 
 // poolObject is one object of a sink's pool as this backup knows it: done
@@ -179,6 +256,14 @@ func (s *poolSink) putList(ctx context.Context) error {
 		return fmt.Errorf("store the file list on %s: %w", s.t.dest.Name, err)
 	}
 	return nil
+}
+
+// failure is why the sink dropped out of the backup, nil while it takes
+// part.
+func (s *poolSink) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
 // alive reports whether the sink still takes part in the backup.
@@ -309,6 +394,34 @@ func (e *Engine) poolFiles(ctx context.Context, sinks []*poolSink, dir string, n
 			}
 		})
 	}
+	// The sinks with a line of their own store from it, a few files at
+	// a time, until it is closed and empty, also after this returns (their
+	// queue's done says when); a file that cannot be read again drops
+	// that sink alone.
+	for _, s := range sinks {
+		if s.queue == nil {
+			continue
+		}
+		q := s.queue
+		q.mu.Lock()
+		q.started = true
+		q.mu.Unlock()
+		var workers sync.WaitGroup
+		for range poolQueueWorkers {
+			workers.Go(func() {
+				for job := r.popFor(q.ctx, s); job != nil; job = r.popFor(q.ctx, s) {
+					var fe fileError
+					if err := r.storeIn(q.ctx, s, job); errors.As(err, &fe) {
+						s.fail(fe.err)
+					}
+				}
+			})
+		}
+		go func() {
+			workers.Wait()
+			close(q.done)
+		}()
+	}
 	for range poolPutsInFlight {
 		putters.Go(func() {
 			for job := range jobs {
@@ -336,6 +449,11 @@ feed:
 	readers.Wait()
 	close(jobs)
 	putters.Wait()
+	for _, s := range sinks {
+		if s.queue != nil {
+			s.queue.close()
+		}
+	}
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
@@ -442,48 +560,79 @@ func (r *poolRun) readError(fname string, err error) error {
 	return fileError{Userf(err, "cannot read the filestore file %s: %v; check the permissions of %s", fname, errors.Unwrap(err), r.dir)}
 }
 
+// popFor is the next job of s's own line, nil once it is done or the
+// backup stops.
+func (r *poolRun) popFor(ctx context.Context, s *poolSink) *poolJob {
+	job := s.queue.pop()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return job
+}
+
 // store looks for the job's object in the pool of every sink that needs
-// it and stores it where it is missing. A sink's own failure drops that
-// sink; the error returned is the filestore's (the file changed).
+// it and stores it where it is missing; a sink with a line of its own
+// gets the job there, to be read again from the filestore. A sink's own
+// failure drops that sink; the error returned is the filestore's (the
+// file changed).
 func (r *poolRun) store(ctx context.Context, job *poolJob) error {
 	for _, s := range job.need {
 		if !s.alive() {
 			continue
 		}
-		en := job.en
-		en.Object = pool.ID(job.sum, s.nameKey())
-		stored, deflated, err := s.object(ctx, en.Object, func() (int64, int64, error) {
-			n, ok, err := s.findObject(ctx, en.Object)
-			if err != nil {
-				return 0, 0, fmt.Errorf("look for filestore file %s in the pool of %s: %w", en.Name, s.t.dest.Name, err)
-			}
-			if ok {
-				// On a destination that does not seal objects, its stored
-				// size is the deflate stream's.
-				d, err := s.storedDeflated(ctx, pool.ObjectKey(s.service, en.Object), n)
-				return n, d, err
-			}
-			n, d, err := r.put(ctx, s, job, en.Object)
-			if err != nil {
-				return 0, 0, err
-			}
-			s.stored(n)
-			r.rep.add(n)
-			return n, d, nil
-		})
-		var fe fileError
-		switch {
-		case errors.As(err, &fe):
-			return err
-		case err != nil && ctx.Err() != nil:
-			return context.Cause(ctx)
-		case err != nil:
-			s.fail(err)
+		if s.queue != nil {
+			queued := *job
+			queued.deflated, queued.reserved, queued.need = nil, 0, nil
+			s.queue.push(&queued)
 			continue
 		}
-		en.Stored, en.Deflated = stored, deflated
-		s.add(en, job.mismatch)
+		if err := r.storeIn(ctx, s, job); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// storeIn looks for the job's object in s's pool and stores it there if
+// missing. A failure of s's pool drops s; the error returned is the
+// filestore's (the file changed), or why the backup stopped.
+func (r *poolRun) storeIn(ctx context.Context, s *poolSink, job *poolJob) error {
+	if !s.alive() {
+		return nil
+	}
+	en := job.en
+	en.Object = pool.ID(job.sum, s.nameKey())
+	stored, deflated, err := s.object(ctx, en.Object, func() (int64, int64, error) {
+		n, ok, err := s.findObject(ctx, en.Object)
+		if err != nil {
+			return 0, 0, fmt.Errorf("look for filestore file %s in the pool of %s: %w", en.Name, s.t.dest.Name, err)
+		}
+		if ok {
+			// On a destination that does not seal objects, its stored
+			// size is the deflate stream's.
+			d, err := s.storedDeflated(ctx, pool.ObjectKey(s.service, en.Object), n)
+			return n, d, err
+		}
+		n, d, err := r.put(ctx, s, job, en.Object)
+		if err != nil {
+			return 0, 0, err
+		}
+		s.stored(n)
+		r.rep.add(n)
+		return n, d, nil
+	})
+	var fe fileError
+	switch {
+	case errors.As(err, &fe):
+		return err
+	case err != nil && ctx.Err() != nil:
+		return context.Cause(ctx)
+	case err != nil:
+		s.fail(err)
+		return nil
+	}
+	en.Stored, en.Deflated = stored, deflated
+	s.add(en, job.mismatch)
 	return nil
 }
 
@@ -501,12 +650,21 @@ func (r *poolRun) put(ctx context.Context, s *poolSink, job *poolJob, id string)
 		}
 		return n, int64(len(job.deflated)), nil
 	}
-	select {
-	case r.streams <- struct{}{}:
-	case <-ctx.Done():
-		return 0, 0, context.Cause(ctx)
+	// A sink with a line of its own streams its large files at its own
+	// pace, outside the bound the others share; its small ones are read
+	// again here too, and need no bound.
+	streams := r.streams
+	if s.queue != nil {
+		streams = s.queue.streams
 	}
-	defer func() { <-r.streams }()
+	if s.queue == nil || job.en.Size > poolWholeLimit {
+		select {
+		case streams <- struct{}{}:
+		case <-ctx.Done():
+			return 0, 0, context.Cause(ctx)
+		}
+		defer func() { <-streams }()
+	}
 	f, err := os.Open(job.path)
 	if err != nil {
 		return 0, 0, fileError{changedError(job.en.Name, fmt.Sprintf("it could not be opened again (%v)", errors.Unwrap(err)))}

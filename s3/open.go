@@ -11,11 +11,18 @@ import (
 var _ core.StoreOpener = Open
 
 // Open builds the object store of a destination. It does not contact the
-// storage; Probe does.
+// storage; Probe does. The store keeps to the destination's bandwidth
+// limits, shared with every other store of it this process opens
+// (core.DestinationLimiters).
 func Open(_ context.Context, d core.Destination) (core.ObjectStore, error) {
 	switch d.Kind {
 	case core.DestinationLocal:
-		return localdir.NewLocal(d.Local.Dir)
+		l, err := localdir.NewLocal(d.Local.Dir)
+		if err != nil {
+			return nil, err
+		}
+		l.SetLimits(core.DestinationLimiters(d))
+		return l, nil
 	case core.DestinationS3:
 		// A secret kept by reference is read now, at each use.
 		settings := d.S3
@@ -24,7 +31,12 @@ func Open(_ context.Context, d core.Destination) (core.ObjectStore, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewS3(Config{S3Settings: settings})
+		s, err := NewS3(Config{S3Settings: settings})
+		if err != nil {
+			return nil, err
+		}
+		s.SetLimits(core.DestinationLimiters(d))
+		return s, nil
 	}
 	return nil, userErr(core.ErrInvalid, nil, "destination %q has unknown kind %q; it must be %q or %q", d.Name, d.Kind, core.DestinationS3, core.DestinationLocal)
 }

@@ -31,6 +31,9 @@ type stallWatch struct {
 	// waiting counts the Puts blocked reading their source: the endpoint
 	// cannot be blamed for a silence the source causes.
 	waiting atomic.Int64
+	// limits, when set, cap the bytes on the connections dialed after
+	// (see SetLimits).
+	limits atomic.Pointer[core.Limiters]
 }
 
 func newStallWatch(timeout time.Duration) *stallWatch {
@@ -174,7 +177,8 @@ func (c *idleConn) Write(p []byte) (int, error) {
 	return written, nil
 }
 
-// dialer wraps every connection of a store in an idleConn.
+// dialer wraps every connection of a store in an idleConn, and in a
+// limitedConn when the store has limits.
 func (w *stallWatch) dialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := dial(ctx, network, addr)
@@ -184,6 +188,9 @@ func (w *stallWatch) dialer(dial func(ctx context.Context, network, addr string)
 		c := &idleConn{Conn: conn, w: w}
 		c.lastSet.Store(time.Now().UnixNano())
 		_ = conn.SetDeadline(time.Now().Add(w.timeout))
+		if l := w.limits.Load(); l != nil {
+			return &limitedConn{Conn: c, w: w, up: l.Up, down: l.Down}, nil
+		}
 		return c, nil
 	}
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,10 +126,56 @@ func newDestinationForm(ctx *Context, existing *core.Destination) *destinationFo
 			when(func(f *form) bool { return f.value("encrypt") != encNone }).placeholder("not said"),
 		newChoiceField("layout", "Layout", []string{string(core.LayoutPool), string(core.LayoutZip)}, string(d.StoredLayout()),
 			layoutHints[core.LayoutPool]+"\n"+layoutHints[core.LayoutZip]),
+		newTextField("limitupload", "Upload limit", rateText(d.Limits.Upload),
+			"Most bytes per second sent to it by this host, all transfers together, e.g. 20MiB/s, 500KB/s or 100Mbit/s; empty for none.").placeholder("none"),
+		newTextField("limitdownload", "Download limit", rateText(d.Limits.Download),
+			"Most bytes per second read from it by this host (restores, downloads, verifications), e.g. 20MiB/s; empty for none.").placeholder("none"),
+		newChoiceField("lockmode", "Object Lock", []string{lockNone, string(core.LockGovernance), string(core.LockCompliance)}, lockWord(d.Lock),
+			"Keeps what a backup writes from being deleted or changed for some days: governance lets a user with the bypass permission delete early, compliance lets nobody. The bucket must have Object Lock on.").when(isS3),
+		newTextField("lockdays", "Lock days", lockDaysText(d.Lock), "How many days each object stays locked after it is written, e.g. 30.").
+			when(func(f *form) bool { return isS3(f) && f.value("lockmode") != lockNone }),
 	)
 	df := &destinationForm{form: f, was: encWord(d), wasLayout: d.StoredLayout(), editing: existing != nil}
 	f.submit = func(f *form) tea.Cmd { return submitDestination(ctx, f, existing) }
 	return df
+}
+
+// lockNone is the Object Lock choice that locks nothing.
+const lockNone = "none"
+
+func lockWord(l core.ObjectLock) string {
+	if l.Mode == core.LockNone {
+		return lockNone
+	}
+	return string(l.Mode)
+}
+
+func lockDaysText(l core.ObjectLock) string {
+	if l.Days == 0 {
+		return ""
+	}
+	return fmt.Sprint(l.Days)
+}
+
+// rateText is a limit as the form shows it: empty for none.
+func rateText(b int64) string {
+	if b == 0 {
+		return ""
+	}
+	return strings.ReplaceAll(core.FormatRate(b), " ", "")
+}
+
+// formLimit reads a limit field: empty is none, and a value left as the
+// form showed it keeps the limit exactly (the shown one may be rounded).
+func formLimit(f *form, id string, was int64) (int64, error) {
+	v := strings.TrimSpace(f.value(id))
+	switch {
+	case v == "":
+		return 0, nil
+	case was != 0 && v == rateText(was):
+		return was, nil
+	}
+	return core.ParseRate(v)
 }
 
 // layoutHints explain each layout in one line, in the form and the list.
@@ -225,16 +272,23 @@ func fitForm(f *form) string {
 	for n := len(vis) - over - 1; n >= 1; n-- {
 		lo := max(0, min(at-n/2, len(vis)-n))
 		hi := lo + n
-		saved := make([]func(*form) bool, len(vis))
-		for i, fl := range vis {
+		// Every field shows or not as decided here, once: a condition
+		// that reads a field hidden for the window would otherwise change.
+		in := map[*formField]bool{}
+		for _, fl := range vis[lo:hi] {
+			in[fl] = true
+		}
+		saved := make([]func(*form) bool, len(f.fields))
+		for i, fl := range f.fields {
 			saved[i] = fl.shown
-			if i < lo || i >= hi {
-				fl.shown = func(*form) bool { return false }
-			}
+		}
+		for _, fl := range f.fields {
+			show := in[fl]
+			fl.shown = func(*form) bool { return show }
 		}
 		f.title = fmt.Sprintf("%s · fields %d–%d of %d (tab for more)", title, lo+1, hi, len(vis))
 		out = f.View()
-		for i, fl := range vis {
+		for i, fl := range f.fields {
 			fl.shown = saved[i]
 		}
 		if lipgloss.Height(out) <= room {
@@ -304,10 +358,29 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 			return f.fail("keynote", core.Userf(core.ErrInvalid, "this field says where the key is kept, not the key itself: write where it is (a vault entry, a safe, a person)"))
 		}
 	}
+	var err error
+	var was core.BandwidthLimits
+	if existing != nil {
+		was = existing.Limits
+	}
+	if d.Limits.Upload, err = formLimit(f, "limitupload", was.Upload); err != nil {
+		return f.fail("limitupload", err)
+	}
+	if d.Limits.Download, err = formLimit(f, "limitdownload", was.Download); err != nil {
+		return f.fail("limitdownload", err)
+	}
+	d.Lock = core.ObjectLock{}
+	if mode := f.value("lockmode"); d.Kind == core.DestinationS3 && mode != lockNone {
+		days, err := strconv.Atoi(strings.TrimSpace(f.value("lockdays")))
+		if err != nil || days <= 0 {
+			return f.fail("lockdays", core.Userf(core.ErrInvalid, "give the number of days each object stays locked, a whole number such as 30"))
+		}
+		d.Lock = core.ObjectLock{Mode: core.LockMode(mode), Days: days}
+	}
 	// The settings are checked here, at once; reading the key file, making
 	// the directory and the probe wait for the command below.
 	if err := core.CheckDestination(&d); err != nil {
-		return f.fail(core.SettingOf(err), err)
+		return f.fail(formSetting(err), err)
 	}
 	f.busy = "testing " + d.Describe() + " (write, read back, delete a test object)…"
 	cat, open := ctx.Catalog, ctx.OpenStore
@@ -323,7 +396,7 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 			res.Err = core.UpdateDestination(c, cat, open, d)
 		}
 		if res.Err != nil {
-			res.Field = core.SettingOf(res.Err)
+			res.Field = formSetting(res.Err)
 			return res
 		}
 		res.Status = fmt.Sprintf("✓ destination %s %s (%s %s) and tested", d.Name, verb, d.Kind, d.Describe())
@@ -337,6 +410,23 @@ func submitDestination(ctx *Context, f *form, existing *core.Destination) tea.Cm
 		}
 		res.After = loadDestinations(ctx)
 		return res
+	}
+}
+
+// formSetting is the form field an error of saving is about: the
+// setting it names, the Object Lock ones under either of their names.
+func formSetting(err error) string {
+	switch s := core.SettingOf(err); s {
+	case "lock", "lock_mode", "lockmode":
+		return "lockmode"
+	case "lock_days", "lockdays":
+		return "lockdays"
+	case "limit_upload", "limitupload":
+		return "limitupload"
+	case "limit_download", "limitdownload":
+		return "limitdownload"
+	default:
+		return s
 	}
 }
 

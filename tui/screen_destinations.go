@@ -320,6 +320,12 @@ func (s *destinationsScreen) detailsView(d core.Destination) string {
 	if d.Encrypted() && d.Encrypt.KeyNote != "" {
 		field("key kept at", d.Encrypt.KeyNote)
 	}
+	if d.Limits.Upload > 0 || d.Limits.Download > 0 {
+		field("bandwidth", "upload "+core.FormatRate(d.Limits.Upload)+" · download "+core.FormatRate(d.Limits.Download)+" (this host, all transfers together)")
+	}
+	if d.Lock.Enabled() {
+		field("object lock", fmt.Sprintf("%s, %d days: what a backup writes cannot be deleted or changed before then", d.Lock.Mode, d.Lock.Days))
+	}
 	field("used by", s.usedBy(d.Name))
 	n, known := s.counts[d.Name]
 	count := s.ctx.spin() + " counting…"

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/odoo-backup/odoo-backup/core"
 )
@@ -68,6 +69,9 @@ func (a *app) destinationAddCommand() *cobra.Command {
 			default:
 				return usageError{fmt.Errorf("give --dir PATH for a local directory or --endpoint HOST:PORT --bucket B for S3")}
 			}
+			if err := limitFlags(cmd, &d); err != nil {
+				return err
+			}
 			if err := destinationEncryption(&d, encryptKey, encryptRecipient, encryptPassphraseEnv); err != nil {
 				return err
 			}
@@ -112,7 +116,41 @@ func (a *app) destinationAddCommand() *cobra.Command {
 	f.StringVar(&d.S3.CAFile, "ca-file", "", "PEM file of the certificate authority of the endpoint's certificate, trusted besides the system's")
 	f.StringVar(&layout, "layout", "", layoutHelp+" (default "+string(core.DefaultLayout())+")")
 	f.StringVar(&keyNote, "key-note", "", keyNoteHelp)
+	addLimitFlags(f)
 	return cmd
+}
+
+// addLimitFlags adds --limit-upload and --limit-download.
+func addLimitFlags(f *pflag.FlagSet) {
+	f.String("limit-upload", "", "most bytes per second sent to the destination, shared by everything this process sends there, e.g. 20MiB/s, 500KB/s, 100Mbit/s, or none")
+	f.String("limit-download", "", "most bytes per second read from the destination (restores, downloads, verifications), e.g. 20MiB/s, or none")
+}
+
+// limitFlags sets d's bandwidth limits from the flags given.
+func limitFlags(cmd *cobra.Command, d *core.Destination) error {
+	for _, l := range []struct {
+		flag string
+		to   *int64
+	}{{"limit-upload", &d.Limits.Upload}, {"limit-download", &d.Limits.Download}} {
+		if !cmd.Flags().Changed(l.flag) {
+			continue
+		}
+		v, _ := cmd.Flags().GetString(l.flag)
+		rate, err := core.ParseRate(v)
+		if err != nil {
+			return usageError{fmt.Errorf("--%s: %s", l.flag, message(err))}
+		}
+		*l.to = rate
+	}
+	return nil
+}
+
+// limitsText shows a destination's bandwidth limits, "—" for none.
+func limitsText(d core.Destination) string {
+	if d.Limits.Upload == 0 && d.Limits.Download == 0 {
+		return "—"
+	}
+	return "up " + core.FormatRate(d.Limits.Upload) + ", down " + core.FormatRate(d.Limits.Download)
 }
 
 // keyNoteHelp is the --key-note flag's help.
@@ -162,13 +200,13 @@ func (a *app) destinationListCommand() *cobra.Command {
 				return writeJSON(a.stdout, dests)
 			}
 			tw := table(a.stdout)
-			fmt.Fprintln(tw, "NAME\tKIND\tWHERE\tLAYOUT\tTLS\tSSE\tENCRYPTION\tKEY NOTE")
+			fmt.Fprintln(tw, "NAME\tKIND\tWHERE\tLAYOUT\tTLS\tSSE\tENCRYPTION\tLIMITS\tKEY NOTE")
 			for _, d := range dests {
 				tls := "—"
 				if d.Kind == core.DestinationS3 {
 					tls = map[bool]string{true: "off", false: "on"}[d.S3.NoTLS]
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), d.StoredLayout(), tls, orDash(d.S3.SSE), encryptionText(d), orDash(d.Encrypt.KeyNote))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), d.StoredLayout(), tls, orDash(d.S3.SSE), encryptionText(d), limitsText(d), orDash(d.Encrypt.KeyNote))
 			}
 			return tw.Flush()
 		}),
@@ -221,12 +259,13 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 	var accessKey, secretEnv, secretRef, layout, keyNote string
 	var cmd *cobra.Command
 	cmd = &cobra.Command{
-		Use:   "update NAME [--layout pool|zip] [--access-key K] [--secret-key-env VAR | --secret-key-ref REF] [--key-note TEXT]",
-		Short: "Change a destination's layout or key note, or enter the credentials of an S3 destination again, after checking that it works",
+		Use:   "update NAME [--layout pool|zip] [--access-key K] [--secret-key-env VAR | --secret-key-ref REF] [--key-note TEXT] [--limit-upload RATE|none] [--limit-download RATE|none]",
+		Short: "Change a destination's layout, key note or bandwidth limits, or enter the credentials of an S3 destination again, after checking that it works",
 		Example: `  odoo-backup destination update nas --layout pool
   S3_SECRET=... odoo-backup destination update s3-eu --secret-key-env S3_SECRET
   odoo-backup destination update s3-eu --access-key AKIA... --secret-key-ref file:/etc/odoo-backup/s3-eu.secret
-  odoo-backup destination update s3-eu --key-note "printed in the office safe, envelope 3"`,
+  odoo-backup destination update s3-eu --key-note "printed in the office safe, envelope 3"
+  odoo-backup destination update s3-eu --limit-upload 20MiB/s --limit-download none`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			var newLayout core.Layout
@@ -241,6 +280,10 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			limits := cmd.Flags().Changed("limit-upload") || cmd.Flags().Changed("limit-download")
+			if err := limitFlags(cmd, &d); err != nil {
+				return err
+			}
 			secret, ok, err := secretFromFlags("secret-key-env", secretEnv, "secret-key-ref", secretRef)
 			if err != nil {
 				return err
@@ -250,8 +293,8 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 			switch {
 			case credentials && d.Kind != core.DestinationS3:
 				return usageError{fmt.Errorf("destination %s is a local directory and has no credentials to update", d.Name)}
-			case !credentials && newLayout == "" && !note:
-				return usageError{fmt.Errorf("say what to change: --layout pool|zip, --key-note TEXT, or new credentials with --secret-key-env VAR or --secret-key-ref REF (and --access-key K)")}
+			case !credentials && newLayout == "" && !note && !limits:
+				return usageError{fmt.Errorf("say what to change: --layout pool|zip, --key-note TEXT, --limit-upload RATE, --limit-download RATE, or new credentials with --secret-key-env VAR or --secret-key-ref REF (and --access-key K)")}
 			}
 			if note {
 				if err := keyNoteFlag(&d, keyNote, d.Encrypted()); err != nil {
@@ -282,6 +325,9 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 			if note {
 				fmt.Fprintf(a.stdout, "Its key note: %s.\n", orDash(d.Encrypt.KeyNote))
 			}
+			if limits {
+				fmt.Fprintf(a.stdout, "Its bandwidth limits: upload %s, download %s.\n", core.FormatRate(d.Limits.Upload), core.FormatRate(d.Limits.Download))
+			}
 			if change := core.LayoutChange(was, d.StoredLayout()); change != "" {
 				fmt.Fprintf(a.stdout, "Its %s.\n", change)
 			}
@@ -294,6 +340,7 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 	f.StringVar(&secretEnv, "secret-key-env", "", "name of the environment variable holding the S3 secret key (read now, stored encrypted)")
 	f.StringVar(&secretRef, "secret-key-ref", "", "where the S3 secret key is kept, read at each use: env:VARIABLE or file:PATH (owner-only)")
 	f.StringVar(&keyNote, "key-note", "", keyNoteHelp+`; "" clears it`)
+	addLimitFlags(f)
 	return cmd
 }
 

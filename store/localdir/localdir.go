@@ -27,6 +27,8 @@ import (
 // point. Local is safe for concurrent use, also by several processes.
 type Local struct {
 	root string
+	// limits cap the bytes Put writes (Up) and Get reads (Down).
+	limits core.Limiters
 }
 
 var _ core.ObjectStore = (*Local)(nil)
@@ -53,6 +55,10 @@ func NewLocal(dir string) (*Local, error) {
 	}
 	return l, nil
 }
+
+// SetLimits caps the bytes Put writes and Get reads at the limiters'
+// rates (nil: no limit). Call it before the store is used.
+func (l *Local) SetLimits(lim core.Limiters) { l.limits = lim }
 
 // String is the directory's absolute path.
 func (l *Local) String() string { return l.root }
@@ -106,11 +112,15 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader) error {
 
 	// A plain io.Writer, so io.CopyBuffer uses the large buffer instead of
 	// *os.File's ReadFrom and its 32 KiB one.
-	w := &fileWriter{f: f}
+	var w io.Writer = &fileWriter{f: f}
+	w = core.LimitWriter(ctx, w, l.limits.Up)
 	_, err = io.CopyBuffer(w, src, make([]byte, 1<<20))
 	if err != nil {
 		if src.Failed() {
 			return src.Failure(key, l.root)
+		}
+		if ctx.Err() != nil {
+			return cancelled(ctx, key, l.root)
 		}
 		return l.fsErr("write", key, err)
 	}
@@ -234,6 +244,7 @@ func (l *Local) Get(ctx context.Context, key string, offset, length int64) (io.R
 	if length >= 0 {
 		rd = io.LimitReader(f, length)
 	}
+	rd = core.LimitReader(ctx, rd, l.limits.Down)
 	return readCloser{Reader: storekit.CtxReader{Ctx: ctx, R: rd}, Closer: f}, nil
 }
 

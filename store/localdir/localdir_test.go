@@ -3,6 +3,7 @@ package localdir
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -342,5 +343,38 @@ func TestLocalListThroughFile(t *testing.T) {
 		if err != nil || len(objs) != 0 {
 			t.Errorf("List(%q) = %+v, %v; want nothing", prefix, objs, err)
 		}
+	}
+}
+
+// A limited directory keeps the store's contract, and its bytes pass
+// through the limiters.
+func TestLocalConformanceLimited(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) core.ObjectStore {
+		l := newLocal(t)
+		l.SetLimits(core.DestinationLimiters(core.Destination{Limits: core.BandwidthLimits{Upload: 1 << 30, Download: 1 << 30}}))
+		return l
+	})
+}
+
+func TestLocalLimitsCountTheBytes(t *testing.T) {
+	ctx := t.Context()
+	l := newLocal(t)
+	lim := core.DestinationLimiters(core.Destination{Limits: core.BandwidthLimits{Upload: 1 << 30, Download: 1 << 30}})
+	l.SetLimits(lim)
+	data := strings.Repeat("odoo", 300_000)
+	if err := l.Put(ctx, "a/b.zip", strings.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := l.Get(ctx, "a/b.zip", 100, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || string(got) != data[100:] {
+		t.Fatalf("read back %d bytes, %v; want %d", len(got), err, len(data)-100)
+	}
+	if up, down := lim.Up.Taken(), lim.Down.Taken(); up != int64(len(data)) || down != int64(len(data)-100) {
+		t.Errorf("limiters counted %d written and %d read; want %d and %d", up, down, len(data), len(data)-100)
 	}
 }
