@@ -202,3 +202,15 @@ func (e *Engine) checkRemovable(ctx context.Context, st ObjectStore, b Backup) e
 	}
 	return nil
 }
+
+// PoolLockCatalog keeps, for each pool (a service on a destination), the
+// date W every object of that pool is locked until at least (see
+// lock_pool.go). The engine reaches it with a type assertion on
+// Engine.Catalog; a catalog without it makes every backup renew the locks.
+type PoolLockCatalog interface {
+	// PoolLockedUntil is W for the pool of service on the destination
+	// destinationID; the zero time when none is recorded.
+	PoolLockedUntil(ctx context.Context, destinationID int64, service string) (time.Time, error)
+	// RaisePoolLock records until as W unless a later date is recorded.
+	RaisePoolLock(ctx context.Context, destinationID int64, service string, until time.Time) error
+}
