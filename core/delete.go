@@ -32,7 +32,8 @@ type DeleteResult struct {
 	SweepError string       `json:"sweep_error,omitempty"`
 }
 
-// DeleteBackup is Delete's backup.
+// DeleteBackup is Delete's backup: one a lock kept is returned still
+// succeeded, with its LockedUntil.
 func (e *Engine) DeleteBackup(ctx context.Context, req DeleteRequest) (Backup, error) {
 	r, err := e.Delete(ctx, req)
 	return r.Backup, err

@@ -89,7 +89,7 @@ func lockedText(b core.Backup, le *core.LockedError) string {
 	}
 	after := "delete it again after that date"
 	if b.Kind == core.KindScheduled {
-		after += ", or let rotation remove it then"
+		after += " (rotation removes it then, if its retention no longer keeps it)"
 	}
 	return fmt.Sprintf("Nothing was deleted: backup %d is locked on destination %s until %s%s, so it stays whole and restorable; %s.",
 		b.ID, b.Destination, localTime(le.Until), mode, after)
