@@ -196,6 +196,13 @@ func TestLockRotationAndDelete(t *testing.T) {
 		scheduled = append(scheduled, bs[0])
 	}
 	manual := e.backup("vault")[0]
+	// A row that does not know its lock (a catalog rebuilt from another
+	// destination, say) learns it from the storage's refusal.
+	forgot := scheduled[0]
+	forgot.LockedUntil = nil
+	if err := e.cat.UpdateBackup(e.ctx, forgot); err != nil {
+		t.Fatal(err)
+	}
 
 	res, err := e.engine.RotateWithSweep(e.ctx, core.RotateRequest{Service: "prod", Destination: "vault"})
 	if err != nil {
@@ -216,8 +223,13 @@ func TestLockRotationAndDelete(t *testing.T) {
 		t.Fatalf("rotation kept %d locked backups; want the 2 surplus ones", locked)
 	}
 	for _, b := range scheduled[:2] {
-		if row := e.row(b.ID); row.Status != core.StatusSucceeded {
-			t.Errorf("locked backup %d after the rotation: %s; want succeeded", b.ID, row.Status)
+		if row := e.row(b.ID); row.Status != core.StatusSucceeded || row.LockedUntil == nil {
+			t.Errorf("locked backup %d after the rotation: %s, locked until %v; want succeeded, with its lock end", b.ID, row.Status, row.LockedUntil)
+		}
+		for _, k := range ownKeys(b) {
+			if _, err := e.locker(d).(core.ObjectStore).Stat(e.ctx, k); err != nil {
+				t.Errorf("%s of locked backup %d after the rotation: %v; want it whole", k, b.ID, err)
+			}
 		}
 	}
 	del, err := e.engine.Delete(e.ctx, core.DeleteRequest{BackupID: manual.ID})
