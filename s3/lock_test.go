@@ -218,4 +218,3 @@ func TestS3UnlockedDeleteOnVersionedBucket(t *testing.T) {
 		t.Errorf("versions after a plain Delete: %+v; want the object and a delete marker, as a plain RemoveObject leaves", vs)
 	}
 }
-
