@@ -108,7 +108,7 @@ func consoleAdvice(a core.Advice) string {
 	case core.ActionPlainHTTP:
 		return "turn on No TLS for plain HTTP"
 	case core.ActionCreateLockBucket:
-		return "create a bucket with Object Lock enabled (mc mb --with-lock, or the provider's console) and use it, or set the lock to none"
+		return "create a bucket with Object Lock enabled (with the provider's console, or mc mb with its lock option) and use it, or set the lock to none"
 	case core.ActionAllowShortLock:
 		return "give the lock at least " + a.Detail + " days, or a shorter retention"
 	case core.ActionEditConfiguration:
