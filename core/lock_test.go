@@ -334,3 +334,35 @@ func TestLockPoolRenewal(t *testing.T) {
 		t.Errorf("new pool object: locked until %s; want the pool's date %s", until, w2)
 	}
 }
+
+// TestLockCopy: a copy to a locking destination, made by the storage
+// server from a pool on the same endpoint, locks what it writes (archive,
+// metadata, file list, pool objects) and records its lock end.
+func TestLockCopy(t *testing.T) {
+	e, d := lockEnv(t, core.LockGovernance, time.Hour)
+	e.usePool()
+	src := e.backup("minio")[0]
+	start := time.Now()
+	res, err := e.engine.CopyBackup(e.ctx, core.CopyBackupRequest{BackupID: src.ID, Destination: "vault"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := res.Backup
+	if !res.ServerSide {
+		t.Errorf("the copy between pools on one endpoint was not made by the server")
+	}
+	if b.LockedUntil == nil || b.LockedUntil.Before(start.Add(time.Hour)) {
+		t.Fatalf("the copy's lock end: %v; want an hour after the copy", b.LockedUntil)
+	}
+	l := e.locker(d)
+	for _, k := range ownKeys(b) {
+		if until, err := l.LockedUntil(e.ctx, k); err != nil || until.Before(*b.LockedUntil) {
+			t.Errorf("%s of the copy: locked until %s, %v; want at least %s", k, until, err, b.LockedUntil)
+		}
+	}
+	for id := range e.poolObjects(d) {
+		if until, err := l.LockedUntil(e.ctx, pool.ObjectKey("prod", id)); err != nil || until.Before(*b.LockedUntil) {
+			t.Errorf("pool object %s of the copy: locked until %s, %v; want at least %s", id, until, err, b.LockedUntil)
+		}
+	}
+}
