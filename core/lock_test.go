@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -169,6 +170,21 @@ func TestLockComplianceBackupImmutable(t *testing.T) {
 	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: b.ID, ReadData: true}); err != nil {
 		t.Errorf("verify after the deletion attempts: %v; want the backup whole", err)
 	}
+	// A catalog rebuilt from the destination learns the lock end again.
+	cat := openCatalog(t, filepath.Join(t.TempDir(), "catalog.db"))
+	vault := d
+	vault.ID, vault.CreatedAt = 0, time.Time{}
+	if err := cat.AddDestination(e.ctx, &vault); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt := &core.Engine{Catalog: cat, OpenStore: e.engine.OpenStore}
+	if _, err := rebuilt.RebuildCatalog(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cat.Backup(e.ctx, b.ID); err != nil || got.LockedUntil == nil || !got.LockedUntil.Equal(*b.LockedUntil) {
+		t.Errorf("the rebuilt row of backup %d: locked until %v, %v; want %s", b.ID, got.LockedUntil, err, b.LockedUntil)
+	}
+
 	entries, err := e.engine.Catalog.Audit(e.ctx, core.AuditFilter{Service: "prod"})
 	if err != nil {
 		t.Fatal(err)
