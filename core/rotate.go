@@ -84,6 +84,7 @@ func (e *Engine) RotateWithSweep(ctx context.Context, req RotateRequest) (res Ro
 		// first rotation after its lock ends removes it.
 		if u := d.Backup.LockedUntil; u != nil && u.After(e.now()) {
 			res.Decisions[i].keepLocked(&LockedError{Key: d.Backup.Key, Until: *u})
+			e.log().Info("backup kept: locked", "service", service, "destination", destination, "backup", d.Backup.ID, "locked_until", u.UTC())
 			continue
 		}
 		removed = append(removed, d.Backup)
