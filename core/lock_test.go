@@ -382,3 +382,33 @@ func TestLockCopy(t *testing.T) {
 		}
 	}
 }
+
+// TestLockSweep: the pool's sweep leaves an unreferenced object whose lock
+// has not ended, counts it with its lock end, and removes it in the first
+// sweep after that.
+func TestLockSweep(t *testing.T) {
+	e, d := lockEnv(t, core.LockGovernance, 3*time.Second)
+	st := e.locker(d).(core.ObjectStore)
+	id := sha256hex("left by a backup that failed")
+	if err := st.Put(e.ctx, pool.ObjectKey("prod", id), strings.NewReader("left by a backup that failed")); err != nil {
+		t.Fatal(err)
+	}
+	sw, err := e.engine.SweepPool(e.ctx, "prod", "vault")
+	if err != nil {
+		t.Fatalf("sweep with a locked object: %v; want no error", err)
+	}
+	if sw.Removed != 0 || sw.Locked != 1 || sw.LockedUntil == nil {
+		t.Fatalf("sweep with a locked object: %+v; want it left and counted as locked, with its lock end", sw)
+	}
+	if _, ok := e.poolObjects(d)[id]; !ok {
+		t.Fatal("the locked object is gone")
+	}
+	awaitClock(t, *sw.LockedUntil)
+	sw, err = e.engine.SweepPool(e.ctx, "prod", "vault")
+	if err != nil || sw.Removed != 1 || sw.Locked != 0 {
+		t.Fatalf("sweep after the lock ended: %+v, %v; want the object removed", sw, err)
+	}
+	if _, ok := e.poolObjects(d)[id]; ok {
+		t.Error("the object stayed after its lock ended")
+	}
+}
