@@ -119,6 +119,7 @@ func SetConfiguration(ctx context.Context, cat ConfigurationCatalog, req Configu
 		tc = TemplateConfiguration{Destination: req.Destination, Schedule: DefaultSchedule}
 	}
 	wasPrimary := found && tc.Primary
+	before := tc
 	if req.Change != nil {
 		if err := req.Change(&tc); err != nil {
 			return tc, err
@@ -129,7 +130,9 @@ func SetConfiguration(ctx context.Context, cat ConfigurationCatalog, req Configu
 		return tc, settingErr("primary", Advise(o.advice(ActionMovePrimary, req.Destination), ErrInvalid,
 			"%s always has exactly one primary destination", o))
 	}
-	if !o.Template && !req.AllowShortLock {
+	// Only a retention that now keeps longer is checked: one accepted
+	// before stays accepted.
+	if !o.Template && !req.AllowShortLock && (!found || LongestKeep(tc.Retention, tc.Frequency) > LongestKeep(before.Retention, before.Frequency)) {
 		if err := checkConfigurationLock(ctx, cat, o.Name, tc); err != nil {
 			return tc, err
 		}

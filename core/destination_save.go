@@ -200,7 +200,9 @@ func UpdateDestinationWith(ctx context.Context, cat DestinationCatalog, open Sto
 	if err := CheckDestination(&d); err != nil {
 		return err
 	}
-	if d.Lock.Enabled() && !opts.AllowShortLock {
+	// Only a lock that changes is checked: one accepted before stays
+	// accepted.
+	if cur, err := cat.Destination(ctx, d.Name); d.Lock.Enabled() && !opts.AllowShortLock && (err != nil || cur.Lock != d.Lock) {
 		cfgs, err := destinationConfigurations(ctx, cat, d)
 		if err != nil {
 			return err

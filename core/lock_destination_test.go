@@ -98,6 +98,14 @@ func TestLockDestinationChecks(t *testing.T) {
 	if err := core.UpdateDestinationWith(ctx, cat, s3.Open, shorter, core.DestinationSaveOptions{AllowShortLock: true}); err != nil {
 		t.Fatalf("a shorter lock, accepted: %v", err)
 	}
+	// Once accepted, other changes do not ask again.
+	if err := core.UpdateDestination(ctx, cat, s3.Open, shorter); err != nil {
+		t.Fatalf("saving an accepted short lock again: %v", err)
+	}
+	if _, err := core.SetConfiguration(ctx, cat, core.ConfigurationRequest{Owner: core.ConfigOwner{Name: "prod"}, Destination: "vault",
+		Change: func(tc *core.TemplateConfiguration) error { tc.Schedule.Hour = 4; return nil }}); err != nil {
+		t.Fatalf("changing the hour of an accepted configuration: %v", err)
+	}
 	off := shorter
 	off.Lock = core.ObjectLock{}
 	if err := core.UpdateDestination(ctx, cat, s3.Open, off); err != nil {
