@@ -24,8 +24,8 @@ const ActionForceDelete Action = "force-delete"
 type DeleteResult struct {
 	Backup Backup `json:"backup"`
 	// Locked says the backup was left whole because its objects are under
-	// an Object Lock that has not ended: nothing was deleted, nothing
-	// recorded, and it stays restorable (Backup.LockedUntil says until
+	// an Object Lock that has not ended: nothing was deleted or recorded
+	// as deleted, and it stays restorable (Backup.LockedUntil says until
 	// when). It is not an error.
 	Locked     *LockedError `json:"locked,omitempty"`
 	Sweep      *SweepResult `json:"sweep,omitempty"`
@@ -45,10 +45,10 @@ func (e *Engine) DeleteBackup(ctx context.Context, req DeleteRequest) (Backup, e
 // recorded as deleted so its history stays, and the pool is swept of the
 // objects no remaining backup refers to (SweepPool). A failed backup has
 // nothing stored and is only recorded as deleted. A backup whose objects
-// are locked (S3 Object Lock) is left whole and recorded as it was, with
-// DeleteResult.Locked saying until when: not an error. The last succeeded backup
-// of a service, counted across all its destinations, is refused unless
-// Force is set: deleting it leaves nothing to restore. Running, rotated and
+// are locked (S3 Object Lock) is left whole and stays succeeded, with
+// DeleteResult.Locked saying until when: not an error. The last succeeded
+// backup of a service, counted across all its destinations, is refused
+// unless Force is set: deleting it leaves nothing to restore. Running, rotated and
 // deleted backups are refused.
 func (e *Engine) Delete(ctx context.Context, req DeleteRequest) (res DeleteResult, err error) {
 	id, force := req.BackupID, req.Force

@@ -35,9 +35,8 @@ const ActionPlainHTTP Action = "plain-http"
 // so a front end can point at it (a form field, a flag). Setting is the
 // name of the setting: for a destination "name", "dir", "endpoint",
 // "bucket", "sse", "kmskey", "cafile", "keyfile", "recipient", "layout" or
-// "lock"; for a
-// configuration "destination", "frequency", "minute", "at", "weekday",
-// "day", "retention" or "primary".
+// "lock"; for a configuration "destination", "frequency", "minute", "at",
+// "weekday", "day", "retention" or "primary".
 type SettingError struct {
 	Setting string
 	Err     error
