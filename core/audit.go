@@ -257,6 +257,11 @@ func (e *Engine) auditRotate(ctx context.Context, service, destination string, d
 	if len(removed) > 0 {
 		a.Detail = "backups " + strings.Join(removed, ", ")
 	}
+	for _, d := range decisions {
+		if d.LockedUntil != nil {
+			a.Detail = strings.TrimPrefix(a.Detail+"; ", "; ") + fmt.Sprintf("backup %d kept: locked until %s", d.Backup.ID, d.LockedUntil.UTC().Format(time.RFC3339))
+		}
+	}
 	e.audit(ctx, a, err)
 }
 

@@ -94,6 +94,9 @@ type ConfigurationRequest struct {
 	// (a new one starts at DefaultSchedule, everything else zero); its
 	// errors are returned as they are.
 	Change func(*TemplateConfiguration) error
+	// AllowShortLock saves a retention that keeps a service's backups
+	// longer than the lock of its destination (ActionAllowShortLock).
+	AllowShortLock bool
 }
 
 // SetConfiguration creates or changes a configuration of a service or a
@@ -116,6 +119,7 @@ func SetConfiguration(ctx context.Context, cat ConfigurationCatalog, req Configu
 		tc = TemplateConfiguration{Destination: req.Destination, Schedule: DefaultSchedule}
 	}
 	wasPrimary := found && tc.Primary
+	before := tc
 	if req.Change != nil {
 		if err := req.Change(&tc); err != nil {
 			return tc, err
@@ -125,6 +129,13 @@ func SetConfiguration(ctx context.Context, cat ConfigurationCatalog, req Configu
 	if wasPrimary && !tc.Primary {
 		return tc, settingErr("primary", Advise(o.advice(ActionMovePrimary, req.Destination), ErrInvalid,
 			"%s always has exactly one primary destination", o))
+	}
+	// Only a retention that now keeps longer is checked: one accepted
+	// before stays accepted.
+	if !o.Template && !req.AllowShortLock && (!found || LongestKeep(tc.Retention, tc.Frequency) > LongestKeep(before.Retention, before.Frequency)) {
+		if err := checkConfigurationLock(ctx, cat, o.Name, tc); err != nil {
+			return tc, err
+		}
 	}
 	if err := setOwnerConfiguration(ctx, cat, o, tc); err != nil {
 		return tc, err

@@ -34,9 +34,9 @@ const ActionPlainHTTP Action = "plain-http"
 // SettingError says which setting of what a person asked for breaks a rule,
 // so a front end can point at it (a form field, a flag). Setting is the
 // name of the setting: for a destination "name", "dir", "endpoint",
-// "bucket", "sse", "kmskey", "cafile", "keyfile", "recipient" or "layout"; for a
-// configuration "destination", "frequency", "minute", "at", "weekday",
-// "day", "retention" or "primary".
+// "bucket", "sse", "kmskey", "cafile", "keyfile", "recipient", "layout" or
+// "lock"; for a configuration "destination", "frequency", "minute", "at",
+// "weekday", "day", "retention" or "primary".
 type SettingError struct {
 	Setting string
 	Err     error
@@ -104,6 +104,9 @@ func CheckDestination(d *Destination) error {
 			return settingErr("layout", err)
 		}
 		d.Layout = l
+	}
+	if err := checkLockSettings(d); err != nil {
+		return err
 	}
 	switch {
 	case d.Encrypt.KeyFile != "":
@@ -177,8 +180,35 @@ func AddDestination(ctx context.Context, cat DestinationCatalog, open StoreOpene
 // UpdateDestination checks a changed destination as AddDestination does
 // (d.ID, or its name, says which one) and saves it once it works.
 func UpdateDestination(ctx context.Context, cat DestinationCatalog, open StoreOpener, d Destination) error {
+	return UpdateDestinationWith(ctx, cat, open, d, DestinationSaveOptions{})
+}
+
+// DestinationSaveOptions are what a person may accept when saving a
+// destination.
+type DestinationSaveOptions struct {
+	// AllowShortLock saves a lock shorter than what a retention on the
+	// destination keeps backups for (ActionAllowShortLock).
+	AllowShortLock bool
+}
+
+// UpdateDestinationWith is UpdateDestination with opts. A lock is also
+// checked against the retentions of the configurations on the destination
+// (when cat can list them): one that keeps backups longer than the lock is
+// refused unless opts.AllowShortLock.
+func UpdateDestinationWith(ctx context.Context, cat DestinationCatalog, open StoreOpener, d Destination, opts DestinationSaveOptions) error {
 	if err := CheckDestination(&d); err != nil {
 		return err
+	}
+	// Only a lock that changes is checked: one accepted before stays
+	// accepted.
+	if cur, err := cat.Destination(ctx, d.Name); d.Lock.Enabled() && !opts.AllowShortLock && (err != nil || cur.Lock != d.Lock) {
+		cfgs, err := destinationConfigurations(ctx, cat, d)
+		if err != nil {
+			return err
+		}
+		if err := checkLockCoversRetention(d, cfgs); err != nil {
+			return err
+		}
 	}
 	if err := saveDestination(ctx, open, &d); err != nil {
 		return err
@@ -200,6 +230,14 @@ func saveDestination(ctx context.Context, open StoreOpener, d *Destination) erro
 	if d.Kind == DestinationLocal {
 		if err := os.MkdirAll(d.Local.Dir, 0o700); err != nil {
 			return settingErr("dir", Userf(err, "cannot create %s: %v; check the parent directory's permissions", d.Local.Dir, errors.Unwrap(err)))
+		}
+	}
+	if d.Lock.Enabled() {
+		// Said as it is, not as a probe that failed.
+		if st, err := open(ctx, *d); err == nil {
+			if err := checkBucketLock(ctx, st, *d); SettingOf(err) == "lock" {
+				return err
+			}
 		}
 	}
 	if err := ProbeDestination(ctx, open, *d); err != nil {

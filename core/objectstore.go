@@ -49,7 +49,9 @@ type ObjectStore interface {
 	List(ctx context.Context, prefix string) ([]ObjectInfo, error)
 
 	// Delete removes the object. It is idempotent: deleting a missing key
-	// succeeds.
+	// succeeds. A store that locks what it writes (ObjectLocker) refuses
+	// an object whose lock has not ended with a *LockedError, changing
+	// nothing.
 	Delete(ctx context.Context, key string) error
 
 	// String names the store for messages, e.g. "s3://host:9000/bucket/prefix"

@@ -105,7 +105,7 @@ func (e *Engine) copyPoolEntry(ctx context.Context, rb readableBackup, p *poolTa
 	// The server copies bytes as they are: only between pools that store
 	// objects as plain deflate streams.
 	if c, ok := p.st.(ServerSideCopier); ok && !rb.dest.Encrypted() && !p.dest.Encrypted() {
-		done, err := c.CopyFrom(ctx, rb.store, pool.ObjectKey(rb.b.Service, en.Object), dstKey)
+		done, err := c.CopyFrom(p.lock.retain(ctx), rb.store, pool.ObjectKey(rb.b.Service, en.Object), dstKey)
 		if err != nil {
 			return true, fmt.Errorf("copy the pool object %s of filestore file %s to %s: %w", en.Object, en.Name, p.dest.Name, err)
 		}

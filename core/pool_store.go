@@ -45,6 +45,9 @@ type poolTarget struct {
 	have    map[string]int64
 	pending map[string]chan struct{}
 	poolListing
+	// e and lock renew the pool's locks (lock_pool.go).
+	e    *Engine
+	lock poolLockPlan
 }
 
 // poolListing is the file list that a backup, a copy or an upload builds
@@ -86,7 +89,8 @@ func (e *Engine) openPoolTarget(ctx context.Context, st ObjectStore, d Destinati
 	if err != nil {
 		return nil, fmt.Errorf("list the pool of %s on %s: %w", service, d.Name, err)
 	}
-	p := &poolTarget{st: st, dest: d, service: service, have: make(map[string]int64, len(objects)), pending: map[string]chan struct{}{}}
+	p := &poolTarget{st: st, dest: d, service: service, have: make(map[string]int64, len(objects)), pending: map[string]chan struct{}{},
+		e: e, lock: e.planPoolLock(ctx, st, d, service)}
 	for _, o := range objects {
 		if id, ok := pool.ParseObjectKey(service, o.Key); ok {
 			p.have[id] = o.Size
@@ -102,7 +106,7 @@ func (p *poolTarget) objectID(sum []byte) string { return pool.ID(sum, nil) }
 // putObject stores body as the object id: the one place a copy or an
 // upload writes pool objects.
 func (p *poolTarget) putObject(ctx context.Context, id string, body io.Reader) error {
-	return p.st.Put(ctx, pool.ObjectKey(p.service, id), body)
+	return p.st.Put(p.lock.retain(ctx), pool.ObjectKey(p.service, id), body)
 }
 
 // claim says whether the object id must be stored by the caller (mine),
@@ -165,6 +169,11 @@ func (p *poolTarget) putList(ctx context.Context, archiveKey string) error {
 	var buf bytes.Buffer
 	if err := pool.WriteList(&buf, pool.Header{Service: p.service, Archive: archiveKey}, p.entries); err != nil {
 		return err
+	}
+	if err := p.e.renewPoolLocks(ctx, p.st, p.dest, p.service, p.lock); err != nil {
+		// The backup is whole; only its immutability is short, which
+		// the log says (poolLockWarning) and the next backup mends.
+		p.e.log().Warn("pool locks not renewed", "service", p.service, "destination", p.dest.Name, "warning", poolLockWarning(p.lock.until, err))
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	p.facts.ListSize, p.facts.ListSHA256 = int64(buf.Len()), hex.EncodeToString(sum[:])

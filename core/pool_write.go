@@ -80,6 +80,8 @@ type poolSink struct {
 	// cache (see pool_crypt.go).
 	key       *poolKey
 	plainList []byte
+	// lock is how this backup locks its pool's objects (lock_pool.go).
+	lock poolLockPlan
 	// queue, when set, is this sink's own line of files to store: a
 	// destination with an upload limit in a backup to several stores its
 	// objects at its own pace, reading the files again from the
@@ -175,6 +177,7 @@ func (e *Engine) newPoolSink(ctx context.Context, t *target) *poolSink {
 		t.pw.CloseWithError(err)
 		return s
 	}
+	s.lock = e.planPoolLock(ctx, t.store, t.dest, t.b.Service)
 	if s.key != nil {
 		s.facts.Key = s.key.id
 		if s.key.identity == nil {
@@ -232,7 +235,7 @@ func (s *poolSink) putObject(ctx context.Context, id string, deflated io.Reader)
 		return 0, err
 	}
 	var n sizeCounter
-	if err := s.t.store.Put(ctx, pool.ObjectKey(s.service, id), io.TeeReader(body, &n)); err != nil {
+	if err := s.t.store.Put(s.lock.retain(ctx), pool.ObjectKey(s.service, id), io.TeeReader(body, &n)); err != nil {
 		return 0, err
 	}
 	return n.n, nil
@@ -250,6 +253,11 @@ func (s *poolSink) putList(ctx context.Context) error {
 		return err
 	}
 	s.plainList = buf.Bytes()
+	if err := s.t.e.renewPoolLocks(ctx, s.t.store, s.t.dest, s.service, s.lock); err != nil {
+		// The backup is whole; only its immutability is short.
+		s.t.b.Warning = poolLockWarning(s.lock.until, err)
+		s.t.e.log().Warn("pool locks not renewed", "service", s.service, "destination", s.t.dest.Name, "backup", s.t.b.ID, "error", err)
+	}
 	sum := sha256.Sum256(sealed)
 	s.facts.ListSize, s.facts.ListSHA256 = int64(len(sealed)), hex.EncodeToString(sum[:])
 	if err := s.t.store.Put(ctx, pool.ListKey(s.t.b.Key), bytes.NewReader(sealed)); err != nil {

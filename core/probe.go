@@ -19,6 +19,9 @@ func ProbeDestination(ctx context.Context, open StoreOpener, d Destination) erro
 	if err != nil {
 		return err
 	}
+	if err := checkBucketLock(ctx, st, d); err != nil {
+		return err
+	}
 	return ProbeStore(ctx, st)
 }
 
@@ -31,7 +34,8 @@ func ProbeStore(ctx context.Context, st ObjectStore) error {
 	key := ProbeKeyPrefix + hex.EncodeToString(rnd[:])
 	want := []byte("probe object of odoo-backup: " + key + "\n")
 
-	if err := st.Put(ctx, key, bytes.NewReader(want)); err != nil {
+	// The test object is deleted at once: an Object Lock must not keep it.
+	if err := st.Put(WithoutRetention(ctx), key, bytes.NewReader(want)); err != nil {
 		return Userf(err, "cannot write a test object to %s: %v", st, err)
 	}
 	got, readErr := probeRead(ctx, st, key)

@@ -319,6 +319,9 @@ func (e *Engine) scanDestination(ctx context.Context, d Destination, dr *Destina
 			OdooVersion: m.OdooVersion, PGVersion: m.PGVersion, Encryption: m.Encryption,
 			MissingCount: m.MissingFiles, MissingFiles: boundedNames(m.MissingNames), Pool: m.Pool,
 		})
+		// On a locking destination the storage says how long the
+		// backup is locked (a request per object of it).
+		e.recordLock(ctx, st, &out[len(out)-1])
 		knownKeys[key] = true
 	}
 	return out, nil

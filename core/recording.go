@@ -97,6 +97,9 @@ func (r *recording) finish(ctx context.Context, err error, leftovers ...string) 
 	} else {
 		r.b.Status = StatusSucceeded
 		r.e.judgeSize(saveCtx, &r.b)
+		if r.store != nil {
+			r.e.recordLock(saveCtx, r.store, &r.b)
+		}
 	}
 	return r.save(saveCtx)
 }

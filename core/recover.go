@@ -165,6 +165,10 @@ func (e *Engine) removeLeftovers(ctx context.Context, b Backup) error {
 	}
 	for _, key := range []string{b.Key, MetadataKey(b.Key)} {
 		if err := st.Delete(ctx, key); err != nil {
+			if errors.Is(err, ErrLocked) {
+				// What an Object Lock keeps stays until it ends.
+				continue
+			}
 			return err
 		}
 		if c, ok := st.(IncompleteCleaner); ok {

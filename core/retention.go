@@ -106,6 +106,22 @@ type RetentionDecision struct {
 	// run): its archive, metadata object and file list, and the pool
 	// objects no other backup on the destination refers to.
 	Frees int64 `json:"frees_bytes,omitempty"`
+	// LockedUntil is set on a backup the retention would remove but whose
+	// Object Lock has not ended: it is kept, and the first rotation after
+	// that date removes it (the retention is decided again at each run).
+	LockedUntil *time.Time `json:"locked_until,omitempty"`
+}
+
+// keepLocked keeps the backup of d, which the retention would remove,
+// because le says its objects are locked.
+func (d *RetentionDecision) keepLocked(le *LockedError) {
+	until := le.Until.UTC()
+	d.Keep, d.Frees, d.LockedUntil = true, 0, &until
+	why := "locked until " + until.Format("2006-01-02 15:04:05 UTC")
+	if le.Mode != "" {
+		why += " (" + string(le.Mode) + " mode)"
+	}
+	d.Reasons = append(d.Reasons, why+": removed by the first rotation after that date")
 }
 
 // ApplyRetention decides which backups of one configuration (service on
@@ -204,4 +220,26 @@ func ApplyRetention(service, destination string, backups []Backup, r Retention, 
 		}
 	}
 	return out
+}
+
+// LongestKeep is about how long r keeps a scheduled backup of a
+// configuration run at f: the last KeepLast runs, or for each GFS rule its
+// count of buckets, each at least a run apart (a rule keeps one backup in
+// each of the last N buckets that have one). It is 0 when nothing is
+// rotated: a manual configuration, or a retention that keeps everything.
+func LongestKeep(r Retention, f Frequency) time.Duration {
+	period := f.Period()
+	if period == 0 || r.IsZero() {
+		return 0
+	}
+	longest := time.Duration(r.KeepLast) * period
+	if g := r.GFS; g != nil {
+		for _, rule := range []struct {
+			n    int
+			unit time.Duration
+		}{{g.Hourly, time.Hour}, {g.Daily, 24 * time.Hour}, {g.Weekly, 7 * 24 * time.Hour}, {g.Monthly, 31 * 24 * time.Hour}, {g.Yearly, 366 * 24 * time.Hour}} {
+			longest = max(longest, time.Duration(rule.n)*max(rule.unit, period))
+		}
+	}
+	return longest
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -75,10 +76,18 @@ func (e *Engine) RotateWithSweep(ctx context.Context, req RotateRequest) (res Ro
 	}
 	res.Decisions = ApplyRetention(service, destination, backups, cfg.Retention, time.Local)
 	var removed []Backup
-	for _, d := range res.Decisions {
-		if !d.Keep {
-			removed = append(removed, d.Backup)
+	for i, d := range res.Decisions {
+		if d.Keep {
+			continue
 		}
+		// A backup its catalog row says is locked stays as it is; the
+		// first rotation after its lock ends removes it.
+		if u := d.Backup.LockedUntil; u != nil && u.After(e.now()) {
+			res.Decisions[i].keepLocked(&LockedError{Key: d.Backup.Key, Until: *u})
+			e.log().Info("backup kept: locked", "service", service, "destination", destination, "backup", d.Backup.ID, "locked_until", u.UTC())
+			continue
+		}
+		removed = append(removed, d.Backup)
 	}
 	if len(removed) == 0 {
 		return res, nil
@@ -109,8 +118,22 @@ func (e *Engine) RotateWithSweep(ctx context.Context, req RotateRequest) (res Ro
 			continue
 		}
 		b := d.Backup
-		if err := removeBackupObjects(ctx, st, dest, b); err != nil {
-			return res, fmt.Errorf("rotate backup %d: %w", b.ID, err)
+		if err := e.removeBackupObjects(ctx, st, dest, b); err != nil {
+			le, ok := errors.AsType[*LockedError](err)
+			if !ok {
+				return res, fmt.Errorf("rotate backup %d: %w", b.ID, err)
+			}
+			// The storage keeps it: so does the rotation, and the row
+			// learns until when.
+			res.Decisions[i].keepLocked(le)
+			until := le.Until.UTC()
+			b.LockedUntil = &until
+			if err := e.Catalog.UpdateBackup(ctx, b); err != nil {
+				return res, err
+			}
+			res.Decisions[i].Backup = b
+			e.log().Info("backup kept: locked", "service", service, "destination", destination, "backup", b.ID, "locked_until", until)
+			continue
 		}
 		res.Frees += plan.stored[b.ID]
 		pooled = pooled || b.Format == FormatOdooPool

@@ -67,6 +67,26 @@ type SweepResult struct {
 	// Postponed says why this sweep removed nothing (a backup running on
 	// the pool, another sweep); the next one does the work.
 	Postponed string `json:"postponed,omitempty"`
+	// Locked objects and lists were to be removed but their Object Lock
+	// has not ended: they stay, and the first sweep after LockedUntil (the
+	// latest of their lock ends) removes them.
+	Locked      int        `json:"locked,omitempty"`
+	LockedUntil *time.Time `json:"locked_until,omitempty"`
+}
+
+// locked counts err, when it is a lock's refusal, as an object left
+// locked, and says so.
+func (r *SweepResult) locked(err error) bool {
+	until, ok := LockedUntilOf(err)
+	if !ok {
+		return false
+	}
+	r.Locked++
+	if r.LockedUntil == nil || until.After(*r.LockedUntil) {
+		u := until.UTC()
+		r.LockedUntil = &u
+	}
+	return true
 }
 
 // Freed is every byte the sweep removed.
@@ -143,6 +163,9 @@ func (e *Engine) sweepPool(ctx context.Context, d Destination, st ObjectStore, s
 		}
 		sweepStep("object")
 		if err := st.Delete(ctx, o.Key); err != nil {
+			if res.locked(err) {
+				continue
+			}
 			return res, fmt.Errorf("remove the unreferenced pool object %s from %s: %w", o.Key, d.Name, err)
 		}
 		res.Removed++
@@ -151,12 +174,18 @@ func (e *Engine) sweepPool(ctx context.Context, d Destination, st ObjectStore, s
 	for _, l := range scan.debris {
 		sweepStep("debris")
 		if err := st.Delete(ctx, l.Key); err != nil {
+			if res.locked(err) {
+				continue
+			}
 			return res, fmt.Errorf("remove the file list %s, whose archive is gone, from %s: %w", l.Key, d.Name, err)
 		}
 		res.DebrisLists++
 		res.DebrisBytes += l.Size
 	}
 	sweepStep("done")
+	if res.Locked > 0 {
+		e.log().Info("locked pool objects left until their lock ends", "service", service, "destination", d.Name, "locked", res.Locked, "until", res.LockedUntil)
+	}
 	if res.Removed+res.DebrisLists > 0 {
 		e.log().Info("pool swept", "service", service, "destination", d.Name, "objects_removed", res.Removed,
 			"bytes", res.Freed(), "lists_read", res.Lists, "debris_lists", res.DebrisLists)
@@ -370,13 +399,13 @@ func (e *Engine) planRemoval(ctx context.Context, st ObjectStore, d Destination,
 // archive, its metadata object, then its file list. A crash in between
 // leaves a list whose archive and metadata are gone, which the next sweep
 // removes; until then its objects stay, so nothing a kept backup needs is
-// ever missing.
-func removeBackupObjects(ctx context.Context, st ObjectStore, d Destination, b Backup) error {
-	keys := []string{b.Key, MetadataKey(b.Key)}
-	if b.Format == FormatOdooPool {
-		keys = append(keys, pool.ListKey(b.Key))
+// ever missing. On a locking store, a backup any of whose objects is
+// still retained is left whole: a *LockedError says until when.
+func (e *Engine) removeBackupObjects(ctx context.Context, st ObjectStore, d Destination, b Backup) error {
+	if err := e.checkRemovable(ctx, st, b); err != nil {
+		return err
 	}
-	for _, key := range keys {
+	for _, key := range backupObjectKeys(b) {
 		sweepStep("remove " + key)
 		if err := st.Delete(ctx, key); err != nil {
 			return fmt.Errorf("delete %s from %s: %w", key, d.Name, err)

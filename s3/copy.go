@@ -28,6 +28,7 @@ func (s *S3) CopyFrom(ctx context.Context, src core.ObjectStore, srcKey, dstKey 
 		return false, err
 	}
 	dst := minio.CopyDestOptions{Bucket: s.cfg.Bucket, Object: s.prefix + dstKey, Encryption: s.sse}
+	dst.Mode, dst.RetainUntilDate = s.retention(ctx)
 	srcOpts := minio.CopySrcOptions{Bucket: from.cfg.Bucket, Object: from.prefix + srcKey}
 	if _, err := s.client.ComposeObject(ctx, dst, srcOpts); err != nil {
 		return true, s.fail(ctx, fmt.Sprintf("copying %s from %s to %q", srcKey, from, dstKey), err)

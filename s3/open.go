@@ -3,6 +3,7 @@ package s3
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/store/localdir"
@@ -31,7 +32,7 @@ func Open(_ context.Context, d core.Destination) (core.ObjectStore, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := NewS3(Config{S3Settings: settings})
+		s, err := NewS3(Config{S3Settings: settings, LockMode: d.Lock.Mode, LockFor: d.Lock.Duration()})
 		if err != nil {
 			return nil, err
 		}
@@ -39,6 +40,23 @@ func Open(_ context.Context, d core.Destination) (core.ObjectStore, error) {
 		return s, nil
 	}
 	return nil, userErr(core.ErrInvalid, nil, "destination %q has unknown kind %q; it must be %q or %q", d.Name, d.Kind, core.DestinationS3, core.DestinationLocal)
+}
+
+// OpenLockingFor is Open with every lock lasting for instead of the
+// destination's days: tests lock objects for seconds.
+func OpenLockingFor(lockFor time.Duration) core.StoreOpener {
+	return func(ctx context.Context, d core.Destination) (core.ObjectStore, error) {
+		if d.Kind != core.DestinationS3 || !d.Lock.Enabled() {
+			return Open(ctx, d)
+		}
+		settings := d.S3
+		var err error
+		settings.SecretKey, err = d.S3.SecretKey.Resolve(fmt.Sprintf("the secret key of destination %q", d.Name))
+		if err != nil {
+			return nil, err
+		}
+		return NewS3(Config{S3Settings: settings, LockMode: d.Lock.Mode, LockFor: lockFor})
+	}
 }
 
 // ProbeKeyPrefix starts the keys of Probe's test objects.

@@ -76,6 +76,12 @@ type Config struct {
 	// endpoint for this long (a frozen server, a black-holed network);
 	// default DefaultStallTimeout.
 	StallTimeout time.Duration
+	// LockMode and LockFor put an S3 Object Lock retention on every object
+	// written: in that mode, until LockFor from the write (see
+	// core.ObjectLocker). The bucket must have Object Lock enabled.
+	// LockNone writes without a retention.
+	LockMode core.LockMode
+	LockFor  time.Duration
 }
 
 // S3 is an object store in an S3-compatible bucket, under an optional key
@@ -147,6 +153,15 @@ func NewS3(cfg Config) (*S3, error) {
 		s.sse, _ = encrypt.NewSSEKMS(cfg.SSEKMSKeyID, nil) // fails only on an encryption context, which there is none of
 	default:
 		return nil, userErr(core.ErrInvalid, nil, "server-side encryption %q is not supported; use %s, %s or none", cfg.SSE, SSES3, SSEKMS)
+	}
+	switch cfg.LockMode {
+	case core.LockNone:
+	case core.LockGovernance, core.LockCompliance:
+		if cfg.LockFor < time.Second {
+			return nil, userErr(core.ErrInvalid, nil, "an Object Lock of %s is too short to keep anything; lock for a number of days", cfg.LockFor)
+		}
+	default:
+		return nil, userErr(core.ErrInvalid, nil, "Object Lock mode %q is not supported; use %s or %s", cfg.LockMode, core.LockGovernance, core.LockCompliance)
 	}
 	if cfg.SSEKMSKeyID != "" && !strings.EqualFold(cfg.SSE, SSEKMS) {
 		return nil, userErr(core.ErrInvalid, nil, "a KMS key id is given but server-side encryption is %q; use --sse kms with --sse-kms-key-id", cfg.SSE)
@@ -260,6 +275,7 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
 		ServerSideEncryption: s.sse,
 		ContentType:          "application/octet-stream",
 	}
+	opts.Mode, opts.RetainUntilDate = s.retention(ctx)
 	put := func() error {
 		if rerr != nil { // io.EOF or io.ErrUnexpectedEOF: the whole object is in head
 			_, err := s.client.PutObject(gctx, s.cfg.Bucket, s.prefix+key, bytes.NewReader(head[:n]), int64(n), opts)
@@ -434,13 +450,17 @@ func (s *S3) List(ctx context.Context, prefix string) ([]core.ObjectInfo, error)
 }
 
 // Delete removes the object; S3 answers a delete of a missing key with
-// success, which is the contract.
+// success, which is the contract. On a locking store it removes every
+// version of the key (deleteVersions).
 func (s *S3) Delete(ctx context.Context, key string) error {
 	if err := validateKey(key); err != nil {
 		return err
 	}
 	gctx, stop := s.watch.guard(ctx)
 	defer stop()
+	if s.locking() {
+		return s.deleteVersions(ctx, gctx, key)
+	}
 	if err := s.client.RemoveObject(gctx, s.cfg.Bucket, s.prefix+key, minio.RemoveObjectOptions{}); err != nil {
 		return s.failGuarded(ctx, gctx, "deleting "+key, err)
 	}

@@ -52,6 +52,7 @@ var conformance = []func(*testing.T){
 	TestViewerReadsNoNotifyURL,
 	TestBackupTotals,
 	TestServiceHooksLifecycle,
+	TestPoolLocks,
 }
 
 // sqliteOnly are the tests about SQLite itself, with the reason each does not

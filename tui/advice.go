@@ -109,6 +109,10 @@ func consoleAdvice(a core.Advice) string {
 		return "take another backup first, or press F to delete it anyway"
 	case core.ActionPlainHTTP:
 		return "turn on No TLS for plain HTTP"
+	case core.ActionCreateLockBucket:
+		return "create a bucket with Object Lock enabled (with the provider's console, or mc mb with its lock option) and use it, or set the lock to none"
+	case core.ActionAllowShortLock:
+		return "give the lock at least " + a.Detail + " days, or a shorter retention"
 	case core.ActionEditConfiguration:
 		return "edit that one instead (e)"
 	case core.ActionSetPrimary:

@@ -232,6 +232,11 @@ func deleteJob(ctx *Context, b core.Backup, force bool) JobSpec {
 			if err != nil {
 				return "", err
 			}
+			if d.Status == core.StatusSucceeded && d.LockedUntil != nil {
+				// Its lock kept it, which is not an error: the lock
+				// does what it was asked to.
+				return lockedDeleteText(d), nil
+			}
 			return fmt.Sprintf("backup %d of %s deleted from %s", d.ID, d.Service, d.Destination), nil
 		},
 	}
@@ -291,4 +296,13 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
+}
+
+// lockedDeletePrefix starts what a delete that a lock refused says.
+const lockedDeletePrefix = "nothing was deleted"
+
+// lockedDeleteText says that a deletion left b whole because of its lock.
+func lockedDeleteText(b core.Backup) string {
+	return fmt.Sprintf("%s: backup %d is locked on %s until %s, so it stays whole and restorable; delete it after that date",
+		lockedDeletePrefix, b.ID, b.Destination, b.LockedUntil.Local().Format("2006-01-02 15:04"))
 }

@@ -102,6 +102,9 @@ func (d *detailsDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 func (d *detailsDialog) deleted() {
 	err := d.job.err
 	switch {
+	case err == nil && strings.HasPrefix(d.job.summary, lockedDeletePrefix):
+		// Its lock kept it: it stays as it was.
+		d.lastGood = ""
 	case err == nil:
 		d.b.Status = core.StatusDeleted
 		d.lastGood = ""
@@ -249,6 +252,9 @@ func (d *detailsDialog) View() string {
 	if b.Anomaly != "" {
 		field("anomaly", "! "+b.Anomaly)
 	}
+	if b.LockedUntil != nil && b.Status == core.StatusSucceeded {
+		field("locked", lockedText(*b.LockedUntil, d.ctx.now()))
+	}
 	if b.Warning != "" {
 		field("warning", "△ "+b.Warning)
 	}
@@ -336,3 +342,12 @@ func (d *detailsDialog) footLines() int {
 }
 
 func (d *detailsDialog) ShortHelp() []key.Binding { return bindings(d.keys().footer) }
+
+// lockedText says until when a backup's objects are locked.
+func lockedText(until, now time.Time) string {
+	at := until.Local().Format("2006-01-02 15:04")
+	if until.After(now) {
+		return "until " + at + " (S3 Object Lock): nothing can delete it before"
+	}
+	return "the lock ended " + at + ": it can be deleted"
+}

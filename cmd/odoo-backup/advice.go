@@ -97,6 +97,10 @@ func cliAdvice(a core.Advice) string {
 		return "take another backup first, or add --force to delete it anyway"
 	case core.ActionPlainHTTP:
 		return "use --no-tls for plain HTTP"
+	case core.ActionCreateLockBucket:
+		return "create a bucket with Object Lock enabled (mc mb --with-lock, or the provider's console) and pass it with --bucket, or drop --object-lock"
+	case core.ActionAllowShortLock:
+		return fmt.Sprintf("lock for %s days or more (odoo-backup destination update %s --lock-days %s), keep backups for less, or add --allow-short-lock to accept it", a.Detail, a.Destination, a.Detail)
 	case core.ActionEditConfiguration:
 		return "change it with: odoo-backup " + ownerCommand(a) + " " + a.Service + " " + a.Destination
 	case core.ActionSetPrimary:

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -145,6 +146,9 @@ func (a *app) backupsCommand() *cobra.Command {
 				}
 				if b.Pool != nil && b.Pool.MismatchCount > 0 && b.Status == core.StatusSucceeded {
 					st += fmt.Sprintf(", %d file(s) not matching their name", b.Pool.MismatchCount)
+				}
+				if b.Status == core.StatusSucceeded && b.LockedUntil != nil && b.LockedUntil.After(time.Now()) {
+					st += ", locked until " + localTime(*b.LockedUntil)
 				}
 				size := "—"
 				if b.Size > 0 {
@@ -433,6 +437,9 @@ func printRotation(w io.Writer, c core.Configuration, res core.RotateResult, dry
 	fmt.Fprintln(tw, "  ID\tSTARTED\tACTION\tFREES\tWHY")
 	for _, d := range decisions {
 		action, frees := "keep", "-"
+		if d.LockedUntil != nil {
+			action = "keep (locked)"
+		}
 		if !d.Keep {
 			action = map[bool]string{true: "would remove", false: "removed"}[dryRun]
 			frees = humanSize(d.Frees)
@@ -480,6 +487,9 @@ func sweepText(sw *core.SweepResult, sweepErr, next string) string {
 	s := fmt.Sprintf("The pool sweep removed %s (%s) no remaining backup refers to, after reading %s", counted(sw.Removed, "object"), humanSize(sw.RemovedBytes), counted(sw.Lists, "file list"))
 	if sw.DebrisLists > 0 {
 		s += fmt.Sprintf(", and %s of backups whose archives were gone", counted(sw.DebrisLists, "file list"))
+	}
+	if sw.Locked > 0 && sw.LockedUntil != nil {
+		s += fmt.Sprintf("; %s still locked (the last until %s) stay, and the first sweep after that removes them", counted(sw.Locked, "object"), localTime(*sw.LockedUntil))
 	}
 	return s + "."
 }

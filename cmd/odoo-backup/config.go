@@ -164,8 +164,9 @@ func (p *pingFlags) value() (u core.Secret, ok bool, err error) {
 
 func (a *app) configSetCommand() *cobra.Command {
 	var (
-		flags configFlags
-		ping  pingFlags
+		flags          configFlags
+		ping           pingFlags
+		allowShortLock bool
 	)
 	cmd := &cobra.Command{
 		Use:   "set SERVICE DESTINATION",
@@ -186,7 +187,9 @@ func (a *app) configSetCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := core.SetConfiguration(ctx, a.cat, flags.request(core.ConfigOwner{Name: args[0]}, args[1]))
+			req := flags.request(core.ConfigOwner{Name: args[0]}, args[1])
+			req.AllowShortLock = allowShortLock
+			s, err := core.SetConfiguration(ctx, a.cat, req)
 			if err != nil {
 				return err
 			}
@@ -206,6 +209,7 @@ func (a *app) configSetCommand() *cobra.Command {
 	}
 	flags.register(cmd.Flags())
 	ping.register(cmd.Flags())
+	cmd.Flags().BoolVar(&allowShortLock, "allow-short-lock", false, allowShortLockHelp)
 	return cmd
 }
 

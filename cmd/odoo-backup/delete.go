@@ -17,7 +17,9 @@ func (a *app) deleteCommand() *cobra.Command {
 		Long: `Delete one backup by hand: its archive and its metadata object are removed from
 the destination, and the backup stays in the history as deleted. It needs --yes.
 The last successful backup of a service (on any destination) is kept unless
---force is given too, since without it there is nothing left to restore.`,
+--force is given too, since without it there is nothing left to restore.
+A backup whose objects are under an S3 Object Lock that has not ended is left
+whole: the command says until when and exits 0, since nothing failed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
 			id, err := parseBackupID(args[0])
@@ -37,6 +39,11 @@ The last successful backup of a service (on any destination) is kept unless
 			}
 			if asJSON {
 				return writeJSON(a.stdout, res.Backup)
+			}
+			if res.Locked != nil {
+				// Not an error: the lock does what it was asked to.
+				fmt.Fprintln(a.stdout, lockedText(res.Backup, res.Locked))
+				return nil
 			}
 			fmt.Fprintln(a.stdout, deletedText(before))
 			if s := sweepText(res.Sweep, res.SweepError, "the next deletion or rotation"); s != "" {
@@ -72,4 +79,18 @@ func deletedText(b core.Backup) string {
 	}
 	return fmt.Sprintf("Deleted backup %d (%s on %s, %s, taken %s): %s removed from %s; the row stays in the history as deleted.",
 		b.ID, b.Service, b.Destination, humanSize(b.Size), localTime(b.StartedAt), what, b.Destination)
+}
+
+// lockedText says that a deletion left b whole because of its lock.
+func lockedText(b core.Backup, le *core.LockedError) string {
+	mode := ""
+	if le.Mode != "" {
+		mode = fmt.Sprintf(" (%s mode)", le.Mode)
+	}
+	after := "delete it again after that date"
+	if b.Kind == core.KindScheduled {
+		after += " (rotation removes it then, if its retention no longer keeps it)"
+	}
+	return fmt.Sprintf("Nothing was deleted: backup %d is locked on destination %s until %s%s, so it stays whole and restorable; %s.",
+		b.ID, b.Destination, localTime(le.Until), mode, after)
 }

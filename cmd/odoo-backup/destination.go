@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,9 +24,10 @@ func (a *app) destinationAddCommand() *cobra.Command {
 	var d core.Destination
 	var secretEnv, secretRef, sse string
 	var encryptKey, encryptRecipient, encryptPassphraseEnv, layout, keyNote string
+	var lockMode, lockDays string
 	var cmd *cobra.Command
 	cmd = &cobra.Command{
-		Use:   "add NAME (--dir PATH | --endpoint HOST:PORT --bucket B) [--layout pool|zip]",
+		Use:   "add NAME (--dir PATH | --endpoint HOST:PORT --bucket B) [--layout pool|zip] [--object-lock governance|compliance --lock-days N]",
 		Short: "Add a destination, after checking that it can be written, read and deleted",
 		Example: `  odoo-backup destination add local --dir /var/backups/odoo
   S3_SECRET=... odoo-backup destination add s3-eu --endpoint s3.eu-west-1.amazonaws.com:443 \
@@ -88,10 +90,16 @@ func (a *app) destinationAddCommand() *cobra.Command {
 				}
 				d.Layout = l
 			}
+			if err := lockFlags(&d, cmd, lockMode, lockDays); err != nil {
+				return err
+			}
 			if err := core.AddDestination(ctx, a.cat, a.engine.OpenStore, &d); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Destination %s added (%s %s, layout %s); it was written, read and deleted successfully.\n", d.Name, d.Kind, d.Describe(), d.StoredLayout())
+			if d.Lock.Enabled() {
+				fmt.Fprintln(a.stdout, lockText(d))
+			}
 			if d.Encrypted() {
 				fmt.Fprintln(a.stderr, encryptionWarning(d))
 			}
@@ -116,8 +124,51 @@ func (a *app) destinationAddCommand() *cobra.Command {
 	f.StringVar(&d.S3.CAFile, "ca-file", "", "PEM file of the certificate authority of the endpoint's certificate, trusted besides the system's")
 	f.StringVar(&layout, "layout", "", layoutHelp+" (default "+string(core.DefaultLayout())+")")
 	f.StringVar(&keyNote, "key-note", "", keyNoteHelp)
+	f.StringVar(&lockMode, "object-lock", "", lockModeHelp)
+	f.StringVar(&lockDays, "lock-days", "", lockDaysHelp)
 	addLimitFlags(f)
 	return cmd
+}
+
+// The lock flags' help.
+const (
+	lockModeHelp       = "lock every object a backup writes with S3 Object Lock: governance (a user allowed to bypass it can still delete) or compliance (nobody can, root included); the bucket must have been created with Object Lock"
+	lockDaysHelp       = "how many days each object stays locked after it is written (with --object-lock)"
+	allowShortLockHelp = "accept a lock shorter than what a retention on the destination keeps backups for: those backups stay deletable after the lock ends"
+)
+
+// lockFlags sets d's lock from --object-lock and --lock-days: on update,
+// --object-lock none turns it off and --lock-days alone changes the days.
+func lockFlags(d *core.Destination, cmd *cobra.Command, mode, days string) error {
+	modeGiven, daysGiven := cmd.Flags().Changed("object-lock"), cmd.Flags().Changed("lock-days")
+	if modeGiven {
+		switch m := core.LockMode(strings.ToLower(strings.TrimSpace(mode))); m {
+		case "none", "off":
+			if daysGiven {
+				return usageError{fmt.Errorf("--object-lock none turns the lock off, so --lock-days has nothing to set; drop one of them")}
+			}
+			d.Lock = core.ObjectLock{}
+			return nil
+		case core.LockGovernance, core.LockCompliance:
+			d.Lock.Mode = m
+		default:
+			return usageError{fmt.Errorf("--object-lock %q is not a lock mode; use --object-lock governance, compliance or none", mode)}
+		}
+	}
+	if daysGiven {
+		n, err := strconv.Atoi(strings.TrimSpace(days))
+		if err != nil || n <= 0 {
+			return usageError{fmt.Errorf("--lock-days %q is not a number of days; give a whole number of at least 1, such as --lock-days 30", days)}
+		}
+		d.Lock.Days = n
+	}
+	switch {
+	case d.Lock.Mode != core.LockNone && d.Lock.Days == 0:
+		return usageError{fmt.Errorf("--object-lock %s needs --lock-days N: how many days each object stays locked", d.Lock.Mode)}
+	case d.Lock.Mode == core.LockNone && d.Lock.Days != 0:
+		return usageError{fmt.Errorf("--lock-days needs --object-lock governance or compliance")}
+	}
+	return nil
 }
 
 // addLimitFlags adds --limit-upload and --limit-download.
@@ -143,6 +194,19 @@ func limitFlags(cmd *cobra.Command, d *core.Destination) error {
 		*l.to = rate
 	}
 	return nil
+}
+
+// lockText says what a destination's lock does.
+func lockText(d core.Destination) string {
+	return fmt.Sprintf("Every object a backup writes there is locked for %d days (%s mode): rotation and delete leave a backup whole until its lock ends.", d.Lock.Days, d.Lock.Mode)
+}
+
+// lockColumn is the LOCK column of destination list.
+func lockColumn(d core.Destination) string {
+	if !d.Lock.Enabled() {
+		return "—"
+	}
+	return fmt.Sprintf("%s %dd", d.Lock.Mode, d.Lock.Days)
 }
 
 // limitsText shows a destination's bandwidth limits, "—" for none.
@@ -200,13 +264,13 @@ func (a *app) destinationListCommand() *cobra.Command {
 				return writeJSON(a.stdout, dests)
 			}
 			tw := table(a.stdout)
-			fmt.Fprintln(tw, "NAME\tKIND\tWHERE\tLAYOUT\tTLS\tSSE\tENCRYPTION\tLIMITS\tKEY NOTE")
+			fmt.Fprintln(tw, "NAME\tKIND\tWHERE\tLAYOUT\tTLS\tSSE\tENCRYPTION\tLOCK\tLIMITS\tKEY NOTE")
 			for _, d := range dests {
 				tls := "—"
 				if d.Kind == core.DestinationS3 {
 					tls = map[bool]string{true: "off", false: "on"}[d.S3.NoTLS]
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), d.StoredLayout(), tls, orDash(d.S3.SSE), encryptionText(d), limitsText(d), orDash(d.Encrypt.KeyNote))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Describe(), d.StoredLayout(), tls, orDash(d.S3.SSE), encryptionText(d), lockColumn(d), limitsText(d), orDash(d.Encrypt.KeyNote))
 			}
 			return tw.Flush()
 		}),
@@ -257,14 +321,17 @@ func (a *app) destinationRemoveCommand() *cobra.Command {
 // file was lost.
 func (a *app) destinationUpdateCommand() *cobra.Command {
 	var accessKey, secretEnv, secretRef, layout, keyNote string
+	var lockMode, lockDays string
+	var allowShortLock bool
 	var cmd *cobra.Command
 	cmd = &cobra.Command{
-		Use:   "update NAME [--layout pool|zip] [--access-key K] [--secret-key-env VAR | --secret-key-ref REF] [--key-note TEXT] [--limit-upload RATE|none] [--limit-download RATE|none]",
-		Short: "Change a destination's layout, key note or bandwidth limits, or enter the credentials of an S3 destination again, after checking that it works",
+		Use:   "update NAME [--layout pool|zip] [--access-key K] [--secret-key-env VAR | --secret-key-ref REF] [--key-note TEXT] [--object-lock governance|compliance|none --lock-days N] [--limit-upload RATE|none] [--limit-download RATE|none]",
+		Short: "Change a destination's layout, key note, object lock or bandwidth limits, or enter the credentials of an S3 destination again, after checking that it works",
 		Example: `  odoo-backup destination update nas --layout pool
   S3_SECRET=... odoo-backup destination update s3-eu --secret-key-env S3_SECRET
   odoo-backup destination update s3-eu --access-key AKIA... --secret-key-ref file:/etc/odoo-backup/s3-eu.secret
   odoo-backup destination update s3-eu --key-note "printed in the office safe, envelope 3"
+  odoo-backup destination update s3-eu --object-lock compliance --lock-days 30
   odoo-backup destination update s3-eu --limit-upload 20MiB/s --limit-download none`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
@@ -290,11 +357,17 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 			}
 			credentials := ok || accessKey != ""
 			note := cmd.Flags().Changed("key-note")
+			lock := cmd.Flags().Changed("object-lock") || cmd.Flags().Changed("lock-days")
 			switch {
 			case credentials && d.Kind != core.DestinationS3:
 				return usageError{fmt.Errorf("destination %s is a local directory and has no credentials to update", d.Name)}
-			case !credentials && newLayout == "" && !note && !limits:
-				return usageError{fmt.Errorf("say what to change: --layout pool|zip, --key-note TEXT, --limit-upload RATE, --limit-download RATE, or new credentials with --secret-key-env VAR or --secret-key-ref REF (and --access-key K)")}
+			case !credentials && newLayout == "" && !note && !lock && !limits:
+				return usageError{fmt.Errorf("say what to change: --layout pool|zip, --key-note TEXT, --object-lock MODE --lock-days N, --limit-upload RATE, --limit-download RATE, or new credentials with --secret-key-env VAR or --secret-key-ref REF (and --access-key K)")}
+			}
+			if lock {
+				if err := lockFlags(&d, cmd, lockMode, lockDays); err != nil {
+					return err
+				}
 			}
 			if note {
 				if err := keyNoteFlag(&d, keyNote, d.Encrypted()); err != nil {
@@ -311,7 +384,7 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 			if newLayout != "" {
 				d.Layout = newLayout
 			}
-			if err := core.UpdateDestination(ctx, a.cat, a.engine.OpenStore, d); err != nil {
+			if err := core.UpdateDestinationWith(ctx, a.cat, a.engine.OpenStore, d, core.DestinationSaveOptions{AllowShortLock: allowShortLock}); err != nil {
 				var probe *core.DestinationProbeError
 				if errors.As(err, &probe) {
 					if !credentials {
@@ -331,6 +404,12 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 			if change := core.LayoutChange(was, d.StoredLayout()); change != "" {
 				fmt.Fprintf(a.stdout, "Its %s.\n", change)
 			}
+			switch {
+			case lock && d.Lock.Enabled():
+				fmt.Fprintln(a.stdout, lockText(d))
+			case lock:
+				fmt.Fprintln(a.stdout, "Objects written from now on are not locked; those already locked stay locked until their lock ends.")
+			}
 			return nil
 		}),
 	}
@@ -340,6 +419,9 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 	f.StringVar(&secretEnv, "secret-key-env", "", "name of the environment variable holding the S3 secret key (read now, stored encrypted)")
 	f.StringVar(&secretRef, "secret-key-ref", "", "where the S3 secret key is kept, read at each use: env:VARIABLE or file:PATH (owner-only)")
 	f.StringVar(&keyNote, "key-note", "", keyNoteHelp+`; "" clears it`)
+	f.StringVar(&lockMode, "object-lock", "", lockModeHelp+"; none turns it off for what is written from now on")
+	f.StringVar(&lockDays, "lock-days", "", lockDaysHelp)
+	f.BoolVar(&allowShortLock, "allow-short-lock", false, allowShortLockHelp)
 	addLimitFlags(f)
 	return cmd
 }

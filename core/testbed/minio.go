@@ -400,11 +400,21 @@ func writeSelfSignedCert(dir string) (string, error) {
 
 // CreateBucket creates a bucket.
 func (m *MinIO) CreateBucket(ctx context.Context, name string) error {
+	return m.makeBucket(ctx, name, minio.MakeBucketOptions{})
+}
+
+// CreateLockBucket creates a bucket with Object Lock enabled (and so
+// versioning), as `mc mb --with-lock` does.
+func (m *MinIO) CreateLockBucket(ctx context.Context, name string) error {
+	return m.makeBucket(ctx, name, minio.MakeBucketOptions{ObjectLocking: true})
+}
+
+func (m *MinIO) makeBucket(ctx context.Context, name string, opts minio.MakeBucketOptions) error {
 	c, err := m.Client()
 	if err != nil {
 		return err
 	}
-	if err := c.MakeBucket(ctx, name, minio.MakeBucketOptions{}); err != nil {
+	if err := c.MakeBucket(ctx, name, opts); err != nil {
 		return fmt.Errorf("create bucket %q on %s: %w", name, m.Endpoint, err)
 	}
 	return nil
@@ -420,6 +430,20 @@ func (m *MinIO) NewBucket(tb testing.TB) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := m.CreateBucket(ctx, name); err != nil {
+		tb.Fatal(err)
+	}
+	return name
+}
+
+// NewLockBucket is NewBucket with Object Lock enabled on the bucket. Its
+// objects may stay locked past the test: MinIO's directory is the test
+// bed's to remove.
+func (m *MinIO) NewLockBucket(tb testing.TB) string {
+	tb.Helper()
+	name := fmt.Sprintf("lock-%d-%s", minioBucketSeq.Add(1), minioRandomHex(4))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.CreateLockBucket(ctx, name); err != nil {
 		tb.Fatal(err)
 	}
 	return name

@@ -37,9 +37,24 @@ type IncompleteLister interface {
 	Incomplete(ctx context.Context, prefix string) ([]string, error)
 }
 
+// Options say how a store departs from the plain contract.
+type Options struct {
+	// DeletesLocked: the store locks every object it writes (S3 Object
+	// Lock, core.ObjectLocker) for longer than the suite runs, so deleting
+	// one must fail with a *core.LockedError, change nothing, and say a
+	// lock end in the future; deleting a key never put still succeeds.
+	DeletesLocked bool
+}
+
 // Run runs the suite. open is called once per subtest and returns an empty
 // store that lasts as long as that test; subtests run in parallel.
 func Run(t *testing.T, open func(t *testing.T) core.ObjectStore) {
+	RunWith(t, Options{}, open)
+}
+
+// RunWith runs the suite on a store that departs from the plain contract
+// as opts say.
+func RunWith(t *testing.T, opts Options, open func(t *testing.T) core.ObjectStore) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s *suite)
@@ -64,7 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) core.ObjectStore) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			st := open(t)
-			s := &suite{st: st, partSize: DefaultPartSize}
+			s := &suite{st: st, partSize: DefaultPartSize, opts: opts}
 			if ps, ok := st.(PartSizer); ok {
 				s.partSize = ps.PartSize()
 			}
@@ -76,6 +91,7 @@ func Run(t *testing.T, open func(t *testing.T) core.ObjectStore) {
 type suite struct {
 	st       core.ObjectStore
 	partSize int64
+	opts     Options
 }
 
 func testContext(t *testing.T) context.Context {
@@ -347,6 +363,10 @@ func testMissingKey(t *testing.T, s *suite) {
 }
 
 func testDelete(t *testing.T, s *suite) {
+	if s.opts.DeletesLocked {
+		testDeleteLocked(t, s)
+		return
+	}
 	ctx := testContext(t)
 	s.put(t, ctx, "del/x/1", []byte("one"))
 	s.put(t, ctx, "del/x/2", []byte("two"))
@@ -370,6 +390,31 @@ func testDelete(t *testing.T, s *suite) {
 	// The key can be used again.
 	s.put(t, ctx, "del/x/1", []byte("again"))
 	s.expectContent(t, ctx, "del/x/1", []byte("again"))
+}
+
+// testDeleteLocked: a store that locks what it writes refuses to delete
+// it, says until when, and keeps it whole.
+func testDeleteLocked(t *testing.T, s *suite) {
+	ctx := testContext(t)
+	s.put(t, ctx, "del/x/1", []byte("one"))
+	before := time.Now()
+	for range 2 {
+		err := s.st.Delete(ctx, "del/x/1")
+		le, ok := errors.AsType[*core.LockedError](err)
+		if !ok || !errors.Is(err, core.ErrLocked) {
+			t.Fatalf("Delete of a locked object = %v; want a *core.LockedError wrapping ErrLocked", err)
+		}
+		if le.Key != "del/x/1" || !le.Until.After(before) {
+			t.Fatalf("Delete of a locked object = %+v; want its key and a lock end after %s", le, before)
+		}
+		s.expectContent(t, ctx, "del/x/1", []byte("one"))
+	}
+	if keys := s.keys(t, ctx, ""); !slices.Equal(keys, []string{"del/x/1"}) {
+		t.Fatalf("List after a refused Delete = %q; want the object still listed", keys)
+	}
+	if err := s.st.Delete(ctx, "del/never/put"); err != nil {
+		t.Fatalf("Delete of a key never put = %v; want nil", err)
+	}
 }
 
 func testList(t *testing.T, s *suite) {
