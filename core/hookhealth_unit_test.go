@@ -24,3 +24,16 @@ func TestHealthWarningForHook(t *testing.T) {
 		t.Errorf("health %s (%q) after a newer backup without warning, want ok", h.State, h.Reason)
 	}
 }
+
+func TestJoinWarnings(t *testing.T) {
+	for _, c := range []struct{ had, more, want string }{
+		{"", "the post-backup hook failed.", "the post-backup hook failed."},
+		{"the pool's locks were not renewed.", "", "the pool's locks were not renewed."},
+		{"the pool's locks were not renewed.", "the post-backup hook failed.", "the pool's locks were not renewed. the post-backup hook failed."},
+		{"a. b", "b", "a. b"},
+	} {
+		if got := joinWarnings(c.had, c.more); got != c.want {
+			t.Errorf("joinWarnings(%q, %q) = %q, want %q", c.had, c.more, got, c.want)
+		}
+	}
+}

@@ -181,9 +181,11 @@ func (bh *backupHooks) post(ctx context.Context, e *Engine, targets []*target, o
 	warning := message(run.Err)
 	saveCtx := context.WithoutCancel(ctx)
 	for i, t := range targets {
-		t.b.Warning = warning
+		// A warning the backup already has (its pool's locks not
+		// renewed) stays beside the hook's.
+		t.b.Warning = joinWarnings(t.b.Warning, warning)
 		if i < len(out) {
-			out[i].Warning = warning
+			out[i].Warning = t.b.Warning
 		}
 		if err := e.Catalog.UpdateBackup(saveCtx, t.b); err != nil {
 			e.log().Warn("cannot record the warning of a post-backup hook", "backup", t.b.ID, "error", err)
@@ -287,4 +289,16 @@ func SetHook(ctx context.Context, cat SetHookCatalog, service string, h Hook) (H
 		return HookSet{}, err
 	}
 	return res, nil
+}
+
+// joinWarnings is both warnings of a backup, one sentence after the other;
+// either may be empty.
+func joinWarnings(had, more string) string {
+	switch {
+	case had == "":
+		return more
+	case more == "" || strings.Contains(had, more):
+		return had
+	}
+	return strings.TrimRight(had, ". ") + ". " + more
 }

@@ -250,6 +250,7 @@ func TestRunbookCommandsAreTheCommandLines(t *testing.T) {
 	must(cat.AddDestination(ctx, &core.Destination{Name: "offsite", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/mnt/off site"}, Layout: core.LayoutPool,
 		Encrypt: core.EncryptionSettings{Recipient: "age1recipientexample", KeyNote: "the admin's YubiKey"}}))
 	must(cat.AddDestination(ctx, &core.Destination{Name: "s3-eu", Kind: core.DestinationS3, Layout: core.LayoutZip,
+		Lock: core.ObjectLock{Mode: core.LockGovernance, Days: 400}, Limits: core.BandwidthLimits{Upload: 100_000_000 / 8, Download: 3 << 20},
 		S3:      core.S3Settings{Endpoint: "s3.example.com:443", Region: "eu-west-1", Bucket: "acme", Prefix: "prod", AccessKey: "AKIAEXAMPLE", SecretKey: core.Secret(s3Secret), SSE: core.SSEKMS, SSEKMSKeyID: "alias/odoo", CAFile: "/etc/ssl/private-ca.pem"},
 		Encrypt: core.EncryptionSettings{Passphrase: core.Secret(passphrase)}}))
 	must(cat.AddDestination(ctx, &core.Destination{Name: "minio", Kind: core.DestinationS3,
@@ -309,17 +310,27 @@ func TestRunbookCommandsAreTheCommandLines(t *testing.T) {
 			}
 			seen["--key-note"] = true
 		}
+		for flag, want := range map[string]int64{"limit-upload": 100_000_000 / 8, "limit-download": 3 << 20} {
+			if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
+				// The limit reads back as the catalog holds it.
+				if got, err := core.ParseRate(f.Value.String()); err != nil || got != want {
+					t.Errorf("%s: --%s reads %d (%v), want %d", l, flag, got, err, want)
+				}
+				seen["--"+flag] = true
+			}
+		}
 		seen[cmd.CommandPath()] = true
 	}
 	for _, want := range []string{"odoo-backup destination add", "odoo-backup catalog rebuild", "odoo-backup service add",
-		"odoo-backup config set", "odoo-backup hook set", "odoo-backup restore", "odoo-backup verify", "odoo-backup drill", "--key-note"} {
+		"odoo-backup config set", "odoo-backup hook set", "odoo-backup restore", "odoo-backup verify", "odoo-backup drill", "--key-note", "--limit-upload", "--limit-download"} {
 		if !seen[want] {
 			t.Errorf("the runbook has no %s line:\n%s", want, page)
 		}
 	}
 	for _, want := range []string{"--ca-file /etc/ssl/private-ca.pem", "--secret-key-ref file:/etc/odoo-backup/minio.secret", "--encrypt-key /etc/odoo-backup/minio.key",
 		"--frequency manual --drill monthly --at 02:00", `--owner "$ODOO_DB_ROLE"`, "Where its key is kept: the admin's YubiKey",
-		"odoo-backup hook set shop pre-backup '/etc/odoo-backup/stop cron' --timeout 1m30s"} {
+		"odoo-backup hook set shop pre-backup '/etc/odoo-backup/stop cron' --timeout 1m30s",
+		"--object-lock governance --lock-days 400 --limit-upload 12500000B/s --limit-download 3MiB/s"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the runbook lacks %q:\n%s", want, page)
 		}

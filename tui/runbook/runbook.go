@@ -135,6 +135,12 @@ func (p *page) copies() {
 			}
 		}
 		p.f("- Layout: %s\n", core.DescribeLayout(d.StoredLayout()))
+		if d.Lock.Enabled() {
+			p.f("- Object Lock: %s, %d days: what a backup writes there cannot be deleted before then, even with the bucket's root credentials in compliance mode\n", d.Lock.Mode, d.Lock.Days)
+		}
+		if d.Limits.Upload > 0 || d.Limits.Download > 0 {
+			p.f("- Bandwidth limits: upload %s, download %s (a restore from it takes at least its size divided by the download limit)\n", core.FormatRate(d.Limits.Upload), core.FormatRate(d.Limits.Download))
+		}
 		p.f("- Schedule: %s; retention: %s", cfg.Schedule.Describe(cfg.Frequency), cfg.Retention)
 		if cfg.Drill != core.Manual {
 			p.f("; drill: %s", cfg.Drill)
@@ -332,6 +338,15 @@ func (p *page) commands() {
 			args = append(args, "--key-note", quote(e.KeyNote))
 		}
 		args = append(args, "--layout", string(d.StoredLayout()))
+		if d.Lock.Enabled() {
+			args = append(args, "--object-lock", string(d.Lock.Mode), "--lock-days", fmt.Sprint(d.Lock.Days))
+		}
+		if d.Limits.Upload > 0 {
+			args = append(args, "--limit-upload", rateArg(d.Limits.Upload))
+		}
+		if d.Limits.Download > 0 {
+			args = append(args, "--limit-download", rateArg(d.Limits.Download))
+		}
 		cmds = append(cmds, strings.Join(args, " "))
 	}
 	cmds = append(cmds, "# 3. The history, read back from the destinations (the backups keep their ids):",
@@ -543,4 +558,21 @@ func goodAt(b core.Backup) time.Time {
 		return *b.FinishedAt
 	}
 	return b.StartedAt
+}
+
+// rateArg writes a bandwidth limit as the command line reads it back
+// exactly: as people write it when that is exact, else in bytes.
+func rateArg(b int64) string {
+	if s := strings.ReplaceAll(core.FormatRate(b), " ", ""); mustRate(s) == b {
+		return s
+	}
+	return fmt.Sprintf("%dB/s", b)
+}
+
+func mustRate(s string) int64 {
+	n, err := core.ParseRate(s)
+	if err != nil {
+		return -1
+	}
+	return n
 }
