@@ -128,13 +128,31 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest) (out []Backup, e
 	rep, stopProgress := e.trackProgress(req.Progress, 0, recs...)
 	e.log().Info("backup started", "service", svc.Name, "kind", req.Kind, "destinations", len(targets))
 
-	info, produceErr := e.produce(ctx, svc, targets, started, rep)
+	// A destination whose archive is stored is recorded at once, not when
+	// the slowest of the others (one with a bandwidth limit) is done.
+	type outcome struct{ failed, saveErr error }
+	var (
+		earlyMu sync.Mutex
+		early   = map[*target]outcome{}
+	)
+	finishEarly := func(t *target, info dumpInfo) {
+		rep.drop(t.b.ID)
+		failed, saveErr := e.finishTarget(ctx, t, info, nil)
+		earlyMu.Lock()
+		early[t] = outcome{failed, saveErr}
+		earlyMu.Unlock()
+	}
+	info, produceErr := e.produce(ctx, svc, targets, started, rep, finishEarly)
 	stopProgress()
 
 	var failures []error
 	out = make([]Backup, 0, len(targets))
 	for _, t := range targets {
-		failed, saveErr := e.finishTarget(ctx, t, info, produceErr)
+		o, done := early[t]
+		if !done {
+			o.failed, o.saveErr = e.finishTarget(ctx, t, info, produceErr)
+		}
+		failed, saveErr := o.failed, o.saveErr
 		switch {
 		case failed != nil && len(targets) == 1:
 			failures = append(failures, &UserError{Msg: t.b.Error, Cause: failed})
@@ -316,7 +334,12 @@ type dumpInfo struct {
 // produce writes the archive once, fanned out to every target's store: a
 // self-contained zip to the zip targets, and to the pool targets a zip of
 // the database alone, their filestore files going to their pools.
-func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, started time.Time, rep *progressReporter) (dumpInfo, error) {
+//
+// Once the whole archive is written, a target whose Put ends while others
+// still run (behind a bandwidth limit) is handed to finished at once, with
+// the archive's facts, on a goroutine of its own; produce returns after
+// every such call did. The others are left to the caller.
+func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, started time.Time, rep *progressReporter, finished func(*target, dumpInfo)) (dumpInfo, error) {
 	var info dumpInfo
 	var zipTargets, poolTargets []*target
 	for _, t := range targets {
@@ -431,6 +454,18 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 	}
 	if writeErr != nil {
 		cancel()
+	}
+	// The archive is whole: each target that needs nothing more of this
+	// backup is recorded as soon as its Put ends, whatever the others do.
+	defer func() {
+		for _, a := range streams {
+			a.fan.each.Wait()
+		}
+	}()
+	if writeErr == nil && finished != nil && len(zipTargets)+len(poolTargets) > 1 {
+		for _, a := range streams {
+			a.fan.waitEach(func(t *target) bool { return !lagging(t) }, func(t *target) { finished(t, info) })
+		}
 	}
 	for _, s := range w.sinks {
 		if s.queue == nil {
@@ -574,20 +609,46 @@ func (f *fanout) complete(which func(*target) bool) {
 	}
 }
 
-// wait waits for every Put and gives each target its own error: what its
-// Put or its branch of the stream said, unless it was still alive when the
-// archive failed with writeErr, which then explains its abort.
+// wait waits for every Put not yet waited for and gives each target its
+// own error: what its Put or its branch of the stream said, unless it was
+// still alive when the archive failed with writeErr, which then explains
+// its abort.
 func (f *fanout) wait(writeErr error) {
 	for _, w := range f.writers {
-		putErr := <-w.t.done
-		if writeErr != nil && w.err == nil {
+		if w.waited {
 			continue
 		}
-		if putErr != nil {
-			w.t.err = putErr
-		} else if w.err != nil {
-			w.t.err = w.err
+		w.settle(<-w.t.done, writeErr)
+	}
+}
+
+// waitEach waits, on goroutines of its own, for the Puts of the targets
+// which picks, once the whole archive was written, and calls then with each
+// target as soon as its Put ended and its error is set. wait skips them.
+func (f *fanout) waitEach(which func(*target) bool, then func(*target)) {
+	for _, w := range f.writers {
+		if w.waited || !which(w.t) {
+			continue
 		}
+		w.waited = true
+		f.each.Add(1)
+		go func() {
+			defer f.each.Done()
+			w.settle(<-w.t.done, nil)
+			then(w.t)
+		}()
+	}
+}
+
+// settle gives w's target its error once its Put returned putErr.
+func (w *fanoutWriter) settle(putErr, writeErr error) {
+	if writeErr != nil && w.err == nil {
+		return
+	}
+	if putErr != nil {
+		w.t.err = putErr
+	} else if w.err != nil {
+		w.t.err = w.err
 	}
 }
 
@@ -841,11 +902,15 @@ func (e *Engine) writeMetadata(ctx context.Context, st ObjectStore, b Backup, in
 // drops out without stopping the others.
 type fanout struct {
 	writers []*fanoutWriter
+	// each counts the goroutines of waitEach.
+	each sync.WaitGroup
 }
 
 type fanoutWriter struct {
 	t   *target
 	err error
+	// waited: waitEach took this writer's Put; wait leaves it alone.
+	waited bool
 }
 
 func (f *fanout) Write(p []byte) (int, error) {

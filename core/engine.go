@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -78,6 +79,7 @@ type progressReporter struct {
 	e        *Engine
 	fn       ProgressFunc
 	ids      []int64
+	all      int // len(ids) before any drop: 0 reports no backup's progress
 	phase    Phase
 	bytes    int64
 	total    int64
@@ -86,7 +88,16 @@ type progressReporter struct {
 }
 
 func (e *Engine) reporter(fn ProgressFunc, ids ...int64) *progressReporter {
-	return &progressReporter{e: e, fn: fn, ids: ids}
+	return &progressReporter{e: e, fn: fn, ids: ids, all: len(ids)}
+}
+
+// drop stops reporting the progress of backup id, recorded as finished
+// while the others of its stream go on.
+func (p *progressReporter) drop(id int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// A new slice: set and heartbeat range over the one they took.
+	p.ids = slices.DeleteFunc(slices.Clone(p.ids), func(v int64) bool { return v == id })
 }
 
 // set records the phase and the absolute byte count.
@@ -108,19 +119,20 @@ func (p *progressReporter) set(phase Phase, bytes int64) {
 		p.lastSave = now
 	}
 	snap := Progress{Phase: phase, Bytes: bytes, Total: p.total}
+	ids, all := p.ids, p.all
 	p.mu.Unlock()
 	if callNow && p.fn != nil {
-		for _, id := range p.ids {
+		for _, id := range ids {
 			s := snap
 			s.BackupID = id
 			p.fn(s)
 		}
-		if len(p.ids) == 0 {
+		if all == 0 {
 			p.fn(snap)
 		}
 	}
 	if saveNow && p.e.Catalog != nil {
-		for _, id := range p.ids {
+		for _, id := range ids {
 			// Progress is advisory: a busy catalog must not fail the work.
 			_ = p.e.Catalog.UpdateProgress(context.Background(), id, BackupProgress{Phase: phase, Bytes: bytes})
 		}
@@ -156,9 +168,9 @@ func (p *progressReporter) heartbeat(interval time.Duration) (stop func()) {
 				return
 			case <-t.C:
 				p.mu.Lock()
-				phase, bytes := p.phase, p.bytes
+				phase, bytes, ids := p.phase, p.bytes, p.ids
 				p.mu.Unlock()
-				for _, id := range p.ids {
+				for _, id := range ids {
 					_ = p.e.Catalog.UpdateProgress(context.Background(), id, BackupProgress{Phase: phase, Bytes: bytes})
 				}
 			}

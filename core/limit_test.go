@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/pool"
@@ -58,6 +59,84 @@ func TestBackupLimitedDestination(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(spill); len(entries) != 0 {
 		t.Errorf("the temporary directory holds %d entries after the backup; want none", len(entries))
+	}
+	e.noneRunning()
+}
+
+// While a limited destination still uploads, the others of the backup are
+// recorded at once: their rows succeed and their metadata objects are
+// stored when their own archive is, not when the slowest is done.
+func TestLimitedDestinationHoldsNoOtherRow(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 63, FilestoreBytes: 2 << 20})
+	t.Setenv("TMPDIR", t.TempDir())
+	// 4 KiB/s: the archive (over 2 MiB) would take minutes to crawl there.
+	e.limitedLocal("crawl", 4<<10)
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	type result struct {
+		bs  []core.Backup
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		bs, err := e.engine.Backup(ctx, core.BackupRequest{Service: "prod", Destinations: []string{"crawl", "local"}})
+		done <- result{bs, err}
+	}()
+	deadline := time.Now().Add(3 * time.Minute)
+	var local core.Backup
+	for local.Status != core.StatusSucceeded {
+		if time.Now().After(deadline) {
+			t.Fatalf("the backup on local is still %s after 3 minutes; want it recorded while crawl uploads", local.Status)
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("the backup ended (%v) before its row on local was seen succeeded", r.err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		rows, err := e.cat.Backups(e.ctx, core.BackupFilter{Service: "prod"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range rows {
+			switch b.Destination {
+			case "local":
+				local = b
+			case "crawl":
+				if b.Status != core.StatusRunning {
+					t.Fatalf("the backup on crawl is %s (%q) before local's was recorded; want it still uploading", b.Status, b.Error)
+				}
+			}
+		}
+	}
+	if local.Phase != "" || local.FinishedAt == nil {
+		t.Errorf("local's row reads phase %q, finished %v; want it finished with no live progress", local.Phase, local.FinishedAt)
+	}
+	// Its metadata object is there already (a rebuild would find it), and
+	// the archive is whole.
+	if _, err := e.store(e.local).Stat(e.ctx, core.MetadataKey(local.Key)); err != nil {
+		t.Errorf("the metadata object of local's backup %d while crawl uploads: %v", local.ID, err)
+	}
+	if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: local.ID}); err != nil {
+		t.Errorf("verify of local's backup %d while crawl uploads: %v", local.ID, err)
+	}
+	cancel()
+	r := <-done
+	if r.err == nil {
+		t.Fatal("the interrupted backup returned no error")
+	}
+	e.wantSucceeded(r.bs, e.local)
+	for _, b := range r.bs {
+		if b.Destination == "crawl" && b.Status != core.StatusFailed {
+			t.Errorf("the backup on crawl is %s after the interruption; want failed", b.Status)
+		}
+	}
+	// The progress ticks that went on for crawl left local's row alone.
+	got, err := e.cat.Backup(e.ctx, local.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != core.StatusSucceeded || got.Phase != "" {
+		t.Errorf("local's row after the backup: %s, phase %q; want succeeded with no phase", got.Status, got.Phase)
 	}
 	e.noneRunning()
 }
