@@ -53,7 +53,7 @@ const (
 )
 
 const (
-	// The issue's targets.
+	// The targets.
 	benchMaxRSSMB  = 150
 	benchMaxXFloor = 2.0
 
@@ -69,7 +69,7 @@ const (
 // bytes of plain dump and ODOO_BACKUP_BENCH_FILESTORE bytes of filestore
 // (default 64MiB each) to MinIO, and compares it with the floor: the time
 // pg_dump alone takes to write the dump, plus the time tar takes to read the
-// filestore. The issue's targets are a backup within 2x of that floor and a
+// filestore. The targets are a backup within 2x of that floor and a
 // peak RSS under 150 MB whatever the size.
 //
 //	ODOO_BACKUP_BENCH_DUMP=1GB ODOO_BACKUP_BENCH_FILESTORE=1GB \
@@ -185,7 +185,7 @@ func BenchmarkBackupToMinIO(b *testing.B) {
 		// what the test binary held when the backup started (base-RSS-MB).
 		// pg_dump is a separate process and does not count.
 		//
-		// wait4-maxrss-MB is what the issue suggested reading,
+		// wait4-maxrss-MB is what the target is read on,
 		// cmd.ProcessState.SysUsage().Maxrss. It does not measure the
 		// engine: it is the largest peak of the child and of every process
 		// the child reaped (pg_dump, and the PostgreSQL and MinIO servers
@@ -227,7 +227,7 @@ type benchPhases struct {
 }
 
 // report reports the means over runs. Every number goes through
-// b.ReportMetric; the issue's targets are checked on them.
+// b.ReportMetric; the targets are checked on them.
 func (fx *benchFixture) report(b *testing.B, runs []benchRun) {
 	b.Helper()
 	var floor benchFloor

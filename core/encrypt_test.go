@@ -98,7 +98,7 @@ func newIdentity(t *testing.T) (path, recipient string) {
 	return path, recipient
 }
 
-// The round trip: one dump fanned out to a plain and an encrypted
+// The round trip: one dump fanned out to a plain and an encrypted
 // MinIO destination gives a plain zip and an age file holding neither the
 // database's nor the filestore's marker; the encrypted one verifies,
 // downloads to the very same zip, restores to the same fingerprint, and

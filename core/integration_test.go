@@ -141,7 +141,7 @@ func (e *env) databasesLike(prefix string) string {
 
 var keyRE = regexp.MustCompile(`^prod/\d{4}/\d{2}/prod_\d{8}-\d{6}_manual\.zip$`)
 
-// The round trip of the issue: one dump fanned out to MinIO and a local
+// The round trip: one dump fanned out to MinIO and a local
 // directory; the archive opens with Python's zipfile, restores with Odoo's
 // own procedure and with restore --new-db to the same tables, rows and files.
 func TestBackupRoundTrip(t *testing.T) {

@@ -126,7 +126,7 @@ func (r cutReader) Read(p []byte) (int, error) {
 	return r.ReadCloser.Read(p)
 }
 
-// The case of the issue: Ctrl-C while the filestore is extracted, where the
+// The case once reported: Ctrl-C while the filestore is extracted, where the
 // cut read used to come out as "the backup's filestore is damaged".
 func TestRestoreCutMidFilestoreIsInterrupted(t *testing.T) {
 	e := newEnv(t, testbed.OdooOptions{Seed: 62, FilestoreBytes: 4 << 20})

@@ -26,7 +26,7 @@ import (
 
 // Sizes of the pool benchmarks (see BenchmarkBackupToMinIO for the size
 // syntax). The defaults are small enough for a shared 2-core machine; the
-// issue's sizes are in each benchmark's comment.
+// full sizes are in each benchmark's comment.
 const (
 	benchIncompressibleEnv = "ODOO_BACKUP_BENCH_INCOMPRESSIBLE" // share of incompressible files, default 0.6
 	benchB1DumpEnv         = "ODOO_BACKUP_BENCH_B1_DUMP"
@@ -44,7 +44,7 @@ const (
 // of the files incompressible, ODOO_BACKUP_BENCH_INCOMPRESSIBLE) into an
 // empty pool, in a child process that does nothing else (its peak RSS),
 // and compares it with the serial floor measured just before (pg_dump
-// --no-owner to /dev/null, then tar of the filestore). The target
+// --no-owner to /dev/null, then tar of the filestore). The target
 // is 1.0x the floor at 300+300 MB and 1+1 GB, and a peak RSS at or below
 // 150 MB for one or three destinations:
 //
@@ -100,12 +100,12 @@ func BenchmarkPoolFirstBackup(b *testing.B) {
 	}
 }
 
-// BenchmarkPoolB1 is the B1, scaled: a database whose dump is
+// BenchmarkPoolB1 is B1, scaled: a database whose dump is
 // ODOO_BACKUP_BENCH_B1_DUMP (default 16MB) and whose filestore is
 // ODOO_BACKUP_BENCH_B1_FILESTORE (default 160MB) in
 // ODOO_BACKUP_BENCH_B1_FILES files (default 1600; 60% incompressible),
 // backed up to a MinIO pool, then ODOO_BACKUP_BENCH_B1_BACKUPS times
-// (default 24) again after 1% new files each time. The size is
+// (default 24) again after 1% new files each time. The full size is
 // 1 GB + 10 GB in 100,000 files:
 //
 //	ODOO_BACKUP_BENCH_B1_DUMP=1GB ODOO_BACKUP_BENCH_B1_FILESTORE=10GB ODOO_BACKUP_BENCH_B1_FILES=100000 \
@@ -213,8 +213,8 @@ func BenchmarkPoolB1(b *testing.B) {
 	}
 }
 
-// BenchmarkPoolB3 is the B3, scaled: a first backup of
-// ODOO_BACKUP_BENCH_B3_FILES files of 4 KB (default 10,000; the is
+// BenchmarkPoolB3 is B3, scaled: a first backup of
+// ODOO_BACKUP_BENCH_B3_FILES files of 4 KB (default 10,000; the full size is
 // 100,000) into an empty pool, against a full zip backup of the same data,
 // each to a fresh MinIO bucket and to a fresh local directory. Target:
 // within 1.5x.

@@ -30,7 +30,7 @@ func (c *phaseClock) starts() string {
 	return strings.Join(out, ", ")
 }
 
-// benchPoolRestoreMaxXFloor is the target for B2.
+// benchPoolRestoreMaxXFloor is the target for B2.
 const benchPoolRestoreMaxXFloor = 1.2
 
 // BenchmarkPoolRestore (B2) restores a pool backup on MinIO of the

@@ -25,7 +25,7 @@ func stallOpener(ctx context.Context, d core.Destination) (core.ObjectStore, err
 	return s3.NewS3(s3.Config{S3Settings: d.S3, PartSize: s3.MinPartSize, StallTimeout: testStall})
 }
 
-// Issue 10 item 10: a frozen S3 endpoint (MinIO stopped with SIGSTOP) in a
+// A frozen S3 endpoint (MinIO stopped with SIGSTOP) in a
 // fan-out with a local directory. Frozen in the middle of the stream, it is
 // cut off within its bound, the shared dump goes on, and the local backup
 // succeeds; while it hangs, its backup is running and, once nothing has

@@ -10,7 +10,7 @@ import (
 	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
 
-// The fleet of issue 13 ("Scale"): 20 hosts x 50 services, 1,000,000
+// The fleet of the scale target: 20 hosts x 50 services, 1,000,000
 // backups, in a PostgreSQL catalog of its own on the test bed's server.
 // Benchmarks only: go test -run '^$' -bench BenchmarkFleet -benchtime 10x ./store
 var fleet = testbed.Fleet{Hosts: 20, ServicesPerHost: 50, Backups: 1_000_000}
@@ -63,7 +63,7 @@ func BenchmarkFleetHealth(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/fleet")
 		}
 	}
-	// Before issue 13: a few queries per service.
+	// Before the fleet work: a few queries per service.
 	b.Run("PerServiceQueries", every(false))
 	// One snapshot of the fleet (core.FleetHealthSource).
 	b.Run("Snapshot", every(true))

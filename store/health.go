@@ -21,8 +21,8 @@ func newestWhere(cond string) string {
 
 // The statements of HealthSnapshot: a few whatever the number of services,
 // each an index lookup per configuration or service, so status and the
-// console stay fast on a fleet with a long history (issue 13, "Scale";
-// BenchmarkFleetExplain shows their plans).
+// console stay fast on a fleet with a long history
+// (BenchmarkFleetExplain shows their plans).
 var (
 	// The backups that decide each configuration's health.
 	healthBackupIDs = `SELECT ` + newestWhere(`b.status IN ('succeeded', 'failed', 'rotated')`) + `,

@@ -352,7 +352,7 @@ CREATE UNIQUE INDEX audit_origin ON audit(origin);
 	`
 ALTER TABLE audit ADD COLUMN db_user TEXT NOT NULL DEFAULT '';
 `,
-	// operations (issue 14): recovery targets per service (seconds, 0:
+	// operations: recovery targets per service (seconds, 0:
 	// none); a healthchecks-style ping URL per configuration (sealed); the
 	// size anomaly of a backup ('' none, else the sentence); where a
 	// destination's decryption key is said to be kept; notification

@@ -404,7 +404,7 @@ CREATE TRIGGER requests_restore_by_admin BEFORE INSERT ON requests
 FOR EACH ROW WHEN (NEW.kind IN ('restore', 'upload_restore', 'service_copy'))
 EXECUTE FUNCTION requests_restore_by_admin();
 `,
-	// operations (issue 14): recovery targets per service (seconds, 0:
+	// operations: recovery targets per service (seconds, 0:
 	// none); a healthchecks-style ping URL per configuration (sealed); the
 	// size anomaly of a backup ('' none, else the sentence); where a
 	// destination's decryption key is said to be kept; notification

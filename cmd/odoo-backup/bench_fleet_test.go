@@ -19,7 +19,7 @@ import (
 	"github.com/odoo-backup/odoo-backup/store"
 )
 
-// The fleet of issue 13 ("Scale"): 20 hosts x 50 services and 1,000,000
+// The fleet of the scale target: 20 hosts x 50 services and 1,000,000
 // backups in a PostgreSQL catalog. Targets: status --json within 1 s; 20
 // idle daemons at a low query rate.
 //

@@ -18,7 +18,7 @@ import (
 	"github.com/odoo-backup/odoo-backup/store"
 )
 
-// Issue 10 item 8 (SPEC rule 11): manual backups alone, on two scheduled
+// SPEC rule 11: manual backups alone, on two scheduled
 // configurations, are recovery points: status is ok and exits 0.
 func TestStatusCountsManualBackups(t *testing.T) {
 	minio := servers.MinIO(t)
@@ -50,7 +50,7 @@ func TestStatusCountsManualBackups(t *testing.T) {
 	}
 }
 
-// Issue 10 item 9: a command-line backup to a directory and S3 killed with
+// A command-line backup to a directory and S3 killed with
 // SIGKILL leaves running rows, a hidden temporary file and an unfinished
 // multipart upload; the next command (here backups) records the rows as
 // failed, removes the file and the upload, and says so once each; status
@@ -218,7 +218,7 @@ func awaitCondition(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// Issue 10 item 10: a running backup that has made no progress for
+// A running backup that has made no progress for
 // core.StallAfter (here one of another host, which no command reconciles)
 // is stalled in status, text and JSON, and status exits 1 naming it.
 func TestStatusShowsStalledBackup(t *testing.T) {

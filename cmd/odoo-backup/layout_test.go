@@ -48,7 +48,7 @@ func listedLayout(t *testing.T, list, name string) string {
 	return ""
 }
 
-// Issue 12 item 6: a destination's layout is chosen with --layout when it
+// A destination's layout is chosen with --layout when it
 // is added, changed with destination update, shown by destination list
 // (a column, and "layout" in --json); a bad name is one sentence and
 // changes nothing.
@@ -104,7 +104,7 @@ func TestDestinationDefaultLayout(t *testing.T) {
 	}
 }
 
-// Issue 12 items 1 and 6 on the command line: a backup to a pool
+// On the command line: a backup to a pool
 // destination says how many files it holds and what it newly stored; an
 // unchanged filestore stores nothing new; a file whose content does not
 // match its name is warned of in the backup's output, counted and named

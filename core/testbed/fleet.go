@@ -15,8 +15,8 @@ import (
 	"github.com/odoo-backup/odoo-backup/core"
 )
 
-// Fleet is the shape of the catalog the fleet benchmarks fill (issue 13,
-// "Scale"): Hosts hosts of ServicesPerHost services each, every service on
+// Fleet is the shape of the catalog the fleet benchmarks fill: Hosts
+// hosts of ServicesPerHost services each, every service on
 // one to three of the destinations, Backups backups in all.
 type Fleet struct {
 	Hosts           int
