@@ -34,6 +34,8 @@ import (
 	"strings"
 
 	"filippo.io/age"
+
+	"github.com/odoo-backup/odoo-backup/core/odoozip"
 )
 
 const (
@@ -391,6 +393,25 @@ func backupIdentities(rb readableBackup, identityFile string) ([]age.Identity, s
 		return nil, "", Advise(Advice{Action: ActionGiveIdentity, Backup: rb.b.ID, Recipient: recipient}, ErrAccessDenied, "backup %d is encrypted to %s; the identity in %s does not match it, so nothing was read", rb.b.ID, recipient, file)
 	}
 	return ids, file, nil
+}
+
+// openZip opens rb's archive, decrypted where it is encrypted, to read its
+// entries where they are stored; the caller closes the closer once done
+// with them.
+func (rb readableBackup) openZip(ctx context.Context) (*odoozip.Archive, io.Closer, error) {
+	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
+	pra, size, err := rb.plainReaderAt(ra)
+	if err == nil {
+		var a *odoozip.Archive
+		if a, err = openArchive(pra, size, rb.b); err == nil {
+			return a, ra, nil
+		}
+	}
+	ra.Close()
+	if isCancellation(ctx, err) {
+		return nil, nil, ctx.Err()
+	}
+	return nil, nil, err
 }
 
 // plainReaderAt gives random access to the archive's plaintext over ra, which

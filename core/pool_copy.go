@@ -192,19 +192,11 @@ func (e *Engine) copyZipToPool(ctx context.Context, rb readableBackup, dst Objec
 	if err := e.checksum(ctx, rb, nil, rep); err != nil {
 		return 0, "", PoolFacts{}, err
 	}
-	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
-	defer ra.Close()
-	pra, size, err := rb.plainReaderAt(ra)
+	a, closer, err := rb.openZip(ctx)
 	if err != nil {
 		return 0, "", PoolFacts{}, err
 	}
-	a, err := openArchive(pra, size, rb.b)
-	if err != nil {
-		if isCancellation(ctx, err) {
-			return 0, "", PoolFacts{}, ctx.Err()
-		}
-		return 0, "", PoolFacts{}, err
-	}
+	defer closer.Close()
 	p, err := e.openPoolTarget(ctx, dst, d, rb.b.Service)
 	if err != nil {
 		return 0, "", PoolFacts{}, err

@@ -36,19 +36,11 @@ func (e *Engine) writePoolZip(ctx context.Context, rb readableBackup, w io.Write
 		}
 		rep.set(PhaseDownload, 0)
 	}
-	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
-	defer ra.Close()
-	pra, size, err := rb.plainReaderAt(ra)
+	a, closer, err := rb.openZip(ctx)
 	if err != nil {
 		return err
 	}
-	a, err := openArchive(pra, size, rb.b)
-	if err != nil {
-		if isCancellation(ctx, err) {
-			return ctx.Err()
-		}
-		return err
-	}
+	defer closer.Close()
 	var out io.Writer = w
 	if rep != nil {
 		out = io.MultiWriter(w, countingWriter{rep})

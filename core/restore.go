@@ -84,19 +84,11 @@ func (e *Engine) noFilestore(ctx context.Context, rb readableBackup, files []poo
 	case isPool(rb.b):
 	case rb.b.Format == FormatPlainSQL || rb.b.Format == FormatSQLGz || rb.b.Format == FormatPGCustom:
 	default:
-		ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
-		defer ra.Close()
-		pra, size, err := rb.plainReaderAt(ra)
+		a, closer, err := rb.openZip(ctx)
 		if err != nil {
 			return err
 		}
-		a, err := openArchive(pra, size, rb.b)
-		if err != nil {
-			if isCancellation(ctx, err) {
-				return ctx.Err()
-			}
-			return err
-		}
+		defer closer.Close()
 		held = len(a.Filestore) > 0
 	}
 	if held {

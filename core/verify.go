@@ -167,19 +167,11 @@ func (e *Engine) Verify(ctx context.Context, req VerifyRequest) (_ VerifyResult,
 		}
 		return res, nil
 	}
-	ra := newObjectReaderAt(ctx, rb.store, rb.b.Key, rb.b.Size, nil)
-	defer ra.Close()
-	pra, size, err := rb.plainReaderAt(ra)
+	a, closer, err := rb.openZip(ctx)
 	if err != nil {
 		return VerifyResult{}, err
 	}
-	a, err := openArchive(pra, size, rb.b)
-	if err != nil {
-		if isCancellation(ctx, err) {
-			return VerifyResult{}, ctx.Err()
-		}
-		return VerifyResult{}, err
-	}
+	defer closer.Close()
 	res := VerifyResult{Backup: rb.b, DumpBytes: a.Dump.UncompressedSize64, FilestoreFiles: len(a.Filestore), FilestoreBytes: a.FilestoreSize}
 	if a.Manifest == nil {
 		return res, Userf(ErrCorrupt, "backup %d has no manifest.json; it is not a complete Odoo backup", id)

@@ -39,6 +39,19 @@ func parseHookEvent(s string) (core.HookEvent, error) {
 	return ev, nil
 }
 
+// withHookEvent runs fn on the catalog with the service and the event
+// named by the first two arguments; an unknown event is wrong usage, said
+// before the catalog is opened.
+func (a *app) withHookEvent(fn func(ctx context.Context, service string, ev core.HookEvent) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ev, err := parseHookEvent(args[1])
+		if err != nil {
+			return err
+		}
+		return a.withCatalog(func(ctx context.Context, args []string) error { return fn(ctx, args[0], ev) })(cmd, args)
+	}
+}
+
 func (a *app) hookSetCommand() *cobra.Command {
 	timeout := core.DefaultHookTimeout
 	cmd := &cobra.Command{
@@ -81,19 +94,13 @@ func (a *app) hookRemoveCommand() *cobra.Command {
 		Use:   "remove SERVICE pre-backup|post-backup|pre-restore|post-restore",
 		Short: "Remove a service's hook",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ev, err := parseHookEvent(args[1])
-			if err != nil {
+		RunE: a.withHookEvent(func(ctx context.Context, service string, ev core.HookEvent) error {
+			if err := a.cat.RemoveServiceHook(ctx, service, ev); err != nil {
 				return err
 			}
-			return a.withCatalog(func(ctx context.Context, args []string) error {
-				if err := a.cat.RemoveServiceHook(ctx, args[0], ev); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "Service %s has no %s hook any more.\n", args[0], ev)
-				return nil
-			})(cmd, args)
-		},
+			fmt.Fprintf(a.stdout, "Service %s has no %s hook any more.\n", service, ev)
+			return nil
+		}),
 	}
 }
 
@@ -156,29 +163,23 @@ func (a *app) hookTestCommand() *cobra.Command {
 		Use:   "test SERVICE pre-backup|post-backup|pre-restore|post-restore",
 		Short: "Run a service's hook now, with ODOO_BACKUP_OUTCOME=test, and say how it went",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ev, err := parseHookEvent(args[1])
+		RunE: a.withHookEvent(func(ctx context.Context, service string, ev core.HookEvent) error {
+			run, err := a.engine.TestHook(ctx, service, ev)
 			if err != nil {
 				return err
 			}
-			return a.withCatalog(func(ctx context.Context, args []string) error {
-				run, err := a.engine.TestHook(ctx, args[0], ev)
-				if err != nil {
-					return err
+			status := "was stopped"
+			if run.ExitCode >= 0 {
+				status = fmt.Sprintf("exited with status %d", run.ExitCode)
+			}
+			if run.Ran {
+				fmt.Fprintf(a.stdout, "The %s hook %s of %s %s after %s; it printed %s", ev, run.Hook.Command, service, status, run.Duration.Round(time.Millisecond), core.FormatSize(run.OutputBytes))
+				if run.LastLine != "" {
+					fmt.Fprintf(a.stdout, ", last: %s", run.LastLine)
 				}
-				status := "was stopped"
-				if run.ExitCode >= 0 {
-					status = fmt.Sprintf("exited with status %d", run.ExitCode)
-				}
-				if run.Ran {
-					fmt.Fprintf(a.stdout, "The %s hook %s of %s %s after %s; it printed %s", ev, run.Hook.Command, args[0], status, run.Duration.Round(time.Millisecond), core.FormatSize(run.OutputBytes))
-					if run.LastLine != "" {
-						fmt.Fprintf(a.stdout, ", last: %s", run.LastLine)
-					}
-					fmt.Fprintln(a.stdout, ".")
-				}
-				return run.Err
-			})(cmd, args)
-		},
+				fmt.Fprintln(a.stdout, ".")
+			}
+			return run.Err
+		}),
 	}
 }
