@@ -14,7 +14,7 @@ var _ core.HookCatalog = (*Catalog)(nil)
 func (c *Catalog) ServiceHooks(ctx context.Context, service string) ([]core.Hook, error) {
 	id, err := serviceID(ctx, c.db, service)
 	if err != nil {
-		return nil, err
+		return nil, dbError(fmt.Sprintf("read the hooks of service %q", service), err)
 	}
 	rows, err := c.db.QueryContext(ctx, `SELECT event, command, timeout_seconds FROM service_hooks WHERE service_id = ?`, id)
 	if err != nil {
@@ -36,13 +36,53 @@ func (c *Catalog) ServiceHooks(ctx context.Context, service string) ([]core.Hook
 	if err := rows.Err(); err != nil {
 		return nil, dbError(fmt.Sprintf("read the hooks of service %q", service), err)
 	}
+	return inEventOrder(byEvent), nil
+}
+
+// AllServiceHooks are the hooks of every service that has any, by service
+// name, each in core.HookEvents order.
+func (c *Catalog) AllServiceHooks(ctx context.Context) (map[string][]core.Hook, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT s.name, h.event, h.command, h.timeout_seconds
+		FROM service_hooks h JOIN services s ON s.id = h.service_id`)
+	if err != nil {
+		return nil, dbError("read the hooks of the services", err)
+	}
+	defer rows.Close()
+	byService := map[string]map[core.HookEvent]core.Hook{}
+	for rows.Next() {
+		var (
+			name    string
+			h       core.Hook
+			seconds int64
+		)
+		if err := rows.Scan(&name, &h.Event, &h.Command, &seconds); err != nil {
+			return nil, dbError("read the hooks of the services", err)
+		}
+		h.Timeout = time.Duration(seconds) * time.Second
+		if byService[name] == nil {
+			byService[name] = map[core.HookEvent]core.Hook{}
+		}
+		byService[name][h.Event] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError("read the hooks of the services", err)
+	}
+	out := make(map[string][]core.Hook, len(byService))
+	for name, byEvent := range byService {
+		out[name] = inEventOrder(byEvent)
+	}
+	return out, nil
+}
+
+// inEventOrder lists the hooks of byEvent in core.HookEvents order.
+func inEventOrder(byEvent map[core.HookEvent]core.Hook) []core.Hook {
 	var out []core.Hook
 	for _, e := range core.HookEvents {
 		if h, ok := byEvent[e]; ok {
 			out = append(out, h)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // SetServiceHook adds or replaces the hook of h.Event of service. The

@@ -53,8 +53,12 @@ type Journaled struct {
 	svcList      []core.Service
 	configs      []core.Configuration
 	haveConfigs  bool
-	version      int64
-	haveVersion  bool
+	// hooks are every service's hooks as last read with the
+	// configurations (haveHooks), or one by one.
+	hooks       map[string][]core.Hook
+	haveHooks   bool
+	version     int64
+	haveVersion bool
 	// origins maps a provisional id to the origin of its journal entries,
 	// ids a replayed provisional id to the catalog's.
 	origins  map[int64]string
@@ -87,7 +91,7 @@ func NewJournaled(c *Catalog, o JournaledOptions) *Journaled {
 	}
 	w := &Journaled{Catalog: c, journal: o.Journal, log: o.Log, host: core.HostName(), timeout: o.CallTimeout, onReplayed: o.OnReplayed,
 		services: map[string]core.Service{}, servicesByID: map[int64]core.Service{},
-		dests: map[string]core.Destination{}, destsByID: map[int64]core.Destination{},
+		dests: map[string]core.Destination{}, destsByID: map[int64]core.Destination{}, hooks: map[string][]core.Hook{},
 		origins: map[int64]string{}, ids: map[int64]int64{}, nextProv: -1}
 	for _, e := range o.Journal.Entries() {
 		if id := e.provisionalID(); id < 0 {
@@ -234,9 +238,13 @@ func (w *Journaled) AllConfigurations(ctx context.Context) ([]core.Configuration
 	}
 	svcs, serr := w.Catalog.Services(cctx)
 	dests, derr := w.Catalog.Destinations(cctx)
+	hooks, herr := w.Catalog.AllServiceHooks(cctx)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.configs, w.haveConfigs = append([]core.Configuration(nil), all...), true
+	if herr == nil {
+		w.hooks, w.haveHooks = hooks, true
+	}
 	if serr == nil {
 		w.svcList = append([]core.Service(nil), svcs...)
 		for _, s := range svcs {
@@ -249,6 +257,23 @@ func (w *Journaled) AllConfigurations(ctx context.Context) ([]core.Configuration
 		}
 	}
 	return all, nil
+}
+
+// ServiceHooks are read from the catalog, or while it does not answer as
+// they were last read: a backup runs its hooks as it would have.
+func (w *Journaled) ServiceHooks(ctx context.Context, service string) ([]core.Hook, error) {
+	cctx, cancel := w.call(ctx)
+	defer cancel()
+	hooks, err := w.Catalog.ServiceHooks(cctx, service)
+	w.seen(err)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err == nil {
+		w.hooks[service] = hooks
+	} else if cached, ok := w.hooks[service]; isDown(err) && (ok || w.haveHooks) {
+		return append([]core.Hook(nil), cached...), nil
+	}
+	return hooks, err
 }
 
 func (w *Journaled) Configurations(ctx context.Context, service string) ([]core.Configuration, error) {

@@ -43,6 +43,18 @@ func TestDaemonJournalsWhileCatalogIsDown(t *testing.T) {
 		c.ok("config", "set", svc, "disk", "--frequency", "hourly", "--minute", "0", "--keep", "5")
 	}
 	journal := filepath.Join(c.dir, "xdg", "odoo-backup", "journal", "host-a.jsonl")
+	// A service with a hook: the hooks, read with the schedules, still run
+	// while the catalog is away.
+	hooks := filepath.Join(c.dir, "hooks")
+	marker := filepath.Join(c.dir, "hook-ran")
+	if err := os.Mkdir(hooks, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hook := filepath.Join(hooks, "pre")
+	if err := os.WriteFile(hook, []byte("#!/bin/sh\necho \"$ODOO_BACKUP_SERVICE\" >> "+marker+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("hook", "set", "jr_c", "pre-backup", hook, "--timeout", "30s")
 
 	// One backup at a time: the first starts while the catalog answers,
 	// the others run once it is gone.
@@ -53,6 +65,9 @@ func TestDaemonJournalsWhileCatalogIsDown(t *testing.T) {
 	}
 	d.waitFor("scheduled run finished", len(services))
 	d.saw("the catalog is unreachable; the schedules it last gave keep running")
+	if got, err := os.ReadFile(marker); err != nil || strings.TrimSpace(string(got)) != "jr_c" {
+		t.Errorf("the pre-backup hook of jr_c left %q (%v); want it run once, for jr_c", got, err)
+	}
 
 	// While it is away: the journal holds the rows, the destination the
 	// archives, and the commands say so in one sentence.
