@@ -121,11 +121,7 @@ func TestHooksDialogReadOnly(t *testing.T) {
 func TestHookWarningShown(t *testing.T) {
 	cat := seed(t)
 	ctx := context.Background()
-	bs, err := cat.Backups(ctx, core.BackupFilter{Service: "production", Limit: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := bs[0]
+	b := newestProduction(t, cat)
 	b.Warning = "the post-backup hook /etc/odoo-backup/start-cron exited with status 1: cron is masked"
 	if err := cat.UpdateBackup(ctx, b); err != nil {
 		t.Fatal(err)

@@ -72,11 +72,7 @@ func TestDestinationLayoutForm(t *testing.T) {
 func TestBackupDetailsPool(t *testing.T) {
 	cat := seed(t)
 	ctx := context.Background()
-	bs, err := cat.Backups(ctx, core.BackupFilter{Service: "production", Limit: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := bs[0]
+	b := newestProduction(t, cat)
 	b.Key, b.Database, b.Format = "production/2026/11/22/production_20261122-120000_scheduled.zip", "production_db", core.FormatOdooPool
 	b.Pool = &core.PoolFacts{Files: 100000, Bytes: 10_500_000_000, NewObjects: 12, NewBytes: 3_400_000,
 		MismatchCount: 4, Mismatched: []string{"00/0011", "ab/ab22", "cd/cd33", "ef/ef44"}}

@@ -14,11 +14,7 @@ import (
 func TestHistoryMarksMissingFiles(t *testing.T) {
 	cat := seed(t)
 	ctx := context.Background()
-	bs, err := cat.Backups(ctx, core.BackupFilter{Service: "production", Limit: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := bs[0]
+	b := newestProduction(t, cat)
 	b.MissingCount, b.MissingFiles = 5, []string{"0a/0a1b2c", "3d/3d4e5f", "6a/6a7b8c", "9d/9d0e1f", "ab/ab2c3d"}
 	if err := cat.UpdateBackup(ctx, b); err != nil {
 		t.Fatal(err)

@@ -162,17 +162,24 @@ func snap(t *testing.T, tm *teatest.TestModel, name string, want ...string) {
 	t.Run(name, func(t *testing.T) { golden.RequireEqual(t, []byte(frame)) })
 }
 
+// newestProduction is the newest backup of the seed's production service,
+// for a test to give it more to say.
+func newestProduction(t *testing.T, cat Catalog) core.Backup {
+	t.Helper()
+	bs, err := cat.Backups(context.Background(), core.BackupFilter{Service: "production", Limit: 1})
+	if err != nil || len(bs) == 0 {
+		t.Fatalf("the seed's newest backup of production: %v (%d found)", err, len(bs))
+	}
+	return bs[0]
+}
+
 func clearField(tm *teatest.TestModel) { tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU}) }
 
 func TestBackupDetails(t *testing.T) {
 	cat := seed(t)
 	ctx := context.Background()
 	// The newest backup carries everything a backup can say.
-	bs, err := cat.Backups(ctx, core.BackupFilter{Service: "production", Limit: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := bs[0]
+	b := newestProduction(t, cat)
 	b.SHA256, b.Key, b.Database, b.Format = strings.Repeat("9f2c", 16), "production/2026/11/22/production-20261122-120000-scheduled.zip", "production_db", core.FormatOdooZip
 	b.OdooVersion, b.PGVersion = "17.0", "16.4"
 	if err := cat.UpdateBackup(ctx, b); err != nil {
