@@ -37,7 +37,7 @@ func (r rebuildJSON) added() (n int) {
 	return n
 }
 
-// Item 7 end to end: after the catalog file is deleted, re-adding the
+// A lost catalog, end to end: after the catalog file is deleted, re-adding the
 // destinations and running catalog rebuild lists every backup with the same
 // checksums, and each restores once its service is known.
 func TestCatalogRebuild(t *testing.T) {
