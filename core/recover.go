@@ -115,23 +115,30 @@ func processGone(b Backup, host string, now time.Time, staleAfter time.Duration)
 // host booted (Linux /proc/PID/stat, field 22): with the pid it names one
 // process for the host's uptime. ok is false where it cannot be read.
 func ProcessStartTime(pid int) (start int64, ok bool) {
+	fields, ok := procStat(pid)
+	const startField = 22 - 3 // fields after ')' start at field 3
+	if !ok || len(fields) <= startField {
+		return 0, false
+	}
+	start, err := strconv.ParseInt(fields[startField], 10, 64)
+	return start, err == nil
+}
+
+// procStat is the fields of /proc/PID/stat from the third (the state) on;
+// ok is false where it cannot be read.
+func procStat(pid int) (fields []string, ok bool) {
 	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, false
+		return nil, false
 	}
 	// The command name (field 2) may hold spaces and parentheses: the
 	// fields that follow start after its last ')'.
 	i := bytes.LastIndexByte(raw, ')')
 	if i < 0 {
-		return 0, false
+		return nil, false
 	}
-	fields := strings.Fields(string(raw[i+1:]))
-	const startField = 22 - 3 // fields after ')' start at field 3
-	if len(fields) <= startField {
-		return 0, false
-	}
-	start, err = strconv.ParseInt(fields[startField], 10, 64)
-	return start, err == nil
+	fields = strings.Fields(string(raw[i+1:]))
+	return fields, len(fields) > 0
 }
 
 // selfStart is this process's start time, read once.
@@ -180,11 +187,19 @@ func (e *Engine) removeLeftovers(ctx context.Context, b Backup) error {
 	return nil
 }
 
-// ProcessAlive reports whether a process with that pid exists on this host.
+// ProcessAlive reports whether a process with that pid exists on this host
+// and has not ended. A process that died but that its parent has not
+// waited for yet (a zombie: a backup killed under a script that does not
+// reap it) still has its pid, yet does nothing more: it is not alive.
 func ProcessAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	if fields, ok := procStat(pid); ok && (fields[0] == "Z" || fields[0] == "X") {
+		return false
+	}
+	return true
 }

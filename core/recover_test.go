@@ -1,8 +1,12 @@
 package core_test
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/odoo-backup/odoo-backup/core"
 	"github.com/odoo-backup/odoo-backup/core/testbed"
@@ -43,4 +47,68 @@ func TestRecoverCrashedPidReuse(t *testing.T) {
 	if again, err := e.engine.RecoverCrashed(e.ctx); err != nil || len(again) != 0 {
 		t.Errorf("a second RecoverCrashed found %+v, %v; want nothing", again, err)
 	}
+}
+
+// A backup process killed under a parent that has not waited for it yet
+// (a zombie: its pid still exists) is dead: the next command records its
+// backup as interrupted, as it does once the pid is gone.
+func TestRecoverCrashedZombie(t *testing.T) {
+	e := newEnv(t, testbed.OdooOptions{Seed: 16})
+	host, _ := os.Hostname()
+	cmd := exec.Command("sleep", "600")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	start, ok := core.ProcessStartTime(pid)
+	if !ok {
+		t.Fatalf("no start time for the live process %d", pid)
+	}
+	b := core.Backup{Service: "prod", Destination: "local", Kind: core.KindManual, Host: host, PID: pid, ProcessStart: start}
+	if err := e.cat.CreateBackup(e.ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.engine.RecoverCrashed(e.ctx); err != nil || len(got) != 0 || !core.ProcessAlive(pid) {
+		t.Fatalf("while its process runs: recovered %+v (%v), alive %v; want nothing recovered", got, err, core.ProcessAlive(pid))
+	}
+
+	// Killed and not waited for: the pid stays, as a zombie.
+	if err := cmd.Process.Signal(os.Kill); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for procState(pid) != "Z" {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d is %q a minute after SIGKILL, want a zombie", pid, procState(pid))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if core.ProcessAlive(pid) {
+		t.Errorf("ProcessAlive(%d) is true for a zombie", pid)
+	}
+	got, err := e.engine.RecoverCrashed(e.ctx)
+	if err != nil || len(got) != 1 || got[0].ID != b.ID {
+		t.Fatalf("recovered %+v (%v), want backup %d, whose process is a zombie", got, err, b.ID)
+	}
+	if row, _ := e.cat.Backup(e.ctx, b.ID); row.Status != core.StatusFailed || row.Error != core.InterruptedMessage {
+		t.Errorf("backup %d is %s %q, want failed as interrupted", b.ID, row.Status, row.Error)
+	}
+}
+
+// procState is the state letter of process pid (/proc/PID/stat field 3),
+// or "" when it cannot be read.
+func procState(pid int) string {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	i := bytes.LastIndexByte(raw, ')')
+	if i < 0 || i+3 > len(raw) {
+		return ""
+	}
+	return string(raw[i+2 : i+3])
 }

@@ -116,7 +116,26 @@ func TestFrozenEndpointIsBoundedAndVisible(t *testing.T) {
 	// 2. Frozen before the backup starts: the row exists at once, and the
 	// backup fails within the bound while the local one succeeds.
 	began = time.Now()
-	bs, err := e.engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"frozen", "local"}})
+	go func() {
+		bs, err := e.engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"frozen", "local"}})
+		done <- outcome{bs, err}
+	}()
+	// While the endpoint answers nothing, the backup on it is already
+	// there, running, for status and the console to show.
+	for seen := false; !seen; time.Sleep(5 * time.Millisecond) {
+		select {
+		case out := <-done:
+			t.Fatalf("the backup on the frozen endpoint ended (%v) before its running row was seen", out.err)
+		default:
+		}
+		running, err := e.cat.Backups(e.ctx, core.BackupFilter{Destination: frozen.Name, Status: core.StatusRunning})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = len(running) == 1
+	}
+	out = <-done
+	bs, err := out.bs, out.err
 	took = time.Since(began)
 	t.Logf("frozen from the start: the fan-out took %s", took)
 	wantFrozenFailure(t, bs, err, frozen, m.Endpoint)

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -133,6 +134,11 @@ type Scheduler struct {
 
 	workCtx    context.Context
 	cancelWork context.CancelFunc
+
+	// recovering is set while a look for this host's dead backups runs
+	// (recoverCrashed); recovered ends with it.
+	recovering atomic.Bool
+	recovered  sync.WaitGroup
 
 	// afterPoll lets tests await a look at the catalog, shutdownWaiting the
 	// start of the shutdown timeout.
@@ -294,6 +300,7 @@ func (s *Scheduler) runOnce(ctx context.Context) error {
 	}
 
 	err = s.watch(ctx)
+	s.recovered.Wait()
 	s.shutdown()
 	return err
 }
@@ -339,10 +346,32 @@ func (s *Scheduler) watch(ctx context.Context) error {
 		if err := s.reload(ctx); err != nil && ctx.Err() == nil {
 			s.o.Log.Error("reloading the configurations failed", "error", err)
 		}
+		s.recoverCrashed(ctx)
 		if s.afterPoll != nil {
 			s.afterPoll()
 		}
 	}
+}
+
+// recoverCrashed records the backups of this host whose process died while
+// this scheduler runs (a command-line backup killed under cron) as
+// interrupted and removes what they left, within a poll instead of at the
+// next command. It reads only the running rows. It runs beside the poll,
+// one look at a time: a destination slow to answer while its leftovers are
+// removed must not hold back the lease's renewal.
+func (s *Scheduler) recoverCrashed(ctx context.Context) {
+	if !s.recovering.CompareAndSwap(false, true) {
+		return
+	}
+	s.recovered.Add(1)
+	go func() {
+		defer s.recovered.Done()
+		defer s.recovering.Store(false)
+		// The runner logs each backup it recovers.
+		if _, err := s.o.Runner.RecoverInterrupted(ctx, 0); err != nil && ctx.Err() == nil {
+			s.o.Log.Error("cleaning up after interrupted backups failed", "error", err)
+		}
+	}()
 }
 
 // consoleMustWait says whether this is a console's scheduler and a daemon

@@ -67,6 +67,7 @@ var sqliteOnly = map[string]string{
 	"TestOpenRefusesUnusablePath":                          "about SQLite file paths",
 	"TestKeyPath":                                          "the key beside an SQLite file",
 	"TestConcurrentOpenOfNewCatalog":                       "SQLite's busy answer while a new file turns to WAL",
+	"TestOpenCatalogKeepsItsFileLock":                      "SQLite's lock on its file",
 	"TestScheduleVersionAfterUpgrade":                      "builds an SQLite catalog of an older schema",
 	"TestPlaintextSecretsOfOlderCatalogAreEncryptedOnOpen": "builds an SQLite catalog of an older schema",
 	"TestAppendedMigrationRunsOnce":                        "appends to the SQLite migrations",

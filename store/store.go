@@ -35,6 +35,9 @@ type Catalog struct {
 	schemaChanged bool
 	// listener is the connection WaitRequests listens on (PostgreSQL).
 	listener requestListener
+	// file is the SQLite catalog file, open for the catalog's life (Open
+	// says why).
+	file *os.File
 }
 
 // Option changes how Open sets up a Catalog.
@@ -94,11 +97,22 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 	// without waiting, to a connection that opens a new file while another
 	// switches it to WAL, so the console and the daemon starting together on
 	// a new catalog take turns here. flock is separate from SQLite's own
-	// fcntl locks on the same file.
-	defer lock.Close()
+	// fcntl locks on the same file, but closing any descriptor of the file
+	// drops every fcntl lock this process holds on it (they belong to the
+	// process, not the descriptor): SQLite's shared lock among them, which
+	// tells another process's last connection not to checkpoint and delete
+	// the WAL this one still writes to. So the file stays open as long as
+	// the catalog, and is closed after SQLite's connections (Close).
+	kept := false
+	defer func() {
+		if !kept {
+			lock.Close()
+		}
+	}()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return nil, fmt.Errorf("lock catalog %s while opening it: %w", path, err)
 	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing the file unlocks it too
 	sqlDB, err := sql.Open("sqlite", path+"?"+dsnParams)
 	if err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
@@ -112,6 +126,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 		sqlDB.Close()
 		return nil, classifyOpen(path, err)
 	}
+	c.file, kept = lock, true
 	return c, nil
 }
 
@@ -159,7 +174,11 @@ func restrictModes(path string) error {
 // Close releases the file.
 func (c *Catalog) Close() error {
 	c.listener.close()
-	return c.db.Close()
+	err := c.db.Close()
+	if c.file != nil {
+		c.file.Close()
+	}
+	return err
 }
 
 // Path is the catalog file, for messages.

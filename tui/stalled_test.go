@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,4 +32,44 @@ func TestStalledText(t *testing.T) {
 			t.Errorf("%s: stalledText = %q, want %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+// A backup whose catalog row has shown no progress for longer than
+// core.StallAfter (one the daemon on another host runs against an endpoint
+// that answers nothing) is stalled on the home screen, the state of its
+// service and the row of its configuration, and in its service's history.
+func TestConsoleShowsStalledBackup(t *testing.T) {
+	cat := seed(t)
+	b := core.Backup{Service: "production", Destination: "s3-eu", Kind: core.KindScheduled, Host: "backup-host", PID: 4121,
+		StartedAt: clock.Add(-3 * time.Minute), BackupProgress: core.BackupProgress{Phase: core.PhaseDump, Bytes: 1 << 20, ProgressAt: clock.Add(-2 * time.Minute)}}
+	if err := cat.CreateBackup(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	tm := start(t, Options{Catalog: cat})
+	view(t, tm, "production", "stalled")
+	home := snapshot(t, tm)
+	row := lineWith(home, "production")
+	if !strings.Contains(row, "· stalled") || strings.Count(row, "stalled") != 2 {
+		t.Errorf("production's row should say its backup is stalled, and so is the service:\n%s", home)
+	}
+	press(tm, "down", "enter")
+	view(t, tm, "odoo-backup › production", "dump")
+	frame := snapshot(t, tm)
+	if cfg := lineWith(frame, "s3-eu"); !strings.HasSuffix(strings.TrimRight(cfg, " │║"), "stalled") {
+		t.Errorf("the s3-eu configuration should be stalled:\n%s", frame)
+	}
+	if !strings.Contains(frame, "· stalled 2:00") {
+		t.Errorf("the history should mark the running backup stalled:\n%s", frame)
+	}
+	quit(t, tm)
+}
+
+// lineWith is the first line of frame containing s, or "".
+func lineWith(frame, s string) string {
+	for _, l := range strings.Split(frame, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
 }

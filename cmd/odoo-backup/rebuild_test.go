@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -35,7 +37,7 @@ func (r rebuildJSON) added() (n int) {
 	return n
 }
 
-// Item 7 end to end: after the catalog file is deleted, re-adding the
+// A lost catalog, end to end: after the catalog file is deleted, re-adding the
 // destinations and running catalog rebuild lists every backup with the same
 // checksums, and each restores once its service is known.
 func TestCatalogRebuild(t *testing.T) {
@@ -282,5 +284,58 @@ func TestCatalogRebuildKeepsIDsAndSettlesClashes(t *testing.T) {
 	c.ok("restore", "1", "--new-db", db, "--filestore", filepath.Join(c.dir, db))
 	if n, err := pg.QueryInt(t.Context(), db, "SELECT count(*) FROM ir_attachment"); err != nil || n != int64(odoo.Attachments) {
 		t.Errorf("restored %s has %d attachments (%v), want %d", db, n, err, odoo.Attachments)
+	}
+}
+
+// The id a restore printed for its safety backup ("restore it with:
+// odoo-backup restore N --service prod --yes") names the same backup after
+// the catalog is lost and rebuilt, and that command puts it back.
+func TestCatalogRebuildKeepsSafetyBackupID(t *testing.T) {
+	c := newCLI(t)
+	odoo := generate(t, "cli_rebuild_safety")
+	disk := filepath.Join(c.dir, "disk")
+	c.ok("destination", "add", "disk", "--dir", disk)
+	c.addService("prod", odoo)
+	c.ok("config", "set", "prod", "disk")
+	c.ok("backup", "prod")
+	c.ok("backup", "prod")
+	out := c.ok("restore", "1", "--service", "prod", "--yes")
+	m := regexp.MustCompile(`Safety backup (\d+) of prod taken first; restore it with: odoo-backup restore (\d+) --service prod --yes`).FindStringSubmatch(out)
+	if m == nil || m[1] != m[2] {
+		t.Fatalf("the restore should name its safety backup and the command that puts it back:\n%s", out)
+	}
+	id := m[1]
+	safetyID, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before []backupJSON
+	c.json(&before, "backups")
+
+	for _, f := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(c.catalog + f); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	c.ok("destination", "add", "disk", "--dir", disk)
+	c.addService("prod", odoo)
+	c.ok("catalog", "rebuild")
+	var after []backupJSON
+	c.json(&after, "backups")
+	if len(after) != len(before) {
+		t.Fatalf("after the rebuild: %+v, want the %d backups of before", after, len(before))
+	}
+	for i, b := range after {
+		if b.ID != before[i].ID || b.Kind != before[i].Kind || b.SHA256 != before[i].SHA256 {
+			t.Errorf("after the rebuild backup %d is %s %s, before it was backup %d, %s %s", b.ID, b.Kind, b.SHA256, before[i].ID, before[i].Kind, before[i].SHA256)
+		}
+	}
+	if b := c.backupByID(safetyID); b.Kind != "safety" {
+		t.Errorf("backup %s after the rebuild is %s, want the safety backup", id, b.Kind)
+	}
+	// The restore takes a safety backup first: prod needs its primary again.
+	c.ok("config", "set", "prod", "disk")
+	if out := c.ok("restore", id, "--service", "prod", "--yes"); !strings.Contains(out, "Backup "+id+" restored onto prod") {
+		t.Errorf("restore %s after the rebuild:\n%s", id, out)
 	}
 }
