@@ -15,8 +15,9 @@ import (
 // A real Odoo dump with hostile SQL added, uploaded onto a service and
 // restored (as upload --restore does): the SQL runs as the throwaway loader
 // role, so PostgreSQL itself refuses every statement that reaches outside
-// the staged database. After each: no marker file, the other database and
-// every role as before, no server setting changed, the loader gone, and the
+// the staged database. After each: no marker file, every other database,
+// every database's owner and settings, and every role as before, no server
+// setting changed, the loader gone, and the
 // target either as before (refused) or holding the dump's data and nothing
 // more (restored and harmless).
 func TestHostileDumpCorpus(t *testing.T) {
@@ -75,6 +76,8 @@ func TestHostileDumpCorpus(t *testing.T) {
 		{name: "DROP DATABASE of another", sql: `DROP DATABASE OTHERDB; DROP DATABASE IF EXISTS OTHERDB WITH (FORCE);`},
 		{name: "lo_export", sql: `SELECT lo_export(lo_import('/etc/passwd'), 'MARKER');`},
 		{name: "DO block building COPY PROGRAM", sql: `DO $$ BEGIN EXECUTE 'CO' || 'PY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); END $$;`},
+		{name: "settings of its own database", sql: `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, pg_catalog', current_database()); END $$;
+ALTER ROLE CURRENT_USER SET search_path = public, pg_catalog; ALTER ROLE ALL SET search_path = public, pg_catalog;`},
 		{name: "trigger that neutralization fires", neutralize: true, sql: `CREATE FUNCTION public.trap() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); RETURN NEW; END $$;
 CREATE TRIGGER trap BEFORE UPDATE ON public.ir_cron FOR EACH ROW EXECUTE FUNCTION public.trap();`},
@@ -86,6 +89,10 @@ CREATE TRIGGER trap BEFORE UPDATE ON public.ir_cron FOR EACH ROW EXECUTE FUNCTIO
 			dump := plain + "\n" + sql + "\n"
 			path := e.writeFile(fmt.Sprintf("hostile%d.zip", i), zipOf(t, "dump.sql", dump, "manifest.json", `{"version": "17.0"}`))
 			rolesBefore, err := pg.Roles(e.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dbsBefore, err := pg.Databases(e.ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,6 +110,9 @@ CREATE TRIGGER trap BEFORE UPDATE ON public.ir_cron FOR EACH ROW EXECUTE FUNCTIO
 			}
 			if rolesAfter, err := pg.Roles(e.ctx); err != nil || rolesAfter != rolesBefore {
 				t.Errorf("roles changed (%v):\nbefore:\n%s\nafter:\n%s", err, rolesBefore, rolesAfter)
+			}
+			if dbsAfter, err := pg.Databases(e.ctx); err != nil || dbsAfter != dbsBefore {
+				t.Errorf("databases changed (%v):\nbefore:\n%s\nafter:\n%s", err, dbsBefore, dbsAfter)
 			}
 			if a := readAuto(); a != autoBefore {
 				t.Errorf("postgresql.auto.conf changed:\n%s", a)

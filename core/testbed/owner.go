@@ -454,3 +454,14 @@ func (pg *Postgres) Roles(ctx context.Context) (string, error) {
 		(SELECT coalesce(string_agg(g.rolname, ',' ORDER BY g.rolname), '') FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid)),
 		E'\n' ORDER BY r.rolname) FROM pg_roles r`)
 }
+
+// Databases lists every database of the cluster with its owner, whether it
+// takes connections, its connection limit and its settings (ALTER
+// DATABASE ... SET), one line each, sorted: what a hostile restore must not
+// change.
+func (pg *Postgres) Databases(ctx context.Context) (string, error) {
+	return pg.QueryString(ctx, "postgres", `SELECT string_agg(format('%s owner=%s connect=%s limit=%s template=%s settings=%s',
+		d.datname, pg_get_userbyid(d.datdba), d.datallowconn, d.datconnlimit, d.datistemplate,
+		(SELECT coalesce(string_agg(array_to_string(s.setconfig, ','), ';' ORDER BY s.setrole), '') FROM pg_db_role_setting s WHERE s.setdatabase = d.oid)),
+		E'\n' ORDER BY d.datname) FROM pg_database d`)
+}
