@@ -358,7 +358,7 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 	defer cancel()
 
 	rep.set(PhaseConnect, 0)
-	conn, err := ConnectDB(ctx, svc.DB)
+	conn, err := connectPinned(ctx, svc.DB)
 	if err != nil {
 		return info, err
 	}

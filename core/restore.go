@@ -723,7 +723,7 @@ func writeEntry(ctx context.Context, f *zipFile, path string) error {
 // checkAttachments reports every attachment file the database at conn
 // refers to that the filestore dir lacks.
 func (st *staged) checkAttachments(ctx context.Context, c DBConn, dir string) error {
-	conn, err := ConnectDB(ctx, c)
+	conn, err := connectPinned(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func HasAttachments(ctx context.Context, q Querier) (bool, error) {
 
 // InstalledModules maps each installed module to its latest version.
 func InstalledModules(ctx context.Context, q Querier) (map[string]string, error) {
-	rows, err := q.Query(ctx, "SELECT name, COALESCE(latest_version, '') FROM ir_module_module WHERE state = 'installed'")
+	rows, err := q.Query(ctx, "SELECT name, COALESCE(latest_version, '') FROM public.ir_module_module WHERE state = 'installed'")
 	if err != nil {
 		return nil, err
 	}
@@ -66,14 +66,14 @@ func InstalledModules(ctx context.Context, q Querier) (map[string]string, error)
 // AttachmentFileCount is the number of filestore files the database refers to.
 func AttachmentFileCount(ctx context.Context, q Querier) (int64, error) {
 	var attachments int64
-	err := q.QueryRow(ctx, "SELECT count(DISTINCT store_fname) FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> ''").Scan(&attachments)
+	err := q.QueryRow(ctx, "SELECT count(DISTINCT store_fname) FROM public.ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> ''").Scan(&attachments)
 	return attachments, err
 }
 
 // EachAttachmentFile calls fn, in name order, with every filestore file the
 // database refers to: what a backup archives and what a restore must find.
 func EachAttachmentFile(ctx context.Context, q Querier, fn func(storeFname string) error) error {
-	rows, err := q.Query(ctx, "SELECT DISTINCT store_fname FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
+	rows, err := q.Query(ctx, "SELECT DISTINCT store_fname FROM public.ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
 	if err != nil {
 		return fmt.Errorf("list attachment files: %w", err)
 	}
