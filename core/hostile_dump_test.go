@@ -92,6 +92,20 @@ BEGIN
 END $$;
 CREATE OPERATOR public.= (LEFTARG = character varying, RIGHTARG = character varying, FUNCTION = public.trap_eq);
 CREATE OPERATOR public.<> (LEFTARG = character varying, RIGHTARG = character varying, FUNCTION = public.trap_ne);`},
+		{name: "a view standing in for a key table", planted: true, sql: `CREATE FUNCTION public.trap() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); EXCEPTION WHEN OTHERS THEN NULL; END;
+	RETURN true;
+END $$;
+ALTER TABLE public.res_partner RENAME TO res_partner_data;
+CREATE VIEW public.res_partner AS SELECT * FROM public.res_partner_data WHERE public.trap();`},
+		{name: "a view standing in for ir_attachment", planted: true, sql: `CREATE FUNCTION public.trap() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); EXCEPTION WHEN OTHERS THEN NULL; END;
+	RETURN true;
+END $$;
+ALTER TABLE public.ir_attachment RENAME TO ir_attachment_data;
+CREATE VIEW public.ir_attachment AS SELECT * FROM public.ir_attachment_data WHERE public.trap();`},
 		{name: "settings of its own database", sql: `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, pg_catalog', current_database()); END $$;
 ALTER ROLE CURRENT_USER SET search_path = public, pg_catalog; ALTER ROLE ALL SET search_path = public, pg_catalog;`},
 		{name: "trigger that neutralization fires", neutralize: true, sql: `CREATE FUNCTION public.trap() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -152,6 +166,10 @@ CREATE TRIGGER trap BEFORE UPDATE ON public.ir_cron FOR EACH ROW EXECUTE FUNCTIO
 			e.noLoaders()
 			e.noLeftovers(tg)
 
+			if tc.planted && strings.Contains(tc.name, "a view") {
+				// Refused by the checks, which name the view.
+				wantRefused(t, err, "is a view, not a table", "staging is unchanged")
+			}
 			if err != nil {
 				// Refused: the target is untouched.
 				t.Logf("refused: %v", err)
@@ -258,4 +276,45 @@ func TestLoaderLoginRefused(t *testing.T) {
 		t.Error("restore --new-db created a database")
 	}
 	e.noLoaders()
+}
+
+// A database where a view stands under the name of one of Odoo's tables
+// (put there by a hostile dump restored with AcceptErrors, or by its own
+// role) is not backed up: read by the service's superuser, the view would
+// run what it calls with the superuser's rights. The backup fails with one
+// sentence naming the view, and the function never runs.
+func TestBackupRefusesViewForTable(t *testing.T) {
+	pg := servers.Postgres(t)
+	e := newEnv(t, testbed.OdooOptions{Seed: 44})
+	markers := filepath.Join(e.dir, "markers")
+	if err := os.Mkdir(markers, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(markers, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(markers, "view")
+	conn, err := testbed.Connect(e.ctx, pg.OwnerConn(e.odoo.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(e.ctx, fmt.Sprintf(`CREATE FUNCTION public.trap() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch %s'); EXCEPTION WHEN OTHERS THEN NULL; END;
+	RETURN true;
+END $$;
+ALTER TABLE public.res_partner RENAME TO res_partner_data;
+CREATE VIEW public.res_partner AS SELECT * FROM public.res_partner_data WHERE public.trap();`, marker))
+	conn.Close(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"local"}})
+	var ue *core.UserError
+	if !errors.Is(err, core.ErrInvalid) || !errors.As(err, &ue) || !strings.Contains(ue.Msg, "was not backed up because public.res_partner is a view, not a table") || strings.Contains(ue.Msg, "\n") {
+		t.Errorf("backup: got %v, want ErrInvalid in one sentence naming the view", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the view's function ran with the server's rights: %s exists", marker)
+	}
 }

@@ -728,7 +728,12 @@ func (st *staged) checkAttachments(ctx context.Context, c DBConn, dir string) er
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if has, err := odoosql.HasAttachments(ctx, conn); err != nil || !has {
+	has, err := odoosql.HasAttachments(ctx, conn)
+	if errors.As(err, new(*odoosql.NotATableError)) {
+		// Not read: the checks of the restored database name it.
+		return nil
+	}
+	if err != nil || !has {
 		return err
 	}
 	return odoosql.EachAttachmentFile(ctx, conn, func(fname string) error {
