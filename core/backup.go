@@ -358,7 +358,7 @@ func (e *Engine) produce(ctx context.Context, svc Service, targets []*target, st
 	defer cancel()
 
 	rep.set(PhaseConnect, 0)
-	conn, err := ConnectDB(ctx, svc.DB)
+	conn, err := connectPinned(ctx, svc.DB)
 	if err != nil {
 		return info, err
 	}
@@ -658,6 +658,15 @@ var errPutReturned = errors.New("destination stopped reading")
 // database at all.
 func odooFacts(ctx context.Context, tx pgx.Tx, db string) (map[string]string, int64, error) {
 	isOdoo, err := odoosql.IsOdoo(ctx, tx)
+	if err == nil && isOdoo {
+		err = odoosql.CheckKeyTables(ctx, tx)
+	}
+	var notTable *odoosql.NotATableError
+	if errors.As(err, &notTable) {
+		// Read as the service's user, a view would run what it calls with
+		// that user's rights: what a hostile dump restored there plants.
+		return nil, 0, Userf(fmt.Errorf("%w: %w", ErrInvalid, err), "database %q was not backed up because %v, and reading it would run the code it holds with the rights of the service's user; look at who made it", db, err)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("inspect %s: %w", db, err)
 	}

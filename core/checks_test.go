@@ -183,6 +183,7 @@ func TestRestoreRefusesBrokenCopy(t *testing.T) {
 	if n, err := pg.QueryInt(e.ctx, tg.odoo.Name, "SELECT count(*) FROM ir_module_module"); err != nil || n != 0 {
 		t.Errorf("staging's ir_module_module holds %d rows (%v), want the broken copy's 0", n, err)
 	}
+	e.wantOwned(tg.odoo, tg.odoo.Name, tg.odoo.FilestoreDir)
 	e.noLeftovers(tg)
 }
 
@@ -271,4 +272,49 @@ func TestRestoreRefusesCountMismatch(t *testing.T) {
 	if err == nil || !strings.Contains(res.Drill.Error, "table res_partner has") || !slices.Contains(res.Drill.Details.Checks, core.CheckBase) {
 		t.Errorf("drill %+v, %v: want failed on res_partner's count by the same checks", res.Drill, err)
 	}
+}
+
+// A service copy is checked as any restore is: a source whose base module
+// is not installed gives a copy that fails its checks, so nothing is
+// created (no database, filestore or service; the copy backup stays) and
+// the refusal names what failed; with AcceptErrors the copy is made, owned
+// as any other, and says the checks were accepted.
+func TestCopyServiceRefusesFailedChecks(t *testing.T) {
+	pg := servers.Postgres(t)
+	e := newEnv(t, testbed.OdooOptions{Seed: 48})
+	if err := pg.Exec(e.ctx, e.odoo.Name, "UPDATE ir_module_module SET state = 'uninstalled' WHERE name = 'base'"); err != nil {
+		t.Fatal(err)
+	}
+	newDB := e.odoo.Name + "_copy"
+	fsDir := filepath.Join(e.odoo.DataDir, "filestore", "copy-filestore")
+	req := core.CopyServiceRequest{Source: "prod", NewName: "prod-copy", NewDB: newDB, FilestoreDir: fsDir}
+	res, err := e.engine.CopyService(e.ctx, req)
+	wantRefused(t, err, "module base is uninstalled, not installed", "nothing was created")
+	if res.Backup.Kind != core.KindCopy || res.Backup.Status != core.StatusSucceeded {
+		t.Errorf("copy backup %+v: want the succeeded copy backup kept", res.Backup)
+	}
+	if left := e.databasesLike(newDB); left != "" {
+		t.Errorf("a refused copy left databases: %s", left)
+	}
+	if _, err := os.Stat(fsDir); !os.IsNotExist(err) {
+		t.Errorf("a refused copy left the filestore %s (%v)", fsDir, err)
+	}
+	if _, err := e.cat.Service(e.ctx, "prod-copy"); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("a refused copy registered the service (%v)", err)
+	}
+	e.noLoaders()
+
+	req.AcceptErrors = true
+	res, err = e.engine.CopyService(e.ctx, req)
+	if err != nil {
+		t.Fatalf("copy with AcceptErrors: %v", err)
+	}
+	if !res.Restore.Checks.Accepted || !strings.Contains(res.Restore.Checks.Summary(), "module base is uninstalled") {
+		t.Errorf("checks %+v: want the failed check accepted and named", res.Restore.Checks)
+	}
+	wantAllChecks(t, res.Restore.Checks)
+	if _, err := e.cat.Service(e.ctx, "prod-copy"); err != nil {
+		t.Errorf("the accepted copy is not registered: %v", err)
+	}
+	e.wantOwned(e.odoo, newDB, fsDir)
 }

@@ -154,8 +154,10 @@ func withDump(t *testing.T, path, dump string) []byte {
 // A real backup's dump.sql with a psql meta-command anywhere psql would
 // run it is refused by every path that reads it: the upload stores
 // nothing, a restore onto a service or into a new database stops before
-// psql reads the command and undoes itself, the target is unchanged, and
-// the command never runs. Without the guard, psql runs it (the control).
+// psql reads the command and undoes itself, the target, the other
+// database, every database's owner and settings and every role are
+// unchanged, and the command never runs. Without the guard, psql runs it
+// (the control).
 func TestHostileDumpMetaCommandsRefused(t *testing.T) {
 	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 31})
@@ -174,6 +176,31 @@ func TestHostileDumpMetaCommandsRefused(t *testing.T) {
 	}
 	before := e.targetPrint(tg)
 	marker := filepath.Join(e.dir, "MARKER")
+	// Beyond the target: the other database, every database's owner and
+	// settings, every role.
+	other := e.print(e.odoo.Name, e.odoo.FilestoreDir)
+	cluster := func() string {
+		t.Helper()
+		roles, err := pg.Roles(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbs, err := pg.Databases(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return roles + "\n" + dbs
+	}
+	var clusterBefore string // after the control's database is made
+	wantOthersUnchanged := func(t *testing.T) {
+		t.Helper()
+		if now := cluster(); now != clusterBefore {
+			t.Errorf("roles or databases changed:\nbefore:\n%s\nafter:\n%s", clusterBefore, now)
+		}
+		if diff := other.Diff(e.print(e.odoo.Name, e.odoo.FilestoreDir)); len(diff) > 0 {
+			t.Errorf("the other database changed:\n%s", strings.Join(diff, "\n"))
+		}
+	}
 
 	control := e.odoo.Name + "_control"
 	if err := pg.CreateDatabase(e.ctx, control); err != nil {
@@ -188,6 +215,7 @@ func TestHostileDumpMetaCommandsRefused(t *testing.T) {
 	if err := os.Remove(marker); err != nil {
 		t.Fatal(err)
 	}
+	clusterBefore = cluster()
 
 	sentence := func(t *testing.T, err error, h hostileDump, end string) {
 		t.Helper()
@@ -224,6 +252,7 @@ func TestHostileDumpMetaCommandsRefused(t *testing.T) {
 			if _, err := e.engine.Verify(e.ctx, core.VerifyRequest{BackupID: good.ID}); !errors.Is(err, core.ErrCorrupt) {
 				t.Errorf("verify of the tampered backup: got %v, want ErrCorrupt", err)
 			}
+			wantOthersUnchanged(t)
 		})
 	}
 
@@ -240,6 +269,8 @@ func TestHostileDumpMetaCommandsRefused(t *testing.T) {
 		}
 		_, _, err = e.engine.Upload(e.ctx, core.UploadRequest{Path: e.writeFile("hostile.zip", withDump(t, toolZip, h.dump)), Service: "staging"})
 		sentence(t, err, h, "nothing was uploaded")
+		e.wantUnchanged(tg, before)
+		wantOthersUnchanged(t)
 	})
 }
 

@@ -261,6 +261,7 @@ func TestRestoreHooks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("restore: %v; a failed post-restore hook must not fail it", err)
 	}
+	e.wantOwned(tg.odoo, tg.odoo.Name, tg.odoo.FilestoreDir)
 	wantWarning := fmt.Sprintf("the post-restore hook %s exited with status 2: start-odoo-bad is not happy", failStart)
 	if len(res.Warnings) != 1 || res.Warnings[0] != wantWarning {
 		t.Errorf("warnings %q, want [%q]", res.Warnings, wantWarning)

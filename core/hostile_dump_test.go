@@ -15,8 +15,11 @@ import (
 // A real Odoo dump with hostile SQL added, uploaded onto a service and
 // restored (as upload --restore does): the SQL runs as the throwaway loader
 // role, so PostgreSQL itself refuses every statement that reaches outside
-// the staged database. After each: no marker file, the other database and
-// every role as before, no server setting changed, the loader gone, and the
+// the staged database, and what it plants for later (operators standing in
+// for built-in ones) is not used by the next backup, which reads the
+// database as the superuser. After each: no marker file, every other database,
+// every database's owner and settings, and every role as before, no server
+// setting changed, the loader gone, and the
 // target either as before (refused) or holding the dump's data and nothing
 // more (restored and harmless).
 func TestHostileDumpCorpus(t *testing.T) {
@@ -62,9 +65,11 @@ func TestHostileDumpCorpus(t *testing.T) {
 		t.Fatalf("the control COPY TO PROGRAM as the superuser left no marker (%v): the test could not see an escape", err)
 	}
 
+	// planted: the statements load without a refusal, and wait for a later
+	// session of the superuser in the restored database.
 	cases := []struct {
-		name, sql  string
-		neutralize bool
+		name, sql           string
+		neutralize, planted bool
 	}{
 		{name: "COPY TO PROGRAM", sql: `COPY (SELECT 1) TO PROGRAM 'touch MARKER';`},
 		{name: "COPY to a server file", sql: `COPY (SELECT 'owned') TO 'MARKER';`},
@@ -75,6 +80,34 @@ func TestHostileDumpCorpus(t *testing.T) {
 		{name: "DROP DATABASE of another", sql: `DROP DATABASE OTHERDB; DROP DATABASE IF EXISTS OTHERDB WITH (FORCE);`},
 		{name: "lo_export", sql: `SELECT lo_export(lo_import('/etc/passwd'), 'MARKER');`},
 		{name: "DO block building COPY PROGRAM", sql: `DO $$ BEGIN EXECUTE 'CO' || 'PY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); END $$;`},
+		{name: "operators planted for a later superuser session", planted: true, sql: `CREATE FUNCTION public.trap_eq(character varying, character varying) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); EXCEPTION WHEN OTHERS THEN NULL; END;
+	RETURN $1::text = $2::text;
+END $$;
+CREATE FUNCTION public.trap_ne(character varying, character varying) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); EXCEPTION WHEN OTHERS THEN NULL; END;
+	RETURN $1::text <> $2::text;
+END $$;
+CREATE OPERATOR public.= (LEFTARG = character varying, RIGHTARG = character varying, FUNCTION = public.trap_eq);
+CREATE OPERATOR public.<> (LEFTARG = character varying, RIGHTARG = character varying, FUNCTION = public.trap_ne);`},
+		{name: "a view standing in for a key table", planted: true, sql: `CREATE FUNCTION public.trap() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); EXCEPTION WHEN OTHERS THEN NULL; END;
+	RETURN true;
+END $$;
+ALTER TABLE public.res_partner RENAME TO res_partner_data;
+CREATE VIEW public.res_partner AS SELECT * FROM public.res_partner_data WHERE public.trap();`},
+		{name: "a view standing in for ir_attachment", planted: true, sql: `CREATE FUNCTION public.trap() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); EXCEPTION WHEN OTHERS THEN NULL; END;
+	RETURN true;
+END $$;
+ALTER TABLE public.ir_attachment RENAME TO ir_attachment_data;
+CREATE VIEW public.ir_attachment AS SELECT * FROM public.ir_attachment_data WHERE public.trap();`},
+		{name: "settings of its own database", sql: `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, pg_catalog', current_database()); END $$;
+ALTER ROLE CURRENT_USER SET search_path = public, pg_catalog; ALTER ROLE ALL SET search_path = public, pg_catalog;`},
 		{name: "trigger that neutralization fires", neutralize: true, sql: `CREATE FUNCTION public.trap() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); RETURN NEW; END $$;
 CREATE TRIGGER trap BEFORE UPDATE ON public.ir_cron FOR EACH ROW EXECUTE FUNCTION public.trap();`},
@@ -89,6 +122,10 @@ CREATE TRIGGER trap BEFORE UPDATE ON public.ir_cron FOR EACH ROW EXECUTE FUNCTIO
 			if err != nil {
 				t.Fatal(err)
 			}
+			dbsBefore, err := pg.Databases(e.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
 			autoBefore, settingsBefore := readAuto(), settings()
 			targetBefore := e.targetPrint(tg)
 
@@ -97,12 +134,22 @@ CREATE TRIGGER trap BEFORE UPDATE ON public.ir_cron FOR EACH ROW EXECUTE FUNCTIO
 				t.Fatalf("upload: %v", err)
 			}
 			res, err := e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: "staging", Neutralize: tc.neutralize})
+			if err == nil {
+				// What the restore put in place is read again by the
+				// service's superuser at its next backup.
+				if _, berr := e.engine.Backup(e.ctx, core.BackupRequest{Service: "staging", Destinations: []string{tg.primary.Name}}); berr != nil {
+					t.Errorf("backup of the restored staging: %v", berr)
+				}
+			}
 
 			if _, serr := os.Stat(marker); serr == nil {
 				t.Errorf("the marker %s exists: the dump ran with the server's rights", marker)
 			}
 			if rolesAfter, err := pg.Roles(e.ctx); err != nil || rolesAfter != rolesBefore {
 				t.Errorf("roles changed (%v):\nbefore:\n%s\nafter:\n%s", err, rolesBefore, rolesAfter)
+			}
+			if dbsAfter, err := pg.Databases(e.ctx); err != nil || dbsAfter != dbsBefore {
+				t.Errorf("databases changed (%v):\nbefore:\n%s\nafter:\n%s", err, dbsBefore, dbsAfter)
 			}
 			if a := readAuto(); a != autoBefore {
 				t.Errorf("postgresql.auto.conf changed:\n%s", a)
@@ -119,6 +166,10 @@ CREATE TRIGGER trap BEFORE UPDATE ON public.ir_cron FOR EACH ROW EXECUTE FUNCTIO
 			e.noLoaders()
 			e.noLeftovers(tg)
 
+			if tc.planted && strings.Contains(tc.name, "a view") {
+				// Refused by the checks, which name the view.
+				wantRefused(t, err, "is a view, not a table", "staging is unchanged")
+			}
 			if err != nil {
 				// Refused: the target is untouched.
 				t.Logf("refused: %v", err)
@@ -129,7 +180,7 @@ CREATE TRIGGER trap BEFORE UPDATE ON public.ir_cron FOR EACH ROW EXECUTE FUNCTIO
 			}
 			// Restored: the dump's data, PostgreSQL's refusals reported, and
 			// nothing taken from the server.
-			if res.SQLErrorCount == 0 || !refusedByPostgres(res.SQLErrors) {
+			if !tc.planted && (res.SQLErrorCount == 0 || !refusedByPostgres(res.SQLErrors)) {
 				t.Errorf("restored with %d SQL errors %q; want the hostile statements refused for lack of rights", res.SQLErrorCount, res.SQLErrors)
 			}
 			got := e.print(tg.odoo.Name, "")
@@ -225,4 +276,45 @@ func TestLoaderLoginRefused(t *testing.T) {
 		t.Error("restore --new-db created a database")
 	}
 	e.noLoaders()
+}
+
+// A database where a view stands under the name of one of Odoo's tables
+// (put there by a hostile dump restored with AcceptErrors, or by its own
+// role) is not backed up: read by the service's superuser, the view would
+// run what it calls with the superuser's rights. The backup fails with one
+// sentence naming the view, and the function never runs.
+func TestBackupRefusesViewForTable(t *testing.T) {
+	pg := servers.Postgres(t)
+	e := newEnv(t, testbed.OdooOptions{Seed: 44})
+	markers := filepath.Join(e.dir, "markers")
+	if err := os.Mkdir(markers, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(markers, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(markers, "view")
+	conn, err := testbed.Connect(e.ctx, pg.OwnerConn(e.odoo.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(e.ctx, fmt.Sprintf(`CREATE FUNCTION public.trap() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch %s'); EXCEPTION WHEN OTHERS THEN NULL; END;
+	RETURN true;
+END $$;
+ALTER TABLE public.res_partner RENAME TO res_partner_data;
+CREATE VIEW public.res_partner AS SELECT * FROM public.res_partner_data WHERE public.trap();`, marker))
+	conn.Close(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"local"}})
+	var ue *core.UserError
+	if !errors.Is(err, core.ErrInvalid) || !errors.As(err, &ue) || !strings.Contains(ue.Msg, "was not backed up because public.res_partner is a view, not a table") || strings.Contains(ue.Msg, "\n") {
+		t.Errorf("backup: got %v, want ErrInvalid in one sentence naming the view", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the view's function ran with the server's rights: %s exists", marker)
+	}
 }

@@ -118,7 +118,11 @@ func (l *loader) conn(db string) DBConn {
 // handOver gives everything the loader owns in database db, and db itself,
 // to owner, then drops the loader. It runs as the service's (super)user
 // and runs no code of the dump: REASSIGN, ALTER DATABASE and DROP OWNED
-// fire no trigger.
+// fire no trigger. The settings the dump gave its database (ALTER DATABASE
+// ... SET, which the owner may do) are reset first: a search_path put
+// there would follow the database into every later session, the service's
+// superuser's included, and let a function the dump planted stand in for
+// a built-in one. pg_dump without --create writes none.
 func (l *loader) handOver(ctx context.Context, db, owner string) error {
 	admin, err := ConnectDB(ctx, l.server)
 	if err != nil {
@@ -138,6 +142,9 @@ func (l *loader) handOver(ctx context.Context, db, owner string) error {
 	inDB.Close(context.WithoutCancel(ctx))
 	if err != nil {
 		return Userf(err, "cannot give the restored database to its owner %q (%v); nothing was changed", owner, err)
+	}
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+quoteIdent(db)+" RESET ALL"); err != nil {
+		return Userf(err, "cannot reset the settings the dump gave the restored database (%v); nothing was changed", err)
 	}
 	if _, err := admin.Exec(ctx, "ALTER DATABASE "+quoteIdent(db)+" OWNER TO "+quoteIdent(owner)); err != nil {
 		return Userf(err, "cannot give the restored database to its owner %q (%v); nothing was changed", owner, err)

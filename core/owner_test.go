@@ -82,14 +82,73 @@ func chmodTree(t *testing.T, root string, rootMode, dirMode, fileMode fs.FileMod
 	}
 }
 
+// everyKindSQL makes, as the owner role, one object of each kind a
+// database can hold beyond the tables and sequences of a generated Odoo
+// database: a schema and a table in it, views, a function, types, an
+// operator, a collation, a text search configuration, extended statistics
+// and a large object.
+const everyKindSQL = `
+CREATE SCHEMA extra;
+CREATE TABLE extra.notes (id serial PRIMARY KEY, body text);
+INSERT INTO extra.notes (body) VALUES ('one'), ('two');
+CREATE VIEW public.partner_names AS SELECT id, name FROM public.res_partner;
+CREATE MATERIALIZED VIEW extra.partner_count AS SELECT count(*) AS n FROM public.res_partner;
+CREATE FUNCTION extra.twice(i integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT i * 2';
+CREATE TYPE extra.mood AS ENUM ('calm', 'busy');
+CREATE DOMAIN extra.positive AS integer CHECK (VALUE > 0);
+CREATE SEQUENCE public.extra_seq;
+CREATE OPERATOR extra.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = int4eq);
+CREATE COLLATION extra.bytes FROM "C";
+CREATE TEXT SEARCH CONFIGURATION extra.plain (COPY = pg_catalog.simple);
+CREATE STATISTICS extra.partner_stats ON name, email FROM public.res_partner;
+SELECT lo_from_bytea(0, 'a large object');`
+
+// everyKindMissing lists the objects of everyKindSQL that database db lacks.
+func (e *env) everyKindMissing(db string) string {
+	e.t.Helper()
+	pg := servers.Postgres(e.t)
+	missing, err := pg.QueryString(e.ctx, db, `SELECT coalesce(string_agg(what, ', '), '') FROM (VALUES
+		('extra.notes', to_regclass('extra.notes') IS NOT NULL AND (SELECT count(*) FROM extra.notes) = 2),
+		('public.partner_names', to_regclass('public.partner_names') IS NOT NULL),
+		('extra.partner_count', to_regclass('extra.partner_count') IS NOT NULL),
+		('extra.twice', to_regprocedure('extra.twice(integer)') IS NOT NULL),
+		('extra.mood', to_regtype('extra.mood') IS NOT NULL),
+		('extra.positive', to_regtype('extra.positive') IS NOT NULL),
+		('public.extra_seq', to_regclass('public.extra_seq') IS NOT NULL),
+		('extra.===', to_regoperator('extra.===(integer,integer)') IS NOT NULL),
+		('extra.bytes', to_regcollation('extra.bytes') IS NOT NULL),
+		('extra.plain', EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = 'plain')),
+		('extra.partner_stats', EXISTS (SELECT 1 FROM pg_statistic_ext WHERE stxname = 'partner_stats')),
+		('a large object', (SELECT count(*) FROM pg_largeobject_metadata) = 1)
+	) AS k(what, present) WHERE NOT present`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return missing
+}
+
 // SPEC rule 7 on a standard installation: staging's database belongs to its
 // own role and its filestore to another system user with modes of its own;
-// production restored onto it keeps all of that, and the staging role and
-// user can use every table and file. A new database gets the owner asked
-// for, and an owner that does not exist or is a superuser is refused.
+// production (holding one object of every kind, made by its own role)
+// restored onto it keeps all of that, and the staging role owns every
+// object, reads every table, view and large object, and its user every
+// file. A new database gets the owner asked for, and an owner that does not
+// exist or is a superuser is refused.
 func TestRestoreKeepsOwnership(t *testing.T) {
 	pg := servers.Postgres(t)
 	e := newEnv(t, testbed.OdooOptions{Seed: 30})
+	prodConn, err := testbed.Connect(e.ctx, pg.OwnerConn(e.odoo.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = prodConn.Exec(e.ctx, everyKindSQL)
+	prodConn.Close(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing := e.everyKindMissing(e.odoo.Name); missing != "" {
+		t.Fatalf("production lacks %s before the backup", missing)
+	}
 	b := e.backup("local")[0]
 	db := e.odoo.Name + "_stg"
 	stg, err := testbed.GenerateOdoo(e.ctx, pg, db, filepath.Join(e.dir, "staging"), testbed.OdooOptions{Seed: 31, Owner: "odoo_staging"})
@@ -130,8 +189,15 @@ func TestRestoreKeepsOwnership(t *testing.T) {
 		t.Fatalf("staging before the restore: %v", err)
 	}
 
-	if _, err := e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: "staging"}); err != nil {
+	res, err := e.engine.RestoreToService(e.ctx, core.ServiceRestoreRequest{BackupID: b.ID, Service: "staging"})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if res.SQLErrorCount != 0 {
+		t.Errorf("the restore reported SQL errors %q", res.SQLErrors)
+	}
+	if missing := e.everyKindMissing(db); missing != "" {
+		t.Errorf("the restored staging lacks %s", missing)
 	}
 	e.wantOwned(stg, db, stg.FilestoreDir)
 	if modes, err := testbed.TreeModes(stg.FilestoreDir); err != nil || !slices.Equal(modes, modesBefore) {
@@ -143,20 +209,23 @@ func TestRestoreKeepsOwnership(t *testing.T) {
 
 	// A new database: the owner chosen, the filestore the data dir's.
 	newDB := e.odoo.Name + "_owned"
-	res, err := e.engine.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, Owner: "odoo_staging"})
+	nres, err := e.engine.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: b.ID, NewDB: newDB, Owner: "odoo_staging"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.wantOwned(as(t, e.odoo, "odoo_staging", e.odoo.UID, e.odoo.GID), newDB, res.FilestoreDir)
-	if modes, err := testbed.TreeModes(res.FilestoreDir); err != nil || !slices.Equal(modes, modesOf(e.odoo.UID, e.odoo.GID)) {
+	if missing := e.everyKindMissing(newDB); missing != "" {
+		t.Errorf("the new database lacks %s", missing)
+	}
+	e.wantOwned(as(t, e.odoo, "odoo_staging", e.odoo.UID, e.odoo.GID), newDB, nres.FilestoreDir)
+	if modes, err := testbed.TreeModes(nres.FilestoreDir); err != nil || !slices.Equal(modes, modesOf(e.odoo.UID, e.odoo.GID)) {
 		t.Errorf("new filestore modes %q (%v), want Odoo's under a 0755 data dir %q", modes, err, modesOf(e.odoo.UID, e.odoo.GID))
 	}
 	// By default the owner of the backup's service's database.
-	res, err = e.engine.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: b.ID, NewDB: e.odoo.Name + "_dflt"})
+	nres, err = e.engine.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: b.ID, NewDB: e.odoo.Name + "_dflt"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.wantOwned(e.odoo, e.odoo.Name+"_dflt", res.FilestoreDir)
+	e.wantOwned(e.odoo, e.odoo.Name+"_dflt", nres.FilestoreDir)
 
 	for _, tc := range []struct {
 		owner, says string

@@ -46,9 +46,27 @@ func connConfig(c DBConn) (*pgx.ConnConfig, error) {
 
 // ConnectDB opens a connection to c, with errors a user can act on.
 func ConnectDB(ctx context.Context, c DBConn) (*pgx.Conn, error) {
+	return connect(ctx, c, false)
+}
+
+// connectPinned is ConnectDB for a session of the service's (super)user
+// that reads an Odoo database whose content may come from an untrusted
+// dump: its search_path is pg_catalog alone, set at login (ahead of any
+// setting the database carries), so no function or operator the database
+// holds, such as a public.= for character varying, stands in for a
+// built-in one and runs with that user's rights. Its queries name Odoo's
+// tables with their schema.
+func connectPinned(ctx context.Context, c DBConn) (*pgx.Conn, error) {
+	return connect(ctx, c, true)
+}
+
+func connect(ctx context.Context, c DBConn, pinned bool) (*pgx.Conn, error) {
 	cfg, err := connConfig(c)
 	if err != nil {
 		return nil, err
+	}
+	if pinned {
+		cfg.RuntimeParams["search_path"] = "pg_catalog"
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

@@ -319,6 +319,9 @@ func TestRestorePartNewDB(t *testing.T) {
 		t.Errorf("a restore of the filestore alone created database %s", fsName)
 	}
 	wantSame(t, "the filestore alone and production's", filesPrint(source), filesPrint(e.print(e.odoo.Name, res.FilestoreDir)))
+	if err := e.odoo.CheckFilestoreAsOwner(e.ctx, res.FilestoreDir); err != nil {
+		t.Errorf("the filestore restored alone is not usable by the data dir's owner: %v", err)
+	}
 
 	// Names taken, for the half restored.
 	_, err = e.engine.RestoreNewDB(e.ctx, core.RestoreRequest{BackupID: b.ID, NewDB: fsName, Only: core.RestoreFilestoreOnly})
@@ -418,6 +421,9 @@ func TestRestorePartPool(t *testing.T) {
 		t.Errorf("database %s was created", name)
 	}
 	wantSame(t, "the new filestore and the pool backup's", filesPrint(source), filesPrint(e.print(e.odoo.Name, res.FilestoreDir)))
+	if err := e.odoo.CheckFilestoreAsOwner(e.ctx, res.FilestoreDir); err != nil {
+		t.Errorf("the pool filestore restored alone is not usable by the data dir's owner: %v", err)
+	}
 	e.noLoaders()
 }
 

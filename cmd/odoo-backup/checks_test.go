@@ -63,7 +63,9 @@ func rewriteZip(t *testing.T, from, to string, edit func(string) string) {
 // A dump whose COPY block of ir_module_module is broken loads into a
 // database without modules: restore and upload --restore refuse it with
 // exit 1 and one sentence naming the table and --accept-errors, leaving
-// staging as it was; with --accept-errors it is put in place and says so.
+// staging as it was; with --accept-errors (on restore and on upload
+// --restore) it is put in place and says so. A service copy that fails its
+// checks is refused and kept the same way.
 func TestRestoreAcceptErrors(t *testing.T) {
 	pg := servers.Postgres(t)
 	c := newCLI(t)
@@ -90,6 +92,9 @@ func TestRestoreAcceptErrors(t *testing.T) {
 
 	c.fails(2, "--accept-errors only goes with --restore", "upload", broken, "--service", "staging", "--accept-errors")
 	c.fails(1, "table ir_module_module is empty", "upload", broken, "--service", "staging", "--restore", "--neutralize", "--yes")
+	if got := modules(); got != before {
+		t.Fatalf("a refused upload --restore changed staging: %d modules, was %d", got, before)
+	}
 	r := c.run("upload", broken, "--service", "staging", "--yes")
 	if r.code != 0 {
 		t.Fatalf("upload: %d %s", r.code, r.stderr)
@@ -98,6 +103,17 @@ func TestRestoreAcceptErrors(t *testing.T) {
 	c.json(&ups, "backups", "staging", "--kind", "upload")
 	if len(ups) != 2 {
 		t.Fatalf("uploads %+v, want the refused restore's and this one", ups)
+	}
+	out := c.ok("upload", broken, "--service", "staging", "--restore", "--no-neutralize", "--yes", "--accept-errors")
+	if !strings.Contains(out, "failed its checks (table ir_module_module is empty") || !strings.Contains(out, "because --accept-errors was given") {
+		t.Errorf("upload --restore --accept-errors output should say the failed checks were accepted:\n%s", out)
+	}
+	if got := modules(); got != 0 {
+		t.Errorf("staging has %d modules after the accepted broken upload, want 0", got)
+	}
+	c.ok("restore", prodID, "--service", "staging", "--no-neutralize", "--yes")
+	if got := modules(); got != before {
+		t.Fatalf("the good backup did not bring staging's %d modules back: %d", before, got)
 	}
 	id := itoa(ups[0].ID)
 	r = c.run("restore", id, "--service", "staging", "--no-neutralize", "--yes")
@@ -110,7 +126,7 @@ func TestRestoreAcceptErrors(t *testing.T) {
 		t.Fatalf("a refused restore changed staging: %d modules, was %d", got, before)
 	}
 
-	out := c.ok("restore", id, "--service", "staging", "--no-neutralize", "--yes", "--accept-errors")
+	out = c.ok("restore", id, "--service", "staging", "--no-neutralize", "--yes", "--accept-errors")
 	if !strings.Contains(out, "failed its checks (table ir_module_module is empty") || !strings.Contains(out, "because --accept-errors was given") {
 		t.Errorf("restore --accept-errors output should say the failed checks were accepted:\n%s", out)
 	}
@@ -127,6 +143,28 @@ func TestRestoreAcceptErrors(t *testing.T) {
 	if !strings.Contains(out, "Checks passed: key tables, row counts, base installed.") {
 		t.Errorf("service copy output should name the checks that passed:\n%s", out)
 	}
+	// A copy of a source whose base module is not installed fails the
+	// same checks: refused with nothing created, kept with --accept-errors.
+	if err := pg.Exec(context.Background(), "cli_ae_prod", "UPDATE ir_module_module SET state = 'uninstalled' WHERE name = 'base'"); err != nil {
+		t.Fatal(err)
+	}
+	r = c.run("service", "copy", "production", "badcopy", "--db", "cli_ae_badcopy", "--filestore", filepath.Join(c.dir, "badcopy"))
+	msg = strings.TrimSpace(r.stderr)
+	if r.code != 1 || strings.Contains(msg, "\n") || !strings.Contains(msg, "module base is uninstalled, not installed") || !strings.Contains(msg, "run the same command with --accept-errors") {
+		t.Errorf("service copy of a source without base: exit %d, stderr %q; want 1 and one sentence naming the check and --accept-errors", r.code, msg)
+	}
+	if n, err := pg.QueryInt(context.Background(), "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cli_ae_badcopy%'"); err != nil || n != 0 {
+		t.Errorf("a refused service copy left %d databases (%v)", n, err)
+	}
+	c.fails(1, `"badcopy"`, "backups", "badcopy")
+	out = c.ok("service", "copy", "production", "badcopy", "--db", "cli_ae_badcopy", "--filestore", filepath.Join(c.dir, "badcopy"), "--accept-errors")
+	if !strings.Contains(out, "failed its checks (module base is uninstalled, not installed") || !strings.Contains(out, "kept because --accept-errors was given") {
+		t.Errorf("service copy --accept-errors output should say the failed checks were accepted:\n%s", out)
+	}
+	if err := pg.Exec(context.Background(), "cli_ae_prod", "UPDATE ir_module_module SET state = 'installed' WHERE name = 'base'"); err != nil {
+		t.Fatal(err)
+	}
+
 	raw := c.ok("restore", prodID, "--new-db", "cli_ae_copy", "--json")
 	var res struct {
 		Checks struct {

@@ -78,7 +78,8 @@ func TestUploadAndRestore(t *testing.T) {
 	}
 }
 
-// service copy registers a copy with the source's configurations.
+// service copy registers a copy with the source's configurations, usable
+// by the source's owner role and system user.
 func TestServiceCopy(t *testing.T) {
 	c := newCLI(t)
 	prod := generate(t, "cli_cp_prod")
@@ -87,7 +88,8 @@ func TestServiceCopy(t *testing.T) {
 	c.ok("config", "set", "production", "disk", "--frequency", "daily", "--keep", "5")
 
 	c.fails(2, "--db", "service", "copy", "production", "copy")
-	fs := filepath.Join(c.dir, "copy-fs")
+	// In Odoo's data dir, as Odoo's duplicate does.
+	fs := filepath.Join(prod.DataDir, "filestore", "copy-fs")
 	out := c.ok("service", "copy", "production", "copy", "--db", "cli_cp_copy", "--filestore", fs)
 	if !strings.Contains(out, "Service copy created") || !strings.Contains(out, "cli_cp_copy") {
 		t.Errorf("service copy output:\n%s", out)
@@ -101,6 +103,11 @@ func TestServiceCopy(t *testing.T) {
 		t.Errorf("copy backups of production: %+v, want one", copies)
 	}
 	c.fails(1, "already exists", "service", "copy", "production", "copy", "--db", "cli_cp_copy2")
+	// By default the copy belongs to the owner of production's database,
+	// and its files to the owner of the directory it is made in.
+	if err := prod.CheckAsOwner(context.Background(), servers.Postgres(t), "cli_cp_copy", fs); err != nil {
+		t.Errorf("the copy is not usable by production's owner: %v", err)
+	}
 }
 
 // A plain dump with a shell command hidden before its first SET is refused
@@ -119,6 +126,24 @@ func TestUploadHostileDumpRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Beyond staging: production, every role, every database's owner and
+	// settings.
+	prodBefore, err := testbed.Fingerprint(context.Background(), pg.Conn(prod.Name), prod.FilestoreDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := func() string {
+		roles, err := pg.Roles(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbs, err := pg.Databases(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return roles + "\n" + dbs
+	}
+	clusterBefore := cluster()
 
 	cmd := exec.Command("pg_dump", "--no-owner", pg.ConnString(prod.Name))
 	dump, err := cmd.Output()
@@ -145,5 +170,15 @@ func TestUploadHostileDumpRefused(t *testing.T) {
 	}
 	if diff := before.Diff(after); len(diff) > 0 {
 		t.Errorf("staging changed:\n%s", strings.Join(diff, "\n"))
+	}
+	prodAfter, err := testbed.Fingerprint(context.Background(), pg.Conn(prod.Name), prod.FilestoreDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := prodBefore.Diff(prodAfter); len(diff) > 0 {
+		t.Errorf("production changed:\n%s", strings.Join(diff, "\n"))
+	}
+	if now := cluster(); now != clusterBefore {
+		t.Errorf("roles or databases changed:\nbefore:\n%s\nafter:\n%s", clusterBefore, now)
 	}
 }

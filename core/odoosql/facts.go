@@ -30,25 +30,90 @@ var (
 )
 
 // IsOdoo reports whether the database has the tables every Odoo database
-// has: ir_module_module and ir_attachment.
+// has: ir_module_module and ir_attachment. Either one being anything but
+// a table is an error (see publicTable).
 func IsOdoo(ctx context.Context, q Querier) (bool, error) {
-	var hasModules, hasAttachments bool
-	if err := q.QueryRow(ctx, "SELECT to_regclass('public.ir_module_module') IS NOT NULL, to_regclass('public.ir_attachment') IS NOT NULL").Scan(&hasModules, &hasAttachments); err != nil {
+	hasModules, err := publicTable(ctx, q, "ir_module_module")
+	if err != nil {
+		return false, err
+	}
+	hasAttachments, err := publicTable(ctx, q, "ir_attachment")
+	if err != nil {
 		return false, err
 	}
 	return hasModules && hasAttachments, nil
 }
 
-// HasAttachments reports whether the database has Odoo's ir_attachment table.
+// HasAttachments reports whether the database has Odoo's ir_attachment
+// table; one that is not a table is an error (see publicTable).
 func HasAttachments(ctx context.Context, q Querier) (bool, error) {
-	var has bool
-	err := q.QueryRow(ctx, "SELECT to_regclass('public.ir_attachment') IS NOT NULL").Scan(&has)
-	return has, err
+	return publicTable(ctx, q, "ir_attachment")
+}
+
+// CheckKeyTables returns a NotATableError for the first key table that
+// exists but is not a table.
+func CheckKeyTables(ctx context.Context, q Querier) error {
+	for _, t := range KeyTables {
+		if _, err := publicTable(ctx, q, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NotATableError says that a relation Odoo keeps as a table is something
+// else in this database, a view say.
+type NotATableError struct {
+	Name, Kind string
+}
+
+func (e *NotATableError) Error() string {
+	return fmt.Sprintf("public.%s is a %s, not a table as in any Odoo database", e.Name, e.Kind)
+}
+
+// publicTable reports whether public.name exists, and refuses it when it
+// is not a plain (or partitioned) table. A view reads by running the
+// functions its definition calls, with the rights of whoever reads it: the
+// service's superuser, for a backup. An Odoo database has no view under
+// the name of one of its tables, so one there comes from a hostile dump.
+func publicTable(ctx context.Context, q Querier, name string) (bool, error) {
+	var kind *string
+	err := q.QueryRow(ctx, `SELECT c.relkind::text FROM pg_catalog.pg_class c
+		WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('public.' OPERATOR(pg_catalog.||) $1)`, name).Scan(&kind)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	switch *kind {
+	case "r", "p":
+		return true, nil
+	}
+	return false, &NotATableError{Name: name, Kind: relkindName(*kind)}
+}
+
+func relkindName(k string) string {
+	switch k {
+	case "v":
+		return "view"
+	case "m":
+		return "materialized view"
+	case "f":
+		return "foreign table"
+	case "S":
+		return "sequence"
+	case "i", "I":
+		return "index"
+	case "c":
+		return "composite type"
+	}
+	return "relation of kind " + k
 }
 
 // InstalledModules maps each installed module to its latest version.
 func InstalledModules(ctx context.Context, q Querier) (map[string]string, error) {
-	rows, err := q.Query(ctx, "SELECT name, COALESCE(latest_version, '') FROM ir_module_module WHERE state = 'installed'")
+	rows, err := q.Query(ctx, "SELECT name, COALESCE(latest_version, '') FROM public.ir_module_module WHERE state = 'installed'")
 	if err != nil {
 		return nil, err
 	}
@@ -66,14 +131,14 @@ func InstalledModules(ctx context.Context, q Querier) (map[string]string, error)
 // AttachmentFileCount is the number of filestore files the database refers to.
 func AttachmentFileCount(ctx context.Context, q Querier) (int64, error) {
 	var attachments int64
-	err := q.QueryRow(ctx, "SELECT count(DISTINCT store_fname) FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> ''").Scan(&attachments)
+	err := q.QueryRow(ctx, "SELECT count(DISTINCT store_fname) FROM public.ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> ''").Scan(&attachments)
 	return attachments, err
 }
 
 // EachAttachmentFile calls fn, in name order, with every filestore file the
 // database refers to: what a backup archives and what a restore must find.
 func EachAttachmentFile(ctx context.Context, q Querier, fn func(storeFname string) error) error {
-	rows, err := q.Query(ctx, "SELECT DISTINCT store_fname FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
+	rows, err := q.Query(ctx, "SELECT DISTINCT store_fname FROM public.ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
 	if err != nil {
 		return fmt.Errorf("list attachment files: %w", err)
 	}
@@ -95,10 +160,19 @@ func EachAttachmentFile(ctx context.Context, q Querier, fn func(storeFname strin
 
 // CountKeyTables counts the rows of the key tables that exist. With limit
 // above 0, a table the planner estimates above limit rows is left out:
-// count(*) reads the whole table. db names the database in errors.
+// count(*) reads the whole table. db names the database in errors. A key
+// table that is not a table (a view, say) is an error: counting it would
+// run what it calls (see publicTable).
 func CountKeyTables(ctx context.Context, q Querier, db string, limit float64) (map[string]int64, error) {
 	counts := map[string]int64{}
 	for _, t := range KeyTables {
+		exists, err := publicTable(ctx, q, t)
+		if err != nil {
+			return nil, fmt.Errorf("inspect table %s of %s: %w", t, db, err)
+		}
+		if !exists {
+			continue
+		}
 		var estimate *float64
 		if err := q.QueryRow(ctx, "SELECT c.reltuples::float8 FROM pg_class c WHERE c.oid = to_regclass('public.' || $1)", t).Scan(&estimate); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {

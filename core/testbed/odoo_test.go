@@ -76,6 +76,23 @@ func TestGenerateOdoo(t *testing.T) {
 		if err != nil || !slices.Equal(modes, want) {
 			t.Errorf("filestore modes %q (%v), want %q", modes, err, want)
 		}
+		// The check fails on a large object, and a table in a schema,
+		// that the owner cannot read, each named.
+		for _, c := range []struct{ make, undo, name string }{
+			{"SELECT lo_from_bytea(4242, 'x')", "SELECT lo_unlink(4242)", "large object 4242"},
+			{"CREATE SCHEMA root_schema; CREATE TABLE root_schema.t (id int); ALTER TABLE root_schema.t OWNER TO odoo", "DROP SCHEMA root_schema CASCADE", "root_schema"},
+		} {
+			if err := pg.Exec(ctx, "prod", c.make); err != nil {
+				t.Fatal(err)
+			}
+			err := odb.CheckAsOwner(ctx, pg, "prod", odb.FilestoreDir)
+			if err := pg.Exec(ctx, "prod", c.undo); err != nil {
+				t.Fatal(err)
+			}
+			if err == nil || !strings.Contains(err.Error(), c.name) {
+				t.Errorf("CheckAsOwner with %s of the superuser: %v, want it named", c.name, err)
+			}
+		}
 		// The check fails on a table the owner cannot read.
 		if err := pg.Exec(ctx, "prod", "CREATE TABLE public.root_only (id int)"); err != nil {
 			t.Fatal(err)

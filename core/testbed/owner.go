@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -227,18 +228,24 @@ func underTemp(d string) bool {
 
 // CheckAsOwner checks database db and filestore dir as the Odoo service of
 // o would use them after a restore: logged in as the owner role it reads
-// every table of the public schema and finds every object of the database
-// owned by itself (extension members and the schema public of PostgreSQL
-// 15, owned by pg_database_owner, aside), and the trigram and unaccent
-// functions work; as the owner system user it reads every file of the
-// filestore and creates and removes a file in every directory, and every
-// entry of the tree belongs to it.
+// every table and view of every schema and every large object, and finds
+// every object of the database owned by itself (extension members and the
+// schema public of PostgreSQL 15, owned by pg_database_owner, aside), and
+// the trigram and unaccent functions work; as the owner system user it
+// reads every file of the filestore and creates and removes a file in
+// every directory, and every entry of the tree belongs to it.
 func (o *OdooDB) CheckAsOwner(ctx context.Context, pg *Postgres, db, dir string) error {
 	c := pg.OwnerConn(db)
 	c.User, c.Password = o.Owner, core.Secret(o.OwnerPassword)
 	if err := checkDBAsOwner(ctx, c); err != nil {
 		return fmt.Errorf("database %s as %s: %w", db, o.Owner, err)
 	}
+	return o.CheckFilestoreAsOwner(ctx, dir)
+}
+
+// CheckFilestoreAsOwner is the filestore half of CheckAsOwner, for a
+// filestore restored without a database.
+func (o *OdooDB) CheckFilestoreAsOwner(ctx context.Context, dir string) error {
 	if err := checkTreeAs(ctx, dir, osOwner{uid: o.UID, gid: o.GID, chown: os.Geteuid() == 0}); err != nil {
 		return fmt.Errorf("filestore %s as uid %d: %w", dir, o.UID, err)
 	}
@@ -272,6 +279,28 @@ SELECT kind || ' ' || name || ' is owned by ' || owner FROM (
 	SELECT 'large object', l.oid::text, pg_get_userbyid(l.lomowner), 'pg_largeobject'::regclass, l.oid
 	FROM pg_largeobject_metadata l
 	UNION ALL
+	SELECT 'operator', o.oid::regoperator::text, pg_get_userbyid(o.oprowner), 'pg_operator'::regclass, o.oid
+	FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+	WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+	UNION ALL
+	SELECT 'collation', c.collname, pg_get_userbyid(c.collowner), 'pg_collation'::regclass, c.oid
+	FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
+	WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+	UNION ALL
+	SELECT 'text search configuration', c.cfgname, pg_get_userbyid(c.cfgowner), 'pg_ts_config'::regclass, c.oid
+	FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace
+	WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+	UNION ALL
+	SELECT 'text search dictionary', d.dictname, pg_get_userbyid(d.dictowner), 'pg_ts_dict'::regclass, d.oid
+	FROM pg_ts_dict d JOIN pg_namespace n ON n.oid = d.dictnamespace
+	WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+	UNION ALL
+	SELECT 'statistics object', s.stxname, pg_get_userbyid(s.stxowner), 'pg_statistic_ext'::regclass, s.oid
+	FROM pg_statistic_ext s
+	UNION ALL
+	SELECT 'publication', p.pubname, pg_get_userbyid(p.pubowner), 'pg_publication'::regclass, p.oid
+	FROM pg_publication p
+	UNION ALL
 	SELECT 'database', d.datname, pg_get_userbyid(d.datdba), 'pg_database'::regclass, d.oid
 	FROM pg_database d WHERE d.datname = current_database()
 ) o
@@ -287,22 +316,31 @@ func checkDBAsOwner(ctx context.Context, c core.DBConn) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	rows, err := conn.Query(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+	// Every table, view and materialized view of every schema.
+	rows, err := conn.Query(ctx, `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+			AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+		ORDER BY 1, 2`)
 	if err != nil {
 		return err
 	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	tables, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ Schema, Name string }])
 	if err != nil {
 		return err
 	}
-	if len(tables) == 0 {
+	if !slices.ContainsFunc(tables, func(t struct{ Schema, Name string }) bool { return t.Schema == "public" }) {
 		return errors.New("the schema public has no table")
 	}
 	for _, t := range tables {
 		var n int64
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{"public", t}.Sanitize()).Scan(&n); err != nil {
-			return fmt.Errorf("read table %s: %w", t, err)
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{t.Schema, t.Name}.Sanitize()).Scan(&n); err != nil {
+			return fmt.Errorf("read %s.%s: %w", t.Schema, t.Name, err)
 		}
+	}
+	// Every large object, to its last byte.
+	var los int64
+	if err := conn.QueryRow(ctx, "SELECT count(length(lo_get(oid))) FROM pg_largeobject_metadata").Scan(&los); err != nil {
+		return fmt.Errorf("read the large objects: %w", err)
 	}
 	rows, err = conn.Query(ctx, foreignOwnedSQL, c.User)
 	if err != nil {
@@ -415,4 +453,15 @@ func (pg *Postgres) Roles(ctx context.Context) (string, error) {
 		r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolreplication, r.rolbypassrls,
 		(SELECT coalesce(string_agg(g.rolname, ',' ORDER BY g.rolname), '') FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid)),
 		E'\n' ORDER BY r.rolname) FROM pg_roles r`)
+}
+
+// Databases lists every database of the cluster with its owner, whether it
+// takes connections, its connection limit and its settings (ALTER
+// DATABASE ... SET), one line each, sorted: what a hostile restore must not
+// change.
+func (pg *Postgres) Databases(ctx context.Context) (string, error) {
+	return pg.QueryString(ctx, "postgres", `SELECT string_agg(format('%s owner=%s connect=%s limit=%s template=%s settings=%s',
+		d.datname, pg_get_userbyid(d.datdba), d.datallowconn, d.datconnlimit, d.datistemplate,
+		(SELECT coalesce(string_agg(array_to_string(s.setconfig, ','), ';' ORDER BY s.setrole), '') FROM pg_db_role_setting s WHERE s.setdatabase = d.oid)),
+		E'\n' ORDER BY d.datname) FROM pg_database d`)
 }
