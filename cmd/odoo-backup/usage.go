@@ -48,6 +48,26 @@ func applyUsageRules(root *cobra.Command) {
 		}
 	}
 	walk(root)
+	for _, c := range root.Commands() {
+		if c.Name() == "help" {
+			c.Run, c.RunE = nil, helpRun
+		}
+	}
+}
+
+// helpRun is `odoo-backup help [COMMAND]`: the help of a command that
+// exists, and wrong usage (exit 2) for one that does not, where cobra would
+// print the general help and exit 0.
+func helpRun(c *cobra.Command, args []string) error {
+	root := c.Root()
+	cmd, rest, err := root.Find(args)
+	switch {
+	case err != nil || cmd == nil:
+		return usageError{unknownCommand(root, args[0])}
+	case len(rest) > 0 && cmd.HasSubCommands():
+		return usageError{unknownCommand(cmd, rest[0])}
+	}
+	return cmd.Help()
 }
 
 // groupRun is what a command group such as `destination` does when no known

@@ -18,6 +18,8 @@ func TestWrongUsageExitsTwo(t *testing.T) {
 		{[]string{"destination", "frobnicate"}, `unknown command "destination frobnicate"`},
 		{[]string{"catalog", "rebuld"}, "did you mean rebuild?"},
 		{[]string{"completion", "foo"}, `unknown command "completion foo"`},
+		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"help", "service", "frobnicate"}, `unknown command "service frobnicate"`},
 		{[]string{"backup", "--nope", "x"}, "unknown flag: --nope"},
 		{[]string{"backups", "--limit", "abc"}, `--limit takes a whole number, not "abc"`},
 		{[]string{"backups", "--limit", "-3"}, "--limit -3 is negative"},
@@ -36,7 +38,7 @@ func TestWrongUsageExitsTwo(t *testing.T) {
 			c.fails(2, tc.want, tc.args...)
 		})
 	}
-	for _, args := range [][]string{{"--help"}, {"service", "--help"}, {"help", "backup"}, {"completion", "bash"}} {
+	for _, args := range [][]string{{"--help"}, {"service", "--help"}, {"help"}, {"help", "backup"}, {"help", "service", "add"}, {"completion", "bash"}} {
 		if r := c.run(args...); r.code != 0 || r.stdout == "" {
 			t.Errorf("odoo-backup %s: exit %d with %d bytes of output, want 0 and the help\n%s", strings.Join(args, " "), r.code, len(r.stdout), r.stderr)
 		}
