@@ -28,6 +28,8 @@ func TestWrongUsageExitsTwo(t *testing.T) {
 		{[]string{"restore"}, "odoo-backup restore is missing its arguments; usage: odoo-backup restore BACKUP_ID"},
 		{[]string{"restore", "abc", "--service", "x"}, `"abc" is not a backup id`},
 		{[]string{"service", "add"}, "usage: odoo-backup service add NAME"},
+		{[]string{"service", "add", "shop", "--db", "shop", "--pg-port", "99999"}, "--pg-port 99999 is not a port; give one between 1 and 65535"},
+		{[]string{"service", "update", "nosuch", "--pg-port", "0"}, "--pg-port 0 is not a port"},
 		{[]string{"status", "extra"}, `odoo-backup status takes no arguments, and was given "extra"`},
 		{[]string{"config", "set", "nosuch", "nosuch", "--frequency", "often"}, `frequency "often" is not one of`},
 		{[]string{"config", "set", "nosuch", "nosuch", "--keep-gfs", "zz"}, `retention rule "zz"`},
