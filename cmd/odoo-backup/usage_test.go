@@ -35,6 +35,8 @@ func TestWrongUsageExitsTwo(t *testing.T) {
 		{[]string{"config", "set", "nosuch", "nosuch", "--keep-gfs", "zz"}, `retention rule "zz"`},
 		{[]string{"template", "set", "nosuch", "nosuch", "--at", "25:00"}, `time "25:00" is not HH:MM`},
 		{[]string{"--daemon", "--shutdown-timeout", "soon"}, "takes a duration such as 90s"},
+		{[]string{"--daemon", "--max-concurrent", "0"}, "--max-concurrent 0 is not a number of backups to run at once; give 1 or more"},
+		{[]string{"--daemon", "--shutdown-timeout", "0s"}, "--shutdown-timeout 0s is not a duration above zero"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			c.fails(2, tc.want, tc.args...)
