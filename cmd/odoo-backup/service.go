@@ -83,7 +83,10 @@ func (a *app) serviceAddCommand() *cobra.Command {
 				return usageError{fmt.Errorf("give the database with --db DB, or its odoo.conf with --from-odoo-conf FILE")}
 			}
 			if err := core.ValidateDatabaseName(s.DB.Database); err != nil {
-				return err
+				if db != "" {
+					return usageError{err} // a --db the command cannot use
+				}
+				return err // odoo.conf's db_name
 			}
 			s.FilestoreDir = filestore
 			if err := core.CompleteFilestore(&s, conf.DataDir); err != nil {
