@@ -64,24 +64,31 @@ func TestConsoleSaysCatalogIsDamaged(t *testing.T) {
 	}
 	t.Cleanup(func() { cat.Close() })
 	tm := start(t, Options{Catalog: cat, CatalogName: path})
-	waitFor(t, tm, "is damaged", "catalog rebuild")
-	frame := snapshot(t, tm)
-	// The sentence, as wrapped in the services box.
-	var text []string
-	for _, l := range strings.Split(frame, "\n") {
-		text = append(text, strings.TrimSpace(strings.Trim(strings.TrimSpace(l), "│")))
-	}
-	said := strings.Join(text, " ")
-	want := "the catalog " + path + " is damaged (SQLite finds its pages malformed); quit, then put back a copy of that file, " +
-		"or move it away and rebuild the history from the destinations from a shell with: odoo-backup catalog rebuild"
-	if !strings.Contains(said, want) {
-		t.Errorf("the console says:\n%s\nwant %q", frame, want)
-	}
-	for _, raw := range []string{"(11)", "disk image", "cannot read the catalog: the catalog"} {
-		if strings.Contains(said, raw) {
-			t.Errorf("the console shows %q:\n%s", raw, frame)
+	said := func(screen string) {
+		t.Helper()
+		waitFor(t, tm, "is damaged", "catalog rebuild")
+		frame := snapshot(t, tm)
+		// The sentence, as wrapped in the screen's box.
+		var text []string
+		for _, l := range strings.Split(frame, "\n") {
+			text = append(text, strings.TrimSpace(strings.Trim(strings.TrimSpace(l), "│")))
+		}
+		said := strings.Join(text, " ")
+		want := "the catalog " + path + " is damaged (SQLite finds its pages malformed); quit, then put back a copy of that file, " +
+			"or move it away and rebuild the history from the destinations from a shell with: odoo-backup catalog rebuild"
+		if !strings.Contains(said, want) {
+			t.Errorf("the %s screen says:\n%s\nwant %q", screen, frame, want)
+		}
+		for _, raw := range []string{"(11)", "disk image", "cannot read the catalog: the catalog"} {
+			if strings.Contains(said, raw) {
+				t.Errorf("the %s screen shows %q:\n%s", screen, raw, frame)
+			}
 		}
 	}
+	said("services")
+	press(tm, "4")
+	waitFor(t, tm, "Activity")
+	said("activity")
 	press(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(15*time.Second))
 }
