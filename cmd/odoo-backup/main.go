@@ -61,7 +61,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	applyUsageRules(root)
+	helpRefused := refuseUnknownUnderHelp(root)
 	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil && *helpRefused != nil {
+		err = *helpRefused
+	}
 	if a.cat != nil {
 		a.cat.Close()
 	}

@@ -19,6 +19,8 @@ func TestWrongUsageExitsTwo(t *testing.T) {
 		{[]string{"catalog", "rebuld"}, "did you mean rebuild?"},
 		{[]string{"completion", "foo"}, `unknown command "completion foo"`},
 		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"frobnicate", "--help"}, `unknown command "frobnicate"`},
+		{[]string{"--catalog", "/srv/catalog.db", "service", "frobnicate", "-h"}, `unknown command "service frobnicate"`},
 		{[]string{"help", "service", "frobnicate"}, `unknown command "service frobnicate"`},
 		{[]string{"backup", "--nope", "x"}, "unknown flag: --nope"},
 		{[]string{"backups", "--limit", "abc"}, `--limit takes a whole number, not "abc"`},
@@ -49,7 +51,8 @@ func TestWrongUsageExitsTwo(t *testing.T) {
 			c.fails(2, tc.want, tc.args...)
 		})
 	}
-	for _, args := range [][]string{{"--help"}, {"service", "--help"}, {"help"}, {"help", "backup"}, {"help", "service", "add"}, {"completion", "bash"}} {
+	for _, args := range [][]string{{"--help"}, {"service", "--help"}, {"help"}, {"help", "backup"}, {"help", "service", "add"}, {"completion", "bash"},
+		{"--catalog", "/srv/catalog.db", "--help"}, {"--max-concurrent", "3", "-h"}, {"--daemon", "--help"}, {"-v", "service", "--log-format", "json", "--help"}} {
 		if r := c.run(args...); r.code != 0 || r.stdout == "" {
 			t.Errorf("odoo-backup %s: exit %d with %d bytes of output, want 0 and the help\n%s", strings.Join(args, " "), r.code, len(r.stdout), r.stderr)
 		}
