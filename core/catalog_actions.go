@@ -54,4 +54,7 @@ const (
 	// a copy of it, or move it away and rebuild the history from the
 	// destinations.
 	ActionRepairCatalog Action = "repair-catalog"
+	// ActionFixCatalogDirectory: the catalog's directory (Detail) does not
+	// exist, cannot be made, or cannot be written by this user.
+	ActionFixCatalogDirectory Action = "fix-catalog-directory"
 )

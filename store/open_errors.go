@@ -48,7 +48,7 @@ func (e *UnreachableError) Unwrap() []error { return []error{core.ErrUnreachable
 // the catalog, so a writable file in a read-only directory is not enough).
 func checkDirectory(path string) error {
 	dir := filepath.Dir(path)
-	unreachable := func(err error) error { return &UnreachableError{Path: path, Dir: dir, Cause: cause(err)} }
+	unreachable := func(err error) error { return unreachableIn(path, dir, cause(err)) }
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return unreachable(err)
 	}
@@ -97,7 +97,7 @@ func classifySQLite(path string, err error) (_ error, ok bool) {
 	case sqlite3.SQLITE_CORRUPT:
 		return damaged(path, errors.New("SQLite finds its pages malformed")), true
 	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM:
-		return &UnreachableError{Path: path, Dir: filepath.Dir(path), Cause: errors.New("SQLite cannot open or write it")}, true
+		return unreachableIn(path, filepath.Dir(path), errors.New("SQLite cannot open or write it")), true
 	}
 	return nil, false
 }
@@ -107,6 +107,13 @@ func classifySQLite(path string, err error) (_ error, ok bool) {
 func damaged(path string, cause error) error {
 	d := &DamagedError{Path: path, Cause: cause}
 	return core.Advise(core.Advice{Action: core.ActionRepairCatalog, Detail: path}, d, "%s", d.Error())
+}
+
+// unreachableIn is the UnreachableError of the catalog at path in dir, said
+// as one sentence with the way out advised (each front end phrases it).
+func unreachableIn(path, dir string, cause error) error {
+	u := &UnreachableError{Path: path, Dir: dir, Cause: cause}
+	return core.Advise(core.Advice{Action: core.ActionFixCatalogDirectory, Detail: dir}, u, "%s", u.Error())
 }
 
 // dbError is the package's dbError for this catalog: SQLite's codes for a

@@ -98,6 +98,9 @@ func TestOpenUnreachableCatalog(t *testing.T) {
 		if !errors.As(err, &u) || u.Path != path || u.Dir != wantDir || !errors.Is(err, core.ErrUnreachable) {
 			t.Errorf("Open(%s) = %v (%T), want an UnreachableError naming %s and wrapping ErrUnreachable", path, err, err, wantDir)
 		}
+		if a, ok := core.AdviceOf(err); !ok || a.Action != core.ActionFixCatalogDirectory || a.Detail != wantDir {
+			t.Errorf("Open(%s): advice %+v (%v), want %s for %s", path, a, ok, core.ActionFixCatalogDirectory, wantDir)
+		}
 	}
 }
 

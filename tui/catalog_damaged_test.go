@@ -64,10 +64,11 @@ func TestConsoleSaysCatalogIsDamaged(t *testing.T) {
 	}
 	t.Cleanup(func() { cat.Close() })
 	tm := start(t, Options{Catalog: cat, CatalogName: path})
-	said := func(screen string) {
+	said := func(screen string, title string) {
 		t.Helper()
-		waitFor(t, tm, "is damaged", "catalog rebuild")
-		frame := snapshot(t, tm)
+		// The current frame: a screen drawn line for line like the last
+		// one sends only the lines that changed.
+		frame := view(t, tm, title, "is damaged", "catalog rebuild")
 		// The sentence, as wrapped in the screen's box.
 		var text []string
 		for _, l := range strings.Split(frame, "\n") {
@@ -85,10 +86,28 @@ func TestConsoleSaysCatalogIsDamaged(t *testing.T) {
 			}
 		}
 	}
-	said("services")
+	said("services", "Services")
 	press(tm, "4")
-	waitFor(t, tm, "Activity")
-	said("activity")
+	said("activity", "Activity  [Jobs]")
 	press(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(15*time.Second))
+}
+
+// A catalog whose directory cannot be written is said in the console with
+// what to do there, without the command line's flags.
+func TestConsoleSaysCatalogDirectory(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(file, "odoo-backup", "catalog.db")
+	_, err := store.Open(context.Background(), path)
+	if err == nil {
+		t.Fatalf("opened a catalog under the regular file %s", file)
+	}
+	want := "the catalog " + path + " cannot be opened: its directory " + filepath.Dir(path) +
+		" does not exist or is not writable (not a directory); quit, then create that directory or make it writable by this user"
+	if got := errorText(err); got != want {
+		t.Errorf("the console says %q, want %q", got, want)
+	}
 }
