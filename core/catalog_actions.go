@@ -50,4 +50,11 @@ const (
 	// ActionEnterPassword: the PostgreSQL password of Service cannot be read
 	// from the catalog; enter it again.
 	ActionEnterPassword Action = "enter-password"
+	// ActionRepairCatalog: the catalog file in Detail is damaged; put back
+	// a copy of it, or move it away and rebuild the history from the
+	// destinations.
+	ActionRepairCatalog Action = "repair-catalog"
+	// ActionFixCatalogDirectory: the catalog's directory (Detail) does not
+	// exist, cannot be made, or cannot be written by this user.
+	ActionFixCatalogDirectory Action = "fix-catalog-directory"
 )

@@ -117,6 +117,10 @@ func TestEncryptedPool(t *testing.T) {
 		if (n == "minio") != (b.Pool.Key == "") || (n != "minio") != pool.ValidKeyID(b.Pool.Key) {
 			t.Errorf("%s: pool key %q", n, b.Pool.Key)
 		}
+		// An encrypted archive says so by its name, in a pool as in a zip.
+		if want := map[bool]string{true: "_manual.zip.age", false: "_manual.zip"}[n != "minio"]; !strings.HasSuffix(b.Key, want) {
+			t.Errorf("%s: archive key %q, want it to end in %s", n, b.Key, want)
+		}
 	}
 
 	// What the buckets show: on the plain pool the SHA-256 of every file

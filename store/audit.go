@@ -68,7 +68,7 @@ func (c *Catalog) Audit(ctx context.Context, f core.AuditFilter) ([]core.AuditEn
 	}
 	rows, err := c.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, dbError("read the audit trail", err)
+		return nil, c.dbError("read the audit trail", err)
 	}
 	defer rows.Close()
 	var out []core.AuditEntry
@@ -79,13 +79,13 @@ func (c *Catalog) Audit(ctx context.Context, f core.AuditFilter) ([]core.AuditEn
 			outcome string
 		)
 		if err := rows.Scan(&e.ID, &at, &e.User, &e.SSHClient, &e.DBUser, &e.Action, &e.Service, &e.Target, &e.Detail, &outcome, &e.Error); err != nil {
-			return nil, dbError("read the audit trail", err)
+			return nil, c.dbError("read the audit trail", err)
 		}
 		e.At, e.Outcome = fromNanos(at), core.AuditOutcome(outcome)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError("read the audit trail", err)
+		return nil, c.dbError("read the audit trail", err)
 	}
 	return out, nil
 }

@@ -199,7 +199,7 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b core.Backup) error {
 		b.Status, b.Size, b.SHA256, nullNanos(b.FinishedAt), b.Error,
 		b.Key, b.Database, b.Format, b.OdooVersion, b.PGVersion, b.Phase, b.Bytes, b.Encryption,
 		b.MissingCount, missingJSON(b), poolJSON(b), b.Anomaly, b.Warning, nullNanos(b.LockedUntil), toNanos(c.now()), b.ID)
-	return c.refused(updated(res, err, fmt.Sprintf("update backup %d", b.ID), b.ID))
+	return c.refused(c.updated(res, err, fmt.Sprintf("update backup %d", b.ID), b.ID))
 }
 
 // poolJSON is how a backup's pool facts are stored: ” when it has none.
@@ -227,16 +227,16 @@ func (c *Catalog) UpdateProgress(ctx context.Context, id int64, p core.BackupPro
 	now := toNanos(c.now())
 	res, err := c.db.ExecContext(ctx, `UPDATE backups SET progress_at = CASE WHEN phase <> ? OR bytes <> ? OR progress_at = 0 THEN ? ELSE progress_at END,
 		phase = ?, bytes = ?, updated_at = ? WHERE id = ?`, phase, bytes, now, phase, bytes, now, id)
-	return c.refused(updated(res, err, fmt.Sprintf("update progress of backup %d", id), id))
+	return c.refused(c.updated(res, err, fmt.Sprintf("update progress of backup %d", id), id))
 }
 
-func updated(res sql.Result, err error, op string, id int64) error {
+func (c *Catalog) updated(res sql.Result, err error, op string, id int64) error {
 	if err != nil {
-		return dbError(op, err)
+		return c.dbError(op, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return dbError(op, err)
+		return c.dbError(op, err)
 	}
 	if n == 0 {
 		return backupNotFound(id)
@@ -251,7 +251,7 @@ func (c *Catalog) Backup(ctx context.Context, id int64) (core.Backup, error) {
 		return core.Backup{}, backupNotFound(id)
 	}
 	if err != nil {
-		return core.Backup{}, dbError(fmt.Sprintf("read backup %d", id), err)
+		return core.Backup{}, c.dbError(fmt.Sprintf("read backup %d", id), err)
 	}
 	return b, nil
 }
@@ -267,19 +267,19 @@ func (c *Catalog) Backups(ctx context.Context, f core.BackupFilter) ([]core.Back
 	}
 	rows, err := c.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, dbError("list backups", err)
+		return nil, c.dbError("list backups", err)
 	}
 	defer rows.Close()
 	var out []core.Backup
 	for rows.Next() {
 		b, err := scanBackup(rows)
 		if err != nil {
-			return nil, dbError("list backups", err)
+			return nil, c.dbError("list backups", err)
 		}
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError("list backups", err)
+		return nil, c.dbError("list backups", err)
 	}
 	return out, nil
 }

@@ -385,11 +385,11 @@ func (c *Catalog) Configurations(ctx context.Context, service string) ([]core.Co
 func (c *Catalog) AllConfigurations(ctx context.Context) ([]core.Configuration, error) {
 	rows, err := c.db.QueryContext(ctx, configurationQuery+` ORDER BY s.name, c.is_primary DESC, d.name`)
 	if err != nil {
-		return nil, dbError("list configurations", err)
+		return nil, c.dbError("list configurations", err)
 	}
 	out, err := c.scanConfigurations(rows)
 	if err != nil {
-		return nil, dbError("list configurations", err)
+		return nil, c.dbError("list configurations", err)
 	}
 	return out, nil
 }

@@ -241,7 +241,7 @@ func (c *Catalog) Destination(ctx context.Context, name string) (core.Destinatio
 		return core.Destination{}, destinationNotFound(name)
 	}
 	if err != nil {
-		return core.Destination{}, dbError(fmt.Sprintf("read destination %q", name), err)
+		return core.Destination{}, c.dbError(fmt.Sprintf("read destination %q", name), err)
 	}
 	return d, nil
 }
@@ -253,7 +253,7 @@ func (c *Catalog) DestinationByID(ctx context.Context, id int64) (core.Destinati
 		return core.Destination{}, core.Advise(core.Advice{Action: core.ActionListDestinations}, core.ErrNotFound, "destination %d does not exist", id)
 	}
 	if err != nil {
-		return core.Destination{}, dbError(fmt.Sprintf("read destination %d", id), err)
+		return core.Destination{}, c.dbError(fmt.Sprintf("read destination %d", id), err)
 	}
 	return d, nil
 }
@@ -262,19 +262,19 @@ func (c *Catalog) DestinationByID(ctx context.Context, id int64) (core.Destinati
 func (c *Catalog) Destinations(ctx context.Context) ([]core.Destination, error) {
 	rows, err := c.db.QueryContext(ctx, `SELECT `+destinationCols+` FROM destinations ORDER BY name`)
 	if err != nil {
-		return nil, dbError("list destinations", err)
+		return nil, c.dbError("list destinations", err)
 	}
 	defer rows.Close()
 	var out []core.Destination
 	for rows.Next() {
 		d, err := c.scanDestination(rows)
 		if err != nil {
-			return nil, dbError("list destinations", err)
+			return nil, c.dbError("list destinations", err)
 		}
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError("list destinations", err)
+		return nil, c.dbError("list destinations", err)
 	}
 	return out, nil
 }

@@ -14,11 +14,11 @@ var _ core.HookCatalog = (*Catalog)(nil)
 func (c *Catalog) ServiceHooks(ctx context.Context, service string) ([]core.Hook, error) {
 	id, err := serviceID(ctx, c.db, service)
 	if err != nil {
-		return nil, dbError(fmt.Sprintf("read the hooks of service %q", service), err)
+		return nil, c.dbError(fmt.Sprintf("read the hooks of service %q", service), err)
 	}
 	rows, err := c.db.QueryContext(ctx, `SELECT event, command, timeout_seconds FROM service_hooks WHERE service_id = ?`, id)
 	if err != nil {
-		return nil, dbError(fmt.Sprintf("read the hooks of service %q", service), err)
+		return nil, c.dbError(fmt.Sprintf("read the hooks of service %q", service), err)
 	}
 	defer rows.Close()
 	byEvent := map[core.HookEvent]core.Hook{}
@@ -28,13 +28,13 @@ func (c *Catalog) ServiceHooks(ctx context.Context, service string) ([]core.Hook
 			seconds int64
 		)
 		if err := rows.Scan(&h.Event, &h.Command, &seconds); err != nil {
-			return nil, dbError(fmt.Sprintf("read the hooks of service %q", service), err)
+			return nil, c.dbError(fmt.Sprintf("read the hooks of service %q", service), err)
 		}
 		h.Timeout = time.Duration(seconds) * time.Second
 		byEvent[h.Event] = h
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError(fmt.Sprintf("read the hooks of service %q", service), err)
+		return nil, c.dbError(fmt.Sprintf("read the hooks of service %q", service), err)
 	}
 	return inEventOrder(byEvent), nil
 }
@@ -45,7 +45,7 @@ func (c *Catalog) AllServiceHooks(ctx context.Context) (map[string][]core.Hook, 
 	rows, err := c.db.QueryContext(ctx, `SELECT s.name, h.event, h.command, h.timeout_seconds
 		FROM service_hooks h JOIN services s ON s.id = h.service_id`)
 	if err != nil {
-		return nil, dbError("read the hooks of the services", err)
+		return nil, c.dbError("read the hooks of the services", err)
 	}
 	defer rows.Close()
 	byService := map[string]map[core.HookEvent]core.Hook{}
@@ -56,7 +56,7 @@ func (c *Catalog) AllServiceHooks(ctx context.Context) (map[string][]core.Hook, 
 			seconds int64
 		)
 		if err := rows.Scan(&name, &h.Event, &h.Command, &seconds); err != nil {
-			return nil, dbError("read the hooks of the services", err)
+			return nil, c.dbError("read the hooks of the services", err)
 		}
 		h.Timeout = time.Duration(seconds) * time.Second
 		if byService[name] == nil {
@@ -65,7 +65,7 @@ func (c *Catalog) AllServiceHooks(ctx context.Context) (map[string][]core.Hook, 
 		byService[name][h.Event] = h
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError("read the hooks of the services", err)
+		return nil, c.dbError("read the hooks of the services", err)
 	}
 	out := make(map[string][]core.Hook, len(byService))
 	for name, byEvent := range byService {

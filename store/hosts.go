@@ -59,7 +59,7 @@ func recordDaemonStop(ctx context.Context, tx *txn, l core.Lease, at int64) erro
 func (c *Catalog) Hosts(ctx context.Context) ([]core.HostRecord, error) {
 	rows, err := c.db.QueryContext(ctx, `SELECT name, holder, pid, started_at, seen_at, stopped_at FROM hosts ORDER BY name`)
 	if err != nil {
-		return nil, dbError("list the hosts' daemons", err)
+		return nil, c.dbError("list the hosts' daemons", err)
 	}
 	defer rows.Close()
 	out := []core.HostRecord{}
@@ -69,7 +69,7 @@ func (c *Catalog) Hosts(ctx context.Context) ([]core.HostRecord, error) {
 			started, seen, stopped int64
 		)
 		if err := rows.Scan(&r.Name, &r.Holder, &r.PID, &started, &seen, &stopped); err != nil {
-			return nil, dbError("list the hosts' daemons", err)
+			return nil, c.dbError("list the hosts' daemons", err)
 		}
 		r.StartedAt, r.SeenAt = fromNanos(started), fromNanos(seen)
 		if stopped != 0 {
@@ -79,7 +79,7 @@ func (c *Catalog) Hosts(ctx context.Context) ([]core.HostRecord, error) {
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError("list the hosts' daemons", err)
+		return nil, c.dbError("list the hosts' daemons", err)
 	}
 	return out, nil
 }

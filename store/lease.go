@@ -173,7 +173,7 @@ func (c *Catalog) ReleaseLease(ctx context.Context, l core.Lease) error {
 	_, err := c.db.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ? AND pid = ? AND host = ?`,
 		l.Name, l.Holder, l.PID, l.Host)
 	if err != nil {
-		return c.refused(dbError(fmt.Sprintf("release the %s lease", l.Name), err))
+		return c.refused(c.dbError(fmt.Sprintf("release the %s lease", l.Name), err))
 	}
 	return nil
 }
@@ -186,7 +186,7 @@ func (c *Catalog) CurrentLease(ctx context.Context, name string) (core.Lease, er
 		return core.Lease{}, core.Userf(core.ErrNotFound, "no process holds the %s lease", name)
 	}
 	if err != nil {
-		return core.Lease{}, dbError(fmt.Sprintf("read the %s lease", name), err)
+		return core.Lease{}, c.dbError(fmt.Sprintf("read the %s lease", name), err)
 	}
 	return l, nil
 }
@@ -197,7 +197,7 @@ func (c *Catalog) CurrentLease(ctx context.Context, name string) (core.Lease, er
 func (c *Catalog) ScheduleVersion(ctx context.Context) (int64, error) {
 	var v int64
 	if err := c.db.QueryRowContext(ctx, `SELECT version FROM schedule_version WHERE id = 1`).Scan(&v); err != nil {
-		return 0, dbError("read the schedule version", err)
+		return 0, c.dbError("read the schedule version", err)
 	}
 	return v, nil
 }

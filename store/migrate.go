@@ -93,12 +93,12 @@ func Migrate(ctx context.Context, src, dst *Catalog, opts MigrateOptions) (Migra
 		destinations: map[int64]int64{}, services: map[int64]int64{}, templates: map[int64]int64{}, sharedTemplates: map[int64]bool{}}
 	stx, err := src.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return res, dbError("read the catalog "+src.Path(), err)
+		return res, src.dbError("read the catalog "+src.Path(), err)
 	}
 	// A read transaction: the copy sees one state of the source.
 	defer stx.Rollback()
 	if _, err := stx.ExecContext(ctx, `SELECT 1 FROM destinations LIMIT 1`); err != nil {
-		return res, dbError("read the catalog "+src.Path(), err)
+		return res, src.dbError("read the catalog "+src.Path(), err)
 	}
 	m.stx = stx
 	// A refused migration is recorded too, as failed, with its reason.

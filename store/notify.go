@@ -99,7 +99,7 @@ func (c *Catalog) NotifyChannel(ctx context.Context, name string) (core.NotifyCh
 		return ch, core.NotifyChannelNotFound(name)
 	}
 	if err != nil {
-		return ch, dbError(fmt.Sprintf("read notification channel %q", name), err)
+		return ch, c.dbError(fmt.Sprintf("read notification channel %q", name), err)
 	}
 	return ch, nil
 }

@@ -48,7 +48,7 @@ func (e *UnreachableError) Unwrap() []error { return []error{core.ErrUnreachable
 // the catalog, so a writable file in a read-only directory is not enough).
 func checkDirectory(path string) error {
 	dir := filepath.Dir(path)
-	unreachable := func(err error) error { return &UnreachableError{Path: path, Dir: dir, Cause: cause(err)} }
+	unreachable := func(err error) error { return unreachableIn(path, dir, cause(err)) }
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return unreachable(err)
 	}
@@ -76,17 +76,53 @@ func cause(err error) error {
 // classifyOpen turns SQLite's codes from the first reads of a file into
 // DamagedError or UnreachableError; anything else passes unchanged.
 func classifyOpen(path string, err error) error {
+	if ce, ok := classifySQLite(path, err); ok {
+		return ce
+	}
+	return err
+}
+
+// classifySQLite is the DamagedError or UnreachableError that SQLite's code
+// in err means for the catalog at path, whenever it is read: a page found
+// malformed by a query long after the file was opened is as damaged as one
+// found at once. ok is false for any other error.
+func classifySQLite(path string, err error) (_ error, ok bool) {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
-		return err
+		return nil, false
 	}
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_NOTADB:
-		return &DamagedError{Path: path, Cause: errors.New("it is not an SQLite database")}
+		return damaged(path, errors.New("it is not an SQLite database")), true
 	case sqlite3.SQLITE_CORRUPT:
-		return &DamagedError{Path: path, Cause: errors.New("SQLite finds its pages malformed")}
+		return damaged(path, errors.New("SQLite finds its pages malformed")), true
 	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM:
-		return &UnreachableError{Path: path, Dir: filepath.Dir(path), Cause: errors.New("SQLite cannot open or write it")}
+		return unreachableIn(path, filepath.Dir(path), errors.New("SQLite cannot open or write it")), true
 	}
-	return err
+	return nil, false
+}
+
+// damaged is the DamagedError of the catalog at path, said as one sentence
+// with the way out advised (each front end phrases it).
+func damaged(path string, cause error) error {
+	d := &DamagedError{Path: path, Cause: cause}
+	return core.Advise(core.Advice{Action: core.ActionRepairCatalog, Detail: path}, d, "%s", d.Error())
+}
+
+// unreachableIn is the UnreachableError of the catalog at path in dir, said
+// as one sentence with the way out advised (each front end phrases it).
+func unreachableIn(path, dir string, cause error) error {
+	u := &UnreachableError{Path: path, Dir: dir, Cause: cause}
+	return core.Advise(core.Advice{Action: core.ActionFixCatalogDirectory, Detail: dir}, u, "%s", u.Error())
+}
+
+// dbError is the package's dbError for this catalog: SQLite's codes for a
+// damaged or unreachable file become the errors that say so, naming it.
+func (c *Catalog) dbError(op string, err error) error {
+	if c.db != nil && !c.db.pg {
+		if ce, ok := classifySQLite(c.path, err); ok {
+			return ce
+		}
+	}
+	return dbError(op, err)
 }

@@ -1,11 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -95,5 +98,86 @@ func TestOpenUnreachableCatalog(t *testing.T) {
 		if !errors.As(err, &u) || u.Path != path || u.Dir != wantDir || !errors.Is(err, core.ErrUnreachable) {
 			t.Errorf("Open(%s) = %v (%T), want an UnreachableError naming %s and wrapping ErrUnreachable", path, err, err, wantDir)
 		}
+		if a, ok := core.AdviceOf(err); !ok || a.Action != core.ActionFixCatalogDirectory || a.Detail != wantDir {
+			t.Errorf("Open(%s): advice %+v (%v), want %s for %s", path, a, ok, core.ActionFixCatalogDirectory, wantDir)
+		}
+	}
+}
+
+// damageFrom overwrites the header of every page from page from+1 on (the
+// pages written after the first from) with a page type SQLite does not
+// have, leaving the earlier ones sound.
+func damageFrom(t *testing.T, path string, from int64) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(b)) <= from*4096 {
+		t.Fatalf("%s has %d bytes, no page after page %d to damage", path, len(b), from)
+	}
+	for off := from * 4096; off+64 <= int64(len(b)); off += 4096 {
+		copy(b[off:off+64], bytes.Repeat([]byte{0xff}, 64))
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pages is how many pages the closed catalog at path holds.
+func pages(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size() / 4096
+}
+
+// A page found malformed by a read long after the catalog was opened is
+// the same DamagedError as one found at once, naming the file and advising
+// how to recover, not SQLite's "database disk image is malformed (11)".
+func TestCatalogDamagedAfterOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	c, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	sound := pages(t, path)
+	// The audit trail, which opening does not read, fills the pages after.
+	c, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if err := c.AddAudit(ctx, &core.AuditEntry{Action: "test", Target: fmt.Sprintf("entry %d", i), Detail: strings.Repeat("x", 200)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	damageFrom(t, path, sound)
+
+	c, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a catalog damaged only in its audit trail: %v; want it opened, the damage found by the read", err)
+	}
+	defer c.Close()
+	_, err = c.Audit(ctx, core.AuditFilter{})
+	var d *DamagedError
+	if !errors.As(err, &d) || d.Path != path || !errors.Is(err, core.ErrCorrupt) {
+		t.Fatalf("Audit on damaged pages = %v (%T), want a DamagedError naming %s and wrapping ErrCorrupt", err, err, path)
+	}
+	if a, ok := core.AdviceOf(err); !ok || a.Action != core.ActionRepairCatalog || a.Detail != path {
+		t.Errorf("advice %+v (%v), want %s for %s", a, ok, core.ActionRepairCatalog, path)
+	}
+	if msg := err.Error(); strings.Contains(msg, "(11)") || strings.Contains(msg, "malformed (") || !strings.HasPrefix(msg, "the catalog "+path+" is damaged") {
+		t.Errorf("message %q, want the catalog's sentence, not SQLite's code", msg)
+	}
+	// A write that meets the damage says the same.
+	err = c.AddAudit(ctx, &core.AuditEntry{Action: "test", Target: "one more"})
+	if !errors.As(err, &d) || d.Path != path {
+		t.Errorf("AddAudit on damaged pages = %v, want the DamagedError", err)
 	}
 }

@@ -22,7 +22,7 @@ func (c *Catalog) PoolLockedUntil(ctx context.Context, destinationID int64, serv
 	case errors.Is(err, sql.ErrNoRows):
 		return time.Time{}, nil
 	case err != nil:
-		return time.Time{}, dbError(fmt.Sprintf("read how long the pool of %s is locked", service), err)
+		return time.Time{}, c.dbError(fmt.Sprintf("read how long the pool of %s is locked", service), err)
 	}
 	return fromNanos(n), nil
 }
@@ -35,7 +35,7 @@ func (c *Catalog) RaisePoolLock(ctx context.Context, destinationID int64, servic
 		ON CONFLICT (destination_id, service_name) DO UPDATE SET locked_until = excluded.locked_until
 		WHERE pool_locks.locked_until < excluded.locked_until`, destinationID, service, toNanos(until))
 	if err != nil {
-		return dbError(fmt.Sprintf("record how long the pool of %s is locked", service), err)
+		return c.dbError(fmt.Sprintf("record how long the pool of %s is locked", service), err)
 	}
 	return nil
 }

@@ -131,7 +131,7 @@ func (c *Catalog) ClaimRequest(ctx context.Context, host string, cl core.Claimer
 	if c.db.pg {
 		t, berr := c.db.DB.BeginTx(ctx, nil)
 		if berr != nil {
-			return core.Request{}, false, dbError(op, berr)
+			return core.Request{}, false, c.dbError(op, berr)
 		}
 		tx, err = &txn{Tx: t, pg: true}, nil
 		pick += ` FOR UPDATE SKIP LOCKED`
@@ -139,7 +139,7 @@ func (c *Catalog) ClaimRequest(ctx context.Context, host string, cl core.Claimer
 		tx, err = c.db.BeginTx(ctx, nil)
 	}
 	if err != nil {
-		return core.Request{}, false, dbError(op, err)
+		return core.Request{}, false, c.dbError(op, err)
 	}
 	defer tx.Rollback()
 	var id int64
@@ -147,19 +147,19 @@ func (c *Catalog) ClaimRequest(ctx context.Context, host string, cl core.Claimer
 	case errors.Is(err, sql.ErrNoRows):
 		return core.Request{}, false, nil
 	case err != nil:
-		return core.Request{}, false, dbError(op, err)
+		return core.Request{}, false, c.dbError(op, err)
 	}
 	now := toNanos(c.now())
 	if _, err := tx.ExecContext(ctx, `UPDATE requests SET status = 'running', claimed_holder = ?, claimed_pid = ?, claimed_host = ?,
 		claimed_at = ?, heartbeat = ? WHERE id = ?`, cl.Holder, cl.PID, cl.Host, now, now, id); err != nil {
-		return core.Request{}, false, dbError(op, err)
+		return core.Request{}, false, c.dbError(op, err)
 	}
 	r, err := scanRequest(tx.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE id = ?`, id))
 	if err != nil {
-		return core.Request{}, false, dbError(op, err)
+		return core.Request{}, false, c.dbError(op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return core.Request{}, false, dbError(op, err)
+		return core.Request{}, false, c.dbError(op, err)
 	}
 	return r, true, nil
 }
@@ -185,7 +185,7 @@ func (c *Catalog) ReportRequest(ctx context.Context, id int64, cl core.Claimer, 
 		return false, notClaimed(id, cl)
 	}
 	if err != nil {
-		return false, dbError(fmt.Sprintf("report the progress of request %d", id), err)
+		return false, c.dbError(fmt.Sprintf("report the progress of request %d", id), err)
 	}
 	return cancel, nil
 }
@@ -232,7 +232,7 @@ func (c *Catalog) FinishRequest(ctx context.Context, id int64, cl core.Claimer, 
 	res, err := c.db.ExecContext(ctx, `UPDATE requests SET status = ?, result = ?, error = ?, finished_at = ? WHERE id = ?`+claimedBy,
 		string(status), string(result), errMsg, toNanos(c.now()), id, cl.Holder, cl.PID, cl.Host)
 	if err != nil {
-		return dbError(fmt.Sprintf("end request %d", id), err)
+		return c.dbError(fmt.Sprintf("end request %d", id), err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notClaimed(id, cl)
@@ -246,7 +246,7 @@ func (c *Catalog) AbandonRequest(ctx context.Context, id int64, status core.Requ
 	res, err := c.db.ExecContext(ctx, `UPDATE requests SET status = 'failed', error = ?, finished_at = ?
 		WHERE id = ? AND status = ? AND heartbeat = ?`, errMsg, toNanos(c.now()), id, string(status), toNanos(heartbeat))
 	if err != nil {
-		return false, dbError(fmt.Sprintf("end request %d", id), err)
+		return false, c.dbError(fmt.Sprintf("end request %d", id), err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
@@ -259,7 +259,7 @@ func (c *Catalog) Request(ctx context.Context, id int64) (core.Request, error) {
 		return core.Request{}, requestNotFound(id)
 	}
 	if err != nil {
-		return core.Request{}, dbError(fmt.Sprintf("read request %d", id), err)
+		return core.Request{}, c.dbError(fmt.Sprintf("read request %d", id), err)
 	}
 	return r, nil
 }
@@ -283,19 +283,19 @@ func (c *Catalog) Requests(ctx context.Context, f core.RequestFilter) ([]core.Re
 	}
 	rows, err := c.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, dbError("read the requests", err)
+		return nil, c.dbError("read the requests", err)
 	}
 	defer rows.Close()
 	var out []core.Request
 	for rows.Next() {
 		r, err := scanRequest(rows)
 		if err != nil {
-			return nil, dbError("read the requests", err)
+			return nil, c.dbError("read the requests", err)
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError("read the requests", err)
+		return nil, c.dbError("read the requests", err)
 	}
 	return out, nil
 }
@@ -338,11 +338,11 @@ func (c *Catalog) WaitRequests(ctx context.Context, max time.Duration) error {
 	if l.conn == nil {
 		conn, err := c.db.DB.Conn(ctx)
 		if err != nil {
-			return dbError("listen for requests", err)
+			return c.dbError("listen for requests", err)
 		}
 		if _, err := conn.ExecContext(ctx, `LISTEN `+requestsChannel); err != nil {
 			conn.Close()
-			return dbError("listen for requests", err)
+			return c.dbError("listen for requests", err)
 		}
 		l.conn = conn
 	}
@@ -372,7 +372,7 @@ func (c *Catalog) WaitRequests(ctx context.Context, max time.Duration) error {
 	if wctx.Err() != nil {
 		return nil // the slow poll: nothing came within max
 	}
-	return dbError("wait for requests", err)
+	return c.dbError("wait for requests", err)
 }
 
 // errListenerClosed marks a listening connection that closed under us.

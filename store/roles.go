@@ -166,7 +166,7 @@ func (c *Catalog) identify(ctx context.Context) error {
 		COALESCE((SELECT has_column_privilege(oid, 'secret_key', 'SELECT') FROM pg_class WHERE oid = to_regclass('destinations')), true)`).
 		Scan(&c.who.user, &db, &owner, &canSeeSecrets)
 	if err != nil {
-		return dbError("read the database user's role", err)
+		return c.dbError("read the database user's role", err)
 	}
 	c.who.prefix = db
 	c.who.role = core.RoleNone
@@ -176,13 +176,13 @@ func (c *Catalog) identify(ctx context.Context) error {
 		rows, err := c.db.QueryContext(ctx, `SELECT r.rolname FROM pg_roles r
 			WHERE r.rolname IN (?, ?, ?) AND pg_has_role(session_user, r.oid, 'MEMBER')`, anys(c.groupRoles())...)
 		if err != nil {
-			return dbError("read the database user's role", err)
+			return c.dbError("read the database user's role", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var name string
 			if err := rows.Scan(&name); err != nil {
-				return dbError("read the database user's role", err)
+				return c.dbError("read the database user's role", err)
 			}
 			for _, r := range core.Roles {
 				if name == groupRole(c.who.prefix, r) && r.Allows(c.who.role) {
@@ -191,7 +191,7 @@ func (c *Catalog) identify(ctx context.Context) error {
 			}
 		}
 		if err := rows.Err(); err != nil {
-			return dbError("read the database user's role", err)
+			return c.dbError("read the database user's role", err)
 		}
 	}
 	c.db.hide = !canSeeSecrets
@@ -222,7 +222,7 @@ func (c *Catalog) afterMigrate(ctx context.Context) error {
 func (c *Catalog) groupRolesExist(ctx context.Context) (bool, error) {
 	var n int
 	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_roles WHERE rolname IN (?, ?, ?)`, anys(c.groupRoles())...).Scan(&n); err != nil {
-		return false, dbError("read the catalog's roles", err)
+		return false, c.dbError("read the catalog's roles", err)
 	}
 	return n == len(core.Roles), nil
 }
@@ -583,7 +583,7 @@ func (c *Catalog) Permit(ctx context.Context, action string, need core.Role) err
 			"%s", core.RoleRefusal(c.who.user, c.who.role, core.Doing(action), need))
 	}
 	if err != nil {
-		return dbError("check the role of database user "+c.who.user, err)
+		return c.dbError("check the role of database user "+c.who.user, err)
 	}
 	return nil
 }

@@ -252,7 +252,7 @@ func (c *Catalog) hasSealedSecrets(ctx context.Context, q queryer) (bool, error)
 		+ (SELECT COUNT(*) FROM configurations WHERE `+sealed("ping_url")+`)
 		+ (SELECT COUNT(*) FROM notify_channels WHERE `+sealed("url")+`)`).Scan(&n)
 	if err != nil {
-		return false, dbError("check stored secrets", err)
+		return false, c.dbError("check stored secrets", err)
 	}
 	return n > 0, nil
 }
@@ -357,20 +357,20 @@ func readInstallKey(from string) ([]byte, error) {
 func (c *Catalog) UnreadableSecret(ctx context.Context) (string, error) {
 	rows, err := c.db.QueryContext(ctx, sealedSecretRows(true))
 	if err != nil {
-		return "", dbError("check stored secrets", err)
+		return "", c.dbError("check stored secrets", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var column, name, stored string
 		if err := rows.Scan(&column, &name, &stored); err != nil {
-			return "", dbError("check stored secrets", err)
+			return "", c.dbError("check stored secrets", err)
 		}
 		if reason, bad := c.open(sealedColumn(column, name), stored).Unreadable(); bad {
 			return reason, nil
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return "", dbError("check stored secrets", err)
+		return "", c.dbError("check stored secrets", err)
 	}
 	return "", nil
 }
@@ -482,7 +482,7 @@ func (c *Catalog) encryptPlaintext(ctx context.Context) error {
 		(SELECT COUNT(*) FROM destinations WHERE `+plain("secret_key")+` OR `+plain("encrypt_passphrase")+`)
 		+ (SELECT COUNT(*) FROM services WHERE `+plain("db_password")+`)`).Scan(&n)
 	if err != nil {
-		return dbError("check stored secrets", err)
+		return c.dbError("check stored secrets", err)
 	}
 	if n == 0 {
 		return nil
@@ -550,7 +550,7 @@ func (c *Catalog) encryptPlaintext(ctx context.Context) error {
 		return nil
 	}
 	if _, err := c.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		return dbError("encrypt stored secrets", err)
+		return c.dbError("encrypt stored secrets", err)
 	}
 	return nil
 }

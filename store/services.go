@@ -247,7 +247,7 @@ func (c *Catalog) Service(ctx context.Context, name string) (core.Service, error
 		return core.Service{}, serviceNotFound(name)
 	}
 	if err != nil {
-		return core.Service{}, dbError(fmt.Sprintf("read service %q", name), err)
+		return core.Service{}, c.dbError(fmt.Sprintf("read service %q", name), err)
 	}
 	return s, nil
 }
@@ -259,7 +259,7 @@ func (c *Catalog) ServiceByID(ctx context.Context, id int64) (core.Service, erro
 		return core.Service{}, core.Advise(core.Advice{Action: core.ActionListServices}, core.ErrNotFound, "service %d does not exist", id)
 	}
 	if err != nil {
-		return core.Service{}, dbError(fmt.Sprintf("read service %d", id), err)
+		return core.Service{}, c.dbError(fmt.Sprintf("read service %d", id), err)
 	}
 	return s, nil
 }
@@ -268,19 +268,19 @@ func (c *Catalog) ServiceByID(ctx context.Context, id int64) (core.Service, erro
 func (c *Catalog) Services(ctx context.Context) ([]core.Service, error) {
 	rows, err := c.db.QueryContext(ctx, `SELECT `+serviceCols+` FROM services ORDER BY name`)
 	if err != nil {
-		return nil, dbError("list services", err)
+		return nil, c.dbError("list services", err)
 	}
 	defer rows.Close()
 	var out []core.Service
 	for rows.Next() {
 		s, err := c.scanService(rows)
 		if err != nil {
-			return nil, dbError("list services", err)
+			return nil, c.dbError("list services", err)
 		}
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError("list services", err)
+		return nil, c.dbError("list services", err)
 	}
 	return out, nil
 }

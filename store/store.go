@@ -202,14 +202,14 @@ func (c *Catalog) read(ctx context.Context, op string, fn func(tx *txn) error) e
 func (c *Catalog) inTx(ctx context.Context, op string, opts *sql.TxOptions, fn func(tx *txn) error) error {
 	tx, err := c.db.BeginTx(ctx, opts)
 	if err != nil {
-		return dbError(op, err)
+		return c.dbError(op, err)
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return c.refused(dbError(op, err))
+		return c.refused(c.dbError(op, err))
 	}
 	if err := tx.Commit(); err != nil {
-		return c.refused(dbError(op, err))
+		return c.refused(c.dbError(op, err))
 	}
 	return nil
 }

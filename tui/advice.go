@@ -78,6 +78,11 @@ func consoleAdvice(a core.Advice) string {
 		return "to enter it again: remove " + a.Destination + " on the destinations screen (2) with x, then add it again with a and its passphrase"
 	case core.ActionEnterPassword:
 		return "to enter it again: press E on the screen of service " + a.Service
+	case core.ActionFixCatalogDirectory:
+		return "quit, then create that directory or make it writable by this user"
+	case core.ActionRepairCatalog:
+		// The console cannot mend its own catalog: that is done with it closed.
+		return "quit, then put back a copy of that file, or move it away and rebuild the history from the destinations from a shell with: odoo-backup catalog rebuild"
 	case core.ActionRebuildAgain:
 		// The console has no rebuild: it is the command line's.
 		return "fix it, then rebuild from a shell with: odoo-backup catalog rebuild"

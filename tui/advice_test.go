@@ -12,6 +12,7 @@ import (
 // phrase may send the user to the command line, with the reason.
 var notInTheConsole = map[core.Action]string{
 	core.ActionRebuildAgain:  "the console has no catalog rebuild",
+	core.ActionRepairCatalog: "the console has no catalog rebuild, and cannot mend the catalog it has open",
 	core.ActionForgetBackups: "the console removes a destination only once it holds no backups",
 	core.ActionGiveRecipient: "the console does not generate keys",
 	core.ActionGiveKeyFile:   "the console does not generate keys",

@@ -169,6 +169,9 @@ func (c *Context) notReady(err error, loaded bool) string {
 	case errors.Is(err, core.ErrCatalogUnreachable):
 		// The periodic reload is the retry.
 		return c.Theme.Error.Render(catalogUnreachable(c.CatalogName)) + "\n"
+	case adviceIs(err, core.ActionRepairCatalog):
+		// The sentence names the catalog and says it is damaged.
+		return c.Theme.Error.Render(errorText(err)) + "\n"
 	case err != nil:
 		return c.Theme.Error.Render("cannot read the catalog: "+errorText(err)) + "\n"
 	case !loaded:

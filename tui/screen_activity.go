@@ -448,7 +448,7 @@ func (s *activityScreen) View() string {
 	head := t.Title.Render("Activity") + "  " + s.paneTitle("Jobs", paneJobs) + s.paneTitle("Audit", paneAudit)
 	switch {
 	case s.err != nil:
-		b.WriteString(head + "\n" + t.Error.Render(fit("cannot read the catalog: "+errorText(s.err), w)) + "\n")
+		b.WriteString(head + "\n" + s.ctx.notReady(s.err, true))
 	case !s.loaded:
 		b.WriteString(head + "\n" + t.Muted.Render(s.ctx.spin()+" loading…") + "\n")
 	default:

@@ -65,6 +65,10 @@ func cliAdvice(a core.Advice) string {
 		return fmt.Sprintf("to enter it again: odoo-backup destination remove %s, then add it again with its passphrase", a.Destination)
 	case core.ActionEnterPassword:
 		return fmt.Sprintf("to enter it again: odoo-backup service update %s --pg-password-env VARIABLE", a.Service)
+	case core.ActionFixCatalogDirectory:
+		return "create it, or choose another catalog with --catalog PATH or ODOO_BACKUP_CATALOG"
+	case core.ActionRepairCatalog:
+		return "put back a copy of that file, or move it away and rebuild the history from the destinations (add them again, then run: odoo-backup catalog rebuild)"
 	case core.ActionRebuildAgain:
 		return rebuildAgain(a)
 	case core.ActionSetConnection:

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/store"
 )
 
 // A damaged or unreachable catalog is one sentence with the way out, not
@@ -57,5 +61,53 @@ func TestCatalogDamagedOrUnreachable(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A catalog that opens but whose audit trail turns out damaged when a
+// command reads or writes it is the same one sentence, not SQLite's
+// "database disk image is malformed (11)".
+func TestCatalogDamagedAfterOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	cat, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sound := fi.Size() / 4096
+	// The audit trail, which opening does not read, fills the pages after.
+	if cat, err = store.Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if err := cat.AddAudit(ctx, &core.AuditEntry{Action: "test", Target: fmt.Sprintf("entry %d", i), Detail: strings.Repeat("x", 200)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := sound * 4096; off+64 <= int64(len(b)); off += 4096 {
+		copy(b[off:off+64], bytes.Repeat([]byte{0xff}, 64)) // no page type SQLite has
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	want := "odoo-backup: the catalog " + path + " is damaged (SQLite finds its pages malformed); put back a copy of that file, " +
+		"or move it away and rebuild the history from the destinations (add them again, then run: odoo-backup catalog rebuild)\n"
+	for _, args := range [][]string{{"audit"}, {"destination", "add", "nas", "--dir", filepath.Join(t.TempDir(), "nas")}} {
+		var out, errOut bytes.Buffer
+		code := run(ctx, append([]string{"--catalog", path}, args...), &out, &errOut)
+		if code != 1 || errOut.String() != want {
+			t.Errorf("odoo-backup %s: exit %d, stderr %q; want 1 and %q", strings.Join(args, " "), code, errOut.String(), want)
+		}
 	}
 }

@@ -174,7 +174,7 @@ func TestDestinations(t *testing.T) {
 	c.addS3("s3", bucket)
 
 	c.fails(1, "already exists", "destination", "add", "disk", "--dir", c.dir)
-	c.fails(1, "not allowed", "destination", "add", "../x", "--dir", c.dir)
+	c.fails(2, "not allowed", "destination", "add", "../x", "--dir", c.dir)
 	c.fails(2, "--bucket", "destination", "add", "nob", "--endpoint", minio.Endpoint)
 	c.fails(2, "either --dir or --endpoint", "destination", "add", "both", "--dir", c.dir, "--endpoint", minio.Endpoint)
 	t.Setenv("WRONG_SECRET", "definitely-wrong-secret")

@@ -45,6 +45,12 @@ func (a *app) daemon(ctx context.Context) error {
 	if err := checkMetricsListen(a.daemonFlags.metricsListen); err != nil {
 		return err
 	}
+	if n := a.daemonFlags.maxConcurrent; n < 1 {
+		return usageError{fmt.Errorf("--max-concurrent %d is not a number of backups to run at once; give 1 or more", n)}
+	}
+	if d := a.daemonFlags.shutdownTimeout; d <= 0 {
+		return usageError{fmt.Errorf("--shutdown-timeout %s is not a duration above zero; give how long running backups may finish on SIGTERM, such as 10m", d)}
+	}
 	log := slog.New(handler)
 	// What the schedules do is the daemon's doing, whoever started it.
 	ctx = core.WithActor(ctx, core.Actor{User: "daemon:" + core.CurrentActor().User})

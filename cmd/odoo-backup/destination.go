@@ -34,6 +34,9 @@ func (a *app) destinationAddCommand() *cobra.Command {
       --bucket acme-odoo --region eu-west-1 --prefix prod --access-key AKIA... --secret-key-env S3_SECRET`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if err := core.ValidateName("destination", args[0]); err != nil {
+				return usageError{err}
+			}
 			d.Name = args[0]
 			switch {
 			case d.Local.Dir != "" && d.S3.Endpoint != "":
@@ -436,6 +439,9 @@ func (a *app) destinationTestCommand() *cobra.Command {
 		Short: "Check that a destination works: write, read back and delete a test object",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if timeout <= 0 {
+				return usageError{fmt.Errorf("--timeout %s is not a duration above zero; give how long to wait for the destination, such as 30s", timeout)}
+			}
 			start := time.Now()
 			d, err := core.TestDestination(ctx, a.cat, a.engine.OpenStore, args[0], timeout)
 			if err != nil && d.Name == "" {

@@ -61,7 +61,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	applyUsageRules(root)
+	helpRefused := refuseUnknownUnderHelp(root)
 	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil && *helpRefused != nil {
+		err = *helpRefused
+	}
 	if a.cat != nil {
 		a.cat.Close()
 	}
@@ -102,12 +106,9 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) 
 
 // message is the one sentence shown for an error.
 func message(err error) string {
-	var damaged *store.DamagedError
 	var unreachable *store.UnreachableError
 	var ue *core.UserError
 	switch {
-	case errors.As(err, &damaged):
-		return fmt.Sprintf("the catalog %s is damaged (%v); put back a copy of that file, or move it away and rebuild the history from the destinations (add them again, then run: odoo-backup catalog rebuild)", damaged.Path, damaged.Cause)
 	case errors.As(err, &unreachable):
 		return fmt.Sprintf("cannot open the catalog %s: the directory %s does not exist or is not writable (%v); create it, or choose another catalog with --catalog PATH or ODOO_BACKUP_CATALOG", unreachable.Path, unreachable.Dir, unreachable.Cause)
 	case errors.As(err, &ue):

@@ -89,6 +89,11 @@ Ctrl-C or SIGTERM stops the restore; the target is left as it was.`,
 			case service != "" && !yes:
 				return usageError{fmt.Errorf("restoring onto %s replaces %s (a safety backup of it goes to its primary destination first); add --yes to go ahead", service, replacedWhat(only))}
 			}
+			if newDB != "" {
+				if err := core.ValidateDatabaseName(newDB); err != nil {
+					return usageError{err}
+				}
+			}
 			if err := nf.check(); err != nil {
 				return err
 			}

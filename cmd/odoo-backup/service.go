@@ -41,6 +41,9 @@ func (a *app) serviceAddCommand() *cobra.Command {
 			if err := core.ValidateName("service", args[0]); err != nil {
 				return usageError{err}
 			}
+			if err := portFlag(cmd, port); err != nil {
+				return err
+			}
 			s := core.Service{Name: args[0]}
 			if err := targetFlags(cmd, &s, rpo, rto); err != nil {
 				return err
@@ -80,7 +83,10 @@ func (a *app) serviceAddCommand() *cobra.Command {
 				return usageError{fmt.Errorf("give the database with --db DB, or its odoo.conf with --from-odoo-conf FILE")}
 			}
 			if err := core.ValidateDatabaseName(s.DB.Database); err != nil {
-				return err
+				if db != "" {
+					return usageError{err} // a --db the command cannot use
+				}
+				return err // odoo.conf's db_name
 			}
 			s.FilestoreDir = filestore
 			if err := core.CompleteFilestore(&s, conf.DataDir); err != nil {
@@ -241,6 +247,9 @@ func (a *app) serviceUpdateCommand() *cobra.Command {
   odoo-backup service update production --rto none`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if err := portFlag(cmd, port); err != nil {
+				return err
+			}
 			s, err := a.cat.Service(ctx, args[0])
 			if err != nil {
 				return err
@@ -365,6 +374,15 @@ func secretFromFlags(envFlag, envVar, refFlag, ref string) (s core.Secret, ok bo
 
 // overrideConn applies the connection flags that were given over what
 // odoo.conf or the catalog said.
+// portFlag refuses a --pg-port that is no TCP port as wrong usage, like
+// any flag value the command cannot use.
+func portFlag(cmd *cobra.Command, port int) error {
+	if cmd.Flags().Changed("pg-port") && (port < 1 || port > 65535) {
+		return usageError{fmt.Errorf("--pg-port %d is not a port; give one between 1 and 65535", port)}
+	}
+	return nil
+}
+
 func overrideConn(c *core.DBConn, host string, port int, user string) {
 	if host != "" {
 		c.Host = host

@@ -40,6 +40,12 @@ goes in.`,
 			if db == "" {
 				return usageError{fmt.Errorf("give the new database's name with --db")}
 			}
+			if err := core.ValidateName("service", args[1]); err != nil {
+				return usageError{err}
+			}
+			if err := core.ValidateDatabaseName(db); err != nil {
+				return usageError{err}
+			}
 			rule := core.DefaultNeutralize(core.Backup{Service: args[0], Kind: core.KindCopy}, core.RestoreOnto{ServiceCopy: true})
 			neutralize, err := nf.resolve(rule, args[1])
 			if err != nil {

@@ -25,6 +25,9 @@ func (a *app) templateAddCommand() *cobra.Command {
   odoo-backup service add shop --db shop --template standard`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withCatalog(func(ctx context.Context, args []string) error {
+			if err := core.ValidateName("template", args[0]); err != nil {
+				return usageError{err}
+			}
 			t := core.Template{Name: args[0]}
 			if err := core.AddTemplate(ctx, a.cat, &t, fromService); err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Wrong usage exits 2 with one sentence (SPEC: "2 wrong usage (unknown
@@ -48,6 +49,26 @@ func applyUsageRules(root *cobra.Command) {
 		}
 	}
 	walk(root)
+	for _, c := range root.Commands() {
+		if c.Name() == "help" {
+			c.Run, c.RunE = nil, helpRun
+		}
+	}
+}
+
+// helpRun is `odoo-backup help [COMMAND]`: the help of a command that
+// exists, and wrong usage (exit 2) for one that does not, where cobra would
+// print the general help and exit 0.
+func helpRun(c *cobra.Command, args []string) error {
+	root := c.Root()
+	cmd, rest, err := root.Find(args)
+	switch {
+	case err != nil || cmd == nil:
+		return usageError{unknownCommand(root, args[0])}
+	case len(rest) > 0 && cmd.HasSubCommands():
+		return usageError{unknownCommand(cmd, rest[0])}
+	}
+	return cmd.Help()
 }
 
 // groupRun is what a command group such as `destination` does when no known
@@ -129,4 +150,54 @@ func flagError(cmd *cobra.Command, err error) error {
 func isUsage(err error) bool {
 	var ue usageError
 	return errors.As(err, &ue)
+}
+
+// refuseUnknownUnderHelp makes `odoo-backup nosuch --help` (and `odoo-backup
+// service nosuch --help`) wrong usage like the same line without --help,
+// where cobra shows the group's help and exits 0. The error it leaves
+// behind, if any, is the command's.
+func refuseUnknownUnderHelp(root *cobra.Command) *error {
+	var refused error
+	show := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		if err := unknownUnderHelp(c, args); err != nil {
+			refused = usageError{err}
+			return
+		}
+		show(c, args)
+	})
+	return &refused
+}
+
+// unknownUnderHelp is the unknown command in a command line asking for the
+// help of command group cmd, or nil.
+func unknownUnderHelp(cmd *cobra.Command, args []string) error {
+	if !cmd.HasSubCommands() {
+		return nil
+	}
+	found, rest, err := cmd.Root().Find(args)
+	if err != nil || found != cmd {
+		return nil
+	}
+	flags := cmd.Flags()
+	for i := 0; i < len(rest); i++ {
+		arg := rest[i]
+		var f *pflag.Flag
+		switch {
+		case arg == "--":
+			return nil
+		case strings.HasPrefix(arg, "--") && !strings.Contains(arg, "="):
+			f = flags.Lookup(arg[2:])
+		case strings.HasPrefix(arg, "-") && len(arg) == 2:
+			f = flags.ShorthandLookup(arg[1:])
+		case strings.HasPrefix(arg, "-"):
+			continue
+		default:
+			return unknownCommand(cmd, arg)
+		}
+		if f != nil && f.NoOptDefVal == "" {
+			i++ // the flag's value
+		}
+	}
+	return nil
 }
