@@ -116,13 +116,14 @@ func unreachableIn(path, dir string, cause error) error {
 	return core.Advise(core.Advice{Action: core.ActionFixCatalogDirectory, Detail: dir}, u, "%s", u.Error())
 }
 
-// dbError is the package's dbError for this catalog: SQLite's codes for a
-// damaged or unreachable file become the errors that say so, naming it.
+// dbError is how every catalog operation says a database error: SQLite's
+// codes for a damaged or unreachable file become the errors that say so,
+// naming it; the rest is classifyDBError's.
 func (c *Catalog) dbError(op string, err error) error {
 	if c.db != nil && !c.db.pg {
 		if ce, ok := classifySQLite(c.path, err); ok {
 			return ce
 		}
 	}
-	return dbError(op, err)
+	return classifyDBError(op, err)
 }

@@ -214,10 +214,12 @@ func (c *Catalog) inTx(ctx context.Context, op string, opts *sql.TxOptions, fn f
 	return nil
 }
 
-// dbError leaves user errors and the core validators' errors alone (their
-// message is the sentence to show) and classifies the rest: a lock still held
-// after busy_timeout is worth a retry.
-func dbError(op string, err error) error {
+// classifyDBError leaves user errors and the core validators' errors alone
+// (their message is the sentence to show) and classifies the rest: a lock
+// still held after busy_timeout is worth a retry. Code of the package calls
+// Catalog.dbError, which first says a damaged or unreachable SQLite file as
+// such; this one is named apart so that a call cannot skip that by mistake.
+func classifyDBError(op string, err error) error {
 	var ue *core.UserError
 	if errors.As(err, &ue) || errors.Is(err, core.ErrInvalid) || errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrExists) {
 		return err
