@@ -16,21 +16,7 @@ import (
 func TestRecoversCrashedBackupWhileRunning(t *testing.T) {
 	w := newWorld(t, core.Configuration{Destination: "s3", Frequency: core.Daily})
 	w.seed("s3", at(1, 0).Add(-24*time.Hour))
-	s, err := New(Options{Catalog: w.cat, Runner: w.runner, Clock: w.clock, Location: time.UTC, PollInterval: time.Minute, Log: testLog(t),
-		OnRun: func(r Run) { w.runs <- r }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	polled := make(chan struct{}, 1)
-	s.afterPoll = func() {
-		select {
-		case polled <- struct{}{}:
-		default:
-		}
-	}
-	go func() { w.done <- s.Run(w.ctx) }()
-	t.Cleanup(func() { w.cancel(); <-w.done })
-	w.block(2)
+	s, polled := w.startPolling(testLog(t))
 
 	// A process of this host that ran a backup and died.
 	dead := exec.Command("true")
@@ -47,22 +33,13 @@ func TestRecoversCrashedBackupWhileRunning(t *testing.T) {
 
 	w.advanceTo(at(0, 31), 2)
 	<-polled
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got, err := w.cat.Backup(w.ctx, b.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Status == core.StatusFailed {
-			if got.Error != core.InterruptedMessage {
-				t.Errorf("the dead backup failed with %q, want %q", got.Error, core.InterruptedMessage)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("backup %d is still %s 30 s after the poll, want it recorded as interrupted", b.ID, got.Status)
-		}
-		time.Sleep(5 * time.Millisecond) // the look runs beside the poll
+	s.recovered.Wait() // the look for dead backups runs beside the poll
+	got, err := w.cat.Backup(w.ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != core.StatusFailed || got.Error != core.InterruptedMessage {
+		t.Errorf("after the poll the dead backup %d is %s (%q), want failed with %q", b.ID, got.Status, got.Error, core.InterruptedMessage)
 	}
 	if _, err := w.runner.stores["s3"].Stat(w.ctx, key); err == nil {
 		t.Errorf("what the dead backup left, %s, is still there", key)

@@ -444,21 +444,7 @@ func TestRestoreTakesTheSlot(t *testing.T) {
 func TestReloadOnChange(t *testing.T) {
 	w := newWorld(t, core.Configuration{Destination: "s3", Frequency: core.Daily})
 	w.seed("s3", at(1, 0).Add(-24*time.Hour))
-	s, err := New(Options{Catalog: w.cat, Runner: w.runner, Clock: w.clock, Location: time.UTC, PollInterval: time.Minute,
-		OnRun: func(r Run) { w.runs <- r }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	polled := make(chan struct{}, 1)
-	s.afterPoll = func() {
-		select {
-		case polled <- struct{}{}:
-		default:
-		}
-	}
-	go func() { w.done <- s.Run(w.ctx) }()
-	t.Cleanup(func() { w.cancel(); <-w.done })
-	w.block(2)
+	s, polled := w.startPolling(testLog(t))
 	if err := w.cat.SetConfiguration(w.ctx, core.Configuration{Service: "prod", Destination: "s3", Frequency: core.Hourly, Schedule: core.Schedule{Minute: 45, MonthDay: 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -472,6 +458,28 @@ func TestReloadOnChange(t *testing.T) {
 	if r := w.next(); strings.Join(r.Destinations, ",") != "s3" {
 		t.Errorf("got %+v", r)
 	}
+}
+
+// startPolling runs a scheduler that looks at the catalog every minute and
+// waits until it has armed its timers; each look sends on polled.
+func (w *world) startPolling(log *slog.Logger) (s *Scheduler, polled <-chan struct{}) {
+	w.t.Helper()
+	s, err := New(Options{Catalog: w.cat, Runner: w.runner, Clock: w.clock, Location: time.UTC, PollInterval: time.Minute, Log: log,
+		OnRun: func(r Run) { w.runs <- r }})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	looked := make(chan struct{}, 1)
+	s.afterPoll = func() {
+		select {
+		case looked <- struct{}{}:
+		default:
+		}
+	}
+	go func() { w.done <- s.Run(w.ctx) }()
+	w.t.Cleanup(func() { w.cancel(); <-w.done })
+	w.block(2)
+	return s, looked
 }
 
 // testLog sends the scheduler's log to the test's log.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
@@ -240,37 +238,10 @@ func TestRestoreInterruptedBySignal(t *testing.T) {
 		{"SIGTERM while the database loads", syscall.SIGTERM, stagedDB},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "--catalog", c.catalog, "restore", id, "--service", "staging", "--yes")
-			cmd.Env = append(os.Environ(), "ODOO_BACKUP_TEST_AS_MAIN=1")
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			// Await the phase: the staged directory or database appearing.
-			tick := time.NewTicker(5 * time.Millisecond)
-			defer tick.Stop()
-		await:
-			for {
-				select {
-				case err := <-exited:
-					t.Fatalf("the restore ended (%v) before the phase was seen; stderr:\n%s", err, stderr.String())
-				case <-tick.C:
-					if tc.during() {
-						break await
-					}
-				}
-			}
-			if err := cmd.Process.Signal(tc.sig); err != nil {
-				t.Fatal(err)
-			}
-			err := <-exited
-			code := cmd.ProcessState.ExitCode()
-			msg := strings.TrimSpace(stderr.String())
+			// The phase is awaited: the staged directory or database appearing.
+			code, msg := c.signalDuring(t, tc.sig, func(int) bool { return tc.during() }, "restore", id, "--service", "staging", "--yes")
 			if code != 1 {
-				t.Errorf("exit code %d (%v), want 1", code, err)
+				t.Errorf("exit code %d, want 1", code)
 			}
 			if !strings.Contains(msg, "was interrupted; nothing was changed: staging is as it was") || strings.Count(msg, "\n") > 0 {
 				t.Errorf("stderr %q: want one sentence saying it was interrupted and staging is as it was", msg)
