@@ -117,6 +117,22 @@ func message(err error) string {
 	return withAdvice(err.Error(), err)
 }
 
+// daemonFlagNames are the root's flags that set how the daemon runs; the
+// console (which runs the schedules with its own fixed settings while no
+// daemon does) takes none of them.
+var daemonFlagNames = []string{"shutdown-timeout", "max-concurrent", "notify-webhook", "notify-timeout", "metrics-listen"}
+
+// daemonOnly refuses, as wrong usage, a daemon's flag given to the console,
+// where it would be dropped without a word.
+func daemonOnly(flags *pflag.FlagSet) error {
+	for _, name := range daemonFlagNames {
+		if flags.Changed(name) {
+			return usageError{fmt.Errorf("--%s only goes with --daemon; the console does not take it", name)}
+		}
+	}
+	return nil
+}
+
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "odoo-backup",
@@ -130,6 +146,9 @@ them safely. Run it without a command to see the status of every service.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.daemonFlags.enabled {
 				return a.daemon(cmd.Context())
+			}
+			if err := daemonOnly(cmd.Flags()); err != nil {
+				return err
 			}
 			return a.home(cmd.Context())
 		},

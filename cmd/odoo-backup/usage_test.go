@@ -46,6 +46,9 @@ func TestWrongUsageExitsTwo(t *testing.T) {
 		{[]string{"--daemon", "--shutdown-timeout", "soon"}, "takes a duration such as 90s"},
 		{[]string{"--daemon", "--max-concurrent", "0"}, "--max-concurrent 0 is not a number of backups to run at once; give 1 or more"},
 		{[]string{"--daemon", "--shutdown-timeout", "0s"}, "--shutdown-timeout 0s is not a duration above zero"},
+		{[]string{"--max-concurrent", "0"}, "--max-concurrent only goes with --daemon; the console does not take it"},
+		{[]string{"--read-only", "--metrics-listen", ":9860"}, "--metrics-listen only goes with --daemon"},
+		{[]string{"--shutdown-timeout", "1m"}, "--shutdown-timeout only goes with --daemon"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			c.fails(2, tc.want, tc.args...)
