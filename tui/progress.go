@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strings"
 	"time"
 
 	"github.com/odoo-backup/odoo-backup/core"
@@ -56,6 +57,16 @@ func stalledText(b core.Backup, now time.Time) string {
 		return " · stalled " + took(d)
 	}
 	return ""
+}
+
+// stalledFirst is a running backup's progress in a column that may be cut:
+// "stalled 0:45 · " before it when the backup is stalled, so the cut takes
+// the bar and the rate, never the stall.
+func stalledFirst(b core.Backup, now time.Time, progress string) string {
+	if st := stalledText(b, now); st != "" {
+		return strings.TrimPrefix(st, " · ") + " · " + progress
+	}
+	return progress
 }
 
 // runningText renders a running backup or restore: a bar and percentage when

@@ -279,7 +279,7 @@ func (s *servicesScreen) View() string {
 			switch {
 			case len(r.Running) > 0:
 				rb := r.Running[0]
-				last = s.ctx.spin() + " " + runningText(core.Progress{Phase: rb.Phase, Bytes: rb.Bytes}, r.Expected[rb.ID], s.ctx.progress.rate(rb.ID), true) + stalledText(rb, now)
+				last = s.ctx.spin() + " " + stalledFirst(rb, now, runningText(core.Progress{Phase: rb.Phase, Bytes: rb.Bytes}, r.Expected[rb.ID], s.ctx.progress.rate(rb.ID), true))
 			case r.Last != nil:
 				last = age(now, r.Last.StartedAt) + " " + statusMark(*r.Last)
 				if r.Last.Size > 0 {

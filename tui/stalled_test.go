@@ -45,11 +45,20 @@ func TestConsoleShowsStalledBackup(t *testing.T) {
 	if err := cat.CreateBackup(context.Background(), &b); err != nil {
 		t.Fatal(err)
 	}
+	// At 80 columns the row's progress is cut; the stall comes first, so
+	// the cut never takes it.
+	narrow := startSized(t, Options{Catalog: cat}, 80, 24)
+	view(t, narrow, "production", "stalled")
+	if row := lineWith(snapshot(t, narrow), "production"); !strings.Contains(row, "stalled 2:00") {
+		t.Errorf("at 80 columns production's row should still say for how long its backup is stalled:\n%s", row)
+	}
+	quit(t, narrow)
+
 	tm := start(t, Options{Catalog: cat})
 	view(t, tm, "production", "stalled")
 	home := snapshot(t, tm)
 	row := lineWith(home, "production")
-	if !strings.Contains(row, "· stalled") || strings.Count(row, "stalled") != 2 {
+	if !strings.Contains(row, "◐ stalled 2:00 · ") || strings.Count(row, "stalled") != 2 {
 		t.Errorf("production's row should say its backup is stalled, and so is the service:\n%s", home)
 	}
 	press(tm, "down", "enter")
