@@ -61,6 +61,7 @@ var sqliteOnly = map[string]string{
 	"TestBackupsPageUsesIndex":                             "reads SQLite's EXPLAIN QUERY PLAN",
 	"TestBackupTotalsUsesIndex":                            "reads SQLite's EXPLAIN QUERY PLAN",
 	"TestOpenDamagedCatalog":                               "damages the SQLite file",
+	"TestCatalogDamagedAfterOpen":                          "damages pages of the SQLite file after it opened",
 	"TestOpenUnreachableCatalog":                           "about the SQLite file's directory",
 	"TestOpenCreatesPrivateFileAndDirectory":               "about the SQLite file's mode",
 	"TestOpenRestrictsWiderExistingFile":                   "about the SQLite file's mode",
