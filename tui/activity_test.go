@@ -35,12 +35,7 @@ func activityCatalog(t *testing.T) *store.Catalog {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cat.Close() })
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := fatalOn(t)
 	alice := core.WithActor(context.Background(), core.Actor{User: "alice", SSHClient: "203.0.113.7"})
 	daemon := core.WithActor(context.Background(), core.Actor{User: "odoo"})
 	bob := core.WithActor(context.Background(), core.Actor{User: "bob", SSHClient: "198.51.100.23"})

@@ -26,12 +26,7 @@ func TestConsoleSaysCatalogIsDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := fatalOn(t)
 	must(cat.AddDestination(ctx, &core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: t.TempDir()}}))
 	must(cat.AddService(ctx, &core.Service{Name: "production", DB: core.DBConn{Host: "127.0.0.1", Port: 5432, User: "odoo", Database: "prod"}, FilestoreDir: "/var/lib/odoo/filestore/prod"}, ""))
 	must(cat.SetConfiguration(ctx, core.Configuration{Service: "production", Destination: "local", Frequency: core.Daily, Schedule: core.DefaultSchedule, Retention: core.Retention{KeepLast: 7}}))

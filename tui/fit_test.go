@@ -38,12 +38,7 @@ func seedMore(t *testing.T) *store.Catalog {
 	t.Helper()
 	cat := seed(t)
 	ctx := context.Background()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := fatalOn(t)
 	// Fixed places, so the goldens do not depend on the test's temporary directories.
 	must(cat.UpdateDestination(ctx, core.Destination{
 		Name: "s3-eu",

@@ -19,12 +19,7 @@ func seedFleet(t *testing.T) *store.Catalog {
 	t.Helper()
 	ctx := context.Background()
 	cat := tempCatalog(t)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := fatalOn(t)
 	must(cat.AddDestination(ctx, &core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: t.TempDir()}}))
 	for _, s := range []struct{ name, host string }{{"shop", "odoo-a"}, {"crm", "odoo-b"}, {"blog", "odoo-c"}} {
 		must(cat.AddService(ctx, &core.Service{Name: s.name, Host: s.host, DB: core.DBConn{Host: "127.0.0.1", Port: 5432, User: "odoo", Database: s.name + "_db"},

@@ -27,12 +27,7 @@ func seedPictures(t *testing.T) *store.Catalog {
 	t.Helper()
 	ctx := context.Background()
 	cat := tempCatalog(t)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := fatalOn(t)
 	for _, d := range []string{"s3-eu", "local"} {
 		must(cat.AddDestination(ctx, &core.Destination{Name: d, Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: "/var/backups/" + d}}))
 	}

@@ -32,12 +32,7 @@ func TestConsoleShowsWhatTheRoleAllows(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { owner.Close() })
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := fatalOn(t)
 	must(owner.AddDestination(ctx, &core.Destination{Name: "local", Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: t.TempDir()}}))
 	must(owner.AddService(ctx, &core.Service{Name: "production", DB: core.DBConn{Host: "127.0.0.1", Port: 5432, User: "odoo", Password: "pw", Database: "prod"}}, ""))
 	must(owner.SetConfiguration(ctx, core.Configuration{Service: "production", Destination: "local", Frequency: core.Manual}))

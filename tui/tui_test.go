@@ -40,18 +40,23 @@ func tempCatalog(t *testing.T) *store.Catalog {
 	return cat
 }
 
+// fatalOn is a check that ends the test at the first error it is given.
+func fatalOn(t *testing.T) func(error) {
+	return func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // seed makes a catalog with three services in three states: production
 // healthy on two destinations, staging failed, demo without configuration.
 func seed(t *testing.T) *store.Catalog {
 	t.Helper()
 	ctx := context.Background()
 	cat := tempCatalog(t)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := fatalOn(t)
 	for _, d := range []string{"s3-eu", "local"} {
 		must(cat.AddDestination(ctx, &core.Destination{Name: d, Kind: core.DestinationLocal, Local: core.LocalSettings{Dir: t.TempDir()}}))
 	}
