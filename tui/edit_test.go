@@ -19,6 +19,19 @@ import (
 
 // view waits until the current frame holds every want, and returns it. It
 // asks the program for its frame, so lines drawn earlier count too.
+// openAddDestination starts the console on cat (the seed's services) and
+// opens the form that adds a destination from the Destinations screen; it
+// returns the form's first frame.
+func openAddDestination(t *testing.T, cat *store.Catalog) (*teatest.TestModel, string) {
+	t.Helper()
+	tm := start(t, Options{Catalog: cat})
+	view(t, tm, "production")
+	press(tm, "2")
+	view(t, tm, "odoo-backup › Destinations", "s3-eu")
+	press(tm, "a")
+	return tm, view(t, tm, "Add a destination")
+}
+
 func view(t *testing.T, tm *teatest.TestModel, want ...string) string {
 	t.Helper()
 	return awaitFrame(t, tm, 15*time.Second, nil, want...)

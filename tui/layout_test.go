@@ -18,12 +18,7 @@ import (
 func TestDestinationLayoutForm(t *testing.T) {
 	cat := seed(t)
 	ctx := context.Background()
-	tm := start(t, Options{Catalog: cat})
-	view(t, tm, "production")
-	press(tm, "2")
-	view(t, tm, "odoo-backup › Destinations", "s3-eu")
-	press(tm, "a")
-	view(t, tm, "Add a destination")
+	tm, _ := openAddDestination(t, cat)
 	// Fields: name, kind, directory, encryption, layout.
 	press(tm, "pooled", "tab", "tab", "pooled", "tab", "tab")
 	if core.DefaultLayout() != core.LayoutPool {

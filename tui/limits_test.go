@@ -18,12 +18,7 @@ import (
 func TestDestinationLimitsForm(t *testing.T) {
 	cat := seed(t)
 	ctx := context.Background()
-	tm := start(t, Options{Catalog: cat})
-	view(t, tm, "production")
-	press(tm, "2")
-	view(t, tm, "odoo-backup › Destinations", "s3-eu")
-	press(tm, "a")
-	view(t, tm, "Add a destination")
+	tm, _ := openAddDestination(t, cat)
 	// Fields: name, kind, directory, encryption, layout, upload, download.
 	press(tm, "slow", "tab", "tab", "slowdir", "tab", "tab", "tab", "fast", "enter")
 	snap(t, tm, "bad rate", `✗ rate "fast" is not a number with a unit; write a rate such as 20MiB/s`)
@@ -81,12 +76,7 @@ func TestDestinationObjectLockForm(t *testing.T) {
 	if err := client.MakeBucket(ctx, bucket, minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
 		t.Fatal(err)
 	}
-	tm := start(t, Options{Catalog: cat})
-	view(t, tm, "production")
-	press(tm, "2")
-	view(t, tm, "odoo-backup › Destinations", "s3-eu")
-	press(tm, "a")
-	view(t, tm, "Add a destination")
+	tm, _ := openAddDestination(t, cat)
 	// Fields: name, kind, endpoint, bucket, region, prefix, access key,
 	// secret, no TLS, server-side, CA file, encryption, layout, upload,
 	// download, Object Lock, lock days.

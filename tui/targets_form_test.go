@@ -53,12 +53,7 @@ func TestServiceFormTargets(t *testing.T) {
 func TestDestinationFormKeyNote(t *testing.T) {
 	cat := seed(t)
 	ctx := context.Background()
-	tm := start(t, Options{Catalog: cat})
-	view(t, tm, "production")
-	press(tm, "2")
-	view(t, tm, "odoo-backup › Destinations")
-	press(tm, "a")
-	v := view(t, tm, "Add a destination")
+	tm, v := openAddDestination(t, cat)
 	noView(t, v, "Key kept at")
 	dir := filepath.Join(t.TempDir(), "vault")
 	// Fields: name, kind, directory, encryption; a passphrase twice, then
