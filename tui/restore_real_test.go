@@ -111,9 +111,9 @@ func slowView(t *testing.T, tm *teatest.TestModel, want ...string) string {
 	return awaitFrame(t, tm, 2*time.Minute, []string{"✗ restore failed", "failed:"}, want...)
 }
 
-// toStagingConfirm drives the console from the start to the confirmation
-// of restoring production's backup onto staging.
-func (e *realEnv) toStagingConfirm(tm *teatest.TestModel) {
+// toStagingOptions drives the console from the start to the options of
+// restoring production's backup onto staging.
+func (e *realEnv) toStagingOptions(tm *teatest.TestModel) {
 	t := e.t
 	t.Helper()
 	view(t, tm, "production", "staging")
@@ -124,7 +124,15 @@ func (e *realEnv) toStagingConfirm(tm *teatest.TestModel) {
 	press(tm, "r")
 	view(t, tm, "Restore onto", "safety backup to stg-disk")
 	press(tm, "down", "enter")
-	view(t, tm, "▸ [x] neutralize")
+	view(t, tm, "▸ [x] neutralize", "restore ‹ whole backup ›")
+}
+
+// toStagingConfirm drives the console from the start to the confirmation
+// of restoring production's backup onto staging.
+func (e *realEnv) toStagingConfirm(tm *teatest.TestModel) {
+	t := e.t
+	t.Helper()
+	e.toStagingOptions(tm)
 	press(tm, "enter")
 	view(t, tm, `a safety backup of staging goes first to its primary, "stg-disk"`, "This replaces ALL data of staging: database \""+e.stg.Name+"\"")
 	press(tm, "enter")
