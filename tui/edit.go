@@ -57,7 +57,7 @@ func (d *confirmDialog) Update(msg tea.Msg) (bool, tea.Cmd) {
 			d.err = userMessage(msg.err)
 			return false, nil
 		}
-		return true, tea.Batch(setStatus(false, d.ok), d.after)
+		return true, reloadThenSay(d.after, d.ok)
 	case tea.KeyMsg:
 		k := d.ctx.Keys
 		switch {

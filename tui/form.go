@@ -66,7 +66,7 @@ type form struct {
 
 // formResultMsg is the outcome of a form's submit command. Err goes under
 // Field when named, else under the form; without an error the form closes,
-// shows Status and runs After (reloads).
+// runs After (reloads), then shows Status.
 type formResultMsg struct {
 	form   *form
 	Field  string
@@ -249,7 +249,7 @@ func (f *form) Update(msg tea.Msg) (bool, tea.Cmd) {
 			f.fail(msg.Field, msg.Err)
 			return false, nil
 		}
-		return true, tea.Batch(setStatus(false, msg.Status), msg.After)
+		return true, reloadThenSay(msg.After, msg.Status)
 	case tea.KeyMsg:
 		if f.busy != "" {
 			return false, nil

@@ -67,6 +67,13 @@ func setStatus(err bool, text string) tea.Cmd {
 	return func() tea.Msg { return statusMsg{text: text, err: err} }
 }
 
+// reloadThenSay runs the reloads of a change, then says it was done: the
+// frame that says "added" or "removed" already lists the change, and keys
+// pressed on reading it move over the new list.
+func reloadThenSay(reload tea.Cmd, text string) tea.Cmd {
+	return tea.Sequence(reload, setStatus(false, text))
+}
+
 // JobFunc is the work of a job; it reports progress and returns a one-line
 // summary of what it did.
 type JobFunc func(ctx context.Context, progress core.ProgressFunc) (summary string, err error)
