@@ -10,14 +10,14 @@ import (
 )
 
 // catalogAction runs one catalog write as a command: its error (the
-// catalog's own sentence) goes to the status line, and on success ok is
-// shown and after runs (reloads).
+// catalog's own sentence) goes to the status line, and on success after
+// runs (reloads), then ok is shown.
 func catalogAction(do func(ctx context.Context) error, ok string, after tea.Cmd) tea.Cmd {
 	return func() tea.Msg {
 		if err := do(context.Background()); err != nil {
 			return statusMsg{err: true, text: "✗ " + userMessage(err)}
 		}
-		return tea.BatchMsg{setStatus(false, ok), after}
+		return reloadThenSay(after, ok)()
 	}
 }
 
