@@ -473,7 +473,7 @@ func TestTemplates(t *testing.T) {
 	press(tm, "a")
 	view(t, tm, "Create a template")
 	press(tm, "standard", "enter")
-	// The status comes first, the reloaded list after: wait for the row.
+	// The reloaded list lands before the status; the row is awaited too.
 	view(t, tm, "✓ template standard created", "no configuration yet: press c")
 	press(tm, "c")
 	view(t, tm, "Add a configuration to template standard", "‹ local ›")

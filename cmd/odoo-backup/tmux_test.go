@@ -230,7 +230,7 @@ func setupWithKeys(t *testing.T, c *cli, term *terminal, service string, odoo *t
 	term.fill("Directory", dir, false)
 	term.choose("Encryption", "none")
 	term.keys("Enter")
-	// The status comes first, the list read again just after it.
+	// The list is read again before the status says it was added.
 	rows := term.waitUntil(30*time.Second, "disk added and listed", func(rows []string) bool {
 		return hasRow(rows, "✓ destination disk added (local ") && hasRow(rows, "│ ▸ disk ", " local ")
 	})
