@@ -80,32 +80,12 @@ func TestHostileDumpCorpus(t *testing.T) {
 		{name: "DROP DATABASE of another", sql: `DROP DATABASE OTHERDB; DROP DATABASE IF EXISTS OTHERDB WITH (FORCE);`},
 		{name: "lo_export", sql: `SELECT lo_export(lo_import('/etc/passwd'), 'MARKER');`},
 		{name: "DO block building COPY PROGRAM", sql: `DO $$ BEGIN EXECUTE 'CO' || 'PY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); END $$;`},
-		{name: "operators planted for a later superuser session", planted: true, sql: `CREATE FUNCTION public.trap_eq(character varying, character varying) RETURNS boolean LANGUAGE plpgsql AS $$
-BEGIN
-	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); EXCEPTION WHEN OTHERS THEN NULL; END;
-	RETURN $1::text = $2::text;
-END $$;
-CREATE FUNCTION public.trap_ne(character varying, character varying) RETURNS boolean LANGUAGE plpgsql AS $$
-BEGIN
-	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); EXCEPTION WHEN OTHERS THEN NULL; END;
-	RETURN $1::text <> $2::text;
-END $$;
+		{name: "operators planted for a later superuser session", planted: true, sql: trapFunction("trap_eq(character varying, character varying)", "$1::text = $2::text") +
+			trapFunction("trap_ne(character varying, character varying)", "$1::text <> $2::text") + `
 CREATE OPERATOR public.= (LEFTARG = character varying, RIGHTARG = character varying, FUNCTION = public.trap_eq);
 CREATE OPERATOR public.<> (LEFTARG = character varying, RIGHTARG = character varying, FUNCTION = public.trap_ne);`},
-		{name: "a view standing in for a key table", planted: true, sql: `CREATE FUNCTION public.trap() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); EXCEPTION WHEN OTHERS THEN NULL; END;
-	RETURN true;
-END $$;
-ALTER TABLE public.res_partner RENAME TO res_partner_data;
-CREATE VIEW public.res_partner AS SELECT * FROM public.res_partner_data WHERE public.trap();`},
-		{name: "a view standing in for ir_attachment", planted: true, sql: `CREATE FUNCTION public.trap() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); EXCEPTION WHEN OTHERS THEN NULL; END;
-	RETURN true;
-END $$;
-ALTER TABLE public.ir_attachment RENAME TO ir_attachment_data;
-CREATE VIEW public.ir_attachment AS SELECT * FROM public.ir_attachment_data WHERE public.trap();`},
+		{name: "a view standing in for a key table", planted: true, sql: trappedView("res_partner")},
+		{name: "a view standing in for ir_attachment", planted: true, sql: trappedView("ir_attachment")},
 		{name: "settings of its own database", sql: `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, pg_catalog', current_database()); END $$;
 ALTER ROLE CURRENT_USER SET search_path = public, pg_catalog; ALTER ROLE ALL SET search_path = public, pg_catalog;`},
 		{name: "trigger that neutralization fires", neutralize: true, sql: `CREATE FUNCTION public.trap() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -317,4 +297,22 @@ CREATE VIEW public.res_partner AS SELECT * FROM public.res_partner_data WHERE pu
 	if _, err := os.Stat(marker); err == nil {
 		t.Errorf("the view's function ran with the server's rights: %s exists", marker)
 	}
+}
+
+// trapFunction is SQL creating public.signature, a function that runs COPY
+// TO PROGRAM (leaving MARKER when it has the rights to) and returns result.
+func trapFunction(signature, result string) string {
+	return "CREATE FUNCTION public." + signature + ` RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ' || quote_literal('touch MARKER'); EXCEPTION WHEN OTHERS THEN NULL; END;
+	RETURN ` + result + `;
+END $$;
+`
+}
+
+// trappedView is SQL putting a view in the place of Odoo's table, reading
+// the renamed table through a trap function.
+func trappedView(table string) string {
+	return trapFunction("trap()", "true") + `ALTER TABLE public.` + table + ` RENAME TO ` + table + `_data;
+CREATE VIEW public.` + table + ` AS SELECT * FROM public.` + table + `_data WHERE public.trap();`
 }

@@ -116,23 +116,23 @@ func TestFrozenEndpointIsBoundedAndVisible(t *testing.T) {
 	// 2. Frozen before the backup starts: the row exists at once, and the
 	// backup fails within the bound while the local one succeeds.
 	began = time.Now()
+	created := make(chan struct{})
+	eng := *e.engine
+	eng.Catalog = createSignal{EngineCatalog: e.engine.Catalog, destination: frozen.Name, created: created}
 	go func() {
-		bs, err := e.engine.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"frozen", "local"}})
+		bs, err := eng.Backup(e.ctx, core.BackupRequest{Service: "prod", Destinations: []string{"frozen", "local"}})
 		done <- outcome{bs, err}
 	}()
 	// While the endpoint answers nothing, the backup on it is already
 	// there, running, for status and the console to show.
-	for seen := false; !seen; time.Sleep(5 * time.Millisecond) {
-		select {
-		case out := <-done:
-			t.Fatalf("the backup on the frozen endpoint ended (%v) before its running row was seen", out.err)
-		default:
-		}
-		running, err := e.cat.Backups(e.ctx, core.BackupFilter{Destination: frozen.Name, Status: core.StatusRunning})
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen = len(running) == 1
+	<-created
+	select {
+	case out := <-done:
+		t.Fatalf("the backup on the frozen endpoint ended (%v) as soon as its row was made", out.err)
+	default:
+	}
+	if running, err := e.cat.Backups(e.ctx, core.BackupFilter{Destination: frozen.Name, Status: core.StatusRunning}); err != nil || len(running) != 1 {
+		t.Fatalf("while the endpoint answers nothing: running backups on it %+v (%v), want its one backup", running, err)
 	}
 	out = <-done
 	bs, err := out.bs, out.err
@@ -176,4 +176,20 @@ func wantFrozenFailure(t *testing.T, bs []core.Backup, err error, frozen core.De
 		return
 	}
 	t.Errorf("no backup on %s in %+v", frozen.Name, bs)
+}
+
+// createSignal is the engine's catalog, closing created once the row of a
+// backup on destination has been made.
+type createSignal struct {
+	core.EngineCatalog
+	destination string
+	created     chan struct{}
+}
+
+func (c createSignal) CreateBackup(ctx context.Context, b *core.Backup) error {
+	err := c.EngineCatalog.CreateBackup(ctx, b)
+	if err == nil && b.Destination == c.destination {
+		close(c.created)
+	}
+	return err
 }

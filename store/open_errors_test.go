@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/testbed"
 )
 
 // damage overwrites the middle of every page but the first, as a disk or a
@@ -104,36 +104,6 @@ func TestOpenUnreachableCatalog(t *testing.T) {
 	}
 }
 
-// damageFrom overwrites the header of every page from page from+1 on (the
-// pages written after the first from) with a page type SQLite does not
-// have, leaving the earlier ones sound.
-func damageFrom(t *testing.T, path string, from int64) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if int64(len(b)) <= from*4096 {
-		t.Fatalf("%s has %d bytes, no page after page %d to damage", path, len(b), from)
-	}
-	for off := from * 4096; off+64 <= int64(len(b)); off += 4096 {
-		copy(b[off:off+64], bytes.Repeat([]byte{0xff}, 64))
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// pages is how many pages the closed catalog at path holds.
-func pages(t *testing.T, path string) int64 {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi.Size() / 4096
-}
-
 // A page found malformed by a read long after the catalog was opened is
 // the same DamagedError as one found at once, naming the file and advising
 // how to recover, not SQLite's "database disk image is malformed (11)".
@@ -145,7 +115,10 @@ func TestCatalogDamagedAfterOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	sound := pages(t, path)
+	sound, err := testbed.SQLitePages(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The audit trail, which opening does not read, fills the pages after.
 	c, err = Open(ctx, path)
 	if err != nil {
@@ -157,7 +130,9 @@ func TestCatalogDamagedAfterOpen(t *testing.T) {
 		}
 	}
 	c.Close()
-	damageFrom(t, path, sound)
+	if err := testbed.DamageSQLiteFrom(path, sound); err != nil {
+		t.Fatal(err)
+	}
 
 	c, err = Open(ctx, path)
 	if err != nil {

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/testbed"
 	"github.com/odoo-backup/odoo-backup/store"
 )
 
@@ -31,9 +31,8 @@ func TestConsoleSaysCatalogIsDamaged(t *testing.T) {
 	must(cat.AddService(ctx, &core.Service{Name: "production", DB: core.DBConn{Host: "127.0.0.1", Port: 5432, User: "odoo", Database: "prod"}, FilestoreDir: "/var/lib/odoo/filestore/prod"}, ""))
 	must(cat.SetConfiguration(ctx, core.Configuration{Service: "production", Destination: "local", Frequency: core.Daily, Schedule: core.DefaultSchedule, Retention: core.Retention{KeepLast: 7}}))
 	cat.Close()
-	fi, err := os.Stat(path)
+	sound, err := testbed.SQLitePages(path)
 	must(err)
-	sound := fi.Size() / 4096
 
 	// The history, which opening does not read, fills the pages after.
 	cat, err = store.Open(ctx, path)
@@ -46,12 +45,7 @@ func TestConsoleSaysCatalogIsDamaged(t *testing.T) {
 		must(cat.UpdateBackup(ctx, b))
 	}
 	cat.Close()
-	b, err := os.ReadFile(path)
-	must(err)
-	for off := sound * 4096; off+64 <= int64(len(b)); off += 4096 {
-		copy(b[off:off+64], bytes.Repeat([]byte{0xff}, 64)) // no page type SQLite has
-	}
-	must(os.WriteFile(path, b, 0o600))
+	must(testbed.DamageSQLiteFrom(path, sound))
 
 	cat, err = store.Open(ctx, path)
 	if err != nil {

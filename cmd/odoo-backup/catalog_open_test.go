@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/odoo-backup/odoo-backup/core"
+	"github.com/odoo-backup/odoo-backup/core/testbed"
 	"github.com/odoo-backup/odoo-backup/store"
 )
 
@@ -75,11 +76,10 @@ func TestCatalogDamagedAfterOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	cat.Close()
-	fi, err := os.Stat(path)
+	sound, err := testbed.SQLitePages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sound := fi.Size() / 4096
 	// The audit trail, which opening does not read, fills the pages after.
 	if cat, err = store.Open(ctx, path); err != nil {
 		t.Fatal(err)
@@ -90,14 +90,7 @@ func TestCatalogDamagedAfterOpen(t *testing.T) {
 		}
 	}
 	cat.Close()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for off := sound * 4096; off+64 <= int64(len(b)); off += 4096 {
-		copy(b[off:off+64], bytes.Repeat([]byte{0xff}, 64)) // no page type SQLite has
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	if err := testbed.DamageSQLiteFrom(path, sound); err != nil {
 		t.Fatal(err)
 	}
 

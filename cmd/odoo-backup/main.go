@@ -110,7 +110,7 @@ func message(err error) string {
 	var ue *core.UserError
 	switch {
 	case errors.As(err, &unreachable):
-		return fmt.Sprintf("cannot open the catalog %s: the directory %s does not exist or is not writable (%v); create it, or choose another catalog with --catalog PATH or ODOO_BACKUP_CATALOG", unreachable.Path, unreachable.Dir, unreachable.Cause)
+		return withAdvice(fmt.Sprintf("cannot open the catalog %s: the directory %s does not exist or is not writable (%v)", unreachable.Path, unreachable.Dir, unreachable.Cause), err)
 	case errors.As(err, &ue):
 		return withAdvice(ue.Msg, err)
 	}

@@ -372,8 +372,6 @@ func secretFromFlags(envFlag, envVar, refFlag, ref string) (s core.Secret, ok bo
 	return "", false, nil
 }
 
-// overrideConn applies the connection flags that were given over what
-// odoo.conf or the catalog said.
 // portFlag refuses a --pg-port that is no TCP port as wrong usage, like
 // any flag value the command cannot use.
 func portFlag(cmd *cobra.Command, port int) error {
@@ -383,6 +381,8 @@ func portFlag(cmd *cobra.Command, port int) error {
 	return nil
 }
 
+// overrideConn applies the connection flags that were given over what
+// odoo.conf or the catalog said.
 func overrideConn(c *core.DBConn, host string, port int, user string) {
 	if host != "" {
 		c.Host = host

@@ -77,20 +77,27 @@ func (e *NotATableError) Error() string {
 // service's superuser, for a backup. An Odoo database has no view under
 // the name of one of its tables, so one there comes from a hostile dump.
 func publicTable(ctx context.Context, q Querier, name string) (bool, error) {
-	var kind *string
-	err := q.QueryRow(ctx, `SELECT c.relkind::text FROM pg_catalog.pg_class c
-		WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('public.' OPERATOR(pg_catalog.||) $1)`, name).Scan(&kind)
+	exists, _, err := publicTableEstimate(ctx, q, name)
+	return exists, err
+}
+
+// publicTableEstimate is publicTable with the planner's estimate of the
+// table's rows (nil when it has none), read in the same query.
+func publicTableEstimate(ctx context.Context, q Querier, name string) (exists bool, estimate *float64, err error) {
+	var kind string
+	err = q.QueryRow(ctx, `SELECT c.relkind::text, c.reltuples::float8 FROM pg_catalog.pg_class c
+		WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('public.' OPERATOR(pg_catalog.||) $1)`, name).Scan(&kind, &estimate)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
+		return false, nil, nil
 	}
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
-	switch *kind {
+	switch kind {
 	case "r", "p":
-		return true, nil
+		return true, estimate, nil
 	}
-	return false, &NotATableError{Name: name, Kind: relkindName(*kind)}
+	return false, nil, &NotATableError{Name: name, Kind: relkindName(kind)}
 }
 
 func relkindName(k string) string {
@@ -166,19 +173,12 @@ func EachAttachmentFile(ctx context.Context, q Querier, fn func(storeFname strin
 func CountKeyTables(ctx context.Context, q Querier, db string, limit float64) (map[string]int64, error) {
 	counts := map[string]int64{}
 	for _, t := range KeyTables {
-		exists, err := publicTable(ctx, q, t)
+		exists, estimate, err := publicTableEstimate(ctx, q, t)
 		if err != nil {
 			return nil, fmt.Errorf("inspect table %s of %s: %w", t, db, err)
 		}
 		if !exists {
 			continue
-		}
-		var estimate *float64
-		if err := q.QueryRow(ctx, "SELECT c.reltuples::float8 FROM pg_class c WHERE c.oid = to_regclass('public.' || $1)", t).Scan(&estimate); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				continue
-			}
-			return nil, fmt.Errorf("inspect table %s of %s: %w", t, db, err)
 		}
 		if limit > 0 && estimate != nil && *estimate > limit {
 			continue
